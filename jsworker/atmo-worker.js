@@ -1,0 +1,136 @@
+// atmo-worker.js: write a worker for atmo as a table of handlers.
+//
+//   importScripts('/jsworker/atmo-worker.js');      // classic Web Worker
+//   atmoWorker({
+//     add: ({ a, b }) => a + b,
+//     slow: async ({ ms }, { signal, progress }) => { ... },
+//   });
+//
+// As an ES module: `import { atmoWorker } from '/jsworker/atmo-worker.mjs'`.
+// In Node.js worker_threads: `const { atmoWorker } = require('.../atmo-worker.js')`.
+//
+// A handler gets (params, ctx) and returns a value or a Promise of one. A
+// throw or a rejection becomes the task's error. ctx holds:
+//   name, taskId, workerId  what is being run;
+//   signal                  an AbortSignal, aborted when the host cancels the task;
+//   progress(value)         sends a progress report to the task's OnProgress.
+// Return atmoWorker.transfer(value, [buffer, ...]) to move ArrayBuffers back
+// instead of copying them.
+//
+// It speaks the Atmo Workers protocol: init-worker / worker-ready,
+// worker-work / worker-response, plus atmo's worker-cancel and worker-progress.
+(function (root) {
+  'use strict';
+
+  // The host's channel: a Web Worker's global scope, or worker_threads' parentPort.
+  function hostPort() {
+    if (typeof WorkerGlobalScope !== 'undefined' && root instanceof WorkerGlobalScope) {
+      return {
+        post: (msg, transfer) => root.postMessage(msg, transfer || []),
+        listen: (fn) => root.addEventListener('message', (e) => fn(e.data)),
+      };
+    }
+    if (typeof require === 'function') {
+      const { parentPort } = require('worker_threads');
+      if (parentPort) {
+        return {
+          post: (msg, transfer) => parentPort.postMessage(msg, transfer || []),
+          listen: (fn) => parentPort.on('message', fn),
+        };
+      }
+    }
+    throw new Error('atmo-worker.js: not inside a Web Worker or a worker_threads Worker');
+  }
+
+  class Transfer {
+    constructor(value, list) {
+      this.value = value;
+      this.list = list;
+    }
+  }
+
+  function errorText(err) {
+    if (err instanceof Error) return err.message || String(err);
+    if (typeof err === 'string') return err;
+    try {
+      return JSON.stringify(err);
+    } catch (_) {
+      return String(err);
+    }
+  }
+
+  function atmoWorker(handlers, options) {
+    if (!handlers || typeof handlers !== 'object') {
+      throw new TypeError('atmoWorker(handlers): handlers must be an object of task name → function');
+    }
+    const port = (options && options.port) || hostPort();
+    const names = Object.keys(handlers);
+    const running = new Map(); // taskId → AbortController
+    let workerId = null;
+
+    function respond(taskId, fields, transfer) {
+      port.post(Object.assign({ message: 'worker-response', taskId, workerId }, fields), transfer);
+    }
+
+    async function work(taskId, content) {
+      const name = content && content.name;
+      const handler = Object.prototype.hasOwnProperty.call(handlers, name) ? handlers[name] : null;
+      if (typeof handler !== 'function') {
+        respond(taskId, { error: `Unknown task: ${name} (this worker handles: ${names.join(', ')})` });
+        return;
+      }
+      const abort = new AbortController();
+      running.set(taskId, abort);
+      const ctx = {
+        name,
+        taskId,
+        workerId,
+        signal: abort.signal,
+        progress(value) {
+          if (running.has(taskId)) port.post({ message: 'worker-progress', taskId, workerId, content: value });
+        },
+      };
+      try {
+        const result = await handler(content.params, ctx);
+        if (!running.has(taskId)) return; // cancelled: the host stopped waiting
+        if (result instanceof Transfer) respond(taskId, { content: result.value }, result.list);
+        else respond(taskId, { content: result });
+      } catch (err) {
+        if (running.has(taskId)) respond(taskId, { error: errorText(err) });
+      } finally {
+        running.delete(taskId);
+      }
+    }
+
+    port.listen((data) => {
+      if (!data || typeof data !== 'object') return;
+      switch (data.message) {
+        case 'init-worker':
+          workerId = data.id;
+          port.post({
+            message: 'worker-ready',
+            workerId,
+            content: { tasks: names, features: ['cancel', 'progress', 'concurrency'] },
+          });
+          break;
+        case 'worker-work':
+          work(data.taskId, data.content);
+          break;
+        case 'worker-cancel': {
+          const abort = running.get(data.taskId);
+          if (abort) {
+            running.delete(data.taskId);
+            abort.abort(new Error('task canceled by the host'));
+            respond(data.taskId, { error: 'canceled' });
+          }
+          break;
+        }
+      }
+    });
+  }
+
+  atmoWorker.transfer = (value, list) => new Transfer(value, list);
+
+  root.atmoWorker = atmoWorker;
+  if (typeof module === 'object' && module.exports) module.exports = { atmoWorker };
+})(typeof self !== 'undefined' ? self : globalThis);

@@ -1,0 +1,137 @@
+//go:build js && wasm
+
+package atmo
+
+import (
+	"context"
+	"fmt"
+	"syscall/js"
+)
+
+// BrowserWorkerManager runs a pool of Web Workers for a TaskManager: the
+// seed's BrowserWorkerManager. Each WorkerConfig starts one worker.
+type BrowserWorkerManager struct {
+	pool *workerPool
+}
+
+// BrowserTaskWorker is one Web Worker of a BrowserWorkerManager.
+type BrowserTaskWorker = TaskWorker
+
+// NewBrowserWorkerManager starts a Web Worker for each config and attaches
+// them to tm. It returns at once; use Ready to wait for the workers. An error
+// means a config was unusable (no Tasks, no Script) or tm was closed.
+func NewBrowserWorkerManager(tm *TaskManager, configs ...WorkerConfig) (*BrowserWorkerManager, error) {
+	p, err := newWorkerPool(tm, spawnWebWorker, configs)
+	if err != nil {
+		return nil, err
+	}
+	return &BrowserWorkerManager{pool: p}, nil
+}
+
+// Workers lists the manager's workers, in the order they were started.
+func (m *BrowserWorkerManager) Workers() []*BrowserTaskWorker { return m.pool.list() }
+
+// Ready waits until every worker is available or closed. It returns an
+// error wrapping ErrWorkerStart naming each worker that failed to start, or
+// ctx's error.
+func (m *BrowserWorkerManager) Ready(ctx context.Context) error { return m.pool.ready(ctx) }
+
+// AddWorker starts one more worker.
+func (m *BrowserWorkerManager) AddWorker(c WorkerConfig) (*BrowserTaskWorker, error) {
+	return m.pool.add(c)
+}
+
+// Close terminates every worker. Their running and queued tasks that no
+// other manager's worker can take settle with ErrClosed.
+func (m *BrowserWorkerManager) Close() error {
+	m.pool.close(ErrClosed)
+	return nil
+}
+
+// webWorker is the transport to one Web Worker.
+type webWorker struct {
+	worker                    js.Value
+	onMessage, onError, onBad js.Func
+	post                      js.Value // postWork(worker, taskId, workerId, name, params, transfer)
+}
+
+// postWork builds and posts a worker-work message in one JS call instead of
+// one per field. Created once.
+var postWork = js.Global().Get("Function").New("w", "t", "id", "n", "p", "x",
+	"w.postMessage({message: 'worker-work', taskId: t, workerId: id, content: {name: n, params: p}}, x)")
+
+func spawnWebWorker(w *TaskWorker) (transport, error) {
+	ww := &webWorker{}
+	if err := jsCall(func() {
+		opts := map[string]any{"name": w.id}
+		if w.config.Type == "module" {
+			opts["type"] = "module"
+		}
+		ww.worker = js.Global().Get("Worker").New(w.config.Script, opts)
+	}); err != nil {
+		return nil, fmt.Errorf("new Worker(%q): %v", w.config.Script, err)
+	}
+	p := w.pool
+	ww.onMessage = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		in, err := decodeInbound(fromJS(args[0].Get("data")))
+		if err != nil {
+			p.ignore()
+			return nil
+		}
+		p.receive(w, in)
+		return nil
+	})
+	ww.onError = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		e := args[0]
+		e.Call("preventDefault") // handled here; keeps the page's console clean
+		msg := ""
+		if m := e.Get("message"); m.Type() == js.TypeString {
+			msg = m.String()
+		}
+		if msg == "" {
+			msg = fmt.Sprintf("the script %s could not be loaded or run (a 404, a network error, or a wrong MIME type)", w.config.Script)
+		}
+		p.workerError(w, msg)
+		return nil
+	})
+	ww.onBad = js.FuncOf(func(_ js.Value, _ []js.Value) any {
+		p.ignore() // a message that could not be deserialized
+		return nil
+	})
+	ww.worker.Call("addEventListener", "message", ww.onMessage)
+	ww.worker.Call("addEventListener", "error", ww.onError)
+	ww.worker.Call("addEventListener", "messageerror", ww.onBad)
+	return ww, nil
+}
+
+func (ww *webWorker) init(id string, tasks []string, concurrency int) {
+	ts := make([]any, len(tasks))
+	for i, t := range tasks {
+		ts[i] = t
+	}
+	ww.worker.Call("postMessage", map[string]any{
+		"message": string(KindInitWorker), "id": id, "content": ts, "concurrency": concurrency,
+	})
+}
+
+func (ww *webWorker) work(taskID, workerID, name string, params any) {
+	var transfer []any
+	p := toJS(params, &transfer)
+	postWork.Invoke(ww.worker, taskID, workerID, name, p, transfer)
+}
+
+func (ww *webWorker) cancel(taskID, workerID string) {
+	ww.worker.Call("postMessage", map[string]any{
+		"message": string(KindWorkerCancel), "taskId": taskID, "workerId": workerID,
+	})
+}
+
+func (ww *webWorker) terminate() {
+	ww.worker.Call("terminate")
+	ww.worker.Call("removeEventListener", "message", ww.onMessage)
+	ww.worker.Call("removeEventListener", "error", ww.onError)
+	ww.worker.Call("removeEventListener", "messageerror", ww.onBad)
+	ww.onMessage.Release()
+	ww.onError.Release()
+	ww.onBad.Release()
+}

@@ -1,0 +1,471 @@
+//go:build js && wasm
+
+package atmo_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/jstest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const mathWorker = "examples/workers/math-worker.js"
+
+var mathTasks = []string{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// pool starts a TaskManager and a BrowserWorkerManager on configs, waits for
+// the workers, and closes both when the test ends.
+func pool(t *testing.T, configs ...atmo.WorkerConfig) (*atmo.TaskManager, *atmo.BrowserWorkerManager) {
+	t.Helper()
+	tm := atmo.NewTaskManager()
+	wm, err := atmo.NewBrowserWorkerManager(tm, configs...)
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close(); tm.Close() })
+	require.NoError(t, wm.Ready(testCtx(t)))
+	return tm, wm
+}
+
+// echoWorker answers every task with {worker, name, params}, after an
+// optional params.delay in ms.
+const echoWorker = `atmoWorker(Object.fromEntries(%s.map((n) => [n, async (params, ctx) => {
+  if (params && params.delay) await new Promise((r) => setTimeout(r, params.delay));
+  return { worker: ctx.workerId, name: ctx.name, params };
+}])));`
+
+func echoScript(t *testing.T, names ...string) string {
+	list := "["
+	for i, n := range names {
+		if i > 0 {
+			list += ","
+		}
+		list += fmt.Sprintf("%q", n)
+	}
+	return jstest.HelperWorker(t, fmt.Sprintf(echoWorker, list+"]"))
+}
+
+func TestSeedMathWorkerRunsUnchanged(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: mathTasks, Script: jstest.FileURL(t, mathWorker)})
+	ctx := testCtx(t)
+	cases := []struct {
+		name   string
+		params map[string]any
+		want   float64
+	}{
+		{"add", map[string]any{"a": 10, "b": 20}, 30},
+		{"subtract", map[string]any{"a": 10, "b": 20}, -10},
+		{"multiply", map[string]any{"a": 6, "b": 7}, 42},
+		{"divide", map[string]any{"a": 10, "b": 4}, 2.5},
+		{"power", map[string]any{"a": 2, "b": 10}, 1024},
+		{"sqrt", map[string]any{"a": 81}, 9},
+		{"fibonacci", map[string]any{"n": 20}, 6765},
+	}
+	for _, c := range cases {
+		got, err := tm.Do(ctx, c.name, c.params)
+		require.NoError(t, err, c.name)
+		assert.Equal(t, c.want, got, c.name)
+	}
+}
+
+func TestDivisionByZeroReachesDoAsTaskError(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: mathTasks, Script: jstest.FileURL(t, mathWorker)})
+	_, err := tm.Do(testCtx(t), "divide", map[string]any{"a": 10, "b": 0})
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "Division by zero is not allowed", te.Message)
+	assert.NotEmpty(t, te.TaskID)
+	assert.NotEmpty(t, te.WorkerID)
+}
+
+func TestDivisionByZeroReachesOnError(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: mathTasks, Script: jstest.FileURL(t, mathWorker)})
+	got := make(chan atmo.Response, 2)
+	task, err := tm.AddTask(atmo.TaskParams{
+		Name:      "divide",
+		Params:    map[string]any{"a": 10, "b": 0},
+		OnSuccess: func(r atmo.Response) { got <- r },
+		OnError:   func(r atmo.Response) { got <- r },
+	})
+	require.NoError(t, err)
+	r := <-got
+	assert.Equal(t, "Division by zero is not allowed", r.Error)
+	assert.Equal(t, task.ID(), r.TaskID)
+	assert.NotEmpty(t, r.WorkerID)
+	assert.Equal(t, atmo.TaskFailed, task.Status())
+	assert.Equal(t, 1, tm.Status().Failed)
+	select {
+	case r := <-got:
+		t.Fatalf("a second callback ran: %+v", r)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func TestSpecialistsOnlyGetTheirTasksAndGeneralistsGetAny(t *testing.T) {
+	tm, wm := pool(t,
+		atmo.WorkerConfig{Tasks: []string{"resize"}, Script: echoScript(t, "resize")},
+		atmo.WorkerConfig{Tasks: []string{"hash"}, Script: echoScript(t, "hash")},
+		atmo.WorkerConfig{Tasks: []string{"resize", "hash", "zip"}, Script: echoScript(t, "resize", "hash", "zip")},
+	)
+	ws := wm.Workers()
+	resizer, hasher, generalist := ws[0].ID(), ws[1].ID(), ws[2].ID()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seen := map[string]map[string]int{} // task name → worker → count
+	for i := 0; i < 60; i++ {
+		name := []string{"resize", "hash", "zip"}[i%3]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := tm.Do(testCtx(t), name, map[string]any{"i": i, "delay": 2})
+			require.NoError(t, err)
+			m := got.(map[string]any)
+			mu.Lock()
+			defer mu.Unlock()
+			if seen[name] == nil {
+				seen[name] = map[string]int{}
+			}
+			seen[name][m["worker"].(string)]++
+		}()
+	}
+	wg.Wait()
+	assert.Subset(t, []string{resizer, generalist}, keys(seen["resize"]))
+	assert.Subset(t, []string{hasher, generalist}, keys(seen["hash"]))
+	assert.Equal(t, []string{generalist}, keys(seen["zip"]))
+	assert.Greater(t, seen["resize"][resizer], 0, "the resize specialist got work")
+	assert.Greater(t, seen["hash"][hasher], 0, "the hash specialist got work")
+}
+
+func keys(m map[string]int) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+func TestThousandTasksOverFourWorkersSettleOnceEachAndSpread(t *testing.T) {
+	script := jstest.FileURL(t, mathWorker)
+	cfg := atmo.WorkerConfig{Tasks: mathTasks, Script: script}
+	tm, wm := pool(t, cfg, cfg, cfg, cfg)
+	const n = 1000
+	var calls [n]atomic.Int32
+	results := make([]float64, n)
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for i := 0; i < n; i++ {
+		_, err := tm.AddTask(atmo.TaskParams{
+			Name:   "multiply",
+			Params: map[string]any{"a": i, "b": 3},
+			OnSuccess: func(r atmo.Response) {
+				calls[i].Add(1)
+				results[i] = r.Content.(float64)
+				wg.Done()
+			},
+			OnError: func(r atmo.Response) {
+				calls[i].Add(1)
+				t.Errorf("task %d failed: %s", i, r.Error)
+				wg.Done()
+			},
+		})
+		require.NoError(t, err)
+	}
+	wg.Wait()
+	for i := 0; i < n; i++ {
+		assert.Equal(t, int32(1), calls[i].Load(), "task %d settled once", i)
+		assert.Equal(t, float64(3*i), results[i], "task %d result", i)
+	}
+	total := 0
+	for _, w := range wm.Workers() {
+		assert.Greater(t, w.TasksDone(), 0, "%s got work", w.ID())
+		total += w.TasksDone()
+	}
+	assert.Equal(t, n, total)
+	s := tm.Status()
+	assert.Equal(t, n, s.Done)
+	assert.Empty(t, s.Pending)
+	assert.Empty(t, s.Working)
+}
+
+func TestUnknownTaskFailsFastWithErrNoWorker(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: mathTasks, Script: jstest.FileURL(t, mathWorker)})
+	_, err := tm.Do(testCtx(t), "resize", nil)
+	require.ErrorIs(t, err, atmo.ErrNoWorker)
+	assert.Contains(t, err.Error(), `"resize"`)
+	assert.Contains(t, err.Error(), "fibonacci")
+}
+
+func TestBrokenScriptsCloseTheirWorkerWithoutHanging(t *testing.T) {
+	cases := map[string]string{
+		"syntax error":    jstest.BlobURL(t, "self.onmessage = function ( {"),
+		"throw at load":   jstest.BlobURL(t, "throw new Error('boom at load')"),
+		"missing (404)":   jstest.RevokedURL(t),
+		"empty (no init)": jstest.BlobURL(t, ""),
+	}
+	for name, url := range cases {
+		t.Run(name, func(t *testing.T) {
+			tm := atmo.NewTaskManager()
+			defer tm.Close()
+			var updates []atmo.Message
+			var mu sync.Mutex
+			defer tm.Subscribe(func(m atmo.Message) {
+				if m.Kind == atmo.KindWorkerUpdated && m.Content == atmo.WorkerClosed {
+					mu.Lock()
+					updates = append(updates, m)
+					mu.Unlock()
+				}
+			})()
+			wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Script: url, StartTimeout: 2 * time.Second})
+			require.NoError(t, err)
+			defer wm.Close()
+			done := make(chan error, 1)
+			go func() { _, err := tm.Do(testCtx(t), "add", map[string]any{"a": 1, "b": 2}); done <- err }()
+			err = wm.Ready(testCtx(t))
+			require.ErrorIs(t, err, atmo.ErrWorkerStart)
+			assert.Equal(t, atmo.WorkerClosed, wm.Workers()[0].Status())
+			assert.NotEmpty(t, wm.Workers()[0].LastError())
+			taskErr := <-done
+			require.ErrorIs(t, taskErr, atmo.ErrNoWorker)
+			assert.Contains(t, taskErr.Error(), "failed to start")
+			require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(updates) == 1 }, 5*time.Second, 10*time.Millisecond)
+			assert.NotEmpty(t, updates[0].Error)
+		})
+	}
+}
+
+func TestBrokenWorkerLeavesItsTasksToHealthyOnes(t *testing.T) {
+	tm := atmo.NewTaskManager()
+	defer tm.Close()
+	wm, err := atmo.NewBrowserWorkerManager(tm,
+		atmo.WorkerConfig{Tasks: mathTasks, Script: jstest.BlobURL(t, "throw new Error('bad build')")},
+		atmo.WorkerConfig{Tasks: mathTasks, Script: jstest.FileURL(t, mathWorker)},
+	)
+	require.NoError(t, err)
+	defer wm.Close()
+	for i := 0; i < 20; i++ {
+		got, err := tm.Do(testCtx(t), "add", map[string]any{"a": i, "b": 1})
+		require.NoError(t, err)
+		assert.Equal(t, float64(i+1), got)
+	}
+	assert.Equal(t, atmo.WorkerClosed, wm.Workers()[0].Status())
+	assert.Equal(t, 20, wm.Workers()[1].TasksDone())
+}
+
+func TestUncaughtErrorDuringATaskFailsThatTask(t *testing.T) {
+	script := jstest.BlobURL(t, `
+let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  if (d.content.name === 'explode') throw new Error('kaboom');
+  self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: 'ok' });
+};`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"explode", "fine"}, Script: script})
+	_, err := tm.Do(testCtx(t), "explode", nil)
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Contains(t, te.Message, "kaboom")
+	got, err := tm.Do(testCtx(t), "fine", nil)
+	require.NoError(t, err, "the worker stays in service")
+	assert.Equal(t, "ok", got)
+}
+
+func TestCloseSettlesTasksInFlightWithErrClosed(t *testing.T) {
+	tm := atmo.NewTaskManager()
+	wm, err := atmo.NewBrowserWorkerManager(tm,
+		atmo.WorkerConfig{Tasks: []string{"slow"}, Script: echoScript(t, "slow")},
+		atmo.WorkerConfig{Tasks: []string{"slow"}, Script: echoScript(t, "slow")},
+	)
+	require.NoError(t, err)
+	require.NoError(t, wm.Ready(testCtx(t)))
+	var callbacks atomic.Int32
+	errs := make(chan error, 10)
+	for i := 0; i < 10; i++ {
+		_, err := tm.AddTask(atmo.TaskParams{
+			Name:      "slow",
+			Params:    map[string]any{"delay": 5000},
+			OnSuccess: func(atmo.Response) { callbacks.Add(1); errs <- nil },
+			OnError:   func(r atmo.Response) { callbacks.Add(1); errs <- r.Err },
+		})
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return len(tm.Status().Working) == 2 }, 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, tm.Close())
+	assert.Equal(t, int32(10), callbacks.Load(), "every callback ran before Close returned")
+	for i := 0; i < 10; i++ {
+		assert.ErrorIs(t, <-errs, atmo.ErrClosed)
+	}
+	for _, w := range wm.Workers() {
+		assert.Equal(t, atmo.WorkerClosed, w.Status())
+	}
+	_, err = tm.AddTask(atmo.TaskParams{Name: "slow"})
+	assert.ErrorIs(t, err, atmo.ErrClosed)
+	_, err = tm.Do(context.Background(), "slow", nil)
+	assert.ErrorIs(t, err, atmo.ErrClosed)
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, int32(10), callbacks.Load(), "no callback after Close")
+}
+
+func TestWorkerManagerCloseFailsItsTasks(t *testing.T) {
+	tm := atmo.NewTaskManager()
+	defer tm.Close()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"slow"}, Script: echoScript(t, "slow")})
+	require.NoError(t, err)
+	done := make(chan error, 3)
+	for i := 0; i < 3; i++ {
+		go func() { _, err := tm.Do(context.Background(), "slow", map[string]any{"delay": 5000}); done <- err }()
+	}
+	require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 && len(tm.Status().Pending) == 2 }, 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, wm.Close())
+	for i := 0; i < 3; i++ {
+		assert.ErrorIs(t, <-done, atmo.ErrClosed)
+	}
+}
+
+func TestEventsFollowTheClaimFlowInOrder(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: mathTasks, Script: jstest.FileURL(t, mathWorker)})
+	var mu sync.Mutex
+	var kinds []atmo.MessageKind
+	var seqs []uint64
+	settled := make(chan struct{})
+	unsubscribe := tm.Subscribe(func(m atmo.Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		if m.TaskID == "" {
+			return
+		}
+		kinds = append(kinds, m.Kind)
+		seqs = append(seqs, m.Seq)
+		assert.Equal(t, tm.ID(), m.ManagerID)
+		if m.Kind == atmo.KindTaskDeleted {
+			close(settled)
+		}
+	})
+	defer unsubscribe()
+	_, err := tm.Do(testCtx(t), "add", map[string]any{"a": 1, "b": 2})
+	require.NoError(t, err)
+	<-settled
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []atmo.MessageKind{
+		atmo.KindNewTask, atmo.KindTaskAvailable,
+		atmo.KindTaskClaim, atmo.KindTaskClaimGranted, atmo.KindTaskUpdated,
+		atmo.KindWorkerWork, atmo.KindWorkerResponse,
+		atmo.KindTaskUpdated, atmo.KindTaskDeleted,
+	}, kinds)
+	for i := 1; i < len(seqs); i++ {
+		assert.Greater(t, seqs[i], seqs[i-1])
+	}
+}
+
+func TestHelperWorkerRunsAsyncHandlersAndReportsThrows(t *testing.T) {
+	script := jstest.HelperWorker(t, `atmoWorker({
+  add: ({ a, b }) => a + b,
+  later: async ({ x }) => { await new Promise((r) => setTimeout(r, 5)); return x * 2; },
+  fail: () => { throw new Error('nope'); },
+  reject: async () => { throw new Error('async nope'); },
+});`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"add", "later", "fail", "reject", "missing"}, Script: script})
+	ctx := testCtx(t)
+	got, err := tm.Do(ctx, "add", map[string]any{"a": 2, "b": 3})
+	require.NoError(t, err)
+	assert.Equal(t, 5.0, got)
+	got, err = tm.Do(ctx, "later", map[string]any{"x": 21})
+	require.NoError(t, err)
+	assert.Equal(t, 42.0, got)
+	for name, want := range map[string]string{"fail": "nope", "reject": "async nope", "missing": "Unknown task: missing"} {
+		_, err = tm.Do(ctx, name, nil)
+		var te *atmo.TaskError
+		require.ErrorAs(t, err, &te, name)
+		assert.Contains(t, te.Message, want)
+	}
+}
+
+func TestHelperLoadsAsAModule(t *testing.T) {
+	helper := jstest.FileURL(t, "jsworker/atmo-worker.js")
+	script := jstest.BlobURL(t, fmt.Sprintf(`import %q; globalThis.atmoWorker({ twice: (x) => x * 2 });`, helper))
+	tm := atmo.NewTaskManager()
+	defer tm.Close()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"twice"}, Script: script, Type: "module"})
+	require.NoError(t, err)
+	defer wm.Close()
+	got, err := tm.Do(testCtx(t), "twice", 21)
+	require.NoError(t, err)
+	assert.Equal(t, 42.0, got)
+}
+
+type point struct {
+	X      int    `json:"x"`
+	Y      int    `json:"y"`
+	Label  string `json:"label,omitempty"`
+	hidden int
+}
+
+func TestValuesCrossBothWays(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: jstest.HelperWorker(t, `atmoWorker({ echo: (p) => p });`)})
+	ctx := testCtx(t)
+	got, err := tm.Do(ctx, "echo", point{X: 1, Y: 2})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"x": 1.0, "y": 2.0}, got)
+
+	got, err = tm.Do(ctx, "echo", []byte{1, 2, 3, 250})
+	require.NoError(t, err)
+	assert.Equal(t, []byte{1, 2, 3, 250}, got)
+
+	got, err = tm.Do(ctx, "echo", map[string]any{"list": []any{"a", true, nil, 1.5}, "n": int64(7)})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"list": []any{"a", true, nil, 1.5}, "n": 7.0}, got)
+
+	_, err = tm.Do(ctx, "echo", map[string]any{"f": func() {}})
+	require.ErrorIs(t, err, atmo.ErrBadParams)
+	assert.Contains(t, err.Error(), "params.f")
+	_, err = tm.AddTask(atmo.TaskParams{Name: "echo", Params: make(chan int)})
+	require.ErrorIs(t, err, atmo.ErrBadParams)
+}
+
+func TestTypedArraysComeBackAsBytes(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"bytes"}, Script: jstest.HelperWorker(t,
+		`atmoWorker({ bytes: () => ({ u8: new Uint8Array([1, 2]), buf: new Uint16Array([1]).buffer, f32: new Float32Array([1]) }) });`)})
+	got, err := tm.Do(testCtx(t), "bytes", nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"u8": []byte{1, 2}, "buf": []byte{1, 0}, "f32": []byte{0, 0, 0x80, 0x3f}}, got)
+}
+
+func TestCallbackMayCallDo(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: mathTasks, Script: jstest.FileURL(t, mathWorker)})
+	got := make(chan any, 1)
+	_, err := tm.AddTask(atmo.TaskParams{
+		Name: "add", Params: map[string]any{"a": 1, "b": 2},
+		OnSuccess: func(r atmo.Response) {
+			v, err := tm.Do(context.Background(), "multiply", map[string]any{"a": r.Content, "b": 10})
+			if err != nil {
+				got <- err
+				return
+			}
+			got <- v
+		},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 30.0, <-got)
+}
+
+func TestDoStopsWhenItsContextEnds(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"slow"}, Script: echoScript(t, "slow")})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := tm.Do(ctx, "slow", map[string]any{"delay": 5000})
+	require.ErrorIs(t, err, atmo.ErrCanceled)
+	require.True(t, errors.Is(err, context.DeadlineExceeded))
+}

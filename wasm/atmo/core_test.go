@@ -1,0 +1,324 @@
+package atmo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func cfg(script string, tasks ...string) WorkerConfig {
+	return WorkerConfig{Tasks: tasks, Script: script}
+}
+
+func TestTaskGoesOnlyToWorkersThatListItsName(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, cfg("a", "resize"), cfg("b", "hash"), cfg("c", "resize", "hash", "zip"))
+	require.NoError(t, p.ready(ctx(t)))
+	for i := 0; i < 30; i++ {
+		for name, allowed := range map[string][]string{"resize": {"worker-1", "worker-3"}, "hash": {"worker-2", "worker-3"}, "zip": {"worker-3"}} {
+			got, err := tm.Do(ctx(t), name, i)
+			require.NoError(t, err)
+			assert.Contains(t, allowed, got.(map[string]any)["worker"])
+		}
+	}
+}
+
+func TestUnknownNameFailsAtOnceNamingTheKnownOnes(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	fakePool(t, tm, echo, cfg("a", "add", "multiply"))
+	var got Response
+	done := make(chan struct{})
+	task, err := tm.AddTask(TaskParams{Name: "resize", OnError: func(r Response) { got = r; close(done) }})
+	require.NoError(t, err, "AddTask errs only for bad params")
+	<-done
+	assert.ErrorIs(t, got.Err, ErrNoWorker)
+	assert.Equal(t, `atmo: no worker handles this task: no worker lists task "resize" (known: add, multiply)`, got.Error)
+	assert.Equal(t, TaskFailed, task.Status())
+}
+
+func TestBadTaskParamsAreRefusedWithTheReason(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	cyclic := map[string]any{}
+	cyclic["self"] = cyclic
+	for name, p := range map[string]TaskParams{
+		"empty name": {Name: " "},
+		"func":       {Name: "x", Params: func() {}},
+		"channel":    {Name: "x", Params: map[string]any{"c": make(chan int)}},
+		"cycle":      {Name: "x", Params: cyclic},
+		"complex":    {Name: "x", Params: []any{1, complex(1, 2)}},
+	} {
+		_, err := tm.AddTask(p)
+		assert.ErrorIs(t, err, ErrBadParams, name)
+	}
+	_, err := tm.Do(nil, "x", nil) //nolint:staticcheck // a nil context is what is tested
+	assert.ErrorIs(t, err, ErrBadParams)
+}
+
+func TestQueuedTasksWaitForABusyWorkerInOrder(t *testing.T) {
+	tm := NewTaskManagerWithOptions(Options{AgingInterval: -1})
+	defer tm.Close()
+	release := make(chan struct{})
+	var order []float64
+	var mu sync.Mutex
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		if params == "gate" {
+			<-release
+		}
+		mu.Lock()
+		order = append(order, asFloat(params))
+		mu.Unlock()
+		return params, ""
+	}, cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	var wg sync.WaitGroup
+	add := func(params any, prio int) {
+		wg.Add(1)
+		_, err := tm.AddTask(TaskParams{Name: "job", Params: params, Priority: prio,
+			OnSuccess: func(Response) { wg.Done() }, OnError: func(r Response) { t.Error(r.Error); wg.Done() }})
+		require.NoError(t, err)
+	}
+	add("gate", 0)
+	require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 }, time.Second, time.Millisecond)
+	add(1, 0)
+	add(2, 0)
+	add(3, 5)
+	add(4, 0)
+	add(5, 5)
+	assert.Len(t, tm.Status().Pending, 5)
+	close(release)
+	wg.Wait()
+	assert.Equal(t, []float64{-1, 3, 5, 1, 2, 4}, order, "higher priority first, FIFO within a priority")
+}
+
+func asFloat(v any) float64 {
+	if f, ok := v.(float64); ok {
+		return f
+	}
+	return -1
+}
+
+func TestAgingLetsALongWaitingTaskPassNewerHigherPriorities(t *testing.T) {
+	now := time.Now()
+	old := &TaskRequest{priority: 0, queued: now, seq: 1}
+	newer := &TaskRequest{priority: 2, queued: now.Add(3 * time.Second), seq: 2}
+	fresh := &TaskRequest{priority: 2, queued: now.Add(time.Second), seq: 3}
+	assert.True(t, runsBefore(old, newer, time.Second), "waited 3 intervals, beats +2 priority")
+	assert.False(t, runsBefore(old, fresh, time.Second), "waited 1 interval, loses to +2 priority")
+	assert.False(t, runsBefore(old, newer, 0), "without aging, priority decides")
+}
+
+func TestEveryTaskSettlesExactlyOnceUnderConcurrentAddCancelAndClose(t *testing.T) {
+	tm := NewTaskManager()
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		time.Sleep(time.Duration(asFloat(params)) * time.Microsecond)
+		if int(asFloat(params))%7 == 0 {
+			return nil, "seven"
+		}
+		return params, ""
+	}, cfg("a", "job"), cfg("b", "job"), cfg("c", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	const n = 2000
+	var settled [n]atomic.Int32
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < n; i += 4 {
+				cb := func(Response) { settled[i].Add(1) }
+				task, err := tm.AddTask(TaskParams{Name: "job", Params: i % 50, OnSuccess: cb, OnError: cb})
+				if err != nil {
+					settled[i].Add(1) // refused after Close: settled by the error
+					continue
+				}
+				if i%5 == 0 {
+					tm.DeleteTask(task.ID())
+				}
+				if i == n/2 {
+					go tm.Close()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, tm.Close())
+	for i := range settled {
+		assert.Equal(t, int32(1), settled[i].Load(), "task %d", i)
+	}
+}
+
+func TestResponsesFromTheWrongWorkerOrTwiceAreIgnored(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	hold := make(chan struct{})
+	p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		<-hold
+		return "real", ""
+	}, cfg("a", "job"), cfg("b", "other"))
+	require.NoError(t, p.ready(ctx(t)))
+	task, err := tm.AddTask(TaskParams{Name: "job"})
+	require.NoError(t, err)
+	a, b := (*fakes)[0].w, (*fakes)[1].w
+	p.receive(b, inbound{kind: KindWorkerResponse, taskID: task.ID(), content: "forged"})
+	p.receive(a, inbound{kind: KindWorkerResponse, taskID: "task-999", content: "unknown"})
+	p.receive(a, inbound{kind: "bogus"})
+	assert.Equal(t, TaskWorking, task.Status())
+	p.receive(a, inbound{kind: KindWorkerResponse, taskID: task.ID(), content: "first"})
+	close(hold) // the real answer now arrives second and is ignored
+	require.Eventually(t, func() bool { tm.mu.Lock(); defer tm.mu.Unlock(); return tm.ignored == 4 }, time.Second, time.Millisecond)
+	assert.Equal(t, 1, tm.Status().Done)
+}
+
+func TestAWorkerThatNeverAnswersInitIsClosedAfterStartTimeout(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, WorkerConfig{Tasks: []string{"job"}, Script: "silent", StartTimeout: 20 * time.Millisecond})
+	_, doErr := tm.Do(ctx(t), "job", nil)
+	err := p.ready(ctx(t))
+	require.ErrorIs(t, err, ErrWorkerStart)
+	assert.Contains(t, err.Error(), "did not answer init-worker")
+	require.ErrorIs(t, doErr, ErrNoWorker)
+	assert.Contains(t, doErr.Error(), "did not answer init-worker")
+}
+
+func TestClosingAWorkerHandsItsTaskToAnother(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	block := make(chan struct{})
+	p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		if w.id == "worker-1" {
+			<-block
+		}
+		return w.id, ""
+	}, cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	res := make(chan any, 1)
+	go func() { v, _ := tm.Do(ctx(t), "job", nil); res <- v }()
+	require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 }, time.Second, time.Millisecond)
+	_, err := p.add(cfg("b", "job"))
+	require.NoError(t, err)
+	require.NoError(t, p.ready(ctx(t)))
+	require.NoError(t, (*fakes)[0].w.Close())
+	assert.Equal(t, "worker-2", <-res)
+	close(block)
+}
+
+func TestCloseWaitsForRunningCallbacksAndMayBeCalledFromOne(t *testing.T) {
+	tm := NewTaskManager()
+	p, _ := fakePool(t, tm, echo, cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	var finished atomic.Bool
+	started := make(chan struct{})
+	_, err := tm.AddTask(TaskParams{Name: "job", OnSuccess: func(Response) {
+		close(started)
+		time.Sleep(30 * time.Millisecond)
+		require.NoError(t, tm.Close(), "Close from a callback does not deadlock")
+		finished.Store(true)
+	}})
+	require.NoError(t, err)
+	<-started
+	require.NoError(t, tm.Close())
+	assert.True(t, finished.Load(), "Close returned only after the running callback")
+}
+
+func TestPanickingCallbacksAreReportedAndTheManagerGoesOn(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	panics := make(chan Message, 4)
+	defer tm.Subscribe(func(m Message) {
+		if m.Kind == KindCallbackPanic {
+			panics <- m
+		}
+	})()
+	_, err := tm.AddTask(TaskParams{Name: "job", OnSuccess: func(Response) { panic("oops") }})
+	require.NoError(t, err)
+	m := <-panics
+	assert.Contains(t, m.Error, "oops")
+	got, err := tm.Do(ctx(t), "job", 1.0)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, got.(map[string]any)["params"])
+}
+
+func TestStatusListsPendingAndWorkingInOrder(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	block := make(chan struct{})
+	p, _ := fakePool(t, tm, func(*TaskWorker, string, any) (any, string) { <-block; return nil, "" }, cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	var ids []string
+	for i := 0; i < 3; i++ {
+		task, err := tm.AddTask(TaskParams{Name: "job"})
+		require.NoError(t, err)
+		ids = append(ids, task.ID())
+	}
+	s := tm.Status()
+	assert.Equal(t, ids[:1], s.Working)
+	assert.Equal(t, ids[1:], s.Pending)
+	tm.DeleteTask(ids[2])
+	_, ok := tm.Task(ids[2])
+	assert.False(t, ok)
+	close(block)
+	require.Eventually(t, func() bool { return tm.Status().Done == 2 }, time.Second, time.Millisecond)
+	assert.Equal(t, 1, tm.Status().Failed)
+}
+
+func TestDeleteTaskOfARunningTaskTellsTheWorker(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	block := make(chan struct{})
+	defer close(block)
+	p, fakes := fakePool(t, tm, func(*TaskWorker, string, any) (any, string) { <-block; return nil, "" }, cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	errc := make(chan error, 1)
+	task, err := tm.AddTask(TaskParams{Name: "job", OnError: func(r Response) { errc <- r.Err }})
+	require.NoError(t, err)
+	tm.DeleteTask(task.ID())
+	assert.ErrorIs(t, <-errc, ErrCanceled)
+	f := (*fakes)[0]
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	assert.Equal(t, []string{task.ID()}, f.cancels)
+}
+
+func TestWorkerConfigsAreChecked(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	for name, c := range map[string]WorkerConfig{
+		"no tasks":   {Script: "x"},
+		"empty name": {Tasks: []string{""}, Script: "x"},
+		"no script":  {Tasks: []string{"a"}},
+		"bad type":   {Tasks: []string{"a"}, Script: "x", Type: "esm"},
+	} {
+		_, err := newWorkerPool(tm, nil, []WorkerConfig{c})
+		assert.ErrorIs(t, err, ErrBadParams, name)
+	}
+	_, err := newWorkerPool(nil, nil, []WorkerConfig{cfg("x", "a")})
+	assert.ErrorIs(t, err, ErrBadParams)
+}
+
+func ExampleTaskManager_Do() {
+	tm := NewTaskManager()
+	defer tm.Close()
+	// In a page: atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Script: "/workers/math-worker.js"})
+	_, err := tm.Do(context.Background(), "add", map[string]any{"a": 1, "b": 2})
+	fmt.Println(errors.Is(err, ErrNoWorker))
+	// Output: true
+}

@@ -1,0 +1,41 @@
+package atmo
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrNoWorker: no worker, live or starting, lists the task's name.
+	ErrNoWorker = errors.New("atmo: no worker handles this task")
+	// ErrClosed: the TaskManager or the worker manager was closed.
+	ErrClosed = errors.New("atmo: closed")
+	// ErrCanceled: the task was cancelled or deleted before it finished.
+	ErrCanceled = errors.New("atmo: task canceled")
+	// ErrWorkerCrashed: the worker running the task died.
+	ErrWorkerCrashed = errors.New("atmo: worker crashed")
+	// ErrWorkerStart: a worker failed to start (script or module failed to load).
+	ErrWorkerStart = errors.New("atmo: worker failed to start")
+	// ErrBadParams: TaskParams or a WorkerConfig were not usable.
+	ErrBadParams = errors.New("atmo: bad parameters")
+)
+
+// TaskError is a task that a worker answered with an error: the worker's own
+// message, as the seed's `error` field carried it. Do returns it as *TaskError.
+type TaskError struct {
+	TaskID, WorkerID, Message string
+}
+
+func (e *TaskError) Error() string {
+	return fmt.Sprintf("atmo: task %s failed on worker %s: %s", e.TaskID, e.WorkerID, e.Message)
+}
+
+// noWorkerError names the task and the task names the pool knows.
+func noWorkerError(name string, known []string) error {
+	list := "none: start a worker manager with worker configs first"
+	if len(known) > 0 {
+		list = strings.Join(known, ", ")
+	}
+	return fmt.Errorf("%w: no worker lists task %q (known: %s)", ErrNoWorker, name, list)
+}

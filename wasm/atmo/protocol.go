@@ -1,0 +1,68 @@
+package atmo
+
+// MessageKind is the seed's `message` field: what a message is about.
+type MessageKind string
+
+// Task-side kinds: the claim flow inside the main thread, seen through Subscribe.
+const (
+	KindNewTask          MessageKind = "new-task"           // a task was added
+	KindTaskAvailable    MessageKind = "task-available"     // a task is waiting for a capable worker
+	KindTaskClaim        MessageKind = "task-claim"         // a worker asks for a task
+	KindTaskClaimGranted MessageKind = "task-claim-granted" // the manager gives the task to that worker
+	KindTaskUpdated      MessageKind = "task-updated"       // a task changed status
+	KindTaskDeleted      MessageKind = "task-deleted"       // a task left the table
+)
+
+// Worker-side kinds: these also travel over postMessage to and from workers.
+const (
+	KindInitWorker     MessageKind = "init-worker"     // host → worker: your id and task names
+	KindWorkerReady    MessageKind = "worker-ready"    // worker → host: ready for work
+	KindWorkerUpdated  MessageKind = "worker-updated"  // a worker changed status (Error says why when it closed)
+	KindWorkerWork     MessageKind = "worker-work"     // host → worker: {name, params} to run
+	KindWorkerResponse MessageKind = "worker-response" // worker → host: content, or error
+
+	// Extensions of the seed's protocol. Workers that do not know them ignore them.
+	KindWorkerCancel   MessageKind = "worker-cancel"   // host → worker: stop the task taskId
+	KindWorkerProgress MessageKind = "worker-progress" // worker → host: a progress report for taskId
+)
+
+// Manager-only kinds, seen on the event stream.
+const (
+	// KindCallbackPanic reports that a user callback (OnSuccess, OnError,
+	// OnProgress or a subscriber) panicked; Error holds the panic text.
+	KindCallbackPanic MessageKind = "callback-panic"
+)
+
+// Message is one event of the claim flow, as Subscribe sees it: the seed's
+// events$ stream. Seq increases by one per message of a TaskManager.
+type Message struct {
+	Kind      MessageKind
+	TaskID    string
+	WorkerID  string
+	ManagerID string
+	Content   any
+	Error     string
+	Seq       uint64
+}
+
+// TaskStatus is where a task is in its life: new → working → done or failed.
+type TaskStatus string
+
+// Task statuses.
+const (
+	TaskNew     TaskStatus = "new"
+	TaskWorking TaskStatus = "working"
+	TaskDone    TaskStatus = "done"
+	TaskFailed  TaskStatus = "failed"
+)
+
+// WorkerStatus is the state of one worker.
+type WorkerStatus string
+
+// Worker statuses.
+const (
+	WorkerOffline   WorkerStatus = "offline"   // starting, not ready yet
+	WorkerAvailable WorkerStatus = "available" // ready for a task
+	WorkerWorking   WorkerStatus = "working"   // running at least one task
+	WorkerClosed    WorkerStatus = "closed"    // gone for good: closed, or failed to start
+)
