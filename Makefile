@@ -1,22 +1,30 @@
-# atmo: `make test` passes the tests on a fresh Debian machine (as root it
-# installs Chromium when missing); `make build` builds the WASM.
+# atmo. The two commands of the README:
+#   make demo   the main job: serve the dashboard and run it headless (make serve: with your browser)
+#   make test   every test: native Go, real Web Workers in headless Chromium, Node.js worker_threads
+# On a fresh Debian machine they install what is missing (Chromium with apt-get, as root;
+# Go tools from go.mod's tool directive).
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO ?= go
 BIN := $(CURDIR)/bin
+WASM_OUT := $(BIN)/wasm
 GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
+ADDR ?= 127.0.0.1:8080
 # wasmbrowsertest's pinned CDP client predates this Chromium; drop its noise.
 NOISE := could not unmarshal event
 
-.PHONY: all test test-native test-browser build deps chromium lint clean
+GO_WORKERS := $(wildcard examples/goworker/*/main.go)
+TEST_MODULES := $(wildcard wasm/worker/testdata/*/main.go)
+
+.PHONY: all test test-native test-browser test-node build build-wasm deps chromium lint serve demo bench clean
 
 all: build
 
-test: deps build lint test-native test-browser
+test: deps build lint test-native test-browser test-node
 
 deps: chromium $(BIN)/wasmbrowsertest
 
-# Chromium runs the browser tests. Installed from Debian when missing.
+# Chromium runs the browser tests and the demo. Installed from Debian when missing.
 chromium:
 	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then \
 	  echo "installing chromium (apt-get)"; \
@@ -28,8 +36,20 @@ chromium:
 $(BIN)/wasmbrowsertest: go.mod go.sum
 	$(GO) build -o $@ github.com/agnivade/wasmbrowsertest
 
-build:
+# build: every WASM module. The main-thread program for the JS API (if
+# present), the example Go workers, and the modules the tests load.
+build: build-wasm
 	GOOS=js GOARCH=wasm $(GO) build ./...
+	$(GO) build ./...
+
+build-wasm:
+	@mkdir -p $(WASM_OUT)/workers $(WASM_OUT)/testdata
+	@if [ -d wasm/cmd/atmo ]; then echo "build $(WASM_OUT)/atmo.wasm"; GOOS=js GOARCH=wasm $(GO) build -o $(WASM_OUT)/atmo.wasm ./wasm/cmd/atmo; fi
+	@for f in $(GO_WORKERS); do d=$$(dirname $$f); n=$$(basename $$d); echo "build $(WASM_OUT)/workers/$$n.wasm"; \
+	  GOOS=js GOARCH=wasm $(GO) build -o $(WASM_OUT)/workers/$$n.wasm ./$$d; done
+	@for f in $(TEST_MODULES); do d=$$(dirname $$f); n=$$(basename $$d); echo "build $(WASM_OUT)/testdata/$$n.wasm"; \
+	  GOOS=js GOARCH=wasm $(GO) build -o $(WASM_OUT)/testdata/$$n.wasm ./$$d; done
+	@cp $(GOROOT_WASM)/wasm_exec.js $(WASM_OUT)/wasm_exec.js
 
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -38,10 +58,27 @@ lint:
 test-native:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
 
-test-browser: deps
-	GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 10m -exec $(BIN)/wasmbrowsertest ./wasm/... 2>&1 | { grep -v "$(NOISE)" || true; }
+# Browser tests: every js/wasm package but the Node.js ones, in headless Chromium.
+test-browser: deps build-wasm
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 15m -exec $(BIN)/wasmbrowsertest \
+	  $$(GOOS=js GOARCH=wasm $(GO) list ./wasm/... | grep -v /nodetest) 2>&1 | { grep -v "$(NOISE)" || true; }
+
+# Node.js tests: the same TaskManager on worker_threads, with Go's own Node runner.
+test-node: build-wasm
+	@if [ -n "$$(GOOS=js GOARCH=wasm $(GO) list ./wasm/... | grep /nodetest || true)" ]; then \
+	  PATH="$(GOROOT_WASM):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 10m $$(GOOS=js GOARCH=wasm $(GO) list ./wasm/... | grep /nodetest); \
+	fi
+
+serve: build
+	$(GO) run ./host -addr $(ADDR)
+
+demo: deps build
+	$(GO) run ./host demo
+
+bench: deps build
+	$(GO) run ./host bench
 
 clean:
 	rm -rf $(BIN)

@@ -61,6 +61,9 @@ var postWork = js.Global().Get("Function").New("w", "t", "id", "n", "p", "x",
 	"w.postMessage({message: 'worker-work', taskId: t, workerId: id, content: {name: n, params: p}}, x)")
 
 func spawnWebWorker(w *TaskWorker) (transport, error) {
+	if w.config.Module != "" {
+		return spawnGoWebWorker(w)
+	}
 	ww := &webWorker{}
 	if err := jsCall(func() {
 		opts := map[string]any{"name": w.id}

@@ -93,7 +93,7 @@ func (p *workerPool) bootTimeout(w *TaskWorker) {
 	var out deliveries
 	tm.mu.Lock()
 	if w.status == WorkerOffline {
-		tm.closeWorker(w, fmt.Sprintf("failed to start: did not answer init-worker with worker-ready within %v: check that %s is a worker script for this protocol (a wrong URL may serve an empty page)", w.config.StartTimeout, w.config.Script), nil, &out)
+		tm.closeWorker(w, fmt.Sprintf("failed to start: did not answer init-worker with worker-ready within %v: check that %s is a worker for this protocol (a wrong URL may serve an empty page)", w.config.StartTimeout, w.source()), nil, &out)
 	}
 	tm.mu.Unlock()
 	tm.deliver(out)

@@ -14,6 +14,10 @@ type WorkerConfig struct {
 	// Script is the URL (in the browser) of a JS worker script that speaks
 	// the protocol: the seed's workers and those written with jsworker/atmo-worker.js.
 	Script string
+	// Module is the URL (in the browser) of a Go WASM worker module, built
+	// with GOOS=js GOARCH=wasm from a main package that uses
+	// github.com/atmoworkers/atmo/wasm/worker. Set Script or Module, not both.
+	Module string
 	// Type is how the script loads: "classic" (the default, may use
 	// importScripts) or "module" (may use import).
 	Type string
@@ -39,8 +43,11 @@ func (c WorkerConfig) validate(i int) (WorkerConfig, error) {
 			return c, fmt.Errorf("%w: worker config %d lists an empty task name", ErrBadParams, i)
 		}
 	}
-	if c.Script == "" {
-		return c, fmt.Errorf("%w: worker config %d has no Script; set it to the URL of a worker script", ErrBadParams, i)
+	if c.Script == "" && c.Module == "" {
+		return c, fmt.Errorf("%w: worker config %d has no Script or Module; set Script to the URL of a JS worker script or Module to a Go WASM worker module", ErrBadParams, i)
+	}
+	if c.Script != "" && c.Module != "" {
+		return c, fmt.Errorf("%w: worker config %d sets both Script and Module; a worker is one or the other", ErrBadParams, i)
 	}
 	switch c.Type {
 	case "", "classic", "module":
@@ -81,8 +88,27 @@ func (w *TaskWorker) ID() string { return w.id }
 // Tasks are the task names the worker can do.
 func (w *TaskWorker) Tasks() []string { return slices.Clone(w.tasks) }
 
-// Script is the URL of the worker's script.
+// Script is the URL of the worker's JS script ("" for a Go module worker).
 func (w *TaskWorker) Script() string { return w.config.Script }
+
+// Module is the URL of the worker's Go WASM module ("" for a JS worker).
+func (w *TaskWorker) Module() string { return w.config.Module }
+
+// Kind is "go" for a Go WASM module worker, "js" for a script.
+func (w *TaskWorker) Kind() string {
+	if w.config.Module != "" {
+		return "go"
+	}
+	return "js"
+}
+
+// source is the URL the worker runs.
+func (w *TaskWorker) source() string {
+	if w.config.Module != "" {
+		return w.config.Module
+	}
+	return w.config.Script
+}
 
 // CanDo reports whether the worker lists the task name.
 func (w *TaskWorker) CanDo(name string) bool { return slices.Contains(w.tasks, name) }
@@ -125,5 +151,5 @@ func (w *TaskWorker) hasRoom() bool {
 }
 
 func (w *TaskWorker) describe() string {
-	return fmt.Sprintf("%s (%s)", w.id, w.config.Script)
+	return fmt.Sprintf("%s (%s)", w.id, w.source())
 }
