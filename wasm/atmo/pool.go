@@ -146,6 +146,12 @@ func (p *workerPool) receive(w *TaskWorker, in inbound) {
 		tm.emit(Message{Kind: KindWorkerResponse, TaskID: t.id, WorkerID: w.id, Content: in.content, Error: in.err})
 		tm.settle(t, r, &out)
 		tm.workerFreed(w)
+	case KindWorkerExit:
+		reason := in.err
+		if reason == "" {
+			reason = "the worker exited"
+		}
+		tm.workerDied(w, reason, &out)
 	default:
 		tm.ignored++
 	}
@@ -206,13 +212,18 @@ func (p *workerPool) workerExit(w *TaskWorker, reason string) {
 	tm := p.tm
 	var out deliveries
 	tm.mu.Lock()
-	if w.status == WorkerOffline {
-		tm.closeWorker(w, "failed to start: "+reason, nil, &out)
-	} else {
-		tm.closeWorker(w, "crashed: "+reason, ErrWorkerCrashed, &out)
-	}
+	tm.workerDied(w, reason, &out)
 	tm.mu.Unlock()
 	tm.deliver(out)
+}
+
+// workerDied closes w after its worker died. Called with mu held.
+func (tm *TaskManager) workerDied(w *TaskWorker, reason string, out *deliveries) {
+	if w.status == WorkerOffline {
+		tm.closeWorker(w, "failed to start: "+reason, nil, out)
+	} else {
+		tm.closeWorker(w, "crashed: "+reason, ErrWorkerCrashed, out)
+	}
 }
 
 // closeWorker takes w out of service for good. Its running tasks fail with

@@ -24,6 +24,7 @@ const (
 	// Extensions of the seed's protocol. Workers that do not know them ignore them.
 	KindWorkerCancel   MessageKind = "worker-cancel"   // host → worker: stop the task taskId
 	KindWorkerProgress MessageKind = "worker-progress" // worker → host: a progress report for taskId
+	KindWorkerExit     MessageKind = "worker-exit"     // worker → host: the worker is about to die (Go runtime exited, self.close()); error says why
 )
 
 // Manager-only kinds, seen on the event stream.
