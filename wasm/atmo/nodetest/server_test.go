@@ -1,0 +1,357 @@
+//go:build js && wasm
+
+// Package nodetest specifies ServerWorkerManager under Node.js with real
+// worker_threads workers. It holds only tests, run by `make test-node` with Go's
+// own Node.js runner (go_js_wasm_exec), never in the browser.
+package nodetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The test's working directory is this package's directory (go test's rule,
+// kept by go_js_wasm_exec), so relative paths reach the repository.
+const (
+	seedWorker = "testdata/seed-server-worker.js"
+	echoWorker = "testdata/echo-worker.js"
+	repoRoot   = "../../.."
+)
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// abs is a repository-relative path made absolute.
+func abs(t testing.TB, rel string) string {
+	t.Helper()
+	p, err := filepath.Abs(rel)
+	require.NoError(t, err)
+	return p
+}
+
+// start starts a TaskManager and a ServerWorkerManager on configs, and closes
+// both when the test ends. It does not wait for the workers.
+func start(t testing.TB, configs ...atmo.WorkerConfig) (*atmo.TaskManager, *atmo.ServerWorkerManager) {
+	t.Helper()
+	tm := atmo.NewTaskManager()
+	wm, err := atmo.NewServerWorkerManager(tm, configs...)
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close(); tm.Close() })
+	return tm, wm
+}
+
+// pool is start, then waits until every worker is ready.
+func pool(t testing.TB, configs ...atmo.WorkerConfig) (*atmo.TaskManager, *atmo.ServerWorkerManager) {
+	t.Helper()
+	tm, wm := start(t, configs...)
+	require.NoError(t, wm.Ready(testCtx(t)))
+	return tm, wm
+}
+
+// script writes a worker script into a temporary directory and returns its path.
+func script(t testing.TB, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+	return p
+}
+
+// helperScript is a worker written with jsworker/atmo-worker.js whose body
+// calls atmoWorker({...}).
+func helperScript(t testing.TB, body string) string {
+	t.Helper()
+	return script(t, "worker.js", fmt.Sprintf("const { atmoWorker } = require(%q);\n%s\n",
+		abs(t, repoRoot+"/jsworker/atmo-worker.js"), body))
+}
+
+func echo(t testing.TB, tasks ...string) atmo.WorkerConfig {
+	return atmo.WorkerConfig{Tasks: tasks, Script: echoWorker}
+}
+
+func TestSeedServerWorkerWithParentPortRunsUnchanged(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"add", "multiply", "divide", "fibonacci"}, Script: seedWorker})
+	ctx := testCtx(t)
+
+	sum, err := tm.Do(ctx, "add", map[string]any{"a": 10, "b": 20})
+	require.NoError(t, err)
+	assert.Equal(t, 30.0, sum)
+	fib, err := tm.Do(ctx, "fibonacci", map[string]any{"n": 20})
+	require.NoError(t, err)
+	assert.Equal(t, 6765.0, fib)
+
+	_, err = tm.Do(ctx, "divide", map[string]any{"a": 1, "b": 0})
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "Division by zero is not allowed", te.Message)
+}
+
+func TestAtmoWorkerHelperRunsUnchangedInWorkerThreads(t *testing.T) {
+	tm, wm := pool(t, echo(t, "echo"))
+	got, err := tm.Do(testCtx(t), "echo", map[string]any{"x": 1, "bytes": []byte{1, 2, 3}})
+	require.NoError(t, err)
+	m := got.(map[string]any)
+	assert.Equal(t, wm.Workers()[0].ID(), m["worker"])
+	assert.Equal(t, "echo", m["name"])
+	assert.Equal(t, map[string]any{"x": 1.0, "bytes": []byte{1, 2, 3}}, m["params"])
+	assert.Equal(t, "testdata/echo-worker.js", wm.Workers()[0].Script())
+}
+
+func TestAtmoWorkerModuleHelperRunsAsESModule(t *testing.T) {
+	helper := url.URL{Scheme: "file", Path: abs(t, repoRoot+"/jsworker/atmo-worker.mjs")}
+	p := script(t, "worker.mjs", fmt.Sprintf("import { atmoWorker } from %q;\natmoWorker({ add: ({ a, b }) => a + b });\n", helper.String()))
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"add"}, Script: p})
+	got, err := tm.Do(testCtx(t), "add", map[string]any{"a": 2, "b": 3})
+	require.NoError(t, err)
+	assert.Equal(t, 5.0, got)
+}
+
+func TestScriptMayBeAnAbsolutePathOrAFileURL(t *testing.T) {
+	fileURL := url.URL{Scheme: "file", Path: abs(t, echoWorker)}
+	tm, wm := pool(t,
+		atmo.WorkerConfig{Tasks: []string{"a"}, Script: abs(t, echoWorker)},
+		atmo.WorkerConfig{Tasks: []string{"b"}, Script: fileURL.String()},
+	)
+	for _, name := range []string{"a", "b"} {
+		_, err := tm.Do(testCtx(t), name, nil)
+		require.NoError(t, err, name)
+	}
+	for _, w := range wm.Workers() {
+		assert.Equal(t, atmo.WorkerAvailable, w.Status(), w.ID())
+	}
+}
+
+func TestTasksGoOnlyToWorkersThatListThem(t *testing.T) {
+	tm, wm := pool(t, echo(t, "a"), echo(t, "b"), echo(t, "a", "b", "c"))
+	ws := wm.Workers()
+	ctx := testCtx(t)
+	seen := map[string]map[string]bool{}
+	for i := 0; i < 30; i++ {
+		for _, name := range []string{"a", "b", "c"} {
+			got, err := tm.Do(ctx, name, map[string]any{"i": i})
+			require.NoError(t, err)
+			w := got.(map[string]any)["worker"].(string)
+			if seen[name] == nil {
+				seen[name] = map[string]bool{}
+			}
+			seen[name][w] = true
+		}
+	}
+	assert.Equal(t, map[string]bool{ws[0].ID(): true, ws[2].ID(): true}, seen["a"])
+	assert.Equal(t, map[string]bool{ws[1].ID(): true, ws[2].ID(): true}, seen["b"])
+	assert.Equal(t, map[string]bool{ws[2].ID(): true}, seen["c"])
+
+	_, err := tm.Do(ctx, "resize", nil)
+	assert.ErrorIs(t, err, atmo.ErrNoWorker)
+}
+
+func TestThousandTasksRunExactlyOnce(t *testing.T) {
+	const n = 1000
+	tm, wm := pool(t, echo(t, "echo"), echo(t, "echo"), echo(t, "echo"), echo(t, "echo"))
+	var mu sync.Mutex
+	answers := map[int]int{} // params.i → results seen
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for i := 0; i < n; i++ {
+		_, err := tm.AddTask(atmo.TaskParams{
+			Name: "echo", Params: map[string]any{"i": i},
+			OnSuccess: func(r atmo.Response) {
+				defer wg.Done()
+				p := r.Content.(map[string]any)["params"].(map[string]any)
+				mu.Lock()
+				answers[int(p["i"].(float64))]++
+				mu.Unlock()
+			},
+			OnError: func(r atmo.Response) {
+				defer wg.Done()
+				t.Errorf("task %s failed: %v", r.TaskID, r.Err)
+			},
+		})
+		require.NoError(t, err)
+	}
+	wg.Wait()
+	require.Len(t, answers, n)
+	for i := 0; i < n; i++ {
+		assert.Equal(t, 1, answers[i], "task %d", i)
+	}
+	total := 0
+	for _, w := range wm.Workers() {
+		total += w.TasksDone()
+		assert.Positive(t, w.TasksDone(), "%s got no task", w.ID())
+	}
+	assert.Equal(t, n, total)
+	s := tm.Status()
+	assert.Equal(t, n, s.Done)
+	assert.Zero(t, s.Failed)
+	assert.Empty(t, s.Pending)
+	assert.Empty(t, s.Working)
+}
+
+func TestMissingScriptClosesItsWorkerWithNoSuchFile(t *testing.T) {
+	tm, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: "testdata/nope.js"})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "no such file: "+abs(t, "testdata/nope.js"))
+	w := wm.Workers()[0]
+	assert.Equal(t, atmo.WorkerClosed, w.Status())
+	assert.Contains(t, w.LastError(), "no such file: "+abs(t, "testdata/nope.js"))
+
+	_, err = tm.Do(testCtx(t), "echo", nil)
+	assert.ErrorIs(t, err, atmo.ErrNoWorker)
+}
+
+func TestMissingScriptSendsItsTasksToTheOtherWorkers(t *testing.T) {
+	tm, wm := start(t,
+		atmo.WorkerConfig{Tasks: []string{"echo"}, Script: "testdata/nope.js"},
+		echo(t, "echo"),
+	)
+	got, err := tm.Do(testCtx(t), "echo", nil)
+	require.NoError(t, err)
+	assert.Equal(t, wm.Workers()[1].ID(), got.(map[string]any)["worker"])
+}
+
+func TestURLScriptIsRejectedSayingWhatIsExpected(t *testing.T) {
+	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: "https://example.com/worker.js"})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "a file path or a file: URL")
+}
+
+func TestWorkerThatThrowsAtStartFailsToStart(t *testing.T) {
+	p := script(t, "throws.js", "throw new Error('no database configured');\n")
+	tm, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: p})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "no database configured")
+	w := wm.Workers()[0]
+	assert.Equal(t, atmo.WorkerClosed, w.Status())
+	assert.Contains(t, w.LastError(), "failed to start")
+
+	_, err = tm.Do(testCtx(t), "echo", nil)
+	assert.ErrorIs(t, err, atmo.ErrNoWorker)
+}
+
+func TestScriptThatNeverListensFailsToStart(t *testing.T) {
+	p := script(t, "idle.js", "// does nothing: the thread ends at once\n")
+	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: p})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "exited with code 0")
+	assert.ErrorContains(t, err, "parentPort")
+}
+
+func TestExitMidTaskFailsTheTaskWithErrWorkerCrashed(t *testing.T) {
+	tm, wm := pool(t, echo(t, "echo"))
+	w := wm.Workers()[0]
+	_, err := tm.Do(testCtx(t), "echo", map[string]any{"exit": 3})
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.ErrorContains(t, err, w.ID())
+	assert.ErrorContains(t, err, "exited with code 3")
+	assert.Equal(t, atmo.WorkerClosed, w.Status())
+	assert.Contains(t, w.LastError(), "crashed")
+}
+
+func TestExitMidTaskLeavesOtherWorkersServing(t *testing.T) {
+	tm, wm := pool(t, echo(t, "echo"), echo(t, "echo"))
+	_, err := tm.Do(testCtx(t), "echo", map[string]any{"exit": 1})
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	for i := 0; i < 5; i++ {
+		_, err := tm.Do(testCtx(t), "echo", nil)
+		require.NoError(t, err)
+	}
+	closed := 0
+	for _, w := range wm.Workers() {
+		if w.Status() == atmo.WorkerClosed {
+			closed++
+		}
+	}
+	assert.Equal(t, 1, closed)
+}
+
+func TestUncaughtExceptionMidTaskCrashesTheWorker(t *testing.T) {
+	tm, wm := pool(t, echo(t, "echo"))
+	_, err := tm.Do(testCtx(t), "echo", map[string]any{"uncaught": "lost the connection"})
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.ErrorContains(t, err, "uncaught Error: lost the connection")
+	assert.Equal(t, atmo.WorkerClosed, wm.Workers()[0].Status())
+}
+
+func TestTaskThatThrowsFailsWithTheWorkersMessage(t *testing.T) {
+	tm, wm := pool(t, echo(t, "echo"))
+	_, err := tm.Do(testCtx(t), "echo", map[string]any{"throw": "bad input"})
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "bad input", te.Message)
+	assert.Equal(t, wm.Workers()[0].ID(), te.WorkerID)
+	assert.Equal(t, atmo.WorkerAvailable, wm.Workers()[0].Status())
+}
+
+func TestCloseSettlesRunningTasksAndEndsTheThreads(t *testing.T) {
+	tm, wm := pool(t, echo(t, "echo", "a"), echo(t, "echo", "b"))
+	// Each thread appends to its own file every 5 ms from now on.
+	beats := []string{filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")}
+	for i, name := range []string{"a", "b"} {
+		_, err := tm.Do(testCtx(t), name, map[string]any{"beat": beats[i]})
+		require.NoError(t, err)
+	}
+	errs := make(chan error, 1)
+	go func() {
+		_, err := tm.Do(testCtx(t), "echo", map[string]any{"delay": 60_000})
+		errs <- err
+	}()
+	require.Eventually(t, func() bool {
+		_, errA := os.Stat(beats[0])
+		_, errB := os.Stat(beats[1])
+		return len(tm.Status().Working) == 1 && errA == nil && errB == nil
+	}, 10*time.Second, 5*time.Millisecond)
+
+	require.NoError(t, wm.Close())
+	require.ErrorIs(t, <-errs, atmo.ErrClosed)
+	for _, w := range wm.Workers() {
+		assert.Equal(t, atmo.WorkerClosed, w.Status(), w.ID())
+	}
+	_, err := wm.AddWorker(echo(t, "echo"))
+	assert.ErrorIs(t, err, atmo.ErrClosed)
+
+	// The threads are gone: their files stop growing.
+	time.Sleep(100 * time.Millisecond)
+	for _, beat := range beats {
+		before, err := os.Stat(beat)
+		require.NoError(t, err)
+		time.Sleep(100 * time.Millisecond)
+		after, err := os.Stat(beat)
+		require.NoError(t, err)
+		assert.Equal(t, before.Size(), after.Size(), "a worker thread still runs after Close")
+	}
+}
+
+func TestAddWorkerStartsAnotherThread(t *testing.T) {
+	tm, wm := pool(t, echo(t, "a"))
+	w, err := wm.AddWorker(echo(t, "b"))
+	require.NoError(t, err)
+	got, err := tm.Do(testCtx(t), "b", nil)
+	require.NoError(t, err)
+	assert.Equal(t, w.ID(), got.(map[string]any)["worker"])
+	assert.Len(t, wm.Workers(), 2)
+}
+
+func TestClosingTheTaskManagerEndsItsServerWorkers(t *testing.T) {
+	tm, wm := pool(t, echo(t, "echo"))
+	require.NoError(t, tm.Close())
+	assert.Equal(t, atmo.WorkerClosed, wm.Workers()[0].Status())
+	_, err := tm.Do(context.Background(), "echo", nil)
+	assert.True(t, errors.Is(err, atmo.ErrClosed), "%v", err)
+}

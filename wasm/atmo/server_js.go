@@ -1,0 +1,249 @@
+//go:build js && wasm
+
+package atmo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall/js"
+)
+
+// ServerWorkerManager runs a pool of Node.js worker_threads workers for a
+// TaskManager: the seed's ServerWorkerManager, for CPU-heavy work spread over
+// every core of a server. It is the BrowserWorkerManager with another
+// transport: the same matching, queue, statuses and errors. The Go program
+// runs under Node.js (GOOS=js GOARCH=wasm, with Go's wasm_exec_node.js).
+//
+// A WorkerConfig's Script (or Module) is a file path, relative to the
+// process's working directory, or a file: URL. Node.js decides by the file
+// whether a script is CommonJS or an ES module (.mjs, or "type": "module" in
+// a package.json), so WorkerConfig.Type is not used here.
+type ServerWorkerManager struct {
+	pool *workerPool
+}
+
+// ServerTaskWorker is one worker_threads worker of a ServerWorkerManager.
+type ServerTaskWorker = TaskWorker
+
+// NewServerWorkerManager starts a worker_threads Worker for each config and
+// attaches them to tm. It returns at once; use Ready to wait for the workers.
+// An error means this is not Node.js, a config was unusable (no Tasks, no
+// Script), or tm was closed. A script that does not exist is not an error
+// here: its worker closes with "no such file", as a 404 does in the browser.
+func NewServerWorkerManager(tm *TaskManager, configs ...WorkerConfig) (*ServerWorkerManager, error) {
+	if _, err := nodeModules(); err != nil {
+		return nil, err
+	}
+	p, err := newWorkerPool(tm, spawnThread, configs)
+	if err != nil {
+		return nil, err
+	}
+	return &ServerWorkerManager{pool: p}, nil
+}
+
+// Workers lists the manager's workers, in the order they were started.
+func (m *ServerWorkerManager) Workers() []*ServerTaskWorker { return m.pool.list() }
+
+// Ready waits until every worker is available or closed. It returns an
+// error wrapping ErrWorkerStart naming each worker that failed to start, or
+// ctx's error.
+func (m *ServerWorkerManager) Ready(ctx context.Context) error { return m.pool.ready(ctx) }
+
+// AddWorker starts one more worker.
+func (m *ServerWorkerManager) AddWorker(c WorkerConfig) (*ServerTaskWorker, error) {
+	return m.pool.add(c)
+}
+
+// Close terminates every worker thread. Their running and queued tasks that
+// no other manager's worker can take settle with ErrClosed.
+func (m *ServerWorkerManager) Close() error {
+	m.pool.close(ErrClosed)
+	return nil
+}
+
+// node holds the Node.js modules the transport uses.
+type node struct {
+	workerThreads, fs, path, url, process js.Value
+	noop                                  js.Value // a JS no-op, the listener for events after terminate
+}
+
+var (
+	nodeOnce sync.Once
+	nodeMods *node
+	nodeErr  error
+)
+
+// nodeModules loads worker_threads, fs, path and url once. Go's
+// wasm_exec_node.js makes require global.
+func nodeModules() (*node, error) {
+	nodeOnce.Do(func() {
+		req := js.Global().Get("require")
+		if req.Type() != js.TypeFunction {
+			nodeErr = errors.New("atmo: ServerWorkerManager needs Node.js (worker_threads), and require is not defined here: run the program with Go's go_js_wasm_exec / wasm_exec_node.js, or use NewBrowserWorkerManager in a browser")
+			return
+		}
+		n := &node{}
+		if err := jsCall(func() {
+			n.workerThreads = req.Invoke("worker_threads")
+			n.fs = req.Invoke("fs")
+			n.path = req.Invoke("path")
+			n.url = req.Invoke("url")
+			n.process = js.Global().Get("process")
+			n.noop = js.Global().Get("Function").New("")
+		}); err != nil {
+			nodeErr = fmt.Errorf("atmo: ServerWorkerManager needs Node.js's worker_threads module: %v", err)
+			return
+		}
+		nodeMods = n
+	})
+	return nodeMods, nodeErr
+}
+
+// resolveFile turns a Script or Module (a path or a file: URL) into an
+// absolute path to an existing file.
+func (n *node) resolveFile(src string) (string, error) {
+	if scheme, _, ok := strings.Cut(src, ":"); ok && len(scheme) > 1 && scheme != "file" && !strings.ContainsAny(scheme, `/\.`) {
+		return "", fmt.Errorf("%q is a URL: a server worker's Script or Module is a file path or a file: URL", src)
+	}
+	var abs string
+	err := jsCall(func() {
+		p := src
+		if strings.HasPrefix(src, "file:") {
+			p = n.url.Call("fileURLToPath", src).String()
+		}
+		abs = n.path.Call("resolve", n.process.Call("cwd"), p).String()
+	})
+	if err != nil {
+		return "", fmt.Errorf("%q is not a usable file path or file: URL: %v", src, err)
+	}
+	var st js.Value
+	if err := jsCall(func() {
+		st = n.fs.Call("statSync", abs, map[string]any{"throwIfNoEntry": false})
+	}); err != nil {
+		return "", fmt.Errorf("cannot read %s: %v", abs, err)
+	}
+	if st.IsUndefined() {
+		return "", fmt.Errorf("no such file: %s (a relative Script or Module is resolved against the working directory %s)", abs, n.process.Call("cwd").String())
+	}
+	if st.Call("isDirectory").Bool() {
+		return "", fmt.Errorf("%s is a directory, not a worker script", abs)
+	}
+	return abs, nil
+}
+
+// thread is the transport to one worker_threads Worker.
+type thread struct {
+	n                                 *node
+	worker                            js.Value
+	onMessage, onError, onExit, onBad js.Func
+}
+
+func spawnThread(w *TaskWorker) (transport, error) {
+	n, err := nodeModules()
+	if err != nil {
+		return nil, err
+	}
+	if w.config.Module != "" {
+		return nil, fmt.Errorf("Go WASM worker modules are not supported by ServerWorkerManager yet (%s)", w.config.Module)
+	}
+	file, err := n.resolveFile(w.config.Script)
+	if err != nil {
+		return nil, err
+	}
+	th := &thread{n: n}
+	if err := jsCall(func() {
+		th.worker = n.workerThreads.Get("Worker").New(file, map[string]any{"name": w.id})
+	}); err != nil {
+		return nil, fmt.Errorf("new Worker(%q): %v", file, err)
+	}
+	th.listen(w)
+	return th, nil
+}
+
+// listen wires the Worker's events to w's pool. In Node.js the message
+// listener gets the data itself, not an event; an uncaught exception ends the
+// thread, so an error is a death: before worker-ready a failed start, after it
+// a crash that fails the running tasks with ErrWorkerCrashed.
+func (th *thread) listen(w *TaskWorker) {
+	p := w.pool
+	th.onMessage = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		in, err := decodeInbound(fromJS(args[0]))
+		if err != nil {
+			p.ignore()
+			return nil
+		}
+		p.receive(w, in)
+		return nil
+	})
+	th.onError = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		p.workerExit(w, "uncaught "+errorString(args[0]))
+		return nil
+	})
+	th.onExit = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		reason := fmt.Sprintf("its thread exited with code %d", args[0].Int())
+		if args[0].Int() == 0 && w.Status() == WorkerOffline {
+			reason += " before worker-ready (a script that does not listen on parentPort ends at once)"
+		}
+		p.workerExit(w, reason)
+		return nil
+	})
+	th.onBad = js.FuncOf(func(_ js.Value, _ []js.Value) any {
+		p.ignore() // a message that could not be deserialized
+		return nil
+	})
+	th.worker.Call("on", "message", th.onMessage)
+	th.worker.Call("on", "error", th.onError)
+	th.worker.Call("on", "exit", th.onExit)
+	th.worker.Call("on", "messageerror", th.onBad)
+}
+
+// errorString is a thrown JS value as text: "Error: message" for an Error.
+func errorString(v js.Value) string {
+	s := ""
+	_ = jsCall(func() { s = js.Global().Get("String").Invoke(v).String() })
+	if s == "" {
+		s = "an error with no message"
+	}
+	return s
+}
+
+func (th *thread) init(id string, tasks []string, concurrency int) {
+	ts := make([]any, len(tasks))
+	for i, t := range tasks {
+		ts[i] = t
+	}
+	th.worker.Call("postMessage", map[string]any{
+		"message": string(KindInitWorker), "id": id, "content": ts, "concurrency": concurrency,
+	})
+}
+
+func (th *thread) work(taskID, workerID, name string, params any) {
+	var transfer []any
+	p := toJS(params, &transfer)
+	postWork.Invoke(th.worker, taskID, workerID, name, p, transfer)
+}
+
+func (th *thread) cancel(taskID, workerID string) {
+	th.worker.Call("postMessage", map[string]any{
+		"message": string(KindWorkerCancel), "taskId": taskID, "workerId": workerID,
+	})
+}
+
+// terminate stops the thread. terminate() is asynchronous; the events that
+// follow it go to a no-op, because an EventEmitter with no 'error' listener
+// would throw the error in the main thread.
+func (th *thread) terminate() {
+	th.worker.Call("terminate")
+	th.worker.Call("off", "message", th.onMessage)
+	th.worker.Call("off", "error", th.onError)
+	th.worker.Call("off", "exit", th.onExit)
+	th.worker.Call("off", "messageerror", th.onBad)
+	th.worker.Call("on", "error", th.n.noop)
+	th.onMessage.Release()
+	th.onError.Release()
+	th.onExit.Release()
+	th.onBad.Release()
+}
