@@ -259,8 +259,10 @@ func TestBrokenWorkerLeavesItsTasksToHealthyOnes(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, float64(i+1), got)
 	}
-	assert.Equal(t, atmo.WorkerClosed, wm.Workers()[0].Status())
 	assert.Equal(t, 20, wm.Workers()[1].TasksDone())
+	require.ErrorIs(t, wm.Ready(testCtx(t)), atmo.ErrWorkerStart, "the broken one gives up after its failed starts")
+	assert.Equal(t, atmo.WorkerClosed, wm.Workers()[0].Status())
+	assert.Contains(t, wm.Workers()[0].LastError(), "bad build")
 }
 
 func TestUncaughtErrorDuringATaskFailsThatTask(t *testing.T) {

@@ -181,7 +181,7 @@ func TestResponsesFromTheWrongWorkerOrTwiceAreIgnored(t *testing.T) {
 	assert.Equal(t, TaskWorking, task.Status())
 	p.receive(a, inbound{kind: KindWorkerResponse, taskID: task.ID(), content: "first"})
 	close(hold) // the real answer now arrives second and is ignored
-	require.Eventually(t, func() bool { tm.mu.Lock(); defer tm.mu.Unlock(); return tm.ignored == 4 }, time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { tm.mu.Lock(); defer tm.mu.Unlock(); return tm.stats.ignored == 4 }, time.Second, time.Millisecond)
 	assert.Equal(t, 1, tm.Status().Done)
 }
 

@@ -13,6 +13,10 @@ var (
 	ErrClosed = errors.New("atmo: closed")
 	// ErrCanceled: the task was cancelled or deleted before it finished.
 	ErrCanceled = errors.New("atmo: task canceled")
+	// ErrTimeout: the task ran longer than its Timeout.
+	ErrTimeout = errors.New("atmo: task timed out")
+	// ErrQueueFull: Options.MaxQueue tasks already wait; the task was not added.
+	ErrQueueFull = errors.New("atmo: queue full")
 	// ErrWorkerCrashed: the worker running the task died.
 	ErrWorkerCrashed = errors.New("atmo: worker crashed")
 	// ErrWorkerStart: a worker failed to start (script or module failed to load).

@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
-	"time"
 )
 
 // transport is the thin boundary to one real worker (a Web Worker, a Node.js
 // worker_threads Worker, or a fake in native tests). Calls are made with the
 // TaskManager's lock held, so a transport must never call back into the pool
 // synchronously: what the worker says arrives later through workerPool.receive,
-// workerPool.workerError and workerPool.workerExit.
+// workerPool.workerError and workerPool.workerExit. After terminate it must
+// call none of them again.
 type transport interface {
 	init(workerID string, tasks []string, concurrency int)
 	work(taskID, workerID, name string, params any)
@@ -24,13 +25,21 @@ type transport interface {
 type spawnFunc func(w *TaskWorker) (transport, error)
 
 // workerPool is what BrowserWorkerManager and ServerWorkerManager share: the
-// workers of one manager and their life cycle. Only spawn differs.
+// workers of one manager and their life cycle (start, restart, grow, shrink,
+// close). Only spawn differs.
 type workerPool struct {
 	tm      *TaskManager
 	spawn   spawnFunc
-	workers []*TaskWorker
+	groups  []*workerGroup
+	workers []*TaskWorker // in start order; workers released when idle leave it
 	closed  bool
 	waiters []chan struct{}
+}
+
+// workerGroup is the live workers started from one WorkerConfig.
+type workerGroup struct {
+	config  WorkerConfig
+	members []*TaskWorker // not closed
 }
 
 func newWorkerPool(tm *TaskManager, spawn spawnFunc, configs []WorkerConfig) (*workerPool, error) {
@@ -42,61 +51,73 @@ func newWorkerPool(tm *TaskManager, spawn spawnFunc, configs []WorkerConfig) (*w
 	}
 	valid := make([]WorkerConfig, len(configs))
 	for i, c := range configs {
-		v, err := c.validate(i)
+		v, err := c.validate(i, tm.opts.Restart)
 		if err != nil {
 			return nil, err
 		}
 		valid[i] = v
 	}
 	p := &workerPool{tm: tm, spawn: spawn}
-	var out deliveries
 	tm.mu.Lock()
+	defer tm.mu.Unlock()
 	if tm.closed {
-		tm.mu.Unlock()
 		return nil, fmt.Errorf("%w: cannot start workers for a closed TaskManager", ErrClosed)
 	}
 	tm.pools = append(tm.pools, p)
 	for _, c := range valid {
-		p.start(c, &out)
+		p.addGroup(c)
 	}
-	tm.mu.Unlock()
-	tm.deliver(out)
 	return p, nil
 }
 
-// start creates one worker for c and sends it init-worker. Called with mu held.
-func (p *workerPool) start(c WorkerConfig, out *deliveries) *TaskWorker {
+// addGroup starts c.Count workers of c. Called with mu held.
+func (p *workerPool) addGroup(c WorkerConfig) *workerGroup {
+	g := &workerGroup{config: c}
+	p.groups = append(p.groups, g)
+	if c.MaxWorkers > c.Count {
+		p.tm.elastic = true
+	}
+	for i := 0; i < c.Count; i++ {
+		p.newWorker(g, false)
+	}
+	return g
+}
+
+// newWorker creates a worker of g and boots it. Called with mu held.
+func (p *workerPool) newWorker(g *workerGroup, elastic bool) *TaskWorker {
 	tm := p.tm
 	tm.nextWorker++
 	w := &TaskWorker{
-		pool: p, id: "worker-" + strconv.FormatUint(tm.nextWorker, 10), config: c, tasks: c.Tasks,
-		status: WorkerOffline, inflight: map[string]*TaskRequest{},
+		pool: p, group: g, id: "worker-" + strconv.FormatUint(tm.nextWorker, 10), config: g.config, tasks: g.config.Tasks,
+		status: WorkerOffline, inflight: map[string]*TaskRequest{}, elastic: elastic,
 	}
 	p.workers = append(p.workers, w)
+	g.members = append(g.members, w)
 	for _, n := range w.tasks {
 		tm.byName[n] = append(tm.byName[n], w)
 	}
-	tr, err := p.spawn(w)
-	if err != nil {
-		tm.closeWorker(w, "failed to start: "+err.Error(), nil, out)
-		return w
-	}
-	w.transport = tr
 	tm.emit(Message{Kind: KindWorkerUpdated, WorkerID: w.id, Content: WorkerOffline})
-	tr.init(w.id, w.tasks, c.Concurrency)
-	w.bootTimer = time.AfterFunc(c.StartTimeout, func() { p.bootTimeout(w) })
+	p.boot(w)
 	return w
 }
 
-func (p *workerPool) bootTimeout(w *TaskWorker) {
-	tm := p.tm
-	var out deliveries
-	tm.mu.Lock()
-	if w.status == WorkerOffline {
-		tm.closeWorker(w, fmt.Sprintf("failed to start: did not answer init-worker with worker-ready within %v: check that %s is a worker for this protocol (a wrong URL may serve an empty page)", w.config.StartTimeout, w.source()), nil, &out)
+// boot starts w's real worker and sends it init-worker. Called with mu held.
+func (p *workerPool) boot(w *TaskWorker) {
+	tr, err := p.spawn(w)
+	if err != nil {
+		p.tm.bootFailed(w, err.Error())
+		return
 	}
-	tm.mu.Unlock()
-	tm.deliver(out)
+	w.transport = tr
+	tr.init(w.id, w.tasks, w.config.Concurrency)
+	d := w.config.StartTimeout
+	w.bootTimer = p.tm.clock.AfterFunc(d, func() {
+		p.tm.mu.Lock()
+		defer p.tm.mu.Unlock()
+		if w.transport == tr && w.status == WorkerOffline {
+			p.tm.bootFailed(w, fmt.Sprintf("did not answer init-worker with worker-ready within %v: check that %s is a worker for this protocol (a wrong URL may serve an empty page)", d, w.source()))
+		}
+	})
 }
 
 // inbound is one decoded message from a worker.
@@ -111,68 +132,276 @@ type inbound struct {
 // receive handles a message from w's worker.
 func (p *workerPool) receive(w *TaskWorker, in inbound) {
 	tm := p.tm
-	var out deliveries
 	tm.mu.Lock()
-	defer func() {
-		tm.mu.Unlock()
-		tm.deliver(out)
-	}()
-	if w.status == WorkerClosed {
+	defer tm.mu.Unlock()
+	if w.status == WorkerClosed || w.transport == nil {
 		return
 	}
 	switch in.kind {
 	case KindWorkerReady:
 		if w.status != WorkerOffline {
+			tm.stats.ignored++
 			return
 		}
-		w.bootTimer.Stop()
+		stop(w.bootTimer)
 		w.started = true
+		w.bootFailures = 0
+		w.since = tm.clock.Now()
 		tm.emit(Message{Kind: KindWorkerReady, WorkerID: w.id, Content: w.Tasks()})
 		tm.setWorkerStatus(w, WorkerAvailable, "")
 		p.notify()
-		tm.pull(w)
+		tm.workerFreed(w)
 	case KindWorkerResponse:
 		t := w.inflight[in.taskID]
 		if t == nil {
-			tm.ignored++ // unknown task, another worker's, or already answered
+			tm.stats.ignored++ // unknown task, another worker's, or already answered
 			return
 		}
 		delete(w.inflight, in.taskID)
-		w.done++
-		r := Response{WorkerID: w.id, Content: in.content}
-		if in.err != "" {
-			r = Response{WorkerID: w.id, Error: in.err, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: in.err}}
+		stop(t.timer)
+		t.timer = nil
+		if !t.settled { // a cancelled task's late answer only frees the slot
+			w.done++
+			w.crashes = 0
+			tm.stats.runTime.add(tm.clock.Now().Sub(t.started))
+			r := Response{WorkerID: w.id, Content: in.content}
+			if in.err != "" {
+				w.failed++
+				r = Response{WorkerID: w.id, Error: in.err, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: in.err}}
+			}
+			tm.emit(Message{Kind: KindWorkerResponse, TaskID: t.id, WorkerID: w.id, Content: in.content, Error: in.err})
+			tm.settle(t, r)
 		}
-		tm.emit(Message{Kind: KindWorkerResponse, TaskID: t.id, WorkerID: w.id, Content: in.content, Error: in.err})
-		tm.settle(t, r, &out)
 		tm.workerFreed(w)
+	case KindWorkerProgress:
+		t := w.inflight[in.taskID]
+		if t == nil || t.settled {
+			tm.stats.ignored++
+			return
+		}
+		tm.emit(Message{Kind: KindWorkerProgress, TaskID: t.id, WorkerID: w.id, Content: in.content})
+		if fn := t.onProgress; fn != nil {
+			pr := Progress{TaskID: t.id, WorkerID: w.id, Content: in.content}
+			tm.queueCallback(t, func() { fn(pr) })
+		}
 	case KindWorkerExit:
 		reason := in.err
 		if reason == "" {
-			reason = "the worker exited"
+			reason = "the worker said it is exiting"
 		}
-		tm.workerDied(w, reason, &out)
+		tm.workerDied(w, reason)
 	default:
-		tm.ignored++
+		tm.stats.ignored++
 	}
 }
 
 // ignore counts a message from a worker that could not be decoded.
 func (p *workerPool) ignore() {
 	p.tm.mu.Lock()
-	p.tm.ignored++
+	p.tm.stats.ignored++
 	p.tm.mu.Unlock()
 }
 
-// workerFreed updates w's status after a task left it and gives it more work.
-func (tm *TaskManager) workerFreed(w *TaskWorker) {
-	tm.pull(w)
-	if len(w.inflight) == 0 {
-		tm.setWorkerStatus(w, WorkerAvailable, "")
+// workerError handles an error event from w's worker: a script that failed
+// to load, or an uncaught exception.
+func (p *workerPool) workerError(w *TaskWorker, msg string) {
+	tm := p.tm
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	switch {
+	case w.status == WorkerClosed || w.transport == nil:
+	case w.status == WorkerOffline:
+		tm.bootFailed(w, msg)
+	case len(w.inflight) > 0:
+		// The seed's workers throw from onmessage: the task failed, the
+		// worker lives on.
+		w.lastErr = msg
+		for _, t := range sortedInflight(w) {
+			delete(w.inflight, t.id)
+			stop(t.timer)
+			w.done++
+			w.failed++
+			tm.settle(t, Response{WorkerID: w.id, Error: msg, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: msg}})
+		}
+		tm.workerFreed(w)
+	default:
+		// An uncaught error outside any task: its state is suspect.
+		tm.workerDied(w, "uncaught error outside a task: "+msg)
 	}
 }
 
-// setWorkerStatus changes w's status and tells subscribers. Called with mu held.
+// workerExit handles the death of w's worker (its thread exited, its Go
+// runtime stopped).
+func (p *workerPool) workerExit(w *TaskWorker, reason string) {
+	p.tm.mu.Lock()
+	defer p.tm.mu.Unlock()
+	p.tm.workerDied(w, reason)
+}
+
+// workerDied handles a worker that died by itself. Its running tasks are
+// retried elsewhere while their Retries last, else fail with
+// ErrWorkerCrashed; the worker restarts under its policy. Called with mu held.
+func (tm *TaskManager) workerDied(w *TaskWorker, reason string) {
+	if w.status == WorkerClosed || w.transport == nil {
+		return
+	}
+	if w.status == WorkerOffline {
+		tm.bootFailed(w, reason)
+		return
+	}
+	tm.stats.crashed++
+	w.crashes++
+	tasks := tm.takeDown(w)
+	tm.scheduleRestart(w, "crashed: "+reason)
+	for _, t := range tasks {
+		tm.retryOrFail(t, fmt.Errorf("%w: %s crashed while running task %s (%s): %s", ErrWorkerCrashed, w.id, t.id, t.name, reason))
+	}
+}
+
+// bootFailed handles a start that failed: restart with backoff, or give up
+// after MaxBootFailures in a row. Called with mu held.
+func (tm *TaskManager) bootFailed(w *TaskWorker, reason string) {
+	w.bootFailures++
+	tasks := tm.takeDown(w)
+	n, limit := w.bootFailures, w.config.Restart.MaxBootFailures
+	if n >= limit || w.config.Restart.Never {
+		if n > 1 {
+			reason = fmt.Sprintf("failed to start %d times in a row, giving up; last: %s", n, reason)
+		} else {
+			reason = "failed to start: " + reason
+		}
+		tm.closeWorker(w, reason)
+	} else {
+		tm.scheduleRestart(w, fmt.Sprintf("failed to start (%d of %d): %s", n, limit, reason))
+	}
+	for _, t := range tasks {
+		tm.requeue(t)
+	}
+}
+
+// restartWorker terminates w's thread and starts a fresh one in its place.
+// Its running tasks that are not settled go back to the queue. Called with
+// mu held.
+func (tm *TaskManager) restartWorker(w *TaskWorker, reason string) {
+	if w.status == WorkerClosed || w.transport == nil {
+		return
+	}
+	tasks := tm.takeDown(w)
+	tm.scheduleRestart(w, reason)
+	for _, t := range tasks {
+		tm.requeue(t)
+	}
+}
+
+// takeDown terminates w's thread and takes w out of service; it returns the
+// unsettled tasks it was running. Called with mu held.
+func (tm *TaskManager) takeDown(w *TaskWorker) []*TaskRequest {
+	stop(w.bootTimer)
+	stop(w.idleTimer)
+	stop(w.restartTimer)
+	if w.transport != nil {
+		w.transport.terminate()
+		w.transport = nil
+	}
+	if w.status != WorkerClosed {
+		w.status = WorkerOffline // out of service; the caller sets the final status
+	}
+	var tasks []*TaskRequest
+	for _, t := range sortedInflight(w) {
+		stop(t.timer)
+		t.timer = nil
+		if !t.settled {
+			tasks = append(tasks, t)
+		}
+	}
+	clear(w.inflight)
+	return tasks
+}
+
+// scheduleRestart boots w again after its backoff, or closes it when
+// restarts are off. Called with mu held, after takeDown.
+func (tm *TaskManager) scheduleRestart(w *TaskWorker, reason string) {
+	if w.config.Restart.Never || w.pool.closed || tm.closed {
+		tm.closeWorker(w, reason)
+		return
+	}
+	w.lastErr = reason
+	w.restarts++
+	tm.stats.restarted++
+	tm.setWorkerStatus(w, WorkerOffline, reason)
+	n := max(w.bootFailures, w.crashes, 1)
+	delay := w.config.Restart.Backoff << min(n-1, 16)
+	delay = min(delay, maxRestartBackoff)
+	w.restartTimer = tm.clock.AfterFunc(delay, func() {
+		tm.mu.Lock()
+		defer tm.mu.Unlock()
+		if w.status == WorkerOffline && w.transport == nil && !w.pool.closed && !tm.closed {
+			w.pool.boot(w)
+		}
+	})
+}
+
+// workerFreed gives w more work and updates its status after a task left it
+// or it became ready. Called with mu held.
+func (tm *TaskManager) workerFreed(w *TaskWorker) {
+	tm.pull(w)
+	if len(w.inflight) > 0 {
+		return
+	}
+	tm.setWorkerStatus(w, WorkerAvailable, "")
+	g := w.group
+	if g.config.IdleTimeout <= 0 || len(g.members) <= g.config.Count {
+		return
+	}
+	since := tm.clock.Now()
+	w.idleSince = since
+	stop(w.idleTimer)
+	w.idleTimer = tm.clock.AfterFunc(g.config.IdleTimeout, func() {
+		tm.mu.Lock()
+		defer tm.mu.Unlock()
+		if w.status == WorkerAvailable && len(w.inflight) == 0 && w.idleSince.Equal(since) && len(g.members) > g.config.Count {
+			tm.closeWorker(w, fmt.Sprintf("released after %v idle", g.config.IdleTimeout))
+			tm.stats.released++
+		}
+	})
+}
+
+// grow starts one more worker for a queued task of this name, in a group
+// that may grow and whose starting workers do not already cover the queue.
+// Called with mu held.
+func (tm *TaskManager) grow(name string) {
+	if !tm.elastic {
+		return
+	}
+	for _, p := range tm.pools {
+		if p.closed {
+			continue
+		}
+		for _, g := range p.groups {
+			if len(g.members) >= g.config.MaxWorkers || !slices.Contains(g.config.Tasks, name) {
+				continue
+			}
+			starting := 0
+			for _, w := range g.members {
+				if w.status == WorkerOffline {
+					starting++
+				}
+			}
+			waiting := 0
+			for _, n := range g.config.Tasks {
+				if q := tm.queues[n]; q != nil {
+					waiting += q.Len()
+				}
+			}
+			if waiting > starting*g.config.Concurrency {
+				p.newWorker(g, true)
+				tm.stats.grown++
+				return
+			}
+		}
+	}
+}
+
 func (tm *TaskManager) setWorkerStatus(w *TaskWorker, s WorkerStatus, errMsg string) {
 	if w.status == s && errMsg == "" {
 		return
@@ -181,98 +410,39 @@ func (tm *TaskManager) setWorkerStatus(w *TaskWorker, s WorkerStatus, errMsg str
 	tm.emit(Message{Kind: KindWorkerUpdated, WorkerID: w.id, Content: s, Error: errMsg})
 }
 
-// workerError handles an error event from w's worker: an uncaught exception
-// or a script that failed to load.
-func (p *workerPool) workerError(w *TaskWorker, msg string) {
-	tm := p.tm
-	var out deliveries
-	tm.mu.Lock()
-	switch {
-	case w.status == WorkerClosed:
-	case w.status == WorkerOffline:
-		tm.closeWorker(w, "failed to start: "+msg, nil, &out)
-	case len(w.inflight) > 0:
-		w.lastErr = msg
-		for _, t := range sortedInflight(w) {
-			delete(w.inflight, t.id)
-			tm.settle(t, Response{WorkerID: w.id, Error: msg, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: msg}}, &out)
-		}
-		tm.workerFreed(w)
-	default:
-		w.lastErr = msg
-		tm.setWorkerStatus(w, w.status, msg)
-	}
-	tm.mu.Unlock()
-	tm.deliver(out)
-}
-
-// workerExit handles the death of w's worker (its thread exited, its Go
-// runtime stopped).
-func (p *workerPool) workerExit(w *TaskWorker, reason string) {
-	tm := p.tm
-	var out deliveries
-	tm.mu.Lock()
-	tm.workerDied(w, reason, &out)
-	tm.mu.Unlock()
-	tm.deliver(out)
-}
-
-// workerDied closes w after its worker died. Called with mu held.
-func (tm *TaskManager) workerDied(w *TaskWorker, reason string, out *deliveries) {
-	if w.status == WorkerOffline {
-		tm.closeWorker(w, "failed to start: "+reason, nil, out)
-	} else {
-		tm.closeWorker(w, "crashed: "+reason, ErrWorkerCrashed, out)
-	}
-}
-
-// closeWorker takes w out of service for good. Its running tasks fail with
-// crash (when it is not nil) or go back to the queue; then queued tasks that
-// no live worker can run any more fail. Called with mu held.
-func (tm *TaskManager) closeWorker(w *TaskWorker, reason string, crash error, out *deliveries) {
+// closeWorker takes w out of service for good. Its unsettled running tasks
+// go back to the queue; then queued tasks that no live worker can run any
+// more fail. Called with mu held.
+func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 	if w.status == WorkerClosed {
 		return
 	}
+	tasks := tm.takeDown(w)
 	w.lastErr = reason
-	if w.bootTimer != nil {
-		w.bootTimer.Stop()
-	}
-	if w.transport != nil {
-		w.transport.terminate()
-	}
 	for _, n := range w.tasks {
-		ws := tm.byName[n]
-		for i, x := range ws {
-			if x == w {
-				ws = append(ws[:i:i], ws[i+1:]...)
-				break
-			}
-		}
+		ws := slices.DeleteFunc(tm.byName[n], func(x *TaskWorker) bool { return x == w })
 		if len(ws) == 0 {
 			delete(tm.byName, n)
 		} else {
 			tm.byName[n] = ws
 		}
 	}
-	tm.setWorkerStatus(w, WorkerClosed, w.describe()+" "+reason)
-	for _, t := range sortedInflight(w) {
-		delete(w.inflight, t.id)
-		if t.settled {
-			continue
-		}
-		if crash != nil {
-			tm.settle(t, Response{WorkerID: w.id, Err: fmt.Errorf("%w: %s %s while running task %s", crash, w.describe(), reason, t.id)}, out)
-			continue
-		}
-		t.worker = nil
-		tm.route(t, out)
+	g := w.group
+	g.members = slices.DeleteFunc(g.members, func(x *TaskWorker) bool { return x == w })
+	if w.elastic {
+		w.pool.workers = slices.DeleteFunc(w.pool.workers, func(x *TaskWorker) bool { return x == w })
 	}
-	tm.failOrphans(w, reason, out)
+	tm.setWorkerStatus(w, WorkerClosed, w.describe()+" "+reason)
+	for _, t := range tasks {
+		tm.requeue(t)
+	}
+	tm.failOrphans(w, reason)
 	w.pool.notify()
 }
 
 // failOrphans fails the queued tasks that only the closed worker w could run.
-func (tm *TaskManager) failOrphans(w *TaskWorker, reason string, out *deliveries) {
+// Called with mu held.
+func (tm *TaskManager) failOrphans(w *TaskWorker, reason string) {
 	for _, n := range w.tasks {
 		if len(tm.byName[n]) > 0 {
 			continue
@@ -282,14 +452,14 @@ func (tm *TaskManager) failOrphans(w *TaskWorker, reason string, out *deliveries
 			continue
 		}
 		for q.Len() > 0 {
-			t := q.pop()
+			t := q.peek()
 			var err error
 			if w.pool.closed {
 				err = fmt.Errorf("%w: the worker manager was closed before task %s (%s) ran", ErrClosed, t.id, n)
 			} else {
 				err = fmt.Errorf("%w; the last worker that did, %s, %s", noWorkerError(n, tm.knownNames()), w.describe(), reason)
 			}
-			tm.settle(t, Response{Err: err}, out)
+			tm.settle(t, Response{Err: err})
 		}
 		delete(tm.queues, n)
 	}
@@ -334,37 +504,46 @@ func (p *workerPool) ready(ctx context.Context) error {
 	}
 }
 
-// close terminates every worker of the pool; their tasks settle with cause
-// (ErrClosed).
+// close terminates every worker of the pool; their running tasks settle
+// with cause (ErrClosed), and queued tasks no other pool can run too.
 func (p *workerPool) close(cause error) {
 	tm := p.tm
-	var out deliveries
 	tm.mu.Lock()
+	defer tm.mu.Unlock()
 	if p.closed {
-		tm.mu.Unlock()
 		return
 	}
 	p.closed = true
-	for _, w := range p.workers {
+	for _, w := range slices.Clone(p.workers) {
 		for _, t := range sortedInflight(w) {
-			tm.settle(t, Response{WorkerID: w.id, Err: fmt.Errorf("%w: the worker manager was closed while task %s (%s) ran on %s", cause, t.id, t.name, w.id)}, &out)
+			tm.settle(t, Response{WorkerID: w.id, Err: fmt.Errorf("%w: the worker manager was closed while task %s (%s) ran on %s", cause, t.id, t.name, w.id)})
 		}
-		tm.closeWorker(w, "closed with its manager", nil, &out)
+		tm.closeWorker(w, "closed with its manager")
 	}
-	for i, x := range tm.pools {
-		if x == p {
-			tm.pools = append(tm.pools[:i:i], tm.pools[i+1:]...)
-			break
-		}
+	tm.pools = slices.DeleteFunc(tm.pools, func(x *workerPool) bool { return x == p })
+}
+
+// add starts one more worker from c, in a group of its own.
+func (p *workerPool) add(c WorkerConfig) (*TaskWorker, error) {
+	tm := p.tm
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	c.Count = 1
+	c, err := c.validate(len(p.groups), tm.opts.Restart)
+	if err != nil {
+		return nil, err
 	}
-	tm.mu.Unlock()
-	tm.deliver(out)
+	if p.closed || tm.closed {
+		return nil, fmt.Errorf("%w: cannot add a worker to a closed manager", ErrClosed)
+	}
+	p.addGroup(c)
+	return p.workers[len(p.workers)-1], nil // not elastic, so still listed even if it failed at once
 }
 
 func (p *workerPool) list() []*TaskWorker {
 	p.tm.mu.Lock()
 	defer p.tm.mu.Unlock()
-	return append([]*TaskWorker(nil), p.workers...)
+	return slices.Clone(p.workers)
 }
 
 func sortedInflight(w *TaskWorker) []*TaskRequest {
@@ -372,29 +551,6 @@ func sortedInflight(w *TaskWorker) []*TaskRequest {
 	for _, t := range w.inflight {
 		ts = append(ts, t)
 	}
-	for i := 1; i < len(ts); i++ {
-		for j := i; j > 0 && ts[j].seq < ts[j-1].seq; j-- {
-			ts[j], ts[j-1] = ts[j-1], ts[j]
-		}
-	}
+	slices.SortFunc(ts, func(a, b *TaskRequest) int { return int(a.seq) - int(b.seq) })
 	return ts
-}
-
-// add starts one more worker from c.
-func (p *workerPool) add(c WorkerConfig) (*TaskWorker, error) {
-	c, err := c.validate(len(p.list()))
-	if err != nil {
-		return nil, err
-	}
-	tm := p.tm
-	var out deliveries
-	tm.mu.Lock()
-	if p.closed || tm.closed {
-		tm.mu.Unlock()
-		return nil, fmt.Errorf("%w: cannot add a worker to a closed manager", ErrClosed)
-	}
-	w := p.start(c, &out)
-	tm.mu.Unlock()
-	tm.deliver(out)
-	return w, nil
 }

@@ -1,6 +1,9 @@
 package atmo
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // TaskParams describes a task to add: the seed's ITaskParams.
 type TaskParams struct {
@@ -10,15 +13,29 @@ type TaskParams struct {
 	// bools, nil, maps, slices, structs (by their json tags) and []byte
 	// (a Uint8Array) can be sent; anything else is an error from AddTask.
 	Params any
-	// OnSuccess runs once, in its own goroutine, when a worker answers with content.
+	// OnSuccess runs once, in a goroutine, when a worker answers with content.
 	OnSuccess func(Response)
-	// OnError runs once, in its own goroutine, when the task fails for any
-	// reason: a worker's error, no capable worker, cancel, close.
+	// OnError runs once, in a goroutine, when the task fails for any reason:
+	// a worker's error, no capable worker, timeout, cancel, crash, close.
 	OnError func(Response)
+	// OnProgress runs for each progress report the worker sends while the
+	// task runs, in order, and always before OnSuccess or OnError.
+	OnProgress func(Progress)
 	// Priority orders queued tasks: higher runs first, equal priorities in
-	// the order they were added. See TaskManager.AgingInterval for how long
-	// waits raise a task's rank.
+	// the order they were added. See Options.AgingInterval for how waiting
+	// raises a task's rank so that low priorities cannot starve.
 	Priority int
+	// Timeout limits the running phase (time in the queue does not count).
+	// 0 takes the worker config's TaskTimeout, then Options.DefaultTimeout;
+	// negative means no limit. A task past its limit fails with ErrTimeout,
+	// or is retried while Retries last; its worker is terminated and replaced,
+	// since a busy JS loop cannot be interrupted.
+	Timeout time.Duration
+	// Retries is how many times the task is run again after its worker
+	// crashed or it timed out. A worker's own error answer is never retried.
+	Retries int
+	// Context cancels the task when it ends: see TaskRequest.Cancel.
+	Context context.Context
 }
 
 // Response is what a task settled with: the seed's worker-response.
@@ -29,23 +46,38 @@ type Response struct {
 	Err              error  // the failure as a value for errors.Is/As; nil on success
 }
 
+// Progress is one progress report from a running task's worker.
+type Progress struct {
+	TaskID, WorkerID string
+	Content          any // what the worker passed to progress(value) or worker.Progress
+}
+
 // TaskRequest is one task in the TaskManager's table.
 type TaskRequest struct {
-	tm        *TaskManager
-	id, name  string
-	params    any // normalized, ready to cross to JS
-	priority  int
-	onSuccess func(Response)
-	onError   func(Response)
-	done      chan Response // for Do; buffered so settling never blocks
+	tm         *TaskManager
+	id, name   string
+	params     any // normalized, ready to cross to JS
+	priority   int
+	timeout    time.Duration
+	onSuccess  func(Response)
+	onError    func(Response)
+	onProgress func(Progress)
+	done       chan Response // for Do; buffered so settling never blocks
+	stopCtx    func() bool   // stops watching TaskParams.Context
 
 	// Guarded by tm.mu.
-	status  TaskStatus
-	worker  *TaskWorker
-	queued  time.Time
-	seq     uint64 // order of adding, for FIFO among equals
-	index   int    // position in its queue's heap, -1 when not queued
-	settled bool
+	status      TaskStatus
+	worker      *TaskWorker
+	retriesLeft int
+	added       time.Time
+	queued      time.Time
+	started     time.Time
+	seq         uint64  // order of adding, for FIFO among equals
+	index       int     // position in its queue's heap, -1 when not queued
+	settled     bool    // settled: it may still hold its worker's slot until the worker answers
+	timer       stopper // the running-phase timeout, or the cancel grace period
+	callbacks   []func()
+	calling     bool // a goroutine is running this task's callbacks
 }
 
 // ID is the task's id, unique within its TaskManager.
@@ -74,4 +106,13 @@ func (t *TaskRequest) AssignedWorker() string {
 		return ""
 	}
 	return t.worker.id
+}
+
+// Cancel stops the task; it settles with ErrCanceled. A queued task leaves
+// the queue at once. A running task's worker is sent worker-cancel (JS
+// handlers see their AbortSignal fire, Go handlers their ctx end); a worker
+// that has not answered within the cancel grace period is terminated and
+// replaced. Cancelling a finished task does nothing.
+func (t *TaskRequest) Cancel() {
+	t.tm.cancel(t, ErrCanceled)
 }

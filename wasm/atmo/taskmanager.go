@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,16 +17,61 @@ type Options struct {
 	// level over tasks queued after it, so low priorities cannot starve.
 	// Default 1s; negative turns aging off (strict priority, FIFO within one).
 	AgingInterval time.Duration
+	// DefaultTimeout limits the running phase of tasks that set no Timeout
+	// and whose worker config sets no TaskTimeout. Default: no limit.
+	DefaultTimeout time.Duration
+	// MaxQueue bounds how many tasks may wait for a worker; past it AddTask
+	// and Do fail at once with ErrQueueFull. Default 1,000,000; negative: no bound.
+	MaxQueue int
+	// CancelGrace is how long a worker has to answer worker-cancel before it
+	// is terminated and replaced. Default 1s.
+	CancelGrace time.Duration
+	// Restart is the default restart policy of worker configs that set none.
+	Restart RestartPolicy
 }
 
-// DefaultAgingInterval is Options.AgingInterval's default.
-const DefaultAgingInterval = time.Second
+// RestartPolicy says what happens to a worker that crashed or failed to start.
+type RestartPolicy struct {
+	// Never turns restarts off: a crashed worker stays CLOSED.
+	Never bool
+	// Backoff is the wait before a restart after the first failure in a row;
+	// it doubles with each further failure, up to 5s. Default 100ms.
+	Backoff time.Duration
+	// MaxBootFailures is how many starts in a row may fail (a script that
+	// does not load, a worker that dies before worker-ready) before the
+	// worker is CLOSED for good. Default 3.
+	MaxBootFailures int
+}
+
+// Defaults of Options and RestartPolicy.
+const (
+	DefaultAgingInterval   = time.Second
+	DefaultMaxQueue        = 1_000_000
+	DefaultCancelGrace     = time.Second
+	DefaultRestartBackoff  = 100 * time.Millisecond
+	DefaultMaxBootFailures = 3
+	maxRestartBackoff      = 5 * time.Second
+)
+
+func (r RestartPolicy) withDefaults(base RestartPolicy) RestartPolicy {
+	if r == (RestartPolicy{}) {
+		r = base
+	}
+	if r.Backoff <= 0 {
+		r.Backoff = DefaultRestartBackoff
+	}
+	if r.MaxBootFailures <= 0 {
+		r.MaxBootFailures = DefaultMaxBootFailures
+	}
+	return r
+}
 
 // TaskManager queues named tasks, hands them to capable workers and settles
 // each one exactly once. It is safe for use by many goroutines.
 type TaskManager struct {
 	id    string
-	aging time.Duration
+	opts  Options
+	clock clock
 
 	mu         sync.Mutex
 	closed     bool
@@ -35,20 +79,20 @@ type TaskManager struct {
 	nextWorker uint64
 	tasks      map[string]*TaskRequest
 	queues     map[string]*taskQueue
+	queued     int                      // tasks in all queues
 	byName     map[string][]*TaskWorker // live workers (not closed) per task name
 	pools      []*workerPool
 	subs       []*subscriber
 	seq        uint64
 	rotate     int
-	done       int
-	failed     int
-	ignored    int // messages from workers that were ignored (malformed, unknown or late)
+	elastic    bool // some worker group may grow
+	stats      counters
 
 	closing chan struct{} // closed when the first Close has settled every task
 
 	cbMu      sync.Mutex
 	cbCond    *sync.Cond
-	cbRunning int
+	cbRunning int // goroutines running callbacks
 }
 
 // NewTaskManager returns a TaskManager with default options.
@@ -56,20 +100,29 @@ func NewTaskManager() *TaskManager { return NewTaskManagerWithOptions(Options{})
 
 // NewTaskManagerWithOptions returns a TaskManager tuned by o.
 func NewTaskManagerWithOptions(o Options) *TaskManager {
-	if o.AgingInterval == 0 {
+	switch {
+	case o.AgingInterval == 0:
 		o.AgingInterval = DefaultAgingInterval
-	}
-	if o.AgingInterval < 0 {
+	case o.AgingInterval < 0:
 		o.AgingInterval = 0
 	}
+	if o.MaxQueue == 0 {
+		o.MaxQueue = DefaultMaxQueue
+	}
+	if o.CancelGrace <= 0 {
+		o.CancelGrace = DefaultCancelGrace
+	}
+	o.Restart = o.Restart.withDefaults(RestartPolicy{})
 	tm := &TaskManager{
 		id:      "tm-" + strconv.FormatUint(rand.Uint64()%1e9, 36),
-		aging:   o.AgingInterval,
+		opts:    o,
+		clock:   realClock{},
 		tasks:   map[string]*TaskRequest{},
 		queues:  map[string]*taskQueue{},
 		byName:  map[string][]*TaskWorker{},
 		closing: make(chan struct{}),
 	}
+	tm.stats.init()
 	tm.cbCond = sync.NewCond(&tm.cbMu)
 	return tm
 }
@@ -79,80 +132,81 @@ func (tm *TaskManager) ID() string { return tm.id }
 
 // AddTask queues a task and returns at once. The result reaches OnSuccess
 // or OnError. It returns an error only for bad params (an empty name, params
-// that cannot be sent) or a closed manager; a task no worker can run is
-// added and fails at once with ErrNoWorker through OnError.
+// that cannot be sent), a full queue (ErrQueueFull) or a closed manager
+// (ErrClosed); a task no worker can run is added and fails at once with
+// ErrNoWorker through OnError.
 func (tm *TaskManager) AddTask(p TaskParams) (*TaskRequest, error) {
-	t, err := tm.addTask(p, false)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	return tm.addTask(p, false)
 }
 
 // Do runs a task and waits for its result. A worker's error comes back as
-// *TaskError; other failures wrap ErrNoWorker, ErrClosed or ErrCanceled (when
-// ctx ends first, the task is cancelled and Do returns an error wrapping both
-// ErrCanceled and ctx.Err()).
+// *TaskError; other failures wrap ErrNoWorker, ErrTimeout, ErrWorkerCrashed,
+// ErrQueueFull, ErrClosed or ErrCanceled (when ctx ends first the task is
+// cancelled, and the error wraps both ErrCanceled and ctx.Err()).
 func (tm *TaskManager) Do(ctx context.Context, name string, params any) (any, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("%w: Do needs a context; pass context.Background() for none", ErrBadParams)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCanceled, err)
-	}
-	t, err := tm.addTask(TaskParams{Name: name, Params: params}, true)
+	t, err := tm.addTask(TaskParams{Name: name, Params: params, Context: ctx}, true)
 	if err != nil {
 		return nil, err
 	}
-	select {
-	case r := <-t.done:
-		return r.Content, r.Err
-	case <-ctx.Done():
-		tm.cancel(t, fmt.Errorf("%w: %w", ErrCanceled, ctx.Err()))
-		r := <-t.done
-		return r.Content, r.Err
-	}
+	r := <-t.done
+	return r.Content, r.Err
 }
 
 func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 	if strings.TrimSpace(p.Name) == "" {
 		return nil, fmt.Errorf("%w: a task needs a Name (the task name workers list in their Tasks)", ErrBadParams)
 	}
+	if p.Retries < 0 {
+		return nil, fmt.Errorf("%w: task %q has Retries %d; use 0 or more", ErrBadParams, p.Name, p.Retries)
+	}
+	if p.Context != nil && p.Context.Err() != nil {
+		return nil, fmt.Errorf("task %q: %w: %w", p.Name, ErrCanceled, p.Context.Err())
+	}
 	params, err := normalize(p.Params)
 	if err != nil {
 		return nil, fmt.Errorf("task %q: %w", p.Name, err)
 	}
 	t := &TaskRequest{
-		tm: tm, name: p.Name, params: params, priority: p.Priority,
-		onSuccess: p.OnSuccess, onError: p.OnError,
-		status: TaskNew, index: -1,
+		tm: tm, name: p.Name, params: params, priority: p.Priority, timeout: p.Timeout,
+		onSuccess: p.OnSuccess, onError: p.OnError, onProgress: p.OnProgress,
+		status: TaskNew, index: -1, retriesLeft: p.Retries,
 	}
 	if wait {
 		t.done = make(chan Response, 1)
 	}
-	var out deliveries
 	tm.mu.Lock()
+	defer tm.mu.Unlock()
 	if tm.closed {
-		tm.mu.Unlock()
 		return nil, fmt.Errorf("%w: cannot add task %q to a closed TaskManager", ErrClosed, p.Name)
+	}
+	if tm.opts.MaxQueue > 0 && tm.queued >= tm.opts.MaxQueue {
+		tm.stats.rejected++
+		return nil, fmt.Errorf("%w: %d tasks are waiting (Options.MaxQueue); task %q was not added: retry later or raise the limit", ErrQueueFull, tm.queued, p.Name)
 	}
 	tm.nextTask++
 	t.seq = tm.nextTask
 	t.id = "task-" + strconv.FormatUint(t.seq, 10)
+	t.added = tm.clock.Now()
 	tm.tasks[t.id] = t
+	tm.stats.submitted++
 	tm.emit(Message{Kind: KindNewTask, TaskID: t.id, Content: t.name})
-	tm.route(t, &out)
-	tm.mu.Unlock()
-	tm.deliver(out)
+	if p.Context != nil && p.Context.Done() != nil {
+		ctx := p.Context
+		t.stopCtx = context.AfterFunc(ctx, func() { tm.cancel(t, fmt.Errorf("%w: %w", ErrCanceled, context.Cause(ctx))) })
+	}
+	tm.route(t)
 	return t, nil
 }
 
 // route gives t to a free capable worker, queues it, or fails it when no
 // worker lists its name. Called with mu held.
-func (tm *TaskManager) route(t *TaskRequest, out *deliveries) {
+func (tm *TaskManager) route(t *TaskRequest) {
 	candidates := tm.byName[t.name]
 	if len(candidates) == 0 {
-		tm.settle(t, Response{Err: noWorkerError(t.name, tm.knownNames())}, out)
+		tm.settle(t, Response{Err: noWorkerError(t.name, tm.knownNames())})
 		return
 	}
 	tm.emit(Message{Kind: KindTaskAvailable, TaskID: t.id, Content: t.name})
@@ -162,12 +216,15 @@ func (tm *TaskManager) route(t *TaskRequest, out *deliveries) {
 	}
 	q := tm.queues[t.name]
 	if q == nil {
-		q = &taskQueue{aging: tm.aging}
+		q = &taskQueue{aging: tm.opts.AgingInterval}
 		tm.queues[t.name] = q
 	}
 	t.status = TaskNew
-	t.queued = time.Now()
+	t.worker = nil
+	t.queued = tm.clock.Now()
 	q.push(t)
+	tm.queued++
+	tm.grow(t.name)
 }
 
 // pickWorker spreads load: the free worker with the fewest tasks in flight,
@@ -190,15 +247,37 @@ func (tm *TaskManager) pickWorker(candidates []*TaskWorker) *TaskWorker {
 
 // assign hands t to w: the seed's claim, grant and work. Called with mu held.
 func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
+	now := tm.clock.Now()
+	if !t.queued.IsZero() {
+		tm.stats.queueWait.add(now.Sub(t.queued))
+	} else {
+		tm.stats.queueWait.add(0)
+	}
 	t.status = TaskWorking
 	t.worker = w
+	t.started = now
 	w.inflight[t.id] = t
+	w.idleSince = time.Time{}
+	stop(w.idleTimer)
 	tm.setWorkerStatus(w, WorkerWorking, "")
 	tm.emit(Message{Kind: KindTaskClaim, TaskID: t.id, WorkerID: w.id})
 	tm.emit(Message{Kind: KindTaskClaimGranted, TaskID: t.id, WorkerID: w.id})
 	tm.emit(Message{Kind: KindTaskUpdated, TaskID: t.id, WorkerID: w.id, Content: TaskWorking})
 	tm.emit(Message{Kind: KindWorkerWork, TaskID: t.id, WorkerID: w.id, Content: t.name})
+	if d := tm.timeoutOf(t, w); d > 0 {
+		t.timer = tm.clock.AfterFunc(d, func() { tm.timedOut(t, w, d) })
+	}
 	w.transport.work(t.id, w.id, t.name, t.params)
+}
+
+func (tm *TaskManager) timeoutOf(t *TaskRequest, w *TaskWorker) time.Duration {
+	switch {
+	case t.timeout != 0:
+		return t.timeout
+	case w.config.TaskTimeout != 0:
+		return w.config.TaskTimeout
+	}
+	return tm.opts.DefaultTimeout
 }
 
 // pull fills w's free slots with the best queued tasks it can do. Called with mu held.
@@ -211,7 +290,7 @@ func (tm *TaskManager) pull(w *TaskWorker) {
 			if q == nil {
 				continue
 			}
-			if h := q.peek(); h != nil && (best == nil || runsBefore(h, best, tm.aging)) {
+			if h := q.peek(); h != nil && (best == nil || runsBefore(h, best, tm.opts.AgingInterval)) {
 				best, from = h, q
 			}
 		}
@@ -219,41 +298,105 @@ func (tm *TaskManager) pull(w *TaskWorker) {
 			return
 		}
 		from.pop()
+		tm.queued--
 		tm.assign(w, best)
 	}
 }
 
-// settle ends t exactly once: it leaves the table (and its queue), is
-// counted, and its result is queued for delivery. Called with mu held.
-func (tm *TaskManager) settle(t *TaskRequest, r Response, out *deliveries) bool {
+// unqueue takes t out of its queue, if it is in one. Called with mu held.
+func (tm *TaskManager) unqueue(t *TaskRequest) {
+	if t.index < 0 {
+		return
+	}
+	if q := tm.queues[t.name]; q != nil {
+		q.remove(t)
+		tm.queued--
+	}
+}
+
+// settle ends t exactly once: it leaves the table and its queue, is counted,
+// and its result goes to Do and to its callbacks. A running task keeps its
+// place in its worker until the worker answers. Called with mu held.
+func (tm *TaskManager) settle(t *TaskRequest, r Response) bool {
 	if t.settled {
 		return false
 	}
 	t.settled = true
+	stop(t.timer)
+	t.timer = nil
+	if t.stopCtx != nil {
+		t.stopCtx()
+	}
 	r.TaskID = t.id
 	if r.WorkerID == "" && t.worker != nil {
 		r.WorkerID = t.worker.id
 	}
-	if t.index >= 0 {
-		if q := tm.queues[t.name]; q != nil {
-			q.remove(t)
-		}
-	}
+	tm.unqueue(t)
 	delete(tm.tasks, t.id)
 	if r.Err == nil {
 		t.status = TaskDone
-		tm.done++
+		tm.stats.done++
 	} else {
 		t.status = TaskFailed
-		tm.failed++
+		tm.stats.failed++
 		if r.Error == "" {
 			r.Error = r.Err.Error()
 		}
 	}
 	tm.emit(Message{Kind: KindTaskUpdated, TaskID: t.id, WorkerID: r.WorkerID, Content: t.status, Error: r.Error})
 	tm.emit(Message{Kind: KindTaskDeleted, TaskID: t.id, WorkerID: r.WorkerID})
-	out.add(t, r, tm)
+	if t.done != nil {
+		t.done <- r // buffered, and a task settles once: never blocks
+	}
+	fn := t.onSuccess
+	if r.Err != nil {
+		fn = t.onError
+	}
+	if fn != nil {
+		tm.queueCallback(t, func() { fn(r) })
+	}
 	return true
+}
+
+// retryOrFail runs t again when it has retries left, else settles it with
+// err. Called with mu held, once t has left its worker.
+func (tm *TaskManager) retryOrFail(t *TaskRequest, err error) {
+	if t.settled {
+		return
+	}
+	if t.retriesLeft > 0 && !tm.closed {
+		t.retriesLeft--
+		tm.stats.retried++
+		tm.requeue(t)
+		return
+	}
+	tm.settle(t, Response{Err: err})
+}
+
+// requeue puts t, which left its worker through no fault of its own, back
+// in line; it keeps its place (its seq). Called with mu held.
+func (tm *TaskManager) requeue(t *TaskRequest) {
+	stop(t.timer)
+	t.timer = nil
+	t.worker = nil
+	t.queued = time.Time{}
+	tm.emit(Message{Kind: KindTaskUpdated, TaskID: t.id, Content: TaskNew})
+	tm.route(t)
+}
+
+// timedOut handles a task past its running-phase limit.
+func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	if t.settled || t.worker != w || w.inflight[t.id] != t {
+		return
+	}
+	tm.stats.timedOut++
+	delete(w.inflight, t.id)
+	// A busy loop cannot be interrupted: replace the worker, then run the
+	// task again elsewhere or fail it.
+	tm.restartWorker(w, fmt.Sprintf("terminated: task %s ran past its %v timeout", t.id, d))
+	tm.retryOrFail(t, fmt.Errorf("%w: task %s (%s) ran longer than %v on %s", ErrTimeout, t.id, t.name, d, w.id))
 }
 
 // Task returns a task that is still in the table: queued or running.
@@ -265,9 +408,8 @@ func (tm *TaskManager) Task(id string) (*TaskRequest, bool) {
 	return t, ok
 }
 
-// DeleteTask removes a task from the table. A task that has not finished is
-// cancelled: it settles with ErrCanceled, and a worker running it is sent
-// worker-cancel. Unknown ids are ignored.
+// DeleteTask removes a task from the table; a task not yet finished is
+// cancelled as by TaskRequest.Cancel. Unknown ids are ignored.
 func (tm *TaskManager) DeleteTask(id string) {
 	tm.mu.Lock()
 	t := tm.tasks[id]
@@ -277,16 +419,32 @@ func (tm *TaskManager) DeleteTask(id string) {
 	}
 }
 
-// cancel settles t with err; a running task's worker is told to stop. The
-// worker's slot stays taken until it answers.
+// cancel settles t with err. A running task's worker is told to stop and
+// keeps the task's slot until it answers or the grace period ends.
 func (tm *TaskManager) cancel(t *TaskRequest, err error) {
-	var out deliveries
 	tm.mu.Lock()
-	if tm.settle(t, Response{Err: err}, &out) && t.status == TaskFailed && t.worker != nil {
-		t.worker.transport.cancel(t.id, t.worker.id)
+	defer tm.mu.Unlock()
+	w := t.worker
+	if !tm.settle(t, Response{Err: err}) {
+		return
 	}
-	tm.mu.Unlock()
-	tm.deliver(out)
+	tm.stats.canceled++
+	if w == nil || w.inflight[t.id] != t {
+		return
+	}
+	w.transport.cancel(t.id, w.id)
+	grace := w.config.CancelGrace
+	if grace <= 0 {
+		grace = tm.opts.CancelGrace
+	}
+	t.timer = tm.clock.AfterFunc(grace, func() {
+		tm.mu.Lock()
+		defer tm.mu.Unlock()
+		if w.inflight[t.id] == t {
+			delete(w.inflight, t.id)
+			tm.restartWorker(w, fmt.Sprintf("terminated: did not stop cancelled task %s within %v", t.id, grace))
+		}
+	})
 }
 
 // StatusSummary is the seed's status(): queued and running task ids, and
@@ -303,13 +461,8 @@ type StatusSummary struct {
 func (tm *TaskManager) Status() StatusSummary {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	s := StatusSummary{Done: tm.done, Failed: tm.failed}
-	ts := make([]*TaskRequest, 0, len(tm.tasks))
-	for _, t := range tm.tasks {
-		ts = append(ts, t)
-	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].seq < ts[j].seq })
-	for _, t := range ts {
+	s := StatusSummary{Done: tm.stats.done, Failed: tm.stats.failed}
+	for _, t := range tm.sortedTasks() {
 		if t.status == TaskWorking {
 			s.Working = append(s.Working, t.id)
 		} else {
@@ -331,6 +484,15 @@ func (tm *TaskManager) knownNames() []string {
 	return names
 }
 
+func (tm *TaskManager) sortedTasks() []*TaskRequest {
+	ts := make([]*TaskRequest, 0, len(tm.tasks))
+	for _, t := range tm.tasks {
+		ts = append(ts, t)
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].seq < ts[j].seq })
+	return ts
+}
+
 // Close settles every queued and running task with ErrClosed, closes the
 // worker managers attached to tm (terminating their workers) and stops the
 // event stream. Callbacks already running are waited for (unless Close is
@@ -341,7 +503,7 @@ func (tm *TaskManager) Close() error {
 	if tm.closed {
 		tm.mu.Unlock()
 		if !inCallback {
-			<-tm.closing // the first Close has settled everything
+			<-tm.closing
 			tm.waitCallbacks(false)
 		}
 		return nil
@@ -353,114 +515,16 @@ func (tm *TaskManager) Close() error {
 	for _, p := range pools {
 		p.close(ErrClosed)
 	}
-	var out deliveries
 	tm.mu.Lock()
 	for _, t := range tm.sortedTasks() {
-		tm.settle(t, Response{Err: fmt.Errorf("%w: TaskManager closed before task %s (%s) finished", ErrClosed, t.id, t.name)}, &out)
+		tm.settle(t, Response{Err: fmt.Errorf("%w: TaskManager closed before task %s (%s) finished", ErrClosed, t.id, t.name)})
 	}
 	subs := tm.subs
 	tm.subs = nil
 	tm.mu.Unlock()
-	tm.deliver(out)
 	for _, s := range subs {
 		s.stop(!inCallback)
 	}
 	tm.waitCallbacks(inCallback)
 	return nil
-}
-
-func (tm *TaskManager) sortedTasks() []*TaskRequest {
-	ts := make([]*TaskRequest, 0, len(tm.tasks))
-	for _, t := range tm.tasks {
-		ts = append(ts, t)
-	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].seq < ts[j].seq })
-	return ts
-}
-
-// deliveries collects the results settled under mu, to hand out after it is released.
-type deliveries []delivery
-
-type delivery struct {
-	t *TaskRequest
-	r Response
-}
-
-func (d *deliveries) add(t *TaskRequest, r Response, tm *TaskManager) {
-	if t.done == nil && t.onSuccess == nil && t.onError == nil {
-		return
-	}
-	if (r.Err == nil && t.onSuccess != nil) || (r.Err != nil && t.onError != nil) {
-		tm.cbMu.Lock()
-		tm.cbRunning++
-		tm.cbMu.Unlock()
-	}
-	*d = append(*d, delivery{t, r})
-}
-
-// deliver hands out results: to Do through its channel, to callbacks each in
-// a goroutine of its own, never inside the caller (often a JS callback).
-func (tm *TaskManager) deliver(out deliveries) {
-	for _, d := range out {
-		if d.t.done != nil {
-			d.t.done <- d.r
-		}
-		fn := d.t.onSuccess
-		if d.r.Err != nil {
-			fn = d.t.onError
-		}
-		if fn != nil {
-			go tm.runCallback(fn, d.r)
-		}
-	}
-}
-
-func (tm *TaskManager) runCallback(fn func(Response), r Response) {
-	defer func() {
-		if p := recover(); p != nil {
-			tm.reportPanic(r.TaskID, p)
-		}
-		tm.cbMu.Lock()
-		tm.cbRunning--
-		tm.cbCond.Broadcast()
-		tm.cbMu.Unlock()
-	}()
-	fn(r)
-}
-
-func (tm *TaskManager) reportPanic(taskID string, p any) {
-	tm.mu.Lock()
-	tm.emit(Message{Kind: KindCallbackPanic, TaskID: taskID, Error: fmt.Sprintf("atmo: callback for task %s panicked: %v", taskID, p)})
-	tm.mu.Unlock()
-}
-
-// waitCallbacks waits until no callback runs; a Close called from inside a
-// callback waits for the others only.
-func (tm *TaskManager) waitCallbacks(inCallback bool) {
-	limit := 0
-	if inCallback {
-		limit = 1
-	}
-	tm.cbMu.Lock()
-	for tm.cbRunning > limit {
-		tm.cbCond.Wait()
-	}
-	tm.cbMu.Unlock()
-}
-
-// calledFromCallback reports whether a user callback started by runCallback
-// or a subscriber is on the current goroutine's stack.
-func calledFromCallback() bool {
-	pcs := make([]uintptr, 64)
-	n := runtime.Callers(2, pcs)
-	frames := runtime.CallersFrames(pcs[:n])
-	for {
-		f, more := frames.Next()
-		if strings.HasSuffix(f.Function, ".(*TaskManager).runCallback") || strings.HasSuffix(f.Function, ".(*subscriber).run") {
-			return true
-		}
-		if !more {
-			return false
-		}
-	}
 }

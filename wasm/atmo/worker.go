@@ -7,34 +7,56 @@ import (
 	"time"
 )
 
-// WorkerConfig describes one worker of a pool: the seed's WorkerConfig.
+// WorkerConfig describes the workers of one kind in a pool: the seed's
+// WorkerConfig. The zero value of each optional field means its default.
 type WorkerConfig struct {
 	// Tasks are the task names this worker can do (at least one).
 	Tasks []string
-	// Script is the URL (in the browser) of a JS worker script that speaks
-	// the protocol: the seed's workers and those written with jsworker/atmo-worker.js.
+	// Script is the URL (in the browser; a file path under Node.js) of a JS
+	// worker script that speaks the protocol: the seed's workers and those
+	// written with jsworker/atmo-worker.js.
 	Script string
-	// Module is the URL (in the browser) of a Go WASM worker module, built
-	// with GOOS=js GOARCH=wasm from a main package that uses
+	// Module is the URL of a Go WASM worker module, built with GOOS=js
+	// GOARCH=wasm from a main package that uses
 	// github.com/atmoworkers/atmo/wasm/worker. Set Script or Module, not both.
 	Module string
 	// Type is how the script loads: "classic" (the default, may use
 	// importScripts) or "module" (may use import).
 	Type string
-	// StartTimeout bounds how long the worker may take to answer
-	// init-worker with worker-ready; past it the worker is CLOSED. This is
-	// what catches a URL that serves an empty or unrelated script. Default 30s.
-	StartTimeout time.Duration
-	// Concurrency is how many tasks the worker may hold at once. Default 1,
-	// the seed's one-task-at-a-time behaviour; a worker written with
-	// atmo-worker.js overlaps async handlers up to this many.
+
+	// Count is how many workers of this config start at once. Default 1.
+	Count int
+	// MaxWorkers lets the pool grow up to this many workers of this config
+	// while tasks it can run wait in the queue. Default Count.
+	MaxWorkers int
+	// IdleTimeout closes workers above Count after this long without a
+	// task, which releases their memory (a Go worker holds a whole runtime).
+	// 0: never.
+	IdleTimeout time.Duration
+	// Concurrency is how many tasks one worker may hold at once. Default 1,
+	// the seed's one-task-at-a-time behaviour; workers written with
+	// atmo-worker.js or wasm/worker overlap async handlers up to this many.
 	Concurrency int
+
+	// StartTimeout bounds how long a worker may take to answer init-worker
+	// with worker-ready; past it the start counts as failed. This is what
+	// catches a URL that serves an empty or unrelated script. Default 30s.
+	StartTimeout time.Duration
+	// TaskTimeout limits the running phase of this config's tasks that set
+	// no Timeout of their own. Default: Options.DefaultTimeout.
+	TaskTimeout time.Duration
+	// CancelGrace is how long the worker has to answer worker-cancel before
+	// it is terminated and replaced. Default: Options.CancelGrace.
+	CancelGrace time.Duration
+	// Restart says what happens after a crash or a failed start. Default:
+	// Options.Restart.
+	Restart RestartPolicy
 }
 
 // DefaultStartTimeout is WorkerConfig.StartTimeout's default.
 const DefaultStartTimeout = 30 * time.Second
 
-func (c WorkerConfig) validate(i int) (WorkerConfig, error) {
+func (c WorkerConfig) validate(i int, base RestartPolicy) (WorkerConfig, error) {
 	if len(c.Tasks) == 0 {
 		return c, fmt.Errorf("%w: worker config %d lists no Tasks; list the task names its script handles", ErrBadParams, i)
 	}
@@ -54,32 +76,56 @@ func (c WorkerConfig) validate(i int) (WorkerConfig, error) {
 	default:
 		return c, fmt.Errorf("%w: worker config %d has Type %q; use \"classic\" or \"module\"", ErrBadParams, i, c.Type)
 	}
+	if c.Count < 0 || c.MaxWorkers < 0 || c.Concurrency < 0 {
+		return c, fmt.Errorf("%w: worker config %d has a negative Count, MaxWorkers or Concurrency", ErrBadParams, i)
+	}
+	if c.Count == 0 {
+		c.Count = 1
+	}
+	if c.MaxWorkers == 0 {
+		c.MaxWorkers = c.Count
+	}
+	if c.MaxWorkers < c.Count {
+		return c, fmt.Errorf("%w: worker config %d has MaxWorkers %d below Count %d", ErrBadParams, i, c.MaxWorkers, c.Count)
+	}
 	if c.StartTimeout <= 0 {
 		c.StartTimeout = DefaultStartTimeout
 	}
-	if c.Concurrency <= 0 {
+	if c.Concurrency == 0 {
 		c.Concurrency = 1
 	}
+	c.Restart = c.Restart.withDefaults(base)
 	c.Tasks = slices.Clone(c.Tasks)
 	return c, nil
 }
 
 // TaskWorker is one worker of a pool: the seed's BrowserTaskWorker (and
-// ServerTaskWorker). Its methods are safe for use by many goroutines.
+// ServerTaskWorker). When its thread crashes it is restarted in place, under
+// the same id. Its methods are safe for use by many goroutines.
 type TaskWorker struct {
 	pool   *workerPool
+	group  *workerGroup
 	id     string
 	config WorkerConfig
 	tasks  []string
 
 	// Guarded by pool.tm.mu.
-	transport transport
-	status    WorkerStatus
-	inflight  map[string]*TaskRequest
-	done      int
-	started   bool // answered worker-ready once
-	lastErr   string
-	bootTimer *time.Timer
+	transport    transport
+	status       WorkerStatus
+	inflight     map[string]*TaskRequest
+	done         int
+	failed       int
+	restarts     int
+	bootFailures int  // failed starts in a row
+	crashes      int  // crashes in a row without a finished task
+	started      bool // answered worker-ready at least once
+	lastErr      string
+	since        time.Time // when the current incarnation became ready
+	idleSince    time.Time
+	bootTimer    stopper
+	restartTimer stopper
+	idleTimer    stopper
+	elastic      bool // started above Count; may be closed when idle
 }
 
 // ID is the worker's id, sent to it in init-worker.
@@ -120,30 +166,40 @@ func (w *TaskWorker) Status() WorkerStatus {
 	return w.status
 }
 
-// TasksDone counts the tasks this worker answered.
+// TasksDone counts the tasks this worker answered (with content or an error).
 func (w *TaskWorker) TasksDone() int {
 	w.pool.tm.mu.Lock()
 	defer w.pool.tm.mu.Unlock()
 	return w.done
 }
 
-// LastError is why the worker closed, or the last error it reported; "" if none.
+// LastError is why the worker closed or last restarted, or the last error
+// it reported; "" if none.
 func (w *TaskWorker) LastError() string {
 	w.pool.tm.mu.Lock()
 	defer w.pool.tm.mu.Unlock()
 	return w.lastErr
 }
 
-// Close terminates the worker. Its running tasks go back to the queue for
-// other capable workers; those no worker is left for fail.
+// Close terminates the worker for good. Its running tasks go back to the
+// queue for other capable workers; those no worker is left for fail.
 func (w *TaskWorker) Close() error {
 	tm := w.pool.tm
-	var out deliveries
 	tm.mu.Lock()
-	tm.closeWorker(w, "closed by Close()", nil, &out)
-	tm.mu.Unlock()
-	tm.deliver(out)
+	defer tm.mu.Unlock()
+	tm.closeWorker(w, "closed by Close()")
 	return nil
+}
+
+// Terminate kills the worker's thread as a crash would: its running tasks
+// are retried elsewhere while their Retries last (else they fail with
+// ErrWorkerCrashed), and the worker restarts under its restart policy. It is
+// for tests and chaos experiments.
+func (w *TaskWorker) Terminate() {
+	tm := w.pool.tm
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	tm.workerDied(w, "terminated by Terminate()")
 }
 
 func (w *TaskWorker) hasRoom() bool {
