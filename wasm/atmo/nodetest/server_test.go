@@ -355,3 +355,15 @@ func TestClosingTheTaskManagerEndsItsServerWorkers(t *testing.T) {
 	_, err := tm.Do(context.Background(), "echo", nil)
 	assert.True(t, errors.Is(err, atmo.ErrClosed), "%v", err)
 }
+
+func TestServerExampleWorkerRunsBothTasks(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"heavy-computation", "data-processing"}, Script: repoRoot + "/examples/server/cpu-worker.js"})
+	sum, err := tm.Do(testCtx(t), "heavy-computation", map[string]any{"iterations": 1000})
+	require.NoError(t, err)
+	assert.IsType(t, 0.0, sum)
+	median, err := tm.Do(testCtx(t), "data-processing", map[string]any{"size": 1001, "seed": 7})
+	require.NoError(t, err)
+	assert.InDelta(t, 0.5, median, 0.1)
+	_, err = tm.Do(testCtx(t), "heavy-computation", map[string]any{})
+	assert.ErrorContains(t, err, "needs params.iterations")
+}
