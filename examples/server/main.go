@@ -78,11 +78,11 @@ type share struct {
 func batch(script string, n, tasks, iterations int) (time.Duration, []share, error) {
 	tm := atmo.NewTaskManager()
 	defer tm.Close()
-	configs := make([]atmo.WorkerConfig, n)
-	for i := range configs {
-		configs[i] = atmo.WorkerConfig{Tasks: []string{"heavy-computation", "data-processing"}, Script: script}
-	}
-	wm, err := atmo.NewServerWorkerManager(tm, configs...)
+	wm, err := atmo.NewServerWorkerManager(tm, atmo.WorkerConfig{
+		Tasks:  []string{"heavy-computation", "data-processing"},
+		Script: script,
+		Count:  n,
+	})
 	if err != nil {
 		return 0, nil, err
 	}

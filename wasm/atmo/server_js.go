@@ -164,9 +164,11 @@ func spawnThread(w *TaskWorker) (transport, error) {
 }
 
 // listen wires the Worker's events to w's pool. In Node.js the message
-// listener gets the data itself, not an event; an uncaught exception ends the
-// thread, so an error is a death: before worker-ready a failed start, after it
-// a crash that fails the running tasks with ErrWorkerCrashed.
+// listener gets the data itself, not an event. An uncaught exception ends the
+// thread (unlike in a Web Worker), so an error is a death, as an exit is:
+// before worker-ready a failed start, after it a crash (the running tasks are
+// retried or fail with ErrWorkerCrashed, and the worker restarts under its
+// RestartPolicy).
 func (th *thread) listen(w *TaskWorker) {
 	p := w.pool
 	th.onMessage = js.FuncOf(func(_ js.Value, args []js.Value) any {

@@ -46,11 +46,7 @@ func BenchmarkCPUSpeedup(b *testing.B) {
 	tasks := 8 * n
 	start := func(workers int) *atmo.TaskManager {
 		tm := atmo.NewTaskManager()
-		configs := make([]atmo.WorkerConfig, workers)
-		for i := range configs {
-			configs[i] = atmo.WorkerConfig{Tasks: []string{"fib"}, Script: echoWorker}
-		}
-		wm, err := atmo.NewServerWorkerManager(tm, configs...)
+		wm, err := atmo.NewServerWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"fib"}, Script: echoWorker, Count: workers})
 		require.NoError(b, err)
 		b.Cleanup(func() { wm.Close(); tm.Close() })
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

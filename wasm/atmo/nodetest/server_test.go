@@ -160,7 +160,8 @@ func TestTasksGoOnlyToWorkersThatListThem(t *testing.T) {
 
 func TestThousandTasksRunExactlyOnce(t *testing.T) {
 	const n = 1000
-	tm, wm := pool(t, echo(t, "echo"), echo(t, "echo"), echo(t, "echo"), echo(t, "echo"))
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: echoWorker, Count: 4})
+	require.Len(t, wm.Workers(), 4)
 	var mu sync.Mutex
 	answers := map[int]int{} // params.i → results seen
 	var wg sync.WaitGroup
@@ -253,32 +254,51 @@ func TestScriptThatNeverListensFailsToStart(t *testing.T) {
 	assert.ErrorContains(t, err, "parentPort")
 }
 
-func TestExitMidTaskFailsTheTaskWithErrWorkerCrashed(t *testing.T) {
+func TestExitMidTaskFailsTheTaskWithErrWorkerCrashedAndRestartsTheWorker(t *testing.T) {
 	tm, wm := pool(t, echo(t, "echo"))
 	w := wm.Workers()[0]
 	_, err := tm.Do(testCtx(t), "echo", map[string]any{"exit": 3})
 	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
 	assert.ErrorContains(t, err, w.ID())
 	assert.ErrorContains(t, err, "exited with code 3")
-	assert.Equal(t, atmo.WorkerClosed, w.Status())
 	assert.Contains(t, w.LastError(), "crashed")
+
+	// The same worker comes back on a fresh thread.
+	require.NoError(t, wm.Ready(testCtx(t)))
+	assert.Equal(t, atmo.WorkerAvailable, w.Status())
+	got, err := tm.Do(testCtx(t), "echo", nil)
+	require.NoError(t, err)
+	assert.Equal(t, w.ID(), got.(map[string]any)["worker"])
+	assert.Equal(t, 1, tm.Stats().Restarted)
 }
 
-func TestExitMidTaskLeavesOtherWorkersServing(t *testing.T) {
-	tm, wm := pool(t, echo(t, "echo"), echo(t, "echo"))
-	_, err := tm.Do(testCtx(t), "echo", map[string]any{"exit": 1})
+func TestExitMidTaskClosesTheWorkerWhenRestartsAreOff(t *testing.T) {
+	c := echo(t, "echo")
+	c.Restart = atmo.RestartPolicy{Never: true}
+	tm, wm := pool(t, c)
+	w := wm.Workers()[0]
+	_, err := tm.Do(testCtx(t), "echo", map[string]any{"exit": 3})
 	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
-	for i := 0; i < 5; i++ {
-		_, err := tm.Do(testCtx(t), "echo", nil)
-		require.NoError(t, err)
-	}
-	closed := 0
-	for _, w := range wm.Workers() {
-		if w.Status() == atmo.WorkerClosed {
-			closed++
-		}
-	}
-	assert.Equal(t, 1, closed)
+	assert.Equal(t, atmo.WorkerClosed, w.Status())
+	assert.Contains(t, w.LastError(), "exited with code 3")
+	_, err = tm.Do(testCtx(t), "echo", nil)
+	assert.ErrorIs(t, err, atmo.ErrNoWorker)
+}
+
+func TestTaskOfAnExitedThreadIsRetriedWhenRetriesAllow(t *testing.T) {
+	tm, _ := pool(t, echo(t, "echo"), echo(t, "echo"))
+	marker := filepath.Join(t.TempDir(), "crashed")
+	done := make(chan atmo.Response, 1)
+	_, err := tm.AddTask(atmo.TaskParams{
+		Name: "echo", Params: map[string]any{"exitOnce": marker}, Retries: 1,
+		OnSuccess: func(r atmo.Response) { done <- r },
+		OnError:   func(r atmo.Response) { done <- r },
+	})
+	require.NoError(t, err)
+	r := <-done
+	require.NoError(t, r.Err)
+	assert.FileExists(t, marker, "the first run crashed")
+	assert.Equal(t, 1, tm.Stats().Retried)
 }
 
 func TestUncaughtExceptionMidTaskCrashesTheWorker(t *testing.T) {
@@ -286,7 +306,22 @@ func TestUncaughtExceptionMidTaskCrashesTheWorker(t *testing.T) {
 	_, err := tm.Do(testCtx(t), "echo", map[string]any{"uncaught": "lost the connection"})
 	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
 	assert.ErrorContains(t, err, "uncaught Error: lost the connection")
-	assert.Equal(t, atmo.WorkerClosed, wm.Workers()[0].Status())
+	require.NoError(t, wm.Ready(testCtx(t)))
+	_, err = tm.Do(testCtx(t), "echo", nil)
+	require.NoError(t, err, "the worker restarted")
+}
+
+func TestTimeoutEndsABusyThreadAndReplacesIt(t *testing.T) {
+	tm, wm := pool(t, echo(t, "echo"))
+	_, err := tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"spin": true}, Timeout: 200 * time.Millisecond,
+		OnError: func(r atmo.Response) {}})
+	require.NoError(t, err)
+	// A loop that never yields can only be stopped by terminating its
+	// thread; the next task runs on the worker's fresh thread.
+	got, err := tm.Do(testCtx(t), "echo", map[string]any{"after": "spin"})
+	require.NoError(t, err)
+	assert.Equal(t, wm.Workers()[0].ID(), got.(map[string]any)["worker"])
+	assert.Equal(t, 1, tm.Stats().TimedOut)
 }
 
 func TestTaskThatThrowsFailsWithTheWorkersMessage(t *testing.T) {
