@@ -1,0 +1,118 @@
+// data-worker.js: fetch, transform, validate and filter records, written
+// with the helper jsworker/atmo-worker.js.
+//
+// Tasks (records are arrays of plain objects; each task that takes records
+// may instead take url, which it fetches first):
+//   fetch     {url, as: 'json' | 'text'}               → {url, status, contentType, data}
+//   transform {records | url, select?, rename?, sortBy?, descending?}  → records
+//   validate  {records | url, schema}                  → {valid, checked, errors: [{index, field, message}]}
+//   filter    {records | url, where: [{field, op, value}]}             → records
+//
+// fetch reads same-origin URLs only (the host server's /data/people.json,
+// for example), so the example works offline.
+importScripts('/jsworker/atmo-worker.js');
+
+// sameOrigin resolves url against the worker's own URL and refuses others.
+function sameOrigin(url) {
+  if (typeof url !== 'string' || url === '') throw new Error('fetch needs params.url, e.g. "/data/people.json"');
+  const u = new URL(url, self.location.href);
+  if (u.origin !== self.location.origin) {
+    throw new Error(`fetch reads same-origin URLs only; ${u.origin} is not ${self.location.origin}`);
+  }
+  return u;
+}
+
+async function fetchURL({ url, as = 'json' } = {}, signal) {
+  const u = sameOrigin(url);
+  const res = await fetch(u, { signal });
+  if (!res.ok) throw new Error(`fetch ${u.pathname}: HTTP ${res.status}`);
+  const data = as === 'text' ? await res.text() : await res.json();
+  return { url: u.pathname, status: res.status, contentType: res.headers.get('content-type') || '', data };
+}
+
+// records takes params.records, or fetches params.url (JSON, an array).
+async function records(params = {}, signal) {
+  if (Array.isArray(params.records)) return params.records;
+  if (params.url) {
+    const { data } = await fetchURL({ url: params.url }, signal);
+    if (!Array.isArray(data)) throw new Error(`${params.url} is not a JSON array of records`);
+    return data;
+  }
+  throw new Error('give params.records (an array of objects) or params.url (a same-origin JSON array)');
+}
+
+function compare(a, b) {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a).localeCompare(String(b));
+}
+
+async function transform(params, { signal }) {
+  const { select, rename = {}, sortBy, descending = false } = params || {};
+  let out = (await records(params, signal)).map((r) => {
+    const keys = Array.isArray(select) ? select : Object.keys(r);
+    const o = {};
+    for (const k of keys) o[rename[k] || k] = r[k];
+    return o;
+  });
+  if (sortBy) {
+    out = out.sort((a, b) => compare(a[sortBy], b[sortBy]) * (descending ? -1 : 1));
+  }
+  return out;
+}
+
+// A schema maps a field to a type name ('number', 'string', 'boolean',
+// 'email') or to {type, required, min, max, pattern}.
+async function validate(params, { signal }) {
+  const schema = params && params.schema;
+  if (!schema || typeof schema !== 'object') throw new Error('validate needs params.schema, e.g. {age: "number", email: "email"}');
+  const rows = await records(params, signal);
+  const errors = [];
+  rows.forEach((r, index) => {
+    for (const [field, ruleIn] of Object.entries(schema)) {
+      const rule = typeof ruleIn === 'string' ? { type: ruleIn, required: true } : ruleIn;
+      const v = r[field];
+      const fail = (message) => errors.push({ index, field, message });
+      if (v === undefined || v === null) {
+        if (rule.required !== false) fail('is missing');
+        continue;
+      }
+      if (rule.type === 'email') {
+        if (typeof v !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v)) fail(`is not an email address: ${JSON.stringify(v)}`);
+      } else if (rule.type && typeof v !== rule.type) {
+        fail(`should be a ${rule.type}, is a ${typeof v}`);
+        continue;
+      }
+      if (rule.min !== undefined && v < rule.min) fail(`is below ${rule.min}`);
+      if (rule.max !== undefined && v > rule.max) fail(`is above ${rule.max}`);
+      if (rule.pattern && !new RegExp(rule.pattern).test(String(v))) fail(`does not match ${rule.pattern}`);
+    }
+  });
+  return { valid: errors.length === 0, checked: rows.length, errors };
+}
+
+const ops = {
+  '=': (a, b) => a === b,
+  '!=': (a, b) => a !== b,
+  '<': (a, b) => a < b,
+  '<=': (a, b) => a <= b,
+  '>': (a, b) => a > b,
+  '>=': (a, b) => a >= b,
+  contains: (a, b) => String(a).toLowerCase().includes(String(b).toLowerCase()),
+};
+
+async function filter(params, { signal }) {
+  const where = (params && params.where) || [];
+  if (!Array.isArray(where)) throw new Error('filter needs params.where: an array of {field, op, value}');
+  for (const c of where) {
+    if (!ops[c.op]) throw new Error(`unknown op ${JSON.stringify(c.op)} (known: ${Object.keys(ops).join(' ')})`);
+  }
+  const rows = await records(params, signal);
+  return rows.filter((r) => where.every((c) => ops[c.op](r[c.field], c.value)));
+}
+
+atmoWorker({
+  fetch: (params, { signal }) => fetchURL(params, signal),
+  transform,
+  validate,
+  filter,
+});

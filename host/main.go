@@ -1,0 +1,146 @@
+// Command host serves atmo's dashboard, JS API and example workers, runs the
+// dashboard headless as a demo, and generates worker skeletons.
+//
+//	go run ./host [-addr 127.0.0.1:8080] [-wasm bin/wasm] [-isolate] [-mount /gen/=./dir]
+//	go run ./host demo [-out demo.png] [-wasm bin/wasm]
+//	go run ./host generate-worker [-force] NAME [DIR] [browser|server|go]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without os.Exit, for tests: it returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serveCmd(args, stdout, stderr)
+	case "demo":
+		err = demoCmd(args, stdout, stderr)
+	case "generate-worker":
+		err = generateCmd(args, stdout, stderr)
+	case "help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "host: unknown command %q\n", cmd)
+		usage(stderr)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "host:", err)
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  host [serve] [-addr 127.0.0.1:8080] [-wasm bin/wasm] [-isolate] [-mount /prefix/=DIR]...
+      serve the dashboard (/), the JS API (/atmo.js, /atmo.wasm), the example
+      workers (/workers/), jsworker/ (/jsworker/) and /wasm_exec.js
+  host demo [-out demo.png] [-wasm bin/wasm] [-timeout 2m]
+      run the dashboard in headless Chromium with a fixed workload; print a
+      table of results and save a screenshot; exit 1 if any result was wrong
+  host generate-worker [-force] NAME [DIR] [browser|server|go]
+      write a worker skeleton (math, data or image, chosen by NAME) and a usage example
+`)
+}
+
+// mountFlags collects repeated -mount /prefix/=DIR flags.
+type mountFlags []Mount
+
+func (m *mountFlags) String() string { return fmt.Sprint(*m) }
+
+func (m *mountFlags) Set(v string) error {
+	prefix, dir, ok := strings.Cut(v, "=")
+	if !ok || !strings.HasPrefix(prefix, "/") || dir == "" {
+		return fmt.Errorf("want /prefix/=DIR, got %q", v)
+	}
+	if !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	*m = append(*m, Mount{Prefix: prefix, Dir: dir})
+	return nil
+}
+
+func serveCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on; the default is loopback only")
+	wasmDir := fs.String("wasm", "bin/wasm", "directory of the built WASM (atmo.wasm, workers/*.wasm, wasm_exec.js)")
+	isolate := fs.Bool("isolate", false, "send COOP/COEP headers (cross-origin isolation, for SharedArrayBuffer)")
+	var mounts mountFlags
+	fs.Var(&mounts, "mount", "serve a directory under a URL prefix: /prefix/=DIR (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	if err := checkWasm(*wasmDir); err != nil {
+		fmt.Fprintln(stderr, "host: warning:", err)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another server running? pick another with -addr)", *addr, err)
+	}
+	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
+		fmt.Fprintf(stderr, "host: warning: listening on %s, reachable from other machines\n", ln.Addr())
+	}
+	srv := &http.Server{
+		Handler:           NewHandler(Config{WasmDir: *wasmDir, Isolate: *isolate, Mounts: mounts}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	fmt.Fprintf(stdout, "atmo: serving the dashboard on http://%s/ (Ctrl-C to stop)\n", displayAddr(ln.Addr()))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		return srv.Shutdown(shut)
+	}
+}
+
+// displayAddr is an address a browser can open: 0.0.0.0 and :: become loopback.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,406 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/andybalholm/brotli"
+
+	"github.com/atmoworkers/atmo/examples/workers"
+	"github.com/atmoworkers/atmo/jsworker"
+	"github.com/atmoworkers/atmo/web"
+)
+
+// Config says what the server serves and how. The zero value serves the
+// embedded dashboard and scripts, and built WASM from bin/wasm.
+type Config struct {
+	// WasmDir holds the built WASM: atmo.wasm, workers/*.wasm and
+	// wasm_exec.js (make build-wasm writes them to bin/wasm). Default "bin/wasm".
+	WasmDir string
+	// Isolate adds the COOP/COEP headers that make a page cross-origin
+	// isolated, so it may post SharedArrayBuffers to workers.
+	Isolate bool
+	// Mounts serve extra directories, for example generated workers.
+	Mounts []Mount
+}
+
+// Mount serves the files of Dir under the URL path Prefix (which starts and
+// ends with "/").
+type Mount struct {
+	Prefix, Dir string
+}
+
+// root is one tree of files under a URL prefix.
+type root struct {
+	prefix string
+	fsys   fs.FS
+	what   string // said in 404s: where the file was looked for
+}
+
+// server serves the roots with compression, validators and no-cache.
+type server struct {
+	cfg   Config
+	roots []root
+	mu    sync.Mutex
+	cache map[string]*asset // by root prefix + name
+}
+
+// NewHandler returns the host server's handler for cfg.
+func NewHandler(cfg Config) http.Handler {
+	if cfg.WasmDir == "" {
+		cfg.WasmDir = filepath.Join("bin", "wasm")
+	}
+	s := &server{cfg: cfg, cache: map[string]*asset{}}
+	wasmDir := os.DirFS(cfg.WasmDir)
+	for _, m := range cfg.Mounts {
+		s.roots = append(s.roots, root{m.Prefix, os.DirFS(m.Dir), m.Dir})
+	}
+	s.roots = append(s.roots,
+		root{"/jsworker/", jsworker.FS, "jsworker/ (embedded)"},
+		root{"/workers/", workers.FS, "examples/workers/ (embedded)"},
+		root{"/workers/", subFS(wasmDir, "workers"), filepath.Join(cfg.WasmDir, "workers") + " (run make build)"},
+		root{"/", onlyFiles(wasmDir, "atmo.wasm", "wasm_exec.js"), cfg.WasmDir + " (run make build)"},
+		root{"/", goRootWasmExec{}, "GOROOT/lib/wasm"},
+		root{"/", web.FS, "web/ (embedded)"},
+	)
+	return s
+}
+
+func subFS(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		return emptyFS{}
+	}
+	return sub
+}
+
+// emptyFS has no files.
+type emptyFS struct{}
+
+func (emptyFS) Open(name string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+}
+
+// onlyFiles exposes only the named files of f.
+type onlyFilesFS struct {
+	fsys  fs.FS
+	names []string
+}
+
+func onlyFiles(f fs.FS, names ...string) fs.FS { return onlyFilesFS{f, names} }
+
+func (o onlyFilesFS) Open(name string) (fs.File, error) {
+	for _, n := range o.names {
+		if n == name {
+			return o.fsys.Open(name)
+		}
+	}
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+}
+
+// goRootWasmExec serves wasm_exec.js from the Go toolchain this binary was
+// built with, for when make build-wasm has not copied it yet.
+type goRootWasmExec struct{}
+
+func (goRootWasmExec) Open(name string) (fs.File, error) {
+	if name != "wasm_exec.js" {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	//lint:ignore SA1019 the toolchain's own copy is the right fallback here
+	return os.Open(filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js")) //nolint:staticcheck
+}
+
+// ServeHTTP serves one file. Anything that is not a clean path to a file of
+// one of the roots (a "..", a backslash, a directory) is a 404.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Isolate {
+		w.Header().Set("Cross-Origin-Opener-Policy", "same-origin")
+		w.Header().Set("Cross-Origin-Embedder-Policy", "require-corp")
+		w.Header().Set("Cross-Origin-Resource-Policy", "same-origin")
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	p := r.URL.Path
+	if !safePath(p) || !safePath(r.URL.RawPath) {
+		http.NotFound(w, r)
+		return
+	}
+	if p == "/api/examples" {
+		s.serveExamples(w, r)
+		return
+	}
+	if strings.HasSuffix(p, "/") {
+		p += "index.html"
+	}
+	var tried []string
+	for _, rt := range s.roots {
+		name, ok := strings.CutPrefix(p, rt.prefix)
+		if !ok || !fs.ValidPath(name) {
+			continue
+		}
+		a, err := s.load(rt, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			tried = append(tried, rt.what)
+			continue
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		s.serveAsset(w, r, a)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	msg := fmt.Sprintf("404 not found: %s", r.URL.Path)
+	if len(tried) > 0 {
+		msg += " (looked in " + strings.Join(tried, ", ") + ")"
+	}
+	http.Error(w, msg, http.StatusNotFound)
+}
+
+// safePath rejects paths that try to leave a root: ".." segments (also
+// percent-encoded, which RawPath keeps), backslashes and NUL bytes.
+func safePath(p string) bool {
+	if strings.ContainsAny(p, "\\\x00") {
+		return false
+	}
+	lower := strings.ToLower(p)
+	if strings.Contains(lower, "%2e") || strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." || seg == "." {
+			return false
+		}
+	}
+	return true
+}
+
+// asset is one file, read once, with its compressed forms made on demand.
+type asset struct {
+	name    string
+	modTime time.Time
+	size    int64
+	data    []byte
+	etag    string // of data, without quotes
+
+	mu sync.Mutex
+	gz []byte
+	br []byte
+}
+
+// load returns the file name of rt, from the cache while it is unchanged.
+func (s *server) load(rt root, name string) (*asset, error) {
+	fi, err := fs.Stat(rt.fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, fs.ErrNotExist // no listings
+	}
+	key := rt.prefix + "\x00" + rt.what + "\x00" + name
+	s.mu.Lock()
+	a := s.cache[key]
+	s.mu.Unlock()
+	if a != nil && a.size == fi.Size() && a.modTime.Equal(fi.ModTime()) {
+		return a, nil
+	}
+	data, err := fs.ReadFile(rt.fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	a = &asset{name: name, modTime: fi.ModTime(), size: fi.Size(), data: data, etag: hex.EncodeToString(sum[:12])}
+	s.mu.Lock()
+	s.cache[key] = a
+	s.mu.Unlock()
+	return a, nil
+}
+
+// serveAsset sends a with its type, validators and the best encoding the
+// client accepts. http.ServeContent answers If-None-Match, If-Modified-Since
+// and ranges.
+func (s *server) serveAsset(w http.ResponseWriter, r *http.Request, a *asset) {
+	h := w.Header()
+	ctype := contentType(a.name)
+	h.Set("Content-Type", ctype)
+	h.Set("Cache-Control", "no-cache")
+	body, etag := a.data, a.etag
+	if compressible(ctype) && len(a.data) >= 512 {
+		h.Add("Vary", "Accept-Encoding")
+		switch enc := pickEncoding(r.Header.Get("Accept-Encoding")); enc {
+		case "br":
+			body, etag = a.brotli(), a.etag+"-br"
+			h.Set("Content-Encoding", enc)
+		case "gzip":
+			body, etag = a.gzip(), a.etag+"-gz"
+			h.Set("Content-Encoding", enc)
+		}
+	}
+	h.Set("ETag", strconv.Quote(etag))
+	http.ServeContent(w, r, "", a.modTime, bytes.NewReader(body))
+}
+
+func (a *asset) gzip() []byte {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.gz == nil {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		zw.Write(a.data)
+		zw.Close()
+		a.gz = b.Bytes()
+	}
+	return a.gz
+}
+
+func (a *asset) brotli() []byte {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.br == nil {
+		var b bytes.Buffer
+		// Quality 6 compresses a 2 MB Go module about as well as gzip -9
+		// and a little better, in a fraction of quality 11's time.
+		zw := brotli.NewWriterLevel(&b, 6)
+		zw.Write(a.data)
+		zw.Close()
+		a.br = b.Bytes()
+	}
+	return a.br
+}
+
+// pickEncoding chooses br, then gzip, among those Accept-Encoding allows
+// (q > 0); "" means identity.
+func pickEncoding(accept string) string {
+	q := map[string]float64{}
+	for _, part := range strings.Split(accept, ",") {
+		fields := strings.Split(strings.TrimSpace(part), ";")
+		name := strings.ToLower(strings.TrimSpace(fields[0]))
+		if name == "" {
+			continue
+		}
+		v := 1.0
+		for _, f := range fields[1:] {
+			if k, val, ok := strings.Cut(strings.TrimSpace(f), "="); ok && strings.TrimSpace(k) == "q" {
+				if x, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+					v = x
+				}
+			}
+		}
+		q[name] = v
+	}
+	for _, enc := range []string{"br", "gzip"} {
+		v, ok := q[enc]
+		if !ok {
+			v, ok = q["*"]
+		}
+		if ok && v > 0 {
+			return enc
+		}
+	}
+	return ""
+}
+
+var contentTypes = map[string]string{
+	".wasm": "application/wasm",
+	".js":   "text/javascript; charset=utf-8",
+	".mjs":  "text/javascript; charset=utf-8",
+	".html": "text/html; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".json": "application/json",
+	".ts":   "text/plain; charset=utf-8",
+	".md":   "text/markdown; charset=utf-8",
+	".txt":  "text/plain; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".png":  "image/png",
+	".ico":  "image/x-icon",
+}
+
+// contentType is the MIME type by extension; the table is fixed so the
+// answer does not depend on the machine's mime.types.
+func contentType(name string) string {
+	if t, ok := contentTypes[strings.ToLower(path.Ext(name))]; ok {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+func compressible(ctype string) bool {
+	return strings.HasPrefix(ctype, "text/") || ctype == "application/wasm" ||
+		ctype == "application/json" || ctype == "image/svg+xml"
+}
+
+// Example is one worker the dashboard can start, as /api/examples lists them.
+type Example struct {
+	Name   string   `json:"name"`             // e.g. "math (JS)"
+	Kind   string   `json:"kind"`             // "js" or "go"
+	Script string   `json:"script,omitempty"` // URL of a JS worker
+	Module string   `json:"module,omitempty"` // URL of a Go worker module
+	Tasks  []string `json:"tasks"`
+}
+
+// jsExamples are the example scripts and the tasks each handles.
+var jsExamples = []Example{
+	{Name: "math", Kind: "js", Script: "/workers/math-worker.js", Tasks: []string{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}},
+	{Name: "data", Kind: "js", Script: "/workers/data-worker.js", Tasks: []string{"fetch", "transform", "validate", "filter"}},
+	{Name: "image", Kind: "js", Script: "/workers/image-worker.js", Tasks: []string{"resize", "compress", "image-filter", "analyze"}},
+}
+
+// goExampleTasks are the tasks of the Go worker examples (examples/goworker),
+// by module name; a module not listed here is offered with the math tasks.
+var goExampleTasks = map[string][]string{
+	"math": {"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"},
+}
+
+// examples lists the JS examples and the Go worker modules that are built.
+func (s *server) examples() []Example {
+	out := append([]Example(nil), jsExamples...)
+	entries, _ := os.ReadDir(filepath.Join(s.cfg.WasmDir, "workers"))
+	var goEx []Example
+	for _, e := range entries {
+		n, ok := strings.CutSuffix(e.Name(), ".wasm")
+		if !ok || e.IsDir() {
+			continue
+		}
+		tasks, ok := goExampleTasks[n]
+		if !ok {
+			continue
+		}
+		goEx = append(goEx, Example{Name: n, Kind: "go", Module: "/workers/" + e.Name(), Tasks: tasks})
+	}
+	sort.Slice(goEx, func(i, j int) bool { return goEx[i].Name < goEx[j].Name })
+	return append(out, goEx...)
+}
+
+func (s *server) serveExamples(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	_ = json.NewEncoder(w).Encode(s.examples())
+}
+
+// checkWasm says what to do when the main-thread module is missing.
+func checkWasm(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "atmo.wasm")); err != nil {
+		return fmt.Errorf("%s not found: run `make build` first (it builds the main-thread WASM the dashboard loads)", filepath.Join(dir, "atmo.wasm"))
+	}
+	return nil
+}

@@ -1,0 +1,23 @@
+//go:build js && wasm
+
+// Command atmo is the main-thread WebAssembly module behind web/atmo.js:
+// it builds the JS API bridge and hands it to the page. Build it with
+// GOOS=js GOARCH=wasm (make build writes bin/wasm/atmo.wasm).
+package main
+
+import (
+	"syscall/js"
+
+	"github.com/atmoworkers/atmo/wasm/jsapi"
+)
+
+func main() {
+	bridge := jsapi.New()
+	if ready := js.Global().Get("__atmoReady"); ready.Type() == js.TypeFunction {
+		ready.Invoke(bridge)
+	} else {
+		// Loaded without atmo.js: leave the bridge where a page can find it.
+		js.Global().Set("atmoBridge", bridge)
+	}
+	select {} // serve JS calls for the life of the page
+}

@@ -1,0 +1,639 @@
+//go:build js && wasm
+
+package jsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+)
+
+// bridge holds the managers JavaScript created, by handle. Handles are
+// small integers so that JS holds no Go pointers.
+type bridge struct {
+	mu    sync.Mutex
+	next  int
+	tms   map[int]*tmEntry
+	wms   map[int]*wmEntry
+	subs  map[int]func()
+	funcs []js.Func
+}
+
+type tmEntry struct {
+	tm     *atmo.TaskManager
+	closed bool
+}
+
+type wmEntry struct {
+	wm     *atmo.BrowserWorkerManager
+	tm     int
+	closed bool
+}
+
+// New returns the bridge object: a plain JS object of functions that
+// web/atmo.js wraps. Its functions live as long as the page.
+func New() js.Value {
+	b := &bridge{tms: map[int]*tmEntry{}, wms: map[int]*wmEntry{}, subs: map[int]func(){}}
+	obj := js.Global().Get("Object").New()
+	add := func(name string, fn func(args []js.Value) any) {
+		f := js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
+			defer func() {
+				if p := recover(); p != nil {
+					out = errorValue(fmt.Errorf("atmo: internal error in %s: %v", name, p), "ERR_INTERNAL", "")
+				}
+			}()
+			return fn(args)
+		})
+		b.funcs = append(b.funcs, f)
+		obj.Set(name, f)
+	}
+	add("createTaskManager", b.createTaskManager)
+	add("addTask", b.addTask)
+	add("cancelTask", b.cancelTask)
+	add("status", b.status)
+	add("subscribe", b.subscribe)
+	add("unsubscribe", b.unsubscribe)
+	add("closeTaskManager", b.closeTaskManager)
+	add("createWorkerManager", b.createWorkerManager)
+	add("workers", b.workers)
+	add("addWorker", b.addWorker)
+	add("closeWorker", b.closeWorker)
+	add("ready", b.ready)
+	add("closeWorkerManager", b.closeWorkerManager)
+	add("shutdown", func([]js.Value) any { b.shutdown(); return value(true) })
+	return obj
+}
+
+// shutdown closes every manager and releases the bridge's functions; the
+// bridge is unusable afterwards.
+func (b *bridge) shutdown() {
+	b.mu.Lock()
+	tms := make([]*atmo.TaskManager, 0, len(b.tms))
+	for _, e := range b.tms {
+		if !e.closed {
+			e.closed = true
+			tms = append(tms, e.tm)
+		}
+	}
+	funcs := b.funcs
+	b.funcs = nil
+	b.mu.Unlock()
+	go func() {
+		for _, tm := range tms {
+			tm.Close()
+		}
+		for _, f := range funcs {
+			f.Release()
+		}
+	}()
+}
+
+func arg(args []js.Value, i int) js.Value {
+	if i < len(args) {
+		return args[i]
+	}
+	return js.Undefined()
+}
+
+func value(v any) js.Value {
+	o := js.Global().Get("Object").New()
+	o.Set("value", toJS(v))
+	return o
+}
+
+// errorValue is {error: {message, code, argument}}: how a synchronous call fails.
+func errorValue(err error, code, argument string) js.Value {
+	e := errorObject(err)
+	if code != "" {
+		e.Set("code", code)
+	}
+	if argument != "" {
+		e.Set("argument", argument)
+	}
+	o := js.Global().Get("Object").New()
+	o.Set("error", e)
+	return o
+}
+
+// errorCodes maps the core's sentinel errors to the codes JS sees.
+var errorCodes = []struct {
+	err  error
+	code string
+}{
+	{atmo.ErrNoWorker, "ERR_NO_WORKER"},
+	{atmo.ErrClosed, "ERR_CLOSED"},
+	{atmo.ErrCanceled, "ERR_CANCELED"},
+	{atmo.ErrWorkerCrashed, "ERR_WORKER_CRASHED"},
+	{atmo.ErrWorkerStart, "ERR_WORKER_START"},
+	{atmo.ErrBadParams, "ERR_BAD_ARGUMENT"},
+}
+
+// errorObject describes err for atmo.js: a worker's own error keeps its
+// message as the message, with taskId and workerId beside it.
+func errorObject(err error) js.Value {
+	o := js.Global().Get("Object").New()
+	var te *atmo.TaskError
+	if errors.As(err, &te) {
+		o.Set("message", te.Message)
+		o.Set("code", "ERR_TASK")
+		o.Set("taskId", te.TaskID)
+		o.Set("workerId", te.WorkerID)
+		o.Set("workerMessage", te.Message)
+		return o
+	}
+	o.Set("message", err.Error())
+	o.Set("code", "ERR_ATMO")
+	for _, c := range errorCodes {
+		if errors.Is(err, c.err) {
+			o.Set("code", c.code)
+			break
+		}
+	}
+	return o
+}
+
+func (b *bridge) tm(id js.Value) (*tmEntry, js.Value) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.tms[id.Int()]
+	if e == nil {
+		return nil, errorValue(errors.New("atmo: unknown TaskManager; create one with atmo.createTaskManager()"), "ERR_BAD_ARGUMENT", "tm")
+	}
+	if e.closed {
+		return nil, errorValue(fmt.Errorf("%w: this TaskManager is closed; create a new one with atmo.createTaskManager()", atmo.ErrClosed), "ERR_CLOSED", "")
+	}
+	return e, js.Null()
+}
+
+func (b *bridge) wm(id js.Value) (*wmEntry, js.Value) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.wms[id.Int()]
+	if e == nil {
+		return nil, errorValue(errors.New("atmo: unknown BrowserWorkerManager"), "ERR_BAD_ARGUMENT", "wm")
+	}
+	return e, js.Null()
+}
+
+func (b *bridge) handle() int {
+	b.next++
+	return b.next
+}
+
+// createTaskManager(options) → {value: handle}. options: {agingInterval: ms}.
+func (b *bridge) createTaskManager(args []js.Value) any {
+	var o atmo.Options
+	opts := arg(args, 0)
+	if opts.Type() == js.TypeObject {
+		keys := js.Global().Get("Object").Call("keys", opts)
+		for i := 0; i < keys.Length(); i++ {
+			k := keys.Index(i).String()
+			switch k {
+			case "agingInterval":
+				v := opts.Get(k)
+				if v.Type() != js.TypeNumber {
+					return errorValue(errors.New("atmo: createTaskManager(options): options.agingInterval must be a number of milliseconds"), "ERR_BAD_ARGUMENT", "options.agingInterval")
+				}
+				o.AgingInterval = time.Duration(v.Float() * float64(time.Millisecond))
+			default:
+				return errorValue(fmt.Errorf("atmo: createTaskManager(options): unknown option %q (known: agingInterval)", k), "ERR_BAD_ARGUMENT", "options."+k)
+			}
+		}
+	}
+	tm := atmo.NewTaskManagerWithOptions(o)
+	b.mu.Lock()
+	id := b.handle()
+	b.tms[id] = &tmEntry{tm: tm}
+	b.mu.Unlock()
+	return value(map[string]any{"handle": id, "id": tm.ID()})
+}
+
+// addTask(tm, name, params, priority, done) → {value: taskId}. done(kind,
+// payload) is called once, later, from a goroutine: kind "success" with
+// {taskId, workerId, content}, or "error" with an error object.
+func (b *bridge) addTask(args []js.Value) any {
+	e, bad := b.tm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	name := arg(args, 1)
+	if name.Type() != js.TypeString || strings.TrimSpace(name.String()) == "" {
+		return errorValue(errors.New("atmo: a task needs a name: a non-empty string that some worker lists in its tasks"), "ERR_BAD_ARGUMENT", "name")
+	}
+	params := arg(args, 2)
+	var p any
+	if params.Type() != js.TypeUndefined && params.Type() != js.TypeNull {
+		p = params // already structured-cloned by atmo.js; posted as it is
+	}
+	priority := 0
+	if v := arg(args, 3); v.Type() == js.TypeNumber {
+		priority = v.Int()
+	}
+	done := arg(args, 4)
+	if done.Type() != js.TypeFunction {
+		return errorValue(errors.New("atmo: addTask needs a completion callback"), "ERR_BAD_ARGUMENT", "done")
+	}
+	call := func(kind string, payload js.Value) {
+		defer func() { recover() }() // a throwing callback must not kill the goroutine's caller
+		done.Invoke(kind, payload)
+	}
+	t, err := e.tm.AddTask(atmo.TaskParams{
+		Name:     name.String(),
+		Params:   p,
+		Priority: priority,
+		OnSuccess: func(r atmo.Response) {
+			o := js.Global().Get("Object").New()
+			o.Set("message", "worker-response")
+			o.Set("taskId", r.TaskID)
+			o.Set("workerId", r.WorkerID)
+			o.Set("content", toJS(r.Content))
+			call("success", o)
+		},
+		OnError: func(r atmo.Response) {
+			err := r.Err
+			if err == nil {
+				err = errors.New(r.Error)
+			}
+			o := errorObject(err)
+			o.Set("taskId", r.TaskID)
+			if r.WorkerID != "" {
+				o.Set("workerId", r.WorkerID)
+			}
+			call("error", o)
+		},
+	})
+	if err != nil {
+		code := "ERR_BAD_ARGUMENT"
+		argument := "params"
+		if errors.Is(err, atmo.ErrClosed) {
+			code, argument = "ERR_CLOSED", ""
+		}
+		return errorValue(err, code, argument)
+	}
+	return value(t.ID())
+}
+
+// cancelTask(tm, taskId): cancel a queued or running task.
+func (b *bridge) cancelTask(args []js.Value) any {
+	e, bad := b.tm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	id := arg(args, 1)
+	if id.Type() != js.TypeString {
+		return errorValue(errors.New("atmo: cancel(taskId): taskId must be a string"), "ERR_BAD_ARGUMENT", "taskId")
+	}
+	tm := e.tm
+	go tm.DeleteTask(id.String())
+	return value(true)
+}
+
+// status(tm) → {value: {pending, working, done, failed}}. It also answers
+// for a closed manager, with its final counts.
+func (b *bridge) status(args []js.Value) any {
+	b.mu.Lock()
+	e := b.tms[arg(args, 0).Int()]
+	b.mu.Unlock()
+	if e == nil {
+		return errorValue(errors.New("atmo: unknown TaskManager"), "ERR_BAD_ARGUMENT", "tm")
+	}
+	s := e.tm.Status()
+	return value(map[string]any{
+		"pending": stringsAny(s.Pending), "working": stringsAny(s.Working),
+		"done": s.Done, "failed": s.Failed,
+	})
+}
+
+// subscribe(tm, fn) → {value: subscription}. fn gets every message of the
+// claim flow, called from the subscription's goroutine.
+func (b *bridge) subscribe(args []js.Value) any {
+	e, bad := b.tm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	fn := arg(args, 1)
+	if fn.Type() != js.TypeFunction {
+		return errorValue(errors.New("atmo: subscribe(fn): fn must be a function"), "ERR_BAD_ARGUMENT", "fn")
+	}
+	stop := e.tm.Subscribe(func(m atmo.Message) {
+		o := js.Global().Get("Object").New()
+		o.Set("message", string(m.Kind))
+		o.Set("seq", float64(m.Seq))
+		o.Set("managerId", m.ManagerID)
+		if m.TaskID != "" {
+			o.Set("taskId", m.TaskID)
+		}
+		if m.WorkerID != "" {
+			o.Set("workerId", m.WorkerID)
+		}
+		if m.Content != nil {
+			o.Set("content", toJS(m.Content))
+		}
+		if m.Error != "" {
+			o.Set("error", m.Error)
+		}
+		fn.Invoke(o) // atmo.js catches what a listener throws
+	})
+	b.mu.Lock()
+	id := b.handle()
+	b.subs[id] = stop
+	b.mu.Unlock()
+	return value(id)
+}
+
+// unsubscribe(subscription).
+func (b *bridge) unsubscribe(args []js.Value) any {
+	b.mu.Lock()
+	id := arg(args, 0).Int()
+	stop := b.subs[id]
+	delete(b.subs, id)
+	b.mu.Unlock()
+	if stop != nil {
+		go stop() // may wait for the subscriber's goroutine: not here
+	}
+	return value(true)
+}
+
+// closeTaskManager(tm, done): from now on calls on tm fail with
+// ERR_CLOSED; done() is called once every task has settled.
+func (b *bridge) closeTaskManager(args []js.Value) any {
+	b.mu.Lock()
+	e := b.tms[arg(args, 0).Int()]
+	if e != nil {
+		e.closed = true
+	}
+	b.mu.Unlock()
+	done := arg(args, 1)
+	if e == nil {
+		return errorValue(errors.New("atmo: unknown TaskManager"), "ERR_BAD_ARGUMENT", "tm")
+	}
+	go func() {
+		e.tm.Close()
+		if done.Type() == js.TypeFunction {
+			done.Invoke()
+		}
+	}()
+	return value(true)
+}
+
+// configFields are the WorkerConfig fields JS may set, by their JS names.
+var configFields = []string{"tasks", "script", "module", "type", "startTimeout", "concurrency"}
+
+// workerConfig reads one JS worker config; where names it in errors, such as "configs[1]".
+func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
+	var c atmo.WorkerConfig
+	if v.Type() != js.TypeObject || js.Global().Get("Array").Call("isArray", v).Bool() {
+		return c, where, fmt.Errorf("atmo: %s must be an object like {tasks: ['add'], script: '/workers/math-worker.js'}", where)
+	}
+	keys := js.Global().Get("Object").Call("keys", v)
+	for i := 0; i < keys.Length(); i++ {
+		k := keys.Index(i).String()
+		f := v.Get(k)
+		arg := where + "." + k
+		switch k {
+		case "tasks":
+			if !js.Global().Get("Array").Call("isArray", f).Bool() {
+				return c, arg, fmt.Errorf("atmo: %s must be an array of task names", arg)
+			}
+			for j := 0; j < f.Length(); j++ {
+				n := f.Index(j)
+				if n.Type() != js.TypeString || strings.TrimSpace(n.String()) == "" {
+					return c, arg, fmt.Errorf("atmo: %s[%d] must be a non-empty task name", arg, j)
+				}
+				c.Tasks = append(c.Tasks, n.String())
+			}
+		case "script", "module", "type":
+			if f.Type() != js.TypeString {
+				return c, arg, fmt.Errorf("atmo: %s must be a string", arg)
+			}
+			switch k {
+			case "script":
+				c.Script = f.String()
+			case "module":
+				c.Module = f.String()
+			default:
+				c.Type = f.String()
+			}
+		case "startTimeout":
+			if f.Type() != js.TypeNumber || f.Float() <= 0 {
+				return c, arg, fmt.Errorf("atmo: %s must be a positive number of milliseconds", arg)
+			}
+			c.StartTimeout = time.Duration(f.Float() * float64(time.Millisecond))
+		case "concurrency":
+			if f.Type() != js.TypeNumber || f.Int() < 1 {
+				return c, arg, fmt.Errorf("atmo: %s must be a whole number of 1 or more", arg)
+			}
+			c.Concurrency = f.Int()
+		default:
+			return c, arg, fmt.Errorf("atmo: %s has an unknown field %q (known: %s)", where, k, strings.Join(configFields, ", "))
+		}
+	}
+	if len(c.Tasks) == 0 {
+		return c, where + ".tasks", fmt.Errorf("atmo: %s needs tasks: the task names its worker handles", where)
+	}
+	if (c.Script == "") == (c.Module == "") {
+		return c, where, fmt.Errorf("atmo: %s needs either script (the URL of a JS worker) or module (the URL of a Go worker .wasm), not both", where)
+	}
+	return c, "", nil
+}
+
+// createWorkerManager(tm, configs) → {value: handle}.
+func (b *bridge) createWorkerManager(args []js.Value) any {
+	e, bad := b.tm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	list := arg(args, 1)
+	if !js.Global().Get("Array").Call("isArray", list).Bool() || list.Length() == 0 {
+		return errorValue(errors.New("atmo: createBrowserWorkerManager(tm, configs): configs must be a non-empty array of worker configs"), "ERR_BAD_ARGUMENT", "configs")
+	}
+	configs := make([]atmo.WorkerConfig, list.Length())
+	for i := range configs {
+		c, where, err := workerConfig(list.Index(i), fmt.Sprintf("configs[%d]", i))
+		if err != nil {
+			return errorValue(err, "ERR_BAD_ARGUMENT", where)
+		}
+		configs[i] = c
+	}
+	wm, err := atmo.NewBrowserWorkerManager(e.tm, configs...)
+	if err != nil {
+		code := "ERR_BAD_ARGUMENT"
+		if errors.Is(err, atmo.ErrClosed) {
+			code = "ERR_CLOSED"
+		}
+		return errorValue(err, code, "configs")
+	}
+	b.mu.Lock()
+	id := b.handle()
+	b.wms[id] = &wmEntry{wm: wm, tm: arg(args, 0).Int()}
+	b.mu.Unlock()
+	return value(id)
+}
+
+// workerInfo describes one worker for JS.
+func workerInfo(w *atmo.BrowserTaskWorker) map[string]any {
+	return map[string]any{
+		"id": w.ID(), "kind": w.Kind(), "tasks": stringsAny(w.Tasks()),
+		"script": w.Script(), "module": w.Module(), "status": string(w.Status()),
+		"tasksDone": w.TasksDone(), "lastError": w.LastError(),
+	}
+}
+
+// workers(wm) → {value: [{id, kind, tasks, script, module, status, tasksDone, lastError}]}.
+func (b *bridge) workers(args []js.Value) any {
+	e, bad := b.wm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	ws := e.wm.Workers()
+	out := make([]any, len(ws))
+	for i, w := range ws {
+		out[i] = workerInfo(w)
+	}
+	return value(out)
+}
+
+func (b *bridge) open(e *wmEntry) js.Value {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e.closed || b.tms[e.tm] == nil || b.tms[e.tm].closed {
+		return errorValue(fmt.Errorf("%w: this BrowserWorkerManager is closed", atmo.ErrClosed), "ERR_CLOSED", "")
+	}
+	return js.Null()
+}
+
+// addWorker(wm, config) → {value: worker}.
+func (b *bridge) addWorker(args []js.Value) any {
+	e, bad := b.wm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	if bad := b.open(e); !bad.IsNull() {
+		return bad
+	}
+	c, where, err := workerConfig(arg(args, 1), "config")
+	if err != nil {
+		return errorValue(err, "ERR_BAD_ARGUMENT", where)
+	}
+	w, err := e.wm.AddWorker(c)
+	if err != nil {
+		return errorValue(err, "", "config")
+	}
+	return value(workerInfo(w))
+}
+
+// closeWorker(wm, workerId): terminate one worker; its tasks go to others.
+func (b *bridge) closeWorker(args []js.Value) any {
+	e, bad := b.wm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	id := arg(args, 1)
+	for _, w := range e.wm.Workers() {
+		if id.Type() == js.TypeString && w.ID() == id.String() {
+			go w.Close()
+			return value(true)
+		}
+	}
+	return errorValue(fmt.Errorf("atmo: closeWorker(id): no worker %s in this manager", id), "ERR_BAD_ARGUMENT", "id")
+}
+
+// ready(wm, timeoutMs, done): done(error or null) once every worker is
+// available or closed, or the timeout passed.
+func (b *bridge) ready(args []js.Value) any {
+	e, bad := b.wm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	timeout := 30 * time.Second
+	if v := arg(args, 1); v.Type() == js.TypeNumber && v.Float() > 0 {
+		timeout = time.Duration(v.Float() * float64(time.Millisecond))
+	}
+	done := arg(args, 2)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := e.wm.Ready(ctx); err != nil {
+			done.Invoke(errorObject(err))
+			return
+		}
+		done.Invoke(js.Null())
+	}()
+	return value(true)
+}
+
+// closeWorkerManager(wm, done): terminate every worker, then done().
+func (b *bridge) closeWorkerManager(args []js.Value) any {
+	e, bad := b.wm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	b.mu.Lock()
+	e.closed = true
+	b.mu.Unlock()
+	done := arg(args, 1)
+	go func() {
+		e.wm.Close()
+		if done.Type() == js.TypeFunction {
+			done.Invoke()
+		}
+	}()
+	return value(true)
+}
+
+func stringsAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = x
+	}
+	return out
+}
+
+// toJS turns a Go value from the core (a decoded result, an event's
+// content) into JS: []byte becomes a Uint8Array, maps objects (keys sorted
+// for a stable order), named string types strings.
+func toJS(v any) js.Value {
+	switch x := v.(type) {
+	case nil:
+		return js.Null()
+	case js.Value:
+		return x
+	case bool, string, float64, int, int64, uint64, float32, int32:
+		return js.ValueOf(x)
+	case []byte:
+		a := js.Global().Get("Uint8Array").New(len(x))
+		js.CopyBytesToJS(a, x)
+		return a
+	case []any:
+		a := js.Global().Get("Array").New(len(x))
+		for i, e := range x {
+			a.SetIndex(i, toJS(e))
+		}
+		return a
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		o := js.Global().Get("Object").New()
+		for _, k := range keys {
+			o.Set(k, toJS(x[k]))
+		}
+		return o
+	case atmo.TaskStatus:
+		return js.ValueOf(string(x))
+	case atmo.WorkerStatus:
+		return js.ValueOf(string(x))
+	case fmt.Stringer:
+		return js.ValueOf(x.String())
+	}
+	return js.ValueOf(fmt.Sprint(v))
+}

@@ -1,0 +1,166 @@
+// Types of atmo.js: atmo's Go WebAssembly TaskManager and
+// BrowserWorkerManager for plain JavaScript pages.
+
+/** Why a call or a task failed. */
+export type AtmoErrorCode =
+  | 'ERR_TASK' // the worker answered with an error: message is the worker's message
+  | 'ERR_NO_WORKER' // no worker lists the task's name
+  | 'ERR_CLOSED' // the TaskManager or worker manager was closed
+  | 'ERR_CANCELED' // the task was cancelled
+  | 'ERR_WORKER_CRASHED' // the worker running the task died
+  | 'ERR_WORKER_START' // a worker failed to start
+  | 'ERR_BAD_ARGUMENT' // an argument was unusable: see argument
+  | 'ERR_LOAD' // atmo.wasm or wasm_exec.js could not be loaded
+  | 'ERR_ATMO'
+  | 'ERR_INTERNAL';
+
+/** The error of every failed call and task. */
+export class AtmoError extends Error {
+  name: 'AtmoError';
+  code: AtmoErrorCode;
+  /** The task that failed, when a task failed. */
+  taskId?: string;
+  /** The worker that ran it, when one did. */
+  workerId?: string;
+  /** The worker's own message (code ERR_TASK); also the error's message. */
+  workerMessage?: string;
+  /** The bad argument (code ERR_BAD_ARGUMENT), e.g. 'name', 'params', 'configs[1].scirpt'. */
+  argument?: string;
+}
+
+/** One worker of a pool: a JS script or a Go WASM module. */
+export interface WorkerConfig {
+  /** The task names the worker handles (at least one). */
+  tasks: string[];
+  /** URL of a JS worker script (the seed's protocol, or jsworker/atmo-worker.js). */
+  script?: string;
+  /** URL of a Go WASM worker module built with wasm/worker. Set script or module. */
+  module?: string;
+  /** How the script loads: 'classic' (default) or 'module'. */
+  type?: 'classic' | 'module';
+  /** Milliseconds the worker may take to become ready (default 30000). */
+  startTimeout?: number;
+  /** Tasks one worker may hold at once (default 1). */
+  concurrency?: number;
+}
+
+export type WorkerStatus = 'offline' | 'available' | 'working' | 'closed';
+
+/** What workers() says about one worker. */
+export interface WorkerInfo {
+  id: string;
+  kind: 'js' | 'go';
+  tasks: string[];
+  script: string;
+  module: string;
+  status: WorkerStatus;
+  tasksDone: number;
+  /** Why the worker closed, or the last error it reported; '' if none. */
+  lastError: string;
+}
+
+/** The seed's status(). */
+export interface StatusSummary {
+  pending: string[];
+  working: string[];
+  done: number;
+  failed: number;
+}
+
+/** One event of the claim flow, as subscribe() sees it (the seed's events$). */
+export interface AtmoEvent {
+  message:
+    | 'new-task'
+    | 'task-available'
+    | 'task-claim'
+    | 'task-claim-granted'
+    | 'task-updated'
+    | 'task-deleted'
+    | 'worker-ready'
+    | 'worker-updated'
+    | 'worker-work'
+    | 'worker-response'
+    | 'worker-progress'
+    | 'callback-panic'
+    | string;
+  seq: number;
+  managerId: string;
+  taskId?: string;
+  workerId?: string;
+  content?: unknown;
+  error?: string;
+}
+
+/** What onSuccess receives: the seed's worker-response. */
+export interface SuccessResponse<R = unknown> {
+  message: 'worker-response';
+  taskId: string;
+  workerId: string;
+  content: R;
+}
+
+/** What onError receives. */
+export interface ErrorResponse {
+  message: 'worker-response';
+  taskId: string;
+  workerId?: string;
+  error: string;
+  code: AtmoErrorCode;
+}
+
+export interface TaskParams<P = unknown, R = unknown> {
+  name: string;
+  params?: P;
+  priority?: number;
+  onSuccess?: (response: SuccessResponse<R>) => void;
+  onError?: (response: ErrorResponse) => void;
+}
+
+/** A task added with addTask. */
+export interface TaskHandle {
+  id: string;
+  name: string;
+  /** Cancels the task; it settles with ERR_CANCELED. */
+  cancel(): void;
+}
+
+export interface TaskManager {
+  readonly id: string;
+  readonly closed: boolean;
+  /** Runs a task; rejects with an AtmoError (ERR_TASK carries the worker's message). */
+  run<R = unknown>(name: string, params?: unknown, options?: { priority?: number }): Promise<R>;
+  /** The seed's addTask, with callbacks. Throws an AtmoError for a bad argument or after close. */
+  addTask<P = unknown, R = unknown>(task: TaskParams<P, R>): TaskHandle;
+  cancel(taskId: string): void;
+  status(): StatusSummary;
+  /** Returns a function that unsubscribes. */
+  subscribe(fn: (event: AtmoEvent) => void): () => void;
+  /** Settles every task with ERR_CLOSED and terminates the workers. */
+  close(): Promise<void>;
+}
+
+export interface BrowserWorkerManager {
+  readonly taskManager: TaskManager;
+  workers(): WorkerInfo[];
+  /** Resolves when every worker is available or closed; rejects naming those that failed. */
+  ready(options?: { timeout?: number }): Promise<void>;
+  addWorker(config: WorkerConfig): WorkerInfo;
+  closeWorker(id: string): void;
+  close(): Promise<void>;
+}
+
+export interface Atmo {
+  createTaskManager(options?: { agingInterval?: number }): TaskManager;
+  /** Throws an AtmoError naming the bad argument, e.g. an unknown config field. */
+  createBrowserWorkerManager(tm: TaskManager, configs: WorkerConfig[]): BrowserWorkerManager;
+}
+
+export interface LoadOptions {
+  /** URL of the main-thread module (default '/atmo.wasm'). */
+  wasm?: string;
+  /** URL of the wasm_exec.js matching the Go that built it (default '/wasm_exec.js'). */
+  wasmExec?: string;
+}
+
+/** Loads the Go module once per page and resolves with the API. */
+export function loadAtmo(options?: LoadOptions): Promise<Atmo>;

@@ -1,0 +1,334 @@
+// atmo.js: atmo's Go WebAssembly TaskManager and BrowserWorkerManager, for
+// plain JavaScript pages.
+//
+//   import { loadAtmo } from '/atmo.js';
+//   const atmo = await loadAtmo({ wasm: '/atmo.wasm' });
+//   const tm = atmo.createTaskManager();
+//   const wm = atmo.createBrowserWorkerManager(tm, [
+//     { tasks: ['add', 'fibonacci'], script: '/workers/math-worker.js' },
+//     { tasks: ['add', 'fibonacci'], module: '/workers/math.wasm' },
+//   ]);
+//   const sum = await tm.run('add', { a: 1, b: 2 }); // 3
+//
+// Every Promise settles: with the result, or with an AtmoError that carries
+// a code (ERR_TASK for a worker's own error, ERR_NO_WORKER, ERR_CLOSED,
+// ERR_CANCELED, ERR_BAD_ARGUMENT, ...) and, when known, taskId and workerId.
+// Types: atmo.d.ts.
+
+/** The error of every failed call and task. */
+export class AtmoError extends Error {
+  constructor(message, fields = {}) {
+    super(message);
+    this.name = 'AtmoError';
+    this.code = fields.code || 'ERR_ATMO';
+    for (const k of ['taskId', 'workerId', 'argument', 'workerMessage']) {
+      if (fields[k] !== undefined) this[k] = fields[k];
+    }
+  }
+}
+
+// fromBridge turns the bridge's {message, code, ...} into an AtmoError.
+function fromBridge(e) {
+  return new AtmoError(e.message, e);
+}
+
+// unwrap returns a synchronous bridge answer's value, or throws its error.
+function unwrap(answer) {
+  if (answer && answer.error) throw fromBridge(answer.error);
+  return answer.value;
+}
+
+function badArgument(message, argument) {
+  return new AtmoError(message, { code: 'ERR_BAD_ARGUMENT', argument });
+}
+
+// cloneParams copies params the way postMessage will, so a value that cannot
+// reach a worker (a function, a DOM node) fails here, naming the argument.
+function cloneParams(params, where) {
+  if (params === undefined) return null;
+  try {
+    return structuredClone(params);
+  } catch (err) {
+    throw badArgument(`atmo: ${where}: params cannot be sent to a worker (${err.message}); use plain objects, arrays, numbers, strings, typed arrays`, 'params');
+  }
+}
+
+function checkName(name, where) {
+  if (typeof name !== 'string' || name.trim() === '') {
+    throw badArgument(`atmo: ${where}: name must be a non-empty string, the task name a worker lists in its tasks (got ${JSON.stringify(name)})`, 'name');
+  }
+}
+
+// absolute resolves a worker URL against the page, so it means the same
+// wherever the worker is started from.
+function absolute(config) {
+  if (!config || typeof config !== 'object') return config;
+  const out = { ...config };
+  for (const k of ['script', 'module']) {
+    if (typeof out[k] === 'string' && out[k] !== '') out[k] = new URL(out[k], document.baseURI).href;
+  }
+  return out;
+}
+
+/** A queue of named tasks run by the workers of its worker managers. */
+class TaskManager {
+  constructor(bridge, handle, id) {
+    this._bridge = bridge;
+    this._handle = handle;
+    this._closed = false;
+    this._subs = new Set();
+    /** The manager's id, as events carry it in managerId. */
+    this.id = id;
+  }
+
+  /** True once close() was called. */
+  get closed() {
+    return this._closed;
+  }
+
+  _closedError(what) {
+    return new AtmoError(`atmo: ${what}: this TaskManager is closed; create a new one with atmo.createTaskManager()`, { code: 'ERR_CLOSED' });
+  }
+
+  // _add queues a task and calls done(kind, payload) once it settles.
+  _add(name, params, priority, done, where) {
+    if (this._closed) throw this._closedError(where);
+    checkName(name, where);
+    const copy = cloneParams(params, where);
+    if (priority !== undefined && (typeof priority !== 'number' || !Number.isFinite(priority))) {
+      throw badArgument(`atmo: ${where}: priority must be a number`, 'priority');
+    }
+    return unwrap(this._bridge.addTask(this._handle, name, copy, priority || 0, done));
+  }
+
+  /**
+   * Runs a task and resolves with its result, or rejects with an AtmoError
+   * (code ERR_TASK carries the worker's message, taskId and workerId).
+   */
+  run(name, params, options = {}) {
+    return new Promise((resolve, reject) => {
+      const where = `run(${JSON.stringify(name)})`;
+      this._add(name, params, options.priority, (kind, payload) => {
+        if (kind === 'success') resolve(payload.content);
+        else reject(fromBridge(payload));
+      }, where);
+    });
+  }
+
+  /**
+   * The seed's addTask: callbacks instead of a Promise. onSuccess gets
+   * {message, taskId, workerId, content}; onError gets {message, taskId,
+   * workerId, error, code}. Returns {id, name, cancel()}; throws an
+   * AtmoError for a bad argument or a closed manager.
+   */
+  addTask(task) {
+    if (!task || typeof task !== 'object') throw badArgument('atmo: addTask(task): task must be an object like {name, params, onSuccess, onError}', 'task');
+    const { name, params, priority, onSuccess, onError } = task;
+    for (const [k, fn] of [['onSuccess', onSuccess], ['onError', onError]]) {
+      if (fn !== undefined && typeof fn !== 'function') throw badArgument(`atmo: addTask(task): task.${k} must be a function`, k);
+    }
+    const where = `addTask(${JSON.stringify(name)})`;
+    const id = this._add(name, params, priority, (kind, payload) => {
+      try {
+        if (kind === 'success') onSuccess && onSuccess(payload);
+        else onError && onError({ message: 'worker-response', taskId: payload.taskId, workerId: payload.workerId, error: payload.message, code: payload.code });
+      } catch (err) {
+        console.error(`atmo: ${kind === 'success' ? 'onSuccess' : 'onError'} of task ${payload.taskId} threw`, err);
+      }
+    }, where);
+    return { id, name, cancel: () => this.cancel(id) };
+  }
+
+  /** Cancels a queued or running task; it settles with ERR_CANCELED. */
+  cancel(taskId) {
+    if (this._closed) return;
+    unwrap(this._bridge.cancelTask(this._handle, taskId));
+  }
+
+  /** The seed's status(): ids of pending and working tasks, counts of done and failed. */
+  status() {
+    return unwrap(this._bridge.status(this._handle));
+  }
+
+  /**
+   * Calls fn with every event of the claim flow ({message, taskId,
+   * workerId, content, error, seq}). Returns a function that unsubscribes.
+   */
+  subscribe(fn) {
+    if (typeof fn !== 'function') throw badArgument('atmo: subscribe(fn): fn must be a function', 'fn');
+    if (this._closed) throw this._closedError('subscribe');
+    const safe = (m) => {
+      try {
+        fn(m);
+      } catch (err) {
+        console.error('atmo: a subscriber threw', err);
+      }
+    };
+    const sub = unwrap(this._bridge.subscribe(this._handle, safe));
+    let active = true;
+    const stop = () => {
+      if (!active) return;
+      active = false;
+      this._subs.delete(stop);
+      this._bridge.unsubscribe(sub);
+    };
+    this._subs.add(stop);
+    return stop;
+  }
+
+  /**
+   * Settles every task (with ERR_CLOSED) and terminates the workers of its
+   * managers. Resolves once that is done. Calls made afterwards reject or
+   * throw with code ERR_CLOSED.
+   */
+  close() {
+    if (this._closing) return this._closing;
+    this._closed = true;
+    this._closing = new Promise((resolve) => {
+      const a = this._bridge.closeTaskManager(this._handle, () => resolve());
+      if (a && a.error) resolve();
+    });
+    return this._closing;
+  }
+}
+
+/** A pool of Web Workers, one per config, attached to a TaskManager. */
+class BrowserWorkerManager {
+  constructor(bridge, handle, tm) {
+    this._bridge = bridge;
+    this._handle = handle;
+    this._closed = false;
+    /** The TaskManager whose tasks the workers run. */
+    this.taskManager = tm;
+  }
+
+  _check(where) {
+    if (this._closed || this.taskManager.closed) {
+      throw new AtmoError(`atmo: ${where}: this BrowserWorkerManager is closed`, { code: 'ERR_CLOSED' });
+    }
+  }
+
+  /** Every worker: {id, kind ('js' or 'go'), tasks, script, module, status, tasksDone, lastError}. */
+  workers() {
+    return unwrap(this._bridge.workers(this._handle));
+  }
+
+  /**
+   * Resolves once every worker is available or closed; rejects (code
+   * ERR_WORKER_START) naming the workers that failed to start.
+   */
+  ready(options = {}) {
+    return new Promise((resolve, reject) => {
+      const a = this._bridge.ready(this._handle, options.timeout || 30000, (err) => (err ? reject(fromBridge(err)) : resolve()));
+      if (a && a.error) reject(fromBridge(a.error));
+    });
+  }
+
+  /** Starts one more worker from config; returns its description. */
+  addWorker(config) {
+    this._check('addWorker');
+    return unwrap(this._bridge.addWorker(this._handle, absolute(config)));
+  }
+
+  /** Terminates one worker; its tasks go to other capable workers. */
+  closeWorker(id) {
+    unwrap(this._bridge.closeWorker(this._handle, id));
+  }
+
+  /** Terminates every worker. */
+  close() {
+    if (this._closing) return this._closing;
+    this._closed = true;
+    this._closing = new Promise((resolve) => {
+      const a = this._bridge.closeWorkerManager(this._handle, () => resolve());
+      if (a && a.error) resolve();
+    });
+    return this._closing;
+  }
+}
+
+/** What loadAtmo resolves with. */
+class Atmo {
+  constructor(bridge) {
+    this._bridge = bridge;
+  }
+
+  /** A new TaskManager. options: {agingInterval: ms}. */
+  createTaskManager(options) {
+    const { handle, id } = unwrap(this._bridge.createTaskManager(options));
+    return new TaskManager(this._bridge, handle, id);
+  }
+
+  /**
+   * Starts a worker for each config ({tasks, script} for a JS worker,
+   * {tasks, module} for a Go .wasm worker; optional type, startTimeout in
+   * ms, concurrency) and attaches them to tm. Throws an AtmoError naming the
+   * bad argument, e.g. argument 'configs[1].scirpt' for an unknown field.
+   */
+  createBrowserWorkerManager(tm, configs) {
+    if (!(tm instanceof TaskManager)) throw badArgument('atmo: createBrowserWorkerManager(tm, configs): tm must come from atmo.createTaskManager()', 'tm');
+    if (tm.closed) throw tm._closedError('createBrowserWorkerManager');
+    if (!Array.isArray(configs)) throw badArgument('atmo: createBrowserWorkerManager(tm, configs): configs must be an array of {tasks, script} or {tasks, module}', 'configs');
+    const handle = unwrap(this._bridge.createWorkerManager(tm._handle, configs.map(absolute)));
+    return new BrowserWorkerManager(this._bridge, handle, tm);
+  }
+}
+
+let loading = null;
+
+// loadScript runs a classic script (wasm_exec.js defines globalThis.Go).
+function loadScript(src) {
+  if (typeof document === 'undefined') {
+    importScripts(src); // inside a worker
+    return Promise.resolve();
+  }
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = () => resolve();
+    s.onerror = () => reject(new AtmoError(`atmo: could not load ${src}; it must be the wasm_exec.js of the Go that built the module (the host server serves it at /wasm_exec.js)`, { code: 'ERR_LOAD' }));
+    document.head.appendChild(s);
+  });
+}
+
+async function instantiate(url, importObject) {
+  const res = await fetch(url);
+  if (!res.ok) {
+    throw new AtmoError(`atmo: could not load ${url} (HTTP ${res.status}); build it with \`make build\` and serve it with \`go run ./host\``, { code: 'ERR_LOAD' });
+  }
+  if (WebAssembly.instantiateStreaming && (res.headers.get('content-type') || '').startsWith('application/wasm')) {
+    return WebAssembly.instantiateStreaming(res, importObject);
+  }
+  return WebAssembly.instantiate(await res.arrayBuffer(), importObject);
+}
+
+/**
+ * Loads the Go module and resolves with the API. options: wasm (default
+ * '/atmo.wasm'), wasmExec (default '/wasm_exec.js'). The module loads once
+ * per page; later calls share it.
+ */
+export function loadAtmo(options = {}) {
+  if (loading) return loading;
+  const wasm = options.wasm || '/atmo.wasm';
+  const wasmExec = options.wasmExec || '/wasm_exec.js';
+  loading = (async () => {
+    if (typeof globalThis.Go !== 'function') await loadScript(wasmExec);
+    const go = new globalThis.Go();
+    const bridge = new Promise((resolve) => {
+      globalThis.__atmoReady = resolve;
+    });
+    const { instance } = await instantiate(wasm, go.importObject);
+    const exited = go.run(instance).then(() => {
+      throw new AtmoError('atmo: the Go module exited before it was ready', { code: 'ERR_LOAD' });
+    });
+    const b = await Promise.race([bridge, exited]);
+    delete globalThis.__atmoReady;
+    return new Atmo(b);
+  })();
+  loading.catch(() => {
+    loading = null; // let a later call try again
+  });
+  return loading;
+}
+
+globalThis.loadAtmo = loadAtmo;

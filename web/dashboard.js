@@ -1,0 +1,502 @@
+// dashboard.js: the live dashboard, built on the JS API (atmo.js) only.
+//
+// It starts a pool from the host's examples (/api/examples), shows a card
+// per worker, totals, throughput and a log, and offers controls to run one
+// task, run a batch and add or close workers. window.dashboard exposes the
+// same actions to scripts (the headless demo and the end-to-end tests).
+import { loadAtmo } from './atmo.js';
+
+const $ = (sel) => document.querySelector(sel);
+
+// Sample params per task, filled in when a task is picked. "image": "sample"
+// stands for a generated 64×64 gradient.
+const samples = {
+  add: { a: 2, b: 3 },
+  subtract: { a: 10, b: 4 },
+  multiply: { a: 6, b: 7 },
+  divide: { a: 1, b: 0 },
+  power: { a: 2, b: 10 },
+  sqrt: { a: 144 },
+  fibonacci: { n: 24 },
+  fetch: { url: '/data/people.json' },
+  transform: { url: '/data/people.json', select: ['name', 'age'], sortBy: 'age', descending: true },
+  validate: { url: '/data/people.json', schema: { age: 'number', email: 'email' } },
+  filter: { url: '/data/people.json', where: [{ field: 'age', op: '>=', value: 85 }] },
+  resize: { image: 'sample', width: 16, height: 16 },
+  compress: { image: 'sample', type: 'image/webp', quality: 0.7 },
+  'image-filter': { image: 'sample', filter: 'sepia' },
+  analyze: { image: 'sample' },
+};
+
+// The pool the page starts with: name of an example → how many.
+const defaultPool = { 'math/js': 2, 'data/js': 1, 'image/js': 1, 'math/go': 2 };
+
+const state = {
+  atmo: null,
+  tm: null,
+  wm: null,
+  examples: [],
+  started: new Map(), // taskId → submit time, for latency
+  latencies: [], // the last 500, ms
+  perSecond: new Array(60).fill(0), // settled tasks per second, oldest first
+  currentSecond: 0,
+  batch: null,
+  dirty: true,
+};
+
+// --- helpers -------------------------------------------------------------
+
+function sampleImage(w = 64, h = 64) {
+  const data = new Uint8ClampedArray(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = (y * w + x) * 4;
+      data[i] = (x * 255) / (w - 1);
+      data[i + 1] = (y * 255) / (h - 1);
+      data[i + 2] = 160;
+      data[i + 3] = 255;
+    }
+  }
+  return new ImageData(data, w, h);
+}
+
+// expand replaces "image": "sample" with a generated image.
+function expand(params) {
+  if (params && typeof params === 'object' && params.image === 'sample') return { ...params, image: sampleImage() };
+  return params;
+}
+
+// short renders a result for the log: images and bytes by their size.
+function short(v) {
+  if (v instanceof Uint8Array) return `‹${v.length} bytes›`;
+  if (v && typeof v === 'object' && v.data instanceof Uint8Array && v.width) return `image ${v.width}×${v.height}`;
+  if (v && typeof v === 'object' && v.bytes instanceof Uint8Array) return `${v.type}, ${v.size} bytes (${Math.round(v.ratio * 100)}%)`;
+  let s;
+  try {
+    s = JSON.stringify(v);
+  } catch (_) {
+    s = String(v);
+  }
+  return s === undefined ? String(v) : s.length > 140 ? s.slice(0, 137) + '…' : s;
+}
+
+function percentile(sorted, p) {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+// latencyText shows two durations with one unit: "12 · 40 ms", "0.8 · 1.2 s".
+function latencyText(a, b) {
+  if (b >= 1000) return `${(a / 1000).toFixed(1)} · ${(b / 1000).toFixed(1)} s`;
+  const f = (x) => (x >= 10 ? String(Math.round(x)) : x.toFixed(1));
+  return `${f(a)} · ${f(b)} ms`;
+}
+
+function fmtMs(ms) {
+  return ms >= 1000 ? (ms / 1000).toFixed(1) + ' s' : ms >= 10 ? Math.round(ms) + ' ms' : ms.toFixed(1) + ' ms';
+}
+
+// --- log -----------------------------------------------------------------
+
+const MAX_LOG = 200;
+
+function log(kind, text, meta = '', taskId = '') {
+  const li = document.createElement('li');
+  li.className = kind;
+  if (taskId) li.dataset.taskId = taskId;
+  const t = new Date();
+  const cells = [
+    ['time', t.toTimeString().slice(0, 8)],
+    ['mark', kind === 'ok' ? '✓' : kind === 'err' ? '✗' : '•'],
+    ['text', text],
+    ['meta', meta],
+  ];
+  for (const [cls, s] of cells) {
+    const span = document.createElement('span');
+    span.className = cls;
+    span.textContent = s;
+    if (cls === 'text') span.title = s;
+    li.appendChild(span);
+  }
+  const ol = $('#log');
+  ol.prepend(li);
+  while (ol.children.length > MAX_LOG) ol.lastChild.remove();
+}
+
+// --- submitting ----------------------------------------------------------
+
+function settled(taskId) {
+  const t0 = state.started.get(taskId);
+  state.started.delete(taskId);
+  state.perSecond[59]++;
+  state.dirty = true;
+  if (t0 === undefined) return 0;
+  const ms = performance.now() - t0;
+  state.latencies.push(ms);
+  if (state.latencies.length > 500) state.latencies.shift();
+  return ms;
+}
+
+/**
+ * submit runs one task and resolves with {ok, taskId, workerId, value or
+ * error, ms}; it never rejects. quiet skips the log line for successes.
+ */
+function submit(name, params, { quiet = false } = {}) {
+  return new Promise((resolve) => {
+    let task;
+    const label = `${name}(${short(params)})`;
+    try {
+      task = state.tm.addTask({
+        name,
+        params: expand(params),
+        onSuccess: (r) => {
+          const ms = settled(r.taskId);
+          if (!quiet) log('ok', `${label} → ${short(r.content)}`, `${r.workerId} · ${fmtMs(ms)}`, r.taskId);
+          resolve({ ok: true, taskId: r.taskId, workerId: r.workerId, value: r.content, ms });
+        },
+        onError: (r) => {
+          const ms = settled(r.taskId);
+          log('err', `${label} → ${r.error}`, `${r.workerId || r.code} · ${fmtMs(ms)}`, r.taskId);
+          resolve({ ok: false, taskId: r.taskId, workerId: r.workerId || '', error: r.error, code: r.code, ms });
+        },
+      });
+    } catch (err) {
+      log('err', `${label}: ${err.message}`);
+      resolve({ ok: false, taskId: '', workerId: '', error: err.message, code: err.code, ms: 0 });
+      return;
+    }
+    state.started.set(task.id, performance.now());
+    state.dirty = true;
+  });
+}
+
+/**
+ * batch runs n tasks at once and updates the progress bar until every one
+ * settled. params may be a function of the index. Resolves with the results.
+ */
+async function batch(name, n, params) {
+  const b = { name, n, done: 0, failed: 0, t0: performance.now() };
+  state.batch = b;
+  renderBatch();
+  log('info', `batch of ${n} × ${name} started`);
+  const runs = [];
+  for (let i = 0; i < n; i++) {
+    const p = typeof params === 'function' ? params(i) : params;
+    runs.push(
+      submit(name, p, { quiet: true }).then((r) => {
+        b.done++;
+        if (!r.ok) b.failed++;
+        if (state.batch === b) renderBatch();
+        return r;
+      }),
+    );
+  }
+  const results = await Promise.all(runs);
+  b.ms = performance.now() - b.t0;
+  if (state.batch === b) renderBatch();
+  log(b.failed ? 'err' : 'ok', `batch of ${n} × ${name} settled: ${n - b.failed} ok, ${b.failed} failed`, `${fmtMs(b.ms)} · ${Math.round((n * 1000) / b.ms)} tasks/s`);
+  return results;
+}
+
+function renderBatch() {
+  const b = state.batch;
+  const el = $('#batch-progress');
+  if (!b) return;
+  const pct = Math.round((b.done / b.n) * 100);
+  el.querySelector('.bar').style.width = pct + '%';
+  el.dataset.percent = String(pct);
+  el.setAttribute('aria-valuenow', String(pct));
+  el.classList.toggle('complete', b.done === b.n && b.failed === 0);
+  el.classList.toggle('failed', b.failed > 0);
+  $('#batch-label').textContent =
+    `${b.done} / ${b.n} settled` + (b.failed ? ` · ${b.failed} failed` : '') + (b.ms !== undefined ? ` · ${fmtMs(b.ms)}` : '');
+}
+
+// --- workers -------------------------------------------------------------
+
+function configOf(ex) {
+  return ex.kind === 'go' ? { tasks: ex.tasks, module: ex.module } : { tasks: ex.tasks, script: ex.script };
+}
+
+function addWorker(key) {
+  const ex = state.examples.find((e) => `${e.name}/${e.kind}` === key);
+  if (!ex) throw new Error(`no example ${key}`);
+  const w = state.wm.addWorker(configOf(ex));
+  log('info', `added ${w.id} (${ex.name}, ${ex.kind.toUpperCase()})`);
+  state.dirty = true;
+  return w;
+}
+
+function closeWorker(id) {
+  state.wm.closeWorker(id);
+  log('info', `closed ${id}`);
+  state.dirty = true;
+}
+
+function workerCard(w) {
+  const card = document.createElement('article');
+  card.className = 'worker-card';
+  card.dataset.workerId = w.id;
+  card.innerHTML = `
+    <div class="head">
+      <span class="id"></span>
+      <span class="kind"></span>
+    </div>
+    <div class="status"><span class="dot"></span><span class="status-text"></span></div>
+    <div class="tasks"></div>
+    <div class="error" hidden></div>
+    <div class="foot">
+      <span class="done-count"><b class="done"></b>tasks done</span>
+      <button class="ghost close" type="button">close</button>
+    </div>`;
+  card.querySelector('.id').textContent = w.id;
+  const kind = card.querySelector('.kind');
+  kind.textContent = w.kind.toUpperCase();
+  kind.classList.add(w.kind);
+  const tasks = card.querySelector('.tasks');
+  for (const t of w.tasks) {
+    const c = document.createElement('span');
+    c.className = 'chip';
+    c.textContent = t;
+    tasks.appendChild(c);
+  }
+  card.querySelector('.close').addEventListener('click', () => closeWorker(w.id));
+  return card;
+}
+
+function renderWorkers() {
+  const list = state.wm.workers();
+  const box = $('#workers');
+  const cards = new Map([...box.querySelectorAll('.worker-card')].map((c) => [c.dataset.workerId, c]));
+  for (const w of list) {
+    let card = cards.get(w.id);
+    if (!card) {
+      card = workerCard(w);
+      box.appendChild(card);
+    }
+    cards.delete(w.id);
+    card.dataset.status = w.status;
+    card.querySelector('.status-text').textContent = w.status;
+    card.querySelector('.done').textContent = String(w.tasksDone);
+    card.querySelector('.close').disabled = w.status === 'closed';
+    const err = card.querySelector('.error');
+    err.hidden = !(w.status === 'closed' && w.lastError);
+    err.textContent = w.lastError;
+  }
+  for (const c of cards.values()) c.remove();
+  const live = list.filter((w) => w.status !== 'closed').length;
+  $('#worker-count').textContent = `${live} live` + (list.length > live ? ` · ${list.length - live} closed` : '');
+  if (!list.length) box.innerHTML = '<div class="empty">no workers: add one</div>';
+  renderTaskNames(list);
+}
+
+// renderTaskNames fills the task selects with the names live workers handle.
+function renderTaskNames(list) {
+  const names = [...new Set(list.filter((w) => w.status !== 'closed').flatMap((w) => w.tasks))].sort();
+  for (const id of ['#task-name', '#batch-name']) {
+    const sel = $(id);
+    const have = [...sel.options].map((o) => o.value);
+    if (have.join() === names.join()) continue;
+    const keep = have.length ? sel.value : sel.dataset.default;
+    sel.replaceChildren(...names.map((n) => new Option(n, n)));
+    if (names.includes(keep)) sel.value = keep;
+  }
+}
+
+// --- totals and chart ----------------------------------------------------
+
+function renderTotals() {
+  const s = state.tm.status();
+  $('#kpi-queue').textContent = String(s.pending.length);
+  $('#kpi-running').textContent = String(s.working.length);
+  $('#kpi-done').textContent = String(s.done);
+  $('#kpi-failed').textContent = String(s.failed);
+  // Throughput: the last two whole seconds, smoothed.
+  const tps = (state.perSecond[57] + state.perSecond[58]) / 2;
+  $('#kpi-throughput').textContent = tps >= 100 ? String(Math.round(tps)) : tps.toFixed(1);
+  const sorted = [...state.latencies].sort((a, b) => a - b);
+  $('#kpi-latency').textContent = sorted.length ? latencyText(percentile(sorted, 50), percentile(sorted, 95)) : '–';
+}
+
+function renderChart() {
+  const canvas = $('#chart');
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth;
+  const h = canvas.clientHeight;
+  if (canvas.width !== w * dpr) {
+    canvas.width = w * dpr;
+    canvas.height = h * dpr;
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  const data = state.perSecond;
+  const max = Math.max(10, ...data);
+  const top = 14;
+  const bottom = h - 16;
+  // Grid lines and scale.
+  ctx.strokeStyle = '#1e2b47';
+  ctx.fillStyle = '#8b9bb8';
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.lineWidth = 1;
+  for (const f of [0, 0.5, 1]) {
+    const y = Math.round(bottom - f * (bottom - top)) + 0.5;
+    ctx.beginPath();
+    ctx.moveTo(34, y);
+    ctx.lineTo(w, y);
+    ctx.stroke();
+    ctx.fillText(String(Math.round(f * max)), 2, y + 4);
+  }
+  ctx.fillText('60 s ago', 36, h - 2);
+  ctx.textAlign = 'right';
+  ctx.fillText('now', w - 2, h - 2);
+  ctx.textAlign = 'left';
+  // Bars, the current (partial) second brighter.
+  const bw = (w - 36) / data.length;
+  data.forEach((v, i) => {
+    const bh = (v / max) * (bottom - top);
+    const grad = ctx.createLinearGradient(0, bottom - bh, 0, bottom);
+    grad.addColorStop(0, i === 59 ? '#7dd3fc' : '#38bdf8');
+    grad.addColorStop(1, 'rgba(56, 189, 248, 0.25)');
+    ctx.fillStyle = grad;
+    ctx.fillRect(36 + i * bw + 1, bottom - bh, Math.max(1, bw - 2), bh);
+  });
+}
+
+function tick() {
+  state.perSecond.shift();
+  state.perSecond.push(0);
+  state.dirty = true;
+}
+
+function frame() {
+  if (state.dirty) {
+    state.dirty = false;
+    renderWorkers();
+    renderTotals();
+    renderChart();
+  }
+  requestAnimationFrame(frame);
+}
+
+// --- controls ------------------------------------------------------------
+
+function readParams(sel) {
+  const text = $(sel).value.trim();
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`params are not valid JSON: ${err.message}`);
+  }
+}
+
+function wireControls() {
+  $('#task-name').addEventListener('change', (e) => {
+    const s = samples[e.target.value];
+    if (s) $('#task-params').value = JSON.stringify(s);
+  });
+  $('#batch-name').addEventListener('change', (e) => {
+    const s = samples[e.target.value];
+    if (s) $('#batch-params').value = JSON.stringify(s);
+  });
+  $('#one-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    try {
+      submit($('#task-name').value, readParams('#task-params'));
+    } catch (err) {
+      log('err', err.message);
+    }
+  });
+  $('#batch-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const n = Number($('#batch-count').value);
+    if (!Number.isInteger(n) || n < 1) {
+      log('err', 'batch count must be a whole number of 1 or more');
+      return;
+    }
+    let params;
+    try {
+      params = readParams('#batch-params');
+    } catch (err) {
+      log('err', err.message);
+      return;
+    }
+    const button = $('#run-batch');
+    button.disabled = true;
+    try {
+      await batch($('#batch-name').value, n, params);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  $('#add-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    try {
+      addWorker($('#worker-kind').value);
+    } catch (err) {
+      log('err', err.message);
+    }
+  });
+  $('#clear-log').addEventListener('click', () => $('#log').replaceChildren());
+  const kinds = $('#worker-kind');
+  kinds.replaceChildren(...state.examples.map((ex) => new Option(`${ex.name} worker (${ex.kind.toUpperCase()})`, `${ex.name}/${ex.kind}`)));
+}
+
+// --- start ---------------------------------------------------------------
+
+async function start() {
+  const conn = $('#conn');
+  try {
+    const [atmo, examples] = await Promise.all([
+      loadAtmo({ wasm: '/atmo.wasm' }),
+      fetch('/api/examples').then((r) => r.json()),
+    ]);
+    state.atmo = atmo;
+    state.examples = examples;
+    state.tm = atmo.createTaskManager();
+    const configs = [];
+    for (const ex of examples) {
+      for (let i = 0; i < (defaultPool[`${ex.name}/${ex.kind}`] || 0); i++) configs.push(configOf(ex));
+    }
+    state.wm = atmo.createBrowserWorkerManager(state.tm, configs);
+    state.tm.subscribe((m) => {
+      if (m.message === 'worker-updated' || m.message === 'worker-ready' || m.message === 'task-updated' || m.message === 'new-task') {
+        state.dirty = true;
+      }
+    });
+    wireControls();
+    requestAnimationFrame(frame);
+    setInterval(tick, 1000);
+    setInterval(() => (state.dirty = true), 500);
+    await state.wm.ready().catch((err) => log('err', err.message));
+    const ws = state.wm.workers();
+    const go = ws.filter((w) => w.kind === 'go').length;
+    conn.textContent = `ready · ${ws.length} workers (${ws.length - go} JS, ${go} Go)`;
+    conn.classList.add('ready');
+    log('info', `pool ready: ${ws.map((w) => `${w.id} ${w.kind.toUpperCase()} ${w.status}`).join(', ')}`);
+    document.body.dataset.state = 'ready';
+    state.dirty = true;
+  } catch (err) {
+    conn.textContent = err.message;
+    conn.classList.add('error');
+    document.body.dataset.state = 'error';
+    document.body.dataset.error = err.message;
+    console.error(err);
+  }
+}
+
+/** What scripts (the demo, the tests) may drive. */
+window.dashboard = {
+  get tm() {
+    return state.tm;
+  },
+  get wm() {
+    return state.wm;
+  },
+  submit,
+  batch,
+  addWorker,
+  closeWorker,
+  ready: start(),
+};
