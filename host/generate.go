@@ -1,10 +1,56 @@
 package main
 
 import (
-	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"strings"
+
+	"github.com/atmoworkers/atmo/host/generate"
 )
 
+// generateCmd is `generate-worker [-force] NAME [DIR] [browser|server|go]`.
+// -force may also come after the arguments.
 func generateCmd(args []string, stdout, stderr io.Writer) error {
-	return errors.New("generate-worker is not written yet")
+	fs := flag.NewFlagSet("generate-worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	force := fs.Bool("force", false, "overwrite existing files")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: host generate-worker [-force] NAME [DIR] [browser|server|go]")
+		fmt.Fprintln(stderr, "  NAME picks the template: math/calc, data/api, image/img (default math)")
+		fmt.Fprintln(stderr, "  DIR defaults to the current directory, the type to browser")
+	}
+	var pos []string
+	for _, a := range args {
+		if a == "-force" || a == "--force" {
+			*force = true
+			continue
+		}
+		pos = append(pos, a)
+	}
+	if err := fs.Parse(pos); err != nil {
+		return err
+	}
+	pos = fs.Args()
+	if len(pos) == 0 || len(pos) > 3 {
+		fs.Usage()
+		return fmt.Errorf("generate-worker takes NAME [DIR] [TYPE], got %d arguments", len(pos))
+	}
+	o := generate.Options{Name: pos[0], Dir: ".", Kind: generate.Browser, Force: *force}
+	if len(pos) > 1 {
+		o.Dir = pos[1]
+	}
+	if len(pos) > 2 {
+		o.Kind = strings.ToLower(pos[2])
+	}
+	files, err := generate.Generate(o)
+	if err != nil {
+		return err
+	}
+	tmpl := generate.TemplateFor(o.Name)
+	fmt.Fprintf(stdout, "generated a %s %s worker (tasks: %s):\n", o.Kind, tmpl, strings.Join(generate.Tasks(tmpl), ", "))
+	for _, f := range files {
+		fmt.Fprintf(stdout, "  %-8s %s\n", f.Role, f.Path)
+	}
+	return nil
 }

@@ -9,6 +9,8 @@ export type AtmoErrorCode =
   | 'ERR_CANCELED' // the task was cancelled
   | 'ERR_WORKER_CRASHED' // the worker running the task died
   | 'ERR_WORKER_START' // a worker failed to start
+  | 'ERR_TIMEOUT' // the task ran past its timeout
+  | 'ERR_QUEUE_FULL' // too many tasks were waiting
   | 'ERR_BAD_ARGUMENT' // an argument was unusable: see argument
   | 'ERR_LOAD' // atmo.wasm or wasm_exec.js could not be loaded
   | 'ERR_ATMO'
@@ -38,10 +40,14 @@ export interface WorkerConfig {
   module?: string;
   /** How the script loads: 'classic' (default) or 'module'. */
   type?: 'classic' | 'module';
-  /** Milliseconds the worker may take to become ready (default 30000). */
-  startTimeout?: number;
+  /** How many workers of this config start (default 1). */
+  count?: number;
   /** Tasks one worker may hold at once (default 1). */
   concurrency?: number;
+  /** Milliseconds the worker may take to become ready (default 30000). */
+  startTimeout?: number;
+  /** Milliseconds a task of this worker may run when it sets no timeout. */
+  taskTimeout?: number;
 }
 
 export type WorkerStatus = 'offline' | 'available' | 'working' | 'closed';
@@ -65,6 +71,54 @@ export interface StatusSummary {
   working: string[];
   done: number;
   failed: number;
+}
+
+/** Duration percentiles, in milliseconds, over the last 1024 tasks. */
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** One worker in stats(). */
+export interface WorkerStats {
+  id: string;
+  kind: 'js' | 'go';
+  source: string;
+  tasks: string[];
+  status: WorkerStatus;
+  done: number;
+  failed: number;
+  inFlight: number;
+  capacity: number;
+  restarts: number;
+  /** ms since its current thread became ready. */
+  uptime: number;
+  lastError: string;
+}
+
+/** What stats() returns: the Go TaskManager's Stats(). */
+export interface Stats {
+  submitted: number;
+  done: number;
+  failed: number;
+  retried: number;
+  canceled: number;
+  timedOut: number;
+  rejected: number;
+  crashed: number;
+  restarted: number;
+  grown: number;
+  released: number;
+  ignored: number;
+  callbackPanics: number;
+  queued: number;
+  running: number;
+  workers: WorkerStats[];
+  queueWait: Percentiles;
+  runTime: Percentiles;
 }
 
 /** One event of the claim flow, as subscribe() sees it (the seed's events$). */
@@ -108,10 +162,19 @@ export interface ErrorResponse {
   code: AtmoErrorCode;
 }
 
-export interface TaskParams<P = unknown, R = unknown> {
+/** Options of a task. */
+export interface RunOptions {
+  /** Higher runs first among queued tasks (default 0). */
+  priority?: number;
+  /** Milliseconds the task may run (queue time not counted); ERR_TIMEOUT past it. */
+  timeout?: number;
+  /** Re-runs after a worker crash or a timeout (not after the worker's own error). */
+  retries?: number;
+}
+
+export interface TaskParams<P = unknown, R = unknown> extends RunOptions {
   name: string;
   params?: P;
-  priority?: number;
   onSuccess?: (response: SuccessResponse<R>) => void;
   onError?: (response: ErrorResponse) => void;
 }
@@ -128,11 +191,13 @@ export interface TaskManager {
   readonly id: string;
   readonly closed: boolean;
   /** Runs a task; rejects with an AtmoError (ERR_TASK carries the worker's message). */
-  run<R = unknown>(name: string, params?: unknown, options?: { priority?: number }): Promise<R>;
+  run<R = unknown>(name: string, params?: unknown, options?: RunOptions): Promise<R>;
   /** The seed's addTask, with callbacks. Throws an AtmoError for a bad argument or after close. */
   addTask<P = unknown, R = unknown>(task: TaskParams<P, R>): TaskHandle;
   cancel(taskId: string): void;
   status(): StatusSummary;
+  /** tm.Stats(): counters, workers and latency percentiles (ms). */
+  stats(): Stats;
   /** Returns a function that unsubscribes. */
   subscribe(fn: (event: AtmoEvent) => void): () => void;
   /** Settles every task with ERR_CLOSED and terminates the workers. */

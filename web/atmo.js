@@ -91,24 +91,30 @@ class TaskManager {
   }
 
   // _add queues a task and calls done(kind, payload) once it settles.
-  _add(name, params, priority, done, where) {
+  // opts: priority, timeout (ms), retries.
+  _add(name, params, opts, done, where) {
     if (this._closed) throw this._closedError(where);
     checkName(name, where);
     const copy = cloneParams(params, where);
-    if (priority !== undefined && (typeof priority !== 'number' || !Number.isFinite(priority))) {
-      throw badArgument(`atmo: ${where}: priority must be a number`, 'priority');
+    for (const k of ['priority', 'timeout', 'retries']) {
+      const v = opts[k];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
+        throw badArgument(`atmo: ${where}: ${k} must be a number`, k);
+      }
     }
-    return unwrap(this._bridge.addTask(this._handle, name, copy, priority || 0, done));
+    return unwrap(this._bridge.addTask(this._handle, name, copy, opts.priority || 0, done, opts.timeout || 0, opts.retries || 0));
   }
 
   /**
    * Runs a task and resolves with its result, or rejects with an AtmoError
    * (code ERR_TASK carries the worker's message, taskId and workerId).
+   * options: priority (higher first), timeout (ms of running), retries
+   * (re-runs after a worker crash or timeout).
    */
   run(name, params, options = {}) {
     return new Promise((resolve, reject) => {
       const where = `run(${JSON.stringify(name)})`;
-      this._add(name, params, options.priority, (kind, payload) => {
+      this._add(name, params, options || {}, (kind, payload) => {
         if (kind === 'success') resolve(payload.content);
         else reject(fromBridge(payload));
       }, where);
@@ -123,12 +129,12 @@ class TaskManager {
    */
   addTask(task) {
     if (!task || typeof task !== 'object') throw badArgument('atmo: addTask(task): task must be an object like {name, params, onSuccess, onError}', 'task');
-    const { name, params, priority, onSuccess, onError } = task;
+    const { name, params, onSuccess, onError } = task;
     for (const [k, fn] of [['onSuccess', onSuccess], ['onError', onError]]) {
       if (fn !== undefined && typeof fn !== 'function') throw badArgument(`atmo: addTask(task): task.${k} must be a function`, k);
     }
     const where = `addTask(${JSON.stringify(name)})`;
-    const id = this._add(name, params, priority, (kind, payload) => {
+    const id = this._add(name, params, task, (kind, payload) => {
       try {
         if (kind === 'success') onSuccess && onSuccess(payload);
         else onError && onError({ message: 'worker-response', taskId: payload.taskId, workerId: payload.workerId, error: payload.message, code: payload.code });
@@ -148,6 +154,15 @@ class TaskManager {
   /** The seed's status(): ids of pending and working tasks, counts of done and failed. */
   status() {
     return unwrap(this._bridge.status(this._handle));
+  }
+
+  /**
+   * tm.Stats(): totals (submitted, done, failed, retried, canceled,
+   * timedOut, ...), queued and running now, every worker (done, failed,
+   * inFlight, restarts, ...) and percentiles in ms of queueWait and runTime.
+   */
+  stats() {
+    return unwrap(this._bridge.stats(this._handle));
   }
 
   /**

@@ -246,7 +246,7 @@ function workerCard(w) {
     <div class="tasks"></div>
     <div class="error" hidden></div>
     <div class="foot">
-      <span class="done-count"><b class="done"></b>tasks done</span>
+      <span class="done-count"><b class="done"></b>tasks done <span class="failed-count"></span> <span class="restarts"></span></span>
       <button class="ghost close" type="button">close</button>
     </div>`;
   card.querySelector('.id').textContent = w.id;
@@ -264,8 +264,9 @@ function workerCard(w) {
   return card;
 }
 
-function renderWorkers() {
+function renderWorkers(stats) {
   const list = state.wm.workers();
+  const byId = new Map(stats.workers.map((w) => [w.id, w]));
   const box = $('#workers');
   const cards = new Map([...box.querySelectorAll('.worker-card')].map((c) => [c.dataset.workerId, c]));
   for (const w of list) {
@@ -278,6 +279,9 @@ function renderWorkers() {
     card.dataset.status = w.status;
     card.querySelector('.status-text').textContent = w.status;
     card.querySelector('.done').textContent = String(w.tasksDone);
+    const ws = byId.get(w.id);
+    card.querySelector('.failed-count').textContent = ws && ws.failed ? `${ws.failed} failed` : '';
+    card.querySelector('.restarts').textContent = ws && ws.restarts ? `${ws.restarts} restarts` : '';
     card.querySelector('.close').disabled = w.status === 'closed';
     const err = card.querySelector('.error');
     err.hidden = !(w.status === 'closed' && w.lastError);
@@ -305,12 +309,14 @@ function renderTaskNames(list) {
 
 // --- totals and chart ----------------------------------------------------
 
-function renderTotals() {
-  const s = state.tm.status();
-  $('#kpi-queue').textContent = String(s.pending.length);
-  $('#kpi-running').textContent = String(s.working.length);
+function renderTotals(s) {
+  $('#kpi-queue').textContent = String(s.queued);
+  $('#kpi-running').textContent = String(s.running);
   $('#kpi-done').textContent = String(s.done);
   $('#kpi-failed').textContent = String(s.failed);
+  $('#kpi-latency-hint').textContent = s.runTime.count
+    ? `on a worker: ${latencyText(s.runTime.p50, s.runTime.p95)}`
+    : 'submit → result';
   // Throughput: the last two whole seconds, smoothed.
   const tps = (state.perSecond[57] + state.perSecond[58]) / 2;
   $('#kpi-throughput').textContent = tps >= 100 ? String(Math.round(tps)) : tps.toFixed(1);
@@ -372,8 +378,9 @@ function tick() {
 function frame() {
   if (state.dirty) {
     state.dirty = false;
-    renderWorkers();
-    renderTotals();
+    const stats = state.tm.stats(); // the Go TaskManager's Stats()
+    renderWorkers(stats);
+    renderTotals(stats);
     renderChart();
   }
   requestAnimationFrame(frame);

@@ -58,6 +58,7 @@ func New() js.Value {
 	add("addTask", b.addTask)
 	add("cancelTask", b.cancelTask)
 	add("status", b.status)
+	add("stats", b.stats)
 	add("subscribe", b.subscribe)
 	add("unsubscribe", b.unsubscribe)
 	add("closeTaskManager", b.closeTaskManager)
@@ -132,6 +133,8 @@ var errorCodes = []struct {
 	{atmo.ErrCanceled, "ERR_CANCELED"},
 	{atmo.ErrWorkerCrashed, "ERR_WORKER_CRASHED"},
 	{atmo.ErrWorkerStart, "ERR_WORKER_START"},
+	{atmo.ErrTimeout, "ERR_TIMEOUT"},
+	{atmo.ErrQueueFull, "ERR_QUEUE_FULL"},
 	{atmo.ErrBadParams, "ERR_BAD_ARGUMENT"},
 }
 
@@ -240,6 +243,14 @@ func (b *bridge) addTask(args []js.Value) any {
 	if done.Type() != js.TypeFunction {
 		return errorValue(errors.New("atmo: addTask needs a completion callback"), "ERR_BAD_ARGUMENT", "done")
 	}
+	var timeout time.Duration
+	if v := arg(args, 5); v.Type() == js.TypeNumber {
+		timeout = time.Duration(v.Float() * float64(time.Millisecond))
+	}
+	retries := 0
+	if v := arg(args, 6); v.Type() == js.TypeNumber {
+		retries = v.Int()
+	}
 	call := func(kind string, payload js.Value) {
 		defer func() { recover() }() // a throwing callback must not kill the goroutine's caller
 		done.Invoke(kind, payload)
@@ -248,6 +259,8 @@ func (b *bridge) addTask(args []js.Value) any {
 		Name:     name.String(),
 		Params:   p,
 		Priority: priority,
+		Timeout:  timeout,
+		Retries:  retries,
 		OnSuccess: func(r atmo.Response) {
 			o := js.Global().Get("Object").New()
 			o.Set("message", "worker-response")
@@ -308,6 +321,39 @@ func (b *bridge) status(args []js.Value) any {
 	return value(map[string]any{
 		"pending": stringsAny(s.Pending), "working": stringsAny(s.Working),
 		"done": s.Done, "failed": s.Failed,
+	})
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func percentiles(p atmo.Percentiles) map[string]any {
+	return map[string]any{"count": p.Count, "p50": ms(p.P50), "p95": ms(p.P95), "p99": ms(p.P99), "max": ms(p.Max)}
+}
+
+// stats(tm) → {value: tm.Stats()}, durations in milliseconds. It also
+// answers for a closed manager.
+func (b *bridge) stats(args []js.Value) any {
+	b.mu.Lock()
+	e := b.tms[arg(args, 0).Int()]
+	b.mu.Unlock()
+	if e == nil {
+		return errorValue(errors.New("atmo: unknown TaskManager"), "ERR_BAD_ARGUMENT", "tm")
+	}
+	s := e.tm.Stats()
+	workers := make([]any, len(s.Workers))
+	for i, w := range s.Workers {
+		workers[i] = map[string]any{
+			"id": w.ID, "kind": w.Kind, "source": w.Source, "tasks": stringsAny(w.Tasks),
+			"status": string(w.Status), "done": w.Done, "failed": w.Failed, "inFlight": w.InFlight,
+			"capacity": w.Capacity, "restarts": w.Restarts, "uptime": ms(w.Uptime), "lastError": w.LastError,
+		}
+	}
+	return value(map[string]any{
+		"submitted": s.Submitted, "done": s.Done, "failed": s.Failed, "retried": s.Retried,
+		"canceled": s.Canceled, "timedOut": s.TimedOut, "rejected": s.Rejected, "crashed": s.Crashed,
+		"restarted": s.Restarted, "grown": s.Grown, "released": s.Released, "ignored": s.Ignored,
+		"callbackPanics": s.CallbackPanics, "queued": s.Queued, "running": s.Running,
+		"workers": workers, "queueWait": percentiles(s.QueueWait), "runTime": percentiles(s.RunTime),
 	})
 }
 
@@ -384,7 +430,7 @@ func (b *bridge) closeTaskManager(args []js.Value) any {
 }
 
 // configFields are the WorkerConfig fields JS may set, by their JS names.
-var configFields = []string{"tasks", "script", "module", "type", "startTimeout", "concurrency"}
+var configFields = []string{"tasks", "script", "module", "type", "count", "concurrency", "startTimeout", "taskTimeout"}
 
 // workerConfig reads one JS worker config; where names it in errors, such as "configs[1]".
 func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
@@ -421,16 +467,25 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 			default:
 				c.Type = f.String()
 			}
-		case "startTimeout":
+		case "startTimeout", "taskTimeout":
 			if f.Type() != js.TypeNumber || f.Float() <= 0 {
 				return c, arg, fmt.Errorf("atmo: %s must be a positive number of milliseconds", arg)
 			}
-			c.StartTimeout = time.Duration(f.Float() * float64(time.Millisecond))
-		case "concurrency":
-			if f.Type() != js.TypeNumber || f.Int() < 1 {
+			d := time.Duration(f.Float() * float64(time.Millisecond))
+			if k == "startTimeout" {
+				c.StartTimeout = d
+			} else {
+				c.TaskTimeout = d
+			}
+		case "concurrency", "count":
+			if f.Type() != js.TypeNumber || f.Int() < 1 || f.Float() != float64(f.Int()) {
 				return c, arg, fmt.Errorf("atmo: %s must be a whole number of 1 or more", arg)
 			}
-			c.Concurrency = f.Int()
+			if k == "count" {
+				c.Count = f.Int()
+			} else {
+				c.Concurrency = f.Int()
+			}
 		default:
 			return c, arg, fmt.Errorf("atmo: %s has an unknown field %q (known: %s)", where, k, strings.Join(configFields, ", "))
 		}

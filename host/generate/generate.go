@@ -1,0 +1,183 @@
+// Package generate writes worker skeletons, as the seed's generate-worker
+// CLI does: a worker (a JS script for the browser or for Node.js
+// worker_threads, or a Go main package for a Go WASM worker) and a usage
+// example next to it.
+//
+// The template follows the name: names containing "math" or "calc" get the
+// math tasks, "data" or "api" the data tasks, "image" or "img" the image
+// tasks; anything else gets math.
+//
+// The package uses only the os and path/filepath packages (no processes,
+// no network), so it also compiles for GOOS=js.
+package generate
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Kinds of worker: where the worker runs.
+const (
+	Browser = "browser" // a Web Worker script
+	Server  = "server"  // a Node.js worker_threads script
+	Go      = "go"      // a Go WASM worker module (a main package using wasm/worker)
+)
+
+// Templates: which tasks the worker gets.
+const (
+	Math  = "math"  // add, subtract, multiply, divide, power, sqrt
+	Data  = "data"  // fetch, transform, validate, filter
+	Image = "image" // resize, compress, filter, analyze
+)
+
+// ErrBadInput is wrapped by every error about the options.
+var ErrBadInput = errors.New("generate-worker: bad input")
+
+// ErrExists is wrapped by the error for files that exist without Force.
+var ErrExists = errors.New("generate-worker: files exist")
+
+// Options say what to generate.
+type Options struct {
+	// Name names the worker and picks its template, e.g. "math-worker".
+	// Letters, digits, '-', '_' and '.'; no path separators, no "..".
+	Name string
+	// Dir is where the files go. Default ".".
+	Dir string
+	// Kind is Browser (default), Server or Go.
+	Kind string
+	// Force overwrites existing files.
+	Force bool
+}
+
+// File is one generated file.
+type File struct {
+	Path    string // under Options.Dir
+	Content string
+	Role    string // "worker" or "example"
+}
+
+// TemplateFor picks the template by the worker's name.
+func TemplateFor(name string) string {
+	n := strings.ToLower(name)
+	switch {
+	case strings.Contains(n, "math") || strings.Contains(n, "calc"):
+		return Math
+	case strings.Contains(n, "data") || strings.Contains(n, "api"):
+		return Data
+	case strings.Contains(n, "image") || strings.Contains(n, "img"):
+		return Image
+	}
+	return Math
+}
+
+// Tasks are the task names of a template.
+func Tasks(template string) []string {
+	switch template {
+	case Data:
+		return []string{"fetch", "transform", "validate", "filter"}
+	case Image:
+		return []string{"resize", "compress", "filter", "analyze"}
+	}
+	return []string{"add", "subtract", "multiply", "divide", "power", "sqrt"}
+}
+
+func checkName(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("%w: the worker needs a NAME, e.g. math-worker", ErrBadInput)
+	}
+	if strings.ContainsAny(name, `/\`) || strings.Contains(name, "..") {
+		return fmt.Errorf("%w: NAME %q must be a plain name, without path separators or \"..\"; put the directory in DIR", ErrBadInput, name)
+	}
+	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "-") {
+		return fmt.Errorf("%w: NAME %q must not start with %q", ErrBadInput, name, name[:1])
+	}
+	for _, r := range name {
+		ok := r == '-' || r == '_' || r == '.' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+		if !ok {
+			return fmt.Errorf("%w: NAME %q may hold only letters, digits, '-', '_' and '.', not %q", ErrBadInput, name, r)
+		}
+	}
+	return nil
+}
+
+// Plan returns the files Generate would write, without touching the disk
+// (beyond nothing at all), or an error for bad options.
+func Plan(o Options) ([]File, error) {
+	if err := checkName(o.Name); err != nil {
+		return nil, err
+	}
+	if o.Dir == "" {
+		o.Dir = "."
+	}
+	if o.Kind == "" {
+		o.Kind = Browser
+	}
+	tmpl := TemplateFor(o.Name)
+	base := strings.TrimSuffix(o.Name, ".js")
+	switch o.Kind {
+	case Browser:
+		return []File{
+			{Path: filepath.Join(o.Dir, base+".js"), Content: browserWorker(base, tmpl), Role: "worker"},
+			{Path: filepath.Join(o.Dir, base+".example.html"), Content: browserExample(base, tmpl), Role: "example"},
+		}, nil
+	case Server:
+		return []File{
+			{Path: filepath.Join(o.Dir, base+".js"), Content: serverWorker(base, tmpl), Role: "worker"},
+			{Path: filepath.Join(o.Dir, base+".example.js"), Content: serverExample(base, tmpl), Role: "example"},
+		}, nil
+	case Go:
+		return []File{
+			{Path: filepath.Join(o.Dir, base, "main.go"), Content: goWorker(base, tmpl), Role: "worker"},
+			{Path: filepath.Join(o.Dir, base, "README.md"), Content: goExample(base, tmpl), Role: "example"},
+		}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown type %q; use browser, server or go", ErrBadInput, o.Kind)
+}
+
+// Generate writes the files of Plan. It writes nothing when the options
+// are bad, or when a file exists and Force is not set.
+func Generate(o Options) ([]File, error) {
+	files, err := Plan(o)
+	if err != nil {
+		return nil, err
+	}
+	var exist []string
+	for _, f := range files {
+		if st, err := os.Stat(f.Path); err == nil {
+			if st.IsDir() {
+				return nil, fmt.Errorf("%w: %s is a directory", ErrBadInput, f.Path)
+			}
+			exist = append(exist, f.Path)
+		}
+	}
+	if len(exist) > 0 && !o.Force {
+		sort.Strings(exist)
+		return nil, fmt.Errorf("%w: %s already exist; pass -force to overwrite", ErrExists, strings.Join(exist, ", "))
+	}
+	for _, f := range files {
+		if err := os.MkdirAll(filepath.Dir(f.Path), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(f.Path, []byte(f.Content), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// fill replaces {{KEY}} placeholders.
+func fill(s string, kv ...string) string {
+	return strings.NewReplacer(kv...).Replace(s)
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = "'" + n + "'"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}

@@ -1,0 +1,398 @@
+package generate
+
+import "strings"
+
+// goHandlers are the Go worker's handlers and helpers, per template.
+var goHandlers = map[string]string{
+	Math: `	worker.Handle("add", binary(func(a, b float64) (float64, error) { return a + b, nil }))
+	worker.Handle("subtract", binary(func(a, b float64) (float64, error) { return a - b, nil }))
+	worker.Handle("multiply", binary(func(a, b float64) (float64, error) { return a * b, nil }))
+	worker.Handle("divide", binary(func(a, b float64) (float64, error) {
+		if b == 0 {
+			return 0, errors.New("Division by zero is not allowed")
+		}
+		return a / b, nil
+	}))
+	worker.Handle("power", binary(func(a, b float64) (float64, error) { return math.Pow(a, b), nil }))
+	worker.Handle("sqrt", func(_ context.Context, params any) (any, error) {
+		a, err := number(params, "a")
+		if err != nil {
+			return nil, err
+		}
+		if a < 0 {
+			return nil, errors.New("Square root of a negative number is not real")
+		}
+		return math.Sqrt(a), nil
+	})
+`,
+	Data: `	worker.Handle("transform", func(_ context.Context, params any) (any, error) {
+		rows, p, err := records(params)
+		if err != nil {
+			return nil, err
+		}
+		sel, _ := p["select"].([]any)
+		out := make([]any, len(rows))
+		for i, r := range rows {
+			o := map[string]any{}
+			for k, v := range r {
+				if sel == nil || contains(sel, k) {
+					o[k] = v
+				}
+			}
+			out[i] = o
+		}
+		if key, ok := p["sortBy"].(string); ok {
+			sort.SliceStable(out, func(i, j int) bool {
+				return fmt.Sprint(out[i].(map[string]any)[key]) < fmt.Sprint(out[j].(map[string]any)[key])
+			})
+		}
+		return out, nil
+	})
+	worker.Handle("validate", func(_ context.Context, params any) (any, error) {
+		rows, p, err := records(params)
+		if err != nil {
+			return nil, err
+		}
+		schema, _ := p["schema"].(map[string]any)
+		var errs []any
+		for i, r := range rows {
+			for field, t := range schema {
+				if !valid(r[field], fmt.Sprint(t)) {
+					errs = append(errs, map[string]any{"index": i, "field": field, "message": "is not a valid " + fmt.Sprint(t)})
+				}
+			}
+		}
+		return map[string]any{"valid": len(errs) == 0, "errors": errs}, nil
+	})
+	worker.Handle("filter", func(_ context.Context, params any) (any, error) {
+		rows, p, err := records(params)
+		if err != nil {
+			return nil, err
+		}
+		where, _ := p["where"].([]any)
+		var out []any
+		for _, r := range rows {
+			ok := true
+			for _, c := range where {
+				cm, _ := c.(map[string]any)
+				match, err := compare(r[fmt.Sprint(cm["field"])], fmt.Sprint(cm["op"]), cm["value"])
+				if err != nil {
+					return nil, err
+				}
+				ok = ok && match
+			}
+			if ok {
+				out = append(out, r)
+			}
+		}
+		return out, nil
+	})
+	worker.Handle("fetch", func(ctx context.Context, params any) (any, error) {
+		p, _ := params.(map[string]any)
+		url, _ := p["url"].(string)
+		if url == "" {
+			return nil, errors.New("fetch needs params.url (an absolute URL)")
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := http.DefaultClient.Do(req) // the browser's fetch, under GOOS=js
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		var v any
+		if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
+			return nil, fmt.Errorf("fetch %s: %w", url, err)
+		}
+		return v, nil
+	})
+`,
+	Image: `	worker.Handle("resize", func(_ context.Context, params any) (any, error) {
+		img, p, err := image(params)
+		if err != nil {
+			return nil, err
+		}
+		w, _ := p["width"].(float64)
+		h, _ := p["height"].(float64)
+		if w < 1 || h < 1 {
+			return nil, errors.New("resize needs params.width and params.height")
+		}
+		out := make([]byte, int(w)*int(h)*4)
+		for y := 0; y < int(h); y++ {
+			for x := 0; x < int(w); x++ {
+				sx, sy := x*img.w/int(w), y*img.h/int(h)
+				copy(out[(y*int(w)+x)*4:][:4], img.data[(sy*img.w+sx)*4:][:4])
+			}
+		}
+		return map[string]any{"width": w, "height": h, "data": out}, nil
+	})
+	worker.Handle("compress", func(_ context.Context, params any) (any, error) {
+		img, _, err := image(params)
+		if err != nil {
+			return nil, err
+		}
+		// Run-length encoding of equal pixels: [count, r, g, b, a]...
+		var out []byte
+		for i := 0; i < len(img.data); {
+			n := 1
+			for n < 255 && i+n*4 < len(img.data) && string(img.data[i:i+4]) == string(img.data[i+n*4:i+n*4+4]) {
+				n++
+			}
+			out = append(append(out, byte(n)), img.data[i:i+4]...)
+			i += n * 4
+		}
+		return map[string]any{"type": "application/x-rle-rgba", "size": len(out), "originalSize": len(img.data), "bytes": out}, nil
+	})
+	worker.Handle("filter", func(_ context.Context, params any) (any, error) {
+		img, p, err := image(params)
+		if err != nil {
+			return nil, err
+		}
+		name, _ := p["filter"].(string)
+		if name == "" {
+			name = "grayscale"
+		}
+		out := make([]byte, len(img.data))
+		for i := 0; i < len(img.data); i += 4 {
+			r, g, b := float64(img.data[i]), float64(img.data[i+1]), float64(img.data[i+2])
+			switch name {
+			case "invert":
+				out[i], out[i+1], out[i+2] = byte(255-r), byte(255-g), byte(255-b)
+			case "grayscale":
+				l := byte(math.Round(0.2126*r + 0.7152*g + 0.0722*b))
+				out[i], out[i+1], out[i+2] = l, l, l
+			default:
+				return nil, fmt.Errorf("unknown filter %s (known: grayscale, invert)", name)
+			}
+			out[i+3] = img.data[i+3]
+		}
+		return map[string]any{"width": img.w, "height": img.h, "data": out}, nil
+	})
+	worker.Handle("analyze", func(_ context.Context, params any) (any, error) {
+		img, _, err := image(params)
+		if err != nil {
+			return nil, err
+		}
+		var sum [4]float64
+		for i, v := range img.data {
+			sum[i%4] += float64(v)
+		}
+		n := float64(img.w * img.h)
+		return map[string]any{"width": img.w, "height": img.h, "pixels": n,
+			"mean": map[string]any{"r": sum[0] / n, "g": sum[1] / n, "b": sum[2] / n, "a": sum[3] / n}}, nil
+	})
+`,
+}
+
+// goHelpers are the helpers each template's handlers use.
+var goHelpers = map[string]string{
+	Math: `
+// number reads params[key] as a number.
+func number(params any, key string) (float64, error) {
+	p, _ := params.(map[string]any)
+	v, ok := p[key].(float64)
+	if !ok {
+		return 0, fmt.Errorf("params.%s must be a number", key)
+	}
+	return v, nil
+}
+
+// binary adapts f to a handler of {a, b}.
+func binary(f func(a, b float64) (float64, error)) func(context.Context, any) (any, error) {
+	return func(_ context.Context, params any) (any, error) {
+		a, err := number(params, "a")
+		if err != nil {
+			return nil, err
+		}
+		b, err := number(params, "b")
+		if err != nil {
+			return nil, err
+		}
+		return f(a, b)
+	}
+}
+`,
+	Data: `
+// records reads params.records: an array of objects.
+func records(params any) ([]map[string]any, map[string]any, error) {
+	p, _ := params.(map[string]any)
+	list, ok := p["records"].([]any)
+	if !ok {
+		return nil, nil, errors.New("params.records must be an array of objects")
+	}
+	rows := make([]map[string]any, len(list))
+	for i, r := range list {
+		if rows[i], ok = r.(map[string]any); !ok {
+			return nil, nil, fmt.Errorf("params.records[%d] is not an object", i)
+		}
+	}
+	return rows, p, nil
+}
+
+func contains(list []any, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func valid(v any, t string) bool {
+	switch t {
+	case "number":
+		_, ok := v.(float64)
+		return ok
+	case "string":
+		_, ok := v.(string)
+		return ok
+	case "boolean":
+		_, ok := v.(bool)
+		return ok
+	case "email":
+		s, ok := v.(string)
+		at := strings.Index(s, "@")
+		return ok && at > 0 && strings.Contains(s[at:], ".")
+	}
+	return false
+}
+
+func compare(a any, op string, b any) (bool, error) {
+	af, aNum := a.(float64)
+	bf, bNum := b.(float64)
+	switch op {
+	case "=":
+		return a == b, nil
+	case "!=":
+		return a != b, nil
+	case "contains":
+		return strings.Contains(fmt.Sprint(a), fmt.Sprint(b)), nil
+	case "<", "<=", ">", ">=":
+		if !aNum || !bNum {
+			return false, nil
+		}
+		switch op {
+		case "<":
+			return af < bf, nil
+		case "<=":
+			return af <= bf, nil
+		case ">":
+			return af > bf, nil
+		}
+		return af >= bf, nil
+	}
+	return false, fmt.Errorf("unknown op %s", op)
+}
+`,
+	Image: `
+type rgba struct {
+	w, h int
+	data []byte
+}
+
+// image reads params.image: {width, height, data} with RGBA bytes.
+func image(params any) (rgba, map[string]any, error) {
+	p, _ := params.(map[string]any)
+	m, _ := p["image"].(map[string]any)
+	w, _ := m["width"].(float64)
+	h, _ := m["height"].(float64)
+	var data []byte
+	switch d := m["data"].(type) {
+	case []byte: // a typed array
+		data = d
+	case []any: // a plain array of numbers
+		for _, v := range d {
+			f, _ := v.(float64)
+			data = append(data, byte(f))
+		}
+	}
+	if w < 1 || h < 1 || len(data) != int(w)*int(h)*4 {
+		return rgba{}, nil, errors.New("params.image must be {width, height, data} with width*height*4 RGBA bytes")
+	}
+	return rgba{int(w), int(h), data}, p, nil
+}
+`,
+}
+
+var goImports = map[string]string{
+	Math:  `"context"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"math"`,
+	Data:  `"context"` + "\n\t" + `"encoding/json"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"net/http"` + "\n\t" + `"sort"` + "\n\t" + `"strings"`,
+	Image: `"context"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"math"`,
+}
+
+const goWorkerSrc = `// Command {{NAME}} is a {{TEMPLATE}} worker for atmo, written in Go and run as
+// a Web Worker. Generated by: go run ./host generate-worker {{NAME}} DIR go
+//
+// Tasks: {{TASKS}}. Build it with
+//
+//	GOOS=js GOARCH=wasm go build -o {{NAME}}.wasm .
+//
+// and start it with WorkerConfig{Tasks: ..., Module: "/workers/{{NAME}}.wasm"}.
+package main
+
+import (
+	{{IMPORTS}}
+
+	"github.com/atmoworkers/atmo/wasm/worker"
+)
+
+func main() {
+{{HANDLERS}}	worker.Run() // serves tasks for the life of the Web Worker
+}
+{{HELPERS}}`
+
+const goReadme = "# {{NAME}}\n\n" +
+	"A {{TEMPLATE}} worker for atmo, in Go. Tasks: {{TASKS}}.\n\n" +
+	"Generated by `go run ./host generate-worker {{NAME}} DIR go`.\n\n" +
+	"## Build\n\n" +
+	"From a module that requires `github.com/atmoworkers/atmo`:\n\n" +
+	"```sh\nGOOS=js GOARCH=wasm go build -o {{NAME}}.wasm ./{{NAME}}\n```\n\n" +
+	"Serve the `.wasm` with the `wasm_exec.js` of the same Go (the host server does:\n" +
+	"`go run ./host -mount /my/=DIR`).\n\n" +
+	"## Use it\n\n" +
+	"From Go (the page's own WASM program):\n\n" +
+	"```go\ntm := atmo.NewTaskManager()\n" +
+	"wm, err := atmo.NewBrowserWorkerManager(tm,\n" +
+	"\tatmo.WorkerConfig{Tasks: []string{{GO_TASKS}}, Module: \"/my/{{NAME}}.wasm\"})\n" +
+	"```\n\n" +
+	"From JavaScript, with atmo.js:\n\n" +
+	"```js\nimport { loadAtmo } from '/atmo.js';\n" +
+	"const atmo = await loadAtmo();\n" +
+	"const tm = atmo.createTaskManager();\n" +
+	"atmo.createBrowserWorkerManager(tm, [{ tasks: {{TASK_LIST}}, module: '/my/{{NAME}}.wasm' }]);\n" +
+	"console.log(await tm.run('{{FIRST}}', {{FIRST_PARAMS}}));\n```\n"
+
+var firstParams = map[string]string{
+	Math:  "{ a: 2, b: 3 }",
+	Data:  "{ records: [{ name: 'Ada', age: 36 }], select: ['name'] }",
+	Image: "{ image: { width: 1, height: 1, data: new Uint8ClampedArray([255, 0, 0, 255]) }, width: 2, height: 2 }",
+}
+
+func goFill(s, name, tmpl string) string {
+	tasks := Tasks(tmpl)
+	goTasks := make([]string, len(tasks))
+	for i, t := range tasks {
+		goTasks[i] = `"` + t + `"`
+	}
+	first := tasks[0]
+	if tmpl == Data {
+		first = "transform"
+	}
+	return fill(s,
+		"{{NAME}}", name,
+		"{{TEMPLATE}}", tmpl,
+		"{{TASKS}}", strings.Join(tasks, ", "),
+		"{{TASK_LIST}}", quoteList(tasks),
+		"{{GO_TASKS}}", "{"+strings.Join(goTasks, ", ")+"}",
+		"{{IMPORTS}}", goImports[tmpl],
+		"{{HANDLERS}}", goHandlers[tmpl],
+		"{{HELPERS}}", goHelpers[tmpl],
+		"{{FIRST}}", first,
+		"{{FIRST_PARAMS}}", firstParams[tmpl],
+	)
+}
+
+func goWorker(name, tmpl string) string  { return goFill(goWorkerSrc, name, tmpl) }
+func goExample(name, tmpl string) string { return goFill(goReadme, name, tmpl) }
