@@ -1,0 +1,123 @@
+package worker
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func decodeAs[T any](t *testing.T, src any) (T, error) {
+	t.Helper()
+	var v T
+	err := decode(src, reflect.ValueOf(&v).Elem(), "params")
+	return v, err
+}
+
+type inner struct {
+	Depth int `json:"depth"`
+}
+
+type Embedded struct {
+	Shared string `json:"shared"`
+}
+
+type allKinds struct {
+	Embedded
+	Name    string            `json:"name"`
+	Count   uint8             `json:"count"`
+	Ratio   float32           `json:"ratio"`
+	On      bool              `json:"on"`
+	Data    []byte            `json:"data"`
+	Fixed   [2]int            `json:"fixed"`
+	Tags    map[string]int    `json:"tags"`
+	ByID    map[int]string    `json:"byId"`
+	Inner   *inner            `json:"inner"`
+	Any     any               `json:"any"`
+	When    time.Time         `json:"when"`
+	Skipped string            `json:"-"`
+	Nested  []map[string]bool `json:"nested"`
+}
+
+func TestDecodeFillsAStructByJSONTags(t *testing.T) {
+	when := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	got, err := decodeAs[allKinds](t, map[string]any{
+		"shared": "s", "name": "n", "count": 255.0, "ratio": 0.5, "on": true,
+		"data": []byte{1, 2, 3}, "fixed": []any{1.0, 2.0}, "tags": map[string]any{"a": 1.0},
+		"byId": map[string]any{"7": "seven"}, "inner": map[string]any{"depth": 3.0},
+		"any": []any{"x", 1.0}, "when": when.Format(time.RFC3339Nano), "Skipped": "no",
+		"nested": []any{map[string]any{"k": true}}, "unknown": "ignored",
+	})
+	require.NoError(t, err)
+	assert.Equal(t, allKinds{
+		Embedded: Embedded{Shared: "s"}, Name: "n", Count: 255, Ratio: 0.5, On: true,
+		Data: []byte{1, 2, 3}, Fixed: [2]int{1, 2}, Tags: map[string]int{"a": 1},
+		ByID: map[int]string{7: "seven"}, Inner: &inner{Depth: 3}, Any: []any{"x", 1.0},
+		When: when, Nested: []map[string]bool{{"k": true}},
+	}, got)
+}
+
+func TestDecodeMatchesFieldNamesWithoutRegardToCase(t *testing.T) {
+	got, err := decodeAs[struct{ A, B float64 }](t, map[string]any{"a": 1.0, "B": 2.0})
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, got.A)
+	assert.Equal(t, 2.0, got.B)
+}
+
+func TestDecodeLeavesZeroValuesForNullAndMissingKeys(t *testing.T) {
+	got, err := decodeAs[struct {
+		A int
+		B *inner
+	}](t, map[string]any{"A": nil})
+	require.NoError(t, err)
+	assert.Zero(t, got.A)
+	assert.Nil(t, got.B)
+}
+
+func TestDecodeTakesBytesFromATypedArrayOrAnArrayOfNumbers(t *testing.T) {
+	b, err := decodeAs[[]byte](t, []byte{9, 8})
+	require.NoError(t, err)
+	assert.Equal(t, []byte{9, 8}, b)
+	b, err = decodeAs[[]byte](t, []any{1.0, 255.0})
+	require.NoError(t, err)
+	assert.Equal(t, []byte{1, 255}, b)
+	_, err = decodeAs[[]byte](t, []any{256.0})
+	require.EqualError(t, err, "params[0] is 256, which does not fit uint8")
+}
+
+func TestDecodeRejectsNumbersThatDoNotFitIntegers(t *testing.T) {
+	_, err := decodeAs[int](t, 2.5)
+	require.EqualError(t, err, "params is 2.5, which does not fit int")
+	_, err = decodeAs[int8](t, 300.0)
+	require.EqualError(t, err, "params is 300, which does not fit int8")
+	_, err = decodeAs[uint](t, -1.0)
+	require.EqualError(t, err, "params is -1, which does not fit uint")
+}
+
+func TestDecodeErrorsSayWhereAndWhatWasExpected(t *testing.T) {
+	cases := map[string]struct {
+		src  any
+		into func(src any) error
+		want string
+	}{
+		"string for number": {map[string]any{"a": "x"}, func(s any) error { _, err := decodeAs[struct{ A float64 }](t, s); return err },
+			`params.A is a string ("x"), want a number for float64`},
+		"object for array": {map[string]any{"list": map[string]any{}}, func(s any) error {
+			_, err := decodeAs[struct {
+				List []string `json:"list"`
+			}](t, s)
+			return err
+		}, "params.list is an object, want an array for []string"},
+		"number for object": {1.0, func(s any) error { _, err := decodeAs[inner](t, s); return err },
+			"params is a number (1), want an object for worker.inner"},
+		"array length": {[]any{1.0}, func(s any) error { _, err := decodeAs[[2]int](t, s); return err },
+			"params has 1 elements, want 2 for [2]int"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			require.EqualError(t, c.into(c.src), c.want)
+		})
+	}
+}

@@ -1,0 +1,39 @@
+// Package worker is the runtime of a Go-authored atmo worker: a main
+// package, built with GOOS=js GOARCH=wasm, that registers a handler per task
+// name and serves the Atmo Workers protocol for the life of its Web Worker
+// (or Node.js worker_threads Worker).
+//
+//	func main() {
+//		worker.Handle("add", func(ctx context.Context, params any) (any, error) {
+//			p := params.(map[string]any)
+//			return p["a"].(float64) + p["b"].(float64), nil
+//		})
+//		worker.HandleTyped("divide", func(ctx context.Context, p struct{ A, B float64 }) (float64, error) {
+//			if p.B == 0 {
+//				return 0, errors.New("Division by zero is not allowed")
+//			}
+//			return p.A / p.B, nil
+//		})
+//		worker.Run() // never returns
+//	}
+//
+// The host starts such a module with atmo.WorkerConfig{Module: url}; the
+// bootstrap jsworker/go-worker.js loads wasm_exec.js and runs it.
+//
+// Values follow the rules of package atmo. Params arrive as JS gave them:
+// objects as map[string]any, arrays as []any, numbers as float64, typed
+// arrays and ArrayBuffers as []byte. HandleTyped decodes them into a Go type
+// by its json tags. Results go back the same way: numbers, strings, bools,
+// maps, slices, structs (by their json tags) and []byte, whose buffer is
+// transferred to the host rather than copied.
+//
+// A handler's error is the task's error. A handler's panic is caught and
+// becomes the task's error too; the worker stays in service. Each task runs in
+// its own goroutine, outside any JS callback, so a handler may block, start
+// goroutines or wait on a JS Promise. When the host cancels a task (a timeout,
+// DeleteTask), the handler's ctx is cancelled and its late answer dropped.
+//
+// A panic in a goroutine a handler started, or os.Exit, ends the whole Go
+// runtime: the bootstrap tells the host, which fails the running task with
+// atmo.ErrWorkerCrashed.
+package worker

@@ -1,0 +1,265 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The protocol's message kinds, as package atmo names them.
+const (
+	msgInitWorker     = "init-worker"
+	msgWorkerReady    = "worker-ready"
+	msgWorkerWork     = "worker-work"
+	msgWorkerResponse = "worker-response"
+	msgWorkerCancel   = "worker-cancel"
+	msgWorkerProgress = "worker-progress"
+)
+
+// errCanceledByHost is the cause of a task's ctx when the host cancels it.
+var errCanceledByHost = errors.New("worker: task canceled by the host")
+
+// port is the way to the host. msg is a tree of plain values (see
+// normalize); the JS port turns it into a JS object and transfers its bytes.
+// post may be called from any goroutine.
+type port interface {
+	post(msg map[string]any)
+}
+
+// server is the protocol engine: handlers by name and the tasks running.
+// It holds no syscall/js, so it is tested natively; run_js.go connects it to
+// the real host.
+type server struct {
+	mu       sync.Mutex
+	handlers map[string]Handler
+	workerID string
+	running  map[string]*task
+	port     port
+}
+
+// std is the server of Handle and Run.
+var std = newServer()
+
+func newServer() *server {
+	return &server{handlers: map[string]Handler{}, running: map[string]*task{}}
+}
+
+func (s *server) handle(name string, h Handler) {
+	if strings.TrimSpace(name) == "" {
+		panic("worker: Handle with an empty task name")
+	}
+	if h == nil {
+		panic(fmt.Sprintf("worker: Handle(%q) with a nil handler", name))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.handlers[name]; dup {
+		panic(fmt.Sprintf("worker: Handle(%q) called twice; each task name has one handler", name))
+	}
+	s.handlers[name] = h
+}
+
+// names lists the registered task names, sorted. Called with mu held.
+func (s *server) names() []string {
+	ns := make([]string, 0, len(s.handlers))
+	for n := range s.handlers {
+		ns = append(ns, n)
+	}
+	slices.Sort(ns)
+	return ns
+}
+
+// task is one running task.
+type task struct {
+	Task
+	server *server
+	cancel context.CancelCauseFunc
+}
+
+// Task describes the task a handler is running; see TaskFrom.
+type Task struct {
+	Name     string // the task name
+	ID       string // the host's task id
+	WorkerID string // this worker's id, from init-worker
+}
+
+type taskKey struct{}
+
+// TaskFrom returns the task that ctx belongs to: the ctx a handler received,
+// or one derived from it.
+func TaskFrom(ctx context.Context) (Task, bool) {
+	t, ok := ctx.Value(taskKey{}).(*task)
+	if !ok {
+		return Task{}, false
+	}
+	return t.Task, true
+}
+
+// Progress sends a progress report for the task of ctx to the host, where the
+// task's OnProgress callback receives value. value follows the same rules as
+// a result. It is an error to call it with a ctx that is not a handler's, or
+// with a value that cannot be sent; after the task ended it does nothing and
+// returns the ctx's error.
+func Progress(ctx context.Context, value any) error {
+	t, ok := ctx.Value(taskKey{}).(*task)
+	if !ok {
+		return errors.New("worker.Progress: ctx is not a task's context; pass the ctx your handler received")
+	}
+	v, err := normalize(value, "progress")
+	if err != nil {
+		return fmt.Errorf("worker.Progress: %w", err)
+	}
+	s := t.server
+	s.mu.Lock()
+	live := s.running[t.ID] == t
+	s.mu.Unlock()
+	if !live {
+		return context.Cause(ctx)
+	}
+	s.port.post(map[string]any{"message": msgWorkerProgress, "taskId": t.ID, "workerId": t.WorkerID, "content": v})
+	return nil
+}
+
+// receive handles one message from the host, already converted from JS. It
+// runs inside the JS message callback, so it never blocks: a task runs in a
+// goroutine of its own. Messages it does not know are ignored, as the
+// protocol asks.
+func (s *server) receive(msg any) {
+	m, ok := msg.(map[string]any)
+	if !ok {
+		return
+	}
+	kind, _ := m["message"].(string)
+	switch kind {
+	case msgInitWorker:
+		s.mu.Lock()
+		s.workerID = idText(m["id"])
+		id, names := s.workerID, s.names()
+		s.mu.Unlock()
+		tasks := make([]any, len(names))
+		for i, n := range names {
+			tasks[i] = n
+		}
+		s.port.post(map[string]any{
+			"message": msgWorkerReady, "workerId": id,
+			"content": map[string]any{"tasks": tasks, "features": []any{"cancel", "progress", "concurrency"}},
+		})
+	case msgWorkerWork:
+		s.start(m)
+	case msgWorkerCancel:
+		s.cancelTask(idText(m["taskId"]))
+	}
+}
+
+// start begins the task of a worker-work message.
+func (s *server) start(m map[string]any) {
+	taskID := idText(m["taskId"])
+	if taskID == "" {
+		return // nothing to answer to
+	}
+	content, _ := m["content"].(map[string]any)
+	name, _ := content["name"].(string)
+	params := content["params"]
+	s.mu.Lock()
+	workerID := idText(m["workerId"])
+	if workerID == "" {
+		workerID = s.workerID
+	}
+	h := s.handlers[name]
+	if h == nil {
+		known := strings.Join(s.names(), ", ")
+		s.mu.Unlock()
+		s.respond(taskID, workerID, nil, fmt.Sprintf("Unknown task: %s (this Go worker handles: %s)", name, known))
+		return
+	}
+	if _, dup := s.running[taskID]; dup {
+		s.mu.Unlock()
+		return // the same task twice: the first answer will do
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	t := &task{Task: Task{Name: name, ID: taskID, WorkerID: workerID}, server: s, cancel: cancel}
+	s.running[taskID] = t
+	s.mu.Unlock()
+	go s.run(context.WithValue(ctx, taskKey{}, t), t, h, params)
+}
+
+// run calls the handler and answers, unless the host cancelled the task
+// meanwhile.
+func (s *server) run(ctx context.Context, t *task, h Handler, params any) {
+	result, errText := call(ctx, t.Name, h, params)
+	s.mu.Lock()
+	live := s.running[t.ID] == t
+	delete(s.running, t.ID)
+	s.mu.Unlock()
+	t.cancel(nil)
+	if live {
+		s.respond(t.ID, t.WorkerID, result, errText)
+	}
+}
+
+// call runs h and turns its outcome into a result or an error text. A panic
+// becomes an error with the panic's text; its stack goes to stderr (the
+// worker's console) for debugging.
+func call(ctx context.Context, name string, h Handler, params any) (result any, errText string) {
+	defer func() {
+		if p := recover(); p != nil {
+			result = nil
+			errText = fmt.Sprintf("task %q panicked: %v", name, p)
+			fmt.Fprintf(os.Stderr, "atmo worker: %s\n%s", errText, debug.Stack())
+		}
+	}()
+	r, err := h(ctx, params)
+	if err != nil {
+		msg := err.Error()
+		if msg == "" {
+			msg = fmt.Sprintf("task %q failed with an empty error (%T)", name, err)
+		}
+		return nil, msg
+	}
+	v, err := normalize(r, "result")
+	if err != nil {
+		return nil, fmt.Sprintf("task %q returned a result the host cannot receive: %v", name, err)
+	}
+	return v, ""
+}
+
+// cancelTask cancels a running task's ctx and answers for it at once; the
+// handler's own answer, when it comes, is dropped.
+func (s *server) cancelTask(taskID string) {
+	s.mu.Lock()
+	t := s.running[taskID]
+	delete(s.running, taskID)
+	s.mu.Unlock()
+	if t == nil {
+		return // finished already, or not ours
+	}
+	t.cancel(errCanceledByHost)
+	s.respond(t.ID, t.WorkerID, nil, "canceled")
+}
+
+func (s *server) respond(taskID, workerID string, result any, errText string) {
+	msg := map[string]any{"message": msgWorkerResponse, "taskId": taskID, "workerId": workerID}
+	if errText != "" {
+		msg["error"] = errText
+	} else {
+		msg["content"] = result
+	}
+	s.port.post(msg)
+}
+
+// idText reads an id the host sent: a string, or a number from a hand-written host.
+func idText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return ""
+}

@@ -1,0 +1,277 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeHost records what the worker posts.
+type fakeHost struct{ out chan map[string]any }
+
+func (h *fakeHost) post(msg map[string]any) { h.out <- msg }
+
+// next waits for the worker's next message.
+func (h *fakeHost) next(t *testing.T) map[string]any {
+	t.Helper()
+	select {
+	case m := <-h.out:
+		return m
+	case <-time.After(5 * time.Second):
+		t.Fatal("the worker posted nothing within 5s")
+		return nil
+	}
+}
+
+func (h *fakeHost) none(t *testing.T) {
+	t.Helper()
+	select {
+	case m := <-h.out:
+		t.Fatalf("unexpected message %v", m)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func newTestServer(t *testing.T) (*server, *fakeHost) {
+	h := &fakeHost{out: make(chan map[string]any, 100)}
+	s := newServer()
+	s.port = h
+	s.receive(map[string]any{"message": "init-worker", "id": "worker-1", "content": []any{"add"}})
+	return s, h
+}
+
+func work(taskID, name string, params any) map[string]any {
+	return map[string]any{"message": "worker-work", "taskId": taskID, "workerId": "worker-1",
+		"content": map[string]any{"name": name, "params": params}}
+}
+
+func TestInitWorkerIsAnsweredWithReadyAndTheRegisteredTaskNames(t *testing.T) {
+	h := &fakeHost{out: make(chan map[string]any, 1)}
+	s := newServer()
+	s.port = h
+	s.handle("multiply", func(context.Context, any) (any, error) { return nil, nil })
+	s.handle("add", func(context.Context, any) (any, error) { return nil, nil })
+	s.receive(map[string]any{"message": "init-worker", "id": "worker-7", "content": []any{"add"}})
+	m := h.next(t)
+	assert.Equal(t, "worker-ready", m["message"])
+	assert.Equal(t, "worker-7", m["workerId"])
+	assert.Equal(t, []any{"add", "multiply"}, m["content"].(map[string]any)["tasks"])
+}
+
+func TestWorkRunsTheHandlerWithNameAndParamsAndAnswersItsResult(t *testing.T) {
+	s, h := newTestServer(t)
+	s.handle("add", func(_ context.Context, p any) (any, error) {
+		m := p.(map[string]any)
+		return m["a"].(float64) + m["b"].(float64), nil
+	})
+	h.next(t) // worker-ready
+	s.receive(work("task-1", "add", map[string]any{"a": 2.0, "b": 3.0}))
+	assert.Equal(t, map[string]any{"message": "worker-response", "taskId": "task-1", "workerId": "worker-1", "content": 5.0}, h.next(t))
+}
+
+func TestHandlerErrorBecomesAnErrorResponse(t *testing.T) {
+	s, h := newTestServer(t)
+	s.handle("divide", func(context.Context, any) (any, error) {
+		return nil, errors.New("Division by zero is not allowed")
+	})
+	h.next(t)
+	s.receive(work("task-1", "divide", nil))
+	m := h.next(t)
+	assert.Equal(t, "worker-response", m["message"])
+	assert.Equal(t, "Division by zero is not allowed", m["error"])
+	assert.NotContains(t, m, "content")
+}
+
+func TestHandlerPanicBecomesAnErrorResponseAndTheNextTaskIsServed(t *testing.T) {
+	s, h := newTestServer(t)
+	s.handle("boom", func(context.Context, any) (any, error) { panic("kaboom") })
+	s.handle("ok", func(context.Context, any) (any, error) { return "fine", nil })
+	h.next(t)
+	s.receive(work("task-1", "boom", nil))
+	m := h.next(t)
+	assert.Equal(t, "task-1", m["taskId"])
+	assert.Contains(t, m["error"], "kaboom")
+	assert.Contains(t, m["error"], `"boom" panicked`)
+	s.receive(work("task-2", "ok", nil))
+	assert.Equal(t, "fine", h.next(t)["content"])
+}
+
+func TestUnknownTaskNameGetsAnErrorResponseListingTheKnownOnes(t *testing.T) {
+	s, h := newTestServer(t)
+	s.handle("add", func(context.Context, any) (any, error) { return 1.0, nil })
+	s.handle("sqrt", func(context.Context, any) (any, error) { return 1.0, nil })
+	h.next(t)
+	s.receive(work("task-1", "resize", nil))
+	m := h.next(t)
+	assert.Equal(t, "task-1", m["taskId"])
+	assert.Equal(t, "Unknown task: resize (this Go worker handles: add, sqrt)", m["error"])
+}
+
+func TestTasksRunConcurrentlyInTheirOwnGoroutines(t *testing.T) {
+	s, h := newTestServer(t)
+	release := make(chan struct{})
+	s.handle("wait", func(context.Context, any) (any, error) { <-release; return "waited", nil })
+	s.handle("quick", func(context.Context, any) (any, error) { return "quick", nil })
+	h.next(t)
+	s.receive(work("task-1", "wait", nil)) // must not block receive
+	s.receive(work("task-2", "quick", nil))
+	m := h.next(t)
+	assert.Equal(t, "task-2", m["taskId"], "the quick task answers while the first still waits")
+	close(release)
+	assert.Equal(t, "task-1", h.next(t)["taskId"])
+}
+
+func TestCancelCancelsTheHandlersContextAndDropsItsLateAnswer(t *testing.T) {
+	s, h := newTestServer(t)
+	stopped := make(chan error, 1)
+	s.handle("slow", func(ctx context.Context, _ any) (any, error) {
+		<-ctx.Done()
+		stopped <- context.Cause(ctx)
+		return "too late", nil
+	})
+	h.next(t)
+	s.receive(work("task-1", "slow", nil))
+	s.receive(map[string]any{"message": "worker-cancel", "taskId": "task-1", "workerId": "worker-1"})
+	m := h.next(t)
+	assert.Equal(t, "task-1", m["taskId"])
+	assert.Equal(t, "canceled", m["error"])
+	require.ErrorIs(t, <-stopped, errCanceledByHost)
+	h.none(t)
+}
+
+func TestCancelOfATaskNotRunningIsIgnored(t *testing.T) {
+	s, h := newTestServer(t)
+	h.next(t)
+	s.receive(map[string]any{"message": "worker-cancel", "taskId": "task-9"})
+	h.none(t)
+}
+
+func TestUnknownOrMalformedMessagesAreIgnored(t *testing.T) {
+	s, h := newTestServer(t)
+	h.next(t)
+	s.receive("not an object")
+	s.receive(map[string]any{"message": "something-new"})
+	s.receive(map[string]any{"message": "worker-work", "content": map[string]any{"name": "add"}}) // no taskId
+	h.none(t)
+}
+
+func TestProgressPostsWorkerProgressForTheRunningTask(t *testing.T) {
+	s, h := newTestServer(t)
+	s.handle("long", func(ctx context.Context, _ any) (any, error) {
+		for i := 1; i <= 2; i++ {
+			if err := Progress(ctx, map[string]int{"step": i}); err != nil {
+				return nil, err
+			}
+		}
+		return "done", nil
+	})
+	h.next(t)
+	s.receive(work("task-1", "long", nil))
+	for i := 1; i <= 2; i++ {
+		assert.Equal(t, map[string]any{"message": "worker-progress", "taskId": "task-1", "workerId": "worker-1",
+			"content": map[string]any{"step": float64(i)}}, h.next(t))
+	}
+	assert.Equal(t, "done", h.next(t)["content"])
+}
+
+func TestProgressNeedsAHandlersContext(t *testing.T) {
+	err := Progress(context.Background(), 1)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not a task's context")
+}
+
+func TestProgressAfterCancelSendsNothing(t *testing.T) {
+	s, h := newTestServer(t)
+	got := make(chan error, 1)
+	s.handle("slow", func(ctx context.Context, _ any) (any, error) {
+		<-ctx.Done()
+		got <- Progress(ctx, 50)
+		return nil, nil
+	})
+	h.next(t)
+	s.receive(work("task-1", "slow", nil))
+	s.receive(map[string]any{"message": "worker-cancel", "taskId": "task-1"})
+	assert.Equal(t, "canceled", h.next(t)["error"])
+	require.ErrorIs(t, <-got, errCanceledByHost)
+	h.none(t)
+}
+
+func TestTaskFromGivesTheRunningTask(t *testing.T) {
+	s, h := newTestServer(t)
+	s.handle("who", func(ctx context.Context, _ any) (any, error) {
+		task, ok := TaskFrom(ctx)
+		if !ok {
+			return nil, errors.New("no task")
+		}
+		return []string{task.Name, task.ID, task.WorkerID}, nil
+	})
+	h.next(t)
+	s.receive(work("task-3", "who", nil))
+	assert.Equal(t, []any{"who", "task-3", "worker-1"}, h.next(t)["content"])
+	_, ok := TaskFrom(context.Background())
+	assert.False(t, ok)
+}
+
+func TestResultThatCannotBeSentIsAnErrorResponse(t *testing.T) {
+	s, h := newTestServer(t)
+	s.handle("fn", func(context.Context, any) (any, error) {
+		return map[string]any{"f": func() {}}, nil
+	})
+	h.next(t)
+	s.receive(work("task-1", "fn", nil))
+	m := h.next(t)
+	assert.Contains(t, m["error"], "result.f is a func()")
+}
+
+func TestHandleRejectsEmptyNilAndDuplicateRegistrations(t *testing.T) {
+	s := newServer()
+	ok := func(context.Context, any) (any, error) { return nil, nil }
+	assert.PanicsWithValue(t, "worker: Handle with an empty task name", func() { s.handle(" ", ok) })
+	assert.Panics(t, func() { s.handle("x", nil) })
+	s.handle("x", ok)
+	assert.PanicsWithValue(t, `worker: Handle("x") called twice; each task name has one handler`, func() { s.handle("x", ok) })
+}
+
+type sumParams struct {
+	Values []int `json:"values"`
+	Scale  float64
+	Label  string `json:"label,omitempty"`
+}
+
+type sumResult struct {
+	Sum   float64 `json:"sum"`
+	Label string  `json:"label"`
+	Raw   []byte  `json:"raw"`
+}
+
+func TestTypedHandlerDecodesParamsAndSendsItsResultByJSONTags(t *testing.T) {
+	s, h := newTestServer(t)
+	s.handle("sum", typed("sum", func(_ context.Context, p sumParams) (sumResult, error) {
+		total := 0
+		for _, v := range p.Values {
+			total += v
+		}
+		return sumResult{Sum: float64(total) * p.Scale, Label: p.Label, Raw: []byte{1, 2}}, nil
+	}))
+	h.next(t)
+	s.receive(work("task-1", "sum", map[string]any{"values": []any{1.0, 2.0, 3.0}, "scale": 2.0, "label": "x"}))
+	assert.Equal(t, map[string]any{"sum": 12.0, "label": "x", "raw": []byte{1, 2}}, h.next(t)["content"])
+}
+
+func TestTypedHandlerFailsTheTaskWhenParamsDoNotFit(t *testing.T) {
+	s, h := newTestServer(t)
+	called := false
+	s.handle("sum", typed("sum", func(_ context.Context, p sumParams) (float64, error) {
+		called = true
+		return 0, nil
+	}))
+	h.next(t)
+	s.receive(work("task-1", "sum", map[string]any{"values": []any{1.0, "two"}}))
+	m := h.next(t)
+	assert.Equal(t, `bad params for task "sum": params.values[1] is a string ("two"), want a number for int`, m["error"])
+	assert.False(t, called)
+}

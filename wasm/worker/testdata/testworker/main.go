@@ -1,0 +1,59 @@
+// Command testworker is a Go worker for the browser tests: one task per
+// behaviour the tests check, including the ways a Go worker can die.
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/atmoworkers/atmo/wasm/worker"
+)
+
+func main() {
+	// echo answers its params unchanged.
+	worker.Handle("echo", func(_ context.Context, params any) (any, error) { return params, nil })
+	// reverse answers its bytes reversed.
+	worker.HandleTyped("reverse", func(_ context.Context, b []byte) ([]byte, error) {
+		slices.Reverse(b)
+		return b, nil
+	})
+	// fail answers with the error in params.message.
+	worker.HandleTyped("fail", func(_ context.Context, p struct{ Message string }) (any, error) {
+		return nil, errors.New(p.Message)
+	})
+	// panic panics in the handler: recovered, the worker lives on.
+	worker.Handle("panic", func(context.Context, any) (any, error) { panic("handler blew up") })
+	// exit ends the Go runtime with os.Exit(3) mid-task.
+	worker.Handle("exit", func(context.Context, any) (any, error) {
+		os.Exit(3)
+		return nil, nil
+	})
+	// gopanic panics in a goroutine of its own: that ends the Go runtime.
+	worker.Handle("gopanic", func(ctx context.Context, _ any) (any, error) {
+		go func() { panic("boom in a goroutine") }()
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	// sleep waits params.ms milliseconds, or until the host cancels it.
+	worker.HandleTyped("sleep", func(ctx context.Context, p struct{ Ms int }) (string, error) {
+		select {
+		case <-time.After(time.Duration(p.Ms) * time.Millisecond):
+			return "slept", nil
+		case <-ctx.Done():
+			return "", context.Cause(ctx)
+		}
+	})
+	// progress reports params.steps progress values, then answers "done".
+	worker.HandleTyped("progress", func(ctx context.Context, p struct{ Steps int }) (string, error) {
+		for i := 1; i <= p.Steps; i++ {
+			if err := worker.Progress(ctx, i); err != nil {
+				return "", err
+			}
+		}
+		return "done", nil
+	})
+	worker.Run()
+}
