@@ -1,0 +1,206 @@
+// go-worker.js: runs a Go WASM worker module (a main package built with
+// GOOS=js GOARCH=wasm that uses github.com/atmoworkers/atmo/wasm/worker)
+// inside a Web Worker or a Node.js worker_threads Worker.
+//
+// The host starts this script (atmo does it for WorkerConfig.Module, from a
+// copy embedded in the Go program) and posts one message saying what to run:
+//
+//   {message: 'go-module', module: WebAssembly.Module, url, wasmExec}  compiled once by the host
+//   {message: 'go-module', url, wasmExec}                              fetched and compiled here
+//
+// url names the module (a URL; a file path under Node.js). wasmExec is where
+// the wasm_exec.js of the Go that built the module is: a URL in the browser,
+// by default location.origin + '/wasm_exec.js'; a file path under Node.js,
+// where it has no default ($(go env GOROOT)/lib/wasm/wasm_exec.js).
+//
+// Protocol messages that arrive before the Go program listens (init-worker
+// first of all) are kept and handed to it in order once it does. When the Go
+// program ends (os.Exit, a panic in a goroutine, main returning), this posts
+// {message: 'worker-exit', error: 'Go runtime exited with code N: …'} and
+// closes the worker, so the host fails the running task instead of waiting.
+// A module that cannot be loaded ends the same way, with the reason.
+//
+// When init-worker names a Web Lock (`lock`), this thread takes it before
+// the Go program sees init-worker and holds it for as long as it lives, and
+// worker-ready says so ({lock} in its content): the host is granted the lock
+// when the thread ends, however it ends, and so learns of it.
+(function (root) {
+  'use strict';
+
+  const inWebWorker = typeof WorkerGlobalScope !== 'undefined' && root instanceof WorkerGlobalScope;
+  const port = inWebWorker ? webPort() : nodePort();
+
+  function webPort() {
+    return {
+      post: (msg, transfer) => root.postMessage(msg, transfer || []),
+      listen: (fn) => root.addEventListener('message', (e) => fn(e.data)),
+      close: () => root.close(),
+    };
+  }
+
+  function nodePort() {
+    const { parentPort } = typeof require === 'function' ? require('worker_threads') : {};
+    if (!parentPort) {
+      throw new Error('go-worker.js: not inside a Web Worker or a Node.js worker_threads Worker');
+    }
+    return {
+      post: (msg, transfer) => parentPort.postMessage(msg, transfer || []),
+      listen: (fn) => parentPort.on('message', fn),
+      // Messages posted before exit are delivered; the host sees the exit too.
+      close: (code) => process.exit(code || 1),
+    };
+  }
+
+  const pending = []; // protocol messages that came before the Go program listened
+  let deliver = null; // the Go program's listener
+  let waitingForLock = false; // hold messages back until the lock is ours
+  let heldLock = null; // the name of the Web Lock this thread holds
+  let exited = false; // the Go runtime is gone: drop everything
+  let started = false;
+  let stderr = ''; // the end of what the Go runtime wrote to stderr
+
+  // The Go side (wasm/worker's Run) finds this and talks to the host through it.
+  root.atmoGoPort = {
+    post(msg, transfer) {
+      if (exited) return;
+      if (heldLock && msg && msg.message === 'worker-ready') {
+        msg.content = Object.assign({}, msg.content, { lock: heldLock });
+      }
+      port.post(msg, transfer);
+    },
+    listen(fn) {
+      deliver = fn;
+      // Replay once Go's call has returned: never re-enter Go from inside it.
+      if (pending.length) Promise.resolve().then(flush);
+    },
+  };
+
+  function flush() {
+    while (pending.length && deliver && !exited && !waitingForLock) send(pending.shift());
+  }
+
+  function send(data) {
+    try {
+      deliver(data);
+    } catch (err) {
+      if (!exited) throw err;
+    }
+  }
+
+  port.listen((data) => {
+    if (data && data.message === 'go-module') {
+      if (!started) {
+        started = true;
+        start(data);
+      }
+      return;
+    }
+    if (exited) return;
+    const locks = root.navigator && root.navigator.locks;
+    if (data && data.message === 'init-worker' && data.lock && locks && !heldLock && !waitingForLock) {
+      waitingForLock = true;
+      pending.push(data);
+      locks.request(data.lock, () => {
+        heldLock = data.lock;
+        waitingForLock = false;
+        flush();
+        return new Promise(() => {}); // never released while the thread lives
+      });
+      return;
+    }
+    if (deliver && !pending.length && !waitingForLock) send(data);
+    else pending.push(data);
+  });
+
+  async function start(cfg) {
+    const name = cfg.url || 'the Go module';
+    let stage = 'loading wasm_exec.js';
+    let code = null;
+    try {
+      if (typeof root.Go !== 'function') {
+        const wasmExec = cfg.wasmExec || defaultWasmExec();
+        stage = `loading wasm_exec.js from ${wasmExec}`;
+        if (inWebWorker) root.importScripts(wasmExec);
+        else require(wasmExec);
+        if (typeof root.Go !== 'function') throw new Error('it did not define Go: is it the wasm_exec.js of a Go toolchain?');
+      }
+      captureStderr();
+      let module = cfg.module;
+      if (!(module instanceof WebAssembly.Module)) {
+        if (!cfg.url) throw new Error('the go-module message has neither a compiled module nor a url');
+        stage = `fetching ${name}`;
+        module = await compile(cfg.url, (s) => (stage = s));
+      }
+      const go = new root.Go();
+      go.exit = (c) => {
+        code = c;
+        exited = true;
+      };
+      stage = `instantiating ${name} (is it built with GOOS=js GOARCH=wasm by the Go whose wasm_exec.js this is?)`;
+      const instance = await WebAssembly.instantiate(module, go.importObject);
+      stage = `running ${name}`;
+      await go.run(instance);
+      die(exitReason(code), code);
+    } catch (err) {
+      die(`${stage}: ${(err && err.message) || err}`, 1);
+    }
+  }
+
+  function defaultWasmExec() {
+    if (inWebWorker) return root.location.origin + '/wasm_exec.js';
+    throw new Error('under Node.js the go-module message must give wasmExec, the path of $(go env GOROOT)/lib/wasm/wasm_exec.js');
+  }
+
+  // compile fetches and compiles a module here, when the host did not.
+  async function compile(url, setStage) {
+    if (!inWebWorker && !/^(https?|blob|data):/.test(url)) {
+      const bytes = require('fs').readFileSync(url.startsWith('file:') ? new URL(url) : url);
+      setStage(`compiling ${url}`);
+      return WebAssembly.compile(bytes);
+    }
+    const r = await fetch(url);
+    if (!r.ok) throw new Error(`${r.status} ${r.statusText}`.trim());
+    setStage(`compiling ${url}`);
+    if ((r.headers.get('Content-Type') || '').startsWith('application/wasm')) return WebAssembly.compileStreaming(r);
+    const bytes = await r.arrayBuffer();
+    if (!bytes.byteLength) {
+      setStage(`fetching ${url}`);
+      throw new Error('the response is empty: check the URL (some servers answer an unknown path with an empty page)');
+    }
+    return WebAssembly.compile(bytes);
+  }
+
+  // captureStderr keeps the end of the Go runtime's stderr, where a crash
+  // prints its reason, and still lets it through to the console.
+  function captureStderr() {
+    const fs = root.fs;
+    if (!fs || typeof fs.writeSync !== 'function' || fs.writeSync.atmo) return;
+    const write = fs.writeSync.bind(fs);
+    const decoder = new TextDecoder();
+    fs.writeSync = function (fd, buf) {
+      if (fd === 2) stderr = (stderr + decoder.decode(buf)).slice(-8192);
+      return write(fd, buf);
+    };
+    fs.writeSync.atmo = true;
+  }
+
+  // exitReason says why the Go runtime ended: the last panic or fatal error
+  // it printed, if any.
+  function exitReason(code) {
+    const found = stderr.match(/^(panic|fatal error): .*$/gm);
+    let why = found ? found[found.length - 1] : '';
+    if (!why && code === 0) why = 'main returned (or called os.Exit(0)) instead of serving tasks with worker.Run()';
+    return `Go runtime exited with code ${code}` + (why ? `: ${why}` : '');
+  }
+
+  function die(reason, code) {
+    if (die.done) return;
+    die.done = true;
+    exited = true;
+    try {
+      port.post({ message: 'worker-exit', error: reason });
+    } finally {
+      port.close(code);
+    }
+  }
+})(typeof self !== 'undefined' ? self : globalThis);
