@@ -2,9 +2,294 @@
 
 package atmo
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"syscall/js"
+	"time"
 
-// spawnGoWebWorker starts a Web Worker running a Go WASM worker module.
+	"github.com/atmoworkers/atmo/jsworker"
+)
+
+// Go WASM worker modules (WorkerConfig.Module) in the browser. A Go worker
+// is a Web Worker running jsworker/go-worker.js, which instantiates the
+// module and runs it. Each distinct module URL is fetched and compiled once on
+// the main thread and the compiled WebAssembly.Module is posted to every
+// worker that runs it, which saves each worker its own compile (the bulk of a
+// Go worker's start-up).
+
+// GoModuleOptions tunes how Go WASM worker modules start. The zero value is
+// the default, which suits the host server and wasmbrowsertest.
+type GoModuleOptions struct {
+	// WasmExec is the URL of wasm_exec.js, from the Go toolchain that built
+	// the modules ($(go env GOROOT)/lib/wasm/wasm_exec.js). Default:
+	// location.origin + "/wasm_exec.js".
+	WasmExec string
+	// Bootstrap is the URL of jsworker/go-worker.js. Default: the copy
+	// embedded in this program, started from a Blob URL, so nothing needs
+	// serving.
+	Bootstrap string
+	// CompileInWorker makes every worker fetch and compile its module
+	// itself instead of receiving the one the main thread compiled. It is
+	// slower when several workers run the same module; it exists to measure
+	// that.
+	CompileInWorker bool
+}
+
+// goModules is the state shared by all Go module workers of the program.
+var goModules = struct {
+	mu        sync.Mutex
+	opts      GoModuleOptions
+	bootstrap string                     // Blob URL of the embedded go-worker.js, made once
+	cache     map[string]*compiledModule // by module URL, while some worker uses it
+	compiles  map[string]int             // fetch+compiles started, by module URL
+}{cache: map[string]*compiledModule{}, compiles: map[string]int{}}
+
+// compiledModule is one module URL being compiled, or compiled, on the main
+// thread.
+type compiledModule struct {
+	promise js.Value // of a WebAssembly.Module
+	users   int      // live workers attached to it
+}
+
+// SetGoModuleOptions sets how Go module workers started from now on load
+// their module. Workers already started are not affected.
+func SetGoModuleOptions(o GoModuleOptions) {
+	goModules.mu.Lock()
+	defer goModules.mu.Unlock()
+	goModules.opts = o
+}
+
+// GoModuleCompiles reports how many times the main thread has fetched and
+// compiled the module at url. Workers started together, or while another
+// worker runs the module (a restart after a crash, too), share one compile.
+// A module no worker has used for 10 seconds is let go, and a later worker
+// compiles it again; a compile that failed is not kept.
+func GoModuleCompiles(url string) int {
+	goModules.mu.Lock()
+	defer goModules.mu.Unlock()
+	return goModules.compiles[url]
+}
+
+// compileGoModule fetches url and compiles it, streaming when the server
+// says application/wasm and from the bytes otherwise. Its errors say which
+// step failed.
+var compileGoModule = js.Global().Get("Function").New("url", `return (async () => {
+  let r;
+  try {
+    r = await fetch(url);
+  } catch (e) {
+    throw new Error('fetching ' + url + ': ' + e.message);
+  }
+  if (!r.ok) throw new Error(('fetching ' + url + ': ' + r.status + ' ' + r.statusText).trim());
+  let bytes = null;
+  if (!(r.headers.get('Content-Type') || '').startsWith('application/wasm')) {
+    bytes = await r.arrayBuffer();
+    if (!bytes.byteLength) throw new Error('fetching ' + url + ': the response is empty: check the URL (some servers answer an unknown path with an empty page)');
+  }
+  try {
+    return await (bytes ? WebAssembly.compile(bytes) : WebAssembly.compileStreaming(r));
+  } catch (e) {
+    throw new Error('compiling ' + url + ': ' + e.message + ' (is it a .wasm built with GOOS=js GOARCH=wasm?)');
+  }
+})()`)
+
+// goModuleSettings returns the options and the bootstrap URL, making the
+// bootstrap's Blob URL the first time.
+func goModuleSettings() (GoModuleOptions, string) {
+	goModules.mu.Lock()
+	defer goModules.mu.Unlock()
+	o := goModules.opts
+	if o.Bootstrap != "" {
+		return o, o.Bootstrap
+	}
+	if goModules.bootstrap == "" {
+		text, err := jsworker.FS.ReadFile("go-worker.js")
+		if err != nil {
+			panic("atmo: jsworker/go-worker.js is not embedded: " + err.Error()) // a broken build
+		}
+		blob := js.Global().Get("Blob").New([]any{string(text)}, map[string]any{"type": "text/javascript"})
+		goModules.bootstrap = js.Global().Get("URL").Call("createObjectURL", blob).String()
+	}
+	return o, goModules.bootstrap
+}
+
+// acquireModule returns the compile of url, starting it if no worker has.
+func acquireModule(url string) *compiledModule {
+	goModules.mu.Lock()
+	defer goModules.mu.Unlock()
+	m := goModules.cache[url]
+	if m == nil {
+		m = &compiledModule{promise: compileGoModule.Invoke(url)}
+		goModules.cache[url] = m
+		goModules.compiles[url]++
+	}
+	m.users++
+	return m
+}
+
+// moduleLinger is how long a compiled module stays cached after its last
+// worker closed: long enough for a crashed worker's restart to reuse it.
+const moduleLinger = 10 * time.Second
+
+// releaseModule detaches one worker from m; after the last one, m is let go
+// unless a worker takes it again within moduleLinger.
+func releaseModule(url string, m *compiledModule) {
+	goModules.mu.Lock()
+	defer goModules.mu.Unlock()
+	m.users--
+	if m.users > 0 {
+		return
+	}
+	time.AfterFunc(moduleLinger, func() {
+		goModules.mu.Lock()
+		defer goModules.mu.Unlock()
+		if m.users <= 0 && goModules.cache[url] == m {
+			delete(goModules.cache, url)
+		}
+	})
+}
+
+// forgetModule drops a compile that failed, so a later worker tries again.
+func forgetModule(url string, m *compiledModule) {
+	goModules.mu.Lock()
+	defer goModules.mu.Unlock()
+	if goModules.cache[url] == m {
+		delete(goModules.cache, url)
+	}
+}
+
+// goWebWorker is the transport to one Web Worker running a Go module.
+type goWebWorker struct {
+	worker                    js.Value
+	url                       string
+	module                    *compiledModule // nil with CompileInWorker
+	onMessage, onError, onBad js.Func
+	terminated                atomic.Bool
+}
+
+// spawnGoWebWorker starts a Web Worker running a Go WASM worker module. It
+// returns at once: the worker gets its module when the compile is done, and
+// a fetch or compile failure closes it later through the pool.
 func spawnGoWebWorker(w *TaskWorker) (transport, error) {
-	return nil, fmt.Errorf("Go WASM worker modules are not supported yet (%s)", w.config.Module)
+	opts, boot := goModuleSettings()
+	gw := &goWebWorker{url: w.config.Module}
+	if err := jsCall(func() {
+		gw.worker = js.Global().Get("Worker").New(boot, map[string]any{"name": w.id})
+	}); err != nil {
+		return nil, fmt.Errorf("new Worker(%q) for the Go worker bootstrap: %v", boot, err)
+	}
+	p := w.pool
+	gw.onMessage = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		in, err := decodeInbound(fromJS(args[0].Get("data")))
+		if err != nil {
+			p.ignore()
+			return nil
+		}
+		p.receive(w, in)
+		return nil
+	})
+	gw.onError = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		e := args[0]
+		e.Call("preventDefault")
+		msg := ""
+		if m := e.Get("message"); m.Type() == js.TypeString {
+			msg = m.String()
+		}
+		if msg == "" {
+			msg = "the Go worker bootstrap " + boot + " could not be loaded or run"
+		}
+		p.workerError(w, msg)
+		return nil
+	})
+	gw.onBad = js.FuncOf(func(_ js.Value, _ []js.Value) any {
+		p.ignore()
+		return nil
+	})
+	gw.worker.Call("addEventListener", "message", gw.onMessage)
+	gw.worker.Call("addEventListener", "error", gw.onError)
+	gw.worker.Call("addEventListener", "messageerror", gw.onBad)
+
+	wasmExec := any(nil)
+	if opts.WasmExec != "" {
+		wasmExec = opts.WasmExec
+	}
+	if opts.CompileInWorker {
+		// The bootstrap runs from a Blob URL: give it an absolute URL.
+		abs := js.Global().Get("URL").New(gw.url, js.Global().Get("location").Get("href")).Get("href").String()
+		gw.worker.Call("postMessage", map[string]any{"message": "go-module", "url": abs, "wasmExec": wasmExec})
+		return gw, nil
+	}
+	gw.module = acquireModule(gw.url)
+	var onCompiled, onFailed js.Func
+	done := func() {
+		onCompiled.Release()
+		onFailed.Release()
+	}
+	onCompiled = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		done()
+		if !gw.terminated.Load() {
+			gw.worker.Call("postMessage", map[string]any{"message": "go-module", "module": args[0], "url": gw.url, "wasmExec": wasmExec})
+		}
+		return nil
+	})
+	onFailed = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		done()
+		forgetModule(gw.url, gw.module)
+		if !gw.terminated.Load() {
+			p.workerExit(w, jsErrorText(args[0]))
+		}
+		return nil
+	})
+	gw.module.promise.Call("then", onCompiled, onFailed)
+	return gw, nil
+}
+
+// jsErrorText is the message of a rejected promise's reason.
+func jsErrorText(v js.Value) string {
+	if v.Type() == js.TypeObject {
+		if m := v.Get("message"); m.Type() == js.TypeString && m.String() != "" {
+			return m.String()
+		}
+	}
+	return v.Call("toString").String()
+}
+
+func (gw *goWebWorker) init(id string, tasks []string, concurrency int) {
+	ts := make([]any, len(tasks))
+	for i, t := range tasks {
+		ts[i] = t
+	}
+	gw.worker.Call("postMessage", map[string]any{
+		"message": string(KindInitWorker), "id": id, "content": ts, "concurrency": concurrency,
+	})
+}
+
+func (gw *goWebWorker) work(taskID, workerID, name string, params any) {
+	var transfer []any
+	p := toJS(params, &transfer)
+	postWork.Invoke(gw.worker, taskID, workerID, name, p, transfer)
+}
+
+func (gw *goWebWorker) cancel(taskID, workerID string) {
+	gw.worker.Call("postMessage", map[string]any{
+		"message": string(KindWorkerCancel), "taskId": taskID, "workerId": workerID,
+	})
+}
+
+func (gw *goWebWorker) terminate() {
+	if gw.terminated.Swap(true) {
+		return
+	}
+	gw.worker.Call("terminate")
+	gw.worker.Call("removeEventListener", "message", gw.onMessage)
+	gw.worker.Call("removeEventListener", "error", gw.onError)
+	gw.worker.Call("removeEventListener", "messageerror", gw.onBad)
+	gw.onMessage.Release()
+	gw.onError.Release()
+	gw.onBad.Release()
+	if gw.module != nil {
+		releaseModule(gw.url, gw.module)
+	}
 }

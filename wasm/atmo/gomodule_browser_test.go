@@ -1,0 +1,550 @@
+//go:build js && wasm
+
+package atmo_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall/js"
+	"testing"
+	"time"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/jstest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The Go worker modules, built by `make build-wasm` before the browser tests.
+const (
+	goMathModule   = "bin/wasm/workers/math.wasm"
+	goSHA256Module = "bin/wasm/workers/sha256.wasm"
+	goTestModule   = "bin/wasm/testdata/testworker.wasm"
+	goExitNow      = "bin/wasm/testdata/exitnow.wasm"
+	jsMathWorker   = "examples/workers/math-worker.js"
+)
+
+var goMathTasks = []string{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}
+
+var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress"}
+
+// moduleBytes reads a built module.
+func moduleBytes(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(jstest.Root(), path))
+	require.NoError(t, err, "run `make build-wasm` first: it builds the Go worker modules the tests load")
+	return b
+}
+
+// moduleURL serves a built module from a Blob URL of its own, so each test
+// starts with a module no other test has compiled.
+func moduleURL(t testing.TB, path string) string {
+	t.Helper()
+	return jstest.BytesURL(t, moduleBytes(t, path), "application/wasm")
+}
+
+func goCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// goPool starts a TaskManager and a BrowserWorkerManager on configs, waits
+// for the workers to start, and closes both when the test ends.
+func goPool(t testing.TB, configs ...atmo.WorkerConfig) (*atmo.TaskManager, *atmo.BrowserWorkerManager) {
+	t.Helper()
+	tm := atmo.NewTaskManager()
+	wm, err := atmo.NewBrowserWorkerManager(tm, configs...)
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close(); tm.Close() })
+	require.NoError(t, wm.Ready(goCtx(t)))
+	return tm, wm
+}
+
+// outcome is a task's result or its worker's error message, comparable.
+type outcome struct {
+	Content any
+	Error   string
+}
+
+func run(ctx context.Context, tm *atmo.TaskManager, name string, params any) outcome {
+	got, err := tm.Do(ctx, name, params)
+	if err != nil {
+		var te *atmo.TaskError
+		if errors.As(err, &te) {
+			return outcome{Error: te.Message}
+		}
+		return outcome{Error: "not a worker's error: " + err.Error()}
+	}
+	return outcome{Content: got}
+}
+
+func TestGoModuleMathWorkerAnswersEveryTaskLikeTheJSMathWorker(t *testing.T) {
+	jsTM, _ := goPool(t, atmo.WorkerConfig{Tasks: goMathTasks, Script: jstest.FileURL(t, jsMathWorker)})
+	goTM, _ := goPool(t, atmo.WorkerConfig{Tasks: goMathTasks, Module: moduleURL(t, goMathModule)})
+	ctx := goCtx(t)
+	type ab = map[string]any
+	cases := []struct {
+		name   string
+		params map[string]any
+	}{
+		{"add", ab{"a": 10, "b": 20}}, {"add", ab{"a": 0.1, "b": 0.2}}, {"add", ab{"a": -5, "b": 2.5}},
+		{"subtract", ab{"a": 10, "b": 20}}, {"subtract", ab{"a": 1e308, "b": -1e308}},
+		{"multiply", ab{"a": 6, "b": 7}}, {"multiply", ab{"a": -0.5, "b": 3}},
+		{"divide", ab{"a": 10, "b": 4}}, {"divide", ab{"a": 1, "b": 3}}, {"divide", ab{"a": 10, "b": 0}},
+		{"power", ab{"a": 2, "b": 10}}, {"power", ab{"a": 9, "b": 0.5}}, {"power", ab{"a": -2, "b": 3}},
+		{"sqrt", ab{"a": 81}}, {"sqrt", ab{"a": 2}}, {"sqrt", ab{"a": -1}},
+		{"fibonacci", ab{"n": 0}}, {"fibonacci", ab{"n": 1}}, {"fibonacci", ab{"n": 20}}, {"fibonacci", ab{"n": -1}},
+	}
+	for _, c := range cases {
+		want := run(ctx, jsTM, c.name, c.params)
+		got := run(ctx, goTM, c.name, c.params)
+		assert.Equal(t, want, got, "%s %v", c.name, c.params)
+	}
+	assert.Equal(t, outcome{Error: "Division by zero is not allowed"}, run(ctx, goTM, "divide", ab{"a": 1, "b": 0}))
+}
+
+func TestGoModuleMixedPoolRunsAThousandTasksOnceEachWithIdenticalResults(t *testing.T) {
+	js := atmo.WorkerConfig{Tasks: goMathTasks, Script: jstest.FileURL(t, jsMathWorker)}
+	gw := atmo.WorkerConfig{Tasks: goMathTasks, Module: moduleURL(t, goMathModule)}
+	tm, wm := goPool(t, js, gw, js, gw)
+	const n = 1000
+	names := []string{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}
+	expect := func(i int) outcome {
+		a, b := float64(i%97), float64(i%13)
+		switch names[i%len(names)] {
+		case "add":
+			return outcome{Content: a + b}
+		case "subtract":
+			return outcome{Content: a - b}
+		case "multiply":
+			return outcome{Content: a * b}
+		case "divide":
+			if b == 0 {
+				return outcome{Error: "Division by zero is not allowed"}
+			}
+			return outcome{Content: a / b}
+		case "power":
+			p := 1.0
+			for range (i % 13) % 4 {
+				p *= a
+			}
+			return outcome{Content: p}
+		case "sqrt":
+			return outcome{Content: float64(i % 31)}
+		}
+		f := []float64{0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144}
+		return outcome{Content: f[i%13]}
+	}
+	params := func(i int) map[string]any {
+		a, b := i%97, i%13
+		switch names[i%len(names)] {
+		case "power":
+			return map[string]any{"a": a, "b": b % 4}
+		case "sqrt":
+			return map[string]any{"a": (i % 31) * (i % 31)}
+		case "fibonacci":
+			return map[string]any{"n": i % 13}
+		}
+		return map[string]any{"a": a, "b": b}
+	}
+	var calls [n]atomic.Int32
+	got := make([]outcome, n)
+	byWorker := make([]string, n)
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for i := range n {
+		_, err := tm.AddTask(atmo.TaskParams{
+			Name: names[i%len(names)], Params: params(i),
+			OnSuccess: func(r atmo.Response) {
+				if calls[i].Add(1) == 1 {
+					got[i], byWorker[i] = outcome{Content: r.Content}, r.WorkerID
+					wg.Done()
+				}
+			},
+			OnError: func(r atmo.Response) {
+				if calls[i].Add(1) == 1 {
+					got[i], byWorker[i] = outcome{Error: r.Error}, r.WorkerID
+					wg.Done()
+				}
+			},
+		})
+		require.NoError(t, err)
+	}
+	wg.Wait()
+	kinds := map[string]string{}
+	for _, w := range wm.Workers() {
+		kinds[w.ID()] = w.Kind()
+	}
+	perKind := map[string]int{}
+	for i := range n {
+		require.Equal(t, int32(1), calls[i].Load(), "task %d settled once", i)
+		require.Equal(t, expect(i), got[i], "task %d (%s %v) on a %s worker", i, names[i%len(names)], params(i), kinds[byWorker[i]])
+		perKind[kinds[byWorker[i]]]++
+	}
+	assert.Greater(t, perKind["js"], 0, "the JS workers ran tasks")
+	assert.Greater(t, perKind["go"], 0, "the Go workers ran tasks")
+	assert.Equal(t, n, perKind["js"]+perKind["go"])
+	s := tm.Status()
+	assert.Equal(t, n, s.Done+s.Failed)
+	assert.Empty(t, s.Working)
+}
+
+func TestGoModuleHandlerPanicFailsThatTaskAndTheWorkerServesTheNext(t *testing.T) {
+	tm, wm := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)})
+	ctx := goCtx(t)
+	_, err := tm.Do(ctx, "panic", nil)
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Contains(t, te.Message, "handler blew up")
+	got, err := tm.Do(ctx, "echo", "still here")
+	require.NoError(t, err)
+	assert.Equal(t, "still here", got)
+	assert.Equal(t, atmo.WorkerAvailable, wm.Workers()[0].Status())
+}
+
+func TestGoModuleHandlerErrorReachesDoAsTaskError(t *testing.T) {
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)})
+	_, err := tm.Do(goCtx(t), "fail", map[string]any{"message": "no can do"})
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "no can do", te.Message)
+}
+
+func TestGoModuleTaskItDoesNotHandleFailsWithAClearError(t *testing.T) {
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: []string{"add", "modulo"}, Module: moduleURL(t, goMathModule)})
+	_, err := tm.Do(goCtx(t), "modulo", map[string]any{"a": 7, "b": 2})
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "Unknown task: modulo (this Go worker handles: add, divide, fibonacci, multiply, power, sqrt, subtract)", te.Message)
+}
+
+func TestGoModuleBytesRoundTrip(t *testing.T) {
+	tm, _ := goPool(t,
+		atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)},
+		atmo.WorkerConfig{Tasks: []string{"sha256"}, Module: moduleURL(t, goSHA256Module)},
+	)
+	ctx := goCtx(t)
+	for _, size := range []int{0, 1, 1000, 1 << 20} {
+		data := make([]byte, size)
+		for i := range data {
+			data[i] = byte(rand.IntN(256))
+		}
+		got, err := tm.Do(ctx, "reverse", data)
+		require.NoError(t, err, "size %d", size)
+		want := slices.Clone(data)
+		slices.Reverse(want)
+		assert.Equal(t, want, got, "size %d", size)
+
+		sum, err := tm.Do(ctx, "sha256", map[string]any{"data": data})
+		require.NoError(t, err)
+		digest := sha256.Sum256(data)
+		assert.Equal(t, digest[:], sum, "sha256 of %d bytes", size)
+	}
+	nested := map[string]any{"blob": []byte{1, 2, 3}, "list": []any{[]byte{4}, "x", 1.5, true, nil}}
+	got, err := tm.Do(ctx, "echo", nested)
+	require.NoError(t, err)
+	assert.Equal(t, nested, got)
+
+	sum, err := tm.Do(ctx, "sha256", map[string]any{"data": []byte("abc"), "rounds": 1000})
+	require.NoError(t, err)
+	digest := sha256.Sum256([]byte("abc"))
+	for range 999 {
+		digest = sha256.Sum256(digest[:])
+	}
+	assert.Equal(t, digest[:], sum)
+}
+
+// stubFetch makes fetch(url) answer with an empty response of status.
+func stubFetch(t *testing.T, url string, status int, statusText string) {
+	orig := js.Global().Get("fetch")
+	stub := js.Global().Get("Function").New("orig", "url", "status", "text", `
+return function (u, ...rest) {
+  if (u === url) return Promise.resolve(new Response('', { status, statusText: text }));
+  return orig.call(this, u, ...rest);
+};`).Invoke(orig, url, status, statusText)
+	js.Global().Set("fetch", stub)
+	t.Cleanup(func() { js.Global().Set("fetch", orig) })
+}
+
+// countFetches counts the main thread's fetches of url.
+func countFetches(t *testing.T, url string) func() int {
+	orig := js.Global().Get("fetch")
+	counter := js.Global().Get("Object").New()
+	counter.Set("n", 0)
+	spy := js.Global().Get("Function").New("orig", "url", "counter", `
+return function (u, ...rest) {
+  if (u === url) counter.n++;
+  return orig.call(this, u, ...rest);
+};`).Invoke(orig, url, counter)
+	js.Global().Set("fetch", spy)
+	t.Cleanup(func() { js.Global().Set("fetch", orig) })
+	return func() int { return counter.Get("n").Int() }
+}
+
+func TestGoModuleBrokenModulesCloseTheirWorkerWithAClearError(t *testing.T) {
+	cases := []struct {
+		name        string
+		url         func(t *testing.T) string
+		want        string
+		inWorkerToo bool // also run with CompileInWorker
+	}{
+		{"not wasm", func(t *testing.T) string {
+			return jstest.BytesURL(t, []byte("<html>not wasm</html>"), "text/html")
+		}, "compiling", true},
+		{"not wasm, served as wasm", func(t *testing.T) string {
+			return jstest.BytesURL(t, []byte("not wasm at all"), "application/wasm")
+		}, "compiling", true},
+		{"empty body", func(t *testing.T) string {
+			return jstest.BytesURL(t, nil, "application/octet-stream")
+		}, "the response is empty", true},
+		{"unreachable", func(t *testing.T) string { return jstest.RevokedURL(t) }, "fetching", true},
+		{"404", func(t *testing.T) string {
+			url := "/no/such/module.wasm"
+			stubFetch(t, url, 404, "Not Found")
+			return url
+		}, "fetching /no/such/module.wasm: 404 Not Found", false},
+		{"exits at once", func(t *testing.T) string { return moduleURL(t, goExitNow) },
+			"Go runtime exited with code 0: main returned", true},
+	}
+	for _, mode := range []string{"shared", "in worker"} {
+		for _, c := range cases {
+			if mode == "in worker" && !c.inWorkerToo {
+				continue
+			}
+			t.Run(mode+"/"+c.name, func(t *testing.T) {
+				if mode == "in worker" {
+					atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
+					t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+				}
+				url := c.url(t)
+				tm := atmo.NewTaskManager()
+				defer tm.Close()
+				wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Module: url, StartTimeout: 20 * time.Second})
+				require.NoError(t, err)
+				defer wm.Close()
+				done := make(chan error, 1)
+				go func() { _, err := tm.Do(goCtx(t), "add", map[string]any{"a": 1, "b": 2}); done <- err }()
+				err = wm.Ready(goCtx(t))
+				require.ErrorIs(t, err, atmo.ErrWorkerStart)
+				w := wm.Workers()[0]
+				assert.Equal(t, atmo.WorkerClosed, w.Status())
+				t.Logf("LastError: %s", w.LastError())
+				assert.Contains(t, w.LastError(), c.want)
+				assert.NotContains(t, w.LastError(), "did not answer init-worker", "failed for its reason, not by timing out")
+				taskErr := <-done
+				require.ErrorIs(t, taskErr, atmo.ErrNoWorker)
+				assert.Contains(t, taskErr.Error(), c.want)
+			})
+		}
+	}
+}
+
+func TestGoModuleRuntimeExitMidTaskFailsThatTaskWithAClearError(t *testing.T) {
+	cases := map[string]string{
+		"exit":    "Go runtime exited with code 3",
+		"gopanic": "Go runtime exited with code 2: panic: boom in a goroutine",
+	}
+	for task, want := range cases {
+		t.Run(task, func(t *testing.T) {
+			tm, wm := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)})
+			ctx := goCtx(t)
+			_, err := tm.Do(ctx, task, nil)
+			require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+			assert.NotErrorIs(t, err, context.DeadlineExceeded)
+			t.Logf("Do: %v", err)
+			assert.Contains(t, err.Error(), want)
+			assert.Contains(t, wm.Workers()[0].LastError(), want)
+			got, err := tm.Do(ctx, "echo", "restarted")
+			require.NoError(t, err, "the worker restarts with a fresh Go runtime")
+			assert.Equal(t, "restarted", got)
+		})
+	}
+}
+
+func TestGoModuleCanceledTaskLeavesTheWorkerServing(t *testing.T) {
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)})
+	ctx, cancel := context.WithTimeout(goCtx(t), 100*time.Millisecond)
+	defer cancel()
+	_, err := tm.Do(ctx, "sleep", map[string]any{"ms": 60_000})
+	require.Error(t, err)
+	got, err := tm.Do(goCtx(t), "echo", 42)
+	require.NoError(t, err)
+	assert.Equal(t, 42.0, got)
+}
+
+func TestGoModuleIsFetchedAndCompiledOnceForManyWorkers(t *testing.T) {
+	url := moduleURL(t, goMathModule)
+	fetches := countFetches(t, url)
+	cfg := atmo.WorkerConfig{Tasks: goMathTasks, Module: url}
+	tm, wm := goPool(t, cfg, cfg, cfg, cfg)
+	assert.Equal(t, 1, atmo.GoModuleCompiles(url))
+	assert.Equal(t, 1, fetches())
+	w, err := wm.AddWorker(cfg)
+	require.NoError(t, err)
+	require.NoError(t, wm.Ready(goCtx(t)))
+	assert.Equal(t, atmo.WorkerAvailable, w.Status())
+	assert.Equal(t, 1, atmo.GoModuleCompiles(url), "a worker added while others run the module shares their compile")
+	for i := range 20 {
+		got, err := tm.Do(goCtx(t), "add", map[string]any{"a": i, "b": 1})
+		require.NoError(t, err)
+		assert.Equal(t, float64(i+1), got)
+	}
+	for _, w := range wm.Workers() {
+		assert.Equal(t, atmo.WorkerAvailable, w.Status(), w.ID())
+	}
+	assert.Equal(t, 1, fetches())
+}
+
+func TestGoModuleRestartedWorkerReusesTheCompiledModule(t *testing.T) {
+	url := moduleURL(t, goMathModule)
+	tm, wm := goPool(t, atmo.WorkerConfig{Tasks: goMathTasks, Module: url})
+	w := wm.Workers()[0]
+	w.Terminate()
+	require.Eventually(t, func() bool { return w.Status() == atmo.WorkerAvailable }, 20*time.Second, 10*time.Millisecond, "the worker restarts")
+	got, err := tm.Do(goCtx(t), "add", map[string]any{"a": 1, "b": 1})
+	require.NoError(t, err)
+	assert.Equal(t, 2.0, got)
+	assert.Equal(t, 1, atmo.GoModuleCompiles(url))
+}
+
+func TestGoModuleCompileInWorkerStartsWorkersWithoutTheMainThreadCompiling(t *testing.T) {
+	atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
+	t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+	url := moduleURL(t, goMathModule)
+	cfg := atmo.WorkerConfig{Tasks: goMathTasks, Module: url}
+	tm, _ := goPool(t, cfg, cfg)
+	got, err := tm.Do(goCtx(t), "multiply", map[string]any{"a": 6, "b": 7})
+	require.NoError(t, err)
+	assert.Equal(t, 42.0, got)
+	assert.Equal(t, 0, atmo.GoModuleCompiles(url))
+}
+
+func TestGoModuleWrongWasmExecURLFailsTheStartWithAClearError(t *testing.T) {
+	atmo.SetGoModuleOptions(atmo.GoModuleOptions{WasmExec: jstest.RevokedURL(t)})
+	t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+	tm := atmo.NewTaskManager()
+	defer tm.Close()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: goMathTasks, Module: moduleURL(t, goMathModule)})
+	require.NoError(t, err)
+	defer wm.Close()
+	require.ErrorIs(t, wm.Ready(goCtx(t)), atmo.ErrWorkerStart)
+	assert.Contains(t, wm.Workers()[0].LastError(), "loading wasm_exec.js from blob:")
+}
+
+// BenchmarkGoModuleStartup reports how long Go module workers take from
+// NewBrowserWorkerManager to Ready, for 1 and 4 workers, with the module
+// compiled once on the main thread and shared ("shared") or compiled by
+// each worker ("each compiles"). Each round uses a fresh URL, so every round
+// pays for a compile.
+func BenchmarkGoModuleStartup(b *testing.B) {
+	module := moduleBytes(b, goMathModule)
+	for _, shared := range []bool{true, false} {
+		for _, n := range []int{1, 4} {
+			mode := "shared"
+			if !shared {
+				mode = "each-compiles"
+			}
+			b.Run(fmt.Sprintf("workers=%d/%s", n, mode), func(b *testing.B) {
+				atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: !shared})
+				defer atmo.SetGoModuleOptions(atmo.GoModuleOptions{})
+				tm := atmo.NewTaskManager()
+				defer tm.Close()
+				for b.Loop() {
+					b.StopTimer()
+					url := jstest.BytesURL(b, module, "application/wasm")
+					configs := make([]atmo.WorkerConfig, n)
+					for i := range configs {
+						configs[i] = atmo.WorkerConfig{Tasks: goMathTasks, Module: url}
+					}
+					b.StartTimer()
+					wm, err := atmo.NewBrowserWorkerManager(tm, configs...)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := wm.Ready(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					wm.Close()
+					b.StartTimer()
+				}
+			})
+		}
+	}
+}
+
+// await waits for a JS promise and returns its value, or fails the test
+// with its rejection.
+func await(t *testing.T, p js.Value) js.Value {
+	t.Helper()
+	type result struct {
+		v   js.Value
+		err string
+	}
+	ch := make(chan result, 1)
+	var then, catch js.Func
+	then = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		then.Release()
+		catch.Release()
+		ch <- result{v: args[0]}
+		return nil
+	})
+	catch = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		then.Release()
+		catch.Release()
+		ch <- result{err: args[0].Call("toString").String()}
+		return nil
+	})
+	p.Call("then", then, catch)
+	select {
+	case r := <-ch:
+		require.Empty(t, r.err)
+		return r.v
+	case <-goCtx(t).Done():
+		t.Fatal("the promise did not settle")
+		return js.Undefined()
+	}
+}
+
+func TestGoModuleBootstrapHoldsTheHostsWebLockWhileItsThreadLives(t *testing.T) {
+	scenario := js.Global().Get("Function").New("bootstrap", "module", "lock", `return (async () => {
+  const w = new Worker(bootstrap);
+  const seen = [];
+  const next = (kind) => new Promise((resolve) => {
+    const check = () => { const i = seen.findIndex((m) => m.message === kind); if (i >= 0) resolve(seen.splice(i, 1)[0]); else setTimeout(check, 5); };
+    check();
+  });
+  w.onmessage = (e) => seen.push(e.data);
+  // init-worker comes before the module, as atmo sends it: the bootstrap keeps it.
+  w.postMessage({ message: 'init-worker', id: 'worker-1', content: ['echo', 'exit'], lock });
+  w.postMessage({ message: 'go-module', url: module });
+  const ready = await next('worker-ready');
+  const held = (await navigator.locks.query()).held.some((l) => l.name === lock);
+  let released = false;
+  const gone = navigator.locks.request(lock, () => { released = true; });
+  w.postMessage({ message: 'worker-work', taskId: 't1', workerId: 'worker-1', content: { name: 'echo', params: 'hi' } });
+  const answer = await next('worker-response');
+  const stillHeld = !released;
+  w.postMessage({ message: 'worker-work', taskId: 't2', workerId: 'worker-1', content: { name: 'exit' } });
+  const exit = await next('worker-exit');
+  await gone;
+  return { readyLock: ready.content.lock, held, answer: answer.content, stillHeld, exit: exit.error, released };
+})()`)
+	lock := fmt.Sprintf("atmo-test-lock-%d", rand.Uint32())
+	r := await(t, scenario.Invoke(jstest.FileURL(t, "jsworker/go-worker.js"), moduleURL(t, goTestModule), lock))
+	assert.Equal(t, lock, r.Get("readyLock").String(), "worker-ready says the lock is held")
+	assert.True(t, r.Get("held").Bool(), "the thread holds the lock")
+	assert.Equal(t, "hi", r.Get("answer").String())
+	assert.True(t, r.Get("stillHeld").Bool(), "the lock stays held while the thread serves")
+	assert.Equal(t, "Go runtime exited with code 3", r.Get("exit").String())
+	assert.True(t, r.Get("released").Bool(), "the host is granted the lock once the thread ended")
+}
