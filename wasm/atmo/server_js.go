@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall/js"
+
+	"github.com/atmoworkers/atmo/jsworker"
 )
 
 // ServerWorkerManager runs a pool of Node.js worker_threads workers for a
@@ -21,6 +24,13 @@ import (
 // process's working directory, or a file: URL. Node.js decides by the file
 // whether a script is CommonJS or an ES module (.mjs, or "type": "module" in
 // a package.json), so WorkerConfig.Type is not used here.
+//
+// A Module (a Go WASM worker module) is read and compiled once on the main
+// thread, and the compiled WebAssembly.Module is posted to every thread that
+// runs it (GoModuleCompiles, given the module's absolute path, counts the
+// compiles). The threads run jsworker/go-worker.js, embedded in this program,
+// with the wasm_exec.js of the Go toolchain that runs this program; set
+// GoModuleOptions.WasmExec (a file path here) to use another one.
 type ServerWorkerManager struct {
 	pool *workerPool
 }
@@ -139,6 +149,12 @@ type thread struct {
 	n                                 *node
 	worker                            js.Value
 	onMessage, onError, onExit, onBad js.Func
+	terminated                        atomic.Bool
+
+	// For a Go module: its absolute path and its compile on the main
+	// thread (nil with GoModuleOptions.CompileInWorker).
+	modulePath string
+	module     *compiledModule
 }
 
 func spawnThread(w *TaskWorker) (transport, error) {
@@ -147,7 +163,7 @@ func spawnThread(w *TaskWorker) (transport, error) {
 		return nil, err
 	}
 	if w.config.Module != "" {
-		return nil, fmt.Errorf("Go WASM worker modules are not supported by ServerWorkerManager yet (%s)", w.config.Module)
+		return spawnGoThread(n, w)
 	}
 	file, err := n.resolveFile(w.config.Script)
 	if err != nil {
@@ -238,6 +254,9 @@ func (th *thread) cancel(taskID, workerID string) {
 // follow it go to a no-op, because an EventEmitter with no 'error' listener
 // would throw the error in the main thread.
 func (th *thread) terminate() {
+	if th.terminated.Swap(true) {
+		return
+	}
 	th.worker.Call("terminate")
 	th.worker.Call("off", "message", th.onMessage)
 	th.worker.Call("off", "error", th.onError)
@@ -248,4 +267,127 @@ func (th *thread) terminate() {
 	th.onError.Release()
 	th.onExit.Release()
 	th.onBad.Release()
+	if th.module != nil {
+		releaseModule(th.modulePath, th.module)
+	}
+}
+
+// spawnGoThread starts a thread running jsworker/go-worker.js for a Go WASM
+// worker module. It returns at once: the thread gets the compiled module when
+// the compile is done (go-worker.js keeps init-worker until the Go program
+// listens), and a read or compile failure ends the start through the pool.
+func spawnGoThread(n *node, w *TaskWorker) (transport, error) {
+	file, err := n.resolveFile(w.config.Module)
+	if err != nil {
+		return nil, err
+	}
+	goModules.mu.Lock()
+	opts := goModules.opts
+	goModules.mu.Unlock()
+	wasmExec, err := n.wasmExec(opts.WasmExec)
+	if err != nil {
+		return nil, err
+	}
+	th := &thread{n: n, modulePath: file}
+	if opts.Bootstrap != "" {
+		boot, err := n.resolveFile(opts.Bootstrap)
+		if err != nil {
+			return nil, fmt.Errorf("GoModuleOptions.Bootstrap: %v", err)
+		}
+		err = jsCall(func() { th.worker = n.workerThreads.Get("Worker").New(boot, map[string]any{"name": w.id}) })
+		if err != nil {
+			return nil, fmt.Errorf("new Worker(%q) for the Go worker bootstrap: %v", boot, err)
+		}
+	} else {
+		text, err := jsworker.FS.ReadFile("go-worker.js")
+		if err != nil {
+			panic("atmo: jsworker/go-worker.js is not embedded: " + err.Error()) // a broken build
+		}
+		err = jsCall(func() {
+			th.worker = n.workerThreads.Get("Worker").New(string(text), map[string]any{"name": w.id, "eval": true})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("new Worker for the Go worker bootstrap: %v", err)
+		}
+	}
+	th.listen(w)
+
+	if opts.CompileInWorker {
+		th.worker.Call("postMessage", map[string]any{"message": "go-module", "url": file, "wasmExec": wasmExec})
+		return th, nil
+	}
+	th.module = acquireFileModule(file)
+	var onCompiled, onFailed js.Func
+	done := func() {
+		onCompiled.Release()
+		onFailed.Release()
+	}
+	onCompiled = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		done()
+		if !th.terminated.Load() {
+			th.worker.Call("postMessage", map[string]any{"message": "go-module", "module": args[0], "url": file, "wasmExec": wasmExec})
+		}
+		return nil
+	})
+	onFailed = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		done()
+		forgetModule(file, th.module)
+		if !th.terminated.Load() {
+			w.pool.workerExit(w, jsErrorText(args[0]))
+		}
+		return nil
+	})
+	th.module.promise.Call("then", onCompiled, onFailed)
+	return th, nil
+}
+
+// wasmExec is the path of the wasm_exec.js that go-worker.js loads: the one
+// given, or by default the one next to the wasm_exec_node.js running this
+// program (the same Go toolchain).
+func (n *node) wasmExec(given string) (string, error) {
+	if given != "" {
+		p, err := n.resolveFile(given)
+		if err != nil {
+			return "", fmt.Errorf("GoModuleOptions.WasmExec: %v", err)
+		}
+		return p, nil
+	}
+	var p string
+	err := jsCall(func() { p = js.Global().Get("require").Call("resolve", "./wasm_exec").String() })
+	if err != nil {
+		return "", fmt.Errorf("cannot find the wasm_exec.js of this Go toolchain (%v): set GoModuleOptions.WasmExec to $(go env GOROOT)/lib/wasm/wasm_exec.js", err)
+	}
+	return p, nil
+}
+
+// compileFileModule reads a .wasm file without blocking the event loop and
+// compiles it. Its errors say which step failed.
+var compileFileModule = js.Global().Get("Function").New("path", `return (async () => {
+  let bytes;
+  try {
+    bytes = await require('fs').promises.readFile(path);
+  } catch (e) {
+    throw new Error('reading ' + path + ': ' + e.message);
+  }
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (e) {
+    throw new Error('compiling ' + path + ': ' + e.message + ' (is it a .wasm built with GOOS=js GOARCH=wasm?)');
+  }
+})()`)
+
+// acquireFileModule returns the compile of the module file at path (absolute),
+// starting it if no thread has. It shares the browser's cache of compiled
+// modules, keyed here by the file's absolute path.
+func acquireFileModule(path string) *compiledModule {
+	goModules.mu.Lock()
+	defer goModules.mu.Unlock()
+	m := goModules.cache[path]
+	if m == nil {
+		m = &compiledModule{promise: compileFileModule.Invoke(path)}
+		goModules.cache[path] = m
+		goModules.compiles[path]++
+	}
+	m.users++
+	return m
 }

@@ -17,16 +17,23 @@ import (
 // cores is Node.js's os.cpus().length (runtime.NumCPU is 1 under js/wasm).
 func cores() int { return js.Global().Get("require").Invoke("os").Call("cpus").Length() }
 
-// fibBatch runs tasks fib tasks at once on tm and waits for all of them.
-func fibBatch(b *testing.B, tm *atmo.TaskManager, tasks, n int) {
+// cpuLoad is a CPU-bound task for a kind of worker.
+type cpuLoad struct {
+	config atmo.WorkerConfig
+	name   string
+	params any
+}
+
+// batch runs tasks copies of the load at once on tm and waits for all of them.
+func batch(b *testing.B, tm *atmo.TaskManager, l cpuLoad, tasks int) {
 	var wg sync.WaitGroup
 	wg.Add(tasks)
 	for i := 0; i < tasks; i++ {
 		_, err := tm.AddTask(atmo.TaskParams{
-			Name: "fib", Params: map[string]any{"fib": n},
+			Name: l.name, Params: l.params,
 			OnSuccess: func(atmo.Response) { wg.Done() },
 			OnError: func(r atmo.Response) {
-				b.Errorf("fib task failed: %v", r.Err)
+				b.Errorf("%s task failed: %v", l.name, r.Err)
 				wg.Done()
 			},
 		})
@@ -35,24 +42,37 @@ func fibBatch(b *testing.B, tm *atmo.TaskManager, tasks, n int) {
 	wg.Wait()
 }
 
-// BenchmarkCPUSpeedup reports how much faster a batch of CPU-bound tasks
-// (fibonacci(27), 8 per core) runs on one worker per core than on one worker.
-// It reports; it asserts nothing about timings.
+// BenchmarkCPUSpeedup reports how much faster a batch of CPU-bound tasks (8
+// per core) runs on one worker per core than on one worker: JS workers
+// computing fibonacci(27), and Go workers hashing with SHA-256. It reports;
+// it asserts nothing about timings.
 //
 //	PATH="$(go env GOROOT)/lib/wasm:$PATH" GOOS=js GOARCH=wasm go test -run '^$' -bench CPUSpeedup ./wasm/atmo/nodetest/
 func BenchmarkCPUSpeedup(b *testing.B) {
-	const fibN = 27
+	loads := map[string]cpuLoad{
+		"js": {atmo.WorkerConfig{Tasks: []string{"fib"}, Script: echoWorker}, "fib", map[string]any{"fib": 27}},
+		"go": {atmo.WorkerConfig{Tasks: []string{"sha256"}, Module: repoRoot + "/bin/wasm/workers/sha256.wasm"},
+			"sha256", map[string]any{"data": []byte("atmo"), "rounds": 50_000}},
+	}
+	for _, kind := range []string{"js", "go"} {
+		b.Run(kind, func(b *testing.B) { speedup(b, loads[kind]) })
+	}
+}
+
+func speedup(b *testing.B, l cpuLoad) {
 	n := cores()
 	tasks := 8 * n
 	start := func(workers int) *atmo.TaskManager {
 		tm := atmo.NewTaskManager()
-		wm, err := atmo.NewServerWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"fib"}, Script: echoWorker, Count: workers})
+		c := l.config
+		c.Count = workers
+		wm, err := atmo.NewServerWorkerManager(tm, c)
 		require.NoError(b, err)
 		b.Cleanup(func() { wm.Close(); tm.Close() })
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		require.NoError(b, wm.Ready(ctx))
-		fibBatch(b, tm, workers, fibN) // warm up every worker's JIT
+		require.NoError(b, wm.Ready(ctx), "Go modules are built by make build-wasm")
+		batch(b, tm, l, workers) // warm every worker up
 		return tm
 	}
 	one, many := start(1), start(n)
@@ -61,9 +81,9 @@ func BenchmarkCPUSpeedup(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		t0 := time.Now()
-		fibBatch(b, one, tasks, fibN)
+		batch(b, one, l, tasks)
 		t1 := time.Now()
-		fibBatch(b, many, tasks, fibN)
+		batch(b, many, l, tasks)
 		tOne += t1.Sub(t0)
 		tMany += time.Since(t1)
 	}

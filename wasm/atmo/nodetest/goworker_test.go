@@ -1,0 +1,161 @@
+//go:build js && wasm
+
+package nodetest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Go worker modules, built by `make build-wasm` (which `make test-node` runs first).
+const (
+	mathModule = repoRoot + "/bin/wasm/workers/math.wasm"
+	testModule = repoRoot + "/bin/wasm/testdata/testworker.wasm"
+	exitModule = repoRoot + "/bin/wasm/testdata/exitnow.wasm"
+)
+
+var mathTasks = []string{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}
+
+// module returns the path of a built Go worker module, or fails the test
+// saying how to build it.
+func module(t testing.TB, path string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("%s is missing: run `make build-wasm` first (make test-node does): %v", path, err)
+	}
+	return path
+}
+
+// privateCopy copies a module to a path of its own, so that the compile count
+// of this test is not shared with others.
+func privateCopy(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(module(t, path))
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), filepath.Base(path))
+	require.NoError(t, os.WriteFile(p, b, 0o644))
+	return p
+}
+
+func TestGoWorkerModuleRunsInWorkerThreads(t *testing.T) {
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: mathTasks, Module: module(t, mathModule)})
+	assert.Equal(t, "go", wm.Workers()[0].Kind())
+	ctx := testCtx(t)
+
+	sum, err := tm.Do(ctx, "add", map[string]any{"a": 10, "b": 20})
+	require.NoError(t, err)
+	assert.Equal(t, 30.0, sum)
+	fib, err := tm.Do(ctx, "fibonacci", map[string]any{"n": 20})
+	require.NoError(t, err)
+	assert.Equal(t, 6765.0, fib)
+
+	_, err = tm.Do(ctx, "divide", map[string]any{"a": 1, "b": 0})
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "Division by zero is not allowed", te.Message)
+}
+
+func TestGoModuleIsCompiledOnceForAllItsThreads(t *testing.T) {
+	p := privateCopy(t, mathModule)
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: mathTasks, Module: p, Count: 3})
+	assert.Equal(t, 1, atmo.GoModuleCompiles(p))
+	_, err := tm.Do(testCtx(t), "add", map[string]any{"a": 1, "b": 2})
+	require.NoError(t, err)
+	for _, w := range wm.Workers() {
+		assert.Equal(t, atmo.WorkerAvailable, w.Status(), w.ID())
+	}
+}
+
+func TestGoModuleMayBeAFileURL(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Module: "file://" + abs(t, module(t, testModule))})
+	got, err := tm.Do(testCtx(t), "echo", map[string]any{"x": "y"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"x": "y"}, got)
+}
+
+func TestJSAndGoWorkersShareOnePool(t *testing.T) {
+	tm, wm := pool(t,
+		atmo.WorkerConfig{Tasks: []string{"add", "fibonacci"}, Module: module(t, mathModule)},
+		atmo.WorkerConfig{Tasks: []string{"add", "multiply"}, Script: seedWorker},
+	)
+	goID, jsID := wm.Workers()[0].ID(), wm.Workers()[1].ID()
+	ctx := testCtx(t)
+	for i := 0; i < 10; i++ {
+		_, err := tm.Do(ctx, "fibonacci", map[string]any{"n": 10})
+		require.NoError(t, err)
+		_, err = tm.Do(ctx, "multiply", map[string]any{"a": 2, "b": 3})
+		require.NoError(t, err)
+	}
+	s := tm.Stats()
+	byID := map[string]atmo.WorkerStats{}
+	for _, w := range s.Workers {
+		byID[w.ID] = w
+	}
+	assert.Equal(t, "go", byID[goID].Kind)
+	assert.Equal(t, "js", byID[jsID].Kind)
+	assert.Equal(t, 10, byID[goID].Done, "fibonacci only on the Go worker")
+	assert.Equal(t, 10, byID[jsID].Done, "multiply only on the JS worker")
+}
+
+func TestGoWorkerExitMidTaskFailsTheTaskWithErrWorkerCrashed(t *testing.T) {
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"exit", "echo"}, Module: module(t, testModule)})
+	w := wm.Workers()[0]
+	_, err := tm.Do(testCtx(t), "exit", nil)
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.ErrorContains(t, err, w.ID())
+	assert.ErrorContains(t, err, "Go runtime exited with code 3")
+
+	require.NoError(t, wm.Ready(testCtx(t)))
+	_, err = tm.Do(testCtx(t), "echo", "again")
+	require.NoError(t, err, "the worker restarted")
+}
+
+func TestGoWorkerPanicInAGoroutineCrashesTheWorkerWithThePanic(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"gopanic"}, Module: module(t, testModule)})
+	_, err := tm.Do(testCtx(t), "gopanic", nil)
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.ErrorContains(t, err, "boom in a goroutine")
+}
+
+func TestGoWorkerWhoseMainReturnsFailsToStart(t *testing.T) {
+	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"add"}, Module: module(t, exitModule)})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "main returned")
+}
+
+func TestMissingModuleClosesItsWorkerWithNoSuchFile(t *testing.T) {
+	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"add"}, Module: "testdata/nope.wasm"})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "no such file: "+abs(t, "testdata/nope.wasm"))
+}
+
+func TestModuleThatIsNotWasmFailsToStartSayingSo(t *testing.T) {
+	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"add"}, Module: seedWorker})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "compiling "+abs(t, seedWorker))
+	assert.ErrorContains(t, err, "GOOS=js GOARCH=wasm")
+}
+
+func TestCloseEndsGoWorkerThreads(t *testing.T) {
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"sleep"}, Module: module(t, testModule), Count: 2})
+	errs := make(chan error, 1)
+	go func() {
+		_, err := tm.Do(testCtx(t), "sleep", map[string]any{"ms": 60_000})
+		errs <- err
+	}()
+	require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, wm.Close())
+	require.ErrorIs(t, <-errs, atmo.ErrClosed)
+	for _, w := range wm.Workers() {
+		assert.Equal(t, atmo.WorkerClosed, w.Status(), w.ID())
+	}
+}
