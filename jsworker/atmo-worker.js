@@ -105,14 +105,25 @@
     port.listen((data) => {
       if (!data || typeof data !== 'object') return;
       switch (data.message) {
-        case 'init-worker':
+        case 'init-worker': {
           workerId = data.id;
-          port.post({
-            message: 'worker-ready',
-            workerId,
-            content: { tasks: names, features: ['cancel', 'progress', 'concurrency'] },
-          });
+          const ready = { tasks: names, features: ['cancel', 'progress', 'concurrency'] };
+          const say = () => port.post({ message: 'worker-ready', workerId, content: ready });
+          // Hold the Web Lock the host names for as long as this thread
+          // lives: the host is granted it when the thread ends, however it
+          // ends (self.close(), a crash, out of memory), and so learns of it.
+          const locks = typeof navigator !== 'undefined' && navigator.locks;
+          if (data.lock && locks) {
+            ready.lock = data.lock;
+            locks.request(data.lock, () => {
+              say();
+              return new Promise(() => {}); // never released while alive
+            });
+          } else {
+            say();
+          }
           break;
+        }
         case 'worker-work':
           work(data.taskId, data.content);
           break;

@@ -5,6 +5,7 @@ package atmo
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"syscall/js"
 )
 
@@ -52,7 +53,8 @@ func (m *BrowserWorkerManager) Close() error {
 type webWorker struct {
 	worker                    js.Value
 	onMessage, onError, onBad js.Func
-	post                      js.Value // postWork(worker, taskId, workerId, name, params, transfer)
+	lock                      string // a Web Lock the worker holds while it lives ("" for none)
+	ended                     bool
 }
 
 // postWork builds and posts a worker-work message in one JS call instead of
@@ -64,16 +66,26 @@ func spawnWebWorker(w *TaskWorker) (transport, error) {
 	if w.config.Module != "" {
 		return spawnGoWebWorker(w)
 	}
-	ww := &webWorker{}
-	if err := jsCall(func() {
-		opts := map[string]any{"name": w.id}
-		if w.config.Type == "module" {
-			opts["type"] = "module"
-		}
-		ww.worker = js.Global().Get("Worker").New(w.config.Script, opts)
-	}); err != nil {
-		return nil, fmt.Errorf("new Worker(%q): %v", w.config.Script, err)
+	opts := map[string]any{"name": w.id}
+	if w.config.Type == "module" {
+		opts["type"] = "module"
 	}
+	return startWebWorker(w, w.config.Script, opts)
+}
+
+// lockSeq makes each worker thread's lock name unique in the page; the
+// manager id and a random part keep it unique across pages of one origin.
+var lockSeq int
+
+// startWebWorker creates a Web Worker running url and wires its events to
+// w's pool. The Go worker bootstrap uses it too.
+func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker, error) {
+	ww := &webWorker{}
+	if err := jsCall(func() { ww.worker = js.Global().Get("Worker").New(url, opts) }); err != nil {
+		return nil, fmt.Errorf("new Worker(%q): %v", url, err)
+	}
+	lockSeq++
+	ww.lock = fmt.Sprintf("atmo:%s:%s:%d:%d", w.pool.tm.id, w.id, lockSeq, rand.Uint32())
 	p := w.pool
 	ww.onMessage = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		in, err := decodeInbound(fromJS(args[0].Get("data")))
@@ -81,7 +93,12 @@ func spawnWebWorker(w *TaskWorker) (transport, error) {
 			p.ignore()
 			return nil
 		}
-		p.receive(w, in)
+		if in.kind == KindWorkerReady {
+			ww.watchLock(w, in.content)
+		}
+		if !ww.ended {
+			p.receive(w, in)
+		}
 		return nil
 	})
 	ww.onError = js.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -92,7 +109,7 @@ func spawnWebWorker(w *TaskWorker) (transport, error) {
 			msg = m.String()
 		}
 		if msg == "" {
-			msg = fmt.Sprintf("the script %s could not be loaded or run (a 404, a network error, or a wrong MIME type)", w.config.Script)
+			msg = fmt.Sprintf("the script %s could not be loaded or run (a 404, a network error, or a wrong MIME type)", url)
 		}
 		p.workerError(w, msg)
 		return nil
@@ -107,13 +124,39 @@ func spawnWebWorker(w *TaskWorker) (transport, error) {
 	return ww, nil
 }
 
+// watchLock notices a worker thread that ends without a word: self.close(),
+// a crash, running out of memory. No event tells the page of those, but a
+// worker written with atmo-worker.js (or a Go worker) holds a Web Lock named
+// in init-worker for as long as it lives and says so in worker-ready; the
+// page then queues for the same lock, which it is granted when the thread
+// ends. Seed workers hold none: timeouts cover them.
+func (ww *webWorker) watchLock(w *TaskWorker, ready any) {
+	c, _ := ready.(map[string]any)
+	if name, _ := c["lock"].(string); name != ww.lock || ww.ended {
+		return
+	}
+	locks := js.Global().Get("navigator").Get("locks")
+	if locks.IsUndefined() {
+		return
+	}
+	var granted js.Func
+	granted = js.FuncOf(func(_ js.Value, _ []js.Value) any {
+		granted.Release()
+		if !ww.ended {
+			w.pool.workerExit(w, "its thread ended without a word (self.close(), a crash, or out of memory)")
+		}
+		return nil // releases the lock at once
+	})
+	locks.Call("request", ww.lock, granted)
+}
+
 func (ww *webWorker) init(id string, tasks []string, concurrency int) {
 	ts := make([]any, len(tasks))
 	for i, t := range tasks {
 		ts[i] = t
 	}
 	ww.worker.Call("postMessage", map[string]any{
-		"message": string(KindInitWorker), "id": id, "content": ts, "concurrency": concurrency,
+		"message": string(KindInitWorker), "id": id, "content": ts, "concurrency": concurrency, "lock": ww.lock,
 	})
 }
 
@@ -129,7 +172,10 @@ func (ww *webWorker) cancel(taskID, workerID string) {
 	})
 }
 
+// terminate ends the thread. Its lock watcher, if any, fires later and
+// releases itself.
 func (ww *webWorker) terminate() {
+	ww.ended = true
 	ww.worker.Call("terminate")
 	ww.worker.Call("removeEventListener", "message", ww.onMessage)
 	ww.worker.Call("removeEventListener", "error", ww.onError)

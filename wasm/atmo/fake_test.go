@@ -1,33 +1,37 @@
 package atmo
 
 import (
+	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeTransport stands in for a real worker in native tests of the pure core.
 // It answers asynchronously, as a real worker does, by calling the pool from
 // a goroutine. Real workers are tested in the browser tests.
 type fakeTransport struct {
-	pool    *workerPool
-	w       *TaskWorker
-	run     func(w *TaskWorker, name string, params any) (content any, errText string)
-	silent  bool // never answers init-worker
-	mu      sync.Mutex
-	cancels []string
-	ended   bool
+	pool     *workerPool
+	w        *TaskWorker
+	run      func(w *TaskWorker, name string, params any) (content any, errText string)
+	silent   bool                                  // never answers init-worker
+	onCancel func(f *fakeTransport, taskID string) // how the worker answers worker-cancel
+	mu       sync.Mutex
+	cancels  []string
+	ended    bool
 }
 
 func (f *fakeTransport) init(string, []string, int) {
 	if !f.silent {
-		go f.pool.receive(f.w, inbound{kind: KindWorkerReady})
+		go f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerReady})
 	}
+
 }
 
 func (f *fakeTransport) work(taskID, workerID, name string, params any) {
 	go func() {
 		content, errText := f.run(f.w, name, params)
-		f.pool.receive(f.w, inbound{kind: KindWorkerResponse, taskID: taskID, workerID: workerID, content: content, err: errText})
+		f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerResponse, taskID: taskID, workerID: workerID, content: content, err: errText})
 	}()
 }
 
@@ -35,6 +39,9 @@ func (f *fakeTransport) cancel(taskID, _ string) {
 	f.mu.Lock()
 	f.cancels = append(f.cancels, taskID)
 	f.mu.Unlock()
+	if f.onCancel != nil {
+		go f.onCancel(f, taskID)
+	}
 }
 
 func (f *fakeTransport) terminate() {
@@ -65,4 +72,74 @@ func fakePool(t *testing.T, tm *TaskManager, run func(w *TaskWorker, name string
 // echo answers with the worker's id and the params.
 func echo(w *TaskWorker, name string, params any) (any, string) {
 	return map[string]any{"worker": w.id, "name": name, "params": params}, ""
+}
+
+// fakeClock is a clock that moves only when told to, for timeouts,
+// restarts and the elastic pool.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c       *fakeClock
+	at      time.Time
+	f       func()
+	stopped bool
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_700_000_000, 0)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) stopper {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := !t.stopped
+	t.stopped = true
+	return was
+}
+
+// Advance moves the clock and runs the timers that came due, in time order.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	var due []*fakeTimer
+	rest := c.timers[:0]
+	for _, t := range c.timers {
+		switch {
+		case t.stopped:
+		case !t.at.After(c.now):
+			t.stopped = true
+			due = append(due, t)
+		default:
+			rest = append(rest, t)
+		}
+	}
+	c.timers = rest
+	c.mu.Unlock()
+	slices.SortFunc(due, func(a, b *fakeTimer) int { return a.at.Compare(b.at) })
+	for _, t := range due {
+		t.f()
+	}
+}
+
+// withClock gives tm a fake clock; call before starting workers.
+func withClock(tm *TaskManager) *fakeClock {
+	c := newFakeClock()
+	tm.clock = c
+	return c
 }

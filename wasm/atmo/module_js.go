@@ -5,7 +5,6 @@ package atmo
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -160,13 +159,13 @@ func forgetModule(url string, m *compiledModule) {
 	}
 }
 
-// goWebWorker is the transport to one Web Worker running a Go module.
+// goWebWorker is the transport to one Web Worker running the Go worker
+// bootstrap, which runs the module it is posted: a webWorker that also
+// holds its compiled module.
 type goWebWorker struct {
-	worker                    js.Value
-	url                       string
-	module                    *compiledModule // nil with CompileInWorker
-	onMessage, onError, onBad js.Func
-	terminated                atomic.Bool
+	*webWorker
+	url    string
+	module *compiledModule // nil with CompileInWorker
 }
 
 // spawnGoWebWorker starts a Web Worker running a Go WASM worker module. It
@@ -174,42 +173,12 @@ type goWebWorker struct {
 // a fetch or compile failure closes it later through the pool.
 func spawnGoWebWorker(w *TaskWorker) (transport, error) {
 	opts, boot := goModuleSettings()
-	gw := &goWebWorker{url: w.config.Module}
-	if err := jsCall(func() {
-		gw.worker = js.Global().Get("Worker").New(boot, map[string]any{"name": w.id})
-	}); err != nil {
-		return nil, fmt.Errorf("new Worker(%q) for the Go worker bootstrap: %v", boot, err)
+	ww, err := startWebWorker(w, boot, map[string]any{"name": w.id})
+	if err != nil {
+		return nil, fmt.Errorf("starting the Go worker bootstrap: %v", err)
 	}
+	gw := &goWebWorker{webWorker: ww, url: w.config.Module}
 	p := w.pool
-	gw.onMessage = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		in, err := decodeInbound(fromJS(args[0].Get("data")))
-		if err != nil {
-			p.ignore()
-			return nil
-		}
-		p.receive(w, in)
-		return nil
-	})
-	gw.onError = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		e := args[0]
-		e.Call("preventDefault")
-		msg := ""
-		if m := e.Get("message"); m.Type() == js.TypeString {
-			msg = m.String()
-		}
-		if msg == "" {
-			msg = "the Go worker bootstrap " + boot + " could not be loaded or run"
-		}
-		p.workerError(w, msg)
-		return nil
-	})
-	gw.onBad = js.FuncOf(func(_ js.Value, _ []js.Value) any {
-		p.ignore()
-		return nil
-	})
-	gw.worker.Call("addEventListener", "message", gw.onMessage)
-	gw.worker.Call("addEventListener", "error", gw.onError)
-	gw.worker.Call("addEventListener", "messageerror", gw.onBad)
 
 	wasmExec := any(nil)
 	if opts.WasmExec != "" {
@@ -229,7 +198,7 @@ func spawnGoWebWorker(w *TaskWorker) (transport, error) {
 	}
 	onCompiled = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		done()
-		if !gw.terminated.Load() {
+		if !gw.ended {
 			gw.worker.Call("postMessage", map[string]any{"message": "go-module", "module": args[0], "url": gw.url, "wasmExec": wasmExec})
 		}
 		return nil
@@ -237,7 +206,7 @@ func spawnGoWebWorker(w *TaskWorker) (transport, error) {
 	onFailed = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		done()
 		forgetModule(gw.url, gw.module)
-		if !gw.terminated.Load() {
+		if !gw.ended {
 			p.workerExit(w, jsErrorText(args[0]))
 		}
 		return nil
@@ -256,39 +225,11 @@ func jsErrorText(v js.Value) string {
 	return v.Call("toString").String()
 }
 
-func (gw *goWebWorker) init(id string, tasks []string, concurrency int) {
-	ts := make([]any, len(tasks))
-	for i, t := range tasks {
-		ts[i] = t
-	}
-	gw.worker.Call("postMessage", map[string]any{
-		"message": string(KindInitWorker), "id": id, "content": ts, "concurrency": concurrency,
-	})
-}
-
-func (gw *goWebWorker) work(taskID, workerID, name string, params any) {
-	var transfer []any
-	p := toJS(params, &transfer)
-	postWork.Invoke(gw.worker, taskID, workerID, name, p, transfer)
-}
-
-func (gw *goWebWorker) cancel(taskID, workerID string) {
-	gw.worker.Call("postMessage", map[string]any{
-		"message": string(KindWorkerCancel), "taskId": taskID, "workerId": workerID,
-	})
-}
-
 func (gw *goWebWorker) terminate() {
-	if gw.terminated.Swap(true) {
+	if gw.ended {
 		return
 	}
-	gw.worker.Call("terminate")
-	gw.worker.Call("removeEventListener", "message", gw.onMessage)
-	gw.worker.Call("removeEventListener", "error", gw.onError)
-	gw.worker.Call("removeEventListener", "messageerror", gw.onBad)
-	gw.onMessage.Release()
-	gw.onError.Release()
-	gw.onBad.Release()
+	gw.webWorker.terminate()
 	if gw.module != nil {
 		releaseModule(gw.url, gw.module)
 	}

@@ -130,11 +130,16 @@ type inbound struct {
 }
 
 // receive handles a message from w's worker.
-func (p *workerPool) receive(w *TaskWorker, in inbound) {
+func (p *workerPool) receive(w *TaskWorker, in inbound) { p.receiveFrom(nil, w, in) }
+
+// receiveFrom handles a message from w's worker, sent through tr: a message
+// from a thread that has since been replaced is dropped. A nil tr skips
+// that check (transports go silent once terminated anyway).
+func (p *workerPool) receiveFrom(tr transport, w *TaskWorker, in inbound) {
 	tm := p.tm
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	if w.status == WorkerClosed || w.transport == nil {
+	if w.status == WorkerClosed || w.transport == nil || (tr != nil && w.transport != tr) {
 		return
 	}
 	switch in.kind {
@@ -350,7 +355,7 @@ func (tm *TaskManager) workerFreed(w *TaskWorker) {
 	}
 	tm.setWorkerStatus(w, WorkerAvailable, "")
 	g := w.group
-	if g.config.IdleTimeout <= 0 || len(g.members) <= g.config.Count {
+	if !w.elastic || g.config.IdleTimeout <= 0 || len(g.members) <= g.config.Count {
 		return
 	}
 	since := tm.clock.Now()

@@ -1,0 +1,299 @@
+package atmo
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// hangOn returns a worker body that never answers tasks named hang (until
+// the test ends) and echoes the rest.
+func hangOn(t *testing.T) func(*TaskWorker, string, any) (any, string) {
+	forever := make(chan struct{})
+	t.Cleanup(func() { close(forever) })
+	return func(w *TaskWorker, name string, params any) (any, string) {
+		if name == "hang" {
+			<-forever
+		}
+		return w.id, ""
+	}
+}
+
+func settleSoon(t *testing.T, f func() bool) {
+	t.Helper()
+	require.Eventually(t, f, 5*time.Second, time.Millisecond)
+}
+
+func doAsync(tm *TaskManager, p TaskParams) <-chan Response {
+	c := make(chan Response, 1)
+	p.OnSuccess = func(r Response) { c <- r }
+	p.OnError = func(r Response) { c <- r }
+	if _, err := tm.AddTask(p); err != nil {
+		c <- Response{Err: err}
+	}
+	return c
+}
+
+func TestATaskPastItsTimeoutFailsWithErrTimeoutAndItsWorkerIsReplaced(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	p, fakes := fakePool(t, tm, hangOn(t), cfg("a", "hang", "echo"))
+	require.NoError(t, p.ready(ctx(t)))
+	res := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	clk.Advance(time.Second)
+	r := <-res
+	require.ErrorIs(t, r.Err, ErrTimeout)
+	assert.Contains(t, r.Error, "ran longer than 1s")
+	w := (*fakes)[0].w
+	assert.Equal(t, WorkerOffline, w.Status(), "terminated, restarting")
+	assert.True(t, (*fakes)[0].ended)
+	clk.Advance(DefaultRestartBackoff)
+	require.NoError(t, p.ready(ctx(t)))
+	got, err := tm.Do(ctx(t), "echo", nil)
+	require.NoError(t, err, "a fresh worker took its place")
+	assert.Equal(t, w.id, got, "restarted in place, under the same id")
+	assert.Len(t, *fakes, 2)
+	s := tm.Stats()
+	assert.Equal(t, 1, s.TimedOut)
+	assert.Equal(t, 1, s.Restarted)
+}
+
+func TestATimedOutTaskIsRetriedWhileItsRetriesLast(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	var mu sync.Mutex
+	first := "" // the worker given the task first hangs; the retry lands on the other
+	forever := make(chan struct{})
+	defer close(forever)
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		mu.Lock()
+		if first == "" {
+			first = w.id
+		}
+		hang := first == w.id
+		mu.Unlock()
+		if hang {
+			<-forever
+		}
+		return w.id, ""
+	}, cfg("a", "job"), cfg("b", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	res := doAsync(tm, TaskParams{Name: "job", Timeout: time.Second, Retries: 1})
+	settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return first != "" })
+	clk.Advance(time.Second)
+	r := <-res
+	require.NoError(t, r.Err)
+	assert.NotEqual(t, first, r.Content)
+	assert.Equal(t, 1, tm.Stats().Retried)
+}
+
+func TestNegativeTimeoutMeansNoLimitAndDefaultsApply(t *testing.T) {
+	tm := NewTaskManagerWithOptions(Options{DefaultTimeout: time.Minute})
+	defer tm.Close()
+	w := &TaskWorker{config: WorkerConfig{TaskTimeout: 5 * time.Second}}
+	assert.Equal(t, time.Duration(-1), tm.timeoutOf(&TaskRequest{timeout: -1}, w))
+	assert.Equal(t, 5*time.Second, tm.timeoutOf(&TaskRequest{}, w))
+	assert.Equal(t, time.Minute, tm.timeoutOf(&TaskRequest{}, &TaskWorker{}))
+}
+
+func TestACrashRetriesOnAnotherWorkerThenFailsWithErrWorkerCrashed(t *testing.T) {
+	tm := NewTaskManagerWithOptions(Options{Restart: RestartPolicy{Never: true}})
+	defer tm.Close()
+	p, fakes := fakePool(t, tm, hangOn(t), cfg("a", "hang"), cfg("b", "hang"))
+	require.NoError(t, p.ready(ctx(t)))
+	res := doAsync(tm, TaskParams{Name: "hang", Retries: 1})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	first := tm.tasks[tm.Status().Working[0]].AssignedWorker()
+	var a, b *TaskWorker
+	for _, f := range *fakes {
+		if f.w.id == first {
+			a = f.w
+		} else {
+			b = f.w
+		}
+	}
+	p.workerExit(a, "exit code 1")
+	settleSoon(t, func() bool { w := tm.Status().Working; return len(w) == 1 && tm.tasks[w[0]].AssignedWorker() == b.id })
+	p.workerExit(b, "exit code 2")
+	r := <-res
+	require.ErrorIs(t, r.Err, ErrWorkerCrashed)
+	assert.Contains(t, r.Error, b.id)
+	assert.Contains(t, r.Error, "exit code 2")
+	assert.Equal(t, WorkerClosed, a.Status(), "restarts are off")
+	s := tm.Stats()
+	assert.Equal(t, 2, s.Crashed)
+	assert.Equal(t, 1, s.Retried)
+}
+
+func TestACrashedWorkerRestartsWithBackoff(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	p, fakes := fakePool(t, tm, echo, cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	w := (*fakes)[0].w
+	for i, wait := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond} {
+		p.workerExit(w, "crash")
+		assert.Equal(t, WorkerOffline, w.Status())
+		clk.Advance(wait - time.Millisecond)
+		assert.Len(t, *fakes, i+1, "not before its backoff")
+		clk.Advance(time.Millisecond)
+		assert.Len(t, *fakes, i+2)
+		require.NoError(t, p.ready(ctx(t)))
+	}
+	_, err := tm.Do(ctx(t), "job", nil)
+	require.NoError(t, err)
+}
+
+func TestAScriptThatFailsEveryStartIsClosedAfterMaxBootFailures(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	starts := 0
+	_, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
+		starts++
+		return nil, errors.New("SyntaxError: Unexpected token")
+	}, []WorkerConfig{{Tasks: []string{"job"}, Script: "bad.js", Restart: RestartPolicy{MaxBootFailures: 4}}})
+	require.NoError(t, err)
+	res := doAsync(tm, TaskParams{Name: "job"})
+	for i := 0; i < 10; i++ {
+		clk.Advance(maxRestartBackoff)
+	}
+	r := <-res
+	assert.Equal(t, 4, starts)
+	require.ErrorIs(t, r.Err, ErrNoWorker)
+	assert.Contains(t, r.Error, "failed to start 4 times in a row, giving up; last: SyntaxError: Unexpected token")
+}
+
+func TestCancellingAQueuedTaskRemovesItAtOnce(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, hangOn(t), cfg("a", "hang"))
+	require.NoError(t, p.ready(ctx(t)))
+	doAsync(tm, TaskParams{Name: "hang"})
+	task, err := tm.AddTask(TaskParams{Name: "hang"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, tm.Stats().Queued)
+	task.Cancel()
+	assert.Equal(t, TaskFailed, task.Status())
+	assert.Equal(t, 0, tm.Stats().Queued)
+	assert.Equal(t, 1, tm.Stats().Canceled)
+}
+
+func TestCancellingARunningTaskTellsItsWorkerAndReplacesOneThatIgnoresIt(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	p, fakes := fakePool(t, tm, hangOn(t), cfg("a", "hang", "echo"))
+	require.NoError(t, p.ready(ctx(t)))
+	ctx2, cancel := context.WithCancel(context.Background())
+	res := doAsync(tm, TaskParams{Name: "hang", Context: ctx2})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	cancel()
+	r := <-res
+	require.ErrorIs(t, r.Err, ErrCanceled)
+	require.ErrorIs(t, r.Err, context.Canceled)
+	f := (*fakes)[0]
+	settleSoon(t, func() bool { f.mu.Lock(); defer f.mu.Unlock(); return len(f.cancels) == 1 })
+	assert.Equal(t, WorkerWorking, f.w.Status(), "the slot stays taken until the worker answers")
+	clk.Advance(DefaultCancelGrace)
+	assert.True(t, f.ended, "terminated after the grace period")
+	clk.Advance(DefaultRestartBackoff)
+	require.NoError(t, p.ready(ctx(t)))
+	_, err := tm.Do(ctx(t), "echo", nil)
+	require.NoError(t, err)
+}
+
+func TestAWorkerThatHonoursCancelKeepsRunning(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	release := make(chan struct{})
+	p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		if name == "slow" {
+			<-release
+		}
+		return "ok", ""
+	}, cfg("a", "slow", "echo"))
+	for _, f := range *fakes {
+		f.onCancel = func(*fakeTransport, string) { close(release) }
+	}
+	require.NoError(t, p.ready(ctx(t)))
+	task, err := tm.AddTask(TaskParams{Name: "slow"})
+	require.NoError(t, err)
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	task.Cancel()
+	got, err := tm.Do(ctx(t), "echo", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "ok", got)
+	assert.False(t, (*fakes)[0].ended)
+	assert.Equal(t, 0, tm.Stats().Restarted)
+}
+
+func TestAFullQueueRefusesNewTasksAtOnce(t *testing.T) {
+	tm := NewTaskManagerWithOptions(Options{MaxQueue: 2})
+	defer tm.Close()
+	p, _ := fakePool(t, tm, hangOn(t), cfg("a", "hang"))
+	require.NoError(t, p.ready(ctx(t)))
+	for i := 0; i < 3; i++ { // one runs, two wait
+		_, err := tm.AddTask(TaskParams{Name: "hang"})
+		require.NoError(t, err)
+	}
+	_, err := tm.AddTask(TaskParams{Name: "hang"})
+	require.ErrorIs(t, err, ErrQueueFull)
+	_, err = tm.Do(ctx(t), "hang", nil)
+	require.ErrorIs(t, err, ErrQueueFull)
+	assert.Equal(t, 2, tm.Stats().Rejected)
+}
+
+func TestHostileCallerInputIsAnErrorNeverAPanic(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := tm.AddTask(TaskParams{Name: "x", Context: done})
+	assert.ErrorIs(t, err, ErrCanceled)
+	_, err = tm.AddTask(TaskParams{Name: "x", Retries: -1})
+	assert.ErrorIs(t, err, ErrBadParams)
+}
+
+func TestCloseDuringTimeoutsCancelsAndCrashesSettlesEachTaskOnce(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		tm := NewTaskManager()
+		clk := withClock(tm)
+		p, fakes := fakePool(t, tm, hangOn(t), cfg("a", "hang", "echo"), cfg("b", "hang", "echo"))
+		require.NoError(t, p.ready(ctx(t)))
+		var mu sync.Mutex
+		settled := map[string]int{}
+		cb := func(r Response) { mu.Lock(); settled[r.TaskID]++; mu.Unlock() }
+		var ids []string
+		for i := 0; i < 50; i++ {
+			name := []string{"hang", "echo"}[i%2]
+			task, err := tm.AddTask(TaskParams{Name: name, Timeout: time.Second, Retries: i % 3, OnSuccess: cb, OnError: cb})
+			require.NoError(t, err)
+			ids = append(ids, task.ID())
+			if i%7 == 0 {
+				go task.Cancel()
+			}
+		}
+		var wg sync.WaitGroup
+		wg.Add(3)
+		go func() { defer wg.Done(); clk.Advance(time.Second) }()
+		go func() { defer wg.Done(); p.workerExit((*fakes)[round%2].w, "chaos") }()
+		go func() { defer wg.Done(); require.NoError(t, tm.Close()) }()
+		wg.Wait()
+		require.NoError(t, tm.Close())
+		mu.Lock()
+		for _, id := range ids {
+			assert.Equal(t, 1, settled[id], "round %d task %s", round, id)
+		}
+		mu.Unlock()
+	}
+}

@@ -1,0 +1,151 @@
+package atmo
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestThePoolGrowsUnderABurstAndShrinksBackWhenIdle(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	release := make(chan struct{})
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		<-release
+		return nil, ""
+	}, WorkerConfig{Tasks: []string{"job"}, Script: "a", Count: 1, MaxWorkers: 3, IdleTimeout: time.Minute})
+	require.NoError(t, p.ready(ctx(t)))
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _ = tm.Do(ctx(t), "job", nil) }()
+	}
+	settleSoon(t, func() bool { return len(p.list()) == 3 })
+	require.NoError(t, p.ready(ctx(t)))
+	assert.Equal(t, 2, tm.Stats().Grown, "grew to MaxWorkers and no further")
+	close(release)
+	wg.Wait()
+	settleSoon(t, func() bool { return tm.Stats().Running == 0 })
+	clk.Advance(time.Minute - time.Second)
+	assert.Len(t, p.list(), 3, "not before IdleTimeout")
+	clk.Advance(time.Second)
+	assert.Len(t, p.list(), 1, "back to Count")
+	assert.Equal(t, 2, tm.Stats().Released)
+	_, err := tm.Do(ctx(t), "job", nil)
+	require.NoError(t, err)
+}
+
+func TestAWorkerHoldsUpToConcurrencyTasks(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	release := make(chan struct{})
+	p, _ := fakePool(t, tm, func(*TaskWorker, string, any) (any, string) { <-release; return nil, "" },
+		WorkerConfig{Tasks: []string{"job"}, Script: "a", Concurrency: 4})
+	require.NoError(t, p.ready(ctx(t)))
+	for i := 0; i < 6; i++ {
+		_, err := tm.AddTask(TaskParams{Name: "job"})
+		require.NoError(t, err)
+	}
+	s := tm.Stats()
+	assert.Equal(t, 4, s.Running)
+	assert.Equal(t, 2, s.Queued)
+	assert.Equal(t, 4, s.Workers[0].InFlight)
+	close(release)
+}
+
+func TestProgressReachesOnProgressInOrderBeforeTheResult(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	var p *workerPool
+	p, _ = fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		tm.mu.Lock()
+		var id string
+		for k := range w.inflight {
+			id = k
+		}
+		tm.mu.Unlock()
+		for i := 1; i <= 50; i++ {
+			p.receive(w, inbound{kind: KindWorkerProgress, taskID: id, content: float64(i)})
+		}
+		return "done", ""
+	}, cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	var mu sync.Mutex
+	var got []any
+	res := doAsync(tm, TaskParams{Name: "job", OnProgress: func(pr Progress) {
+		time.Sleep(10 * time.Microsecond)
+		mu.Lock()
+		got = append(got, pr.Content)
+		mu.Unlock()
+	}})
+	r := <-res
+	require.NoError(t, r.Err)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, got, 50, "every report arrived before the result")
+	for i, v := range got {
+		assert.Equal(t, float64(i+1), v)
+	}
+}
+
+func TestStatsCountWhatHappened(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		if name == "bad" {
+			return nil, "no"
+		}
+		return 1, ""
+	}, cfg("a", "good", "bad"), cfg("b", "good"))
+	require.NoError(t, p.ready(ctx(t)))
+	for i := 0; i < 10; i++ {
+		_, _ = tm.Do(ctx(t), "good", nil)
+	}
+	_, _ = tm.Do(ctx(t), "bad", nil)
+	_, _ = tm.Do(ctx(t), "unknown", nil)
+	s := tm.Stats()
+	assert.Equal(t, 12, s.Submitted)
+	assert.Equal(t, 10, s.Done)
+	assert.Equal(t, 2, s.Failed)
+	assert.Equal(t, 11, s.RunTime.Count)
+	assert.Equal(t, 11, s.Workers[0].Done+s.Workers[1].Done)
+	assert.Equal(t, 1, s.Workers[0].Failed)
+	assert.Equal(t, "js", s.Workers[0].Kind)
+	assert.Equal(t, []string{"good", "bad"}, s.Workers[0].Tasks)
+}
+
+func TestTheStatsWindowKeepsTheLatestSamples(t *testing.T) {
+	var c counters
+	c.init()
+	for i := 1; i <= StatsWindow+100; i++ {
+		c.runTime.add(time.Duration(i))
+	}
+	p := c.runTime.percentiles()
+	assert.Equal(t, StatsWindow, p.Count)
+	assert.Equal(t, time.Duration(StatsWindow+100), p.Max)
+	assert.Equal(t, time.Duration(101+StatsWindow/2), p.P50)
+}
+
+// BenchmarkQueue measures adding to and taking from the queue with n tasks
+// already waiting: it should stay flat-ish (O(log n)) from 1k to 100k.
+func BenchmarkQueue(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("queued=%d", n), func(b *testing.B) {
+			q := &taskQueue{aging: time.Second}
+			now := time.Now()
+			for i := 0; i < n; i++ {
+				q.push(&TaskRequest{seq: uint64(i), priority: i % 5, queued: now.Add(time.Duration(i))})
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				q.push(&TaskRequest{seq: uint64(n + i), priority: i % 5, queued: now.Add(time.Duration(n + i))})
+				q.pop()
+			}
+		})
+	}
+}
