@@ -3,6 +3,7 @@
 package nodetest
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -158,4 +159,35 @@ func TestCloseEndsGoWorkerThreads(t *testing.T) {
 	for _, w := range wm.Workers() {
 		assert.Equal(t, atmo.WorkerClosed, w.Status(), w.ID())
 	}
+}
+
+func TestGoWorkerProgressReachesOnProgressBeforeTheResult(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"progress"}, Module: module(t, testModule)})
+	var seen []any
+	done := make(chan atmo.Response, 1)
+	_, err := tm.AddTask(atmo.TaskParams{
+		Name: "progress", Params: map[string]any{"steps": 3},
+		OnProgress: func(p atmo.Progress) { seen = append(seen, p.Content) },
+		OnSuccess:  func(r atmo.Response) { done <- r },
+		OnError:    func(r atmo.Response) { done <- r },
+	})
+	require.NoError(t, err)
+	r := <-done
+	require.NoError(t, r.Err)
+	assert.Equal(t, "done", r.Content)
+	assert.Equal(t, []any{1.0, 2.0, 3.0}, seen)
+}
+
+func TestCancelReachesAGoWorkerThreadWhichKeepsServing(t *testing.T) {
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"sleep", "echo"}, Module: module(t, testModule)})
+	ctx, cancel := context.WithTimeout(testCtx(t), 100*time.Millisecond)
+	defer cancel()
+	_, err := tm.Do(ctx, "sleep", map[string]any{"ms": 60_000})
+	require.ErrorIs(t, err, atmo.ErrCanceled)
+
+	got, err := tm.Do(testCtx(t), "echo", "after")
+	require.NoError(t, err)
+	assert.Equal(t, "after", got)
+	assert.Zero(t, tm.Stats().Restarted, "the worker stopped the task itself, no restart was needed")
+	assert.Equal(t, atmo.WorkerAvailable, wm.Workers()[0].Status())
 }
