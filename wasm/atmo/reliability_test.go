@@ -1,0 +1,291 @@
+//go:build js && wasm
+
+package atmo_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/jstest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// chaosWorker is a helper-based worker with a task for each way a worker
+// can misbehave.
+const chaosWorker = `
+let aborted = false;
+atmoWorker({
+  echo: (p) => p,
+  spin: () => { for (;;) {} },
+  wait: (p, { signal }) => new Promise((resolve) => {
+    signal.addEventListener('abort', () => { aborted = true; resolve('stopped'); });
+  }),
+  sawAbort: () => aborted,
+  close: () => { self.close(); return new Promise(() => {}); },
+  throwLater: () => { setTimeout(() => { throw new Error('async boom'); }, 0); return 'ok'; },
+  sleep: ({ ms }) => new Promise((r) => setTimeout(() => r('slept'), ms)),
+});`
+
+var chaosTasks = []string{"echo", "spin", "wait", "sawAbort", "close", "throwLater", "sleep"}
+
+func chaosConfig(t *testing.T) atmo.WorkerConfig {
+	return atmo.WorkerConfig{Tasks: chaosTasks, Script: jstest.HelperWorker(t, chaosWorker)}
+}
+
+func TestABusyLoopPastItsTimeoutIsTerminatedAndReplaced(t *testing.T) {
+	tm, wm := pool(t, chaosConfig(t))
+	ctx := testCtx(t)
+	task, err := tm.AddTask(atmo.TaskParams{Name: "spin", Timeout: 300 * time.Millisecond})
+	require.NoError(t, err)
+	got, err := tm.Do(ctx, "echo", "alive") // queued behind the spinning task
+	require.NoError(t, err, "a fresh worker took the spinner's place")
+	assert.Equal(t, "alive", got)
+	assert.Equal(t, atmo.TaskFailed, task.Status())
+	s := tm.Stats()
+	assert.Equal(t, 1, s.TimedOut)
+	assert.Equal(t, 1, s.Restarted)
+	assert.Contains(t, wm.Workers()[0].LastError(), "timeout")
+}
+
+func TestATimedOutTaskFailsWithErrTimeoutAndOtherWorkersAreUntouched(t *testing.T) {
+	tm, wm := pool(t, chaosConfig(t), chaosConfig(t))
+	ctx := testCtx(t)
+	busy := make(chan error, 1)
+	go func() { _, err := tm.Do(ctx, "sleep", map[string]any{"ms": 1500}); busy <- err }()
+	require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 }, 5*time.Second, time.Millisecond)
+	task, err := tm.AddTask(atmo.TaskParams{Name: "spin", Timeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	spinner := ""
+	require.Eventually(t, func() bool { spinner = task.AssignedWorker(); return spinner != "" }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return task.Status() == atmo.TaskFailed }, 5*time.Second, time.Millisecond)
+	require.NoError(t, <-busy, "the other worker finished its task")
+	require.NoError(t, wm.Ready(ctx))
+	for _, w := range tm.Stats().Workers {
+		if w.ID == spinner {
+			assert.Equal(t, 1, w.Restarts)
+		} else {
+			assert.Equal(t, 0, w.Restarts, "untouched")
+		}
+	}
+	assert.Equal(t, 1, tm.Stats().TimedOut)
+}
+
+func TestCancelReachesAJSHandlerAsAnAbortSignal(t *testing.T) {
+	tm, _ := pool(t, chaosConfig(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := tm.Do(ctx, "wait", nil); done <- err }()
+	require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 }, 5*time.Second, time.Millisecond)
+	cancel()
+	err := <-done
+	require.ErrorIs(t, err, atmo.ErrCanceled)
+	require.ErrorIs(t, err, context.Canceled)
+	saw, err := tm.Do(testCtx(t), "sawAbort", nil)
+	require.NoError(t, err)
+	assert.Equal(t, true, saw)
+	assert.Equal(t, 0, tm.Stats().Restarted, "the worker stopped in time and stays")
+}
+
+func TestCancelOfAWorkerThatIgnoresItReplacesTheWorkerAfterTheGrace(t *testing.T) {
+	tm := atmo.NewTaskManagerWithOptions(atmo.Options{CancelGrace: 100 * time.Millisecond})
+	wm, err := atmo.NewBrowserWorkerManager(tm, chaosConfig(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { tm.Close() })
+	task, err := tm.AddTask(atmo.TaskParams{Name: "spin"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return task.AssignedWorker() != "" }, 5*time.Second, time.Millisecond)
+	task.Cancel()
+	assert.Equal(t, atmo.TaskFailed, task.Status())
+	require.Eventually(t, func() bool { return tm.Stats().Restarted == 1 }, 5*time.Second, time.Millisecond)
+	require.NoError(t, wm.Ready(testCtx(t)))
+	got, err := tm.Do(testCtx(t), "echo", 1)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, got)
+}
+
+func TestATerminatedWorkersTaskIsRetriedElsewhere(t *testing.T) {
+	tm, wm := pool(t, chaosConfig(t), chaosConfig(t))
+	res := make(chan atmo.Response, 1)
+	task, err := tm.AddTask(atmo.TaskParams{Name: "sleep", Params: map[string]any{"ms": 300}, Retries: 1,
+		OnSuccess: func(r atmo.Response) { res <- r }, OnError: func(r atmo.Response) { res <- r }})
+	require.NoError(t, err)
+	var first string
+	require.Eventually(t, func() bool { first = task.AssignedWorker(); return first != "" }, 5*time.Second, time.Millisecond)
+	for _, w := range wm.Workers() {
+		if w.ID() == first {
+			w.Terminate()
+		}
+	}
+	r := <-res
+	require.NoError(t, r.Err)
+	assert.Equal(t, "slept", r.Content)
+	assert.NotEqual(t, first, r.WorkerID)
+	assert.Equal(t, 1, tm.Stats().Retried)
+	require.NoError(t, wm.Ready(testCtx(t)), "the terminated worker restarted")
+}
+
+func TestATerminatedWorkersTaskWithoutRetriesFailsNamingTheWorker(t *testing.T) {
+	tm, wm := pool(t, chaosConfig(t))
+	done := make(chan error, 1)
+	go func() { _, err := tm.Do(testCtx(t), "sleep", map[string]any{"ms": 5000}); done <- err }()
+	require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 }, 5*time.Second, time.Millisecond)
+	wm.Workers()[0].Terminate()
+	err := <-done
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.Contains(t, err.Error(), wm.Workers()[0].ID())
+	assert.Contains(t, err.Error(), "Terminate()")
+}
+
+func TestAWorkerThatClosesItselfIsNoticedAndReplaced(t *testing.T) {
+	tm, wm := pool(t, chaosConfig(t))
+	_, err := tm.Do(testCtx(t), "close", nil)
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.Contains(t, err.Error(), "self.close()")
+	require.NoError(t, wm.Ready(testCtx(t)))
+	got, err := tm.Do(testCtx(t), "echo", "back")
+	require.NoError(t, err)
+	assert.Equal(t, "back", got)
+	assert.Equal(t, 1, tm.Stats().Crashed)
+}
+
+func TestAnUncaughtErrorOutsideATaskRestartsTheWorker(t *testing.T) {
+	tm, wm := pool(t, chaosConfig(t))
+	got, err := tm.Do(testCtx(t), "throwLater", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "ok", got)
+	require.Eventually(t, func() bool { return tm.Stats().Crashed == 1 }, 5*time.Second, time.Millisecond)
+	assert.Contains(t, wm.Workers()[0].LastError(), "async boom")
+	require.NoError(t, wm.Ready(testCtx(t)))
+	got, err = tm.Do(testCtx(t), "echo", "still here")
+	require.NoError(t, err)
+	assert.Equal(t, "still here", got)
+}
+
+func TestAScriptThatFailsEveryStartGivesUpAfterMaxBootFailures(t *testing.T) {
+	tm := atmo.NewTaskManager()
+	defer tm.Close()
+	var mu sync.Mutex
+	var reasons []string
+	defer tm.Subscribe(func(m atmo.Message) {
+		if m.Kind == atmo.KindWorkerUpdated && m.Error != "" {
+			mu.Lock()
+			reasons = append(reasons, m.Error)
+			mu.Unlock()
+		}
+	})()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"x"}, Script: jstest.BlobURL(t, "throw new Error('broken build')"),
+		Restart: atmo.RestartPolicy{MaxBootFailures: 2, Backoff: 10 * time.Millisecond}})
+	require.NoError(t, err)
+	defer wm.Close()
+	err = wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.Contains(t, err.Error(), "failed to start 2 times in a row, giving up")
+	assert.Contains(t, err.Error(), "broken build")
+	_, err = tm.Do(testCtx(t), "x", nil)
+	require.ErrorIs(t, err, atmo.ErrNoWorker)
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(reasons) == 2 }, 5*time.Second, time.Millisecond)
+	assert.Contains(t, reasons[0], "failed to start (1 of 2)")
+	assert.Contains(t, reasons[1], "giving up")
+}
+
+func TestAFullQueueRefusesTasksAtOnce(t *testing.T) {
+	tm := atmo.NewTaskManagerWithOptions(atmo.Options{MaxQueue: 3})
+	wm, err := atmo.NewBrowserWorkerManager(tm, chaosConfig(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { tm.Close() })
+	require.NoError(t, wm.Ready(testCtx(t)))
+	for i := 0; i < 4; i++ { // one runs, three wait
+		_, err := tm.AddTask(atmo.TaskParams{Name: "sleep", Params: map[string]any{"ms": 200}})
+		require.NoError(t, err)
+	}
+	_, err = tm.AddTask(atmo.TaskParams{Name: "echo"})
+	require.ErrorIs(t, err, atmo.ErrQueueFull)
+	_, err = tm.Do(testCtx(t), "echo", nil)
+	require.ErrorIs(t, err, atmo.ErrQueueFull)
+	assert.Contains(t, err.Error(), "MaxQueue")
+}
+
+// hostileWorker answers every task with a burst of junk before its real
+// answer, then answers again.
+const hostileWorker = `
+let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') {
+    id = d.id;
+    self.postMessage(42);
+    self.postMessage('worker-ready');
+    self.postMessage(null);
+    self.postMessage({ message: 'worker-ready', workerId: id });
+    self.postMessage({ message: 'worker-ready', workerId: id });
+    return;
+  }
+  if (d.message !== 'worker-work') return;
+  const t = d.taskId;
+  self.postMessage({ message: 'no-such-kind', taskId: t });
+  self.postMessage({ message: 'worker-response' });
+  self.postMessage({ message: 'worker-response', taskId: 'task-999999', content: 'stray' });
+  self.postMessage({ message: 'worker-response', taskId: d.content.params.victim, content: 'forged' });
+  self.postMessage({ message: 'worker-progress', taskId: 'nope', content: 1 });
+  self.postMessage({ message: 'worker-response', taskId: t, workerId: id, error: 'x'.repeat(1 << 20) });
+  self.postMessage({ message: 'worker-response', taskId: t, workerId: id, content: 'second answer' });
+};`
+
+func TestHostileMessagesFromWorkersAreIgnoredAndCounted(t *testing.T) {
+	tm, _ := pool(t,
+		atmo.WorkerConfig{Tasks: []string{"victim"}, Script: jstest.HelperWorker(t, `atmoWorker({ victim: ({ ms }) => new Promise((r) => setTimeout(() => r('mine'), ms)) });`)},
+		atmo.WorkerConfig{Tasks: []string{"hostile"}, Script: jstest.BlobURL(t, hostileWorker)},
+	)
+	victim, err := tm.AddTask(atmo.TaskParams{Name: "victim", Params: map[string]any{"ms": 300}})
+	require.NoError(t, err)
+	var settled atomic.Int32
+	res := make(chan atmo.Response, 4)
+	_, err = tm.AddTask(atmo.TaskParams{Name: "hostile", Params: map[string]any{"victim": victim.ID()},
+		OnSuccess: func(r atmo.Response) { settled.Add(1); res <- r },
+		OnError:   func(r atmo.Response) { settled.Add(1); res <- r }})
+	require.NoError(t, err)
+	r := <-res
+	var te *atmo.TaskError
+	require.ErrorAs(t, r.Err, &te, "the first answer wins")
+	assert.Less(t, len(te.Message), 5000, "a huge error string is cut")
+	assert.True(t, strings.HasPrefix(te.Message, "xxxx"))
+	got, err := tm.Do(testCtx(t), "victim", map[string]any{"ms": 1})
+	require.NoError(t, err)
+	assert.Equal(t, "mine", got)
+	require.Eventually(t, func() bool { return victim.Status() == atmo.TaskDone }, 5*time.Second, time.Millisecond, "the forged answer did not settle the victim")
+	require.Eventually(t, func() bool { return tm.Stats().Ignored >= 9 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, int32(1), settled.Load())
+}
+
+func TestHostileCallerInputIsAClearErrorNeverAPanic(t *testing.T) {
+	tm, _ := pool(t, chaosConfig(t))
+	cyclic := map[string]any{}
+	cyclic["self"] = cyclic
+	for name, params := range map[string]any{"func": func() {}, "channel": make(chan int), "cyclic map": cyclic} {
+		_, err := tm.Do(testCtx(t), "echo", params)
+		require.ErrorIs(t, err, atmo.ErrBadParams, name)
+	}
+	_, err := tm.AddTask(atmo.TaskParams{Name: ""})
+	require.ErrorIs(t, err, atmo.ErrBadParams)
+	_, err = tm.Do(nil, "echo", 1) //nolint:staticcheck // a nil context is what is tested
+	require.ErrorIs(t, err, atmo.ErrBadParams)
+
+	panics := make(chan atmo.Message, 1)
+	defer tm.Subscribe(func(m atmo.Message) {
+		if m.Kind == atmo.KindCallbackPanic {
+			panics <- m
+		}
+	})()
+	_, err = tm.AddTask(atmo.TaskParams{Name: "echo", OnSuccess: func(atmo.Response) { panic("user bug") }})
+	require.NoError(t, err)
+	assert.Contains(t, (<-panics).Error, "user bug")
+	got, err := tm.Do(testCtx(t), "echo", "fine")
+	require.NoError(t, err)
+	assert.Equal(t, "fine", got)
+}
