@@ -139,7 +139,7 @@ func (n *node) resolveFile(src string) (string, error) {
 		return "", fmt.Errorf("no such file: %s (a relative Script or Module is resolved against the working directory %s)", abs, n.process.Call("cwd").String())
 	}
 	if st.Call("isDirectory").Bool() {
-		return "", fmt.Errorf("%s is a directory, not a worker script", abs)
+		return "", fmt.Errorf("%s is a directory: Script or Module must name a file", abs)
 	}
 	return abs, nil
 }
