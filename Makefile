@@ -16,7 +16,7 @@ NOISE := could not unmarshal event
 GO_WORKERS := $(wildcard examples/goworker/*/main.go)
 TEST_MODULES := $(wildcard wasm/worker/testdata/*/main.go)
 
-.PHONY: all test test-native test-browser test-node build build-wasm deps chromium lint serve demo bench clean
+.PHONY: all test test-native test-browser test-node build build-wasm deps chromium lint serve demo bench soak clean
 
 all: build
 
@@ -60,10 +60,18 @@ test-native:
 	GOOS=js GOARCH=wasm $(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 
-# Browser tests: every js/wasm package but the Node.js ones, in headless Chromium.
+# Browser tests: every js/wasm package but the Node.js ones, in headless Chromium;
+# then the chaos soak on its own, so that its figures are printed.
 test-browser: deps build-wasm
-	GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 15m -exec $(BIN)/wasmbrowsertest \
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 15m -skip TestChaosSoak -exec $(BIN)/wasmbrowsertest \
 	  $$(GOOS=js GOARCH=wasm $(GO) list ./wasm/... | grep -v /nodetest) 2>&1 | { grep -v "$(NOISE)" || true; }
+	$(MAKE) --no-print-directory soak SOAK_TASKS=10000
+
+# The chaos soak: SOAK_TASKS tasks over JS and Go workers while workers are killed.
+SOAK_TASKS ?= 100000
+soak: deps build-wasm
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 30m -v -run TestChaosSoak -exec $(BIN)/wasmbrowsertest ./wasm/atmo \
+	  -args -soak.tasks=$(SOAK_TASKS) 2>&1 | { grep -E "chaos soak|^(ok|FAIL|---|panic)|Error|_test.go" || true; }
 
 # Node.js tests: the same TaskManager on worker_threads, with Go's own Node runner.
 test-node: build-wasm

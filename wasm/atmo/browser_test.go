@@ -227,7 +227,7 @@ func TestBrokenScriptsCloseTheirWorkerWithoutHanging(t *testing.T) {
 					mu.Unlock()
 				}
 			})()
-			wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Script: url, StartTimeout: 2 * time.Second})
+			wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Script: url, StartTimeout: 500 * time.Millisecond})
 			require.NoError(t, err)
 			defer wm.Close()
 			done := make(chan error, 1)
