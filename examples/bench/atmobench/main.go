@@ -1,0 +1,442 @@
+//go:build js && wasm
+
+// Command atmobench is the Go side of the bench page (examples/bench): it
+// runs the suite's workloads for the "atmo-js" and "atmo-go" implementations
+// by calling the TaskManager directly (AddTask, Do), so no JS API sits
+// between the measurement and atmo. bench.js calls it through
+// globalThis.atmoBench:
+//
+//	setup(specJSON) → Promise          start the pool and warm it up
+//	measure() → Promise<figuresJSON>   the timed part
+//	teardown() → Promise               close the pool
+//
+// Times come from time.Now, which Go's js/wasm runtime reads from
+// performance.now(). go run ./host bench builds this with GOOS=js
+// GOARCH=wasm into bin/wasm/bench/atmobench.wasm.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall/js"
+	"time"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+)
+
+// spec is one measurement's settings, as the host sends them.
+type spec struct {
+	Workload    string `json:"workload"`
+	Impl        string `json:"impl"` // atmo-js or atmo-go
+	Tasks       int    `json:"tasks"`
+	Workers     int    `json:"workers"`
+	Concurrency int    `json:"concurrency"`
+	N           int    `json:"n"`        // fib(n)
+	Size        int    `json:"size"`     // payload bytes
+	Rounds      int    `json:"rounds"`   // payload round trips per measure
+	Transfer    bool   `json:"transfer"` // the worker transfers its answer back
+	Shared      bool   `json:"shared"`   // Go modules: one compile on the main thread, posted to every worker
+	Run         int    `json:"run"`      // which repetition; makes module URLs unique
+}
+
+// figures are what a measurement reports, by name.
+type figures map[string]float64
+
+// The workers of each implementation.
+const (
+	jsScript = "/bench/atmo-worker.js"
+	goModule = "/bench/bin/goworker.wasm"
+)
+
+var taskNames = []string{"echo", "fib", "bytes"}
+
+// measureTimeout bounds one measurement, so a stuck pool fails the suite
+// with a message instead of hanging it.
+const measureTimeout = 5 * time.Minute
+
+// bench is the measurement set up now.
+type bench struct {
+	spec spec
+	tm   *atmo.TaskManager
+	wm   *atmo.BrowserWorkerManager
+	data []byte // payload
+}
+
+var current *bench
+
+func main() {
+	api := js.Global().Get("Object").New()
+	api.Set("setup", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		text := args[0].String()
+		return promise(func() (any, error) {
+			var s spec
+			if err := json.Unmarshal([]byte(text), &s); err != nil {
+				return nil, fmt.Errorf("atmobench: bad spec %s: %w", text, err)
+			}
+			if current != nil {
+				current.close()
+			}
+			b := &bench{spec: s}
+			if err := b.setup(); err != nil {
+				b.close()
+				return nil, err
+			}
+			current = b
+			return nil, nil
+		})
+	}))
+	api.Set("measure", js.FuncOf(func(js.Value, []js.Value) any {
+		return promise(func() (any, error) {
+			if current == nil {
+				return nil, errors.New("atmobench: measure before setup")
+			}
+			f, err := current.measure()
+			if err != nil {
+				return nil, err
+			}
+			out, err := json.Marshal(f)
+			return string(out), err
+		})
+	}))
+	api.Set("teardown", js.FuncOf(func(js.Value, []js.Value) any {
+		return promise(func() (any, error) {
+			if current != nil {
+				current.close()
+				current = nil
+			}
+			return nil, nil
+		})
+	}))
+	js.Global().Set("atmoBench", api)
+	if ready := js.Global().Get("__atmoBenchReady"); ready.Type() == js.TypeFunction {
+		ready.Invoke()
+	}
+	select {}
+}
+
+// promise runs fn in a goroutine (blocking inside a JS callback would
+// deadlock the page) and settles a JS Promise with its result.
+func promise(fn func() (any, error)) js.Value {
+	var executor js.Func
+	executor = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		resolve, reject := args[0], args[1]
+		go func() {
+			defer executor.Release()
+			v, err := fn()
+			if err != nil {
+				reject.Invoke(js.Global().Get("Error").New(err.Error()))
+				return
+			}
+			resolve.Invoke(v)
+		}()
+		return nil
+	})
+	return js.Global().Get("Promise").New(executor)
+}
+
+// config is the worker config of the spec's implementation.
+func (b *bench) config(workers, concurrency int) atmo.WorkerConfig {
+	c := atmo.WorkerConfig{Tasks: taskNames, Count: workers, Concurrency: concurrency}
+	if b.spec.Impl == "atmo-go" {
+		// A query unique to the run: every start-up compiles afresh instead
+		// of reusing the compile a previous run left in atmo's cache.
+		c.Module = fmt.Sprintf("%s?run=%d", goModule, b.spec.Run)
+	} else {
+		c.Script = jsScript
+	}
+	return c
+}
+
+// start makes the manager and its workers; with ready it waits for them.
+func (b *bench) start(ctx context.Context, workers, concurrency int, ready bool) error {
+	if b.spec.Impl != "atmo-js" && b.spec.Impl != "atmo-go" {
+		return fmt.Errorf("atmobench: unknown implementation %q (want atmo-js or atmo-go)", b.spec.Impl)
+	}
+	atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: b.spec.Impl == "atmo-go" && !b.spec.Shared && b.spec.Workload == "startup"})
+	b.tm = atmo.NewTaskManager()
+	wm, err := atmo.NewBrowserWorkerManager(b.tm, b.config(workers, concurrency))
+	if err != nil {
+		return err
+	}
+	b.wm = wm
+	if !ready {
+		return nil
+	}
+	if err := wm.Ready(ctx); err != nil {
+		return fmt.Errorf("atmobench: workers did not start: %w", err)
+	}
+	for _, w := range wm.Workers() {
+		if w.Status() == atmo.WorkerClosed {
+			return fmt.Errorf("atmobench: worker %s did not start: %s", w.ID(), w.LastError())
+		}
+	}
+	return nil
+}
+
+func (b *bench) close() {
+	if b.wm != nil {
+		b.wm.Close()
+	}
+	if b.tm != nil {
+		b.tm.Close()
+	}
+}
+
+// echo runs n echo tasks at once and waits for all of them.
+func (b *bench) echoAll(ctx context.Context, n int) error {
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := b.tm.Do(ctx, "echo", map[string]any{"i": float64(i)}); err != nil {
+				select {
+				case errc <- err:
+				default:
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+func (b *bench) setup() error {
+	ctx, cancel := context.WithTimeout(context.Background(), measureTimeout)
+	defer cancel()
+	s := b.spec
+	switch s.Workload {
+	case "roundtrip":
+		if err := b.start(ctx, 1, 1, true); err != nil {
+			return err
+		}
+		return b.echoAll(ctx, 50)
+	case "throughput", "main-thread":
+		if err := b.start(ctx, s.Workers, s.Concurrency, true); err != nil {
+			return err
+		}
+		return b.echoAll(ctx, 100)
+	case "cpu":
+		if err := b.start(ctx, s.Workers, 1, true); err != nil {
+			return err
+		}
+		for i := 0; i < s.Workers*2; i++ {
+			if _, err := b.tm.Do(ctx, "fib", map[string]any{"n": 15.0}); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "payload":
+		if err := b.start(ctx, 1, 1, true); err != nil {
+			return err
+		}
+		b.data = make([]byte, s.Size)
+		for i := range b.data {
+			b.data[i] = 7
+		}
+		return b.payloadRound(ctx) // warm up at full size
+	case "startup", "queue":
+		return nil // measure starts the workers
+	}
+	return fmt.Errorf("atmobench: unknown workload %q", s.Workload)
+}
+
+func (b *bench) measure() (figures, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), measureTimeout)
+	defer cancel()
+	s := b.spec
+	switch s.Workload {
+	case "roundtrip":
+		t0 := time.Now()
+		for i := 0; i < s.Tasks; i++ {
+			if _, err := b.tm.Do(ctx, "echo", map[string]any{"i": float64(i)}); err != nil {
+				return nil, err
+			}
+		}
+		return figures{"us_per_task": us(time.Since(t0)) / float64(s.Tasks), "tasks": float64(s.Tasks)}, nil
+	case "throughput", "main-thread":
+		t0 := time.Now()
+		submit, err := b.flood(ctx, s.Tasks, "echo")
+		if err != nil {
+			return nil, err
+		}
+		d := time.Since(t0)
+		return figures{
+			"tasks_per_s":        float64(s.Tasks) / d.Seconds(),
+			"submit_us_per_task": us(submit) / float64(s.Tasks),
+			"tasks":              float64(s.Tasks),
+		}, nil
+	case "cpu":
+		t0 := time.Now()
+		if _, err := b.flood(ctx, s.Tasks, "fib"); err != nil {
+			return nil, err
+		}
+		return figures{"ms": ms(time.Since(t0)), "tasks": float64(s.Tasks)}, nil
+	case "payload":
+		t0 := time.Now()
+		for i := 0; i < s.Rounds; i++ {
+			if err := b.payloadRound(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return figures{"ms": ms(time.Since(t0)) / float64(s.Rounds)}, nil
+	case "startup":
+		t0 := time.Now()
+		if err := b.start(ctx, s.Workers, 1, true); err != nil {
+			return nil, err
+		}
+		f := figures{"ms": ms(time.Since(t0))}
+		if s.Impl == "atmo-go" {
+			f["main_thread_compiles"] = float64(atmo.GoModuleCompiles(b.config(1, 1).Module))
+		}
+		return f, nil
+	case "queue":
+		return b.queue(ctx)
+	}
+	return nil, fmt.Errorf("atmobench: unknown workload %q", s.Workload)
+}
+
+// flood adds n tasks at once with callbacks and waits for them all; it
+// returns how long adding them took.
+func (b *bench) flood(ctx context.Context, n int, name string) (time.Duration, error) {
+	var left atomic.Int64
+	left.Store(int64(n))
+	done := make(chan struct{})
+	var firstErr atomic.Value
+	finish := func() {
+		if left.Add(-1) == 0 {
+			close(done)
+		}
+	}
+	onOK := func(atmo.Response) { finish() }
+	onErr := func(r atmo.Response) {
+		firstErr.CompareAndSwap(nil, r.Error)
+		finish()
+	}
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		params := map[string]any{"i": float64(i)}
+		if name == "fib" {
+			params = map[string]any{"n": float64(b.spec.N)}
+		}
+		if _, err := b.tm.AddTask(atmo.TaskParams{Name: name, Params: params, OnSuccess: onOK, OnError: onErr}); err != nil {
+			return 0, err
+		}
+	}
+	submit := time.Since(t0)
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return 0, fmt.Errorf("atmobench: %d of %d %s tasks still unanswered: %w", left.Load(), n, name, ctx.Err())
+	}
+	if e := firstErr.Load(); e != nil {
+		return 0, fmt.Errorf("atmobench: a %s task failed: %v", name, e)
+	}
+	return submit, nil
+}
+
+// payloadRound sends the payload and checks that as many bytes came back.
+func (b *bench) payloadRound(ctx context.Context) error {
+	res, err := b.tm.Do(ctx, "bytes", map[string]any{"data": b.data, "transfer": b.spec.Transfer})
+	if err != nil {
+		return err
+	}
+	m, _ := res.(map[string]any)
+	got, _ := m["data"].([]byte)
+	if len(got) != len(b.data) {
+		return fmt.Errorf("atmobench: bytes: sent %d bytes, got %d back", len(b.data), len(got))
+	}
+	return nil
+}
+
+// queue adds every task before the workers can start (they only start once
+// this goroutine lets the JS event loop run), measures the memory the queue
+// holds, then times the drain from the first add to the last answer.
+func (b *bench) queue(ctx context.Context) (figures, error) {
+	s := b.spec
+	goBefore := goHeap()
+	jsBefore := jsHeap()
+	t0 := time.Now()
+	if err := b.start(ctx, s.Workers, s.Concurrency, false); err != nil {
+		return nil, err
+	}
+	var left atomic.Int64
+	left.Store(int64(s.Tasks))
+	done := make(chan struct{})
+	var firstErr atomic.Value
+	finish := func() {
+		if left.Add(-1) == 0 {
+			close(done)
+		}
+	}
+	onOK := func(atmo.Response) { finish() }
+	onErr := func(r atmo.Response) { firstErr.CompareAndSwap(nil, r.Error); finish() }
+	for i := 0; i < s.Tasks; i++ {
+		if _, err := b.tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"i": float64(i)}, OnSuccess: onOK, OnError: onErr}); err != nil {
+			return nil, err
+		}
+	}
+	submit := time.Since(t0)
+	queued := b.tm.Stats().Queued
+	goAfter := goHeap()
+	jsAfter := jsHeap()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("atmobench: %d of %d queued tasks still unanswered: %w", left.Load(), s.Tasks, ctx.Err())
+	}
+	d := time.Since(t0)
+	if e := firstErr.Load(); e != nil {
+		return nil, fmt.Errorf("atmobench: a queued task failed: %v", e)
+	}
+	if queued != s.Tasks {
+		return nil, fmt.Errorf("atmobench: %d of %d tasks were queued when the workers started; the workload wants them all queued first", queued, s.Tasks)
+	}
+	goBytes := float64(max(0, int64(goAfter)-int64(goBefore))) / float64(s.Tasks)
+	jsBytes := max(0, jsAfter-jsBefore) / float64(s.Tasks)
+	return figures{
+		"drain_ms":           ms(d),
+		"us_per_task":        us(d) / float64(s.Tasks),
+		"submit_us_per_task": us(submit) / float64(s.Tasks),
+		"bytes_per_task":     goBytes + jsBytes,
+		"go_bytes_per_task":  goBytes,
+		"js_bytes_per_task":  jsBytes,
+		"tasks":              float64(s.Tasks),
+	}, nil
+}
+
+// goHeap is the Go heap in use after a collection.
+func goHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// jsHeap is the page's JS heap in use, after a full GC when the page may
+// ask for one (host bench starts Chromium with --js-flags=--expose-gc).
+func jsHeap() float64 {
+	g := js.Global()
+	if gc := g.Get("gc"); gc.Type() == js.TypeFunction {
+		gc.Invoke()
+	}
+	mem := g.Get("performance").Get("memory")
+	if mem.IsUndefined() {
+		return 0
+	}
+	return mem.Get("usedJSHeapSize").Float()
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
