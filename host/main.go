@@ -1,9 +1,11 @@
 // Command host serves atmo's dashboard, JS API and example workers, runs the
-// dashboard headless as a demo, and generates worker skeletons.
+// dashboard headless as a demo, generates worker skeletons and runs the
+// benchmark suite.
 //
 //	go run ./host [-addr 127.0.0.1:8080] [-wasm bin/wasm] [-isolate] [-mount /gen/=./dir]
 //	go run ./host demo [-out demo.png] [-wasm bin/wasm]
 //	go run ./host generate-worker [-force] NAME [DIR] [browser|server|go]
+//	go run ./host bench [-short] [-runs N] [-json bench.json]
 package main
 
 import (
@@ -39,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = demoCmd(args, stdout, stderr)
 	case "generate-worker":
 		err = generateCmd(args, stdout, stderr)
+	case "bench":
+		err = benchCmd(args, stdout, stderr)
 	case "help":
 		usage(stdout)
 		return 0
@@ -67,6 +71,9 @@ func usage(w io.Writer) {
       table of results and save a screenshot; exit 1 if any result was wrong
   host generate-worker [-force] NAME [DIR] [browser|server|go]
       write a worker skeleton (math, data or image, chosen by NAME) and a usage example
+  host bench [-short] [-runs N] [-json bench.json] [-v]
+      the benchmark suite: raw postMessage, workerpool and atmo (JS and Go
+      workers) side by side in headless Chromium; prints a table, writes JSON
 `)
 }
 

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// printBenchReport prints the suite's table: one row per case (and per
+// setting of atmo where it has several), the median of each implementation,
+// and atmo's ratios to raw and to workerpool; then the derived figures
+// (speedups, start-up ratios, memory per queued task).
+func printBenchReport(w io.Writer, rep *benchReport) {
+	m := rep.Machine
+	fmt.Fprintf(w, "\natmo bench (%s settings, median of %d run(s)): %s, %d cores (%s), %s/%s, %s, %s\n",
+		rep.Settings.Name, rep.Settings.Runs, orDash(m.CPU), m.CPUs, plural(m.HardwareConcurrency, "hardwareConcurrency"), m.OS, m.Arch, m.Browser, m.Go)
+	fmt.Fprintln(w, "ratios are atmo's median ÷ raw's or workerpool's, in the row's unit (for µs and ms lower is better; for tasks/s higher)")
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WORKLOAD\tCASE\tUNIT\tRAW\tWORKERPOOL\tATMO JS\tATMO GO\tJS÷RAW\tJS÷WP\tGO÷RAW\tGO÷WP")
+	for _, row := range benchRows(rep) {
+		cells := []string{row.workload, row.name, row.unit}
+		for _, impl := range benchImpls {
+			if r := row.byImpl[impl]; r != nil {
+				cells = append(cells, fmtFigure(r.Median))
+			} else {
+				cells = append(cells, "–")
+			}
+		}
+		for _, impl := range []string{implAtmoJS, implAtmoGo} {
+			r := row.byImpl[impl]
+			if r == nil {
+				cells = append(cells, "–", "–")
+				continue
+			}
+			cells = append(cells, fmtRatio(r.VsRaw), fmtRatio(r.VsWorkerpool))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w)
+	for _, line := range benchDerived(rep) {
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "suite time: %.0f s; load average %.2f before, %.2f after (on %d cores: above that, other work skewed the figures)\n",
+		rep.Seconds, m.LoadBefore, m.LoadAfter, m.CPUs)
+}
+
+// benchRow is one line of the table.
+type benchRow struct {
+	workload, name, unit string
+	byImpl               map[string]*benchResult
+}
+
+// benchRows lays the results out as rows: one per case and variant, where
+// implementations without that variant show their one result.
+func benchRows(rep *benchReport) []benchRow {
+	var rows []benchRow
+	type caseKey struct{ workload, name string }
+	var order []caseKey
+	byCase := map[caseKey][]*benchResult{}
+	for i := range rep.Results {
+		r := &rep.Results[i]
+		k := caseKey{r.Workload, r.Case}
+		if _, ok := byCase[k]; !ok {
+			order = append(order, k)
+		}
+		byCase[k] = append(byCase[k], r)
+	}
+	for _, k := range order {
+		rs := byCase[k]
+		var variants []string
+		seen := map[string]bool{}
+		hasVariants := map[string]bool{}
+		for _, r := range rs {
+			if r.Variant != "" {
+				hasVariants[r.Impl] = true
+				if !seen[r.Variant] {
+					seen[r.Variant] = true
+					variants = append(variants, r.Variant)
+				}
+			}
+		}
+		if len(variants) == 0 {
+			variants = []string{""}
+		}
+		for _, v := range variants {
+			row := benchRow{workload: k.workload, name: k.name, unit: rs[0].Unit, byImpl: map[string]*benchResult{}}
+			if v != "" {
+				row.name += " [atmo " + v + "]"
+				if k.workload == "throughput" {
+					for impl, c := range rep.Best {
+						if fmt.Sprintf("Concurrency %d", c) == v {
+							row.name += " best " + strings.TrimPrefix(impl, "atmo-")
+						}
+					}
+				}
+			}
+			for _, r := range rs {
+				if (hasVariants[r.Impl] && r.Variant == v) || (!hasVariants[r.Impl] && r.Variant == "") {
+					row.byImpl[r.Impl] = r
+				}
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
+
+// benchDerived are the figures computed from several results.
+func benchDerived(rep *benchReport) []string {
+	var out []string
+	find := func(workload, caseName, impl, variant string) *benchResult {
+		for i := range rep.Results {
+			r := &rep.Results[i]
+			if r.Workload == workload && r.Case == caseName && r.Impl == impl && r.Variant == variant {
+				return r
+			}
+		}
+		return nil
+	}
+	cases := func(workload string) []string {
+		var names []string
+		seen := map[string]bool{}
+		for _, r := range rep.Results {
+			if r.Workload == workload && !seen[r.Case] {
+				seen[r.Case] = true
+				names = append(names, r.Case)
+			}
+		}
+		return names
+	}
+
+	if len(rep.Best) > 0 {
+		var parts []string
+		for _, impl := range []string{implAtmoJS, implAtmoGo} {
+			if c, ok := rep.Best[impl]; ok {
+				parts = append(parts, fmt.Sprintf("%s Concurrency %d", impl, c))
+			}
+		}
+		out = append(out, "best throughput setting (used for main-thread and queue): "+strings.Join(parts, ", "))
+	}
+
+	if cpu := cases("cpu"); len(cpu) == 2 {
+		var parts []string
+		for _, impl := range benchImpls {
+			one, n := find("cpu", cpu[0], impl, ""), find("cpu", cpu[1], impl, "")
+			if one != nil && n != nil && n.Median > 0 {
+				parts = append(parts, fmt.Sprintf("%s %.2f×", impl, one.Median/n.Median))
+			}
+		}
+		out = append(out, fmt.Sprintf("CPU scaling, speedup from 1 worker to %d: %s", rep.Machine.HardwareConcurrency, strings.Join(parts, ", ")))
+	}
+
+	if st := cases("startup"); len(st) >= 2 {
+		first, last := st[0], st[len(st)-1]
+		var parts []string
+		for _, e := range []struct{ impl, variant, label string }{
+			{implRaw, "", "raw (JS)"}, {implWorkerpool, "", "workerpool (JS)"}, {implAtmoJS, "", "atmo JS"},
+			{implAtmoGo, "module compiled once, shared", "atmo Go shared"}, {implAtmoGo, "each worker compiles", "atmo Go each compiling"},
+		} {
+			a, b := find("startup", first, e.impl, e.variant), find("startup", last, e.impl, e.variant)
+			if a != nil && b != nil && a.Median > 0 {
+				parts = append(parts, fmt.Sprintf("%s %.2f×", e.label, b.Median/a.Median))
+			}
+		}
+		out = append(out, fmt.Sprintf("start-up, %s ÷ %s: %s", strings.TrimSuffix(last, " ready"), strings.TrimSuffix(first, " ready"), strings.Join(parts, ", ")))
+	}
+
+	if mt := cases("main-thread"); len(mt) == 1 {
+		var parts []string
+		for _, impl := range benchImpls {
+			if r := find("main-thread", mt[0], impl, ""); r != nil {
+				parts = append(parts, fmt.Sprintf("%s %.2f", impl, r.Figures["submit_us_per_task"]))
+			}
+		}
+		out = append(out, "main thread, time in the submit loop (performance.now), µs/task: "+strings.Join(parts, ", "))
+	}
+
+	if q := cases("queue"); len(q) > 0 {
+		last := q[len(q)-1]
+		var parts []string
+		tasks := 0
+		for _, impl := range benchImpls {
+			if r := find("queue", last, impl, ""); r != nil {
+				tasks = r.Spec.Tasks
+				p := fmt.Sprintf("%s %.0f", impl, r.Figures["bytes_per_task"])
+				if g, ok := r.Figures["go_bytes_per_task"]; ok {
+					p += fmt.Sprintf(" (Go heap %.0f + JS heap %.0f)", g, r.Figures["js_bytes_per_task"])
+				}
+				parts = append(parts, p)
+			}
+		}
+		out = append(out, fmt.Sprintf("queue, memory per queued task (%d tasks; JS heap after GC, plus the Go heap for atmo), bytes: %s",
+			tasks, strings.Join(parts, ", ")))
+		if len(q) >= 2 {
+			var parts []string
+			for _, impl := range benchImpls {
+				a, b := find("queue", q[0], impl, ""), find("queue", last, impl, "")
+				if a != nil && b != nil && a.Median > 0 {
+					parts = append(parts, fmt.Sprintf("%s %.2f×", impl, b.Median/a.Median))
+				}
+			}
+			out = append(out, "queue, µs per task at the largest size ÷ at the smallest (1.00× is linear): "+strings.Join(parts, ", "))
+		}
+	}
+	if !rep.Machine.PreciseMemory {
+		out = append(out, "note: the browser gave no precise performance.memory or gc(); JS heap figures are coarse")
+	}
+	return out
+}
+
+func fmtFigure(v float64) string {
+	switch {
+	case v >= 1000:
+		s := fmt.Sprintf("%.0f", v)
+		// Thousands separators make tasks/s readable.
+		var b strings.Builder
+		for i, c := range s {
+			if i > 0 && (len(s)-i)%3 == 0 {
+				b.WriteByte(',')
+			}
+			b.WriteRune(c)
+		}
+		return b.String()
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func fmtRatio(v float64) string {
+	if v == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", v)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "unknown CPU"
+	}
+	return s
+}
+
+func plural(n int, what string) string { return fmt.Sprintf("%s %d", what, n) }
