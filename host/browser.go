@@ -109,7 +109,7 @@ func waitDashboard(ctx context.Context, url string, timeout time.Duration) error
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(url),
 		chromedp.Poll(`document.body && document.body.dataset.state !== 'loading' && document.body.dataset.state`, &state,
-			chromedp.WithPollingTimeout(timeout)),
+			chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond)),
 	)
 	if err != nil {
 		return fmt.Errorf("the dashboard did not start within %v: %w", timeout, err)

@@ -26,6 +26,7 @@ const samples = {
   compress: { image: 'sample', type: 'image/webp', quality: 0.7 },
   'image-filter': { image: 'sample', filter: 'sepia' },
   analyze: { image: 'sample' },
+  sha256: { data: 'hello, atmo', rounds: 100000 },
 };
 
 // The pool the page starts with: name of an example → how many.
@@ -60,15 +61,20 @@ function sampleImage(w = 64, h = 64) {
   return new ImageData(data, w, h);
 }
 
-// expand replaces "image": "sample" with a generated image.
-function expand(params) {
-  if (params && typeof params === 'object' && params.image === 'sample') return { ...params, image: sampleImage() };
+// expand turns what JSON cannot say into what workers want: "image":
+// "sample" becomes a generated image, and sha256's text data its UTF-8 bytes.
+function expand(name, params) {
+  if (!params || typeof params !== 'object') return params;
+  if (params.image === 'sample') return { ...params, image: sampleImage() };
+  if (name === 'sha256' && typeof params.data === 'string') return { ...params, data: new TextEncoder().encode(params.data) };
   return params;
 }
 
 // short renders a result for the log: images and bytes by their size.
 function short(v) {
-  if (v instanceof Uint8Array) return `‹${v.length} bytes›`;
+  if (v instanceof Uint8Array) {
+    return v.length <= 32 ? [...v].map((b) => b.toString(16).padStart(2, '0')).join('') : `‹${v.length} bytes›`;
+  }
   if (v && typeof v === 'object' && v.data instanceof Uint8Array && v.width) return `image ${v.width}×${v.height}`;
   if (v && typeof v === 'object' && v.bytes instanceof Uint8Array) return `${v.type}, ${v.size} bytes (${Math.round(v.ratio * 100)}%)`;
   let s;
@@ -148,7 +154,7 @@ function submit(name, params, { quiet = false } = {}) {
     try {
       task = state.tm.addTask({
         name,
-        params: expand(params),
+        params: expand(name, params),
         onSuccess: (r) => {
           const ms = settled(r.taskId);
           if (!quiet) log('ok', `${label} → ${short(r.content)}`, `${r.workerId} · ${fmtMs(ms)}`, r.taskId);
@@ -375,14 +381,17 @@ function tick() {
   state.dirty = true;
 }
 
+function render() {
+  if (!state.dirty) return;
+  state.dirty = false;
+  const stats = state.tm.stats(); // the Go TaskManager's Stats()
+  renderWorkers(stats);
+  renderTotals(stats);
+  renderChart();
+}
+
 function frame() {
-  if (state.dirty) {
-    state.dirty = false;
-    const stats = state.tm.stats(); // the Go TaskManager's Stats()
-    renderWorkers(stats);
-    renderTotals(stats);
-    renderChart();
-  }
+  render();
   requestAnimationFrame(frame);
 }
 
@@ -475,7 +484,12 @@ async function start() {
     wireControls();
     requestAnimationFrame(frame);
     setInterval(tick, 1000);
-    setInterval(() => (state.dirty = true), 500);
+    // Refresh twice a second even when nothing reported a change, and
+    // render from the timer too: background tabs get no animation frames.
+    setInterval(() => {
+      state.dirty = true;
+      render();
+    }, 500);
     await state.wm.ready().catch((err) => log('err', err.message));
     const ws = state.wm.workers();
     const go = ws.filter((w) => w.kind === 'go').length;

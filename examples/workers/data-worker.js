@@ -4,7 +4,7 @@
 // Tasks (records are arrays of plain objects; each task that takes records
 // may instead take url, which it fetches first):
 //   fetch     {url, as: 'json' | 'text'}               → {url, status, contentType, data}
-//   transform {records | url, select?, rename?, sortBy?, descending?}  → records
+//   transform {records | url, select?, rename?, sortBy?, descending?}  → records, sorted then picked
 //   validate  {records | url, schema}                  → {valid, checked, errors: [{index, field, message}]}
 //   filter    {records | url, where: [{field, op, value}]}             → records
 //
@@ -48,16 +48,17 @@ function compare(a, b) {
 
 async function transform(params, { signal }) {
   const { select, rename = {}, sortBy, descending = false } = params || {};
-  let out = (await records(params, signal)).map((r) => {
+  let rows = await records(params, signal);
+  if (sortBy) {
+    // Sort first, so a record can be sorted by a field it does not keep.
+    rows = [...rows].sort((a, b) => compare(a[sortBy], b[sortBy]) * (descending ? -1 : 1));
+  }
+  return rows.map((r) => {
     const keys = Array.isArray(select) ? select : Object.keys(r);
     const o = {};
     for (const k of keys) o[rename[k] || k] = r[k];
     return o;
   });
-  if (sortBy) {
-    out = out.sort((a, b) => compare(a[sortBy], b[sortBy]) * (descending ? -1 : 1));
-  }
-  return out;
 }
 
 // A schema maps a field to a type name ('number', 'string', 'boolean',

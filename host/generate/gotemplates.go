@@ -30,6 +30,10 @@ var goHandlers = map[string]string{
 		if err != nil {
 			return nil, err
 		}
+		if key, ok := p["sortBy"].(string); ok {
+			// Sort first, so a record can be sorted by a field it does not keep.
+			sort.SliceStable(rows, func(i, j int) bool { return less(rows[i][key], rows[j][key]) })
+		}
 		sel, _ := p["select"].([]any)
 		out := make([]any, len(rows))
 		for i, r := range rows {
@@ -40,11 +44,6 @@ var goHandlers = map[string]string{
 				}
 			}
 			out[i] = o
-		}
-		if key, ok := p["sortBy"].(string); ok {
-			sort.SliceStable(out, func(i, j int) bool {
-				return fmt.Sprint(out[i].(map[string]any)[key]) < fmt.Sprint(out[j].(map[string]any)[key])
-			})
 		}
 		return out, nil
 	})
@@ -229,6 +228,16 @@ func records(params any) ([]map[string]any, map[string]any, error) {
 		}
 	}
 	return rows, p, nil
+}
+
+// less orders numbers by value and anything else by its text.
+func less(a, b any) bool {
+	af, aok := a.(float64)
+	bf, bok := b.(float64)
+	if aok && bok {
+		return af < bf
+	}
+	return fmt.Sprint(a) < fmt.Sprint(b)
 }
 
 func contains(list []any, s string) bool {

@@ -45,17 +45,17 @@ const handlers = {
     if (!res.ok) throw new Error('fetch ' + url + ': HTTP ' + res.status);
     return as === 'text' ? res.text() : res.json();
   },
-  // transform {records, select?, sortBy?}: keep some fields, sort.
+  // transform {records, select?, sortBy?}: sort, then keep some fields.
   transform: (params) => {
-    const out = records(params).map((r) => {
+    const key = params.sortBy;
+    const rows = [...records(params)];
+    if (key) rows.sort((x, y) => (x[key] < y[key] ? -1 : x[key] > y[key] ? 1 : 0));
+    return rows.map((r) => {
       if (!Array.isArray(params.select)) return { ...r };
       const o = {};
       for (const k of params.select) o[k] = r[k];
       return o;
     });
-    const key = params.sortBy;
-    if (key) out.sort((x, y) => (x[key] < y[key] ? -1 : x[key] > y[key] ? 1 : 0));
-    return out;
   },
   // validate {records, schema: {field: 'number' | 'string' | 'boolean' | 'email'}}.
   validate: (params) => {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// repoWasmDir is bin/wasm, seen from host/.
+var repoWasmDir = filepath.Join("..", "bin", "wasm")
+
+// One Chromium for the whole test binary; each test opens its own tab.
+var (
+	browserOnce   sync.Once
+	browserCtx    context.Context
+	browserCancel context.CancelFunc
+	browserErr    error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if browserCancel != nil {
+		browserCancel()
+	}
+	os.Exit(code)
+}
+
+// needBuild fails the test when bin/wasm/atmo.wasm is missing.
+func needBuild(t *testing.T) {
+	t.Helper()
+	require.NoError(t, checkWasm(repoWasmDir), "the browser tests load the built main-thread module")
+}
+
+// newTab starts a server for cfg (WasmDir defaults to bin/wasm) and opens a
+// tab on it. It returns the tab, the server's base URL and the tab's log.
+func newTab(t *testing.T, cfg Config) (context.Context, string, *pageLog) {
+	t.Helper()
+	needBuild(t)
+	browserOnce.Do(func() {
+		browserCtx, browserCancel, browserErr = newBrowser(context.Background())
+	})
+	require.NoError(t, browserErr)
+	if cfg.WasmDir == "" {
+		cfg.WasmDir = repoWasmDir
+	}
+	srv := httptest.NewServer(NewHandler(cfg))
+	t.Cleanup(srv.Close)
+	tab, cancel := chromedp.NewContext(browserCtx)
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(tab, 90*time.Second)
+	t.Cleanup(cancelTimeout)
+	var plog pageLog
+	plog.listen(ctx, nil)
+	require.NoError(t, chromedp.Run(ctx, chromedp.EmulateViewport(1440, 1000)))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("page log:\n%s", plog.String())
+		}
+	})
+	return ctx, srv.URL, &plog
+}
+
+// eval runs a JS expression (awaiting a Promise) and decodes its JSON value into out.
+func eval(t *testing.T, ctx context.Context, expr string, out any) {
+	t.Helper()
+	var raw []byte
+	err := chromedp.Run(ctx, chromedp.Evaluate(expr, &raw, func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams {
+		return p.WithAwaitPromise(true)
+	}))
+	require.NoError(t, err, "evaluating:\n%s", expr)
+	if out != nil {
+		require.NoError(t, json.Unmarshal(raw, out), "result: %s", raw)
+	}
+}
+
+// apiPage serves a blank page that loads atmo.js and opens it; window.atmo
+// is the loaded API.
+func apiPage(t *testing.T) context.Context {
+	t.Helper()
+	dir := t.TempDir()
+	page := `<!doctype html><meta charset="utf-8"><title>api</title><body>
+<script type="module">
+import { loadAtmo, AtmoError } from '/atmo.js';
+window.AtmoError = AtmoError;
+window.atmoLoaded = loadAtmo({ wasm: '/atmo.wasm' }).then((a) => (window.atmo = a));
+</script>`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644))
+	ctx, base, _ := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}}})
+	var ok bool
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(base+"/t/index.html"),
+		chromedp.Poll(`!!window.atmoLoaded`, &ok, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)),
+	))
+	eval(t, ctx, `window.atmoLoaded.then(() => true)`, &ok)
+	return ctx
+}
+
+// js wraps an async function body so eval can await it: the body sees
+// atmo, and a math pool's tm and wm when withPool.
+func js(body string) string {
+	return fmt.Sprintf(`(async () => {
+  const atmo = window.atmo;
+  const math = { tasks: ['add', 'subtract', 'multiply', 'divide', 'power', 'sqrt', 'fibonacci'], script: '/workers/math-worker.js' };
+  %s
+})()`, body)
+}

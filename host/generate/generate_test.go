@@ -1,0 +1,181 @@
+package generate
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTemplateFollowsTheName(t *testing.T) {
+	for name, want := range map[string]string{
+		"math-worker": Math, "calculator": Math, "DataProcessor": Data, "api-client": Data,
+		"image-worker": Image, "img": Image, "thumbnailer": Math, "x": Math,
+	} {
+		assert.Equal(t, want, TemplateFor(name), name)
+	}
+}
+
+func TestEachKindWritesAWorkerAndAUsageExample(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		kind  string
+		files []string
+	}{
+		{Browser, []string{"math-worker.js", "math-worker.example.html"}},
+		{Server, []string{"math-worker.js", "math-worker.example.js"}},
+		{Go, []string{filepath.Join("math-worker", "main.go"), filepath.Join("math-worker", "README.md")}},
+	}
+	for _, c := range cases {
+		out := filepath.Join(dir, c.kind)
+		files, err := Generate(Options{Name: "math-worker", Dir: out, Kind: c.kind})
+		require.NoError(t, err, c.kind)
+		require.Len(t, files, 2)
+		for i, f := range c.files {
+			assert.Equal(t, filepath.Join(out, f), files[i].Path)
+			body, err := os.ReadFile(files[i].Path)
+			require.NoError(t, err)
+			assert.Equal(t, files[i].Content, string(body))
+			for _, task := range Tasks(Math) {
+				if files[i].Role == "worker" {
+					assert.Contains(t, string(body), task, "%s worker handles %s", c.kind, task)
+				}
+			}
+		}
+	}
+}
+
+func TestDefaultsAreTheCurrentDirectoryAndBrowser(t *testing.T) {
+	files, err := Plan(Options{Name: "calc"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"calc.js", "calc.example.html"}, []string{files[0].Path, files[1].Path})
+	assert.Contains(t, files[0].Content, "self.onmessage")
+}
+
+func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
+	for _, o := range []Options{
+		{Name: ""},
+		{Name: "   "},
+		{Name: "../escape"},
+		{Name: "a/b"},
+		{Name: `a\b`},
+		{Name: ".."},
+		{Name: "x..y"},
+		{Name: ".hidden"},
+		{Name: "-flag"},
+		{Name: "sp ace"},
+		{Name: "math-worker", Kind: "rust"},
+		{Name: "math-worker", Kind: "Browser "},
+	} {
+		dir := t.TempDir()
+		o.Dir = filepath.Join(dir, "out")
+		_, err := Generate(o)
+		require.Error(t, err, "%+v", o)
+		assert.True(t, errors.Is(err, ErrBadInput), "%+v: %v", o, err)
+		_, statErr := os.Stat(o.Dir)
+		assert.True(t, os.IsNotExist(statErr), "%+v wrote %s", o, o.Dir)
+	}
+	_, err := Plan(Options{Name: "x", Kind: "rust"})
+	assert.ErrorContains(t, err, "use browser, server or go")
+	_, err = Plan(Options{Name: "a/b"})
+	assert.ErrorContains(t, err, "without path separators")
+}
+
+func TestExistingFilesAreKeptUnlessForce(t *testing.T) {
+	dir := t.TempDir()
+	worker := filepath.Join(dir, "image-worker.js")
+	require.NoError(t, os.WriteFile(worker, []byte("mine"), 0o644))
+
+	_, err := Generate(Options{Name: "image-worker", Dir: dir})
+	require.ErrorIs(t, err, ErrExists)
+	assert.ErrorContains(t, err, "-force")
+	body, _ := os.ReadFile(worker)
+	assert.Equal(t, "mine", string(body))
+	_, statErr := os.Stat(filepath.Join(dir, "image-worker.example.html"))
+	assert.True(t, os.IsNotExist(statErr), "nothing is written when one file exists")
+
+	_, err = Generate(Options{Name: "image-worker", Dir: dir, Force: true})
+	require.NoError(t, err)
+	body, _ = os.ReadFile(worker)
+	assert.Contains(t, string(body), "resize")
+}
+
+// stubWorker is the documented API of github.com/atmoworkers/atmo/wasm/worker,
+// so the Go templates can be compiled before (and apart from) the real one.
+const stubWorker = `package worker
+
+import "context"
+
+func Handle(name string, fn func(ctx context.Context, params any) (any, error)) {}
+func Run() {}
+`
+
+func TestGoWorkersCompileForJSWasm(t *testing.T) {
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	for _, name := range []string{"math-worker", "data-api", "image-worker"} {
+		t.Run(name, func(t *testing.T) {
+			mod := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module github.com/atmoworkers/atmo\n\ngo 1.24\n"), 0o644))
+			require.NoError(t, os.MkdirAll(filepath.Join(mod, "wasm", "worker"), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(mod, "wasm", "worker", "worker.go"), []byte(stubWorker), 0o644))
+			_, err := Generate(Options{Name: name, Dir: filepath.Join(mod, "gen"), Kind: Go})
+			require.NoError(t, err)
+
+			cmd := exec.Command(gobin, "vet", "./gen/"+name)
+			cmd.Dir = mod
+			cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm", "GOFLAGS=-mod=mod", "GOWORK=off")
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+
+			fmtOut, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "gofmt"), "-l", filepath.Join(mod, "gen")).CombinedOutput()
+			require.NoError(t, err)
+			assert.Empty(t, strings.TrimSpace(string(fmtOut)), "generated Go is gofmt'ed")
+		})
+	}
+}
+
+func TestGoWorkersCompileAgainstTheRealWorkerPackage(t *testing.T) {
+	if _, err := os.Stat(filepath.Join("..", "..", "wasm", "worker")); err != nil {
+		t.Skip("wasm/worker is not in this tree yet; TestGoWorkersCompileForJSWasm checks the templates against its documented API")
+	}
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	for _, name := range []string{"math-worker", "data-api", "image-worker"} {
+		dir := filepath.Join(t.TempDir(), "gen")
+		_, err := Generate(Options{Name: name, Dir: dir, Kind: Go})
+		require.NoError(t, err)
+		cmd := exec.Command(gobin, "build", "-o", os.DevNull, filepath.Join(dir, name, "main.go"))
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s: %s", name, out)
+	}
+}
+
+func TestServerWorkersRunUnderNode(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed; the Node.js tests (make test-node) cover server workers")
+	}
+	dir := t.TempDir()
+	for name, want := range map[string][]string{
+		"math-worker":  {`"value":5`, `"value":1024`, `"error":"Division by zero is not allowed"`},
+		"data-api":     {`"value":[1,2,3]`, `[{"name":"Ada"},{"name":"Alan"}]`, `"valid":false`},
+		"image-worker": {`"pixels":4`, `"data":[0,255,255,255`},
+	} {
+		_, err := Generate(Options{Name: name, Dir: dir, Kind: Server})
+		require.NoError(t, err)
+		out, err := exec.Command(node, filepath.Join(dir, name+".example.js")).CombinedOutput()
+		require.NoError(t, err, "%s: %s", name, out)
+		for _, w := range want {
+			assert.Contains(t, string(out), w, name)
+		}
+	}
+}

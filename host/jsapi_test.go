@@ -1,0 +1,246 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestJSAPIRunResolvesWithTheWorkersResults(t *testing.T) {
+	ctx := apiPage(t)
+	var got []float64
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [math, math]);
+  await wm.ready();
+  const r = await Promise.all([
+    tm.run('add', { a: 2, b: 3 }),
+    tm.run('multiply', { a: 6, b: 7 }),
+    tm.run('sqrt', { a: 144 }),
+    tm.run('fibonacci', { n: 20 }),
+  ]);
+  await tm.close();
+  return r;`), &got)
+	assert.Equal(t, []float64{5, 42, 12, 6765}, got)
+}
+
+func TestJSAPIRunRejectsWithTaskIDWorkerIDAndTheWorkersMessage(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [math]);
+  const ids = wm.workers().map((w) => w.id);
+  try {
+    await tm.run('divide', { a: 1, b: 0 });
+    return { resolved: true };
+  } catch (err) {
+    return { isError: err instanceof Error, isAtmo: err instanceof window.AtmoError, name: err.name, message: err.message,
+             code: err.code, taskId: err.taskId, workerId: err.workerId, workers: ids };
+  } finally {
+    await tm.close();
+  }`), &got)
+	assert.Equal(t, true, got["isError"])
+	assert.Equal(t, true, got["isAtmo"])
+	assert.Equal(t, "AtmoError", got["name"])
+	assert.Equal(t, "Division by zero is not allowed", got["message"])
+	assert.Equal(t, "ERR_TASK", got["code"])
+	assert.Regexp(t, `^task-\d+$`, got["taskId"])
+	assert.Contains(t, got["workers"], got["workerId"])
+}
+
+func TestJSAPIAddTaskCallsBackWithTheSeedsShapes(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [math]);
+  const ok = await new Promise((resolve, reject) => {
+    const task = tm.addTask({ name: 'add', params: { a: 10, b: 20 }, onSuccess: resolve, onError: reject });
+    if (!/^task-/.test(task.id) || task.name !== 'add') reject(new Error('bad handle ' + JSON.stringify(task)));
+  });
+  const bad = await new Promise((resolve, reject) => tm.addTask({ name: 'divide', params: { a: 1, b: 0 }, onSuccess: reject, onError: resolve }));
+  await tm.close();
+  return { ok, bad };`), &got)
+	assert.Equal(t, "worker-response", got["ok"]["message"])
+	assert.Equal(t, 30.0, got["ok"]["content"])
+	assert.Regexp(t, `^task-\d+$`, got["ok"]["taskId"])
+	assert.Regexp(t, `^worker-\d+$`, got["ok"]["workerId"])
+	assert.Equal(t, "worker-response", got["bad"]["message"])
+	assert.Equal(t, "Division by zero is not allowed", got["bad"]["error"])
+	assert.Regexp(t, `^task-\d+$`, got["bad"]["taskId"])
+	assert.Regexp(t, `^worker-\d+$`, got["bad"]["workerId"])
+}
+
+func TestJSAPICallsAfterCloseRejectClearlyAndPendingTasksSettle(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [math]);
+  // Queued behind a slow task, so both are pending when close comes.
+  const slow = tm.run('fibonacci', { n: 32 }).then(() => 'resolved', (e) => e.code);
+  const queued = tm.run('add', { a: 1, b: 1 }).then(() => 'resolved', (e) => e.code);
+  const closing = tm.close();
+  const after = await tm.run('add', { a: 1, b: 2 }).then(() => null, (e) => ({ code: e.code, message: e.message }));
+  let thrown = null;
+  try { tm.addTask({ name: 'add', params: {} }); } catch (e) { thrown = e.code; }
+  let subThrown = null;
+  try { tm.subscribe(() => {}); } catch (e) { subThrown = e.code; }
+  await closing;
+  return { slow: await slow, queued: await queued, after, thrown, subThrown, closed: tm.closed, status: tm.status() };`), &got)
+	assert.Equal(t, "ERR_CLOSED", got["queued"], "a task still queued at close rejects with ERR_CLOSED")
+	assert.Contains(t, []any{"resolved", "ERR_CLOSED"}, got["slow"], "a running task settles either way")
+	after := got["after"].(map[string]any)
+	assert.Equal(t, "ERR_CLOSED", after["code"])
+	assert.Contains(t, after["message"], "closed")
+	assert.Contains(t, after["message"], "createTaskManager")
+	assert.Equal(t, "ERR_CLOSED", got["thrown"])
+	assert.Equal(t, "ERR_CLOSED", got["subThrown"])
+	assert.Equal(t, true, got["closed"])
+	status := got["status"].(map[string]any)
+	assert.Empty(t, status["pending"])
+	assert.Empty(t, status["working"])
+}
+
+func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [math]);
+  const fail = (p) => p.then((v) => ({ resolved: v }), (e) => ({ code: e.code, argument: e.argument, message: e.message }));
+  const throws = (f) => { try { f(); return { resolved: true }; } catch (e) { return { code: e.code, argument: e.argument, message: e.message }; } };
+  const out = {
+    noName: await fail(tm.run(undefined, { a: 1 })),
+    emptyName: await fail(tm.run('  ', { a: 1 })),
+    uncloneable: await fail(tm.run('add', { a: 1, f() {} })),
+    unknownTask: await fail(tm.run('resize', { a: 1 })),
+    badPriority: await fail(tm.run('add', { a: 1, b: 2 }, { priority: 'high' })),
+    unknownField: throws(() => atmo.createBrowserWorkerManager(tm, [math, { tasks: ['add'], scirpt: '/workers/math-worker.js' }])),
+    noTasks: throws(() => atmo.createBrowserWorkerManager(tm, [{ script: '/workers/math-worker.js' }])),
+    notArray: throws(() => atmo.createBrowserWorkerManager(tm, { tasks: ['add'] })),
+    both: throws(() => atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], script: '/a.js', module: '/b.wasm' }])),
+    addTaskNoName: throws(() => tm.addTask({ params: {} })),
+    badOption: throws(() => atmo.createTaskManager({ agingInterva: 5 })),
+  };
+  await tm.close();
+  return out;`), &got)
+	for name, arg := range map[string]string{
+		"noName": "name", "emptyName": "name", "uncloneable": "params", "badPriority": "priority",
+		"unknownField": "configs[1].scirpt", "noTasks": "configs[0].tasks", "notArray": "configs",
+		"both": "configs[0]", "addTaskNoName": "name", "badOption": "options.agingInterva",
+	} {
+		require.Contains(t, got, name)
+		assert.Equal(t, "ERR_BAD_ARGUMENT", got[name]["code"], name)
+		assert.Equal(t, arg, got[name]["argument"], name)
+		assert.NotEmpty(t, got[name]["message"], name)
+	}
+	assert.Contains(t, got["unknownField"]["message"], `unknown field "scirpt"`)
+	assert.Contains(t, got["uncloneable"]["message"], "params cannot be sent")
+	assert.Equal(t, "ERR_NO_WORKER", got["unknownTask"]["code"])
+	assert.Contains(t, got["unknownTask"]["message"], "resize")
+}
+
+func TestJSAPIStatusStatsAndSubscribeFollowTheTasks(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [math]);
+  const seen = [];
+  const stop = tm.subscribe((m) => seen.push(m.message + (m.taskId ? ':' + m.taskId : '')));
+  await wm.ready();
+  await tm.run('add', { a: 1, b: 2 });
+  await tm.run('divide', { a: 1, b: 0 }).catch(() => {});
+  await new Promise((r) => setTimeout(r, 100)); // events arrive on their own goroutine
+  stop();
+  const afterStop = seen.length;
+  await tm.run('add', { a: 1, b: 2 });
+  await new Promise((r) => setTimeout(r, 100));
+  const stats = tm.stats();
+  const out = { seen, afterStop, total: seen.length, status: tm.status(), stats: { done: stats.done, failed: stats.failed,
+    workers: stats.workers.map((w) => ({ id: w.id, kind: w.kind, done: w.done, failed: w.failed })), runCount: stats.runTime.count } };
+  await tm.close();
+  return out;`), &got)
+	seen := got["seen"].([]any)
+	assert.Contains(t, seen, "new-task:task-1")
+	assert.Contains(t, seen, "task-claim-granted:task-1")
+	assert.Contains(t, seen, "task-deleted:task-2")
+	assert.Equal(t, got["afterStop"], got["total"], "no event after unsubscribe")
+	status := got["status"].(map[string]any)
+	assert.Equal(t, 2.0, status["done"])
+	assert.Equal(t, 1.0, status["failed"])
+	stats := got["stats"].(map[string]any)
+	assert.Equal(t, 2.0, stats["done"])
+	assert.Equal(t, 1.0, stats["failed"])
+	assert.Equal(t, 3.0, stats["runCount"])
+	workers := stats["workers"].([]any)
+	require.Len(t, workers, 1)
+	assert.Equal(t, "js", workers[0].(map[string]any)["kind"])
+}
+
+func TestJSAPIWorkerManagerAddsAndClosesWorkers(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [math]);
+  await wm.ready();
+  const added = wm.addWorker({ tasks: ['add'], script: '/workers/math-worker.js' });
+  await wm.ready();
+  wm.closeWorker(wm.workers()[0].id);
+  await new Promise((r) => setTimeout(r, 100));
+  const statuses = wm.workers().map((w) => w.status);
+  const onTheOther = await tm.run('add', { a: 40, b: 2 });
+  let closeUnknown = null;
+  try { wm.closeWorker('worker-99'); } catch (e) { closeUnknown = e.argument; }
+  await wm.close();
+  let addAfter = null;
+  try { wm.addWorker({ tasks: ['add'], script: '/workers/math-worker.js' }); } catch (e) { addAfter = e.code; }
+  await tm.close();
+  return { added: added.id, statuses, onTheOther, closeUnknown, addAfter, after: wm.workers().map((w) => w.status) };`), &got)
+	assert.Equal(t, "worker-2", got["added"])
+	assert.Equal(t, []any{"closed", "available"}, got["statuses"])
+	assert.Equal(t, 42.0, got["onTheOther"])
+	assert.Equal(t, "id", got["closeUnknown"])
+	assert.Equal(t, "ERR_CLOSED", got["addAfter"])
+	assert.Equal(t, []any{"closed", "closed"}, got["after"])
+}
+
+func TestJSAPIRunsTheDataAndImageExamples(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [
+    { tasks: ['fetch', 'transform', 'validate', 'filter'], script: '/workers/data-worker.js' },
+    { tasks: ['resize', 'compress', 'image-filter', 'analyze'], script: '/workers/image-worker.js' },
+  ]);
+  const image = new ImageData(new Uint8ClampedArray([255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 255, 255, 255, 255]), 2, 2);
+  const out = {
+    fetched: (await tm.run('fetch', { url: '/data/people.json' })).data.length,
+    foreign: await tm.run('fetch', { url: 'http://example.com/x.json' }).catch((e) => e.message),
+    oldest: (await tm.run('transform', { url: '/data/people.json', select: ['name'], sortBy: 'age', descending: true }))[0].name,
+    boston: (await tm.run('filter', { url: '/data/people.json', where: [{ field: 'city', op: '=', value: 'Boston' }] })).length,
+    invalid: (await tm.run('validate', { url: '/data/people.json', schema: { age: 'number', email: 'email' } })).errors,
+    resized: await tm.run('resize', { image, width: 4, height: 4 }).then((r) => [r.width, r.height, r.data.length, r.data instanceof Uint8Array]),
+    inverted: await tm.run('image-filter', { image, filter: 'invert' }).then((r) => Array.from(r.data.slice(0, 4))),
+    analyzed: await tm.run('analyze', { image }).then((r) => [r.pixels, r.mean.a]),
+    compressed: await tm.run('compress', { image, type: 'image/png' }).then((r) => [r.type, r.size > 0, r.bytes.length === r.size]),
+  };
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, 12.0, got["fetched"])
+	assert.Contains(t, got["foreign"], "same-origin")
+	assert.Equal(t, "Margaret Hamilton", got["oldest"])
+	assert.Equal(t, 2.0, got["boston"])
+	invalid := got["invalid"].([]any)
+	require.Len(t, invalid, 1)
+	assert.Equal(t, "email", invalid[0].(map[string]any)["field"])
+	assert.Equal(t, []any{4.0, 4.0, 64.0, true}, got["resized"])
+	assert.Equal(t, []any{0.0, 255.0, 255.0, 255.0}, got["inverted"])
+	assert.Equal(t, []any{4.0, 255.0}, got["analyzed"])
+	assert.Equal(t, []any{"image/png", true, true}, got["compressed"])
+}

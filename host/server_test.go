@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/andybalholm/brotli"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeWasmDir is a bin/wasm stand-in: an atmo.wasm of repetitive bytes
+// (compressible, like a real module), a Go worker module and wasm_exec.js.
+func fakeWasmDir(t *testing.T) (dir string, wasm []byte) {
+	t.Helper()
+	dir = t.TempDir()
+	wasm = append([]byte("\x00asm\x01\x00\x00\x00"), bytes.Repeat([]byte("atmo wasm module body "), 4000)...)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "workers"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "atmo.wasm"), wasm, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "workers", "math.wasm"), wasm, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "wasm_exec.js"), []byte("// wasm_exec.js of the build\n"), 0o644))
+	return dir, wasm
+}
+
+func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	// A bare transport: it neither asks for nor decodes gzip by itself.
+	res, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res, body
+}
+
+func TestServerSendsWasmAsApplicationWasm(t *testing.T) {
+	dir, wasm := fakeWasmDir(t)
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir}))
+	defer srv.Close()
+
+	for _, path := range []string{"/atmo.wasm", "/workers/math.wasm"} {
+		res, body := get(t, srv.URL+path)
+		require.Equal(t, http.StatusOK, res.StatusCode, path)
+		assert.Equal(t, "application/wasm", res.Header.Get("Content-Type"), path)
+		assert.Equal(t, wasm, body, path)
+	}
+}
+
+func TestServerGivesEachFileItsMIMEType(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir}))
+	defer srv.Close()
+
+	cases := map[string]string{
+		"/":                           "text/html; charset=utf-8",
+		"/index.html":                 "text/html; charset=utf-8",
+		"/atmo.js":                    "text/javascript; charset=utf-8",
+		"/dashboard.css":              "text/css; charset=utf-8",
+		"/atmo.d.ts":                  "text/plain; charset=utf-8",
+		"/wasm_exec.js":               "text/javascript; charset=utf-8",
+		"/jsworker/atmo-worker.js":    "text/javascript; charset=utf-8",
+		"/jsworker/atmo-worker.mjs":   "text/javascript; charset=utf-8",
+		"/workers/math-worker.js":     "text/javascript; charset=utf-8",
+		"/workers/data-worker.js":     "text/javascript; charset=utf-8",
+		"/workers/image-worker.js":    "text/javascript; charset=utf-8",
+		"/data/people.json":           "application/json",
+		"/api/examples":               "application/json",
+		"/workers/README.md":          "text/markdown; charset=utf-8",
+		"/atmo.wasm":                  "application/wasm",
+		"/workers/math.wasm":          "application/wasm",
+		"/jsworker/../web/index.html": "", // 404, see the traversal test
+	}
+	for path, want := range cases {
+		res, _ := get(t, srv.URL+path)
+		if want == "" {
+			assert.Equal(t, http.StatusNotFound, res.StatusCode, path)
+			continue
+		}
+		assert.Equal(t, http.StatusOK, res.StatusCode, path)
+		assert.Equal(t, want, res.Header.Get("Content-Type"), path)
+	}
+}
+
+func TestServerServesTheBuildsWasmExecJS(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir}))
+	defer srv.Close()
+
+	_, body := get(t, srv.URL+"/wasm_exec.js")
+	assert.Equal(t, "// wasm_exec.js of the build\n", string(body), "bin/wasm/wasm_exec.js comes first: it matches the Go that built the modules")
+
+	// Without a build, the toolchain's own copy.
+	srv2 := httptest.NewServer(NewHandler(Config{WasmDir: t.TempDir()}))
+	defer srv2.Close()
+	res, body := get(t, srv2.URL+"/wasm_exec.js")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, string(body), "globalThis.Go")
+}
+
+func TestServerCompressesWithBrotliOrGzipWhenAccepted(t *testing.T) {
+	dir, wasm := fakeWasmDir(t)
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir}))
+	defer srv.Close()
+
+	res, body := get(t, srv.URL+"/atmo.wasm", "Accept-Encoding", "gzip, deflate, br")
+	require.Equal(t, "br", res.Header.Get("Content-Encoding"))
+	assert.Contains(t, res.Header.Get("Vary"), "Accept-Encoding")
+	assert.Less(t, len(body), len(wasm)/4)
+	plain, err := io.ReadAll(brotli.NewReader(bytes.NewReader(body)))
+	require.NoError(t, err)
+	assert.Equal(t, wasm, plain)
+
+	res, body = get(t, srv.URL+"/atmo.wasm", "Accept-Encoding", "gzip, br;q=0")
+	require.Equal(t, "gzip", res.Header.Get("Content-Encoding"))
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	require.NoError(t, err)
+	plain, err = io.ReadAll(zr)
+	require.NoError(t, err)
+	assert.Equal(t, wasm, plain)
+
+	for _, accept := range []string{"", "identity", "gzip;q=0, br;q=0"} {
+		res, body = get(t, srv.URL+"/atmo.wasm", "Accept-Encoding", accept)
+		assert.Empty(t, res.Header.Get("Content-Encoding"), "Accept-Encoding %q", accept)
+		assert.Equal(t, wasm, body, "Accept-Encoding %q", accept)
+	}
+}
+
+func TestServerCompressesARealGoModuleToAboutAQuarter(t *testing.T) {
+	wasm, err := os.ReadFile(filepath.Join(repoWasmDir, "atmo.wasm"))
+	require.NoError(t, err, "bin/wasm/atmo.wasm is missing: run `make build` first")
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: repoWasmDir}))
+	defer srv.Close()
+	for _, enc := range []string{"br", "gzip"} {
+		res, body := get(t, srv.URL+"/atmo.wasm", "Accept-Encoding", enc)
+		require.Equal(t, enc, res.Header.Get("Content-Encoding"))
+		ratio := float64(len(body)) / float64(len(wasm))
+		t.Logf("%s: %d → %d bytes (%.0f%%)", enc, len(wasm), len(body), ratio*100)
+		assert.Less(t, ratio, 0.35, enc)
+	}
+}
+
+func TestServerSendsETagAndNoCacheAndAnswersNotModified(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir}))
+	defer srv.Close()
+
+	for _, path := range []string{"/atmo.js", "/atmo.wasm"} {
+		for _, enc := range []string{"", "gzip", "br"} {
+			res, _ := get(t, srv.URL+path, "Accept-Encoding", enc)
+			etag := res.Header.Get("ETag")
+			require.NotEmpty(t, etag, path)
+			assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"), path)
+			res, body := get(t, srv.URL+path, "Accept-Encoding", enc, "If-None-Match", etag)
+			assert.Equal(t, http.StatusNotModified, res.StatusCode, "%s %s", path, enc)
+			assert.Empty(t, body)
+		}
+	}
+	res, _ := get(t, srv.URL+"/atmo.wasm")
+	assert.NotEmpty(t, res.Header.Get("Last-Modified"), "files from disk also send Last-Modified")
+
+	// A changed file gets a new ETag.
+	res1, _ := get(t, srv.URL+"/atmo.wasm")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "atmo.wasm"), []byte("\x00asm\x01\x00\x00\x00changed"), 0o644))
+	res2, body := get(t, srv.URL+"/atmo.wasm", "If-None-Match", res1.Header.Get("ETag"))
+	assert.Equal(t, http.StatusOK, res2.StatusCode)
+	assert.Equal(t, "\x00asm\x01\x00\x00\x00changed", string(body))
+}
+
+// rawStatus sends path exactly as written, bypassing URL cleaning.
+func rawStatus(t *testing.T, addr, path string) int {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, addr)
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err, path)
+	defer res.Body.Close()
+	return res.StatusCode
+}
+
+func TestServerAnswersPathTraversalWith404(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	// A secret next to the wasm dir, which a traversal would reach.
+	require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(dir), "secret.txt"), []byte("secret"), 0o644))
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/gen/", Dir: dir}}}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+
+	for _, path := range []string{
+		"/../go.mod",
+		"/workers/../../go.mod",
+		"/workers/..%2f..%2fgo.mod",
+		"/workers/%2e%2e/%2e%2e/go.mod",
+		"/%2e%2e/secret.txt",
+		"/gen/../secret.txt",
+		"/gen/..%2fsecret.txt",
+		"/gen/%2e%2e%2fsecret.txt",
+		"/jsworker/..\\..\\go.mod",
+		"/jsworker/%5c..%5cgo.mod",
+		"/./atmo.js",
+		"/workers/",
+		"/jsworker",
+		"/data/",
+	} {
+		assert.Equal(t, http.StatusNotFound, rawStatus(t, addr, path), path)
+	}
+	assert.Equal(t, http.StatusOK, rawStatus(t, addr, "/gen/atmo.wasm"), "a mount still serves its own files")
+}
+
+func TestServerIsolateAddsCOOPAndCOEP(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	plain := httptest.NewServer(NewHandler(Config{WasmDir: dir}))
+	defer plain.Close()
+	isolated := httptest.NewServer(NewHandler(Config{WasmDir: dir, Isolate: true}))
+	defer isolated.Close()
+
+	for _, path := range []string{"/", "/atmo.wasm", "/workers/math-worker.js"} {
+		res, _ := get(t, isolated.URL+path)
+		assert.Equal(t, "same-origin", res.Header.Get("Cross-Origin-Opener-Policy"), path)
+		assert.Equal(t, "require-corp", res.Header.Get("Cross-Origin-Embedder-Policy"), path)
+
+		res, _ = get(t, plain.URL+path)
+		assert.Empty(t, res.Header.Get("Cross-Origin-Opener-Policy"), path)
+		assert.Empty(t, res.Header.Get("Cross-Origin-Embedder-Policy"), path)
+	}
+}
+
+func TestServerSays404ForAMissingBuildWithWhatToDo(t *testing.T) {
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: t.TempDir()}))
+	defer srv.Close()
+	res, body := get(t, srv.URL+"/atmo.wasm")
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+	assert.Contains(t, string(body), "make build")
+}
+
+func TestServerListsGoWorkerModulesOnlyWhenBuilt(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	s := NewHandler(Config{WasmDir: dir}).(*server)
+	var kinds []string
+	for _, e := range s.examples() {
+		kinds = append(kinds, e.Name+"/"+e.Kind)
+	}
+	assert.Equal(t, []string{"math/js", "data/js", "image/js", "math/go"}, kinds)
+
+	s = NewHandler(Config{WasmDir: t.TempDir()}).(*server)
+	assert.Len(t, s.examples(), 3, "no Go examples without bin/wasm/workers")
+}
+
+func TestServerRefusesMethodsOtherThanGetAndHead(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir}))
+	defer srv.Close()
+	res, err := http.Post(srv.URL+"/atmo.js", "text/plain", strings.NewReader("x"))
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
+}
+
+func TestDisplayAddrTurnsUnspecifiedIntoLoopback(t *testing.T) {
+	assert.Equal(t, "127.0.0.1:8080", displayAddr(&net.TCPAddr{IP: net.IPv4zero, Port: 8080}))
+	assert.Equal(t, "127.0.0.1:9", displayAddr(&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 9}))
+}
