@@ -65,11 +65,28 @@
     }
     const port = (options && options.port) || hostPort();
     const names = Object.keys(handlers);
-    const running = new Map(); // taskId → AbortController
+    const running = new Map(); // taskId → { abort: AbortController made on demand }
     let workerId = null;
+    let batches = false; // the host takes worker-response-batch
+    let outbox = [], outboxTransfer = [];
 
+    // respond answers a task. When the host takes batches, the answers of
+    // one turn leave together in one worker-response-batch.
     function respond(taskId, fields, transfer) {
-      port.post(Object.assign({ message: 'worker-response', taskId, workerId }, fields), transfer);
+      if (!batches) {
+        port.post(Object.assign({ message: 'worker-response', taskId, workerId }, fields), transfer);
+        return;
+      }
+      outbox.push(Object.assign({ taskId }, fields));
+      if (transfer) outboxTransfer.push(...transfer);
+      if (outbox.length === 1) queueMicrotask(flush);
+    }
+
+    function flush() {
+      const items = outbox, list = outboxTransfer;
+      outbox = []; outboxTransfer = [];
+      if (items.length === 1) port.post(Object.assign({ message: 'worker-response', workerId }, items[0]), list);
+      else port.post({ message: 'worker-response-batch', workerId, content: items }, list);
     }
 
     async function work(taskId, content) {
@@ -79,13 +96,18 @@
         respond(taskId, { error: `Unknown task: ${name} (this worker handles: ${names.join(', ')})` });
         return;
       }
-      const abort = new AbortController();
-      running.set(taskId, abort);
+      // The AbortController is made only if the handler asks for ctx.signal:
+      // most handlers never do, and it is the dearest part of a task.
+      const task = { abort: null };
+      running.set(taskId, task);
       const ctx = {
         name,
         taskId,
         workerId,
-        signal: abort.signal,
+        get signal() {
+          if (!task.abort) task.abort = new AbortController();
+          return task.abort.signal;
+        },
         progress(value) {
           if (running.has(taskId)) port.post({ message: 'worker-progress', taskId, workerId, content: value });
         },
@@ -107,7 +129,8 @@
       switch (data.message) {
         case 'init-worker': {
           workerId = data.id;
-          const ready = { tasks: names, features: ['cancel', 'progress', 'concurrency'] };
+          batches = Array.isArray(data.features) && data.features.includes('batch');
+          const ready = { tasks: names, features: ['cancel', 'progress', 'concurrency', 'batch'] };
           const say = () => port.post({ message: 'worker-ready', workerId, content: ready });
           // Hold the Web Lock the host names for as long as this thread
           // lives: the host is granted it when the thread ends, however it
@@ -127,11 +150,14 @@
         case 'worker-work':
           work(data.taskId, data.content);
           break;
+        case 'worker-work-batch':
+          if (Array.isArray(data.content)) for (const item of data.content) work(item.taskId, item);
+          break;
         case 'worker-cancel': {
-          const abort = running.get(data.taskId);
-          if (abort) {
+          const task = running.get(data.taskId);
+          if (task) {
             running.delete(data.taskId);
-            abort.abort(new Error('task canceled by the host'));
+            if (task.abort) task.abort.abort(new Error('task canceled by the host'));
             respond(data.taskId, { error: 'canceled' });
           }
           break;

@@ -55,12 +55,10 @@ type webWorker struct {
 	onMessage, onError, onBad js.Func
 	lock                      string // a Web Lock the worker holds while it lives ("" for none)
 	ended                     bool
+	batch                     bool     // the worker takes worker-work-batch (said so in worker-ready)
+	queue                     js.Value // the batch being built this turn
+	strings                   jsStrings
 }
-
-// postWork builds and posts a worker-work message in one JS call instead of
-// one per field. Created once.
-var postWork = js.Global().Get("Function").New("w", "t", "id", "n", "p", "x",
-	"w.postMessage({message: 'worker-work', taskId: t, workerId: id, content: {name: n, params: p}}, x)")
 
 func spawnWebWorker(w *TaskWorker) (transport, error) {
 	if w.config.Module != "" {
@@ -80,7 +78,7 @@ var lockSeq int
 // startWebWorker creates a Web Worker running url and wires its events to
 // w's pool. The Go worker bootstrap uses it too.
 func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker, error) {
-	ww := &webWorker{}
+	ww := &webWorker{strings: jsStrings{}, queue: wireNewQueue.Invoke()}
 	if err := jsCall(func() { ww.worker = js.Global().Get("Worker").New(url, opts) }); err != nil {
 		return nil, fmt.Errorf("new Worker(%q): %v", url, err)
 	}
@@ -88,17 +86,25 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 	ww.lock = fmt.Sprintf("atmo:%s:%s:%d:%d", w.pool.tm.id, w.id, lockSeq, rand.Uint32())
 	p := w.pool
 	ww.onMessage = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		in, err := decodeInbound(fromJS(args[0].Get("data")))
+		if ww.ended {
+			return nil
+		}
+		data := args[0].Get("data")
+		if ins, ok := unpackResponses(data); ok {
+			p.receiveAll(w, ins)
+			return nil
+		}
+		ins, err := decodeInbounds(fromJS(data))
 		if err != nil {
 			p.ignore()
 			return nil
 		}
-		if in.kind == KindWorkerReady {
-			ww.watchLock(w, in.content)
+		for _, in := range ins {
+			if in.kind == KindWorkerReady {
+				ww.readyFeatures(w, in.content)
+			}
 		}
-		if !ww.ended {
-			p.receive(w, in)
-		}
+		p.receiveAll(w, ins)
 		return nil
 	})
 	ww.onError = js.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -130,8 +136,7 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 // in init-worker for as long as it lives and says so in worker-ready; the
 // page then queues for the same lock, which it is granted when the thread
 // ends. Seed workers hold none: timeouts cover them.
-func (ww *webWorker) watchLock(w *TaskWorker, ready any) {
-	c, _ := ready.(map[string]any)
+func (ww *webWorker) watchLock(w *TaskWorker, c map[string]any) {
 	if name, _ := c["lock"].(string); name != ww.lock || ww.ended {
 		return
 	}
@@ -150,6 +155,18 @@ func (ww *webWorker) watchLock(w *TaskWorker, ready any) {
 	locks.Call("request", ww.lock, granted)
 }
 
+// readyFeatures reads what the worker said it can do in worker-ready.
+func (ww *webWorker) readyFeatures(w *TaskWorker, ready any) {
+	c, _ := ready.(map[string]any)
+	features, _ := c["features"].([]any)
+	for _, f := range features {
+		if f == "batch" {
+			ww.batch = true
+		}
+	}
+	ww.watchLock(w, c)
+}
+
 func (ww *webWorker) init(id string, tasks []string, concurrency int) {
 	ts := make([]any, len(tasks))
 	for i, t := range tasks {
@@ -157,16 +174,31 @@ func (ww *webWorker) init(id string, tasks []string, concurrency int) {
 	}
 	ww.worker.Call("postMessage", map[string]any{
 		"message": string(KindInitWorker), "id": id, "content": ts, "concurrency": concurrency, "lock": ww.lock,
+		"features": []any{"batch"},
 	})
 }
 
+// work posts a task: at once to a seed worker, or in the batch of this turn
+// to one that takes batches, so a burst costs one postMessage per worker.
 func (ww *webWorker) work(taskID, workerID, name string, params any) {
 	var transfer []any
 	p := toJS(params, &transfer)
-	postWork.Invoke(ww.worker, taskID, workerID, name, p, transfer)
+	var x any
+	if len(transfer) > 0 {
+		x = transfer
+	}
+	seq, wid, n := taskSeq(taskID), ww.strings.get(workerID), ww.strings.get(name)
+	if ww.batch {
+		wireQueueWork.Invoke(ww.worker, ww.queue, seq, wid, n, p, x)
+		return
+	}
+	wireSendOne.Invoke(ww.worker, seq, wid, n, p, x)
 }
 
 func (ww *webWorker) cancel(taskID, workerID string) {
+	if ww.batch {
+		wireFlush.Invoke(ww.worker, ww.queue, ww.strings.get(workerID))
+	}
 	ww.worker.Call("postMessage", map[string]any{
 		"message": string(KindWorkerCancel), "taskId": taskID, "workerId": workerID,
 	})

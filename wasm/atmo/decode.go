@@ -29,6 +29,33 @@ func decodeInbound(v any) (inbound, error) {
 	return in, nil
 }
 
+// decodeInbounds reads a message that may be a batch: worker-response-batch
+// carries {taskId, content, error} items, each read as a worker-response.
+func decodeInbounds(v any) ([]inbound, error) {
+	m, _ := v.(map[string]any)
+	if m == nil || m["message"] != string(KindWorkerResponseBatch) {
+		in, err := decodeInbound(v)
+		if err != nil {
+			return nil, err
+		}
+		return []inbound{in}, nil
+	}
+	items, ok := m["content"].([]any)
+	if !ok {
+		return nil, fmt.Errorf("atmo: a worker-response-batch needs an array as content")
+	}
+	out := make([]inbound, 0, len(items))
+	for _, it := range items {
+		item, _ := it.(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+		}
+		// Items without a taskId decode with none; the pool ignores and counts them.
+		out = append(out, inbound{kind: KindWorkerResponse, taskID: idText(item["taskId"]), content: item["content"], err: errorText(item["error"])})
+	}
+	return out, nil
+}
+
 func idText(v any) string {
 	switch x := v.(type) {
 	case string:

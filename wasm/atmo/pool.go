@@ -139,7 +139,26 @@ func (p *workerPool) receiveFrom(tr transport, w *TaskWorker, in inbound) {
 	tm := p.tm
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	if w.status == WorkerClosed || w.transport == nil || (tr != nil && w.transport != tr) {
+	if tr != nil && w.transport != tr {
+		return
+	}
+	tm.handle(w, in)
+}
+
+// receiveAll handles the messages of one batch from w's worker, under one lock.
+func (p *workerPool) receiveAll(w *TaskWorker, ins []inbound) {
+	tm := p.tm
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	for _, in := range ins {
+		tm.handle(w, in)
+	}
+}
+
+// handle acts on one message from w's worker. Called with mu held.
+func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
+	p := w.pool
+	if w.status == WorkerClosed || w.transport == nil {
 		return
 	}
 	switch in.kind {

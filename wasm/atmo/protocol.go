@@ -25,6 +25,12 @@ const (
 	KindWorkerCancel   MessageKind = "worker-cancel"   // host → worker: stop the task taskId
 	KindWorkerProgress MessageKind = "worker-progress" // worker → host: a progress report for taskId
 	KindWorkerExit     MessageKind = "worker-exit"     // worker → host: the worker is about to die (Go runtime exited, self.close()); error says why
+
+	// Batches, used only with workers whose worker-ready lists the "batch"
+	// feature (the host lists it in init-worker): many tasks or answers in
+	// one postMessage.
+	KindWorkerWorkBatch     MessageKind = "worker-work-batch"     // host → worker: content is [{taskId, name, params}]
+	KindWorkerResponseBatch MessageKind = "worker-response-batch" // worker → host: content is [{taskId, content | error}]
 )
 
 // Manager-only kinds, seen on the event stream.

@@ -241,7 +241,11 @@ func (th *thread) init(id string, tasks []string, concurrency int) {
 func (th *thread) work(taskID, workerID, name string, params any) {
 	var transfer []any
 	p := toJS(params, &transfer)
-	postWork.Invoke(th.worker, taskID, workerID, name, p, transfer)
+	var x any
+	if len(transfer) > 0 {
+		x = transfer
+	}
+	wireSendOne.Invoke(th.worker, taskSeq(taskID), workerID, name, p, x)
 }
 
 func (th *thread) cancel(taskID, workerID string) {

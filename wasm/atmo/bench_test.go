@@ -1,0 +1,105 @@
+//go:build js && wasm
+
+package atmo_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"syscall/js"
+	"testing"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/jstest"
+	"github.com/stretchr/testify/require"
+)
+
+// In-browser micro-benchmarks of the Go main thread's hot path, for
+// profiling (`-bench . -cpuprofile`). The side-by-side suite against raw
+// postMessage and workerpool is `make bench`.
+
+const benchEcho = `atmoWorker({ echo: (p) => p });`
+
+func benchPool(b *testing.B, workers, concurrency int) *atmo.TaskManager {
+	cfg := atmo.WorkerConfig{Tasks: []string{"echo"}, Script: jstest.HelperWorker(b, benchEcho), Count: workers, Concurrency: concurrency}
+	tm := atmo.NewTaskManager()
+	wm, err := atmo.NewBrowserWorkerManager(tm, cfg)
+	require.NoError(b, err)
+	b.Cleanup(func() { tm.Close() })
+	require.NoError(b, wm.Ready(context.Background()))
+	return tm
+}
+
+func BenchmarkRoundTrip(b *testing.B) {
+	tm := benchPool(b, 1, 1)
+	ctx := context.Background()
+	params := map[string]any{"i": 1}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := tm.Do(ctx, "echo", params); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkThroughput(b *testing.B) {
+	for _, c := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("concurrency=%d", c), func(b *testing.B) {
+			tm := benchPool(b, 2, c)
+			var wg sync.WaitGroup
+			wg.Add(b.N)
+			done := func(atmo.Response) { wg.Done() }
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := tm.AddTask(atmo.TaskParams{Name: "echo", Params: float64(i), OnSuccess: done, OnError: done}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// BenchmarkRawFlood is the limit: JS posts b.N messages to 2 bare workers
+// and counts the echoes, with no Go on the path.
+func BenchmarkRawFlood(b *testing.B) {
+	src := `self.onmessage = (e) => self.postMessage(e.data);`
+	url := jstest.BlobURL(b, src)
+	flood := js.Global().Get("Function").New("url", "n", "done", `
+const ws = [new Worker(url), new Worker(url)];
+let got = 0;
+for (const w of ws) w.onmessage = () => { if (++got === n) { ws.forEach((x) => x.terminate()); done(); } };
+for (let i = 0; i < n; i++) ws[i & 1].postMessage(i);`)
+	finished := make(chan struct{})
+	cb := js.FuncOf(func(js.Value, []js.Value) any { close(finished); return nil })
+	defer cb.Release()
+	b.ResetTimer()
+	flood.Invoke(url, b.N, cb)
+	<-finished
+}
+
+// BenchmarkRawRoundTrip is the limit for one task at a time: a JS ping-pong
+// with a bare worker, with no Go on the path.
+func BenchmarkRawRoundTrip(b *testing.B) {
+	url := jstest.BlobURL(b, `self.onmessage = (e) => self.postMessage(e.data);`)
+	pingPong := js.Global().Get("Function").New("url", "n", "done", `
+const w = new Worker(url);
+let i = 0;
+w.onmessage = () => { if (++i === n) { w.terminate(); done(); } else w.postMessage(i); };
+w.postMessage(0);`)
+	finished := make(chan struct{})
+	cb := js.FuncOf(func(js.Value, []js.Value) any { close(finished); return nil })
+	defer cb.Release()
+	b.ResetTimer()
+	pingPong.Invoke(url, b.N, cb)
+	<-finished
+}
+
+func benchPoolScript(b *testing.B, script string) *atmo.TaskManager {
+	tm := atmo.NewTaskManager()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Script: script})
+	require.NoError(b, err)
+	b.Cleanup(func() { tm.Close() })
+	require.NoError(b, wm.Ready(context.Background()))
+	return tm
+}
