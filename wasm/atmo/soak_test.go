@@ -33,9 +33,9 @@ func TestChaosSoak(t *testing.T) {
 
 	type kind int
 	const (
-		plain kind = iota
-		slow       // runs past its timeout
-		canceled   // cancelled while queued or running
+		plain    kind = iota
+		slow          // runs past its timeout
+		canceled      // cancelled while queued or running
 	)
 	settled := make([]atomic.Int32, n)
 	outcome := make([]atmo.Response, n)
