@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -20,6 +21,9 @@ const (
 	msgWorkerResponse = "worker-response"
 	msgWorkerCancel   = "worker-cancel"
 	msgWorkerProgress = "worker-progress"
+	// Batches, used when both sides list the "batch" feature.
+	msgWorkerWorkBatch     = "worker-work-batch"
+	msgWorkerResponseBatch = "worker-response-batch"
 )
 
 // errCanceledByHost is the cause of a task's ctx when the host cancels it.
@@ -41,6 +45,8 @@ type server struct {
 	workerID string
 	running  map[string]*task
 	port     port
+	batches  bool             // the host takes worker-response-batch
+	outbox   []map[string]any // answers waiting for the next flush
 }
 
 // std is the server of Handle and Run.
@@ -140,6 +146,8 @@ func (s *server) receive(msg any) {
 	case msgInitWorker:
 		s.mu.Lock()
 		s.workerID = idText(m["id"])
+		features, _ := m["features"].([]any)
+		s.batches = slices.Contains(features, any("batch"))
 		id, names := s.workerID, s.names()
 		s.mu.Unlock()
 		tasks := make([]any, len(names))
@@ -148,10 +156,18 @@ func (s *server) receive(msg any) {
 		}
 		s.port.post(map[string]any{
 			"message": msgWorkerReady, "workerId": id,
-			"content": map[string]any{"tasks": tasks, "features": []any{"cancel", "progress", "concurrency"}},
+			"content": map[string]any{"tasks": tasks, "features": []any{"cancel", "progress", "concurrency", "batch"}},
 		})
 	case msgWorkerWork:
 		s.start(m)
+	case msgWorkerWorkBatch:
+		items, _ := m["content"].([]any)
+		for _, it := range items {
+			if item, ok := it.(map[string]any); ok {
+				s.start(map[string]any{"taskId": item["taskId"], "workerId": m["workerId"],
+					"content": map[string]any{"name": item["name"], "params": item["params"]}})
+			}
+		}
 	case msgWorkerCancel:
 		s.cancelTask(idText(m["taskId"]))
 	}
@@ -243,6 +259,9 @@ func (s *server) cancelTask(taskID string) {
 	s.respond(t.ID, t.WorkerID, nil, "canceled")
 }
 
+// respond answers a task. When the host takes batches, answers given while
+// other tasks are still finishing leave together: the first one starts a
+// flusher that lets the other runnable goroutines (tasks) go first.
 func (s *server) respond(taskID, workerID string, result any, errText string) {
 	msg := map[string]any{"message": msgWorkerResponse, "taskId": taskID, "workerId": workerID}
 	if errText != "" {
@@ -250,7 +269,38 @@ func (s *server) respond(taskID, workerID string, result any, errText string) {
 	} else {
 		msg["content"] = result
 	}
-	s.port.post(msg)
+	s.mu.Lock()
+	if !s.batches {
+		s.mu.Unlock()
+		s.port.post(msg)
+		return
+	}
+	s.outbox = append(s.outbox, msg)
+	first := len(s.outbox) == 1
+	s.mu.Unlock()
+	if first {
+		go s.flush()
+	}
+}
+
+func (s *server) flush() {
+	runtime.Gosched()
+	s.mu.Lock()
+	out := s.outbox
+	s.outbox = nil
+	id := s.workerID
+	s.mu.Unlock()
+	if len(out) == 1 {
+		s.port.post(out[0])
+		return
+	}
+	items := make([]any, len(out))
+	for i, m := range out {
+		delete(m, "message")
+		delete(m, "workerId")
+		items[i] = m
+	}
+	s.port.post(map[string]any{"message": msgWorkerResponseBatch, "workerId": id, "content": items})
 }
 
 // idText reads an id the host sent: a string, or a number from a hand-written host.

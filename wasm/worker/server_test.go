@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -274,4 +275,43 @@ func TestTypedHandlerFailsTheTaskWhenParamsDoNotFit(t *testing.T) {
 	m := h.next(t)
 	assert.Equal(t, `bad params for task "sum": params.values[1] is a string ("two"), want a number for int`, m["error"])
 	assert.False(t, called)
+}
+
+func TestABatchOfWorkIsRunAndAnsweredInOneBatchWhenTheHostTakesBatches(t *testing.T) {
+	h := &fakeHost{out: make(chan map[string]any, 100)}
+	s := newServer()
+	s.port = h
+	s.handle("double", func(_ context.Context, p any) (any, error) { return p.(float64) * 2, nil })
+	s.receive(map[string]any{"message": "init-worker", "id": "worker-1", "features": []any{"batch"}})
+	ready := h.next(t)
+	assert.Contains(t, ready["content"].(map[string]any)["features"], "batch")
+	var items []any
+	for i := 1; i <= 5; i++ {
+		items = append(items, map[string]any{"taskId": fmt.Sprintf("task-%d", i), "name": "double", "params": float64(i)})
+	}
+	s.receive(map[string]any{"message": "worker-work-batch", "workerId": "worker-1", "content": items})
+	got := map[string]any{}
+	for len(got) < 5 {
+		m := h.next(t)
+		if m["message"] == "worker-response" {
+			got[m["taskId"].(string)] = m["content"]
+			continue
+		}
+		require.Equal(t, "worker-response-batch", m["message"])
+		for _, it := range m["content"].([]any) {
+			r := it.(map[string]any)
+			got[r["taskId"].(string)] = r["content"]
+		}
+	}
+	for i := 1; i <= 5; i++ {
+		assert.Equal(t, float64(2*i), got[fmt.Sprintf("task-%d", i)])
+	}
+}
+
+func TestAnswersAreNotBatchedForAHostThatDidNotAskForBatches(t *testing.T) {
+	s, h := newTestServer(t)
+	s.handle("double", func(_ context.Context, p any) (any, error) { return p.(float64) * 2, nil })
+	h.next(t) // worker-ready
+	s.receive(work("task-1", "double", 1.0))
+	assert.Equal(t, "worker-response", h.next(t)["message"])
 }
