@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"math"
 	"reflect"
 	"strconv"
@@ -166,11 +167,11 @@ func decode(src any, dst reflect.Value, path string) error {
 		if !ok {
 			return mismatch(src, dst, path)
 		}
-		for _, f := range fieldsOf(dst.Type()) {
-			e, ok := m[f.name]
+		for _, f := range values.Fields(dst.Type()) {
+			e, ok := m[f.Name]
 			if !ok {
 				for k, v := range m {
-					if strings.EqualFold(k, f.name) {
+					if strings.EqualFold(k, f.Name) {
 						e, ok = v, true
 						break
 					}
@@ -180,11 +181,11 @@ func decode(src any, dst reflect.Value, path string) error {
 				continue
 			}
 			fv := dst
-			for i, x := range f.index {
+			for i, x := range f.Index {
 				if i > 0 && fv.Kind() == reflect.Pointer {
 					if fv.IsNil() {
 						if !fv.CanSet() {
-							return fmt.Errorf("%s.%s sits in an unexported embedded pointer and cannot be set", path, f.name)
+							return fmt.Errorf("%s.%s sits in an unexported embedded pointer and cannot be set", path, f.Name)
 						}
 						fv.Set(reflect.New(fv.Type().Elem()))
 					}
@@ -192,7 +193,7 @@ func decode(src any, dst reflect.Value, path string) error {
 				}
 				fv = fv.Field(x)
 			}
-			if err := decode(e, fv, path+"."+f.name); err != nil {
+			if err := decode(e, fv, path+"."+f.Name); err != nil {
 				return err
 			}
 		}

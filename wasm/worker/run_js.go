@@ -3,25 +3,12 @@
 package worker
 
 import (
-	"fmt"
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"syscall/js"
 )
 
 // The syscall/js boundary: connecting the server to the host and converting
 // values. Everything else in the package is plain Go.
-
-var (
-	jsObject      = js.Global().Get("Object")
-	jsArray       = js.Global().Get("Array")
-	jsUint8Array  = js.Global().Get("Uint8Array")
-	jsArrayBuffer = js.Global().Get("ArrayBuffer")
-	jsDate        = js.Global().Get("Date")
-	jsError       = js.Global().Get("Error")
-)
-
-func init() {
-	isOpaque = func(v any) bool { _, ok := v.(js.Value); return ok }
-}
 
 // selfPort is how a module talks to the host when it was loaded without
 // go-worker.js: straight through the Web Worker's global scope.
@@ -91,106 +78,9 @@ func (p jsPort) post(msg map[string]any) {
 	}
 }
 
-// toJS turns a normalized value into JS. The ArrayBuffers it creates for
-// []byte are fresh, so they are listed in transfer.
-func toJS(v any, transfer *[]any) js.Value {
-	switch x := v.(type) {
-	case nil:
-		return js.Null()
-	case bool, float64, string:
-		return js.ValueOf(x)
-	case []byte:
-		a := jsUint8Array.New(len(x))
-		js.CopyBytesToJS(a, x)
-		if transfer != nil && len(x) > 0 {
-			*transfer = append(*transfer, a.Get("buffer"))
-		}
-		return a
-	case []any:
-		a := jsArray.New(len(x))
-		for i, e := range x {
-			a.SetIndex(i, toJS(e, transfer))
-		}
-		return a
-	case map[string]any:
-		o := jsObject.New()
-		for k, e := range x {
-			o.Set(k, toJS(e, transfer))
-		}
-		return o
-	case js.Value:
-		return x
-	}
-	return js.ValueOf(fmt.Sprint(v)) // normalize returns nothing else
-}
-
-// fromJS turns a JS value into Go: numbers float64, strings, booleans, null
-// and undefined nil, arrays []any, typed arrays and ArrayBuffers []byte,
-// Dates their ISO text, Errors {name, message}, other objects map[string]any.
-// Nesting past maxDepth becomes nil.
-func fromJS(v js.Value) any { return fromJSAt(v, 0) }
-
-func fromJSAt(v js.Value, depth int) any {
-	switch v.Type() {
-	case js.TypeBoolean:
-		return v.Bool()
-	case js.TypeNumber:
-		return v.Float()
-	case js.TypeString:
-		return v.String()
-	case js.TypeObject:
-		if depth > maxDepth {
-			return nil
-		}
-		return objectFromJS(v, depth)
-	}
-	return nil
-}
-
-func objectFromJS(v js.Value, depth int) any {
-	switch {
-	case jsArray.Call("isArray", v).Bool():
-		out := make([]any, v.Length())
-		for i := range out {
-			out[i] = fromJSAt(v.Index(i), depth+1)
-		}
-		return out
-	case v.InstanceOf(jsArrayBuffer):
-		return bytesFromJS(jsUint8Array.New(v))
-	case jsArrayBuffer.Call("isView", v).Bool():
-		return bytesFromJS(jsUint8Array.New(v.Get("buffer"), v.Get("byteOffset"), v.Get("byteLength")))
-	case v.InstanceOf(jsDate):
-		return v.Call("toISOString").String()
-	case v.InstanceOf(jsError):
-		return map[string]any{"name": v.Get("name").String(), "message": v.Get("message").String()}
-	}
-	keys := jsObject.Call("keys", v)
-	n := keys.Length()
-	out := make(map[string]any, n)
-	for i := 0; i < n; i++ {
-		k := keys.Index(i).String()
-		out[k] = fromJSAt(v.Get(k), depth+1)
-	}
-	return out
-}
-
-func bytesFromJS(u8 js.Value) []byte {
-	b := make([]byte, u8.Length())
-	js.CopyBytesToGo(b, u8)
-	return b
-}
-
-// jsCall runs f and turns a thrown JS exception into a Go error.
-func jsCall(f func()) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			if je, ok := p.(js.Error); ok {
-				err = fmt.Errorf("%s", je.Value.Get("message").String())
-				return
-			}
-			err = fmt.Errorf("%v", p)
-		}
-	}()
-	f()
-	return nil
-}
+// The value boundary is package atmo's, shared through internal/values.
+var (
+	toJS   = values.ToJS
+	fromJS = values.FromJS
+	jsCall = values.JSCall
+)

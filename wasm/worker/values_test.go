@@ -33,7 +33,7 @@ func TestNormalizeFollowsTheCoreValueRules(t *testing.T) {
 
 func TestNormalizeNamesWhereAnUnsendableValueSits(t *testing.T) {
 	_, err := normalize(map[string]any{"list": []any{1, make(chan int)}}, "result")
-	require.EqualError(t, err, "result.list[1] is a chan int, which cannot be sent to the host (send data: numbers, strings, bools, maps, slices, structs, []byte)")
+	require.EqualError(t, err, "result.list[1] is a chan int, which cannot cross to JS (send data: numbers, strings, bools, maps, slices, structs, []byte)")
 }
 
 func TestNormalizeStopsCycles(t *testing.T) {

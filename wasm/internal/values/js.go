@@ -1,0 +1,131 @@
+//go:build js && wasm
+
+package values
+
+import (
+	"fmt"
+	"syscall/js"
+)
+
+// The syscall/js boundary: Go values to JS and back.
+
+var (
+	jsObject      = js.Global().Get("Object")
+	jsArray       = js.Global().Get("Array")
+	jsUint8Array  = js.Global().Get("Uint8Array")
+	jsArrayBuffer = js.Global().Get("ArrayBuffer")
+	jsDate        = js.Global().Get("Date")
+	jsError       = js.Global().Get("Error")
+)
+
+func init() {
+	isOpaque = func(v any) bool { _, ok := v.(js.Value); return ok }
+}
+
+// ToJS turns a normalized value (see normalize) into JS. The ArrayBuffers it
+// creates for []byte are fresh, so they are listed in transfer: posting them
+// moves the bytes instead of copying them a second time.
+func ToJS(v any, transfer *[]any) js.Value {
+	switch x := v.(type) {
+	case nil:
+		return js.Null()
+	case bool, float64, string:
+		return js.ValueOf(x)
+	case []byte:
+		a := jsUint8Array.New(len(x))
+		js.CopyBytesToJS(a, x)
+		if transfer != nil && len(x) > 0 {
+			*transfer = append(*transfer, a.Get("buffer"))
+		}
+		return a
+	case []any:
+		a := jsArray.New(len(x))
+		for i, e := range x {
+			a.SetIndex(i, ToJS(e, transfer))
+		}
+		return a
+	case map[string]any:
+		o := jsObject.New()
+		for k, e := range x {
+			o.Set(k, ToJS(e, transfer))
+		}
+		return o
+	case js.Value:
+		return x
+	}
+	// normalize never returns anything else; be safe all the same.
+	return js.ValueOf(fmt.Sprint(v))
+}
+
+// FromJS turns a JS value into Go: numbers float64, strings, booleans, null
+// and undefined nil, arrays []any, typed arrays and ArrayBuffers []byte,
+// Dates their ISO text, Errors {name, message}, other objects map[string]any.
+// Nesting past MaxDepth (a cyclic object) becomes nil.
+func FromJS(v js.Value) any { return fromJSAt(v, 0) }
+
+func fromJSAt(v js.Value, depth int) any {
+	switch v.Type() {
+	case js.TypeBoolean:
+		return v.Bool()
+	case js.TypeNumber:
+		return v.Float()
+	case js.TypeString:
+		return v.String()
+	case js.TypeObject:
+		if depth > MaxDepth {
+			return nil
+		}
+		return objectFromJS(v, depth)
+	}
+	return nil // undefined, null, functions, symbols
+}
+
+func objectFromJS(v js.Value, depth int) any {
+	switch {
+	case jsArray.Call("isArray", v).Bool():
+		n := v.Length()
+		out := make([]any, n)
+		for i := 0; i < n; i++ {
+			out[i] = fromJSAt(v.Index(i), depth+1)
+		}
+		return out
+	case v.InstanceOf(jsArrayBuffer):
+		return bytesFromJS(jsUint8Array.New(v))
+	case jsArrayBuffer.Call("isView", v).Bool():
+		return bytesFromJS(jsUint8Array.New(v.Get("buffer"), v.Get("byteOffset"), v.Get("byteLength")))
+	case v.InstanceOf(jsDate):
+		return v.Call("toISOString").String()
+	case v.InstanceOf(jsError):
+		return map[string]any{"name": v.Get("name").String(), "message": v.Get("message").String()}
+	}
+	keys := jsObject.Call("keys", v)
+	n := keys.Length()
+	out := make(map[string]any, n)
+	for i := 0; i < n; i++ {
+		k := keys.Index(i).String()
+		out[k] = fromJSAt(v.Get(k), depth+1)
+	}
+	return out
+}
+
+func bytesFromJS(u8 js.Value) []byte {
+	b := make([]byte, u8.Length())
+	js.CopyBytesToGo(b, u8)
+	return b
+}
+
+// JSCall runs f and turns a thrown JS exception into a Go error, so no
+// panic from JS escapes the boundary.
+func JSCall(f func()) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if je, ok := p.(js.Error); ok {
+				err = fmt.Errorf("%s", je.Value.Get("message").String())
+				return
+			}
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	f()
+	return nil
+}

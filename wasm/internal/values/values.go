@@ -1,0 +1,255 @@
+// Package values holds the rules by which values cross between Go and JS,
+// shared by the main-thread manager (package atmo) and Go workers (package
+// worker): Normalize checks and converts Go values into the tree that
+// crosses; ToJS and FromJS (js/wasm only) cross it. Numbers become float64,
+// structs follow their json tags as encoding/json would, []byte stays bytes
+// (a Uint8Array in JS).
+package values
+
+import (
+	"encoding"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// MaxDepth bounds how deeply a value may nest; it also stops cycles.
+const MaxDepth = 64
+
+// isOpaque reports values that cross to JS as they are (js.Value in js/wasm
+// builds).
+var isOpaque = func(any) bool { return false }
+
+// Normalize turns a value into the tree that crosses to JS: nil,
+// bool, float64, string, []byte, []any and map[string]any (plus opaque JS
+// values), by package atmo's rules: numbers become float64, structs follow
+// their json tags as encoding/json would, []byte stays bytes. A value JS
+// cannot hold (a func, a channel, a cycle) is an error naming where it sits.
+func Normalize(v any, path string) (any, error) { return normalizeAt(v, path, 0) }
+
+func normalizeAt(v any, path string, depth int) (any, error) {
+	if depth > MaxDepth {
+		return nil, fmt.Errorf("%s nests deeper than %d levels (a cycle?)", path, MaxDepth)
+	}
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case string, bool, float64, []byte:
+		return x, nil
+	case int:
+		return float64(x), nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			n, err := normalizeAt(e, path+"."+k, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = n
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			n, err := normalizeAt(e, path+"["+strconv.Itoa(i)+"]", depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
+	}
+	if isOpaque(v) {
+		return v, nil
+	}
+	if m, ok := v.(json.Marshaler); ok {
+		b, err := m.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		var out any
+		if err := json.Unmarshal(b, &out); err != nil {
+			return nil, fmt.Errorf("%s: MarshalJSON gave invalid JSON: %v", path, err)
+		}
+		return out, nil
+	}
+	if m, ok := v.(encoding.TextMarshaler); ok {
+		b, err := m.MarshalText()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		return string(b), nil
+	}
+	return normalizeReflect(reflect.ValueOf(v), path, depth)
+}
+
+func normalizeReflect(rv reflect.Value, path string, depth int) (any, error) {
+	switch rv.Kind() {
+	case reflect.Bool:
+		return rv.Bool(), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return float64(rv.Int()), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return float64(rv.Uint()), nil
+	case reflect.Float32, reflect.Float64:
+		return rv.Float(), nil
+	case reflect.String:
+		return rv.String(), nil
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil, nil
+		}
+		return normalizeAt(rv.Elem().Interface(), path, depth+1)
+	case reflect.Slice, reflect.Array:
+		if rv.Kind() == reflect.Slice && rv.IsNil() {
+			return nil, nil
+		}
+		if rv.Type().Elem().Kind() == reflect.Uint8 {
+			b := make([]byte, rv.Len())
+			reflect.Copy(reflect.ValueOf(b), rv)
+			return b, nil
+		}
+		out := make([]any, rv.Len())
+		for i := range out {
+			n, err := normalizeAt(rv.Index(i).Interface(), path+"["+strconv.Itoa(i)+"]", depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
+	case reflect.Map:
+		if rv.IsNil() {
+			return nil, nil
+		}
+		out := make(map[string]any, rv.Len())
+		iter := rv.MapRange()
+		for iter.Next() {
+			k, err := mapKey(iter.Key(), path)
+			if err != nil {
+				return nil, err
+			}
+			n, err := normalizeAt(iter.Value().Interface(), path+"."+k, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = n
+		}
+		return out, nil
+	case reflect.Struct:
+		out := map[string]any{}
+		for _, f := range Fields(rv.Type()) {
+			fv, ok := FieldByIndex(rv, f.Index)
+			if !ok || (f.OmitEmpty && isEmptyValue(fv)) {
+				continue
+			}
+			n, err := normalizeAt(fv.Interface(), path+"."+f.Name, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[f.Name] = n
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%s is a %s, which cannot cross to JS (send data: numbers, strings, bools, maps, slices, structs, []byte)", path, rv.Type())
+}
+
+func mapKey(k reflect.Value, path string) (string, error) {
+	switch k.Kind() {
+	case reflect.String:
+		return k.String(), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(k.Int(), 10), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(k.Uint(), 10), nil
+	}
+	return "", fmt.Errorf("%s has %s keys; use string or integer keys", path, k.Type())
+}
+
+// Field is one struct field as encoding/json sees it.
+type Field struct {
+	Name      string
+	Index     []int
+	OmitEmpty bool
+}
+
+// Fields lists t's fields by encoding/json's rules: exported fields, the
+// json tag's name, "-" and omitempty, and the fields of embedded structs
+// (an outer field wins over an embedded one of the same name).
+func Fields(t reflect.Type) []Field {
+	var out []Field
+	seen := map[string]bool{}
+	var walk func(t reflect.Type, index []int, depth int)
+	walk = func(t reflect.Type, index []int, depth int) {
+		var embedded []reflect.StructField
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := f.Tag.Get("json")
+			if tag == "-" {
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			if f.Anonymous && name == "" {
+				ft := f.Type
+				if ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if ft.Kind() == reflect.Struct {
+					embedded = append(embedded, f)
+					continue
+				}
+			}
+			if !f.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			out = append(out, Field{Name: name, Index: append(append([]int(nil), index...), i), OmitEmpty: strings.Contains(","+opts+",", ",omitempty,")})
+		}
+		if depth < MaxDepth {
+			for _, f := range embedded {
+				ft := f.Type
+				if ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				walk(ft, append(append([]int(nil), index...), f.Index[0]), depth+1)
+			}
+		}
+	}
+	walk(t, nil, 0)
+	return out
+}
+
+// FieldByIndex is reflect's FieldByIndex that reports a nil embedded pointer
+// instead of panicking.
+func FieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
+	for i, x := range index {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return reflect.Value{}, false
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v, true
+}
+
+// isEmptyValue is encoding/json's omitempty rule: empty slices and maps are
+// omitted too, not only nil ones.
+func isEmptyValue(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Struct:
+		return false
+	}
+	return v.IsZero()
+}
