@@ -78,5 +78,7 @@ func FuzzDecodeInbound(f *testing.F) {
 		}
 		_, _ = decodeInbound(m)
 		_, _ = decodeInbound(content)
+		_, _ = decodeInbounds(m)
+		_, _ = decodeInbounds(map[string]any{"message": "worker-response-batch", "content": []any{m, content, nil}})
 	})
 }
