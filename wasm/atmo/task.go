@@ -69,7 +69,6 @@ type TaskRequest struct {
 	status      TaskStatus
 	worker      *TaskWorker
 	retriesLeft int
-	added       time.Time
 	queued      time.Time
 	started     time.Time
 	seq         uint64  // order of adding, for FIFO among equals

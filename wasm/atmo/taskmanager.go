@@ -189,7 +189,6 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 	tm.nextTask++
 	t.seq = tm.nextTask
 	t.id = "task-" + strconv.FormatUint(t.seq, 10)
-	t.added = tm.clock.Now()
 	tm.tasks[t.id] = t
 	tm.stats.submitted++
 	tm.emit(Message{Kind: KindNewTask, TaskID: t.id, Content: t.name})
