@@ -42,6 +42,10 @@ export interface WorkerConfig {
   type?: 'classic' | 'module';
   /** How many workers of this config start (default 1). */
   count?: number;
+  /** Grow up to this many workers of this config while its tasks wait in the queue (default count). */
+  maxWorkers?: number;
+  /** Milliseconds a worker above count may sit idle before it is closed, releasing its memory (default: never). */
+  idleTimeout?: number;
   /** Tasks one worker may hold at once (default 1). */
   concurrency?: number;
   /** Milliseconds the worker may take to become ready (default 30000). */
@@ -91,8 +95,11 @@ export interface WorkerStats {
   status: WorkerStatus;
   done: number;
   failed: number;
+  /** Tasks it holds now. */
   inFlight: number;
+  /** Tasks it may hold at once: its config's concurrency. */
   capacity: number;
+  /** Times its thread was restarted after a crash or a timeout. */
   restarts: number;
   /** ms since its current thread became ready. */
   uptime: number;
@@ -110,7 +117,9 @@ export interface Stats {
   rejected: number;
   crashed: number;
   restarted: number;
+  /** Workers started above count because tasks waited. */
   grown: number;
+  /** Workers closed after idleTimeout. */
   released: number;
   ignored: number;
   callbackPanics: number;
@@ -170,6 +179,19 @@ export interface RunOptions {
   timeout?: number;
   /** Re-runs after a worker crash or a timeout (not after the worker's own error). */
   retries?: number;
+  /**
+   * Called for each progress report the worker sends (progress(value) in
+   * atmo-worker.js, worker.Progress in Go), in order, before the task settles.
+   */
+  onProgress?: (report: ProgressReport) => void;
+}
+
+/** One progress report of a running task. */
+export interface ProgressReport<C = unknown> {
+  taskId: string;
+  workerId: string;
+  /** What the worker passed to progress(value). */
+  content: C;
 }
 
 export interface TaskParams<P = unknown, R = unknown> extends RunOptions {

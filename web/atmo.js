@@ -91,7 +91,7 @@ class TaskManager {
   }
 
   // _add queues a task and calls done(kind, payload) once it settles.
-  // opts: priority, timeout (ms), retries.
+  // opts: priority, timeout (ms), retries, onProgress.
   _add(name, params, opts, done, where) {
     if (this._closed) throw this._closedError(where);
     checkName(name, where);
@@ -102,14 +102,30 @@ class TaskManager {
         throw badArgument(`atmo: ${where}: ${k} must be a number`, k);
       }
     }
-    return unwrap(this._bridge.addTask(this._handle, name, copy, opts.priority || 0, done, opts.timeout || 0, opts.retries || 0));
+    const { onProgress } = opts;
+    if (onProgress !== undefined && onProgress !== null && typeof onProgress !== 'function') {
+      throw badArgument(`atmo: ${where}: onProgress must be a function`, 'onProgress');
+    }
+    // The bridge calls progress for each report, in order, before done.
+    const progress = onProgress
+      ? (report) => {
+          try {
+            onProgress(report);
+          } catch (err) {
+            console.error(`atmo: onProgress of task ${report.taskId} threw`, err);
+          }
+        }
+      : undefined;
+    return unwrap(this._bridge.addTask(this._handle, name, copy, opts.priority || 0, done, opts.timeout || 0, opts.retries || 0, progress));
   }
 
   /**
    * Runs a task and resolves with its result, or rejects with an AtmoError
    * (code ERR_TASK carries the worker's message, taskId and workerId).
    * options: priority (higher first), timeout (ms of running), retries
-   * (re-runs after a worker crash or timeout).
+   * (re-runs after a worker crash or timeout), onProgress (called with
+   * {taskId, workerId, content} for each report the worker sends, in order,
+   * before the Promise settles).
    */
   run(name, params, options = {}) {
     return new Promise((resolve, reject) => {
@@ -122,15 +138,16 @@ class TaskManager {
   }
 
   /**
-   * The seed's addTask: callbacks instead of a Promise. onSuccess gets
-   * {message, taskId, workerId, content}; onError gets {message, taskId,
-   * workerId, error, code}. Returns {id, name, cancel()}; throws an
-   * AtmoError for a bad argument or a closed manager.
+   * The seed's addTask: callbacks instead of a Promise. onProgress gets
+   * {taskId, workerId, content} for each report, in order, before the task
+   * settles; onSuccess gets {message, taskId, workerId, content}; onError
+   * gets {message, taskId, workerId, error, code}. Returns {id, name,
+   * cancel()}; throws an AtmoError for a bad argument or a closed manager.
    */
   addTask(task) {
     if (!task || typeof task !== 'object') throw badArgument('atmo: addTask(task): task must be an object like {name, params, onSuccess, onError}', 'task');
-    const { name, params, onSuccess, onError } = task;
-    for (const [k, fn] of [['onSuccess', onSuccess], ['onError', onError]]) {
+    const { name, params, onSuccess, onError, onProgress } = task;
+    for (const [k, fn] of [['onSuccess', onSuccess], ['onError', onError], ['onProgress', onProgress]]) {
       if (fn !== undefined && typeof fn !== 'function') throw badArgument(`atmo: addTask(task): task.${k} must be a function`, k);
     }
     const where = `addTask(${JSON.stringify(name)})`;
@@ -158,8 +175,9 @@ class TaskManager {
 
   /**
    * tm.Stats(): totals (submitted, done, failed, retried, canceled,
-   * timedOut, ...), queued and running now, every worker (done, failed,
-   * inFlight, restarts, ...) and percentiles in ms of queueWait and runTime.
+   * timedOut, grown, released, ...), queued and running now, every worker
+   * (done, failed, inFlight, capacity, uptime in ms, restarts, ...) and
+   * percentiles in ms of queueWait and runTime.
    */
   stats() {
     return unwrap(this._bridge.stats(this._handle));
@@ -239,7 +257,11 @@ class BrowserWorkerManager {
     });
   }
 
-  /** Starts one more worker from config; returns its description. */
+  /**
+   * Starts one more worker from config; returns its description. With
+   * maxWorkers (and idleTimeout) it is an elastic group of its own that
+   * grows while its tasks wait; count must be 1 or left out.
+   */
   addWorker(config) {
     this._check('addWorker');
     return unwrap(this._bridge.addWorker(this._handle, absolute(config)));
@@ -275,9 +297,11 @@ class Atmo {
   }
 
   /**
-   * Starts a worker for each config ({tasks, script} for a JS worker,
-   * {tasks, module} for a Go .wasm worker; optional type, startTimeout in
-   * ms, concurrency) and attaches them to tm. Throws an AtmoError naming the
+   * Starts workers for each config ({tasks, script} for a JS worker,
+   * {tasks, module} for a Go .wasm worker; optional type, count,
+   * maxWorkers, idleTimeout in ms, concurrency, startTimeout and taskTimeout
+   * in ms) and attaches them to tm. With maxWorkers above count the pool
+   * grows while tasks wait and closes the extra workers after idleTimeout. Throws an AtmoError naming the
    * bad argument, e.g. argument 'configs[1].scirpt' for an unknown field.
    */
   createBrowserWorkerManager(tm, configs) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -218,9 +219,12 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 	return value(map[string]any{"handle": id, "id": tm.ID()})
 }
 
-// addTask(tm, name, params, priority, done) → {value: taskId}. done(kind,
-// payload) is called once, later, from a goroutine: kind "success" with
-// {taskId, workerId, content}, or "error" with an error object.
+// addTask(tm, name, params, priority, done, timeout, retries, progress) →
+// {value: taskId}. done(kind, payload) is called once, later, from a
+// goroutine: kind "success" with {taskId, workerId, content}, or "error"
+// with an error object. progress, when a function, gets {taskId, workerId,
+// content} for each report, in order, before done: the core runs a task's
+// callbacks one by one on a goroutine, never inside a js.FuncOf callback.
 func (b *bridge) addTask(args []js.Value) any {
 	e, bad := b.tm(arg(args, 0))
 	if e == nil {
@@ -251,16 +255,32 @@ func (b *bridge) addTask(args []js.Value) any {
 	if v := arg(args, 6); v.Type() == js.TypeNumber {
 		retries = v.Int()
 	}
+	var onProgress func(atmo.Progress)
+	switch progress := arg(args, 7); progress.Type() {
+	case js.TypeFunction:
+		onProgress = func(r atmo.Progress) {
+			defer func() { recover() }() // atmo.js catches what onProgress throws; this is a backstop
+			o := js.Global().Get("Object").New()
+			o.Set("taskId", r.TaskID)
+			o.Set("workerId", r.WorkerID)
+			o.Set("content", toJS(r.Content))
+			progress.Invoke(o)
+		}
+	case js.TypeUndefined, js.TypeNull:
+	default:
+		return errorValue(errors.New("atmo: onProgress must be a function"), "ERR_BAD_ARGUMENT", "onProgress")
+	}
 	call := func(kind string, payload js.Value) {
 		defer func() { recover() }() // a throwing callback must not kill the goroutine's caller
 		done.Invoke(kind, payload)
 	}
 	t, err := e.tm.AddTask(atmo.TaskParams{
-		Name:     name.String(),
-		Params:   p,
-		Priority: priority,
-		Timeout:  timeout,
-		Retries:  retries,
+		Name:       name.String(),
+		Params:     p,
+		Priority:   priority,
+		Timeout:    timeout,
+		Retries:    retries,
+		OnProgress: onProgress,
 		OnSuccess: func(r atmo.Response) {
 			o := js.Global().Get("Object").New()
 			o.Set("message", "worker-response")
@@ -430,7 +450,7 @@ func (b *bridge) closeTaskManager(args []js.Value) any {
 }
 
 // configFields are the WorkerConfig fields JS may set, by their JS names.
-var configFields = []string{"tasks", "script", "module", "type", "count", "concurrency", "startTimeout", "taskTimeout"}
+var configFields = []string{"tasks", "script", "module", "type", "count", "maxWorkers", "idleTimeout", "concurrency", "startTimeout", "taskTimeout"}
 
 // workerConfig reads one JS worker config; where names it in errors, such as "configs[1]".
 func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
@@ -477,13 +497,21 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 			} else {
 				c.TaskTimeout = d
 			}
-		case "concurrency", "count":
-			if f.Type() != js.TypeNumber || f.Int() < 1 || f.Float() != float64(f.Int()) {
+		case "idleTimeout":
+			if f.Type() != js.TypeNumber || f.Float() <= 0 || math.IsInf(f.Float(), 0) {
+				return c, arg, fmt.Errorf("atmo: %s must be a positive number of milliseconds (leave it out to never release workers)", arg)
+			}
+			c.IdleTimeout = time.Duration(f.Float() * float64(time.Millisecond))
+		case "concurrency", "count", "maxWorkers":
+			if f.Type() != js.TypeNumber || f.Float() < 1 || f.Float() != math.Trunc(f.Float()) || f.Float() > 1<<20 {
 				return c, arg, fmt.Errorf("atmo: %s must be a whole number of 1 or more", arg)
 			}
-			if k == "count" {
+			switch k {
+			case "count":
 				c.Count = f.Int()
-			} else {
+			case "maxWorkers":
+				c.MaxWorkers = f.Int()
+			default:
 				c.Concurrency = f.Int()
 			}
 		default:
@@ -492,6 +520,9 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 	}
 	if len(c.Tasks) == 0 {
 		return c, where + ".tasks", fmt.Errorf("atmo: %s needs tasks: the task names its worker handles", where)
+	}
+	if c.MaxWorkers > 0 && c.MaxWorkers < max(c.Count, 1) {
+		return c, where + ".maxWorkers", fmt.Errorf("atmo: %s.maxWorkers (%d) is below count (%d); the pool grows from count up to maxWorkers", where, c.MaxWorkers, max(c.Count, 1))
 	}
 	if (c.Script == "") == (c.Module == "") {
 		return c, where, fmt.Errorf("atmo: %s needs either script (the URL of a JS worker) or module (the URL of a Go worker .wasm), not both", where)
@@ -564,7 +595,8 @@ func (b *bridge) open(e *wmEntry) js.Value {
 	return js.Null()
 }
 
-// addWorker(wm, config) → {value: worker}.
+// addWorker(wm, config) → {value: worker}: one worker, which with
+// maxWorkers above 1 is an elastic group of its own.
 func (b *bridge) addWorker(args []js.Value) any {
 	e, bad := b.wm(arg(args, 0))
 	if e == nil {
@@ -576,6 +608,11 @@ func (b *bridge) addWorker(args []js.Value) any {
 	c, where, err := workerConfig(arg(args, 1), "config")
 	if err != nil {
 		return errorValue(err, "ERR_BAD_ARGUMENT", where)
+	}
+	if c.Count > 1 {
+		// The core starts one worker per AddWorker; say so rather than
+		// silently starting fewer than asked.
+		return errorValue(fmt.Errorf("atmo: addWorker(config): config.count is %d; addWorker starts one worker (set maxWorkers to let it grow)", c.Count), "ERR_BAD_ARGUMENT", "config.count")
 	}
 	w, err := e.wm.AddWorker(c)
 	if err != nil {
