@@ -157,6 +157,15 @@ type thread struct {
 	module     *compiledModule
 }
 
+// threadOptions are the worker_threads options for w.
+func threadOptions(w *TaskWorker) map[string]any {
+	o := map[string]any{"name": w.id}
+	if w.config.MaxHeapMB > 0 {
+		o["resourceLimits"] = map[string]any{"maxOldGenerationSizeMb": w.config.MaxHeapMB}
+	}
+	return o
+}
+
 func spawnThread(w *TaskWorker) (transport, error) {
 	n, err := nodeModules()
 	if err != nil {
@@ -171,7 +180,7 @@ func spawnThread(w *TaskWorker) (transport, error) {
 	}
 	th := &thread{n: n}
 	if err := jsCall(func() {
-		th.worker = n.workerThreads.Get("Worker").New(file, map[string]any{"name": w.id})
+		th.worker = n.workerThreads.Get("Worker").New(file, threadOptions(w))
 	}); err != nil {
 		return nil, fmt.Errorf("new Worker(%q): %v", file, err)
 	}

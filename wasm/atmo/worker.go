@@ -38,6 +38,14 @@ type WorkerConfig struct {
 	// atmo-worker.js or wasm/worker overlap async handlers up to this many.
 	Concurrency int
 
+	// MaxHeapMB bounds the worker's JS heap, in MiB, under Node.js
+	// (worker_threads' resourceLimits.maxOldGenerationSizeMb): past it the
+	// thread dies out of memory, which counts as a crash. 0: Node's default.
+	// Browsers offer no such bound, and Chromium runs dedicated workers in
+	// the page's process, so a worker that exhausts its heap takes the page
+	// down with it: there is nothing left to recover.
+	MaxHeapMB int
+
 	// StartTimeout bounds how long a worker may take to answer init-worker
 	// with worker-ready; past it the start counts as failed. This is what
 	// catches a URL that serves an empty or unrelated script. Default 30s.

@@ -402,3 +402,20 @@ func TestServerExampleWorkerRunsBothTasks(t *testing.T) {
 	_, err = tm.Do(testCtx(t), "heavy-computation", map[string]any{})
 	assert.ErrorContains(t, err, "needs params.iterations")
 }
+
+func TestAThreadThatRunsOutOfMemoryCrashesAndIsReplaced(t *testing.T) {
+	helper := abs(t, repoRoot+"/jsworker/atmo-worker.js")
+	file := script(t, "hog-worker.js", fmt.Sprintf(`const { atmoWorker } = require(%q);
+atmoWorker({
+  hog: () => { const a = []; for (;;) a.push(new Array(1e5).fill(1.5)); },
+  echo: (p) => p,
+});`, helper))
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"hog", "echo"}, Script: file, MaxHeapMB: 16})
+	_, err := tm.Do(testCtx(t), "hog", nil)
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.ErrorContains(t, err, "memory")
+	require.NoError(t, wm.Ready(testCtx(t)))
+	got, err := tm.Do(testCtx(t), "echo", "back")
+	require.NoError(t, err, "the worker restarted")
+	assert.Equal(t, "back", got)
+}
