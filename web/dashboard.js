@@ -1,8 +1,10 @@
 // dashboard.js: the live dashboard, built on the JS API (atmo.js) only.
 //
 // It starts a pool from the host's examples (/api/examples), shows a card
-// per worker, totals, throughput and a log, and offers controls to run one
-// task, run a batch and add or close workers. window.dashboard exposes the
+// per worker with its utilisation, totals, throughput, the pool's size as it
+// grows and shrinks, latency percentiles and a log, and offers controls to
+// run one task, run a batch (its bar follows onProgress reports too) and add
+// or close workers, elastic groups included. window.dashboard exposes the
 // same actions to scripts (the headless demo and the end-to-end tests).
 import { loadAtmo } from './atmo.js';
 
@@ -26,11 +28,20 @@ const samples = {
   compress: { image: 'sample', type: 'image/webp', quality: 0.7 },
   'image-filter': { image: 'sample', filter: 'sepia' },
   analyze: { image: 'sample' },
-  sha256: { data: 'hello, atmo', rounds: 100000 },
+  sha256: { data: 'hello, atmo', rounds: 1000000 },
 };
 
-// The pool the page starts with: name of an example → how many.
-const defaultPool = { 'math/js': 2, 'data/js': 1, 'image/js': 1, 'math/go': 2 };
+// The pool the page starts with: name of an example → the config's count
+// and, for an elastic group, maxWorkers and idleTimeout (ms). The JS math
+// workers grow under a batch and shrink back when it is over; sha256 (Go)
+// reports progress, which the batch bar follows.
+const defaultPool = {
+  'math/js': { count: 2, maxWorkers: 4, idleTimeout: 5000 },
+  'data/js': { count: 1 },
+  'image/js': { count: 1 },
+  'math/go': { count: 2 },
+  'sha256/go': { count: 1 },
+};
 
 const state = {
   atmo: null,
@@ -40,7 +51,9 @@ const state = {
   started: new Map(), // taskId → submit time, for latency
   latencies: [], // the last 500, ms
   perSecond: new Array(60).fill(0), // settled tasks per second, oldest first
-  currentSecond: 0,
+  poolSize: new Array(60).fill(null), // live workers each second, oldest first
+  poolMax: 0, // the most workers seen, for the chart's scale
+  ownIds: new Set(), // ids of workers the page started; the others were grown by the pool
   batch: null,
   dirty: true,
 };
@@ -86,6 +99,11 @@ function short(v) {
   return s === undefined ? String(v) : s.length > 140 ? s.slice(0, 137) + '…' : s;
 }
 
+// progressText shows a report: a fraction as a percentage, anything else short.
+function progressText(v) {
+  return typeof v === 'number' && v >= 0 && v <= 1 ? `${Math.round(v * 100)}%` : short(v);
+}
+
 function percentile(sorted, p) {
   if (!sorted.length) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -96,6 +114,13 @@ function latencyText(a, b) {
   if (b >= 1000) return `${(a / 1000).toFixed(1)} · ${(b / 1000).toFixed(1)} s`;
   const f = (x) => (x >= 10 ? String(Math.round(x)) : x.toFixed(1));
   return `${f(a)} · ${f(b)} ms`;
+}
+
+function fmtUptime(ms) {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
 function fmtMs(ms) {
@@ -147,7 +172,7 @@ function settled(taskId) {
  * submit runs one task and resolves with {ok, taskId, workerId, value or
  * error, ms}; it never rejects. quiet skips the log line for successes.
  */
-function submit(name, params, { quiet = false } = {}) {
+function submit(name, params, { quiet = false, onProgress } = {}) {
   return new Promise((resolve) => {
     let task;
     const label = `${name}(${short(params)})`;
@@ -155,6 +180,10 @@ function submit(name, params, { quiet = false } = {}) {
       task = state.tm.addTask({
         name,
         params: expand(name, params),
+        onProgress: (r) => {
+          if (onProgress) onProgress(r);
+          else if (!quiet) log('info', `${label}: progress ${progressText(r.content)}`, r.workerId, r.taskId);
+        },
         onSuccess: (r) => {
           const ms = settled(r.taskId);
           if (!quiet) log('ok', `${label} → ${short(r.content)}`, `${r.workerId} · ${fmtMs(ms)}`, r.taskId);
@@ -178,19 +207,28 @@ function submit(name, params, { quiet = false } = {}) {
 
 /**
  * batch runs n tasks at once and updates the progress bar until every one
- * settled. params may be a function of the index. Resolves with the results.
+ * settled. The bar moves with settled tasks and with the progress reports
+ * of running ones (onProgress): a report of a number in 0..1 counts as that
+ * share of its task. params may be a function of the index. Resolves with
+ * the results.
  */
 async function batch(name, n, params) {
-  const b = { name, n, done: 0, failed: 0, t0: performance.now() };
+  const b = { name, n, done: 0, failed: 0, reports: 0, partial: new Map(), t0: performance.now() };
   state.batch = b;
   renderBatch();
   log('info', `batch of ${n} × ${name} started`);
+  const onProgress = (r) => {
+    b.reports++;
+    if (typeof r.content === 'number' && r.content >= 0 && r.content <= 1) b.partial.set(r.taskId, r.content);
+    if (state.batch === b) renderBatch();
+  };
   const runs = [];
   for (let i = 0; i < n; i++) {
     const p = typeof params === 'function' ? params(i) : params;
     runs.push(
-      submit(name, p, { quiet: true }).then((r) => {
+      submit(name, p, { quiet: true, onProgress }).then((r) => {
         b.done++;
+        b.partial.delete(r.taskId);
         if (!r.ok) b.failed++;
         if (state.batch === b) renderBatch();
         return r;
@@ -200,7 +238,8 @@ async function batch(name, n, params) {
   const results = await Promise.all(runs);
   b.ms = performance.now() - b.t0;
   if (state.batch === b) renderBatch();
-  log(b.failed ? 'err' : 'ok', `batch of ${n} × ${name} settled: ${n - b.failed} ok, ${b.failed} failed`, `${fmtMs(b.ms)} · ${Math.round((n * 1000) / b.ms)} tasks/s`);
+  const reports = b.reports ? `, ${b.reports} progress reports` : '';
+  log(b.failed ? 'err' : 'ok', `batch of ${n} × ${name} settled: ${n - b.failed} ok, ${b.failed} failed${reports}`, `${fmtMs(b.ms)} · ${Math.round((n * 1000) / b.ms)} tasks/s`);
   return results;
 }
 
@@ -208,27 +247,58 @@ function renderBatch() {
   const b = state.batch;
   const el = $('#batch-progress');
   if (!b) return;
-  const pct = Math.round((b.done / b.n) * 100);
-  el.querySelector('.bar').style.width = pct + '%';
+  let partial = 0;
+  for (const f of b.partial.values()) partial += f;
+  // Settled tasks count whole, running ones by their last report; the bar
+  // reaches 100% only when every task has settled.
+  const share = b.done === b.n ? 1 : Math.min((b.done + partial) / b.n, 0.999);
+  const pct = Math.floor(share * 100);
+  el.querySelector('.bar').style.width = (share * 100).toFixed(1) + '%';
   el.dataset.percent = String(pct);
+  el.dataset.settled = String(b.done);
+  el.dataset.reports = String(b.reports);
   el.setAttribute('aria-valuenow', String(pct));
   el.classList.toggle('complete', b.done === b.n && b.failed === 0);
   el.classList.toggle('failed', b.failed > 0);
   $('#batch-label').textContent =
-    `${b.done} / ${b.n} settled` + (b.failed ? ` · ${b.failed} failed` : '') + (b.ms !== undefined ? ` · ${fmtMs(b.ms)}` : '');
+    `${b.done} / ${b.n} settled` +
+    (b.failed ? ` · ${b.failed} failed` : '') +
+    (b.reports ? ` · ${b.reports} progress reports` : '') +
+    (b.ms !== undefined ? ` · ${fmtMs(b.ms)}` : '');
 }
 
 // --- workers -------------------------------------------------------------
 
-function configOf(ex) {
-  return ex.kind === 'go' ? { tasks: ex.tasks, module: ex.module } : { tasks: ex.tasks, script: ex.script };
+function configOf(ex, extra = {}) {
+  const where = ex.kind === 'go' ? { module: ex.module } : { script: ex.script };
+  return { tasks: ex.tasks, ...where, ...extra };
+}
+
+function example(key) {
+  const ex = state.examples.find((e) => `${e.name}/${e.kind}` === key);
+  if (!ex) throw new Error(`no example ${key}`);
+  return ex;
 }
 
 function addWorker(key) {
-  const ex = state.examples.find((e) => `${e.name}/${e.kind}` === key);
-  if (!ex) throw new Error(`no example ${key}`);
+  const ex = example(key);
   const w = state.wm.addWorker(configOf(ex));
+  state.ownIds.add(w.id);
   log('info', `added ${w.id} (${ex.name}, ${ex.kind.toUpperCase()})`);
+  state.dirty = true;
+  return w;
+}
+
+/**
+ * addElasticGroup starts one worker of the example key that grows up to
+ * maxWorkers while its tasks wait and closes the grown ones after
+ * idleTimeout ms without work.
+ */
+function addElasticGroup(key, maxWorkers, idleTimeout) {
+  const ex = example(key);
+  const w = state.wm.addWorker(configOf(ex, { maxWorkers, idleTimeout }));
+  state.ownIds.add(w.id);
+  log('info', `added elastic group ${w.id} (${ex.name}, ${ex.kind.toUpperCase()}): grows to ${maxWorkers}, releases after ${fmtMs(idleTimeout)} idle`);
   state.dirty = true;
   return w;
 }
@@ -246,9 +316,14 @@ function workerCard(w) {
   card.innerHTML = `
     <div class="head">
       <span class="id"></span>
+      <span class="grown-badge" title="started by the pool because tasks waited; closed again after its idle timeout" hidden>grown</span>
       <span class="kind"></span>
     </div>
-    <div class="status"><span class="dot"></span><span class="status-text"></span></div>
+    <div class="status"><span class="dot"></span><span class="status-text"></span><span class="uptime"></span></div>
+    <div class="util" title="tasks in flight / capacity (concurrency)">
+      <div class="meter"><div class="fill"></div></div>
+      <span class="util-text"><b class="in-flight">0</b> / <span class="capacity">1</span> in flight</span>
+    </div>
     <div class="tasks"></div>
     <div class="error" hidden></div>
     <div class="foot">
@@ -256,6 +331,8 @@ function workerCard(w) {
       <button class="ghost close" type="button">close</button>
     </div>`;
   card.querySelector('.id').textContent = w.id;
+  card.querySelector('.grown-badge').hidden = state.ownIds.has(w.id);
+  card.classList.toggle('grown', !state.ownIds.has(w.id));
   const kind = card.querySelector('.kind');
   kind.textContent = w.kind.toUpperCase();
   kind.classList.add(w.kind);
@@ -288,6 +365,17 @@ function renderWorkers(stats) {
     const ws = byId.get(w.id);
     card.querySelector('.failed-count').textContent = ws && ws.failed ? `${ws.failed} failed` : '';
     card.querySelector('.restarts').textContent = ws && ws.restarts ? `${ws.restarts} restarts` : '';
+    const inFlight = ws ? ws.inFlight : 0;
+    const capacity = ws ? Math.max(ws.capacity, 1) : 1;
+    const util = Math.min(inFlight / capacity, 1);
+    card.dataset.inFlight = String(inFlight);
+    card.dataset.capacity = String(capacity);
+    card.dataset.utilisation = String(Math.round(util * 100));
+    card.querySelector('.in-flight').textContent = String(inFlight);
+    card.querySelector('.capacity').textContent = String(capacity);
+    card.querySelector('.util .fill').style.width = util * 100 + '%';
+    card.querySelector('.util').classList.toggle('full', inFlight >= capacity);
+    card.querySelector('.uptime').textContent = ws && ws.uptime > 0 && w.status !== 'closed' ? `up ${fmtUptime(ws.uptime)}` : '';
     card.querySelector('.close').disabled = w.status === 'closed';
     const err = card.querySelector('.error');
     err.hidden = !(w.status === 'closed' && w.lastError);
@@ -330,8 +418,78 @@ function renderTotals(s) {
   $('#kpi-latency').textContent = sorted.length ? latencyText(percentile(sorted, 50), percentile(sorted, 95)) : '–';
 }
 
-function renderChart() {
-  const canvas = $('#chart');
+// renderPool shows how many workers are live, over time, and how many the
+// elastic groups grew and released.
+function renderPool(s) {
+  const live = s.workers.filter((w) => w.status !== 'closed').length;
+  state.poolSize[59] = live;
+  state.poolMax = Math.max(state.poolMax, live);
+  $('#pool-grown').textContent = String(s.grown);
+  $('#pool-released').textContent = String(s.released);
+  const panel = $('.pool-panel');
+  panel.dataset.live = String(live);
+  panel.dataset.grown = String(s.grown);
+  panel.dataset.released = String(s.released);
+  const { ctx, w, h } = canvasOf('#pool-chart');
+  const max = Math.max(4, state.poolMax + 1);
+  const top = 14;
+  const bottom = h - 16;
+  const y = (v) => bottom - (v / max) * (bottom - top);
+  grid(ctx, w, h, top, bottom, max);
+  const bw = (w - 36) / 60;
+  const pts = state.poolSize.map((v, i) => [36 + i * bw, v]).filter(([, v]) => v !== null);
+  if (!pts.length) return;
+  // A step line with a soft fill: the count changes at whole seconds.
+  ctx.beginPath();
+  ctx.moveTo(pts[0][0], bottom);
+  for (const [x, v] of pts) {
+    ctx.lineTo(x, y(v));
+    ctx.lineTo(x + bw, y(v));
+  }
+  ctx.lineTo(pts.at(-1)[0] + bw, bottom);
+  ctx.closePath();
+  const grad = ctx.createLinearGradient(0, top, 0, bottom);
+  grad.addColorStop(0, 'rgba(129, 140, 248, 0.45)');
+  grad.addColorStop(1, 'rgba(129, 140, 248, 0.05)');
+  ctx.fillStyle = grad;
+  ctx.fill();
+  ctx.beginPath();
+  pts.forEach(([x, v], i) => {
+    if (i === 0) ctx.moveTo(x, y(v));
+    else ctx.lineTo(x, y(v));
+    ctx.lineTo(x + bw, y(v));
+  });
+  ctx.strokeStyle = '#a5b4fc';
+  ctx.lineWidth = 2;
+  ctx.stroke();
+  ctx.fillStyle = '#e0e7ff';
+  ctx.font = '600 12px system-ui, sans-serif';
+  ctx.textAlign = 'right';
+  ctx.fillText(`${live} live`, w - 4, Math.max(y(live) - 6, 12));
+  ctx.textAlign = 'left';
+}
+
+// renderLatency fills the percentile table from stats: queue wait and run
+// time, with a bar from p50 to p99 on a shared scale.
+function renderLatency(s) {
+  const scale = Math.max(1, s.queueWait.p99, s.runTime.p99);
+  $('#latency-window').textContent = s.runTime.count
+    ? `over the last ${s.runTime.count.toLocaleString('en-US')} tasks`
+    : 'no task finished yet';
+  for (const key of ['queueWait', 'runTime']) {
+    const p = s[key];
+    const row = document.querySelector(`#latency tr[data-metric="${key}"]`);
+    for (const q of ['p50', 'p95', 'p99', 'max']) row.querySelector('.' + q).textContent = p.count ? fmtMs(p[q]) : '–';
+    row.dataset.count = String(p.count);
+    const range = row.querySelector('.range');
+    range.style.left = p.count ? (p.p50 / scale) * 100 + '%' : '0';
+    range.style.width = p.count ? Math.max(((p.p99 - p.p50) / scale) * 100, 1.5) + '%' : '0';
+  }
+}
+
+// canvasOf sizes a canvas for the screen and returns its cleared context.
+function canvasOf(sel) {
+  const canvas = $(sel);
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth;
   const h = canvas.clientHeight;
@@ -342,11 +500,11 @@ function renderChart() {
   const ctx = canvas.getContext('2d');
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
-  const data = state.perSecond;
-  const max = Math.max(10, ...data);
-  const top = 14;
-  const bottom = h - 16;
-  // Grid lines and scale.
+  return { ctx, w, h };
+}
+
+// grid draws three scale lines from 0 to max and the time axis.
+function grid(ctx, w, h, top, bottom, max) {
   ctx.strokeStyle = '#1e2b47';
   ctx.fillStyle = '#8b9bb8';
   ctx.font = '11px system-ui, sans-serif';
@@ -363,6 +521,15 @@ function renderChart() {
   ctx.textAlign = 'right';
   ctx.fillText('now', w - 2, h - 2);
   ctx.textAlign = 'left';
+}
+
+function renderChart() {
+  const { ctx, w, h } = canvasOf('#chart');
+  const data = state.perSecond;
+  const max = Math.max(10, ...data);
+  const top = 14;
+  const bottom = h - 16;
+  grid(ctx, w, h, top, bottom, max);
   // Bars, the current (partial) second brighter.
   const bw = (w - 36) / data.length;
   data.forEach((v, i) => {
@@ -378,6 +545,8 @@ function renderChart() {
 function tick() {
   state.perSecond.shift();
   state.perSecond.push(0);
+  state.poolSize.shift();
+  state.poolSize.push(state.poolSize.at(-1)); // until render counts again
   state.dirty = true;
 }
 
@@ -388,6 +557,8 @@ function render() {
   renderWorkers(stats);
   renderTotals(stats);
   renderChart();
+  renderPool(stats);
+  renderLatency(stats);
 }
 
 function frame() {
@@ -454,6 +625,23 @@ function wireControls() {
       log('err', err.message);
     }
   });
+  $('#add-elastic').addEventListener('click', () => {
+    const max = Number($('#elastic-max').value);
+    const idle = Number($('#elastic-idle').value);
+    if (!Number.isInteger(max) || max < 2) {
+      log('err', 'an elastic group grows up to a whole number of 2 or more workers');
+      return;
+    }
+    if (!(idle > 0)) {
+      log('err', 'the idle timeout must be a positive number of seconds');
+      return;
+    }
+    try {
+      addElasticGroup($('#worker-kind').value, max, Math.round(idle * 1000));
+    } catch (err) {
+      log('err', err.message);
+    }
+  });
   $('#clear-log').addEventListener('click', () => $('#log').replaceChildren());
   const kinds = $('#worker-kind');
   kinds.replaceChildren(...state.examples.map((ex) => new Option(`${ex.name} worker (${ex.kind.toUpperCase()})`, `${ex.name}/${ex.kind}`)));
@@ -473,9 +661,11 @@ async function start() {
     state.tm = atmo.createTaskManager();
     const configs = [];
     for (const ex of examples) {
-      for (let i = 0; i < (defaultPool[`${ex.name}/${ex.kind}`] || 0); i++) configs.push(configOf(ex));
+      const c = defaultPool[`${ex.name}/${ex.kind}`];
+      if (c) configs.push(configOf(ex, c));
     }
     state.wm = atmo.createBrowserWorkerManager(state.tm, configs);
+    for (const w of state.wm.workers()) state.ownIds.add(w.id);
     state.tm.subscribe((m) => {
       if (m.message === 'worker-updated' || m.message === 'worker-ready' || m.message === 'task-updated' || m.message === 'new-task') {
         state.dirty = true;
@@ -518,6 +708,7 @@ window.dashboard = {
   submit,
   batch,
   addWorker,
+  addElasticGroup,
   closeWorker,
   ready: start(),
 };
