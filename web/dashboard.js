@@ -482,8 +482,9 @@ function renderLatency(s) {
     for (const q of ['p50', 'p95', 'p99', 'max']) row.querySelector('.' + q).textContent = p.count ? fmtMs(p[q]) : '–';
     row.dataset.count = String(p.count);
     const range = row.querySelector('.range');
-    range.style.left = p.count ? (p.p50 / scale) * 100 + '%' : '0';
-    range.style.width = p.count ? Math.max(((p.p99 - p.p50) / scale) * 100, 1.5) + '%' : '0';
+    const width = p.count ? Math.max(((p.p99 - p.p50) / scale) * 100, 1.5) : 0;
+    range.style.width = width + '%';
+    range.style.left = p.count ? Math.min((p.p50 / scale) * 100, 100 - width) + '%' : '0';
   }
 }
 
