@@ -87,8 +87,9 @@ serve: build
 demo: deps build
 	$(GO) run ./host demo
 
+# BENCH_FLAGS: e.g. -short (under a minute), -runs 5, -json path.
 bench: deps build
-	$(GO) run ./host bench
+	$(GO) run ./host bench $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(BIN)

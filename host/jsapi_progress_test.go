@@ -175,7 +175,7 @@ func TestJSAPIWorkerConfigChecksMaxWorkersAndIdleTimeout(t *testing.T) {
   return out;`), &got)
 	for name, arg := range map[string]string{
 		"maxNotWhole": "configs[0].maxWorkers", "maxZero": "configs[0].maxWorkers", "maxBelowCount": "configs[1].maxWorkers",
-		"idleNegative": "configs[0].idleTimeout", "idleString": "configs[0].idleTimeout", "addCount": "config.count",
+		"idleNegative": "configs[0].idleTimeout", "idleString": "configs[0].idleTimeout",
 		"unknown": "configs[0].maxWorker",
 	} {
 		require.Contains(t, got, name)
@@ -185,4 +185,5 @@ func TestJSAPIWorkerConfigChecksMaxWorkersAndIdleTimeout(t *testing.T) {
 	}
 	assert.Contains(t, got["unknown"]["message"], "maxWorkers, idleTimeout", "the known fields include the new ones")
 	assert.Equal(t, map[string]any{"resolved": true}, got["addElastic"], "addWorker takes an elastic config")
+	assert.Equal(t, map[string]any{"resolved": true}, got["addCount"], "addWorker starts count workers")
 }

@@ -37,7 +37,8 @@ func (m *BrowserWorkerManager) Workers() []*BrowserTaskWorker { return m.pool.li
 // ctx's error.
 func (m *BrowserWorkerManager) Ready(ctx context.Context) error { return m.pool.ready(ctx) }
 
-// AddWorker starts one more worker.
+// AddWorker starts the workers of one more config (c.Count of them,
+// default 1) and returns the first.
 func (m *BrowserWorkerManager) AddWorker(c WorkerConfig) (*BrowserTaskWorker, error) {
 	return m.pool.add(c)
 }

@@ -547,12 +547,12 @@ func (p *workerPool) close(cause error) {
 	tm.pools = slices.DeleteFunc(tm.pools, func(x *workerPool) bool { return x == p })
 }
 
-// add starts one more worker from c, in a group of its own.
+// add starts the workers of one more config (c.Count of them, default 1), in
+// a group of its own, and returns the first.
 func (p *workerPool) add(c WorkerConfig) (*TaskWorker, error) {
 	tm := p.tm
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	c.Count = 1
 	c, err := c.validate(len(p.groups), tm.opts.Restart)
 	if err != nil {
 		return nil, err
@@ -560,8 +560,9 @@ func (p *workerPool) add(c WorkerConfig) (*TaskWorker, error) {
 	if p.closed || tm.closed {
 		return nil, fmt.Errorf("%w: cannot add a worker to a closed manager", ErrClosed)
 	}
+	first := len(p.workers)
 	p.addGroup(c)
-	return p.workers[len(p.workers)-1], nil // not elastic, so still listed even if it failed at once
+	return p.workers[first], nil // not elastic, so still listed even if it failed at once
 }
 
 func (p *workerPool) list() []*TaskWorker {

@@ -62,7 +62,8 @@ func (m *ServerWorkerManager) Workers() []*ServerTaskWorker { return m.pool.list
 // ctx's error.
 func (m *ServerWorkerManager) Ready(ctx context.Context) error { return m.pool.ready(ctx) }
 
-// AddWorker starts one more worker.
+// AddWorker starts the workers of one more config (c.Count of them,
+// default 1) and returns the first.
 func (m *ServerWorkerManager) AddWorker(c WorkerConfig) (*ServerTaskWorker, error) {
 	return m.pool.add(c)
 }

@@ -609,11 +609,6 @@ func (b *bridge) addWorker(args []js.Value) any {
 	if err != nil {
 		return errorValue(err, "ERR_BAD_ARGUMENT", where)
 	}
-	if c.Count > 1 {
-		// The core starts one worker per AddWorker; say so rather than
-		// silently starting fewer than asked.
-		return errorValue(fmt.Errorf("atmo: addWorker(config): config.count is %d; addWorker starts one worker (set maxWorkers to let it grow)", c.Count), "ERR_BAD_ARGUMENT", "config.count")
-	}
 	w, err := e.wm.AddWorker(c)
 	if err != nil {
 		return errorValue(err, "", "config")
