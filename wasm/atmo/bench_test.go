@@ -103,3 +103,22 @@ func benchPoolScript(b *testing.B, script string) *atmo.TaskManager {
 	require.NoError(b, wm.Ready(context.Background()))
 	return tm
 }
+
+// BenchmarkGoRawRoundTrip is a bare Go ping-pong with a worker: postMessage
+// from Go, onmessage into a js.FuncOf, a channel to the waiting goroutine.
+// Against BenchmarkRawRoundTrip it is the fixed cost of Go's WASM event hop,
+// which no pool on top can avoid.
+func BenchmarkGoRawRoundTrip(b *testing.B) {
+	url := jstest.BlobURL(b, `self.onmessage = (e) => self.postMessage(e.data);`)
+	w := js.Global().Get("Worker").New(url)
+	defer w.Call("terminate")
+	got := make(chan struct{}, 1)
+	f := js.FuncOf(func(js.Value, []js.Value) any { got <- struct{}{}; return nil })
+	defer f.Release()
+	w.Set("onmessage", f)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.Call("postMessage", i)
+		<-got
+	}
+}
