@@ -114,15 +114,17 @@ func goModuleSettings() (GoModuleOptions, string) {
 	return o, goModules.bootstrap
 }
 
-// acquireModule returns the compile of url, starting it if no worker has.
-func acquireModule(url string) *compiledModule {
+// acquireModule returns the compile of the module at key (a URL, or a file
+// path under Node.js), starting it with compile(key) if no worker has. The
+// browser and Node.js transports share this cache.
+func acquireModule(key string, compile js.Value) *compiledModule {
 	goModules.mu.Lock()
 	defer goModules.mu.Unlock()
-	m := goModules.cache[url]
+	m := goModules.cache[key]
 	if m == nil {
-		m = &compiledModule{promise: compileGoModule.Invoke(url)}
-		goModules.cache[url] = m
-		goModules.compiles[url]++
+		m = &compiledModule{promise: compile.Invoke(key)}
+		goModules.cache[key] = m
+		goModules.compiles[key]++
 	}
 	m.users++
 	return m
@@ -190,7 +192,7 @@ func spawnGoWebWorker(w *TaskWorker) (transport, error) {
 		gw.worker.Call("postMessage", map[string]any{"message": "go-module", "url": abs, "wasmExec": wasmExec})
 		return gw, nil
 	}
-	gw.module = acquireModule(gw.url)
+	gw.module = acquireModule(gw.url, compileGoModule)
 	var onCompiled, onFailed js.Func
 	done := func() {
 		onCompiled.Release()

@@ -330,7 +330,7 @@ func spawnGoThread(n *node, w *TaskWorker) (transport, error) {
 		th.worker.Call("postMessage", map[string]any{"message": "go-module", "url": file, "wasmExec": wasmExec})
 		return th, nil
 	}
-	th.module = acquireFileModule(file)
+	th.module = acquireModule(file, compileFileModule) // keyed by the absolute path
 	var onCompiled, onFailed js.Func
 	done := func() {
 		onCompiled.Release()
@@ -389,19 +389,3 @@ var compileFileModule = js.Global().Get("Function").New("path", `return (async (
     throw new Error('compiling ' + path + ': ' + e.message + ' (is it a .wasm built with GOOS=js GOARCH=wasm?)');
   }
 })()`)
-
-// acquireFileModule returns the compile of the module file at path (absolute),
-// starting it if no thread has. It shares the browser's cache of compiled
-// modules, keyed here by the file's absolute path.
-func acquireFileModule(path string) *compiledModule {
-	goModules.mu.Lock()
-	defer goModules.mu.Unlock()
-	m := goModules.cache[path]
-	if m == nil {
-		m = &compiledModule{promise: compileFileModule.Invoke(path)}
-		goModules.cache[path] = m
-		goModules.compiles[path]++
-	}
-	m.users++
-	return m
-}
