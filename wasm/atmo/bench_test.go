@@ -96,8 +96,12 @@ w.postMessage(0);`)
 }
 
 func benchPoolScript(b *testing.B, script string) *atmo.TaskManager {
+	return benchPoolScriptTasks(b, script, "add")
+}
+
+func benchPoolScriptTasks(b *testing.B, script string, tasks ...string) *atmo.TaskManager {
 	tm := atmo.NewTaskManager()
-	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Script: script})
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: tasks, Script: script})
 	require.NoError(b, err)
 	b.Cleanup(func() { tm.Close() })
 	require.NoError(b, wm.Ready(context.Background()))

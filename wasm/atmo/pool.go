@@ -120,6 +120,14 @@ func (p *workerPool) boot(w *TaskWorker) {
 	})
 }
 
+// lazyContent is content a transport has not converted yet (in js/wasm: a
+// JS value), so that a task asking for RawResult gets it with no copy and a
+// late answer costs no conversion.
+type lazyContent interface {
+	decode() any
+	raw() any
+}
+
 // inbound is one decoded message from a worker.
 type inbound struct {
 	kind     MessageKind
@@ -188,6 +196,13 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 			w.done++
 			w.crashes = 0
 			tm.stats.runTime.add(tm.clock.Now().Sub(t.started))
+			if l, ok := in.content.(lazyContent); ok {
+				if t.rawResult {
+					in.content = l.raw()
+				} else {
+					in.content = l.decode()
+				}
+			}
 			r := Response{WorkerID: w.id, Content: in.content}
 			if in.err != "" {
 				w.failed++

@@ -198,12 +198,16 @@ func spawnThread(w *TaskWorker) (transport, error) {
 func (th *thread) listen(w *TaskWorker) {
 	p := w.pool
 	th.onMessage = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		in, err := decodeInbound(fromJS(args[0]))
+		if ins, ok := unpackResponses(args[0]); ok {
+			p.receiveAll(w, ins)
+			return nil
+		}
+		ins, err := decodeInbounds(fromJS(args[0]))
 		if err != nil {
 			p.ignore()
 			return nil
 		}
-		p.receive(w, in)
+		p.receiveAll(w, ins)
 		return nil
 	})
 	th.onError = js.FuncOf(func(_ js.Value, args []js.Value) any {

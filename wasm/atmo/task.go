@@ -36,6 +36,12 @@ type TaskParams struct {
 	Retries int
 	// Context cancels the task when it ends: see TaskRequest.Cancel.
 	Context context.Context
+	// RawResult leaves the result as it came from the worker: in the
+	// browser and Node.js a js.Value, typed arrays and ArrayBuffers included,
+	// with no copy into Go memory. With atmo.Transfer for params and
+	// atmoWorker.transfer in the worker, big binary data makes a round trip
+	// without being copied at all.
+	RawResult bool
 }
 
 // Response is what a task settled with: the seed's worker-response.
@@ -62,6 +68,7 @@ type TaskRequest struct {
 	onSuccess  func(Response)
 	onError    func(Response)
 	onProgress func(Progress)
+	rawResult  bool
 	done       chan Response // for Do; buffered so settling never blocks
 	stopCtx    func() bool   // stops watching TaskParams.Context
 

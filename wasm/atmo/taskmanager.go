@@ -171,7 +171,7 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 	}
 	t := &TaskRequest{
 		tm: tm, name: p.Name, params: params, priority: p.Priority, timeout: p.Timeout,
-		onSuccess: p.OnSuccess, onError: p.OnError, onProgress: p.OnProgress,
+		onSuccess: p.OnSuccess, onError: p.OnError, onProgress: p.OnProgress, rawResult: p.RawResult,
 		status: TaskNew, index: -1, retriesLeft: p.Retries,
 	}
 	if wait {

@@ -96,18 +96,26 @@ func unpackResponses(data js.Value) (out []inbound, ok bool) {
 	for i := range out {
 		code := math.Float64frombits(binary.LittleEndian.Uint64(buf[i*8:]))
 		in := inbound{kind: KindWorkerResponse}
-		v := fromJS(values.Index(i))
+		v := values.Index(i)
 		if code < 0 {
 			code = -code
-			in.err = errorText(v)
+			in.err = errorText(fromJS(v))
 		} else {
-			in.content = v
+			in.content = jsContent{v}
 		}
 		in.taskID = "task-" + strconv.FormatInt(int64(code), 10)
 		out[i] = in
 	}
 	return out, true
 }
+
+// jsContent is a task's content still in JS: the core converts it when the
+// task settles (not at all for a late answer), or hands it over as it is to
+// a task that asked for TaskParams.RawResult.
+type jsContent struct{ v js.Value }
+
+func (c jsContent) decode() any { return fromJS(c.v) }
+func (c jsContent) raw() any    { return c.v }
 
 // jsStrings caches the JS strings of worker ids and task names, which cross
 // with every task.

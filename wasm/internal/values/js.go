@@ -19,7 +19,26 @@ var (
 )
 
 func init() {
-	isOpaque = func(v any) bool { _, ok := v.(js.Value); return ok }
+	isOpaque = func(v any) bool {
+		switch v.(type) {
+		case js.Value, Moved:
+			return true
+		}
+		return false
+	}
+}
+
+// Moved is a JS typed array or ArrayBuffer that crosses by transfer: the
+// receiver gets the bytes without a copy, and the sender's buffer is left
+// empty (detached).
+type Moved struct{ Value js.Value }
+
+// buffer is the ArrayBuffer behind a typed array, or the ArrayBuffer itself.
+func (m Moved) buffer() js.Value {
+	if m.Value.InstanceOf(jsArrayBuffer) {
+		return m.Value
+	}
+	return m.Value.Get("buffer")
 }
 
 // ToJS turns a normalized value (see normalize) into JS. The ArrayBuffers it
@@ -52,6 +71,11 @@ func ToJS(v any, transfer *[]any) js.Value {
 		return o
 	case js.Value:
 		return x
+	case Moved:
+		if transfer != nil {
+			*transfer = append(*transfer, x.buffer())
+		}
+		return x.Value
 	}
 	// normalize never returns anything else; be safe all the same.
 	return js.ValueOf(fmt.Sprint(v))

@@ -1,0 +1,17 @@
+//go:build js && wasm
+
+package atmo
+
+import (
+	"syscall/js"
+
+	"github.com/atmoworkers/atmo/wasm/internal/values"
+)
+
+// Transfer marks a JS typed array or ArrayBuffer in params to be moved to
+// the worker instead of copied: no copy is made, and v is left empty
+// (detached) on this side. Use it for big binary data that already lives in
+// JS (a []byte param is copied once into JS, then moved). Pair it with
+// TaskParams.RawResult, and atmoWorker.transfer in the worker, for a round
+// trip without a copy.
+func Transfer(v js.Value) any { return values.Moved{Value: v} }

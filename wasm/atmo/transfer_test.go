@@ -1,0 +1,99 @@
+//go:build js && wasm
+
+package atmo_test
+
+import (
+	"fmt"
+	"syscall/js"
+	"testing"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/jstest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// bounceWorker marks the bytes it gets and moves them back.
+const bounceWorker = `atmoWorker({ bounce: (u8) => { u8[0] = 7; return atmoWorker.transfer(u8, [u8.buffer]); } });`
+
+// moveRoundTrip sends u8 moved and waits for the raw result.
+func moveRoundTrip(tm *atmo.TaskManager, u8 js.Value) (js.Value, error) {
+	res := make(chan atmo.Response, 1)
+	settle := func(r atmo.Response) { res <- r }
+	if _, err := tm.AddTask(atmo.TaskParams{Name: "bounce", Params: atmo.Transfer(u8), RawResult: true, OnSuccess: settle, OnError: settle}); err != nil {
+		return js.Value{}, err
+	}
+	r := <-res
+	if r.Err != nil {
+		return js.Value{}, r.Err
+	}
+	v, ok := r.Content.(js.Value)
+	if !ok {
+		return js.Value{}, fmt.Errorf("RawResult gave %T, want js.Value", r.Content)
+	}
+	return v, nil
+}
+
+func TestTransferAndRawResultMoveBytesBothWaysWithoutACopy(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"bounce"}, Script: jstest.HelperWorker(t, bounceWorker)})
+	const size = 16 << 20
+	u8 := js.Global().Get("Uint8Array").New(size)
+	got, err := moveRoundTrip(tm, u8)
+	require.NoError(t, err)
+	assert.Equal(t, 0, u8.Get("byteLength").Int(), "moved out: the page's buffer is detached")
+	assert.Equal(t, size, got.Get("byteLength").Int())
+	assert.Equal(t, 7, got.Index(0).Int(), "the worker's write came back")
+}
+
+func TestWithoutRawResultTypedArraysStillComeBackAsBytes(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"bounce"}, Script: jstest.HelperWorker(t, bounceWorker)})
+	got, err := tm.Do(testCtx(t), "bounce", atmo.Transfer(js.Global().Get("Uint8Array").New(3)))
+	require.NoError(t, err)
+	assert.Equal(t, []byte{7, 0, 0}, got)
+}
+
+// BenchmarkPayload64MiB compares a 64 MiB round trip: raw JS moving an
+// ArrayBuffer, atmo with a []byte (copied into JS and back into Go), and
+// atmo moving a JS Uint8Array both ways (Transfer + RawResult).
+func BenchmarkPayload64MiB(b *testing.B) {
+	const size = 64 << 20
+	url := jstest.HelperWorker(b, bounceWorker)
+	b.Run("raw-transfer", func(b *testing.B) {
+		ping := js.Global().Get("Function").New("url", "size", "n", "done", `
+const w = new Worker(url);
+let i = 0, u8 = new Uint8Array(size);
+const send = () => w.postMessage({ message: 'worker-work', taskId: 'task-' + (i + 1), workerId: 'w', content: { name: 'bounce', params: u8 } }, [u8.buffer]);
+w.onmessage = (e) => {
+  if (e.data.message === 'worker-ready') { send(); return; }
+  u8 = e.data.content;
+  if (++i === n) { w.terminate(); done(); } else send();
+};
+w.postMessage({ message: 'init-worker', id: 'w', content: ['bounce'] });`)
+		finished := make(chan struct{})
+		cb := js.FuncOf(func(js.Value, []js.Value) any { close(finished); return nil })
+		defer cb.Release()
+		b.ResetTimer()
+		ping.Invoke(url, size, b.N, cb)
+		<-finished
+	})
+	tm := benchPoolScriptTasks(b, url, "bounce")
+	b.Run("atmo-bytes", func(b *testing.B) {
+		buf := make([]byte, size)
+		for i := 0; i < b.N; i++ {
+			got, err := tm.Do(b.Context(), "bounce", buf)
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf = got.([]byte)
+		}
+	})
+	b.Run("atmo-transfer-raw", func(b *testing.B) {
+		u8 := js.Global().Get("Uint8Array").New(size)
+		for i := 0; i < b.N; i++ {
+			var err error
+			if u8, err = moveRoundTrip(tm, u8); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
