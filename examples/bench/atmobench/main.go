@@ -64,7 +64,8 @@ type bench struct {
 	spec spec
 	tm   *atmo.TaskManager
 	wm   *atmo.BrowserWorkerManager
-	data []byte // payload
+	data []byte   // payload, as Go bytes
+	move js.Value // payload kept in JS and moved both ways (JS workers with transfer)
 }
 
 var current *bench
@@ -245,6 +246,12 @@ func (b *bench) setup() error {
 		for i := range b.data {
 			b.data[i] = 7
 		}
+		if s.Transfer && s.Impl == "atmo-js" {
+			// The bytes stay in JS: atmo.Transfer moves them to the worker and
+			// RawResult takes the answer back as it is, so no copy crosses Go.
+			b.move = js.Global().Get("Uint8Array").New(s.Size)
+			b.move.Call("fill", 7)
+		}
 		return b.payloadRound(ctx) // warm up at full size
 	case "startup", "queue":
 		return nil // measure starts the workers
@@ -348,6 +355,9 @@ func (b *bench) flood(ctx context.Context, n int, name string) (time.Duration, e
 
 // payloadRound sends the payload and checks that as many bytes came back.
 func (b *bench) payloadRound(ctx context.Context) error {
+	if b.move.Truthy() {
+		return b.movedRound(ctx)
+	}
 	res, err := b.tm.Do(ctx, "bytes", map[string]any{"data": b.data, "transfer": b.spec.Transfer})
 	if err != nil {
 		return err
@@ -357,6 +367,28 @@ func (b *bench) payloadRound(ctx context.Context) error {
 	if len(got) != len(b.data) {
 		return fmt.Errorf("atmobench: bytes: sent %d bytes, got %d back", len(b.data), len(got))
 	}
+	return nil
+}
+
+// movedRound sends the JS payload moved (atmo.Transfer) and takes the answer
+// raw (RawResult): the worker moves it back with atmoWorker.transfer.
+func (b *bench) movedRound(ctx context.Context) error {
+	res := make(chan atmo.Response, 1)
+	settle := func(r atmo.Response) { res <- r }
+	_, err := b.tm.AddTask(atmo.TaskParams{Name: "bytes", Params: map[string]any{"data": atmo.Transfer(b.move), "transfer": true},
+		RawResult: true, Context: ctx, OnSuccess: settle, OnError: settle})
+	if err != nil {
+		return err
+	}
+	r := <-res
+	if r.Err != nil {
+		return r.Err
+	}
+	v, _ := r.Content.(js.Value)
+	if !v.Truthy() || v.Get("data").Get("byteLength").Int() != b.spec.Size {
+		return fmt.Errorf("atmobench: bytes: sent %d bytes moved, got %v back", b.spec.Size, r.Content)
+	}
+	b.move = v.Get("data")
 	return nil
 }
 
