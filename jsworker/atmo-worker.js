@@ -70,10 +70,11 @@
     let batches = false; // the host takes worker-response-batch
     let outbox = [], outboxTransfer = [];
 
-    // respond answers a task. When the host takes batches, the answers of
-    // one turn leave together in one worker-response-batch.
+    // respond answers a task. When the host takes batches and other tasks
+    // are still running, the answers of one turn leave together in one
+    // worker-response-batch; a lone task's answer leaves at once.
     function respond(taskId, fields, transfer) {
-      if (!batches) {
+      if (!batches || (running.size <= 1 && outbox.length === 0)) {
         port.post(Object.assign({ message: 'worker-response', taskId, workerId }, fields), transfer);
         return;
       }

@@ -126,3 +126,38 @@ func BenchmarkGoRawRoundTrip(b *testing.B) {
 		<-got
 	}
 }
+
+// BenchmarkRoundTripSeedWorker is BenchmarkRoundTrip with the seed's
+// hand-written math worker (no helper, no batches) on the other side.
+func BenchmarkRoundTripSeedWorker(b *testing.B) {
+	tm := benchPoolScript(b, jstest.FileURL(b, "examples/workers/math-worker.js"))
+	ctx := context.Background()
+	params := map[string]any{"a": 1, "b": 2}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := tm.Do(ctx, "add", params); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHelperJSRoundTrip is BenchmarkRawRoundTrip with a worker written
+// with atmo-worker.js: the helper's own cost, with no Go on the page's side.
+func BenchmarkHelperJSRoundTrip(b *testing.B) {
+	url := jstest.HelperWorker(b, benchEcho)
+	pingPong := js.Global().Get("Function").New("url", "n", "done", `
+const w = new Worker(url);
+let i = 0;
+const send = () => w.postMessage({ message: 'worker-work', taskId: 'task-' + (i + 1), workerId: 'w', content: { name: 'echo', params: i } });
+w.onmessage = (e) => {
+  if (e.data.message === 'worker-ready') { send(); return; }
+  if (++i === n) { w.terminate(); done(); } else send();
+};
+w.postMessage({ message: 'init-worker', id: 'w', content: ['echo'], features: ['batch'] });`)
+	finished := make(chan struct{})
+	cb := js.FuncOf(func(js.Value, []js.Value) any { close(finished); return nil })
+	defer cb.Release()
+	b.ResetTimer()
+	pingPong.Invoke(url, b.N, cb)
+	<-finished
+}

@@ -57,6 +57,7 @@ type webWorker struct {
 	lock                      string // a Web Lock the worker holds while it lives ("" for none)
 	ended                     bool
 	batch                     bool     // the worker takes worker-work-batch (said so in worker-ready)
+	outstanding               int      // tasks posted and not yet answered
 	queue                     js.Value // the batch being built this turn
 	strings                   jsStrings
 }
@@ -91,18 +92,20 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 			return nil
 		}
 		data := args[0].Get("data")
-		if ins, ok := unpackResponses(data); ok {
-			p.receiveAll(w, ins)
-			return nil
-		}
-		ins, err := decodeInbounds(fromJS(data))
-		if err != nil {
-			p.ignore()
-			return nil
+		ins, ok := unpackResponses(data)
+		if !ok {
+			var err error
+			if ins, err = decodeInbounds(fromJS(data)); err != nil {
+				p.ignore()
+				return nil
+			}
 		}
 		for _, in := range ins {
-			if in.kind == KindWorkerReady {
+			switch in.kind {
+			case KindWorkerReady:
 				ww.readyFeatures(w, in.content)
+			case KindWorkerResponse:
+				ww.outstanding = max(ww.outstanding-1, 0)
 			}
 		}
 		p.receiveAll(w, ins)
@@ -179,8 +182,10 @@ func (ww *webWorker) init(id string, tasks []string, concurrency int) {
 	})
 }
 
-// work posts a task: at once to a seed worker, or in the batch of this turn
-// to one that takes batches, so a burst costs one postMessage per worker.
+// work posts a task. To a worker that takes batches and already has tasks in
+// flight it goes in the batch of this turn, so a burst costs one
+// postMessage per worker; otherwise (a seed worker, or one task at a time)
+// it goes at once, so a lone task waits for nothing.
 func (ww *webWorker) work(taskID, workerID, name string, params any) {
 	var transfer []any
 	p := toJS(params, &transfer)
@@ -189,7 +194,8 @@ func (ww *webWorker) work(taskID, workerID, name string, params any) {
 		x = transfer
 	}
 	seq, wid, n := taskSeq(taskID), ww.strings.get(workerID), ww.strings.get(name)
-	if ww.batch {
+	ww.outstanding++
+	if ww.batch && ww.outstanding > 1 {
 		wireQueueWork.Invoke(ww.worker, ww.queue, seq, wid, n, p, x)
 		return
 	}
