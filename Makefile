@@ -18,13 +18,22 @@ NOISE := could not unmarshal event|Go program has already exited|wasm_exec.js:[0
 GO_WORKERS := $(wildcard examples/goworker/*/main.go)
 TEST_MODULES := $(wildcard wasm/worker/testdata/*/main.go)
 
-.PHONY: all test test-native test-browser test-node build build-wasm deps chromium lint serve demo bench soak clean
+.PHONY: all test test-native test-browser test-node build build-wasm deps chromium node lint serve demo bench soak clean
 
 all: build
 
 test: deps build lint test-native test-browser test-node
 
-deps: chromium $(BIN)/wasmbrowsertest
+deps: chromium node $(BIN)/wasmbrowsertest
+
+# Node.js runs the server-worker tests (Go's own go_js_wasm_exec runner) and
+# npm installs the bench's peer. Installed from Debian when missing.
+node:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  echo "installing nodejs and npm (apt-get)"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; \
+	fi
 
 # Chromium runs the browser tests and the demo. Installed from Debian when missing.
 chromium:
@@ -76,7 +85,7 @@ soak: deps build-wasm
 	  -args -soak.tasks=$(SOAK_TASKS) 2>&1 | { grep -E "chaos soak|^(ok|FAIL|---|panic)|Error|_test.go" || true; }
 
 # Node.js tests: the same TaskManager on worker_threads, with Go's own Node runner.
-test-node: build-wasm
+test-node: node build-wasm
 	@if [ -n "$$(GOOS=js GOARCH=wasm $(GO) list ./wasm/... | grep /nodetest || true)" ]; then \
 	  PATH="$(GOROOT_WASM):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 10m $$(GOOS=js GOARCH=wasm $(GO) list ./wasm/... | grep /nodetest); \
 	fi
