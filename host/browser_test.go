@@ -87,7 +87,16 @@ func eval(t *testing.T, ctx context.Context, expr string, out any) {
 // is the loaded API.
 func apiPage(t *testing.T) context.Context {
 	t.Helper()
+	return apiPageWith(t, nil)
+}
+
+// apiPageWith is apiPage with more files served beside it, at /t/NAME.
+func apiPageWith(t *testing.T, files map[string]string) context.Context {
+	t.Helper()
 	dir := t.TempDir()
+	for name, text := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
 	page := `<!doctype html><meta charset="utf-8"><title>api</title><body>
 <script type="module">
 import { loadAtmo, AtmoError } from '/atmo.js';

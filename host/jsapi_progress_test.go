@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -36,23 +32,7 @@ atmoWorker({
 // /t/progress-worker.js.
 func apiPageWithWorker(t *testing.T) context.Context {
 	t.Helper()
-	dir := t.TempDir()
-	page := `<!doctype html><meta charset="utf-8"><title>api</title><body>
-<script type="module">
-import { loadAtmo, AtmoError } from '/atmo.js';
-window.AtmoError = AtmoError;
-window.atmoLoaded = loadAtmo({ wasm: '/atmo.wasm' }).then((a) => (window.atmo = a));
-</script>`
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "progress-worker.js"), []byte(progressWorker), 0o644))
-	ctx, base, _ := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}}})
-	var ok bool
-	require.NoError(t, chromedp.Run(ctx,
-		chromedp.Navigate(base+"/t/index.html"),
-		chromedp.Poll(`!!window.atmoLoaded`, &ok, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)),
-	))
-	eval(t, ctx, `window.atmoLoaded.then(() => true)`, &ok)
-	return ctx
+	return apiPageWith(t, map[string]string{"progress-worker.js": progressWorker})
 }
 
 func TestJSAPIOnProgressFromAJSWorkerArrivesInOrderBeforeTheResult(t *testing.T) {
