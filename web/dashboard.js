@@ -560,6 +560,16 @@ function render() {
   renderChart();
   renderPool(stats);
   renderLatency(stats);
+  renderConn(stats);
+}
+
+// renderConn keeps the header's worker count live as the pool grows,
+// shrinks and loses workers.
+function renderConn(stats) {
+  if (document.body.dataset.state !== 'ready') return;
+  const live = stats.workers.filter((w) => w.status !== 'closed');
+  const go = live.filter((w) => w.kind === 'go').length;
+  $('#conn').textContent = `ready · ${live.length} workers (${live.length - go} JS, ${go} Go)`;
 }
 
 function frame() {
