@@ -32,12 +32,15 @@ func benchPool(b *testing.B, workers, concurrency int) *atmo.TaskManager {
 
 func BenchmarkRoundTrip(b *testing.B) {
 	tm := benchPool(b, 1, 1)
-	ctx := context.Background()
-	params := map[string]any{"i": 1}
-	warmUp(b, tm, "echo", params)
+	roundTrips(b, tm, "echo", map[string]any{"i": 1})
+}
+
+// roundTrips warms tm up, then times b.N tasks run one at a time.
+func roundTrips(b *testing.B, tm *atmo.TaskManager, name string, params any) {
+	warmUp(b, tm, name, params)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := tm.Do(ctx, "echo", params); err != nil {
+		if _, err := tm.Do(context.Background(), name, params); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -132,15 +135,7 @@ func BenchmarkGoRawRoundTrip(b *testing.B) {
 // hand-written math worker (no helper, no batches) on the other side.
 func BenchmarkRoundTripSeedWorker(b *testing.B) {
 	tm := benchPoolScript(b, jstest.FileURL(b, "examples/workers/math-worker.js"))
-	ctx := context.Background()
-	params := map[string]any{"a": 1, "b": 2}
-	warmUp(b, tm, "add", params)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := tm.Do(ctx, "add", params); err != nil {
-			b.Fatal(err)
-		}
-	}
+	roundTrips(b, tm, "add", map[string]any{"a": 1, "b": 2})
 }
 
 // BenchmarkHelperJSRoundTrip is BenchmarkRawRoundTrip with a worker written

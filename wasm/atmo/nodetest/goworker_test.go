@@ -47,19 +47,7 @@ func privateCopy(t testing.TB, path string) string {
 func TestGoWorkerModuleRunsInWorkerThreads(t *testing.T) {
 	tm, wm := pool(t, atmo.WorkerConfig{Tasks: mathTasks, Module: module(t, mathModule)})
 	assert.Equal(t, "go", wm.Workers()[0].Kind())
-	ctx := testCtx(t)
-
-	sum, err := tm.Do(ctx, "add", map[string]any{"a": 10, "b": 20})
-	require.NoError(t, err)
-	assert.Equal(t, 30.0, sum)
-	fib, err := tm.Do(ctx, "fibonacci", map[string]any{"n": 20})
-	require.NoError(t, err)
-	assert.Equal(t, 6765.0, fib)
-
-	_, err = tm.Do(ctx, "divide", map[string]any{"a": 1, "b": 0})
-	var te *atmo.TaskError
-	require.ErrorAs(t, err, &te)
-	assert.Equal(t, "Division by zero is not allowed", te.Message)
+	answersLikeTheSeedMathWorker(t, tm)
 }
 
 func TestGoModuleIsCompiledOnceForAllItsThreads(t *testing.T) {

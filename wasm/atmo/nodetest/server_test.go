@@ -84,8 +84,14 @@ func echo(t testing.TB, tasks ...string) atmo.WorkerConfig {
 
 func TestSeedServerWorkerWithParentPortRunsUnchanged(t *testing.T) {
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"add", "multiply", "divide", "fibonacci"}, Script: seedWorker})
-	ctx := testCtx(t)
+	answersLikeTheSeedMathWorker(t, tm)
+}
 
+// answersLikeTheSeedMathWorker checks add, fibonacci and divide's
+// division-by-zero error, as the seed's math worker answers them.
+func answersLikeTheSeedMathWorker(t *testing.T, tm *atmo.TaskManager) {
+	t.Helper()
+	ctx := testCtx(t)
 	sum, err := tm.Do(ctx, "add", map[string]any{"a": 10, "b": 20})
 	require.NoError(t, err)
 	assert.Equal(t, 30.0, sum)
