@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -66,6 +67,13 @@ type benchSettings struct {
 	StartupWorkers    []int  `json:"startupWorkers"`
 	MainThreadTasks   int    `json:"mainThreadTasks"`
 	QueueTasks        []int  `json:"queueTasks"`
+	// Only, when set, names the workloads to run; the others are skipped.
+	Only []string `json:"only,omitempty"`
+}
+
+// runs reports whether the settings run workload.
+func (s benchSettings) runs(workload string) bool {
+	return len(s.Only) == 0 || slices.Contains(s.Only, workload)
 }
 
 func fullBenchSettings() benchSettings {
@@ -107,6 +115,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	jsonPath := fs.String("json", "bench.json", "where to write the results as JSON (relative to the repository root)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	verbose := fs.Bool("v", false, "print the page's console and each measurement as it ends")
+	only := fs.String("only", "", "run only these workloads, comma-separated (of "+strings.Join(benchWorkloads, ", ")+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -125,6 +134,15 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if *runs > 0 {
 		set.Runs = *runs
+	}
+	if *only != "" {
+		for _, w := range strings.Split(*only, ",") {
+			w = strings.TrimSpace(w)
+			if !slices.Contains(benchWorkloads, w) {
+				return fmt.Errorf("-only %q: no workload %q; the workloads are %s", *only, w, strings.Join(benchWorkloads, ", "))
+			}
+			set.Only = append(set.Only, w)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -386,13 +404,16 @@ func runBench(ctx context.Context, set benchSettings, log, progress io.Writer) (
 		if c.workload == "main-thread" || c.workload == "queue" {
 			break
 		}
+		if !set.runs(c.workload) {
+			continue
+		}
 		if err := d.runCase(c, set.Runs, rep, progress); err != nil {
 			return nil, err
 		}
 	}
 	pickBestConcurrency(rep)
 	for _, c := range benchPlan(set, rep.Machine.HardwareConcurrency, rep.Best) {
-		if c.workload != "main-thread" && c.workload != "queue" {
+		if c.workload != "main-thread" && c.workload != "queue" || !set.runs(c.workload) {
 			continue
 		}
 		if err := d.runCase(c, set.Runs, rep, progress); err != nil {

@@ -20,7 +20,7 @@ import (
 
 const benchEcho = `atmoWorker({ echo: (p) => p });`
 
-func benchPool(b *testing.B, workers, concurrency int) *atmo.TaskManager {
+func benchPool(b testing.TB, workers, concurrency int) *atmo.TaskManager {
 	cfg := atmo.WorkerConfig{Tasks: []string{"echo"}, Script: jstest.HelperWorker(b, benchEcho), Count: workers, Concurrency: concurrency}
 	tm := atmo.NewTaskManager()
 	wm, err := atmo.NewBrowserWorkerManager(tm, cfg)
