@@ -54,7 +54,8 @@ func (m *BrowserWorkerManager) Close() error {
 type webWorker struct {
 	worker                    js.Value
 	onMessage, onError, onBad js.Func
-	lock                      string // a Web Lock the worker holds while it lives ("" for none)
+	listener                  js.Value // the wire's message listener, which calls onMessage
+	lock                      string   // a Web Lock the worker holds while it lives ("" for none)
 	ended                     bool
 	batch                     bool     // the worker takes worker-work-batch (said so in worker-ready)
 	outstanding               int      // tasks posted and not yet answered
@@ -91,8 +92,7 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		if ww.ended {
 			return nil
 		}
-		data := args[0].Get("data")
-		ins, ok := unpackResponses(data)
+		ins, data, ok := receiveWire(args)
 		if !ok {
 			var err error
 			if ins, err = decodeInbounds(fromJS(data)); err != nil {
@@ -128,7 +128,8 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		p.ignore() // a message that could not be deserialized
 		return nil
 	})
-	ww.worker.Call("addEventListener", "message", ww.onMessage)
+	ww.listener = wireListen.Invoke(ww.onMessage, false)
+	ww.worker.Call("addEventListener", "message", ww.listener)
 	ww.worker.Call("addEventListener", "error", ww.onError)
 	ww.worker.Call("addEventListener", "messageerror", ww.onBad)
 	return ww, nil
@@ -187,19 +188,14 @@ func (ww *webWorker) init(id string, tasks []string, concurrency int) {
 // postMessage per worker; otherwise (a seed worker, or one task at a time)
 // it goes at once, so a lone task waits for nothing.
 func (ww *webWorker) work(taskID, workerID, name string, params any) {
-	var transfer []any
-	p := toJS(params, &transfer)
-	var x any
-	if len(transfer) > 0 {
-		x = transfer
-	}
+	refs, transfer := encodeParams(params)
 	seq, wid, n := taskSeq(taskID), ww.strings.get(workerID), ww.strings.get(name)
 	ww.outstanding++
 	if ww.batch && ww.outstanding > 1 {
-		wireQueueWork.Invoke(ww.worker, ww.queue, seq, wid, n, p, x)
+		wireQueueWork.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer)
 		return
 	}
-	wireSendOne.Invoke(ww.worker, seq, wid, n, p, x)
+	wireSendOne.Invoke(ww.worker, seq, wid, n, refs, transfer)
 }
 
 func (ww *webWorker) cancel(taskID, workerID string) {
@@ -216,7 +212,7 @@ func (ww *webWorker) cancel(taskID, workerID string) {
 func (ww *webWorker) terminate() {
 	ww.ended = true
 	ww.worker.Call("terminate")
-	ww.worker.Call("removeEventListener", "message", ww.onMessage)
+	ww.worker.Call("removeEventListener", "message", ww.listener)
 	ww.worker.Call("removeEventListener", "error", ww.onError)
 	ww.worker.Call("removeEventListener", "messageerror", ww.onBad)
 	ww.onMessage.Release()

@@ -150,6 +150,7 @@ type thread struct {
 	n                                 *node
 	worker                            js.Value
 	onMessage, onError, onExit, onBad js.Func
+	listener                          js.Value // the wire's message listener, which calls onMessage
 	terminated                        atomic.Bool
 
 	// For a Go module: its absolute path and its compile on the main
@@ -198,11 +199,12 @@ func spawnThread(w *TaskWorker) (transport, error) {
 func (th *thread) listen(w *TaskWorker) {
 	p := w.pool
 	th.onMessage = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		if ins, ok := unpackResponses(args[0]); ok {
+		ins, data, ok := receiveWire(args)
+		if ok {
 			p.receiveAll(w, ins)
 			return nil
 		}
-		ins, err := decodeInbounds(fromJS(args[0]))
+		ins, err := decodeInbounds(fromJS(data))
 		if err != nil {
 			p.ignore()
 			return nil
@@ -226,7 +228,8 @@ func (th *thread) listen(w *TaskWorker) {
 		p.ignore() // a message that could not be deserialized
 		return nil
 	})
-	th.worker.Call("on", "message", th.onMessage)
+	th.listener = wireListen.Invoke(th.onMessage, true)
+	th.worker.Call("on", "message", th.listener)
 	th.worker.Call("on", "error", th.onError)
 	th.worker.Call("on", "exit", th.onExit)
 	th.worker.Call("on", "messageerror", th.onBad)
@@ -253,13 +256,8 @@ func (th *thread) init(id string, tasks []string, concurrency int) {
 }
 
 func (th *thread) work(taskID, workerID, name string, params any) {
-	var transfer []any
-	p := toJS(params, &transfer)
-	var x any
-	if len(transfer) > 0 {
-		x = transfer
-	}
-	wireSendOne.Invoke(th.worker, taskSeq(taskID), workerID, name, p, x)
+	refs, transfer := encodeParams(params)
+	wireSendOne.Invoke(th.worker, taskSeq(taskID), workerID, name, refs, transfer)
 }
 
 func (th *thread) cancel(taskID, workerID string) {
@@ -276,7 +274,7 @@ func (th *thread) terminate() {
 		return
 	}
 	th.worker.Call("terminate")
-	th.worker.Call("off", "message", th.onMessage)
+	th.worker.Call("off", "message", th.listener)
 	th.worker.Call("off", "error", th.onError)
 	th.worker.Call("off", "exit", th.onExit)
 	th.worker.Call("off", "messageerror", th.onBad)

@@ -1,0 +1,116 @@
+//go:build js && wasm
+
+package atmo_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/jstest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Params and answers cross the main thread's wire as bytes (values.Encode
+// and its JS reader and writer). These tests pin that what a worker sees and
+// what comes back are what the value rules say, whatever the path.
+
+const wireWorker = `atmoWorker({
+  echo: (p) => p,
+  // describe says what the worker got, in JS terms.
+  describe: (p) => ({
+    text: p.text, unicode: p.unicode, n: p.n, yes: p.yes, nothing: p.nothing,
+    bytesKind: Object.prototype.toString.call(p.small), small: Array.from(p.small),
+    bigLength: p.big.length, bigKind: Object.prototype.toString.call(p.big),
+    list: p.list, proto: Object.getPrototypeOf(p) === Object.prototype, protoKey: Object.keys(p).includes('__proto__'),
+  }),
+  // kinds answers with the JS values that have a rule of their own.
+  kinds: () => ({
+    date: new Date(Date.UTC(2026, 10, 25)), error: new RangeError('too far'),
+    int16: new Int16Array([1, -1]), buffer: new Uint8Array([9, 8]).buffer,
+    undef: undefined, hole: [1, , 3], nested: { when: new Date(0) },
+    big: new Uint8Array(100000).fill(5), unicode: 'ünï – 😀',
+  }),
+  fail: () => { throw new TypeError('bad input: ✗'); },
+});`
+
+func wirePool(t *testing.T) *atmo.TaskManager {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo", "describe", "kinds", "fail"}, Script: jstest.HelperWorker(t, wireWorker)})
+	return tm
+}
+
+func TestParamsReachTheWorkerAsTheValueRulesSay(t *testing.T) {
+	tm := wirePool(t)
+	big := bytes.Repeat([]byte{3}, 64<<10)
+	got, err := tm.Do(testCtx(t), "describe", map[string]any{
+		"text": "plain", "unicode": "héllo, 世界 😀", "n": 2.5, "yes": true, "nothing": nil,
+		"small": []byte{1, 2, 3}, "big": big, "list": []any{1, "two", []any{}},
+		"__proto__": "just a key",
+	})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{
+		"text": "plain", "unicode": "héllo, 世界 😀", "n": 2.5, "yes": true, "nothing": nil,
+		"bytesKind": "[object Uint8Array]", "small": []any{1.0, 2.0, 3.0},
+		"bigLength": float64(len(big)), "bigKind": "[object Uint8Array]",
+		"list": []any{1.0, "two", []any{}}, "proto": true, "protoKey": true,
+	}, got, "a key named __proto__ is a key, not the object's prototype")
+}
+
+func TestAnswersComeBackAsTheValueRulesSay(t *testing.T) {
+	tm := wirePool(t)
+	got, err := tm.Do(testCtx(t), "kinds", nil)
+	require.NoError(t, err)
+	m := got.(map[string]any)
+	assert.Equal(t, "2026-11-25T00:00:00.000Z", m["date"], "a Date is its ISO text")
+	assert.Equal(t, map[string]any{"name": "RangeError", "message": "too far"}, m["error"])
+	assert.Equal(t, []byte{1, 0, 0xff, 0xff}, m["int16"], "a typed array is its bytes")
+	assert.Equal(t, []byte{9, 8}, m["buffer"])
+	assert.Nil(t, m["undef"])
+	assert.Equal(t, map[string]any{"when": "1970-01-01T00:00:00.000Z"}, m["nested"])
+	assert.Equal(t, []any{1.0, nil, 3.0}, m["hole"])
+	assert.Equal(t, bytes.Repeat([]byte{5}, 100000), m["big"], "large bytes come back whole")
+	assert.Equal(t, "ünï – 😀", m["unicode"])
+}
+
+func TestValuesSurviveARoundTripOfEveryShape(t *testing.T) {
+	tm := wirePool(t)
+	deep := any("bottom")
+	for range 60 {
+		deep = []any{deep}
+	}
+	long := string(bytes.Repeat([]byte("ab€"), 50000)) // grows the wire both ways
+	for _, v := range []any{nil, true, false, 0.0, -1.5, "", "x", long, []any{}, map[string]any{},
+		[]byte{}, map[string]any{"a": map[string]any{"b": []any{1.0, nil, "c"}}}, deep} {
+		got, err := tm.Do(testCtx(t), "echo", v)
+		require.NoError(t, err)
+		assert.Equal(t, v, got)
+	}
+}
+
+func TestAThrownErrorKeepsItsMessageThroughTheWire(t *testing.T) {
+	tm := wirePool(t)
+	_, err := tm.Do(testCtx(t), "fail", nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "bad input: ✗")
+}
+
+func TestManyTasksInOneTurnCrossAsBatchesUnchanged(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: jstest.HelperWorker(t, wireWorker), Concurrency: 16})
+	const n = 500
+	res := make(chan atmo.Response, n)
+	for i := range n {
+		_, err := tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"i": float64(i), "s": "é"},
+			OnSuccess: func(r atmo.Response) { res <- r }, OnError: func(r atmo.Response) { res <- r }})
+		require.NoError(t, err)
+	}
+	seen := map[float64]bool{}
+	for range n {
+		r := <-res
+		require.NoError(t, r.Err)
+		m := r.Content.(map[string]any)
+		assert.Equal(t, "é", m["s"])
+		seen[m["i"].(float64)] = true
+	}
+	assert.Len(t, seen, n)
+}

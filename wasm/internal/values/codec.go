@@ -1,0 +1,201 @@
+package values
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// The wire codec: a value tree (see Normalize) as bytes, so that it crosses
+// the syscall/js boundary in one copy instead of one call per object, key
+// and string. Each JS object or string brought into Go costs a reference
+// with a finalizer, and each Go value sent to JS costs a call; a small JS
+// function on the other side reads or writes the same bytes (see js.go).
+//
+// A value is a tag byte and its payload, little-endian:
+//
+//	tagNull, tagFalse, tagTrue       nothing
+//	tagNumber                        float64
+//	tagString                        uint32 length, UTF-8
+//	tagBytes                         uint32 length, the bytes (a Uint8Array in JS)
+//	tagArray                         uint32 count, the items
+//	tagObject                        uint32 count, then each key (uint32 length, UTF-8) and value
+//	tagRef                           uint32 index into a list of values kept aside
+//
+// A ref stands for what does not travel as bytes: a JS value (js.Value,
+// Moved) or a large []byte, which crosses as a typed array of its own.
+const (
+	tagNull byte = iota
+	tagFalse
+	tagTrue
+	tagNumber
+	tagString
+	tagBytes
+	tagArray
+	tagObject
+	tagRef
+)
+
+// InlineBytes is the largest []byte the codec copies into its bytes; a
+// larger one is set aside as a ref and crosses as a typed array of its own,
+// which the receiver can take by transfer.
+const InlineBytes = 4 << 10
+
+// Encode appends v, a normalized tree, to buf. Values that do not travel as
+// bytes (opaque JS values, []byte longer than InlineBytes) are appended to
+// refs and written as their index.
+func Encode(buf []byte, v any, refs *[]any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(buf, tagNull)
+	case bool:
+		if x {
+			return append(buf, tagTrue)
+		}
+		return append(buf, tagFalse)
+	case float64:
+		buf = append(buf, tagNumber)
+		return binary.LittleEndian.AppendUint64(buf, math.Float64bits(x))
+	case string:
+		buf = append(buf, tagString)
+		return appendString(buf, x)
+	case []byte:
+		if len(x) > InlineBytes {
+			return appendRef(buf, x, refs)
+		}
+		buf = append(buf, tagBytes)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(x)))
+		return append(buf, x...)
+	case []any:
+		buf = append(buf, tagArray)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(x)))
+		for _, e := range x {
+			buf = Encode(buf, e, refs)
+		}
+		return buf
+	case map[string]any:
+		buf = append(buf, tagObject)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(x)))
+		for k, e := range x {
+			buf = appendString(buf, k)
+			buf = Encode(buf, e, refs)
+		}
+		return buf
+	}
+	return appendRef(buf, v, refs) // opaque: a JS value
+}
+
+func appendString(buf []byte, s string) []byte {
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(s)))
+	return append(buf, s...)
+}
+
+func appendRef(buf []byte, v any, refs *[]any) []byte {
+	buf = append(buf, tagRef)
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(*refs)))
+	*refs = append(*refs, v)
+	return buf
+}
+
+// errShort is a value cut off before its end.
+var errShort = errors.New("values: encoded value ends early")
+
+// Decode reads one value from buf and returns it with what follows it. ref
+// gives the value set aside under an index (nil when there are none).
+// Bytes decode to a fresh []byte; nothing returned aliases buf.
+func Decode(buf []byte, ref func(i int) any) (any, []byte, error) {
+	return decodeAt(buf, ref, 0)
+}
+
+func decodeAt(buf []byte, ref func(int) any, depth int) (any, []byte, error) {
+	if len(buf) == 0 {
+		return nil, nil, errShort
+	}
+	if depth > MaxDepth+1 {
+		return nil, nil, fmt.Errorf("values: encoded value nests deeper than %d levels", MaxDepth)
+	}
+	tag, buf := buf[0], buf[1:]
+	switch tag {
+	case tagNull:
+		return nil, buf, nil
+	case tagFalse:
+		return false, buf, nil
+	case tagTrue:
+		return true, buf, nil
+	case tagNumber:
+		if len(buf) < 8 {
+			return nil, nil, errShort
+		}
+		return math.Float64frombits(binary.LittleEndian.Uint64(buf)), buf[8:], nil
+	case tagString:
+		s, rest, err := decodeString(buf)
+		return s, rest, err
+	case tagBytes:
+		n, buf, err := decodeLen(buf, 1)
+		if err != nil {
+			return nil, nil, err
+		}
+		return append([]byte{}, buf[:n]...), buf[n:], nil
+	case tagArray:
+		n, buf, err := decodeLen(buf, 1)
+		if err != nil {
+			return nil, nil, err
+		}
+		out := make([]any, n)
+		for i := range out {
+			if out[i], buf, err = decodeAt(buf, ref, depth+1); err != nil {
+				return nil, nil, err
+			}
+		}
+		return out, buf, nil
+	case tagObject:
+		n, buf, err := decodeLen(buf, 5)
+		if err != nil {
+			return nil, nil, err
+		}
+		out := make(map[string]any, n)
+		for range n {
+			var k string
+			if k, buf, err = decodeString(buf); err != nil {
+				return nil, nil, err
+			}
+			if out[k], buf, err = decodeAt(buf, ref, depth+1); err != nil {
+				return nil, nil, err
+			}
+		}
+		return out, buf, nil
+	case tagRef:
+		if len(buf) < 4 {
+			return nil, nil, errShort
+		}
+		i := int(binary.LittleEndian.Uint32(buf))
+		if ref == nil {
+			return nil, nil, fmt.Errorf("values: encoded value refers to value %d set aside, and there are none", i)
+		}
+		return ref(i), buf[4:], nil
+	}
+	return nil, nil, fmt.Errorf("values: unknown tag %d in an encoded value", tag)
+}
+
+// decodeLen reads a uint32 count of items at least min bytes each, checked
+// against what is left so that a corrupt count cannot allocate much.
+func decodeLen(buf []byte, min int) (int, []byte, error) {
+	if len(buf) < 4 {
+		return 0, nil, errShort
+	}
+	n := int(binary.LittleEndian.Uint32(buf))
+	buf = buf[4:]
+	if n > len(buf)/min {
+		return 0, nil, errShort
+	}
+	return n, buf, nil
+}
+
+func decodeString(buf []byte) (string, []byte, error) {
+	n, buf, err := decodeLen(buf, 1)
+	if err != nil {
+		return "", nil, err
+	}
+	return string(buf[:n]), buf[n:], nil
+}

@@ -1,0 +1,78 @@
+package values
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestCodecRoundTripsEveryKindOfValue(t *testing.T) {
+	big := bytes.Repeat([]byte{7}, InlineBytes+1)
+	tree := map[string]any{
+		"null": nil, "yes": true, "no": false,
+		"num": 1.5, "neg": -0.25, "inf": math.Inf(1), "max": math.MaxFloat64,
+		"text": "héllo, 世界", "empty": "",
+		"bytes": []byte{1, 2, 3}, "noBytes": []byte{},
+		"list":   []any{1.0, "two", []any{nil, false}, map[string]any{}},
+		"nested": map[string]any{"deeper": map[string]any{"x": 1.0}},
+		"big":    big,
+	}
+	var refs []any
+	buf := Encode(nil, tree, &refs)
+	require.Len(t, refs, 1, "only the []byte over InlineBytes is set aside")
+	got, rest, err := Decode(buf, func(i int) any { return refs[i] })
+	require.NoError(t, err)
+	require.Empty(t, rest)
+	require.Equal(t, tree, got)
+}
+
+func TestCodecReadsValuesOneAfterAnother(t *testing.T) {
+	buf := Encode(nil, "a", nil)
+	buf = Encode(buf, 2.0, nil)
+	a, rest, err := Decode(buf, nil)
+	require.NoError(t, err)
+	b, rest, err := Decode(rest, nil)
+	require.NoError(t, err)
+	require.Equal(t, []any{"a", 2.0}, []any{a, b})
+	require.Empty(t, rest)
+}
+
+func TestCodecDecodedBytesDoNotAliasTheBuffer(t *testing.T) {
+	buf := Encode(nil, []byte{1, 2}, nil)
+	v, _, err := Decode(buf, nil)
+	require.NoError(t, err)
+	buf[len(buf)-1] = 9
+	require.Equal(t, []byte{1, 2}, v)
+}
+
+func TestCodecRejectsCorruptInput(t *testing.T) {
+	whole := Encode(nil, map[string]any{"k": []any{"v", 1.0}}, nil)
+	for i := 0; i < len(whole); i++ {
+		_, _, err := Decode(whole[:i], nil)
+		require.Error(t, err, "cut after %d bytes", i)
+	}
+	_, _, err := Decode([]byte{99}, nil)
+	require.ErrorContains(t, err, "unknown tag")
+	_, _, err = Decode([]byte{tagRef, 0, 0, 0, 0}, nil)
+	require.ErrorContains(t, err, "set aside")
+	_, _, err = Decode([]byte{tagArray, 0xff, 0xff, 0xff, 0xff}, nil)
+	require.Error(t, err, "a huge count is not allocated")
+}
+
+func FuzzCodecDecode(f *testing.F) {
+	f.Add(Encode(nil, map[string]any{"a": []any{1.0, "x", []byte{1}, nil, true}}, nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, _, err := Decode(b, func(int) any { return nil })
+		if err != nil {
+			return
+		}
+		// What decodes encodes back to a value that decodes the same.
+		again, _, err := Decode(Encode(nil, v, new([]any)), func(int) any { return nil })
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(v), fmt.Sprint(again)) // Sprint: NaN is not equal to itself
+
+	})
+}
