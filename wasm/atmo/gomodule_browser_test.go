@@ -263,31 +263,40 @@ func TestGoModuleBytesRoundTrip(t *testing.T) {
 	assert.Equal(t, digest[:], sum)
 }
 
-// stubFetch makes fetch(url) answer with an empty response of status.
-func stubFetch(t *testing.T, url string, status int, statusText string) {
-	orig := js.Global().Get("fetch")
-	stub := js.Global().Get("Function").New("orig", "url", "status", "text", `
-return function (u, ...rest) {
-  if (u === url) return Promise.resolve(new Response('', { status, statusText: text }));
-  return orig.call(this, u, ...rest);
-};`).Invoke(orig, url, status, statusText)
-	js.Global().Set("fetch", stub)
-	t.Cleanup(func() { js.Global().Set("fetch", orig) })
+// The main thread downloads modules with XMLHttpRequest. wasmbrowsertest
+// serves nothing but the test, so these wrap it: stubDownload makes a
+// download of url end with an empty answer of status; countDownloads counts
+// the downloads of url.
+func stubDownload(t *testing.T, url string, status int, statusText string) {
+	wrapXHR(t, url, `send(body) {
+    if (!this.matches) return super.send(body);
+    for (const [k, v] of [['status', status], ['statusText', text], ['response', null]]) Object.defineProperty(this, k, { value: v });
+    setTimeout(() => this.onload && this.onload());
+  }`, status, statusText)
 }
 
-// countFetches counts the main thread's fetches of url.
-func countFetches(t *testing.T, url string) func() int {
-	orig := js.Global().Get("fetch")
+func countDownloads(t *testing.T, url string) func() int {
+	counter := wrapXHR(t, url, `send(body) {
+    if (this.matches) counter.n++;
+    return super.send(body);
+  }`, 0, "")
+	return func() int { return counter.Get("n").Int() }
+}
+
+// wrapXHR replaces XMLHttpRequest, until the test ends, by a subclass with
+// method (which sees this.matches for requests of url).
+func wrapXHR(t *testing.T, url, method string, status int, statusText string) js.Value {
+	orig := js.Global().Get("XMLHttpRequest")
 	counter := js.Global().Get("Object").New()
 	counter.Set("n", 0)
-	spy := js.Global().Get("Function").New("orig", "url", "counter", `
-return function (u, ...rest) {
-  if (u === url) counter.n++;
-  return orig.call(this, u, ...rest);
-};`).Invoke(orig, url, counter)
-	js.Global().Set("fetch", spy)
-	t.Cleanup(func() { js.Global().Set("fetch", orig) })
-	return func() int { return counter.Get("n").Int() }
+	sub := js.Global().Get("Function").New("Orig", "url", "status", "text", "counter", `
+return class extends Orig {
+  open(m, u, ...rest) { this.matches = u === url; return super.open(m, u, ...rest); }
+  `+method+`
+};`).Invoke(orig, url, status, statusText, counter)
+	js.Global().Set("XMLHttpRequest", sub)
+	t.Cleanup(func() { js.Global().Set("XMLHttpRequest", orig) })
+	return counter
 }
 
 func TestGoModuleBrokenModulesCloseTheirWorkerWithAClearError(t *testing.T) {
@@ -309,7 +318,7 @@ func TestGoModuleBrokenModulesCloseTheirWorkerWithAClearError(t *testing.T) {
 		{"unreachable", func(t *testing.T) string { return jstest.RevokedURL(t) }, "fetching", true},
 		{"404", func(t *testing.T) string {
 			url := "/no/such/module.wasm"
-			stubFetch(t, url, 404, "Not Found")
+			stubDownload(t, url, 404, "Not Found")
 			return url
 		}, "fetching /no/such/module.wasm: 404 Not Found", false},
 		{"exits at once", func(t *testing.T) string { return moduleURL(t, goExitNow) },
@@ -383,7 +392,7 @@ func TestGoModuleCanceledTaskLeavesTheWorkerServing(t *testing.T) {
 
 func TestGoModuleIsFetchedAndCompiledOnceForManyWorkers(t *testing.T) {
 	url := moduleURL(t, goMathModule)
-	fetches := countFetches(t, url)
+	fetches := countDownloads(t, url)
 	cfg := atmo.WorkerConfig{Tasks: goMathTasks, Module: url}
 	tm, wm := goPool(t, cfg, cfg, cfg, cfg)
 	assert.Equal(t, 1, atmo.GoModuleCompiles(url))
