@@ -51,22 +51,49 @@ func serve(s *server, host js.Value) {
 	s.mu.Unlock()
 	// The listener lives as long as the worker, so it is never released.
 	onMessage := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		if len(args) > 0 {
-			s.receive(fromJS(args[0]))
+		if n := args[0].Int(); n >= 0 {
+			msg, err := values.DecodeReceived(values.Received(n, args[1]))
+			if err == nil {
+				s.receive(msg)
+			}
+			return nil
 		}
+		s.receive(fromJS(args[1]))
 		return nil
 	})
-	host.Call("listen", onMessage)
+	host.Call("listen", portJS.Call("listen", onMessage))
 }
+
+// portJS is the JS side of the port: messages cross syscall/js as bytes
+// (see wasm/internal/values/wire_js.go), in one copy each way.
+var portJS = js.Global().Get("Function").New("codec", `
+return {
+  // listen wraps Go's listener: a message reaches it as (length, the wire's
+  // buffer if it grew), or as (-1, data) if it cannot be written (a getter
+  // that throws), for the general path.
+  listen: (go) => (d) => {
+    const before = codec.wire.in;
+    let n = -1;
+    try { n = codec.encode(d); } catch (e) { n = -1; }
+    if (n < 0) go(-1, d);
+    else go(n, codec.wire.in === before ? undefined : codec.wire.in);
+  },
+  // post posts the message Go wrote.
+  post: (fn, r, t) => {
+    const list = t || [];
+    fn(codec.read(r, list), list);
+  },
+};`).Invoke(values.Codec)
+
+var portPost = portJS.Get("post")
 
 // jsPort posts messages to the host, transferring the buffers of []byte
 // values instead of copying them.
 type jsPort struct{ fn js.Value }
 
 func (p jsPort) post(msg map[string]any) {
-	var transfer []any
-	v := toJS(msg, &transfer)
-	if err := jsCall(func() { p.fn.Invoke(v, transfer) }); err != nil {
+	refs, transfer := values.Send(msg)
+	if err := jsCall(func() { portPost.Invoke(p.fn, refs, transfer) }); err != nil {
 		// Not cloneable (an opaque JS value such as a function): say so
 		// instead of leaving the host waiting.
 		if id, ok := msg["taskId"].(string); ok && msg["message"] == msgWorkerResponse {

@@ -1,0 +1,201 @@
+//go:build js && wasm
+
+package values
+
+import (
+	"fmt"
+	"syscall/js"
+)
+
+// The wire: value trees crossing syscall/js as bytes (Encode's format), in
+// one copy each way, instead of one call per object, key and string. Each JS
+// object or string brought into Go is a reference with a finalizer (~3 µs
+// each, measured), which made the conversion the dearest part of a task.
+//
+// Go writes with Send and JS reads with codec.read; JS writes with
+// codec.begin, codec.value (and the raw writers) and codec.end, and Go reads
+// with Received and DecodeReceived, during the call that delivered the bytes.
+
+// Codec is the JS side of the wire, for the JS glue of packages atmo and
+// worker: {wire, read(refs, transfer), begin(), value(v, depth), num(x),
+// slot(), fill(at), end(), encode(v)}.
+var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", `
+const utf8in = new TextEncoder(), utf8out = new TextDecoder();
+// out carries values from Go to JS, in from JS to Go; refs holds what the
+// message being written set aside (large byte arrays), items what its
+// writer kept as it came.
+const wire = { out: new Uint8Array(1 << 16), in: new Uint8Array(1 << 16), refs: [], items: [] };
+let outView = new DataView(wire.out.buffer), inView = new DataView(wire.in.buffer);
+wire.growOut = (n) => {
+  wire.out = new Uint8Array(Math.max(n, 2 * wire.out.length));
+  outView = new DataView(wire.out.buffer);
+  return wire.out;
+};
+
+// Reading (Go to JS).
+let u8, dv, pos, refs, transfer;
+const readLen = () => { const n = dv.getUint32(pos, true); pos += 4; return n; };
+const readStr = () => {
+  const n = readLen(), end = pos + n;
+  if (n <= 32) {
+    let s = '', i = pos;
+    for (; i < end && u8[i] < 128; i++) s += String.fromCharCode(u8[i]);
+    if (i === end) { pos = end; return s; }
+  }
+  const s = utf8out.decode(u8.subarray(pos, end));
+  pos = end;
+  return s;
+};
+const readValue = () => {
+  switch (u8[pos++]) {
+    case 0: return null;
+    case 1: return false;
+    case 2: return true;
+    case 3: { const x = dv.getFloat64(pos, true); pos += 8; return x; }
+    case 4: return readStr();
+    case 5: {
+      const n = readLen(), b = u8.slice(pos, pos + n);
+      pos += n;
+      if (n > 0) transfer.push(b.buffer); // a fresh buffer: move it, do not copy it again
+      return b;
+    }
+    case 6: { const n = readLen(), a = new Array(n); for (let i = 0; i < n; i++) a[i] = readValue(); return a; }
+    case 7: {
+      const n = readLen(), o = {};
+      for (let i = 0; i < n; i++) {
+        const k = readStr(), v = readValue();
+        if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+        else o[k] = v;
+      }
+      return o;
+    }
+    case 8: return refs[readLen()];
+  }
+  throw new Error('atmo: corrupt value on the wire');
+};
+// read returns the value Go wrote to wire.out; r are the values it set
+// aside, and the fresh buffers of its bytes are added to t.
+const read = (r, t) => { u8 = wire.out; dv = outView; pos = 0; refs = r; transfer = t; return readValue(); };
+
+// Writing (JS to Go), by FromJS's rules: what Go would read from the value.
+let w8, wv, wpos;
+const room = (k) => {
+  if (wpos + k <= w8.length) return;
+  const b = new Uint8Array(Math.max(2 * w8.length, wpos + k));
+  b.set(w8.subarray(0, wpos));
+  w8 = b; wv = new DataView(b.buffer);
+};
+const writeLen = (n) => { wv.setUint32(wpos, n, true); wpos += 4; };
+const writeStr = (s) => {
+  room(4 + 3 * s.length);
+  const at = wpos;
+  wpos += 4;
+  if (s.length <= 64) {
+    let i = 0;
+    for (; i < s.length; i++) { const c = s.charCodeAt(i); if (c > 127) break; w8[wpos + i] = c; }
+    if (i === s.length) { wv.setUint32(at, i, true); wpos += i; return; }
+  }
+  const { written } = utf8in.encodeInto(s, w8.subarray(wpos));
+  wv.setUint32(at, written, true);
+  wpos += written;
+};
+const writeBytes = (b) => {
+  if (b.length > INLINE) { room(5); w8[wpos++] = 8; writeLen(wire.refs.length); wire.refs.push(b); return; }
+  room(5 + b.length); w8[wpos++] = 5; writeLen(b.length); w8.set(b, wpos); wpos += b.length;
+};
+const value = (v, depth) => {
+  switch (typeof v) {
+    case 'boolean': room(1); w8[wpos++] = v ? 2 : 1; return;
+    case 'number': room(9); w8[wpos++] = 3; wv.setFloat64(wpos, v, true); wpos += 8; return;
+    case 'string': room(1); w8[wpos++] = 4; writeStr(v); return;
+    case 'object': {
+      if (v === null || depth > MAX_DEPTH) break;
+      if (Array.isArray(v)) {
+        room(5); w8[wpos++] = 6; writeLen(v.length);
+        for (let i = 0; i < v.length; i++) value(v[i], depth + 1);
+        return;
+      }
+      if (v instanceof ArrayBuffer) return writeBytes(new Uint8Array(v));
+      if (ArrayBuffer.isView(v)) return writeBytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      if (v instanceof Date) { room(1); w8[wpos++] = 4; writeStr(v.toISOString()); return; }
+      if (v instanceof Error) return value({ name: String(v.name), message: String(v.message) }, depth);
+      const keys = Object.keys(v);
+      room(5); w8[wpos++] = 7; writeLen(keys.length);
+      for (const k of keys) { writeStr(k); value(v[k], depth + 1); }
+      return;
+    }
+  }
+  room(1); w8[wpos++] = 0; // undefined, null, functions, symbols
+};
+// begin starts a message in wire.in; end finishes it and returns its
+// length. Between them: value, num (a raw float64), and slot and fill for a
+// length written once what follows it is.
+const begin = () => { w8 = wire.in; wv = inView; wpos = 0; wire.refs.length = 0; wire.items.length = 0; };
+const num = (x) => { room(8); wv.setFloat64(wpos, x, true); wpos += 8; };
+const slot = () => { room(4); const at = wpos; wpos += 4; return at; };
+const fill = (at) => wv.setUint32(at, wpos - at - 4, true);
+const end = () => { wire.in = w8; inView = wv; return wpos; };
+const encode = (v) => { begin(); value(v, 0); return end(); };
+return { wire, read, begin, value, num, slot, fill, end, encode };
+`).Invoke(MaxDepth, InlineBytes)
+
+var (
+	wire       = Codec.Get("wire")
+	wireOut    = wire.Get("out") // Go to JS
+	wireIn     = wire.Get("in")  // JS to Go
+	wireRefs   = wire.Get("refs")
+	wireItems  = wire.Get("items")
+	wireOutCap = wireOut.Length()
+	wireBuf    []byte // the value being sent; the wire serves one call at a time
+)
+
+// Send writes v, a normalized tree, to the wire for codec.read, and returns
+// the values it set aside, as JS values (nil for none), and the buffers to
+// transfer with them (nil for none): the fresh typed arrays of large []byte
+// and the buffers of Moved values.
+func Send(v any) (refs, transfer any) {
+	var aside []any
+	wireBuf = Encode(wireBuf[:0], v, &aside)
+	if len(wireBuf) > wireOutCap {
+		wireOut = wire.Call("growOut", len(wireBuf))
+		wireOutCap = wireOut.Length()
+	}
+	js.CopyBytesToJS(wireOut, wireBuf)
+	if len(aside) == 0 {
+		return nil, nil
+	}
+	var list []any
+	for i, a := range aside {
+		aside[i] = ToJS(a, &list)
+	}
+	if len(list) > 0 {
+		transfer = list
+	}
+	return aside, transfer
+}
+
+// Received copies the n bytes JS wrote to the wire; grown is the wire's new
+// buffer when writing grew it (JS passes it along then), else undefined.
+func Received(n int, grown js.Value) []byte {
+	if grown.Truthy() {
+		wireIn = grown
+	}
+	b := make([]byte, n)
+	js.CopyBytesToGo(b, wireIn)
+	return b
+}
+
+// DecodeReceived decodes a value from bytes JS wrote. The large byte arrays
+// the writer set aside are read from the wire, so call it during the call
+// that delivered the bytes.
+func DecodeReceived(b []byte) (any, error) {
+	v, _, err := Decode(b, func(i int) any { return FromJS(wireRefs.Index(i)) })
+	if err != nil {
+		return nil, fmt.Errorf("values: unreadable value from JS: %w", err)
+	}
+	return v, nil
+}
+
+// ReceivedItem is the i-th value the writer of the message kept as it came
+// (wire.items), valid during the call that delivered the message.
+func ReceivedItem(i int) js.Value { return wireItems.Index(i) }
