@@ -168,3 +168,52 @@ func warmUp(b *testing.B, tm *atmo.TaskManager, name string, params any) {
 		}
 	}
 }
+
+// BenchmarkMainThreadBusy splits a round trip into what the page's main
+// thread spends inside the worker's message listener (busy-µs/op: the Go
+// event hop, the core, the glue) and the rest (the threads' message hops and
+// the worker): a bare Go ping-pong against atmo, one task at a time.
+func BenchmarkMainThreadBusy(b *testing.B) {
+	// timed wraps a listener so that the time spent in it adds up in busy.
+	timed := js.Global().Get("Function").New("busy", "f", `return function (e) {
+  const t0 = performance.now();
+  try { return f.call(this, e); } finally { busy.ms += performance.now() - t0; }
+};`)
+	run := func(b *testing.B, busy js.Value, roundTrip func()) {
+		for range 3000 {
+			roundTrip() // warm up
+		}
+		busy.Set("ms", 0)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			roundTrip()
+		}
+		b.ReportMetric(busy.Get("ms").Float()*1000/float64(b.N), "busy-µs/op")
+	}
+	b.Run("bare-go", func(b *testing.B) {
+		busy := js.Global().Get("Object").New()
+		w := js.Global().Get("Worker").New(jstest.BlobURL(b, `self.onmessage = (e) => self.postMessage(e.data);`))
+		defer w.Call("terminate")
+		got := make(chan struct{}, 1)
+		f := js.FuncOf(func(js.Value, []js.Value) any { got <- struct{}{}; return nil })
+		defer f.Release()
+		w.Set("onmessage", timed.Invoke(busy, f))
+		run(b, busy, func() { w.Call("postMessage", 1); <-got })
+	})
+	b.Run("atmo", func(b *testing.B) {
+		// Worker listeners added while the pool starts are timed.
+		busy := js.Global().Get("Object").New()
+		proto := js.Global().Get("Worker").Get("prototype")
+		add := proto.Get("addEventListener")
+		proto.Set("addEventListener", js.Global().Get("Function").New("add", "timed", "busy", `return function (kind, f, ...rest) {
+  return add.call(this, kind, kind === 'message' ? timed(busy, f) : f, ...rest);
+};`).Invoke(add, timed, busy))
+		tm := benchPool(b, 1, 1)
+		proto.Set("addEventListener", add)
+		run(b, busy, func() {
+			if _, err := tm.Do(context.Background(), "echo", 1.0); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}

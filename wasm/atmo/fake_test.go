@@ -52,7 +52,7 @@ func (f *fakeTransport) terminate() {
 
 // fakePool starts a pool of fake workers running run; the returned slice
 // gets each worker's transport.
-func fakePool(t *testing.T, tm *TaskManager, run func(w *TaskWorker, name string, params any) (any, string), configs ...WorkerConfig) (*workerPool, *[]*fakeTransport) {
+func fakePool(t testing.TB, tm *TaskManager, run func(w *TaskWorker, name string, params any) (any, string), configs ...WorkerConfig) (*workerPool, *[]*fakeTransport) {
 	t.Helper()
 	var mu sync.Mutex
 	var fakes []*fakeTransport

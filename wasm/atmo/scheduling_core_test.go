@@ -1,6 +1,7 @@
 package atmo
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -147,5 +148,23 @@ func BenchmarkQueue(b *testing.B) {
 				q.pop()
 			}
 		})
+	}
+}
+
+// BenchmarkCoreRoundTrip is one Do at a time through the pure core, with a
+// fake worker answering from a goroutine: queueing, routing, settling and
+// two goroutine hand-offs, with no JS. Run under wasmbrowsertest it is the
+// core's share of a browser round trip (BenchmarkRoundTrip).
+func BenchmarkCoreRoundTrip(b *testing.B) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(b, tm, func(_ *TaskWorker, _ string, params any) (any, string) { return params, "" },
+		WorkerConfig{Tasks: []string{"echo"}, Script: "echo.js"})
+	require.NoError(b, p.ready(context.Background()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tm.Do(context.Background(), "echo", map[string]any{"i": 1}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
