@@ -91,8 +91,12 @@ const listen = (go, node) => (m) => {
   const before = codec.wire.in;
   let n = -1;
   try { n = answers(d); } catch (e) { n = -1; } // a getter that throws: the general path says so
-  if (n < 0) go(-1, d);
-  else go(n, codec.wire.in === before ? undefined : codec.wire.in);
+  if (n < 0) { go(-1, d); return; }
+  try {
+    go(n, codec.wire.in === before ? undefined : codec.wire.in);
+  } finally {
+    codec.done();
+  }
 };
 const newQueue = () => ({ items: [], transfer: [] });
 return { sendOne, queueWork, flush, listen, newQueue };

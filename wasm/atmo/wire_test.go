@@ -114,3 +114,15 @@ func TestManyTasksInOneTurnCrossAsBatchesUnchanged(t *testing.T) {
 	}
 	assert.Len(t, seen, n)
 }
+
+func TestValuesCrossAGoWorkerUnchanged(t *testing.T) {
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)})
+	big := bytes.Repeat([]byte{9}, 100_000) // set aside, not inlined, both ways
+	long := string(bytes.Repeat([]byte("ab€"), 50_000))
+	for _, v := range []any{nil, true, 0.0, -1.5, "", "héllo, 世界 😀", long, []any{}, map[string]any{},
+		[]byte{1, 2, 3}, big, map[string]any{"a": map[string]any{"b": []any{1.0, nil, "c", []byte{4}}}, "__proto__": "a key"}} {
+		got, err := tm.Do(testCtx(t), "echo", v)
+		require.NoError(t, err)
+		assert.Equal(t, v, got)
+	}
+}

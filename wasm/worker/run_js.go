@@ -75,8 +75,12 @@ return {
     const before = codec.wire.in;
     let n = -1;
     try { n = codec.encode(d); } catch (e) { n = -1; }
-    if (n < 0) go(-1, d);
-    else go(n, codec.wire.in === before ? undefined : codec.wire.in);
+    if (n < 0) { go(-1, d); return; }
+    try {
+      go(n, codec.wire.in === before ? undefined : codec.wire.in);
+    } finally {
+      codec.done();
+    }
   },
   // post posts the message Go wrote.
   post: (fn, r, t) => {

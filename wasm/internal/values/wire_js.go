@@ -18,7 +18,7 @@ import (
 
 // Codec is the JS side of the wire, for the JS glue of packages atmo and
 // worker: {wire, read(refs, transfer), begin(), value(v, depth), num(x),
-// slot(), fill(at), end(), encode(v)}.
+// slot(), fill(at), end(), encode(v), done()}.
 var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", `
 const utf8in = new TextEncoder(), utf8out = new TextDecoder();
 // out carries values from Go to JS, in from JS to Go; refs holds what the
@@ -136,7 +136,9 @@ const slot = () => { room(4); const at = wpos; wpos += 4; return at; };
 const fill = (at) => wv.setUint32(at, wpos - at - 4, true);
 const end = () => { wire.in = w8; inView = wv; return wpos; };
 const encode = (v) => { begin(); value(v, 0); return end(); };
-return { wire, read, begin, value, num, slot, fill, end, encode };
+// done lets go of the message's values once Go has read it.
+const done = () => { wire.refs.length = 0; wire.items.length = 0; };
+return { wire, read, begin, value, num, slot, fill, end, encode, done };
 `).Invoke(MaxDepth, InlineBytes)
 
 var (
