@@ -260,8 +260,9 @@ func (s *server) cancelTask(taskID string) {
 }
 
 // respond answers a task. When the host takes batches, answers given while
-// other tasks are still finishing leave together: the first one starts a
-// flusher that lets the other runnable goroutines (tasks) go first.
+// other tasks are still running leave together: the first one starts a
+// flusher that lets the other runnable goroutines (tasks) go first. The
+// answer of a lone task leaves at once.
 func (s *server) respond(taskID, workerID string, result any, errText string) {
 	msg := map[string]any{"message": msgWorkerResponse, "taskId": taskID, "workerId": workerID}
 	if errText != "" {
@@ -270,7 +271,7 @@ func (s *server) respond(taskID, workerID string, result any, errText string) {
 		msg["content"] = result
 	}
 	s.mu.Lock()
-	if !s.batches {
+	if !s.batches || len(s.running) == 0 && len(s.outbox) == 0 {
 		s.mu.Unlock()
 		s.port.post(msg)
 		return

@@ -315,3 +315,16 @@ func TestAnswersAreNotBatchedForAHostThatDidNotAskForBatches(t *testing.T) {
 	s.receive(work("task-1", "double", 1.0))
 	assert.Equal(t, "worker-response", h.next(t)["message"])
 }
+
+func TestALoneTasksAnswerLeavesAtOnceEvenWhenTheHostTakesBatches(t *testing.T) {
+	h := &fakeHost{out: make(chan map[string]any, 10)}
+	s := newServer()
+	s.port = h
+	s.handle("double", func(_ context.Context, p any) (any, error) { return p.(float64) * 2, nil })
+	s.receive(map[string]any{"message": "init-worker", "id": "worker-1", "features": []any{"batch"}})
+	h.next(t) // worker-ready
+	s.receive(work("task-1", "double", 1.0))
+	m := h.next(t)
+	assert.Equal(t, "worker-response", m["message"])
+	assert.Equal(t, 2.0, m["content"])
+}
