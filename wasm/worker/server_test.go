@@ -277,7 +277,9 @@ func TestTypedHandlerFailsTheTaskWhenParamsDoNotFit(t *testing.T) {
 	assert.False(t, called)
 }
 
-func TestABatchOfWorkIsRunAndAnsweredInOneBatchWhenTheHostTakesBatches(t *testing.T) {
+// batchServer is a server with a double task whose host takes batches; its
+// worker-ready has been read.
+func batchServer(t *testing.T) (*server, *fakeHost) {
 	h := &fakeHost{out: make(chan map[string]any, 100)}
 	s := newServer()
 	s.port = h
@@ -285,6 +287,11 @@ func TestABatchOfWorkIsRunAndAnsweredInOneBatchWhenTheHostTakesBatches(t *testin
 	s.receive(map[string]any{"message": "init-worker", "id": "worker-1", "features": []any{"batch"}})
 	ready := h.next(t)
 	assert.Contains(t, ready["content"].(map[string]any)["features"], "batch")
+	return s, h
+}
+
+func TestABatchOfWorkIsRunAndAnsweredInOneBatchWhenTheHostTakesBatches(t *testing.T) {
+	s, h := batchServer(t)
 	var items []any
 	for i := 1; i <= 5; i++ {
 		items = append(items, map[string]any{"taskId": fmt.Sprintf("task-%d", i), "name": "double", "params": float64(i)})
@@ -317,12 +324,7 @@ func TestAnswersAreNotBatchedForAHostThatDidNotAskForBatches(t *testing.T) {
 }
 
 func TestALoneTasksAnswerLeavesAtOnceEvenWhenTheHostTakesBatches(t *testing.T) {
-	h := &fakeHost{out: make(chan map[string]any, 10)}
-	s := newServer()
-	s.port = h
-	s.handle("double", func(_ context.Context, p any) (any, error) { return p.(float64) * 2, nil })
-	s.receive(map[string]any{"message": "init-worker", "id": "worker-1", "features": []any{"batch"}})
-	h.next(t) // worker-ready
+	s, h := batchServer(t)
 	s.receive(work("task-1", "double", 1.0))
 	m := h.next(t)
 	assert.Equal(t, "worker-response", m["message"])
