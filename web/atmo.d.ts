@@ -184,6 +184,17 @@ export interface RunOptions {
    * atmo-worker.js, worker.Progress in Go), in order, before the task settles.
    */
   onProgress?: (report: ProgressReport) => void;
+  /**
+   * ArrayBuffers (or other transferables) in params that move to the worker
+   * instead of being copied; the caller's are left detached.
+   */
+  transfer?: Transferable[];
+  /**
+   * The result as the worker sent it (typed arrays keep their type, Dates stay
+   * Dates, a buffer the worker transferred arrives with no copy) instead of
+   * converted by atmo's value rules (bytes as Uint8Array, Dates as ISO text).
+   */
+  raw?: boolean;
 }
 
 /** One progress report of a running task. */

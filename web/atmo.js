@@ -44,12 +44,20 @@ function badArgument(message, argument) {
 
 // cloneParams copies params the way postMessage will, so a value that cannot
 // reach a worker (a function, a DOM node) fails here, naming the argument.
-function cloneParams(params, where) {
-  if (params === undefined) return null;
+// The transferables in transfer move into the copy instead of being copied
+// (the caller's are left detached); it returns the copy and the list of
+// what it now holds, which moves on to the worker the same way.
+function cloneParams(params, transfer, where) {
+  if (transfer !== undefined && transfer !== null && !Array.isArray(transfer)) {
+    throw badArgument(`atmo: ${where}: transfer must be an array of ArrayBuffers (or other transferables) found in params`, 'transfer');
+  }
+  if (params === undefined) return { copy: null, list: [] };
+  const list = transfer || [];
   try {
-    return structuredClone(params);
+    const out = structuredClone({ params, list }, { transfer: list });
+    return { copy: out.params, list: out.list };
   } catch (err) {
-    throw badArgument(`atmo: ${where}: params cannot be sent to a worker (${err.message}); use plain objects, arrays, numbers, strings, typed arrays`, 'params');
+    throw badArgument(`atmo: ${where}: params cannot be sent to a worker (${err.message}); use plain objects, arrays, numbers, strings, typed arrays, and list in transfer only buffers that are not detached`, 'params');
   }
 }
 
@@ -91,11 +99,11 @@ class TaskManager {
   }
 
   // _add queues a task and calls done(kind, payload) once it settles.
-  // opts: priority, timeout (ms), retries, onProgress.
+  // opts: priority, timeout (ms), retries, onProgress, transfer, raw.
   _add(name, params, opts, done, where) {
     if (this._closed) throw this._closedError(where);
     checkName(name, where);
-    const copy = cloneParams(params, where);
+    const { copy, list } = cloneParams(params, opts.transfer, where);
     for (const k of ['priority', 'timeout', 'retries']) {
       const v = opts[k];
       if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
@@ -116,7 +124,7 @@ class TaskManager {
           }
         }
       : undefined;
-    return unwrap(this._bridge.addTask(this._handle, name, copy, opts.priority || 0, done, opts.timeout || 0, opts.retries || 0, progress));
+    return unwrap(this._bridge.addTask(this._handle, name, copy, opts.priority || 0, done, opts.timeout || 0, opts.retries || 0, progress, list, !!opts.raw));
   }
 
   /**
@@ -125,7 +133,10 @@ class TaskManager {
    * options: priority (higher first), timeout (ms of running), retries
    * (re-runs after a worker crash or timeout), onProgress (called with
    * {taskId, workerId, content} for each report the worker sends, in order,
-   * before the Promise settles).
+   * before the Promise settles), transfer (ArrayBuffers in params that move
+   * to the worker instead of being copied; yours are left detached), raw
+   * (the result as the worker sent it: typed arrays keep their type and a
+   * buffer the worker transferred arrives with no copy).
    */
   run(name, params, options = {}) {
     return new Promise((resolve, reject) => {

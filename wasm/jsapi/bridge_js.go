@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // bridge holds the managers JavaScript created, by handle. Handles are
@@ -219,8 +220,11 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 	return value(map[string]any{"handle": id, "id": tm.ID()})
 }
 
-// addTask(tm, name, params, priority, done, timeout, retries, progress) →
-// {value: taskId}. done(kind, payload) is called once, later, from a
+// addTask(tm, name, params, priority, done, timeout, retries, progress,
+// transfer, raw) → {value: taskId}. transfer, an array, lists the
+// transferables in params that move to the worker instead of being copied;
+// with raw true the content comes back as the worker sent it, not converted
+// through Go. done(kind, payload) is called once, later, from a
 // goroutine: kind "success" with {taskId, workerId, content}, or "error"
 // with an error object. progress, when a function, gets {taskId, workerId,
 // content} for each report, in order, before done: the core runs a task's
@@ -238,7 +242,11 @@ func (b *bridge) addTask(args []js.Value) any {
 	var p any
 	if params.Type() != js.TypeUndefined && params.Type() != js.TypeNull {
 		p = params // already structured-cloned by atmo.js; posted as it is
+		if list := arg(args, 8); list.Type() == js.TypeObject && list.Length() > 0 {
+			p = values.Carrying{Value: params, List: list}
+		}
 	}
+	raw := arg(args, 9).Truthy()
 	priority := 0
 	if v := arg(args, 3); v.Type() == js.TypeNumber {
 		priority = v.Int()
@@ -281,6 +289,7 @@ func (b *bridge) addTask(args []js.Value) any {
 		Timeout:    timeout,
 		Retries:    retries,
 		OnProgress: onProgress,
+		RawResult:  raw,
 		OnSuccess: func(r atmo.Response) {
 			o := js.Global().Get("Object").New()
 			o.Set("message", "worker-response")

@@ -21,7 +21,7 @@ var (
 func init() {
 	isOpaque = func(v any) bool {
 		switch v.(type) {
-		case js.Value, Moved:
+		case js.Value, Moved, Carrying:
 			return true
 		}
 		return false
@@ -32,6 +32,10 @@ func init() {
 // receiver gets the bytes without a copy, and the sender's buffer is left
 // empty (detached).
 type Moved struct{ Value js.Value }
+
+// Carrying is a JS value posted with a transfer list of its own: the
+// ArrayBuffers (or other transferables) in List move to the worker with it.
+type Carrying struct{ Value, List js.Value }
 
 // buffer is the ArrayBuffer behind a typed array, or the ArrayBuffer itself.
 func (m Moved) buffer() js.Value {
@@ -74,6 +78,13 @@ func ToJS(v any, transfer *[]any) js.Value {
 	case Moved:
 		if transfer != nil {
 			*transfer = append(*transfer, x.buffer())
+		}
+		return x.Value
+	case Carrying:
+		if transfer != nil {
+			for i, n := 0, x.List.Length(); i < n; i++ {
+				*transfer = append(*transfer, x.List.Index(i))
+			}
 		}
 		return x.Value
 	}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// bytesWorker marks the bytes it gets and moves them back.
+const bytesWorker = `importScripts('/jsworker/atmo-worker.js');
+atmoWorker({
+  mark: ({ data }) => { data[0] = 7; return atmoWorker.transfer({ data }, [data.buffer]); },
+  kinds: () => ({ f64: new Float64Array([1.5]), when: new Date(0) }),
+});
+`
+
+func TestJSAPITransferMovesBuffersToTheWorkerAndRawBringsThemBackAsSent(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"bytes-worker.js": bytesWorker})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['mark', 'kinds'], script: '/t/bytes-worker.js' }]);
+  const data = new Uint8Array(16 << 20);
+  const moved = await tm.run('mark', { data }, { transfer: [data.buffer], raw: true });
+  const copied = new Uint8Array(4);
+  const back = await tm.run('mark', { data: copied });
+  const raw = await tm.run('kinds', null, { raw: true });
+  const converted = await tm.run('kinds');
+  let badTransfer = '';
+  try { await tm.run('mark', { data }, { transfer: 'no' }); } catch (err) { badTransfer = err.code + ' ' + err.argument; }
+  await tm.close();
+  return {
+    detached: data.byteLength, movedLength: moved.data.byteLength, movedMark: moved.data[0],
+    copiedKept: copied.byteLength, backMark: back.data[0], backIsBytes: back.data instanceof Uint8Array,
+    rawF64: raw.f64 instanceof Float64Array, rawDate: raw.when instanceof Date,
+    convertedF64: Object.prototype.toString.call(converted.f64), convertedDate: converted.when,
+    badTransfer,
+  };`), &got)
+	assert.Equal(t, 0.0, got["detached"], "the page's buffer moved out")
+	assert.Equal(t, float64(16<<20), got["movedLength"])
+	assert.Equal(t, 7.0, got["movedMark"], "the worker's write came back")
+	assert.Equal(t, 4.0, got["copiedKept"], "without transfer the page keeps its bytes")
+	assert.Equal(t, 7.0, got["backMark"])
+	assert.Equal(t, true, got["backIsBytes"])
+	assert.Equal(t, true, got["rawF64"], "raw: typed arrays keep their type")
+	assert.Equal(t, true, got["rawDate"])
+	assert.Equal(t, "[object Uint8Array]", got["convertedF64"], "by default bytes come back as a Uint8Array")
+	assert.Equal(t, "1970-01-01T00:00:00.000Z", got["convertedDate"])
+	assert.Equal(t, "ERR_BAD_ARGUMENT transfer", got["badTransfer"])
+}
