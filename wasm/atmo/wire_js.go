@@ -75,9 +75,18 @@ const answers = (d) => {
     const it = items[i], e = it.error;
     const failed = !(e === undefined || e === null || e === '' || e === false);
     const seq = Number(it.taskId.slice(5)), v = failed ? e : it.content;
+    const start = codec.mark();
     codec.num(failed ? -seq : seq);
-    const at = codec.slot();
-    codec.value(v, 0);
+    let at = codec.slot();
+    try {
+      codec.value(v, 0);
+    } catch (err) {
+      // An answer Go cannot read fails its task, saying why.
+      codec.rewind(start);
+      codec.num(-seq);
+      at = codec.slot();
+      codec.value('atmo: the worker\'s answer cannot be read: ' + ((err && err.message) || err), 0);
+    }
     codec.fill(at);
     codec.wire.items.push(v);
   }

@@ -33,10 +33,13 @@ const wireWorker = `atmoWorker({
     big: new Uint8Array(100000).fill(5), unicode: 'ünï – 😀',
   }),
   fail: () => { throw new TypeError('bad input: ✗'); },
+  // hostile answers: a sparse array with a huge length, an invalid Date.
+  sparse: () => ({ list: new Array(2 ** 32 - 1) }),
+  badDate: () => ({ when: new Date(NaN), ok: 1 }),
 });`
 
 func wirePool(t *testing.T) *atmo.TaskManager {
-	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo", "describe", "kinds", "fail"}, Script: jstest.HelperWorker(t, wireWorker)})
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo", "describe", "kinds", "fail", "sparse", "badDate"}, Script: jstest.HelperWorker(t, wireWorker)})
 	return tm
 }
 
@@ -125,4 +128,21 @@ func TestValuesCrossAGoWorkerUnchanged(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, v, got)
 	}
+}
+
+func TestAnAnswerTooBigToReadFailsItsTaskInsteadOfHangingThePage(t *testing.T) {
+	tm := wirePool(t)
+	_, err := tm.Do(testCtx(t), "sparse", nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the worker's answer cannot be read: it holds an array of 4294967295 items")
+	got, err := tm.Do(testCtx(t), "echo", "still serving")
+	require.NoError(t, err)
+	assert.Equal(t, "still serving", got)
+}
+
+func TestAnInvalidDateComesBackAsNil(t *testing.T) {
+	tm := wirePool(t)
+	got, err := tm.Do(testCtx(t), "badDate", nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"when": nil, "ok": 1.0}, got)
 }

@@ -4,6 +4,7 @@ package values
 
 import (
 	"fmt"
+	"math"
 	"syscall/js"
 )
 
@@ -119,6 +120,9 @@ func objectFromJS(v js.Value, depth int) any {
 	switch {
 	case jsArray.Call("isArray", v).Bool():
 		n := v.Length()
+		if n > MaxItems {
+			return nil // a sparse array with a huge length would take forever
+		}
 		out := make([]any, n)
 		for i := 0; i < n; i++ {
 			out[i] = fromJSAt(v.Index(i), depth+1)
@@ -129,6 +133,9 @@ func objectFromJS(v js.Value, depth int) any {
 	case jsArrayBuffer.Call("isView", v).Bool():
 		return bytesFromJS(jsUint8Array.New(v.Get("buffer"), v.Get("byteOffset"), v.Get("byteLength")))
 	case v.InstanceOf(jsDate):
+		if math.IsNaN(v.Call("getTime").Float()) {
+			return nil // an invalid Date has no ISO text
+		}
 		return v.Call("toISOString").String()
 	case v.InstanceOf(jsError):
 		return map[string]any{"name": v.Get("name").String(), "message": v.Get("message").String()}

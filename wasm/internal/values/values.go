@@ -18,6 +18,11 @@ import (
 // MaxDepth bounds how deeply a value may nest; it also stops cycles.
 const MaxDepth = 64
 
+// MaxItems bounds the length of an array read from JS: a sparse array with a
+// huge length (new Array(2**32 - 1)) clones cheaply but would take forever
+// to walk.
+const MaxItems = 1 << 24
+
 // isOpaque reports values that cross to JS as they are (js.Value in js/wasm
 // builds).
 var isOpaque = func(any) bool { return false }

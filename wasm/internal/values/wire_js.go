@@ -18,8 +18,10 @@ import (
 
 // Codec is the JS side of the wire, for the JS glue of packages atmo and
 // worker: {wire, read(refs, transfer), begin(), value(v, depth), num(x),
-// slot(), fill(at), end(), encode(v), done()}.
-var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", `
+// mark(), rewind(at), slot(), fill(at), end(), encode(v), done()}. value
+// throws for what Go could not read either (an array longer than MaxItems,
+// a getter that throws).
+var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", "MAX_ITEMS", `
 const utf8in = new TextEncoder(), utf8out = new TextDecoder();
 // out carries values from Go to JS, in from JS to Go; refs holds what the
 // message being written set aside (large byte arrays), items what its
@@ -111,13 +113,18 @@ const value = (v, depth) => {
     case 'object': {
       if (v === null || depth > MAX_DEPTH) break;
       if (Array.isArray(v)) {
+        if (v.length > MAX_ITEMS) throw new RangeError('it holds an array of ' + v.length + ' items, more than the ' + MAX_ITEMS + ' atmo reads');
         room(5); w8[wpos++] = 6; writeLen(v.length);
         for (let i = 0; i < v.length; i++) value(v[i], depth + 1);
         return;
       }
       if (v instanceof ArrayBuffer) return writeBytes(new Uint8Array(v));
       if (ArrayBuffer.isView(v)) return writeBytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-      if (v instanceof Date) { room(1); w8[wpos++] = 4; writeStr(v.toISOString()); return; }
+      if (v instanceof Date) {
+        if (isNaN(v.getTime())) break; // an invalid Date has no ISO text
+        room(1); w8[wpos++] = 4; writeStr(v.toISOString());
+        return;
+      }
       if (v instanceof Error) return value({ name: String(v.name), message: String(v.message) }, depth);
       const keys = Object.keys(v);
       room(5); w8[wpos++] = 7; writeLen(keys.length);
@@ -132,14 +139,17 @@ const value = (v, depth) => {
 // length written once what follows it is.
 const begin = () => { w8 = wire.in; wv = inView; wpos = 0; wire.refs.length = 0; wire.items.length = 0; };
 const num = (x) => { room(8); wv.setFloat64(wpos, x, true); wpos += 8; };
+// mark and rewind take back what was written since mark, after a throw.
+const mark = () => wpos;
+const rewind = (at) => { wpos = at; };
 const slot = () => { room(4); const at = wpos; wpos += 4; return at; };
 const fill = (at) => wv.setUint32(at, wpos - at - 4, true);
 const end = () => { wire.in = w8; inView = wv; return wpos; };
 const encode = (v) => { begin(); value(v, 0); return end(); };
 // done lets go of the message's values once Go has read it.
 const done = () => { wire.refs.length = 0; wire.items.length = 0; };
-return { wire, read, begin, value, num, slot, fill, end, encode, done };
-`).Invoke(MaxDepth, InlineBytes)
+return { wire, read, begin, value, num, mark, rewind, slot, fill, end, encode, done };
+`).Invoke(MaxDepth, InlineBytes, MaxItems)
 
 var (
 	wire       = Codec.Get("wire")
