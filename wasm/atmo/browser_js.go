@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"syscall/js"
+
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // BrowserWorkerManager runs a pool of Web Workers for a TaskManager: the
@@ -188,7 +190,7 @@ func (ww *webWorker) init(id string, tasks []string, concurrency int) {
 // postMessage per worker; otherwise (a seed worker, or one task at a time)
 // it goes at once, so a lone task waits for nothing.
 func (ww *webWorker) work(taskID, workerID, name string, params any) {
-	refs, transfer := encodeParams(params)
+	refs, transfer := values.Send(params) // the params, on the wire for sendOne or queueWork
 	seq, wid, n := taskSeq(taskID), ww.strings.get(workerID), ww.strings.get(name)
 	ww.outstanding++
 	if ww.batch && ww.outstanding > 1 {

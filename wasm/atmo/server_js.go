@@ -12,6 +12,7 @@ import (
 	"syscall/js"
 
 	"github.com/atmoworkers/atmo/jsworker"
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // ServerWorkerManager runs a pool of Node.js worker_threads workers for a
@@ -256,7 +257,7 @@ func (th *thread) init(id string, tasks []string, concurrency int) {
 }
 
 func (th *thread) work(taskID, workerID, name string, params any) {
-	refs, transfer := encodeParams(params)
+	refs, transfer := values.Send(params) // the params, on the wire for sendOne or queueWork
 	wireSendOne.Invoke(th.worker, taskSeq(taskID), workerID, name, refs, transfer)
 }
 

@@ -119,10 +119,6 @@ var (
 	wireNewQueue  = wireJS.Get("newQueue")
 )
 
-// encodeParams writes params to the wire for sendOne or queueWork and
-// returns the values set aside (nil for none) and the buffers to transfer.
-func encodeParams(params any) (refs, transfer any) { return values.Send(params) }
-
 // receiveWire reads what the listener made of a message: the answers on
 // the wire when args[0] is their length, else the data for the general path.
 func receiveWire(args []js.Value) (ins []inbound, data js.Value, ok bool) {
