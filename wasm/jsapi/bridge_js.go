@@ -721,6 +721,10 @@ func toJS(v any) js.Value {
 		sort.Strings(keys)
 		o := js.Global().Get("Object").New()
 		for _, k := range keys {
+			if k == "__proto__" { // a key, not the object's prototype
+				js.Global().Get("Object").Call("defineProperty", o, k, map[string]any{"value": toJS(x[k]), "enumerable": true, "writable": true, "configurable": true})
+				continue
+			}
 			o.Set(k, toJS(x[k]))
 		}
 		return o

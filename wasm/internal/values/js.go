@@ -71,6 +71,10 @@ func ToJS(v any, transfer *[]any) js.Value {
 	case map[string]any:
 		o := jsObject.New()
 		for k, e := range x {
+			if k == "__proto__" { // a key, not the object's prototype
+				jsObject.Call("defineProperty", o, k, map[string]any{"value": ToJS(e, transfer), "enumerable": true, "writable": true, "configurable": true})
+				continue
+			}
 			o.Set(k, ToJS(e, transfer))
 		}
 		return o

@@ -1,0 +1,138 @@
+//go:build js && wasm
+
+package values
+
+import (
+	"fmt"
+	"syscall/js"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The wire must read every value exactly as the general path (FromJS and
+// ToJS) does. These tests compare the two on random values, seeded, so
+// that a failure can be replayed.
+
+// randomJS makes n random JS values: every kind FromJS has a rule for,
+// nested, with strings that are ASCII, non-ASCII, long and broken (lone
+// surrogates), and byte arrays above and below InlineBytes.
+var randomJS = js.Global().Get("Function").New("seed", "n", "INLINE", `
+let s = seed >>> 0;
+const rnd = () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 4294967296; };
+const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
+const str = () => pick(['', 'a', 'task-1', 'héllo', '世界', '😀', '\ud800', 'x'.repeat(100), 'é'.repeat(40), 'ab€'.repeat(3000), '__proto__', 'constructor']);
+// Keys have no lone surrogate: FromJS looks a key up again by its UTF-8
+// text, in which a lone surrogate became U+FFFD, so it loses such a key's
+// value (the wire keeps it).
+const key = () => pick(['', 'a', 'task-1', 'héllo', '世界', '😀', 'x'.repeat(100), '__proto__', 'constructor']);
+const num = () => pick([0, -0, 1, -1.5, 2 ** 53, 1e-300, NaN, Infinity, -Infinity, rnd()]);
+const bytes = () => {
+  const n = pick([0, 3, INLINE, INLINE + 1, 100000]);
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i += 97) b[i] = i & 255;
+  return pick([b, b.buffer, new Int16Array(b.buffer, 0, n >> 1), new DataView(b.buffer), b.subarray(1)]);
+};
+const value = (depth) => {
+  const leaf = depth > 4 || rnd() < 0.4;
+  switch (Math.floor(rnd() * (leaf ? 7 : 9))) {
+    case 0: return null;
+    case 1: return undefined;
+    case 2: return rnd() < 0.5;
+    case 3: return num();
+    case 4: return str();
+    case 5: return pick([new Date(0), new Date(NaN), new Date(Date.UTC(2026, 10, 25, 12))]);
+    case 6: return rnd() < 0.5 ? bytes() : new RangeError(str());
+    case 7: { const a = []; const n = Math.floor(rnd() * 5); for (let i = 0; i < n; i++) a.push(value(depth + 1)); if (rnd() < 0.2) a.length += 2; return a; }
+    default: { const o = {}; const n = Math.floor(rnd() * 5); for (let i = 0; i < n; i++) { const k = key(); if (k === '__proto__') Object.defineProperty(o, k, { value: value(depth + 1), enumerable: true, configurable: true, writable: true }); else o[k] = value(depth + 1); } return o; }
+  }
+};
+return Array.from({ length: n }, () => value(0));
+`)
+
+// same fails at the first place where got differs from want, naming it.
+func same(t *testing.T, want, got any, where string) {
+	t.Helper()
+	if d := differ(want, got, "value"); d != "" {
+		t.Fatalf("%s: %s", where, d)
+	}
+}
+
+func differ(want, got any, path string) string {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok || len(g) != len(w) {
+			return fmt.Sprintf("%s: want a map of %d keys, got %T %s", path, len(w), got, short(got))
+		}
+		for k, v := range w {
+			if d := differ(v, g[k], path+"."+short(k)); d != "" {
+				return d
+			}
+		}
+		return ""
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return fmt.Sprintf("%s: want %d items, got %T %s", path, len(w), got, short(got))
+		}
+		for i := range w {
+			if d := differ(w[i], g[i], fmt.Sprintf("%s[%d]", path, i)); d != "" {
+				return d
+			}
+		}
+		return ""
+	}
+	if w, ok := want.(float64); ok {
+		if g, ok := got.(float64); ok && (w == g || w != w && g != g) {
+			return "" // FromJS reads -0 as 0: syscall/js stores every zero as one value
+		}
+	}
+	if a, b := fmt.Sprintf("%#v", want), fmt.Sprintf("%#v", got); a != b { // %#v: types show
+		return fmt.Sprintf("%s: want %s, got %s", path, short(a), short(b))
+	}
+	return ""
+}
+
+func short(v any) string {
+	s := fmt.Sprint(v)
+	if len(s) > 80 {
+		s = fmt.Sprintf("%s… (%d bytes)", s[:80], len(s))
+	}
+	return s
+}
+
+func TestTheWireReadsJSValuesAsFromJSDoes(t *testing.T) {
+	for seed := 1; seed <= 20; seed++ {
+		vs := randomJS.Invoke(seed, 50, InlineBytes)
+		for i := 0; i < vs.Length(); i++ {
+			v := vs.Index(i)
+			n := Codec.Call("encode", v).Int()
+			got, err := DecodeReceived(Received(n, Codec.Get("wire").Get("in")))
+			require.NoError(t, err)
+			same(t, FromJS(v), got, fmt.Sprintf("seed %d, value %d", seed, i))
+			Codec.Call("done")
+		}
+	}
+}
+
+func TestTheWireWritesGoValuesAsToJSDoes(t *testing.T) {
+	for seed := 1; seed <= 20; seed++ {
+		vs := randomJS.Invoke(seed, 50, InlineBytes)
+		for i := 0; i < vs.Length(); i++ {
+			tree := FromJS(vs.Index(i)) // a normalized Go tree of every shape
+			refs, transfer := Send(tree)
+			list := js.Global().Get("Array").New()
+			back := Codec.Call("read", js.ValueOf(refs), list)
+			same(t, FromJS(ToJS(tree, nil)), FromJS(back), fmt.Sprintf("seed %d, value %d", seed, i))
+			var want []any
+			ToJS(tree, &want)
+			require.Equal(t, len(want), list.Length()+lenOf(transfer), "seed %d, value %d: every fresh buffer is listed for transfer", seed, i)
+		}
+	}
+}
+
+func lenOf(transfer any) int {
+	l, _ := transfer.([]any)
+	return len(l)
+}
