@@ -244,3 +244,32 @@ func TestJSAPIRunsTheDataAndImageExamples(t *testing.T) {
 	assert.Equal(t, []any{4.0, 255.0}, got["analyzed"])
 	assert.Equal(t, []any{"image/png", true, true}, got["compressed"])
 }
+
+func TestJSAPIRunCallsOfOneTurnSettleEachWithItsOwnAnswer(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ ...math, concurrency: 8 }, { ...math, concurrency: 8 }]);
+  await wm.ready();
+  // One turn: many answers, worker errors, a task no worker lists (it fails
+  // at once, before its id is known), and bad arguments.
+  const runs = [];
+  for (let i = 0; i < 500; i++) runs.push(tm.run('add', { a: i, b: 1 }));
+  runs.push(tm.run('divide', { a: 1, b: 0 }));
+  runs.push(tm.run('nobody-does-this', {}));
+  runs.push(tm.run('add', { f: () => 1 }));
+  runs.push(tm.run('add', { a: 1, b: 1 }, { timeout: 'soon' }));
+  const settled = await Promise.allSettled(runs);
+  await tm.close();
+  const sums = settled.slice(0, 500).map((s) => s.value);
+  const why = settled.slice(500).map((s) => s.status + ' ' + (s.reason ? s.reason.code + ' ' + s.reason.message : s.value));
+  return { sumsRight: sums.every((v, i) => v === i + 1), why };`), &got)
+	assert.Equal(t, true, got["sumsRight"], "each run resolves with its own answer")
+	why := got["why"].([]any)
+	require.Len(t, why, 4)
+	assert.Equal(t, "rejected ERR_TASK Division by zero is not allowed", why[0])
+	assert.Contains(t, why[1], "rejected ERR_NO_WORKER")
+	assert.Contains(t, why[2], "rejected ERR_BAD_ARGUMENT")
+	assert.Contains(t, why[3], "rejected ERR_BAD_ARGUMENT atmo: run(\"add\"): timeout must be a number")
+}

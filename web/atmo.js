@@ -85,6 +85,12 @@ class TaskManager {
     this._handle = handle;
     this._closed = false;
     this._subs = new Set();
+    // run() calls of one turn, added with one runBatch; their promises by
+    // task id until answered; answers that came before their id.
+    this._runs = [];
+    this._waiting = new Map();
+    this._early = new Map();
+    this._deliver = (items) => this._settleRuns(items);
     /** The manager's id, as events carry it in managerId. */
     this.id = id;
   }
@@ -98,18 +104,23 @@ class TaskManager {
     return new AtmoError(`atmo: ${what}: this TaskManager is closed; create a new one with atmo.createTaskManager()`, { code: 'ERR_CLOSED' });
   }
 
-  // _add queues a task and calls done(kind, payload) once it settles.
-  // opts: priority, timeout (ms), retries, onProgress, transfer, raw.
-  _add(name, params, opts, done, where) {
+  // _check throws for a closed manager, a bad name or a bad option.
+  _check(name, opts, where) {
     if (this._closed) throw this._closedError(where);
     checkName(name, where);
-    const { copy, list } = cloneParams(params, opts.transfer, where);
     for (const k of ['priority', 'timeout', 'retries']) {
       const v = opts[k];
       if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
         throw badArgument(`atmo: ${where}: ${k} must be a number`, k);
       }
     }
+  }
+
+  // _add queues a task and calls done(kind, payload) once it settles.
+  // opts: priority, timeout (ms), retries, onProgress, transfer, raw.
+  _add(name, params, opts, done, where) {
+    this._check(name, opts, where);
+    const { copy, list } = cloneParams(params, opts.transfer, where);
     const { onProgress } = opts;
     if (onProgress !== undefined && onProgress !== null && typeof onProgress !== 'function') {
       throw badArgument(`atmo: ${where}: onProgress must be a function`, 'onProgress');
@@ -139,13 +150,77 @@ class TaskManager {
    * buffer the worker transferred arrives with no copy).
    */
   run(name, params, options = {}) {
+    const opts = options || {};
+    const where = `run(${JSON.stringify(name)})`;
+    if (opts.onProgress) {
+      return new Promise((resolve, reject) => {
+        this._add(name, params, opts, (kind, payload) => {
+          if (kind === 'success') resolve(payload.content);
+          else reject(fromBridge(payload));
+        }, where);
+      });
+    }
+    // Without progress, the run() calls of one turn go to Go together and
+    // their answers come back together: one crossing per turn, not per task.
     return new Promise((resolve, reject) => {
-      const where = `run(${JSON.stringify(name)})`;
-      this._add(name, params, options || {}, (kind, payload) => {
-        if (kind === 'success') resolve(payload.content);
-        else reject(fromBridge(payload));
-      }, where);
+      this._check(name, opts, where);
+      const { copy, list } = cloneParams(params, opts.transfer, where);
+      this._runs.push({ name, copy, list, opts, resolve, reject });
+      if (this._runs.length === 1) queueMicrotask(() => this._flushRuns());
     });
+  }
+
+  _flushRuns() {
+    const runs = this._runs;
+    this._runs = [];
+    if (this._closed) {
+      for (const r of runs) r.reject(this._closedError(`run(${JSON.stringify(r.name)})`));
+      return;
+    }
+    const meta = [], params = [], lists = [];
+    for (const r of runs) {
+      meta.push(r.name, r.opts.priority || 0, r.opts.timeout || 0, r.opts.retries || 0, !!r.opts.raw);
+      params.push(r.copy);
+      lists.push(r.list.length ? r.list : null);
+    }
+    const n = this._bridge.encode(meta);
+    const answer = this._bridge.runBatch(this._handle, n, params, lists, this._deliver);
+    if (answer && answer.error) {
+      for (const r of runs) r.reject(fromBridge(answer.error));
+      return;
+    }
+    answer.value.forEach((id, i) => {
+      const r = runs[i];
+      if (typeof id !== 'string') {
+        r.reject(fromBridge(id));
+        return;
+      }
+      const early = this._early.get(id);
+      if (early) {
+        this._early.delete(id);
+        this._settleRun(r, early);
+      } else {
+        this._waiting.set(id, r);
+      }
+    });
+  }
+
+  // _settleRuns takes a batch of answers: [taskId, ok, content, workerId, error].
+  _settleRuns(items) {
+    for (const item of items) {
+      const r = this._waiting.get(item[0]);
+      if (!r) {
+        this._early.set(item[0], item); // runBatch has not returned its id yet
+        continue;
+      }
+      this._waiting.delete(item[0]);
+      this._settleRun(r, item);
+    }
+  }
+
+  _settleRun(r, [, ok, content, , error]) {
+    if (ok) r.resolve(content);
+    else r.reject(fromBridge(error));
   }
 
   /**

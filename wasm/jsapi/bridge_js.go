@@ -31,6 +31,7 @@ type bridge struct {
 type tmEntry struct {
 	tm     *atmo.TaskManager
 	closed bool
+	runs   runResults // the answers of runBatch's tasks, delivered together
 }
 
 type wmEntry struct {
@@ -44,6 +45,7 @@ type wmEntry struct {
 func New() js.Value {
 	b := &bridge{tms: map[int]*tmEntry{}, wms: map[int]*wmEntry{}, subs: map[int]func(){}}
 	obj := js.Global().Get("Object").New()
+	obj.Set("encode", values.Codec.Get("encode")) // runBatch's meta, written to the wire by atmo.js
 	add := func(name string, fn func(args []js.Value) any) {
 		f := js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
 			defer func() {
@@ -58,6 +60,7 @@ func New() js.Value {
 	}
 	add("createTaskManager", b.createTaskManager)
 	add("addTask", b.addTask)
+	add("runBatch", b.runBatch)
 	add("cancelTask", b.cancelTask)
 	add("status", b.status)
 	add("stats", b.stats)
@@ -142,26 +145,22 @@ var errorCodes = []struct {
 
 // errorObject describes err for atmo.js: a worker's own error keeps its
 // message as the message, with taskId and workerId beside it.
-func errorObject(err error) js.Value {
-	o := js.Global().Get("Object").New()
+func errorObject(err error) js.Value { return toJS(errorFields(err)) }
+
+// errorFields are errorObject's fields, as a Go map.
+func errorFields(err error) map[string]any {
 	var te *atmo.TaskError
 	if errors.As(err, &te) {
-		o.Set("message", te.Message)
-		o.Set("code", "ERR_TASK")
-		o.Set("taskId", te.TaskID)
-		o.Set("workerId", te.WorkerID)
-		o.Set("workerMessage", te.Message)
-		return o
+		return map[string]any{"message": te.Message, "code": "ERR_TASK", "taskId": te.TaskID, "workerId": te.WorkerID, "workerMessage": te.Message}
 	}
-	o.Set("message", err.Error())
-	o.Set("code", "ERR_ATMO")
+	f := map[string]any{"message": err.Error(), "code": "ERR_ATMO"}
 	for _, c := range errorCodes {
 		if errors.Is(err, c.err) {
-			o.Set("code", c.code)
+			f["code"] = c.code
 			break
 		}
 	}
-	return o
+	return f
 }
 
 func (b *bridge) tm(id js.Value) (*tmEntry, js.Value) {

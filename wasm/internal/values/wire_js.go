@@ -197,6 +197,10 @@ func Received(n int, grown js.Value) []byte {
 	return b
 }
 
+// ReceivedNow copies the n bytes a JS caller of codec.encode (or end) just
+// wrote, wherever the wire's buffer now is.
+func ReceivedNow(n int) []byte { return Received(n, wire.Get("in")) }
+
 // DecodeReceived decodes a value from bytes JS wrote. The large byte arrays
 // the writer set aside are read from the wire, so call it during the call
 // that delivered the bytes.

@@ -1,0 +1,126 @@
+//go:build js && wasm
+
+package jsapi
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/values"
+)
+
+// The fast path of run(): atmo.js gathers the run() calls of one turn and
+// adds them with one runBatch call, and their answers come back together in
+// one call per turn, through the byte wire (values.Send), instead of one
+// crossing per task each way and a JS object built field by field.
+
+// runBatch(tm, n, params, lists, deliver) adds the tasks whose meta atmo.js
+// wrote to the wire with encode ([name, priority, timeout, retries, raw] per
+// task, n bytes); params[i] and lists[i] (a transfer list, or null) are each
+// task's. It returns, per task, its id or an error object. Answers go to
+// deliver([[taskId, ok, content, workerId, error], ...]) later, in batches;
+// an answer may reach deliver before runBatch has returned its id.
+func (b *bridge) runBatch(args []js.Value) any {
+	e, bad := b.tm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	decoded, err := values.DecodeReceived(values.ReceivedNow(arg(args, 1).Int()))
+	meta, _ := decoded.([]any)
+	if err != nil || len(meta)%5 != 0 {
+		return errorValue(fmt.Errorf("atmo: runBatch got unreadable task meta (%v)", err), "ERR_INTERNAL", "")
+	}
+	params, lists := arg(args, 2), arg(args, 3)
+	e.runs.listen(arg(args, 4))
+	ids := make([]any, len(meta)/5)
+	for i := range ids {
+		m := meta[i*5 : i*5+5]
+		name, _ := m[0].(string)
+		priority, _ := m[1].(float64)
+		timeout, _ := m[2].(float64)
+		retries, _ := m[3].(float64)
+		raw, _ := m[4].(bool)
+		var p any
+		if v := params.Index(i); v.Type() != js.TypeUndefined && v.Type() != js.TypeNull {
+			p = v // structured-cloned by atmo.js; posted as it is
+			if list := lists.Index(i); list.Type() == js.TypeObject && list.Length() > 0 {
+				p = values.Carrying{Value: v, List: list}
+			}
+		}
+		t, err := e.tm.AddTask(atmo.TaskParams{
+			Name: name, Params: p, Priority: int(priority), Retries: int(retries), RawResult: raw,
+			Timeout:   msDuration(timeout),
+			OnSuccess: e.runs.add, OnError: e.runs.add,
+		})
+		if err != nil {
+			f := errorFields(err)
+			if errors.Is(err, atmo.ErrBadParams) {
+				f["argument"] = "params"
+			}
+			ids[i] = f
+			continue
+		}
+		ids[i] = t.ID()
+	}
+	refs, transfer := values.Send(ids)
+	return map[string]any{"value": readWire.Invoke(refs, transfer)}
+}
+
+// runResults gathers answers and hands them to atmo.js once per turn.
+type runResults struct {
+	mu      sync.Mutex
+	deliver js.Value // atmo.js's handler
+	items   []any
+}
+
+func (r *runResults) listen(deliver js.Value) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.deliver = deliver
+}
+
+// add takes one answer; the first of a turn starts the flusher, which lets
+// the other runnable goroutines (the core's callbacks) add theirs first.
+func (r *runResults) add(res atmo.Response) {
+	var errFields any
+	if res.Err != nil {
+		f := errorFields(res.Err)
+		f["taskId"] = res.TaskID
+		if res.WorkerID != "" {
+			f["workerId"] = res.WorkerID
+		}
+		errFields = f
+	}
+	r.mu.Lock()
+	r.items = append(r.items, []any{res.TaskID, res.Err == nil, res.Content, res.WorkerID, errFields})
+	first := len(r.items) == 1
+	r.mu.Unlock()
+	if first {
+		go r.flush()
+	}
+}
+
+func (r *runResults) flush() {
+	runtime.Gosched()
+	r.mu.Lock()
+	items, deliver := r.items, r.deliver
+	r.items = nil
+	r.mu.Unlock()
+	refs, transfer := values.Send(items)
+	_ = values.JSCall(func() { deliverWire.Invoke(deliver, refs, transfer) }) // atmo.js catches what its callers throw
+}
+
+var (
+	// readWire returns the value Go wrote to the wire.
+	readWire = js.Global().Get("Function").New("codec", `return (r, t) => codec.read(r, t || []);`).Invoke(values.Codec)
+	// deliverWire hands the answers Go wrote to the wire to atmo.js.
+	deliverWire = js.Global().Get("Function").New("codec", `return (deliver, r, t) => deliver(codec.read(r, t || []));`).Invoke(values.Codec)
+)
+
+// msDuration is a JS count of milliseconds as a Duration.
+func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
