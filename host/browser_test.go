@@ -36,14 +36,14 @@ func TestMain(m *testing.M) {
 }
 
 // needBuild fails the test when bin/wasm/atmo.wasm is missing.
-func needBuild(t *testing.T) {
+func needBuild(t testing.TB) {
 	t.Helper()
 	require.NoError(t, checkWasm(repoWasmDir), "the browser tests load the built main-thread module")
 }
 
 // newTab starts a server for cfg (WasmDir defaults to bin/wasm) and opens a
 // tab on it. It returns the tab, the server's base URL and the tab's log.
-func newTab(t *testing.T, cfg Config) (context.Context, string, *pageLog) {
+func newTab(t testing.TB, cfg Config) (context.Context, string, *pageLog) {
 	t.Helper()
 	needBuild(t)
 	browserOnce.Do(func() {
@@ -71,7 +71,7 @@ func newTab(t *testing.T, cfg Config) (context.Context, string, *pageLog) {
 }
 
 // eval runs a JS expression (awaiting a Promise) and decodes its JSON value into out.
-func eval(t *testing.T, ctx context.Context, expr string, out any) {
+func eval(t testing.TB, ctx context.Context, expr string, out any) {
 	t.Helper()
 	var raw []byte
 	err := chromedp.Run(ctx, chromedp.Evaluate(expr, &raw, func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams {
@@ -85,13 +85,13 @@ func eval(t *testing.T, ctx context.Context, expr string, out any) {
 
 // apiPage serves a blank page that loads atmo.js and opens it; window.atmo
 // is the loaded API.
-func apiPage(t *testing.T) context.Context {
+func apiPage(t testing.TB) context.Context {
 	t.Helper()
 	return apiPageWith(t, nil)
 }
 
 // apiPageWith is apiPage with more files served beside it, at /t/NAME.
-func apiPageWith(t *testing.T, files map[string]string) context.Context {
+func apiPageWith(t testing.TB, files map[string]string) context.Context {
 	t.Helper()
 	dir := t.TempDir()
 	for name, text := range files {

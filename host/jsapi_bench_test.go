@@ -1,0 +1,49 @@
+package main
+
+import (
+	"testing"
+)
+
+// BenchmarkJSAPI times atmo.js as a plain page uses it, against hand-written
+// postMessage (raw) in the same page: one echo task at a time, then 20,000
+// at once on 2 workers (atmo at Concurrency 64). make bench drives the Go
+// API; this is the JS one. Run: go test -run XXX -bench JSAPI ./host
+func BenchmarkJSAPI(b *testing.B) {
+	ctx := apiPageWith(b, map[string]string{
+		"echo.js": "importScripts('/jsworker/atmo-worker.js'); atmoWorker({ echo: (p) => p });",
+		"raw.js":  "self.onmessage = (e) => self.postMessage(e.data);",
+	})
+	for i := 0; i < b.N; i++ {
+		var got map[string]float64
+		eval(b, ctx, js(`
+  const N = 3000, FLOOD = 20000;
+  const raw = [new Worker('/t/raw.js'), new Worker('/t/raw.js')];
+  const rawCall = (w, v) => new Promise((resolve) => { w.onmessage = (e) => resolve(e.data); w.postMessage(v); });
+  const rawFlood = () => new Promise((resolve) => {
+    let left = FLOOD;
+    for (const w of raw) w.onmessage = () => { if (--left === 0) resolve(); };
+    for (let i = 0; i < FLOOD; i++) raw[i & 1].postMessage({ i });
+  });
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['echo'], script: '/t/echo.js', count: 2, concurrency: 64 }]);
+  await wm.ready();
+  const time = async (f) => { const t0 = performance.now(); await f(); return performance.now() - t0; };
+  const oneAtATime = async (call) => { for (let i = 0; i < N; i++) await call(i); };
+  await oneAtATime((i) => rawCall(raw[0], { i })); // warm up both
+  await oneAtATime((i) => tm.run('echo', { i }));
+  const out = {
+    raw_rt_us: (await time(() => oneAtATime((i) => rawCall(raw[0], { i })))) * 1000 / N,
+    api_rt_us: (await time(() => oneAtATime((i) => tm.run('echo', { i })))) * 1000 / N,
+    raw_tasks_per_s: FLOOD / ((await time(rawFlood)) / 1000),
+    api_tasks_per_s: FLOOD / ((await time(() => Promise.all(Array.from({ length: FLOOD }, (_, i) => tm.run('echo', { i }))))) / 1000),
+  };
+  raw.forEach((w) => w.terminate());
+  await tm.close();
+  return out;`), &got)
+		for k, v := range got {
+			b.ReportMetric(v, k)
+		}
+		b.ReportMetric(got["api_rt_us"]/got["raw_rt_us"], "rt_vs_raw")
+		b.ReportMetric(got["api_tasks_per_s"]/got["raw_tasks_per_s"], "tput_vs_raw")
+	}
+}
