@@ -170,9 +170,11 @@ func warmUp(b *testing.B, tm *atmo.TaskManager, name string, params any) {
 }
 
 // BenchmarkMainThreadBusy splits a round trip into what the page's main
-// thread spends inside the worker's message listener (busy-µs/op: the Go
-// event hop, the core, the glue) and the rest (the threads' message hops and
-// the worker): a bare Go ping-pong against atmo, one task at a time.
+// thread spends inside the worker's message listener (busy-µs/op: posting
+// the next message and, with Go, the event hop, the core, the glue) and the
+// rest (the threads' message hops and the worker): raw JS, a bare Go
+// ping-pong and atmo, one task at a time. (raw-js's ns/op includes its
+// warm-up; read its busy-µs/op.)
 func BenchmarkMainThreadBusy(b *testing.B) {
 	// timed wraps a listener so that the time spent in it adds up in busy.
 	timed := js.Global().Get("Function").New("busy", "f", `return function (e) {
@@ -190,6 +192,28 @@ func BenchmarkMainThreadBusy(b *testing.B) {
 		}
 		b.ReportMetric(busy.Get("ms").Float()*1000/float64(b.N), "busy-µs/op")
 	}
+	b.Run("raw-js", func(b *testing.B) {
+		// A JS ping-pong with no Go: the listener posts the next message.
+		busy := js.Global().Get("Object").New()
+		busy.Set("ms", 0)
+		url := jstest.BlobURL(b, `self.onmessage = (e) => self.postMessage(e.data);`)
+		pingPong := js.Global().Get("Function").New("url", "n", "busy", "timed", "done", `
+const w = new Worker(url);
+let i = 0;
+const warm = 3000;
+w.onmessage = timed(busy, () => {
+  if (++i === warm) busy.ms = 0;
+  if (i === warm + n) { w.terminate(); done(); } else w.postMessage(i);
+});
+w.postMessage(0);`)
+		finished := make(chan struct{})
+		cb := js.FuncOf(func(js.Value, []js.Value) any { close(finished); return nil })
+		defer cb.Release()
+		b.ResetTimer()
+		pingPong.Invoke(url, b.N, busy, timed, cb)
+		<-finished
+		b.ReportMetric(busy.Get("ms").Float()*1000/float64(b.N), "busy-µs/op")
+	})
 	b.Run("bare-go", func(b *testing.B) {
 		busy := js.Global().Get("Object").New()
 		w := js.Global().Get("Worker").New(jstest.BlobURL(b, `self.onmessage = (e) => self.postMessage(e.data);`))
