@@ -8,6 +8,9 @@
 //   {message: 'go-module', module: WebAssembly.Module, url, wasmExec}  compiled once by the host
 //   {message: 'go-module', url, wasmExec}                              fetched and compiled here
 //
+// The host may post {message: 'go-prepare', wasmExec} first, as soon as the
+// worker exists: wasm_exec.js then loads while the module is compiling.
+//
 // url names the module (a URL; a file path under Node.js). wasmExec is where
 // the wasm_exec.js of the Go that built the module is: a URL in the browser,
 // by default location.origin + '/wasm_exec.js'; a file path under Node.js,
@@ -88,6 +91,10 @@
   }
 
   port.listen((data) => {
+    if (data && data.message === 'go-prepare') {
+      prepare(data.wasmExec);
+      return;
+    }
     if (data && data.message === 'go-module') {
       if (!started) {
         started = true;
@@ -111,6 +118,20 @@
     if (deliver && !pending.length && !waitingForLock) send(data);
     else pending.push(data);
   });
+
+  // prepare loads wasm_exec.js while the host is still compiling the
+  // module, so that it is not on the way once the module comes. A failure
+  // is left for start, which loads it again and says what failed.
+  function prepare(wasmExec) {
+    if (typeof root.Go === 'function' || started) return;
+    try {
+      const url = wasmExec || defaultWasmExec();
+      if (inWebWorker) root.importScripts(url);
+      else require(url);
+    } catch (err) {
+      // start reports it
+    }
+  }
 
   async function start(cfg) {
     const name = cfg.url || 'the Go module';

@@ -189,6 +189,8 @@ func spawnGoWebWorker(w *TaskWorker) (transport, error) {
 	if opts.WasmExec != "" {
 		wasmExec = opts.WasmExec
 	}
+	// wasm_exec.js loads in the worker while the module compiles.
+	gw.worker.Call("postMessage", map[string]any{"message": "go-prepare", "wasmExec": wasmExec})
 	if opts.CompileInWorker {
 		// The bootstrap runs from a Blob URL: give it an absolute URL.
 		abs := js.Global().Get("URL").New(gw.url, js.Global().Get("location").Get("href")).Get("href").String()
