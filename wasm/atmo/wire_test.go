@@ -83,8 +83,14 @@ func TestValuesSurviveARoundTripOfEveryShape(t *testing.T) {
 		deep = []any{deep}
 	}
 	long := string(bytes.Repeat([]byte("ab€"), 50000)) // grows the wire both ways
-	for _, v := range []any{nil, true, false, 0.0, -1.5, "", "x", long, []any{}, map[string]any{},
-		[]byte{}, map[string]any{"a": map[string]any{"b": []any{1.0, nil, "c"}}}, deep} {
+	echoesUnchanged(t, tm, nil, true, false, 0.0, -1.5, "", "x", long, []any{}, map[string]any{},
+		[]byte{}, map[string]any{"a": map[string]any{"b": []any{1.0, nil, "c"}}}, deep)
+}
+
+// echoesUnchanged runs an echo task for each value and checks what came back.
+func echoesUnchanged(t *testing.T, tm *atmo.TaskManager, vs ...any) {
+	t.Helper()
+	for _, v := range vs {
 		got, err := tm.Do(testCtx(t), "echo", v)
 		require.NoError(t, err)
 		assert.Equal(t, v, got)
@@ -122,12 +128,8 @@ func TestValuesCrossAGoWorkerUnchanged(t *testing.T) {
 	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)})
 	big := bytes.Repeat([]byte{9}, 100_000) // set aside, not inlined, both ways
 	long := string(bytes.Repeat([]byte("ab€"), 50_000))
-	for _, v := range []any{nil, true, 0.0, -1.5, "", "héllo, 世界 😀", long, []any{}, map[string]any{},
-		[]byte{1, 2, 3}, big, map[string]any{"a": map[string]any{"b": []any{1.0, nil, "c", []byte{4}}}, "__proto__": "a key"}} {
-		got, err := tm.Do(testCtx(t), "echo", v)
-		require.NoError(t, err)
-		assert.Equal(t, v, got)
-	}
+	echoesUnchanged(t, tm, nil, true, 0.0, -1.5, "", "héllo, 世界 😀", long, []any{}, map[string]any{},
+		[]byte{1, 2, 3}, big, map[string]any{"a": map[string]any{"b": []any{1.0, nil, "c", []byte{4}}}, "__proto__": "a key"})
 }
 
 func TestAnAnswerTooBigToReadFailsItsTaskInsteadOfHangingThePage(t *testing.T) {
