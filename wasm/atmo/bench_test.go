@@ -74,12 +74,7 @@ const ws = [new Worker(url), new Worker(url)];
 let got = 0;
 for (const w of ws) w.onmessage = () => { if (++got === n) { ws.forEach((x) => x.terminate()); done(); } };
 for (let i = 0; i < n; i++) ws[i & 1].postMessage(i);`)
-	finished := make(chan struct{})
-	cb := js.FuncOf(func(js.Value, []js.Value) any { close(finished); return nil })
-	defer cb.Release()
-	b.ResetTimer()
-	flood.Invoke(url, b.N, cb)
-	<-finished
+	runJS(b, flood, url, b.N)
 }
 
 // BenchmarkRawRoundTrip is the limit for one task at a time: a JS ping-pong
@@ -91,12 +86,7 @@ const w = new Worker(url);
 let i = 0;
 w.onmessage = () => { if (++i === n) { w.terminate(); done(); } else w.postMessage(i); };
 w.postMessage(0);`)
-	finished := make(chan struct{})
-	cb := js.FuncOf(func(js.Value, []js.Value) any { close(finished); return nil })
-	defer cb.Release()
-	b.ResetTimer()
-	pingPong.Invoke(url, b.N, cb)
-	<-finished
+	runJS(b, pingPong, url, b.N)
 }
 
 func benchPoolScript(b *testing.B, script string) *atmo.TaskManager {
@@ -151,11 +141,17 @@ w.onmessage = (e) => {
   if (++i === n) { w.terminate(); done(); } else send();
 };
 w.postMessage({ message: 'init-worker', id: 'w', content: ['echo'], features: ['batch'] });`)
+	runJS(b, pingPong, url, b.N)
+}
+
+// runJS resets the timer, calls fn(args..., done) and waits until the JS
+// calls done.
+func runJS(b *testing.B, fn js.Value, args ...any) {
 	finished := make(chan struct{})
-	cb := js.FuncOf(func(js.Value, []js.Value) any { close(finished); return nil })
-	defer cb.Release()
+	done := js.FuncOf(func(js.Value, []js.Value) any { close(finished); return nil })
+	defer done.Release()
 	b.ResetTimer()
-	pingPong.Invoke(url, b.N, cb)
+	fn.Invoke(append(args, done)...)
 	<-finished
 }
 
@@ -206,12 +202,7 @@ w.onmessage = timed(busy, () => {
   if (i === warm + n) { w.terminate(); done(); } else w.postMessage(i);
 });
 w.postMessage(0);`)
-		finished := make(chan struct{})
-		cb := js.FuncOf(func(js.Value, []js.Value) any { close(finished); return nil })
-		defer cb.Release()
-		b.ResetTimer()
-		pingPong.Invoke(url, b.N, busy, timed, cb)
-		<-finished
+		runJS(b, pingPong, url, b.N, busy, timed)
 		b.ReportMetric(busy.Get("ms").Float()*1000/float64(b.N), "busy-µs/op")
 	})
 	b.Run("bare-go", func(b *testing.B) {

@@ -183,7 +183,6 @@ func spawnGoWebWorker(w *TaskWorker) (transport, error) {
 		return nil, fmt.Errorf("starting the Go worker bootstrap: %v", err)
 	}
 	gw := &goWebWorker{webWorker: ww, url: w.config.Module}
-	p := w.pool
 
 	wasmExec := any(nil)
 	if opts.WasmExec != "" {
@@ -198,6 +197,15 @@ func spawnGoWebWorker(w *TaskWorker) (transport, error) {
 		return gw, nil
 	}
 	gw.module = acquireModule(gw.url, compileGoModule)
+	postModule(w, gw.url, gw.module, gw.worker, wasmExec, func() bool { return gw.ended })
+	return gw, nil
+}
+
+// postModule posts m's module to worker once it is compiled, as the
+// go-module message (url names it), unless the worker ended meanwhile. A
+// failed compile is forgotten, so that a later worker tries again, and ends
+// w with the reason.
+func postModule(w *TaskWorker, url string, m *compiledModule, worker js.Value, wasmExec any, ended func() bool) {
 	var onCompiled, onFailed js.Func
 	done := func() {
 		onCompiled.Release()
@@ -205,21 +213,20 @@ func spawnGoWebWorker(w *TaskWorker) (transport, error) {
 	}
 	onCompiled = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		done()
-		if !gw.ended {
-			gw.worker.Call("postMessage", map[string]any{"message": "go-module", "module": args[0], "url": gw.url, "wasmExec": wasmExec})
+		if !ended() {
+			worker.Call("postMessage", map[string]any{"message": "go-module", "module": args[0], "url": url, "wasmExec": wasmExec})
 		}
 		return nil
 	})
 	onFailed = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		done()
-		forgetModule(gw.url, gw.module)
-		if !gw.ended {
-			p.workerExit(w, jsErrorText(args[0]))
+		forgetModule(url, m)
+		if !ended() {
+			w.pool.workerExit(w, jsErrorText(args[0]))
 		}
 		return nil
 	})
-	gw.module.promise.Call("then", onCompiled, onFailed)
-	return gw, nil
+	m.promise.Call("then", onCompiled, onFailed)
 }
 
 // jsErrorText is the message of a rejected promise's reason.

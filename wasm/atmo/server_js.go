@@ -334,27 +334,7 @@ func spawnGoThread(n *node, w *TaskWorker) (transport, error) {
 		return th, nil
 	}
 	th.module = acquireModule(file, compileFileModule) // keyed by the absolute path
-	var onCompiled, onFailed js.Func
-	done := func() {
-		onCompiled.Release()
-		onFailed.Release()
-	}
-	onCompiled = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		done()
-		if !th.terminated.Load() {
-			th.worker.Call("postMessage", map[string]any{"message": "go-module", "module": args[0], "url": file, "wasmExec": wasmExec})
-		}
-		return nil
-	})
-	onFailed = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		done()
-		forgetModule(file, th.module)
-		if !th.terminated.Load() {
-			w.pool.workerExit(w, jsErrorText(args[0]))
-		}
-		return nil
-	})
-	th.module.promise.Call("then", onCompiled, onFailed)
+	postModule(w, file, th.module, th.worker, wasmExec, th.terminated.Load)
 	return th, nil
 }
 

@@ -93,20 +93,9 @@ const answers = (d) => {
   return codec.end();
 };
 // listen makes the message listener for a worker: answers reach Go as
-// (length, the wire's buffer if it grew), anything else as (-1, data).
-// Node's worker_threads pass the data itself, the Web's an event.
-const listen = (go, node) => (m) => {
-  const d = node ? m : m.data;
-  const before = codec.wire.in;
-  let n = -1;
-  try { n = answers(d); } catch (e) { n = -1; } // a getter that throws: the general path says so
-  if (n < 0) { go(-1, d); return; }
-  try {
-    go(n, codec.wire.in === before ? undefined : codec.wire.in);
-  } finally {
-    codec.done();
-  }
-};
+// bytes, anything else as it came (see codec.deliver). Node's
+// worker_threads pass the data itself, the Web's an event.
+const listen = (go, node) => (m) => codec.deliver(go, answers, node ? m : m.data);
 const newQueue = () => ({ items: [], transfer: [] });
 return { sendOne, queueWork, flush, listen, newQueue };
 `).Invoke(values.Codec)
@@ -122,11 +111,10 @@ var (
 // receiveWire reads what the listener made of a message: the answers on
 // the wire when args[0] is their length, else the data for the general path.
 func receiveWire(args []js.Value) (ins []inbound, data js.Value, ok bool) {
-	n := args[0].Int()
-	if n < 0 {
-		return nil, args[1], false
+	buf, data, ok := values.Delivered(args)
+	if !ok {
+		return nil, data, false
 	}
-	buf := values.Received(n, args[1])
 	count := int(math.Float64frombits(binary.LittleEndian.Uint64(buf)))
 	buf = buf[8:]
 	ins = make([]inbound, count)

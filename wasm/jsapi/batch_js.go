@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"sync"
 	"syscall/js"
-	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
@@ -121,6 +120,3 @@ var (
 	// deliverWire hands the answers Go wrote to the wire to atmo.js.
 	deliverWire = js.Global().Get("Function").New("codec", `return (deliver, r, t) => deliver(codec.read(r, t || []));`).Invoke(values.Codec)
 )
-
-// msDuration is a JS count of milliseconds as a Duration.
-func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }

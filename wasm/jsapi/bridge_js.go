@@ -101,6 +101,9 @@ func (b *bridge) shutdown() {
 	}()
 }
 
+// msDuration is a JS count of milliseconds as a Duration.
+func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
+
 func arg(args []js.Value, i int) js.Value {
 	if i < len(args) {
 		return args[i]
@@ -205,7 +208,7 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 				if v.Type() != js.TypeNumber {
 					return errorValue(errors.New("atmo: createTaskManager(options): options.agingInterval must be a number of milliseconds"), "ERR_BAD_ARGUMENT", "options.agingInterval")
 				}
-				o.AgingInterval = time.Duration(v.Float() * float64(time.Millisecond))
+				o.AgingInterval = msDuration(v.Float())
 			default:
 				return errorValue(fmt.Errorf("atmo: createTaskManager(options): unknown option %q (known: agingInterval)", k), "ERR_BAD_ARGUMENT", "options."+k)
 			}
@@ -256,7 +259,7 @@ func (b *bridge) addTask(args []js.Value) any {
 	}
 	var timeout time.Duration
 	if v := arg(args, 5); v.Type() == js.TypeNumber {
-		timeout = time.Duration(v.Float() * float64(time.Millisecond))
+		timeout = msDuration(v.Float())
 	}
 	retries := 0
 	if v := arg(args, 6); v.Type() == js.TypeNumber {
@@ -649,7 +652,7 @@ func (b *bridge) ready(args []js.Value) any {
 	}
 	timeout := 30 * time.Second
 	if v := arg(args, 1); v.Type() == js.TypeNumber && v.Float() > 0 {
-		timeout = time.Duration(v.Float() * float64(time.Millisecond))
+		timeout = msDuration(v.Float())
 	}
 	done := arg(args, 2)
 	go func() {

@@ -51,14 +51,14 @@ func serve(s *server, host js.Value) {
 	s.mu.Unlock()
 	// The listener lives as long as the worker, so it is never released.
 	onMessage := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		if n := args[0].Int(); n >= 0 {
-			msg, err := values.DecodeReceived(values.Received(n, args[1]))
-			if err == nil {
-				s.receive(msg)
-			}
+		b, data, ok := values.Delivered(args)
+		if !ok {
+			s.receive(fromJS(data))
 			return nil
 		}
-		s.receive(fromJS(args[1]))
+		if msg, err := values.DecodeReceived(b); err == nil {
+			s.receive(msg)
+		}
 		return nil
 	})
 	host.Call("listen", portJS.Call("listen", onMessage))
@@ -68,20 +68,9 @@ func serve(s *server, host js.Value) {
 // (see wasm/internal/values/wire_js.go), in one copy each way.
 var portJS = js.Global().Get("Function").New("codec", `
 return {
-  // listen wraps Go's listener: a message reaches it as (length, the wire's
-  // buffer if it grew), or as (-1, data) if it cannot be written (a getter
-  // that throws), for the general path.
-  listen: (go) => (d) => {
-    const before = codec.wire.in;
-    let n = -1;
-    try { n = codec.encode(d); } catch (e) { n = -1; }
-    if (n < 0) { go(-1, d); return; }
-    try {
-      go(n, codec.wire.in === before ? undefined : codec.wire.in);
-    } finally {
-      codec.done();
-    }
-  },
+  // listen wraps Go's listener: a message reaches it as bytes, or as it
+  // came if it cannot be written (see codec.deliver).
+  listen: (go) => (d) => codec.deliver(go, codec.encode, d),
   // post posts the message Go wrote.
   post: (fn, r, t) => {
     const list = t || [];

@@ -325,40 +325,61 @@ func (b *bench) measure() (figures, error) {
 // flood adds n tasks at once with callbacks and waits for them all; it
 // returns how long adding them took.
 func (b *bench) flood(ctx context.Context, n int, name string) (time.Duration, error) {
-	var left atomic.Int64
-	left.Store(int64(n))
-	done := make(chan struct{})
-	var firstErr atomic.Value
-	finish := func() {
-		if left.Add(-1) == 0 {
-			close(done)
-		}
-	}
-	onOK := func(atmo.Response) { finish() }
-	onErr := func(r atmo.Response) {
-		firstErr.CompareAndSwap(nil, r.Error)
-		finish()
-	}
+	all := newAnswers(n)
 	t0 := time.Now()
 	for i := 0; i < n; i++ {
 		params := map[string]any{"i": float64(i)}
 		if name == "fib" {
 			params = map[string]any{"n": float64(b.spec.N)}
 		}
-		if _, err := b.tm.AddTask(atmo.TaskParams{Name: name, Params: params, OnSuccess: onOK, OnError: onErr}); err != nil {
+		if _, err := b.tm.AddTask(atmo.TaskParams{Name: name, Params: params, OnSuccess: all.ok, OnError: all.fail}); err != nil {
 			return 0, err
 		}
 	}
 	submit := time.Since(t0)
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return 0, fmt.Errorf("atmobench: %d of %d %s tasks still unanswered: %w", left.Load(), n, name, ctx.Err())
-	}
-	if e := firstErr.Load(); e != nil {
-		return 0, fmt.Errorf("atmobench: a %s task failed: %v", name, e)
+	if err := all.wait(ctx, name); err != nil {
+		return 0, err
 	}
 	return submit, nil
+}
+
+// answers counts the answers of n tasks added with its ok and fail as
+// callbacks, and keeps the first error.
+type answers struct {
+	n        int
+	left     atomic.Int64
+	done     chan struct{}
+	firstErr atomic.Value
+}
+
+func newAnswers(n int) *answers {
+	a := &answers{n: n, done: make(chan struct{})}
+	a.left.Store(int64(n))
+	return a
+}
+
+func (a *answers) ok(atmo.Response) {
+	if a.left.Add(-1) == 0 {
+		close(a.done)
+	}
+}
+
+func (a *answers) fail(r atmo.Response) {
+	a.firstErr.CompareAndSwap(nil, r.Error)
+	a.ok(r)
+}
+
+// wait waits for every answer and reports the first failure.
+func (a *answers) wait(ctx context.Context, what string) error {
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		return fmt.Errorf("atmobench: %d of %d %s tasks still unanswered: %w", a.left.Load(), a.n, what, ctx.Err())
+	}
+	if e := a.firstErr.Load(); e != nil {
+		return fmt.Errorf("atmobench: a %s task failed: %v", what, e)
+	}
+	return nil
 }
 
 // payloadRound sends the payload and checks that as many bytes came back.
@@ -411,19 +432,9 @@ func (b *bench) queue(ctx context.Context) (figures, error) {
 	if err := b.start(ctx, s.Workers, s.Concurrency, false); err != nil {
 		return nil, err
 	}
-	var left atomic.Int64
-	left.Store(int64(s.Tasks))
-	done := make(chan struct{})
-	var firstErr atomic.Value
-	finish := func() {
-		if left.Add(-1) == 0 {
-			close(done)
-		}
-	}
-	onOK := func(atmo.Response) { finish() }
-	onErr := func(r atmo.Response) { firstErr.CompareAndSwap(nil, r.Error); finish() }
+	all := newAnswers(s.Tasks)
 	for i := 0; i < s.Tasks; i++ {
-		if _, err := b.tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"i": float64(i)}, OnSuccess: onOK, OnError: onErr}); err != nil {
+		if _, err := b.tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"i": float64(i)}, OnSuccess: all.ok, OnError: all.fail}); err != nil {
 			return nil, err
 		}
 	}
@@ -431,15 +442,10 @@ func (b *bench) queue(ctx context.Context) (figures, error) {
 	queued := b.tm.Stats().Queued
 	goAfter := goHeap()
 	jsAfter := jsHeap()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("atmobench: %d of %d queued tasks still unanswered: %w", left.Load(), s.Tasks, ctx.Err())
+	if err := all.wait(ctx, "queued"); err != nil {
+		return nil, err
 	}
 	d := time.Since(t0)
-	if e := firstErr.Load(); e != nil {
-		return nil, fmt.Errorf("atmobench: a queued task failed: %v", e)
-	}
 	if queued != s.Tasks {
 		return nil, fmt.Errorf("atmobench: %d of %d tasks were queued when the workers started; the workload wants them all queued first", queued, s.Tasks)
 	}

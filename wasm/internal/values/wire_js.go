@@ -18,7 +18,8 @@ import (
 
 // Codec is the JS side of the wire, for the JS glue of packages atmo and
 // worker: {wire, read(refs, transfer), begin(), value(v, depth), num(x),
-// mark(), rewind(at), slot(), fill(at), end(), encode(v), done()}. value
+// mark(), rewind(at), slot(), fill(at), end(), encode(v), deliver(go, write,
+// d)}. value
 // throws for what Go could not read either (an array longer than MaxItems,
 // a getter that throws).
 var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", "MAX_ITEMS", `
@@ -146,9 +147,24 @@ const slot = () => { room(4); const at = wpos; wpos += 4; return at; };
 const fill = (at) => wv.setUint32(at, wpos - at - 4, true);
 const end = () => { wire.in = w8; inView = wv; return wpos; };
 const encode = (v) => { begin(); value(v, 0); return end(); };
-// done lets go of the message's values once Go has read it.
-const done = () => { wire.refs.length = 0; wire.items.length = 0; };
-return { wire, read, begin, value, num, mark, rewind, slot, fill, end, encode, done };
+// deliver writes d with write (which returns the length, or -1 for what it
+// does not take) and calls go(length, the buffer if writing grew it), or
+// go(-1, d) when write did not take d or threw (a getter that throws): the
+// general path then says what is wrong. Once go has read the message, its
+// set-aside values are let go.
+const deliver = (go, write, d) => {
+  const before = wire.in;
+  let n = -1;
+  try { n = write(d); } catch (e) { n = -1; }
+  if (n < 0) { go(-1, d); return; }
+  try {
+    go(n, wire.in === before ? undefined : wire.in);
+  } finally {
+    wire.refs.length = 0;
+    wire.items.length = 0;
+  }
+};
+return { wire, read, begin, value, num, mark, rewind, slot, fill, end, encode, deliver };
 `).Invoke(MaxDepth, InlineBytes, MaxItems)
 
 var (
@@ -184,6 +200,16 @@ func Send(v any) (refs, transfer any) {
 		transfer = list
 	}
 	return aside, transfer
+}
+
+// Delivered reads the arguments codec.deliver calls Go with: the bytes JS
+// wrote, or, when it wrote none (ok false), the value for the general path.
+func Delivered(args []js.Value) (b []byte, general js.Value, ok bool) {
+	n := args[0].Int()
+	if n < 0 {
+		return nil, args[1], false
+	}
+	return Received(n, args[1]), js.Value{}, true
 }
 
 // Received copies the n bytes JS wrote to the wire; grown is the wire's new
