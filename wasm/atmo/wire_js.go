@@ -22,11 +22,15 @@ import (
 // wireJS holds the JS side of the wire, created once.
 var wireJS = js.Global().Get("Function").New("codec", `
 const taskId = (seq) => 'task-' + seq;
+// post posts m, with a transfer list only when there is something to
+// transfer: Chromium takes ~20 µs longer over postMessage(m, []) than over
+// postMessage(m), measured, a quarter of a round trip.
+const post = (port, m, list) => (list.length ? port.postMessage(m, list) : port.postMessage(m));
 // sendOne posts one worker-work message with the params Go wrote.
 const sendOne = (port, seq, wid, name, r, t) => {
   const list = t || [];
   const params = codec.read(r, list);
-  port.postMessage({ message: 'worker-work', taskId: taskId(seq), workerId: wid, content: { name, params } }, list);
+  post(port, { message: 'worker-work', taskId: taskId(seq), workerId: wid, content: { name, params } }, list);
 };
 // queueWork adds a task to a batch posted at the end of the current turn,
 // as worker-work-batch (to workers that said they take batches).
@@ -44,9 +48,9 @@ const flush = (port, q, wid) => {
   q.items = []; q.transfer = [];
   if (items.length === 1) {
     const it = items[0];
-    port.postMessage({ message: 'worker-work', taskId: it.taskId, workerId: wid, content: { name: it.name, params: it.params } }, list);
+    post(port, { message: 'worker-work', taskId: it.taskId, workerId: wid, content: { name: it.name, params: it.params } }, list);
   } else {
-    port.postMessage({ message: 'worker-work-batch', workerId: wid, content: items }, list);
+    post(port, { message: 'worker-work-batch', workerId: wid, content: items }, list);
   }
 };
 

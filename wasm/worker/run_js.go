@@ -15,7 +15,7 @@ import (
 var selfPort = js.Global().Get("Function").New(`
 if (typeof self === 'undefined' || typeof self.postMessage !== 'function') return null;
 return {
-  post: (msg, transfer) => self.postMessage(msg, transfer),
+  post: (msg, transfer) => (transfer && transfer.length ? self.postMessage(msg, transfer) : self.postMessage(msg)),
   listen: (fn) => self.addEventListener('message', (e) => fn(e.data)),
 };`)
 
