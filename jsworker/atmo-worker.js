@@ -77,10 +77,12 @@
     let outbox = [], outboxTransfer = [];
 
     // respond answers a task. When the host takes batches and other tasks
-    // are still running, the answers of one turn leave together in one
+    // are still running (or the rest of a worker-work-batch is still to
+    // start), the answers of one turn leave together in one
     // worker-response-batch; a lone task's answer leaves at once.
+    let starting = false; // inside a worker-work-batch's loop
     function respond(taskId, fields, transfer) {
-      if (!batches || (running.size <= 1 && outbox.length === 0)) {
+      if (!batches || (!starting && running.size <= 1 && outbox.length === 0)) {
         port.post(Object.assign({ message: 'worker-response', taskId, workerId }, fields), transfer);
         return;
       }
@@ -96,7 +98,10 @@
       else port.post({ message: 'worker-response-batch', workerId, content: items }, list);
     }
 
-    async function work(taskId, content) {
+    // work runs a task. A handler that returns a plain value is answered in
+    // the same turn; only a promise is waited for (an await on every task
+    // cost a microtask and an async frame each, measured in the round trip).
+    function work(taskId, content) {
       const name = content && content.name;
       const handler = Object.prototype.hasOwnProperty.call(handlers, name) ? handlers[name] : null;
       if (typeof handler !== 'function') {
@@ -119,15 +124,32 @@
           if (running.has(taskId)) port.post({ message: 'worker-progress', taskId, workerId, content: value });
         },
       };
-      try {
-        const result = await handler(content.params, ctx);
-        if (!running.has(taskId)) return; // cancelled: the host stopped waiting
-        if (result instanceof Transfer) respond(taskId, { content: result.value }, result.list);
-        else respond(taskId, { content: result });
-      } catch (err) {
-        if (running.has(taskId)) respond(taskId, { error: errorText(err) });
-      } finally {
+      const done = (result) => {
+        if (running.get(taskId) !== task) return; // cancelled: the host stopped waiting
+        try {
+          if (result instanceof Transfer) respond(taskId, { content: result.value }, result.list);
+          else respond(taskId, { content: result });
+        } catch (err) {
+          respond(taskId, { error: errorText(err) }); // a result that cannot be cloned
+        }
         running.delete(taskId);
+      };
+      const failed = (err) => {
+        if (running.get(taskId) !== task) return;
+        respond(taskId, { error: errorText(err) });
+        running.delete(taskId);
+      };
+      let result;
+      try {
+        result = handler(content.params, ctx);
+      } catch (err) {
+        failed(err);
+        return;
+      }
+      if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof result.then === 'function') {
+        Promise.resolve(result).then(done, failed);
+      } else {
+        done(result);
       }
     }
 
@@ -158,7 +180,14 @@
           work(data.taskId, data.content);
           break;
         case 'worker-work-batch':
-          if (Array.isArray(data.content)) for (const item of data.content) work(item.taskId, item);
+          if (Array.isArray(data.content)) {
+            starting = true;
+            try {
+              for (const item of data.content) work(item.taskId, item);
+            } finally {
+              starting = false;
+            }
+          }
           break;
         case 'worker-cancel': {
           const task = running.get(data.taskId);

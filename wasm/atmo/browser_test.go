@@ -378,8 +378,10 @@ func TestHelperWorkerRunsAsyncHandlersAndReportsThrows(t *testing.T) {
   later: async ({ x }) => { await new Promise((r) => setTimeout(r, 5)); return x * 2; },
   fail: () => { throw new Error('nope'); },
   reject: async () => { throw new Error('async nope'); },
+  thenable: ({ x }) => ({ then: (ok) => ok(x + 1) }),
+  uncloneable: () => () => 1,
 });`)
-	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"add", "later", "fail", "reject", "missing"}, Script: script})
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"add", "later", "fail", "reject", "thenable", "uncloneable", "missing"}, Script: script})
 	ctx := testCtx(t)
 	got, err := tm.Do(ctx, "add", map[string]any{"a": 2, "b": 3})
 	require.NoError(t, err)
@@ -387,12 +389,21 @@ func TestHelperWorkerRunsAsyncHandlersAndReportsThrows(t *testing.T) {
 	got, err = tm.Do(ctx, "later", map[string]any{"x": 21})
 	require.NoError(t, err)
 	assert.Equal(t, 42.0, got)
-	for name, want := range map[string]string{"fail": "nope", "reject": "async nope", "missing": "Unknown task: missing"} {
+	got, err = tm.Do(ctx, "thenable", map[string]any{"x": 1})
+	require.NoError(t, err)
+	assert.Equal(t, 2.0, got, "a thenable is waited for, as a promise is")
+	for name, want := range map[string]string{
+		"fail": "nope", "reject": "async nope", "missing": "Unknown task: missing",
+		"uncloneable": "could not be cloned", // the task fails; the worker lives on
+	} {
 		_, err = tm.Do(ctx, name, nil)
 		var te *atmo.TaskError
 		require.ErrorAs(t, err, &te, name)
 		assert.Contains(t, te.Message, want)
 	}
+	got, err = tm.Do(ctx, "add", map[string]any{"a": 1, "b": 1})
+	require.NoError(t, err)
+	assert.Equal(t, 2.0, got)
 }
 
 func TestHelperLoadsAsAModule(t *testing.T) {
