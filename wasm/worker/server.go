@@ -47,13 +47,26 @@ type server struct {
 	port     port
 	batches  bool             // the host takes worker-response-batch
 	outbox   []map[string]any // answers waiting for the next flush
+	jobs     chan job         // hands a task to an idle runner
+	idle     int              // runners waiting on jobs
 }
+
+// job is a task to run: what run takes.
+type job struct {
+	ctx    context.Context
+	t      *task
+	h      Handler
+	params any
+}
+
+// maxIdleRunners is how many runners wait for work between tasks.
+const maxIdleRunners = 16
 
 // std is the server of Handle and Run.
 var std = newServer()
 
 func newServer() *server {
-	return &server{handlers: map[string]Handler{}, running: map[string]*task{}}
+	return &server{handlers: map[string]Handler{}, running: map[string]*task{}, jobs: make(chan job)}
 }
 
 func (s *server) handle(name string, h Handler) {
@@ -202,7 +215,39 @@ func (s *server) start(m map[string]any) {
 	t := &task{Task: Task{Name: name, ID: taskID, WorkerID: workerID}, server: s, cancel: cancel}
 	s.running[taskID] = t
 	s.mu.Unlock()
-	go s.run(context.WithValue(ctx, taskKey{}, t), t, h, params)
+	s.spawn(job{ctx: context.WithValue(ctx, taskKey{}, t), t: t, h: h, params: params})
+}
+
+// spawn runs j on a goroutine: an idle runner when one waits, else a new
+// one. Runners are kept between tasks because a fresh goroutine starts on a
+// small stack and grows it, copying, on every task: a CPU profile of a Go
+// worker's round trip showed the stack copying among its largest costs.
+func (s *server) spawn(j job) {
+	select {
+	case s.jobs <- j:
+	default:
+		go s.runner(j)
+	}
+}
+
+// runner runs j, then the jobs handed to it, until enough others wait.
+// It waits without a timer: a pending Go timer makes the js/wasm runtime
+// arm a JS timeout every time it goes idle.
+func (s *server) runner(j job) {
+	for {
+		s.run(j.ctx, j.t, j.h, j.params)
+		s.mu.Lock()
+		if s.idle >= maxIdleRunners {
+			s.mu.Unlock()
+			return
+		}
+		s.idle++
+		s.mu.Unlock()
+		j = <-s.jobs
+		s.mu.Lock()
+		s.idle--
+		s.mu.Unlock()
+	}
 }
 
 // run calls the handler and answers, unless the host cancelled the task

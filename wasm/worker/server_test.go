@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,6 +125,37 @@ func TestTasksRunConcurrentlyInTheirOwnGoroutines(t *testing.T) {
 	assert.Equal(t, "task-2", m["taskId"], "the quick task answers while the first still waits")
 	close(release)
 	assert.Equal(t, "task-1", h.next(t)["taskId"])
+}
+
+func TestGoroutinesAreReusedBetweenTasksAndAtMostSixteenWaitIdle(t *testing.T) {
+	s, h := newTestServer(t)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	running := 0
+	s.handle("wait", func(context.Context, any) (any, error) {
+		mu.Lock()
+		running++
+		mu.Unlock()
+		<-release
+		return nil, nil
+	})
+	h.next(t)
+	for round := 0; round < 2; round++ {
+		for i := range 40 {
+			s.receive(work(fmt.Sprintf("task-%d-%d", round, i), "wait", nil))
+		}
+		require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return running == 40 }, 5*time.Second, time.Millisecond,
+			"all 40 tasks run at once, whether on new or on reused goroutines")
+		for range 40 {
+			release <- struct{}{}
+			h.next(t)
+		}
+		mu.Lock()
+		running = 0
+		mu.Unlock()
+		require.Eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.idle == maxIdleRunners }, 5*time.Second, time.Millisecond,
+			"the goroutines of finished tasks wait for the next ones, sixteen at most")
+	}
 }
 
 func TestCancelCancelsTheHandlersContextAndDropsItsLateAnswer(t *testing.T) {
