@@ -13,7 +13,15 @@ type stopper interface{ Stop() bool }
 
 type realClock struct{}
 
-func (realClock) Now() time.Time                              { return time.Now() }
+// clockBase is when the program started, by both clocks.
+var clockBase = time.Now()
+
+// Now reads only the monotonic clock: time.Now on js/wasm also reads the
+// wall clock, a second call into JS, and the core takes the time three
+// times per task, only ever to measure durations. (The wall time it gives
+// is the start's plus the time since.)
+func (realClock) Now() time.Time { return clockBase.Add(time.Since(clockBase)) }
+
 func (realClock) AfterFunc(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) }
 
 // stop stops a timer that may be nil.
