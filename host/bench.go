@@ -116,7 +116,12 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	verbose := fs.Bool("v", false, "print the page's console and each measurement as it ends")
 	only := fs.String("only", "", "run only these workloads, comma-separated (of "+strings.Join(benchWorkloads, ", ")+")")
+	profileFlag := fs.String("profile", "", profileUsage)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	prof, err := parseBenchProfile(*profileFlag)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -150,7 +155,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if *verbose {
 		progress = stderr
 	}
-	rep, err := runBench(ctx, set, stdout, progress)
+	rep, err := runBench(ctx, set, prof, stdout, progress)
 	if err != nil {
 		return err
 	}
@@ -359,7 +364,7 @@ func newBenchBrowser(parent context.Context) (context.Context, context.CancelFun
 // runBench builds and serves the bench, runs every workload in headless
 // Chromium and returns the medians. log gets what it is doing; progress,
 // when not nil, every measurement and the page's console.
-func runBench(ctx context.Context, set benchSettings, log, progress io.Writer) (*benchReport, error) {
+func runBench(ctx context.Context, set benchSettings, prof *benchProfile, log, progress io.Writer) (*benchReport, error) {
 	start := time.Now()
 	load0 := loadAverage()
 	root, err := repoRoot()
@@ -390,7 +395,7 @@ func runBench(ctx context.Context, set benchSettings, log, progress io.Writer) (
 	defer closeBrowser()
 	var plog pageLog
 	plog.listen(bctx, progress)
-	d := &benchDriver{ctx: bctx, log: &plog}
+	d := &benchDriver{ctx: bctx, log: &plog, profile: prof, out: log}
 	if err := d.open(url); err != nil {
 		return nil, err
 	}
@@ -540,6 +545,10 @@ func benchPlan(set benchSettings, cores int, best map[string]int) []benchCase {
 type benchDriver struct {
 	ctx context.Context
 	log *pageLog
+	// profile, when set, adds a profiled run of its implementation to every
+	// case, written to out; its figures are not counted.
+	profile *benchProfile
+	out     io.Writer
 }
 
 // open loads the page and waits for its Go program.
@@ -644,6 +653,12 @@ func (d *benchDriver) mainThreadSeconds() (float64, error) {
 // measure runs one measurement of spec: setup, measure (with the
 // main-thread CPU time around it), teardown.
 func (d *benchDriver) measure(spec benchSpec) (map[string]float64, error) {
+	return d.measureProfiled(spec, "")
+}
+
+// measureProfiled is measure; with a title, it profiles the measure as
+// d.profile asks and writes the profile under that title.
+func (d *benchDriver) measureProfiled(spec benchSpec, title string) (map[string]float64, error) {
 	specJSON, _ := json.Marshal(spec)
 	var ok bool
 	if err := d.await(fmt.Sprintf("bench.setup(%s).then(() => true)", specJSON), &ok); err != nil {
@@ -653,9 +668,21 @@ func (d *benchDriver) measure(spec benchSpec) (map[string]float64, error) {
 	if err != nil {
 		return nil, err
 	}
+	var pr *profiling
+	if title != "" {
+		if pr, err = d.startProfile(d.profile); err != nil {
+			return nil, err
+		}
+		defer pr.stop() // after teardown: detaching from a worker may end it
+	}
 	var figs map[string]float64
 	if err := d.await(`bench.measure()`, &figs); err != nil {
 		return nil, fmt.Errorf("measure %s: %w", specJSON, err)
+	}
+	if pr != nil {
+		if err := pr.finish(d.out, title, d.profile.top); err != nil {
+			return nil, err
+		}
 	}
 	cpu1, err := d.mainThreadSeconds()
 	if err != nil {
@@ -688,6 +715,19 @@ func (d *benchDriver) runCase(c benchCase, runs int, rep *benchReport, progress 
 				fmt.Fprintf(progress, "bench: %s | %s | %s %s | run %d: %s = %.4g\n", c.workload, c.name, e.impl, e.variant, r+1, c.figure, figs[c.figure])
 			}
 			all[i] = append(all[i], figs)
+		}
+	}
+	if d.profile != nil {
+		for i, e := range c.entries {
+			if e.impl != d.profile.impl {
+				continue
+			}
+			spec := e.spec
+			spec.Run = len(rep.Results)*1000 + runs*100 + i
+			title := strings.Join(slices.DeleteFunc([]string{e.impl, e.variant, c.workload, c.name}, func(s string) bool { return s == "" }), " | ")
+			if _, err := d.measureProfiled(spec, title); err != nil {
+				return fmt.Errorf("%s (%s), %s %s, profiled: %w\npage log:\n%s", c.workload, c.name, e.impl, e.variant, err, d.log)
+			}
 		}
 	}
 	for i, e := range c.entries {

@@ -56,3 +56,38 @@ func TestBenchShortRunsEveryWorkloadAndWritesJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchProfilesAWorkersThreadOnRequest(t *testing.T) {
+	root, err := repoRoot()
+	require.NoError(t, err)
+	if err := ensurePeer(root, &bytes.Buffer{}); errors.Is(err, errPeerUnavailable) {
+		t.Skipf("the bench's peer is missing and could not be installed, so the suite cannot run here: %v", err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"bench", "-tiny", "-only", "roundtrip", "-profile", "atmo-go/worker", "-json", filepath.Join(t.TempDir(), "b.json")}, &stdout, &stderr)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	out := stdout.String()
+	assert.Contains(t, out, "profile: atmo-go | roundtrip")
+	assert.Contains(t, out, "worker thread blob:", "the profile is of the worker's thread")
+	assert.Contains(t, out, "self time by function")
+	assert.Regexp(t, `\d%  \S`, out, "functions are listed with their share of the samples")
+}
+
+func TestBenchProfileFlagSaysWhatItTakes(t *testing.T) {
+	for flagValue, want := range map[string]string{
+		"atmo":             `no implementation "atmo"; use one of raw, workerpool, atmo-js, atmo-go`,
+		"atmo-go/gpu":      `"gpu" is not a thread; write atmo-go for the main thread or atmo-go/worker`,
+		"workerpool/other": `"other" is not a thread`,
+	} {
+		_, err := parseBenchProfile(flagValue)
+		require.Error(t, err, flagValue)
+		assert.Contains(t, err.Error(), want)
+	}
+	p, err := parseBenchProfile("raw/worker")
+	require.NoError(t, err)
+	assert.Equal(t, "raw", p.impl)
+	assert.True(t, p.worker)
+	p, err = parseBenchProfile("")
+	require.NoError(t, err)
+	assert.Nil(t, p, "no flag, no profile")
+}
