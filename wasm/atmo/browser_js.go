@@ -55,7 +55,8 @@ func (m *BrowserWorkerManager) Close() error {
 // webWorker is the transport to one Web Worker.
 type webWorker struct {
 	worker                    js.Value
-	onMessage, onError, onBad js.Func
+	onMessage                 *values.Receiver
+	onError, onBad            js.Func
 	listener                  js.Value // the wire's message listener, which calls onMessage
 	lock                      string   // a Web Lock the worker holds while it lives ("" for none)
 	ended                     bool
@@ -90,17 +91,9 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 	lockSeq++
 	ww.lock = fmt.Sprintf("atmo:%s:%s:%d:%d", w.pool.tm.id, w.id, lockSeq, rand.Uint32())
 	p := w.pool
-	ww.onMessage = js.FuncOf(func(_ js.Value, args []js.Value) any {
+	receive := func(ins []inbound) {
 		if ww.ended {
-			return nil
-		}
-		ins, data, ok := receiveWire(args)
-		if !ok {
-			var err error
-			if ins, err = decodeInbounds(fromJS(data)); err != nil {
-				p.ignore()
-				return nil
-			}
+			return
 		}
 		for _, in := range ins {
 			switch in.kind {
@@ -111,7 +104,17 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 			}
 		}
 		p.receiveAll(w, ins)
-		return nil
+	}
+	ww.onMessage = values.NewReceiver(func(b []byte) { receive(receiveWire(b)) }, func(data js.Value) {
+		if ww.ended {
+			return
+		}
+		ins, err := decodeInbounds(fromJS(data))
+		if err != nil {
+			p.ignore()
+			return
+		}
+		receive(ins)
 	})
 	ww.onError = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		e := args[0]
@@ -130,7 +133,7 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		p.ignore() // a message that could not be deserialized
 		return nil
 	})
-	ww.listener = wireListen.Invoke(ww.onMessage, false)
+	ww.listener = wireListen.Invoke(ww.onMessage.JS, false)
 	ww.worker.Call("addEventListener", "message", ww.listener)
 	ww.worker.Call("addEventListener", "error", ww.onError)
 	ww.worker.Call("addEventListener", "messageerror", ww.onBad)

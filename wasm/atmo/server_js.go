@@ -150,7 +150,8 @@ func (n *node) resolveFile(src string) (string, error) {
 type thread struct {
 	n                                 *node
 	worker                            js.Value
-	onMessage, onError, onExit, onBad js.Func
+	onMessage                         *values.Receiver
+	onError, onExit, onBad            js.Func
 	listener                          js.Value // the wire's message listener, which calls onMessage
 	terminated                        atomic.Bool
 
@@ -199,19 +200,13 @@ func spawnThread(w *TaskWorker) (transport, error) {
 // RestartPolicy).
 func (th *thread) listen(w *TaskWorker) {
 	p := w.pool
-	th.onMessage = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		ins, data, ok := receiveWire(args)
-		if ok {
-			p.receiveAll(w, ins)
-			return nil
-		}
+	th.onMessage = values.NewReceiver(func(b []byte) { p.receiveAll(w, receiveWire(b)) }, func(data js.Value) {
 		ins, err := decodeInbounds(fromJS(data))
 		if err != nil {
 			p.ignore()
-			return nil
+			return
 		}
 		p.receiveAll(w, ins)
-		return nil
 	})
 	th.onError = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		p.workerExit(w, "uncaught "+errorString(args[0]))
@@ -229,7 +224,7 @@ func (th *thread) listen(w *TaskWorker) {
 		p.ignore() // a message that could not be deserialized
 		return nil
 	})
-	th.listener = wireListen.Invoke(th.onMessage, true)
+	th.listener = wireListen.Invoke(th.onMessage.JS, true)
 	th.worker.Call("on", "message", th.listener)
 	th.worker.Call("on", "error", th.onError)
 	th.worker.Call("on", "exit", th.onExit)

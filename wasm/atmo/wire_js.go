@@ -99,7 +99,7 @@ const answers = (d) => {
 // listen makes the message listener for a worker: answers reach Go as
 // bytes, anything else as it came (see codec.deliver). Node's
 // worker_threads pass the data itself, the Web's an event.
-const listen = (go, node) => (m) => codec.deliver(go, answers, node ? m : m.data);
+const listen = (r, node) => (m) => codec.deliver(r, answers, node ? m : m.data);
 const newQueue = () => ({ items: [], transfer: [] });
 return { sendOne, queueWork, flush, listen, newQueue };
 `).Invoke(values.Codec)
@@ -112,16 +112,11 @@ var (
 	wireNewQueue  = wireJS.Get("newQueue")
 )
 
-// receiveWire reads what the listener made of a message: the answers on
-// the wire when args[0] is their length, else the data for the general path.
-func receiveWire(args []js.Value) (ins []inbound, data js.Value, ok bool) {
-	buf, data, ok := values.Delivered(args)
-	if !ok {
-		return nil, data, false
-	}
+// receiveWire reads the answers the listener wrote to the wire.
+func receiveWire(buf []byte) []inbound {
 	count := int(math.Float64frombits(binary.LittleEndian.Uint64(buf)))
 	buf = buf[8:]
-	ins = make([]inbound, count)
+	ins := make([]inbound, count)
 	for i := range ins {
 		code := math.Float64frombits(binary.LittleEndian.Uint64(buf))
 		size := int(binary.LittleEndian.Uint32(buf[8:]))
@@ -137,7 +132,7 @@ func receiveWire(args []js.Value) (ins []inbound, data js.Value, ok bool) {
 		in.taskID = "task-" + strconv.FormatInt(int64(code), 10)
 		ins[i] = in
 	}
-	return ins, js.Value{}, true
+	return ins
 }
 
 // wireContent is a task's content as the listener wrote it: the core

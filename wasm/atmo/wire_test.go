@@ -4,10 +4,12 @@ package atmo_test
 
 import (
 	"bytes"
+	"syscall/js"
 	"testing"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
 	"github.com/atmoworkers/atmo/wasm/internal/jstest"
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -147,4 +149,26 @@ func TestAnInvalidDateComesBackAsNil(t *testing.T) {
 	got, err := tm.Do(testCtx(t), "badDate", nil)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"when": nil, "ok": 1.0}, got)
+}
+
+func TestAnswersReachGoThroughTheWasmExportAndWithoutIt(t *testing.T) {
+	// Answers enter Go through the wasm export atmoWireDeliver when the
+	// page's Go instance is found, else through a js.Func. Both must carry
+	// the same values, set-aside bytes and raw results included.
+	require.True(t, values.SetHop(true), "wasmbrowsertest's page runs wasm_exec.js's Go: the export path is available")
+	t.Cleanup(func() { values.SetHop(true) })
+	for _, export := range []bool{true, false} {
+		values.SetHop(export)
+		tm := wirePool(t)
+		big := bytes.Repeat([]byte{3}, 64<<10)
+		long := string(bytes.Repeat([]byte("ab€"), 50000))
+		echoesUnchanged(t, tm, nil, "x", long, big, map[string]any{"a": []any{1.0, big}})
+		_, err := tm.Do(testCtx(t), "fail", nil)
+		assert.ErrorContains(t, err, "bad input", "export %v", export)
+
+		bounce, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"bounce"}, Script: jstest.HelperWorker(t, bounceWorker)})
+		got, err := moveRoundTrip(bounce, js.Global().Get("Uint8Array").New(8))
+		require.NoError(t, err, "export %v", export)
+		assert.Equal(t, 7, got.Index(0).Int(), "a raw result is read while its message is delivered")
+	}
 }

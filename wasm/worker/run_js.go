@@ -50,18 +50,12 @@ func serve(s *server, host js.Value) {
 	s.port = jsPort{fn: host.Get("post").Call("bind", host)}
 	s.mu.Unlock()
 	// The listener lives as long as the worker, so it is never released.
-	onMessage := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		b, data, ok := values.Delivered(args)
-		if !ok {
-			s.receive(fromJS(data))
-			return nil
-		}
+	onMessage := values.NewReceiver(func(b []byte) {
 		if msg, err := values.DecodeReceived(b); err == nil {
 			s.receive(msg)
 		}
-		return nil
-	})
-	host.Call("listen", portJS.Call("listen", onMessage))
+	}, func(data js.Value) { s.receive(fromJS(data)) })
+	host.Call("listen", portJS.Call("listen", onMessage.JS))
 }
 
 // portJS is the JS side of the port: messages cross syscall/js as bytes
@@ -70,7 +64,7 @@ var portJS = js.Global().Get("Function").New("codec", `
 return {
   // listen wraps Go's listener: a message reaches it as bytes, or as it
   // came if it cannot be written (see codec.deliver).
-  listen: (go) => (d) => codec.deliver(go, codec.encode, d),
+  listen: (r) => (d) => codec.deliver(r, codec.encode, d),
   // post posts the message Go wrote.
   post: (fn, r, t) => {
     const list = t || [];

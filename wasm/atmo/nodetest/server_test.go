@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -85,6 +86,19 @@ func echo(t testing.TB, tasks ...string) atmo.WorkerConfig {
 func TestSeedServerWorkerWithParentPortRunsUnchanged(t *testing.T) {
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"add", "multiply", "divide", "fibonacci"}, Script: seedWorker})
 	answersLikeTheSeedMathWorker(t, tm)
+}
+
+func TestAnswersReachGoThroughTheWasmExportInNodeToo(t *testing.T) {
+	// Node's wasm_exec.js runs Go as the browser's does, so answers skip
+	// syscall/js's event path here too (see values.Receiver); and without
+	// the export they still arrive.
+	require.True(t, values.SetHop(true), "the Go instance was found under Node.js")
+	t.Cleanup(func() { values.SetHop(true) })
+	for _, export := range []bool{true, false} {
+		values.SetHop(export)
+		tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"add", "multiply", "divide", "fibonacci"}, Script: seedWorker})
+		answersLikeTheSeedMathWorker(t, tm)
+	}
 }
 
 // answersLikeTheSeedMathWorker checks add, fibonacci and divide's

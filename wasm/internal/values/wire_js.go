@@ -18,7 +18,7 @@ import (
 
 // Codec is the JS side of the wire, for the JS glue of packages atmo and
 // worker: {wire, read(refs, transfer), begin(), value(v, depth), num(x),
-// mark(), rewind(at), slot(), fill(at), end(), encode(v), deliver(go, write,
+// mark(), rewind(at), slot(), fill(at), end(), encode(v), deliver(r, write,
 // d)}. value
 // throws for what Go could not read either (an array longer than MaxItems,
 // a getter that throws).
@@ -148,23 +148,32 @@ const fill = (at) => wv.setUint32(at, wpos - at - 4, true);
 const end = () => { wire.in = w8; inView = wv; return wpos; };
 const encode = (v) => { begin(); value(v, 0); return end(); };
 // deliver writes d with write (which returns the length, or -1 for what it
-// does not take) and calls go(length, the buffer if writing grew it), or
-// go(-1, d) when write did not take d or threw (a getter that throws): the
-// general path then says what is wrong. Once go has read the message, its
-// set-aside values are let go.
-const deliver = (go, write, d) => {
+// does not take) and hands the bytes to r, a Receiver's JS side {fn, id}:
+// through the wasm export when the page's Go instance is known (hop, see
+// receiver_js.go), else as r.fn(length, the buffer if writing grew it). What
+// write did not take or threw on (a getter that throws) goes to r.fn(-1, d):
+// the general path then says what is wrong. Once Go has read the message,
+// its set-aside values are let go.
+const hop = { go: null, deliver: null };
+const deliver = (r, write, d) => {
   const before = wire.in;
   let n = -1;
   try { n = write(d); } catch (e) { n = -1; }
-  if (n < 0) { go(-1, d); return; }
+  if (n < 0) { r.fn(-1, d); return; }
+  const grown = wire.in !== before;
   try {
-    go(n, wire.in === before ? undefined : wire.in);
+    if (hop.go !== null && !hop.go.exited) {
+      hop.deliver(r.id, n, grown ? 1 : 0);
+      hop.go._resume();
+    } else {
+      r.fn(n, grown ? wire.in : undefined);
+    }
   } finally {
     wire.refs.length = 0;
     wire.items.length = 0;
   }
 };
-return { wire, read, begin, value, num, mark, rewind, slot, fill, end, encode, deliver };
+return { wire, hop, read, begin, value, num, mark, rewind, slot, fill, end, encode, deliver };
 `).Invoke(MaxDepth, InlineBytes, MaxItems)
 
 var (
@@ -202,9 +211,10 @@ func Send(v any) (refs, transfer any) {
 	return aside, transfer
 }
 
-// Delivered reads the arguments codec.deliver calls Go with: the bytes JS
-// wrote, or, when it wrote none (ok false), the value for the general path.
-func Delivered(args []js.Value) (b []byte, general js.Value, ok bool) {
+// delivered reads the arguments codec.deliver calls a Receiver's fn with:
+// the bytes JS wrote, or, when it wrote none (ok false), the value for the
+// general path.
+func delivered(args []js.Value) (b []byte, general js.Value, ok bool) {
 	n := args[0].Int()
 	if n < 0 {
 		return nil, args[1], false

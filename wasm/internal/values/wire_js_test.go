@@ -103,28 +103,30 @@ func short(v any) string {
 }
 
 func TestTheWireReadsJSValuesAsFromJSDoes(t *testing.T) {
-	for seed := 1; seed <= 20; seed++ {
-		vs := randomJS.Invoke(seed, 50, InlineBytes)
-		for i := 0; i < vs.Length(); i++ {
-			v := vs.Index(i)
-			// As the listeners do: deliver writes v and hands Go the bytes.
-			var got any
-			var err error
-			var written bool
-			goFn := js.FuncOf(func(_ js.Value, args []js.Value) any {
-				var b []byte
-				if b, _, written = Delivered(args); written {
+	for _, fast := range []bool{true, false} {
+		on := SetHop(fast)
+		t.Logf("through the wasm export: %v", on)
+		for seed := 1; seed <= 20; seed++ {
+			vs := randomJS.Invoke(seed, 50, InlineBytes)
+			for i := 0; i < vs.Length(); i++ {
+				v := vs.Index(i)
+				// As the listeners do: deliver writes v and hands Go the bytes.
+				var got any
+				var err error
+				var written bool
+				r := NewReceiver(func(b []byte) {
+					written = true
 					got, err = DecodeReceived(b)
-				}
-				return nil
-			})
-			Codec.Call("deliver", goFn, Codec.Get("encode"), v)
-			goFn.Release()
-			require.True(t, written, "seed %d, value %d: written to the wire", seed, i)
-			require.NoError(t, err)
-			same(t, FromJS(v), got, fmt.Sprintf("seed %d, value %d", seed, i))
+				}, func(js.Value) {})
+				Codec.Call("deliver", r.JS, Codec.Get("encode"), v)
+				r.Release()
+				require.True(t, written, "seed %d, value %d: written to the wire", seed, i)
+				require.NoError(t, err)
+				same(t, FromJS(v), got, fmt.Sprintf("seed %d, value %d", seed, i))
+			}
 		}
 	}
+	SetHop(true)
 }
 
 func TestTheWireWritesGoValuesAsToJSDoes(t *testing.T) {
