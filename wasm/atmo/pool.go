@@ -208,7 +208,9 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 				w.failed++
 				r = Response{WorkerID: w.id, Error: in.err, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: in.err}}
 			}
-			tm.emit(Message{Kind: KindWorkerResponse, TaskID: t.id, WorkerID: w.id, Content: in.content, Error: in.err})
+			if tm.watched() {
+				tm.emit(Message{Kind: KindWorkerResponse, TaskID: t.id, WorkerID: w.id, Content: in.content, Error: in.err})
+			}
 			tm.settle(t, r)
 		}
 		tm.workerFreed(w)
@@ -218,7 +220,9 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 			tm.stats.ignored++
 			return
 		}
-		tm.emit(Message{Kind: KindWorkerProgress, TaskID: t.id, WorkerID: w.id, Content: in.content})
+		if tm.watched() {
+			tm.emit(Message{Kind: KindWorkerProgress, TaskID: t.id, WorkerID: w.id, Content: in.content})
+		}
 		if fn := t.onProgress; fn != nil {
 			pr := Progress{TaskID: t.id, WorkerID: w.id, Content: in.content}
 			tm.queueCallback(t, func() { fn(pr) })
@@ -446,7 +450,9 @@ func (tm *TaskManager) setWorkerStatus(w *TaskWorker, s WorkerStatus, errMsg str
 		return
 	}
 	w.status = s
-	tm.emit(Message{Kind: KindWorkerUpdated, WorkerID: w.id, Content: s, Error: errMsg})
+	if tm.watched() {
+		tm.emit(Message{Kind: KindWorkerUpdated, WorkerID: w.id, Content: s, Error: errMsg})
+	}
 }
 
 // closeWorker takes w out of service for good. Its unsettled running tasks

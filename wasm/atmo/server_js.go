@@ -148,12 +148,12 @@ func (n *node) resolveFile(src string) (string, error) {
 
 // thread is the transport to one worker_threads Worker.
 type thread struct {
-	n                                 *node
-	worker                            js.Value
-	onMessage                         *values.Receiver
-	onError, onExit, onBad            js.Func
-	listener                          js.Value // the wire's message listener, which calls onMessage
-	terminated                        atomic.Bool
+	n                      *node
+	worker                 js.Value
+	onMessage              *values.Receiver
+	onError, onExit, onBad js.Func
+	listener               js.Value // the wire's message listener, which calls onMessage
+	terminated             atomic.Bool
 
 	// For a Go module: its absolute path and its compile on the main
 	// thread (nil with GoModuleOptions.CompileInWorker).

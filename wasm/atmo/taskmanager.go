@@ -188,10 +188,13 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 	}
 	tm.nextTask++
 	t.seq = tm.nextTask
-	t.id = "task-" + strconv.FormatUint(t.seq, 10)
+	var id [24]byte
+	t.id = string(strconv.AppendUint(append(id[:0], "task-"...), t.seq, 10)) // one allocation, not two
 	tm.tasks[t.id] = t
 	tm.stats.submitted++
-	tm.emit(Message{Kind: KindNewTask, TaskID: t.id, Content: t.name})
+	if tm.watched() {
+		tm.emit(Message{Kind: KindNewTask, TaskID: t.id, Content: t.name})
+	}
 	if p.Context != nil && p.Context.Done() != nil {
 		ctx := p.Context
 		t.stopCtx = context.AfterFunc(ctx, func() { tm.cancel(t, fmt.Errorf("%w: %w", ErrCanceled, context.Cause(ctx))) })
@@ -208,7 +211,9 @@ func (tm *TaskManager) route(t *TaskRequest) {
 		tm.settle(t, Response{Err: noWorkerError(t.name, tm.knownNames())})
 		return
 	}
-	tm.emit(Message{Kind: KindTaskAvailable, TaskID: t.id, Content: t.name})
+	if tm.watched() {
+		tm.emit(Message{Kind: KindTaskAvailable, TaskID: t.id, Content: t.name})
+	}
 	if w := tm.pickWorker(candidates); w != nil {
 		tm.assign(w, t)
 		return
@@ -259,10 +264,12 @@ func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
 	w.idleSince = time.Time{}
 	stop(w.idleTimer)
 	tm.setWorkerStatus(w, WorkerWorking, "")
-	tm.emit(Message{Kind: KindTaskClaim, TaskID: t.id, WorkerID: w.id})
-	tm.emit(Message{Kind: KindTaskClaimGranted, TaskID: t.id, WorkerID: w.id})
-	tm.emit(Message{Kind: KindTaskUpdated, TaskID: t.id, WorkerID: w.id, Content: TaskWorking})
-	tm.emit(Message{Kind: KindWorkerWork, TaskID: t.id, WorkerID: w.id, Content: t.name})
+	if tm.watched() {
+		tm.emit(Message{Kind: KindTaskClaim, TaskID: t.id, WorkerID: w.id})
+		tm.emit(Message{Kind: KindTaskClaimGranted, TaskID: t.id, WorkerID: w.id})
+		tm.emit(Message{Kind: KindTaskUpdated, TaskID: t.id, WorkerID: w.id, Content: TaskWorking})
+		tm.emit(Message{Kind: KindWorkerWork, TaskID: t.id, WorkerID: w.id, Content: t.name})
+	}
 	if d := tm.timeoutOf(t, w); d > 0 {
 		t.timer = tm.clock.AfterFunc(d, func() { tm.timedOut(t, w, d) })
 	}
@@ -342,8 +349,10 @@ func (tm *TaskManager) settle(t *TaskRequest, r Response) bool {
 			r.Error = r.Err.Error()
 		}
 	}
-	tm.emit(Message{Kind: KindTaskUpdated, TaskID: t.id, WorkerID: r.WorkerID, Content: t.status, Error: r.Error})
-	tm.emit(Message{Kind: KindTaskDeleted, TaskID: t.id, WorkerID: r.WorkerID})
+	if tm.watched() {
+		tm.emit(Message{Kind: KindTaskUpdated, TaskID: t.id, WorkerID: r.WorkerID, Content: t.status, Error: r.Error})
+		tm.emit(Message{Kind: KindTaskDeleted, TaskID: t.id, WorkerID: r.WorkerID})
+	}
 	if t.done != nil {
 		t.done <- r // buffered, and a task settles once: never blocks
 	}
@@ -379,7 +388,9 @@ func (tm *TaskManager) requeue(t *TaskRequest) {
 	t.timer = nil
 	t.worker = nil
 	t.queued = time.Time{}
-	tm.emit(Message{Kind: KindTaskUpdated, TaskID: t.id, Content: TaskNew})
+	if tm.watched() {
+		tm.emit(Message{Kind: KindTaskUpdated, TaskID: t.id, Content: TaskNew})
+	}
 	tm.route(t)
 }
 
