@@ -52,29 +52,39 @@ type profiling struct {
 // startProfile starts the profiler on the page, or on the first worker
 // thread there is once the measurement is set up.
 func (d *benchDriver) startProfile(p *benchProfile) (*profiling, error) {
-	pr := &profiling{ctx: d.ctx, thread: "main thread"}
-	if p.worker {
-		ts, err := chromedp.Targets(d.ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list the browser's targets: %w", err)
-		}
-		for _, t := range ts {
-			if t.Type == "worker" {
-				pr.ctx, pr.cancel = chromedp.NewContext(d.ctx, chromedp.WithTargetID(t.TargetID))
-				pr.thread = "worker thread " + t.URL
-				break
-			}
-		}
-		if pr.cancel == nil {
-			return nil, fmt.Errorf("-profile %s/worker: no worker thread runs once the measurement is set up (startup and queue start theirs inside it); profile the main thread instead", p.impl)
-		}
-	}
 	// 50 µs between samples: finer slows Go's wasm enough to skew what it shows.
-	if err := chromedp.Run(pr.ctx, profiler.Enable(), profiler.SetSamplingInterval(50), profiler.Start()); err != nil {
-		pr.stop()
-		return nil, fmt.Errorf("start the profiler: %w", err)
+	start := func(ctx context.Context) error {
+		return chromedp.Run(ctx, profiler.Enable(), profiler.SetSamplingInterval(50), profiler.Start())
 	}
-	return pr, nil
+	if !p.worker {
+		if err := start(d.ctx); err != nil {
+			return nil, fmt.Errorf("start the profiler: %w", err)
+		}
+		return &profiling{ctx: d.ctx, thread: "main thread"}, nil
+	}
+	ts, err := chromedp.Targets(d.ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list the browser's targets: %w", err)
+	}
+	// Try each worker, from the end of the list: one that an earlier
+	// measurement terminated may still be listed, and attaching to it fails.
+	var errs []string
+	for i := len(ts) - 1; i >= 0; i-- {
+		if ts[i].Type != "worker" {
+			continue
+		}
+		ctx, cancel := chromedp.NewContext(d.ctx, chromedp.WithTargetID(ts[i].TargetID))
+		if err := start(ctx); err != nil {
+			cancel()
+			errs = append(errs, err.Error())
+			continue
+		}
+		return &profiling{ctx: ctx, cancel: cancel, thread: "worker thread " + ts[i].URL}, nil
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("-profile %s/worker: could not profile any worker thread: %s", p.impl, strings.Join(errs, "; "))
+	}
+	return nil, fmt.Errorf("-profile %s/worker: no worker thread runs once the measurement is set up (startup and queue start theirs inside it); profile the main thread instead", p.impl)
 }
 
 func (pr *profiling) stop() {
