@@ -55,20 +55,31 @@ var errPeerUnavailable = errors.New("workerpool is not installed and npm could n
 
 // benchSettings sizes the workloads.
 type benchSettings struct {
-	Name              string `json:"name"` // full, short or tiny
-	Runs              int    `json:"runs"`
-	RoundTripTasks    int    `json:"roundTripTasks"`
-	ThroughputTasks   int    `json:"throughputTasks"`
-	ThroughputWorkers int    `json:"throughputWorkers"`
-	Concurrencies     []int  `json:"concurrencies"` // atmo's Concurrency settings tried for throughput
-	CPUTasks          int    `json:"cpuTasks"`
-	FibN              int    `json:"fibN"`
-	PayloadMiB        []int  `json:"payloadMiB"`
-	StartupWorkers    []int  `json:"startupWorkers"`
-	MainThreadTasks   int    `json:"mainThreadTasks"`
-	QueueTasks        []int  `json:"queueTasks"`
+	Name string `json:"name"` // full, short or tiny
+	Runs int    `json:"runs"`
+	// RoundTripRuns, when more than Runs, repeats the round trip more: it
+	// is quick, and the noisiest ratio on a shared machine.
+	RoundTripRuns     int   `json:"roundTripRuns,omitempty"`
+	RoundTripTasks    int   `json:"roundTripTasks"`
+	ThroughputTasks   int   `json:"throughputTasks"`
+	ThroughputWorkers int   `json:"throughputWorkers"`
+	Concurrencies     []int `json:"concurrencies"` // atmo's Concurrency settings tried for throughput
+	CPUTasks          int   `json:"cpuTasks"`
+	FibN              int   `json:"fibN"`
+	PayloadMiB        []int `json:"payloadMiB"`
+	StartupWorkers    []int `json:"startupWorkers"`
+	MainThreadTasks   int   `json:"mainThreadTasks"`
+	QueueTasks        []int `json:"queueTasks"`
 	// Only, when set, names the workloads to run; the others are skipped.
 	Only []string `json:"only,omitempty"`
+}
+
+// runsOf is how many times workload's measurements repeat.
+func (s benchSettings) runsOf(workload string) int {
+	if workload == "roundtrip" && s.RoundTripRuns > s.Runs {
+		return s.RoundTripRuns
+	}
+	return s.Runs
 }
 
 // runs reports whether the settings run workload.
@@ -78,7 +89,7 @@ func (s benchSettings) runs(workload string) bool {
 
 func fullBenchSettings() benchSettings {
 	return benchSettings{
-		Name: "full", Runs: 3,
+		Name: "full", Runs: 3, RoundTripRuns: 9,
 		RoundTripTasks: 2000, ThroughputTasks: 50_000, ThroughputWorkers: 2, Concurrencies: []int{1, 8, 32, 64},
 		CPUTasks: 64, FibN: 27, PayloadMiB: []int{1, 16, 64}, StartupWorkers: []int{1, 4},
 		MainThreadTasks: 10_000, QueueTasks: []int{10_000, 100_000},
@@ -138,7 +149,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-runs %d: want 1 or more", *runs)
 	}
 	if *runs > 0 {
-		set.Runs = *runs
+		set.Runs, set.RoundTripRuns = *runs, 0
 	}
 	if *only != "" {
 		for _, w := range strings.Split(*only, ",") {
@@ -415,7 +426,7 @@ func runBench(ctx context.Context, set benchSettings, prof *benchProfile, log, p
 		if !set.runs(c.workload) {
 			continue
 		}
-		if err := d.runCase(c, set.Runs, rep, progress); err != nil {
+		if err := d.runCase(c, set.runsOf(c.workload), rep, progress); err != nil {
 			return nil, err
 		}
 	}

@@ -13,8 +13,12 @@ import (
 // (speedups, start-up ratios, memory per queued task).
 func printBenchReport(w io.Writer, rep *benchReport) {
 	m := rep.Machine
-	fmt.Fprintf(w, "\natmo bench (%s settings, median of %d run(s)): %s, %d cores (%s), %s/%s, %s, %s\n",
-		rep.Settings.Name, rep.Settings.Runs, orDash(m.CPU), m.CPUs, plural(m.HardwareConcurrency, "hardwareConcurrency"), m.OS, m.Arch, m.Browser, m.Go)
+	runs := fmt.Sprintf("median of %d run(s)", rep.Settings.Runs)
+	if n := rep.Settings.runsOf("roundtrip"); n != rep.Settings.Runs {
+		runs += fmt.Sprintf(", %d for the round trip", n)
+	}
+	fmt.Fprintf(w, "\natmo bench (%s settings, %s): %s, %d cores (%s), %s/%s, %s, %s\n",
+		rep.Settings.Name, runs, orDash(m.CPU), m.CPUs, plural(m.HardwareConcurrency, "hardwareConcurrency"), m.OS, m.Arch, m.Browser, m.Go)
 	fmt.Fprintln(w, "ratios are atmo's median ÷ raw's or workerpool's, in the row's unit (for µs and ms lower is better; for tasks/s higher)")
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -44,7 +44,7 @@ func TestBenchShortRunsEveryWorkloadAndWritesJSON(t *testing.T) {
 		if r.Median > 0 {
 			positive[r.Workload][r.Impl] = true
 		}
-		assert.Len(t, r.Runs, rep.Settings.Runs, "%s %s %s %s", r.Workload, r.Case, r.Impl, r.Variant)
+		assert.Len(t, r.Runs, rep.Settings.runsOf(r.Workload), "%s %s %s %s", r.Workload, r.Case, r.Impl, r.Variant)
 		if r.Impl == implAtmoJS || r.Impl == implAtmoGo {
 			assert.Positive(t, r.VsRaw, "%s %s %s: no ratio to raw", r.Workload, r.Case, r.Impl)
 			assert.Positive(t, r.VsWorkerpool, "%s %s %s: no ratio to workerpool", r.Workload, r.Case, r.Impl)
