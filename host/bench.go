@@ -713,23 +713,27 @@ func (d *benchDriver) measureProfiled(spec benchSpec, title string) (map[string]
 }
 
 // warmUp runs each implementation's echo tasks, one at a time and then
-// all at once, for about as long as a few measurements, before anything is
-// measured. The page lives through the whole suite, and V8 compiles a hot
+// all at once, warmUpRounds times, before anything is measured. The page lives through the whole suite, and V8 compiles a hot
 // wasm function with its optimising tier in the background some time after
 // it turned hot: without this, the first cases measured the Go main thread
 // half-compiled (atmo's round trip fell from 174 to 87 µs over five runs of
 // one suite, raw's from 99 to 69). Each measurement still warms up its own
 // workers, which are new.
+// warmUpRounds is how many times warmUp runs each implementation: with
+// three, atmo's first round trips after it still ran 30% slower than its
+// later ones in the same page (113 against 83-90 µs).
+const warmUpRounds = 6
+
 func (d *benchDriver) warmUp(set benchSettings, log io.Writer) error {
 	if set.Name == "tiny" {
 		return nil // a smoke test: its figures mean little anyway
 	}
 	fmt.Fprintln(log, "atmo bench: warming up the page (not counted)")
-	for range 3 {
+	for range warmUpRounds {
 		for _, impl := range benchImpls {
 			for _, spec := range []benchSpec{
-				{Workload: "roundtrip", Impl: impl, Tasks: set.RoundTripTasks},
 				{Workload: "throughput", Impl: impl, Tasks: set.ThroughputTasks / 5, Workers: set.ThroughputWorkers, Concurrency: 32},
+				{Workload: "roundtrip", Impl: impl, Tasks: set.RoundTripTasks},
 			} {
 				if _, err := d.measure(spec); err != nil {
 					return fmt.Errorf("warm-up, %s %s: %w\npage log:\n%s", spec.Workload, impl, err, d.log)
@@ -737,6 +741,9 @@ func (d *benchDriver) warmUp(set benchSettings, log io.Writer) error {
 			}
 		}
 	}
+	// Let the browser finish what the warm-up left (the ended workers'
+	// teardown, collection) before the first measurement.
+	time.Sleep(time.Second)
 	return nil
 }
 
