@@ -257,7 +257,7 @@ func (b *bench) setup() error {
 		}
 		return b.echoAll(ctx, 100)
 	case "cpu":
-		if err := b.start(ctx, s.Workers, 1, true); err != nil {
+		if err := b.start(ctx, s.Workers, max(1, s.Concurrency), true); err != nil {
 			return err
 		}
 		for i := 0; i < s.Workers*2; i++ {
