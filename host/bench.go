@@ -435,7 +435,7 @@ func runBench(ctx context.Context, set benchSettings, prof *benchProfile, log, p
 		if c.workload != "main-thread" && c.workload != "queue" || !set.runs(c.workload) {
 			continue
 		}
-		if err := d.runCase(c, set.Runs, rep, progress); err != nil {
+		if err := d.runCase(c, set.runsOf(c.workload), rep, progress); err != nil {
 			return nil, err
 		}
 	}

@@ -40,7 +40,7 @@ func (tm *TaskManager) watched() bool { return len(tm.subs) > 0 }
 
 // emit stamps m and queues it for every subscriber. Called with mu held.
 func (tm *TaskManager) emit(m Message) {
-	if len(tm.subs) == 0 {
+	if !tm.watched() {
 		return
 	}
 	tm.seq++

@@ -12,10 +12,10 @@ import (
 
 // selfPort is how a module talks to the host when it was loaded without
 // go-worker.js: straight through the Web Worker's global scope.
-var selfPort = js.Global().Get("Function").New(`
+var selfPort = js.Global().Get("Function").New("codec", `
 if (typeof self === 'undefined' || typeof self.postMessage !== 'function') return null;
 return {
-  post: (msg, transfer) => (transfer && transfer.length ? self.postMessage(msg, transfer) : self.postMessage(msg)),
+  post: (msg, transfer) => codec.post(self, msg, transfer),
   listen: (fn) => self.addEventListener('message', (e) => fn(e.data)),
 };`)
 
@@ -30,7 +30,7 @@ return {
 func Run() {
 	host := js.Global().Get("atmoGoPort") // set by jsworker/go-worker.js
 	if host.Type() != js.TypeObject {
-		host = selfPort.Invoke()
+		host = selfPort.Invoke(values.Codec)
 	}
 	if host.Type() != js.TypeObject {
 		panic("worker.Run: no host to serve: run this module in a Web Worker or worker_threads Worker, " +

@@ -19,8 +19,7 @@ import (
 // Codec is the JS side of the wire, for the JS glue of packages atmo and
 // worker: {wire, read(refs, transfer), begin(), value(v, depth), num(x),
 // mark(), rewind(at), slot(), fill(at), end(), encode(v), deliver(r, write,
-// d)}. value
-// throws for what Go could not read either (an array longer than MaxItems,
+// d), post(target, m, list)}. value throws for what Go could not read either (an array longer than MaxItems,
 // a getter that throws).
 var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", "MAX_ITEMS", `
 const utf8in = new TextEncoder(), utf8out = new TextDecoder();
@@ -173,7 +172,12 @@ const deliver = (r, write, d) => {
     wire.items.length = 0;
   }
 };
-return { wire, hop, read, begin, value, num, mark, rewind, slot, fill, end, encode, deliver };
+// post posts m to target, with a transfer list only when there is
+// something to transfer: Chromium takes 20-30 µs longer over
+// postMessage(m, []) than over postMessage(m), measured, a quarter of a
+// round trip.
+const post = (target, m, list) => (list && list.length ? target.postMessage(m, list) : target.postMessage(m));
+return { wire, hop, read, begin, value, num, mark, rewind, slot, fill, end, encode, deliver, post };
 `).Invoke(MaxDepth, InlineBytes, MaxItems)
 
 var (
