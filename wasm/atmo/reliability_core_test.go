@@ -212,6 +212,41 @@ func TestCancellingARunningTaskTellsItsWorkerAndReplacesOneThatIgnoresIt(t *test
 	require.NoError(t, err)
 }
 
+func TestDoCancelsItsTaskWhenItsContextEndsAndOnlyThen(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, fakes := fakePool(t, tm, hangOn(t), cfg("a", "hang", "echo"))
+	require.NoError(t, p.ready(ctx(t)))
+
+	running, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := tm.Do(running, "hang", nil)
+		errc <- err
+	}()
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	cancel()
+	err := <-errc
+	require.ErrorIs(t, err, ErrCanceled)
+	require.ErrorIs(t, err, context.Canceled)
+	f := (*fakes)[0]
+	settleSoon(t, func() bool { f.mu.Lock(); defer f.mu.Unlock(); return len(f.cancels) == 1 })
+	assert.Equal(t, 1, tm.Stats().Canceled)
+
+	// A context that lives on after its task has no effect on it.
+	other, stop := context.WithCancel(context.Background())
+	defer stop()
+	tm2 := NewTaskManager()
+	defer tm2.Close()
+	p2, _ := fakePool(t, tm2, func(_ *TaskWorker, _ string, params any) (any, string) { return params, "" }, cfg("b", "echo"))
+	require.NoError(t, p2.ready(ctx(t)))
+	got, err := tm2.Do(other, "echo", "hi")
+	require.NoError(t, err)
+	assert.Equal(t, "hi", got)
+	stop()
+	assert.Equal(t, 0, tm2.Stats().Canceled)
+}
+
 func TestAWorkerThatHonoursCancelKeepsRunning(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()

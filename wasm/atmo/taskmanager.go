@@ -151,10 +151,26 @@ func (tm *TaskManager) Do(ctx context.Context, name string, params any) (any, er
 	if err != nil {
 		return nil, err
 	}
-	r := <-t.done
-	return r.Content, r.Err
+	// Do waits on ctx itself: registering a context.AfterFunc per task, as
+	// AddTask does, took ~1.9 µs and three allocations of a ~3.5 µs round
+	// trip in the core's native benchmark.
+	select {
+	case r := <-t.done:
+		return r.Content, r.Err
+	case <-ctx.Done():
+		tm.cancel(t, canceledBy(ctx))
+		r := <-t.done // the cancel's error, or the answer that came first
+		return r.Content, r.Err
+	}
 }
 
+// canceledBy is the error of a task whose context ended.
+func canceledBy(ctx context.Context) error {
+	return fmt.Errorf("%w: %w", ErrCanceled, context.Cause(ctx))
+}
+
+// addTask adds a task; with wait, for Do, it makes the task's done channel,
+// and the caller watches p.Context.
 func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 	if strings.TrimSpace(p.Name) == "" {
 		return nil, fmt.Errorf("%w: a task needs a Name (the task name workers list in their Tasks)", ErrBadParams)
@@ -195,9 +211,8 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 	if tm.watched() {
 		tm.emit(Message{Kind: KindNewTask, TaskID: t.id, Content: t.name})
 	}
-	if p.Context != nil && p.Context.Done() != nil {
-		ctx := p.Context
-		t.stopCtx = context.AfterFunc(ctx, func() { tm.cancel(t, fmt.Errorf("%w: %w", ErrCanceled, context.Cause(ctx))) })
+	if ctx := p.Context; !wait && ctx != nil && ctx.Done() != nil {
+		t.stopCtx = context.AfterFunc(ctx, func() { tm.cancel(t, canceledBy(ctx)) })
 	}
 	tm.route(t)
 	return t, nil
