@@ -5,6 +5,8 @@ package values
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"runtime/metrics"
 	"syscall/js"
 )
 
@@ -47,8 +49,9 @@ func (m Moved) buffer() js.Value {
 }
 
 // ToJS turns a normalized value (see normalize) into JS. The ArrayBuffers it
-// creates for []byte are fresh, so they are listed in transfer: posting them
-// moves the bytes instead of copying them a second time.
+// fills for []byte are its own (fresh, or spares, see codec.recycle), so
+// they are listed in transfer: posting them moves the bytes instead of
+// copying them a second time.
 func ToJS(v any, transfer *[]any) js.Value {
 	switch x := v.(type) {
 	case nil:
@@ -56,7 +59,7 @@ func ToJS(v any, transfer *[]any) js.Value {
 	case bool, float64, string:
 		return js.ValueOf(x)
 	case []byte:
-		a := jsUint8Array.New(len(x))
+		a := codecBytes.Invoke(len(x)) // a spare buffer when one fits (see codec.recycle)
 		js.CopyBytesToJS(a, x)
 		if transfer != nil && len(x) > 0 {
 			*transfer = append(*transfer, a.Get("buffer"))
@@ -155,10 +158,20 @@ func objectFromJS(v js.Value, depth int) any {
 }
 
 func bytesFromJS(u8 js.Value) []byte {
-	b := make([]byte, u8.Length())
+	n := u8.Length()
+	if n >= BigCopy {
+		metrics.Read(liveHeap)
+		if CollectBeforeCopy(n, liveHeap[0].Value.Uint64()) {
+			runtime.GC()
+		}
+	}
+	b := make([]byte, n)
 	js.CopyBytesToGo(b, u8)
 	return b
 }
+
+// liveHeap reads the heap's live bytes as of the last collection.
+var liveHeap = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 
 // JSCall runs f and turns a thrown JS exception into a Go error, so no
 // panic from JS escapes the boundary.

@@ -48,6 +48,7 @@ func NewReceiver(onWire func(b []byte), onOther func(data js.Value)) *Receiver {
 		b, data, ok := delivered(args)
 		if ok {
 			r.onWire(b)
+			doneReceiving()
 		} else {
 			r.onOther(data)
 		}
@@ -119,6 +120,7 @@ func pump() {
 			receivers.Unlock()
 			if r != nil {
 				r.onWire(Received(int(d.n), js.Undefined()))
+				doneReceiving()
 			}
 		}
 	}

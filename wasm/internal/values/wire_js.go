@@ -19,8 +19,9 @@ import (
 // Codec is the JS side of the wire, for the JS glue of packages atmo and
 // worker: {wire, read(refs, transfer), begin(), value(v, depth), num(x),
 // mark(), rewind(at), slot(), fill(at), end(), encode(v), deliver(r, write,
-// d), post(target, m, list)}. value throws for what Go could not read either (an array longer than MaxItems,
-// a getter that throws).
+// d), post(target, m, list), item(i), recycle(), bytes(n)}. value throws
+// for what Go could not read either (an array longer than MaxItems, a
+// getter that throws).
 var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", "MAX_ITEMS", `
 const utf8in = new TextEncoder(), utf8out = new TextDecoder();
 // out carries values from Go to JS, in from JS to Go; refs holds what the
@@ -137,7 +138,7 @@ const value = (v, depth) => {
 // begin starts a message in wire.in; end finishes it and returns its
 // length. Between them: value, num (a raw float64), and slot and fill for a
 // length written once what follows it is.
-const begin = () => { w8 = wire.in; wv = inView; wpos = 0; wire.refs.length = 0; wire.items.length = 0; };
+const begin = () => { w8 = wire.in; wv = inView; wpos = 0; wire.refs.length = 0; wire.items.length = 0; wire.rawTaken = false; };
 const num = (x) => { room(8); wv.setFloat64(wpos, x, true); wpos += 8; };
 // mark and rewind take back what was written since mark, after a throw.
 const mark = () => wpos;
@@ -152,7 +153,9 @@ const encode = (v) => { begin(); value(v, 0); return end(); };
 // receiver_js.go), else as r.fn(length, the buffer if writing grew it). What
 // write did not take or threw on (a getter that throws) goes to r.fn(-1, d):
 // the general path then says what is wrong. Once Go has read the message,
-// its set-aside values are let go.
+// its set-aside values are let go, and the buffers of the byte arrays Go
+// copied become spares (see recycle): d is a message that came from
+// another thread, which nothing else holds.
 const hop = { go: null, deliver: null };
 const deliver = (r, write, d) => {
   const before = wire.in;
@@ -172,22 +175,67 @@ const deliver = (r, write, d) => {
     wire.items.length = 0;
   }
 };
+// item is wire.items[i], which Go takes as it came: the message's buffers
+// are then the user's, and recycle leaves them alone.
+const item = (i) => { wire.rawTaken = true; return wire.items[i]; };
+
+// Recycling. Writing into fresh memory is slow: the first touch of each
+// page faults, and on this project's 2-core VM filling a new 64 MiB
+// Uint8Array took 240-300 ms against 4-7 ms for one already written to. So
+// once Go has copied the large byte arrays of a message (its set-aside
+// refs), their ArrayBuffers, which arrived with the message and which
+// nothing else holds, are kept as spares, and bytes(n), which makes the
+// typed array of a []byte going out, fills a spare of exactly n bytes
+// instead of a new one. A Go worker that answers bytes for bytes, and a
+// page that sends the next task with the bytes of the last answer, copy
+// into warm memory. Never a buffer Go took as it came (item), a shared or
+// resizable one, or part of a larger one. Spares are kept up to
+// SPARE_BYTES in all (the newest), and let go after SPARE_MS unused.
+const SPARE_BYTES = 256 << 20, SPARE_MS = 2000;
+const spares = [];
+let spareBytes = 0, spareTimer = null;
+const dropSpares = () => { spares.length = 0; spareBytes = 0; spareTimer = null; };
+const recycle = () => {
+  if (wire.rawTaken) return;
+  for (const r of wire.refs) {
+    const b = r.buffer;
+    if (!(b instanceof ArrayBuffer) || b.resizable || r.byteOffset !== 0 || r.byteLength !== b.byteLength || b.byteLength <= INLINE || spares.includes(b)) continue;
+    spares.push(b);
+    spareBytes += b.byteLength;
+    while (spares.length > 1 && spareBytes > SPARE_BYTES) spareBytes -= spares.shift().byteLength;
+  }
+  if (spares.length === 0) return;
+  if (spareTimer !== null) clearTimeout(spareTimer);
+  spareTimer = setTimeout(dropSpares, SPARE_MS);
+  if (typeof spareTimer === 'object' && spareTimer.unref) spareTimer.unref(); // Node.js: do not keep the process alive
+};
+const bytes = (n) => {
+  for (let i = spares.length - 1; i >= 0; i--) {
+    if (spares[i].byteLength === n) {
+      spareBytes -= n;
+      return new Uint8Array(spares.splice(i, 1)[0]);
+    }
+  }
+  return new Uint8Array(n);
+};
 // post posts m to target, with a transfer list only when there is
 // something to transfer: Chromium takes 20-30 µs longer over
 // postMessage(m, []) than over postMessage(m), measured, a quarter of a
 // round trip.
 const post = (target, m, list) => (list && list.length ? target.postMessage(m, list) : target.postMessage(m));
-return { wire, hop, read, begin, value, num, mark, rewind, slot, fill, end, encode, deliver, post };
+return { wire, hop, read, begin, value, num, mark, rewind, slot, fill, end, encode, deliver, post, item, recycle, bytes };
 `).Invoke(MaxDepth, InlineBytes, MaxItems)
 
 var (
-	wire       = Codec.Get("wire")
-	wireOut    = wire.Get("out") // Go to JS
-	wireIn     = wire.Get("in")  // JS to Go
-	wireRefs   = wire.Get("refs")
-	wireItems  = wire.Get("items")
-	wireOutCap = wireOut.Length()
-	wireBuf    []byte // the value being sent; the wire serves one call at a time
+	wire         = Codec.Get("wire")
+	wireOut      = wire.Get("out") // Go to JS
+	wireIn       = wire.Get("in")  // JS to Go
+	wireRefs     = wire.Get("refs")
+	codecItem    = Codec.Get("item")
+	codecRecycle = Codec.Get("recycle")
+	codecBytes   = Codec.Get("bytes")
+	wireOutCap   = wireOut.Length()
+	wireBuf      []byte // the value being sent; the wire serves one call at a time
 )
 
 // Send writes v, a normalized tree, to the wire for codec.read, and returns
@@ -245,7 +293,10 @@ func ReceivedNow(n int) []byte { return Received(n, wire.Get("in")) }
 // the writer set aside are read from the wire, so call it during the call
 // that delivered the bytes.
 func DecodeReceived(b []byte) (any, error) {
-	v, _, err := Decode(b, func(i int) any { return FromJS(wireRefs.Index(i)) })
+	v, _, err := Decode(b, func(i int) any {
+		refsCopied = true
+		return FromJS(wireRefs.Index(i))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("values: unreadable value from JS: %w", err)
 	}
@@ -254,4 +305,18 @@ func DecodeReceived(b []byte) (any, error) {
 
 // ReceivedItem is the i-th value the writer of the message kept as it came
 // (wire.items), valid during the call that delivered the message.
-func ReceivedItem(i int) js.Value { return wireItems.Index(i) }
+func ReceivedItem(i int) js.Value { return codecItem.Invoke(i) }
+
+// refsCopied says that Go copied large byte arrays out of the message being
+// handled, whose buffers doneReceiving then offers for reuse.
+var refsCopied bool
+
+// doneReceiving is called once a Receiver's onWire has returned: the buffers
+// of the byte arrays it copied become spares for the next []byte Go sends
+// of the same size (see codec.recycle).
+func doneReceiving() {
+	if refsCopied {
+		refsCopied = false
+		codecRecycle.Invoke()
+	}
+}

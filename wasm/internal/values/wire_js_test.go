@@ -149,3 +149,68 @@ func lenOf(transfer any) int {
 	l, _ := transfer.([]any)
 	return len(l)
 }
+
+// recycledMessage makes {data: Uint8Array(n)} filled with 7, or a view of
+// part of a larger buffer with part, and returns it with its buffer.
+var recycledMessage = js.Global().Get("Function").New("n", "part", `
+const b = new Uint8Array(part ? n + 8 : n).fill(7);
+const data = part ? b.subarray(8) : b;
+return { msg: { data }, buffer: b.buffer };`)
+
+// takeRaw writes a message as codec.encode does, and also keeps it as it
+// came, as atmo's answers listener does for RawResult.
+var takeRaw = js.Global().Get("Function").New("codec", `
+return (d) => { codec.begin(); codec.value(d, 0); codec.wire.items.push(d); return codec.end(); };`).Invoke(Codec)
+
+// receiveLarge delivers a message with n large bytes and checks that Go got
+// them; raw also takes the message as it came.
+func receiveLarge(t *testing.T, n int, part, raw bool) js.Value {
+	t.Helper()
+	m := recycledMessage.Invoke(n, part)
+	var got any
+	var err error
+	r := NewReceiver(func(b []byte) {
+		if raw {
+			ReceivedItem(0)
+		}
+		got, err = DecodeReceived(b)
+	}, func(js.Value) {})
+	defer r.Release()
+	write := Codec.Get("encode")
+	if raw {
+		write = takeRaw
+	}
+	Codec.Call("deliver", r.JS, write, m.Get("msg"))
+	require.NoError(t, err)
+	data, _ := got.(map[string]any)["data"].([]byte)
+	require.Len(t, data, n)
+	require.Equal(t, byte(7), data[n-1])
+	return m.Get("buffer")
+}
+
+func TestLargeBytesGoCopiedFromAMessageLendTheirBufferToTheNextOfTheirSize(t *testing.T) {
+	const n = 4 * InlineBytes
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = 9
+	}
+	for _, fast := range []bool{true, false} {
+		SetHop(fast)
+		used := receiveLarge(t, n, false, false)
+		a := ToJS(out, nil)
+		require.True(t, a.Get("buffer").Equal(used), "hop %v: the buffer Go copied from is reused", fast)
+		require.Equal(t, 9, a.Index(n-1).Int(), "and holds the bytes sent")
+		require.False(t, ToJS(out, nil).Get("buffer").Equal(used), "a spare serves once")
+
+		receiveLarge(t, n, false, false)
+		require.Equal(t, n-1, ToJS(out[:n-1], nil).Length(), "a spare only serves its own size")
+	}
+	SetHop(true)
+
+	t.Run("never a buffer Go took as it came, or part of a larger one", func(t *testing.T) {
+		raw := receiveLarge(t, n, false, true)
+		require.False(t, ToJS(out, nil).Get("buffer").Equal(raw))
+		part := receiveLarge(t, n, true, false)
+		require.False(t, ToJS(out, nil).Get("buffer").Equal(part))
+	})
+}
