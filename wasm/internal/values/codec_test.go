@@ -2,8 +2,10 @@ package values
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -82,4 +84,34 @@ func TestCopiesIntoGoCollectFirstOnlyWhenLargeAgainstTheLiveHeap(t *testing.T) {
 	require.True(t, CollectBeforeCopy(64<<20, 2<<20), "a worker's small heap: collect, and reuse the last task's bytes")
 	require.True(t, CollectBeforeCopy(64<<20, 128<<20), "half the live heap or more")
 	require.False(t, CollectBeforeCopy(64<<20, 1<<30), "a large heap costs more to collect than fresh memory")
+}
+
+type badJSON struct{}
+
+func (badJSON) MarshalJSON() ([]byte, error) { return nil, errors.New("no JSON today") }
+
+func TestNormalizeNamesWhereAValueThatCannotCrossSits(t *testing.T) {
+	type inner struct {
+		Ch chan int `json:"ch,omitempty"`
+	}
+	deep := map[string]any{}
+	for m, i := deep, 0; i <= MaxDepth; i++ {
+		next := map[string]any{}
+		m["d"] = next
+		m = next
+	}
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{map[string]any{"a": []any{1.0, func() {}}}, "params.a[1] is a func(), which cannot cross to JS"},
+		{[]inner{{}, {Ch: make(chan int)}}, "params[1].ch is a chan int, which cannot cross to JS"},
+		{map[string]any{"m": map[bool]int{true: 1}}, "params.m has bool keys; use string or integer keys"},
+		{map[string]any{"j": badJSON{}}, "params.j: no JSON today"},
+		{deep, "params" + strings.Repeat(".d", MaxDepth+1) + " nests deeper than 64 levels (a cycle?)"},
+	} {
+		_, err := Normalize(c.v, "params")
+		require.Error(t, err)
+		require.Contains(t, err.Error(), c.want)
+	}
 }

@@ -9,6 +9,7 @@ package values
 import (
 	"encoding"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -32,11 +33,51 @@ var isOpaque = func(any) bool { return false }
 // values), by package atmo's rules: numbers become float64, structs follow
 // their json tags as encoding/json would, []byte stays bytes. A value JS
 // cannot hold (a func, a channel, a cycle) is an error naming where it sits.
-func Normalize(v any, path string) (any, error) { return normalizeAt(v, path, 0) }
+func Normalize(v any, path string) (any, error) {
+	n, err := normalizeAt(v, 0)
+	if err != nil {
+		return nil, err.(*pathError).at(path)
+	}
+	return n, nil
+}
 
-func normalizeAt(v any, path string, depth int) (any, error) {
+// pathError is a value that cannot cross, found inside the value being
+// normalized. Where it sits is put together only as the error unwinds, so
+// that normalizing builds no path strings when nothing is wrong.
+type pathError struct {
+	steps []string // ".key" or "[i]", innermost first
+	rest  string   // the message after the path
+}
+
+func (e *pathError) Error() string { return e.text("") }
+
+// at is the error with its full path, from the root's name.
+func (e *pathError) at(root string) error { return errors.New(e.text(root)) }
+
+func (e *pathError) text(root string) string {
+	var b strings.Builder
+	b.WriteString(root)
+	for i := len(e.steps) - 1; i >= 0; i-- {
+		b.WriteString(e.steps[i])
+	}
+	b.WriteString(e.rest)
+	return b.String()
+}
+
+func failHere(format string, args ...any) error {
+	return &pathError{rest: fmt.Sprintf(format, args...)}
+}
+
+// inside adds one step to the path of an error from normalizeAt.
+func inside(err error, step string) error {
+	pe := err.(*pathError)
+	pe.steps = append(pe.steps, step)
+	return pe
+}
+
+func normalizeAt(v any, depth int) (any, error) {
 	if depth > MaxDepth {
-		return nil, fmt.Errorf("%s nests deeper than %d levels (a cycle?)", path, MaxDepth)
+		return nil, failHere(" nests deeper than %d levels (a cycle?)", MaxDepth)
 	}
 	switch x := v.(type) {
 	case nil:
@@ -48,9 +89,9 @@ func normalizeAt(v any, path string, depth int) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			n, err := normalizeAt(e, path+"."+k, depth+1)
+			n, err := normalizeAt(e, depth+1)
 			if err != nil {
-				return nil, err
+				return nil, inside(err, "."+k)
 			}
 			out[k] = n
 		}
@@ -58,9 +99,9 @@ func normalizeAt(v any, path string, depth int) (any, error) {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			n, err := normalizeAt(e, path+"["+strconv.Itoa(i)+"]", depth+1)
+			n, err := normalizeAt(e, depth+1)
 			if err != nil {
-				return nil, err
+				return nil, inside(err, "["+strconv.Itoa(i)+"]")
 			}
 			out[i] = n
 		}
@@ -72,25 +113,25 @@ func normalizeAt(v any, path string, depth int) (any, error) {
 	if m, ok := v.(json.Marshaler); ok {
 		b, err := m.MarshalJSON()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
+			return nil, failHere(": %v", err)
 		}
 		var out any
 		if err := json.Unmarshal(b, &out); err != nil {
-			return nil, fmt.Errorf("%s: MarshalJSON gave invalid JSON: %v", path, err)
+			return nil, failHere(": MarshalJSON gave invalid JSON: %v", err)
 		}
 		return out, nil
 	}
 	if m, ok := v.(encoding.TextMarshaler); ok {
 		b, err := m.MarshalText()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
+			return nil, failHere(": %v", err)
 		}
 		return string(b), nil
 	}
-	return normalizeReflect(reflect.ValueOf(v), path, depth)
+	return normalizeReflect(reflect.ValueOf(v), depth)
 }
 
-func normalizeReflect(rv reflect.Value, path string, depth int) (any, error) {
+func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 	switch rv.Kind() {
 	case reflect.Bool:
 		return rv.Bool(), nil
@@ -106,7 +147,7 @@ func normalizeReflect(rv reflect.Value, path string, depth int) (any, error) {
 		if rv.IsNil() {
 			return nil, nil
 		}
-		return normalizeAt(rv.Elem().Interface(), path, depth+1)
+		return normalizeAt(rv.Elem().Interface(), depth+1)
 	case reflect.Slice, reflect.Array:
 		if rv.Kind() == reflect.Slice && rv.IsNil() {
 			return nil, nil
@@ -118,9 +159,9 @@ func normalizeReflect(rv reflect.Value, path string, depth int) (any, error) {
 		}
 		out := make([]any, rv.Len())
 		for i := range out {
-			n, err := normalizeAt(rv.Index(i).Interface(), path+"["+strconv.Itoa(i)+"]", depth+1)
+			n, err := normalizeAt(rv.Index(i).Interface(), depth+1)
 			if err != nil {
-				return nil, err
+				return nil, inside(err, "["+strconv.Itoa(i)+"]")
 			}
 			out[i] = n
 		}
@@ -132,13 +173,13 @@ func normalizeReflect(rv reflect.Value, path string, depth int) (any, error) {
 		out := make(map[string]any, rv.Len())
 		iter := rv.MapRange()
 		for iter.Next() {
-			k, err := mapKey(iter.Key(), path)
+			k, err := mapKey(iter.Key())
 			if err != nil {
 				return nil, err
 			}
-			n, err := normalizeAt(iter.Value().Interface(), path+"."+k, depth+1)
+			n, err := normalizeAt(iter.Value().Interface(), depth+1)
 			if err != nil {
-				return nil, err
+				return nil, inside(err, "."+k)
 			}
 			out[k] = n
 		}
@@ -150,18 +191,18 @@ func normalizeReflect(rv reflect.Value, path string, depth int) (any, error) {
 			if !ok || (f.OmitEmpty && isEmptyValue(fv)) {
 				continue
 			}
-			n, err := normalizeAt(fv.Interface(), path+"."+f.Name, depth+1)
+			n, err := normalizeAt(fv.Interface(), depth+1)
 			if err != nil {
-				return nil, err
+				return nil, inside(err, "."+f.Name)
 			}
 			out[f.Name] = n
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("%s is a %s, which cannot cross to JS (send data: numbers, strings, bools, maps, slices, structs, []byte)", path, rv.Type())
+	return nil, failHere(" is a %s, which cannot cross to JS (send data: numbers, strings, bools, maps, slices, structs, []byte)", rv.Type())
 }
 
-func mapKey(k reflect.Value, path string) (string, error) {
+func mapKey(k reflect.Value) (string, error) {
 	switch k.Kind() {
 	case reflect.String:
 		return k.String(), nil
@@ -170,7 +211,7 @@ func mapKey(k reflect.Value, path string) (string, error) {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return strconv.FormatUint(k.Uint(), 10), nil
 	}
-	return "", fmt.Errorf("%s has %s keys; use string or integer keys", path, k.Type())
+	return "", failHere(" has %s keys; use string or integer keys", k.Type())
 }
 
 // Field is one struct field as encoding/json sees it.
