@@ -47,8 +47,7 @@ func NewReceiver(onWire func(b []byte), onOther func(data js.Value)) *Receiver {
 	r.fn = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		b, data, ok := delivered(args)
 		if ok {
-			r.onWire(b)
-			doneReceiving()
+			r.receive(b)
 		} else {
 			r.onOther(data)
 		}
@@ -119,8 +118,7 @@ func pump() {
 			r := receivers.byID[d.id]
 			receivers.Unlock()
 			if r != nil {
-				r.onWire(Received(int(d.n), js.Undefined()))
-				doneReceiving()
+				r.receive(Received(int(d.n), js.Undefined()))
 			}
 		}
 	}

@@ -276,14 +276,23 @@ func delivered(args []js.Value) (b []byte, general js.Value, ok bool) {
 
 // Received copies the n bytes JS wrote to the wire; grown is the wire's new
 // buffer when writing grew it (JS passes it along then), else undefined.
+// The bytes are valid until the next call: they are read during the call
+// that delivered them (Decode's results do not alias them), so one buffer
+// serves every message.
 func Received(n int, grown js.Value) []byte {
 	if grown.Truthy() {
 		wireIn = grown
 	}
-	b := make([]byte, n)
+	if cap(received) < n {
+		received = make([]byte, max(n, 2*cap(received)))
+	}
+	b := received[:n]
 	js.CopyBytesToGo(b, wireIn)
 	return b
 }
+
+// received holds the bytes of the message being read.
+var received []byte
 
 // ReceivedNow copies the n bytes a JS caller of codec.encode (or end) just
 // wrote, wherever the wire's buffer now is.
@@ -308,13 +317,15 @@ func DecodeReceived(b []byte) (any, error) {
 func ReceivedItem(i int) js.Value { return codecItem.Invoke(i) }
 
 // refsCopied says that Go copied large byte arrays out of the message being
-// handled, whose buffers doneReceiving then offers for reuse.
+// handled, whose buffers receive then offers for reuse.
 var refsCopied bool
 
-// doneReceiving is called once a Receiver's onWire has returned: the buffers
-// of the byte arrays it copied become spares for the next []byte Go sends
-// of the same size (see codec.recycle).
-func doneReceiving() {
+// receive hands the bytes of a message to r's onWire; then the buffers of
+// the byte arrays it copied become spares for the next []byte Go sends of
+// the same size (see codec.recycle).
+func (r *Receiver) receive(b []byte) {
+	refsCopied = false
+	r.onWire(b)
 	if refsCopied {
 		refsCopied = false
 		codecRecycle.Invoke()
