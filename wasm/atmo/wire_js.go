@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"syscall/js"
 
@@ -112,15 +113,19 @@ var (
 	wireNewQueue  = wireJS.Get("newQueue")
 )
 
-// receiveWire reads the answers the listener wrote to the wire.
+// receiveWire reads the answers the listener wrote to the wire. What it
+// returns is valid during the call that delivered them, like the bytes:
+// the slices are reused for the next message.
 func receiveWire(buf []byte) []inbound {
 	count := int(math.Float64frombits(binary.LittleEndian.Uint64(buf)))
 	buf = buf[8:]
-	ins := make([]inbound, count)
-	for i := range ins {
+	ins, contents := slices.Grow(wireIns[:0], count), slices.Grow(wireContents[:0], count) // &contents[i] stays put
+	var id [24]byte
+	for i := range count {
 		code := math.Float64frombits(binary.LittleEndian.Uint64(buf))
 		size := int(binary.LittleEndian.Uint32(buf[8:]))
-		c := wireContent{b: buf[12 : 12+size], i: i}
+		contents = append(contents, wireContent{b: buf[12 : 12+size], i: i})
+		c := &contents[len(contents)-1]
 		buf = buf[12+size:]
 		in := inbound{kind: KindWorkerResponse}
 		if code < 0 {
@@ -129,11 +134,19 @@ func receiveWire(buf []byte) []inbound {
 		} else {
 			in.content = c
 		}
-		in.taskID = "task-" + strconv.FormatInt(int64(code), 10)
-		ins[i] = in
+		in.taskID = string(strconv.AppendInt(append(id[:0], "task-"...), int64(code), 10))
+		ins = append(ins, in)
 	}
+	wireIns, wireContents = ins, contents
 	return ins
 }
+
+// The answers of the message being read, kept from one message to the next
+// so that reading them allocates only their task ids.
+var (
+	wireIns      []inbound
+	wireContents []wireContent
+)
 
 // wireContent is a task's content as the listener wrote it: the core
 // decodes it when the task settles (not at all for a late answer), or takes
