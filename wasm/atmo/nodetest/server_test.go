@@ -6,6 +6,7 @@
 package nodetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -128,6 +129,22 @@ func TestAtmoWorkerHelperRunsUnchangedInWorkerThreads(t *testing.T) {
 	assert.Equal(t, "echo", m["name"])
 	assert.Equal(t, map[string]any{"x": 1.0, "bytes": []byte{1, 2, 3}}, m["params"])
 	assert.Equal(t, "testdata/echo-worker.js", wm.Workers()[0].Script())
+}
+
+func TestLargeBytesComeBackWholeRoundAfterRoundInWorkerThreads(t *testing.T) {
+	// Above values.BigCopy the listener first collects garbage, and each
+	// round's send reuses the buffer of the last answer: under Node.js too.
+	tm, _ := pool(t, echo(t, "echo"))
+	for round := range 3 {
+		b := make([]byte, values.BigCopy)
+		for i := range b {
+			b[i] = byte(i + round)
+		}
+		got, err := tm.Do(testCtx(t), "echo", b)
+		require.NoError(t, err)
+		m := got.(map[string]any)
+		require.True(t, bytes.Equal(b, m["params"].([]byte)), "round %d", round)
+	}
 }
 
 func TestAtmoWorkerModuleHelperRunsAsESModule(t *testing.T) {
