@@ -82,7 +82,7 @@ test-browser: deps build-wasm
 SOAK_TASKS ?= 100000
 soak: deps build-wasm
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 30m -v -run TestChaosSoak -exec $(BIN)/wasmbrowsertest ./wasm/atmo \
-	  -args -soak.tasks=$(SOAK_TASKS) 2>&1 | { grep -E "chaos soak|^(ok|FAIL|---|panic)|Error|_test.go" || true; }
+	  -args -soak.tasks=$(SOAK_TASKS) 2>&1 | { grep -v -E "$(NOISE)" || true; } | { grep -E "chaos soak|^(ok|FAIL|---|panic)|Error|_test.go" || true; }
 
 # Node.js tests: the same TaskManager on worker_threads, with Go's own Node runner.
 test-node: node build-wasm
