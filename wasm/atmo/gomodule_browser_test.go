@@ -3,6 +3,7 @@
 package atmo_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -261,6 +262,43 @@ func TestGoModuleBytesRoundTrip(t *testing.T) {
 		digest = sha256.Sum256(digest[:])
 	}
 	assert.Equal(t, digest[:], sum)
+}
+
+func TestGoModuleManyLargeBytesInFlightEachComeBackAsSent(t *testing.T) {
+	// Tasks in flight together travel in batches that carry several large
+	// byte arrays at once, both ways, and both threads reuse the buffers of
+	// bytes they received for the bytes they send next (codec.recycle): each
+	// answer must still hold exactly its own task's bytes, sizes mixed.
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule), Concurrency: 8})
+	ctx := goCtx(t)
+	sizes := []int{64 << 10, 1 << 20, 64 << 10, 5 << 20}
+	for round := range 3 {
+		var wg sync.WaitGroup
+		errs := make([]error, 16)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				data := make([]byte, sizes[i%len(sizes)])
+				for j := range data {
+					data[j] = byte(i*7 + j + round)
+				}
+				got, err := tm.Do(ctx, "reverse", data)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				slices.Reverse(data)
+				if b, _ := got.([]byte); !bytes.Equal(b, data) {
+					errs[i] = fmt.Errorf("task %d of round %d: %d bytes came back different", i, round, len(data))
+				}
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+	}
 }
 
 // The main thread downloads modules with XMLHttpRequest. wasmbrowsertest
