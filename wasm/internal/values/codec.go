@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 )
 
 // The wire codec: a value tree (see Normalize) as bytes, so that it crosses
@@ -157,7 +158,7 @@ func decodeAt(buf []byte, ref func(int) any, depth int) (any, []byte, error) {
 		out := make(map[string]any, n)
 		for range n {
 			var k string
-			if k, buf, err = decodeString(buf); err != nil {
+			if k, buf, err = decodeKey(buf); err != nil {
 				return nil, nil, err
 			}
 			if out[k], buf, err = decodeAt(buf, ref, depth+1); err != nil {
@@ -198,4 +199,37 @@ func decodeString(buf []byte) (string, []byte, error) {
 		return "", nil, err
 	}
 	return string(buf[:n]), buf[n:], nil
+}
+
+// decodeKey reads an object's key. Keys repeat from message to message
+// (message, taskId, content, params, and a task's own field names), so
+// short ones come from keyCache instead of a new string each time: a
+// worker-work message decoded with 21 allocations, 7 of them its keys.
+func decodeKey(buf []byte) (string, []byte, error) {
+	n, buf, err := decodeLen(buf, 1)
+	if err != nil {
+		return "", nil, err
+	}
+	return keyString(buf[:n]), buf[n:], nil
+}
+
+// keyCache holds the last key seen in each of its slots, chosen by a hash
+// of the key's bytes.
+var keyCache [256]atomic.Pointer[string]
+
+func keyString(b []byte) string {
+	if len(b) > 32 {
+		return string(b)
+	}
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &keyCache[h%uint32(len(keyCache))]
+	if p := slot.Load(); p != nil && *p == string(b) {
+		return *p
+	}
+	s := string(b)
+	slot.Store(&s)
+	return s
 }

@@ -115,3 +115,22 @@ func TestNormalizeNamesWhereAValueThatCannotCrossSits(t *testing.T) {
 		require.Contains(t, err.Error(), c.want)
 	}
 }
+
+func TestDecodedKeysAreRightWhateverTheKeyCacheHolds(t *testing.T) {
+	// Keys come from a small cache of the last key seen per slot: many
+	// distinct keys (so slots collide and are replaced), repeated keys, and
+	// keys too long for the cache must all decode as they were written.
+	obj := map[string]any{}
+	for i := range 2000 {
+		obj[fmt.Sprintf("k%d", i)] = float64(i)
+	}
+	obj[strings.Repeat("long", 20)] = "long"
+	obj[""] = "empty"
+	buf := Encode(nil, obj, nil)
+	for range 3 {
+		got, rest, err := Decode(buf, nil)
+		require.NoError(t, err)
+		require.Empty(t, rest)
+		require.Equal(t, obj, got)
+	}
+}
