@@ -721,18 +721,18 @@ func (d *benchDriver) measureProfiled(spec benchSpec, title string) (map[string]
 	return figs, nil
 }
 
-// warmUp runs each implementation's echo tasks, one at a time and then
-// all at once, warmUpRounds times, before anything is measured. The page lives through the whole suite, and V8 compiles a hot
-// wasm function with its optimising tier in the background some time after
-// it turned hot: without this, the first cases measured the Go main thread
-// half-compiled (atmo's round trip fell from 174 to 87 µs over five runs of
-// one suite, raw's from 99 to 69). Each measurement still warms up its own
-// workers, which are new.
 // warmUpRounds is how many times warmUp runs each implementation: with
 // three, atmo's first round trips after it still ran 30% slower than its
 // later ones in the same page (113 against 83-90 µs).
 const warmUpRounds = 6
 
+// warmUp runs each implementation's echo tasks, all at once and then one at
+// a time, warmUpRounds times, before anything is measured. The page lives
+// through the whole suite, and V8 compiles a hot wasm function with its
+// optimising tier in the background some time after it turned hot: without
+// this, the first cases measured the Go main thread half-compiled (atmo's
+// round trip fell from 174 to 87 µs over five runs of one suite, raw's from
+// 99 to 69). Each measurement still warms up its own workers, which are new.
 func (d *benchDriver) warmUp(set benchSettings, log io.Writer) error {
 	if set.Name == "tiny" {
 		return nil // a smoke test: its figures mean little anyway

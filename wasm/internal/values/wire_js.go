@@ -199,7 +199,7 @@ const recycle = () => {
   if (wire.rawTaken) return;
   for (const r of wire.refs) {
     const b = r.buffer;
-    if (!(b instanceof ArrayBuffer) || b.resizable || r.byteOffset !== 0 || r.byteLength !== b.byteLength || b.byteLength <= INLINE || spares.includes(b)) continue;
+    if (!(b instanceof ArrayBuffer) || b.resizable || r.byteOffset !== 0 || r.byteLength !== b.byteLength || spares.includes(b)) continue;
     spares.push(b);
     spareBytes += b.byteLength;
     while (spares.length > 1 && spareBytes > SPARE_BYTES) spareBytes -= spares.shift().byteLength;
