@@ -250,6 +250,7 @@ type benchSpec struct {
 	Size        int    `json:"size,omitempty"`
 	Rounds      int    `json:"rounds,omitempty"`
 	Transfer    bool   `json:"transfer,omitempty"`
+	KeepInJS    bool   `json:"keepInJS,omitempty"`
 	Shared      bool   `json:"shared,omitempty"`
 	Run         int    `json:"run"`
 }
@@ -519,10 +520,21 @@ func benchPlan(set benchSettings, cores int, best map[string]int) []benchCase {
 			}
 			c := benchCase{workload: "payload", name: fmt.Sprintf("%d MiB round trip, %s", mib, mode), figure: "ms", unit: "ms", better: "lower"}
 			for _, impl := range benchImpls {
-				if impl == implAtmoGo && !transfer {
+				spec := benchSpec{Workload: "payload", Impl: impl, Size: mib << 20, Rounds: rounds, Transfer: transfer}
+				switch {
+				case impl == implAtmoGo && !transfer:
 					continue // a Go worker always transfers the []byte it answers
+				case impl == implAtmoGo:
+					// A Go []byte on the page (four copies a round trip), and
+					// the page's bytes kept in JS (two: the worker's own).
+					c.entries = append(c.entries, benchEntry{impl: impl, variant: "Go: a []byte on the page", spec: spec})
+					spec.KeepInJS = true
+					c.entries = append(c.entries, benchEntry{impl: impl, variant: "Go: the page's bytes kept in JS", spec: spec})
+					continue
+				case impl == implAtmoJS && transfer:
+					spec.KeepInJS = true
 				}
-				c.entries = append(c.entries, benchEntry{impl: impl, spec: benchSpec{Workload: "payload", Impl: impl, Size: mib << 20, Rounds: rounds, Transfer: transfer}})
+				c.entries = append(c.entries, benchEntry{impl: impl, spec: spec})
 			}
 			cs = append(cs, c)
 		}

@@ -40,6 +40,7 @@ type spec struct {
 	Size        int    `json:"size"`     // payload bytes
 	Rounds      int    `json:"rounds"`   // payload round trips per measure
 	Transfer    bool   `json:"transfer"` // the worker transfers its answer back
+	KeepInJS    bool   `json:"keepInJS"` // with Transfer: the page's bytes stay in JS (atmo.Transfer, RawResult)
 	Shared      bool   `json:"shared"`   // Go modules: one compile on the main thread, posted to every worker
 	Run         int    `json:"run"`      // which repetition; makes module URLs unique
 }
@@ -274,9 +275,10 @@ func (b *bench) setup() error {
 		for i := range b.data {
 			b.data[i] = 7
 		}
-		if s.Transfer && s.Impl == "atmo-js" {
+		if s.Transfer && s.KeepInJS {
 			// The bytes stay in JS: atmo.Transfer moves them to the worker and
-			// RawResult takes the answer back as it is, so no copy crosses Go.
+			// RawResult takes the answer back as it is, so no copy crosses the
+			// page's Go (a Go worker still copies them in and out of its own).
 			b.move = js.Global().Get("Uint8Array").New(s.Size)
 			b.move.Call("fill", 7)
 		}
@@ -420,7 +422,8 @@ func (b *bench) payloadRound(ctx context.Context) error {
 }
 
 // movedRound sends the JS payload moved (atmo.Transfer) and takes the answer
-// raw (RawResult): the worker moves it back with atmoWorker.transfer.
+// raw (RawResult): the worker moves it back (atmoWorker.transfer in JS; a Go
+// worker transfers every []byte it answers).
 func (b *bench) movedRound(ctx context.Context) error {
 	res := make(chan atmo.Response, 1)
 	settle := func(r atmo.Response) { res <- r }
