@@ -127,7 +127,7 @@ func TestTasksRunConcurrentlyInTheirOwnGoroutines(t *testing.T) {
 	assert.Equal(t, "task-1", h.next(t)["taskId"])
 }
 
-func TestGoroutinesAreReusedBetweenTasksAndAtMostSixteenWaitIdle(t *testing.T) {
+func TestGoroutinesAreReusedBetweenTasksAndAtMostMaxIdleRunnersWait(t *testing.T) {
 	s, h := newTestServer(t)
 	release := make(chan struct{})
 	var mu sync.Mutex
@@ -140,22 +140,37 @@ func TestGoroutinesAreReusedBetweenTasksAndAtMostSixteenWaitIdle(t *testing.T) {
 		return nil, nil
 	})
 	h.next(t)
-	for round := 0; round < 2; round++ {
-		for i := range 40 {
+	burst := func(round, n int) {
+		t.Helper()
+		for i := range n {
 			s.receive(work(fmt.Sprintf("task-%d-%d", round, i), "wait", nil))
 		}
-		require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return running == 40 }, 5*time.Second, time.Millisecond,
-			"all 40 tasks run at once, whether on new or on reused goroutines")
-		for range 40 {
+		require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return running == n }, 5*time.Second, time.Millisecond,
+			"all %d tasks run at once, whether on new or on reused goroutines", n)
+		for range n {
 			release <- struct{}{}
 			h.next(t)
 		}
 		mu.Lock()
 		running = 0
 		mu.Unlock()
-		require.Eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.idle == maxIdleRunners }, 5*time.Second, time.Millisecond,
-			"the goroutines of finished tasks wait for the next ones, sixteen at most")
 	}
+	idle := func() int { s.mu.Lock(); defer s.mu.Unlock(); return s.idle }
+	made := func() int { s.mu.Lock(); defer s.mu.Unlock(); return s.runners }
+
+	burst(0, 40)
+	require.Eventually(t, func() bool { return idle() == 40 }, 5*time.Second, time.Millisecond,
+		"the goroutines of finished tasks wait for the next ones")
+	assert.Equal(t, 40, made())
+
+	burst(1, 40)
+	require.Eventually(t, func() bool { return idle() == 40 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, 40, made(), "a second burst as large runs on the goroutines of the first")
+
+	burst(2, maxIdleRunners+20)
+	require.Eventually(t, func() bool { return idle() == maxIdleRunners }, 5*time.Second, time.Millisecond,
+		"no more than maxIdleRunners wait, however many tasks ran at once")
+	assert.Equal(t, maxIdleRunners+20, made(), "only the tasks beyond the waiting goroutines made new ones")
 }
 
 func TestCancelCancelsTheHandlersContextAndDropsItsLateAnswer(t *testing.T) {
