@@ -60,17 +60,44 @@ func serve(s *server, host js.Value) {
 
 // portJS is the JS side of the port: messages cross syscall/js as bytes
 // (see wasm/internal/values/wire_js.go), in one copy each way.
-var portJS = js.Global().Get("Function").New("codec", `
+var portJS = js.Global().Get("Function").New("codec", "workTag", `
+// write writes a message for Go: worker-work and worker-work-batch in the
+// compact form the server reads (server.go's workTag), anything else as it
+// is, and a work message of an unexpected shape as it is too, for the
+// server's general path to judge.
+const compact = [];
+const write = (d) => {
+  if (d === null || typeof d !== 'object' || !(d.workerId === undefined || typeof d.workerId === 'string')) return codec.encode(d);
+  compact.length = 0;
+  compact.push(workTag, d.workerId === undefined ? '' : d.workerId);
+  if (d.message === 'worker-work') {
+    const c = d.content;
+    if (typeof d.taskId !== 'string' || c === null || typeof c !== 'object' || typeof c.name !== 'string') return codec.encode(d);
+    compact.push(d.taskId, c.name, c.params);
+  } else if (d.message === 'worker-work-batch' && Array.isArray(d.content)) {
+    for (const it of d.content) {
+      if (it === null || typeof it !== 'object' || typeof it.taskId !== 'string' || typeof it.name !== 'string') return codec.encode(d);
+      compact.push(it.taskId, it.name, it.params);
+    }
+  } else {
+    return codec.encode(d);
+  }
+  try {
+    return codec.encode(compact);
+  } finally {
+    compact.length = 0; // hold no params
+  }
+};
 return {
   // listen wraps Go's listener: a message reaches it as bytes, or as it
   // came if it cannot be written (see codec.deliver).
-  listen: (r) => (d) => codec.deliver(r, codec.encode, d),
+  listen: (r) => (d) => codec.deliver(r, write, d),
   // post posts the message Go wrote.
   post: (fn, r, t) => {
     const list = t || [];
     fn(codec.read(r, list), list);
   },
-};`).Invoke(values.Codec)
+};`).Invoke(values.Codec, workTag)
 
 var portPost = portJS.Get("post")
 

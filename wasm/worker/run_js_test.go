@@ -82,3 +82,36 @@ func TestFromJSFollowsTheCoreRules(t *testing.T) {
 		"when": "2025-01-02T00:00:00.000Z", "err": map[string]any{"name": "TypeError", "message": "bad"},
 	}, fromJS(v))
 }
+
+func TestServeOverAJSPortRunsWorkBatchesAndOddlyShapedWork(t *testing.T) {
+	s := newServer()
+	s.handle("double", func(_ context.Context, p any) (any, error) { return 2 * p.(float64), nil })
+	host := jsHost()
+	serve(s, host)
+	send := func(src string) {
+		t.Helper()
+		host.Get("fn").Invoke(js.Global().Get("Function").New("return " + src).Invoke())
+	}
+	send(`{ message: 'init-worker', id: 'worker-1' }`)
+	waitPosted(t, host, 1)
+
+	// A batch, as the compact form carries it; a worker id that is a
+	// number (a hand-written host) and a work message with extra fields,
+	// which take the general path.
+	send(`{ message: 'worker-work-batch', workerId: 'worker-1', content: [
+	  { taskId: 'task-1', name: 'double', params: 1 }, { taskId: 'task-2', name: 'double', params: 2 } ] }`)
+	send(`{ message: 'worker-work', taskId: 'task-3', workerId: 7, content: { name: 'double', params: 3 } }`)
+	send(`{ message: 'worker-work', taskId: 'task-4', content: { name: 'double', params: 4, extra: true }, extra: 1 }`)
+	waitPosted(t, host, 5)
+	got := map[string]float64{}
+	ids := map[string]string{}
+	for i := 1; i < 5; i++ {
+		msg := host.Get("posted").Index(i).Get("msg")
+		require.Equal(t, "worker-response", msg.Get("message").String())
+		id := msg.Get("taskId").String()
+		got[id] = msg.Get("content").Float()
+		ids[id] = msg.Get("workerId").String()
+	}
+	assert.Equal(t, map[string]float64{"task-1": 2, "task-2": 4, "task-3": 6, "task-4": 8}, got)
+	assert.Equal(t, map[string]string{"task-1": "worker-1", "task-2": "worker-1", "task-3": "7", "task-4": "worker-1"}, ids)
+}

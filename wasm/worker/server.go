@@ -158,6 +158,10 @@ func Progress(ctx context.Context, value any) error {
 // goroutine of its own. Messages it does not know are ignored, as the
 // protocol asks.
 func (s *server) receive(msg any) {
+	if w, ok := msg.([]any); ok {
+		s.receiveWork(w)
+		return
+	}
 	m, ok := msg.(map[string]any)
 	if !ok {
 		return
@@ -180,13 +184,15 @@ func (s *server) receive(msg any) {
 			"content": map[string]any{"tasks": tasks, "features": []any{"cancel", "progress", "concurrency", "batch"}},
 		})
 	case msgWorkerWork:
-		s.start(m)
+		content, _ := m["content"].(map[string]any)
+		name, _ := content["name"].(string)
+		s.start(idText(m["taskId"]), idText(m["workerId"]), name, content["params"])
 	case msgWorkerWorkBatch:
 		items, _ := m["content"].([]any)
 		for _, it := range items {
 			if item, ok := it.(map[string]any); ok {
-				s.start(map[string]any{"taskId": item["taskId"], "workerId": m["workerId"],
-					"content": map[string]any{"name": item["name"], "params": item["params"]}})
+				name, _ := item["name"].(string)
+				s.start(idText(item["taskId"]), idText(m["workerId"]), name, item["params"])
 			}
 		}
 	case msgWorkerCancel:
@@ -194,17 +200,32 @@ func (s *server) receive(msg any) {
 	}
 }
 
-// start begins the task of a worker-work message.
-func (s *server) start(m map[string]any) {
-	taskID := idText(m["taskId"])
+// workTag starts the compact form in which the JS side of the port
+// (run_js.go) writes worker-work and worker-work-batch messages:
+// [workTag, workerId, then taskId, name, params for each task]. Go then
+// builds no map for the envelope of each task, only its params.
+const workTag = "\x00atmo-work"
+
+// receiveWork starts the tasks of a message in the compact form; anything
+// else that came as an array is not a protocol message, and is ignored.
+func (s *server) receiveWork(w []any) {
+	if len(w) < 2 || (len(w)-2)%3 != 0 || w[0] != workTag {
+		return
+	}
+	workerID, _ := w[1].(string)
+	for i := 2; i < len(w); i += 3 {
+		taskID, _ := w[i].(string)
+		name, _ := w[i+1].(string)
+		s.start(taskID, workerID, name, w[i+2])
+	}
+}
+
+// start begins a task of a worker-work or worker-work-batch message.
+func (s *server) start(taskID, workerID, name string, params any) {
 	if taskID == "" {
 		return // nothing to answer to
 	}
-	content, _ := m["content"].(map[string]any)
-	name, _ := content["name"].(string)
-	params := content["params"]
 	s.mu.Lock()
-	workerID := idText(m["workerId"])
 	if workerID == "" {
 		workerID = s.workerID
 	}

@@ -207,6 +207,36 @@ func TestUnknownOrMalformedMessagesAreIgnored(t *testing.T) {
 	h.none(t)
 }
 
+func TestTheCompactFormOfWorkRunsEachTaskItNames(t *testing.T) {
+	s, h := newTestServer(t)
+	s.handle("double", func(_ context.Context, p any) (any, error) { return 2 * p.(float64), nil })
+	h.next(t)
+	s.receive([]any{workTag, "worker-1", "task-1", "double", 2.0, "task-2", "double", 3.0})
+	got := map[any]any{}
+	for range 2 {
+		m := h.next(t)
+		assert.Equal(t, "worker-1", m["workerId"])
+		got[m["taskId"]] = m["content"]
+	}
+	assert.Equal(t, map[any]any{"task-1": 4.0, "task-2": 6.0}, got)
+
+	s.receive([]any{workTag, "", "task-3", "nope", nil})
+	m := h.next(t)
+	assert.Equal(t, "worker-1", m["workerId"], "no worker id: the one from init-worker")
+	assert.Contains(t, m["error"], "Unknown task: nope")
+}
+
+func TestMalformedCompactWorkIsIgnored(t *testing.T) {
+	s, h := newTestServer(t)
+	h.next(t)
+	s.receive([]any{workTag, "worker-1", "task-1", "add"}) // a task without its params
+	s.receive([]any{"another tag", "worker-1", "task-1", "add", nil})
+	s.receive([]any{workTag})
+	s.receive([]any{})
+	s.receive([]any{workTag, "worker-1", 7.0, "add", nil}) // no string task id
+	h.none(t)
+}
+
 func TestProgressPostsWorkerProgressForTheRunningTask(t *testing.T) {
 	s, h := newTestServer(t)
 	s.handle("long", func(ctx context.Context, _ any) (any, error) {
