@@ -107,14 +107,32 @@ type jsPort struct{ fn js.Value }
 
 func (p jsPort) post(msg map[string]any) {
 	refs, transfer := values.Send(msg)
-	if err := jsCall(func() { portPost.Invoke(p.fn, refs, transfer) }); err != nil {
-		// Not cloneable (an opaque JS value such as a function): say so
-		// instead of leaving the host waiting.
-		if id, ok := msg["taskId"].(string); ok && msg["message"] == msgWorkerResponse {
+	err := jsCall(func() { portPost.Invoke(p.fn, refs, transfer) })
+	if err == nil {
+		return
+	}
+	// Not cloneable (an opaque JS value such as a function): say so instead
+	// of leaving the host waiting.
+	switch msg["message"] {
+	case msgWorkerResponse:
+		if id, ok := msg["taskId"].(string); ok {
 			p.fn.Invoke(toJS(map[string]any{
 				"message": msgWorkerResponse, "taskId": id, "workerId": msg["workerId"],
 				"error": "the result could not be posted to the host: " + err.Error(),
 			}, nil), []any{})
+		}
+	case msgWorkerResponseBatch:
+		// One answer spoils the batch: post each alone, so that the others
+		// arrive and the one that cannot says so.
+		items, _ := msg["content"].([]any)
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				one := map[string]any{"message": msgWorkerResponse, "workerId": msg["workerId"]}
+				for k, v := range m {
+					one[k] = v
+				}
+				p.post(one)
+			}
 		}
 	}
 }

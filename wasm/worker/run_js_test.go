@@ -4,6 +4,8 @@ package worker
 
 import (
 	"context"
+	"strconv"
+	"sync"
 	"syscall/js"
 	"testing"
 	"time"
@@ -114,4 +116,55 @@ func TestServeOverAJSPortRunsWorkBatchesAndOddlyShapedWork(t *testing.T) {
 	}
 	assert.Equal(t, map[string]float64{"task-1": 2, "task-2": 4, "task-3": 6, "task-4": 8}, got)
 	assert.Equal(t, map[string]string{"task-1": "worker-1", "task-2": "worker-1", "task-3": "7", "task-4": "worker-1"}, ids)
+}
+
+func TestAResultThatCannotBePostedFailsOnlyItsOwnTaskInABatch(t *testing.T) {
+	s := newServer()
+	var mu sync.Mutex
+	started := 0
+	all := make(chan struct{})
+	// Each task waits until all three run, so that their answers leave
+	// together in one worker-response-batch.
+	together := func() {
+		mu.Lock()
+		started++
+		if started == 3 {
+			close(all)
+		}
+		mu.Unlock()
+		<-all
+	}
+	s.handle("ok", func(_ context.Context, p any) (any, error) { together(); return p, nil })
+	s.handle("fn", func(context.Context, any) (any, error) { together(); return js.Global().Get("Function").New(""), nil })
+	// A host that clones what it is posted, as postMessage does.
+	host := js.Global().Get("Function").New(`
+const host = { posted: [], tried: [] };
+host.post = (msg, transfer) => { host.tried.push(msg.message); host.posted.push({ msg: structuredClone(msg), transfer }); };
+host.listen = (fn) => { host.fn = fn; };
+return host;`).Invoke()
+	serve(s, host)
+	send := func(src string) {
+		t.Helper()
+		host.Get("fn").Invoke(js.Global().Get("Function").New("return " + src).Invoke())
+	}
+	send(`{ message: 'init-worker', id: 'worker-1', features: ['batch'] }`)
+	waitPosted(t, host, 1)
+	send(`{ message: 'worker-work-batch', workerId: 'worker-1', content: [
+	  { taskId: 'task-1', name: 'ok', params: 1 }, { taskId: 'task-2', name: 'fn', params: null }, { taskId: 'task-3', name: 'ok', params: 3 } ] }`)
+	waitPosted(t, host, 4)
+	assert.Contains(t, host.Get("tried").Call("join", ",").String(), "worker-response-batch", "the answers first left together")
+	got := map[string]string{}
+	for i := 1; i < 4; i++ {
+		msg := host.Get("posted").Index(i).Get("msg")
+		require.Equal(t, "worker-response", msg.Get("message").String())
+		assert.Equal(t, "worker-1", msg.Get("workerId").String())
+		if e := msg.Get("error"); e.Truthy() {
+			got[msg.Get("taskId").String()] = e.String()
+		} else {
+			got[msg.Get("taskId").String()] = strconv.FormatFloat(msg.Get("content").Float(), 'f', -1, 64)
+		}
+	}
+	assert.Equal(t, "1", got["task-1"])
+	assert.Equal(t, "3", got["task-3"])
+	assert.Contains(t, got["task-2"], "the result could not be posted to the host")
 }
