@@ -74,7 +74,7 @@
     const running = new Map(); // taskId → { abort: AbortController made on demand }
     let workerId = null;
     let batches = false; // the host takes worker-response-batch
-    let outbox = [], outboxTransfer = [];
+    let outbox = [], outboxLists = [], outboxTransfer = [];
 
     // respond answers a task. When the host takes batches and other tasks
     // are still running (or the rest of a worker-work-batch is still to
@@ -87,15 +87,28 @@
         return;
       }
       outbox.push(Object.assign({ taskId }, fields));
+      outboxLists.push(transfer);
       if (transfer) outboxTransfer.push(...transfer);
       if (outbox.length === 1) queueMicrotask(flush);
     }
 
     function flush() {
-      const items = outbox, list = outboxTransfer;
-      outbox = []; outboxTransfer = [];
-      if (items.length === 1) port.post(Object.assign({ message: 'worker-response', workerId }, items[0]), list);
-      else port.post({ message: 'worker-response-batch', workerId, content: items }, list);
+      const items = outbox, lists = outboxLists, list = outboxTransfer;
+      outbox = []; outboxLists = []; outboxTransfer = [];
+      try {
+        if (items.length === 1) port.post(Object.assign({ message: 'worker-response', workerId }, items[0]), list);
+        else port.post({ message: 'worker-response-batch', workerId, content: items }, list);
+      } catch (_) {
+        // One answer that cannot be cloned spoils the batch: post each
+        // alone, so that the others arrive and that one says why.
+        items.forEach((it, i) => {
+          try {
+            port.post(Object.assign({ message: 'worker-response', workerId }, it), lists[i]);
+          } catch (err) {
+            port.post({ message: 'worker-response', taskId: it.taskId, workerId, error: errorText(err) });
+          }
+        });
+      }
     }
 
     // work runs a task. A handler that returns a plain value is answered in

@@ -406,6 +406,40 @@ func TestHelperWorkerRunsAsyncHandlersAndReportsThrows(t *testing.T) {
 	assert.Equal(t, 2.0, got)
 }
 
+func TestHelperWorkerFailsOnlyTheUncloneableAnswerOfABatch(t *testing.T) {
+	// Three tasks that finish together, so that their answers leave in one
+	// worker-response-batch; one answer cannot be cloned.
+	script := jstest.HelperWorker(t, `let started = 0, go;
+const all = new Promise((r) => { go = r; });
+const together = () => { if (++started === 3) go(); return all; };
+atmoWorker({
+  ok: (x) => together().then(() => x),
+  fn: () => together().then(() => () => 1),
+});`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"ok", "fn"}, Script: script, Concurrency: 3})
+	ctx := testCtx(t)
+	type answer struct {
+		got any
+		err error
+	}
+	answers := make([]chan answer, 3)
+	for i, name := range []string{"ok", "fn", "ok"} {
+		answers[i] = make(chan answer, 1)
+		go func() {
+			got, err := tm.Do(ctx, name, float64(i))
+			answers[i] <- answer{got, err}
+		}()
+	}
+	first, second, third := <-answers[0], <-answers[1], <-answers[2]
+	require.NoError(t, first.err)
+	assert.Equal(t, 0.0, first.got)
+	require.NoError(t, third.err)
+	assert.Equal(t, 2.0, third.got)
+	var te *atmo.TaskError
+	require.ErrorAs(t, second.err, &te)
+	assert.Contains(t, te.Message, "could not be cloned")
+}
+
 func TestHelperLoadsAsAModule(t *testing.T) {
 	helper := jstest.FileURL(t, "jsworker/atmo-worker.js")
 	script := jstest.BlobURL(t, fmt.Sprintf(`import %q; globalThis.atmoWorker({ twice: (x) => x * 2 });`, helper))
