@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"syscall/js"
 	"testing"
 	"time"
 
@@ -438,6 +439,42 @@ atmoWorker({
 	var te *atmo.TaskError
 	require.ErrorAs(t, second.err, &te)
 	assert.Contains(t, te.Message, "could not be cloned")
+}
+
+func TestParamsThatCannotBePostedFailOnlyTheirOwnTask(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: jstest.HelperWorker(t, `atmoWorker({ echo: (x) => x });`), Concurrency: 4})
+	ctx := testCtx(t)
+	fn := js.Global().Get("Function").New("")
+	_, err := tm.Do(ctx, "echo", map[string]any{"f": fn})
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te, "a function cannot cross to a worker")
+	assert.Contains(t, te.Message, "params could not be posted to the worker")
+
+	// Three tasks in one turn: the first is posted alone, the other two
+	// in one worker-work-batch, which the function spoils.
+	results := make(chan atmo.Response, 3)
+	done := func(r atmo.Response) { results <- r }
+	for _, p := range []any{0.0, fn, 2.0} {
+		_, err := tm.AddTask(atmo.TaskParams{Name: "echo", Params: p, Context: ctx, OnSuccess: done, OnError: done})
+		require.NoError(t, err)
+	}
+	var got []any
+	var failed []string
+	for range 3 {
+		r := <-results
+		if r.Err != nil {
+			failed = append(failed, r.Error)
+			continue
+		}
+		got = append(got, r.Content)
+	}
+	assert.ElementsMatch(t, []any{0.0, 2.0}, got, "the others still go")
+	require.Len(t, failed, 1)
+	assert.Contains(t, failed[0], "params could not be posted to the worker")
+
+	got1, err := tm.Do(ctx, "echo", "still here")
+	require.NoError(t, err)
+	assert.Equal(t, "still here", got1)
 }
 
 func TestHelperLoadsAsAModule(t *testing.T) {

@@ -24,11 +24,27 @@ import (
 var wireJS = js.Global().Get("Function").New("codec", `
 const taskId = (seq) => 'task-' + seq;
 const post = codec.post;
+// failLater fails the tasks whose params could not be posted (structured
+// clone refused one of their values): after this call, an error answer for
+// each reaches the worker's own message listeners, as the worker's answers
+// do, so that the task fails instead of waiting for an answer that will
+// not come.
+const failLater = (port, ids, err) => {
+  const error = 'atmo: the task\'s params could not be posted to the worker: ' + ((err && err.message) || err) +
+    ' (pass values that structured clone accepts: no functions, symbols or DOM nodes)';
+  const data = { message: 'worker-response-batch', content: ids.map((taskId) => ({ taskId, error })) };
+  queueMicrotask(() => (typeof port.dispatchEvent === 'function' ? port.dispatchEvent(new MessageEvent('message', { data })) : port.emit('message', data)));
+};
+const work = (wid, it) => ({ message: 'worker-work', taskId: it.taskId, workerId: wid, content: { name: it.name, params: it.params } });
 // sendOne posts one worker-work message with the params Go wrote.
 const sendOne = (port, seq, wid, name, r, t) => {
   const list = t || [];
-  const params = codec.read(r, list);
-  post(port, { message: 'worker-work', taskId: taskId(seq), workerId: wid, content: { name, params } }, list);
+  const it = { taskId: taskId(seq), name, params: codec.read(r, list) };
+  try {
+    post(port, work(wid, it), list);
+  } catch (err) {
+    failLater(port, [it.taskId], err);
+  }
 };
 // queueWork adds a task to a batch posted at the end of the current turn,
 // as worker-work-batch (to workers that said they take batches).
@@ -36,19 +52,32 @@ const queueWork = (port, q, seq, wid, name, r, t) => {
   const params = codec.read(r, q.transfer);
   if (t) for (const b of t) q.transfer.push(b);
   q.items.push({ taskId: taskId(seq), name, params });
+  q.lists.push(t);
   if (q.items.length === 1) queueMicrotask(() => flush(port, q, wid));
 };
 // flush posts the batch now; any other message to the worker (a cancel)
 // flushes first, so that the worker sees everything in order.
 const flush = (port, q, wid) => {
-  const items = q.items, list = q.transfer;
+  const items = q.items, list = q.transfer, lists = q.lists;
   if (items.length === 0) return;
-  q.items = []; q.transfer = [];
-  if (items.length === 1) {
-    const it = items[0];
-    post(port, { message: 'worker-work', taskId: it.taskId, workerId: wid, content: { name: it.name, params: it.params } }, list);
-  } else {
-    post(port, { message: 'worker-work-batch', workerId: wid, content: items }, list);
+  q.items = []; q.transfer = []; q.lists = [];
+  try {
+    if (items.length === 1) post(port, work(wid, items[0]), list);
+    else post(port, { message: 'worker-work-batch', workerId: wid, content: items }, list);
+  } catch (err) {
+    // One task's params spoil the batch: post each task alone, so that
+    // the others still go and only that one fails.
+    if (items.length === 1) {
+      failLater(port, [items[0].taskId], err);
+      return;
+    }
+    for (let i = 0; i < items.length; i++) {
+      try {
+        post(port, work(wid, items[i]), lists[i] || []);
+      } catch (e) {
+        failLater(port, [items[i].taskId], e);
+      }
+    }
   }
 };
 
@@ -101,7 +130,7 @@ const answers = (d) => {
 // bytes, anything else as it came (see codec.deliver). Node's
 // worker_threads pass the data itself, the Web's an event.
 const listen = (r, node) => (m) => codec.deliver(r, answers, node ? m : m.data);
-const newQueue = () => ({ items: [], transfer: [] });
+const newQueue = () => ({ items: [], transfer: [], lists: [] });
 return { sendOne, queueWork, flush, listen, newQueue };
 `).Invoke(values.Codec)
 

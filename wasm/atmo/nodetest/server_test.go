@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall/js"
 	"testing"
 	"time"
 
@@ -129,6 +130,18 @@ func TestAtmoWorkerHelperRunsUnchangedInWorkerThreads(t *testing.T) {
 	assert.Equal(t, "echo", m["name"])
 	assert.Equal(t, map[string]any{"x": 1.0, "bytes": []byte{1, 2, 3}}, m["params"])
 	assert.Equal(t, "testdata/echo-worker.js", wm.Workers()[0].Script())
+}
+
+func TestParamsThatCannotBePostedToAThreadFailTheirTask(t *testing.T) {
+	tm, _ := pool(t, echo(t, "echo"))
+	ctx := testCtx(t)
+	_, err := tm.Do(ctx, "echo", map[string]any{"f": js.Global().Get("Function").New("")})
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te, "a function cannot cross to a thread")
+	assert.Contains(t, te.Message, "params could not be posted to the worker")
+	got, err := tm.Do(ctx, "echo", 1)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, got.(map[string]any)["params"])
 }
 
 func TestLargeBytesComeBackWholeRoundAfterRoundInWorkerThreads(t *testing.T) {
