@@ -66,19 +66,15 @@ var portJS = js.Global().Get("Function").New("codec", "workTag", `
 // is, and a work message of an unexpected shape as it is too, for the
 // server's general path to judge.
 const compact = [];
+const task = (it) => it !== null && typeof it === 'object' && typeof it.taskId === 'string' && typeof it.name === 'string';
 const write = (d) => {
   if (d === null || typeof d !== 'object' || !(d.workerId === undefined || typeof d.workerId === 'string')) return codec.encode(d);
-  compact.length = 0;
-  compact.push(workTag, d.workerId === undefined ? '' : d.workerId);
-  if (d.message === 'worker-work') {
-    const c = d.content;
-    if (typeof d.taskId !== 'string' || c === null || typeof c !== 'object' || typeof c.name !== 'string') return codec.encode(d);
-    compact.push(d.taskId, c.name, c.params);
-  } else if (d.message === 'worker-work-batch' && Array.isArray(d.content)) {
-    for (const it of d.content) {
-      if (it === null || typeof it !== 'object' || typeof it.taskId !== 'string' || typeof it.name !== 'string') return codec.encode(d);
-      compact.push(it.taskId, it.name, it.params);
-    }
+  const c = d.content;
+  if (d.message === 'worker-work' && typeof d.taskId === 'string' && c !== null && typeof c === 'object' && typeof c.name === 'string') {
+    compact.push(workTag, d.workerId === undefined ? '' : d.workerId, d.taskId, c.name, c.params);
+  } else if (d.message === 'worker-work-batch' && Array.isArray(c) && c.every(task)) {
+    compact.push(workTag, d.workerId === undefined ? '' : d.workerId);
+    for (const it of c) compact.push(it.taskId, it.name, it.params);
   } else {
     return codec.encode(d);
   }
