@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -145,6 +146,28 @@ func benchDerived(rep *benchReport) []string {
 			}
 		}
 		out = append(out, "best throughput setting (used for main-thread and queue): "+strings.Join(parts, ", "))
+	}
+
+	if rt := cases("roundtrip"); len(rt) == 1 {
+		// The runs of a case are interleaved, so run i of atmo and run i of
+		// raw shared the machine's state: their ratio, run by run, shows
+		// how much of the spread is the machine's.
+		raw := find("roundtrip", rt[0], implRaw, "")
+		var parts []string
+		for _, impl := range []string{implAtmoJS, implAtmoGo} {
+			r := find("roundtrip", rt[0], impl, "")
+			if raw == nil || r == nil || len(r.Runs) != len(raw.Runs) || len(r.Runs) == 0 {
+				continue
+			}
+			ratios := make([]float64, len(r.Runs))
+			for i := range r.Runs {
+				ratios[i] = r.Runs[i] / raw.Runs[i]
+			}
+			parts = append(parts, fmt.Sprintf("%s %.2f-%.2f× (median %.2f×)", impl, slices.Min(ratios), slices.Max(ratios), median(ratios)))
+		}
+		if len(parts) > 0 {
+			out = append(out, "round trip ÷ raw, run by run (each pair measured side by side): "+strings.Join(parts, ", "))
+		}
 	}
 
 	if cpu := cases("cpu"); len(cpu) == 2 {

@@ -91,3 +91,12 @@ func TestBenchProfileFlagSaysWhatItTakes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, p, "no flag, no profile")
 }
+
+func TestTheRoundTripRatioIsAlsoShownRunByRun(t *testing.T) {
+	rep := &benchReport{Machine: benchMachine{PreciseMemory: true}, Results: []benchResult{
+		{Workload: "roundtrip", Case: "one at a time", Impl: implRaw, Runs: []float64{50, 100, 60}},
+		{Workload: "roundtrip", Case: "one at a time", Impl: implAtmoJS, Runs: []float64{60, 110, 90}},
+		{Workload: "roundtrip", Case: "one at a time", Impl: implAtmoGo, Runs: []float64{100, 200}}, // a run missing: no pairs
+	}}
+	assert.Equal(t, []string{"round trip ÷ raw, run by run (each pair measured side by side): atmo-js 1.10-1.50× (median 1.20×)"}, benchDerived(rep))
+}
