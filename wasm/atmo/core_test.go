@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -118,9 +120,57 @@ func TestAgingLetsALongWaitingTaskPassNewerHigherPriorities(t *testing.T) {
 	old := &TaskRequest{priority: 0, queued: now, seq: 1}
 	newer := &TaskRequest{priority: 2, queued: now.Add(3 * time.Second), seq: 2}
 	fresh := &TaskRequest{priority: 2, queued: now.Add(time.Second), seq: 3}
-	assert.True(t, runsBefore(old, newer, time.Second), "waited 3 intervals, beats +2 priority")
-	assert.False(t, runsBefore(old, fresh, time.Second), "waited 1 interval, loses to +2 priority")
-	assert.False(t, runsBefore(old, newer, 0), "without aging, priority decides")
+	order := func(aging time.Duration, tasks ...*TaskRequest) []uint64 {
+		q := &taskQueue{aging: aging}
+		for _, t := range tasks {
+			q.push(t)
+		}
+		var seqs []uint64
+		for q.Len() > 0 {
+			seqs = append(seqs, q.pop().seq)
+		}
+		return seqs
+	}
+	assert.Equal(t, []uint64{1, 2}, order(time.Second, newer, old), "waited 3 intervals, beats +2 priority")
+	assert.Equal(t, []uint64{3, 1}, order(time.Second, old, fresh), "waited 1 interval, loses to +2 priority")
+	assert.Equal(t, []uint64{2, 1}, order(0, old, newer), "without aging, priority decides")
+}
+
+func TestAQueueGivesUpItsTasksInRankOrderWhateverWasAddedAndRemoved(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	base := time.Now()
+	for round := range 200 {
+		aging := time.Duration(0)
+		if round%2 == 1 {
+			aging = time.Second
+		}
+		q := &taskQueue{aging: aging}
+		var kept []*TaskRequest
+		for i := range 1 + rng.IntN(60) {
+			task := &TaskRequest{priority: rng.IntN(5) - 2, queued: base.Add(time.Duration(rng.IntN(5000)) * time.Millisecond), seq: uint64(i + 1), index: -1}
+			q.push(task)
+			kept = append(kept, task)
+			if rng.IntN(4) == 0 { // take out a task still waiting, anywhere in the heap
+				j := rng.IntN(len(kept))
+				q.remove(kept[j])
+				assert.Equal(t, -1, kept[j].index)
+				kept = slices.Delete(kept, j, j+1)
+			}
+		}
+		want := slices.Clone(kept)
+		slices.SortFunc(want, func(a, b *TaskRequest) int {
+			if runsBefore(a, b) {
+				return -1
+			}
+			return 1
+		})
+		var got []*TaskRequest
+		for q.peek() != nil {
+			got = append(got, q.pop())
+		}
+		require.Equal(t, want, got, "round %d", round)
+		assert.Nil(t, q.pop(), "an empty queue gives nothing")
+	}
 }
 
 func TestEveryTaskSettlesExactlyOnceUnderConcurrentAddCancelAndClose(t *testing.T) {

@@ -315,7 +315,7 @@ func (tm *TaskManager) pull(w *TaskWorker) {
 			if q == nil {
 				continue
 			}
-			if h := q.peek(); h != nil && (best == nil || runsBefore(h, best, tm.opts.AgingInterval)) {
+			if h := q.peek(); h != nil && (best == nil || runsBefore(h, best)) {
 				best, from = h, q
 			}
 		}
