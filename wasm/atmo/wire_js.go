@@ -39,11 +39,11 @@ const work = (wid, it) => ({ message: 'worker-work', taskId: it.taskId, workerId
 // sendOne posts one worker-work message with the params Go wrote.
 const sendOne = (port, seq, wid, name, r, t) => {
   const list = t || [];
-  const it = { taskId: taskId(seq), name, params: codec.read(r, list) };
+  const m = { message: 'worker-work', taskId: taskId(seq), workerId: wid, content: { name, params: codec.read(r, list) } };
   try {
-    post(port, work(wid, it), list);
+    post(port, m, list);
   } catch (err) {
-    failLater(port, [it.taskId], err);
+    failLater(port, [m.taskId], err);
   }
 };
 // queueWork adds a task to a batch posted at the end of the current turn,
