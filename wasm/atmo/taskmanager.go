@@ -73,7 +73,10 @@ type TaskManager struct {
 	opts  Options
 	clock clock
 
-	mu         sync.Mutex
+	mu sync.Mutex
+	// reading is the clock's reading shared by the messages of one batch
+	// while they are handled (see receiveAll); zero otherwise.
+	reading    time.Time
 	closed     bool
 	nextTask   uint64
 	nextWorker uint64
@@ -244,7 +247,7 @@ func (tm *TaskManager) route(t *TaskRequest) {
 	}
 	t.status = TaskNew
 	t.worker = nil
-	t.queued = tm.clock.Now()
+	t.queued = tm.now()
 	q.push(t)
 	tm.queued++
 	tm.grow(t.name)
@@ -270,7 +273,7 @@ func (tm *TaskManager) pickWorker(candidates []*TaskWorker) *TaskWorker {
 
 // assign hands t to w: the seed's claim, grant and work. Called with mu held.
 func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
-	now := tm.clock.Now()
+	now := tm.now()
 	if !t.queued.IsZero() {
 		tm.stats.queueWait.add(now.Sub(t.queued))
 	} else {
@@ -293,6 +296,15 @@ func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
 		t.timer = tm.clock.AfterFunc(d, func() { tm.timedOut(t, w, d) })
 	}
 	w.transport.work(t.id, w.id, t.name, t.params)
+}
+
+// now reads the clock, or gives the reading shared by the batch being
+// handled. Called with mu held.
+func (tm *TaskManager) now() time.Time {
+	if !tm.reading.IsZero() {
+		return tm.reading
+	}
+	return tm.clock.Now()
 }
 
 func (tm *TaskManager) timeoutOf(t *TaskRequest, w *TaskWorker) time.Duration {
