@@ -74,7 +74,7 @@
     const running = new Map(); // taskId → { abort: AbortController made on demand }
     let workerId = null;
     let batches = false; // the host takes worker-response-batch
-    let outbox = [], outboxLists = [], outboxTransfer = [];
+    let outbox = [], outboxTransfer = [], outboxStarts = []; // answer i's buffers start at outboxStarts[i]
 
     // respond answers a task. When the host takes batches and other tasks
     // are still running (or the rest of a worker-work-batch is still to
@@ -86,15 +86,15 @@
         port.post(Object.assign({ message: 'worker-response', taskId, workerId }, fields), transfer);
         return;
       }
+      outboxStarts.push(outboxTransfer.length);
       outbox.push(Object.assign({ taskId }, fields));
-      outboxLists.push(transfer);
       if (transfer) outboxTransfer.push(...transfer);
       if (outbox.length === 1) queueMicrotask(flush);
     }
 
     function flush() {
-      const items = outbox, lists = outboxLists, list = outboxTransfer;
-      outbox = []; outboxLists = []; outboxTransfer = [];
+      const items = outbox, list = outboxTransfer, starts = outboxStarts;
+      outbox = []; outboxTransfer = []; outboxStarts = [];
       try {
         if (items.length === 1) port.post(Object.assign({ message: 'worker-response', workerId }, items[0]), list);
         else port.post({ message: 'worker-response-batch', workerId, content: items }, list);
@@ -103,7 +103,7 @@
         // alone, so that the others arrive and that one says why.
         items.forEach((it, i) => {
           try {
-            port.post(Object.assign({ message: 'worker-response', workerId }, it), lists[i]);
+            port.post(Object.assign({ message: 'worker-response', workerId }, it), list.slice(starts[i], starts[i + 1]));
           } catch (err) {
             port.post({ message: 'worker-response', taskId: it.taskId, workerId, error: errorText(err) });
           }

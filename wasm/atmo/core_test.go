@@ -1,6 +1,7 @@
 package atmo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -157,12 +158,18 @@ func TestAQueueGivesUpItsTasksInRankOrderWhateverWasAddedAndRemoved(t *testing.T
 				kept = slices.Delete(kept, j, j+1)
 			}
 		}
-		want := slices.Clone(kept)
-		slices.SortFunc(want, func(a, b *TaskRequest) int {
-			if runsBefore(a, b) {
-				return -1
+		rank := func(t *TaskRequest) int64 {
+			if aging > 0 {
+				return int64(t.priority)*int64(aging) - t.queued.UnixNano()
 			}
-			return 1
+			return int64(t.priority)
+		}
+		want := slices.Clone(kept)
+		slices.SortFunc(want, func(a, b *TaskRequest) int { // higher rank first, then adding order
+			if c := cmp.Compare(rank(b), rank(a)); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.seq, b.seq)
 		})
 		var got []*TaskRequest
 		for q.peek() != nil {

@@ -31,31 +31,33 @@ type place struct {
 	t    *TaskRequest
 }
 
-func (a place) before(b place) bool { return ranksBefore(a.rank, a.seq, b.rank, b.seq) }
-
-// runsBefore reports whether a ranks before b; it also compares the heads
-// of different queues, whose ranks are on the same scale.
-func runsBefore(a, b *TaskRequest) bool { return ranksBefore(a.rank, a.seq, b.rank, b.seq) }
-
-// ranksBefore orders by rank, higher first, then by seq, lower first.
-func ranksBefore(rankA int64, seqA uint64, rankB int64, seqB uint64) bool {
-	if rankA != rankB {
-		return rankA > rankB
+// before reports whether a runs before b; it also compares the heads of
+// different queues, whose ranks are on the same scale.
+func (a place) before(b place) bool {
+	if a.rank != b.rank {
+		return a.rank > b.rank
 	}
-	return seqA < seqB
+	return a.seq < b.seq
 }
 
 func (q *taskQueue) Len() int { return len(q.items) }
 
 // push queues t, whose queued time is set.
 func (q *taskQueue) push(t *TaskRequest) {
+	rank := int64(t.priority)
 	if q.aging > 0 {
-		t.rank = int64(t.priority)*int64(q.aging) - t.queued.UnixNano()
-	} else {
-		t.rank = int64(t.priority)
+		rank = rank*int64(q.aging) - t.queued.UnixNano()
 	}
-	q.items = append(q.items, place{rank: t.rank, seq: t.seq, t: t})
+	q.items = append(q.items, place{rank: rank, seq: t.seq, t: t})
 	q.up(len(q.items) - 1)
+}
+
+// head is the place of the task that runs first, if any.
+func (q *taskQueue) head() (place, bool) {
+	if len(q.items) == 0 {
+		return place{}, false
+	}
+	return q.items[0], true
 }
 
 func (q *taskQueue) peek() *TaskRequest {

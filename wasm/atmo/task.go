@@ -79,7 +79,6 @@ type TaskRequest struct {
 	queued      time.Time
 	started     time.Time
 	seq         uint64  // order of adding, for FIFO among equals
-	rank        int64   // its order in a queue, set when queued (see taskQueue)
 	index       int     // position in its queue's heap, -1 when not queued
 	settled     bool    // settled: it may still hold its worker's slot until the worker answers
 	timer       stopper // the running-phase timeout, or the cancel grace period

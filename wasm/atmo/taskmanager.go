@@ -320,23 +320,23 @@ func (tm *TaskManager) timeoutOf(t *TaskRequest, w *TaskWorker) time.Duration {
 // pull fills w's free slots with the best queued tasks it can do. Called with mu held.
 func (tm *TaskManager) pull(w *TaskWorker) {
 	for w.hasRoom() {
-		var best *TaskRequest
+		var best place
 		var from *taskQueue
 		for _, name := range w.tasks {
 			q := tm.queues[name]
 			if q == nil {
 				continue
 			}
-			if h := q.peek(); h != nil && (best == nil || runsBefore(h, best)) {
+			if h, ok := q.head(); ok && (from == nil || h.before(best)) {
 				best, from = h, q
 			}
 		}
-		if best == nil {
+		if from == nil {
 			return
 		}
 		from.pop()
 		tm.queued--
-		tm.assign(w, best)
+		tm.assign(w, best.t)
 	}
 }
 

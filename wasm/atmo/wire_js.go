@@ -35,11 +35,11 @@ const failLater = (port, ids, err) => {
   const data = { message: 'worker-response-batch', content: ids.map((taskId) => ({ taskId, error })) };
   queueMicrotask(() => (typeof port.dispatchEvent === 'function' ? port.dispatchEvent(new MessageEvent('message', { data })) : port.emit('message', data)));
 };
-const work = (wid, it) => ({ message: 'worker-work', taskId: it.taskId, workerId: wid, content: { name: it.name, params: it.params } });
+const work = (wid, taskId, name, params) => ({ message: 'worker-work', taskId, workerId: wid, content: { name, params } });
 // sendOne posts one worker-work message with the params Go wrote.
 const sendOne = (port, seq, wid, name, r, t) => {
   const list = t || [];
-  const m = { message: 'worker-work', taskId: taskId(seq), workerId: wid, content: { name, params: codec.read(r, list) } };
+  const m = work(wid, taskId(seq), name, codec.read(r, list));
   try {
     post(port, m, list);
   } catch (err) {
@@ -47,33 +47,35 @@ const sendOne = (port, seq, wid, name, r, t) => {
   }
 };
 // queueWork adds a task to a batch posted at the end of the current turn,
-// as worker-work-batch (to workers that said they take batches).
+// as worker-work-batch (to workers that said they take batches). Each
+// task's buffers follow one another in q.transfer, from q.starts[i].
 const queueWork = (port, q, seq, wid, name, r, t) => {
+  q.starts.push(q.transfer.length);
   const params = codec.read(r, q.transfer);
   if (t) for (const b of t) q.transfer.push(b);
   q.items.push({ taskId: taskId(seq), name, params });
-  q.lists.push(t);
   if (q.items.length === 1) queueMicrotask(() => flush(port, q, wid));
 };
 // flush posts the batch now; any other message to the worker (a cancel)
 // flushes first, so that the worker sees everything in order.
 const flush = (port, q, wid) => {
-  const items = q.items, list = q.transfer, lists = q.lists;
+  const items = q.items, list = q.transfer, starts = q.starts;
   if (items.length === 0) return;
-  q.items = []; q.transfer = []; q.lists = [];
+  q.items = []; q.transfer = []; q.starts = [];
+  const one = (i, l) => post(port, work(wid, items[i].taskId, items[i].name, items[i].params), l);
   try {
-    if (items.length === 1) post(port, work(wid, items[0]), list);
+    if (items.length === 1) one(0, list);
     else post(port, { message: 'worker-work-batch', workerId: wid, content: items }, list);
   } catch (err) {
-    // One task's params spoil the batch: post each task alone, so that
-    // the others still go and only that one fails.
+    // One task's params spoil the batch: post each task alone, with its
+    // own buffers, so that the others still go and only that one fails.
     if (items.length === 1) {
       failLater(port, [items[0].taskId], err);
       return;
     }
     for (let i = 0; i < items.length; i++) {
       try {
-        post(port, work(wid, items[i]), lists[i] || []);
+        one(i, list.slice(starts[i], starts[i + 1]));
       } catch (e) {
         failLater(port, [items[i].taskId], e);
       }
@@ -130,7 +132,7 @@ const answers = (d) => {
 // bytes, anything else as it came (see codec.deliver). Node's
 // worker_threads pass the data itself, the Web's an event.
 const listen = (r, node) => (m) => codec.deliver(r, answers, node ? m : m.data);
-const newQueue = () => ({ items: [], transfer: [], lists: [] });
+const newQueue = () => ({ items: [], transfer: [], starts: [] });
 return { sendOne, queueWork, flush, listen, newQueue };
 `).Invoke(values.Codec)
 
