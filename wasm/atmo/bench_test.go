@@ -232,3 +232,63 @@ w.postMessage(0);`)
 		})
 	})
 }
+
+// inThreadWorker is a stand-in for Worker that answers on the page's own
+// thread, in a microtask: with it, a round trip is only the page's path
+// (the wire, the event hop, the core, the caller's loop), with no thread to
+// wake, so a change to that path shows up in ns/op to the microsecond. It
+// is a measuring tool for BenchmarkPagePath, not a worker.
+const inThreadWorker = `
+class InThreadWorker {
+  constructor() { this.listeners = []; }
+  addEventListener(kind, f) { if (kind === 'message') this.listeners.push(f); }
+  removeEventListener(kind, f) { this.listeners = this.listeners.filter((g) => g !== f); }
+  terminate() { this.listeners = []; }
+  dispatch(data) { for (const f of this.listeners) f({ data }); }
+  postMessage(m) {
+    let out;
+    if (m.message === 'init-worker') {
+      out = { message: 'worker-ready', workerId: m.id, content: { tasks: m.content, features: ['batch'] } };
+    } else if (m.message === 'worker-work') {
+      out = { message: 'worker-response', taskId: m.taskId, workerId: m.workerId, content: m.content.params };
+    } else return;
+    queueMicrotask(() => this.dispatch(out));
+  }
+}
+return InThreadWorker;`
+
+// BenchmarkPagePath times the page's path of one task at a time with a
+// worker that answers in a microtask on the page's thread (see
+// inThreadWorker): atmo, a bare Go ping-pong (js.FuncOf, a channel,
+// postMessage) and the same in JS.
+func BenchmarkPagePath(b *testing.B) {
+	fake := js.Global().Get("Function").New(inThreadWorker).Invoke()
+	b.Run("raw-js", func(b *testing.B) {
+		loop := js.Global().Get("Function").New("W", "n", "done", `
+const w = new W();
+let i = 0;
+w.addEventListener('message', () => { if (++i === n) done(); else w.postMessage({ message: 'worker-work', taskId: 't', content: { params: i } }); });
+w.postMessage({ message: 'worker-work', taskId: 't', content: { params: 0 } });`)
+		runJS(b, loop, fake, b.N)
+	})
+	b.Run("bare-go", func(b *testing.B) {
+		w := fake.New()
+		got := make(chan struct{}, 1)
+		f := js.FuncOf(func(js.Value, []js.Value) any { got <- struct{}{}; return nil })
+		defer f.Release()
+		w.Call("addEventListener", "message", f)
+		m := js.ValueOf(map[string]any{"message": "worker-work", "taskId": "t", "content": map[string]any{"params": 1}})
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			w.Call("postMessage", m)
+			<-got
+		}
+	})
+	b.Run("atmo", func(b *testing.B) {
+		worker := js.Global().Get("Worker")
+		js.Global().Set("Worker", fake)
+		tm := benchPool(b, 1, 1)
+		js.Global().Set("Worker", worker)
+		roundTrips(b, tm, "echo", 1.0)
+	})
+}
