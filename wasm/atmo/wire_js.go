@@ -101,8 +101,10 @@ const answers = (d) => {
   for (let i = 0; i < n; i++) {
     const t = items[i] && items[i].taskId;
     if (typeof t !== 'string' || !t.startsWith('task-')) return -1;
-    const seq = Number(t.slice(5));
-    if (!Number.isSafeInteger(seq) || seq <= 0) return -1;
+    // Only the id as the TaskManager wrote it: "task-07" or "task-7.0"
+    // read as 7 too, but are other ids, for the general path to ignore.
+    const digits = t.slice(5), seq = Number(digits);
+    if (!Number.isSafeInteger(seq) || seq <= 0 || String(seq) !== digits) return -1;
     seqs.push(seq);
   }
   codec.begin();

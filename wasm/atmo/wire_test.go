@@ -172,3 +172,28 @@ func TestAnswersReachGoThroughTheWasmExportAndWithoutIt(t *testing.T) {
 		assert.Equal(t, 7, got.Index(0).Int(), "a raw result is read while its message is delivered")
 	}
 }
+
+// lookalikeWorker answers each task first under ids that only look like its
+// own ("task-07" for task-7, "task-7.0", " task-7"), then under its own.
+const lookalikeWorker = `let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  if (d.message !== 'worker-work') return;
+  const n = d.taskId.slice(5);
+  for (const fake of ['task-0' + n, 'task-' + n + '.0', 'task-+' + n, 'task-' + n + ' ']) {
+    self.postMessage({ message: 'worker-response', taskId: fake, workerId: id, content: 'lookalike ' + fake });
+  }
+  self.postMessage({ message: 'worker-response-batch', workerId: id, content: [{ taskId: 'task-0' + n, content: 'lookalike in a batch' }] });
+  self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: 'mine' });
+};`
+
+func TestAnAnswerSettlesOnlyTheTaskWhoseIdItCarriesExactly(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"t"}, Script: jstest.BlobURL(t, lookalikeWorker)})
+	for range 3 {
+		got, err := tm.Do(testCtx(t), "t", nil)
+		require.NoError(t, err)
+		assert.Equal(t, "mine", got, "an id that reads as the same number is another id")
+	}
+	assert.EqualValues(t, 3*5, tm.Stats().Ignored, "the lookalikes are counted as answers to unknown tasks")
+}
