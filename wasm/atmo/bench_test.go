@@ -292,3 +292,25 @@ w.postMessage({ message: 'worker-work', taskId: 't', content: { params: 0 } });`
 		roundTrips(b, tm, "echo", 1.0)
 	})
 }
+
+// BenchmarkSendNumbers sends 100,000 numbers as a []float64 to a JS worker
+// that answers with their count: the page's cost of numeric params.
+func BenchmarkSendNumbers(b *testing.B) {
+	cfg := atmo.WorkerConfig{Tasks: []string{"count"}, Script: jstest.HelperWorker(b, `atmoWorker({ count: (p) => p.length });`)}
+	tm := atmo.NewTaskManager()
+	wm, err := atmo.NewBrowserWorkerManager(tm, cfg)
+	require.NoError(b, err)
+	b.Cleanup(func() { tm.Close() })
+	require.NoError(b, wm.Ready(context.Background()))
+	nums := make([]float64, 100000)
+	for i := range nums {
+		nums[i] = float64(i) / 3
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n, err := tm.Do(context.Background(), "count", nums)
+		if err != nil || n != float64(len(nums)) {
+			b.Fatal(n, err)
+		}
+	}
+}

@@ -715,6 +715,12 @@ func toJS(v any) js.Value {
 			a.SetIndex(i, toJS(e))
 		}
 		return a
+	case []float64:
+		a := js.Global().Get("Array").New(len(x))
+		for i, f := range x {
+			a.SetIndex(i, f)
+		}
+		return a
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {

@@ -26,7 +26,7 @@ func TestNormalizeFollowsTheCoreValueRules(t *testing.T) {
 	assert.Equal(t, map[string]any{
 		"int": 3.0, "uint8": 4.0, "float32": 0.5, "bytes": []byte{1}, "array": []byte{5, 6},
 		"struct": map[string]any{"x": 1.0, "Label": "p"}, "ptr": map[string]any{"x": 2.0, "Label": ""},
-		"nilptr": nil, "ints": []any{1.0, 2.0}, "map": map[string]any{"1": "one"},
+		"nilptr": nil, "ints": []float64{1, 2}, "map": map[string]any{"1": "one"},
 		"time": when.Format(time.RFC3339),
 	}, got)
 }

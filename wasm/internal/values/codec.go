@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync/atomic"
 )
 
@@ -73,6 +74,15 @@ func Encode(buf []byte, v any, refs *[]any) []byte {
 		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(x)))
 		for _, e := range x {
 			buf = Encode(buf, e, refs)
+		}
+		return buf
+	case []float64:
+		buf = append(buf, tagArray)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(x)))
+		buf = slices.Grow(buf, 9*len(x))
+		for _, f := range x {
+			buf = append(buf, tagNumber)
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(f))
 		}
 		return buf
 	case map[string]any:

@@ -31,6 +31,14 @@ func TestCodecRoundTripsEveryKindOfValue(t *testing.T) {
 	require.Equal(t, tree, got)
 }
 
+func TestCodecWritesNumbersAsAnArrayOfNumbers(t *testing.T) {
+	buf := Encode(nil, map[string]any{"xs": []float64{1, -0.5, math.Inf(-1)}, "none": []float64{}}, nil)
+	got, _, err := Decode(buf, nil)
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"xs": []any{1.0, -0.5, math.Inf(-1)}, "none": []any{}}, got,
+		"JS gets a plain array, as from []any")
+}
+
 func TestCodecReadsValuesOneAfterAnother(t *testing.T) {
 	buf := Encode(nil, "a", nil)
 	buf = Encode(buf, 2.0, nil)

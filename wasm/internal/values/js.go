@@ -71,6 +71,12 @@ func ToJS(v any, transfer *[]any) js.Value {
 			a.SetIndex(i, ToJS(e, transfer))
 		}
 		return a
+	case []float64:
+		a := jsArray.New(len(x))
+		for i, f := range x {
+			a.SetIndex(i, f)
+		}
+		return a
 	case map[string]any:
 		o := jsObject.New()
 		for k, e := range x {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,10 +31,13 @@ const MaxItems = 1 << 24
 var isOpaque = func(any) bool { return false }
 
 // Normalize turns a value into the tree that crosses to JS: nil,
-// bool, float64, string, []byte, []any and map[string]any (plus opaque JS
-// values), by package atmo's rules: numbers become float64, structs follow
-// their json tags as encoding/json would, []byte stays bytes. A value JS
-// cannot hold (a func, a channel, a cycle) is an error naming where it sits.
+// bool, float64, string, []byte, []float64, []any and map[string]any (plus
+// opaque JS values), by package atmo's rules: numbers become float64,
+// structs follow their json tags as encoding/json would, []byte stays
+// bytes, and a slice or array of plain numbers becomes a []float64 (a JS
+// array of numbers on the other side), with no value boxed per element. A
+// value JS cannot hold (a func, a channel, a cycle) is an error naming
+// where it sits.
 func Normalize(v any, path string) (any, error) {
 	n, err := normalizeAt(v, 0)
 	if err != nil {
@@ -87,6 +91,11 @@ func normalizeAt(v any, depth int) (any, error) {
 		return x, nil
 	case int:
 		return float64(x), nil
+	case []float64:
+		if x == nil {
+			return nil, nil
+		}
+		return slices.Clone(x), nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
@@ -158,6 +167,9 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 			reflect.Copy(reflect.ValueOf(b), rv)
 			return b, nil
 		}
+		if plainNumber(rv.Type().Elem()) {
+			return numbers(rv), nil
+		}
 		out := make([]any, rv.Len())
 		for i := range out {
 			n, err := normalizeAt(rv.Index(i).Interface(), depth+1)
@@ -201,6 +213,43 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		return out, nil
 	}
 	return nil, failHere(" is a %s, which cannot cross to JS (send data: numbers, strings, bools, maps, slices, structs, []byte)", rv.Type())
+}
+
+// plainNumber says whether values of t are numbers with no marshaling
+// method of their own: a slice of them becomes []float64 in one go.
+func plainNumber(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return !t.Implements(jsonMarshaler) && !t.Implements(textMarshaler)
+	}
+	return false
+}
+
+var (
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+// numbers reads a slice or array of plain numbers as float64s.
+func numbers(rv reflect.Value) []float64 {
+	out := make([]float64, rv.Len())
+	switch rv.Type().Elem().Kind() {
+	case reflect.Float32, reflect.Float64:
+		for i := range out {
+			out[i] = rv.Index(i).Float()
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		for i := range out {
+			out[i] = float64(rv.Index(i).Int())
+		}
+	default:
+		for i := range out {
+			out[i] = float64(rv.Index(i).Uint())
+		}
+	}
+	return out
 }
 
 func mapKey(k reflect.Value) (string, error) {

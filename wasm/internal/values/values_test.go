@@ -1,6 +1,11 @@
 package values
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
 
 // BenchmarkNormalizeStructs normalizes 1,000 structs, as Go params or a Go
 // worker's typed result holding a slice of them would be.
@@ -19,4 +24,44 @@ func BenchmarkNormalizeStructs(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkNormalizeNumbers normalizes a []float64 of 100,000 numbers, as
+// numeric params are often sent.
+func BenchmarkNormalizeNumbers(b *testing.B) {
+	nums := make([]float64, 100000)
+	for i := range nums {
+		nums[i] = float64(i) / 3
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Normalize(nums, "params"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// celsius marshals itself, so a slice of it is not plain numbers.
+type celsius float64
+
+func (c celsius) MarshalJSON() ([]byte, error) {
+	return []byte(`{"c":` + strconv.FormatFloat(float64(c), 'f', -1, 64) + `}`), nil
+}
+
+func TestSlicesOfPlainNumbersBecomeFloat64sInOneGo(t *testing.T) {
+	type id uint16
+	mine := []float64{1.5, 2}
+	got, err := Normalize(map[string]any{
+		"floats": mine, "ints": []int{-1, 2}, "ids": []id{7}, "f32": [2]float32{0.5, 1},
+		"nilInts": []int(nil), "nilFloats": []float64(nil),
+		"marshalers": []celsius{21.5},
+	}, "params")
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{
+		"floats": []float64{1.5, 2}, "ints": []float64{-1, 2}, "ids": []float64{7}, "f32": []float64{0.5, 1},
+		"nilInts": nil, "nilFloats": nil,
+		"marshalers": []any{map[string]any{"c": 21.5}},
+	}, got)
+	mine[0] = 99
+	require.Equal(t, 1.5, got.(map[string]any)["floats"].([]float64)[0], "the params are a copy, as they were when the task was added")
 }
