@@ -62,7 +62,7 @@ const readValue = () => {
       if (n > 0) transfer.push(b.buffer); // a fresh buffer: move it, do not copy it again
       return b;
     }
-    case 6: { const n = readLen(), a = new Array(n); for (let i = 0; i < n; i++) a[i] = readValue(); return a; }
+    case 6: { const n = readLen(), a = []; for (let i = 0; i < n; i++) a.push(readValue()); return a; } // packed: structured clone copies a holey array element by element
     case 7: {
       const n = readLen(), o = {};
       for (let i = 0; i < n; i++) {
