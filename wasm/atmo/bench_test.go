@@ -314,3 +314,22 @@ func BenchmarkSendNumbers(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReceiveNumbers has a JS worker answer 100,000 numbers: the
+// page's cost of a numeric result.
+func BenchmarkReceiveNumbers(b *testing.B) {
+	cfg := atmo.WorkerConfig{Tasks: []string{"numbers"}, Script: jstest.HelperWorker(b, `const nums = Array.from({ length: 100000 }, (_, i) => i / 3);
+atmoWorker({ numbers: () => nums });`)}
+	tm := atmo.NewTaskManager()
+	wm, err := atmo.NewBrowserWorkerManager(tm, cfg)
+	require.NoError(b, err)
+	b.Cleanup(func() { tm.Close() })
+	require.NoError(b, wm.Ready(context.Background()))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		got, err := tm.Do(context.Background(), "numbers", nil)
+		if err != nil || len(got.([]any)) != 100000 {
+			b.Fatal(err)
+		}
+	}
+}
