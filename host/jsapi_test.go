@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -272,4 +273,51 @@ func TestJSAPIRunCallsOfOneTurnSettleEachWithItsOwnAnswer(t *testing.T) {
 	assert.Contains(t, why[1], "rejected ERR_NO_WORKER")
 	assert.Contains(t, why[2], "rejected ERR_BAD_ARGUMENT")
 	assert.Contains(t, why[3], "rejected ERR_BAD_ARGUMENT atmo: run(\"add\"): timeout must be a number")
+}
+
+func TestJSAPIRunSendsParamsAsTheyWereWhenCalled(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{
+		"echo.js": "importScripts('/jsworker/atmo-worker.js'); atmoWorker({ echo: (p) => p, kind: (p) => Object.prototype.toString.call(p.when) });",
+	})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['echo', 'kind'], script: '/t/echo.js', concurrency: 1 }]);
+  await wm.ready();
+  // Each params object is changed right after run(), while its task waits
+  // in the queue behind the others: the worker must see it as it was.
+  const plain = { n: 1, list: [1, 'two', { deep: true }], nested: { a: { b: { c: 'd' } } } };
+  const withDate = { n: 1, when: new Date(0) };
+  let reads = 0;
+  const getter = { get n() { reads++; return 'read at the call'; } };
+  const protoKey = JSON.parse('{"__proto__": "a key", "x": 1}');
+  class Point { constructor() { this.x = 1; } }
+  const deep = { a: { b: { c: { d: { e: { f: { g: { h: { i: { j: 'deep' } } } } } } } } } };
+  const long = Array.from({ length: 100 }, (_, i) => i);
+  const runs = {
+    plain: tm.run('echo', plain), withDate: tm.run('echo', withDate), getter: tm.run('echo', getter),
+    protoKey: tm.run('echo', protoKey), instance: tm.run('echo', new Point()), deep: tm.run('echo', deep),
+    long: tm.run('echo', long), hole: tm.run('echo', [1, , 3]), dateKind: tm.run('kind', { when: new Date(0) }),
+  };
+  plain.n = 2; plain.list[2].deep = false; plain.nested.a.b.c = 'changed';
+  withDate.n = 2; withDate.when.setTime(1000);
+  deep.a.b.c.d.e.f.g.h.i.j = 'changed';
+  long[99] = -1;
+  const out = {};
+  for (const [k, p] of Object.entries(runs)) out[k] = await p;
+  out.reads = reads;
+  out.protoIsKey = Object.keys(out.protoKey).includes('__proto__');
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, map[string]any{"n": 1.0, "list": []any{1.0, "two", map[string]any{"deep": true}}, "nested": map[string]any{"a": map[string]any{"b": map[string]any{"c": "d"}}}}, got["plain"])
+	assert.Equal(t, map[string]any{"n": 1.0, "when": "1970-01-01T00:00:00.000Z"}, got["withDate"])
+	assert.Equal(t, map[string]any{"n": "read at the call"}, got["getter"])
+	assert.Equal(t, 1.0, got["reads"], "a getter is read once, when run() is called")
+	assert.Equal(t, true, got["protoIsKey"], "an own __proto__ key stays a key")
+	assert.Equal(t, map[string]any{"x": 1.0}, got["instance"], "a class instance goes as its own fields")
+	assert.Contains(t, fmt.Sprint(got["deep"]), "deep")
+	assert.Equal(t, 0.0, got["long"].([]any)[0])
+	assert.Equal(t, 99.0, got["long"].([]any)[99])
+	assert.Equal(t, []any{1.0, nil, 3.0}, got["hole"])
+	assert.Equal(t, "[object Date]", got["dateKind"], "a Date reaches the worker as a Date")
 }
