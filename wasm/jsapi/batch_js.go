@@ -5,11 +5,11 @@ package jsapi
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"syscall/js"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/turn"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
@@ -74,7 +74,13 @@ func (b *bridge) runBatch(args []js.Value) any {
 type runResults struct {
 	mu      sync.Mutex
 	deliver js.Value // atmo.js's handler
-	items   []any
+	out     *turn.Batcher[any]
+}
+
+func newRunResults() *runResults {
+	r := &runResults{}
+	r.out = turn.New(r.flush)
+	return r
 }
 
 func (r *runResults) listen(deliver js.Value) {
@@ -83,8 +89,7 @@ func (r *runResults) listen(deliver js.Value) {
 	r.deliver = deliver
 }
 
-// add takes one answer; the first of a turn starts the flusher, which lets
-// the other runnable goroutines (the core's callbacks) add theirs first.
+// add takes one answer, to leave with the others of its turn.
 func (r *runResults) add(res atmo.Response) {
 	var errFields any
 	if res.Err != nil {
@@ -95,20 +100,12 @@ func (r *runResults) add(res atmo.Response) {
 		}
 		errFields = f
 	}
-	r.mu.Lock()
-	r.items = append(r.items, []any{res.TaskID, res.Err == nil, res.Content, res.WorkerID, errFields})
-	first := len(r.items) == 1
-	r.mu.Unlock()
-	if first {
-		go r.flush()
-	}
+	r.out.Add([]any{res.TaskID, res.Err == nil, res.Content, res.WorkerID, errFields})
 }
 
-func (r *runResults) flush() {
-	runtime.Gosched()
+func (r *runResults) flush(items []any) {
 	r.mu.Lock()
-	items, deliver := r.items, r.deliver
-	r.items = nil
+	deliver := r.deliver
 	r.mu.Unlock()
 	refs, transfer := values.Send(items)
 	_ = values.JSCall(func() { deliverWire.Invoke(deliver, refs, transfer) }) // atmo.js catches what its callers throw

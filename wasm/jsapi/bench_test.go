@@ -9,24 +9,34 @@ import (
 	"github.com/atmoworkers/atmo/wasm/internal/jstest"
 )
 
-// BenchmarkRunBatch floods b.N echo tasks through the bridge as atmo.js's
-// run() does (one runBatch for the turn, answers delivered in batches) to
-// two JS workers, for profiling the JS API's path in Go.
+// BenchmarkRunBatch runs b.N echo tasks through the bridge as atmo.js's
+// run() does (one runBatch a turn, answers delivered in batches) on two JS
+// workers, all at once or one at a time, for profiling the JS API's path
+// in Go.
 func BenchmarkRunBatch(b *testing.B) {
+	b.Run("flood", func(b *testing.B) { runBatches(b, false) })
+	b.Run("one-at-a-time", func(b *testing.B) { runBatches(b, true) })
+}
+
+// runBatches runs b.N tasks through the bridge, all in one turn or one at
+// a time (the next when the last has answered).
+func runBatches(b *testing.B, one bool) {
 	bridge := New()
 	b.Cleanup(func() { bridge.Call("shutdown") })
 	url := jstest.HelperWorker(b, `atmoWorker({ echo: (p) => p });`)
-	flood := js.Global().Get("Function").New("bridge", "url", "warm", "n", "done", `
+	flood := js.Global().Get("Function").New("bridge", "url", "warm", "n", "one", "done", `
 const tm = bridge.createTaskManager().value.handle;
 bridge.createWorkerManager(tm, [{ tasks: ['echo'], script: url, count: 2, concurrency: 64 }]);
 const run = (n, then) => {
   let left = n;
   const meta = [], params = [], lists = [];
   for (let i = 0; i < n; i++) { meta.push('echo', 0, 0, 0, false); params.push({ i }); lists.push(null); }
-  const deliver = (items) => { left -= items.length; if (left === 0) then(); };
+  const deliver = (items) => { left -= items.length; if (left === 0) queueMicrotask(then); }; // as a Promise settles: after deliver returns
   bridge.runBatch(tm, bridge.encode(meta), params, lists, deliver);
 };
-run(warm, () => run(warm, () => done.start(() => run(n, () => done.end()))));`)
+const oneByOne = (n, then) => { if (n === 0) then(); else run(1, () => oneByOne(n - 1, then)); };
+const go = one ? (k, then) => oneByOne(k, then) : run;
+go(warm, () => go(warm, () => done.start(() => go(n, () => done.end()))));`)
 	start, end := make(chan func()), make(chan struct{})
 	var fStart, fEnd js.Func
 	fStart = js.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -40,7 +50,11 @@ run(warm, () => run(warm, () => done.start(() => run(n, () => done.end()))));`)
 	done := js.Global().Get("Object").New()
 	done.Set("start", fStart)
 	done.Set("end", fEnd)
-	flood.Invoke(bridge, url, 20000, b.N, done)
+	warm := 20000
+	if one {
+		warm = 3000
+	}
+	flood.Invoke(bridge, url, warm, b.N, one, done)
 	begin := <-start
 	b.ResetTimer()
 	begin()

@@ -31,7 +31,7 @@ type bridge struct {
 type tmEntry struct {
 	tm     *atmo.TaskManager
 	closed bool
-	runs   runResults // the answers of runBatch's tasks, delivered together
+	runs   *runResults // the answers of runBatch's tasks, delivered together
 }
 
 type wmEntry struct {
@@ -81,19 +81,20 @@ func New() js.Value {
 // bridge is unusable afterwards.
 func (b *bridge) shutdown() {
 	b.mu.Lock()
-	tms := make([]*atmo.TaskManager, 0, len(b.tms))
+	tms := make([]*tmEntry, 0, len(b.tms))
 	for _, e := range b.tms {
 		if !e.closed {
 			e.closed = true
-			tms = append(tms, e.tm)
+			tms = append(tms, e)
 		}
 	}
 	funcs := b.funcs
 	b.funcs = nil
 	b.mu.Unlock()
 	go func() {
-		for _, tm := range tms {
-			tm.Close()
+		for _, e := range tms {
+			e.tm.Close()
+			e.runs.out.Stop()
 		}
 		for _, f := range funcs {
 			f.Release()
@@ -217,7 +218,7 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 	tm := atmo.NewTaskManagerWithOptions(o)
 	b.mu.Lock()
 	id := b.handle()
-	b.tms[id] = &tmEntry{tm: tm}
+	b.tms[id] = &tmEntry{tm: tm, runs: newRunResults()}
 	b.mu.Unlock()
 	return value(map[string]any{"handle": id, "id": tm.ID()})
 }
@@ -452,7 +453,8 @@ func (b *bridge) closeTaskManager(args []js.Value) any {
 		return errorValue(errors.New("atmo: unknown TaskManager"), "ERR_BAD_ARGUMENT", "tm")
 	}
 	go func() {
-		e.tm.Close()
+		e.tm.Close() // settles every task: the last answers are queued now
+		e.runs.out.Stop()
 		if done.Type() == js.TypeFunction {
 			done.Invoke()
 		}

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/atmoworkers/atmo/wasm/internal/turn"
 )
 
 // The protocol's message kinds, as package atmo names them.
@@ -45,11 +46,11 @@ type server struct {
 	workerID string
 	running  map[string]*task
 	port     port
-	batches  bool             // the host takes worker-response-batch
-	outbox   []map[string]any // answers waiting for the next flush
-	jobs     chan job         // hands a task to an idle runner
-	idle     int              // runners waiting on jobs
-	runners  int              // runners made so far
+	batches  bool                          // the host takes worker-response-batch
+	outbox   *turn.Batcher[map[string]any] // answers that leave together
+	jobs     chan job                      // hands a task to an idle runner
+	idle     int                           // runners waiting on jobs
+	runners  int                           // runners made so far
 }
 
 // job is a task to run: what run takes.
@@ -74,7 +75,9 @@ const maxIdleRunners = 256
 var std = newServer()
 
 func newServer() *server {
-	return &server{handlers: map[string]Handler{}, running: map[string]*task{}, jobs: make(chan job)}
+	s := &server{handlers: map[string]Handler{}, running: map[string]*task{}, jobs: make(chan job)}
+	s.outbox = turn.New(s.flush)
+	return s
 }
 
 func (s *server) handle(name string, h Handler) {
@@ -337,9 +340,9 @@ func (s *server) cancelTask(taskID string) {
 }
 
 // respond answers a task. When the host takes batches, answers given while
-// other tasks are still running leave together: the first one starts a
-// flusher that lets the other runnable goroutines (tasks) go first. The
-// answer of a lone task leaves at once.
+// other tasks are still running leave together, once the other runnable
+// goroutines (tasks) have added theirs (see package turn). The answer of a
+// lone task leaves at once.
 func (s *server) respond(taskID, workerID string, result any, errText string) {
 	msg := map[string]any{"message": msgWorkerResponse, "taskId": taskID, "workerId": workerID}
 	if errText != "" {
@@ -348,24 +351,18 @@ func (s *server) respond(taskID, workerID string, result any, errText string) {
 		msg["content"] = result
 	}
 	s.mu.Lock()
-	if !s.batches || len(s.running) == 0 && len(s.outbox) == 0 {
-		s.mu.Unlock()
+	alone := !s.batches || len(s.running) == 0
+	s.mu.Unlock()
+	if alone && s.outbox.Empty() {
 		s.port.post(msg)
 		return
 	}
-	s.outbox = append(s.outbox, msg)
-	first := len(s.outbox) == 1
-	s.mu.Unlock()
-	if first {
-		go s.flush()
-	}
+	s.outbox.Add(msg)
 }
 
-func (s *server) flush() {
-	runtime.Gosched()
+// flush posts the answers of one turn: alone, or as one batch.
+func (s *server) flush(out []map[string]any) {
 	s.mu.Lock()
-	out := s.outbox
-	s.outbox = nil
 	id := s.workerID
 	s.mu.Unlock()
 	if len(out) == 1 {
