@@ -133,7 +133,7 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		p.ignore() // a message that could not be deserialized
 		return nil
 	})
-	ww.listener = wireListen.Invoke(ww.onMessage.JS, false)
+	ww.listener = wireListen.Invoke(ww.onMessage.JS, false, ww.queue)
 	ww.worker.Call("addEventListener", "message", ww.listener)
 	ww.worker.Call("addEventListener", "error", ww.onError)
 	ww.worker.Call("addEventListener", "messageerror", ww.onBad)
@@ -192,15 +192,15 @@ func (ww *webWorker) init(id string, tasks []string, concurrency int) {
 // flight it goes in the batch of this turn, so a burst costs one
 // postMessage per worker; otherwise (a seed worker, or one task at a time)
 // it goes at once, so a lone task waits for nothing.
-func (ww *webWorker) work(taskID, workerID, name string, params any) {
+func (ww *webWorker) work(taskID, workerID, name string, params any, keep bool) {
 	refs, transfer := values.Send(params) // the params, on the wire for sendOne or queueWork
 	seq, wid, n := taskSeq(taskID), ww.strings.get(workerID), ww.strings.get(name)
 	ww.outstanding++
 	if ww.batch && ww.outstanding > 1 {
-		wireQueueWork.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer)
+		wireQueueWork.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep)
 		return
 	}
-	wireSendOne.Invoke(ww.worker, seq, wid, n, refs, transfer)
+	wireSendOne.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep)
 }
 
 func (ww *webWorker) cancel(taskID, workerID string) {

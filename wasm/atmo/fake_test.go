@@ -28,7 +28,7 @@ func (f *fakeTransport) init(string, []string, int) {
 
 }
 
-func (f *fakeTransport) work(taskID, workerID, name string, params any) {
+func (f *fakeTransport) work(taskID, workerID, name string, params any, _ bool) {
 	go func() {
 		content, errText := f.run(f.w, name, params)
 		f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerResponse, taskID: taskID, workerID: workerID, content: content, err: errText})

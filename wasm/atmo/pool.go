@@ -17,7 +17,9 @@ import (
 // call none of them again.
 type transport interface {
 	init(workerID string, tasks []string, concurrency int)
-	work(taskID, workerID, name string, params any)
+	// work posts a task; with keep, its answer's content stays a JS value
+	// (the task's RawResult), which Go need not read.
+	work(taskID, workerID, name string, params any, keep bool)
 	cancel(taskID, workerID string)
 	terminate()
 }

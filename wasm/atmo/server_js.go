@@ -153,6 +153,7 @@ type thread struct {
 	onMessage              *values.Receiver
 	onError, onExit, onBad js.Func
 	listener               js.Value // the wire's message listener, which calls onMessage
+	queue                  js.Value // the wire's state for this thread (its tasks whose answers stay in JS)
 	terminated             atomic.Bool
 
 	// For a Go module: its absolute path and its compile on the main
@@ -182,7 +183,7 @@ func spawnThread(w *TaskWorker) (transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	th := &thread{n: n}
+	th := &thread{n: n, queue: wireNewQueue.Invoke()}
 	if err := jsCall(func() {
 		th.worker = n.workerThreads.Get("Worker").New(file, threadOptions(w))
 	}); err != nil {
@@ -224,7 +225,7 @@ func (th *thread) listen(w *TaskWorker) {
 		p.ignore() // a message that could not be deserialized
 		return nil
 	})
-	th.listener = wireListen.Invoke(th.onMessage.JS, true)
+	th.listener = wireListen.Invoke(th.onMessage.JS, true, th.queue)
 	th.worker.Call("on", "message", th.listener)
 	th.worker.Call("on", "error", th.onError)
 	th.worker.Call("on", "exit", th.onExit)
@@ -251,9 +252,9 @@ func (th *thread) init(id string, tasks []string, concurrency int) {
 	})
 }
 
-func (th *thread) work(taskID, workerID, name string, params any) {
-	refs, transfer := values.Send(params) // the params, on the wire for sendOne or queueWork
-	wireSendOne.Invoke(th.worker, taskSeq(taskID), workerID, name, refs, transfer)
+func (th *thread) work(taskID, workerID, name string, params any, keep bool) {
+	refs, transfer := values.Send(params) // the params, on the wire for sendOne
+	wireSendOne.Invoke(th.worker, th.queue, taskSeq(taskID), workerID, name, refs, transfer, keep)
 }
 
 func (th *thread) cancel(taskID, workerID string) {
@@ -300,7 +301,7 @@ func spawnGoThread(n *node, w *TaskWorker) (transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	th := &thread{n: n, modulePath: file}
+	th := &thread{n: n, modulePath: file, queue: wireNewQueue.Invoke()}
 	if opts.Bootstrap != "" {
 		boot, err := n.resolveFile(opts.Bootstrap)
 		if err != nil {

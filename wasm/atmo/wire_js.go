@@ -36,8 +36,10 @@ const failLater = (port, ids, err) => {
   queueMicrotask(() => (typeof port.dispatchEvent === 'function' ? port.dispatchEvent(new MessageEvent('message', { data })) : port.emit('message', data)));
 };
 const work = (wid, taskId, name, params) => ({ message: 'worker-work', taskId, workerId: wid, content: { name, params } });
-// sendOne posts one worker-work message with the params Go wrote.
-const sendOne = (port, seq, wid, name, r, t) => {
+// sendOne posts one worker-work message with the params Go wrote. With
+// keep, the task's answer stays in JS (see answers).
+const sendOne = (port, q, seq, wid, name, r, t, keep) => {
+  if (keep) q.keep.add(seq);
   const list = t || [];
   const m = work(wid, taskId(seq), name, codec.read(r, list));
   try {
@@ -49,7 +51,8 @@ const sendOne = (port, seq, wid, name, r, t) => {
 // queueWork adds a task to a batch posted at the end of the current turn,
 // as worker-work-batch (to workers that said they take batches). Each
 // task's buffers follow one another in q.transfer, from q.starts[i].
-const queueWork = (port, q, seq, wid, name, r, t) => {
+const queueWork = (port, q, seq, wid, name, r, t, keep) => {
+  if (keep) q.keep.add(seq);
   q.starts.push(q.transfer.length);
   const params = codec.read(r, q.transfer);
   if (t) for (const b of t) q.transfer.push(b);
@@ -87,10 +90,12 @@ const flush = (port, q, wid) => {
 // whose task ids are ours ("task-N") to the wire: a count, then for each
 // answer N (or -N for an error) as a float64, the byte length of what
 // follows, and the content or the error; each also stays as it came, in
-// wire.items. It returns the length, or -1 for any other message, which
+// wire.items. The content of a task in keep (one that takes its result as
+// the worker sent it) is not written: its length is 0, which no written
+// value has. It returns the length, or -1 for any other message, which
 // takes the general path.
 const seqs = [];
-const answers = (d) => {
+const answers = (d, keep) => {
   if (d === null || typeof d !== 'object') return -1;
   let items;
   if (d.message === 'worker-response') items = [d];
@@ -113,9 +118,14 @@ const answers = (d) => {
     const it = items[i], e = it.error, seq = seqs[i];
     const failed = !(e === undefined || e === null || e === '' || e === false);
     const v = failed ? e : it.content;
+    codec.wire.items.push(v);
     const start = codec.mark();
     codec.num(failed ? -seq : seq);
     let at = codec.slot();
+    if (keep.delete(seq) && !failed) {
+      codec.fill(at); // kept in JS: Go takes wire.items[i]
+      continue;
+    }
     try {
       codec.value(v, 0);
     } catch (err) {
@@ -126,15 +136,19 @@ const answers = (d) => {
       codec.value('atmo: the worker\'s answer cannot be read: ' + ((err && err.message) || err), 0);
     }
     codec.fill(at);
-    codec.wire.items.push(v);
   }
   return codec.end();
 };
-// listen makes the message listener for a worker: answers reach Go as
-// bytes, anything else as it came (see codec.deliver). Node's
+// listen makes the message listener for a worker whose queue is q: answers
+// reach Go as bytes, anything else as it came (see codec.deliver). Node's
 // worker_threads pass the data itself, the Web's an event.
-const listen = (r, node) => (m) => codec.deliver(r, answers, node ? m : m.data);
-const newQueue = () => ({ items: [], transfer: [], starts: [] });
+const listen = (r, node, q) => {
+  const write = (d) => answers(d, q.keep);
+  return (m) => codec.deliver(r, write, node ? m : m.data);
+};
+// newQueue makes a worker's batch of this turn, and the set of its tasks
+// whose answers stay in JS.
+const newQueue = () => ({ items: [], transfer: [], starts: [], keep: new Set() });
 return { sendOne, queueWork, flush, listen, newQueue };
 `).Invoke(values.Codec)
 
@@ -157,7 +171,11 @@ func receiveWire(buf []byte) []inbound {
 	for i := range count {
 		code := math.Float64frombits(binary.LittleEndian.Uint64(buf))
 		size := int(binary.LittleEndian.Uint32(buf[8:]))
-		contents = append(contents, wireContent{b: buf[12 : 12+size], i: i})
+		var b []byte
+		if size > 0 { // else kept in JS (see answers)
+			b = buf[12 : 12+size]
+		}
+		contents = append(contents, wireContent{b: b, i: i})
 		c := &contents[len(contents)-1]
 		buf = buf[12+size:]
 		in := inbound{kind: KindWorkerResponse}
@@ -192,6 +210,9 @@ type wireContent struct {
 }
 
 func (c wireContent) decode() any {
+	if c.b == nil { // kept in JS (see answers): not reached, as only a RawResult task keeps its answer
+		return values.FromJS(values.ReceivedItem(c.i))
+	}
 	v, err := values.DecodeReceived(c.b)
 	if err != nil {
 		return fmt.Sprintf("atmo: %v", err) // not reached: JS wrote it

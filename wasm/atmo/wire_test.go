@@ -144,6 +144,30 @@ func TestAnAnswerTooBigToReadFailsItsTaskInsteadOfHangingThePage(t *testing.T) {
 	assert.Equal(t, "still serving", got)
 }
 
+func TestARawResultIsNotReadIntoGoAtAll(t *testing.T) {
+	// The answer of a RawResult task stays in JS as it came: even one Go
+	// could not read arrives, and a large one costs nothing to pass on.
+	tm := wirePool(t)
+	for _, tasks := range []int{1, 3} { // a lone task, and a batch
+		answers := make(chan atmo.Response, tasks)
+		for range tasks {
+			_, err := tm.AddTask(atmo.TaskParams{Name: "sparse", RawResult: true,
+				OnSuccess: func(r atmo.Response) { answers <- r }, OnError: func(r atmo.Response) { answers <- r }})
+			require.NoError(t, err)
+		}
+		for range tasks {
+			r := <-answers
+			require.NoError(t, r.Err)
+			v, ok := r.Content.(js.Value)
+			require.True(t, ok, "RawResult gave %T, want js.Value", r.Content)
+			assert.Equal(t, 1<<32-1, v.Get("list").Length())
+		}
+	}
+	got, err := tm.Do(testCtx(t), "sparse", nil)
+	require.Error(t, err, "without RawResult, Go still reads the answer, and says it cannot")
+	assert.Nil(t, got)
+}
+
 func TestAnInvalidDateComesBackAsNil(t *testing.T) {
 	tm := wirePool(t)
 	got, err := tm.Do(testCtx(t), "badDate", nil)
