@@ -18,8 +18,8 @@ import (
 
 // Codec is the JS side of the wire, for the JS glue of packages atmo and
 // worker: {wire, read(refs, transfer), begin(), value(v, depth), num(x),
-// mark(), rewind(at), slot(), fill(at), end(), encode(v), deliver(r, write,
-// d), post(target, m, list), item(i), recycle(), bytes(n)}. value throws
+// mark(), rewind(at), slot(), fill(at), end(), encode(v), copy(v),
+// deliver(r, write, d), post(target, m, list), item(i), recycle(), bytes(n)}. value throws
 // for what Go could not read either (an array longer than MaxItems, a
 // getter that throws).
 var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", "MAX_ITEMS", `
@@ -81,7 +81,7 @@ const readValue = () => {
 const read = (r, t) => { u8 = wire.out; dv = outView; pos = 0; refs = r; transfer = t; return readValue(); };
 
 // Writing (JS to Go), by FromJS's rules: what Go would read from the value.
-let w8, wv, wpos;
+let w8, wv, wpos, wrefs; // wrefs: where large byte arrays are set aside
 const room = (k) => {
   if (wpos + k <= w8.length) return;
   const b = new Uint8Array(Math.max(2 * w8.length, wpos + k));
@@ -103,7 +103,7 @@ const writeStr = (s) => {
   wpos += written;
 };
 const writeBytes = (b) => {
-  if (b.length > INLINE) { room(5); w8[wpos++] = 8; writeLen(wire.refs.length); wire.refs.push(b); return; }
+  if (b.length > INLINE) { room(5); w8[wpos++] = 8; writeLen(wrefs.length); wrefs.push(b); return; }
   room(5 + b.length); w8[wpos++] = 5; writeLen(b.length); w8.set(b, wpos); wpos += b.length;
 };
 const value = (v, depth) => {
@@ -138,7 +138,7 @@ const value = (v, depth) => {
 // begin starts a message in wire.in; end finishes it and returns its
 // length. Between them: value, num (a raw float64), and slot and fill for a
 // length written once what follows it is.
-const begin = () => { w8 = wire.in; wv = inView; wpos = 0; wire.refs.length = 0; wire.items.length = 0; wire.rawTaken = false; };
+const begin = () => { w8 = wire.in; wv = inView; wpos = 0; wrefs = wire.refs; wire.refs.length = 0; wire.items.length = 0; wire.rawTaken = false; };
 const num = (x) => { room(8); wv.setFloat64(wpos, x, true); wpos += 8; };
 // mark and rewind take back what was written since mark, after a throw.
 const mark = () => wpos;
@@ -173,6 +173,25 @@ const deliver = (r, write, d) => {
   } finally {
     wire.refs.length = 0;
     wire.items.length = 0;
+  }
+};
+// copy returns what Go would make of v and hand back to JS, without Go: v
+// written by the value rules and read back, large byte arrays copied, as
+// FromJS then ToJS would give it. It uses buffers of its own and leaves
+// the wire's state as it was, so it may run while Go reads a message.
+const own = { buf: new Uint8Array(1 << 12) };
+own.view = new DataView(own.buf.buffer);
+const copy = (v) => {
+  const w = [w8, wv, wpos, wrefs], r = [u8, dv, pos, refs, transfer];
+  w8 = own.buf; wv = own.view; wpos = 0; wrefs = [];
+  try {
+    value(v, 0);
+    own.buf = w8; own.view = wv; // grown, maybe
+    u8 = w8; dv = wv; pos = 0; refs = wrefs.map((b) => b.slice()); transfer = [];
+    return readValue();
+  } finally {
+    [w8, wv, wpos, wrefs] = w;
+    [u8, dv, pos, refs, transfer] = r;
   }
 };
 // item is wire.items[i], which Go takes as it came: the message's buffers
@@ -223,7 +242,7 @@ const bytes = (n) => {
 // postMessage(m, []) than over postMessage(m), measured, a quarter of a
 // round trip.
 const post = (target, m, list) => (list && list.length ? target.postMessage(m, list) : target.postMessage(m));
-return { wire, hop, read, begin, value, num, mark, rewind, slot, fill, end, encode, deliver, post, item, recycle, bytes };
+return { wire, hop, read, begin, value, num, mark, rewind, slot, fill, end, encode, copy, deliver, post, item, recycle, bytes };
 `).Invoke(MaxDepth, InlineBytes, MaxItems)
 
 var (

@@ -218,3 +218,40 @@ func TestLargeBytesGoCopiedFromAMessageLendTheirBufferToTheNextOfTheirSize(t *te
 		require.False(t, ToJS(out[:n], nil).Get("buffer").Equal(part))
 	})
 }
+
+func TestCopyGivesBackWhatGoWouldWithoutGo(t *testing.T) {
+	for seed := 1; seed <= 20; seed++ {
+		vs := randomJS.Invoke(seed, 50, InlineBytes)
+		for i := 0; i < vs.Length(); i++ {
+			v := vs.Index(i)
+			got := Codec.Call("copy", v)
+			same(t, FromJS(ToJS(FromJS(v), nil)), FromJS(got), fmt.Sprintf("seed %d, value %d", seed, i))
+		}
+	}
+	big := js.Global().Get("Uint8Array").New(InlineBytes + 1)
+	got := Codec.Call("copy", map[string]any{"b": big})
+	require.False(t, got.Get("b").Get("buffer").Equal(big.Get("buffer")), "large bytes come back as a copy, as from Go")
+	keys := js.Global().Get("Object").Call("keys", Codec.Call("copy", js.Global().Get("JSON").Call("parse", `{"z":1,"a":2,"m":3}`)))
+	require.Equal(t, "z,a,m", keys.Call("join").String(), "keys keep their order")
+}
+
+func TestCopyDuringADeliveryLeavesTheMessageWhole(t *testing.T) {
+	// copy may run while Go reads a message (atmo.js settling the answers of
+	// the last turn): the message's bytes and set-aside arrays stay put.
+	msg := js.Global().Get("Object").New()
+	msg.Set("big", js.Global().Get("Uint8Array").New(InlineBytes+1).Call("fill", 7))
+	msg.Set("text", "héllo")
+	var got any
+	r := NewReceiver(func(b []byte) {
+		Codec.Call("copy", []any{"x", js.Global().Get("Uint8Array").New(InlineBytes + 5)})
+		var err error
+		got, err = DecodeReceived(b)
+		require.NoError(t, err)
+	}, func(js.Value) {})
+	defer r.Release()
+	Codec.Call("deliver", r.JS, Codec.Get("encode"), msg)
+	m := got.(map[string]any)
+	require.Equal(t, "héllo", m["text"])
+	require.Len(t, m["big"], InlineBytes+1)
+	require.Equal(t, byte(7), m["big"].([]byte)[0])
+}
