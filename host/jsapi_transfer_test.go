@@ -48,3 +48,37 @@ func TestJSAPITransferMovesBuffersToTheWorkerAndRawBringsThemBackAsSent(t *testi
 	assert.Equal(t, "1970-01-01T00:00:00.000Z", got["convertedDate"])
 	assert.Equal(t, "ERR_BAD_ARGUMENT transfer", got["badTransfer"])
 }
+
+// resultsWorker answers with shapes that show how run() hands results on.
+const resultsWorker = `importScripts('/jsworker/atmo-worker.js');
+const nums = Array.from({ length: 100000 }, (_, i) => i / 4);
+atmoWorker({
+  nums: () => nums,
+  ordered: () => ({ z: 1, a: 2, m: { y: 3, b: 4 } }),
+  unreadable: () => ({ list: new Array(2 ** 32 - 1) }),
+});
+`
+
+func TestJSAPIResultsKeepTheWorkersShapeAndSayWhenGoCouldNotReadThem(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"results-worker.js": resultsWorker})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['nums', 'ordered', 'unreadable'], script: '/t/results-worker.js' }]);
+  const nums = await tm.run('nums');
+  const ordered = await tm.run('ordered');
+  let unreadable = '';
+  try { await tm.run('unreadable'); } catch (err) { unreadable = err.code + ' ' + err.message + ' ' + (err.taskId ? 'with' : 'without') + ' taskId'; }
+  const raw = await tm.run('unreadable', null, { raw: true });
+  await tm.close();
+  return {
+    numsRight: nums.length === 100000 && nums.every((x, i) => x === i / 4),
+    keys: Object.keys(ordered).join() + ' ' + Object.keys(ordered.m).join(),
+    unreadable, rawLength: raw.list.length,
+  };`), &got)
+	assert.Equal(t, true, got["numsRight"])
+	assert.Equal(t, "z,a,m y,b", got["keys"], "keys keep the worker's order")
+	assert.Contains(t, got["unreadable"], "ERR_TASK atmo: the worker's answer cannot be read: it holds an array of 4294967295 items")
+	assert.Contains(t, got["unreadable"], "with taskId")
+	assert.Equal(t, float64(1<<32-1), got["rawLength"], "raw: the answer as the worker sent it, unread")
+}

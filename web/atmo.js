@@ -220,7 +220,7 @@ class TaskManager {
     }
     const meta = [], params = [], lists = [];
     for (const r of runs) {
-      meta.push(r.name, r.opts.priority || 0, r.opts.timeout || 0, r.opts.retries || 0, !!r.opts.raw);
+      meta.push(r.name, r.opts.priority || 0, r.opts.timeout || 0, r.opts.retries || 0);
       params.push(r.copy);
       lists.push(r.list.length ? r.list : null);
     }
@@ -259,9 +259,26 @@ class TaskManager {
     }
   }
 
-  _settleRun(r, [, ok, content, , error]) {
-    if (ok) r.resolve(content);
-    else r.reject(fromBridge(error));
+  // _settleRun settles a run() with its answer. The content is the
+  // worker's, as it came: unless the caller asked for it raw, it becomes
+  // what Go's value rules make of it (copy), as addTask's results are.
+  _settleRun(r, [taskId, ok, content, workerId, error]) {
+    if (!ok) {
+      r.reject(fromBridge(error));
+      return;
+    }
+    if (r.opts.raw) {
+      r.resolve(content);
+      return;
+    }
+    let value;
+    try {
+      value = this._bridge.copy(content);
+    } catch (err) {
+      r.reject(new AtmoError(`atmo: the worker's answer cannot be read: ${(err && err.message) || err}`, { code: 'ERR_TASK', taskId, workerId }));
+      return;
+    }
+    r.resolve(value);
   }
 
   /**

@@ -19,11 +19,13 @@ import (
 // crossing per task each way and a JS object built field by field.
 
 // runBatch(tm, n, params, lists, deliver) adds the tasks whose meta atmo.js
-// wrote to the wire with encode ([name, priority, timeout, retries, raw] per
+// wrote to the wire with encode ([name, priority, timeout, retries] per
 // task, n bytes); params[i] and lists[i] (a transfer list, or null) are each
 // task's. It returns, per task, its id or an error object. Answers go to
 // deliver([[taskId, ok, content, workerId, error], ...]) later, in batches;
-// an answer may reach deliver before runBatch has returned its id.
+// an answer may reach deliver before runBatch has returned its id. content
+// is the worker's, as it came: atmo.js applies Go's value rules to it with
+// copy, unless the caller asked for it raw.
 func (b *bridge) runBatch(args []js.Value) any {
 	e, bad := b.tm(arg(args, 0))
 	if e == nil {
@@ -31,19 +33,18 @@ func (b *bridge) runBatch(args []js.Value) any {
 	}
 	decoded, err := values.DecodeReceived(values.ReceivedNow(arg(args, 1).Int()))
 	meta, _ := decoded.([]any)
-	if err != nil || len(meta)%5 != 0 {
+	if err != nil || len(meta)%4 != 0 {
 		return errorValue(fmt.Errorf("atmo: runBatch got unreadable task meta (%v)", err), "ERR_INTERNAL", "")
 	}
 	params, lists := arg(args, 2), arg(args, 3)
 	e.runs.listen(arg(args, 4))
-	ids := make([]any, len(meta)/5)
+	ids := make([]any, len(meta)/4)
 	for i := range ids {
-		m := meta[i*5 : i*5+5]
+		m := meta[i*4 : i*4+4]
 		name, _ := m[0].(string)
 		priority, _ := m[1].(float64)
 		timeout, _ := m[2].(float64)
 		retries, _ := m[3].(float64)
-		raw, _ := m[4].(bool)
 		var p any
 		if v := params.Index(i); v.Type() != js.TypeUndefined && v.Type() != js.TypeNull {
 			p = v // structured-cloned by atmo.js; posted as it is
@@ -51,8 +52,10 @@ func (b *bridge) runBatch(args []js.Value) any {
 				p = values.Carrying{Value: v, List: list}
 			}
 		}
+		// Every result stays in JS (RawResult): Go has no use for it, and
+		// atmo.js applies Go's value rules itself (copy) unless raw.
 		t, err := e.tm.AddTask(atmo.TaskParams{
-			Name: name, Params: p, Priority: int(priority), Retries: int(retries), RawResult: raw,
+			Name: name, Params: p, Priority: int(priority), Retries: int(retries), RawResult: true,
 			Timeout:   msDuration(timeout),
 			OnSuccess: e.runs.add, OnError: e.runs.add,
 		})

@@ -30,21 +30,29 @@ bridge.createWorkerManager(tm, [{ tasks: ['echo'], script: url, count: 2, concur
 const run = (n, then) => {
   let left = n;
   const meta = [], params = [], lists = [];
-  for (let i = 0; i < n; i++) { meta.push('echo', 0, 0, 0, false); params.push({ i }); lists.push(null); }
+  for (let i = 0; i < n; i++) { meta.push('echo', 0, 0, 0); params.push({ i }); lists.push(null); }
   const deliver = (items) => { left -= items.length; if (left === 0) queueMicrotask(then); }; // as a Promise settles: after deliver returns
-  bridge.runBatch(tm, bridge.encode(meta), params, lists, deliver);
+  const a = bridge.runBatch(tm, bridge.encode(meta), params, lists, deliver);
+  if (a.error) done.end(a.error.message);
 };
 const oneByOne = (n, then) => { if (n === 0) then(); else run(1, () => oneByOne(n - 1, then)); };
 const go = one ? (k, then) => oneByOne(k, then) : run;
 go(warm, () => go(warm, () => done.start(() => go(n, () => done.end()))));`)
-	start, end := make(chan func()), make(chan struct{})
+	start, end := make(chan func()), make(chan string)
 	var fStart, fEnd js.Func
 	fStart = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		next := args[0]
 		go func() { start <- func() { next.Invoke() } }()
 		return nil
 	})
-	fEnd = js.FuncOf(func(js.Value, []js.Value) any { go func() { end <- struct{}{} }(); return nil })
+	fEnd = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		failed := ""
+		if len(args) > 0 {
+			failed = args[0].String()
+		}
+		go func() { end <- failed }()
+		return nil
+	})
 	defer fStart.Release()
 	defer fEnd.Release()
 	done := js.Global().Get("Object").New()
@@ -55,8 +63,15 @@ go(warm, () => go(warm, () => done.start(() => go(n, () => done.end()))));`)
 		warm = 3000
 	}
 	flood.Invoke(bridge, url, warm, b.N, one, done)
-	begin := <-start
+	var begin func()
+	select {
+	case begin = <-start:
+	case failed := <-end:
+		b.Fatal(failed)
+	}
 	b.ResetTimer()
 	begin()
-	<-end
+	if failed := <-end; failed != "" {
+		b.Fatal(failed)
+	}
 }

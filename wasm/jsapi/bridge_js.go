@@ -46,6 +46,7 @@ func New() js.Value {
 	b := &bridge{tms: map[int]*tmEntry{}, wms: map[int]*wmEntry{}, subs: map[int]func(){}}
 	obj := js.Global().Get("Object").New()
 	obj.Set("encode", values.Codec.Get("encode")) // runBatch's meta, written to the wire by atmo.js
+	obj.Set("copy", values.Codec.Get("copy"))     // a run()'s result, as Go would give it back (see runBatch)
 	add := func(name string, fn func(args []js.Value) any) {
 		f := js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
 			defer func() {
