@@ -78,15 +78,12 @@ func (b *Batcher[T]) Stop() {
 func (b *Batcher[T]) run() {
 	for range b.wake {
 		runtime.Gosched()
-		b.mu.Lock()
-		items := b.items
-		b.items = nil
-		b.mu.Unlock()
-		if len(items) > 0 {
-			b.flush(items)
-		}
+		b.flushQueued()
 	}
-	// Stopped: flush what came between the last wake and Stop.
+	b.flushQueued() // stopped: what came between the last wake and Stop
+}
+
+func (b *Batcher[T]) flushQueued() {
 	b.mu.Lock()
 	items := b.items
 	b.items = nil
