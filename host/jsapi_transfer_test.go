@@ -70,15 +70,21 @@ func TestJSAPIResultsKeepTheWorkersShapeAndSayWhenGoCouldNotReadThem(t *testing.
   let unreadable = '';
   try { await tm.run('unreadable'); } catch (err) { unreadable = err.code + ' ' + err.message + ' ' + (err.taskId ? 'with' : 'without') + ' taskId'; }
   const raw = await tm.run('unreadable', null, { raw: true });
+  // addTask, the seed's callbacks, hands results on the same way.
+  const viaAddTask = (name) => new Promise((resolve) => tm.addTask({ name, onSuccess: (r) => resolve(r.content), onError: (r) => resolve(r.code + ' ' + r.error) }));
+  const addTaskKeys = Object.keys(await viaAddTask('ordered')).join();
+  const addTaskUnreadable = await viaAddTask('unreadable');
   await tm.close();
   return {
     numsRight: nums.length === 100000 && nums.every((x, i) => x === i / 4),
     keys: Object.keys(ordered).join() + ' ' + Object.keys(ordered.m).join(),
-    unreadable, rawLength: raw.list.length,
+    unreadable, rawLength: raw.list.length, addTaskKeys, addTaskUnreadable,
   };`), &got)
 	assert.Equal(t, true, got["numsRight"])
 	assert.Equal(t, "z,a,m y,b", got["keys"], "keys keep the worker's order")
 	assert.Contains(t, got["unreadable"], "ERR_TASK atmo: the worker's answer cannot be read: it holds an array of 4294967295 items")
 	assert.Contains(t, got["unreadable"], "with taskId")
 	assert.Equal(t, float64(1<<32-1), got["rawLength"], "raw: the answer as the worker sent it, unread")
+	assert.Equal(t, "z,a,m", got["addTaskKeys"])
+	assert.Contains(t, got["addTaskUnreadable"], "ERR_TASK atmo: the worker's answer cannot be read")
 }

@@ -46,7 +46,7 @@ func New() js.Value {
 	b := &bridge{tms: map[int]*tmEntry{}, wms: map[int]*wmEntry{}, subs: map[int]func(){}}
 	obj := js.Global().Get("Object").New()
 	obj.Set("encode", values.Codec.Get("encode")) // runBatch's meta, written to the wire by atmo.js
-	obj.Set("copy", values.Codec.Get("copy"))     // a run()'s result, as Go would give it back (see runBatch)
+	obj.Set("copy", codecCopy)                    // a run()'s result, as Go would give it back (see runBatch)
 	add := func(name string, fn func(args []js.Value) any) {
 		f := js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
 			defer func() {
@@ -77,6 +77,9 @@ func New() js.Value {
 	add("shutdown", func([]js.Value) any { b.shutdown(); return value(true) })
 	return obj
 }
+
+// codecCopy gives a result Go's value rules without Go (see codec.copy).
+var codecCopy = values.Codec.Get("copy")
 
 // shutdown closes every manager and releases the bridge's functions; the
 // bridge is unusable afterwards.
@@ -227,8 +230,8 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 // addTask(tm, name, params, priority, done, timeout, retries, progress,
 // transfer, raw) → {value: taskId}. transfer, an array, lists the
 // transferables in params that move to the worker instead of being copied;
-// with raw true the content comes back as the worker sent it, not converted
-// through Go. done(kind, payload) is called once, later, from a
+// with raw true the content comes back as the worker sent it, else as Go's
+// value rules make it (see codec.copy); it never crosses into Go. done(kind, payload) is called once, later, from a
 // goroutine: kind "success" with {taskId, workerId, content}, or "error"
 // with an error object. progress, when a function, gets {taskId, workerId,
 // content} for each report, in order, before done: the core runs a task's
@@ -293,13 +296,21 @@ func (b *bridge) addTask(args []js.Value) any {
 		Timeout:    timeout,
 		Retries:    retries,
 		OnProgress: onProgress,
-		RawResult:  raw,
+		RawResult:  true, // as run()'s: see runBatch
 		OnSuccess: func(r atmo.Response) {
+			content := toJS(r.Content)
+			if !raw {
+				if err := values.JSCall(func() { content = codecCopy.Invoke(content) }); err != nil {
+					call("error", errorObject(&atmo.TaskError{TaskID: r.TaskID, WorkerID: r.WorkerID,
+						Message: "atmo: the worker's answer cannot be read: " + err.Error()}))
+					return
+				}
+			}
 			o := js.Global().Get("Object").New()
 			o.Set("message", "worker-response")
 			o.Set("taskId", r.TaskID)
 			o.Set("workerId", r.WorkerID)
-			o.Set("content", toJS(r.Content))
+			o.Set("content", content)
 			call("success", o)
 		},
 		OnError: func(r atmo.Response) {
