@@ -117,6 +117,7 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
     noName: await fail(tm.run(undefined, { a: 1 })),
     emptyName: await fail(tm.run('  ', { a: 1 })),
     uncloneable: await fail(tm.run('add', { a: 1, f() {} })),
+    throwingGetter: await fail(tm.run('add', { get a() { throw new Error('not now'); } })),
     unknownTask: await fail(tm.run('resize', { a: 1 })),
     badPriority: await fail(tm.run('add', { a: 1, b: 2 }, { priority: 'high' })),
     unknownField: throws(() => atmo.createBrowserWorkerManager(tm, [math, { tasks: ['add'], scirpt: '/workers/math-worker.js' }])),
@@ -129,7 +130,7 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
   await tm.close();
   return out;`), &got)
 	for name, arg := range map[string]string{
-		"noName": "name", "emptyName": "name", "uncloneable": "params", "badPriority": "priority",
+		"noName": "name", "emptyName": "name", "uncloneable": "params", "throwingGetter": "params", "badPriority": "priority",
 		"unknownField": "configs[1].scirpt", "noTasks": "configs[0].tasks", "notArray": "configs",
 		"both": "configs[0]", "addTaskNoName": "name", "badOption": "options.agingInterva",
 	} {
@@ -140,6 +141,7 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 	}
 	assert.Contains(t, got["unknownField"]["message"], `unknown field "scirpt"`)
 	assert.Contains(t, got["uncloneable"]["message"], "params cannot be sent")
+	assert.Contains(t, got["throwingGetter"]["message"], "params cannot be sent to a worker (not now)")
 	assert.Equal(t, "ERR_NO_WORKER", got["unknownTask"]["code"])
 	assert.Contains(t, got["unknownTask"]["message"], "resize")
 }

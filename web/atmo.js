@@ -53,11 +53,11 @@ function cloneParams(params, transfer, where) {
   }
   if (params === undefined) return { copy: null, list: [] };
   const list = transfer || [];
-  if (list.length === 0) {
-    const copy = plainCopy(params, 0, { left: PLAIN_NODES });
-    if (copy !== NOT_PLAIN) return { copy, list };
-  }
   try {
+    if (list.length === 0) {
+      const copy = plainCopy(params, 0, { left: PLAIN_NODES });
+      if (copy !== NOT_PLAIN) return { copy, list };
+    }
     const out = structuredClone({ params, list }, { transfer: list });
     return { copy: out.params, list: out.list };
   } catch (err) {
