@@ -27,7 +27,7 @@ const utf8in = new TextEncoder(), utf8out = new TextDecoder();
 // out carries values from Go to JS, in from JS to Go; refs holds what the
 // message being written set aside (large byte arrays), items what its
 // writer kept as it came.
-const wire = { out: new Uint8Array(1 << 16), in: new Uint8Array(1 << 16), refs: [], items: [] };
+const wire = { out: new Uint8Array(1 << 16), in: new Uint8Array(1 << 16), refs: [], items: [], aside: [] };
 let outView = new DataView(wire.out.buffer), inView = new DataView(wire.in.buffer);
 wire.growOut = (n) => {
   wire.out = new Uint8Array(Math.max(n, 2 * wire.out.length));
@@ -77,8 +77,17 @@ const readValue = () => {
   throw new Error('atmo: corrupt value on the wire');
 };
 // read returns the value Go wrote to wire.out; r are the values it set
-// aside, and the fresh buffers of its bytes are added to t.
-const read = (r, t) => { u8 = wire.out; dv = outView; pos = 0; refs = r; transfer = t; return readValue(); };
+// aside, and the fresh buffers of its bytes are added to t. Go's Send
+// hands them over in wire.aside, which read empties, so that it holds
+// nothing once the call that posts them is over.
+const read = (r, t) => {
+  u8 = wire.out; dv = outView; pos = 0; refs = r; transfer = t;
+  try {
+    return readValue();
+  } finally {
+    if (r === wire.aside) r.length = 0;
+  }
+};
 
 // Writing (JS to Go), by FromJS's rules: what Go would read from the value.
 let w8, wv, wpos, wrefs; // wrefs: where large byte arrays are set aside
@@ -250,6 +259,7 @@ var (
 	wireOut      = wire.Get("out") // Go to JS
 	wireIn       = wire.Get("in")  // JS to Go
 	wireRefs     = wire.Get("refs")
+	wireAside    = wire.Get("aside") // Send's set-aside values, one call at a time
 	codecItem    = Codec.Get("item")
 	codecRecycle = Codec.Get("recycle")
 	codecBytes   = Codec.Get("bytes")
@@ -258,9 +268,12 @@ var (
 )
 
 // Send writes v, a normalized tree, to the wire for codec.read, and returns
-// the values it set aside, as JS values (nil for none), and the buffers to
+// the values it set aside, as a JS array (nil for none), and the buffers to
 // transfer with them (nil for none): the fresh typed arrays of large []byte
-// and the buffers of Moved values.
+// and the buffers of Moved values. The array is the wire's own, reused
+// from call to call (a new one per call cost a JS object and a finalizer
+// in Go): pass it at once to the JS call that reads the value, which
+// empties it.
 func Send(v any) (refs, transfer any) {
 	var aside []any
 	wireBuf = Encode(wireBuf[:0], v, &aside)
@@ -274,12 +287,12 @@ func Send(v any) (refs, transfer any) {
 	}
 	var list []any
 	for i, a := range aside {
-		aside[i] = ToJS(a, &list)
+		wireAside.SetIndex(i, ToJS(a, &list))
 	}
 	if len(list) > 0 {
 		transfer = list
 	}
-	return aside, transfer
+	return wireAside, transfer
 }
 
 // delivered reads the arguments codec.deliver calls a Receiver's fn with:
