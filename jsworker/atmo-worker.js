@@ -55,14 +55,20 @@
     }
   }
 
+  // errorText is a failed task's error: never empty, as an error of
+  // undefined or '' would tell the host the task succeeded.
   function errorText(err) {
-    if (err instanceof Error) return err.message || String(err);
-    if (typeof err === 'string') return err;
-    try {
-      return JSON.stringify(err);
-    } catch (_) {
-      return String(err);
+    let text;
+    if (err instanceof Error) text = err.message || String(err);
+    else if (typeof err === 'string') text = err;
+    else {
+      try {
+        text = JSON.stringify(err);
+      } catch (_) {
+        text = String(err);
+      }
     }
+    return text || `the handler failed with ${err === '' ? 'an empty string' : String(err)} and no message`;
   }
 
   function atmoWorker(handlers, options) {

@@ -407,6 +407,26 @@ func TestHelperWorkerRunsAsyncHandlersAndReportsThrows(t *testing.T) {
 	assert.Equal(t, 2.0, got)
 }
 
+func TestHelperWorkerFailsATaskThatThrowsNothingUseful(t *testing.T) {
+	// throw undefined, Promise.reject() and throw '' carry no message, and
+	// an error field of undefined or '' means success in the protocol: the
+	// helper must still say the task failed.
+	script := jstest.HelperWorker(t, `atmoWorker({
+  undef: () => { throw undefined; },
+  rejectNone: () => Promise.reject(),
+  empty: () => { throw ''; },
+  emptyError: () => { throw new Error(''); },
+});`)
+	names := []string{"undef", "rejectNone", "empty", "emptyError"}
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: names, Script: script})
+	for _, name := range names {
+		got, err := tm.Do(testCtx(t), name, nil)
+		var te *atmo.TaskError
+		require.ErrorAs(t, err, &te, "%s answered %v", name, got)
+		assert.NotEmpty(t, te.Message, name)
+	}
+}
+
 func TestHelperWorkerFailsOnlyTheUncloneableAnswerOfABatch(t *testing.T) {
 	// Three tasks that finish together, so that their answers leave in one
 	// worker-response-batch; one answer cannot be cloned.
