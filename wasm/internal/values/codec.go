@@ -138,7 +138,7 @@ func decodeAt(buf []byte, ref func(int) any, depth int) (any, []byte, error) {
 		if len(buf) < 8 {
 			return nil, nil, errShort
 		}
-		return math.Float64frombits(binary.LittleEndian.Uint64(buf)), buf[8:], nil
+		return number(math.Float64frombits(binary.LittleEndian.Uint64(buf))), buf[8:], nil
 	case tagString:
 		s, rest, err := decodeString(buf)
 		return s, rest, err
@@ -188,6 +188,27 @@ func decodeAt(buf []byte, ref func(int) any, depth int) (any, []byte, error) {
 	}
 	return nil, nil, fmt.Errorf("values: unknown tag %d in an encoded value", tag)
 }
+
+// number is f as an interface value. Each float64 put in an interface is
+// an allocation of its own, except for the small integers (counts,
+// indices, bytes: the commonest numbers), which share boxes made once:
+// decoding 100,000 of them allocated 99,902 boxes.
+func number(f float64) any {
+	if f >= 0 && f < float64(len(smallInts)) {
+		if i := int(f); float64(i) == f && (i != 0 || !math.Signbit(f)) {
+			return smallInts[i]
+		}
+	}
+	return f
+}
+
+// smallInts holds the boxes of the numbers 0 to 1023.
+var smallInts = func() (b [1024]any) {
+	for i := range b {
+		b[i] = float64(i)
+	}
+	return b
+}()
 
 // decodeLen reads a uint32 count of items at least min bytes each, checked
 // against what is left so that a corrupt count cannot allocate much.

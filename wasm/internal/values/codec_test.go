@@ -39,6 +39,18 @@ func TestCodecWritesNumbersAsAnArrayOfNumbers(t *testing.T) {
 		"JS gets a plain array, as from []any")
 }
 
+func TestCodecKeepsEveryNumberExactly(t *testing.T) {
+	// Small integers share boxes; every other number, -0 and NaN included,
+	// decodes as itself.
+	in := []float64{0, 1, 1023, 1024, -1, 3.5, 1e300, math.Inf(1), math.Copysign(0, -1), math.NaN()}
+	got, _, err := Decode(Encode(nil, in, nil), nil)
+	require.NoError(t, err)
+	for i, v := range got.([]any) {
+		f := v.(float64)
+		require.Equal(t, math.Float64bits(in[i]), math.Float64bits(f), "number %d: %v", i, in[i])
+	}
+}
+
 func TestCodecReadsValuesOneAfterAnother(t *testing.T) {
 	buf := Encode(nil, "a", nil)
 	buf = Encode(buf, 2.0, nil)
@@ -140,5 +152,28 @@ func TestDecodedKeysAreRightWhateverTheKeyCacheHolds(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, rest)
 		require.Equal(t, obj, got)
+	}
+}
+
+// BenchmarkDecodeNumbers decodes an array of 100,000 numbers: small
+// integers (counts, indices, bytes) and fractions.
+func BenchmarkDecodeNumbers(b *testing.B) {
+	for _, kind := range []struct {
+		name string
+		of   func(i int) float64
+	}{{"small-integers", func(i int) float64 { return float64(i % 1000) }}, {"fractions", func(i int) float64 { return float64(i) / 3 }}} {
+		b.Run(kind.name, func(b *testing.B) {
+			nums := make([]float64, 100000)
+			for i := range nums {
+				nums[i] = kind.of(i)
+			}
+			buf := Encode(nil, nums, nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := Decode(buf, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
