@@ -41,23 +41,23 @@ var isOpaque = func(any) bool { return false }
 func Normalize(v any, path string) (any, error) {
 	n, err := normalizeAt(v, 0)
 	if err != nil {
-		return nil, err.(*pathError).at(path)
+		return nil, At(err, path)
 	}
 	return n, nil
 }
 
-// pathError is a value that cannot cross, found inside the value being
-// normalized. Where it sits is put together only as the error unwinds, so
-// that normalizing builds no path strings when nothing is wrong.
+// An error found inside a value being walked (normalized here, decoded by
+// a Go worker) says where the value sits: "params.items[3] is ...". The
+// place is put together only as the error unwinds: FailHere makes the
+// error where the walk stopped, each level on the way out adds its step
+// with Inside, and At spells it from the root's name. So walking builds no
+// path strings when nothing is wrong.
 type pathError struct {
 	steps []string // ".key" or "[i]", innermost first
 	rest  string   // the message after the path
 }
 
 func (e *pathError) Error() string { return e.text("") }
-
-// at is the error with its full path, from the root's name.
-func (e *pathError) at(root string) error { return errors.New(e.text(root)) }
 
 func (e *pathError) text(root string) string {
 	var b strings.Builder
@@ -69,20 +69,31 @@ func (e *pathError) text(root string) string {
 	return b.String()
 }
 
-func failHere(format string, args ...any) error {
+// FailHere is an error about the value the walk is at; format says what
+// follows its place (" is a chan int, ...").
+func FailHere(format string, args ...any) error {
 	return &pathError{rest: fmt.Sprintf(format, args...)}
 }
 
-// inside adds one step to the path of an error from normalizeAt.
-func inside(err error, step string) error {
+// Inside adds one step (".key" or "[i]") to the place of an error from
+// FailHere.
+func Inside(err error, step string) error {
 	pe := err.(*pathError)
 	pe.steps = append(pe.steps, step)
 	return pe
 }
 
+// At is err with its full place, from the root's name.
+func At(err error, root string) error {
+	if pe, ok := err.(*pathError); ok {
+		return errors.New(pe.text(root))
+	}
+	return err
+}
+
 func normalizeAt(v any, depth int) (any, error) {
 	if depth > MaxDepth {
-		return nil, failHere(" nests deeper than %d levels (a cycle?)", MaxDepth)
+		return nil, FailHere(" nests deeper than %d levels (a cycle?)", MaxDepth)
 	}
 	switch x := v.(type) {
 	case nil:
@@ -101,7 +112,7 @@ func normalizeAt(v any, depth int) (any, error) {
 		for k, e := range x {
 			n, err := normalizeAt(e, depth+1)
 			if err != nil {
-				return nil, inside(err, "."+k)
+				return nil, Inside(err, "."+k)
 			}
 			out[k] = n
 		}
@@ -111,7 +122,7 @@ func normalizeAt(v any, depth int) (any, error) {
 		for i, e := range x {
 			n, err := normalizeAt(e, depth+1)
 			if err != nil {
-				return nil, inside(err, "["+strconv.Itoa(i)+"]")
+				return nil, Inside(err, "["+strconv.Itoa(i)+"]")
 			}
 			out[i] = n
 		}
@@ -123,18 +134,18 @@ func normalizeAt(v any, depth int) (any, error) {
 	if m, ok := v.(json.Marshaler); ok {
 		b, err := m.MarshalJSON()
 		if err != nil {
-			return nil, failHere(": %v", err)
+			return nil, FailHere(": %v", err)
 		}
 		var out any
 		if err := json.Unmarshal(b, &out); err != nil {
-			return nil, failHere(": MarshalJSON gave invalid JSON: %v", err)
+			return nil, FailHere(": MarshalJSON gave invalid JSON: %v", err)
 		}
 		return out, nil
 	}
 	if m, ok := v.(encoding.TextMarshaler); ok {
 		b, err := m.MarshalText()
 		if err != nil {
-			return nil, failHere(": %v", err)
+			return nil, FailHere(": %v", err)
 		}
 		return string(b), nil
 	}
@@ -174,7 +185,7 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		for i := range out {
 			n, err := normalizeAt(rv.Index(i).Interface(), depth+1)
 			if err != nil {
-				return nil, inside(err, "["+strconv.Itoa(i)+"]")
+				return nil, Inside(err, "["+strconv.Itoa(i)+"]")
 			}
 			out[i] = n
 		}
@@ -192,7 +203,7 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 			}
 			n, err := normalizeAt(iter.Value().Interface(), depth+1)
 			if err != nil {
-				return nil, inside(err, "."+k)
+				return nil, Inside(err, "."+k)
 			}
 			out[k] = n
 		}
@@ -206,13 +217,13 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 			}
 			n, err := normalizeAt(fv.Interface(), depth+1)
 			if err != nil {
-				return nil, inside(err, "."+f.Name)
+				return nil, Inside(err, "."+f.Name)
 			}
 			out[f.Name] = n
 		}
 		return out, nil
 	}
-	return nil, failHere(" is a %s, which cannot cross to JS (send data: numbers, strings, bools, maps, slices, structs, []byte)", rv.Type())
+	return nil, FailHere(" is a %s, which cannot cross to JS (send data: numbers, strings, bools, maps, slices, structs, []byte)", rv.Type())
 }
 
 // plainNumber says whether values of t are numbers with no marshaling
@@ -261,7 +272,7 @@ func mapKey(k reflect.Value) (string, error) {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return strconv.FormatUint(k.Uint(), 10), nil
 	}
-	return "", failHere(" has %s keys; use string or integer keys", k.Type())
+	return "", FailHere(" has %s keys; use string or integer keys", k.Type())
 }
 
 // Field is one struct field as encoding/json sees it.
