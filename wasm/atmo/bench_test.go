@@ -333,3 +333,17 @@ atmoWorker({ numbers: () => nums });`)}
 		}
 	}
 }
+
+// BenchmarkRawReceiveNumbers is BenchmarkReceiveNumbers's limit: a JS
+// ping-pong in which a bare worker answers the same 100,000 numbers.
+func BenchmarkRawReceiveNumbers(b *testing.B) {
+	url := jstest.BlobURL(b, `const nums = Array.from({ length: 100000 }, (_, i) => i / 3);
+self.onmessage = () => self.postMessage({ message: 'worker-task-done', content: nums });`)
+	pingPong := js.Global().Get("Function").New("url", "n", "done", `
+const w = new Worker(url);
+let i = 0;
+w.onmessage = (e) => { if (e.data.content.length !== 100000) throw new Error('short answer');
+  if (++i === n) { w.terminate(); done(); } else w.postMessage(i); };
+w.postMessage(0);`)
+	runJS(b, pingPong, url, b.N)
+}

@@ -155,6 +155,12 @@ func decodeAt(buf []byte, ref func(int) any, depth int) (any, []byte, error) {
 		}
 		out := make([]any, n)
 		for i := range out {
+			// Numbers, the commonest items of long arrays, are read here
+			// rather than through a call each.
+			if len(buf) >= 9 && buf[0] == tagNumber {
+				out[i], buf = number(math.Float64frombits(binary.LittleEndian.Uint64(buf[1:]))), buf[9:]
+				continue
+			}
 			if out[i], buf, err = decodeAt(buf, ref, depth+1); err != nil {
 				return nil, nil, err
 			}
