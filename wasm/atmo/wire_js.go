@@ -86,15 +86,15 @@ const flush = (port, q, wid) => {
   }
 };
 
-// answers writes the worker-response and worker-response-batch messages
-// whose task ids are ours ("task-N") to the wire: a count, then for each
-// answer N (or -N for an error) as a float64, the byte length of what
-// follows, and the content or the error; each also stays as it came, in
-// wire.items. The content of a task in keep (one that takes its result as
-// the worker sent it) is not written: its length is 0, which no written
-// value has. It returns the length, or -1 for any other message, which
-// takes the general path.
-const seqs = [];
+// answers writes worker-response and worker-response-batch messages to the
+// wire: a count, then for each answer N (or -N for an error, or 0 for an id
+// that is not one the TaskManager made) as a float64, the byte length of
+// what follows, and the content or the error; each also stays as it came,
+// in wire.items. The content of a task in keep (one that takes its result
+// as the worker sent it) is not written: its length is 0, which no written
+// value has; nor is that of an answer with an id not ours, which Go
+// ignores. It returns the length, or -1 for any other message, which takes
+// the general path.
 const answers = (d, keep) => {
   if (d === null || typeof d !== 'object') return -1;
   let items;
@@ -102,20 +102,17 @@ const answers = (d, keep) => {
   else if (d.message === 'worker-response-batch' && Array.isArray(d.content)) items = d.content;
   else return -1;
   const n = items.length;
-  seqs.length = 0;
-  for (let i = 0; i < n; i++) {
-    const t = items[i] && items[i].taskId;
-    if (typeof t !== 'string' || !t.startsWith('task-')) return -1;
-    // Only the id as the TaskManager wrote it: "task-07" or "task-7.0"
-    // read as 7 too, but are other ids, for the general path to ignore.
-    const digits = t.slice(5), seq = Number(digits);
-    if (!Number.isSafeInteger(seq) || seq <= 0 || String(seq) !== digits) return -1;
-    seqs.push(seq);
-  }
   codec.begin();
   codec.num(n);
   for (let i = 0; i < n; i++) {
-    const it = items[i], e = it.error, seq = seqs[i];
+    const it = items[i], seq = seqOf(it);
+    if (seq === 0) {
+      codec.wire.items.push(undefined);
+      codec.num(0);
+      codec.fill(codec.slot());
+      continue;
+    }
+    const e = it.error;
     const failed = !(e === undefined || e === null || e === '' || e === false);
     const v = failed ? e : it.content;
     codec.wire.items.push(v);
@@ -138,6 +135,14 @@ const answers = (d, keep) => {
     codec.fill(at);
   }
   return codec.end();
+};
+// seqOf is N for an answer to "task-N", the id as the TaskManager wrote
+// it, else 0: "task-07" or "task-7.0" read as 7 too, but are other ids.
+const seqOf = (it) => {
+  const t = it && it.taskId;
+  if (typeof t !== 'string' || !t.startsWith('task-')) return 0;
+  const digits = t.slice(5), seq = Number(digits);
+  return Number.isSafeInteger(seq) && seq > 0 && String(seq) === digits ? seq : 0;
 };
 // listen makes the message listener for a worker whose queue is q: answers
 // reach Go as bytes, anything else as it came (see codec.deliver). Node's
@@ -175,10 +180,14 @@ func receiveWire(buf []byte) []inbound {
 		if size > 0 { // else kept in JS (see answers)
 			b = buf[12 : 12+size]
 		}
-		contents = append(contents, wireContent{b: b, i: i})
-		c := &contents[len(contents)-1]
 		buf = buf[12+size:]
 		in := inbound{kind: KindWorkerResponse}
+		if code == 0 { // an id the TaskManager did not make: ignored
+			ins = append(ins, in)
+			continue
+		}
+		contents = append(contents, wireContent{b: b, i: i})
+		c := &contents[len(contents)-1]
 		if code < 0 {
 			code = -code
 			in.err = errorText(c.decode())

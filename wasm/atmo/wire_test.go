@@ -221,3 +221,34 @@ func TestAnAnswerSettlesOnlyTheTaskWhoseIdItCarriesExactly(t *testing.T) {
 	}
 	assert.EqualValues(t, 3*5, tm.Stats().Ignored, "the lookalikes are counted as answers to unknown tasks")
 }
+
+// mixedBatchWorker answers each task in a worker-response-batch that also
+// holds an answer to a task that is not ours.
+const mixedBatchWorker = `let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  if (d.message !== 'worker-work') return;
+  self.postMessage({ message: 'worker-response-batch', workerId: id, content: [
+    { taskId: 'someone-else', content: 'not ours' },
+    { taskId: d.taskId, content: { list: [1, 2] } },
+  ] });
+};`
+
+func TestAnAnswerBesideAnotherTasksAnswerIsReadLikeAnyOther(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"t"}, Script: jstest.BlobURL(t, mixedBatchWorker)})
+	got, err := tm.Do(testCtx(t), "t", nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"list": []any{1.0, 2.0}}, got)
+
+	answers := make(chan atmo.Response, 1)
+	settle := func(r atmo.Response) { answers <- r }
+	_, err = tm.AddTask(atmo.TaskParams{Name: "t", RawResult: true, OnSuccess: settle, OnError: settle})
+	require.NoError(t, err)
+	r := <-answers
+	require.NoError(t, r.Err)
+	v, ok := r.Content.(js.Value)
+	require.True(t, ok, "RawResult gave %T, want js.Value, though another task's answer came in the same message", r.Content)
+	assert.Equal(t, 2, v.Get("list").Length())
+	assert.EqualValues(t, 2, tm.Stats().Ignored, "the other task's answers are counted as answers to unknown tasks")
+}
