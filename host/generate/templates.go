@@ -201,7 +201,9 @@ self.onmessage = async (e) => {
         const result = await handlers[name](params || {});
         self.postMessage({ message: 'worker-response', taskId, workerId: myWorkerId, content: result });
       } catch (error) {
-        self.postMessage({ message: 'worker-response', taskId, workerId: myWorkerId, error: error && error.message ? error.message : String(error) });
+        // Never an empty error: the protocol reads one as success.
+        const text = (error && error.message) || String(error) || 'the handler threw an empty string';
+        self.postMessage({ message: 'worker-response', taskId, workerId: myWorkerId, error: text });
       }
       break;
     }
@@ -238,7 +240,9 @@ parentPort.on('message', async (data) => {
         const result = await handlers[name](params || {});
         parentPort.postMessage({ message: 'worker-response', taskId, workerId: myWorkerId, content: result });
       } catch (error) {
-        parentPort.postMessage({ message: 'worker-response', taskId, workerId: myWorkerId, error: error && error.message ? error.message : String(error) });
+        // Never an empty error: the protocol reads one as success.
+        const text = (error && error.message) || String(error) || 'the handler threw an empty string';
+        parentPort.postMessage({ message: 'worker-response', taskId, workerId: myWorkerId, error: text });
       }
       break;
     }

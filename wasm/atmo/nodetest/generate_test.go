@@ -3,6 +3,9 @@
 package nodetest
 
 import (
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/atmoworkers/atmo/host/generate"
@@ -13,8 +16,9 @@ import (
 
 // generated writes a `server` worker with the generator (as
 // `go run ./host generate-worker NAME DIR server` does) into a temporary
-// directory and starts it in a ServerWorkerManager.
-func generated(t *testing.T, name string) *atmo.TaskManager {
+// directory and starts it in a ServerWorkerManager. Each of added, as a
+// user would, appends a handler of that name to the file: "name: code".
+func generated(t *testing.T, name string, added ...string) *atmo.TaskManager {
 	t.Helper()
 	files, err := generate.Generate(generate.Options{Name: name, Dir: t.TempDir(), Kind: generate.Server})
 	require.NoError(t, err)
@@ -25,7 +29,17 @@ func generated(t *testing.T, name string) *atmo.TaskManager {
 		}
 	}
 	require.NotEmpty(t, script, "the generator wrote no worker")
-	tm, _ := pool(t, atmo.WorkerConfig{Tasks: generate.Tasks(generate.TemplateFor(name)), Script: script})
+	tasks := generate.Tasks(generate.TemplateFor(name))
+	for _, h := range added {
+		task, code, _ := strings.Cut(h, ": ")
+		f, err := os.OpenFile(script, os.O_APPEND|os.O_WRONLY, 0)
+		require.NoError(t, err)
+		_, err = f.WriteString("\nhandlers[" + strconv.Quote(task) + "] = " + code + ";\n")
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+		tasks = append(tasks, task)
+	}
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: tasks, Script: script})
 	return tm
 }
 
@@ -62,4 +76,16 @@ func TestGeneratedServerImageWorkerRuns(t *testing.T) {
 	m := got.(map[string]any)
 	assert.Equal(t, 2.0, m["pixels"])
 	assert.Equal(t, map[string]any{"r": 20.0, "g": 30.0, "b": 40.0, "a": 255.0}, m["mean"])
+}
+
+func TestAGeneratedWorkersHandlerThatThrowsAnEmptyStringFails(t *testing.T) {
+	// The seed's protocol reads an empty error as success: the generated
+	// worker must not send one, whatever a handler throws.
+	tm := generated(t, "math-worker", `empty: () => { throw ''; }`, `emptyError: () => { throw new Error(''); }`)
+	for _, name := range []string{"empty", "emptyError"} {
+		got, err := tm.Do(testCtx(t), name, nil)
+		var te *atmo.TaskError
+		require.ErrorAs(t, err, &te, "%s: got %v", name, got)
+		assert.NotEmpty(t, te.Message, name)
+	}
 }
