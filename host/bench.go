@@ -57,9 +57,10 @@ var errPeerUnavailable = errors.New("workerpool is not installed and npm could n
 type benchSettings struct {
 	Name string `json:"name"` // full, short or tiny
 	Runs int    `json:"runs"`
-	// RoundTripRuns, when more than Runs, repeats the round trip more: it
-	// is quick, and the noisiest ratio on a shared machine.
-	RoundTripRuns     int   `json:"roundTripRuns,omitempty"`
+	// QuickRuns, when more than Runs, repeats the quick workloads more
+	// (the round trip, CPU scaling, start-up): each measurement takes well
+	// under a second, and their ratios are the noisiest on a shared machine.
+	QuickRuns         int   `json:"quickRuns,omitempty"`
 	RoundTripTasks    int   `json:"roundTripTasks"`
 	ThroughputTasks   int   `json:"throughputTasks"`
 	ThroughputWorkers int   `json:"throughputWorkers"`
@@ -74,10 +75,13 @@ type benchSettings struct {
 	Only []string `json:"only,omitempty"`
 }
 
+// quickWorkloads are the workloads QuickRuns repeats.
+var quickWorkloads = []string{"roundtrip", "cpu", "startup"}
+
 // runsOf is how many times workload's measurements repeat.
 func (s benchSettings) runsOf(workload string) int {
-	if workload == "roundtrip" && s.RoundTripRuns > s.Runs {
-		return s.RoundTripRuns
+	if slices.Contains(quickWorkloads, workload) && s.QuickRuns > s.Runs {
+		return s.QuickRuns
 	}
 	return s.Runs
 }
@@ -89,7 +93,7 @@ func (s benchSettings) runs(workload string) bool {
 
 func fullBenchSettings() benchSettings {
 	return benchSettings{
-		Name: "full", Runs: 3, RoundTripRuns: 9,
+		Name: "full", Runs: 3, QuickRuns: 9,
 		RoundTripTasks: 2000, ThroughputTasks: 50_000, ThroughputWorkers: 2, Concurrencies: []int{1, 8, 32, 64},
 		CPUTasks: 64, FibN: 27, PayloadMiB: []int{1, 16, 64}, StartupWorkers: []int{1, 4},
 		MainThreadTasks: 10_000, QueueTasks: []int{10_000, 100_000},
@@ -149,7 +153,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-runs %d: want 1 or more", *runs)
 	}
 	if *runs > 0 {
-		set.Runs, set.RoundTripRuns = *runs, 0
+		set.Runs, set.QuickRuns = *runs, 0
 	}
 	if *only != "" {
 		for _, w := range strings.Split(*only, ",") {
