@@ -469,3 +469,33 @@ atmoWorker({
 	require.NoError(t, err, "the worker restarted")
 	assert.Equal(t, "back", got)
 }
+
+func TestAnAnswerBesideAnotherTasksAnswerIsReadLikeAnyOtherInWorkerThreads(t *testing.T) {
+	// A worker_threads worker answers each task in a batch that also holds
+	// an answer to a task that is not ours.
+	mixed := script(t, "mixed.js", `const { parentPort } = require('worker_threads');
+let id;
+parentPort.on('message', (d) => {
+  if (d.message === 'init-worker') { id = d.id; parentPort.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  if (d.message !== 'worker-work') return;
+  parentPort.postMessage({ message: 'worker-response-batch', workerId: id, content: [
+    { taskId: 'someone-else', content: 'not ours' },
+    { taskId: d.taskId, content: { list: [1, 2] } },
+  ] });
+});`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"t"}, Script: mixed})
+	got, err := tm.Do(testCtx(t), "t", nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"list": []any{1.0, 2.0}}, got)
+
+	answers := make(chan atmo.Response, 1)
+	settle := func(r atmo.Response) { answers <- r }
+	_, err = tm.AddTask(atmo.TaskParams{Name: "t", RawResult: true, OnSuccess: settle, OnError: settle})
+	require.NoError(t, err)
+	r := <-answers
+	require.NoError(t, r.Err)
+	v, ok := r.Content.(js.Value)
+	require.True(t, ok, "RawResult gave %T, want js.Value", r.Content)
+	assert.Equal(t, 2, v.Get("list").Length())
+	assert.EqualValues(t, 2, tm.Stats().Ignored)
+}
