@@ -15,7 +15,7 @@ import (
 func printBenchReport(w io.Writer, rep *benchReport) {
 	m := rep.Machine
 	runs := fmt.Sprintf("median of %d run(s)", rep.Settings.Runs)
-	if n := rep.Settings.runsOf(quickWorkloads[0]); n != rep.Settings.Runs {
+	if n := rep.Settings.runsOf("roundtrip"); n != rep.Settings.Runs {
 		runs += fmt.Sprintf(", %d for the round trip, CPU scaling and start-up", n)
 	}
 	fmt.Fprintf(w, "\natmo bench (%s settings, %s): %s, %d cores (%s), %s/%s, %s, %s\n",

@@ -138,7 +138,7 @@ func decodeAt(buf []byte, ref func(int) any, depth int) (any, []byte, error) {
 		if len(buf) < 8 {
 			return nil, nil, errShort
 		}
-		return number(math.Float64frombits(binary.LittleEndian.Uint64(buf))), buf[8:], nil
+		return numberAt(buf), buf[8:], nil
 	case tagString:
 		s, rest, err := decodeString(buf)
 		return s, rest, err
@@ -158,7 +158,7 @@ func decodeAt(buf []byte, ref func(int) any, depth int) (any, []byte, error) {
 			// Numbers, the commonest items of long arrays, are read here
 			// rather than through a call each.
 			if len(buf) >= 9 && buf[0] == tagNumber {
-				out[i], buf = number(math.Float64frombits(binary.LittleEndian.Uint64(buf[1:]))), buf[9:]
+				out[i], buf = numberAt(buf[1:]), buf[9:]
 				continue
 			}
 			if out[i], buf, err = decodeAt(buf, ref, depth+1); err != nil {
@@ -207,6 +207,9 @@ func number(f float64) any {
 	}
 	return f
 }
+
+// numberAt is the number encoded at the start of b (8 bytes at least).
+func numberAt(b []byte) any { return number(math.Float64frombits(binary.LittleEndian.Uint64(b))) }
 
 // smallInts holds the boxes of the numbers 0 to 1023.
 var smallInts = func() (b [1024]any) {
