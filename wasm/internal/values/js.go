@@ -171,7 +171,7 @@ func bytesFromJS(u8 js.Value) []byte {
 			runtime.GC()
 		}
 	}
-	b := make([]byte, n)
+	b := bytesToFill(n)
 	js.CopyBytesToGo(b, u8)
 	return b
 }
