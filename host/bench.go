@@ -253,6 +253,7 @@ type benchSpec struct {
 	N           int    `json:"n,omitempty"`
 	Size        int    `json:"size,omitempty"`
 	Rounds      int    `json:"rounds,omitempty"`
+	WarmUps     int    `json:"warmUps,omitempty"`
 	Transfer    bool   `json:"transfer,omitempty"`
 	KeepInJS    bool   `json:"keepInJS,omitempty"`
 	Shared      bool   `json:"shared,omitempty"`
@@ -524,7 +525,7 @@ func benchPlan(set benchSettings, cores int, best map[string]int) []benchCase {
 			}
 			c := benchCase{workload: "payload", name: fmt.Sprintf("%d MiB round trip, %s", mib, mode), figure: "ms", unit: "ms", better: "lower"}
 			for _, impl := range benchImpls {
-				spec := benchSpec{Workload: "payload", Impl: impl, Size: mib << 20, Rounds: rounds, Transfer: transfer}
+				spec := benchSpec{Workload: "payload", Impl: impl, Size: mib << 20, Rounds: rounds, WarmUps: payloadWarmUps, Transfer: transfer}
 				switch {
 				case impl == implAtmoGo && !transfer:
 					continue // a Go worker always transfers the []byte it answers
@@ -736,6 +737,16 @@ func (d *benchDriver) measureProfiled(spec benchSpec, title string) (map[string]
 	}
 	return figs, nil
 }
+
+// payloadWarmUps is how many full-size round trips each payload
+// measurement makes first, uncounted. A large copy into memory never
+// touched before faults page by page, and a Go page's heap takes a few
+// round trips to hold free memory it has written where the next copy
+// fits: with one, a 64 MiB []byte round trip with a Go worker took 254,
+// 71 and 26 ms in three runs one after another in the same page; timed
+// copy by copy, the page's copy of the answer into Go took ~200 ms in the
+// first three round trips and 4-15 ms from then on.
+const payloadWarmUps = 4
 
 // warmUpRounds is how many times warmUp runs each implementation: with
 // three, atmo's first round trips after it still ran 30% slower than its

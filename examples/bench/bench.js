@@ -135,10 +135,13 @@
       async setup(spec, newPool) {
         const pool = newPool(1);
         let data = new Uint8Array(spec.size).fill(7);
-        // One warm-up round trip of the full size.
-        const r = await pool.call('bytes', { data, transfer: spec.transfer }, spec.transfer ? [data.buffer] : null);
-        checkBytes(r, spec.size);
-        return { pool, data: r.data };
+        // spec.warmUps round trips of the full size, not counted.
+        for (let i = 0; i < spec.warmUps; i++) {
+          const r = await pool.call('bytes', { data, transfer: spec.transfer }, spec.transfer ? [data.buffer] : null);
+          checkBytes(r, spec.size);
+          data = r.data;
+        }
+        return { pool, data };
       },
       async measure(spec, state) {
         const { pool } = state;

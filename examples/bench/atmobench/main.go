@@ -39,6 +39,7 @@ type spec struct {
 	N           int    `json:"n"`        // fib(n)
 	Size        int    `json:"size"`     // payload bytes
 	Rounds      int    `json:"rounds"`   // payload round trips per measure
+	WarmUps     int    `json:"warmUps"`  // payload round trips before it, not counted
 	Transfer    bool   `json:"transfer"` // the worker transfers its answer back
 	KeepInJS    bool   `json:"keepInJS"` // with Transfer: the page's bytes stay in JS (atmo.Transfer, RawResult)
 	Shared      bool   `json:"shared"`   // Go modules: one compile on the main thread, posted to every worker
@@ -282,7 +283,12 @@ func (b *bench) setup() error {
 			b.move = js.Global().Get("Uint8Array").New(s.Size)
 			b.move.Call("fill", 7)
 		}
-		return b.payloadRound(ctx) // warm up at full size
+		for range s.WarmUps {
+			if err := b.payloadRound(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
 	case "startup", "queue":
 		return nil // measure starts the workers
 	}
