@@ -60,9 +60,9 @@ type webWorker struct {
 	listener       js.Value // the wire's message listener, which calls onMessage
 	lock           string   // a Web Lock the worker holds while it lives ("" for none)
 	ended          bool
-	batch          bool     // the worker takes worker-work-batch (said so in worker-ready)
-	outstanding    int      // tasks posted and not yet answered
-	queue          js.Value // the batch being built this turn
+	batch          bool        // the worker takes worker-work-batch (said so in worker-ready)
+	owner          *TaskWorker // the core's side: its tasks in flight decide what waits for a batch
+	queue          js.Value    // the batch being built this turn
 	strings        jsStrings
 }
 
@@ -84,7 +84,7 @@ var lockSeq int
 // startWebWorker creates a Web Worker running url and wires its events to
 // w's pool. The Go worker bootstrap uses it too.
 func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker, error) {
-	ww := &webWorker{strings: jsStrings{}, queue: wireNewQueue.Invoke()}
+	ww := &webWorker{owner: w, strings: jsStrings{}, queue: wireNewQueue.Invoke()}
 	if err := jsCall(func() { ww.worker = js.Global().Get("Worker").New(url, opts) }); err != nil {
 		return nil, fmt.Errorf("new Worker(%q): %v", url, err)
 	}
@@ -96,11 +96,8 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 			return
 		}
 		for _, in := range ins {
-			switch in.kind {
-			case KindWorkerReady:
+			if in.kind == KindWorkerReady {
 				ww.readyFeatures(w, in.content)
-			case KindWorkerResponse:
-				ww.outstanding = max(ww.outstanding-1, 0)
 			}
 		}
 		p.receiveAll(w, ins)
@@ -195,8 +192,9 @@ func (ww *webWorker) init(id string, tasks []string, concurrency int) {
 func (ww *webWorker) work(taskID, workerID, name string, params any, keep bool) {
 	refs, transfer := values.Send(params) // the params, on the wire for sendOne or queueWork
 	seq, wid, n := taskSeq(taskID), ww.strings.get(workerID), ww.strings.get(name)
-	ww.outstanding++
-	if ww.batch && ww.outstanding > 1 {
+	// The core has put this task in flight already: any other there means
+	// the worker is busy, and this one can wait for the turn's batch.
+	if ww.batch && len(ww.owner.inflight) > 1 {
 		wireQueueWork.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"syscall/js"
 	"testing"
+	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
 	"github.com/atmoworkers/atmo/wasm/internal/jstest"
@@ -251,4 +252,38 @@ func TestAnAnswerBesideAnotherTasksAnswerIsReadLikeAnyOther(t *testing.T) {
 	require.True(t, ok, "RawResult gave %T, want js.Value, though another task's answer came in the same message", r.Content)
 	assert.Equal(t, 2, v.Get("list").Length())
 	assert.EqualValues(t, 2, tm.Stats().Ignored, "the other task's answers are counted as answers to unknown tasks")
+}
+
+// busyCountingWorker takes batches, holds its first task, answers a task
+// that is not ours, and answers everything once it holds three tasks,
+// each with how many messages brought them.
+const busyCountingWorker = `let id, messages = 0, held = [];
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id, content: { features: ['batch'] } }); return; }
+  if (d.message === 'worker-work') held.push(d.taskId);
+  else if (d.message === 'worker-work-batch') held.push(...d.content.map((w) => w.taskId));
+  else return;
+  messages++;
+  if (held.length === 1) self.postMessage({ message: 'worker-response', taskId: 'someone-else', workerId: id, content: 'not ours' });
+  if (held.length === 3) for (const taskId of held) self.postMessage({ message: 'worker-response', taskId, workerId: id, content: messages });
+};`
+
+func TestTasksForABusyWorkerLeaveTogetherEvenAfterAnAnswerThatIsNotOurs(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"t"}, Script: jstest.BlobURL(t, busyCountingWorker), Concurrency: 3})
+	answers := make(chan atmo.Response, 3)
+	add := func() {
+		_, err := tm.AddTask(atmo.TaskParams{Name: "t", OnSuccess: func(r atmo.Response) { answers <- r }, OnError: func(r atmo.Response) { answers <- r }})
+		require.NoError(t, err)
+	}
+	add() // goes at once: the worker was idle
+	require.Eventually(t, func() bool { return tm.Stats().Ignored == 1 }, 10*time.Second, 5*time.Millisecond,
+		"the worker answers a task that is not ours")
+	add() // the first is still in flight, so these two wait for the turn's batch
+	add()
+	for range 3 {
+		r := <-answers
+		require.NoError(t, r.Err)
+		assert.Equal(t, 2.0, r.Content, "the lone task, then one batch for the two added while it ran")
+	}
 }
