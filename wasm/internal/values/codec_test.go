@@ -99,11 +99,11 @@ func FuzzCodecDecode(f *testing.F) {
 	})
 }
 
-func TestCopiesIntoGoCollectFirstOnlyWhenLargeAgainstTheLiveHeap(t *testing.T) {
+func TestCopiesIntoGoCollectFirstOnlyWhenLargeAgainstWhatACollectionScans(t *testing.T) {
 	require.False(t, CollectBeforeCopy(BigCopy-1, 0), "small copies never collect")
-	require.True(t, CollectBeforeCopy(64<<20, 2<<20), "a worker's small heap: collect, and reuse the last task's bytes")
-	require.True(t, CollectBeforeCopy(64<<20, 128<<20), "half the live heap or more")
-	require.False(t, CollectBeforeCopy(64<<20, 1<<30), "a large heap costs more to collect than fresh memory")
+	require.True(t, CollectBeforeCopy(64<<20, 2<<20), "a worker's few pointers: collect, and reuse the last task's bytes")
+	require.True(t, CollectBeforeCopy(64<<20, 128<<20), "half the scanned bytes or more")
+	require.False(t, CollectBeforeCopy(64<<20, 1<<30), "a heap full of pointers costs more to collect than fresh memory")
 }
 
 type badJSON struct{}

@@ -166,8 +166,8 @@ func objectFromJS(v js.Value, depth int) any {
 func bytesFromJS(u8 js.Value) []byte {
 	n := u8.Length()
 	if n >= BigCopy {
-		metrics.Read(liveHeap)
-		if CollectBeforeCopy(n, liveHeap[0].Value.Uint64()) {
+		metrics.Read(scanned)
+		if CollectBeforeCopy(n, scanned[0].Value.Uint64()) {
 			runtime.GC()
 		}
 	}
@@ -176,8 +176,9 @@ func bytesFromJS(u8 js.Value) []byte {
 	return b
 }
 
-// liveHeap reads the heap's live bytes as of the last collection.
-var liveHeap = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+// scanned reads the bytes a collection scans: heap objects with pointers,
+// stacks and globals.
+var scanned = []metrics.Sample{{Name: "/gc/scan/total:bytes"}}
 
 // JSCall runs f and turns a thrown JS exception into a Go error, so no
 // panic from JS escapes the boundary.

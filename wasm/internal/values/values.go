@@ -380,15 +380,19 @@ func isEmptyValue(v reflect.Value) bool {
 const BigCopy = 4 << 20
 
 // CollectBeforeCopy says whether to run the garbage collector before
-// copying n bytes from JS into a new []byte, given the bytes the heap held
-// live after the last collection. A Go worker that takes and answers large
-// byte arrays frees each task's bytes when the task ends, but the heap
-// only learns of it at the next collection: without one, every copy grows
-// the heap into fresh memory, whose first touch faults page by page. On
-// this project's VM a 64 MiB []byte round trip with a Go worker took 453 ms
-// so, and 31 ms when each copy of 4 MiB or more first collected. Collecting
-// costs in proportion to the live heap, faulting in proportion to n, so it
-// collects only when n is at least half the live heap.
-func CollectBeforeCopy(n int, live uint64) bool {
-	return n >= BigCopy && uint64(n) >= live/2
+// copying n bytes from JS into a new []byte, given the bytes a collection
+// has to scan (heap objects that hold pointers, stacks and globals; bytes
+// hold none). Go frees a task's bytes only at a collection, and until one
+// comes every large copy grows the heap into fresh memory, whose first
+// touch faults page by page. On this project's VM a 64 MiB []byte round
+// trip with a Go worker took 453 ms so, and 31 ms when each copy of 4 MiB
+// or more first collected. Collecting costs in proportion to what it
+// scans, faulting in proportion to n, so it collects only when n is at
+// least half the scannable bytes. Measured against the live heap instead,
+// a page that holds the bytes it sends beside the answer coming back
+// (128 MiB live, almost none of it scanned) never collected, and its
+// copies went round four 64 MiB regions, each fresh the first time: ~200
+// ms a copy for its first three round trips.
+func CollectBeforeCopy(n int, scan uint64) bool {
+	return n >= BigCopy && uint64(n) >= scan/2
 }
