@@ -740,12 +740,10 @@ func (d *benchDriver) measureProfiled(spec benchSpec, title string) (map[string]
 
 // payloadWarmUps is how many full-size round trips each payload
 // measurement makes first, uncounted. A large copy into memory never
-// touched before faults page by page, and a Go page's heap takes a few
-// round trips to hold free memory it has written where the next copy
-// fits: with one, a 64 MiB []byte round trip with a Go worker took 254,
-// 71 and 26 ms in three runs one after another in the same page; timed
-// copy by copy, the page's copy of the answer into Go took ~200 ms in the
-// first three round trips and 4-15 ms from then on.
+// touched before faults page by page, and a new worker's first round trips
+// land there: with one warm-up (and before values.CollectBeforeCopy read
+// what a collection scans), a 64 MiB []byte round trip with a Go worker
+// took 254, 71 and 26 ms in three runs one after another in one page.
 const payloadWarmUps = 4
 
 // warmUpRounds is how many times warmUp runs each implementation: with
