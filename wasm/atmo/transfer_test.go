@@ -4,6 +4,7 @@ package atmo_test
 
 import (
 	"fmt"
+	"runtime/metrics"
 	"syscall/js"
 	"testing"
 
@@ -96,4 +97,27 @@ w.postMessage({ message: 'init-worker', id: 'w', content: ['bounce'] });`)
 			}
 		}
 	})
+}
+
+func TestLargeBytesSentAndTakenBackRoundAfterRoundReuseThePagesHeap(t *testing.T) {
+	// The page holds the bytes it sends while the answer comes back, so two
+	// such arrays are live at once. A collection before each large copy into
+	// Go (values.CollectBeforeCopy) lets the answer land where the bytes of
+	// the round before were, memory already written to, instead of the heap
+	// growing by another array until the pacer collects: each new array is
+	// fresh memory, whose first touch is slow.
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"bounce"}, Script: jstest.HelperWorker(t, bounceWorker)})
+	const size = 32 << 20
+	buf := make([]byte, size)
+	mapped := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
+	var most uint64
+	for range 8 {
+		got, err := tm.Do(testCtx(t), "bounce", buf)
+		require.NoError(t, err)
+		require.Len(t, got, size)
+		buf = got.([]byte)
+		metrics.Read(mapped)
+		most = max(most, mapped[0].Value.Uint64())
+	}
+	assert.Less(t, most, uint64(3*size+size/2), "two arrays' worth and the rest of the page, not four")
 }
