@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/atmo/internal/atmotest"
 	"github.com/atmoworkers/atmo/wasm/internal/jstest"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"github.com/stretchr/testify/assert"
@@ -238,20 +239,7 @@ self.onmessage = (e) => {
 
 func TestAnAnswerBesideAnotherTasksAnswerIsReadLikeAnyOther(t *testing.T) {
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"t"}, Script: jstest.BlobURL(t, mixedBatchWorker)})
-	got, err := tm.Do(testCtx(t), "t", nil)
-	require.NoError(t, err)
-	assert.Equal(t, map[string]any{"list": []any{1.0, 2.0}}, got)
-
-	answers := make(chan atmo.Response, 1)
-	settle := func(r atmo.Response) { answers <- r }
-	_, err = tm.AddTask(atmo.TaskParams{Name: "t", RawResult: true, OnSuccess: settle, OnError: settle})
-	require.NoError(t, err)
-	r := <-answers
-	require.NoError(t, r.Err)
-	v, ok := r.Content.(js.Value)
-	require.True(t, ok, "RawResult gave %T, want js.Value, though another task's answer came in the same message", r.Content)
-	assert.Equal(t, 2, v.Get("list").Length())
-	assert.EqualValues(t, 2, tm.Stats().Ignored, "the other task's answers are counted as answers to unknown tasks")
+	atmotest.AnswerBesideAnotherTasksAnswer(testCtx(t), t, tm)
 }
 
 // busyCountingWorker takes batches, holds its first task, answers a task

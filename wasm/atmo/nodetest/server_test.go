@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/atmo/internal/atmotest"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -484,18 +485,5 @@ parentPort.on('message', (d) => {
   ] });
 });`)
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"t"}, Script: mixed})
-	got, err := tm.Do(testCtx(t), "t", nil)
-	require.NoError(t, err)
-	assert.Equal(t, map[string]any{"list": []any{1.0, 2.0}}, got)
-
-	answers := make(chan atmo.Response, 1)
-	settle := func(r atmo.Response) { answers <- r }
-	_, err = tm.AddTask(atmo.TaskParams{Name: "t", RawResult: true, OnSuccess: settle, OnError: settle})
-	require.NoError(t, err)
-	r := <-answers
-	require.NoError(t, r.Err)
-	v, ok := r.Content.(js.Value)
-	require.True(t, ok, "RawResult gave %T, want js.Value", r.Content)
-	assert.Equal(t, 2, v.Get("list").Length())
-	assert.EqualValues(t, 2, tm.Stats().Ignored)
+	atmotest.AnswerBesideAnotherTasksAnswer(testCtx(t), t, tm)
 }
