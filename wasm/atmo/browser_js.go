@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"syscall/js"
 
+	"github.com/atmoworkers/atmo/wasm/internal/protocol"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
@@ -167,7 +168,7 @@ func (ww *webWorker) readyFeatures(w *TaskWorker, ready any) {
 	c, _ := ready.(map[string]any)
 	features, _ := c["features"].([]any)
 	for _, f := range features {
-		if f == "batch" {
+		if f == protocol.FeatureBatch {
 			ww.batch = true
 		}
 	}
@@ -181,7 +182,7 @@ func (ww *webWorker) init(id string, tasks []string, concurrency int) {
 	}
 	ww.worker.Call("postMessage", map[string]any{
 		"message": string(KindInitWorker), "id": id, "content": ts, "concurrency": concurrency, "lock": ww.lock,
-		"features": []any{"batch"},
+		"features": []any{protocol.FeatureBatch},
 	})
 }
 

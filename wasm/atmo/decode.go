@@ -3,6 +3,8 @@ package atmo
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/atmoworkers/atmo/wasm/internal/protocol"
 )
 
 // maxErrorLen bounds a worker's error text; longer ones are cut.
@@ -21,8 +23,8 @@ func decodeInbound(v any) (inbound, error) {
 		return inbound{}, fmt.Errorf("atmo: a worker message needs a string `message` field")
 	}
 	in := inbound{kind: MessageKind(kind), content: m["content"], err: errorText(m["error"])}
-	in.taskID = idText(m["taskId"])
-	in.workerID = idText(m["workerId"])
+	in.taskID = protocol.IDText(m["taskId"])
+	in.workerID = protocol.IDText(m["workerId"])
 	if in.kind == KindWorkerResponse && in.taskID == "" {
 		return inbound{}, fmt.Errorf("atmo: a worker-response needs a taskId")
 	}
@@ -51,19 +53,9 @@ func decodeInbounds(v any) ([]inbound, error) {
 			item = map[string]any{}
 		}
 		// Items without a taskId decode with none; the pool ignores and counts them.
-		out = append(out, inbound{kind: KindWorkerResponse, taskID: idText(item["taskId"]), content: item["content"], err: errorText(item["error"])})
+		out = append(out, inbound{kind: KindWorkerResponse, taskID: protocol.IDText(item["taskId"]), content: item["content"], err: errorText(item["error"])})
 	}
 	return out, nil
-}
-
-func idText(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	}
-	return ""
 }
 
 // errorText turns the seed's `error` field into text: a string, an Error's

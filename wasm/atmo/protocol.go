@@ -1,5 +1,7 @@
 package atmo
 
+import "github.com/atmoworkers/atmo/wasm/internal/protocol"
+
 // MessageKind is the seed's `message` field: what a message is about.
 type MessageKind string
 
@@ -14,23 +16,24 @@ const (
 )
 
 // Worker-side kinds: these also travel over postMessage to and from workers.
+// The Go worker runtime reads the same names (wasm/internal/protocol).
 const (
-	KindInitWorker     MessageKind = "init-worker"     // host → worker: your id and task names
-	KindWorkerReady    MessageKind = "worker-ready"    // worker → host: ready for work
-	KindWorkerUpdated  MessageKind = "worker-updated"  // a worker changed status (Error says why when it closed)
-	KindWorkerWork     MessageKind = "worker-work"     // host → worker: {name, params} to run
-	KindWorkerResponse MessageKind = "worker-response" // worker → host: content, or error
+	KindInitWorker     MessageKind = protocol.InitWorker     // host → worker: your id and task names
+	KindWorkerReady    MessageKind = protocol.WorkerReady    // worker → host: ready for work
+	KindWorkerUpdated  MessageKind = "worker-updated"        // a worker changed status (Error says why when it closed)
+	KindWorkerWork     MessageKind = protocol.WorkerWork     // host → worker: {name, params} to run
+	KindWorkerResponse MessageKind = protocol.WorkerResponse // worker → host: content, or error
 
 	// Extensions of the seed's protocol. Workers that do not know them ignore them.
-	KindWorkerCancel   MessageKind = "worker-cancel"   // host → worker: stop the task taskId
-	KindWorkerProgress MessageKind = "worker-progress" // worker → host: a progress report for taskId
-	KindWorkerExit     MessageKind = "worker-exit"     // worker → host: the worker is about to die (Go runtime exited, self.close()); error says why
+	KindWorkerCancel   MessageKind = protocol.WorkerCancel   // host → worker: stop the task taskId
+	KindWorkerProgress MessageKind = protocol.WorkerProgress // worker → host: a progress report for taskId
+	KindWorkerExit     MessageKind = protocol.WorkerExit     // worker → host: the worker is about to die (Go runtime exited, self.close()); error says why
 
 	// Batches, used only with workers whose worker-ready lists the "batch"
 	// feature (the host lists it in init-worker): many tasks or answers in
 	// one postMessage.
-	KindWorkerWorkBatch     MessageKind = "worker-work-batch"     // host → worker: content is [{taskId, name, params}]
-	KindWorkerResponseBatch MessageKind = "worker-response-batch" // worker → host: content is [{taskId, content | error}]
+	KindWorkerWorkBatch     MessageKind = protocol.WorkerWorkBatch     // host → worker: content is [{taskId, name, params}]
+	KindWorkerResponseBatch MessageKind = protocol.WorkerResponseBatch // worker → host: content is [{taskId, content | error}]
 )
 
 // Manager-only kinds, seen on the event stream.

@@ -307,7 +307,7 @@ func (b *bridge) addTask(args []js.Value) any {
 				}
 			}
 			o := js.Global().Get("Object").New()
-			o.Set("message", "worker-response")
+			o.Set("message", string(atmo.KindWorkerResponse))
 			o.Set("taskId", r.TaskID)
 			o.Set("workerId", r.WorkerID)
 			o.Set("content", content)

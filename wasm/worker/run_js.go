@@ -3,8 +3,10 @@
 package worker
 
 import (
-	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"syscall/js"
+
+	"github.com/atmoworkers/atmo/wasm/internal/protocol"
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // The syscall/js boundary: connecting the server to the host and converting
@@ -110,20 +112,20 @@ func (p jsPort) post(msg map[string]any) {
 	// Not cloneable (an opaque JS value such as a function): say so instead
 	// of leaving the host waiting.
 	switch msg["message"] {
-	case msgWorkerResponse:
+	case protocol.WorkerResponse:
 		if id, ok := msg["taskId"].(string); ok {
 			p.fn.Invoke(toJS(map[string]any{
-				"message": msgWorkerResponse, "taskId": id, "workerId": msg["workerId"],
+				"message": protocol.WorkerResponse, "taskId": id, "workerId": msg["workerId"],
 				"error": "the result could not be posted to the host: " + err.Error(),
 			}, nil), []any{})
 		}
-	case msgWorkerResponseBatch:
+	case protocol.WorkerResponseBatch:
 		// One answer spoils the batch: post each alone, so that the others
 		// arrive and the one that cannot says so.
 		items, _ := msg["content"].([]any)
 		for _, it := range items {
 			if m, ok := it.(map[string]any); ok {
-				one := map[string]any{"message": msgWorkerResponse, "workerId": msg["workerId"]}
+				one := map[string]any{"message": protocol.WorkerResponse, "workerId": msg["workerId"]}
 				for k, v := range m {
 					one[k] = v
 				}

@@ -7,24 +7,11 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/atmoworkers/atmo/wasm/internal/protocol"
 	"github.com/atmoworkers/atmo/wasm/internal/turn"
-)
-
-// The protocol's message kinds, as package atmo names them.
-const (
-	msgInitWorker     = "init-worker"
-	msgWorkerReady    = "worker-ready"
-	msgWorkerWork     = "worker-work"
-	msgWorkerResponse = "worker-response"
-	msgWorkerCancel   = "worker-cancel"
-	msgWorkerProgress = "worker-progress"
-	// Batches, used when both sides list the "batch" feature.
-	msgWorkerWorkBatch     = "worker-work-batch"
-	msgWorkerResponseBatch = "worker-response-batch"
 )
 
 // errCanceledByHost is the cause of a task's ctx when the host cancels it.
@@ -152,7 +139,7 @@ func Progress(ctx context.Context, value any) error {
 	if !live {
 		return context.Cause(ctx)
 	}
-	s.port.post(map[string]any{"message": msgWorkerProgress, "taskId": t.ID, "workerId": t.WorkerID, "content": v})
+	s.port.post(map[string]any{"message": protocol.WorkerProgress, "taskId": t.ID, "workerId": t.WorkerID, "content": v})
 	return nil
 }
 
@@ -171,11 +158,11 @@ func (s *server) receive(msg any) {
 	}
 	kind, _ := m["message"].(string)
 	switch kind {
-	case msgInitWorker:
+	case protocol.InitWorker:
 		s.mu.Lock()
-		s.workerID = idText(m["id"])
+		s.workerID = protocol.IDText(m["id"])
 		features, _ := m["features"].([]any)
-		s.batches = slices.Contains(features, any("batch"))
+		s.batches = slices.Contains(features, any(protocol.FeatureBatch))
 		id, names := s.workerID, s.names()
 		s.mu.Unlock()
 		tasks := make([]any, len(names))
@@ -183,23 +170,23 @@ func (s *server) receive(msg any) {
 			tasks[i] = n
 		}
 		s.port.post(map[string]any{
-			"message": msgWorkerReady, "workerId": id,
-			"content": map[string]any{"tasks": tasks, "features": []any{"cancel", "progress", "concurrency", "batch"}},
+			"message": protocol.WorkerReady, "workerId": id,
+			"content": map[string]any{"tasks": tasks, "features": []any{"cancel", "progress", "concurrency", protocol.FeatureBatch}},
 		})
-	case msgWorkerWork:
+	case protocol.WorkerWork:
 		content, _ := m["content"].(map[string]any)
 		name, _ := content["name"].(string)
-		s.start(idText(m["taskId"]), idText(m["workerId"]), name, content["params"])
-	case msgWorkerWorkBatch:
+		s.start(protocol.IDText(m["taskId"]), protocol.IDText(m["workerId"]), name, content["params"])
+	case protocol.WorkerWorkBatch:
 		items, _ := m["content"].([]any)
 		for _, it := range items {
 			if item, ok := it.(map[string]any); ok {
 				name, _ := item["name"].(string)
-				s.start(idText(item["taskId"]), idText(m["workerId"]), name, item["params"])
+				s.start(protocol.IDText(item["taskId"]), protocol.IDText(m["workerId"]), name, item["params"])
 			}
 		}
-	case msgWorkerCancel:
-		s.cancelTask(idText(m["taskId"]))
+	case protocol.WorkerCancel:
+		s.cancelTask(protocol.IDText(m["taskId"]))
 	}
 }
 
@@ -344,7 +331,7 @@ func (s *server) cancelTask(taskID string) {
 // goroutines (tasks) have added theirs (see package turn). The answer of a
 // lone task leaves at once.
 func (s *server) respond(taskID, workerID string, result any, errText string) {
-	msg := map[string]any{"message": msgWorkerResponse, "taskId": taskID, "workerId": workerID}
+	msg := map[string]any{"message": protocol.WorkerResponse, "taskId": taskID, "workerId": workerID}
 	if errText != "" {
 		msg["error"] = errText
 	} else {
@@ -375,16 +362,5 @@ func (s *server) flush(out []map[string]any) {
 		delete(m, "workerId")
 		items[i] = m
 	}
-	s.port.post(map[string]any{"message": msgWorkerResponseBatch, "workerId": id, "content": items})
-}
-
-// idText reads an id the host sent: a string, or a number from a hand-written host.
-func idText(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	}
-	return ""
+	s.port.post(map[string]any{"message": protocol.WorkerResponseBatch, "workerId": id, "content": items})
 }

@@ -1,0 +1,42 @@
+// Package protocol is the seed's wire protocol between a host and its
+// workers, as both ends of this module speak it: the main-thread API
+// (wasm/atmo, which names these kinds publicly as atmo.MessageKind) and the
+// Go worker runtime (wasm/worker), which must agree on every name and which
+// cannot import atmo without carrying it into every worker module.
+package protocol
+
+import "strconv"
+
+// The `message` field of what travels over postMessage.
+const (
+	InitWorker     = "init-worker"     // host → worker: your id and task names
+	WorkerReady    = "worker-ready"    // worker → host: ready for work
+	WorkerWork     = "worker-work"     // host → worker: {name, params} to run
+	WorkerResponse = "worker-response" // worker → host: content, or error
+
+	// Extensions of the seed's protocol. Workers that do not know them ignore them.
+	WorkerCancel   = "worker-cancel"   // host → worker: stop the task taskId
+	WorkerProgress = "worker-progress" // worker → host: a progress report for taskId
+	WorkerExit     = "worker-exit"     // worker → host: the worker is about to die; error says why
+
+	// Batches, used only when both sides list FeatureBatch: many tasks or
+	// answers in one postMessage.
+	WorkerWorkBatch     = "worker-work-batch"     // host → worker: content is [{taskId, name, params}]
+	WorkerResponseBatch = "worker-response-batch" // worker → host: content is [{taskId, content | error}]
+)
+
+// FeatureBatch is the feature, listed by the host in init-worker and by the
+// worker in worker-ready, that allows the batch messages.
+const FeatureBatch = "batch"
+
+// IDText reads an id off the wire: a string, or a number, which a
+// hand-written peer may send. Anything else reads as no id.
+func IDText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return ""
+}
