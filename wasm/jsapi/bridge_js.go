@@ -34,6 +34,14 @@ type tmEntry struct {
 	runs   *runResults // the answers of runBatch's tasks, delivered together
 }
 
+// close settles every task of the manager (ErrClosed), then lets the last
+// answers of runBatch's tasks leave. It waits for running callbacks: call
+// it in a goroutine of its own, never in a js.Func.
+func (e *tmEntry) close() {
+	e.tm.Close()
+	e.runs.out.Stop()
+}
+
 type wmEntry struct {
 	wm     *atmo.BrowserWorkerManager
 	tm     int
@@ -97,8 +105,7 @@ func (b *bridge) shutdown() {
 	b.mu.Unlock()
 	go func() {
 		for _, e := range tms {
-			e.tm.Close()
-			e.runs.out.Stop()
+			e.close()
 		}
 		for _, f := range funcs {
 			f.Release()
@@ -465,8 +472,7 @@ func (b *bridge) closeTaskManager(args []js.Value) any {
 		return errorValue(errors.New("atmo: unknown TaskManager"), "ERR_BAD_ARGUMENT", "tm")
 	}
 	go func() {
-		e.tm.Close() // settles every task: the last answers are queued now
-		e.runs.out.Stop()
+		e.close()
 		if done.Type() == js.TypeFunction {
 			done.Invoke()
 		}
