@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -82,8 +84,24 @@ const (
 	demoBatchN    = 27
 )
 
+// The demo's sha256 task: this text hashed, then each digest hashed again,
+// rounds times in all (progress is reported every 100,000 rounds).
+const (
+	demoSHA256Text   = "hello, atmo"
+	demoSHA256Rounds = 200_000
+)
+
+// demoSHA256 is the sha256 task's answer, in hex.
+func demoSHA256() string {
+	sum := sha256.Sum256([]byte(demoSHA256Text))
+	for i := 1; i < demoSHA256Rounds; i++ {
+		sum = sha256.Sum256(sum[:])
+	}
+	return hex.EncodeToString(sum[:])
+}
+
 // demoWorkload is the fixed set of tasks: math on every worker kind, data
-// and image tasks, and one task that must fail.
+// and image tasks, bytes through a Go worker, and one task that must fail.
 func demoWorkload() []demoTask {
 	var ts []demoTask
 	for i := 1; i <= 8; i++ {
@@ -120,6 +138,16 @@ func demoWorkload() []demoTask {
 				}
 				return ""
 			}},
+		// Bytes in and out of a Go worker, with progress reports: the
+		// dashboard sends the text as UTF-8 bytes; the page reports the
+		// digest as hex.
+		demoTask{Name: "sha256", Params: map[string]any{"data": demoSHA256Text, "rounds": float64(demoSHA256Rounds)},
+			check: func(got any, _ string) string {
+				if want := demoSHA256(); got != want {
+					return fmt.Sprintf("want the digest %s, got %v", want, got)
+				}
+				return ""
+			}},
 		demoTask{Name: "analyze", Params: map[string]any{"image": "sample"},
 			check: func(got any, _ string) string {
 				m, _ := got.(map[string]any)
@@ -137,7 +165,8 @@ const demoScript = `(async (tasks, batchSize, batchN) => {
   const d = window.dashboard;
   await d.ready;
   const t0 = performance.now();
-  const results = await Promise.all(tasks.map((t) => d.submit(t.name, t.params).then((r) => ({ name: t.name, ...r }))));
+  const hex = (v) => (v instanceof Uint8Array ? [...v].map((b) => b.toString(16).padStart(2, '0')).join('') : v);
+  const results = await Promise.all(tasks.map((t) => d.submit(t.name, t.params).then((r) => ({ name: t.name, ...r, value: hex(r.value) }))));
   const b0 = performance.now();
   const batch = (await d.batch('fibonacci', batchSize, { n: batchN })).map((r) => ({ name: 'fibonacci', ...r }));
   const ms = performance.now() - t0;
