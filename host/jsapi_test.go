@@ -184,6 +184,65 @@ func TestJSAPIStatusStatsAndSubscribeFollowTheTasks(t *testing.T) {
 	assert.Equal(t, "js", workers[0].(map[string]any)["kind"])
 }
 
+func TestJSAPISubscribersGetEveryMessageInOrderWithTheFieldsItHas(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const seen = [];
+  tm.subscribe((m) => seen.push(m));
+  const wm = atmo.createBrowserWorkerManager(tm, [{ ...math, count: 1 }]);
+  await wm.ready();
+  await tm.run('add', { a: 1, b: 2 });
+  await tm.run('divide', { a: 1, b: 0 }).catch(() => {});
+  await new Promise((r) => setTimeout(r, 100)); // events arrive on their own goroutine
+  await tm.close();
+  const of = (message, taskId) => seen.find((m) => m.message === message && (!taskId || m.taskId === taskId));
+  return {
+    id: tm.id,
+    seqs: seen.map((m) => m.seq),
+    managerIds: [...new Set(seen.map((m) => m.managerId))],
+    ready: of('worker-ready'),
+    newTask: of('new-task', 'task-1'),
+    claim: of('task-claim-granted', 'task-1'),
+    answer: of('worker-response', 'task-1'),
+    failed: seen.find((m) => m.message === 'task-updated' && m.content === 'failed'),
+  };`), &got)
+	seqs := got["seqs"].([]any)
+	require.NotEmpty(t, seqs)
+	for i := 1; i < len(seqs); i++ {
+		require.Equal(t, seqs[i-1].(float64)+1, seqs[i], "seq counts the manager's messages one by one, none missing or out of order")
+	}
+	assert.Equal(t, []any{got["id"]}, got["managerIds"], "every message names its manager")
+	assert.Equal(t, map[string]any{"message": "worker-ready", "seq": got["ready"].(map[string]any)["seq"], "managerId": got["id"],
+		"workerId": "worker-1", "content": []any{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}},
+		got["ready"], "worker-ready carries the worker's task names as an array")
+	assert.Equal(t, map[string]any{"message": "new-task", "seq": got["newTask"].(map[string]any)["seq"], "managerId": got["id"],
+		"taskId": "task-1", "content": "add"}, got["newTask"], "no workerId field before a worker has the task")
+	assert.Equal(t, map[string]any{"message": "task-claim-granted", "seq": got["claim"].(map[string]any)["seq"], "managerId": got["id"],
+		"taskId": "task-1", "workerId": "worker-1"}, got["claim"], "no content field when the message has none")
+	assert.Equal(t, 3.0, got["answer"].(map[string]any)["content"], "the worker's answer")
+	failed := got["failed"].(map[string]any)
+	assert.Equal(t, "task-2", failed["taskId"])
+	assert.Equal(t, "Division by zero is not allowed", failed["error"])
+}
+
+func TestJSAPIASubscriberStoppedFromItsOwnCallbackHearsNothingMore(t *testing.T) {
+	ctx := apiPage(t)
+	var calls float64
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ ...math, count: 1 }]);
+  await wm.ready();
+  let calls = 0;
+  const stop = tm.subscribe(() => { calls++; stop(); });
+  await tm.run('add', { a: 1, b: 2 }); // new-task, task-available, task-claim…: sent in one go
+  await new Promise((r) => setTimeout(r, 100));
+  await tm.close();
+  return calls;`), &calls)
+	assert.Equal(t, 1.0, calls, "the messages already on their way when stop() was called are dropped")
+}
+
 func TestJSAPIWorkerManagerAddsAndClosesWorkers(t *testing.T) {
 	ctx := apiPage(t)
 	var got map[string]any

@@ -231,7 +231,7 @@ export interface TaskManager {
   status(): StatusSummary;
   /** tm.Stats(): counters, workers and latency percentiles (ms). */
   stats(): Stats;
-  /** Returns a function that unsubscribes. */
+  /** Calls fn with every event, in order (seq counts them). Returns a function that unsubscribes: fn is not called after it, not even for events already on their way. */
   subscribe(fn: (event: AtmoEvent) => void): () => void;
   /** Settles every task with ERR_CLOSED and terminates the workers. */
   close(): Promise<void>;

@@ -329,12 +329,15 @@ class TaskManager {
 
   /**
    * Calls fn with every event of the claim flow ({message, taskId,
-   * workerId, content, error, seq}). Returns a function that unsubscribes.
+   * workerId, content, error, seq}), in order. Returns a function that
+   * unsubscribes: fn is not called after it.
    */
   subscribe(fn) {
     if (typeof fn !== 'function') throw badArgument('atmo: subscribe(fn): fn must be a function', 'fn');
     if (this._closed) throw this._closedError('subscribe');
+    let active = true; // messages already on their way when stop() is called are dropped
     const safe = (m) => {
+      if (!active) return;
       try {
         fn(m);
       } catch (err) {
@@ -342,7 +345,6 @@ class TaskManager {
       }
     };
     const sub = unwrap(this._bridge.subscribe(this._handle, safe));
-    let active = true;
     const stop = () => {
       if (!active) return;
       active = false;
