@@ -74,11 +74,12 @@ func TestJSAPIResultsKeepTheWorkersShapeAndSayWhenGoCouldNotReadThem(t *testing.
   const viaAddTask = (name) => new Promise((resolve) => tm.addTask({ name, onSuccess: (r) => resolve(r.content), onError: (r) => resolve(r.code + ' ' + r.error) }));
   const addTaskKeys = Object.keys(await viaAddTask('ordered')).join();
   const addTaskUnreadable = await viaAddTask('unreadable');
+  const addTaskRaw = await new Promise((resolve) => tm.addTask({ name: 'unreadable', raw: true, onSuccess: (r) => resolve(r.content.list.length), onError: (r) => resolve(r.error) }));
   await tm.close();
   return {
     numsRight: nums.length === 100000 && nums.every((x, i) => x === i / 4),
     keys: Object.keys(ordered).join() + ' ' + Object.keys(ordered.m).join(),
-    unreadable, rawLength: raw.list.length, addTaskKeys, addTaskUnreadable,
+    unreadable, rawLength: raw.list.length, addTaskKeys, addTaskUnreadable, addTaskRaw,
   };`), &got)
 	assert.Equal(t, true, got["numsRight"])
 	assert.Equal(t, "z,a,m y,b", got["keys"], "keys keep the worker's order")
@@ -87,4 +88,5 @@ func TestJSAPIResultsKeepTheWorkersShapeAndSayWhenGoCouldNotReadThem(t *testing.
 	assert.Equal(t, float64(1<<32-1), got["rawLength"], "raw: the answer as the worker sent it, unread")
 	assert.Equal(t, "z,a,m", got["addTaskKeys"])
 	assert.Contains(t, got["addTaskUnreadable"], "ERR_TASK atmo: the worker's answer cannot be read")
+	assert.Equal(t, float64(1<<32-1), got["addTaskRaw"], "raw works for addTask too")
 }

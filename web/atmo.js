@@ -126,8 +126,10 @@ class TaskManager {
     this._handle = handle;
     this._closed = false;
     this._subs = new Set();
-    // run() calls of one turn, added with one runBatch; their promises by
-    // task id until answered; answers that came before their id.
+    // run() calls of one turn, added with one runBatch; every task's
+    // settle(kind, payload) by task id until answered (run's and addTask's
+    // answers alike come back together, once per turn); answers that came
+    // before their id.
     this._runs = [];
     this._waiting = new Map();
     this._early = new Map();
@@ -157,8 +159,10 @@ class TaskManager {
     }
   }
 
-  // _add queues a task and calls done(kind, payload) once it settles.
-  // opts: priority, timeout (ms), retries, onProgress, transfer, raw.
+  // _add queues a task and calls done(kind, payload) once it settles:
+  // ('success', {message, taskId, workerId, content}) or ('error', {message,
+  // code, taskId, workerId, ...}). opts: priority, timeout (ms), retries,
+  // onProgress, transfer, raw.
   _add(name, params, opts, done, where) {
     this._check(name, opts, where);
     const { copy, list } = cloneParams(params, opts.transfer, where);
@@ -176,7 +180,20 @@ class TaskManager {
           }
         }
       : undefined;
-    return unwrap(this._bridge.addTask(this._handle, name, copy, opts.priority || 0, done, opts.timeout || 0, opts.retries || 0, progress, list, !!opts.raw));
+    const id = unwrap(this._bridge.addTask(this._handle, name, copy, opts.priority || 0, this._deliver, opts.timeout || 0, opts.retries || 0, progress, list));
+    this._expect(id, { raw: !!opts.raw, settle: done });
+    return id;
+  }
+
+  // _expect waits for task id's answer, unless it came already.
+  _expect(id, r) {
+    const early = this._early.get(id);
+    if (early) {
+      this._early.delete(id);
+      this._settleRun(r, early);
+    } else {
+      this._waiting.set(id, r);
+    }
   }
 
   /**
@@ -206,7 +223,8 @@ class TaskManager {
     return new Promise((resolve, reject) => {
       this._check(name, opts, where);
       const { copy, list } = cloneParams(params, opts.transfer, where);
-      this._runs.push({ name, copy, list, opts, resolve, reject });
+      const settle = (kind, payload) => (kind === 'success' ? resolve(payload.content) : reject(fromBridge(payload)));
+      this._runs.push({ name, copy, list, opts, raw: !!opts.raw, settle, reject });
       if (this._runs.length === 1) queueMicrotask(() => this._flushRuns());
     });
   }
@@ -236,13 +254,7 @@ class TaskManager {
         r.reject(fromBridge(id));
         return;
       }
-      const early = this._early.get(id);
-      if (early) {
-        this._early.delete(id);
-        this._settleRun(r, early);
-      } else {
-        this._waiting.set(id, r);
-      }
+      this._expect(id, r);
     });
   }
 
@@ -259,26 +271,24 @@ class TaskManager {
     }
   }
 
-  // _settleRun settles a run() with its answer. The content is the
+  // _settleRun settles a task with its answer. The content is the
   // worker's, as it came: unless the caller asked for it raw, it becomes
-  // what Go's value rules make of it (copy), as addTask's results are.
+  // what Go's value rules make of it (copy).
   _settleRun(r, [taskId, ok, content, workerId, error]) {
     if (!ok) {
-      r.reject(fromBridge(error));
+      r.settle('error', error);
       return;
     }
-    if (r.opts.raw) {
-      r.resolve(content);
-      return;
+    let value = content;
+    if (!r.raw) {
+      try {
+        value = this._bridge.copy(content);
+      } catch (err) {
+        r.settle('error', { message: `atmo: the worker's answer cannot be read: ${(err && err.message) || err}`, code: 'ERR_TASK', taskId, workerId });
+        return;
+      }
     }
-    let value;
-    try {
-      value = this._bridge.copy(content);
-    } catch (err) {
-      r.reject(new AtmoError(`atmo: the worker's answer cannot be read: ${(err && err.message) || err}`, { code: 'ERR_TASK', taskId, workerId }));
-      return;
-    }
-    r.resolve(value);
+    r.settle('success', { message: 'worker-response', taskId, workerId, content: value });
   }
 
   /**

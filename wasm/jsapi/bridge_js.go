@@ -236,15 +236,14 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 	return value(map[string]any{"handle": id, "id": tm.ID()})
 }
 
-// addTask(tm, name, params, priority, done, timeout, retries, progress,
-// transfer, raw) → {value: taskId}. transfer, an array, lists the
-// transferables in params that move to the worker instead of being copied;
-// with raw true the content comes back as the worker sent it, else as Go's
-// value rules make it (see codec.copy); it never crosses into Go. done(kind, payload) is called once, later, from a
-// goroutine: kind "success" with {taskId, workerId, content}, or "error"
-// with an error object. progress, when a function, gets {taskId, workerId,
-// content} for each report, in order, before done: the core runs a task's
-// callbacks one by one on a goroutine, never inside a js.FuncOf callback.
+// addTask(tm, name, params, priority, deliver, timeout, retries, progress,
+// transfer) → {value: taskId}. transfer, an array, lists the transferables
+// in params that move to the worker instead of being copied. The answer
+// goes to deliver, with runBatch's answers and in their form (see
+// runBatch): atmo.js settles the task. progress, when a function, gets
+// {taskId, workerId, content} for each report, in order, before the answer:
+// the core runs a task's callbacks one by one on a goroutine, never inside
+// a js.FuncOf callback.
 func (b *bridge) addTask(args []js.Value) any {
 	e, bad := b.tm(arg(args, 0))
 	if e == nil {
@@ -262,14 +261,13 @@ func (b *bridge) addTask(args []js.Value) any {
 			p = values.Carrying{Value: params, List: list}
 		}
 	}
-	raw := arg(args, 9).Truthy()
 	priority := 0
 	if v := arg(args, 3); v.Type() == js.TypeNumber {
 		priority = v.Int()
 	}
-	done := arg(args, 4)
-	if done.Type() != js.TypeFunction {
-		return errorValue(errors.New("atmo: addTask needs a completion callback"), "ERR_BAD_ARGUMENT", "done")
+	deliver := arg(args, 4)
+	if deliver.Type() != js.TypeFunction {
+		return errorValue(errors.New("atmo: addTask needs a function to deliver its answer"), "ERR_BAD_ARGUMENT", "deliver")
 	}
 	var timeout time.Duration
 	if v := arg(args, 5); v.Type() == js.TypeNumber {
@@ -294,10 +292,7 @@ func (b *bridge) addTask(args []js.Value) any {
 	default:
 		return errorValue(errors.New("atmo: onProgress must be a function"), "ERR_BAD_ARGUMENT", "onProgress")
 	}
-	call := func(kind string, payload js.Value) {
-		defer func() { recover() }() // a throwing callback must not kill the goroutine's caller
-		done.Invoke(kind, payload)
-	}
+	e.runs.listen(deliver)
 	t, err := e.tm.AddTask(atmo.TaskParams{
 		Name:       name.String(),
 		Params:     p,
@@ -306,34 +301,8 @@ func (b *bridge) addTask(args []js.Value) any {
 		Retries:    retries,
 		OnProgress: onProgress,
 		RawResult:  true, // as run()'s: see runBatch
-		OnSuccess: func(r atmo.Response) {
-			content := toJS(r.Content)
-			if !raw {
-				if err := values.JSCall(func() { content = codecCopy.Invoke(content) }); err != nil {
-					call("error", errorObject(&atmo.TaskError{TaskID: r.TaskID, WorkerID: r.WorkerID,
-						Message: "atmo: the worker's answer cannot be read: " + err.Error()}))
-					return
-				}
-			}
-			o := js.Global().Get("Object").New()
-			o.Set("message", string(atmo.KindWorkerResponse))
-			o.Set("taskId", r.TaskID)
-			o.Set("workerId", r.WorkerID)
-			o.Set("content", content)
-			call("success", o)
-		},
-		OnError: func(r atmo.Response) {
-			err := r.Err
-			if err == nil {
-				err = errors.New(r.Error)
-			}
-			o := errorObject(err)
-			o.Set("taskId", r.TaskID)
-			if r.WorkerID != "" {
-				o.Set("workerId", r.WorkerID)
-			}
-			call("error", o)
-		},
+		OnSuccess:  e.runs.add,
+		OnError:    e.runs.add,
 	})
 	if err != nil {
 		code := "ERR_BAD_ARGUMENT"
