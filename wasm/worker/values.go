@@ -4,5 +4,3 @@ import "github.com/atmoworkers/atmo/wasm/internal/values"
 
 // The value rules are package atmo's, shared through internal/values.
 var normalize = values.Normalize
-
-const maxDepth = values.MaxDepth

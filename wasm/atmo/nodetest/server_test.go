@@ -74,14 +74,6 @@ func script(t testing.TB, name, text string) string {
 	return p
 }
 
-// helperScript is a worker written with jsworker/atmo-worker.js whose body
-// calls atmoWorker({...}).
-func helperScript(t testing.TB, body string) string {
-	t.Helper()
-	return script(t, "worker.js", fmt.Sprintf("const { atmoWorker } = require(%q);\n%s\n",
-		abs(t, repoRoot+"/jsworker/atmo-worker.js"), body))
-}
-
 func echo(t testing.TB, tasks ...string) atmo.WorkerConfig {
 	return atmo.WorkerConfig{Tasks: tasks, Script: echoWorker}
 }
