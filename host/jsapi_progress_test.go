@@ -25,6 +25,7 @@ atmoWorker({
     return 'steps done';
   },
   hold: async ({ i }) => { await release; return i; },
+  shaped: (_, { progress }) => { progress({ step: 1, label: 'one', list: [1, 'two', null] }); progress('half'); return 'shaped done'; },
 });
 `
 
@@ -71,6 +72,19 @@ func TestJSAPIOnProgressFromAJSWorkerArrivesInOrderBeforeTheResult(t *testing.T)
 	assert.Equal(t, "steps done", got["afterThrow"])
 	assert.Equal(t, []any{"ERR_BAD_ARGUMENT", "onProgress"}, got["badProgress"])
 	assert.Equal(t, []any{"ERR_BAD_ARGUMENT", "onProgress"}, got["badAddTask"])
+}
+
+func TestJSAPIProgressReportsArriveWithTheirShape(t *testing.T) {
+	ctx := apiPageWithWorker(t)
+	var got []any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['shaped'], script: '/t/progress-worker.js' }]);
+  const seen = [];
+  await new Promise((resolve) => tm.addTask({ name: 'shaped', onProgress: (r) => seen.push(r.content), onSuccess: (r) => { seen.push(r.content); resolve(); } }));
+  await tm.close();
+  return seen;`), &got)
+	assert.Equal(t, []any{map[string]any{"step": 1.0, "label": "one", "list": []any{1.0, "two", nil}}, "half", "shaped done"}, got)
 }
 
 func TestJSAPIOnProgressFromAGoWorkerArrivesInOrderBeforeTheResult(t *testing.T) {

@@ -170,7 +170,7 @@ class TaskManager {
     if (onProgress !== undefined && onProgress !== null && typeof onProgress !== 'function') {
       throw badArgument(`atmo: ${where}: onProgress must be a function`, 'onProgress');
     }
-    // The bridge calls progress for each report, in order, before done.
+    // Reports come with the answers (_settleRuns), in order, before done.
     const progress = onProgress
       ? (report) => {
           try {
@@ -180,8 +180,8 @@ class TaskManager {
           }
         }
       : undefined;
-    const id = unwrap(this._bridge.addTask(this._handle, name, copy, opts.priority || 0, this._deliver, opts.timeout || 0, opts.retries || 0, progress, list));
-    this._expect(id, { raw: !!opts.raw, settle: done });
+    const id = unwrap(this._bridge.addTask(this._handle, name, copy, opts.priority || 0, this._deliver, opts.timeout || 0, opts.retries || 0, !!progress, list));
+    this._expect(id, { raw: !!opts.raw, settle: done, progress });
     return id;
   }
 
@@ -258,10 +258,15 @@ class TaskManager {
     });
   }
 
-  // _settleRuns takes a batch of answers: [taskId, ok, content, workerId, error].
+  // _settleRuns takes a batch of answers, [taskId, ok, content, workerId,
+  // error], and of progress reports, [taskId, null, content, workerId].
   _settleRuns(items) {
     for (const item of items) {
       const r = this._waiting.get(item[0]);
+      if (item[1] === null) {
+        if (r && r.progress) r.progress({ taskId: item[0], workerId: item[3], content: item[2] });
+        continue;
+      }
       if (!r) {
         this._early.set(item[0], item); // runBatch has not returned its id yet
         continue;

@@ -25,7 +25,8 @@ import (
 // deliver([[taskId, ok, content, workerId, error], ...]) later, in batches;
 // an answer may reach deliver before runBatch has returned its id. content
 // is the worker's, as it came: atmo.js applies Go's value rules to it with
-// copy, unless the caller asked for it raw.
+// copy, unless the caller asked for it raw. addTask's answers and progress
+// reports come the same way.
 func (b *bridge) runBatch(args []js.Value) any {
 	e, bad := b.tm(arg(args, 0))
 	if e == nil {
@@ -104,6 +105,20 @@ func (r *runResults) add(res atmo.Response) {
 		errFields = f
 	}
 	r.out.Add([]any{res.TaskID, res.Err == nil, res.Content, res.WorkerID, errFields})
+}
+
+// progress takes one progress report, to leave in order with the answers
+// of its turn: [taskId, null, content, workerId]. A number or a string
+// travels as bytes; anything else as toJS makes it (objects with their keys
+// sorted), as before reports were batched.
+func (r *runResults) progress(p atmo.Progress) {
+	content := p.Content
+	switch content.(type) {
+	case nil, bool, float64, string:
+	default:
+		content = toJS(content)
+	}
+	r.out.Add([]any{p.TaskID, nil, content, p.WorkerID})
 }
 
 func (r *runResults) flush(items []any) {

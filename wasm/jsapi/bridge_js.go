@@ -240,10 +240,9 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 // transfer) → {value: taskId}. transfer, an array, lists the transferables
 // in params that move to the worker instead of being copied. The answer
 // goes to deliver, with runBatch's answers and in their form (see
-// runBatch): atmo.js settles the task. progress, when a function, gets
-// {taskId, workerId, content} for each report, in order, before the answer:
-// the core runs a task's callbacks one by one on a goroutine, never inside
-// a js.FuncOf callback.
+// runBatch): atmo.js settles the task. With progress true, each progress
+// report goes there too, before the answer and in order, as [taskId, null,
+// content, workerId]: the core runs a task's callbacks one by one.
 func (b *bridge) addTask(args []js.Value) any {
 	e, bad := b.tm(arg(args, 0))
 	if e == nil {
@@ -278,19 +277,8 @@ func (b *bridge) addTask(args []js.Value) any {
 		retries = v.Int()
 	}
 	var onProgress func(atmo.Progress)
-	switch progress := arg(args, 7); progress.Type() {
-	case js.TypeFunction:
-		onProgress = func(r atmo.Progress) {
-			defer func() { recover() }() // atmo.js catches what onProgress throws; this is a backstop
-			o := js.Global().Get("Object").New()
-			o.Set("taskId", r.TaskID)
-			o.Set("workerId", r.WorkerID)
-			o.Set("content", toJS(r.Content))
-			progress.Invoke(o)
-		}
-	case js.TypeUndefined, js.TypeNull:
-	default:
-		return errorValue(errors.New("atmo: onProgress must be a function"), "ERR_BAD_ARGUMENT", "onProgress")
+	if arg(args, 7).Truthy() {
+		onProgress = e.runs.progress
 	}
 	e.runs.listen(deliver)
 	t, err := e.tm.AddTask(atmo.TaskParams{
