@@ -6,7 +6,8 @@ import (
 
 // BenchmarkJSAPI times atmo.js as a plain page uses it, against hand-written
 // postMessage (raw) in the same page: one echo task at a time, then 20,000
-// at once on 2 workers (atmo at Concurrency 64). make bench drives the Go
+// at once on 2 workers (atmo at Concurrency 64), through run(), through the
+// seed's addTask, and through run() with a subscriber. make bench drives the Go
 // API; this is the JS one. Run: go test -run XXX -bench JSAPI ./host
 func BenchmarkJSAPI(b *testing.B) {
 	ctx := apiPageWith(b, map[string]string{
@@ -36,7 +37,15 @@ func BenchmarkJSAPI(b *testing.B) {
     api_rt_us: (await time(() => oneAtATime((i) => tm.run('echo', { i })))) * 1000 / N,
     raw_tasks_per_s: FLOOD / ((await time(rawFlood)) / 1000),
     api_tasks_per_s: FLOOD / ((await time(() => Promise.all(Array.from({ length: FLOOD }, (_, i) => tm.run('echo', { i }))))) / 1000),
+    // the seed's addTask, and run() under a subscriber that only counts
+    add_tasks_per_s: FLOOD / ((await time(() => Promise.all(Array.from({ length: FLOOD }, (_, i) => new Promise((resolve, reject) =>
+      tm.addTask({ name: 'echo', params: { i }, onSuccess: resolve, onError: reject })))))) / 1000),
   };
+  let events = 0;
+  const stop = tm.subscribe(() => { events++; });
+  out.sub_tasks_per_s = FLOOD / ((await time(() => Promise.all(Array.from({ length: FLOOD }, (_, i) => tm.run('echo', { i }))))) / 1000);
+  stop();
+  out.events_per_task = events / FLOOD;
   raw.forEach((w) => w.terminate());
   await tm.close();
   return out;`), &got)
