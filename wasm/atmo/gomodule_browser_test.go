@@ -463,6 +463,26 @@ func TestGoModuleRestartedWorkerReusesTheCompiledModule(t *testing.T) {
 	assert.Equal(t, 1, atmo.GoModuleCompiles(url))
 }
 
+func TestGoModuleUnusedForItsLingerIsLetGoAndCompiledAgainByTheNextWorker(t *testing.T) {
+	t.Cleanup(atmo.SetModuleLinger(50 * time.Millisecond))
+	url := moduleURL(t, goMathModule)
+	cfg := atmo.WorkerConfig{Tasks: goMathTasks, Module: url}
+	tm := atmo.NewTaskManager()
+	t.Cleanup(func() { tm.Close() })
+	wm, err := atmo.NewBrowserWorkerManager(tm, cfg)
+	require.NoError(t, err)
+	require.NoError(t, wm.Ready(goCtx(t)))
+	require.True(t, atmo.GoModuleCached(url))
+	wm.Close()
+	require.Eventually(t, func() bool { return !atmo.GoModuleCached(url) }, 10*time.Second, 10*time.Millisecond,
+		"the last worker closed: the module is let go once its linger is over")
+	tm2, _ := goPool(t, cfg)
+	got, err := tm2.Do(goCtx(t), "add", map[string]any{"a": 1, "b": 1})
+	require.NoError(t, err)
+	assert.Equal(t, 2.0, got)
+	assert.Equal(t, 2, atmo.GoModuleCompiles(url), "the next worker compiles it again")
+}
+
 func TestGoModuleCompileInWorkerStartsWorkersWithoutTheMainThreadCompiling(t *testing.T) {
 	atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
 	t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })

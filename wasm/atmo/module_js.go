@@ -134,8 +134,9 @@ func acquireModule(key string, compile js.Value) *compiledModule {
 }
 
 // moduleLinger is how long a compiled module stays cached after its last
-// worker closed: long enough for a crashed worker's restart to reuse it.
-const moduleLinger = 10 * time.Second
+// worker closed: long enough for a crashed worker's restart to reuse it. A
+// variable for the tests.
+var moduleLinger = 10 * time.Second
 
 // releaseModule detaches one worker from m; after the last one, m is let go
 // unless a worker takes it again within moduleLinger.
@@ -146,7 +147,7 @@ func releaseModule(url string, m *compiledModule) {
 	if m.users > 0 {
 		return
 	}
-	time.AfterFunc(moduleLinger, func() {
+	afterJS(moduleLinger, func() {
 		goModules.mu.Lock()
 		defer goModules.mu.Unlock()
 		if m.users <= 0 && goModules.cache[url] == m {
@@ -154,6 +155,27 @@ func releaseModule(url string, m *compiledModule) {
 		}
 	})
 }
+
+// afterJS runs f on a goroutine after d, on a JS timer. A pending Go timer
+// would have the js/wasm runtime arm a JS timeout each time Go goes idle
+// and clear it at the next event: for the ten seconds after the bench's Go
+// workers closed, setTimeout and clearTimeout took 2% of the page's thread
+// in the throughput that followed.
+func afterJS(d time.Duration, f func()) {
+	var fn js.Func
+	fn = js.FuncOf(func(js.Value, []js.Value) any {
+		fn.Release()
+		go f() // never block in a js.Func
+		return nil
+	})
+	jsTimeout.Invoke(fn, d.Milliseconds())
+}
+
+// jsTimeout is setTimeout, unref'd under Node.js so that it keeps no
+// process alive.
+var jsTimeout = js.Global().Get("Function").New("fn", "ms", `
+const t = setTimeout(fn, ms);
+if (typeof t === 'object' && t && t.unref) t.unref();`)
 
 // forgetModule drops a compile that failed, so a later worker tries again.
 func forgetModule(url string, m *compiledModule) {
