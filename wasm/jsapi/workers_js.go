@@ -1,0 +1,244 @@
+//go:build js && wasm
+
+package jsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"syscall/js"
+	"time"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+)
+
+// The BrowserWorkerManager side of the bridge: configs read from JS,
+// managers and their workers.
+
+// configFields are the WorkerConfig fields JS may set, by their JS names.
+var configFields = []string{"tasks", "script", "module", "type", "count", "maxWorkers", "idleTimeout", "concurrency", "startTimeout", "taskTimeout"}
+
+// workerConfig reads one JS worker config; where names it in errors, such as "configs[1]".
+func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
+	var c atmo.WorkerConfig
+	if v.Type() != js.TypeObject || js.Global().Get("Array").Call("isArray", v).Bool() {
+		return c, where, fmt.Errorf("atmo: %s must be an object like {tasks: ['add'], script: '/workers/math-worker.js'}", where)
+	}
+	keys := js.Global().Get("Object").Call("keys", v)
+	for i := 0; i < keys.Length(); i++ {
+		k := keys.Index(i).String()
+		f := v.Get(k)
+		arg := where + "." + k
+		switch k {
+		case "tasks":
+			if !js.Global().Get("Array").Call("isArray", f).Bool() {
+				return c, arg, fmt.Errorf("atmo: %s must be an array of task names", arg)
+			}
+			for j := 0; j < f.Length(); j++ {
+				n := f.Index(j)
+				if n.Type() != js.TypeString || strings.TrimSpace(n.String()) == "" {
+					return c, arg, fmt.Errorf("atmo: %s[%d] must be a non-empty task name", arg, j)
+				}
+				c.Tasks = append(c.Tasks, n.String())
+			}
+		case "script", "module", "type":
+			if f.Type() != js.TypeString {
+				return c, arg, fmt.Errorf("atmo: %s must be a string", arg)
+			}
+			switch k {
+			case "script":
+				c.Script = f.String()
+			case "module":
+				c.Module = f.String()
+			default:
+				c.Type = f.String()
+			}
+		case "startTimeout", "taskTimeout":
+			if f.Type() != js.TypeNumber || f.Float() <= 0 {
+				return c, arg, fmt.Errorf("atmo: %s must be a positive number of milliseconds", arg)
+			}
+			d := time.Duration(f.Float() * float64(time.Millisecond))
+			if k == "startTimeout" {
+				c.StartTimeout = d
+			} else {
+				c.TaskTimeout = d
+			}
+		case "idleTimeout":
+			if f.Type() != js.TypeNumber || f.Float() <= 0 || math.IsInf(f.Float(), 0) {
+				return c, arg, fmt.Errorf("atmo: %s must be a positive number of milliseconds (leave it out to never release workers)", arg)
+			}
+			c.IdleTimeout = time.Duration(f.Float() * float64(time.Millisecond))
+		case "concurrency", "count", "maxWorkers":
+			if f.Type() != js.TypeNumber || f.Float() < 1 || f.Float() != math.Trunc(f.Float()) || f.Float() > 1<<20 {
+				return c, arg, fmt.Errorf("atmo: %s must be a whole number of 1 or more", arg)
+			}
+			switch k {
+			case "count":
+				c.Count = f.Int()
+			case "maxWorkers":
+				c.MaxWorkers = f.Int()
+			default:
+				c.Concurrency = f.Int()
+			}
+		default:
+			return c, arg, fmt.Errorf("atmo: %s has an unknown field %q (known: %s)", where, k, strings.Join(configFields, ", "))
+		}
+	}
+	if len(c.Tasks) == 0 {
+		return c, where + ".tasks", fmt.Errorf("atmo: %s needs tasks: the task names its worker handles", where)
+	}
+	if c.MaxWorkers > 0 && c.MaxWorkers < max(c.Count, 1) {
+		return c, where + ".maxWorkers", fmt.Errorf("atmo: %s.maxWorkers (%d) is below count (%d); the pool grows from count up to maxWorkers", where, c.MaxWorkers, max(c.Count, 1))
+	}
+	if (c.Script == "") == (c.Module == "") {
+		return c, where, fmt.Errorf("atmo: %s needs either script (the URL of a JS worker) or module (the URL of a Go worker .wasm), not both", where)
+	}
+	return c, "", nil
+}
+
+// createWorkerManager(tm, configs) → {value: handle}.
+func (b *bridge) createWorkerManager(args []js.Value) any {
+	e, bad := b.tm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	list := arg(args, 1)
+	if !js.Global().Get("Array").Call("isArray", list).Bool() || list.Length() == 0 {
+		return errorValue(errors.New("atmo: createBrowserWorkerManager(tm, configs): configs must be a non-empty array of worker configs"), "ERR_BAD_ARGUMENT", "configs")
+	}
+	configs := make([]atmo.WorkerConfig, list.Length())
+	for i := range configs {
+		c, where, err := workerConfig(list.Index(i), fmt.Sprintf("configs[%d]", i))
+		if err != nil {
+			return errorValue(err, "ERR_BAD_ARGUMENT", where)
+		}
+		configs[i] = c
+	}
+	wm, err := atmo.NewBrowserWorkerManager(e.tm, configs...)
+	if err != nil {
+		code := "ERR_BAD_ARGUMENT"
+		if errors.Is(err, atmo.ErrClosed) {
+			code = "ERR_CLOSED"
+		}
+		return errorValue(err, code, "configs")
+	}
+	b.mu.Lock()
+	id := b.handle()
+	b.wms[id] = &wmEntry{wm: wm, tm: arg(args, 0).Int()}
+	b.mu.Unlock()
+	return value(id)
+}
+
+// workerInfo describes one worker for JS.
+func workerInfo(w *atmo.BrowserTaskWorker) map[string]any {
+	return map[string]any{
+		"id": w.ID(), "kind": w.Kind(), "tasks": stringsAny(w.Tasks()),
+		"script": w.Script(), "module": w.Module(), "status": string(w.Status()),
+		"tasksDone": w.TasksDone(), "lastError": w.LastError(),
+	}
+}
+
+// workers(wm) → {value: [{id, kind, tasks, script, module, status, tasksDone, lastError}]}.
+func (b *bridge) workers(args []js.Value) any {
+	e, bad := b.wm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	ws := e.wm.Workers()
+	out := make([]any, len(ws))
+	for i, w := range ws {
+		out[i] = workerInfo(w)
+	}
+	return value(out)
+}
+
+func (b *bridge) open(e *wmEntry) js.Value {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e.closed || b.tms[e.tm] == nil || b.tms[e.tm].closed {
+		return errorValue(fmt.Errorf("%w: this BrowserWorkerManager is closed", atmo.ErrClosed), "ERR_CLOSED", "")
+	}
+	return js.Null()
+}
+
+// addWorker(wm, config) → {value: worker}: one worker, which with
+// maxWorkers above 1 is an elastic group of its own.
+func (b *bridge) addWorker(args []js.Value) any {
+	e, bad := b.wm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	if bad := b.open(e); !bad.IsNull() {
+		return bad
+	}
+	c, where, err := workerConfig(arg(args, 1), "config")
+	if err != nil {
+		return errorValue(err, "ERR_BAD_ARGUMENT", where)
+	}
+	w, err := e.wm.AddWorker(c)
+	if err != nil {
+		return errorValue(err, "", "config")
+	}
+	return value(workerInfo(w))
+}
+
+// closeWorker(wm, workerId): terminate one worker; its tasks go to others.
+func (b *bridge) closeWorker(args []js.Value) any {
+	e, bad := b.wm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	id := arg(args, 1)
+	for _, w := range e.wm.Workers() {
+		if id.Type() == js.TypeString && w.ID() == id.String() {
+			go w.Close()
+			return value(true)
+		}
+	}
+	return errorValue(fmt.Errorf("atmo: closeWorker(id): no worker %s in this manager", id), "ERR_BAD_ARGUMENT", "id")
+}
+
+// ready(wm, timeoutMs, done): done(error or null) once every worker is
+// available or closed, or the timeout passed.
+func (b *bridge) ready(args []js.Value) any {
+	e, bad := b.wm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	timeout := 30 * time.Second
+	if v := arg(args, 1); v.Type() == js.TypeNumber && v.Float() > 0 {
+		timeout = msDuration(v.Float())
+	}
+	done := arg(args, 2)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := e.wm.Ready(ctx); err != nil {
+			done.Invoke(errorObject(err))
+			return
+		}
+		done.Invoke(js.Null())
+	}()
+	return value(true)
+}
+
+// closeWorkerManager(wm, done): terminate every worker, then done().
+func (b *bridge) closeWorkerManager(args []js.Value) any {
+	e, bad := b.wm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	b.mu.Lock()
+	e.closed = true
+	b.mu.Unlock()
+	done := arg(args, 1)
+	go func() {
+		e.wm.Close()
+		if done.Type() == js.TypeFunction {
+			done.Invoke()
+		}
+	}()
+	return value(true)
+}
