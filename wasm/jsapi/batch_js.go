@@ -125,8 +125,15 @@ func (r *runResults) flush(items []any) {
 	r.mu.Lock()
 	deliver := r.deliver
 	r.mu.Unlock()
+	sendBatch(deliverWire, deliver, items)
+}
+
+// sendBatch writes items to the byte wire and has via, a JS function,
+// read them and hand them to fn: via(fn, refs, transfer). atmo.js catches
+// what its own callers throw; JSCall is the backstop.
+func sendBatch(via, fn js.Value, items []any) {
 	refs, transfer := values.Send(items)
-	_ = values.JSCall(func() { deliverWire.Invoke(deliver, refs, transfer) }) // atmo.js catches what its callers throw
+	_ = values.JSCall(func() { via.Invoke(fn, refs, transfer) })
 }
 
 var (

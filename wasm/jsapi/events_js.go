@@ -27,10 +27,7 @@ func (b *bridge) subscribe(args []js.Value) any {
 	if fn.Type() != js.TypeFunction {
 		return errorValue(errors.New("atmo: subscribe(fn): fn must be a function"), "ERR_BAD_ARGUMENT", "fn")
 	}
-	out := turn.New(func(items []any) {
-		refs, transfer := values.Send(items)
-		_ = values.JSCall(func() { deliverEvents.Invoke(fn, refs, transfer) }) // atmo.js catches what a listener throws
-	})
+	out := turn.New(func(items []any) { sendBatch(deliverEvents, fn, items) })
 	stop := e.tm.Subscribe(func(m atmo.Message) { out.Add(eventItem(m)) })
 	b.mu.Lock()
 	id := b.handle()

@@ -59,7 +59,7 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 			if f.Type() != js.TypeNumber || f.Float() <= 0 {
 				return c, arg, fmt.Errorf("atmo: %s must be a positive number of milliseconds", arg)
 			}
-			d := time.Duration(f.Float() * float64(time.Millisecond))
+			d := msDuration(f.Float())
 			if k == "startTimeout" {
 				c.StartTimeout = d
 			} else {
@@ -69,7 +69,7 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 			if f.Type() != js.TypeNumber || f.Float() <= 0 || math.IsInf(f.Float(), 0) {
 				return c, arg, fmt.Errorf("atmo: %s must be a positive number of milliseconds (leave it out to never release workers)", arg)
 			}
-			c.IdleTimeout = time.Duration(f.Float() * float64(time.Millisecond))
+			c.IdleTimeout = msDuration(f.Float())
 		case "concurrency", "count", "maxWorkers":
 			if f.Type() != js.TypeNumber || f.Float() < 1 || f.Float() != math.Trunc(f.Float()) || f.Float() > 1<<20 {
 				return c, arg, fmt.Errorf("atmo: %s must be a whole number of 1 or more", arg)
