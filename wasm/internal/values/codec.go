@@ -46,22 +46,17 @@ const InlineBytes = 4 << 10
 
 // Encode appends v, a normalized tree, to buf. Values that do not travel as
 // bytes (opaque JS values, []byte longer than InlineBytes) are appended to
-// refs and written as their index.
+// refs and written as their index. An Appender writes itself.
 func Encode(buf []byte, v any, refs *[]any) []byte {
 	switch x := v.(type) {
 	case nil:
 		return append(buf, tagNull)
 	case bool:
-		if x {
-			return append(buf, tagTrue)
-		}
-		return append(buf, tagFalse)
+		return AppendBool(buf, x)
 	case float64:
-		buf = append(buf, tagNumber)
-		return binary.LittleEndian.AppendUint64(buf, math.Float64bits(x))
+		return AppendNumber(buf, x)
 	case string:
-		buf = append(buf, tagString)
-		return appendString(buf, x)
+		return AppendString(buf, x)
 	case []byte:
 		if len(x) > InlineBytes {
 			return appendRef(buf, x, refs)
@@ -70,34 +65,66 @@ func Encode(buf []byte, v any, refs *[]any) []byte {
 		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(x)))
 		return append(buf, x...)
 	case []any:
-		buf = append(buf, tagArray)
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(x)))
+		buf = AppendArray(buf, len(x))
 		for _, e := range x {
 			buf = Encode(buf, e, refs)
 		}
 		return buf
 	case []float64:
-		buf = append(buf, tagArray)
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(x)))
+		buf = AppendArray(buf, len(x))
 		buf = slices.Grow(buf, 9*len(x))
 		for _, f := range x {
-			buf = append(buf, tagNumber)
-			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(f))
+			buf = AppendNumber(buf, f)
 		}
 		return buf
 	case map[string]any:
 		buf = append(buf, tagObject)
 		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(x)))
 		for k, e := range x {
-			buf = appendString(buf, k)
+			buf = appendLenString(buf, k)
 			buf = Encode(buf, e, refs)
 		}
 		return buf
+	case Appender:
+		return x.AppendWire(buf, refs)
 	}
 	return appendRef(buf, v, refs) // opaque: a JS value
 }
 
-func appendString(buf []byte, s string) []byte {
+// An Appender writes itself to the wire, with the Append functions and
+// Encode, as the tree it stands for. Values sent in bulk (the JS API's
+// answers and events) do so to skip being built as a []any first: boxing
+// each string field into an interface allocated, eight times per event.
+type Appender interface {
+	AppendWire(buf []byte, refs *[]any) []byte
+}
+
+// AppendArray starts an array of n values; the caller appends them next.
+func AppendArray(buf []byte, n int) []byte {
+	buf = append(buf, tagArray)
+	return binary.LittleEndian.AppendUint32(buf, uint32(n))
+}
+
+// AppendString appends the string s.
+func AppendString(buf []byte, s string) []byte {
+	return appendLenString(append(buf, tagString), s)
+}
+
+// AppendNumber appends the number f.
+func AppendNumber(buf []byte, f float64) []byte {
+	buf = append(buf, tagNumber)
+	return binary.LittleEndian.AppendUint64(buf, math.Float64bits(f))
+}
+
+// AppendBool appends true or false.
+func AppendBool(buf []byte, b bool) []byte {
+	if b {
+		return append(buf, tagTrue)
+	}
+	return append(buf, tagFalse)
+}
+
+func appendLenString(buf []byte, s string) []byte {
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(s)))
 	return append(buf, s...)
 }

@@ -39,6 +39,31 @@ func TestCodecWritesNumbersAsAnArrayOfNumbers(t *testing.T) {
 		"JS gets a plain array, as from []any")
 }
 
+// pair is an Appender: [name, n, on, extra], written field by field.
+type pair struct {
+	name  string
+	n     float64
+	on    bool
+	extra any
+}
+
+func (p pair) AppendWire(buf []byte, refs *[]any) []byte {
+	buf = AppendArray(buf, 4)
+	buf = AppendString(buf, p.name)
+	buf = AppendNumber(buf, p.n)
+	buf = AppendBool(buf, p.on)
+	return Encode(buf, p.extra, refs)
+}
+
+func TestAnAppenderWritesTheSameBytesAsTheTreeItStandsFor(t *testing.T) {
+	big := bytes.Repeat([]byte{7}, InlineBytes+1)
+	var refs, treeRefs []any
+	got := Encode(nil, []any{pair{"é", 2, true, nil}, pair{"", -1, false, big}}, &refs)
+	want := Encode(nil, []any{[]any{"é", 2.0, true, nil}, []any{"", -1.0, false, big}}, &treeRefs)
+	require.Equal(t, want, got)
+	require.Equal(t, treeRefs, refs, "what an Appender encodes is set aside as in a tree")
+}
+
 func TestCodecKeepsEveryNumberExactly(t *testing.T) {
 	// Small integers share boxes; every other number, -0 and NaN included,
 	// decodes as itself.
