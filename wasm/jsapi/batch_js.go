@@ -78,7 +78,40 @@ func (b *bridge) runBatch(args []js.Value) any {
 type runResults struct {
 	mu      sync.Mutex
 	deliver js.Value // atmo.js's handler
-	out     *turn.Batcher[any]
+	out     *turn.Batcher[runItem]
+}
+
+// runItem is an answer, [taskId, ok, content, workerId, error], or a
+// progress report, [taskId, null, content, workerId], on its way to atmo.js.
+type runItem struct {
+	taskID, workerID string
+	progress, ok     bool
+	content          any
+	err              any // the error's fields, or nil
+}
+
+// runItems writes itself to the wire field by field (see values.Appender).
+type runItems []runItem
+
+func (rs runItems) AppendWire(buf []byte, refs *[]any) []byte {
+	buf = values.AppendArray(buf, len(rs))
+	for _, r := range rs {
+		if r.progress {
+			buf = values.AppendArray(buf, 4)
+			buf = values.AppendString(buf, r.taskID)
+			buf = values.Encode(buf, nil, refs)
+		} else {
+			buf = values.AppendArray(buf, 5)
+			buf = values.AppendString(buf, r.taskID)
+			buf = values.AppendBool(buf, r.ok)
+		}
+		buf = values.Encode(buf, r.content, refs)
+		buf = values.AppendString(buf, r.workerID)
+		if !r.progress {
+			buf = values.Encode(buf, r.err, refs)
+		}
+	}
+	return buf
 }
 
 func newRunResults() *runResults {
@@ -104,13 +137,13 @@ func (r *runResults) add(res atmo.Response) {
 		}
 		errFields = f
 	}
-	r.out.Add([]any{res.TaskID, res.Err == nil, res.Content, res.WorkerID, errFields})
+	r.out.Add(runItem{taskID: res.TaskID, workerID: res.WorkerID, ok: res.Err == nil, content: res.Content, err: errFields})
 }
 
 // progress takes one progress report, to leave in order with the answers
-// of its turn: [taskId, null, content, workerId]. A number or a string
-// travels as bytes; anything else as toJS makes it (objects with their keys
-// sorted), as before reports were batched.
+// of its turn. A number or a string travels as bytes; anything else as
+// toJS makes it (objects with their keys sorted), as before reports were
+// batched.
 func (r *runResults) progress(p atmo.Progress) {
 	content := p.Content
 	switch content.(type) {
@@ -118,20 +151,20 @@ func (r *runResults) progress(p atmo.Progress) {
 	default:
 		content = toJS(content)
 	}
-	r.out.Add([]any{p.TaskID, nil, content, p.WorkerID})
+	r.out.Add(runItem{taskID: p.TaskID, workerID: p.WorkerID, progress: true, content: content})
 }
 
-func (r *runResults) flush(items []any) {
+func (r *runResults) flush(items []runItem) {
 	r.mu.Lock()
 	deliver := r.deliver
 	r.mu.Unlock()
-	sendBatch(deliverWire, deliver, items)
+	sendBatch(deliverWire, deliver, runItems(items))
 }
 
-// sendBatch writes items to the byte wire and has via, a JS function,
-// read them and hand them to fn: via(fn, refs, transfer). atmo.js catches
-// what its own callers throw; JSCall is the backstop.
-func sendBatch(via, fn js.Value, items []any) {
+// sendBatch writes items, a list, to the byte wire and has via, a JS
+// function, read them and hand them to fn: via(fn, refs, transfer). atmo.js
+// catches what its own callers throw; JSCall is the backstop.
+func sendBatch(via, fn js.Value, items any) {
 	refs, transfer := values.Send(items)
 	_ = values.JSCall(func() { via.Invoke(fn, refs, transfer) })
 }

@@ -12,20 +12,25 @@ import (
 // BenchmarkRunBatch runs b.N echo tasks through the bridge as atmo.js's
 // run() does (one runBatch a turn, answers delivered in batches) on two JS
 // workers, all at once or one at a time, for profiling the JS API's path
-// in Go.
+// in Go; and all at once under a subscriber that counts the messages, as
+// the dashboard's does.
 func BenchmarkRunBatch(b *testing.B) {
-	b.Run("flood", func(b *testing.B) { runBatches(b, false) })
-	b.Run("one-at-a-time", func(b *testing.B) { runBatches(b, true) })
+	b.Run("flood", func(b *testing.B) { runBatches(b, false, false) })
+	b.Run("one-at-a-time", func(b *testing.B) { runBatches(b, true, false) })
+	b.Run("flood-subscribed", func(b *testing.B) { runBatches(b, false, true) })
 }
 
 // runBatches runs b.N tasks through the bridge, all in one turn or one at
-// a time (the next when the last has answered).
-func runBatches(b *testing.B, one bool) {
+// a time (the next when the last has answered), with or without a
+// subscriber.
+func runBatches(b *testing.B, one, subscribed bool) {
 	bridge := New()
 	b.Cleanup(func() { bridge.Call("shutdown") })
 	url := jstest.HelperWorker(b, `atmoWorker({ echo: (p) => p });`)
-	flood := js.Global().Get("Function").New("bridge", "url", "warm", "n", "one", "done", `
+	flood := js.Global().Get("Function").New("bridge", "url", "warm", "n", "one", "subscribed", "done", `
 const tm = bridge.createTaskManager().value.handle;
+let messages = 0;
+if (subscribed) bridge.subscribe(tm, () => { messages++; });
 bridge.createWorkerManager(tm, [{ tasks: ['echo'], script: url, count: 2, concurrency: 64 }]);
 const run = (n, then) => {
   let left = n;
@@ -62,7 +67,7 @@ go(warm, () => go(warm, () => done.start(() => go(n, () => done.end()))));`)
 	if one {
 		warm = 3000
 	}
-	flood.Invoke(bridge, url, warm, b.N, one, done)
+	flood.Invoke(bridge, url, warm, b.N, one, subscribed, done)
 	var begin func()
 	select {
 	case begin = <-start:

@@ -27,8 +27,8 @@ func (b *bridge) subscribe(args []js.Value) any {
 	if fn.Type() != js.TypeFunction {
 		return errorValue(errors.New("atmo: subscribe(fn): fn must be a function"), "ERR_BAD_ARGUMENT", "fn")
 	}
-	out := turn.New(func(items []any) { sendBatch(deliverEvents, fn, items) })
-	stop := e.tm.Subscribe(func(m atmo.Message) { out.Add(eventItem(m)) })
+	out := turn.New(func(ms []atmo.Message) { sendBatch(deliverEvents, fn, events(ms)) })
+	stop := e.tm.Subscribe(out.Add)
 	b.mu.Lock()
 	id := b.handle()
 	b.subs[id] = &subscription{e: e, stop: stop, out: out}
@@ -39,8 +39,8 @@ func (b *bridge) subscribe(args []js.Value) any {
 // subscription is one subscribe() call's.
 type subscription struct {
 	e    *tmEntry
-	stop func()             // ends the core's subscription; may wait for its goroutine
-	out  *turn.Batcher[any] // the messages on their way to JS
+	stop func()                      // ends the core's subscription; may wait for its goroutine
+	out  *turn.Batcher[atmo.Message] // the messages on their way to JS
 }
 
 // end stops the subscription, then its batcher once the last messages are
@@ -67,24 +67,48 @@ func (b *bridge) endSubscriptions(e *tmEntry) {
 	}
 }
 
-// eventItem is m as deliverEvents reads it: [message, seq, managerId,
-// taskId, workerId, hasContent, content, error], "" for an absent string.
-func eventItem(m atmo.Message) []any {
-	var content any
-	switch c := m.Content.(type) {
-	case nil:
-	case string:
-		content = c
-	case atmo.TaskStatus:
-		content = string(c)
-	case atmo.WorkerStatus:
-		content = string(c)
-	case []string: // worker-ready's task names
-		content = stringsAny(c)
-	default:
-		content = toJS(c) // a worker's answer or report, as the JS API gives it
+// events are messages as deliverEvents reads them, each [message, seq,
+// managerId, taskId, workerId, hasContent, content, error] with "" for an
+// absent string, written field by field (see values.Appender).
+type events []atmo.Message
+
+func (ms events) AppendWire(buf []byte, refs *[]any) []byte {
+	buf = values.AppendArray(buf, len(ms))
+	for _, m := range ms {
+		buf = values.AppendArray(buf, 8)
+		buf = values.AppendString(buf, string(m.Kind))
+		buf = values.AppendNumber(buf, float64(m.Seq))
+		buf = values.AppendString(buf, m.ManagerID)
+		buf = values.AppendString(buf, m.TaskID)
+		buf = values.AppendString(buf, m.WorkerID)
+		buf = values.AppendBool(buf, m.Content != nil)
+		buf = appendContent(buf, m.Content, refs)
+		buf = values.AppendString(buf, m.Error)
 	}
-	return []any{string(m.Kind), float64(m.Seq), m.ManagerID, m.TaskID, m.WorkerID, m.Content != nil, content, m.Error}
+	return buf
+}
+
+// appendContent writes a message's content: statuses and names as
+// strings, anything else (a worker's answer or report) as the JS API gives
+// it.
+func appendContent(buf []byte, c any, refs *[]any) []byte {
+	switch c := c.(type) {
+	case nil:
+		return values.Encode(buf, nil, refs)
+	case string:
+		return values.AppendString(buf, c)
+	case atmo.TaskStatus:
+		return values.AppendString(buf, string(c))
+	case atmo.WorkerStatus:
+		return values.AppendString(buf, string(c))
+	case []string: // worker-ready's task names
+		buf = values.AppendArray(buf, len(c))
+		for _, s := range c {
+			buf = values.AppendString(buf, s)
+		}
+		return buf
+	}
+	return values.Encode(buf, toJS(c), refs)
 }
 
 // deliverEvents calls fn with each message Go wrote to the wire, as an
