@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 )
 
@@ -134,6 +135,60 @@ func appendRef(buf []byte, v any, refs *[]any) []byte {
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(*refs)))
 	*refs = append(*refs, v)
 	return buf
+}
+
+// Encoded is a tree written to the wire's bytes ahead of time, with the
+// values it set aside. A queued task keeps its params so: a map took ~260
+// bytes of pointers for the collector to scan, its bytes take tens with
+// none, and sending them is a copy. Make one with Preencoded.
+type Encoded struct {
+	bytes []byte
+	refs  []any
+}
+
+// scratch holds the buffers Preencoded writes into before copying out the
+// exact bytes.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// Preencoded returns v, a normalized tree, ready to send: a map or a slice
+// as an Encoded, anything else (a scalar, a JS value) as it is. Decoded
+// gives the tree back.
+func Preencoded(v any) any {
+	switch v.(type) {
+	case map[string]any, []any, []float64:
+	default:
+		return v
+	}
+	buf := scratch.Get().(*[]byte)
+	var refs []any
+	*buf = Encode((*buf)[:0], v, &refs)
+	e := Encoded{bytes: slices.Clone(*buf), refs: refs}
+	scratch.Put(buf)
+	return e
+}
+
+// AppendWire appends e (see Appender). Its refs are numbered from 0, as
+// at the root of what is sent, where they go as they are; anywhere else e
+// is decoded and written again.
+func (e Encoded) AppendWire(buf []byte, refs *[]any) []byte {
+	if len(*refs) == 0 {
+		*refs = append(*refs, e.refs...)
+		return append(buf, e.bytes...)
+	}
+	return Encode(buf, Decoded(e), refs)
+}
+
+// Decoded is v as a tree: an Encoded decoded, anything else as it is.
+func Decoded(v any) any {
+	e, ok := v.(Encoded)
+	if !ok {
+		return v
+	}
+	tree, _, err := Decode(e.bytes, func(i int) any { return e.refs[i] })
+	if err != nil {
+		panic("values: an Encoded does not decode: " + err.Error()) // written by Encode: cannot happen
+	}
+	return tree
 }
 
 // errShort is a value cut off before its end.

@@ -64,6 +64,33 @@ func TestAnAppenderWritesTheSameBytesAsTheTreeItStandsFor(t *testing.T) {
 	require.Equal(t, treeRefs, refs, "what an Appender encodes is set aside as in a tree")
 }
 
+func TestAPreencodedTreeSendsAndDecodesAsTheTreeItself(t *testing.T) {
+	big := bytes.Repeat([]byte{7}, InlineBytes+1)
+	tree := map[string]any{"n": 1.5, "list": []any{"a", nil, true}, "big": big}
+	e := Preencoded(tree)
+	require.IsType(t, Encoded{}, e, "a map is kept as bytes")
+	require.Equal(t, tree, Decoded(e))
+
+	decode := func(buf []byte, refs []any) any {
+		v, rest, err := Decode(buf, func(i int) any { return refs[i] })
+		require.NoError(t, err)
+		require.Empty(t, rest)
+		return v
+	}
+	var refs []any
+	buf := Encode(nil, e, &refs)
+	require.Equal(t, e.(Encoded).bytes, buf, "sent at the root: the bytes as they are")
+	require.Equal(t, tree, decode(buf, refs))
+	refs = nil
+	buf = Encode(nil, []any{big, e}, &refs)
+	require.Equal(t, []any{big, tree}, decode(buf, refs), "sent inside another value, after a ref of its own: written again")
+
+	for _, v := range []any{nil, "s", 2.0, true, []byte{1}} {
+		require.Equal(t, v, Preencoded(v), "%T stays as it is", v)
+	}
+	require.Equal(t, []any{1.0, 2.0}, Decoded(Preencoded([]float64{1, 2})), "numbers come back as JS sends them")
+}
+
 func TestCodecKeepsEveryNumberExactly(t *testing.T) {
 	// Small integers share boxes; every other number, -0 and NaN included,
 	// decodes as itself.
