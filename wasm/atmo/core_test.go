@@ -73,6 +73,24 @@ func TestBadTaskParamsAreRefusedWithTheReason(t *testing.T) {
 	assert.ErrorIs(t, err, ErrBadParams)
 }
 
+func TestAQueuedTaskKeepsItsParamsAsTheyWillBeSentWhateverTheCallerDoesNext(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	fakePool(t, tm, echo, cfg("silent", "resize")) // never ready: the task stays queued
+	type size struct {
+		W int `json:"w"`
+	}
+	params := map[string]any{"size": size{W: 3}, "tags": []any{"a", 2}}
+	task, err := tm.AddTask(TaskParams{Name: "resize", Params: params})
+	require.NoError(t, err)
+	params["tags"].([]any)[0] = "changed"
+	params["more"] = true
+	want := map[string]any{"size": map[string]any{"w": 3.0}, "tags": []any{"a", 2.0}}
+	assert.Equal(t, want, task.Params(), "numbers as float64, structs as maps, as they were when added")
+	task.Params().(map[string]any)["tags"] = nil
+	assert.Equal(t, want, task.Params(), "each call gives a copy")
+}
+
 func TestQueuedTasksWaitForABusyWorkerInOrder(t *testing.T) {
 	tm := NewTaskManagerWithOptions(Options{AgingInterval: -1})
 	defer tm.Close()

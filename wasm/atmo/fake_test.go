@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // fakeTransport stands in for a real worker in native tests of the pure core.
@@ -30,7 +32,7 @@ func (f *fakeTransport) init(string, []string, int) {
 
 func (f *fakeTransport) work(taskID, workerID, name string, params any, _ bool) {
 	go func() {
-		content, errText := f.run(f.w, name, params)
+		content, errText := f.run(f.w, name, values.Decoded(params))
 		f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerResponse, taskID: taskID, workerID: workerID, content: content, err: errText})
 	}()
 }

@@ -3,6 +3,8 @@ package atmo
 import (
 	"context"
 	"time"
+
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // TaskParams describes a task to add: the seed's ITaskParams.
@@ -62,7 +64,7 @@ type Progress struct {
 type TaskRequest struct {
 	tm         *TaskManager
 	id, name   string
-	params     any // normalized, ready to cross to JS
+	params     any // normalized, a map or slice already written as bytes (values.Preencoded)
 	priority   int
 	timeout    time.Duration
 	onSuccess  func(Response)
@@ -93,8 +95,9 @@ func (t *TaskRequest) ID() string { return t.id }
 func (t *TaskRequest) Name() string { return t.name }
 
 // Params are the params as they will be sent: numbers as float64, structs as
-// maps (see TaskParams.Params).
-func (t *TaskRequest) Params() any { return t.params }
+// maps (see TaskParams.Params), as they were when the task was added. Each
+// call returns a fresh copy.
+func (t *TaskRequest) Params() any { return values.Decoded(t.params) }
 
 // Status is where the task is now: new (queued), working, done or failed.
 func (t *TaskRequest) Status() TaskStatus {
