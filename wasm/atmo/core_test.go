@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -83,6 +84,7 @@ func TestAQueuedTaskKeepsItsParamsAsTheyWillBeSentWhateverTheCallerDoesNext(t *t
 	params := map[string]any{"size": size{W: 3}, "tags": []any{"a", 2}}
 	task, err := tm.AddTask(TaskParams{Name: "resize", Params: params})
 	require.NoError(t, err)
+	assert.IsType(t, values.Encoded{}, task.params, "kept as bytes while queued, not as maps")
 	params["tags"].([]any)[0] = "changed"
 	params["more"] = true
 	want := map[string]any{"size": map[string]any{"w": 3.0}, "tags": []any{"a", 2.0}}
