@@ -146,9 +146,14 @@ type Encoded struct {
 	refs  []any
 }
 
-// scratch holds the buffers Preencoded writes into before copying out the
-// exact bytes.
-var scratch = sync.Pool{New: func() any { return new([]byte) }}
+// scratch is where Preencoded and EncodePlain write before copying out
+// exactly what they wrote.
+type scratch struct {
+	buf  []byte
+	refs []any
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
 
 // Preencoded returns v, a normalized tree, ready to send: a map or a slice
 // as an Encoded, anything else (a scalar, a JS value) as it is. Decoded
@@ -159,11 +164,85 @@ func Preencoded(v any) any {
 	default:
 		return v
 	}
-	buf := scratch.Get().(*[]byte)
-	var refs []any
-	*buf = Encode((*buf)[:0], v, &refs)
-	e := Encoded{bytes: slices.Clone(*buf), refs: refs}
-	scratch.Put(buf)
+	sc := scratches.Get().(*scratch)
+	sc.buf = Encode(sc.buf[:0], v, &sc.refs)
+	e := sc.out()
+	scratches.Put(sc)
+	return e
+}
+
+// EncodePlain writes v as Preencoded would write Normalize's tree of it,
+// when v is a map[string]any or []any of plain values only (nil, bool,
+// float64, int, string, []byte, []float64 and such maps and slices, nested
+// at most MaxDepth deep): the common params, written in one walk without
+// the copy Normalize makes. Anything else, ok false: normalize it first.
+func EncodePlain(v any) (e Encoded, ok bool) {
+	switch v.(type) {
+	case map[string]any, []any:
+	default:
+		return Encoded{}, false
+	}
+	sc := scratches.Get().(*scratch)
+	sc.buf, ok = appendPlain(sc.buf[:0], v, &sc.refs, 0)
+	if ok {
+		e = sc.out()
+	} else {
+		clear(sc.refs)
+		sc.refs = sc.refs[:0]
+	}
+	scratches.Put(sc)
+	return e, ok
+}
+
+func appendPlain(buf []byte, v any, refs *[]any, depth int) ([]byte, bool) {
+	switch x := v.(type) {
+	case nil, bool, float64, string, []byte:
+		return Encode(buf, x, refs), true
+	case []float64:
+		if x == nil {
+			return append(buf, tagNull), true // as Normalize has it
+		}
+		return Encode(buf, x, refs), true
+	case int:
+		return AppendNumber(buf, float64(x)), true
+	case []any:
+		if depth >= MaxDepth {
+			return buf, false // Normalize says where
+		}
+		buf = AppendArray(buf, len(x))
+		for _, e := range x {
+			var ok bool
+			if buf, ok = appendPlain(buf, e, refs, depth+1); !ok {
+				return buf, false
+			}
+		}
+		return buf, true
+	case map[string]any:
+		if depth >= MaxDepth {
+			return buf, false
+		}
+		buf = append(buf, tagObject)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(x)))
+		for k, e := range x {
+			buf = appendLenString(buf, k)
+			var ok bool
+			if buf, ok = appendPlain(buf, e, refs, depth+1); !ok {
+				return buf, false
+			}
+		}
+		return buf, true
+	}
+	return buf, false
+}
+
+// out copies what sc holds into an Encoded of its own and empties sc.
+func (sc *scratch) out() Encoded {
+	e := Encoded{bytes: slices.Clone(sc.buf)}
+	if len(sc.refs) > 0 {
+		e.refs = slices.Clone(sc.refs)
+		clear(sc.refs)
+		sc.refs = sc.refs[:0]
+	}
 	return e
 }
 

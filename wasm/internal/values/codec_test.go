@@ -91,6 +91,40 @@ func TestAPreencodedTreeSendsAndDecodesAsTheTreeItself(t *testing.T) {
 	require.Equal(t, []any{1.0, 2.0}, Decoded(Preencoded([]float64{1, 2})), "numbers come back as JS sends them")
 }
 
+func TestPlainParamsAreWrittenInOneWalkAsNormalizingThemFirstWould(t *testing.T) {
+	big := bytes.Repeat([]byte{7}, InlineBytes+1)
+	deep := []any{}
+	for range MaxDepth + 1 {
+		deep = []any{deep}
+	}
+	for name, v := range map[string]any{
+		"a map":          map[string]any{"i": 3, "f": 1.5, "s": "é", "ok": true, "none": nil},
+		"nested":         []any{map[string]any{"xs": []float64{1, 2}, "nil xs": []float64(nil)}, []any{}, map[string]any(nil)},
+		"bytes":          map[string]any{"small": []byte{1, 2}, "big": big, "none": []byte(nil)},
+		"an empty slice": []any(nil),
+	} {
+		e, ok := EncodePlain(v)
+		require.True(t, ok, name)
+		n, err := Normalize(v, "params")
+		require.NoError(t, err, name)
+		require.Equal(t, Decoded(Preencoded(n)), Decoded(e), name)
+	}
+	type point struct{ X int }
+	for name, v := range map[string]any{
+		"a struct inside":   map[string]any{"p": point{1}},
+		"another map type":  map[string]int{"a": 1},
+		"an int64":          []any{int64(1)},
+		"a func":            []any{func() {}},
+		"too deep":          deep,
+		"a scalar":          2.0,
+		"a typed slice":     []string{"a"},
+		"a []float64 alone": []float64{1},
+	} {
+		_, ok := EncodePlain(v)
+		require.False(t, ok, "%s: left to Normalize", name)
+	}
+}
+
 func TestCodecKeepsEveryNumberExactly(t *testing.T) {
 	// Small integers share boxes; every other number, -0 and NaN included,
 	// decodes as itself.
