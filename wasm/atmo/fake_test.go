@@ -17,6 +17,7 @@ type fakeTransport struct {
 	w        *TaskWorker
 	run      func(w *TaskWorker, name string, params any) (content any, errText string)
 	silent   bool                                  // never answers init-worker
+	raw      bool                                  // run gets the params as the core sends them (preencoded), not decoded
 	onCancel func(f *fakeTransport, taskID string) // how the worker answers worker-cancel
 	mu       sync.Mutex
 	cancels  []string
@@ -32,7 +33,10 @@ func (f *fakeTransport) init(string, []string, int) {
 
 func (f *fakeTransport) work(taskID, workerID, name string, params any, _ bool) {
 	go func() {
-		content, errText := f.run(f.w, name, values.Decoded(params))
+		if !f.raw {
+			params = values.Decoded(params)
+		}
+		content, errText := f.run(f.w, name, params)
 		f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerResponse, taskID: taskID, workerID: workerID, content: content, err: errText})
 	}()
 }
@@ -56,10 +60,23 @@ func (f *fakeTransport) terminate() {
 // gets each worker's transport.
 func fakePool(t testing.TB, tm *TaskManager, run func(w *TaskWorker, name string, params any) (any, string), configs ...WorkerConfig) (*workerPool, *[]*fakeTransport) {
 	t.Helper()
+	return newFakePool(t, tm, run, false, configs...)
+}
+
+// rawFakePool is fakePool with workers that, like real ones, take the
+// params as the core sends them, without decoding them: for benchmarks of
+// the core alone.
+func rawFakePool(t testing.TB, tm *TaskManager, run func(w *TaskWorker, name string, params any) (any, string), configs ...WorkerConfig) (*workerPool, *[]*fakeTransport) {
+	t.Helper()
+	return newFakePool(t, tm, run, true, configs...)
+}
+
+func newFakePool(t testing.TB, tm *TaskManager, run func(w *TaskWorker, name string, params any) (any, string), raw bool, configs ...WorkerConfig) (*workerPool, *[]*fakeTransport) {
+	t.Helper()
 	var mu sync.Mutex
 	var fakes []*fakeTransport
 	p, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
-		f := &fakeTransport{pool: w.pool, w: w, run: run, silent: w.config.Script == "silent"}
+		f := &fakeTransport{pool: w.pool, w: w, run: run, silent: w.config.Script == "silent", raw: raw}
 		mu.Lock()
 		fakes = append(fakes, f)
 		mu.Unlock()

@@ -158,7 +158,7 @@ func BenchmarkQueue(b *testing.B) {
 func BenchmarkCoreRoundTrip(b *testing.B) {
 	tm := NewTaskManager()
 	defer tm.Close()
-	p, _ := fakePool(b, tm, func(_ *TaskWorker, _ string, params any) (any, string) { return params, "" },
+	p, _ := rawFakePool(b, tm, func(_ *TaskWorker, _ string, params any) (any, string) { return params, "" },
 		WorkerConfig{Tasks: []string{"echo"}, Script: "echo.js"})
 	require.NoError(b, p.ready(context.Background()))
 	// A context that can end, as most callers pass: Do must not pay for

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // Options tune a TaskManager. The zero value of each field means its default.
@@ -190,13 +188,10 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 	if p.Context != nil && p.Context.Err() != nil {
 		return nil, fmt.Errorf("task %q: %w: %w", p.Name, ErrCanceled, p.Context.Err())
 	}
-	params, err := normalize(p.Params)
+	params, err := prepareParams(p.Params)
 	if err != nil {
 		return nil, fmt.Errorf("task %q: %w", p.Name, err)
 	}
-	// Queued as bytes: a queue of 100,000 tasks held 710 B a task with
-	// their params as maps, 446 as bytes, which the collector need not scan.
-	params = values.Preencoded(params)
 	t := &TaskRequest{
 		tm: tm, name: p.Name, params: params, priority: p.Priority, timeout: p.Timeout,
 		onSuccess: p.OnSuccess, onError: p.OnError, onProgress: p.OnProgress, rawResult: p.RawResult,
