@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"github.com/stretchr/testify/assert"
@@ -91,6 +92,11 @@ func TestAQueuedTaskKeepsItsParamsAsTheyWillBeSentWhateverTheCallerDoesNext(t *t
 	assert.Equal(t, want, task.Params(), "numbers as float64, structs as maps, as they were when added")
 	task.Params().(map[string]any)["tags"] = nil
 	assert.Equal(t, want, task.Params(), "each call gives a copy")
+}
+
+func TestATaskRecordFitsTheAllocatorsTwoHundredFiftySixByteClass(t *testing.T) {
+	// Every queued task holds one; the next size class up is 288 bytes.
+	assert.LessOrEqual(t, unsafe.Sizeof(TaskRequest{}), uintptr(256))
 }
 
 func TestQueuedTasksWaitForABusyWorkerInOrder(t *testing.T) {

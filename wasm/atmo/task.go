@@ -70,11 +70,15 @@ type TaskRequest struct {
 	onSuccess  func(Response)
 	onError    func(Response)
 	onProgress func(Progress)
-	rawResult  bool
 	done       chan Response // for Do; buffered so settling never blocks
 	stopCtx    func() bool   // stops watching TaskParams.Context
+	// The three bools sit together, in one word: spread out, they padded
+	// the struct from 256 bytes to 272, which the allocator rounds to 288.
+	rawResult bool
 
 	// Guarded by tm.mu.
+	settled     bool // settled: it may still hold its worker's slot until the worker answers
+	calling     bool // a goroutine is running this task's callbacks
 	status      TaskStatus
 	worker      *TaskWorker
 	retriesLeft int
@@ -82,10 +86,8 @@ type TaskRequest struct {
 	started     time.Time
 	seq         uint64  // order of adding, for FIFO among equals
 	index       int     // position in its queue's heap, -1 when not queued
-	settled     bool    // settled: it may still hold its worker's slot until the worker answers
 	timer       stopper // the running-phase timeout, or the cancel grace period
 	callbacks   []func()
-	calling     bool // a goroutine is running this task's callbacks
 }
 
 // ID is the task's id, unique within its TaskManager.
