@@ -97,8 +97,10 @@ func (t *TaskRequest) ID() string { return t.id }
 func (t *TaskRequest) Name() string { return t.name }
 
 // Params are the params as they will be sent: numbers as float64, structs as
-// maps (see TaskParams.Params), as they were when the task was added. Each
-// call returns a fresh copy.
+// maps (see TaskParams.Params), as they were when the task was added, but
+// for the contents of a []byte over 4 KiB, which are read when the task is
+// sent (small ones are copied when it is added). Each call returns a fresh
+// copy.
 func (t *TaskRequest) Params() any { return values.Decoded(t.params) }
 
 // Status is where the task is now: new (queued), working, done or failed.
