@@ -179,12 +179,26 @@ func errorFields(err error) map[string]any {
 func (b *bridge) tm(id js.Value) (*tmEntry, js.Value) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	e, bad := b.lookupTM(id)
+	if e != nil && e.closed {
+		return nil, errorValue(fmt.Errorf("%w: this TaskManager is closed; create a new one with atmo.createTaskManager()", atmo.ErrClosed), "ERR_CLOSED", "")
+	}
+	return e, bad
+}
+
+// knownTM is tm's entry, open or closed: status and stats answer for a
+// closed manager too.
+func (b *bridge) knownTM(id js.Value) (*tmEntry, js.Value) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lookupTM(id)
+}
+
+// lookupTM finds the entry of handle id. Called with mu held.
+func (b *bridge) lookupTM(id js.Value) (*tmEntry, js.Value) {
 	e := b.tms[id.Int()]
 	if e == nil {
 		return nil, errorValue(errors.New("atmo: unknown TaskManager; create one with atmo.createTaskManager()"), "ERR_BAD_ARGUMENT", "tm")
-	}
-	if e.closed {
-		return nil, errorValue(fmt.Errorf("%w: this TaskManager is closed; create a new one with atmo.createTaskManager()", atmo.ErrClosed), "ERR_CLOSED", "")
 	}
 	return e, js.Null()
 }

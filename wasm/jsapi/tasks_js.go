@@ -129,11 +129,9 @@ func (b *bridge) cancelTask(args []js.Value) any {
 // status(tm) → {value: {pending, working, done, failed}}. It also answers
 // for a closed manager, with its final counts.
 func (b *bridge) status(args []js.Value) any {
-	b.mu.Lock()
-	e := b.tms[arg(args, 0).Int()]
-	b.mu.Unlock()
+	e, bad := b.knownTM(arg(args, 0))
 	if e == nil {
-		return errorValue(errors.New("atmo: unknown TaskManager"), "ERR_BAD_ARGUMENT", "tm")
+		return bad
 	}
 	s := e.tm.Status()
 	return value(map[string]any{
@@ -151,11 +149,9 @@ func percentiles(p atmo.Percentiles) map[string]any {
 // stats(tm) → {value: tm.Stats()}, durations in milliseconds. It also
 // answers for a closed manager.
 func (b *bridge) stats(args []js.Value) any {
-	b.mu.Lock()
-	e := b.tms[arg(args, 0).Int()]
-	b.mu.Unlock()
+	e, bad := b.knownTM(arg(args, 0))
 	if e == nil {
-		return errorValue(errors.New("atmo: unknown TaskManager"), "ERR_BAD_ARGUMENT", "tm")
+		return bad
 	}
 	s := e.tm.Stats()
 	workers := make([]any, len(s.Workers))
@@ -179,14 +175,14 @@ func (b *bridge) stats(args []js.Value) any {
 // ERR_CLOSED; done() is called once every task has settled.
 func (b *bridge) closeTaskManager(args []js.Value) any {
 	b.mu.Lock()
-	e := b.tms[arg(args, 0).Int()]
+	e, bad := b.lookupTM(arg(args, 0))
 	if e != nil {
 		e.closed = true
 	}
 	b.mu.Unlock()
 	done := arg(args, 1)
 	if e == nil {
-		return errorValue(errors.New("atmo: unknown TaskManager"), "ERR_BAD_ARGUMENT", "tm")
+		return bad
 	}
 	go func() {
 		e.close()
