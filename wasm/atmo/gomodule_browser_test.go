@@ -512,6 +512,47 @@ func TestGoModuleWrongWasmExecURLFailsTheStartWithAClearError(t *testing.T) {
 // compiled once on the main thread and shared ("shared") or compiled by
 // each worker ("each compiles"). Each round uses a fresh URL, so every round
 // pays for a compile.
+// BenchmarkGoModulePayload64MiB times a 64 MiB round trip through a Go
+// worker's echo: a []byte on the page (four copies) and the page's bytes
+// kept in JS (Transfer + RawResult: the worker's two copies only). Each
+// first runs a few uncounted rounds, for both threads' memory to be
+// written to once: the first touch of a page is slow.
+func BenchmarkGoModulePayload64MiB(b *testing.B) {
+	const size, warmUps = 64 << 20, 6
+	tm, _ := goPool(b, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(b, goTestModule)})
+	b.Run("bytes", func(b *testing.B) {
+		buf := make([]byte, size)
+		round := func() {
+			got, err := tm.Do(b.Context(), "echo", buf)
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf = got.([]byte)
+		}
+		for range warmUps {
+			round()
+		}
+		for b.Loop() {
+			round()
+		}
+	})
+	b.Run("kept-in-JS", func(b *testing.B) {
+		u8 := js.Global().Get("Uint8Array").New(size)
+		round := func() {
+			var err error
+			if u8, err = moveRoundTrip(tm, "echo", u8); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for range warmUps {
+			round()
+		}
+		for b.Loop() {
+			round()
+		}
+	})
+}
+
 func BenchmarkGoModuleStartup(b *testing.B) {
 	module := moduleBytes(b, goMathModule)
 	for _, shared := range []bool{true, false} {

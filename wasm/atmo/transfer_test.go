@@ -18,10 +18,10 @@ import (
 const bounceWorker = `atmoWorker({ bounce: (u8) => { u8[0] = 7; return atmoWorker.transfer(u8, [u8.buffer]); } });`
 
 // moveRoundTrip sends u8 moved and waits for the raw result.
-func moveRoundTrip(tm *atmo.TaskManager, u8 js.Value) (js.Value, error) {
+func moveRoundTrip(tm *atmo.TaskManager, name string, u8 js.Value) (js.Value, error) {
 	res := make(chan atmo.Response, 1)
 	settle := func(r atmo.Response) { res <- r }
-	if _, err := tm.AddTask(atmo.TaskParams{Name: "bounce", Params: atmo.Transfer(u8), RawResult: true, OnSuccess: settle, OnError: settle}); err != nil {
+	if _, err := tm.AddTask(atmo.TaskParams{Name: name, Params: atmo.Transfer(u8), RawResult: true, OnSuccess: settle, OnError: settle}); err != nil {
 		return js.Value{}, err
 	}
 	r := <-res
@@ -39,7 +39,7 @@ func TestTransferAndRawResultMoveBytesBothWaysWithoutACopy(t *testing.T) {
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"bounce"}, Script: jstest.HelperWorker(t, bounceWorker)})
 	const size = 16 << 20
 	u8 := js.Global().Get("Uint8Array").New(size)
-	got, err := moveRoundTrip(tm, u8)
+	got, err := moveRoundTrip(tm, "bounce", u8)
 	require.NoError(t, err)
 	assert.Equal(t, 0, u8.Get("byteLength").Int(), "moved out: the page's buffer is detached")
 	assert.Equal(t, size, got.Get("byteLength").Int())
@@ -92,7 +92,7 @@ w.postMessage({ message: 'init-worker', id: 'w', content: ['bounce'] });`)
 		u8 := js.Global().Get("Uint8Array").New(size)
 		for i := 0; i < b.N; i++ {
 			var err error
-			if u8, err = moveRoundTrip(tm, u8); err != nil {
+			if u8, err = moveRoundTrip(tm, "bounce", u8); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -193,7 +193,7 @@ func TestAnswersReachGoThroughTheWasmExportAndWithoutIt(t *testing.T) {
 		assert.ErrorContains(t, err, "bad input", "export %v", export)
 
 		bounce, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"bounce"}, Script: jstest.HelperWorker(t, bounceWorker)})
-		got, err := moveRoundTrip(bounce, js.Global().Get("Uint8Array").New(8))
+		got, err := moveRoundTrip(bounce, "bounce", js.Global().Get("Uint8Array").New(8))
 		require.NoError(t, err, "export %v", export)
 		assert.Equal(t, 7, got.Index(0).Int(), "a raw result is read while its message is delivered")
 	}
