@@ -200,6 +200,7 @@ func (ww *webWorker) work(taskID, workerID, name string, params any, keep bool) 
 		return
 	}
 	wireSendOne.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep)
+	values.CollectAfterPost()
 }
 
 func (ww *webWorker) cancel(taskID, workerID string) {

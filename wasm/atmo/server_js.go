@@ -255,6 +255,7 @@ func (th *thread) init(id string, tasks []string, concurrency int) {
 func (th *thread) work(taskID, workerID, name string, params any, keep bool) {
 	refs, transfer := values.Send(params) // the params, on the wire for sendOne
 	wireSendOne.Invoke(th.worker, th.queue, taskSeq(taskID), workerID, name, refs, transfer, keep)
+	values.CollectAfterPost()
 }
 
 func (th *thread) cancel(taskID, workerID string) {

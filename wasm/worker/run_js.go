@@ -107,6 +107,7 @@ func (p jsPort) post(msg map[string]any) {
 	refs, transfer := values.Send(msg)
 	err := jsCall(func() { portPost.Invoke(p.fn, refs, transfer) })
 	if err == nil {
+		values.CollectAfterPost()
 		return
 	}
 	// Not cloneable (an opaque JS value such as a function): say so instead

@@ -392,7 +392,9 @@ const BigCopy = 4 << 20
 // a page that holds the bytes it sends beside the answer coming back
 // (128 MiB live, almost none of it scanned) never collected, and its
 // copies went round four 64 MiB regions, each fresh the first time: ~200
-// ms a copy for its first three round trips.
+// ms a copy for its first three round trips. A thread that posts a
+// message between two large copies collects after posting instead, off
+// the message's way (see CollectAfterPost).
 func CollectBeforeCopy(n int, scan uint64) bool {
 	return n >= BigCopy && uint64(n) >= scan/2
 }
