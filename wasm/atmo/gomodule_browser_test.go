@@ -588,6 +588,35 @@ func BenchmarkGoModuleStartup(b *testing.B) {
 			})
 		}
 	}
+	// With the module compiled once for every round, as a page that starts
+	// workers again would have it: only the workers' own start is timed.
+	warm := jstest.BytesURL(b, module, "application/wasm")
+	for _, n := range []int{1, 4} {
+		b.Run(fmt.Sprintf("workers=%d/compiled-before", n), func(b *testing.B) {
+			tm := atmo.NewTaskManager()
+			defer tm.Close()
+			configs := make([]atmo.WorkerConfig, n)
+			for i := range configs {
+				configs[i] = atmo.WorkerConfig{Tasks: goMathTasks, Module: warm}
+			}
+			start := func() {
+				wm, err := atmo.NewBrowserWorkerManager(tm, configs...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := wm.Ready(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				wm.Close()
+				b.StartTimer()
+			}
+			start() // compiles the module, uncounted
+			for b.Loop() {
+				start()
+			}
+		})
+	}
 }
 
 // await waits for a JS promise and returns its value, or fails the test
