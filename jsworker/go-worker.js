@@ -10,6 +10,10 @@
 //
 // The host may post {message: 'go-prepare', wasmExec} first, as soon as the
 // worker exists: wasm_exec.js then loads while the module is compiling.
+// Either message may also carry wasmExecCopy, a Blob URL of the same
+// wasm_exec.js that the host read once for all its workers: it is loaded
+// instead, sparing this worker a request, and wasmExec is loaded if it
+// will not (a page's policy may allow blob: workers but not blob: scripts).
 //
 // url names the module (a URL; a file path under Node.js). wasmExec is where
 // the wasm_exec.js of the Go that built the module is: a URL in the browser,
@@ -98,7 +102,7 @@
 
   port.listen((data) => {
     if (data && data.message === 'go-prepare') {
-      prepare(data.wasmExec);
+      prepare(data.wasmExec, data.wasmExecCopy);
       return;
     }
     if (data && data.message === 'go-module') {
@@ -128,12 +132,10 @@
   // prepare loads wasm_exec.js while the host is still compiling the
   // module, so that it is not on the way once the module comes. A failure
   // is left for start, which loads it again and says what failed.
-  function prepare(wasmExec) {
+  function prepare(wasmExec, copy) {
     if (typeof root.Go === 'function' || started) return;
     try {
-      const url = wasmExec || defaultWasmExec();
-      if (inWebWorker) root.importScripts(url);
-      else require(url);
+      loadWasmExec(wasmExec || defaultWasmExec(), copy);
     } catch (err) {
       // start reports it
     }
@@ -147,8 +149,7 @@
       if (typeof root.Go !== 'function') {
         const wasmExec = cfg.wasmExec || defaultWasmExec();
         stage = `loading wasm_exec.js from ${wasmExec}`;
-        if (inWebWorker) root.importScripts(wasmExec);
-        else require(wasmExec);
+        loadWasmExec(wasmExec, cfg.wasmExecCopy);
         if (typeof root.Go !== 'function') throw new Error('it did not define Go: is it the wasm_exec.js of a Go toolchain?');
       }
       captureStderr();
@@ -171,6 +172,21 @@
     } catch (err) {
       die(`${stage}: ${(err && err.message) || err}`, 1);
     }
+  }
+
+  // loadWasmExec runs wasm_exec.js: the host's copy if it gave one and it
+  // loads, else the file at url.
+  function loadWasmExec(url, copy) {
+    if (inWebWorker && copy) {
+      try {
+        root.importScripts(copy);
+        return;
+      } catch (err) {
+        // url, then
+      }
+    }
+    if (inWebWorker) root.importScripts(url);
+    else require(url);
   }
 
   function defaultWasmExec() {

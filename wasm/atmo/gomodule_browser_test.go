@@ -652,6 +652,62 @@ func await(t *testing.T, p js.Value) js.Value {
 	}
 }
 
+func TestGoWorkersOfAPageReadWasmExecJSOnceBetweenThem(t *testing.T) {
+	perf := js.Global().Get("performance")
+	perf.Call("setResourceTimingBufferSize", 100000)
+	perf.Call("clearResourceTimings")
+	// A URL of its own, so that no other test has read it yet.
+	wasmExec := js.Global().Get("location").Get("origin").String() + "/wasm_exec.js?read-once"
+	atmo.SetGoModuleOptions(atmo.GoModuleOptions{WasmExec: wasmExec})
+	t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+	cfg := atmo.WorkerConfig{Tasks: goMathTasks, Module: moduleURL(t, goMathModule)}
+	for range 2 {
+		tm, wm := goPool(t, cfg, cfg)
+		got, err := tm.Do(goCtx(t), "add", map[string]any{"a": 2, "b": 3})
+		require.NoError(t, err)
+		assert.Equal(t, 5.0, got)
+		wm.Close()
+	}
+	assert.Equal(t, 1, perf.Call("getEntriesByName", wasmExec).Length(),
+		"the page reads it once and hands every worker a copy")
+}
+
+func TestGoModuleWasmExecMayBeAURLRelativeToThePage(t *testing.T) {
+	atmo.SetGoModuleOptions(atmo.GoModuleOptions{WasmExec: "/wasm_exec.js?relative"})
+	t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goMathTasks, Module: moduleURL(t, goMathModule)})
+	got, err := tm.Do(goCtx(t), "multiply", map[string]any{"a": 6, "b": 7})
+	require.NoError(t, err)
+	assert.Equal(t, 42.0, got)
+}
+
+// bootWithWasmExec starts jsworker/go-worker.js by hand with the test
+// module, wasmExec and wasmExecCopy, and says whether it became ready.
+var bootWithWasmExec = js.Global().Get("Function").New("bootstrap", "module", "wasmExec", "copy", `return new Promise((resolve) => {
+  const w = new Worker(bootstrap);
+  w.onmessage = (e) => {
+    if (e.data.message === 'worker-ready' || e.data.message === 'worker-exit') { w.terminate(); resolve(e.data.message + (e.data.error ? ': ' + e.data.error : '')); }
+  };
+  w.postMessage({ message: 'init-worker', id: 'worker-1', content: ['echo'] });
+  w.postMessage({ message: 'go-module', url: module, wasmExec, wasmExecCopy: copy });
+})`)
+
+func TestGoModuleBootstrapLoadsTheHostsCopyOfWasmExecJSAndItsURLIfTheCopyWillNotLoad(t *testing.T) {
+	boot, module := jstest.FileURL(t, "jsworker/go-worker.js"), moduleURL(t, goTestModule)
+	wasmExec := js.Global().Get("location").Get("origin").String() + "/wasm_exec.js"
+	text := await(t, js.Global().Call("fetch", wasmExec).Call("then", js.Global().Get("Function").New("r", "return r.text()"))).String()
+	copied := jstest.BlobURL(t, text)
+
+	got := await(t, bootWithWasmExec.Invoke(boot, module, jstest.RevokedURL(t), copied)).String()
+	assert.Equal(t, "worker-ready", got, "the copy is loaded, not the URL")
+
+	got = await(t, bootWithWasmExec.Invoke(boot, module, wasmExec, jstest.RevokedURL(t))).String()
+	assert.Equal(t, "worker-ready", got, "a copy that will not load: the URL is loaded")
+
+	got = await(t, bootWithWasmExec.Invoke(boot, module, jstest.RevokedURL(t), jstest.RevokedURL(t))).String()
+	assert.Contains(t, got, "worker-exit: loading wasm_exec.js from blob:", "neither loads: the URL's failure is reported")
+}
+
 func TestGoModuleBootstrapHoldsTheHostsWebLockWhileItsThreadLives(t *testing.T) {
 	scenario := js.Global().Get("Function").New("bootstrap", "module", "lock", `return (async () => {
   const w = new Worker(bootstrap);

@@ -331,7 +331,7 @@ func spawnGoThread(n *node, w *TaskWorker) (transport, error) {
 		return th, nil
 	}
 	th.module = acquireModule(file, compileFileModule) // keyed by the absolute path
-	postModule(w, file, th.module, th.worker, wasmExec, th.terminated.Load)
+	postModule(w, file, th.module, th.worker, wasmExec, js.Undefined(), th.terminated.Load)
 	return th, nil
 }
 
