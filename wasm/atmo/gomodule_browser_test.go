@@ -568,22 +568,9 @@ func BenchmarkGoModuleStartup(b *testing.B) {
 				defer tm.Close()
 				for b.Loop() {
 					b.StopTimer()
-					url := jstest.BytesURL(b, module, "application/wasm")
-					configs := make([]atmo.WorkerConfig, n)
-					for i := range configs {
-						configs[i] = atmo.WorkerConfig{Tasks: goMathTasks, Module: url}
-					}
+					configs := mathWorkers(n, jstest.BytesURL(b, module, "application/wasm"))
 					b.StartTimer()
-					wm, err := atmo.NewBrowserWorkerManager(tm, configs...)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if err := wm.Ready(context.Background()); err != nil {
-						b.Fatal(err)
-					}
-					b.StopTimer()
-					wm.Close()
-					b.StartTimer()
+					startUntilReady(b, tm, configs)
 				}
 			})
 		}
@@ -595,28 +582,38 @@ func BenchmarkGoModuleStartup(b *testing.B) {
 		b.Run(fmt.Sprintf("workers=%d/compiled-before", n), func(b *testing.B) {
 			tm := atmo.NewTaskManager()
 			defer tm.Close()
-			configs := make([]atmo.WorkerConfig, n)
-			for i := range configs {
-				configs[i] = atmo.WorkerConfig{Tasks: goMathTasks, Module: warm}
-			}
-			start := func() {
-				wm, err := atmo.NewBrowserWorkerManager(tm, configs...)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := wm.Ready(context.Background()); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				wm.Close()
-				b.StartTimer()
-			}
-			start() // compiles the module, uncounted
+			configs := mathWorkers(n, warm)
+			startUntilReady(b, tm, configs) // compiles the module, uncounted
+			b.ResetTimer()
 			for b.Loop() {
-				start()
+				startUntilReady(b, tm, configs)
 			}
 		})
 	}
+}
+
+// mathWorkers configures n Go workers of the math module at url.
+func mathWorkers(n int, url string) []atmo.WorkerConfig {
+	configs := make([]atmo.WorkerConfig, n)
+	for i := range configs {
+		configs[i] = atmo.WorkerConfig{Tasks: goMathTasks, Module: url}
+	}
+	return configs
+}
+
+// startUntilReady times a BrowserWorkerManager's start until its workers
+// are ready, then closes it, untimed.
+func startUntilReady(b *testing.B, tm *atmo.TaskManager, configs []atmo.WorkerConfig) {
+	wm, err := atmo.NewBrowserWorkerManager(tm, configs...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := wm.Ready(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	wm.Close()
+	b.StartTimer()
 }
 
 // await waits for a JS promise and returns its value, or fails the test
