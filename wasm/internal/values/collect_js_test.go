@@ -43,4 +43,11 @@ func TestALargeCopyIntoGoIsCollectedAfterTheNextPostInsteadOfBeforeTheNextCopy(t
 	require.Equal(t, before+4, collections(), "small copies leave a due collection due")
 	CollectAfterPost()
 	require.Equal(t, before+4, collections())
+
+	garbage = make([]byte, BigCopy/2)
+	garbage = nil
+	require.Len(t, FromJS(u8), BigCopy)
+	require.Equal(t, before+5, collections(), "the heap grew by half the copy since the post's collection: it collects again")
 }
+
+var garbage []byte

@@ -166,9 +166,13 @@ func objectFromJS(v js.Value, depth int) any {
 func bytesFromJS(u8 js.Value) []byte {
 	n := u8.Length()
 	if n >= BigCopy {
-		metrics.Read(scanned)
-		if CollectBeforeCopy(n, scanned[0].Value.Uint64()) {
-			if !bigCopy.collected {
+		metrics.Read(heapStats)
+		if CollectBeforeCopy(n, heapStats[0].Value.Uint64()) {
+			// Since the collection after the last post, the heap has
+			// taken in what is allocated, garbage included: much of it,
+			// and the bytes freed then may be in use again.
+			fresh := bigCopy.collected && heapStats[1].Value.Uint64() < bigCopy.heapAfter+uint64(n)/2
+			if !fresh {
 				runtime.GC()
 			}
 			bigCopy.collected, bigCopy.due = false, true
@@ -187,9 +191,14 @@ func bytesFromJS(u8 js.Value) []byte {
 // the other thread works (a worker's answer, a page's next task), and
 // frees the same bytes. So a large copy makes one due (due), the first
 // post after it runs it (CollectAfterPost), and the next large copy then
-// skips its own (collected). A thread that copies in without posting in
-// between collects before each copy, as before.
-var bigCopy struct{ due, collected bool }
+// skips its own (collected), unless the heap has grown by half the copy
+// since (heapAfter). A thread that copies in without posting in between
+// collects before each copy, as before. Like the wire's buffers, it serves
+// one JS call at a time.
+var bigCopy struct {
+	due, collected bool
+	heapAfter      uint64 // the heap's objects after that collection, in bytes
+}
 
 // CollectAfterPost runs the collection a large copy into Go made due, if
 // any; call it once a message has been posted. Measured under
@@ -202,12 +211,13 @@ func CollectAfterPost() {
 	}
 	bigCopy.due = false
 	runtime.GC()
-	bigCopy.collected = true
+	metrics.Read(heapStats)
+	bigCopy.collected, bigCopy.heapAfter = true, heapStats[1].Value.Uint64()
 }
 
-// scanned reads the bytes a collection scans: heap objects with pointers,
-// stacks and globals.
-var scanned = []metrics.Sample{{Name: "/gc/scan/total:bytes"}}
+// heapStats reads the bytes a collection scans (heap objects with
+// pointers, stacks and globals), and the heap's objects, live or garbage.
+var heapStats = []metrics.Sample{{Name: "/gc/scan/total:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
 
 // JSCall runs f and turns a thrown JS exception into a Go error, so no
 // panic from JS escapes the boundary.
