@@ -212,7 +212,7 @@ func spawnGoWebWorker(w *TaskWorker) (transport, error) {
 	if opts.WasmExec == "" {
 		wasmExec = js.Global().Get("location").Get("origin").String() + "/wasm_exec.js"
 	}
-	copied := wasmExecCopy(wasmExec)
+	copied := wasmExecCopy.Invoke(wasmExec)
 	// wasm_exec.js loads in the worker while the module compiles.
 	postWithCopy.Invoke(gw.worker, copied, map[string]any{"message": "go-prepare", "wasmExec": wasmExec})
 	if opts.CompileInWorker {
@@ -229,36 +229,29 @@ func pageURL(url string) string {
 	return js.Global().Get("URL").New(url, js.Global().Get("location").Get("href")).Get("href").String()
 }
 
-// wasmExecCopies holds, by URL, the page's copy of a wasm_exec.js: a
-// promise of a Blob URL of its text, or of null if it could not be read.
-// A worker loads the copy instead of the URL (falling back to the URL if
-// the copy will not load), which spares every Go worker a request to the
-// server: in a fresh Web Worker, importScripts took 13-28 ms from the
-// server and 5-10 from a Blob URL (eight of each, alternating). A copy
-// lives as long as the page; it is a few tens of kilobytes.
-var wasmExecCopies = struct {
-	sync.Mutex
-	byURL map[string]js.Value
-}{byURL: map[string]js.Value{}}
-
-func wasmExecCopy(url string) js.Value {
-	wasmExecCopies.Lock()
-	defer wasmExecCopies.Unlock()
-	p, ok := wasmExecCopies.byURL[url]
-	if !ok {
-		p = copyScript.Invoke(url)
-		wasmExecCopies.byURL[url] = p
-	}
-	return p
-}
-
-// copyScript fetches a script's text into a Blob URL. Any failure gives
-// null: the worker then loads the URL itself and reports what is wrong
-// with it.
-var copyScript = js.Global().Get("Function").New("url", `return fetch(url)
-  .then((r) => (r.ok ? r.text() : null))
-  .then((text) => (text ? URL.createObjectURL(new Blob([text], { type: 'text/javascript' })) : null))
-  .catch(() => null);`)
+// wasmExecCopy returns the page's copy of the wasm_exec.js at a URL: a
+// promise of a Blob URL of its text, or of null if it could not be read
+// (the worker then loads the URL itself and reports what is wrong with
+// it; a later worker tries again). A worker loads the copy instead of the
+// URL, falling back to the URL if the copy will not load, which spares
+// every Go worker a request to the server: in a fresh Web Worker,
+// importScripts took 13-28 ms from the server and 5-10 from a Blob URL
+// (eight of each, alternating). A copy lives as long as the page; it is a
+// few tens of kilobytes.
+var wasmExecCopy = js.Global().Get("Function").New(`
+const copies = new Map();
+return (url) => {
+  let p = copies.get(url);
+  if (!p) {
+    p = fetch(url)
+      .then((r) => (r.ok ? r.text() : null))
+      .then((text) => (text ? URL.createObjectURL(new Blob([text], { type: 'text/javascript' })) : null))
+      .catch(() => null);
+    p.then((c) => { if (!c) copies.delete(url); });
+    copies.set(url, p);
+  }
+  return p;
+};`).Invoke()
 
 // postWithCopy posts msg to worker once copied (a promise from
 // wasmExecCopy, or undefined) has settled, with the copy's URL as
