@@ -203,7 +203,7 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 		if !t.settled { // a cancelled task's late answer only frees the slot
 			w.done++
 			w.crashes = 0
-			tm.stats.runTime.add(tm.now().Sub(t.started))
+			tm.stats.runTime.add(time.Duration(tm.now().UnixNano() - t.started))
 			if l, ok := in.content.(lazyContent); ok {
 				if t.rawResult {
 					in.content = l.raw()

@@ -46,7 +46,7 @@ func (q *taskQueue) Len() int { return len(q.items) }
 func (q *taskQueue) push(t *TaskRequest) {
 	rank := int64(t.priority)
 	if q.aging > 0 {
-		rank = rank*int64(q.aging) - t.queued.UnixNano()
+		rank = rank*int64(q.aging) - t.queued
 	}
 	q.items = append(q.items, place{rank: rank, seq: t.seq, t: t})
 	q.up(len(q.items) - 1)

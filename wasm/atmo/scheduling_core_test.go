@@ -140,11 +140,11 @@ func BenchmarkQueue(b *testing.B) {
 			q := &taskQueue{aging: time.Second}
 			now := time.Now()
 			for i := 0; i < n; i++ {
-				q.push(&TaskRequest{seq: uint64(i), priority: i % 5, queued: now.Add(time.Duration(i))})
+				q.push(&TaskRequest{seq: uint64(i), priority: i % 5, queued: now.Add(time.Duration(i)).UnixNano()})
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				q.push(&TaskRequest{seq: uint64(n + i), priority: i % 5, queued: now.Add(time.Duration(n + i))})
+				q.push(&TaskRequest{seq: uint64(n + i), priority: i % 5, queued: now.Add(time.Duration(n + i)).UnixNano()})
 				q.pop()
 			}
 		})

@@ -247,7 +247,7 @@ func (tm *TaskManager) route(t *TaskRequest) {
 	}
 	t.status = TaskNew
 	t.worker = nil
-	t.queued = tm.now()
+	t.queued = tm.now().UnixNano()
 	q.push(t)
 	tm.queued++
 	tm.grow(t.name)
@@ -274,14 +274,14 @@ func (tm *TaskManager) pickWorker(candidates []*TaskWorker) *TaskWorker {
 // assign hands t to w: the seed's claim, grant and work. Called with mu held.
 func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
 	now := tm.now()
-	if !t.queued.IsZero() {
-		tm.stats.queueWait.add(now.Sub(t.queued))
+	if t.queued != 0 {
+		tm.stats.queueWait.add(time.Duration(now.UnixNano() - t.queued))
 	} else {
 		tm.stats.queueWait.add(0)
 	}
 	t.status = TaskWorking
 	t.worker = w
-	t.started = now
+	t.started = now.UnixNano()
 	w.inflight[t.id] = t
 	w.idleSince = time.Time{}
 	stop(w.idleTimer)
@@ -418,7 +418,7 @@ func (tm *TaskManager) requeue(t *TaskRequest) {
 	stop(t.timer)
 	t.timer = nil
 	t.worker = nil
-	t.queued = time.Time{}
+	t.queued = 0
 	if tm.watched() {
 		tm.emit(Message{Kind: KindTaskUpdated, TaskID: t.id, Content: TaskNew})
 	}
