@@ -82,8 +82,8 @@ type TaskRequest struct {
 	status      TaskStatus
 	worker      *TaskWorker
 	retriesLeft int
-	queued      int64 // when it was queued, in Unix nanoseconds by tm's clock; 0 when not queued
-	started     int64 // when its worker took it, likewise
+	queued      int64   // when it was queued, in Unix nanoseconds by tm's clock; 0 when not queued
+	started     int64   // when its worker took it, likewise
 	seq         uint64  // order of adding, for FIFO among equals
 	index       int     // position in its queue's heap, -1 when not queued
 	timer       stopper // the running-phase timeout, or the cancel grace period
