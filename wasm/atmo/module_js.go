@@ -208,10 +208,11 @@ func spawnGoWebWorker(w *TaskWorker) (transport, error) {
 	gw := &goWebWorker{webWorker: ww, url: w.config.Module}
 
 	// The bootstrap runs from a Blob URL: it gets absolute URLs.
-	wasmExec := pageURL(opts.WasmExec)
-	if opts.WasmExec == "" {
-		wasmExec = js.Global().Get("location").Get("origin").String() + "/wasm_exec.js"
+	wasmExec := opts.WasmExec
+	if wasmExec == "" {
+		wasmExec = "/wasm_exec.js"
 	}
+	wasmExec = pageURL(wasmExec)
 	copied := wasmExecCopy.Invoke(wasmExec)
 	// wasm_exec.js loads in the worker while the module compiles.
 	postWithCopy.Invoke(gw.worker, copied, map[string]any{"message": "go-prepare", "wasmExec": wasmExec})
@@ -269,7 +270,7 @@ copied.then((c) => {
 // unless the worker ended meanwhile. A
 // failed compile is forgotten, so that a later worker tries again, and ends
 // w with the reason.
-func postModule(w *TaskWorker, url string, m *compiledModule, worker js.Value, wasmExec any, copied js.Value, ended func() bool) {
+func postModule(w *TaskWorker, url string, m *compiledModule, worker js.Value, wasmExec string, copied js.Value, ended func() bool) {
 	var onCompiled, onFailed js.Func
 	done := func() {
 		onCompiled.Release()

@@ -79,8 +79,7 @@ func Encode(buf []byte, v any, refs *[]any) []byte {
 		}
 		return buf
 	case map[string]any:
-		buf = append(buf, tagObject)
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(x)))
+		buf = appendObject(buf, len(x))
 		for k, e := range x {
 			buf = appendLenString(buf, k)
 			buf = Encode(buf, e, refs)
@@ -103,6 +102,13 @@ type Appender interface {
 // AppendArray starts an array of n values; the caller appends them next.
 func AppendArray(buf []byte, n int) []byte {
 	buf = append(buf, tagArray)
+	return binary.LittleEndian.AppendUint32(buf, uint32(n))
+}
+
+// appendObject starts an object of n keys; the caller appends each key
+// (appendLenString) and its value next.
+func appendObject(buf []byte, n int) []byte {
+	buf = append(buf, tagObject)
 	return binary.LittleEndian.AppendUint32(buf, uint32(n))
 }
 
@@ -221,8 +227,7 @@ func appendPlain(buf []byte, v any, refs *[]any, depth int) ([]byte, bool) {
 		if depth >= MaxDepth {
 			return buf, false
 		}
-		buf = append(buf, tagObject)
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(x)))
+		buf = appendObject(buf, len(x))
 		for k, e := range x {
 			buf = appendLenString(buf, k)
 			var ok bool
