@@ -76,7 +76,8 @@ func (r *Receiver) Release() {
 // pump's wake-up.
 var hop struct {
 	sync.Mutex
-	queue []delivery
+	queue []delivery // queue[head:] waits; its array is reused once all are handed on
+	head  int
 	wake  chan struct{}
 }
 
@@ -108,12 +109,13 @@ func pump() {
 	for range hop.wake {
 		for {
 			hop.Lock()
-			if len(hop.queue) == 0 {
+			if hop.head == len(hop.queue) {
+				hop.queue, hop.head = hop.queue[:0], 0
 				hop.Unlock()
 				break
 			}
-			d := hop.queue[0]
-			hop.queue = hop.queue[1:]
+			d := hop.queue[hop.head]
+			hop.head++
 			hop.Unlock()
 			if d.grown {
 				wireIn = wire.Get("in")

@@ -265,6 +265,7 @@ var (
 	codecBytes   = Codec.Get("bytes")
 	wireOutCap   = wireOut.Length()
 	wireBuf      []byte // the value being sent; the wire serves one call at a time
+	wireSetAside []any  // the values Send sets aside, reused from call to call
 )
 
 // Send writes v, a normalized tree, to the wire for codec.read, and returns
@@ -275,19 +276,21 @@ var (
 // in Go): pass it at once to the JS call that reads the value, which
 // empties it.
 func Send(v any) (refs, transfer any) {
-	var aside []any
-	wireBuf = Encode(wireBuf[:0], v, &aside)
+	aside := &wireSetAside
+	*aside = (*aside)[:0]
+	wireBuf = Encode(wireBuf[:0], v, aside)
 	if len(wireBuf) > wireOutCap {
 		wireOut = wire.Call("growOut", len(wireBuf))
 		wireOutCap = wireOut.Length()
 	}
 	js.CopyBytesToJS(wireOut, wireBuf)
-	if len(aside) == 0 {
+	if len(*aside) == 0 {
 		return nil, nil
 	}
 	var list []any
-	for i, a := range aside {
+	for i, a := range *aside {
 		wireAside.SetIndex(i, ToJS(a, &list))
+		(*aside)[i] = nil // held by JS now, not by Go
 	}
 	if len(list) > 0 {
 		transfer = list

@@ -145,6 +145,15 @@ func TestTheWireWritesGoValuesAsToJSDoes(t *testing.T) {
 	}
 }
 
+func TestSendingAValueThatSetsNothingAsideAllocatesNothing(t *testing.T) {
+	v := map[string]any{"i": 1.0, "name": "echo", "list": []any{true, "x"}}
+	Send(v) // the wire grows once
+	require.Zero(t, testing.AllocsPerRun(100, func() { Send(v) }), "a task's params and a turn's answers cross on every task")
+	refs, _ := Send(map[string]any{"b": make([]byte, InlineBytes+1)})
+	require.NotNil(t, refs, "large bytes are set aside")
+	require.Zero(t, testing.AllocsPerRun(100, func() { Send(v) }), "and the slice that held them is reused, not kept growing")
+}
+
 func lenOf(transfer any) int {
 	l, _ := transfer.([]any)
 	return len(l)
