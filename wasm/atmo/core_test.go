@@ -258,14 +258,24 @@ func TestResponsesFromTheWrongWorkerOrTwiceAreIgnored(t *testing.T) {
 	task, err := tm.AddTask(TaskParams{Name: "job"})
 	require.NoError(t, err)
 	a, b := (*fakes)[0].w, (*fakes)[1].w
-	p.receive(b, inbound{kind: KindWorkerResponse, taskID: task.ID(), content: "forged"})
-	p.receive(a, inbound{kind: KindWorkerResponse, taskID: "task-999", content: "unknown"})
+	p.receive(b, inbound{kind: KindWorkerResponse, task: task.seq, content: "forged"})
+	p.receive(a, inbound{kind: KindWorkerResponse, task: 999, content: "unknown"})
 	p.receive(a, inbound{kind: "bogus"})
 	assert.Equal(t, TaskWorking, task.Status())
-	p.receive(a, inbound{kind: KindWorkerResponse, taskID: task.ID(), content: "first"})
+	p.receive(a, inbound{kind: KindWorkerResponse, task: task.seq, content: "first"})
 	close(hold) // the real answer now arrives second and is ignored
 	require.Eventually(t, func() bool { tm.mu.Lock(); defer tm.mu.Unlock(); return tm.stats.ignored == 4 }, time.Second, time.Millisecond)
 	assert.Equal(t, 1, tm.Status().Done)
+}
+
+func TestAnAnswerFindsItsTaskOnlyByAnIdTheTaskManagerWrote(t *testing.T) {
+	for id, want := range map[string]uint64{
+		"task-1": 1, "task-42": 42, "task-18446744073709551615": 1<<64 - 1,
+		"task-07": 0, "task-0": 0, "task-": 0, "task-+1": 0, "task-1.0": 0, "task-1e3": 0,
+		"task- 1": 0, "Task-1": 0, "1": 0, "": 0, "task-18446744073709551616": 0,
+	} {
+		assert.Equal(t, want, seqOf(id), "seqOf(%q)", id)
+	}
 }
 
 func TestAWorkerThatNeverAnswersInitIsClosedAfterStartTimeout(t *testing.T) {

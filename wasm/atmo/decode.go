@@ -23,9 +23,10 @@ func decodeInbound(v any) (inbound, error) {
 		return inbound{}, fmt.Errorf("atmo: a worker message needs a string `message` field")
 	}
 	in := inbound{kind: MessageKind(kind), content: m["content"], err: errorText(m["error"])}
-	in.taskID = protocol.IDText(m["taskId"])
+	taskID := protocol.IDText(m["taskId"])
+	in.task = seqOf(taskID)
 	in.workerID = protocol.IDText(m["workerId"])
-	if in.kind == KindWorkerResponse && in.taskID == "" {
+	if in.kind == KindWorkerResponse && taskID == "" {
 		return inbound{}, fmt.Errorf("atmo: a worker-response needs a taskId")
 	}
 	return in, nil
@@ -53,7 +54,7 @@ func decodeInbounds(v any) ([]inbound, error) {
 			item = map[string]any{}
 		}
 		// Items without a taskId decode with none; the pool ignores and counts them.
-		out = append(out, inbound{kind: KindWorkerResponse, taskID: protocol.IDText(item["taskId"]), content: item["content"], err: errorText(item["error"])})
+		out = append(out, inbound{kind: KindWorkerResponse, task: seqOf(protocol.IDText(item["taskId"])), content: item["content"], err: errorText(item["error"])})
 	}
 	return out, nil
 }

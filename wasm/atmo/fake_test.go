@@ -37,7 +37,7 @@ func (f *fakeTransport) work(taskID, workerID, name string, params any, _ bool) 
 			params = values.Decoded(params)
 		}
 		content, errText := f.run(f.w, name, params)
-		f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerResponse, taskID: taskID, workerID: workerID, content: content, err: errText})
+		f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerResponse, task: seqOf(taskID), workerID: workerID, content: content, err: errText})
 	}()
 }
 

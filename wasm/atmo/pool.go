@@ -92,7 +92,7 @@ func (p *workerPool) newWorker(g *workerGroup, elastic bool) *TaskWorker {
 	tm.nextWorker++
 	w := &TaskWorker{
 		pool: p, group: g, id: "worker-" + strconv.FormatUint(tm.nextWorker, 10), config: g.config, tasks: g.config.Tasks,
-		status: WorkerOffline, inflight: map[string]*TaskRequest{}, elastic: elastic,
+		status: WorkerOffline, inflight: map[uint64]*TaskRequest{}, elastic: elastic,
 	}
 	p.workers = append(p.workers, w)
 	g.members = append(g.members, w)
@@ -134,7 +134,7 @@ type lazyContent interface {
 // inbound is one decoded message from a worker.
 type inbound struct {
 	kind     MessageKind
-	taskID   string
+	task     uint64 // the task's seq, from its id (see seqOf); 0 for none of ours
 	workerID string
 	content  any
 	err      string // the worker's error; "" for none
@@ -192,12 +192,12 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 		p.notify()
 		tm.workerFreed(w)
 	case KindWorkerResponse:
-		t := w.inflight[in.taskID]
+		t := w.inflight[in.task]
 		if t == nil {
 			tm.stats.ignored++ // unknown task, another worker's, or already answered
 			return
 		}
-		delete(w.inflight, in.taskID)
+		delete(w.inflight, in.task)
 		stop(t.timer)
 		t.timer = nil
 		if !t.settled { // a cancelled task's late answer only frees the slot
@@ -223,7 +223,7 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 		}
 		tm.workerFreed(w)
 	case KindWorkerProgress:
-		t := w.inflight[in.taskID]
+		t := w.inflight[in.task]
 		if t == nil || t.settled {
 			tm.stats.ignored++
 			return
@@ -268,7 +268,7 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 		// worker lives on.
 		w.lastErr = msg
 		for _, t := range sortedInflight(w) {
-			delete(w.inflight, t.id)
+			delete(w.inflight, t.seq)
 			stop(t.timer)
 			w.done++
 			w.failed++

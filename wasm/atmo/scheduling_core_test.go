@@ -65,13 +65,13 @@ func TestProgressReachesOnProgressInOrderBeforeTheResult(t *testing.T) {
 	var p *workerPool
 	p, _ = fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
 		tm.mu.Lock()
-		var id string
+		var id uint64
 		for k := range w.inflight {
 			id = k
 		}
 		tm.mu.Unlock()
 		for i := 1; i <= 50; i++ {
-			p.receive(w, inbound{kind: KindWorkerProgress, taskID: id, content: float64(i)})
+			p.receive(w, inbound{kind: KindWorkerProgress, task: id, content: float64(i)})
 		}
 		return "done", ""
 	}, cfg("a", "job"))

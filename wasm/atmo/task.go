@@ -2,6 +2,8 @@ package atmo
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/internal/values"
@@ -92,6 +94,21 @@ type TaskRequest struct {
 
 // ID is the task's id, unique within its TaskManager.
 func (t *TaskRequest) ID() string { return t.id }
+
+// seqOf is N for "task-N", an id as the TaskManager writes it (see addTask),
+// and 0 for any other id: "task-07" reads as 7 but is another id. Workers
+// answer by id, and the core finds the task by its seq.
+func seqOf(id string) uint64 {
+	digits, ok := strings.CutPrefix(id, "task-")
+	if !ok || digits == "" || digits[0] == '0' {
+		return 0
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
 
 // Name is the task name that picks its workers.
 func (t *TaskRequest) Name() string { return t.name }

@@ -282,7 +282,7 @@ func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
 	t.status = TaskWorking
 	t.worker = w
 	t.started = now.UnixNano()
-	w.inflight[t.id] = t
+	w.inflight[t.seq] = t
 	w.idleSince = time.Time{}
 	stop(w.idleTimer)
 	tm.setWorkerStatus(w, WorkerWorking, "")
@@ -429,11 +429,11 @@ func (tm *TaskManager) requeue(t *TaskRequest) {
 func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration) {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	if t.settled || t.worker != w || w.inflight[t.id] != t {
+	if t.settled || t.worker != w || w.inflight[t.seq] != t {
 		return
 	}
 	tm.stats.timedOut++
-	delete(w.inflight, t.id)
+	delete(w.inflight, t.seq)
 	// A busy loop cannot be interrupted: replace the worker, then run the
 	// task again elsewhere or fail it.
 	tm.restartWorker(w, fmt.Sprintf("terminated: task %s ran past its %v timeout", t.id, d))
@@ -470,7 +470,7 @@ func (tm *TaskManager) cancel(t *TaskRequest, err error) {
 		return
 	}
 	tm.stats.canceled++
-	if w == nil || w.inflight[t.id] != t {
+	if w == nil || w.inflight[t.seq] != t {
 		return
 	}
 	w.transport.cancel(t.id, w.id)
@@ -481,8 +481,8 @@ func (tm *TaskManager) cancel(t *TaskRequest, err error) {
 	t.timer = tm.clock.AfterFunc(grace, func() {
 		tm.mu.Lock()
 		defer tm.mu.Unlock()
-		if w.inflight[t.id] == t {
-			delete(w.inflight, t.id)
+		if w.inflight[t.seq] == t {
+			delete(w.inflight, t.seq)
 			tm.restartWorker(w, fmt.Sprintf("terminated: did not stop cancelled task %s within %v", t.id, grace))
 		}
 	})

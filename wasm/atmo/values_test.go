@@ -48,7 +48,7 @@ func TestUnsendableParamsNameWhereTheyAre(t *testing.T) {
 func TestDecodeInboundAcceptsTheSeedShapes(t *testing.T) {
 	in, err := decodeInbound(map[string]any{"message": "worker-response", "taskId": "task-1", "workerId": "worker-2", "content": 3.0})
 	require.NoError(t, err)
-	assert.Equal(t, inbound{kind: KindWorkerResponse, taskID: "task-1", workerID: "worker-2", content: 3.0}, in)
+	assert.Equal(t, inbound{kind: KindWorkerResponse, task: 1, workerID: "worker-2", content: 3.0}, in)
 	in, err = decodeInbound(map[string]any{"message": "worker-response", "taskId": "task-1", "error": map[string]any{"message": "bad"}})
 	require.NoError(t, err)
 	assert.Equal(t, "bad", in.err)

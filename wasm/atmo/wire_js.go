@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"syscall/js"
 
 	"github.com/atmoworkers/atmo/wasm/internal/values"
@@ -172,7 +171,6 @@ func receiveWire(buf []byte) []inbound {
 	count := int(math.Float64frombits(binary.LittleEndian.Uint64(buf)))
 	buf = buf[8:]
 	ins, contents := slices.Grow(wireIns[:0], count), slices.Grow(wireContents[:0], count) // &contents[i] stays put
-	var id [24]byte
 	for i := range count {
 		code := math.Float64frombits(binary.LittleEndian.Uint64(buf))
 		size := int(binary.LittleEndian.Uint32(buf[8:]))
@@ -194,7 +192,7 @@ func receiveWire(buf []byte) []inbound {
 		} else {
 			in.content = c
 		}
-		in.taskID = string(strconv.AppendInt(append(id[:0], "task-"...), int64(code), 10))
+		in.task = uint64(code)
 		ins = append(ins, in)
 	}
 	wireIns, wireContents = ins, contents
@@ -232,10 +230,7 @@ func (c wireContent) decode() any {
 func (c wireContent) raw() any { return values.ReceivedItem(c.i) }
 
 // taskSeq is the number in a task id made by the TaskManager ("task-N").
-func taskSeq(id string) float64 {
-	n, _ := strconv.ParseFloat(id[len("task-"):], 64)
-	return n
-}
+func taskSeq(id string) float64 { return float64(seqOf(id)) }
 
 // jsStrings caches the JS strings of worker ids and task names, which cross
 // with every task.

@@ -120,7 +120,7 @@ type TaskWorker struct {
 	// Guarded by pool.tm.mu.
 	transport    transport
 	status       WorkerStatus
-	inflight     map[string]*TaskRequest
+	inflight     map[uint64]*TaskRequest
 	done         int
 	failed       int
 	restarts     int
