@@ -126,7 +126,7 @@ class TaskManager {
     this._handle = handle;
     this._closed = false;
     this._subs = new Set();
-    // run() calls of one turn, added with one runBatch; every task's
+    // run() calls of one turn, added with one bridge.run; every task's
     // settle(kind, payload) by task id until answered (run's and addTask's
     // answers alike come back together, once per turn); answers that came
     // before their id.
@@ -134,6 +134,7 @@ class TaskManager {
     this._waiting = new Map();
     this._early = new Map();
     this._deliver = (items) => this._settleRuns(items);
+    bridge.listen(handle, this._deliver);
     /** The manager's id, as events carry it in managerId. */
     this.id = id;
   }
@@ -236,14 +237,15 @@ class TaskManager {
       for (const r of runs) r.reject(this._closedError(`run(${JSON.stringify(r.name)})`));
       return;
     }
-    const meta = [], params = [], lists = [];
+    // Per task: name, priority, timeout, retries, and where in items its
+    // params and its transfer list are (-1 for none).
+    const meta = [this._handle], items = [];
     for (const r of runs) {
-      meta.push(r.name, r.opts.priority || 0, r.opts.timeout || 0, r.opts.retries || 0);
-      params.push(r.copy);
-      lists.push(r.list.length ? r.list : null);
+      const params = r.copy === undefined || r.copy === null ? -1 : items.push(r.copy) - 1;
+      const list = params >= 0 && r.list.length ? items.push(r.list) - 1 : -1;
+      meta.push(r.name, r.opts.priority || 0, r.opts.timeout || 0, r.opts.retries || 0, params, list);
     }
-    const n = this._bridge.encode(meta);
-    const answer = this._bridge.runBatch(this._handle, n, params, lists, this._deliver);
+    const answer = this._bridge.run(meta, items);
     if (answer && answer.error) {
       for (const r of runs) r.reject(fromBridge(answer.error));
       return;
@@ -268,7 +270,7 @@ class TaskManager {
         continue;
       }
       if (!r) {
-        this._early.set(item[0], item); // runBatch has not returned its id yet
+        this._early.set(item[0], item); // bridge.run has not returned its id yet
         continue;
       }
       this._waiting.delete(item[0]);

@@ -14,43 +14,75 @@ import (
 )
 
 // The fast path of run(): atmo.js gathers the run() calls of one turn and
-// adds them with one runBatch call, and their answers come back together in
-// one call per turn, through the byte wire (values.Send), instead of one
-// crossing per task each way and a JS object built field by field.
+// adds them with one call of the bridge's run, and their answers come back
+// together in one call per turn, through the byte wire (values.Send),
+// instead of one crossing per task each way and a JS object built field by
+// field.
+//
+// run enters Go as answers from workers do (a values.Receiver): its meta
+// written to the wire, its params kept aside as they are, and Go's answer
+// handed back during the same call. A js.Func made syscall/js references
+// for the call's event, its arguments and the answer, each with a
+// finalizer: a bare call from JS into an idle Go took 20-25 µs through a
+// js.Func and 3 through the Receiver's hop (wasmbrowsertest).
 
-// runBatch(tm, n, params, lists, deliver) adds the tasks whose meta atmo.js
-// wrote to the wire with encode ([name, priority, timeout, retries] per
-// task, n bytes); params[i] and lists[i] (a transfer list, or null) are each
-// task's. It returns, per task, its id or an error object. Answers go to
-// deliver([[taskId, ok, content, workerId, error], ...]) later, in batches;
-// an answer may reach deliver before runBatch has returned its id. content
-// is the worker's, as it came: atmo.js applies Go's value rules to it with
-// copy, unless the caller asked for it raw. addTask's answers and progress
-// reports come the same way.
-func (b *bridge) runBatch(args []js.Value) any {
-	e, bad := b.tm(arg(args, 0))
-	if e == nil {
-		return bad
-	}
-	decoded, err := values.DecodeReceived(values.ReceivedNow(arg(args, 1).Int()))
+// runsJS(codec, r) makes the JS side of run: run(meta, items) writes meta,
+// [handle, then per task name, priority, timeout, retries, and the indexes
+// in items of its params and its transfer list, or -1], delivers it to r
+// with items kept as they are, and returns the answer Go gave meanwhile
+// (through ids or fail): {value: [taskId or error, ...]} or {error}.
+var runsJS = js.Global().Get("Function").New("codec", "r", `
+let answer;
+const write = (d) => {
+  codec.begin();
+  codec.value(d.meta, 0);
+  for (const x of d.items) codec.wire.items.push(x);
+  return codec.end();
+};
+return {
+  run: (meta, items) => {
+    answer = undefined;
+    codec.deliver(r, write, { meta, items });
+    const a = answer;
+    answer = undefined;
+    return a || { error: { message: 'atmo: internal error: run() got no answer from Go', code: 'ERR_INTERNAL' } };
+  },
+  ids: (refs, transfer) => { answer = { value: codec.read(refs, transfer || []) }; },
+  fail: (e) => { answer = e; },
+};`)
+
+// runFields is how many meta entries run takes per task.
+const runFields = 6
+
+// runs adds the tasks of one run call (see runsJS), during the delivery
+// of its meta, and hands back their ids, or an error object each.
+func (b *bridge) runs(buf []byte) {
+	decoded, err := values.DecodeReceived(buf)
 	meta, _ := decoded.([]any)
-	if err != nil || len(meta)%4 != 0 {
-		return errorValue(fmt.Errorf("atmo: runBatch got unreadable task meta (%v)", err), "ERR_INTERNAL", "")
+	if err != nil || len(meta) == 0 || (len(meta)-1)%runFields != 0 {
+		b.runsFail.Invoke(errorValue(fmt.Errorf("atmo: run got unreadable task meta (%v)", err), "ERR_INTERNAL", ""))
+		return
 	}
-	params, lists := arg(args, 2), arg(args, 3)
-	e.runs.listen(arg(args, 4))
-	ids := make([]any, len(meta)/4)
+	handle, _ := meta[0].(float64)
+	e, bad := b.tm(js.ValueOf(handle))
+	if e == nil {
+		b.runsFail.Invoke(bad)
+		return
+	}
+	meta = meta[1:]
+	ids := make([]any, len(meta)/runFields)
 	for i := range ids {
-		m := meta[i*4 : i*4+4]
+		m := meta[i*runFields : (i+1)*runFields]
 		name, _ := m[0].(string)
 		priority, _ := m[1].(float64)
 		timeout, _ := m[2].(float64)
 		retries, _ := m[3].(float64)
 		var p any
-		if v := params.Index(i); v.Type() != js.TypeUndefined && v.Type() != js.TypeNull {
-			p = v // structured-cloned by atmo.js; posted as it is
-			if list := lists.Index(i); list.Type() == js.TypeObject && list.Length() > 0 {
-				p = values.Carrying{Value: v, List: list}
+		if at, _ := m[4].(float64); at >= 0 {
+			v := values.ReceivedItem(int(at)) // structured-cloned by atmo.js; posted as it is
+			p = v
+			if at, _ := m[5].(float64); at >= 0 {
+				p = values.Carrying{Value: v, List: values.ReceivedItem(int(at))}
 			}
 		}
 		// Every result stays in JS (RawResult): Go has no use for it, and
@@ -71,7 +103,26 @@ func (b *bridge) runBatch(args []js.Value) any {
 		ids[i] = t.ID()
 	}
 	refs, transfer := values.Send(ids)
-	return map[string]any{"value": readWire.Invoke(refs, transfer)}
+	b.runsIDs.Invoke(refs, transfer)
+}
+
+// listen(tm, deliver) says where the answers of tm's tasks go: deliver([[taskId,
+// ok, content, workerId, error], ...]), in batches; an answer may reach
+// deliver before run has returned its id. content is the worker's, as it
+// came: atmo.js applies Go's value rules to it with copy, unless the
+// caller asked for it raw. addTask's answers and progress reports come the
+// same way.
+func (b *bridge) listen(args []js.Value) any {
+	e, bad := b.tm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	deliver := arg(args, 1)
+	if deliver.Type() != js.TypeFunction {
+		return errorValue(errors.New("atmo: listen needs a function to deliver answers"), "ERR_BAD_ARGUMENT", "deliver")
+	}
+	e.runs.listen(deliver)
+	return value(true)
 }
 
 // runResults gathers answers and hands them to atmo.js once per turn.
@@ -170,8 +221,6 @@ func sendBatch(via, fn js.Value, items any) {
 }
 
 var (
-	// readWire returns the value Go wrote to the wire.
-	readWire = js.Global().Get("Function").New("codec", `return (r, t) => codec.read(r, t || []);`).Invoke(values.Codec)
 	// deliverWire hands the answers Go wrote to the wire to atmo.js.
 	deliverWire = js.Global().Get("Function").New("codec", `return (deliver, r, t) => deliver(codec.read(r, t || []));`).Invoke(values.Codec)
 )

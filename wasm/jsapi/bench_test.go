@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkRunBatch runs b.N echo tasks through the bridge as atmo.js's
-// run() does (one runBatch a turn, answers delivered in batches) on two JS
+// run() does (one bridge.run a turn, answers delivered in batches) on two JS
 // workers, all at once or one at a time, for profiling the JS API's path
 // in Go; and all at once under a subscriber that counts the messages, as
 // the dashboard's does.
@@ -29,15 +29,17 @@ func runBatches(b *testing.B, one, subscribed bool) {
 	url := jstest.HelperWorker(b, `atmoWorker({ echo: (p) => p });`)
 	flood := js.Global().Get("Function").New("bridge", "url", "warm", "n", "one", "subscribed", "done", `
 const tm = bridge.createTaskManager().value.handle;
+let deliver = () => {};
+bridge.listen(tm, (items) => deliver(items));
 let messages = 0;
 if (subscribed) bridge.subscribe(tm, () => { messages++; });
 bridge.createWorkerManager(tm, [{ tasks: ['echo'], script: url, count: 2, concurrency: 64 }]);
 const run = (n, then) => {
   let left = n;
-  const meta = [], params = [], lists = [];
-  for (let i = 0; i < n; i++) { meta.push('echo', 0, 0, 0); params.push({ i }); lists.push(null); }
-  const deliver = (items) => { left -= items.length; if (left === 0) queueMicrotask(then); }; // as a Promise settles: after deliver returns
-  const a = bridge.runBatch(tm, bridge.encode(meta), params, lists, deliver);
+  const meta = [tm], items = [];
+  for (let i = 0; i < n; i++) { meta.push('echo', 0, 0, 0, i, -1); items.push({ i }); }
+  deliver = (items) => { left -= items.length; if (left === 0) queueMicrotask(then); }; // as a Promise settles: after deliver returns
+  const a = bridge.run(meta, items);
   if (a.error) done.end(a.error.message);
 };
 const oneByOne = (n, then) => { if (n === 0) then(); else run(1, () => oneByOne(n - 1, then)); };

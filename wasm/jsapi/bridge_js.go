@@ -23,16 +23,20 @@ type bridge struct {
 	wms   map[int]*wmEntry
 	subs  map[int]*subscription
 	funcs []js.Func
+
+	// run()'s way in and its answers' way out (see runsJS)
+	runsIn            *values.Receiver
+	runsIDs, runsFail js.Value
 }
 
 type tmEntry struct {
 	tm     *atmo.TaskManager
 	closed bool
-	runs   *runResults // the answers of runBatch's tasks, delivered together
+	runs   *runResults // the answers of its tasks, delivered together
 }
 
 // close settles every task of the manager (ErrClosed), then lets the last
-// answers of runBatch's tasks leave. It waits for running callbacks: call
+// answers of its tasks leave. It waits for running callbacks: call
 // it in a goroutine of its own, never in a js.Func.
 func (e *tmEntry) close() {
 	e.tm.Close()
@@ -50,8 +54,13 @@ type wmEntry struct {
 func New() js.Value {
 	b := &bridge{tms: map[int]*tmEntry{}, wms: map[int]*wmEntry{}, subs: map[int]*subscription{}}
 	obj := js.Global().Get("Object").New()
-	obj.Set("encode", values.Codec.Get("encode")) // runBatch's meta, written to the wire by atmo.js
-	obj.Set("copy", codecCopy)                    // a run()'s result, as Go would give it back (see runBatch)
+	obj.Set("copy", codecCopy) // a run()'s result, as Go would give it back (see listen)
+	b.runsIn = values.NewReceiver(b.runs, func(js.Value) {
+		b.runsFail.Invoke(errorValue(errors.New("atmo: run got task meta it cannot write"), "ERR_INTERNAL", ""))
+	})
+	runs := runsJS.Invoke(values.Codec, b.runsIn.JS)
+	b.runsIDs, b.runsFail = runs.Get("ids"), runs.Get("fail")
+	obj.Set("run", runs.Get("run"))
 	add := func(name string, fn func(args []js.Value) any) {
 		f := js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
 			defer func() {
@@ -66,7 +75,7 @@ func New() js.Value {
 	}
 	add("createTaskManager", b.createTaskManager)
 	add("addTask", b.addTask)
-	add("runBatch", b.runBatch)
+	add("listen", b.listen)
 	add("cancelTask", b.cancelTask)
 	add("status", b.status)
 	add("stats", b.stats)
@@ -108,6 +117,7 @@ func (b *bridge) shutdown() {
 		for _, f := range funcs {
 			f.Release()
 		}
+		b.runsIn.Release()
 	}()
 }
 

@@ -47,8 +47,8 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 // addTask(tm, name, params, priority, deliver, timeout, retries, progress,
 // transfer) → {value: taskId}. transfer, an array, lists the transferables
 // in params that move to the worker instead of being copied. The answer
-// goes to deliver, with runBatch's answers and in their form (see
-// runBatch): atmo.js settles the task. With progress true, each progress
+// goes to deliver, with run's answers and in their form (see
+// listen): atmo.js settles the task. With progress true, each progress
 // report goes there too, before the answer and in order, as [taskId, null,
 // content, workerId]: the core runs a task's callbacks one by one.
 func (b *bridge) addTask(args []js.Value) any {
@@ -96,7 +96,7 @@ func (b *bridge) addTask(args []js.Value) any {
 		Timeout:    timeout,
 		Retries:    retries,
 		OnProgress: onProgress,
-		RawResult:  true, // as run()'s: see runBatch
+		RawResult:  true, // as run()'s: see listen
 		OnSuccess:  e.runs.add,
 		OnError:    e.runs.add,
 	})

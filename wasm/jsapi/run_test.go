@@ -1,0 +1,81 @@
+//go:build js && wasm
+
+package jsapi
+
+import (
+	"syscall/js"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/atmoworkers/atmo/wasm/internal/jstest"
+	"github.com/atmoworkers/atmo/wasm/internal/values"
+)
+
+// runTurn drives the bridge as atmo.js's run() does for one turn of four
+// tasks: a plain echo, one with no params, one whose buffer moves to the
+// worker, and one that names no worker's task. Once all have answered, it
+// resolves with what run returned, the answers (or errors) by task id, and
+// what run returns for a manager that does not exist.
+var runTurn = js.Global().Get("Function").New("bridge", "url", `
+return new Promise((resolve, reject) => {
+  const tm = bridge.createTaskManager().value.handle;
+  bridge.createWorkerManager(tm, [{ tasks: ['echo', 'size'], script: url }]);
+  const answers = {};
+  const buf = new ArrayBuffer(8);
+  let sent;
+  const deliver = (items) => {
+    for (const [id, ok, content, , error] of items) answers[id] = ok ? content : error;
+    if (Object.keys(answers).length === 4) resolve({ sent, answers, detached: buf.byteLength === 0, bad: bridge.run([999, 'echo', 0, 0, 0, -1, -1], []) });
+  };
+  bridge.listen(tm, deliver);
+  sent = bridge.run([tm,
+    'echo', 0, 0, 0, 0, -1,
+    'echo', 0, 0, 0, -1, -1,
+    'size', 0, 0, 0, 1, 2,
+    'nobody', 0, 0, 0, -1, -1], [{ a: 1 }, { b: buf }, [buf]]);
+  if (sent.error) reject(new Error(sent.error.message));
+});`)
+
+func TestRunAddsATurnOfTasksThroughTheHopAndWithoutIt(t *testing.T) {
+	t.Cleanup(func() { values.SetHop(true) })
+	url := jstest.HelperWorker(t, `atmoWorker({ echo: (p) => p, size: (p) => p.b.byteLength });`)
+	for _, hop := range []bool{true, false} {
+		values.SetHop(hop)
+		bridge := New()
+		got, err := await(runTurn.Invoke(bridge, url))
+		bridge.Call("shutdown")
+		require.NoError(t, err, "hop %v", hop)
+
+		ids := got.Get("sent").Get("value")
+		require.Equal(t, 4, ids.Length(), "hop %v: an answer for each task, in order", hop)
+		answers := got.Get("answers")
+		assert.Equal(t, 1, answers.Get(ids.Index(0).String()).Get("a").Int(), "hop %v: params reach the worker", hop)
+		assert.True(t, answers.Get(ids.Index(1).String()).IsNull(), "hop %v: no params are null", hop)
+		assert.Equal(t, 8, answers.Get(ids.Index(2).String()).Int(), "hop %v: a listed buffer reaches the worker", hop)
+		assert.True(t, got.Get("detached").Bool(), "hop %v: and moves there", hop)
+		assert.Equal(t, "ERR_NO_WORKER", answers.Get(ids.Index(3).String()).Get("code").String(), "hop %v: a task nobody runs fails alone", hop)
+		assert.Equal(t, "ERR_BAD_ARGUMENT", got.Get("bad").Get("error").Get("code").String(), "hop %v: an unknown manager fails the turn", hop)
+	}
+}
+
+// await waits for a JS promise, as a test may: from its own goroutine,
+// never inside a js.Func.
+func await(p js.Value) (js.Value, error) {
+	type result struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	ok := js.FuncOf(func(_ js.Value, args []js.Value) any { ch <- result{v: args[0]}; return nil })
+	fail := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{err: js.Error{Value: args[0]}}
+		return nil
+	})
+	defer ok.Release()
+	defer fail.Release()
+	p.Call("then", ok, fail)
+	r := <-ch
+	return r.v, r.err
+}
