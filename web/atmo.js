@@ -119,6 +119,15 @@ function absolute(config) {
   return out;
 }
 
+// pushTask adds a task to the meta and items of a bridge.run call: its
+// name, priority, timeout, retries, where in items its params and its
+// transfer list are (-1 for none), and whether it wants progress reports.
+function pushTask(meta, items, name, copy, list, opts, progress) {
+  const params = copy === undefined || copy === null ? -1 : items.push(copy) - 1;
+  const moved = params >= 0 && list.length ? items.push(list) - 1 : -1;
+  meta.push(name, opts.priority || 0, opts.timeout || 0, opts.retries || 0, params, moved, progress ? 1 : 0);
+}
+
 /** A queue of named tasks run by the workers of its worker managers. */
 class TaskManager {
   constructor(bridge, handle, id) {
@@ -181,7 +190,10 @@ class TaskManager {
           }
         }
       : undefined;
-    const id = unwrap(this._bridge.addTask(this._handle, name, copy, opts.priority || 0, this._deliver, opts.timeout || 0, opts.retries || 0, !!progress, list));
+    const meta = [this._handle], items = [];
+    pushTask(meta, items, name, copy, list, opts, !!progress);
+    const id = unwrap(this._bridge.run(meta, items))[0];
+    if (typeof id !== 'string') throw fromBridge(id);
     this._expect(id, { raw: !!opts.raw, settle: done, progress });
     return id;
   }
@@ -237,14 +249,8 @@ class TaskManager {
       for (const r of runs) r.reject(this._closedError(`run(${JSON.stringify(r.name)})`));
       return;
     }
-    // Per task: name, priority, timeout, retries, and where in items its
-    // params and its transfer list are (-1 for none).
     const meta = [this._handle], items = [];
-    for (const r of runs) {
-      const params = r.copy === undefined || r.copy === null ? -1 : items.push(r.copy) - 1;
-      const list = params >= 0 && r.list.length ? items.push(r.list) - 1 : -1;
-      meta.push(r.name, r.opts.priority || 0, r.opts.timeout || 0, r.opts.retries || 0, params, list);
-    }
+    for (const r of runs) pushTask(meta, items, r.name, r.copy, r.list, r.opts, false);
     const answer = this._bridge.run(meta, items);
     if (answer && answer.error) {
       for (const r of runs) r.reject(fromBridge(answer.error));

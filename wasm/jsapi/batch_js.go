@@ -27,8 +27,9 @@ import (
 // js.Func and 3 through the Receiver's hop (wasmbrowsertest).
 
 // runsJS(codec, r) makes the JS side of run: run(meta, items) writes meta,
-// [handle, then per task name, priority, timeout, retries, and the indexes
-// in items of its params and its transfer list, or -1], delivers it to r
+// [handle, then per task name, priority, timeout, retries, the indexes in
+// items of its params and its transfer list (or -1), and 1 if its progress
+// reports are wanted, else 0], delivers it to r
 // with items kept as they are, and returns the answer Go gave meanwhile
 // (through ids or fail): {value: [taskId or error, ...]} or {error}.
 var runsJS = js.Global().Get("Function").New("codec", "r", `
@@ -52,7 +53,7 @@ return {
 };`)
 
 // runFields is how many meta entries run takes per task.
-const runFields = 6
+const runFields = 7
 
 // runs adds the tasks of one run call (see runsJS), during the delivery
 // of its meta, and hands back their ids, or an error object each.
@@ -85,12 +86,16 @@ func (b *bridge) runs(buf []byte) {
 				p = values.Carrying{Value: v, List: values.ReceivedItem(int(at))}
 			}
 		}
+		var onProgress func(atmo.Progress)
+		if progress, _ := m[6].(float64); progress != 0 {
+			onProgress = e.runs.progress
+		}
 		// Every result stays in JS (RawResult): Go has no use for it, and
 		// atmo.js applies Go's value rules itself (copy) unless raw.
 		t, err := e.tm.AddTask(atmo.TaskParams{
 			Name: name, Params: p, Priority: int(priority), Retries: int(retries), RawResult: true,
 			Timeout:   msDuration(timeout),
-			OnSuccess: e.runs.add, OnError: e.runs.add,
+			OnSuccess: e.runs.add, OnError: e.runs.add, OnProgress: onProgress,
 		})
 		if err != nil {
 			f := errorFields(err)
@@ -110,8 +115,9 @@ func (b *bridge) runs(buf []byte) {
 // ok, content, workerId, error], ...]), in batches; an answer may reach
 // deliver before run has returned its id. content is the worker's, as it
 // came: atmo.js applies Go's value rules to it with copy, unless the
-// caller asked for it raw. addTask's answers and progress reports come the
-// same way.
+// caller asked for it raw. Progress reports, for the tasks that want them,
+// come the same way, before their answer and in order, as [taskId, null,
+// content, workerId]: the core runs a task's callbacks one by one.
 func (b *bridge) listen(args []js.Value) any {
 	e, bad := b.tm(arg(args, 0))
 	if e == nil {

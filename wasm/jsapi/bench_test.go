@@ -37,7 +37,7 @@ bridge.createWorkerManager(tm, [{ tasks: ['echo'], script: url, count: 2, concur
 const run = (n, then) => {
   let left = n;
   const meta = [tm], items = [];
-  for (let i = 0; i < n; i++) { meta.push('echo', 0, 0, 0, i, -1); items.push({ i }); }
+  for (let i = 0; i < n; i++) { meta.push('echo', 0, 0, 0, i, -1, 0); items.push({ i }); }
   deliver = (items) => { left -= items.length; if (left === 0) queueMicrotask(then); }; // as a Promise settles: after deliver returns
   const a = bridge.run(meta, items);
   if (a.error) done.end(a.error.message);

@@ -74,7 +74,6 @@ func New() js.Value {
 		obj.Set(name, f)
 	}
 	add("createTaskManager", b.createTaskManager)
-	add("addTask", b.addTask)
 	add("listen", b.listen)
 	add("cancelTask", b.cancelTask)
 	add("status", b.status)

@@ -13,34 +13,42 @@ import (
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
-// runTurn drives the bridge as atmo.js's run() does for one turn of four
-// tasks: a plain echo, one with no params, one whose buffer moves to the
-// worker, and one that names no worker's task. Once all have answered, it
+// runTurn drives the bridge as atmo.js does for one turn of five tasks: a
+// plain echo, one with no params, one whose buffer moves to the worker, one
+// that names no worker's task, and one that wants its progress reports. Once all have answered, it
 // resolves with what run returned, the answers (or errors) by task id, and
 // what run returns for a manager that does not exist.
 var runTurn = js.Global().Get("Function").New("bridge", "url", `
 return new Promise((resolve, reject) => {
   const tm = bridge.createTaskManager().value.handle;
-  bridge.createWorkerManager(tm, [{ tasks: ['echo', 'size'], script: url }]);
-  const answers = {};
+  bridge.createWorkerManager(tm, [{ tasks: ['echo', 'size', 'count'], script: url }]);
+  const answers = {}, reports = [];
   const buf = new ArrayBuffer(8);
   let sent;
   const deliver = (items) => {
-    for (const [id, ok, content, , error] of items) answers[id] = ok ? content : error;
-    if (Object.keys(answers).length === 4) resolve({ sent, answers, detached: buf.byteLength === 0, bad: bridge.run([999, 'echo', 0, 0, 0, -1, -1], []) });
+    for (const [id, ok, content, , error] of items) {
+      if (ok === null) reports.push(content);
+      else answers[id] = ok ? content : error;
+    }
+    if (Object.keys(answers).length === 5) resolve({ sent, answers, reports, detached: buf.byteLength === 0, bad: bridge.run([999, 'echo', 0, 0, 0, -1, -1, 0], []) });
   };
   bridge.listen(tm, deliver);
   sent = bridge.run([tm,
-    'echo', 0, 0, 0, 0, -1,
-    'echo', 0, 0, 0, -1, -1,
-    'size', 0, 0, 0, 1, 2,
-    'nobody', 0, 0, 0, -1, -1], [{ a: 1 }, { b: buf }, [buf]]);
+    'echo', 0, 0, 0, 0, -1, 0,
+    'echo', 0, 0, 0, -1, -1, 0,
+    'size', 0, 0, 0, 1, 2, 0,
+    'nobody', 0, 0, 0, -1, -1, 0,
+    'count', 0, 0, 0, 3, -1, 1], [{ a: 1 }, { b: buf }, [buf], 3]);
   if (sent.error) reject(new Error(sent.error.message));
 });`)
 
 func TestRunAddsATurnOfTasksThroughTheHopAndWithoutIt(t *testing.T) {
 	t.Cleanup(func() { values.SetHop(true) })
-	url := jstest.HelperWorker(t, `atmoWorker({ echo: (p) => p, size: (p) => p.b.byteLength });`)
+	url := jstest.HelperWorker(t, `atmoWorker({
+  echo: (p) => p,
+  size: (p) => p.b.byteLength,
+  count: (n, { progress }) => { for (let i = 1; i <= n; i++) progress(i); return 'counted'; },
+});`)
 	for _, hop := range []bool{true, false} {
 		values.SetHop(hop)
 		bridge := New()
@@ -49,13 +57,15 @@ func TestRunAddsATurnOfTasksThroughTheHopAndWithoutIt(t *testing.T) {
 		require.NoError(t, err, "hop %v", hop)
 
 		ids := got.Get("sent").Get("value")
-		require.Equal(t, 4, ids.Length(), "hop %v: an answer for each task, in order", hop)
+		require.Equal(t, 5, ids.Length(), "hop %v: an answer for each task, in order", hop)
 		answers := got.Get("answers")
 		assert.Equal(t, 1, answers.Get(ids.Index(0).String()).Get("a").Int(), "hop %v: params reach the worker", hop)
 		assert.True(t, answers.Get(ids.Index(1).String()).IsNull(), "hop %v: no params are null", hop)
 		assert.Equal(t, 8, answers.Get(ids.Index(2).String()).Int(), "hop %v: a listed buffer reaches the worker", hop)
 		assert.True(t, got.Get("detached").Bool(), "hop %v: and moves there", hop)
 		assert.Equal(t, "ERR_NO_WORKER", answers.Get(ids.Index(3).String()).Get("code").String(), "hop %v: a task nobody runs fails alone", hop)
+		assert.Equal(t, "counted", answers.Get(ids.Index(4).String()).String(), "hop %v", hop)
+		assert.Equal(t, "[1,2,3]", js.Global().Get("JSON").Call("stringify", got.Get("reports")).String(), "hop %v: the reports of a task that wants them, in order", hop)
 		assert.Equal(t, "ERR_BAD_ARGUMENT", got.Get("bad").Get("error").Get("code").String(), "hop %v: an unknown manager fails the turn", hop)
 	}
 }

@@ -5,12 +5,10 @@ package jsapi
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"syscall/js"
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
-	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // The TaskManager side of the bridge: managers, tasks, their status and
@@ -42,73 +40,6 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 	b.tms[id] = &tmEntry{tm: tm, runs: newRunResults()}
 	b.mu.Unlock()
 	return value(map[string]any{"handle": id, "id": tm.ID()})
-}
-
-// addTask(tm, name, params, priority, deliver, timeout, retries, progress,
-// transfer) → {value: taskId}. transfer, an array, lists the transferables
-// in params that move to the worker instead of being copied. The answer
-// goes to deliver, with run's answers and in their form (see
-// listen): atmo.js settles the task. With progress true, each progress
-// report goes there too, before the answer and in order, as [taskId, null,
-// content, workerId]: the core runs a task's callbacks one by one.
-func (b *bridge) addTask(args []js.Value) any {
-	e, bad := b.tm(arg(args, 0))
-	if e == nil {
-		return bad
-	}
-	name := arg(args, 1)
-	if name.Type() != js.TypeString || strings.TrimSpace(name.String()) == "" {
-		return errorValue(errors.New("atmo: a task needs a name: a non-empty string that some worker lists in its tasks"), "ERR_BAD_ARGUMENT", "name")
-	}
-	params := arg(args, 2)
-	var p any
-	if params.Type() != js.TypeUndefined && params.Type() != js.TypeNull {
-		p = params // already structured-cloned by atmo.js; posted as it is
-		if list := arg(args, 8); list.Type() == js.TypeObject && list.Length() > 0 {
-			p = values.Carrying{Value: params, List: list}
-		}
-	}
-	priority := 0
-	if v := arg(args, 3); v.Type() == js.TypeNumber {
-		priority = v.Int()
-	}
-	deliver := arg(args, 4)
-	if deliver.Type() != js.TypeFunction {
-		return errorValue(errors.New("atmo: addTask needs a function to deliver its answer"), "ERR_BAD_ARGUMENT", "deliver")
-	}
-	var timeout time.Duration
-	if v := arg(args, 5); v.Type() == js.TypeNumber {
-		timeout = msDuration(v.Float())
-	}
-	retries := 0
-	if v := arg(args, 6); v.Type() == js.TypeNumber {
-		retries = v.Int()
-	}
-	var onProgress func(atmo.Progress)
-	if arg(args, 7).Truthy() {
-		onProgress = e.runs.progress
-	}
-	e.runs.listen(deliver)
-	t, err := e.tm.AddTask(atmo.TaskParams{
-		Name:       name.String(),
-		Params:     p,
-		Priority:   priority,
-		Timeout:    timeout,
-		Retries:    retries,
-		OnProgress: onProgress,
-		RawResult:  true, // as run()'s: see listen
-		OnSuccess:  e.runs.add,
-		OnError:    e.runs.add,
-	})
-	if err != nil {
-		code := "ERR_BAD_ARGUMENT"
-		argument := "params"
-		if errors.Is(err, atmo.ErrClosed) {
-			code, argument = "ERR_CLOSED", ""
-		}
-		return errorValue(err, code, argument)
-	}
-	return value(t.ID())
 }
 
 // cancelTask(tm, taskId): cancel a queued or running task.
