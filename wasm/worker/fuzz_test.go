@@ -17,10 +17,10 @@ type anyHost struct {
 	kinds []any
 }
 
-func (h *anyHost) post(msg map[string]any) {
+func (h *anyHost) post(msg any) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.kinds = append(h.kinds, msg["message"])
+	h.kinds = append(h.kinds, treeOf(msg)["message"])
 }
 
 // The worker runtime reads every message a host could send it, of any

@@ -5,7 +5,6 @@ package worker
 import (
 	"syscall/js"
 
-	"github.com/atmoworkers/atmo/wasm/internal/protocol"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
@@ -103,7 +102,7 @@ var portPost = portJS.Get("post")
 // values instead of copying them.
 type jsPort struct{ fn js.Value }
 
-func (p jsPort) post(msg map[string]any) {
+func (p jsPort) post(msg any) {
 	refs, transfer := values.Send(msg)
 	err := jsCall(func() { portPost.Invoke(p.fn, refs, transfer) })
 	if err == nil {
@@ -112,26 +111,15 @@ func (p jsPort) post(msg map[string]any) {
 	}
 	// Not cloneable (an opaque JS value such as a function): say so instead
 	// of leaving the host waiting.
-	switch msg["message"] {
-	case protocol.WorkerResponse:
-		if id, ok := msg["taskId"].(string); ok {
-			p.fn.Invoke(toJS(map[string]any{
-				"message": protocol.WorkerResponse, "taskId": id, "workerId": msg["workerId"],
-				"error": "the result could not be posted to the host: " + err.Error(),
-			}, nil), []any{})
-		}
-	case protocol.WorkerResponseBatch:
+	switch m := msg.(type) {
+	case answer:
+		p.post(answer{taskID: m.taskID, workerID: m.workerID, errText: "the result could not be posted to the host: " + err.Error()})
+	case answers:
 		// One answer spoils the batch: post each alone, so that the others
 		// arrive and the one that cannot says so.
-		items, _ := msg["content"].([]any)
-		for _, it := range items {
-			if m, ok := it.(map[string]any); ok {
-				one := map[string]any{"message": protocol.WorkerResponse, "workerId": msg["workerId"]}
-				for k, v := range m {
-					one[k] = v
-				}
-				p.post(one)
-			}
+		for _, a := range m.items {
+			a.workerID = m.workerID
+			p.post(a)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,12 +11,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // fakeHost records what the worker posts.
 type fakeHost struct{ out chan map[string]any }
 
-func (h *fakeHost) post(msg map[string]any) { h.out <- msg }
+func (h *fakeHost) post(msg any) { h.out <- treeOf(msg) }
 
 // next waits for the worker's next message.
 func (h *fakeHost) next(t *testing.T) map[string]any {
@@ -406,4 +409,56 @@ func TestALoneTasksAnswerLeavesAtOnceEvenWhenTheHostTakesBatches(t *testing.T) {
 	m := h.next(t)
 	assert.Equal(t, "worker-response", m["message"])
 	assert.Equal(t, 2.0, m["content"])
+}
+
+func TestAnswersWriteThemselvesAsTheMessagesTheyStandFor(t *testing.T) {
+	big := bytes.Repeat([]byte{7}, values.InlineBytes+1)
+	decode := func(msg any) any {
+		var refs []any
+		buf := values.Encode(nil, msg, &refs)
+		v, rest, err := values.Decode(buf, func(i int) any { return refs[i] })
+		require.NoError(t, err)
+		require.Empty(t, rest)
+		return v
+	}
+	for _, msg := range []any{
+		answer{taskID: "task-1", workerID: "worker-1", result: map[string]any{"n": 1.0, "b": big}},
+		answer{taskID: "task-2", workerID: "worker-1", result: nil},
+		answer{taskID: "task-3", workerID: "worker-1", errText: "bad input"},
+		answers{workerID: "worker-1", items: []answer{{taskID: "task-4", result: "é"}, {taskID: "task-5", errText: "no"}}},
+	} {
+		assert.Equal(t, decode(treeOf(msg)), decode(msg), "%#v", msg)
+	}
+}
+
+// wireHost writes what the worker posts as the JS port does (values.Send),
+// into a buffer it reuses.
+type wireHost struct {
+	buf  []byte
+	refs []any
+	out  chan struct{}
+}
+
+func (h *wireHost) post(msg any) {
+	h.refs = h.refs[:0]
+	h.buf = values.Encode(h.buf[:0], msg, &h.refs)
+	h.out <- struct{}{}
+}
+
+// BenchmarkServerTask is a Go worker's own work for one echo task, natively:
+// reading the compact worker-work, running the handler on a kept runner,
+// and writing the answer as the port would.
+func BenchmarkServerTask(b *testing.B) {
+	h := &wireHost{out: make(chan struct{}, 1)}
+	s := newServer()
+	s.port = h
+	s.handle("echo", func(_ context.Context, p any) (any, error) { return p, nil })
+	s.receive(map[string]any{"message": "init-worker", "id": "worker-1", "content": []any{"echo"}})
+	<-h.out
+	work := []any{workTag, "worker-1", "task-1", "echo", 1.0}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.receiveWork(work)
+		<-h.out
+	}
 }

@@ -79,9 +79,9 @@ func Encode(buf []byte, v any, refs *[]any) []byte {
 		}
 		return buf
 	case map[string]any:
-		buf = appendObject(buf, len(x))
+		buf = AppendObject(buf, len(x))
 		for k, e := range x {
-			buf = appendLenString(buf, k)
+			buf = AppendKey(buf, k)
 			buf = Encode(buf, e, refs)
 		}
 		return buf
@@ -105,9 +105,9 @@ func AppendArray(buf []byte, n int) []byte {
 	return binary.LittleEndian.AppendUint32(buf, uint32(n))
 }
 
-// appendObject starts an object of n keys; the caller appends each key
-// (appendLenString) and its value next.
-func appendObject(buf []byte, n int) []byte {
+// AppendObject starts an object of n keys; the caller appends each key
+// (AppendKey) and its value next.
+func AppendObject(buf []byte, n int) []byte {
 	buf = append(buf, tagObject)
 	return binary.LittleEndian.AppendUint32(buf, uint32(n))
 }
@@ -130,6 +130,9 @@ func AppendBool(buf []byte, b bool) []byte {
 	}
 	return append(buf, tagFalse)
 }
+
+// AppendKey appends an object's key k; its value comes next.
+func AppendKey(buf []byte, k string) []byte { return appendLenString(buf, k) }
 
 func appendLenString(buf []byte, s string) []byte {
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(s)))
@@ -227,9 +230,9 @@ func appendPlain(buf []byte, v any, refs *[]any, depth int) ([]byte, bool) {
 		if depth >= MaxDepth {
 			return buf, false
 		}
-		buf = appendObject(buf, len(x))
+		buf = AppendObject(buf, len(x))
 		for k, e := range x {
-			buf = appendLenString(buf, k)
+			buf = AppendKey(buf, k)
 			var ok bool
 			if buf, ok = appendPlain(buf, e, refs, depth+1); !ok {
 				return buf, false
