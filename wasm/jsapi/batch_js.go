@@ -58,10 +58,18 @@ const runFields = 7
 // runs adds the tasks of one run call (see runsJS), during the delivery
 // of its meta, and hands back their ids, or an error object each.
 func (b *bridge) runs(buf []byte) {
+	defer func() { // as the bridge's js.Funcs do (see New): a bug is an error, not the page's end
+		if p := recover(); p != nil {
+			b.runsFail.Invoke(errorValue(fmt.Errorf("atmo: internal error in run: %v", p), "ERR_INTERNAL", ""))
+		}
+	}()
 	decoded, err := values.DecodeReceived(buf)
 	meta, _ := decoded.([]any)
-	if err != nil || len(meta) == 0 || (len(meta)-1)%runFields != 0 {
-		b.runsFail.Invoke(errorValue(fmt.Errorf("atmo: run got unreadable task meta (%v)", err), "ERR_INTERNAL", ""))
+	if err == nil && (len(meta) == 0 || (len(meta)-1)%runFields != 0) {
+		err = fmt.Errorf("%d entries, not the manager's handle and %d per task", len(meta), runFields)
+	}
+	if err != nil {
+		b.runsFail.Invoke(errorValue(fmt.Errorf("atmo: run got unreadable task meta: %v", err), "ERR_INTERNAL", ""))
 		return
 	}
 	handle, _ := meta[0].(float64)

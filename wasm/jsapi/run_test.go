@@ -17,7 +17,8 @@ import (
 // plain echo, one with no params, one whose buffer moves to the worker, one
 // that names no worker's task, and one that wants its progress reports. Once all have answered, it
 // resolves with what run returned, the answers (or errors) by task id, and
-// what run returns for a manager that does not exist.
+// what run returns for a manager that does not exist and for meta of the
+// wrong length.
 var runTurn = js.Global().Get("Function").New("bridge", "url", `
 return new Promise((resolve, reject) => {
   const tm = bridge.createTaskManager().value.handle;
@@ -30,7 +31,7 @@ return new Promise((resolve, reject) => {
       if (ok === null) reports.push(content);
       else answers[id] = ok ? content : error;
     }
-    if (Object.keys(answers).length === 5) resolve({ sent, answers, reports, detached: buf.byteLength === 0, bad: bridge.run([999, 'echo', 0, 0, 0, -1, -1, 0], []) });
+    if (Object.keys(answers).length === 5) resolve({ sent, answers, reports, detached: buf.byteLength === 0, bad: bridge.run([999, 'echo', 0, 0, 0, -1, -1, 0], []), odd: bridge.run([tm, 'echo'], []) });
   };
   bridge.listen(tm, deliver);
   sent = bridge.run([tm,
@@ -66,6 +67,7 @@ func TestRunAddsATurnOfTasksThroughTheHopAndWithoutIt(t *testing.T) {
 		assert.Equal(t, "ERR_NO_WORKER", answers.Get(ids.Index(3).String()).Get("code").String(), "hop %v: a task nobody runs fails alone", hop)
 		assert.Equal(t, "counted", answers.Get(ids.Index(4).String()).String(), "hop %v", hop)
 		assert.Equal(t, "[1,2,3]", js.Global().Get("JSON").Call("stringify", got.Get("reports")).String(), "hop %v: the reports of a task that wants them, in order", hop)
+		assert.Equal(t, "atmo: run got unreadable task meta: 2 entries, not the manager's handle and 7 per task", got.Get("odd").Get("error").Get("message").String(), "hop %v", hop)
 		assert.Equal(t, "ERR_BAD_ARGUMENT", got.Get("bad").Get("error").Get("code").String(), "hop %v: an unknown manager fails the turn", hop)
 	}
 }
