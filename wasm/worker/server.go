@@ -368,12 +368,18 @@ type answer struct {
 }
 
 func (a answer) AppendWire(buf []byte, refs *[]any) []byte {
-	buf = values.AppendObject(buf, 4)
-	buf = values.AppendKey(buf, "message")
-	buf = values.AppendString(buf, protocol.WorkerResponse)
-	buf = values.AppendKey(buf, "workerId")
-	buf = values.AppendString(buf, a.workerID)
+	buf = appendHead(buf, 4, protocol.WorkerResponse, a.workerID)
 	return a.appendOutcome(buf, refs)
+}
+
+// appendHead starts a message of n keys: its kind and workerId, then the
+// caller's n-2 keys.
+func appendHead(buf []byte, n int, kind, workerID string) []byte {
+	buf = values.AppendObject(buf, n)
+	buf = values.AppendKey(buf, "message")
+	buf = values.AppendString(buf, kind)
+	buf = values.AppendKey(buf, "workerId")
+	return values.AppendString(buf, workerID)
 }
 
 // appendOutcome appends the keys an answer and a batch's item share:
@@ -397,11 +403,7 @@ type answers struct {
 }
 
 func (as answers) AppendWire(buf []byte, refs *[]any) []byte {
-	buf = values.AppendObject(buf, 3)
-	buf = values.AppendKey(buf, "message")
-	buf = values.AppendString(buf, protocol.WorkerResponseBatch)
-	buf = values.AppendKey(buf, "workerId")
-	buf = values.AppendString(buf, as.workerID)
+	buf = appendHead(buf, 3, protocol.WorkerResponseBatch, as.workerID)
 	buf = values.AppendKey(buf, "content")
 	buf = values.AppendArray(buf, len(as.items))
 	for _, a := range as.items {
