@@ -382,3 +382,39 @@ func TestJSAPIRunSendsParamsAsTheyWereWhenCalled(t *testing.T) {
 	assert.Equal(t, []any{1.0, nil, 3.0}, got["hole"])
 	assert.Equal(t, "[object Date]", got["dateKind"], "a Date reaches the worker as a Date")
 }
+
+func TestJSAPIParamsHeldForGoAreLetGoOnceTheirTasksSettle(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const held = tm._bridge.held;
+  const live = () => held.values.length - held.free.length;
+  const wm = atmo.createBrowserWorkerManager(tm, [math]);
+  await wm.ready();
+  const before = live();
+  const outcomes = [];
+  for (let i = 0; i < 20; i++) outcomes.push(tm.run('add', { a: i, b: 1 }));
+  outcomes.push(tm.run('divide', { a: 1, b: 0 }));                 // the worker's error
+  outcomes.push(tm.run('nobody-does-this', { a: 1 }));             // fails after its id
+  outcomes.push(tm.run('add', { a: 1, b: 1 }, { onProgress: () => {} }));
+  outcomes.push(tm.run('add', { a: new Uint8Array(8), b: 1 }, { transfer: [] }));
+  const buf = new Uint8Array(8);
+  outcomes.push(tm.run('add', { a: buf, b: 1 }, { transfer: [buf.buffer] }));
+  outcomes.push(new Promise((resolve) => tm.addTask({ name: 'add', params: { a: 2, b: 2 }, onSuccess: resolve, onError: resolve })));
+  const whileRunning = live();
+  await Promise.allSettled(outcomes);
+  const afterSettled = live();
+  // Queued behind a slow task and cancelled, or still queued at close.
+  const slow = tm.run('fibonacci', { n: 30 }).catch(() => {});
+  const cancelled = tm.addTask({ name: 'add', params: { a: 1, b: 1 } });
+  cancelled.cancel();
+  const queued = tm.run('add', { a: 3, b: 3 }).catch(() => {});
+  await tm.close();
+  await Promise.allSettled([slow, queued]);
+  return { before, whileRunning, afterSettled, atEnd: live() };`), &got)
+	assert.EqualValues(t, 0, got["before"])
+	assert.Positive(t, got["whileRunning"], "params are held while their tasks are out")
+	assert.EqualValues(t, 0, got["afterSettled"], "and let go once they settle, whatever the outcome")
+	assert.EqualValues(t, 0, got["atEnd"], "cancelled and closed tasks let theirs go too")
+}

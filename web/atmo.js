@@ -119,13 +119,15 @@ function absolute(config) {
   return out;
 }
 
-// pushTask adds a task to the meta and items of a bridge.run call: its
-// name, priority, timeout, retries, where in items its params and its
-// transfer list are (-1 for none), and whether it wants progress reports.
-function pushTask(meta, items, name, copy, list, opts, progress) {
-  const params = copy === undefined || copy === null ? -1 : items.push(copy) - 1;
-  const moved = params >= 0 && list.length ? items.push(list) - 1 : -1;
+// pushTask adds a task to the meta of a bridge.run call: its name,
+// priority, timeout, retries, the slots in which the bridge holds its
+// params and its transfer list for Go (-1 for none), and whether it wants
+// progress reports. It returns the slots, to release once the task settles.
+function pushTask(bridge, meta, name, copy, list, opts, progress) {
+  const params = copy === undefined || copy === null ? -1 : bridge.hold(copy);
+  const moved = params >= 0 && list.length ? bridge.hold(list) : -1;
   meta.push(name, opts.priority || 0, opts.timeout || 0, opts.retries || 0, params, moved, progress ? 1 : 0);
+  return [params, moved];
 }
 
 /** A queue of named tasks run by the workers of its worker managers. */
@@ -190,12 +192,28 @@ class TaskManager {
           }
         }
       : undefined;
-    const meta = [this._handle], items = [];
-    pushTask(meta, items, name, copy, list, opts, !!progress);
-    const id = unwrap(this._bridge.run(meta, items))[0];
-    if (typeof id !== 'string') throw fromBridge(id);
-    this._expect(id, { raw: !!opts.raw, settle: done, progress });
+    const meta = [this._handle];
+    const r = { raw: !!opts.raw, settle: done, progress, held: pushTask(this._bridge, meta, name, copy, list, opts, !!progress) };
+    let id;
+    try {
+      id = unwrap(this._bridge.run(meta))[0];
+    } catch (err) {
+      this._release(r);
+      throw err;
+    }
+    if (typeof id !== 'string') {
+      this._release(r);
+      throw fromBridge(id);
+    }
+    this._expect(id, r);
     return id;
+  }
+
+  // _release lets go of the params the bridge held for a task: it settled,
+  // or was never added.
+  _release(r) {
+    for (const k of r.held) this._bridge.release(k);
+    r.held = [];
   }
 
   // _expect waits for task id's answer, unless it came already.
@@ -249,16 +267,20 @@ class TaskManager {
       for (const r of runs) r.reject(this._closedError(`run(${JSON.stringify(r.name)})`));
       return;
     }
-    const meta = [this._handle], items = [];
-    for (const r of runs) pushTask(meta, items, r.name, r.copy, r.list, r.opts, false);
-    const answer = this._bridge.run(meta, items);
+    const meta = [this._handle];
+    for (const r of runs) r.held = pushTask(this._bridge, meta, r.name, r.copy, r.list, r.opts, false);
+    const answer = this._bridge.run(meta);
     if (answer && answer.error) {
-      for (const r of runs) r.reject(fromBridge(answer.error));
+      for (const r of runs) {
+        this._release(r);
+        r.reject(fromBridge(answer.error));
+      }
       return;
     }
     answer.value.forEach((id, i) => {
       const r = runs[i];
       if (typeof id !== 'string') {
+        this._release(r);
         r.reject(fromBridge(id));
         return;
       }
@@ -288,6 +310,7 @@ class TaskManager {
   // worker's, as it came: unless the caller asked for it raw, it becomes
   // what Go's value rules make of it (copy).
   _settleRun(r, [taskId, ok, content, workerId, error]) {
+    this._release(r);
     if (!ok) {
       r.settle('error', error);
       return;

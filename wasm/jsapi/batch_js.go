@@ -5,6 +5,7 @@ package jsapi
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"syscall/js"
 
@@ -20,30 +21,28 @@ import (
 // field.
 //
 // run enters Go as answers from workers do (a values.Receiver): its meta
-// written to the wire, its params kept aside as they are, and Go's answer
-// handed back during the same call. A js.Func made syscall/js references
-// for the call's event, its arguments and the answer, each with a
-// finalizer: a bare call from JS into an idle Go took 20-25 µs through a
-// js.Func and 3 through the Receiver's hop (wasmbrowsertest).
+// written to the wire, and Go's answer handed back during the same call. A
+// js.Func made syscall/js references for the call's event, its arguments
+// and the answer, each with a finalizer: a bare call from JS into an idle
+// Go took 20-25 µs through a js.Func and 3 through the Receiver's hop
+// (wasmbrowsertest). The params stay in JS too: atmo.js holds them in the
+// codec's table (codec.hold) and Go passes their slots on (values.Held),
+// which the page's wire reads back when it posts the task; atmo.js
+// releases them when the task settles.
 
-// runsJS(codec, r) makes the JS side of run: run(meta, items) writes meta,
-// [handle, then per task name, priority, timeout, retries, the indexes in
-// items of its params and its transfer list (or -1), and 1 if its progress
-// reports are wanted, else 0], delivers it to r
-// with items kept as they are, and returns the answer Go gave meanwhile
-// (through ids or fail): {value: [taskId or error, ...]} or {error}.
+// runsJS(codec, r) makes the JS side of run: run(meta) writes meta,
+// [handle, then per task name, priority, timeout, retries, the held slots
+// of its params and its transfer list (or -1), and 1 if its progress
+// reports are wanted, else 0], delivers it to r, and returns the answer Go
+// gave meanwhile (through ids or fail): {value: [taskId or error, ...]} or
+// {error}.
 var runsJS = js.Global().Get("Function").New("codec", "r", `
 let answer;
-const write = (d) => {
-  codec.begin();
-  codec.value(d.meta, 0);
-  for (const x of d.items) codec.wire.items.push(x);
-  return codec.end();
-};
+const write = (meta) => codec.encode(meta);
 return {
-  run: (meta, items) => {
+  run: (meta) => {
     answer = undefined;
-    codec.deliver(r, write, { meta, items });
+    codec.deliver(r, write, meta);
     const a = answer;
     answer = undefined;
     return a || { error: { message: 'atmo: internal error: run() got no answer from Go', code: 'ERR_INTERNAL' } };
@@ -86,13 +85,9 @@ func (b *bridge) runs(buf []byte) {
 		priority, _ := m[1].(float64)
 		timeout, _ := m[2].(float64)
 		retries, _ := m[3].(float64)
-		var p any
-		if at, _ := m[4].(float64); at >= 0 {
-			v := values.ReceivedItem(int(at)) // structured-cloned by atmo.js; posted as it is
-			p = v
-			if at, _ := m[5].(float64); at >= 0 {
-				p = values.Carrying{Value: v, List: values.ReceivedItem(int(at))}
-			}
+		var p any // structured-cloned by atmo.js; posted as it is
+		if at, list := heldSlot(m[4]), heldSlot(m[5]); at >= 0 {
+			p = values.Held{Value: at, List: list}
 		}
 		var onProgress func(atmo.Progress)
 		if progress, _ := m[6].(float64); progress != 0 {
@@ -117,6 +112,16 @@ func (b *bridge) runs(buf []byte) {
 	}
 	refs, transfer := values.Send(ids)
 	b.runsIDs.Invoke(refs, transfer)
+}
+
+// heldSlot reads a held slot from run's meta: -1 for none, or for
+// anything that is not a slot.
+func heldSlot(v any) int32 {
+	f, ok := v.(float64)
+	if !ok || f < 0 || f > math.MaxInt32 || f != math.Trunc(f) {
+		return -1
+	}
+	return int32(f)
 }
 
 // listen(tm, deliver) says where the answers of tm's tasks go: deliver([[taskId,

@@ -36,10 +36,13 @@ if (subscribed) bridge.subscribe(tm, () => { messages++; });
 bridge.createWorkerManager(tm, [{ tasks: ['echo'], script: url, count: 2, concurrency: 64 }]);
 const run = (n, then) => {
   let left = n;
-  const meta = [tm], items = [];
-  for (let i = 0; i < n; i++) { meta.push('echo', 0, 0, 0, i, -1, 0); items.push({ i }); }
-  deliver = (items) => { left -= items.length; if (left === 0) queueMicrotask(then); }; // as a Promise settles: after deliver returns
-  const a = bridge.run(meta, items);
+  const meta = [tm], held = [];
+  for (let i = 0; i < n; i++) { const k = bridge.hold({ i }); held.push(k); meta.push('echo', 0, 0, 0, k, -1, 0); }
+  deliver = (items) => { // as atmo.js settles: let the params go, then the Promise's then, after deliver returns
+    left -= items.length;
+    if (left === 0) { for (const k of held) bridge.release(k); queueMicrotask(then); }
+  };
+  const a = bridge.run(meta);
   if (a.error) done.end(a.error.message);
 };
 const oneByOne = (n, then) => { if (n === 0) then(); else run(1, () => oneByOne(n - 1, then)); };

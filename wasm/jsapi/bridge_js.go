@@ -54,7 +54,10 @@ type wmEntry struct {
 func New() js.Value {
 	b := &bridge{tms: map[int]*tmEntry{}, wms: map[int]*wmEntry{}, subs: map[int]*subscription{}}
 	obj := js.Global().Get("Object").New()
-	obj.Set("copy", codecCopy) // a run()'s result, as Go would give it back (see listen)
+	obj.Set("copy", codecCopy)                      // a run()'s result, as Go would give it back (see listen)
+	obj.Set("hold", values.Codec.Get("hold"))       // a run()'s params, kept in JS for Go (see runsJS)
+	obj.Set("release", values.Codec.Get("release")) // once its task has settled
+	obj.Set("held", values.Codec.Get("held"))       // {values, free}: what is held, for tests
 	b.runsIn = values.NewReceiver(b.runs, func(js.Value) {
 		b.runsFail.Invoke(errorValue(errors.New("atmo: run got task meta it cannot write"), "ERR_INTERNAL", ""))
 	})

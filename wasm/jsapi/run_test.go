@@ -13,7 +13,8 @@ import (
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
-// runTurn drives the bridge as atmo.js does for one turn of five tasks: a
+// runTurn drives the bridge as atmo.js does for one turn of five tasks, their
+// params held for Go (bridge.hold): a
 // plain echo, one with no params, one whose buffer moves to the worker, one
 // that names no worker's task, and one that wants its progress reports. Once all have answered, it
 // resolves with what run returned, the answers (or errors) by task id, and
@@ -31,15 +32,16 @@ return new Promise((resolve, reject) => {
       if (ok === null) reports.push(content);
       else answers[id] = ok ? content : error;
     }
-    if (Object.keys(answers).length === 5) resolve({ sent, answers, reports, detached: buf.byteLength === 0, bad: bridge.run([999, 'echo', 0, 0, 0, -1, -1, 0], []), odd: bridge.run([tm, 'echo'], []) });
+    if (Object.keys(answers).length === 5) resolve({ sent, answers, reports, detached: buf.byteLength === 0, bad: bridge.run([999, 'echo', 0, 0, 0, -1, -1, 0]), odd: bridge.run([tm, 'echo']) });
   };
   bridge.listen(tm, deliver);
+  const [a, b, list, three] = [{ a: 1 }, { b: buf }, [buf], 3].map((v) => bridge.hold(v));
   sent = bridge.run([tm,
-    'echo', 0, 0, 0, 0, -1, 0,
+    'echo', 0, 0, 0, a, -1, 0,
     'echo', 0, 0, 0, -1, -1, 0,
-    'size', 0, 0, 0, 1, 2, 0,
+    'size', 0, 0, 0, b, list, 0,
     'nobody', 0, 0, 0, -1, -1, 0,
-    'count', 0, 0, 0, 3, -1, 1], [{ a: 1 }, { b: buf }, [buf], 3]);
+    'count', 0, 0, 0, three, -1, 1]);
   if (sent.error) reject(new Error(sent.error.message));
 });`)
 

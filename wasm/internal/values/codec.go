@@ -25,6 +25,7 @@ import (
 //	tagArray                         uint32 count, the items
 //	tagObject                        uint32 count, then each key (uint32 length, UTF-8) and value
 //	tagRef                           uint32 index into a list of values kept aside
+//	tagHeld                          uint32 slot of a value JS holds, int32 slot of its transfer list or -1 (see Held)
 //
 // A ref stands for what does not travel as bytes: a JS value (js.Value,
 // Moved) or a large []byte, which crosses as a typed array of its own.
@@ -38,7 +39,15 @@ const (
 	tagArray
 	tagObject
 	tagRef
+	tagHeld
 )
+
+// Held is a value that JS keeps in the codec's table (codec.hold) and Go
+// knows only by its slot, with the slot of its transfer list, or -1: the
+// JS API's params, which Go passes on to a worker without holding them
+// (a JS value in Go is a reference with a finalizer, ~4-5 µs a task
+// between making it and finalizing it). JS releases the slots.
+type Held struct{ Value, List int32 }
 
 // InlineBytes is the largest []byte the codec copies into its bytes; a
 // larger one is set aside as a ref and crosses as a typed array of its own,
@@ -87,6 +96,10 @@ func Encode(buf []byte, v any, refs *[]any) []byte {
 		return buf
 	case Appender:
 		return x.AppendWire(buf, refs)
+	case Held:
+		buf = append(buf, tagHeld)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(x.Value))
+		return binary.LittleEndian.AppendUint32(buf, uint32(x.List))
 	}
 	return appendRef(buf, v, refs) // opaque: a JS value
 }
@@ -360,6 +373,12 @@ func decodeAt(buf []byte, ref func(int) any, depth int) (any, []byte, error) {
 			return nil, nil, fmt.Errorf("values: encoded value refers to value %d set aside, and there are none", i)
 		}
 		return ref(i), buf[4:], nil
+	case tagHeld:
+		if len(buf) < 8 {
+			return nil, nil, errShort
+		}
+		h := Held{Value: int32(binary.LittleEndian.Uint32(buf)), List: int32(binary.LittleEndian.Uint32(buf[4:]))}
+		return h, buf[8:], nil
 	}
 	return nil, nil, fmt.Errorf("values: unknown tag %d in an encoded value", tag)
 }

@@ -263,3 +263,17 @@ func BenchmarkDecodeNumbers(b *testing.B) {
 		})
 	}
 }
+
+func TestAHeldValueCrossesAsItsSlotsAndNormalizesAsItself(t *testing.T) {
+	tree := map[string]any{"params": Held{Value: 3, List: -1}, "more": []any{Held{Value: 0, List: 7}}}
+	n, err := Normalize(tree, "params")
+	require.NoError(t, err)
+	require.Equal(t, tree, n, "a held value is passed on as it is")
+	var refs []any
+	buf := Encode(nil, n, &refs)
+	require.Empty(t, refs, "nothing is set aside: JS has the value")
+	got, rest, err := Decode(buf, nil)
+	require.NoError(t, err)
+	require.Empty(t, rest)
+	require.Equal(t, tree, got)
+}

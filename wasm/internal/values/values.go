@@ -128,7 +128,7 @@ func normalizeAt(v any, depth int) (any, error) {
 		}
 		return out, nil
 	}
-	if isOpaque(v) {
+	if _, held := v.(Held); held || isOpaque(v) {
 		return v, nil
 	}
 	if m, ok := v.(json.Marshaler); ok {

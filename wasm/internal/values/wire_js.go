@@ -19,7 +19,8 @@ import (
 // Codec is the JS side of the wire, for the JS glue of packages atmo and
 // worker: {wire, read(refs, transfer), begin(), value(v, depth), num(x),
 // mark(), rewind(at), slot(), fill(at), end(), encode(v), copy(v),
-// deliver(r, write, d), post(target, m, list), item(i), recycle(), bytes(n)}. value throws
+// deliver(r, write, d), post(target, m, list), item(i), recycle(), bytes(n),
+// hold(v), release(slot), held}. value throws
 // for what Go could not read either (an array longer than MaxItems, a
 // getter that throws).
 var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", "MAX_ITEMS", `
@@ -49,6 +50,21 @@ const readStr = () => {
   pos = end;
   return s;
 };
+// held keeps values for Go by slot (Go's Held): hold returns a value's
+// slot, release frees it for reuse. Go writes the slot, read gives back
+// the value, as many times as Go sends it, until it is released.
+const held = { values: [], free: [] };
+const hold = (v) => {
+  const k = held.free.length > 0 ? held.free.pop() : held.values.length;
+  held.values[k] = v;
+  return k;
+};
+const release = (k) => {
+  if (k >= 0 && held.values[k] !== undefined) {
+    held.values[k] = undefined;
+    held.free.push(k);
+  }
+};
 const readValue = () => {
   switch (u8[pos++]) {
     case 0: return null;
@@ -73,6 +89,12 @@ const readValue = () => {
       return o;
     }
     case 8: return refs[readLen()];
+    case 9: {
+      const v = held.values[dv.getUint32(pos, true)], l = dv.getInt32(pos + 4, true);
+      pos += 8;
+      if (l >= 0) for (const b of held.values[l]) transfer.push(b);
+      return v;
+    }
   }
   throw new Error('atmo: corrupt value on the wire');
 };
@@ -251,7 +273,7 @@ const bytes = (n) => {
 // postMessage(m, []) than over postMessage(m), measured, a quarter of a
 // round trip.
 const post = (target, m, list) => (list && list.length ? target.postMessage(m, list) : target.postMessage(m));
-return { wire, hop, read, begin, value, num, mark, rewind, slot, fill, end, encode, copy, deliver, post, item, recycle, bytes };
+return { wire, hop, read, begin, value, num, mark, rewind, slot, fill, end, encode, copy, deliver, post, item, recycle, bytes, hold, release, held };
 `).Invoke(MaxDepth, InlineBytes, MaxItems)
 
 var (

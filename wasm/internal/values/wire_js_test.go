@@ -154,6 +154,35 @@ func TestSendingAValueThatSetsNothingAsideAllocatesNothing(t *testing.T) {
 	require.Zero(t, testing.AllocsPerRun(100, func() { Send(v) }), "and the slice that held them is reused, not kept growing")
 }
 
+func TestAHeldValueIsReadBackAsItselfUntilReleased(t *testing.T) {
+	v := js.Global().Get("Object").New()
+	buf := js.Global().Get("ArrayBuffer").New(8)
+	list := js.Global().Get("Array").New(buf)
+	slot, listSlot := Codec.Call("hold", v).Int(), Codec.Call("hold", list).Int()
+	read := func(h Held) (js.Value, js.Value) {
+		refs, _ := Send(map[string]any{"params": h})
+		transfer := js.Global().Get("Array").New()
+		return Codec.Call("read", js.ValueOf(refs), transfer).Get("params"), transfer
+	}
+	for range 2 { // a task sent again (a retry) reads the same value
+		got, transfer := read(Held{Value: int32(slot), List: int32(listSlot)})
+		require.True(t, got.Equal(v), "the very object JS holds, not a copy")
+		require.Equal(t, 1, transfer.Length())
+		require.True(t, transfer.Index(0).Equal(buf), "its transfer list is added to the message's")
+	}
+	got, transfer := read(Held{Value: int32(slot), List: -1})
+	require.True(t, got.Equal(v))
+	require.Zero(t, transfer.Length(), "no list, nothing moved")
+
+	Codec.Call("release", slot)
+	Codec.Call("release", slot) // twice is harmless
+	Codec.Call("release", listSlot)
+	require.True(t, Codec.Get("held").Get("values").Index(slot).IsUndefined(), "a released value is let go")
+	again := Codec.Call("hold", js.ValueOf("next")).Int()
+	require.Contains(t, []int{slot, listSlot}, again, "a released slot is reused")
+	Codec.Call("release", again)
+}
+
 func lenOf(transfer any) int {
 	l, _ := transfer.([]any)
 	return len(l)
