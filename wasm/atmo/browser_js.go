@@ -190,9 +190,9 @@ func (ww *webWorker) init(id string, tasks []string, concurrency int) {
 // flight it goes in the batch of this turn, so a burst costs one
 // postMessage per worker; otherwise (a seed worker, or one task at a time)
 // it goes at once, so a lone task waits for nothing.
-func (ww *webWorker) work(taskID, workerID, name string, params any, keep bool) {
+func (ww *webWorker) work(seq uint64, workerID, name string, params any, keep bool) {
 	refs, transfer := values.Send(params) // the params, on the wire for sendOne or queueWork
-	seq, wid, n := taskSeq(taskID), ww.strings.get(workerID), ww.strings.get(name)
+	wid, n := ww.strings.get(workerID), ww.strings.get(name)
 	// The core has put this task in flight already: any other there means
 	// the worker is busy, and this one can wait for the turn's batch.
 	if ww.batch && len(ww.owner.inflight) > 1 {

@@ -31,13 +31,13 @@ func (f *fakeTransport) init(string, []string, int) {
 
 }
 
-func (f *fakeTransport) work(taskID, workerID, name string, params any, _ bool) {
+func (f *fakeTransport) work(seq uint64, workerID, name string, params any, _ bool) {
 	go func() {
 		if !f.raw {
 			params = values.Decoded(params)
 		}
 		content, errText := f.run(f.w, name, params)
-		f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerResponse, task: seqOf(taskID), workerID: workerID, content: content, err: errText})
+		f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerResponse, task: seq, workerID: workerID, content: content, err: errText})
 	}()
 }
 

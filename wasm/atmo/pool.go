@@ -17,9 +17,10 @@ import (
 // call none of them again.
 type transport interface {
 	init(workerID string, tasks []string, concurrency int)
-	// work posts a task; with keep, its answer's content stays a JS value
-	// (the task's RawResult), which Go need not read.
-	work(taskID, workerID, name string, params any, keep bool)
+	// work posts task seq (whose id is "task-" and seq: the wire carries
+	// the number); with keep, its answer's content stays a JS value (the
+	// task's RawResult), which Go need not read.
+	work(seq uint64, workerID, name string, params any, keep bool)
 	cancel(taskID, workerID string)
 	terminate()
 }

@@ -295,7 +295,7 @@ func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
 	if d := tm.timeoutOf(t, w); d > 0 {
 		t.timer = tm.clock.AfterFunc(d, func() { tm.timedOut(t, w, d) })
 	}
-	w.transport.work(t.id, w.id, t.name, t.params, t.rawResult)
+	w.transport.work(t.seq, w.id, t.name, t.params, t.rawResult)
 }
 
 // now reads the clock, or gives the reading shared by the batch being

@@ -229,9 +229,6 @@ func (c wireContent) decode() any {
 
 func (c wireContent) raw() any { return values.ReceivedItem(c.i) }
 
-// taskSeq is the number in a task id made by the TaskManager ("task-N").
-func taskSeq(id string) float64 { return float64(seqOf(id)) }
-
 // jsStrings caches the JS strings of worker ids and task names, which cross
 // with every task.
 type jsStrings map[string]js.Value

@@ -38,11 +38,10 @@ import (
 // {error}.
 var runsJS = js.Global().Get("Function").New("codec", "r", `
 let answer;
-const write = (meta) => codec.encode(meta);
 return {
   run: (meta) => {
     answer = undefined;
-    codec.deliver(r, write, meta);
+    codec.deliver(r, codec.encode, meta);
     const a = answer;
     answer = undefined;
     return a || { error: { message: 'atmo: internal error: run() got no answer from Go', code: 'ERR_INTERNAL' } };

@@ -412,38 +412,3 @@ func (as answers) AppendWire(buf []byte, refs *[]any) []byte {
 	}
 	return buf
 }
-
-// tree is the message an answer stands for, as a map.
-func (a answer) tree() map[string]any {
-	m := map[string]any{"message": protocol.WorkerResponse, "taskId": a.taskID, "workerId": a.workerID}
-	if a.errText != "" {
-		m["error"] = a.errText
-	} else {
-		m["content"] = a.result
-	}
-	return m
-}
-
-// tree is the message a batch stands for, as a map.
-func (as answers) tree() map[string]any {
-	items := make([]any, len(as.items))
-	for i, a := range as.items {
-		m := a.tree()
-		delete(m, "message")
-		delete(m, "workerId")
-		items[i] = m
-	}
-	return map[string]any{"message": protocol.WorkerResponseBatch, "workerId": as.workerID, "content": items}
-}
-
-// treeOf is msg, a message for port.post, as a map: what the host gets.
-func treeOf(msg any) map[string]any {
-	switch m := msg.(type) {
-	case answer:
-		return m.tree()
-	case answers:
-		return m.tree()
-	}
-	m, _ := msg.(map[string]any)
-	return m
-}
