@@ -451,6 +451,21 @@ func runBench(ctx context.Context, set benchSettings, prof *benchProfile, log, p
 	return rep, nil
 }
 
+// cpuConcurrencies are atmo's settings for the CPU scaling cases, the same
+// for 1 worker and for every core: 2, where each worker holds its next task
+// while it computes one (at Concurrency 1 a worker idles for a round trip
+// per task), and the tasks shared out among the cores, where each worker
+// is handed its share at once, in one batch, as raw's workers are handed
+// every message at once, and answers its share in a batch too, so the
+// page's thread wakes once per batch rather than once per task.
+func cpuConcurrencies(tasks, cores int) []int {
+	share := (tasks + cores - 1) / cores
+	if share <= 2 {
+		return []int{2}
+	}
+	return []int{2, share}
+}
+
 // benchPlan lists the cases of every workload. best holds atmo's best
 // throughput Concurrency per implementation, once known; main-thread and
 // queue use it (32 until then).
@@ -500,17 +515,19 @@ func benchPlan(set benchSettings, cores int, best map[string]int) []benchCase {
 		} else if cores == 1 {
 			name += " (1 core: no scaling to measure)"
 		}
-		cs = append(cs, benchCase{workload: "cpu", name: name, figure: "ms", unit: "ms", better: "lower",
-			entries: all("cpu", func(impl string) benchSpec {
-				spec := benchSpec{Tasks: set.CPUTasks, N: set.FibN, Workers: w}
-				if impl == implAtmoJS || impl == implAtmoGo {
-					// Each worker holds its next task while it computes one, as
-					// raw's workers hold the messages posted to them all at once;
-					// at Concurrency 1 a worker idles for a round trip per task.
-					spec.Concurrency = 2
-				}
-				return spec
-			})})
+		cpu := benchCase{workload: "cpu", name: name, figure: "ms", unit: "ms", better: "lower"}
+		for _, impl := range benchImpls {
+			spec := benchSpec{Workload: "cpu", Impl: impl, Tasks: set.CPUTasks, N: set.FibN, Workers: w}
+			if impl == implRaw || impl == implWorkerpool {
+				cpu.entries = append(cpu.entries, benchEntry{impl: impl, spec: spec})
+				continue
+			}
+			for _, c := range cpuConcurrencies(set.CPUTasks, cores) {
+				spec.Concurrency = c
+				cpu.entries = append(cpu.entries, benchEntry{impl: impl, variant: fmt.Sprintf("Concurrency %d", c), spec: spec})
+			}
+		}
+		cs = append(cs, cpu)
 		if cores == 1 {
 			break
 		}

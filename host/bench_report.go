@@ -126,6 +126,15 @@ func benchDerived(rep *benchReport) []string {
 		}
 		return nil
 	}
+	variantsOf := func(workload, caseName, impl string) []string {
+		var vs []string
+		for _, r := range rep.Results {
+			if r.Workload == workload && r.Case == caseName && r.Impl == impl {
+				vs = append(vs, r.Variant)
+			}
+		}
+		return vs
+	}
 	cases := func(workload string) []string {
 		var names []string
 		seen := map[string]bool{}
@@ -173,9 +182,16 @@ func benchDerived(rep *benchReport) []string {
 	if cpu := cases("cpu"); len(cpu) == 2 {
 		var parts []string
 		for _, impl := range benchImpls {
-			one, n := find("cpu", cpu[0], impl, ""), find("cpu", cpu[1], impl, "")
-			if one != nil && n != nil && n.Median > 0 {
-				parts = append(parts, fmt.Sprintf("%s %.2f×", impl, one.Median/n.Median))
+			for _, v := range variantsOf("cpu", cpu[0], impl) {
+				one, n := find("cpu", cpu[0], impl, v), find("cpu", cpu[1], impl, v)
+				if one == nil || n == nil || n.Median <= 0 {
+					continue
+				}
+				label := impl
+				if v != "" {
+					label += " (" + v + ")"
+				}
+				parts = append(parts, fmt.Sprintf("%s %.2f×", label, one.Median/n.Median))
 			}
 		}
 		out = append(out, fmt.Sprintf("CPU scaling, speedup from 1 worker to %d: %s", rep.Machine.HardwareConcurrency, strings.Join(parts, ", ")))

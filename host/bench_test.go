@@ -100,3 +100,24 @@ func TestTheRoundTripRatioIsAlsoShownRunByRun(t *testing.T) {
 	}}
 	assert.Equal(t, []string{"round trip ÷ raw, run by run (each pair measured side by side): atmo-js 1.10-1.50× (median 1.20×)"}, benchDerived(rep))
 }
+
+func TestCPUScalingIsShownForEachOfAtmosSettings(t *testing.T) {
+	one, two := "64 × fib(27), 1 worker", "64 × fib(27), 2 workers (the cores)"
+	rep := &benchReport{Machine: benchMachine{HardwareConcurrency: 2, PreciseMemory: true}, Results: []benchResult{
+		{Workload: "cpu", Case: one, Impl: implRaw, Median: 100},
+		{Workload: "cpu", Case: one, Impl: implAtmoJS, Variant: "Concurrency 2", Median: 100},
+		{Workload: "cpu", Case: one, Impl: implAtmoJS, Variant: "Concurrency 32", Median: 96},
+		{Workload: "cpu", Case: two, Impl: implRaw, Median: 55},
+		{Workload: "cpu", Case: two, Impl: implAtmoJS, Variant: "Concurrency 2", Median: 56},
+		{Workload: "cpu", Case: two, Impl: implAtmoJS, Variant: "Concurrency 32", Median: 50},
+	}}
+	assert.Equal(t, []string{"CPU scaling, speedup from 1 worker to 2: raw 1.82×, atmo-js (Concurrency 2) 1.79×, atmo-js (Concurrency 32) 1.92×"},
+		benchDerived(rep))
+}
+
+func TestCPUScalingGivesAtmoEachWorkersShareAtOnceAsWellAsTwoAtATime(t *testing.T) {
+	assert.Equal(t, []int{2, 32}, cpuConcurrencies(64, 2), "2 cores: 32 tasks each")
+	assert.Equal(t, []int{2, 16}, cpuConcurrencies(64, 4))
+	assert.Equal(t, []int{2, 3}, cpuConcurrencies(5, 2), "an odd share rounds up")
+	assert.Equal(t, []int{2}, cpuConcurrencies(4, 2), "a share of 2 is the first setting already")
+}
