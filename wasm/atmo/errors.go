@@ -35,11 +35,18 @@ func (e *TaskError) Error() string {
 	return fmt.Sprintf("atmo: task %s failed on worker %s: %s", e.TaskID, e.WorkerID, e.Message)
 }
 
-// noWorkerError names the task and the task names the pool knows.
-func noWorkerError(name string, known []string) error {
+// noWorkerError names the task and the task names the pool knows, and, when
+// a worker that listed the task has closed since (gone: that worker,
+// described, and why it closed), that worker.
+func noWorkerError(name string, known []string, gone string) error {
 	list := "none: start a worker manager with worker configs first"
 	if len(known) > 0 {
 		list = strings.Join(known, ", ")
+	} else if gone != "" {
+		list = "none"
+	}
+	if gone != "" {
+		return fmt.Errorf("%w: no worker lists task %q any more (known: %s); the last worker that did, %s", ErrNoWorker, name, list, gone)
 	}
 	return fmt.Errorf("%w: no worker lists task %q (known: %s)", ErrNoWorker, name, list)
 }

@@ -99,6 +99,7 @@ func (p *workerPool) newWorker(g *workerGroup, elastic bool) *TaskWorker {
 	g.members = append(g.members, w)
 	for _, n := range w.tasks {
 		tm.byName[n] = append(tm.byName[n], w)
+		delete(tm.gone, n)
 	}
 	tm.emit(Message{Kind: KindWorkerUpdated, WorkerID: w.id, Content: WorkerOffline})
 	p.boot(w)
@@ -477,6 +478,7 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 		ws := slices.DeleteFunc(tm.byName[n], func(x *TaskWorker) bool { return x == w })
 		if len(ws) == 0 {
 			delete(tm.byName, n)
+			tm.gone[n] = w.describe() + ", " + reason
 		} else {
 			tm.byName[n] = ws
 		}
@@ -511,7 +513,7 @@ func (tm *TaskManager) failOrphans(w *TaskWorker, reason string) {
 			if w.pool.closed {
 				err = fmt.Errorf("%w: the worker manager was closed before task %s (%s) ran", ErrClosed, t.id, n)
 			} else {
-				err = fmt.Errorf("%w; the last worker that did, %s, %s", noWorkerError(n, tm.knownNames()), w.describe(), reason)
+				err = noWorkerError(n, tm.knownNames(), tm.gone[n])
 			}
 			tm.settle(t, Response{Err: err})
 		}

@@ -171,6 +171,20 @@ func TestAScriptThatFailsEveryStartIsClosedAfterMaxBootFailures(t *testing.T) {
 	assert.Equal(t, 4, starts)
 	require.ErrorIs(t, r.Err, ErrNoWorker)
 	assert.Contains(t, r.Error, "failed to start 4 times in a row, giving up; last: SyntaxError: Unexpected token")
+
+	_, err = tm.Do(ctx(t), "job", nil)
+	require.ErrorIs(t, err, ErrNoWorker, "a task added after the worker gave up")
+	assert.Equal(t, `atmo: no worker handles this task: no worker lists task "job" any more (known: none); `+
+		`the last worker that did, worker-1 (bad.js), failed to start 4 times in a row, giving up; last: SyntaxError: Unexpected token`, err.Error(),
+		"it says why, not to start a worker manager")
+
+	_, err = newWorkerPool(tm, func(w *TaskWorker) (transport, error) { return nil, errors.New("still broken") },
+		[]WorkerConfig{{Tasks: []string{"job"}, Script: "bad.js", Restart: RestartPolicy{MaxBootFailures: 1}}})
+	require.NoError(t, err)
+	res = doAsync(tm, TaskParams{Name: "job"})
+	clk.Advance(maxRestartBackoff)
+	r = <-res
+	assert.Contains(t, r.Error, "the last worker that did, worker-2 (bad.js), failed to start: still broken", "a worker listing it again replaces the last word")
 }
 
 func TestCancellingAQueuedTaskRemovesItAtOnce(t *testing.T) {

@@ -84,6 +84,7 @@ type TaskManager struct {
 	queues     map[string]*taskQueue
 	queued     int                      // tasks in all queues
 	byName     map[string][]*TaskWorker // live workers (not closed) per task name
+	gone       map[string]string        // per task name no live worker lists any more: the last that did, described, and why it closed
 	pools      []*workerPool
 	subs       []*subscriber
 	seq        uint64
@@ -123,6 +124,7 @@ func NewTaskManagerWithOptions(o Options) *TaskManager {
 		tasks:   map[string]*TaskRequest{},
 		queues:  map[string]*taskQueue{},
 		byName:  map[string][]*TaskWorker{},
+		gone:    map[string]string{},
 		closing: make(chan struct{}),
 	}
 	tm.stats.init()
@@ -230,7 +232,7 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 func (tm *TaskManager) route(t *TaskRequest) {
 	candidates := tm.byName[t.name]
 	if len(candidates) == 0 {
-		tm.settle(t, Response{Err: noWorkerError(t.name, tm.knownNames())})
+		tm.settle(t, Response{Err: noWorkerError(t.name, tm.knownNames(), tm.gone[t.name])})
 		return
 	}
 	if tm.watched() {
