@@ -181,3 +181,36 @@ func TestJSAPIWorkerConfigChecksMaxWorkersAndIdleTimeout(t *testing.T) {
 	assert.Equal(t, map[string]any{"resolved": true}, got["addElastic"], "addWorker takes an elastic config")
 	assert.Equal(t, map[string]any{"resolved": true}, got["addCount"], "addWorker starts count workers")
 }
+
+// The page compiles a Go module in a worker of its own: a module the
+// server does not have fails the start with the server's own answer.
+func TestJSAPIGoWorkerWhoseModuleTheServerLacksFailsToStartWithTheServersAnswer(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['sha256'], module: '/workers/no-such-worker.wasm', startTimeout: 20000 }]);
+  const out = {};
+  try {
+    await wm.ready();
+    out.ready = 'resolved';
+  } catch (err) {
+    out.ready = err.message;
+  }
+  try {
+    await tm.run('sha256', { data: new Uint8Array(1), rounds: 1 });
+    out.run = 'resolved';
+  } catch (err) {
+    out.run = err.message;
+    out.code = err.code;
+  }
+  out.lastError = wm.workers()[0].lastError;
+  await tm.close();
+  return out;`), &got)
+	want := `fetching http://127\.0\.0\.1:\d+/workers/no-such-worker\.wasm: 404 Not Found`
+	assert.Regexp(t, want, got["ready"])
+	assert.Regexp(t, want, got["lastError"])
+	assert.Equal(t, "ERR_NO_WORKER", got["code"])
+	assert.Regexp(t, `no worker lists task "sha256" any more \(known: none\); the last worker that did, worker-1 \(.*\), `+
+		`failed to start 3 times in a row, giving up; last: `+want, got["run"], "a task added after the worker gave up says why")
+}

@@ -301,10 +301,15 @@ func TestGoModuleManyLargeBytesInFlightEachComeBackAsSent(t *testing.T) {
 	}
 }
 
-// The main thread downloads modules with XMLHttpRequest. wasmbrowsertest
-// serves nothing but the test, so these wrap it: stubDownload makes a
-// download of url end with an empty answer of status; countDownloads counts
-// the downloads of url.
+// The page compiles a module in a short-lived worker of its own, named
+// "atmo: compiling " and the URL, or, where the page forbids such workers,
+// downloads it itself with XMLHttpRequest. wasmbrowsertest serves nothing
+// but the test, so these wrap what the page uses: stubDownload makes the
+// page's download of url end with an empty answer of status (the compile
+// worker's download of a missing module is tested against the host
+// server); forbidCompileWorkers makes new Worker throw for compile workers,
+// as a Content-Security-Policy without blob: workers does; countDownloads
+// counts the downloads of url, the compile workers' and the page's.
 func stubDownload(t *testing.T, url string, status int, statusText string) {
 	wrapXHR(t, url, `send(body) {
     if (!this.matches) return super.send(body);
@@ -313,12 +318,40 @@ func stubDownload(t *testing.T, url string, status int, statusText string) {
   }`, status, statusText)
 }
 
-func countDownloads(t *testing.T, url string) func() int {
-	counter := wrapXHR(t, url, `send(body) {
+func countDownloads(t *testing.T, url string) (inWorker, onPage func() int) {
+	xhrs := wrapXHR(t, url, `send(body) {
     if (this.matches) counter.n++;
     return super.send(body);
   }`, 0, "")
-	return func() int { return counter.Get("n").Int() }
+	workers := wrapCompileWorkers(t, url, false)
+	return func() int { return workers.Get("n").Int() }, func() int { return xhrs.Get("n").Int() }
+}
+
+func forbidCompileWorkers(t *testing.T) {
+	wrapCompileWorkers(t, "", true)
+}
+
+// wrapCompileWorkers replaces Worker, until the test ends, by a subclass
+// that counts the compile workers of url (any url if "") and, with forbid,
+// throws instead of starting them.
+func wrapCompileWorkers(t *testing.T, url string, forbid bool) js.Value {
+	orig := js.Global().Get("Worker")
+	counter := js.Global().Get("Object").New()
+	counter.Set("n", 0)
+	sub := js.Global().Get("Function").New("Orig", "url", "forbid", "counter", `
+return class extends Orig {
+  constructor(script, options) {
+    const name = (options && options.name) || '';
+    if (name.startsWith('atmo: compiling ') && (url === '' || name === 'atmo: compiling ' + url)) {
+      if (forbid) throw new DOMException('the page forbids blob: workers (a test)', 'SecurityError');
+      counter.n++;
+    }
+    super(script, options);
+  }
+};`).Invoke(orig, url, forbid, counter)
+	js.Global().Set("Worker", sub)
+	t.Cleanup(func() { js.Global().Set("Worker", orig) })
+	return counter
 }
 
 // wrapXHR replaces XMLHttpRequest, until the test ends, by a subclass with
@@ -342,7 +375,7 @@ func TestGoModuleBrokenModulesCloseTheirWorkerWithAClearError(t *testing.T) {
 		name        string
 		url         func(t *testing.T) string
 		want        string
-		inWorkerToo bool // also run with CompileInWorker
+		inWorkerToo bool // also run where the page does not download it itself
 	}{
 		{"not wasm", func(t *testing.T) string {
 			return jstest.BytesURL(t, []byte("<html>not wasm</html>"), "text/html")
@@ -358,17 +391,20 @@ func TestGoModuleBrokenModulesCloseTheirWorkerWithAClearError(t *testing.T) {
 			url := "/no/such/module.wasm"
 			stubDownload(t, url, 404, "Not Found")
 			return url
-		}, "fetching /no/such/module.wasm: 404 Not Found", false},
+		}, "fetching /no/such/module.wasm: 404 Not Found", false}, // on the page only: see stubDownload
 		{"exits at once", func(t *testing.T) string { return moduleURL(t, goExitNow) },
 			"Go runtime exited with code 0: main returned", true},
 	}
-	for _, mode := range []string{"shared", "in worker"} {
+	for _, mode := range []string{"compiled in a worker", "compiled on the page", "in each worker"} {
 		for _, c := range cases {
-			if mode == "in worker" && !c.inWorkerToo {
+			if mode != "compiled on the page" && !c.inWorkerToo {
 				continue
 			}
 			t.Run(mode+"/"+c.name, func(t *testing.T) {
-				if mode == "in worker" {
+				if mode == "compiled on the page" {
+					forbidCompileWorkers(t)
+				}
+				if mode == "in each worker" {
 					atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
 					t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
 				}
@@ -430,11 +466,13 @@ func TestGoModuleCanceledTaskLeavesTheWorkerServing(t *testing.T) {
 
 func TestGoModuleIsFetchedAndCompiledOnceForManyWorkers(t *testing.T) {
 	url := moduleURL(t, goMathModule)
-	fetches := countDownloads(t, url)
+	inWorker, onPage := countDownloads(t, url)
+	fetches := func() int { return inWorker() + onPage() }
 	cfg := atmo.WorkerConfig{Tasks: goMathTasks, Module: url}
 	tm, wm := goPool(t, cfg, cfg, cfg, cfg)
 	assert.Equal(t, 1, atmo.GoModuleCompiles(url))
-	assert.Equal(t, 1, fetches())
+	assert.Equal(t, 1, inWorker(), "fetched and compiled in a worker of its own, off the page's thread")
+	assert.Equal(t, 0, onPage())
 	w, err := wm.AddWorker(cfg)
 	require.NoError(t, err)
 	require.NoError(t, wm.Ready(goCtx(t)))
@@ -449,6 +487,21 @@ func TestGoModuleIsFetchedAndCompiledOnceForManyWorkers(t *testing.T) {
 		assert.Equal(t, atmo.WorkerAvailable, w.Status(), w.ID())
 	}
 	assert.Equal(t, 1, fetches())
+}
+
+func TestGoModuleIsCompiledOnThePageWhereThePageForbidsACompileWorker(t *testing.T) {
+	url := moduleURL(t, goMathModule)
+	forbidCompileWorkers(t)
+	_, onPage := countDownloads(t, url)
+	cfg := atmo.WorkerConfig{Tasks: goMathTasks, Module: url}
+	tm, _ := goPool(t, cfg, cfg)
+	assert.Equal(t, 1, atmo.GoModuleCompiles(url))
+	assert.Equal(t, 1, onPage(), "downloaded once, by the page")
+	for i := range 4 {
+		got, err := tm.Do(goCtx(t), "add", map[string]any{"a": i, "b": 1})
+		require.NoError(t, err)
+		assert.Equal(t, float64(i+1), got)
+	}
 }
 
 func TestGoModuleRestartedWorkerReusesTheCompiledModule(t *testing.T) {
