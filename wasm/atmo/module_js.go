@@ -78,15 +78,16 @@ func GoModuleCompiles(url string) int {
 //
 // Measured (a 4 MB Go module, Chromium 156, this project's 2-core VM,
 // medians of eight, side by side):
-//   - A worker's fetch took 56-83 ms where the page's XMLHttpRequest took
-//     67-95 ms alone and 106-168 ms while the Go worker's thread started:
-//     the page's thread receives the bytes, and it is busy then.
+//   - A worker's fetch took 56-97 ms where the page's XMLHttpRequest took
+//     67-96 ms in an idle page and 106-217 ms in the bench page, while the
+//     Go worker's thread started: the page's thread receives the bytes,
+//     and it is busy then.
 //   - fetch's arrayBuffer() on the page was slower still: 106-146 ms.
-//   - WebAssembly.compile took 25-30 ms, where compileStreaming took
+//   - WebAssembly.compile took 25-31 ms, where compileStreaming took
 //     116-193 ms: it compiles every function up front instead of each at
 //     its first call.
 //   - Begun in the task of the XMLHttpRequest's load event, the compile
-//     took 52-63 ms, against 25-30 ms a task later.
+//     took 52-63 ms, against 27-30 ms a task later.
 var compileGoModule = js.Global().Get("Function").New("compilerSource", `
 const fail = {
   network: (url) => 'fetching ' + url + ': a network error (is the server up, and the URL right?)',
@@ -150,19 +151,16 @@ return (url) => {
 const compilerSource = `function (network, status, empty, compile) {
   self.onmessage = async (e) => {
     const { url, name } = e.data;
-    let bytes;
+    let r, bytes;
     try {
-      let r;
-      try {
-        r = await fetch(url);
-      } catch (_) {
-        throw new Error(network(name));
-      }
-      if (!r.ok) throw new Error(status(name, r.status, r.statusText));
-      bytes = await r.arrayBuffer();
-      if (!bytes.byteLength) throw new Error(empty(name));
-    } catch (err) {
-      self.postMessage({ error: err.message });
+      r = await fetch(url);
+      if (r.ok) bytes = await r.arrayBuffer();
+    } catch (_) {
+      self.postMessage({ error: network(name) }); // before the answer or during its body
+      return;
+    }
+    if (!r.ok || !bytes.byteLength) {
+      self.postMessage({ error: r.ok ? empty(name) : status(name, r.status, r.statusText) });
       return;
     }
     try {
