@@ -13,10 +13,11 @@ import (
 
 // Go WASM worker modules (WorkerConfig.Module) in the browser. A Go worker
 // is a Web Worker running jsworker/go-worker.js, which instantiates the
-// module and runs it. Each distinct module URL is fetched and compiled once on
-// the main thread and the compiled WebAssembly.Module is posted to every
-// worker that runs it, which saves each worker its own compile (the bulk of a
-// Go worker's start-up).
+// module and runs it. Each distinct module URL is fetched and compiled once,
+// in a short-lived worker of the page's (on the page where it may not start
+// one), and the compiled WebAssembly.Module is posted to every worker that
+// runs it, which saves each worker its own compile (the bulk of a Go
+// worker's start-up).
 
 // GoModuleOptions tunes how Go WASM worker modules start. The zero value is
 // the default, which suits the host server and wasmbrowsertest.
@@ -31,7 +32,7 @@ type GoModuleOptions struct {
 	// serving.
 	Bootstrap string
 	// CompileInWorker makes every worker fetch and compile its module
-	// itself instead of receiving the one the main thread compiled. It is
+	// itself instead of receiving the one the page compiled once. It is
 	// slower when several workers run the same module; it exists to measure
 	// that.
 	CompileInWorker bool
@@ -61,8 +62,8 @@ func SetGoModuleOptions(o GoModuleOptions) {
 	goModules.opts = o
 }
 
-// GoModuleCompiles reports how many times the main thread has fetched and
-// compiled the module at url. Workers started together, or while another
+// GoModuleCompiles reports how many times the page has fetched and compiled
+// the module at url (in its compile worker, or on its main thread). Workers started together, or while another
 // worker runs the module (a restart after a crash, too), share one compile.
 // A module no worker has used for 10 seconds is let go, and a later worker
 // compiles it again; a compile that failed is not kept.
