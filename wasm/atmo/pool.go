@@ -492,13 +492,14 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 	for _, t := range tasks {
 		tm.requeue(t)
 	}
-	tm.failOrphans(w, reason)
+	tm.failOrphans(w)
 	w.pool.notify()
 }
 
-// failOrphans fails the queued tasks that only the closed worker w could run.
-// Called with mu held.
-func (tm *TaskManager) failOrphans(w *TaskWorker, reason string) {
+// failOrphans fails the queued tasks that only the closed worker w could run,
+// with the word closeWorker left in tm.gone: w, and why it closed. Called
+// with mu held.
+func (tm *TaskManager) failOrphans(w *TaskWorker) {
 	for _, n := range w.tasks {
 		if len(tm.byName[n]) > 0 {
 			continue
