@@ -290,6 +290,30 @@ func TestAWorkerThatNeverAnswersInitIsClosedAfterStartTimeout(t *testing.T) {
 	assert.Contains(t, doErr.Error(), "did not answer init-worker")
 }
 
+// waitingTransport is a worker that never answers init-worker because its
+// start waits on something of its own (as a Go worker's module download).
+type waitingTransport struct {
+	fakeTransport
+	on string
+}
+
+func (w *waitingTransport) startTimedOut(d time.Duration) string {
+	return w.on + " after " + d.String()
+}
+
+func TestAWorkerStillWaitingOnItsOwnStartIsClosedAfterStartTimeoutSayingOnWhat(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
+		return &waitingTransport{fakeTransport: fakeTransport{pool: w.pool, w: w, silent: true}, on: "its module was still downloading"}, nil
+	}, []WorkerConfig{{Tasks: []string{"job"}, Module: "m.wasm", StartTimeout: 20 * time.Millisecond}})
+	require.NoError(t, err)
+	err = p.ready(ctx(t))
+	require.ErrorIs(t, err, ErrWorkerStart)
+	assert.Contains(t, err.Error(), "its module was still downloading after 20ms")
+	assert.NotContains(t, err.Error(), "did not answer init-worker")
+}
+
 func TestClosingAWorkerHandsItsTaskToAnother(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()

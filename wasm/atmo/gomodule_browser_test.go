@@ -504,6 +504,28 @@ func TestGoModuleIsCompiledOnThePageWhereThePageForbidsACompileWorker(t *testing
 	}
 }
 
+func TestGoModuleWhoseDownloadNeverEndsFailsTheStartSayingSoAndIsFetchedAfreshNextTime(t *testing.T) {
+	url := "/a/server/that/never/answers.wasm"
+	forbidCompileWorkers(t) // the page's own download, which the test can hold
+	wrapXHR(t, url, `send(body) {
+    if (!this.matches) return super.send(body);
+  }`, 0, "")
+	tm := atmo.NewTaskManager()
+	defer tm.Close()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Module: url,
+		StartTimeout: 300 * time.Millisecond, Restart: atmo.RestartPolicy{MaxBootFailures: 2, Backoff: time.Millisecond}})
+	require.NoError(t, err)
+	defer wm.Close()
+	err = wm.Ready(goCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	w := wm.Workers()[0]
+	t.Logf("LastError: %s", w.LastError())
+	assert.Contains(t, w.LastError(), "its Go module "+url+" was still being fetched and compiled after 300ms (StartTimeout): check that the server answers for it")
+	assert.NotContains(t, w.LastError(), "init-worker", "it names what it waited on")
+	assert.Equal(t, 2, atmo.GoModuleCompiles(url), "the restart fetched it afresh instead of waiting on the hung download")
+	assert.False(t, atmo.GoModuleCached(url))
+}
+
 func TestGoModuleRestartedWorkerReusesTheCompiledModule(t *testing.T) {
 	url := moduleURL(t, goMathModule)
 	tm, wm := goPool(t, atmo.WorkerConfig{Tasks: goMathTasks, Module: url})

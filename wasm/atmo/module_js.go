@@ -52,6 +52,31 @@ var goModules = struct {
 type compiledModule struct {
 	promise js.Value // of a WebAssembly.Module
 	users   int      // live workers attached to it
+	settled bool     // the promise has settled
+}
+
+// moduleTimedOut reports whether m is still being fetched and compiled,
+// and if so forgets it, so that the next worker to start tries afresh: a
+// download can hang where a server never answers.
+func moduleTimedOut(url string, m *compiledModule) bool {
+	goModules.mu.Lock()
+	defer goModules.mu.Unlock()
+	if m == nil || m.settled {
+		return false
+	}
+	if goModules.cache[url] == m {
+		delete(goModules.cache, url)
+	}
+	return true
+}
+
+// moduleStartTimedOut is a Go worker's startTimedOut: what it waited on, if
+// its module was still being fetched and compiled.
+func moduleStartTimedOut(url string, m *compiledModule, d time.Duration) string {
+	if !moduleTimedOut(url, m) {
+		return ""
+	}
+	return fmt.Sprintf("its Go module %s was still being fetched and compiled after %v (StartTimeout): check that the server answers for it", url, d)
 }
 
 // SetGoModuleOptions sets how Go module workers started from now on load
@@ -349,6 +374,9 @@ func postModule(w *TaskWorker, url string, m *compiledModule, worker js.Value, w
 	done := func() {
 		onCompiled.Release()
 		onFailed.Release()
+		goModules.mu.Lock()
+		m.settled = true
+		goModules.mu.Unlock()
 	}
 	onCompiled = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		done()
@@ -376,6 +404,10 @@ func jsErrorText(v js.Value) string {
 		}
 	}
 	return v.Call("toString").String()
+}
+
+func (gw *goWebWorker) startTimedOut(d time.Duration) string {
+	return moduleStartTimedOut(gw.url, gw.module, d)
 }
 
 func (gw *goWebWorker) terminate() {

@@ -25,6 +25,15 @@ type transport interface {
 	terminate()
 }
 
+// A startWaiter is a transport whose start may wait on something of its own
+// before the worker can answer init-worker, such as its Go module being
+// fetched and compiled. At a start timeout, startTimedOut says what it was
+// still waiting on ("" for nothing), and gives that up, so that the next
+// start tries afresh.
+type startWaiter interface {
+	startTimedOut(d time.Duration) string
+}
+
 // spawnFunc starts the real worker behind w. It may fail at once (a bad URL).
 type spawnFunc func(w *TaskWorker) (transport, error)
 
@@ -119,9 +128,16 @@ func (p *workerPool) boot(w *TaskWorker) {
 	w.bootTimer = p.tm.clock.AfterFunc(d, func() {
 		p.tm.mu.Lock()
 		defer p.tm.mu.Unlock()
-		if w.transport == tr && w.status == WorkerOffline {
-			p.tm.bootFailed(w, fmt.Sprintf("did not answer init-worker with worker-ready within %v: check that %s is a worker for this protocol (a wrong URL may serve an empty page)", d, w.source()))
+		if w.transport != tr || w.status != WorkerOffline {
+			return
 		}
+		if sw, ok := tr.(startWaiter); ok {
+			if why := sw.startTimedOut(d); why != "" {
+				p.tm.bootFailed(w, why)
+				return
+			}
+		}
+		p.tm.bootFailed(w, fmt.Sprintf("did not answer init-worker with worker-ready within %v: check that %s is a worker for this protocol (a wrong URL may serve an empty page)", d, w.source()))
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall/js"
+	"time"
 
 	"github.com/atmoworkers/atmo/jsworker"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
@@ -160,6 +161,10 @@ type thread struct {
 	// thread (nil with GoModuleOptions.CompileInWorker).
 	modulePath string
 	module     *compiledModule
+}
+
+func (th *thread) startTimedOut(d time.Duration) string {
+	return moduleStartTimedOut(th.modulePath, th.module, d)
 }
 
 // threadOptions are the worker_threads options for w.
