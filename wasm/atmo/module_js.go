@@ -55,27 +55,18 @@ type compiledModule struct {
 	settled bool     // the promise has settled
 }
 
-// moduleTimedOut reports whether m is still being fetched and compiled,
-// and if so forgets it, so that the next worker to start tries afresh: a
-// download can hang where a server never answers.
-func moduleTimedOut(url string, m *compiledModule) bool {
-	goModules.mu.Lock()
-	defer goModules.mu.Unlock()
-	if m == nil || m.settled {
-		return false
-	}
-	if goModules.cache[url] == m {
-		delete(goModules.cache, url)
-	}
-	return true
-}
-
 // moduleStartTimedOut is a Go worker's startTimedOut: what it waited on, if
-// its module was still being fetched and compiled.
+// its module m was still being fetched and compiled. That compile is then
+// forgotten, so that the next worker to start tries afresh: a download can
+// hang where a server never answers.
 func moduleStartTimedOut(url string, m *compiledModule, d time.Duration) string {
-	if !moduleTimedOut(url, m) {
+	goModules.mu.Lock()
+	pending := m != nil && !m.settled
+	goModules.mu.Unlock()
+	if !pending {
 		return ""
 	}
+	forgetModule(url, m)
 	return fmt.Sprintf("its Go module %s was still being fetched and compiled after %v (StartTimeout): check that the server answers for it", url, d)
 }
 
@@ -88,8 +79,9 @@ func SetGoModuleOptions(o GoModuleOptions) {
 }
 
 // GoModuleCompiles reports how many times the page has fetched and compiled
-// the module at url (in its compile worker, or on its main thread). Workers started together, or while another
-// worker runs the module (a restart after a crash, too), share one compile.
+// the module at url (in its compile worker, or on its main thread). Workers
+// started together, or while another worker runs the module (a restart
+// after a crash, too), share one compile.
 // A module no worker has used for 10 seconds is let go, and a later worker
 // compiles it again; a compile that failed is not kept.
 func GoModuleCompiles(url string) int {
