@@ -11,9 +11,8 @@ WASM_OUT := $(BIN)/wasm
 GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
 ADDR ?= 127.0.0.1:8080
 # Noise to drop from browser test output: wasmbrowsertest's CDP client predates
-# this Chromium, and a test page that ends while workers still answer logs
-# "Go program has already exited" from wasm_exec.js.
-NOISE := could not unmarshal event|Go program has already exited|wasm_exec.js:[0-9]+:[0-9]+
+# this Chromium.
+NOISE := could not unmarshal event
 
 GO_WORKERS := $(wildcard examples/goworker/*/main.go)
 TEST_MODULES := $(wildcard wasm/worker/testdata/*/main.go)

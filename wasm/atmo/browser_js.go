@@ -60,6 +60,8 @@ type webWorker struct {
 	onError, onBad js.Func
 	listener       js.Value // the wire's message listener, which calls onMessage
 	lock           string   // a Web Lock the worker holds while it lives ("" for none)
+	lockGranted    js.Func  // called when the lock is granted: the thread ended
+	forgetLock     js.Value // stops lockGranted from being called (undefined before watchLock)
 	ended          bool
 	batch          bool        // the worker takes worker-work-batch (said so in worker-ready)
 	owner          *TaskWorker // the core's side: its tasks in flight decide what waits for a batch
@@ -145,23 +147,40 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 // page then queues for the same lock, which it is granted when the thread
 // ends. Seed workers hold none: timeouts cover them.
 func (ww *webWorker) watchLock(w *TaskWorker, c map[string]any) {
-	if name, _ := c["lock"].(string); name != ww.lock || ww.ended {
+	if name, _ := c["lock"].(string); name != ww.lock || ww.ended || !ww.forgetLock.IsUndefined() {
 		return
 	}
 	locks := js.Global().Get("navigator").Get("locks")
 	if locks.IsUndefined() {
 		return
 	}
-	var granted js.Func
-	granted = js.FuncOf(func(_ js.Value, _ []js.Value) any {
-		granted.Release()
+	ww.lockGranted = js.FuncOf(func(_ js.Value, _ []js.Value) any {
+		ww.lockGranted.Release() // called once: lockWatch forgets it
 		if !ww.ended {
 			w.pool.workerExit(w, "its thread ended without a word (self.close(), a crash, or out of memory)")
 		}
 		return nil // releases the lock at once
 	})
-	locks.Call("request", ww.lock, granted)
+	ww.forgetLock = lockWatch.Invoke(locks, ww.lock, ww.lockGranted)
 }
+
+// lockWatch queues for a worker's lock and calls fn once it is granted,
+// unless the function it returns was called first (which says whether fn
+// was still waiting, and so is for its caller to release). terminate calls that,
+// so a thread the page ended itself, whose lock is granted later, perhaps
+// after the Go program has exited, never calls into Go.
+var lockWatch = js.Global().Get("Function").New("locks", "name", "fn", `
+let live = true;
+locks.request(name, () => {
+  if (!live) return;
+  live = false;
+  fn();
+}).catch(() => {}); // fn threw: the Go program had exited, and nobody is left to tell
+return () => {
+  const waiting = live;
+  live = false;
+  return waiting;
+};`)
 
 // readyFeatures reads what the worker said it can do in worker-ready.
 func (ww *webWorker) readyFeatures(w *TaskWorker, ready any) {
@@ -212,10 +231,12 @@ func (ww *webWorker) cancel(taskID, workerID string) {
 	})
 }
 
-// terminate ends the thread. Its lock watcher, if any, fires later and
-// releases itself.
+// terminate ends the thread, and forgets its lock watcher, if any.
 func (ww *webWorker) terminate() {
 	ww.ended = true
+	if !ww.forgetLock.IsUndefined() && ww.forgetLock.Invoke().Bool() {
+		ww.lockGranted.Release()
+	}
 	ww.worker.Call("terminate")
 	ww.worker.Call("removeEventListener", "message", ww.listener)
 	ww.worker.Call("removeEventListener", "error", ww.onError)

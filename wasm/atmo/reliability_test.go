@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall/js"
 	"testing"
 	"time"
 
@@ -152,6 +153,38 @@ func TestAWorkerThatClosesItselfIsNoticedAndReplaced(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "back", got)
 	assert.Equal(t, 1, tm.Stats().Crashed)
+}
+
+func TestAWorkerThePageClosedNeverCallsIntoGoWhenItsLockIsGrantedLater(t *testing.T) {
+	// The page learns that a thread ended when it is granted the thread's
+	// Web Lock, which can come after the page closed the worker itself, and
+	// after its Go program has exited ("Go program has already exited",
+	// uncaught). Once the worker is closed, the grant must not enter Go.
+	spy := js.Global().Get("Function").New(`
+const locks = navigator.locks, request = locks.request.bind(locks), waiting = [];
+locks.request = (name, ...rest) => { waiting.push(rest[rest.length - 1]); return request(name, ...rest); };
+return {
+  restore: () => { delete locks.request; },
+  // grant calls every callback the page queued with, as the lock manager
+  // would, and counts the calls into Go that makes.
+  grant: () => {
+    const resume = Go.prototype._resume;
+    let entries = 0;
+    Go.prototype._resume = function () { entries++; return resume.apply(this, arguments); };
+    try { for (const cb of waiting) cb(); } finally { Go.prototype._resume = resume; }
+    return [waiting.length, entries];
+  },
+};`).Invoke()
+	defer spy.Call("restore")
+	tm := atmo.NewTaskManager()
+	defer tm.Close()
+	wm, err := atmo.NewBrowserWorkerManager(tm, chaosConfig(t))
+	require.NoError(t, err)
+	require.NoError(t, wm.Ready(testCtx(t)))
+	wm.Close()
+	got := spy.Call("grant")
+	require.Equal(t, 1, got.Index(0).Int(), "the page queued for the worker's lock")
+	assert.Equal(t, 0, got.Index(1).Int(), "calls into Go after the worker was closed")
 }
 
 func TestAnUncaughtErrorOutsideATaskRestartsTheWorker(t *testing.T) {
