@@ -167,20 +167,22 @@ func (ww *webWorker) watchLock(w *TaskWorker, c map[string]any) {
 // lockWatch queues for a worker's lock and calls fn once it is granted,
 // unless the function it returns was called first (which says whether fn
 // was still waiting, and so is for its caller to release). terminate calls that,
-// so a thread the page ended itself, whose lock is granted later, perhaps
-// after the Go program has exited, never calls into Go.
-var lockWatch = js.Global().Get("Function").New("locks", "name", "fn", `
-let live = true;
-locks.request(name, () => {
-  if (!live) return;
-  live = false;
-  fn();
-}).catch(() => {}); // fn threw: the Go program had exited, and nobody is left to tell
-return () => {
-  const waiting = live;
-  live = false;
-  return waiting;
-};`)
+// so a thread the page ended itself, whose lock is granted later, never
+// calls into Go; nor does any grant once the Go program has exited.
+var lockWatch = js.Global().Get("Function").New("hop", `
+return (locks, name, fn) => {
+  let live = true;
+  locks.request(name, () => {
+    if (!live || (hop.go !== null && hop.go.exited)) return;
+    live = false;
+    fn();
+  });
+  return () => {
+    const waiting = live;
+    live = false;
+    return waiting;
+  };
+};`).Invoke(values.Codec.Get("hop"))
 
 // readyFeatures reads what the worker said it can do in worker-ready.
 func (ww *webWorker) readyFeatures(w *TaskWorker, ready any) {

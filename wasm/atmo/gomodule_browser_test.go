@@ -20,6 +20,7 @@ import (
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
 	"github.com/atmoworkers/atmo/wasm/internal/jstest"
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -556,6 +557,29 @@ func TestGoModuleUnusedForItsLingerIsLetGoAndCompiledAgainByTheNextWorker(t *tes
 	require.NoError(t, err)
 	assert.Equal(t, 2.0, got)
 	assert.Equal(t, 2, atmo.GoModuleCompiles(url), "the next worker compiles it again")
+}
+
+func TestGoModuleLingerNeverCallsIntoAGoProgramThatHasExited(t *testing.T) {
+	// A program may close its Go workers and return before the module's
+	// linger is over. When the timer fires, nobody is left in Go: calling
+	// in would only throw "Go program has already exited", uncaught. atmo
+	// knows from wasm_exec.js's exited flag on the program's Go instance;
+	// here the instance atmo consults says so for the timer's span.
+	t.Cleanup(atmo.SetModuleLinger(50 * time.Millisecond))
+	url := moduleURL(t, goMathModule)
+	tm := atmo.NewTaskManager()
+	t.Cleanup(func() { tm.Close() })
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: goMathTasks, Module: url})
+	require.NoError(t, err)
+	require.NoError(t, wm.Ready(goCtx(t)))
+	hop := values.Codec.Get("hop")
+	running := hop.Get("go")
+	require.True(t, running.Truthy(), "atmo found the program's Go instance")
+	wm.Close() // the linger starts
+	hop.Set("go", map[string]any{"exited": true})
+	time.Sleep(300 * time.Millisecond) // Go's own timer wakes the real instance
+	hop.Set("go", running)
+	assert.True(t, atmo.GoModuleCached(url), "the linger's timer did not call into the exited program")
 }
 
 func TestGoModuleCompileInWorkerStartsWorkersWithoutTheMainThreadCompiling(t *testing.T) {

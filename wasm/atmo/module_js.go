@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/jsworker"
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // Go WASM worker modules (WorkerConfig.Module) in the browser. A Go worker
@@ -264,10 +265,14 @@ func afterJS(d time.Duration, f func()) {
 }
 
 // jsTimeout is setTimeout, unref'd under Node.js so that it keeps no
-// process alive.
-var jsTimeout = js.Global().Get("Function").New("fn", "ms", `
-const t = setTimeout(fn, ms);
-if (typeof t === 'object' && t && t.unref) t.unref();`)
+// process alive. It does not call fn once the Go program has exited (a
+// program may close its Go workers and return within the module's
+// linger): the call would only throw.
+var jsTimeout = js.Global().Get("Function").New("hop", `
+return (fn, ms) => {
+  const t = setTimeout(() => { if (hop.go === null || !hop.go.exited) fn(); }, ms);
+  if (typeof t === 'object' && t && t.unref) t.unref();
+};`).Invoke(values.Codec.Get("hop"))
 
 // forgetModule drops a compile that failed, so a later worker tries again.
 func forgetModule(url string, m *compiledModule) {

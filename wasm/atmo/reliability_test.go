@@ -13,6 +13,7 @@ import (
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
 	"github.com/atmoworkers/atmo/wasm/internal/jstest"
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -185,6 +186,31 @@ return {
 	got := spy.Call("grant")
 	require.Equal(t, 1, got.Index(0).Int(), "the page queued for the worker's lock")
 	assert.Equal(t, 0, got.Index(1).Int(), "calls into Go after the worker was closed")
+}
+
+func TestAnAnswerThatComesAfterTheGoProgramExitedIsDropped(t *testing.T) {
+	// A program may return while a worker still answers. Delivering the
+	// answer would only throw "Go program has already exited", uncaught, in
+	// the worker's message event. atmo knows from wasm_exec.js's exited flag
+	// on the program's Go instance; here the instance atmo consults says so
+	// while the answer comes.
+	tm, _ := pool(t, chaosConfig(t))
+	hop := values.Codec.Get("hop")
+	running := hop.Get("go")
+	require.True(t, running.Truthy(), "atmo found the program's Go instance")
+	answered := make(chan atmo.Response, 1)
+	hop.Set("go", map[string]any{"exited": true})
+	_, err := tm.AddTask(atmo.TaskParams{Name: "echo", Params: "late",
+		OnSuccess: func(r atmo.Response) { answered <- r }, OnError: func(r atmo.Response) { answered <- r }})
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond) // Go's own timer wakes the real instance
+	hop.Set("go", running)
+	select {
+	case r := <-answered:
+		t.Fatalf("the answer reached the exited program: %+v", r)
+	default:
+	}
+	assert.Equal(t, 1, tm.Stats().Running, "its task is still out, as the program left it")
 }
 
 func TestAnUncaughtErrorOutsideATaskRestartsTheWorker(t *testing.T) {

@@ -186,16 +186,19 @@ const encode = (v) => { begin(); value(v, 0); return end(); };
 // the general path then says what is wrong. Once Go has read the message,
 // its set-aside values are let go, and the buffers of the byte arrays Go
 // copied become spares (see recycle): d is a message that came from
-// another thread, which nothing else holds.
+// another thread, which nothing else holds. After the Go program has
+// exited, d is dropped: nobody is left to read it, and a call into Go
+// would only throw.
 const hop = { go: null, deliver: null };
 const deliver = (r, write, d) => {
+  if (hop.go !== null && hop.go.exited) return;
   const before = wire.in;
   let n = -1;
   try { n = write(d); } catch (e) { n = -1; }
   if (n < 0) { r.fn(-1, d); return; }
   const grown = wire.in !== before;
   try {
-    if (hop.go !== null && !hop.go.exited) {
+    if (hop.go !== null) {
       hop.deliver(r.id, n, grown ? 1 : 0);
       hop.go._resume();
     } else {
