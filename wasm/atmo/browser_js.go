@@ -173,7 +173,7 @@ var lockWatch = js.Global().Get("Function").New("hop", `
 return (locks, name, fn) => {
   let live = true;
   locks.request(name, () => {
-    if (!live || (hop.go !== null && hop.go.exited)) return;
+    if (!live || !hop.alive()) return;
     live = false;
     fn();
   });

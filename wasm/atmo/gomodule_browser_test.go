@@ -582,6 +582,25 @@ func TestGoModuleLingerNeverCallsIntoAGoProgramThatHasExited(t *testing.T) {
 	assert.True(t, atmo.GoModuleCached(url), "the linger's timer did not call into the exited program")
 }
 
+func TestGoModuleCompileThatSettlesAfterTheGoProgramExitedIsDropped(t *testing.T) {
+	// A program may return while a Go worker's module is still compiling.
+	// The compile's outcome must not call into the gone program (here the
+	// instance atmo consults says it has exited until the compile is over).
+	url := jstest.BlobURL(t, "not a wasm module") // its compile fails
+	tm := atmo.NewTaskManager()
+	t.Cleanup(func() { tm.Close() })
+	hop := values.Codec.Get("hop")
+	running := hop.Get("go")
+	require.True(t, running.Truthy(), "atmo found the program's Go instance")
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Module: url})
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close() })
+	hop.Set("go", map[string]any{"exited": true}) // before the compile can settle: Go has not yielded
+	time.Sleep(time.Second)                       // Go's own timer wakes the real instance
+	hop.Set("go", running)
+	assert.True(t, atmo.GoModuleCached(url), "the failed compile was not handed to the exited program, which would forget it")
+}
+
 func TestGoModuleCompileInWorkerStartsWorkersWithoutTheMainThreadCompiling(t *testing.T) {
 	atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
 	t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })

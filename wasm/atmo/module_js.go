@@ -270,7 +270,7 @@ func afterJS(d time.Duration, f func()) {
 // linger): the call would only throw.
 var jsTimeout = js.Global().Get("Function").New("hop", `
 return (fn, ms) => {
-  const t = setTimeout(() => { if (hop.go === null || !hop.go.exited) fn(); }, ms);
+  const t = setTimeout(() => { if (hop.alive()) fn(); }, ms);
   if (typeof t === 'object' && t && t.unref) t.unref();
 };`).Invoke(values.Codec.Get("hop"))
 
@@ -390,8 +390,16 @@ func postModule(w *TaskWorker, url string, m *compiledModule, worker js.Value, w
 		}
 		return nil
 	})
-	m.promise.Call("then", onCompiled, onFailed)
+	whenSettled.Invoke(m.promise, onCompiled, onFailed)
 }
+
+// whenSettled calls ok or fail with a promise's outcome, unless the Go
+// program has exited by then: a program may return while a Go worker's
+// module is still compiling.
+var whenSettled = js.Global().Get("Function").New("hop", `
+return (p, ok, fail) => {
+  p.then((v) => { if (hop.alive()) ok(v); }, (e) => { if (hop.alive()) fail(e); });
+};`).Invoke(values.Codec.Get("hop"))
 
 // jsErrorText is the message of a rejected promise's reason.
 func jsErrorText(v js.Value) string {

@@ -188,10 +188,12 @@ const encode = (v) => { begin(); value(v, 0); return end(); };
 // copied become spares (see recycle): d is a message that came from
 // another thread, which nothing else holds. After the Go program has
 // exited, d is dropped: nobody is left to read it, and a call into Go
-// would only throw.
-const hop = { go: null, deliver: null };
+// would only throw. hop.alive says whether the program is still running
+// (true where its instance is unknown), for every call into Go that a
+// message, a timer or a promise makes.
+const hop = { go: null, deliver: null, alive: () => hop.go === null || !hop.go.exited };
 const deliver = (r, write, d) => {
-  if (hop.go !== null && hop.go.exited) return;
+  if (!hop.alive()) return;
   const before = wire.in;
   let n = -1;
   try { n = write(d); } catch (e) { n = -1; }
