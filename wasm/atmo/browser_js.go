@@ -58,7 +58,7 @@ type webWorker struct {
 	worker         js.Value
 	onMessage      *values.Receiver
 	onError, onBad js.Func
-	listener       js.Value // the wire's message listener, which calls onMessage
+	unlisten       js.Value // removes the worker's listeners (see workerEvents)
 	lock           string   // a Web Lock the worker holds while it lives ("" for none)
 	lockGranted    js.Func  // called when the lock is granted: the thread ended
 	forgetLock     js.Value // stops lockGranted from being called (undefined before watchLock)
@@ -133,12 +133,27 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		p.ignore() // a message that could not be deserialized
 		return nil
 	})
-	ww.listener = wireListen.Invoke(ww.onMessage.JS, false, ww.queue)
-	ww.worker.Call("addEventListener", "message", ww.listener)
-	ww.worker.Call("addEventListener", "error", ww.onError)
-	ww.worker.Call("addEventListener", "messageerror", ww.onBad)
+	ww.unlisten = workerEvents.Invoke(ww.worker, wireListen.Invoke(ww.onMessage.JS, false, ww.queue), ww.onError, ww.onBad)
 	return ww, nil
 }
+
+// workerEvents adds a worker's listeners and returns the function that
+// removes them. The wire's message listener calls into Go only while the
+// Go program runs, and so do these for error and messageerror: a worker
+// may outlive a program that returned.
+var workerEvents = js.Global().Get("Function").New("hop", `
+return (worker, message, error, bad) => {
+  const onError = (e) => { if (hop.alive()) error(e); };
+  const onBad = (e) => { if (hop.alive()) bad(e); };
+  worker.addEventListener('message', message);
+  worker.addEventListener('error', onError);
+  worker.addEventListener('messageerror', onBad);
+  return () => {
+    worker.removeEventListener('message', message);
+    worker.removeEventListener('error', onError);
+    worker.removeEventListener('messageerror', onBad);
+  };
+};`).Invoke(values.Codec.Get("hop"))
 
 // watchLock notices a worker thread that ends without a word: self.close(),
 // a crash, running out of memory. No event tells the page of those, but a
@@ -240,9 +255,7 @@ func (ww *webWorker) terminate() {
 		ww.lockGranted.Release()
 	}
 	ww.worker.Call("terminate")
-	ww.worker.Call("removeEventListener", "message", ww.listener)
-	ww.worker.Call("removeEventListener", "error", ww.onError)
-	ww.worker.Call("removeEventListener", "messageerror", ww.onBad)
+	ww.unlisten.Invoke()
 	ww.onMessage.Release()
 	ww.onError.Release()
 	ww.onBad.Release()

@@ -20,7 +20,6 @@ import (
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
 	"github.com/atmoworkers/atmo/wasm/internal/jstest"
-	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -562,9 +561,7 @@ func TestGoModuleUnusedForItsLingerIsLetGoAndCompiledAgainByTheNextWorker(t *tes
 func TestGoModuleLingerNeverCallsIntoAGoProgramThatHasExited(t *testing.T) {
 	// A program may close its Go workers and return before the module's
 	// linger is over. When the timer fires, nobody is left in Go: calling
-	// in would only throw "Go program has already exited", uncaught. atmo
-	// knows from wasm_exec.js's exited flag on the program's Go instance;
-	// here the instance atmo consults says so for the timer's span.
+	// in would only throw "Go program has already exited", uncaught.
 	t.Cleanup(atmo.SetModuleLinger(50 * time.Millisecond))
 	url := moduleURL(t, goMathModule)
 	tm := atmo.NewTaskManager()
@@ -572,32 +569,25 @@ func TestGoModuleLingerNeverCallsIntoAGoProgramThatHasExited(t *testing.T) {
 	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: goMathTasks, Module: url})
 	require.NoError(t, err)
 	require.NoError(t, wm.Ready(goCtx(t)))
-	hop := values.Codec.Get("hop")
-	running := hop.Get("go")
-	require.True(t, running.Truthy(), "atmo found the program's Go instance")
 	wm.Close() // the linger starts
-	hop.Set("go", map[string]any{"exited": true})
-	time.Sleep(300 * time.Millisecond) // Go's own timer wakes the real instance
-	hop.Set("go", running)
+	restore := pretendGoExited(t)
+	time.Sleep(300 * time.Millisecond)
+	restore()
 	assert.True(t, atmo.GoModuleCached(url), "the linger's timer did not call into the exited program")
 }
 
 func TestGoModuleCompileThatSettlesAfterTheGoProgramExitedIsDropped(t *testing.T) {
 	// A program may return while a Go worker's module is still compiling.
-	// The compile's outcome must not call into the gone program (here the
-	// instance atmo consults says it has exited until the compile is over).
+	// The compile's outcome must not call into the gone program.
 	url := jstest.BlobURL(t, "not a wasm module") // its compile fails
 	tm := atmo.NewTaskManager()
 	t.Cleanup(func() { tm.Close() })
-	hop := values.Codec.Get("hop")
-	running := hop.Get("go")
-	require.True(t, running.Truthy(), "atmo found the program's Go instance")
 	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Module: url})
 	require.NoError(t, err)
 	t.Cleanup(func() { wm.Close() })
-	hop.Set("go", map[string]any{"exited": true}) // before the compile can settle: Go has not yielded
-	time.Sleep(time.Second)                       // Go's own timer wakes the real instance
-	hop.Set("go", running)
+	restore := pretendGoExited(t) // before the compile can settle: Go has not yielded
+	time.Sleep(time.Second)
+	restore()
 	assert.True(t, atmo.GoModuleCached(url), "the failed compile was not handed to the exited program, which would forget it")
 }
 

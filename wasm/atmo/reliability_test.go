@@ -188,26 +188,57 @@ return {
 	assert.Equal(t, 0, got.Index(1).Int(), "calls into Go after the worker was closed")
 }
 
-func TestAnAnswerThatComesAfterTheGoProgramExitedIsDropped(t *testing.T) {
-	// A program may return while a worker still answers. Delivering the
-	// answer would only throw "Go program has already exited", uncaught, in
-	// the worker's message event. atmo knows from wasm_exec.js's exited flag
-	// on the program's Go instance; here the instance atmo consults says so
-	// while the answer comes.
-	tm, _ := pool(t, chaosConfig(t))
+// pretendGoExited makes the Go instance that atmo consults say that the
+// program has exited (wasm_exec.js's flag) until the returned function is
+// called. Only atmo's calls into Go read it; Go's own timers still wake the
+// real instance, so the test may sleep meanwhile.
+func pretendGoExited(t *testing.T) (restore func()) {
 	hop := values.Codec.Get("hop")
 	running := hop.Get("go")
 	require.True(t, running.Truthy(), "atmo found the program's Go instance")
-	answered := make(chan atmo.Response, 1)
 	hop.Set("go", map[string]any{"exited": true})
+	return func() { hop.Set("go", running) }
+}
+
+func TestAnAnswerThatComesAfterTheGoProgramExitedIsDropped(t *testing.T) {
+	// A program may return while a worker still answers. Delivering the
+	// answer would only throw "Go program has already exited", uncaught, in
+	// the worker's message event.
+	tm, _ := pool(t, chaosConfig(t))
+	answered := make(chan atmo.Response, 1)
+	restore := pretendGoExited(t)
 	_, err := tm.AddTask(atmo.TaskParams{Name: "echo", Params: "late",
 		OnSuccess: func(r atmo.Response) { answered <- r }, OnError: func(r atmo.Response) { answered <- r }})
 	require.NoError(t, err)
-	time.Sleep(300 * time.Millisecond) // Go's own timer wakes the real instance
-	hop.Set("go", running)
+	time.Sleep(300 * time.Millisecond)
+	restore()
 	select {
 	case r := <-answered:
 		t.Fatalf("the answer reached the exited program: %+v", r)
+	default:
+	}
+	assert.Equal(t, 1, tm.Stats().Running, "its task is still out, as the program left it")
+}
+
+func TestAWorkersErrorThatComesAfterTheGoProgramExitedIsDropped(t *testing.T) {
+	// A seed worker, written by hand: its uncaught errors reach the page as
+	// the worker's error event (the helper's go as a message).
+	url := jstest.BlobURL(t, `let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  setTimeout(() => { throw new Error('async boom'); }, 0);
+};`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"throwLater"}, Script: url})
+	failed := make(chan atmo.Response, 1)
+	restore := pretendGoExited(t)
+	_, err := tm.AddTask(atmo.TaskParams{Name: "throwLater", OnError: func(r atmo.Response) { failed <- r }})
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond)
+	restore()
+	select {
+	case r := <-failed:
+		t.Fatalf("the worker's error reached the exited program: %v", r.Err)
 	default:
 	}
 	assert.Equal(t, 1, tm.Stats().Running, "its task is still out, as the program left it")
