@@ -13,6 +13,7 @@ export type AtmoErrorCode =
   | 'ERR_QUEUE_FULL' // too many tasks were waiting
   | 'ERR_BAD_ARGUMENT' // an argument was unusable: see argument
   | 'ERR_LOAD' // atmo.wasm or wasm_exec.js could not be loaded
+  | 'ERR_EXITED' // the Go module exited (a panic, or out of memory): reload the page
   | 'ERR_ATMO'
   | 'ERR_INTERNAL';
 

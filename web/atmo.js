@@ -146,6 +146,7 @@ class TaskManager {
     this._early = new Map();
     this._deliver = (items) => this._settleRuns(items);
     bridge.listen(handle, this._deliver);
+    this._unwatch = bridge.onExit((err) => this._exited(err));
     /** The manager's id, as events carry it in managerId. */
     this.id = id;
   }
@@ -159,9 +160,25 @@ class TaskManager {
     return new AtmoError(`atmo: ${what}: this TaskManager is closed; create a new one with atmo.createTaskManager()`, { code: 'ERR_CLOSED' });
   }
 
-  // _check throws for a closed manager, a bad name or a bad option.
+  // _exited settles every task still waiting on the Go module, which has
+  // exited, with its error.
+  _exited(err) {
+    const fail = { message: err.message, code: err.code };
+    for (const [taskId, r] of this._waiting) {
+      this._release(r);
+      r.settle('error', { ...fail, taskId });
+    }
+    this._waiting.clear();
+    for (const r of this._runs) r.reject(err);
+    this._runs = [];
+    if (this._closed && this._closedNow) this._closedNow();
+  }
+
+  // _check throws for a closed manager, a gone module, a bad name or a bad
+  // option.
   _check(name, opts, where) {
     if (this._closed) throw this._closedError(where);
+    if (this._bridge.gone()) throw this._bridge.gone();
     checkName(name, where);
     for (const k of ['priority', 'timeout', 'retries']) {
       const v = opts[k];
@@ -263,8 +280,14 @@ class TaskManager {
   _flushRuns() {
     const runs = this._runs;
     this._runs = [];
+    if (runs.length === 0) return; // the module's exit settled them
     if (this._closed) {
       for (const r of runs) r.reject(this._closedError(`run(${JSON.stringify(r.name)})`));
+      return;
+    }
+    const gone = this._bridge.gone();
+    if (gone) {
+      for (const r of runs) r.reject(gone);
       return;
     }
     const meta = [this._handle];
@@ -395,7 +418,7 @@ class TaskManager {
       if (!active) return;
       active = false;
       this._subs.delete(stop);
-      this._bridge.unsubscribe(sub);
+      if (!this._bridge.gone()) this._bridge.unsubscribe(sub);
     };
     this._subs.add(stop);
     return stop;
@@ -410,7 +433,12 @@ class TaskManager {
     if (this._closing) return this._closing;
     this._closed = true;
     this._closing = new Promise((resolve) => {
-      const a = this._bridge.closeTaskManager(this._handle, () => resolve());
+      this._closedNow = resolve; // by the module's exit, if it comes first
+      if (this._bridge.gone()) return resolve();
+      const a = this._bridge.closeTaskManager(this._handle, () => {
+        this._unwatch();
+        resolve();
+      });
       if (a && a.error) resolve();
     });
     return this._closing;
@@ -444,8 +472,17 @@ class BrowserWorkerManager {
    */
   ready(options = {}) {
     return new Promise((resolve, reject) => {
-      const a = this._bridge.ready(this._handle, options.timeout || 30000, (err) => (err ? reject(fromBridge(err)) : resolve()));
-      if (a && a.error) reject(fromBridge(a.error));
+      if (this._bridge.gone()) return reject(this._bridge.gone());
+      const unwatch = this._bridge.onExit(reject);
+      const a = this._bridge.ready(this._handle, options.timeout || 30000, (err) => {
+        unwatch();
+        if (err) reject(fromBridge(err));
+        else resolve();
+      });
+      if (a && a.error) {
+        unwatch();
+        reject(fromBridge(a.error));
+      }
     });
   }
 
@@ -469,8 +506,16 @@ class BrowserWorkerManager {
     if (this._closing) return this._closing;
     this._closed = true;
     this._closing = new Promise((resolve) => {
-      const a = this._bridge.closeWorkerManager(this._handle, () => resolve());
-      if (a && a.error) resolve();
+      if (this._bridge.gone()) return resolve();
+      const unwatch = this._bridge.onExit(() => resolve());
+      const a = this._bridge.closeWorkerManager(this._handle, () => {
+        unwatch();
+        resolve();
+      });
+      if (a && a.error) {
+        unwatch();
+        resolve();
+      }
     });
     return this._closing;
   }
@@ -503,6 +548,48 @@ class Atmo {
     const handle = unwrap(this._bridge.createWorkerManager(tm._handle, configs.map(absolute)));
     return new BrowserWorkerManager(this._bridge, handle, tm);
   }
+}
+
+// exitAware wraps the Go module's bridge. Once the module has exited (a
+// panic, or Go out of memory), every call that would enter Go throws the
+// exit's AtmoError (code ERR_EXITED, from exitError()) instead of
+// wasm_exec.js's bare "Go program has already exited", and whatever waits on
+// Go (tasks, ready(), close()) is settled through onExit rather than left
+// waiting for ever. go is the module's wasm_exec.js Go: its exited flag is
+// set during the exit itself, before the Promise of go.run settles.
+// copy, hold, release and held are plain JS and work on.
+const PLAIN_JS = new Set(['copy', 'hold', 'release', 'held']);
+function exitAware(b, go, exitError) {
+  let error = null;
+  const watchers = new Set();
+  const gone = () => {
+    if (error === null && go.exited) {
+      error = exitError();
+      for (const fn of watchers) fn(error);
+      watchers.clear();
+    }
+    return error;
+  };
+  const w = {};
+  for (const [k, f] of Object.entries(b)) {
+    if (typeof f !== 'function' || PLAIN_JS.has(k)) {
+      w[k] = f;
+      continue;
+    }
+    w[k] = (...args) => {
+      if (gone()) throw error;
+      return f(...args);
+    };
+  }
+  // gone is the exit's error, or null while the module runs.
+  w.gone = gone;
+  // onExit calls fn(error) once the module has exited; the function it
+  // returns stops that.
+  w.onExit = (fn) => {
+    watchers.add(fn);
+    return () => watchers.delete(fn);
+  };
+  return w;
 }
 
 let loading = null;
@@ -549,11 +636,23 @@ export function loadAtmo(options = {}) {
       globalThis.__atmoReady = resolve;
     });
     const { instance } = await instantiate(wasm, go.importObject);
-    const exited = go.run(instance).then(() => {
-      throw new AtmoError('atmo: the Go module exited before it was ready', { code: 'ERR_LOAD' });
+    let exitCode = 0;
+    const onExit = go.exit;
+    go.exit = (code) => {
+      exitCode = code;
+      onExit.call(go, code);
+    };
+    const ran = go.run(instance);
+    const early = ran.then(() => {
+      throw new AtmoError(`atmo: the Go module ${wasm} exited (code ${exitCode}) before it was ready`, { code: 'ERR_LOAD' });
     });
-    const b = await Promise.race([bridge, exited]);
+    early.catch(() => {}); // once ready, the exit is for exitAware to report
+    const b = exitAware(await Promise.race([bridge, early]), go, () => {
+      const why = exitCode === 0 ? '' : ' (the console shows why)';
+      return new AtmoError(`atmo: the Go module ${wasm} exited with code ${exitCode}${why}, so its tasks cannot finish; reload the page to start again`, { code: 'ERR_EXITED' });
+    });
     delete globalThis.__atmoReady;
+    ran.then(() => b.gone()); // settle what waits, even if nothing calls
     return new Atmo(b);
   })();
   loading.catch(() => {

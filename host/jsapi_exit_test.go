@@ -1,0 +1,72 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestJSAPIWhoseGoModuleExitsSettlesEverythingWithErrExited(t *testing.T) {
+	// exitlater.wasm is atmo.wasm that exits when the page calls
+	// atmoTestExit(code), as a panic or Go running out of memory would end
+	// it: every task, ready() and close() waiting on Go must settle, and
+	// every call after must say why, rather than wait for ever or throw
+	// wasm_exec.js's bare "Go program has already exited".
+	testdata := filepath.Join(repoWasmDir, "testdata")
+	_, err := os.Stat(filepath.Join(testdata, "exitlater.wasm"))
+	require.NoError(t, err, "run make build-wasm: it builds wasm/jsapi/testdata/exitlater")
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><meta charset="utf-8"><body>
+<script type="module">
+import { loadAtmo } from '/atmo.js';
+window.atmoLoaded = loadAtmo({ wasm: '/testdata/exitlater.wasm' }).then((a) => (window.atmo = a));
+</script>`), 0o644))
+	ctx, base, plog := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}, {Prefix: "/testdata/", Dir: testdata}}})
+	var ok bool
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(base+"/t/index.html"),
+		chromedp.Poll(`!!window.atmoLoaded`, &ok, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)),
+	))
+	eval(t, ctx, `window.atmoLoaded.then(() => true)`, &ok)
+
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [math]);
+  await wm.ready();
+  const outcome = (p) => p.then((v) => ({ resolved: v }), (e) => ({ code: e.code, message: e.message, taskId: e.taskId }));
+  const running = outcome(tm.run('fibonacci', { n: 42 }));          // on the worker, for seconds
+  await new Promise((r) => setTimeout(r, 20));
+  const queued = new Promise((resolve) => tm.addTask({ name: 'add', params: { a: 1, b: 2 }, // behind it
+    onSuccess: () => resolve({ resolved: true }), onError: (r) => resolve({ code: r.code, error: r.error }) }));
+  await new Promise((r) => setTimeout(r, 50));                       // both are with Go now
+  const sameTurn = outcome(tm.run('add', { a: 2, b: 2 }));           // not yet handed to Go
+  atmoTestExit(3);
+  const later = {};
+  for (const [k, f] of Object.entries({ run: () => tm.run('add', { a: 1, b: 1 }), status: () => tm.status(),
+      create: () => atmo.createTaskManager(), ready: () => wm.ready() })) {
+    try { later[k] = await outcome(Promise.resolve().then(f)); } catch (e) { later[k] = { threw: e.message }; }
+  }
+  await Promise.all([tm.close(), wm.close()]);
+  return { running: await running, queued: await queued, sameTurn: await sameTurn, later, closed: true };`), &got)
+
+	exited := "atmo: the Go module /testdata/exitlater.wasm exited with code 3 (the console shows why), so its tasks cannot finish; reload the page to start again"
+	for _, k := range []string{"running", "sameTurn"} {
+		r, _ := got[k].(map[string]any)
+		assert.Equal(t, "ERR_EXITED", r["code"], k)
+		assert.Equal(t, exited, r["message"], k)
+	}
+	assert.Regexp(t, `^task-\d+$`, got["running"].(map[string]any)["taskId"], "a task Go had taken keeps its id")
+	assert.Equal(t, map[string]any{"code": "ERR_EXITED", "error": exited}, got["queued"])
+	for k, v := range got["later"].(map[string]any) {
+		assert.Equal(t, map[string]any{"code": "ERR_EXITED", "message": exited}, v, k)
+	}
+	assert.Equal(t, true, got["closed"], "close() resolves")
+	assert.NotContains(t, strings.ToLower(plog.String()), "uncaught", "nothing thrown at the page")
+}
