@@ -70,3 +70,24 @@ window.atmoLoaded = loadAtmo({ wasm: '/testdata/exitlater.wasm' }).then((a) => (
 	assert.Equal(t, true, got["closed"], "close() resolves")
 	assert.NotContains(t, strings.ToLower(plog.String()), "uncaught", "nothing thrown at the page")
 }
+
+func TestDashboardWhoseGoModuleExitsSaysSoOnce(t *testing.T) {
+	// The real dashboard, on exitlater.wasm served as its atmo.wasm.
+	wasmDir := t.TempDir()
+	abs, err := filepath.Abs(repoWasmDir)
+	require.NoError(t, err)
+	_, err = os.Stat(filepath.Join(abs, "testdata", "exitlater.wasm"))
+	require.NoError(t, err, "run make build-wasm: it builds wasm/jsapi/testdata/exitlater")
+	for link, target := range map[string]string{"atmo.wasm": "testdata/exitlater.wasm", "wasm_exec.js": "wasm_exec.js", "workers": "workers"} {
+		require.NoError(t, os.Symlink(filepath.Join(abs, target), filepath.Join(wasmDir, link)))
+	}
+	ctx, base, plog := newTab(t, Config{WasmDir: wasmDir})
+	require.NoError(t, waitDashboard(ctx, base+"/", 30*time.Second))
+	eval(t, ctx, `atmoTestExit(3), true`, nil)
+	waitFor(t, ctx, `document.body.dataset.state === 'error'`)
+	var header string
+	eval(t, ctx, `document.querySelector('#conn').textContent`, &header)
+	assert.Equal(t, "atmo: the Go module /atmo.wasm exited with code 3 (the console shows why), so its tasks cannot finish; reload the page to start again", header)
+	time.Sleep(1200 * time.Millisecond) // a few of its render ticks
+	assert.NotContains(t, strings.ToLower(plog.String()), "uncaught", "nothing thrown at the page, tick after tick")
+}

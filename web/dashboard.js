@@ -552,15 +552,35 @@ function tick() {
 }
 
 function render() {
-  if (!state.dirty) return;
+  if (!state.dirty || state.exited) return;
   state.dirty = false;
-  const stats = state.tm.stats(); // the Go TaskManager's Stats()
+  let stats;
+  try {
+    stats = state.tm.stats(); // the Go TaskManager's Stats()
+  } catch (err) {
+    if (err.code !== 'ERR_EXITED') throw err;
+    showExit(err);
+    return;
+  }
   renderWorkers(stats);
   renderTotals(stats);
   renderChart();
   renderPool(stats);
   renderLatency(stats);
   renderConn(stats);
+}
+
+// showExit says, once, that the Go module has ended (a panic, or Go out of
+// memory): the header shows why, and the page stops rendering.
+function showExit(err) {
+  state.exited = true;
+  const conn = $('#conn');
+  conn.textContent = err.message;
+  conn.classList.remove('ready');
+  conn.classList.add('error');
+  document.body.dataset.state = 'error';
+  document.body.dataset.error = err.message;
+  log('err', err.message);
 }
 
 // renderConn keeps the header's worker count live as the pool grows,
