@@ -180,10 +180,11 @@ func (ww *webWorker) watchLock(w *TaskWorker, c map[string]any) {
 }
 
 // lockWatch queues for a worker's lock and calls fn once it is granted,
-// unless the function it returns was called first (which says whether fn
-// was still waiting, and so is for its caller to release). terminate calls that,
-// so a thread the page ended itself, whose lock is granted later, never
-// calls into Go; nor does any grant once the Go program has exited.
+// unless the function it returns was called first; that function says
+// whether fn was still waiting, and so is for its caller to release.
+// terminate calls it, so a thread the page ended itself, whose lock is
+// granted later, never calls into Go; nor does any grant once the Go
+// program has exited.
 var lockWatch = js.Global().Get("Function").New("hop", `
 return (locks, name, fn) => {
   let live = true;
