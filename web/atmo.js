@@ -171,7 +171,6 @@ class TaskManager {
     this._waiting.clear();
     for (const r of this._runs) r.reject(err);
     this._runs = [];
-    if (this._closed && this._closedNow) this._closedNow();
   }
 
   // _check throws for a closed manager, a gone module, a bad name or a bad
@@ -432,17 +431,30 @@ class TaskManager {
   close() {
     if (this._closing) return this._closing;
     this._closed = true;
-    this._closing = new Promise((resolve) => {
-      this._closedNow = resolve; // by the module's exit, if it comes first
-      if (this._bridge.gone()) return resolve();
-      const a = this._bridge.closeTaskManager(this._handle, () => {
+    this._closing = closing(this._bridge, (done) =>
+      this._bridge.closeTaskManager(this._handle, () => {
         this._unwatch();
-        resolve();
-      });
-      if (a && a.error) resolve();
-    });
+        done();
+      }),
+    );
     return this._closing;
   }
+}
+
+// closing returns a Promise that resolves once close(done) has called done
+// (close returns the bridge's answer: an error resolves it at once), or
+// once the Go module has exited, whichever comes first.
+function closing(bridge, close) {
+  return new Promise((resolve) => {
+    if (bridge.gone()) return resolve();
+    const unwatch = bridge.onExit(() => resolve());
+    const done = () => {
+      unwatch();
+      resolve();
+    };
+    const a = close(done);
+    if (a && a.error) done();
+  });
 }
 
 /** A pool of Web Workers, one per config, attached to a TaskManager. */
@@ -505,18 +517,7 @@ class BrowserWorkerManager {
   close() {
     if (this._closing) return this._closing;
     this._closed = true;
-    this._closing = new Promise((resolve) => {
-      if (this._bridge.gone()) return resolve();
-      const unwatch = this._bridge.onExit(() => resolve());
-      const a = this._bridge.closeWorkerManager(this._handle, () => {
-        unwatch();
-        resolve();
-      });
-      if (a && a.error) {
-        unwatch();
-        resolve();
-      }
-    });
+    this._closing = closing(this._bridge, (done) => this._bridge.closeWorkerManager(this._handle, done));
     return this._closing;
   }
 }
