@@ -177,7 +177,8 @@ class TaskManager {
   // option.
   _check(name, opts, where) {
     if (this._closed) throw this._closedError(where);
-    if (this._bridge.gone()) throw this._bridge.gone();
+    const gone = this._bridge.gone();
+    if (gone) throw gone;
     checkName(name, where);
     for (const k of ['priority', 'timeout', 'retries']) {
       const v = opts[k];
@@ -484,7 +485,8 @@ class BrowserWorkerManager {
    */
   ready(options = {}) {
     return new Promise((resolve, reject) => {
-      if (this._bridge.gone()) return reject(this._bridge.gone());
+      const gone = this._bridge.gone();
+      if (gone) return reject(gone); // and add no watcher that would never be called
       const unwatch = this._bridge.onExit(reject);
       const a = this._bridge.ready(this._handle, options.timeout || 30000, (err) => {
         unwatch();

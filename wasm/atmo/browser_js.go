@@ -133,27 +133,24 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		p.ignore() // a message that could not be deserialized
 		return nil
 	})
-	ww.unlisten = workerEvents.Invoke(ww.worker, wireListen.Invoke(ww.onMessage.JS, false, ww.queue), ww.onError, ww.onBad)
+	// A worker may outlive a program that returned: the wire's listener
+	// calls into Go only while it runs, and so do the other two.
+	ww.unlisten = workerEvents.Invoke(ww.worker, wireListen.Invoke(ww.onMessage.JS, false, ww.queue),
+		values.WhileAlive(ww.onError), values.WhileAlive(ww.onBad))
 	return ww, nil
 }
 
-// workerEvents adds a worker's listeners and returns the function that
-// removes them. The wire's message listener calls into Go only while the
-// Go program runs, and so do these for error and messageerror: a worker
-// may outlive a program that returned.
-var workerEvents = js.Global().Get("Function").New("hop", `
-return (worker, message, error, bad) => {
-  const onError = (e) => { if (hop.alive()) error(e); };
-  const onBad = (e) => { if (hop.alive()) bad(e); };
-  worker.addEventListener('message', message);
-  worker.addEventListener('error', onError);
-  worker.addEventListener('messageerror', onBad);
-  return () => {
-    worker.removeEventListener('message', message);
-    worker.removeEventListener('error', onError);
-    worker.removeEventListener('messageerror', onBad);
-  };
-};`).Invoke(values.Codec.Get("hop"))
+// workerEvents adds a worker's listeners for message, error and
+// messageerror, and returns the function that removes them.
+var workerEvents = js.Global().Get("Function").New("worker", "message", "error", "bad", `
+worker.addEventListener('message', message);
+worker.addEventListener('error', error);
+worker.addEventListener('messageerror', bad);
+return () => {
+  worker.removeEventListener('message', message);
+  worker.removeEventListener('error', error);
+  worker.removeEventListener('messageerror', bad);
+};`)
 
 // watchLock notices a worker thread that ends without a word: self.close(),
 // a crash, running out of memory. No event tells the page of those, but a
@@ -176,29 +173,26 @@ func (ww *webWorker) watchLock(w *TaskWorker, c map[string]any) {
 		}
 		return nil // releases the lock at once
 	})
-	ww.forgetLock = lockWatch.Invoke(locks, ww.lock, ww.lockGranted)
+	ww.forgetLock = lockWatch.Invoke(locks, ww.lock, values.WhileAlive(ww.lockGranted))
 }
 
 // lockWatch queues for a worker's lock and calls fn once it is granted,
 // unless the function it returns was called first; that function says
 // whether fn was still waiting, and so is for its caller to release.
 // terminate calls it, so a thread the page ended itself, whose lock is
-// granted later, never calls into Go; nor does any grant once the Go
-// program has exited.
-var lockWatch = js.Global().Get("Function").New("hop", `
-return (locks, name, fn) => {
-  let live = true;
-  locks.request(name, () => {
-    if (!live || !hop.alive()) return;
-    live = false;
-    fn();
-  });
-  return () => {
-    const waiting = live;
-    live = false;
-    return waiting;
-  };
-};`).Invoke(values.Codec.Get("hop"))
+// granted later, never calls into Go.
+var lockWatch = js.Global().Get("Function").New("locks", "name", "fn", `
+let live = true;
+locks.request(name, () => {
+  if (!live) return;
+  live = false;
+  fn();
+});
+return () => {
+  const waiting = live;
+  live = false;
+  return waiting;
+};`)
 
 // readyFeatures reads what the worker said it can do in worker-ready.
 func (ww *webWorker) readyFeatures(w *TaskWorker, ready any) {

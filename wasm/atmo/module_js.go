@@ -261,18 +261,14 @@ func afterJS(d time.Duration, f func()) {
 		go f() // never block in a js.Func
 		return nil
 	})
-	jsTimeout.Invoke(fn, d.Milliseconds())
+	jsTimeout.Invoke(values.WhileAlive(fn), d.Milliseconds()) // a program may return within the linger
 }
 
 // jsTimeout is setTimeout, unref'd under Node.js so that it keeps no
-// process alive. It does not call fn once the Go program has exited (a
-// program may close its Go workers and return within the module's
-// linger): the call would only throw.
-var jsTimeout = js.Global().Get("Function").New("hop", `
-return (fn, ms) => {
-  const t = setTimeout(() => { if (hop.alive()) fn(); }, ms);
-  if (typeof t === 'object' && t && t.unref) t.unref();
-};`).Invoke(values.Codec.Get("hop"))
+// process alive.
+var jsTimeout = js.Global().Get("Function").New("fn", "ms", `
+const t = setTimeout(fn, ms);
+if (typeof t === 'object' && t && t.unref) t.unref();`)
 
 // forgetModule drops a compile that failed, so a later worker tries again.
 func forgetModule(url string, m *compiledModule) {
@@ -390,16 +386,9 @@ func postModule(w *TaskWorker, url string, m *compiledModule, worker js.Value, w
 		}
 		return nil
 	})
-	whenSettled.Invoke(m.promise, onCompiled, onFailed)
+	// A program may return while its module is still compiling.
+	m.promise.Call("then", values.WhileAlive(onCompiled), values.WhileAlive(onFailed))
 }
-
-// whenSettled calls ok or fail with a promise's outcome, unless the Go
-// program has exited by then: a program may return while a Go worker's
-// module is still compiling.
-var whenSettled = js.Global().Get("Function").New("hop", `
-return (p, ok, fail) => {
-  p.then((v) => { if (hop.alive()) ok(v); }, (e) => { if (hop.alive()) fail(e); });
-};`).Invoke(values.Codec.Get("hop"))
 
 // jsErrorText is the message of a rejected promise's reason.
 func jsErrorText(v js.Value) string {

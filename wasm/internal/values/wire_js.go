@@ -20,7 +20,7 @@ import (
 // worker: {wire, read(refs, transfer), begin(), value(v, depth), num(x),
 // mark(), rewind(at), slot(), fill(at), end(), encode(v), copy(v),
 // deliver(r, write, d), post(target, m, list), item(i), recycle(), bytes(n),
-// hold(v), release(slot), held}. value throws
+// hold(v), release(slot), held, hop, whileAlive(fn)}. value throws
 // for what Go could not read either (an array longer than MaxItems, a
 // getter that throws).
 var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", "MAX_ITEMS", `
@@ -189,9 +189,11 @@ const encode = (v) => { begin(); value(v, 0); return end(); };
 // another thread, which nothing else holds. After the Go program has
 // exited, d is dropped: nobody is left to read it, and a call into Go
 // would only throw. hop.alive says whether the program is still running
-// (true where its instance is unknown), for every call into Go that a
-// message, a timer or a promise makes.
+// (true where its instance is unknown); whileAlive(fn) is fn for a timer, a
+// promise or an event to call later, doing nothing once the program has
+// exited (see WhileAlive).
 const hop = { go: null, deliver: null, alive: () => hop.go === null || !hop.go.exited };
+const whileAlive = (fn) => (...args) => (hop.alive() ? fn(...args) : undefined);
 const deliver = (r, write, d) => {
   if (!hop.alive()) return;
   const before = wire.in;
@@ -278,8 +280,14 @@ const bytes = (n) => {
 // postMessage(m, []) than over postMessage(m), measured, a quarter of a
 // round trip.
 const post = (target, m, list) => (list && list.length ? target.postMessage(m, list) : target.postMessage(m));
-return { wire, hop, read, begin, value, num, mark, rewind, slot, fill, end, encode, copy, deliver, post, item, recycle, bytes, hold, release, held };
+return { wire, hop, whileAlive, read, begin, value, num, mark, rewind, slot, fill, end, encode, copy, deliver, post, item, recycle, bytes, hold, release, held };
 `).Invoke(MaxDepth, InlineBytes, MaxItems)
+
+// WhileAlive returns fn as a JS function that calls it only while the Go
+// program runs: for a timer, a promise or an event that may come after the
+// program has exited, when a call into it would only throw "Go program has
+// already exited".
+func WhileAlive(fn js.Func) js.Value { return whileAlive.Invoke(fn) }
 
 var (
 	wire         = Codec.Get("wire")
@@ -290,6 +298,7 @@ var (
 	codecItem    = Codec.Get("item")
 	codecRecycle = Codec.Get("recycle")
 	codecBytes   = Codec.Get("bytes")
+	whileAlive   = Codec.Get("whileAlive")
 	wireOutCap   = wireOut.Length()
 	wireBuf      []byte // the value being sent; the wire serves one call at a time
 	wireSetAside []any  // the values Send sets aside, reused from call to call
