@@ -34,8 +34,9 @@ func cards(t *testing.T, ctx context.Context) map[string][]string {
 	return out
 }
 
-// allAvailable: every worker card says available (Go workers start a little later).
-const allAvailable = `[...document.querySelectorAll('.worker-card')].every((c) => c.dataset.status === 'available')`
+// allAvailable: there are worker cards, and every one says available (Go
+// workers start a little later).
+const allAvailable = `document.querySelectorAll('.worker-card').length > 0 && [...document.querySelectorAll('.worker-card')].every((c) => c.dataset.status === 'available')`
 
 // waitFor polls a JS condition on the page.
 func waitFor(t *testing.T, ctx context.Context, cond string) {

@@ -718,7 +718,11 @@ async function start() {
     conn.classList.add('ready');
     log('info', `pool ready: ${ws.map((w) => `${w.id} ${w.kind.toUpperCase()} ${w.status}`).join(', ')}`);
     document.body.dataset.state = 'ready';
+    // Render now, not at the next frame or tick: whoever waits for
+    // data-state="ready" (a script, a test) finds the cards and the task
+    // lists filled, and a background tab gets no animation frames at all.
     state.dirty = true;
+    render();
   } catch (err) {
     conn.textContent = err.message;
     conn.classList.add('error');
