@@ -278,6 +278,27 @@ func TestAnAnswerFindsItsTaskOnlyByAnIdTheTaskManagerWrote(t *testing.T) {
 	}
 }
 
+func TestTaskFindsAQueuedTaskByItsIdAndNothingByAnyOtherId(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	block := make(chan struct{})
+	defer close(block)
+	p, _ := fakePool(t, tm, func(*TaskWorker, string, any) (any, string) { <-block; return nil, "" }, cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	task, err := tm.AddTask(TaskParams{Name: "job"})
+	require.NoError(t, err)
+	got, ok := tm.Task(task.ID())
+	require.True(t, ok)
+	assert.Same(t, task, got)
+	for _, id := range []string{"task-0" + task.ID()[len("task-"):], "Task-1", "1", "", "task-", "task-99"} {
+		_, ok := tm.Task(id)
+		assert.False(t, ok, "Task(%q)", id)
+		tm.DeleteTask(id) // ignored
+	}
+	_, ok = tm.Task(task.ID())
+	assert.True(t, ok, "deleting other ids left the task alone")
+}
+
 func TestAWorkerThatNeverAnswersInitIsClosedAfterStartTimeout(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()

@@ -111,7 +111,8 @@ func TestACrashRetriesOnAnotherWorkerThenFailsWithErrWorkerCrashed(t *testing.T)
 	require.NoError(t, p.ready(ctx(t)))
 	res := doAsync(tm, TaskParams{Name: "hang", Retries: 1})
 	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
-	first := tm.tasks[tm.Status().Working[0]].AssignedWorker()
+	task := func(id string) *TaskRequest { t, _ := tm.Task(id); return t }
+	first := task(tm.Status().Working[0]).AssignedWorker()
 	var a, b *TaskWorker
 	for _, f := range *fakes {
 		if f.w.id == first {
@@ -121,7 +122,7 @@ func TestACrashRetriesOnAnotherWorkerThenFailsWithErrWorkerCrashed(t *testing.T)
 		}
 	}
 	p.workerExit(a, "exit code 1")
-	settleSoon(t, func() bool { w := tm.Status().Working; return len(w) == 1 && tm.tasks[w[0]].AssignedWorker() == b.id })
+	settleSoon(t, func() bool { w := tm.Status().Working; return len(w) == 1 && task(w[0]).AssignedWorker() == b.id })
 	p.workerExit(b, "exit code 2")
 	r := <-res
 	require.ErrorIs(t, r.Err, ErrWorkerCrashed)

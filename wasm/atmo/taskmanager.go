@@ -80,7 +80,7 @@ type TaskManager struct {
 	closed     bool
 	nextTask   uint64
 	nextWorker uint64
-	tasks      map[string]*TaskRequest
+	tasks      map[uint64]*TaskRequest // by seq, which spares each task a string hash (no hardware hash on js/wasm)
 	queues     map[string]*taskQueue
 	queued     int                      // tasks in all queues
 	byName     map[string][]*TaskWorker // live workers (not closed) per task name
@@ -121,7 +121,7 @@ func NewTaskManagerWithOptions(o Options) *TaskManager {
 		id:      "tm-" + strconv.FormatUint(rand.Uint64()%1e9, 36),
 		opts:    o,
 		clock:   realClock{},
-		tasks:   map[string]*TaskRequest{},
+		tasks:   map[uint64]*TaskRequest{},
 		queues:  map[string]*taskQueue{},
 		byName:  map[string][]*TaskWorker{},
 		gone:    map[string]string{},
@@ -215,7 +215,7 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 	t.seq = tm.nextTask
 	var id [24]byte
 	t.id = string(strconv.AppendUint(append(id[:0], "task-"...), t.seq, 10)) // one allocation, not two
-	tm.tasks[t.id] = t
+	tm.tasks[t.seq] = t
 	tm.stats.submitted++
 	if tm.watched() {
 		tm.emit(Message{Kind: KindNewTask, TaskID: t.id, Content: t.name})
@@ -371,7 +371,7 @@ func (tm *TaskManager) settle(t *TaskRequest, r Response) bool {
 		r.WorkerID = t.worker.id
 	}
 	tm.unqueue(t)
-	delete(tm.tasks, t.id)
+	delete(tm.tasks, t.seq)
 	if r.Err == nil {
 		t.status = TaskDone
 		tm.stats.done++
@@ -447,7 +447,7 @@ func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration) 
 func (tm *TaskManager) Task(id string) (*TaskRequest, bool) {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	t, ok := tm.tasks[id]
+	t, ok := tm.tasks[seqOf(id)] // seq 0, for an id not of ours, is never a task's
 	return t, ok
 }
 
@@ -455,7 +455,7 @@ func (tm *TaskManager) Task(id string) (*TaskRequest, bool) {
 // cancelled as by TaskRequest.Cancel. Unknown ids are ignored.
 func (tm *TaskManager) DeleteTask(id string) {
 	tm.mu.Lock()
-	t := tm.tasks[id]
+	t := tm.tasks[seqOf(id)]
 	tm.mu.Unlock()
 	if t != nil {
 		tm.cancel(t, fmt.Errorf("%w: task %s was deleted", ErrCanceled, id))
