@@ -184,6 +184,45 @@ func TestJSAPIStatusStatsAndSubscribeFollowTheTasks(t *testing.T) {
 	assert.Equal(t, "js", workers[0].(map[string]any)["kind"])
 }
 
+func TestJSAPIResultsCrossBackFromGoOnceWithOrWithoutASubscriber(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const held = tm._bridge.held;
+  const live = () => held.values.length - held.free.length;
+  const wm = atmo.createBrowserWorkerManager(tm, [{ ...math, count: 2, concurrency: 8 }]);
+  await wm.ready();
+  const sums = (from) => Promise.all(Array.from({ length: 200 }, (_, i) => tm.run('add', { a: from + i, b: 1 })));
+  // Unwatched, each result waits in JS's held values while Go hands it on.
+  const alone = await sums(0);
+  const afterAlone = live();
+  // Watched, the result is a JS value in Go, seen by the task and the events.
+  const answers = new Map();
+  const stop = tm.subscribe((m) => { if (m.message === 'worker-response') answers.set(m.taskId, m.content); });
+  const watched = [];
+  await Promise.all(Array.from({ length: 50 }, (_, i) => new Promise((resolve, reject) => {
+    tm.addTask({ name: 'add', params: { a: 1000 + i, b: 1 }, onSuccess: (r) => { watched.push(r); resolve(); }, onError: reject });
+  })));
+  await new Promise((r) => setTimeout(r, 100)); // events arrive on their own goroutine
+  stop();
+  const afterWatched = live();
+  const again = await sums(2000);
+  await tm.close();
+  return {
+    aloneOk: alone.every((r, i) => r === i + 1), afterAlone,
+    events: answers.size, eventsMatch: watched.every((r) => answers.get(r.taskId) === r.content),
+    afterWatched, againOk: again.every((r, i) => r === 2001 + i), atEnd: live(),
+  };`), &got)
+	assert.Equal(t, true, got["aloneOk"], "every result is its task's")
+	assert.EqualValues(t, 0, got["afterAlone"], "and no slot is left once they are delivered")
+	assert.EqualValues(t, 50, got["events"], "a subscriber sees every answer's content")
+	assert.Equal(t, true, got["eventsMatch"], "the same content the task settled with")
+	assert.EqualValues(t, 0, got["afterWatched"])
+	assert.Equal(t, true, got["againOk"], "results are held again once nobody subscribes")
+	assert.EqualValues(t, 0, got["atEnd"])
+}
+
 func TestJSAPISubscribersGetEveryMessageInOrderWithTheFieldsItHas(t *testing.T) {
 	ctx := apiPage(t)
 	var got map[string]any

@@ -147,6 +147,7 @@ func (p *workerPool) boot(w *TaskWorker) {
 type lazyContent interface {
 	decode() any
 	raw() any
+	held() any // raw, left in JS: its slot in the held values (see hooks.HoldRawResults)
 }
 
 // inbound is one decoded message from a worker.
@@ -223,10 +224,13 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 			w.crashes = 0
 			tm.stats.runTime.add(time.Duration(tm.now().UnixNano() - t.started))
 			if l, ok := in.content.(lazyContent); ok {
-				if t.rawResult {
-					in.content = l.raw()
-				} else {
+				switch {
+				case !t.rawResult:
 					in.content = l.decode()
+				case tm.holdRaw && !tm.watched(): // read once, by the task's callback
+					in.content = l.held()
+				default:
+					in.content = l.raw()
 				}
 			}
 			r := Response{WorkerID: w.id, Content: in.content}

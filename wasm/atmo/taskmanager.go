@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/atmoworkers/atmo/wasm/internal/hooks"
 )
 
 // Options tune a TaskManager. The zero value of each field means its default.
@@ -90,6 +92,7 @@ type TaskManager struct {
 	seq        uint64
 	rotate     int
 	elastic    bool // some worker group may grow
+	holdRaw    bool // RawResult answers stay in JS, read once (see hooks.HoldRawResults)
 	stats      counters
 
 	closing chan struct{} // closed when the first Close has settled every task
@@ -101,6 +104,15 @@ type TaskManager struct {
 
 // NewTaskManager returns a TaskManager with default options.
 func NewTaskManager() *TaskManager { return NewTaskManagerWithOptions(Options{}) }
+
+func init() {
+	hooks.HoldRawResults = func(tm any) {
+		m := tm.(*TaskManager)
+		m.mu.Lock()
+		m.holdRaw = true
+		m.mu.Unlock()
+	}
+}
 
 // NewTaskManagerWithOptions returns a TaskManager tuned by o.
 func NewTaskManagerWithOptions(o Options) *TaskManager {

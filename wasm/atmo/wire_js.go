@@ -229,6 +229,8 @@ func (c wireContent) decode() any {
 
 func (c wireContent) raw() any { return values.ReceivedItem(c.i) }
 
+func (c wireContent) held() any { return values.ReceivedHeld(c.i) }
+
 // jsStrings caches the JS strings of worker ids and task names, which cross
 // with every task.
 type jsStrings map[string]js.Value

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/hooks"
 )
 
 // The TaskManager side of the bridge: managers, tasks, their status and
@@ -35,6 +36,7 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 		}
 	}
 	tm := atmo.NewTaskManagerWithOptions(o)
+	hooks.HoldRawResults(tm) // run()'s results stay in JS (see batch_js.go's runs)
 	b.mu.Lock()
 	id := b.handle()
 	b.tms[id] = &tmEntry{tm: tm, runs: newRunResults()}

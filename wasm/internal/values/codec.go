@@ -26,6 +26,7 @@ import (
 //	tagObject                        uint32 count, then each key (uint32 length, UTF-8) and value
 //	tagRef                           uint32 index into a list of values kept aside
 //	tagHeld                          uint32 slot of a value JS holds, int32 slot of its transfer list or -1 (see Held)
+//	tagTake                          as tagHeld, for a value read once: JS lets go of its slot as it reads it
 //
 // A ref stands for what does not travel as bytes: a JS value (js.Value,
 // Moved) or a large []byte, which crosses as a typed array of its own.
@@ -40,14 +41,20 @@ const (
 	tagObject
 	tagRef
 	tagHeld
+	tagTake
 )
 
 // Held is a value that JS keeps in the codec's table (codec.hold) and Go
 // knows only by its slot, with the slot of its transfer list, or -1: the
 // JS API's params, which Go passes on to a worker without holding them
 // (a JS value in Go is a reference with a finalizer, ~4-5 µs a task
-// between making it and finalizing it). JS releases the slots.
-type Held struct{ Value, List int32 }
+// between making it and finalizing it). JS releases the slots, or, for a
+// Held that Take marks (the JS API's results, see ReceivedHeld), lets go
+// of the slot as it reads it: such a value crosses back to JS once.
+type Held struct {
+	Value, List int32
+	Take        bool
+}
 
 // InlineBytes is the largest []byte the codec copies into its bytes; a
 // larger one is set aside as a ref and crosses as a typed array of its own,
@@ -97,7 +104,11 @@ func Encode(buf []byte, v any, refs *[]any) []byte {
 	case Appender:
 		return x.AppendWire(buf, refs)
 	case Held:
-		buf = append(buf, tagHeld)
+		if x.Take {
+			buf = append(buf, tagTake)
+		} else {
+			buf = append(buf, tagHeld)
+		}
 		buf = binary.LittleEndian.AppendUint32(buf, uint32(x.Value))
 		return binary.LittleEndian.AppendUint32(buf, uint32(x.List))
 	}
@@ -373,11 +384,11 @@ func decodeAt(buf []byte, ref func(int) any, depth int) (any, []byte, error) {
 			return nil, nil, fmt.Errorf("values: encoded value refers to value %d set aside, and there are none", i)
 		}
 		return ref(i), buf[4:], nil
-	case tagHeld:
+	case tagHeld, tagTake:
 		if len(buf) < 8 {
 			return nil, nil, errShort
 		}
-		h := Held{Value: int32(binary.LittleEndian.Uint32(buf)), List: int32(binary.LittleEndian.Uint32(buf[4:]))}
+		h := Held{Value: int32(binary.LittleEndian.Uint32(buf)), List: int32(binary.LittleEndian.Uint32(buf[4:])), Take: tag == tagTake}
 		return h, buf[8:], nil
 	}
 	return nil, nil, fmt.Errorf("values: unknown tag %d in an encoded value", tag)

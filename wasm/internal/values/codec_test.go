@@ -265,7 +265,7 @@ func BenchmarkDecodeNumbers(b *testing.B) {
 }
 
 func TestAHeldValueCrossesAsItsSlotsAndNormalizesAsItself(t *testing.T) {
-	tree := map[string]any{"params": Held{Value: 3, List: -1}, "more": []any{Held{Value: 0, List: 7}}}
+	tree := map[string]any{"params": Held{Value: 3, List: -1}, "more": []any{Held{Value: 0, List: 7}}, "result": Held{Value: 5, List: -1, Take: true}}
 	n, err := Normalize(tree, "params")
 	require.NoError(t, err)
 	require.Equal(t, tree, n, "a held value is passed on as it is")

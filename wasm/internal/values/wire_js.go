@@ -89,8 +89,9 @@ const readValue = () => {
       return o;
     }
     case 8: return refs[readLen()];
-    case 9: {
-      const v = held.values[dv.getUint32(pos, true)], l = dv.getInt32(pos + 4, true);
+    case 9: case 10: {
+      const k = dv.getUint32(pos, true), v = held.values[k], l = dv.getInt32(pos + 4, true);
+      if (u8[pos - 1] === 10) release(k); // read once (Go's Held.Take)
       pos += 8;
       if (l >= 0) for (const b of held.values[l]) transfer.push(b);
       return v;
@@ -235,6 +236,8 @@ const copy = (v) => {
 // item is wire.items[i], which Go takes as it came: the message's buffers
 // are then the user's, and recycle leaves them alone.
 const item = (i) => { wire.rawTaken = true; return wire.items[i]; };
+// holdItem holds wire.items[i] for Go, which gets only its slot.
+const holdItem = (i) => hold(item(i));
 
 // Recycling. Writing into fresh memory is slow: the first touch of each
 // page faults, and on this project's 2-core VM filling a new 64 MiB
@@ -280,7 +283,7 @@ const bytes = (n) => {
 // postMessage(m, []) than over postMessage(m), measured, a quarter of a
 // round trip.
 const post = (target, m, list) => (list && list.length ? target.postMessage(m, list) : target.postMessage(m));
-return { wire, hop, whileAlive, read, begin, value, num, mark, rewind, slot, fill, end, encode, copy, deliver, post, item, recycle, bytes, hold, release, held };
+return { wire, hop, whileAlive, read, begin, value, num, mark, rewind, slot, fill, end, encode, copy, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
 `).Invoke(MaxDepth, InlineBytes, MaxItems)
 
 // WhileAlive returns fn as a JS function that calls it only while the Go
@@ -296,6 +299,7 @@ var (
 	wireRefs     = wire.Get("refs")
 	wireAside    = wire.Get("aside") // Send's set-aside values, one call at a time
 	codecItem    = Codec.Get("item")
+	codecHold    = Codec.Get("holdItem")
 	codecRecycle = Codec.Get("recycle")
 	codecBytes   = Codec.Get("bytes")
 	whileAlive   = Codec.Get("whileAlive")
@@ -386,6 +390,14 @@ func DecodeReceived(b []byte) (any, error) {
 // ReceivedItem is the i-th value the writer of the message kept as it came
 // (wire.items), valid during the call that delivered the message.
 func ReceivedItem(i int) js.Value { return codecItem.Invoke(i) }
+
+// ReceivedHeld is ReceivedItem kept in JS's table of held values: Go gets
+// only its slot, and no reference with a finalizer (~10% of the page's
+// thread in a flood of the JS API's tasks, all in runtime.SetFinalizer).
+// The value crosses back to JS once, which lets go of the slot.
+func ReceivedHeld(i int) Held {
+	return Held{Value: int32(codecHold.Invoke(i).Int()), List: -1, Take: true}
+}
 
 // refsCopied says that Go copied large byte arrays out of the message being
 // handled, whose buffers receive then offers for reuse.

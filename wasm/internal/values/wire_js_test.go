@@ -154,6 +154,18 @@ func TestSendingAValueThatSetsNothingAsideAllocatesNothing(t *testing.T) {
 	require.Zero(t, testing.AllocsPerRun(100, func() { Send(v) }), "and the slice that held them is reused, not kept growing")
 }
 
+func TestAHeldValueMarkedTakeIsLetGoAsItIsRead(t *testing.T) {
+	v := js.Global().Get("Object").New()
+	slot := Codec.Call("hold", v).Int()
+	refs, _ := Send([]any{Held{Value: int32(slot), List: -1, Take: true}})
+	got := Codec.Call("read", js.ValueOf(refs), js.Global().Get("Array").New()).Index(0)
+	require.True(t, got.Equal(v), "the very object JS held")
+	require.True(t, Codec.Get("held").Get("values").Index(slot).IsUndefined(), "and its slot is free once read")
+	again := Codec.Call("hold", js.ValueOf("next")).Int()
+	require.Equal(t, slot, again, "for the next value to hold")
+	Codec.Call("release", again)
+}
+
 func TestAHeldValueIsReadBackAsItselfUntilReleased(t *testing.T) {
 	v := js.Global().Get("Object").New()
 	buf := js.Global().Get("ArrayBuffer").New(8)
