@@ -115,11 +115,13 @@ window.atmoLoaded = loadAtmo({ wasm: '/atmo.wasm' }).then((a) => (window.atmo = 
 }
 
 // js wraps an async function body so eval can await it: the body sees
-// atmo, and a math pool's tm and wm when withPool.
+// atmo, the math worker's config, and heldBy(tm), how many values the
+// bridge of tm's module holds for Go (params, results on their way).
 func js(body string) string {
 	return fmt.Sprintf(`(async () => {
   const atmo = window.atmo;
   const math = { tasks: ['add', 'subtract', 'multiply', 'divide', 'power', 'sqrt', 'fibonacci'], script: '/workers/math-worker.js' };
+  const heldBy = (tm) => tm._bridge.held.values.length - tm._bridge.held.free.length;
   %s
 })()`, body)
 }

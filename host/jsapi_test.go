@@ -189,8 +189,7 @@ func TestJSAPIResultsCrossBackFromGoOnceWithOrWithoutASubscriber(t *testing.T) {
 	var got map[string]any
 	eval(t, ctx, js(`
   const tm = atmo.createTaskManager();
-  const held = tm._bridge.held;
-  const live = () => held.values.length - held.free.length;
+  const live = () => heldBy(tm);
   const wm = atmo.createBrowserWorkerManager(tm, [{ ...math, count: 2, concurrency: 8 }]);
   await wm.ready();
   const sums = (from) => Promise.all(Array.from({ length: 200 }, (_, i) => tm.run('add', { a: from + i, b: 1 })));
@@ -427,8 +426,7 @@ func TestJSAPIParamsHeldForGoAreLetGoOnceTheirTasksSettle(t *testing.T) {
 	var got map[string]any
 	eval(t, ctx, js(`
   const tm = atmo.createTaskManager();
-  const held = tm._bridge.held;
-  const live = () => held.values.length - held.free.length;
+  const live = () => heldBy(tm);
   const wm = atmo.createBrowserWorkerManager(tm, [math]);
   await wm.ready();
   const before = live();
