@@ -82,10 +82,14 @@ func benchRows(rep *benchReport) []benchRow {
 		for _, r := range rs {
 			if r.Variant != "" {
 				hasVariants[r.Impl] = true
-				if !seen[r.Variant] {
-					seen[r.Variant] = true
-					variants = append(variants, r.Variant)
-				}
+			}
+		}
+		// An implementation with variants may have a plain entry too (the
+		// round trip's atmo JS): that one gets a row of its own.
+		for _, r := range rs {
+			if (r.Variant != "" || hasVariants[r.Impl]) && !seen[r.Variant] {
+				seen[r.Variant] = true
+				variants = append(variants, r.Variant)
 			}
 		}
 		if len(variants) == 0 {
@@ -164,15 +168,21 @@ func benchDerived(rep *benchReport) []string {
 		raw := find("roundtrip", rt[0], implRaw, "")
 		var parts []string
 		for _, impl := range []string{implAtmoJS, implAtmoGo} {
-			r := find("roundtrip", rt[0], impl, "")
-			if raw == nil || r == nil || len(r.Runs) != len(raw.Runs) || len(r.Runs) == 0 {
-				continue
+			for _, v := range variantsOf("roundtrip", rt[0], impl) {
+				r := find("roundtrip", rt[0], impl, v)
+				if raw == nil || r == nil || len(r.Runs) != len(raw.Runs) || len(r.Runs) == 0 {
+					continue
+				}
+				ratios := make([]float64, len(r.Runs))
+				for i := range r.Runs {
+					ratios[i] = r.Runs[i] / raw.Runs[i]
+				}
+				name := impl
+				if v != "" {
+					name += " (" + v + ")"
+				}
+				parts = append(parts, fmt.Sprintf("%s %.2f-%.2f× (median %.2f×)", name, slices.Min(ratios), slices.Max(ratios), median(ratios)))
 			}
-			ratios := make([]float64, len(r.Runs))
-			for i := range r.Runs {
-				ratios[i] = r.Runs[i] / raw.Runs[i]
-			}
-			parts = append(parts, fmt.Sprintf("%s %.2f-%.2f× (median %.2f×)", impl, slices.Min(ratios), slices.Max(ratios), median(ratios)))
 		}
 		if len(parts) > 0 {
 			out = append(out, "round trip ÷ raw, run by run (each pair measured side by side): "+strings.Join(parts, ", "))

@@ -125,6 +125,8 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
     notArray: throws(() => atmo.createBrowserWorkerManager(tm, { tasks: ['add'] })),
     both: throws(() => atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], script: '/a.js', module: '/b.wasm' }])),
     addTaskNoName: throws(() => tm.addTask({ params: {} })),
+    keepAwakeTooLong: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, keepAwake: 5 }])),
+    keepAwakeNotANumber: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, keepAwake: '50us' }])),
     badOption: throws(() => atmo.createTaskManager({ agingInterva: 5 })),
   };
   await tm.close();
@@ -133,6 +135,7 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 		"noName": "name", "emptyName": "name", "uncloneable": "params", "throwingGetter": "params", "badPriority": "priority",
 		"unknownField": "configs[1].scirpt", "noTasks": "configs[0].tasks", "notArray": "configs",
 		"both": "configs[0]", "addTaskNoName": "name", "badOption": "options.agingInterva",
+		"keepAwakeTooLong": "configs[0].keepAwake", "keepAwakeNotANumber": "configs[0].keepAwake",
 	} {
 		require.Contains(t, got, name)
 		assert.Equal(t, "ERR_BAD_ARGUMENT", got[name]["code"], name)
@@ -182,6 +185,25 @@ func TestJSAPIStatusStatsAndSubscribeFollowTheTasks(t *testing.T) {
 	workers := stats["workers"].([]any)
 	require.Len(t, workers, 1)
 	assert.Equal(t, "js", workers[0].(map[string]any)["kind"])
+}
+
+func TestJSAPIKeepAwakeIsGivenInMillisecondsAndReachesTheWorkerInMicroseconds(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"init.js": `
+let id, keepAwake;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; keepAwake = d.keepAwake; self.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: keepAwake });
+};`})
+	var got float64
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['init'], script: '/t/init.js', keepAwake: 0.05 }]);
+  await wm.ready();
+  const v = await tm.run('init');
+  await tm.close();
+  return v;`), &got)
+	assert.InDelta(t, 50, got, 1e-6)
 }
 
 func TestJSAPIResultsCrossBackFromGoOnceWithOrWithoutASubscriber(t *testing.T) {

@@ -71,6 +71,25 @@
     return text || `the handler failed with ${err === '' ? 'an empty string' : String(err)} and no message`;
   }
 
+  // keepAwake returns what the worker calls when it falls idle, having
+  // answered its last task: it stays busy for us µs (init-worker's
+  // keepAwake, WorkerConfig.KeepAwake), so that a task the host posts in
+  // that time finds the thread awake. A sleeping thread's wake-up is the
+  // dearest part of a round trip on a virtual machine. JS cannot see a
+  // message waiting while it runs, so the loop runs its course: a count of
+  // clock readings, calibrated once, as performance.now() is coarsened to
+  // 100 µs outside cross-origin isolation.
+  function keepAwake(us) {
+    if (!(us > 0) || typeof performance === 'undefined') return () => {};
+    let reads = 0;
+    const end = performance.now() + 5;
+    while (performance.now() < end) reads++;
+    const n = Math.ceil((reads / 5000) * Math.min(us, 1000));
+    return () => {
+      for (let i = 0; i < n; i++) performance.now();
+    };
+  }
+
   function atmoWorker(handlers, options) {
     if (!handlers || typeof handlers !== 'object') {
       throw new TypeError('atmoWorker(handlers): handlers must be an object of task name → function');
@@ -80,6 +99,11 @@
     const running = new Map(); // taskId → { abort: AbortController made on demand }
     let workerId = null;
     let batches = false; // the host takes worker-response-batch
+    let stayAwake = () => {}; // see keepAwake
+    // idle keeps the thread awake for a while once nothing is left to run.
+    const idle = () => {
+      if (!starting && running.size === 0 && outbox.length === 0) stayAwake();
+    };
     let outbox = [], outboxTransfer = [], outboxStarts = []; // answer i's buffers start at outboxStarts[i]
 
     // respond answers a task. When the host takes batches and other tasks
@@ -115,6 +139,7 @@
           }
         });
       }
+      idle();
     }
 
     // work runs a task. A handler that returns a plain value is answered in
@@ -152,11 +177,13 @@
           respond(taskId, { error: errorText(err) }); // a result that cannot be cloned
         }
         running.delete(taskId);
+        idle();
       };
       const failed = (err) => {
         if (running.get(taskId) !== task) return;
         respond(taskId, { error: errorText(err) });
         running.delete(taskId);
+        idle();
       };
       let result;
       try {
@@ -178,6 +205,7 @@
         case 'init-worker': {
           workerId = data.id;
           batches = Array.isArray(data.features) && data.features.includes('batch');
+          stayAwake = keepAwake(data.keepAwake);
           const ready = { tasks: names, features: ['cancel', 'progress', 'concurrency', 'batch'] };
           const say = () => port.post({ message: 'worker-ready', workerId, content: ready });
           // Hold the Web Lock the host names for as long as this thread

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"syscall/js"
+	"time"
 
 	"github.com/atmoworkers/atmo/wasm/internal/protocol"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
@@ -206,15 +207,25 @@ func (ww *webWorker) readyFeatures(w *TaskWorker, ready any) {
 	ww.watchLock(w, c)
 }
 
-func (ww *webWorker) init(id string, tasks []string, concurrency int) {
+func (ww *webWorker) init(id string, tasks []string, concurrency int, keepAwake time.Duration) {
+	msg := initWorker(id, tasks, concurrency, keepAwake)
+	msg["lock"] = ww.lock
+	msg["features"] = []any{protocol.FeatureBatch}
+	ww.worker.Call("postMessage", msg)
+}
+
+// initWorker is the init-worker message: the seed's id and task names, and
+// what atmo's workers read besides (keepAwake in µs, when set).
+func initWorker(id string, tasks []string, concurrency int, keepAwake time.Duration) map[string]any {
 	ts := make([]any, len(tasks))
 	for i, t := range tasks {
 		ts[i] = t
 	}
-	ww.worker.Call("postMessage", map[string]any{
-		"message": string(KindInitWorker), "id": id, "content": ts, "concurrency": concurrency, "lock": ww.lock,
-		"features": []any{protocol.FeatureBatch},
-	})
+	msg := map[string]any{"message": string(KindInitWorker), "id": id, "content": ts, "concurrency": concurrency}
+	if keepAwake > 0 {
+		msg["keepAwake"] = float64(keepAwake) / float64(time.Microsecond)
+	}
+	return msg
 }
 
 // work posts a task. To a worker that takes batches and already has tasks in

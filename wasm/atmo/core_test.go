@@ -440,10 +440,12 @@ func TestWorkerConfigsAreChecked(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
 	for name, c := range map[string]WorkerConfig{
-		"no tasks":   {Script: "x"},
-		"empty name": {Tasks: []string{""}, Script: "x"},
-		"no script":  {Tasks: []string{"a"}},
-		"bad type":   {Tasks: []string{"a"}, Script: "x", Type: "esm"},
+		"no tasks":      {Script: "x"},
+		"empty name":    {Tasks: []string{""}, Script: "x"},
+		"no script":     {Tasks: []string{"a"}},
+		"bad type":      {Tasks: []string{"a"}, Script: "x", Type: "esm"},
+		"keepAwake<0":   {Tasks: []string{"a"}, Script: "x", KeepAwake: -time.Microsecond},
+		"keepAwake>max": {Tasks: []string{"a"}, Script: "x", KeepAwake: MaxKeepAwake + 1},
 	} {
 		_, err := newWorkerPool(tm, nil, []WorkerConfig{c})
 		assert.ErrorIs(t, err, ErrBadParams, name)

@@ -24,7 +24,7 @@ type fakeTransport struct {
 	ended    bool
 }
 
-func (f *fakeTransport) init(string, []string, int) {
+func (f *fakeTransport) init(string, []string, int, time.Duration) {
 	if !f.silent {
 		go f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerReady})
 	}

@@ -16,7 +16,7 @@ import (
 // workerPool.workerError and workerPool.workerExit. After terminate it must
 // call none of them again.
 type transport interface {
-	init(workerID string, tasks []string, concurrency int)
+	init(workerID string, tasks []string, concurrency int, keepAwake time.Duration)
 	// work posts task seq (whose id is "task-" and seq: the wire carries
 	// the number); with keep, its answer's content stays a JS value (the
 	// task's RawResult), which Go need not read.
@@ -123,7 +123,7 @@ func (p *workerPool) boot(w *TaskWorker) {
 		return
 	}
 	w.transport = tr
-	tr.init(w.id, w.tasks, w.config.Concurrency)
+	tr.init(w.id, w.tasks, w.config.Concurrency, w.config.KeepAwake)
 	d := w.config.StartTimeout
 	w.bootTimer = p.tm.clock.AfterFunc(d, func() {
 		p.tm.mu.Lock()

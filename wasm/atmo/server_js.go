@@ -247,14 +247,8 @@ func errorString(v js.Value) string {
 	return s
 }
 
-func (th *thread) init(id string, tasks []string, concurrency int) {
-	ts := make([]any, len(tasks))
-	for i, t := range tasks {
-		ts[i] = t
-	}
-	th.worker.Call("postMessage", map[string]any{
-		"message": string(KindInitWorker), "id": id, "content": ts, "concurrency": concurrency,
-	})
+func (th *thread) init(id string, tasks []string, concurrency int, keepAwake time.Duration) {
+	th.worker.Call("postMessage", initWorker(id, tasks, concurrency, keepAwake))
 }
 
 func (th *thread) work(seq uint64, workerID, name string, params any, keep bool) {

@@ -37,6 +37,15 @@ type WorkerConfig struct {
 	// the seed's one-task-at-a-time behaviour; workers written with
 	// atmo-worker.js or wasm/worker overlap async handlers up to this many.
 	Concurrency int
+	// KeepAwake is how long a worker written with jsworker/atmo-worker.js
+	// stays busy after it answers with nothing left to run, before its
+	// thread sleeps: a task posted within that time starts without waking
+	// a sleeping thread, which on a virtual machine costs tens of µs of a
+	// round trip (README, "Performance"). It spends up to that much CPU
+	// each time the worker falls idle, so it pays where tasks come one at a
+	// time and close together. 0, the default: sleep at once. At most
+	// MaxKeepAwake. Seed scripts and Go workers ignore it.
+	KeepAwake time.Duration
 
 	// MaxHeapMB bounds the worker's JS heap, in MiB, under Node.js
 	// (worker_threads' resourceLimits.maxOldGenerationSizeMb): past it the
@@ -64,6 +73,10 @@ type WorkerConfig struct {
 // DefaultStartTimeout is WorkerConfig.StartTimeout's default.
 const DefaultStartTimeout = 30 * time.Second
 
+// MaxKeepAwake bounds WorkerConfig.KeepAwake: past it, the CPU a worker
+// burns would cost more than any wake-up it spares.
+const MaxKeepAwake = time.Millisecond
+
 func (c WorkerConfig) validate(i int, base RestartPolicy) (WorkerConfig, error) {
 	if len(c.Tasks) == 0 {
 		return c, fmt.Errorf("%w: worker config %d lists no Tasks; list the task names its script handles", ErrBadParams, i)
@@ -86,6 +99,9 @@ func (c WorkerConfig) validate(i int, base RestartPolicy) (WorkerConfig, error) 
 	}
 	if c.Count < 0 || c.MaxWorkers < 0 || c.Concurrency < 0 {
 		return c, fmt.Errorf("%w: worker config %d has a negative Count, MaxWorkers or Concurrency", ErrBadParams, i)
+	}
+	if c.KeepAwake < 0 || c.KeepAwake > MaxKeepAwake {
+		return c, fmt.Errorf("%w: worker config %d has KeepAwake %v; use 0 to %v (tens of µs spare a thread's wake-up)", ErrBadParams, i, c.KeepAwake, MaxKeepAwake)
 	}
 	if c.Count == 0 {
 		c.Count = 1

@@ -18,7 +18,7 @@ import (
 // managers and their workers.
 
 // configFields are the WorkerConfig fields JS may set, by their JS names.
-var configFields = []string{"tasks", "script", "module", "type", "count", "maxWorkers", "idleTimeout", "concurrency", "startTimeout", "taskTimeout"}
+var configFields = []string{"tasks", "script", "module", "type", "count", "maxWorkers", "idleTimeout", "concurrency", "keepAwake", "startTimeout", "taskTimeout"}
 
 // workerConfig reads one JS worker config; where names it in errors, such as "configs[1]".
 func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
@@ -70,6 +70,11 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 				return c, arg, fmt.Errorf("atmo: %s must be a positive number of milliseconds (leave it out to never release workers)", arg)
 			}
 			c.IdleTimeout = msDuration(f.Float())
+		case "keepAwake":
+			if f.Type() != js.TypeNumber || !(f.Float() >= 0 && f.Float() <= float64(atmo.MaxKeepAwake/time.Millisecond)) {
+				return c, arg, fmt.Errorf("atmo: %s must be a number of milliseconds from 0 to %v (0.05 spares a thread's wake-up)", arg, float64(atmo.MaxKeepAwake/time.Millisecond))
+			}
+			c.KeepAwake = msDuration(f.Float())
 		case "concurrency", "count", "maxWorkers":
 			if f.Type() != js.TypeNumber || f.Float() < 1 || f.Float() != math.Trunc(f.Float()) || f.Float() > 1<<20 {
 				return c, arg, fmt.Errorf("atmo: %s must be a whole number of 1 or more", arg)

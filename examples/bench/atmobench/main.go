@@ -36,14 +36,15 @@ type spec struct {
 	Tasks       int    `json:"tasks"`
 	Workers     int    `json:"workers"`
 	Concurrency int    `json:"concurrency"`
-	N           int    `json:"n"`        // fib(n)
-	Size        int    `json:"size"`     // payload bytes
-	Rounds      int    `json:"rounds"`   // payload round trips per measure
-	WarmUps     int    `json:"warmUps"`  // payload round trips before it, not counted
-	Transfer    bool   `json:"transfer"` // the worker transfers its answer back
-	KeepInJS    bool   `json:"keepInJS"` // with Transfer: the page's bytes stay in JS (atmo.Transfer, RawResult)
-	Shared      bool   `json:"shared"`   // Go modules: one compile on the main thread, posted to every worker
-	Run         int    `json:"run"`      // which repetition; makes module URLs unique
+	N           int    `json:"n"`           // fib(n)
+	Size        int    `json:"size"`        // payload bytes
+	Rounds      int    `json:"rounds"`      // payload round trips per measure
+	WarmUps     int    `json:"warmUps"`     // payload round trips before it, not counted
+	Transfer    bool   `json:"transfer"`    // the worker transfers its answer back
+	KeepInJS    bool   `json:"keepInJS"`    // with Transfer: the page's bytes stay in JS (atmo.Transfer, RawResult)
+	Shared      bool   `json:"shared"`      // Go modules: one compile on the main thread, posted to every worker
+	KeepAwakeUs int    `json:"keepAwakeUs"` // WorkerConfig.KeepAwake, in µs
+	Run         int    `json:"run"`         // which repetition; makes module URLs unique
 }
 
 // figures are what a measurement reports, by name.
@@ -164,7 +165,7 @@ func promise(fn func() (any, error)) js.Value {
 
 // config is the worker config of the spec's implementation.
 func (b *bench) config(workers, concurrency int) atmo.WorkerConfig {
-	c := atmo.WorkerConfig{Tasks: taskNames, Count: workers, Concurrency: concurrency}
+	c := atmo.WorkerConfig{Tasks: taskNames, Count: workers, Concurrency: concurrency, KeepAwake: time.Duration(b.spec.KeepAwakeUs) * time.Microsecond}
 	if b.spec.Impl == "atmo-go" {
 		// A query unique to the run: every start-up compiles afresh instead
 		// of reusing the compile a previous run left in atmo's cache.

@@ -479,3 +479,22 @@ parentPort.on('message', (d) => {
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"t"}, Script: mixed})
 	atmotest.AnswerBesideAnotherTasksAnswer(testCtx(t), t, tm)
 }
+
+func TestAServerWorkerKeptAwakeAnswersAsItWouldAsleep(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: abs(t, echoWorker), KeepAwake: 100 * time.Microsecond, Concurrency: 4})
+	for i := range 20 {
+		got, err := tm.Do(testCtx(t), "echo", map[string]any{"i": float64(i)})
+		require.NoError(t, err)
+		require.Equal(t, map[string]any{"i": float64(i)}, got.(map[string]any)["params"])
+	}
+	errs := make(chan error, 40)
+	for i := range 40 {
+		go func() {
+			_, err := tm.Do(testCtx(t), "echo", map[string]any{"i": float64(i), "delay": float64(i % 3)})
+			errs <- err
+		}()
+	}
+	for range 40 {
+		require.NoError(t, <-errs)
+	}
+}

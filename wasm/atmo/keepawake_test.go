@@ -1,0 +1,65 @@
+//go:build js && wasm
+
+package atmo_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/jstest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestKeepAwakeReachesTheWorkerInInitWorkerInMicroseconds(t *testing.T) {
+	script := jstest.BlobURL(t, `
+let id, keepAwake;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; keepAwake = 'keepAwake' in d ? d.keepAwake : 'absent'; self.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: keepAwake });
+};`)
+	tm, _ := pool(t,
+		atmo.WorkerConfig{Tasks: []string{"awake"}, Script: script, KeepAwake: 50 * time.Microsecond},
+		atmo.WorkerConfig{Tasks: []string{"asleep"}, Script: script})
+	got, err := tm.Do(testCtx(t), "awake", nil)
+	require.NoError(t, err)
+	assert.Equal(t, 50.0, got)
+	got, err = tm.Do(testCtx(t), "asleep", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "absent", got, "without KeepAwake a seed script sees the init-worker it knows")
+}
+
+func TestAHelperWorkerKeptAwakeAnswersAsItWouldAsleep(t *testing.T) {
+	script := jstest.HelperWorker(t, `atmoWorker({
+  echo: (p) => p,
+  later: async (p) => { await null; return p; },
+  fail: () => { throw new Error('no'); },
+});`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo", "later", "fail"}, Script: script, KeepAwake: atmo.MaxKeepAwake, Concurrency: 8})
+	for i := range 20 { // one at a time: each answer leaves alone, then the worker stays awake
+		for _, name := range []string{"echo", "later"} {
+			got, err := tm.Do(testCtx(t), name, float64(i))
+			require.NoError(t, err)
+			require.Equal(t, float64(i), got)
+		}
+		_, err := tm.Do(testCtx(t), "fail", nil)
+		require.ErrorContains(t, err, "no")
+	}
+	// A burst: answers leave in batches, and the worker stays awake after each.
+	var wg sync.WaitGroup
+	got := make([]any, 200)
+	for i := range got {
+		wg.Add(1)
+		name := []string{"echo", "later"}[i%2]
+		_, err := tm.AddTask(atmo.TaskParams{Name: name, Params: float64(i), OnSuccess: func(r atmo.Response) { got[i] = r.Content; wg.Done() },
+			OnError: func(r atmo.Response) { got[i] = r.Err; wg.Done() }})
+		require.NoError(t, err)
+	}
+	wg.Wait()
+	for i, v := range got {
+		require.Equal(t, float64(i), v)
+	}
+}
