@@ -468,7 +468,7 @@ func cpuConcurrencies(tasks, cores int) []int {
 }
 
 // roundTripKeepAwake is the WorkerConfig.KeepAwake of the round trip's
-// second atmo JS entry, in µs: long enough to cover the page's path from
+// second atmo entries, in µs: long enough to cover the page's path from
 // an answer to the next task, and its own wake-up, on this project's VMs.
 const roundTripKeepAwake = 100
 
@@ -499,7 +499,7 @@ func benchPlan(set benchSettings, cores int, best map[string]int) []benchCase {
 	rt := benchCase{workload: "roundtrip", name: "1 worker, one echo at a time", figure: "us_per_task", unit: "µs/task", better: "lower"}
 	for _, e := range all("roundtrip", func(string) benchSpec { return benchSpec{Tasks: set.RoundTripTasks} }) {
 		rt.entries = append(rt.entries, e)
-		if e.impl == implAtmoJS { // the helper's worker, kept awake (Go workers ignore KeepAwake)
+		if e.impl == implAtmoJS || e.impl == implAtmoGo { // atmo's workers, kept awake
 			e.spec.KeepAwakeUs = roundTripKeepAwake
 			e.variant = fmt.Sprintf("KeepAwake %d µs", roundTripKeepAwake)
 			rt.entries = append(rt.entries, e)

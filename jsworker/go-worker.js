@@ -86,7 +86,29 @@
       // Replay once Go's call has returned: never re-enter Go from inside it.
       if (pending.length) Promise.resolve().then(flush);
     },
+    // idle: the Go program has answered its last task (see stayAwake).
+    idle() {
+      stayAwake();
+    },
   };
+
+  // stayAwake keeps this thread busy for init-worker's keepAwake µs
+  // (WorkerConfig.KeepAwake) once the Go program has answered its last
+  // task, so that a task the host posts in that time finds the thread
+  // awake, as jsworker/atmo-worker.js does for JS workers: a count of clock
+  // readings, calibrated once, as performance.now() is coarsened to 100 µs
+  // outside cross-origin isolation.
+  let stayAwake = () => {};
+  function keepAwake(us) {
+    if (!(us > 0) || typeof performance === 'undefined') return () => {};
+    let reads = 0;
+    const end = performance.now() + 5;
+    while (performance.now() < end) reads++;
+    const n = Math.ceil((reads / 5000) * Math.min(us, 1000));
+    return () => {
+      for (let i = 0; i < n; i++) performance.now();
+    };
+  }
 
   function flush() {
     while (pending.length && deliver && !exited && !waitingForLock) send(pending.shift());
@@ -113,6 +135,7 @@
       return;
     }
     if (exited) return;
+    if (data && data.message === 'init-worker') stayAwake = keepAwake(data.keepAwake);
     const locks = root.navigator && root.navigator.locks;
     if (data && data.message === 'init-worker' && data.lock && locks && !heldLock && !waitingForLock) {
       waitingForLock = true;

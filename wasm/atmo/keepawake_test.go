@@ -63,3 +63,27 @@ func TestAHelperWorkerKeptAwakeAnswersAsItWouldAsleep(t *testing.T) {
 		require.Equal(t, float64(i), v)
 	}
 }
+
+func TestAGoWorkerKeptAwakeAnswersAsItWouldAsleep(t *testing.T) {
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule), KeepAwake: atmo.MaxKeepAwake, Concurrency: 8})
+	ctx := goCtx(t)
+	for i := range 20 { // one at a time: the worker falls idle after each answer
+		got, err := tm.Do(ctx, "echo", float64(i))
+		require.NoError(t, err)
+		require.Equal(t, float64(i), got)
+		_, err = tm.Do(ctx, "fail", map[string]any{"message": "no"})
+		require.ErrorContains(t, err, "no")
+	}
+	var wg sync.WaitGroup
+	got := make([]any, 200)
+	for i := range got {
+		wg.Add(1)
+		_, err := tm.AddTask(atmo.TaskParams{Name: "echo", Params: float64(i), OnSuccess: func(r atmo.Response) { got[i] = r.Content; wg.Done() },
+			OnError: func(r atmo.Response) { got[i] = r.Err; wg.Done() }})
+		require.NoError(t, err)
+	}
+	wg.Wait()
+	for i, v := range got {
+		require.Equal(t, float64(i), v)
+	}
+}

@@ -48,7 +48,7 @@ func serve(s *server, host js.Value) {
 		s.mu.Unlock()
 		panic("worker.Run called twice")
 	}
-	s.port = jsPort{fn: host.Get("post").Call("bind", host)}
+	s.port = jsPort{fn: host.Get("post").Call("bind", host), idleFn: host.Get("idle")}
 	s.mu.Unlock()
 	// The listener lives as long as the worker, so it is never released.
 	onMessage := values.NewReceiver(func(b []byte) {
@@ -100,7 +100,18 @@ var portPost = portJS.Get("post")
 
 // jsPort posts messages to the host, transferring the buffers of []byte
 // values instead of copying them.
-type jsPort struct{ fn js.Value }
+type jsPort struct {
+	fn     js.Value
+	idleFn js.Value // go-worker.js's idle, or undefined (see idle)
+}
+
+// idle tells go-worker.js that the last task is answered, so that it keeps
+// the thread awake for WorkerConfig.KeepAwake, if the host set one.
+func (p jsPort) idle() {
+	if p.idleFn.Type() == js.TypeFunction {
+		p.idleFn.Invoke()
+	}
+}
 
 func (p jsPort) post(msg any) {
 	refs, transfer := values.Send(msg)

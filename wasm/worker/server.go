@@ -339,21 +339,39 @@ func (s *server) respond(taskID, workerID string, result any, errText string) {
 	s.mu.Unlock()
 	if alone && s.outbox.Empty() {
 		s.port.post(a)
+		s.posted()
 		return
 	}
 	s.outbox.Add(a)
+}
+
+// posted runs after answers left: with no task left running, the port may
+// keep the thread awake for the next (WorkerConfig.KeepAwake, which
+// go-worker.js applies).
+func (s *server) posted() {
+	p, ok := s.port.(interface{ idle() })
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	idle := len(s.running) == 0
+	s.mu.Unlock()
+	if idle {
+		p.idle()
+	}
 }
 
 // flush posts the answers of one turn: alone, or as one batch.
 func (s *server) flush(out []answer) {
 	if len(out) == 1 {
 		s.port.post(out[0])
-		return
+	} else {
+		s.mu.Lock()
+		id := s.workerID
+		s.mu.Unlock()
+		s.port.post(answers{workerID: id, items: out})
 	}
-	s.mu.Lock()
-	id := s.workerID
-	s.mu.Unlock()
-	s.port.post(answers{workerID: id, items: out})
+	s.posted()
 }
 
 // An answer is a task's worker-response, {message, taskId, workerId,

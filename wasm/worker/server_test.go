@@ -499,3 +499,48 @@ func treeOf(msg any) map[string]any {
 	m, _ := msg.(map[string]any)
 	return m
 }
+
+// idleHost is a fakeHost that also records when the worker says it has
+// answered its last task (what go-worker.js turns into KeepAwake).
+type idleHost struct {
+	fakeHost
+	idles chan struct{}
+}
+
+func (h *idleHost) idle() { h.idles <- struct{}{} }
+
+// idled waits for the worker to say it is idle.
+func (h *idleHost) idled(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.idles:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the worker never said it was idle")
+	}
+}
+
+func TestAWorkerSaysItIsIdleOnlyOnceItsLastTaskIsAnswered(t *testing.T) {
+	h := &idleHost{fakeHost: fakeHost{out: make(chan map[string]any, 100)}, idles: make(chan struct{}, 100)}
+	s := newServer()
+	s.port = h
+	release := make(chan struct{})
+	s.handle("add", func(context.Context, any) (any, error) { return 1.0, nil })
+	s.handle("slow", func(context.Context, any) (any, error) { <-release; return 2.0, nil })
+	s.receive(map[string]any{"message": "init-worker", "id": "worker-1", "content": []any{"add"}, "features": []any{protocol.FeatureBatch}})
+	h.next(t) // worker-ready
+	s.receive(work("task-1", "add", nil))
+	assert.Equal(t, 1.0, h.next(t)["content"])
+	h.idled(t) // a lone task's answer left, then the worker fell idle
+
+	s.receive(work("task-2", "slow", nil))
+	s.receive(work("task-3", "add", nil))
+	h.next(t) // task-3's answer, while task-2 still runs
+	select {
+	case <-h.idles:
+		t.Fatal("the worker said it was idle with a task still running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	assert.Equal(t, 2.0, h.next(t)["content"])
+	h.idled(t) // once the last task is answered
+}

@@ -50,6 +50,15 @@ func TestGoWorkerModuleRunsInWorkerThreads(t *testing.T) {
 	answersLikeTheSeedMathWorker(t, tm)
 }
 
+func TestAGoWorkerKeptAwakeAnswersAsItWouldAsleep(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Module: module(t, testModule), KeepAwake: 100 * time.Microsecond})
+	for i := range 20 {
+		got, err := tm.Do(testCtx(t), "echo", float64(i))
+		require.NoError(t, err)
+		require.Equal(t, float64(i), got)
+	}
+}
+
 func TestGoModuleIsCompiledOnceForAllItsThreads(t *testing.T) {
 	p := privateCopy(t, mathModule)
 	tm, wm := pool(t, atmo.WorkerConfig{Tasks: mathTasks, Module: p, Count: 3})
