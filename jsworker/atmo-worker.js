@@ -78,7 +78,8 @@
   // dearest part of a round trip on a virtual machine. JS cannot see a
   // message waiting while it runs, so the loop runs its course: a count of
   // clock readings, calibrated once, as performance.now() is coarsened to
-  // 100 µs outside cross-origin isolation.
+  // 100 µs outside cross-origin isolation. go-worker.js has the same for Go
+  // workers: each script stands alone in its worker, so neither imports it.
   function keepAwake(us) {
     if (!(us > 0) || typeof performance === 'undefined') return () => {};
     let reads = 0;
