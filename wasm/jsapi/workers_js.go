@@ -71,8 +71,9 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 			}
 			c.IdleTimeout = msDuration(f.Float())
 		case "keepAwake":
-			if f.Type() != js.TypeNumber || !(f.Float() >= 0 && f.Float() <= float64(atmo.MaxKeepAwake/time.Millisecond)) {
-				return c, arg, fmt.Errorf("atmo: %s must be a number of milliseconds from 0 to %v (0.05 spares a thread's wake-up)", arg, float64(atmo.MaxKeepAwake/time.Millisecond))
+			maxMs := atmo.MaxKeepAwake.Seconds() * 1000
+			if f.Type() != js.TypeNumber || !(f.Float() >= 0 && f.Float() <= maxMs) {
+				return c, arg, fmt.Errorf("atmo: %s must be a number of milliseconds from 0 to %v (0.05 spares a thread's wake-up)", arg, maxMs)
 			}
 			c.KeepAwake = msDuration(f.Float())
 		case "concurrency", "count", "maxWorkers":

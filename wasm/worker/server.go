@@ -30,16 +30,17 @@ type port interface {
 // It holds no syscall/js, so it is tested natively; run_js.go connects it to
 // the real host.
 type server struct {
-	mu       sync.Mutex
-	handlers map[string]Handler
-	workerID string
-	running  map[string]*task
-	port     port
-	batches  bool                  // the host takes worker-response-batch
-	outbox   *turn.Batcher[answer] // answers that leave together
-	jobs     chan job              // hands a task to an idle runner
-	idle     int                   // runners waiting on jobs
-	runners  int                   // runners made so far
+	mu        sync.Mutex
+	handlers  map[string]Handler
+	workerID  string
+	running   map[string]*task
+	port      port
+	batches   bool                  // the host takes worker-response-batch
+	keepAwake bool                  // init-worker asked to keep the thread awake when idle (see posted)
+	outbox    *turn.Batcher[answer] // answers that leave together
+	jobs      chan job              // hands a task to an idle runner
+	idle      int                   // runners waiting on jobs
+	runners   int                   // runners made so far
 }
 
 // job is a task to run: what run takes.
@@ -165,6 +166,8 @@ func (s *server) receive(msg any) {
 		s.workerID = protocol.IDText(m["id"])
 		features, _ := m["features"].([]any)
 		s.batches = slices.Contains(features, any(protocol.FeatureBatch))
+		keepAwake, _ := m["keepAwake"].(float64)
+		s.keepAwake = keepAwake > 0
 		id, names := s.workerID, s.names()
 		s.mu.Unlock()
 		tasks := make([]any, len(names))
@@ -345,18 +348,14 @@ func (s *server) respond(taskID, workerID string, result any, errText string) {
 	s.outbox.Add(a)
 }
 
-// posted runs after answers left: with no task left running, the port may
-// keep the thread awake for the next (WorkerConfig.KeepAwake, which
-// go-worker.js applies).
+// posted runs after answers left: when the host asked for KeepAwake and
+// no task is left running, the port keeps the thread awake for the next
+// (go-worker.js applies it). Without KeepAwake it costs no call into JS.
 func (s *server) posted() {
-	p, ok := s.port.(interface{ idle() })
-	if !ok {
-		return
-	}
 	s.mu.Lock()
-	idle := len(s.running) == 0
+	idle := s.keepAwake && len(s.running) == 0
 	s.mu.Unlock()
-	if idle {
+	if p, ok := s.port.(interface{ idle() }); ok && idle {
 		p.idle()
 	}
 }

@@ -526,7 +526,7 @@ func TestAWorkerSaysItIsIdleOnlyOnceItsLastTaskIsAnswered(t *testing.T) {
 	release := make(chan struct{})
 	s.handle("add", func(context.Context, any) (any, error) { return 1.0, nil })
 	s.handle("slow", func(context.Context, any) (any, error) { <-release; return 2.0, nil })
-	s.receive(map[string]any{"message": "init-worker", "id": "worker-1", "content": []any{"add"}, "features": []any{protocol.FeatureBatch}})
+	s.receive(map[string]any{"message": "init-worker", "id": "worker-1", "content": []any{"add"}, "features": []any{protocol.FeatureBatch}, "keepAwake": 100.0})
 	h.next(t) // worker-ready
 	s.receive(work("task-1", "add", nil))
 	assert.Equal(t, 1.0, h.next(t)["content"])
