@@ -4,43 +4,108 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 )
 
-// queueCallback runs fn after the task's earlier callbacks, on a goroutine:
+// Callbacks run on the manager's callback runners: goroutines that take
+// the tasks with a callback waiting, in the order they came, and run one
+// callback at a time. A goroutine started per task, as before, was ~8% of
+// the page's thread in a flood of small tasks (starting and ending it);
+// runners are kept parked between turns instead.
+//
+// A callback may block, even on another task's callback. So a runner that
+// enters a callback while others wait first makes sure that another runner
+// is awake, or on its way: if the callback blocks, that one takes the rest
+// of the line. Under js/wasm it gets the thread only when the first parks,
+// so a flood costs two wake-ups a turn, not a goroutine a task.
+type callbackRunners struct {
+	line    []*TaskRequest // tasks whose next callback waits for a runner
+	head    int            // line[head] is next
+	idle    int            // runners parked in wait, with no work
+	woken   int            // runners started or signalled that have not yet looked at the line
+	pending int            // tasks with callbacks queued or running
+	live    int            // runners, parked or not
+	closed  bool           // the manager is closed: runners do not park
+	wait    sync.Cond      // idle runners park here; on tm.mu
+	settled sync.Cond      // pending went down; on tm.mu
+}
+
+// maxIdleRunners is how many runners stay parked between turns: one to
+// take the next turn's callbacks and one standing by in case a callback
+// blocks. More are started while callbacks block, and end when idle.
+const maxIdleRunners = 2
+
+// queueCallback runs fn after the task's earlier callbacks, on a runner:
 // never inside the caller, which is often a JS callback, and in order, so
 // progress reports come before the result. Called with mu held.
 func (tm *TaskManager) queueCallback(t *TaskRequest, fn func()) {
 	t.callbacks = append(t.callbacks, fn)
 	if t.calling {
-		return
+		return // t is in line, or a runner is running its callback
 	}
 	t.calling = true
-	tm.cbMu.Lock()
-	tm.cbRunning++
-	tm.cbMu.Unlock()
-	go tm.runCallbacks(t)
+	r := &tm.runners
+	r.pending++
+	r.line = append(r.line, t)
+	tm.wakeRunner()
 }
 
-// runCallbacks runs t's queued callbacks one by one until none is left.
-func (tm *TaskManager) runCallbacks(t *TaskRequest) {
-	defer func() {
-		tm.cbMu.Lock()
-		tm.cbRunning--
-		tm.cbCond.Broadcast()
-		tm.cbMu.Unlock()
-	}()
+// wakeRunner makes sure a runner will look at the line: one already on its
+// way, a parked one, or a new one. Called with mu held.
+func (tm *TaskManager) wakeRunner() {
+	r := &tm.runners
+	switch {
+	case r.woken > 0:
+	case r.idle > 0:
+		r.idle--
+		r.woken++
+		r.wait.Signal()
+	default:
+		r.woken++
+		r.live++
+		go tm.runCallbacks()
+	}
+}
+
+// runCallbacks is a runner: it runs the next task's next callback until
+// the line is empty, then parks (or ends, when enough others are parked).
+func (tm *TaskManager) runCallbacks() {
+	r := &tm.runners
+	tm.mu.Lock()
+	r.woken--
 	for {
-		tm.mu.Lock()
-		if len(t.callbacks) == 0 {
-			t.calling = false
-			t.callbacks = nil
-			tm.mu.Unlock()
-			return
+		if r.head == len(r.line) {
+			r.line, r.head = r.line[:0], 0
+			if r.closed || r.idle >= maxIdleRunners {
+				r.live--
+				tm.mu.Unlock()
+				return
+			}
+			r.idle++
+			r.wait.Wait() // whoever signals moves this runner from idle to woken
+			r.woken--
+			continue
+		}
+		t := r.line[r.head]
+		r.line[r.head] = nil
+		r.head++
+		if r.head < len(r.line) {
+			tm.wakeRunner() // a stand-by, in case this callback blocks
 		}
 		fn := t.callbacks[0]
+		t.callbacks[0] = nil
 		t.callbacks = t.callbacks[1:]
 		tm.mu.Unlock()
 		tm.call(t.id, fn)
+		tm.mu.Lock()
+		if len(t.callbacks) > 0 {
+			r.line = append(r.line, t) // its next one goes to the back: a task's flood of progress cannot hold up the others
+			continue
+		}
+		t.calling = false
+		t.callbacks = nil
+		r.pending--
+		r.settled.Broadcast()
 	}
 }
 
@@ -58,18 +123,26 @@ func (tm *TaskManager) call(taskID string, fn func()) {
 	fn()
 }
 
-// waitCallbacks waits until no callback runs; a Close called from inside a
-// callback waits for the others only.
+// waitCallbacks waits until no callback runs or waits to run; a Close
+// called from inside a callback waits for the others only. Once closed,
+// parked runners end.
 func (tm *TaskManager) waitCallbacks(inCallback bool) {
 	limit := 0
 	if inCallback {
 		limit = 1
 	}
-	tm.cbMu.Lock()
-	for tm.cbRunning > limit {
-		tm.cbCond.Wait()
+	r := &tm.runners
+	tm.mu.Lock()
+	for r.pending > limit {
+		r.settled.Wait()
 	}
-	tm.cbMu.Unlock()
+	if tm.closed && !r.closed {
+		r.closed = true
+		r.woken += r.idle
+		r.idle = 0
+		r.wait.Broadcast()
+	}
+	tm.mu.Unlock()
 }
 
 // calledFromCallback reports whether a user callback started by

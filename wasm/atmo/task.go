@@ -80,7 +80,7 @@ type TaskRequest struct {
 
 	// Guarded by tm.mu.
 	settled     bool // settled: it may still hold its worker's slot until the worker answers
-	calling     bool // a goroutine is running this task's callbacks
+	calling     bool // the task is in the callback runners' line, or a runner runs its callback
 	status      TaskStatus
 	worker      *TaskWorker
 	retriesLeft int

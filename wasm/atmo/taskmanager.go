@@ -97,9 +97,7 @@ type TaskManager struct {
 
 	closing chan struct{} // closed when the first Close has settled every task
 
-	cbMu      sync.Mutex
-	cbCond    *sync.Cond
-	cbRunning int // goroutines running callbacks
+	runners callbackRunners // run OnSuccess, OnError and OnProgress (callbacks.go)
 }
 
 // NewTaskManager returns a TaskManager with default options.
@@ -140,7 +138,8 @@ func NewTaskManagerWithOptions(o Options) *TaskManager {
 		closing: make(chan struct{}),
 	}
 	tm.stats.init()
-	tm.cbCond = sync.NewCond(&tm.cbMu)
+	tm.runners.wait.L = &tm.mu
+	tm.runners.settled.L = &tm.mu
 	return tm
 }
 

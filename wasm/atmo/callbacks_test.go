@@ -1,0 +1,98 @@
+package atmo
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestACallbackMayBlockUntilEveryOtherTasksCallbackHasStarted(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, WorkerConfig{Tasks: []string{"job"}, Script: "a", Concurrency: 64})
+	require.NoError(t, p.ready(ctx(t)))
+	const n = 20
+	var started sync.WaitGroup
+	started.Add(n)
+	everyone := make(chan struct{})
+	go func() { started.Wait(); close(everyone) }()
+	done := make(chan string, n)
+	for range n {
+		_, err := tm.AddTask(TaskParams{Name: "job", OnSuccess: func(r Response) {
+			started.Done()
+			<-everyone // a barrier: no callback ends before all n have begun
+			done <- r.TaskID
+		}})
+		require.NoError(t, err)
+	}
+	for range n {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a blocked callback held up the others")
+		}
+	}
+}
+
+func TestAFloodOfCallbacksLeavesAFewRunnersParkedAndCloseEndsThem(t *testing.T) {
+	tm := NewTaskManager()
+	p, _ := fakePool(t, tm, echo, WorkerConfig{Tasks: []string{"job"}, Script: "a", Concurrency: 64})
+	require.NoError(t, p.ready(ctx(t)))
+	var wg sync.WaitGroup
+	wg.Add(1000)
+	for range 1000 {
+		_, err := tm.AddTask(TaskParams{Name: "job", OnSuccess: func(Response) { wg.Done() }})
+		require.NoError(t, err)
+	}
+	wg.Wait()
+	runners := func() (pending, live int) {
+		tm.mu.Lock()
+		defer tm.mu.Unlock()
+		return tm.runners.pending, tm.runners.live
+	}
+	require.Eventually(t, func() bool { pending, _ := runners(); return pending == 0 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { _, live := runners(); return live <= maxIdleRunners }, 5*time.Second, time.Millisecond,
+		"between turns, only a few runners stay parked")
+	require.NoError(t, tm.Close())
+	assert.Eventually(t, func() bool { _, live := runners(); return live == 0 }, 5*time.Second, time.Millisecond,
+		"no runner outlives Close")
+}
+
+func TestABlockedProgressCallbackHoldsUpOnlyItsOwnTasksLaterCallbacks(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	var p *workerPool
+	p, _ = fakePool(t, tm, func(w *TaskWorker, name string, _ any) (any, string) {
+		if name == "slow" {
+			tm.mu.Lock()
+			var id uint64
+			for k := range w.inflight {
+				id = k
+			}
+			tm.mu.Unlock()
+			p.receive(w, inbound{kind: KindWorkerProgress, task: id, content: "half-way"})
+		}
+		return name + " done", ""
+	}, cfg("a", "slow"), cfg("b", "quick"))
+	require.NoError(t, p.ready(ctx(t)))
+	quickDone := make(chan struct{})
+	var order []string
+	var mu sync.Mutex
+	note := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
+	slow := doAsync(tm, TaskParams{Name: "slow", OnProgress: func(pr Progress) {
+		<-quickDone // blocks until the other task's result has been handled
+		note(pr.Content.(string))
+	}})
+	quick := doAsync(tm, TaskParams{Name: "quick"})
+	r := <-quick
+	note(r.Content.(string))
+	close(quickDone)
+	r = <-slow
+	note(r.Content.(string))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"quick done", "half-way", "slow done"}, order)
+}
