@@ -132,12 +132,22 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	verbose := fs.Bool("v", false, "print the page's console and each measurement as it ends")
 	only := fs.String("only", "", "run only these workloads, comma-separated (of "+strings.Join(benchWorkloads, ", ")+")")
 	profileFlag := fs.String("profile", "", profileUsage)
+	profileDir := fs.String("profile-dir", "", "with -profile, also save each profile whole in this directory, as a .cpuprofile file that Chrome DevTools opens, for call trees")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	prof, err := parseBenchProfile(*profileFlag)
 	if err != nil {
 		return err
+	}
+	if *profileDir != "" {
+		if prof == nil {
+			return fmt.Errorf("-profile-dir %s: there is nothing to save without -profile", *profileDir)
+		}
+		if err := os.MkdirAll(*profileDir, 0o755); err != nil {
+			return fmt.Errorf("-profile-dir: %w", err)
+		}
+		prof.dir = *profileDir
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench takes no arguments, got %q", fs.Args())
@@ -751,7 +761,7 @@ func (d *benchDriver) measureProfiled(spec benchSpec, title string) (map[string]
 		return nil, fmt.Errorf("measure %s: %w", specJSON, err)
 	}
 	if pr != nil {
-		if err := pr.finish(d.out, title, d.profile.top); err != nil {
+		if err := pr.finish(d.out, title, d.profile.top, d.profile.dir); err != nil {
 			return nil, err
 		}
 	}

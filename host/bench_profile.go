@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -22,6 +25,7 @@ type benchProfile struct {
 	impl   string
 	worker bool
 	top    int
+	dir    string // where to save each profile whole, if anywhere (-profile-dir)
 }
 
 // profileUsage is -profile's help.
@@ -94,8 +98,9 @@ func (pr *profiling) stop() {
 }
 
 // finish stops the profiler and writes the functions with the most self
-// time, as shares of the samples.
-func (pr *profiling) finish(w io.Writer, title string, top int) error {
+// time, as shares of the samples; with dir, it also saves the whole
+// profile there (see writeProfile).
+func (pr *profiling) finish(w io.Writer, title string, top int, dir string) error {
 	var prof *profiler.Profile
 	err := chromedp.Run(pr.ctx, chromedp.ActionFunc(func(ctx context.Context) error {
 		var err error
@@ -104,6 +109,11 @@ func (pr *profiling) finish(w io.Writer, title string, top int) error {
 	}))
 	if err != nil {
 		return fmt.Errorf("stop the profiler: %w", err)
+	}
+	if dir != "" {
+		if err := writeProfile(dir, title+", "+pr.thread, prof); err != nil {
+			return err
+		}
 	}
 	names := map[int64]string{}
 	for _, n := range prof.Nodes {
@@ -130,6 +140,28 @@ func (pr *profiling) finish(w io.Writer, title string, top int) error {
 			break
 		}
 		fmt.Fprintf(w, "  %5.1f%%  %s\n", 100*float64(self[f])/float64(len(prof.Samples)), f)
+	}
+	return nil
+}
+
+// writeProfile saves a profile as a .cpuprofile file, which Chrome
+// DevTools opens (Performance panel, "Load profile"): with its call tree,
+// for the time spent inside a function and everything it calls, which the
+// printed list of self times does not show. The file is named after title.
+func writeProfile(dir, title string, prof *profiler.Profile) error {
+	b, err := json.Marshal(prof)
+	if err != nil {
+		return fmt.Errorf("save the profile: %w", err)
+	}
+	name := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '/' || r == '|' || r == ',' {
+			return '_'
+		}
+		return r
+	}, title)
+	path := filepath.Join(dir, name+".cpuprofile")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("save the profile: %w (is -profile-dir %s a directory you may write to?)", err, dir)
 	}
 	return nil
 }

@@ -64,13 +64,34 @@ func TestBenchProfilesAWorkersThreadOnRequest(t *testing.T) {
 		t.Skipf("the bench's peer is missing and could not be installed, so the suite cannot run here: %v", err)
 	}
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"bench", "-tiny", "-only", "roundtrip", "-profile", "atmo-go/worker", "-json", filepath.Join(t.TempDir(), "b.json")}, &stdout, &stderr)
+	dir := filepath.Join(t.TempDir(), "profiles")
+	code := run([]string{"bench", "-tiny", "-only", "roundtrip", "-profile", "atmo-go/worker", "-profile-dir", dir, "-json", filepath.Join(t.TempDir(), "b.json")}, &stdout, &stderr)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	out := stdout.String()
 	assert.Contains(t, out, "profile: atmo-go | roundtrip")
 	assert.Contains(t, out, "worker thread blob:", "the profile is of the worker's thread")
 	assert.Contains(t, out, "self time by function")
 	assert.Regexp(t, `\d%  \S`, out, "functions are listed with their share of the samples")
+
+	saved, err := filepath.Glob(filepath.Join(dir, "atmo-go_*roundtrip*worker_thread_blob*.cpuprofile"))
+	require.NoError(t, err)
+	require.NotEmpty(t, saved, "-profile-dir saves each profile whole")
+	b, err := os.ReadFile(saved[0])
+	require.NoError(t, err)
+	var prof struct {
+		Nodes   []json.RawMessage `json:"nodes"`
+		Samples []int64           `json:"samples"`
+	}
+	require.NoError(t, json.Unmarshal(b, &prof), "a .cpuprofile is V8's profile as JSON")
+	assert.NotEmpty(t, prof.Nodes)
+	assert.NotEmpty(t, prof.Samples)
+}
+
+func TestBenchProfileDirWithoutProfileIsAnError(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"bench", "-tiny", "-profile-dir", t.TempDir()}, &stdout, &stderr)
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, stderr.String(), "nothing to save without -profile")
 }
 
 func TestBenchProfileFlagSaysWhatItTakes(t *testing.T) {
