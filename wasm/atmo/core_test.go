@@ -206,6 +206,67 @@ func TestAQueueGivesUpItsTasksInRankOrderWhateverWasAddedAndRemoved(t *testing.T
 	}
 }
 
+func TestAQueueGivesUpItsTasksInRankOrderWhileTasksComeGoAndAreTakenInAnyOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	base := time.Now()
+	rank := func(aging time.Duration, t *TaskRequest) int64 {
+		if aging > 0 {
+			return int64(t.priority)*int64(aging) - t.queued
+		}
+		return int64(t.priority)
+	}
+	for round := range 300 {
+		aging := time.Duration(0)
+		if round%2 == 1 {
+			aging = time.Second
+		}
+		// Most rounds add tasks mostly in the order they run (equal
+		// priorities, later and later), as real queues do; some add a
+		// higher priority now and then, some at random.
+		outOfOrder := []int{0, 20, 100}[round%3]
+		q := &taskQueue{aging: aging}
+		var kept []*TaskRequest
+		seq, clock := uint64(0), base
+		first := func() *TaskRequest { // what should run first, worked out the slow way
+			var best *TaskRequest
+			for _, k := range kept {
+				if best == nil || rank(aging, k) > rank(aging, best) || rank(aging, k) == rank(aging, best) && k.seq < best.seq {
+					best = k
+				}
+			}
+			return best
+		}
+		for range 1000 {
+			switch op := rng.IntN(100); {
+			case op < 55:
+				seq++
+				clock = clock.Add(time.Duration(rng.IntN(3)) * time.Millisecond)
+				task := &TaskRequest{queued: clock.UnixNano(), seq: seq, index: -1}
+				if rng.IntN(100) < outOfOrder {
+					task.priority = rng.IntN(5) - 2
+					task.queued = base.Add(time.Duration(rng.IntN(5000)) * time.Millisecond).UnixNano()
+				}
+				q.push(task)
+				kept = append(kept, task)
+			case op < 70 && len(kept) > 0: // a task still waiting is taken out, from anywhere
+				j := rng.IntN(len(kept))
+				q.remove(kept[j])
+				require.Equal(t, -1, kept[j].index, "round %d", round)
+				kept = slices.Delete(kept, j, j+1)
+			default:
+				want := first()
+				require.Equal(t, want, q.peek(), "round %d", round)
+				require.Equal(t, want, q.pop(), "round %d", round)
+				if want != nil {
+					require.Equal(t, -1, want.index, "round %d", round)
+					kept = slices.DeleteFunc(kept, func(k *TaskRequest) bool { return k == want })
+				}
+			}
+			require.Equal(t, len(kept), q.Len(), "round %d", round)
+		}
+	}
+}
+
 func TestEveryTaskSettlesExactlyOnceUnderConcurrentAddCancelAndClose(t *testing.T) {
 	tm := NewTaskManager()
 	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {

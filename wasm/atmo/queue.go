@@ -2,27 +2,46 @@ package atmo
 
 import "time"
 
-// taskQueue holds the tasks of one name that wait for a worker. It is a heap:
-// adding and removing cost O(log n) however many tasks wait.
+// taskQueue holds the tasks of one name that wait for a worker.
 //
 // Order: a task's rank is its priority, raised by one for every aging
 // interval it has waited. Rank is computed from the time the task was queued,
-// so it is fixed while the task waits and the heap stays valid:
+// so it is fixed while the task waits:
 //
 //	rank = priority×aging − queuedAt   (higher runs first; ties in adding order)
 //
 // With aging 0, priority alone decides, then adding order. The rank is
-// worked out once, when the task is queued, and kept in the heap beside the
-// task; the heap is written out here rather than through container/heap's
-// interface. With 50,000 tasks queued (the bench's throughput workload),
-// container/heap's comparisons and swaps took ~10% of the main thread's
-// profile; this heap takes ~2%.
+// worked out once, when the task is queued, and kept beside the task.
+//
+// Most tasks are queued in the order they run: equal priorities, added one
+// after another, rank lower the later they come. Those go to the back of a
+// line (fifo), in O(1); a task that runs before the line's last one (a
+// higher priority, or a retry keeping its place) goes to a heap, in
+// O(log n), and the queue gives up whichever of the two heads runs first.
+// With 50,000 tasks queued (the bench's throughput workload), the heap
+// alone took ~4% of the page's thread, most of it moving each head's
+// replacement down sixteen levels; with container/heap's interface, ~10%.
 type taskQueue struct {
-	items []place
+	items []place // the heap
+	fifo  line
 	aging time.Duration
 }
 
-// place is a task's place in the heap. It holds the task's rank and seq
+// line is a run of places in the order they run. A place taken out of the
+// middle leaves a hole (t nil) that pop skips.
+type line struct {
+	places []place
+	head   int   // places[head] is the first that may be live
+	base   int   // places[0]'s position: positions stay fixed as the line moves up
+	live   int   // places that are not holes
+	last   place // the last place added, hole or not: the next must run after it
+}
+
+// inLine marks a task's index as a position in the line rather than in the
+// heap; positions count up from it for the queue's life.
+const inLine = 1 << 52
+
+// place is a task's place in the queue. It holds the task's rank and seq
 // beside the task, so that comparing two places reads neither task: with
 // tens of thousands queued, each task read is a likely cache miss.
 type place struct {
@@ -40,7 +59,7 @@ func (a place) before(b place) bool {
 	return a.seq < b.seq
 }
 
-func (q *taskQueue) Len() int { return len(q.items) }
+func (q *taskQueue) Len() int { return len(q.items) + q.fifo.live }
 
 // push queues t, whose queued time is set.
 func (q *taskQueue) push(t *TaskRequest) {
@@ -48,42 +67,86 @@ func (q *taskQueue) push(t *TaskRequest) {
 	if q.aging > 0 {
 		rank = rank*int64(q.aging) - t.queued
 	}
-	q.items = append(q.items, place{rank: rank, seq: t.seq, t: t})
+	e := place{rank: rank, seq: t.seq, t: t}
+	if l := &q.fifo; l.live == 0 || l.last.before(e) {
+		if l.live == 0 {
+			l.base += len(l.places)
+			l.places, l.head = l.places[:0], 0
+		}
+		t.index = inLine + l.base + len(l.places)
+		l.places = append(l.places, e)
+		l.live++
+		l.last = place{rank: e.rank, seq: e.seq}
+		return
+	}
+	q.items = append(q.items, e)
 	q.up(len(q.items) - 1)
 }
 
 // head is the place of the task that runs first, if any.
 func (q *taskQueue) head() (place, bool) {
-	if len(q.items) == 0 {
-		return place{}, false
+	h, inHeap := place{}, len(q.items) > 0
+	if inHeap {
+		h = q.items[0]
 	}
-	return q.items[0], true
+	if q.fifo.live > 0 {
+		if f := q.fifo.places[q.fifo.head]; !inHeap || f.before(h) {
+			return f, true
+		}
+	}
+	return h, inHeap
 }
 
 func (q *taskQueue) peek() *TaskRequest {
-	if len(q.items) == 0 {
-		return nil
-	}
-	return q.items[0].t
+	h, _ := q.head()
+	return h.t
 }
 
 func (q *taskQueue) pop() *TaskRequest {
-	if len(q.items) == 0 {
+	h, ok := q.head()
+	if !ok {
 		return nil
 	}
-	t := q.items[0].t
-	q.removeAt(0)
-	return t
+	q.remove(h.t)
+	return h.t
 }
 
 func (q *taskQueue) remove(t *TaskRequest) {
+	if t.index >= inLine {
+		q.fifo.remove(t)
+		return
+	}
 	if t.index >= 0 && t.index < len(q.items) && q.items[t.index].t == t {
 		q.removeAt(t.index)
 	}
 }
 
-// removeAt takes out the task at i: the last one takes its place and moves
-// up or down to where it belongs.
+// remove takes t out of the line: at the head the line moves up, past any
+// holes; elsewhere t leaves a hole.
+func (l *line) remove(t *TaskRequest) {
+	i := t.index - inLine - l.base
+	if i < l.head || i >= len(l.places) || l.places[i].t != t {
+		return
+	}
+	l.places[i] = place{}
+	t.index = -1
+	l.live--
+	for l.head < len(l.places) && l.places[l.head].t == nil {
+		l.head++
+	}
+	// Move the live places down once the dead ones before them are as many,
+	// so that the line's memory follows what waits in it.
+	if l.head >= 64 && l.head >= len(l.places)/2 {
+		n := copy(l.places, l.places[l.head:])
+		clear(l.places[n:])
+		l.places = l.places[:n]
+		l.base += l.head
+		l.head = 0
+	}
+}
+
+// removeAt takes out the task at i of the heap: the last one takes its
+// place and moves up or down to where it belongs.
 func (q *taskQueue) removeAt(i int) {
 	t, n := q.items[i].t, len(q.items)-1
 	if i != n {

@@ -133,21 +133,28 @@ func TestTheStatsWindowKeepsTheLatestSamples(t *testing.T) {
 }
 
 // BenchmarkQueue measures adding to and taking from the queue with n tasks
-// already waiting: it should stay flat-ish (O(log n)) from 1k to 100k.
+// already waiting: it should stay flat-ish (O(log n)) from 1k to 100k with
+// mixed priorities, and flat (O(1)) with equal ones, added in the order they
+// run, as most tasks are.
 func BenchmarkQueue(b *testing.B) {
-	for _, n := range []int{1_000, 10_000, 100_000} {
-		b.Run(fmt.Sprintf("queued=%d", n), func(b *testing.B) {
-			q := &taskQueue{aging: time.Second}
-			now := time.Now()
-			for i := 0; i < n; i++ {
-				q.push(&TaskRequest{seq: uint64(i), priority: i % 5, queued: now.Add(time.Duration(i)).UnixNano()})
-			}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				q.push(&TaskRequest{seq: uint64(n + i), priority: i % 5, queued: now.Add(time.Duration(n + i)).UnixNano()})
-				q.pop()
-			}
-		})
+	for _, kind := range []struct {
+		name       string
+		priorities int
+	}{{"mixed-priorities", 5}, {"equal-priorities", 1}} {
+		for _, n := range []int{1_000, 10_000, 100_000} {
+			b.Run(fmt.Sprintf("%s/queued=%d", kind.name, n), func(b *testing.B) {
+				q := &taskQueue{aging: time.Second}
+				now := time.Now()
+				for i := 0; i < n; i++ {
+					q.push(&TaskRequest{seq: uint64(i), priority: i % kind.priorities, queued: now.Add(time.Duration(i)).UnixNano()})
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					q.push(&TaskRequest{seq: uint64(n + i), priority: i % kind.priorities, queued: now.Add(time.Duration(n + i)).UnixNano()})
+					q.pop()
+				}
+			})
+		}
 	}
 }
 
