@@ -105,7 +105,7 @@ func (tm *TaskManager) Stats() Stats {
 		TimedOut: c.timedOut, Rejected: c.rejected, Crashed: c.crashed, Restarted: c.restarted,
 		Grown: c.grown, Released: c.released, Ignored: c.ignored, CallbackPanics: c.callbackPanics,
 		Queued:    tm.queued,
-		Running:   len(tm.tasks) - tm.queued,
+		Running:   tm.tasks.len() - tm.queued,
 		QueueWait: c.queueWait.percentiles(),
 		RunTime:   c.runTime.percentiles(),
 	}

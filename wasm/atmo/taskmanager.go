@@ -82,7 +82,7 @@ type TaskManager struct {
 	closed     bool
 	nextTask   uint64
 	nextWorker uint64
-	tasks      map[uint64]*TaskRequest // by seq, which spares each task a string hash (no hardware hash on js/wasm)
+	tasks      taskTable // not yet settled, by seq (table.go)
 	queues     map[string]*taskQueue
 	queued     int                      // tasks in all queues
 	byName     map[string][]*TaskWorker // live workers (not closed) per task name
@@ -131,7 +131,6 @@ func NewTaskManagerWithOptions(o Options) *TaskManager {
 		id:      "tm-" + strconv.FormatUint(rand.Uint64()%1e9, 36),
 		opts:    o,
 		clock:   realClock{},
-		tasks:   map[uint64]*TaskRequest{},
 		queues:  map[string]*taskQueue{},
 		byName:  map[string][]*TaskWorker{},
 		gone:    map[string]string{},
@@ -226,7 +225,7 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 	t.seq = tm.nextTask
 	var id [24]byte
 	t.id = string(strconv.AppendUint(append(id[:0], "task-"...), t.seq, 10)) // one allocation, not two
-	tm.tasks[t.seq] = t
+	tm.tasks.add(t)
 	tm.stats.submitted++
 	if tm.watched() {
 		tm.emit(Message{Kind: KindNewTask, TaskID: t.id, Content: t.name})
@@ -382,7 +381,7 @@ func (tm *TaskManager) settle(t *TaskRequest, r Response) bool {
 		r.WorkerID = t.worker.id
 	}
 	tm.unqueue(t)
-	delete(tm.tasks, t.seq)
+	tm.tasks.remove(t.seq)
 	if r.Err == nil {
 		t.status = TaskDone
 		tm.stats.done++
@@ -458,15 +457,15 @@ func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration) 
 func (tm *TaskManager) Task(id string) (*TaskRequest, bool) {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	t, ok := tm.tasks[seqOf(id)] // seq 0, for an id not of ours, is never a task's
-	return t, ok
+	t := tm.tasks.get(seqOf(id)) // seq 0, for an id not of ours, is never a task's
+	return t, t != nil
 }
 
 // DeleteTask removes a task from the table; a task not yet finished is
 // cancelled as by TaskRequest.Cancel. Unknown ids are ignored.
 func (tm *TaskManager) DeleteTask(id string) {
 	tm.mu.Lock()
-	t := tm.tasks[seqOf(id)]
+	t := tm.tasks.get(seqOf(id))
 	tm.mu.Unlock()
 	if t != nil {
 		tm.cancel(t, fmt.Errorf("%w: task %s was deleted", ErrCanceled, id))
@@ -516,7 +515,7 @@ func (tm *TaskManager) Status() StatusSummary {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	s := StatusSummary{Done: tm.stats.done, Failed: tm.stats.failed}
-	for _, t := range tm.sortedTasks() {
+	for _, t := range tm.tasks.sorted() {
 		if t.status == TaskWorking {
 			s.Working = append(s.Working, t.id)
 		} else {
@@ -538,14 +537,6 @@ func (tm *TaskManager) knownNames() []string {
 	return names
 }
 
-func (tm *TaskManager) sortedTasks() []*TaskRequest {
-	ts := make([]*TaskRequest, 0, len(tm.tasks))
-	for _, t := range tm.tasks {
-		ts = append(ts, t)
-	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].seq < ts[j].seq })
-	return ts
-}
 
 // Close settles every queued and running task with ErrClosed, closes the
 // worker managers attached to tm (terminating their workers) and stops the
@@ -570,7 +561,7 @@ func (tm *TaskManager) Close() error {
 		p.close(ErrClosed)
 	}
 	tm.mu.Lock()
-	for _, t := range tm.sortedTasks() {
+	for _, t := range tm.tasks.sorted() {
 		tm.settle(t, Response{Err: fmt.Errorf("%w: TaskManager closed before task %s (%s) finished", ErrClosed, t.id, t.name)})
 	}
 	subs := tm.subs

@@ -1,0 +1,83 @@
+package atmo
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTheTaskTableFindsEveryTaskInItWhateverOrderTasksLeaveIn(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 40 {
+		var tt taskTable
+		want := map[uint64]*TaskRequest{}
+		var inOrder []uint64 // want's seqs, ascending
+		var seq uint64
+		// Some rounds keep a few tasks for a long time (no timeout, a low
+		// priority) while thousands come and go after them.
+		stay := []int{0, 1, 20}[round%3]
+		for range 20_000 {
+			switch op := rng.IntN(100); {
+			case op < 45 || len(want) == 0:
+				seq++
+				task := &TaskRequest{seq: seq}
+				tt.add(task)
+				want[seq] = task
+				inOrder = append(inOrder, seq)
+			default:
+				// Mostly the oldest leaves, as tasks run in order;
+				// now and then one from anywhere, or none of the stayers.
+				var out uint64
+				if rng.IntN(4) == 0 {
+					out = seq - uint64(rng.IntN(int(min(seq, 200))))
+				} else {
+					for _, s := range inOrder { // the oldest that does not stay
+						if s%1000 >= uint64(stay) {
+							out = s
+							break
+						}
+					}
+				}
+				if out%1000 < uint64(stay) {
+					continue
+				}
+				tt.remove(out)
+				if _, ok := want[out]; ok {
+					delete(want, out)
+					i, _ := slices.BinarySearch(inOrder, out)
+					inOrder = slices.Delete(inOrder, i, i+1)
+				}
+			}
+			require.Equal(t, len(want), tt.len(), "round %d", round)
+			if window := len(tt.slots) - tt.head; window > minWindow {
+				require.LessOrEqual(t, window, 4*tt.live+1, "round %d: the window follows the tasks in it", round)
+			}
+		}
+		for s := uint64(0); s <= seq+1; s++ {
+			require.Equal(t, want[s], tt.get(s), "round %d, seq %d", round, s)
+		}
+		got := tt.sorted()
+		require.Len(t, got, len(want))
+		assert.True(t, slices.IsSortedFunc(got, func(a, b *TaskRequest) int { return int(a.seq) - int(b.seq) }), "round %d: sorted lists them in adding order", round)
+		for _, task := range got {
+			tt.remove(task.seq)
+		}
+		assert.Equal(t, 0, tt.len())
+		assert.Nil(t, tt.get(seq))
+	}
+}
+
+func TestTheTaskTableSkipsSeqsHandedOutToNoTask(t *testing.T) {
+	var tt taskTable
+	one, five := &TaskRequest{seq: 1}, &TaskRequest{seq: 5}
+	tt.add(one)
+	tt.add(five)
+	assert.Equal(t, 2, tt.len())
+	assert.Nil(t, tt.get(3))
+	assert.Same(t, five, tt.get(5))
+	tt.remove(1)
+	assert.Equal(t, []*TaskRequest{five}, tt.sorted())
+}
