@@ -537,7 +537,6 @@ func (tm *TaskManager) knownNames() []string {
 	return names
 }
 
-
 // Close settles every queued and running task with ErrClosed, closes the
 // worker managers attached to tm (terminating their workers) and stops the
 // event stream. Callbacks already running are waited for (unless Close is
