@@ -1,6 +1,9 @@
 package atmo
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // taskQueue holds the tasks of one name that wait for a worker.
 //
@@ -32,14 +35,13 @@ type taskQueue struct {
 type line struct {
 	places []place
 	head   int   // places[head] is the first that may be live
-	base   int   // places[0]'s position: positions stay fixed as the line moves up
 	live   int   // places that are not holes
 	last   place // the last place added, hole or not: the next must run after it
 }
 
 // inLine marks a task's index as a position in the line rather than in the
-// heap; positions count up from it for the queue's life.
-const inLine = 1 << 52
+// heap: a task at places[i] has index inLine+i.
+const inLine = math.MaxInt/2 + 1
 
 // place is a task's place in the queue. It holds the task's rank and seq
 // beside the task, so that comparing two places reads neither task: with
@@ -70,10 +72,9 @@ func (q *taskQueue) push(t *TaskRequest) {
 	e := place{rank: rank, seq: t.seq, t: t}
 	if l := &q.fifo; l.live == 0 || l.last.before(e) {
 		if l.live == 0 {
-			l.base += len(l.places)
 			l.places, l.head = l.places[:0], 0
 		}
-		t.index = inLine + l.base + len(l.places)
+		t.index = inLine + len(l.places)
 		l.places = append(l.places, e)
 		l.live++
 		l.last = place{rank: e.rank, seq: e.seq}
@@ -124,7 +125,7 @@ func (q *taskQueue) remove(t *TaskRequest) {
 // remove takes t out of the line: at the head the line moves up, past any
 // holes; elsewhere t leaves a hole.
 func (l *line) remove(t *TaskRequest) {
-	i := t.index - inLine - l.base
+	i := t.index - inLine
 	if i < l.head || i >= len(l.places) || l.places[i].t != t {
 		return
 	}
@@ -134,14 +135,19 @@ func (l *line) remove(t *TaskRequest) {
 	for l.head < len(l.places) && l.places[l.head].t == nil {
 		l.head++
 	}
-	// Move the live places down once the dead ones before them are as many,
-	// so that the line's memory follows what waits in it.
+	// Move the places down once the dead ones before them are as many, so
+	// that the line's memory follows what waits in it; each moved task learns
+	// its new index.
 	if l.head >= 64 && l.head >= len(l.places)/2 {
 		n := copy(l.places, l.places[l.head:])
 		clear(l.places[n:])
 		l.places = l.places[:n]
-		l.base += l.head
 		l.head = 0
+		for i, e := range l.places {
+			if e.t != nil {
+				e.t.index = inLine + i
+			}
+		}
 	}
 }
 
