@@ -424,12 +424,14 @@ func decodeLen(buf []byte, min int) (int, []byte, error) {
 	if len(buf) < 4 {
 		return 0, nil, errShort
 	}
-	n := int(binary.LittleEndian.Uint32(buf))
+	u := binary.LittleEndian.Uint32(buf)
 	buf = buf[4:]
-	if n > len(buf)/min {
+	// Compared before it becomes an int: on a 32-bit platform a corrupt
+	// length of 2³¹ or more would turn negative and pass.
+	if uint64(u) > uint64(len(buf)/min) {
 		return 0, nil, errShort
 	}
-	return n, buf, nil
+	return int(u), buf, nil
 }
 
 func decodeString(buf []byte) (string, []byte, error) {
