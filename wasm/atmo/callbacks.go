@@ -71,6 +71,22 @@ func (tm *TaskManager) wakeRunner() {
 // the line is empty, then parks (or ends, when enough others are parked).
 func (tm *TaskManager) runCallbacks() {
 	r := &tm.runners
+	var running *TaskRequest // the task whose callback runs, while it runs
+	defer func() {
+		if running == nil {
+			return // the runner ended as runners do
+		}
+		// The callback called runtime.Goexit (t.FailNow in a test does):
+		// the runner ends with it, as a goroutine of the callback's own
+		// would have, and the task's later callbacks and the line go on.
+		tm.mu.Lock()
+		tm.callbackReturned(running)
+		r.live--
+		if r.head < len(r.line) {
+			tm.wakeRunner()
+		}
+		tm.mu.Unlock()
+	}()
 	tm.mu.Lock()
 	r.woken--
 	for {
@@ -95,18 +111,28 @@ func (tm *TaskManager) runCallbacks() {
 		fn := t.callbacks[0]
 		t.callbacks[0] = nil
 		t.callbacks = t.callbacks[1:]
+		running = t
 		tm.mu.Unlock()
 		tm.call(t.id, fn)
 		tm.mu.Lock()
-		if len(t.callbacks) > 0 {
-			r.line = append(r.line, t) // its next one goes to the back: a task's flood of progress cannot hold up the others
-			continue
-		}
-		t.calling = false
-		t.callbacks = nil
-		r.pending--
-		r.settled.Broadcast()
+		running = nil
+		tm.callbackReturned(t)
 	}
+}
+
+// callbackReturned puts t back in line for its next callback, if it has
+// one (at the back: a task's flood of progress cannot hold up the others),
+// or marks it done. Called with mu held.
+func (tm *TaskManager) callbackReturned(t *TaskRequest) {
+	r := &tm.runners
+	if len(t.callbacks) > 0 {
+		r.line = append(r.line, t)
+		return
+	}
+	t.calling = false
+	t.callbacks = nil
+	r.pending--
+	r.settled.Broadcast()
 }
 
 // call runs a user callback; a panic is reported on the event stream and

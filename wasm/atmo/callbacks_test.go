@@ -1,6 +1,7 @@
 package atmo
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -95,4 +96,32 @@ func TestABlockedProgressCallbackHoldsUpOnlyItsOwnTasksLaterCallbacks(t *testing
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, []string{"quick done", "half-way", "slow done"}, order)
+}
+
+func TestACallbackThatCallsGoexitEndsOnlyItselfAndCloseStillReturns(t *testing.T) {
+	tm := NewTaskManager()
+	p, _ := fakePool(t, tm, echo, cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	exited := make(chan struct{})
+	_, err := tm.AddTask(TaskParams{Name: "job", OnSuccess: func(Response) {
+		defer close(exited)
+		runtime.Goexit() // what t.FailNow does in a test's callback
+	}})
+	require.NoError(t, err)
+	<-exited
+	res := doAsync(tm, TaskParams{Name: "job", Params: 2.0})
+	select {
+	case r := <-res:
+		require.NoError(t, r.Err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a later task's callback never ran")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- tm.Close() }()
+	select {
+	case err := <-closed:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited for a callback that had ended")
+	}
 }
