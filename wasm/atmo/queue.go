@@ -135,14 +135,10 @@ func (l *line) remove(t *TaskRequest) {
 	for l.head < len(l.places) && l.places[l.head].t == nil {
 		l.head++
 	}
-	// Move the places down once the dead ones before them are as many, so
-	// that the line's memory follows what waits in it; each moved task learns
-	// its new index.
-	if l.head >= 64 && l.head >= len(l.places)/2 {
-		n := copy(l.places, l.places[l.head:])
-		clear(l.places[n:])
-		l.places = l.places[:n]
-		l.head = 0
+	// Once the places move down (see dropFront), each task learns its new
+	// index.
+	if places, moved := dropFront(l.places, l.head); moved {
+		l.places, l.head = places, 0
 		for i, e := range l.places {
 			if e.t != nil {
 				e.t.index = inLine + i

@@ -87,13 +87,22 @@ func (tt *taskTable) skipEmpty() {
 	for tt.head < len(tt.slots) && tt.slots[tt.head] == nil {
 		tt.head++
 	}
-	if tt.head >= 64 && tt.head >= len(tt.slots)/2 {
-		n := copy(tt.slots, tt.slots[tt.head:])
-		clear(tt.slots[n:])
-		tt.slots = tt.slots[:n]
-		tt.base += uint64(tt.head)
-		tt.head = 0
+	if slots, moved := dropFront(tt.slots, tt.head); moved {
+		tt.slots, tt.base, tt.head = slots, tt.base+uint64(tt.head), 0
 	}
+}
+
+// dropFront moves s[head:] to the start of s once the entries before head,
+// all taken out, are at least 64 and as many as those after it, so that a
+// slice used as a window (the task table, a queue's line) does not grow
+// for ever; it reports whether it moved them.
+func dropFront[T any](s []T, head int) ([]T, bool) {
+	if head < 64 || head < len(s)/2 {
+		return s, false
+	}
+	n := copy(s, s[head:])
+	clear(s[n:])
+	return s[:n], true
 }
 
 // len is how many tasks the table holds.
