@@ -8,7 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// recorder keeps each flush's items and signals every flush.
+// recorder keeps a copy of each flush's items (the Batcher reuses the list)
+// and signals every flush.
 type recorder struct {
 	mu      sync.Mutex
 	flushes [][]int
@@ -19,7 +20,7 @@ func newRecorder() *recorder { return &recorder{flushed: make(chan struct{}, 100
 
 func (r *recorder) flush(items []int) {
 	r.mu.Lock()
-	r.flushes = append(r.flushes, items)
+	r.flushes = append(r.flushes, append([]int(nil), items...))
 	r.mu.Unlock()
 	r.flushed <- struct{}{}
 }
@@ -47,6 +48,22 @@ func TestOneFlusherServesEveryTurn(t *testing.T) {
 	assert.Len(t, r.got(), 50)
 	assert.Equal(t, before+1, runtime.NumGoroutine(), "one flusher, made on the first Add and kept")
 	b.Stop()
+}
+
+func TestASteadyStreamOfTurnsAllocatesNoLists(t *testing.T) {
+	oneThread(t)
+	flushed := make(chan int, 1)
+	b := New(func(items []int) { flushed <- len(items) })
+	defer b.Stop()
+	turn := func() {
+		for i := range 100 {
+			b.Add(i)
+		}
+		<-flushed
+	}
+	turn() // the first two turns grow the two lists
+	turn()
+	assert.Zero(t, testing.AllocsPerRun(50, turn), "the lists of two turns take turns")
 }
 
 func TestStopFlushesWhatIsQueuedAndLaterItemsGoAtOnce(t *testing.T) {
