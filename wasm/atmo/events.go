@@ -2,6 +2,7 @@ package atmo
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -10,7 +11,21 @@ import (
 // subscription, never inside a JS callback; a slow fn delays only itself.
 // Call the returned func to stop; it is safe to call more than once.
 func (tm *TaskManager) Subscribe(fn func(Message)) (unsubscribe func()) {
-	s := &subscriber{tm: tm, fn: fn, wake: make(chan struct{}, 1), quit: make(chan struct{}), exited: make(chan struct{})}
+	return tm.subscribe(&subscriber{fn: fn})
+}
+
+// SubscribeBatch is Subscribe for a consumer that takes messages in bulk,
+// such as one that sends them on to JS or over a network: fn gets, in
+// order, the messages of a turn of the scheduler at once, and is called
+// once per batch where Subscribe calls once per message. The slice is
+// reused after fn returns: copy what you keep. A panic in fn is reported
+// as one callback-panic for its batch.
+func (tm *TaskManager) SubscribeBatch(fn func([]Message)) (unsubscribe func()) {
+	return tm.subscribe(&subscriber{batchFn: fn})
+}
+
+func (tm *TaskManager) subscribe(s *subscriber) (unsubscribe func()) {
+	s.tm, s.wake, s.quit, s.exited = tm, make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	tm.mu.Lock()
 	if tm.closed {
 		tm.mu.Unlock()
@@ -52,15 +67,17 @@ func (tm *TaskManager) emit(m Message) {
 }
 
 type subscriber struct {
-	tm     *TaskManager
-	fn     func(Message)
-	mu     sync.Mutex
-	queue  []Message
-	wake   chan struct{}
-	quit   chan struct{}
-	exited chan struct{}
-	once   sync.Once
-	drain  bool // on quit, deliver what is queued first
+	tm      *TaskManager
+	fn      func(Message)   // Subscribe's
+	batchFn func([]Message) // or SubscribeBatch's
+	mu      sync.Mutex
+	queue   []Message
+	spare   []Message // the batch last delivered, emptied: see flush
+	wake    chan struct{}
+	quit    chan struct{}
+	exited  chan struct{}
+	once    sync.Once
+	drain   bool // on quit, deliver what is queued first
 }
 
 func (s *subscriber) push(m Message) {
@@ -78,6 +95,11 @@ func (s *subscriber) run() {
 	for {
 		select {
 		case <-s.wake:
+			if s.batchFn != nil {
+				// Let the goroutines already runnable (the other
+				// tasks of a worker's message) add theirs first.
+				runtime.Gosched()
+			}
 			s.flush()
 		case <-s.quit:
 			s.mu.Lock()
@@ -91,14 +113,35 @@ func (s *subscriber) run() {
 	}
 }
 
+// maxSpare is the largest batch kept for reuse: one flood's messages should
+// not pin their memory for the subscription's life.
+const maxSpare = 4096
+
+// flush delivers what is queued. The queue and the batch being delivered
+// take turns, so a steady stream of messages allocates no lists.
 func (s *subscriber) flush() {
 	s.mu.Lock()
 	batch := s.queue
-	s.queue = nil
+	s.queue, s.spare = s.spare, nil
 	s.mu.Unlock()
-	for _, m := range batch {
-		s.call(m)
+	if s.batchFn != nil {
+		if len(batch) > 0 {
+			s.callBatch(batch)
+		}
+	} else {
+		for _, m := range batch {
+			s.call(m)
+		}
 	}
+	if cap(batch) > maxSpare {
+		return
+	}
+	clear(batch)
+	s.mu.Lock()
+	if s.spare == nil {
+		s.spare = batch[:0]
+	}
+	s.mu.Unlock()
 }
 
 func (s *subscriber) call(m Message) {
@@ -112,6 +155,28 @@ func (s *subscriber) call(m Message) {
 		}
 	}()
 	s.fn(m)
+}
+
+func (s *subscriber) callBatch(ms []Message) {
+	defer func() {
+		// As in call: a batch of nothing but such reports is not
+		// reported again, so a subscriber that always panics cannot loop.
+		if p := recover(); p != nil && !onlyPanics(ms) {
+			s.tm.mu.Lock()
+			s.tm.emit(Message{Kind: KindCallbackPanic, Error: fmt.Sprintf("atmo: subscriber panicked on a batch of %d messages, from %s (seq %d): %v", len(ms), ms[0].Kind, ms[0].Seq, p)})
+			s.tm.mu.Unlock()
+		}
+	}()
+	s.batchFn(ms)
+}
+
+func onlyPanics(ms []Message) bool {
+	for _, m := range ms {
+		if m.Kind != KindCallbackPanic {
+			return false
+		}
+	}
+	return true
 }
 
 // stop ends the subscription. With wait, queued messages are delivered and

@@ -1,0 +1,104 @@
+package atmo
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// kindsAndSeqs keeps what a subscriber saw.
+type kindsAndSeqs struct {
+	mu    sync.Mutex
+	seqs  []uint64
+	kinds []MessageKind
+	calls int
+}
+
+func (k *kindsAndSeqs) add(ms ...Message) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.calls++
+	for _, m := range ms {
+		k.seqs = append(k.seqs, m.Seq)
+		k.kinds = append(k.kinds, m.Kind)
+	}
+}
+
+func (k *kindsAndSeqs) seen() (seqs []uint64, kinds []MessageKind, calls int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]uint64(nil), k.seqs...), append([]MessageKind(nil), k.kinds...), k.calls
+}
+
+func TestSubscribeBatchSeesWhatSubscribeSeesInOrderInFewerCalls(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, cfg("a", "job"), cfg("b", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	one, many := &kindsAndSeqs{}, &kindsAndSeqs{}
+	defer tm.Subscribe(func(m Message) { one.add(m) })()
+	defer tm.SubscribeBatch(func(ms []Message) { many.add(ms...) })()
+
+	const n = 5000 // more messages in one turn than a batch's list is kept for
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for range n {
+		_, err := tm.AddTask(TaskParams{Name: "job", OnSuccess: func(Response) { wg.Done() }})
+		require.NoError(t, err)
+	}
+	wg.Wait()
+	want := 9 * n // the claim flow's nine messages a task
+	require.Eventually(t, func() bool {
+		a, _, _ := one.seen()
+		b, _, _ := many.seen()
+		return len(a) >= want && len(b) >= want
+	}, 10*time.Second, time.Millisecond)
+
+	seqs, kinds, _ := one.seen()
+	bseqs, bkinds, calls := many.seen()
+	assert.Equal(t, seqs, bseqs, "the same messages, in the same order")
+	assert.Equal(t, kinds, bkinds)
+	for i := 1; i < len(bseqs); i++ {
+		require.Equal(t, bseqs[i-1]+1, bseqs[i], "none lost, none twice")
+	}
+	assert.Less(t, calls, len(bseqs)/10, "batches, not a call a message")
+}
+
+func TestASubscribeBatchThatPanicsIsReportedOnceABatchAndDoesNotLoop(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	var mu sync.Mutex
+	var reports []Message
+	defer tm.Subscribe(func(m Message) {
+		if m.Kind == KindCallbackPanic {
+			mu.Lock()
+			reports = append(reports, m)
+			mu.Unlock()
+		}
+	})()
+	defer tm.SubscribeBatch(func([]Message) { panic("oops") })()
+
+	_, err := tm.Do(ctx(t), "job", 1.0)
+	require.NoError(t, err, "the manager goes on")
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(reports)
+	}
+	last := 0
+	require.Eventually(t, func() bool {
+		n := count()
+		stopped := n > 0 && n == last
+		last = n
+		return stopped
+	}, 5*time.Second, 50*time.Millisecond, "reported, then quiet: a batch of nothing but reports is not reported again")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, reports[0].Error, "subscriber panicked on a batch")
+	assert.Contains(t, reports[0].Error, "oops")
+}
