@@ -3,6 +3,7 @@
 package jsapi
 
 import (
+	"syscall/js"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -25,4 +26,29 @@ func TestMessagesAndAnswersCrossWithoutAllocatingPerItem(t *testing.T) {
 	perCall := func(v any) float64 { return testing.AllocsPerRun(100, func() { values.Send(v) }) }
 	assert.Equal(t, perCall(ms[:1]), perCall(ms), "64 messages allocate what one does")
 	assert.Equal(t, perCall(rs[:1]), perCall(rs), "64 answers allocate what one does")
+}
+
+// Events cross as one flat list with each kind as a number; JS rebuilds
+// each message with only the fields it has, and a kind the list does not
+// know crosses as its name.
+func TestEventsReachJSAsTheObjectsSubscribersGet(t *testing.T) {
+	var got []map[string]any
+	collect := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		got = append(got, values.FromJS(args[0]).(map[string]any))
+		return nil
+	})
+	defer collect.Release()
+	sendBatch(deliverEvents, collect.Value, events{
+		{Kind: atmo.KindTaskClaimGranted, Seq: 7, ManagerID: "tm-1", TaskID: "task-3", WorkerID: "worker-2"},
+		{Kind: atmo.KindTaskUpdated, Seq: 8, ManagerID: "tm-1", TaskID: "task-3", Content: atmo.TaskFailed, Error: "boom"},
+		{Kind: "made-up", Seq: 9, ManagerID: "tm-1", Content: 0.0},
+	})
+	assert.Equal(t, []map[string]any{
+		{"message": "task-claim-granted", "seq": 7.0, "managerId": "tm-1", "taskId": "task-3", "workerId": "worker-2"},
+		{"message": "task-updated", "seq": 8.0, "managerId": "tm-1", "taskId": "task-3", "content": "failed", "error": "boom"},
+		{"message": "made-up", "seq": 9.0, "managerId": "tm-1", "content": 0.0},
+	}, got)
+	for i, k := range eventKinds {
+		assert.Equal(t, i, kindIndex(k))
+	}
 }
