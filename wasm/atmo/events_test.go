@@ -15,12 +15,14 @@ type kindsAndSeqs struct {
 	seqs  []uint64
 	kinds []MessageKind
 	calls int
+	most  int // the largest call's messages
 }
 
 func (k *kindsAndSeqs) add(ms ...Message) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.calls++
+	k.most = max(k.most, len(ms))
 	for _, m := range ms {
 		k.seqs = append(k.seqs, m.Seq)
 		k.kinds = append(k.kinds, m.Kind)
@@ -42,7 +44,7 @@ func TestSubscribeBatchSeesWhatSubscribeSeesInOrderInFewerCalls(t *testing.T) {
 	defer tm.Subscribe(func(m Message) { one.add(m) })()
 	defer tm.SubscribeBatch(func(ms []Message) { many.add(ms...) })()
 
-	const n = 5000 // more messages in one turn than a batch's list is kept for
+	const n = 5000 // a flood: many lists of messages in one turn
 	var wg sync.WaitGroup
 	wg.Add(n)
 	for range n {
@@ -65,6 +67,9 @@ func TestSubscribeBatchSeesWhatSubscribeSeesInOrderInFewerCalls(t *testing.T) {
 		require.Equal(t, bseqs[i-1]+1, bseqs[i], "none lost, none twice")
 	}
 	assert.Less(t, calls, len(bseqs)/10, "batches, not a call a message")
+	many.mu.Lock()
+	defer many.mu.Unlock()
+	assert.LessOrEqual(t, many.most, chunkSize, "a flood in lists of at most chunkSize")
 }
 
 func TestASubscribeBatchThatPanicsIsReportedOnceABatchAndDoesNotLoop(t *testing.T) {
@@ -101,4 +106,23 @@ func TestASubscribeBatchThatPanicsIsReportedOnceABatchAndDoesNotLoop(t *testing.
 	defer mu.Unlock()
 	assert.Contains(t, reports[0].Error, "subscriber panicked on a batch")
 	assert.Contains(t, reports[0].Error, "oops")
+}
+
+func TestASteadyStreamOfMessagesAllocatesNoLists(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	delivered := make(chan int, 100)
+	defer tm.SubscribeBatch(func(ms []Message) { delivered <- len(ms) })()
+	turn := func() {
+		tm.mu.Lock()
+		for range 100 {
+			tm.emit(Message{Kind: KindTaskUpdated, TaskID: "task-1", Content: TaskWorking})
+		}
+		tm.mu.Unlock()
+		for got := 0; got < 100; got += <-delivered {
+		}
+	}
+	turn() // the first turns make the lists
+	turn()
+	assert.Zero(t, testing.AllocsPerRun(50, turn), "the lists are reused")
 }
