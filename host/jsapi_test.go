@@ -206,7 +206,7 @@ self.onmessage = (e) => {
 	assert.InDelta(t, 50, got, 1e-6)
 }
 
-func TestJSAPIResultsCrossBackFromGoOnceWithOrWithoutASubscriber(t *testing.T) {
+func TestJSAPIResultsStayInJSUntilTheTaskAndEverySubscriberHaveThem(t *testing.T) {
 	ctx := apiPage(t)
 	var got map[string]any
 	eval(t, ctx, js(`
@@ -218,9 +218,13 @@ func TestJSAPIResultsCrossBackFromGoOnceWithOrWithoutASubscriber(t *testing.T) {
   // Unwatched, each result waits in JS's held values while Go hands it on.
   const alone = await sums(0);
   const afterAlone = live();
-  // Watched, the result is a JS value in Go, seen by the task and the events.
+  // Watched, the result stays held until the task and each subscriber's
+  // worker-response event have read it, even by a subscriber that stops
+  // while answers are on their way to it.
   const answers = new Map();
   const stop = tm.subscribe((m) => { if (m.message === 'worker-response') answers.set(m.taskId, m.content); });
+  let early = 0;
+  const stopEarly = tm.subscribe((m) => { if (m.message === 'worker-response' && ++early === 5) stopEarly(); });
   const watched = [];
   await Promise.all(Array.from({ length: 50 }, (_, i) => new Promise((resolve, reject) => {
     tm.addTask({ name: 'add', params: { a: 1000 + i, b: 1 }, onSuccess: (r) => { watched.push(r); resolve(); }, onError: reject });
@@ -232,14 +236,15 @@ func TestJSAPIResultsCrossBackFromGoOnceWithOrWithoutASubscriber(t *testing.T) {
   await tm.close();
   return {
     aloneOk: alone.every((r, i) => r === i + 1), afterAlone,
-    events: answers.size, eventsMatch: watched.every((r) => answers.get(r.taskId) === r.content),
+    events: answers.size, eventsMatch: watched.every((r) => answers.get(r.taskId) === r.content), early,
     afterWatched, againOk: again.every((r, i) => r === 2001 + i), atEnd: live(),
   };`), &got)
 	assert.Equal(t, true, got["aloneOk"], "every result is its task's")
 	assert.EqualValues(t, 0, got["afterAlone"], "and no slot is left once they are delivered")
 	assert.EqualValues(t, 50, got["events"], "a subscriber sees every answer's content")
 	assert.Equal(t, true, got["eventsMatch"], "the same content the task settled with")
-	assert.EqualValues(t, 0, got["afterWatched"])
+	assert.EqualValues(t, 5, got["early"], "a stopped subscriber hears nothing more")
+	assert.EqualValues(t, 0, got["afterWatched"], "no slot is left once the task and every subscriber have read it")
 	assert.Equal(t, true, got["againOk"], "results are held again once nobody subscribes")
 	assert.EqualValues(t, 0, got["atEnd"])
 }

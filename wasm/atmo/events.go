@@ -20,6 +20,8 @@ func (tm *TaskManager) Subscribe(fn func(Message)) (unsubscribe func()) {
 // batches of up to 1024), and is called once per batch where Subscribe
 // calls once per message. The slice is reused after fn returns: copy what
 // you keep. A panic in fn is reported as one callback-panic for its batch.
+// Unlike Subscribe's, its unsubscribe (and Close) lets fn have what was
+// queued before it, from the subscription's goroutine, without waiting.
 func (tm *TaskManager) SubscribeBatch(fn func([]Message)) (unsubscribe func()) {
 	return tm.subscribe(&subscriber{batchFn: fn})
 }
@@ -44,7 +46,7 @@ func (tm *TaskManager) subscribe(s *subscriber) (unsubscribe func()) {
 			}
 		}
 		tm.mu.Unlock()
-		s.stop(false)
+		s.stop(s.batchFn != nil, false)
 	}
 }
 
@@ -200,12 +202,13 @@ func onlyPanics(ms []Message) bool {
 	return true
 }
 
-// stop ends the subscription. With wait, queued messages are delivered and
-// stop returns once the subscriber's goroutine has finished.
-func (s *subscriber) stop(wait bool) {
+// stop ends the subscription. With drain, queued messages are delivered
+// first; with wait, stop returns once the subscriber's goroutine has
+// finished.
+func (s *subscriber) stop(drain, wait bool) {
 	s.once.Do(func() {
 		s.mu.Lock()
-		s.drain = wait
+		s.drain = drain
 		s.mu.Unlock()
 		close(s.quit)
 	})

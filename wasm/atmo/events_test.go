@@ -126,3 +126,59 @@ func TestASteadyStreamOfMessagesAllocatesNoLists(t *testing.T) {
 	turn()
 	assert.Zero(t, testing.AllocsPerRun(50, turn), "the lists are reused")
 }
+
+func TestSubscribeBatchHasWhatWasQueuedBeforeItsUnsubscribeAndNothingAfter(t *testing.T) {
+	for _, end := range []string{"unsubscribe", "Close"} {
+		t.Run(end, func(t *testing.T) {
+			for range 5 { // a subscription's goroutine may find the next batch before the end
+				got := queuedThenEnded(t, end == "Close")
+				assert.Equal(t, 11, got, "what was queued is delivered, and nothing after")
+			}
+		})
+	}
+}
+
+// queuedThenEnded holds a batch subscriber inside its first batch while ten
+// more messages queue, ends the subscription (or the manager), emits five
+// more, then lets the subscriber go on: it returns how many it got.
+func queuedThenEnded(t *testing.T, byClose bool) int {
+	tm := NewTaskManager()
+	defer tm.Close()
+	emit := func(n int) {
+		tm.mu.Lock()
+		defer tm.mu.Unlock()
+		for range n {
+			tm.emit(Message{Kind: KindTaskUpdated, TaskID: "task-1"})
+		}
+	}
+	inFirst, release := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	got, calls := 0, 0
+	unsubscribe := tm.SubscribeBatch(func(ms []Message) {
+		mu.Lock()
+		got += len(ms)
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if first {
+			close(inFirst)
+			<-release
+		}
+	})
+	emit(1)
+	<-inFirst // the subscriber is busy with the first message
+	emit(10)  // these queue
+	if byClose {
+		go tm.Close()
+		require.Eventually(t, func() bool { tm.mu.Lock(); defer tm.mu.Unlock(); return tm.closed }, 5*time.Second, time.Millisecond)
+	} else {
+		unsubscribe()
+	}
+	emit(5) // after the end: not delivered
+	close(release)
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return got >= 11 }, 5*time.Second, time.Millisecond, "what was queued is delivered")
+	time.Sleep(10 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	return got
+}

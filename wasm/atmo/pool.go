@@ -147,7 +147,7 @@ func (p *workerPool) boot(w *TaskWorker) {
 type lazyContent interface {
 	decode() any
 	raw() any
-	held() any // raw, left in JS: its slot in the held values (see hooks.HoldRawResults)
+	held(reads int) any // raw, left in JS for reads reads: its slot in the held values (see hooks.HoldRawResults)
 }
 
 // inbound is one decoded message from a worker.
@@ -227,8 +227,10 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 				switch {
 				case !t.rawResult:
 					in.content = l.decode()
-				case tm.holdRaw && !tm.watched(): // read once, by the task's callback
-					in.content = l.held()
+				case tm.holdRaw:
+					// Read by the task's callback, and by each
+					// subscriber's worker-response event.
+					in.content = l.held(1 + len(tm.subs))
 				default:
 					in.content = l.raw()
 				}

@@ -229,7 +229,7 @@ func (c wireContent) decode() any {
 
 func (c wireContent) raw() any { return values.ReceivedItem(c.i) }
 
-func (c wireContent) held() any { return values.ReceivedHeld(c.i) }
+func (c wireContent) held(reads int) any { return values.ReceivedHeld(c.i, reads) }
 
 // jsStrings caches the JS strings of worker ids and task names, which cross
 // with every task.

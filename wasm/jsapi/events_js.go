@@ -124,6 +124,8 @@ func appendContent(buf []byte, c any, refs *[]any) []byte {
 		return values.AppendString(buf, string(c))
 	case atmo.WorkerStatus:
 		return values.AppendString(buf, string(c))
+	case values.Held: // an answer JS keeps for the task's result and the subscribers
+		return values.Encode(buf, c, refs)
 	case []string: // worker-ready's task names
 		buf = values.AppendArray(buf, len(c))
 		for _, s := range c {

@@ -4,9 +4,13 @@
 package hooks
 
 // HoldRawResults makes tm, an *atmo.TaskManager, keep the answers of its
-// RawResult tasks in JS's table of held values while nobody subscribes to
-// it: Go then carries each as its slot (a values.Held read once), not as a
-// js.Value, which costs a reference with a finalizer. Every RawResult task
-// of the JS API's managers is the JS API's own, and its answer only crosses
-// back to JS.
+// RawResult tasks in JS's table of held values: Go then carries each as its
+// slot (a values.Held), not as a js.Value, which costs a reference with a
+// finalizer. JS lets the slot go once the answer has crossed back as many
+// times as it was held for: once for the task's result, once for each
+// subscriber's worker-response event. Every RawResult task of the JS API's
+// managers is the JS API's own, and every subscriber to them is the JS
+// API's, through SubscribeBatch, which writes each event to the wire and
+// has what was queued even when it ends; so each answer crosses back to JS
+// exactly that many times.
 var HoldRawResults func(tm any)

@@ -50,7 +50,7 @@ const (
 // (a JS value in Go is a reference with a finalizer, ~4-5 µs a task
 // between making it and finalizing it). JS releases the slots, or, for a
 // Held that Take marks (the JS API's results, see ReceivedHeld), lets go
-// of the slot as it reads it: such a value crosses back to JS once.
+// of the slot as it reads it the last of the times it was held for.
 type Held struct {
 	Value, List int32
 	Take        bool

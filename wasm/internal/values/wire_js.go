@@ -52,11 +52,14 @@ const readStr = () => {
 };
 // held keeps values for Go by slot (Go's Held): hold returns a value's
 // slot, release frees it for reuse. Go writes the slot, read gives back
-// the value, as many times as Go sends it, until it is released.
-const held = { values: [], free: [] };
-const hold = (v) => {
+// the value, as many times as Go sends it, until it is released; or, for
+// a Held that Take marks, until it has been read n times (hold's n,
+// default 1).
+const held = { values: [], free: [], takes: [] };
+const hold = (v, n) => {
   const k = held.free.length > 0 ? held.free.pop() : held.values.length;
   held.values[k] = v;
+  held.takes[k] = n > 0 ? n : 1;
   return k;
 };
 const release = (k) => {
@@ -91,7 +94,7 @@ const readValue = () => {
     case 8: return refs[readLen()];
     case 9: case 10: {
       const k = dv.getUint32(pos, true), v = held.values[k], l = dv.getInt32(pos + 4, true);
-      if (u8[pos - 1] === 10) release(k); // read once (Go's Held.Take)
+      if (u8[pos - 1] === 10 && --held.takes[k] <= 0) release(k); // read its n times (Go's Held.Take)
       pos += 8;
       if (l >= 0) for (const b of held.values[l]) transfer.push(b);
       return v;
@@ -236,8 +239,9 @@ const copy = (v) => {
 // item is wire.items[i], which Go takes as it came: the message's buffers
 // are then the user's, and recycle leaves them alone.
 const item = (i) => { wire.rawTaken = true; return wire.items[i]; };
-// holdItem holds wire.items[i] for Go, which gets only its slot.
-const holdItem = (i) => hold(item(i));
+// holdItem holds wire.items[i] for Go, which gets only its slot, to be
+// read n times.
+const holdItem = (i, n) => hold(item(i), n);
 
 // Recycling. Writing into fresh memory is slow: the first touch of each
 // page faults, and on this project's 2-core VM filling a new 64 MiB
@@ -394,9 +398,10 @@ func ReceivedItem(i int) js.Value { return codecItem.Invoke(i) }
 // ReceivedHeld is ReceivedItem kept in JS's table of held values: Go gets
 // only its slot, and no reference with a finalizer (~10% of the page's
 // thread in a flood of the JS API's tasks, all in runtime.SetFinalizer).
-// The value crosses back to JS once, which lets go of the slot.
-func ReceivedHeld(i int) Held {
-	return Held{Value: int32(codecHold.Invoke(i).Int()), List: -1, Take: true}
+// The value crosses back to JS reads times (at least once), and the last
+// lets go of the slot.
+func ReceivedHeld(i, reads int) Held {
+	return Held{Value: int32(codecHold.Invoke(i, reads).Int()), List: -1, Take: true}
 }
 
 // refsCopied says that Go copied large byte arrays out of the message being
