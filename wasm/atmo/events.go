@@ -89,9 +89,10 @@ type subscriber struct {
 // page's profile under a JS subscriber in a flood (nine messages a task).
 const chunkSize = 1024
 
-// maxSpare is how many emptied lists a subscriber keeps for reuse: enough
-// for a steady stream, while one flood does not pin its memory.
-const maxSpare = 2
+// maxSpare is how many emptied lists a subscriber keeps for reuse. One is
+// enough for a steady stream (the list delivered is the next to fill), and
+// keeps what an idle subscriber holds after a flood to one list (~100 KB).
+const maxSpare = 1
 
 func (s *subscriber) push(m Message) {
 	s.mu.Lock()

@@ -59,12 +59,16 @@ func TestSubscribeBatchSeesWhatSubscribeSeesInOrderInFewerCalls(t *testing.T) {
 		return len(a) >= want && len(b) >= want
 	}, 10*time.Second, time.Millisecond)
 
+	// Messages go on after the tasks (workers fall idle), so compare the
+	// first want of each.
 	seqs, kinds, _ := one.seen()
 	bseqs, bkinds, calls := many.seen()
-	assert.Equal(t, seqs, bseqs, "the same messages, in the same order")
-	assert.Equal(t, kinds, bkinds)
-	for i := 1; i < len(bseqs); i++ {
-		require.Equal(t, bseqs[i-1]+1, bseqs[i], "none lost, none twice")
+	for i := range want {
+		require.Equal(t, seqs[i], bseqs[i], "the same messages, in the same order: message %d", i)
+		require.Equal(t, kinds[i], bkinds[i], "message %d", i)
+		if i > 0 {
+			require.Equal(t, bseqs[i-1]+1, bseqs[i], "none lost, none twice")
+		}
 	}
 	assert.Less(t, calls, len(bseqs)/10, "batches, not a call a message")
 	many.mu.Lock()
