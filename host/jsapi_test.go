@@ -249,6 +249,45 @@ func TestJSAPIResultsStayInJSUntilTheTaskAndEverySubscriberHaveThem(t *testing.T
 	assert.EqualValues(t, 0, got["atEnd"])
 }
 
+func TestJSAPIAnswersWatchedByASubscriberLeaveNoSlotWhateverBecomesOfTheirTasks(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ ...math, count: 2, concurrency: 4 }]);
+  await wm.ready();
+  let answers = 0;
+  tm.subscribe((m) => { if (m.message === 'worker-response') answers++; });
+  const outcomes = { ok: 0, timedOut: 0, canceled: 0, failed: 0 };
+  const settle = (p) => p.then(() => outcomes.ok++, (e) => {
+    if (e.code === 'ERR_TIMEOUT') outcomes.timedOut++;
+    else if (e.code === 'ERR_CANCELED') outcomes.canceled++;
+    else outcomes.failed++;
+  });
+  const all = [];
+  for (let i = 0; i < 300; i++) {
+    if (i % 5 === 0) all.push(settle(tm.run('fibonacci', { n: 27 }, { timeout: 1 }))); // late answers
+    else if (i % 7 === 0) {
+      all.push(settle(new Promise((resolve, reject) => {
+        const task = tm.addTask({ name: 'add', params: { a: i, b: 1 }, onSuccess: resolve, onError: (e) => reject(Object.assign(new Error(e.error), { code: e.code })) });
+        if (i % 2 === 0) queueMicrotask(task.cancel); else setTimeout(task.cancel, 1);
+      })));
+    } else if (i % 11 === 0) all.push(settle(tm.run('divide', { a: 1, b: 0 })));
+    else all.push(settle(tm.run('add', { a: i, b: 1 })));
+  }
+  await Promise.all(all);
+  await new Promise((r) => setTimeout(r, 300)); // late answers and events on their way
+  const left = heldBy(tm);
+  await tm.close();
+  return { ...outcomes, answers, left };`), &got)
+	assert.Positive(t, got["ok"], "%v", got)
+	assert.Positive(t, got["canceled"], "%v", got)
+	assert.Positive(t, got["timedOut"], "%v", got)
+	assert.Positive(t, got["failed"], "%v", got)
+	assert.Positive(t, got["answers"], "%v", got)
+	assert.EqualValues(t, 0, got["left"], "no answer left held in JS, whatever became of its task: %v", got)
+}
+
 func TestJSAPISubscribersGetEveryMessageInOrderWithTheFieldsItHas(t *testing.T) {
 	ctx := apiPage(t)
 	var got map[string]any
