@@ -50,6 +50,18 @@ func (tm *TaskManager) subscribe(s *subscriber) (unsubscribe func()) {
 	}
 }
 
+// wireOnly says whether every subscriber is the JS API's, which reads a
+// held answer in its worker-response event (hooks.SubscribeWire). Called
+// with mu held.
+func (tm *TaskManager) wireOnly() bool {
+	for _, s := range tm.subs {
+		if !s.wire {
+			return false
+		}
+	}
+	return true
+}
+
 // watched says whether anyone subscribed. Call sites on a task's path check
 // it before building a Message, whose Content would otherwise be allocated
 // for nobody: six of a task's seventeen allocations, in a memory profile.
@@ -72,6 +84,7 @@ type subscriber struct {
 	tm      *TaskManager
 	fn      func(Message)   // Subscribe's
 	batchFn func([]Message) // or SubscribeBatch's
+	wire    bool            // the JS API's: it reads held answers from the wire (see hooks.SubscribeWire)
 	mu      sync.Mutex
 	queue   [][]Message // the messages to deliver, in lists of at most chunkSize
 	spare   [][]Message // lists delivered and emptied, for reuse (at most maxSpare)

@@ -227,7 +227,7 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 				switch {
 				case !t.rawResult:
 					in.content = l.decode()
-				case tm.holdRaw:
+				case tm.holdRaw && tm.wireOnly():
 					// Read by the task's callback, and by each
 					// subscriber's worker-response event.
 					in.content = l.held(1 + len(tm.subs))

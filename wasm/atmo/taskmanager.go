@@ -110,6 +110,9 @@ func init() {
 		m.holdRaw = true
 		m.mu.Unlock()
 	}
+	hooks.SubscribeWire = func(tm any, fn any) func() {
+		return tm.(*TaskManager).subscribe(&subscriber{batchFn: fn.(func([]Message)), wire: true})
+	}
 }
 
 // NewTaskManagerWithOptions returns a TaskManager tuned by o.

@@ -7,6 +7,7 @@ import (
 	"syscall/js"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/hooks"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
@@ -28,7 +29,7 @@ func (b *bridge) subscribe(args []js.Value) any {
 	if fn.Type() != js.TypeFunction {
 		return errorValue(errors.New("atmo: subscribe(fn): fn must be a function"), "ERR_BAD_ARGUMENT", "fn")
 	}
-	stop := e.tm.SubscribeBatch(func(ms []atmo.Message) { sendBatch(deliverEvents, fn, events(ms)) })
+	stop := hooks.SubscribeWire(e.tm, func(ms []atmo.Message) { sendBatch(deliverEvents, fn, events(ms)) })
 	b.mu.Lock()
 	id := b.handle()
 	b.subs[id] = &subscription{e: e, stop: stop}

@@ -9,8 +9,14 @@ package hooks
 // finalizer. JS lets the slot go once the answer has crossed back as many
 // times as it was held for: once for the task's result, once for each
 // subscriber's worker-response event. Every RawResult task of the JS API's
-// managers is the JS API's own, and every subscriber to them is the JS
-// API's, through SubscribeBatch, which writes each event to the wire and
-// has what was queued even when it ends; so each answer crosses back to JS
-// exactly that many times.
+// managers is the JS API's own, so its result crosses back once; answers
+// are held only while every subscriber is a SubscribeWire one, else they
+// are js.Values, as RawResult promises.
 var HoldRawResults func(tm any)
+
+// SubscribeWire is tm.SubscribeBatch(fn), fn a func([]atmo.Message), for
+// the JS API's subscribers: fn writes every message to the wire, where JS
+// reads a held answer in a worker-response event, and has what was queued
+// even when the subscription ends, so each answer it was held for crosses
+// back to JS.
+var SubscribeWire func(tm any, fn any) (unsubscribe func())
