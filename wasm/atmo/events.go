@@ -46,7 +46,7 @@ func (tm *TaskManager) subscribe(s *subscriber) (unsubscribe func()) {
 			}
 		}
 		tm.mu.Unlock()
-		s.stop(s.batchFn != nil, false)
+		s.stop(false)
 	}
 }
 
@@ -87,7 +87,7 @@ type subscriber struct {
 	wire    bool            // the JS API's: it reads held answers from the wire (see hooks.SubscribeWire)
 	mu      sync.Mutex
 	queue   [][]Message // the messages to deliver, in lists of at most chunkSize
-	spare   [][]Message // lists delivered and emptied, for reuse (at most maxSpare)
+	spare   []Message   // a list delivered and emptied, for reuse; nil when none
 	lists   [][]Message // the queue's own list, emptied, for reuse
 	wake    chan struct{}
 	quit    chan struct{}
@@ -102,19 +102,16 @@ type subscriber struct {
 // page's profile under a JS subscriber in a flood (nine messages a task).
 const chunkSize = 1024
 
-// maxSpare is how many emptied lists a subscriber keeps for reuse. One is
-// enough for a steady stream (the list delivered is the next to fill), and
-// keeps what an idle subscriber holds after a flood to one list (~100 KB).
-const maxSpare = 1
-
 func (s *subscriber) push(m Message) {
 	s.mu.Lock()
 	n := len(s.queue)
 	if n == 0 || len(s.queue[n-1]) == chunkSize {
-		var c []Message
-		if k := len(s.spare); k > 0 {
-			c, s.spare[k-1], s.spare = s.spare[k-1], nil, s.spare[:k-1]
-		} else if n > 0 {
+		// One spare is enough for a steady stream (the list delivered
+		// is the next to fill), and an idle subscriber holds one list
+		// (~100 KB) after a flood.
+		c := s.spare
+		s.spare = nil
+		if c == nil && n > 0 {
 			c = make([]Message, 0, chunkSize) // a flood: the list will fill
 		}
 		s.queue = append(s.queue, c)
@@ -170,8 +167,8 @@ func (s *subscriber) flush() {
 	s.mu.Lock()
 	for i, batch := range lists {
 		clear(batch) // let go of what the messages point to
-		if len(s.spare) < maxSpare {
-			s.spare = append(s.spare, batch[:0])
+		if s.spare == nil {
+			s.spare = batch[:0]
 		}
 		lists[i] = nil
 	}
@@ -216,13 +213,14 @@ func onlyPanics(ms []Message) bool {
 	return true
 }
 
-// stop ends the subscription. With drain, queued messages are delivered
-// first; with wait, stop returns once the subscriber's goroutine has
-// finished.
-func (s *subscriber) stop(drain, wait bool) {
+// stop ends the subscription. With wait, queued messages are delivered and
+// stop returns once the subscriber's goroutine has finished. A batch
+// subscriber always has what was queued (see SubscribeBatch): its messages
+// may hold answers JS keeps until they are read.
+func (s *subscriber) stop(wait bool) {
 	s.once.Do(func() {
 		s.mu.Lock()
-		s.drain = drain
+		s.drain = wait || s.batchFn != nil
 		s.mu.Unlock()
 		close(s.quit)
 	})

@@ -570,9 +570,7 @@ func (tm *TaskManager) Close() error {
 	tm.subs = nil
 	tm.mu.Unlock()
 	for _, s := range subs {
-		// A batch subscriber (the JS API's) always has what was queued:
-		// its messages may hold answers JS keeps until they are read.
-		s.stop(!inCallback || s.batchFn != nil, !inCallback)
+		s.stop(!inCallback)
 	}
 	tm.waitCallbacks(inCallback)
 	return nil

@@ -43,9 +43,6 @@ type subscription struct {
 	stop func() // ends the core's subscription; may wait for its goroutine
 }
 
-// end stops the subscription. Call it in a goroutine of its own.
-func (s *subscription) end() { s.stop() }
-
 // endSubscriptions ends the subscriptions to e's manager, or to every
 // manager when e is nil.
 func (b *bridge) endSubscriptions(e *tmEntry) {
@@ -59,7 +56,7 @@ func (b *bridge) endSubscriptions(e *tmEntry) {
 	}
 	b.mu.Unlock()
 	for _, s := range ended {
-		s.end()
+		s.stop()
 	}
 }
 
@@ -167,7 +164,7 @@ func (b *bridge) unsubscribe(args []js.Value) any {
 	delete(b.subs, id)
 	b.mu.Unlock()
 	if s != nil {
-		go s.end() // may wait for the subscriber's goroutine: not here
+		go s.stop() // may wait for the subscriber's goroutine: not here
 	}
 	return value(true)
 }
