@@ -71,23 +71,65 @@
     return text || `the handler failed with ${err === '' ? 'an empty string' : String(err)} and no message`;
   }
 
-  // keepAwake returns what the worker calls when it falls idle, having
-  // answered its last task: it stays busy for us µs (init-worker's
-  // keepAwake, WorkerConfig.KeepAwake), so that a task the host posts in
-  // that time finds the thread awake. A sleeping thread's wake-up is the
-  // dearest part of a round trip on a virtual machine. JS cannot see a
-  // message waiting while it runs, so the loop runs its course: a count of
-  // clock readings, calibrated once, as performance.now() is coarsened to
-  // 100 µs outside cross-origin isolation. go-worker.js has the same for Go
-  // workers: each script stands alone in its worker, so neither imports it.
+  // keepAwake returns what keeps the thread awake once the worker falls
+  // idle, having answered its last task: start() keeps it busy for us µs
+  // (init-worker's keepAwake, WorkerConfig.KeepAwake), so that a task the
+  // host posts in that time finds it awake; stop(), when a task comes, ends
+  // that early. A sleeping thread's wake-up is the dearest part of a round
+  // trip on a virtual machine. The time passes as a chain of short links,
+  // each a background task (scheduler.postTask; setImmediate under Node.js)
+  // that spins ~5 µs: between two links the thread takes any message
+  // waiting, so a task posted meanwhile runs at once. One long spin held it
+  // back until the spin ended (measured in examples/bench/NOTES.md). A spin
+  // is a count of clock readings, calibrated once, as performance.now() is
+  // coarsened to 100 µs outside cross-origin isolation. Where neither way to
+  // post a link exists, start() is one spin. go-worker.js has the same for
+  // Go workers: each script stands alone in its worker, so neither imports it.
   function keepAwake(us) {
-    if (!(us > 0) || typeof performance === 'undefined') return () => {};
+    const asleep = { start() {}, stop() {} };
+    if (!(us > 0) || typeof performance === 'undefined') return asleep;
     let reads = 0;
     const end = performance.now() + 5;
     while (performance.now() < end) reads++;
-    const n = Math.ceil((reads / 5000) * Math.min(us, 1000));
-    return () => {
+    const perUs = reads / 5000;
+    const spin = (n) => {
       for (let i = 0; i < n; i++) performance.now();
+    };
+    us = Math.min(us, 1000);
+    const post =
+      typeof scheduler === 'object' && scheduler && typeof scheduler.postTask === 'function'
+        ? (fn) => scheduler.postTask(fn, { priority: 'background' })
+        : typeof setImmediate === 'function'
+          ? setImmediate
+          : null;
+    if (!post) {
+      const n = Math.ceil(perUs * us);
+      return { start: () => spin(n), stop() {} };
+    }
+    const linkUs = 5;
+    const slice = Math.ceil(perUs * linkUs);
+    const links = Math.ceil(us / linkUs);
+    let left = 0; // links still to run
+    let queued = false; // one link at most is waiting to run
+    const link = () => {
+      queued = false;
+      if (left <= 0) return;
+      left--;
+      spin(slice);
+      queued = true;
+      post(link);
+    };
+    return {
+      start() {
+        left = links;
+        if (!queued) {
+          queued = true;
+          post(link);
+        }
+      },
+      stop() {
+        left = 0;
+      },
     };
   }
 
@@ -100,10 +142,10 @@
     const running = new Map(); // taskId → { abort: AbortController made on demand }
     let workerId = null;
     let batches = false; // the host takes worker-response-batch
-    let stayAwake = () => {}; // see keepAwake
+    let awake = keepAwake(0); // see keepAwake
     // idle keeps the thread awake for a while once nothing is left to run.
     const idle = () => {
-      if (!starting && running.size === 0 && outbox.length === 0) stayAwake();
+      if (!starting && running.size === 0 && outbox.length === 0) awake.start();
     };
     let outbox = [], outboxTransfer = [], outboxStarts = []; // answer i's buffers start at outboxStarts[i]
 
@@ -147,6 +189,7 @@
     // the same turn; only a promise is waited for (an await on every task
     // cost a microtask and an async frame each, measured in the round trip).
     function work(taskId, content) {
+      awake.stop(); // busy now
       const name = content && content.name;
       const handler = Object.prototype.hasOwnProperty.call(handlers, name) ? handlers[name] : null;
       if (typeof handler !== 'function') {
@@ -206,7 +249,7 @@
         case 'init-worker': {
           workerId = data.id;
           batches = Array.isArray(data.features) && data.features.includes('batch');
-          stayAwake = keepAwake(data.keepAwake);
+          awake = keepAwake(data.keepAwake);
           const ready = { tasks: names, features: ['cancel', 'progress', 'concurrency', 'batch'] };
           const say = () => port.post({ message: 'worker-ready', workerId, content: ready });
           // Hold the Web Lock the host names for as long as this thread

@@ -86,27 +86,72 @@
       // Replay once Go's call has returned: never re-enter Go from inside it.
       if (pending.length) Promise.resolve().then(flush);
     },
-    // idle: the Go program has answered its last task (see stayAwake).
+    // idle: the Go program has answered its last task (see keepAwake).
     idle() {
-      stayAwake();
+      awake.start();
     },
   };
 
-  // stayAwake keeps this thread busy for init-worker's keepAwake µs
-  // (WorkerConfig.KeepAwake) once the Go program has answered its last
-  // task, so that a task the host posts in that time finds the thread
-  // awake, as jsworker/atmo-worker.js does for JS workers: a count of clock
-  // readings, calibrated once, as performance.now() is coarsened to 100 µs
-  // outside cross-origin isolation.
-  let stayAwake = () => {};
+  let awake = keepAwake(0); // started by idle(), stopped by the next message
+  // keepAwake returns what keeps the thread awake once the Go program
+  // falls idle, having answered its last task: start() keeps it busy for us µs
+  // (init-worker's keepAwake, WorkerConfig.KeepAwake), so that a task the
+  // host posts in that time finds it awake; stop(), when a task comes, ends
+  // that early. A sleeping thread's wake-up is the dearest part of a round
+  // trip on a virtual machine. The time passes as a chain of short links,
+  // each a background task (scheduler.postTask; setImmediate under Node.js)
+  // that spins ~5 µs: between two links the thread takes any message
+  // waiting, so a task posted meanwhile runs at once. One long spin held it
+  // back until the spin ended (measured in examples/bench/NOTES.md). A spin
+  // is a count of clock readings, calibrated once, as performance.now() is
+  // coarsened to 100 µs outside cross-origin isolation. Where neither way to
+  // post a link exists, start() is one spin. The same as in atmo-worker.js:
+  // each script stands alone in its worker, so neither imports it.
   function keepAwake(us) {
-    if (!(us > 0) || typeof performance === 'undefined') return () => {};
+    const asleep = { start() {}, stop() {} };
+    if (!(us > 0) || typeof performance === 'undefined') return asleep;
     let reads = 0;
     const end = performance.now() + 5;
     while (performance.now() < end) reads++;
-    const n = Math.ceil((reads / 5000) * Math.min(us, 1000));
-    return () => {
+    const perUs = reads / 5000;
+    const spin = (n) => {
       for (let i = 0; i < n; i++) performance.now();
+    };
+    us = Math.min(us, 1000);
+    const post =
+      typeof scheduler === 'object' && scheduler && typeof scheduler.postTask === 'function'
+        ? (fn) => scheduler.postTask(fn, { priority: 'background' })
+        : typeof setImmediate === 'function'
+          ? setImmediate
+          : null;
+    if (!post) {
+      const n = Math.ceil(perUs * us);
+      return { start: () => spin(n), stop() {} };
+    }
+    const linkUs = 5;
+    const slice = Math.ceil(perUs * linkUs);
+    const links = Math.ceil(us / linkUs);
+    let left = 0; // links still to run
+    let queued = false; // one link at most is waiting to run
+    const link = () => {
+      queued = false;
+      if (left <= 0) return;
+      left--;
+      spin(slice);
+      queued = true;
+      post(link);
+    };
+    return {
+      start() {
+        left = links;
+        if (!queued) {
+          queued = true;
+          post(link);
+        }
+      },
+      stop() {
+        left = 0;
+      },
     };
   }
 
@@ -135,7 +180,8 @@
       return;
     }
     if (exited) return;
-    if (data && data.message === 'init-worker') stayAwake = keepAwake(data.keepAwake);
+    awake.stop(); // a message for the Go program: it is busy now
+    if (data && data.message === 'init-worker') awake = keepAwake(data.keepAwake);
     const locks = root.navigator && root.navigator.locks;
     if (data && data.message === 'init-worker' && data.lock && locks && !heldLock && !waitingForLock) {
       waitingForLock = true;
