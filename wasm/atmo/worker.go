@@ -40,11 +40,12 @@ type WorkerConfig struct {
 	// KeepAwake is how long a Go worker, or a JS worker written with
 	// jsworker/atmo-worker.js, stays busy after it answers with nothing
 	// left to run, before its thread sleeps: a task posted within that time
-	// starts without waking a sleeping thread, which on a virtual machine
-	// costs tens of µs of a round trip (README, "Performance"). It spends
-	// up to that much CPU each time the worker falls idle, so it pays where
-	// tasks come one at a time and close together. 0, the default: sleep
-	// at once. At most MaxKeepAwake. Seed scripts ignore it.
+	// starts at once, without waking a sleeping thread, which on a virtual
+	// machine costs tens of µs of a round trip (README, "Performance"). It
+	// spends up to that much CPU each time the worker falls idle, CPU a
+	// flood's page may need, so it pays where tasks come one at a time and
+	// close together. 0, the default: sleep at once. At most MaxKeepAwake.
+	// Seed scripts ignore it.
 	KeepAwake time.Duration
 
 	// MaxHeapMB bounds the worker's JS heap, in MiB, under Node.js
