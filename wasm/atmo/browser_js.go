@@ -88,7 +88,8 @@ var lockSeq int
 // startWebWorker creates a Web Worker running url and wires its events to
 // w's pool. The Go worker bootstrap uses it too.
 func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker, error) {
-	ww := &webWorker{owner: w, strings: jsStrings{}, queue: wireNewQueue.Invoke()}
+	awake := float64(w.config.KeepAwake) / float64(time.Microsecond) // the page stays awake too (wire_js.go's pageAwake)
+	ww := &webWorker{owner: w, strings: jsStrings{}, queue: wireNewQueue.Invoke(awake)}
 	if err := jsCall(func() { ww.worker = js.Global().Get("Worker").New(url, opts) }); err != nil {
 		return nil, fmt.Errorf("new Worker(%q): %v", url, err)
 	}

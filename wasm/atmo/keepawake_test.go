@@ -87,3 +87,30 @@ func TestAGoWorkerKeptAwakeAnswersAsItWouldAsleep(t *testing.T) {
 		require.Equal(t, float64(i), v)
 	}
 }
+
+// KeepAwake keeps the page awake too, while a lone task is out: a seed
+// script, which ignores the rest, still answers each task in turn, and a task
+// it never answers times out as it would, with the page awake or not.
+func TestAPageKeptAwakeForASeedWorkerStillGetsEveryAnswerAndEveryTimeout(t *testing.T) {
+	script := jstest.BlobURL(t, `
+let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  if (d.content.name === 'silent') return;
+  self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: d.content.params });
+};`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo", "silent"}, Script: script, KeepAwake: atmo.MaxKeepAwake, CancelGrace: 50 * time.Millisecond})
+	for i := range 20 {
+		got, err := tm.Do(testCtx(t), "echo", float64(i))
+		require.NoError(t, err)
+		require.Equal(t, float64(i), got)
+	}
+	failed := make(chan error, 1)
+	_, err := tm.AddTask(atmo.TaskParams{Name: "silent", Timeout: 20 * time.Millisecond, OnError: func(r atmo.Response) { failed <- r.Err }})
+	require.NoError(t, err)
+	require.ErrorIs(t, <-failed, atmo.ErrTimeout)
+	got, err := tm.Do(testCtx(t), "echo", "after")
+	require.NoError(t, err, "the worker that took its place answers")
+	assert.Equal(t, "after", got)
+}

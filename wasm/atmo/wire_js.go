@@ -34,6 +34,52 @@ const failLater = (port, ids, err) => {
   const data = { message: 'worker-response-batch', content: ids.map((taskId) => ({ taskId, error })) };
   queueMicrotask(() => (typeof port.dispatchEvent === 'function' ? port.dispatchEvent(new MessageEvent('message', { data })) : port.emit('message', data)));
 };
+// pageAwake keeps the page's thread awake, for up to a worker's
+// KeepAwake, after it posts a task to that worker with nothing else in
+// flight, until the worker's next message comes: a sleeping thread's
+// wake-up is the dearest part of a round trip on a virtual machine, and
+// here the answer finds the page awake. As in jsworker/atmo-worker.js, the
+// time passes as a chain of background tasks (scheduler.postTask), each a
+// ~5 µs spin, so that the page takes any other task between two; a spin is
+// a count of clock readings, calibrated at the first start, as
+// performance.now() is coarsened to 100 µs outside cross-origin isolation.
+// Where scheduler.postTask is missing (Node.js) it does nothing.
+const pageAwake = (() => {
+  const post = typeof scheduler === 'object' && scheduler && typeof scheduler.postTask === 'function'
+    ? (fn) => scheduler.postTask(fn, { priority: 'background' })
+    : null;
+  const linkUs = 5;
+  let slice = 0; // clock readings in a link
+  let left = 0; // links still to run
+  let queued = false; // one link at most is waiting to run
+  const link = () => {
+    queued = false;
+    if (left <= 0) return;
+    left--;
+    for (let i = 0; i < slice; i++) performance.now();
+    queued = true;
+    post(link);
+  };
+  return {
+    start(us) {
+      if (!post || !(us > 0)) return;
+      if (!slice) {
+        let reads = 0;
+        const end = performance.now() + 2;
+        while (performance.now() < end) reads++;
+        slice = Math.max(1, Math.ceil((reads / 2000) * linkUs));
+      }
+      left = Math.max(left, Math.ceil(us / linkUs));
+      if (!queued) {
+        queued = true;
+        post(link);
+      }
+    },
+    stop() {
+      left = 0;
+    },
+  };
+})();
 const work = (wid, taskId, name, params) => ({ message: 'worker-work', taskId, workerId: wid, content: { name, params } });
 // sendOne posts one worker-work message with the params Go wrote. With
 // keep, the task's answer stays in JS (see answers).
@@ -43,6 +89,7 @@ const sendOne = (port, q, seq, wid, name, r, t, keep) => {
   const m = work(wid, taskId(seq), name, codec.read(r, list));
   try {
     post(port, m, list);
+    pageAwake.start(q.awake);
   } catch (err) {
     failLater(port, [m.taskId], err);
   }
@@ -148,11 +195,15 @@ const seqOf = (it) => {
 // worker_threads pass the data itself, the Web's an event.
 const listen = (r, node, q) => {
   const write = (d) => answers(d, q.keep);
-  return (m) => codec.deliver(r, write, node ? m : m.data);
+  return (m) => {
+    if (q.awake) pageAwake.stop(); // the worker answered (or said something)
+    return codec.deliver(r, write, node ? m : m.data);
+  };
 };
-// newQueue makes a worker's batch of this turn, and the set of its tasks
-// whose answers stay in JS.
-const newQueue = () => ({ items: [], transfer: [], starts: [], keep: new Set() });
+// newQueue makes a worker's batch of this turn, the set of its tasks whose
+// answers stay in JS, and how long the page stays awake for it (see
+// pageAwake: the worker's KeepAwake in µs, or 0).
+const newQueue = (awake) => ({ items: [], transfer: [], starts: [], keep: new Set(), awake: awake || 0 });
 return { sendOne, queueWork, flush, listen, newQueue };
 `).Invoke(values.Codec)
 

@@ -41,11 +41,14 @@ type WorkerConfig struct {
 	// jsworker/atmo-worker.js, stays busy after it answers with nothing
 	// left to run, before its thread sleeps: a task posted within that time
 	// starts at once, without waking a sleeping thread, which on a virtual
-	// machine costs tens of µs of a round trip (README, "Performance"). It
-	// spends up to that much CPU each time the worker falls idle, CPU a
+	// machine costs tens of µs of a round trip (README, "Performance").
+	// In a browser the page stays busy as long, too, after it posts a task
+	// to the worker with nothing else in flight, until the worker's next
+	// message, so that the answer finds it awake; that part works with seed
+	// scripts as well, which ignore the rest. Either side takes other work
+	// the moment it comes. It spends up to that much CPU each time, CPU a
 	// flood's page may need, so it pays where tasks come one at a time and
 	// close together. 0, the default: sleep at once. At most MaxKeepAwake.
-	// Seed scripts ignore it.
 	KeepAwake time.Duration
 
 	// MaxHeapMB bounds the worker's JS heap, in MiB, under Node.js
