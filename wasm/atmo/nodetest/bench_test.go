@@ -91,3 +91,39 @@ func speedup(b *testing.B, l cpuLoad) {
 	b.ReportMetric(float64(tMany.Microseconds())/float64(b.N)/1e3, fmt.Sprintf("ms/batch-%d-workers", n))
 	b.ReportMetric(float64(tOne)/float64(tMany), "speedup")
 }
+
+// BenchmarkRoundTrip reports the time of one echo task at a time on one
+// worker_threads worker written with atmo-worker.js, asleep between tasks
+// and kept awake (WorkerConfig.KeepAwake 100 µs): two pools, taking turns
+// in blocks of 100 tasks, so that both see the same machine. It reports
+// µs per task for each (ns/op counts one task on each); it asserts
+// nothing about timings.
+//
+//	PATH="$(go env GOROOT)/lib/wasm:$PATH" GOOS=js GOARCH=wasm go test -run '^$' -bench RoundTrip ./wasm/atmo/nodetest/
+func BenchmarkRoundTrip(b *testing.B) {
+	asleep, _ := pool(b, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: abs(b, echoWorker)})
+	awake, _ := pool(b, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: abs(b, echoWorker), KeepAwake: 100 * time.Microsecond})
+	ctx := context.Background()
+	block := func(tm *atmo.TaskManager, n int) time.Duration {
+		start := time.Now()
+		for range n {
+			if _, err := tm.Do(ctx, "echo", 1.0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(start)
+	}
+	block(asleep, 200) // warm up
+	block(awake, 200)
+	b.ResetTimer()
+	var times [2]time.Duration
+	var tasks int
+	for left := b.N; left > 0; left -= 100 {
+		n := min(left, 100)
+		times[0] += block(asleep, n)
+		times[1] += block(awake, n)
+		tasks += n
+	}
+	b.ReportMetric(float64(times[0].Microseconds())/float64(tasks), "µs/task-asleep")
+	b.ReportMetric(float64(times[1].Microseconds())/float64(tasks), "µs/task-awake")
+}
