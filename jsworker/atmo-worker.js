@@ -189,7 +189,6 @@
     // the same turn; only a promise is waited for (an await on every task
     // cost a microtask and an async frame each, measured in the round trip).
     function work(taskId, content) {
-      awake.stop(); // busy now
       const name = content && content.name;
       const handler = Object.prototype.hasOwnProperty.call(handlers, name) ? handlers[name] : null;
       if (typeof handler !== 'function') {
@@ -245,6 +244,7 @@
 
     port.listen((data) => {
       if (!data || typeof data !== 'object') return;
+      awake.stop(); // a message from the host: busy now
       switch (data.message) {
         case 'init-worker': {
           workerId = data.id;
