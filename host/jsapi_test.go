@@ -26,6 +26,28 @@ func TestJSAPIRunResolvesWithTheWorkersResults(t *testing.T) {
 	assert.Equal(t, []float64{5, 42, 12, 6765}, got)
 }
 
+func TestJSAPIRunsOneTaskAtATimeWithThreadsKeptAwakeOrNot(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string][]float64
+	eval(t, ctx, js(`
+  const out = {};
+  for (const [name, options] of [['default', undefined], ['longer', { loneTaskAwake: 1 }], ['never', { loneTaskAwake: 0 }]]) {
+    const tm = atmo.createTaskManager(options);
+    atmo.createBrowserWorkerManager(tm, [math]);
+    out[name] = [];
+    for (let i = 0; i < 20; i++) out[name].push(await tm.run('add', { a: i, b: 1 })); // each alone
+    await tm.close();
+  }
+  return out;`), &got)
+	want := make([]float64, 20)
+	for i := range want {
+		want[i] = float64(i + 1)
+	}
+	for _, name := range []string{"default", "longer", "never"} {
+		assert.Equal(t, want, got[name], name)
+	}
+}
+
 func TestJSAPIRunRejectsWithTaskIDWorkerIDAndTheWorkersMessage(t *testing.T) {
 	ctx := apiPage(t)
 	var got map[string]any
@@ -128,6 +150,8 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
     keepAwakeTooLong: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, keepAwake: 5 }])),
     keepAwakeNotANumber: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, keepAwake: '50us' }])),
     badOption: throws(() => atmo.createTaskManager({ agingInterva: 5 })),
+    loneTaskAwakeTooLong: throws(() => atmo.createTaskManager({ loneTaskAwake: 5 })),
+    loneTaskAwakeNotANumber: throws(() => atmo.createTaskManager({ loneTaskAwake: '300us' })),
   };
   await tm.close();
   return out;`), &got)
@@ -136,6 +160,7 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 		"unknownField": "configs[1].scirpt", "noTasks": "configs[0].tasks", "notArray": "configs",
 		"both": "configs[0]", "addTaskNoName": "name", "badOption": "options.agingInterva",
 		"keepAwakeTooLong": "configs[0].keepAwake", "keepAwakeNotANumber": "configs[0].keepAwake",
+		"loneTaskAwakeTooLong": "options.loneTaskAwake", "loneTaskAwakeNotANumber": "options.loneTaskAwake",
 	} {
 		require.Contains(t, got, name)
 		assert.Equal(t, "ERR_BAD_ARGUMENT", got[name]["code"], name)

@@ -71,57 +71,63 @@
     return text || `the handler failed with ${err === '' ? 'an empty string' : String(err)} and no message`;
   }
 
-  // keepAwake returns what keeps the thread awake once the worker falls
-  // idle, having answered its last task: start() keeps it busy for us µs
-  // (init-worker's keepAwake, WorkerConfig.KeepAwake), so that a task the
-  // host posts in that time finds it awake; stop(), when a task comes, ends
-  // that early. A sleeping thread's wake-up is the dearest part of a round
-  // trip on a virtual machine. The time passes as a chain of short links,
-  // each a background task (scheduler.postTask; setImmediate under Node.js)
-  // that spins ~5 µs: between two links the thread takes any message
-  // waiting, so a task posted meanwhile runs at once. One long spin held it
-  // back until the spin ended (measured in examples/bench/NOTES.md). A spin
-  // is a count of clock readings, calibrated once, as performance.now() is
+  // keepAwake returns what keeps the thread awake once the worker falls idle,
+  // having answered its last task: start(us) keeps it busy for us µs
+  // (init-worker's keepAwake, WorkerConfig.KeepAwake, after every task; or
+  // worker-work's awake, Options.LoneTaskAwake, after a task the host held
+  // alone), so that a task the host posts in that time finds it awake; stop(),
+  // when a task comes, ends that early. A sleeping thread's wake-up is the
+  // dearest part of a round trip on a virtual machine. The time passes as a
+  // chain of short links, each a background task (scheduler.postTask;
+  // setImmediate under Node.js) that spins ~5 µs: between two links the thread
+  // takes any message waiting, so a task posted meanwhile runs at once. One long
+  // spin held it back until the spin ended (measured in
+  // examples/bench/NOTES.md). A spin is a count of clock readings, calibrated at
+  // the first start (or at init-worker with keepAwake), as performance.now() is
   // coarsened to 100 µs outside cross-origin isolation. Where neither way to
-  // post a link exists, start() is one spin. go-worker.js has the same for
-  // Go workers: each script stands alone in its worker, so neither imports it.
-  function keepAwake(us) {
-    const asleep = { start() {}, stop() {} };
-    if (!(us > 0) || typeof performance === 'undefined') return asleep;
-    let reads = 0;
-    const end = performance.now() + 5;
-    while (performance.now() < end) reads++;
-    const perUs = reads / 5000;
-    const spin = (n) => {
-      for (let i = 0; i < n; i++) performance.now();
-    };
-    us = Math.min(us, 1000);
+  // post a link exists, start() is one spin. go-worker.js has the same for Go
+  // workers: each script stands alone in its worker, so neither imports it.
+  function keepAwake() {
     const post =
       typeof scheduler === 'object' && scheduler && typeof scheduler.postTask === 'function'
         ? (fn) => scheduler.postTask(fn, { priority: 'background' })
         : typeof setImmediate === 'function'
           ? setImmediate
           : null;
-    if (!post) {
-      const n = Math.ceil(perUs * us);
-      return { start: () => spin(n), stop() {} };
-    }
+    const clock = typeof performance === 'object' && performance && typeof performance.now === 'function';
     const linkUs = 5;
-    const slice = Math.ceil(perUs * linkUs);
-    const links = Math.ceil(us / linkUs);
+    let perUs = 0; // clock readings a µs
     let left = 0; // links still to run
     let queued = false; // one link at most is waiting to run
+    const spin = (n) => {
+      for (let i = 0; i < n; i++) performance.now();
+    };
     const link = () => {
       queued = false;
       if (left <= 0) return;
       left--;
-      spin(slice);
+      spin(Math.ceil(perUs * linkUs));
       queued = true;
       post(link);
     };
+    const calibrate = () => {
+      if (perUs || !clock) return;
+      let reads = 0;
+      const end = performance.now() + 2;
+      while (performance.now() < end) reads++;
+      perUs = Math.max(reads / 2000, 0.001);
+    };
     return {
-      start() {
-        left = links;
+      calibrate,
+      start(us) {
+        if (!(us > 0) || !clock) return;
+        calibrate();
+        us = Math.min(us, 1000);
+        if (!post) {
+          spin(Math.ceil(perUs * us));
+          return;
+        }
+        left = Math.ceil(us / linkUs);
         if (!queued) {
           queued = true;
           post(link);
@@ -142,10 +148,12 @@
     const running = new Map(); // taskId → { abort: AbortController made on demand }
     let workerId = null;
     let batches = false; // the host takes worker-response-batch
-    let awake = keepAwake(0); // see keepAwake
+    const awake = keepAwake();
+    let keepUs = 0; // init-worker's keepAwake: after every task
+    let loneUs = 0; // the last worker-work's awake: the host held that task alone
     // idle keeps the thread awake for a while once nothing is left to run.
     const idle = () => {
-      if (!starting && running.size === 0 && outbox.length === 0) awake.start();
+      if (!starting && running.size === 0 && outbox.length === 0) awake.start(keepUs || loneUs);
     };
     let outbox = [], outboxTransfer = [], outboxStarts = []; // answer i's buffers start at outboxStarts[i]
 
@@ -249,7 +257,8 @@
         case 'init-worker': {
           workerId = data.id;
           batches = Array.isArray(data.features) && data.features.includes('batch');
-          awake = keepAwake(data.keepAwake);
+          keepUs = data.keepAwake > 0 ? data.keepAwake : 0;
+          if (keepUs) awake.calibrate();
           const ready = { tasks: names, features: ['cancel', 'progress', 'concurrency', 'batch'] };
           const say = () => port.post({ message: 'worker-ready', workerId, content: ready });
           // Hold the Web Lock the host names for as long as this thread
@@ -268,9 +277,11 @@
           break;
         }
         case 'worker-work':
+          loneUs = data.awake > 0 ? data.awake : 0;
           work(data.taskId, data.content);
           break;
         case 'worker-work-batch':
+          loneUs = 0;
           if (Array.isArray(data.content)) {
             starting = true;
             try {

@@ -251,7 +251,14 @@ export interface BrowserWorkerManager {
 }
 
 export interface Atmo {
-  createTaskManager(options?: { agingInterval?: number }): TaskManager;
+  /**
+   * agingInterval: ms a queued task waits to gain a priority level (default
+   * 1000; negative: no aging). loneTaskAwake: ms the page and the worker stay
+   * awake around a task the manager holds alone, as in a loop of awaited runs,
+   * so that neither pays a sleeping thread's wake-up (default 0.3, at most 1;
+   * 0 or negative: never). Workers' own keepAwake takes its place.
+   */
+  createTaskManager(options?: { agingInterval?: number; loneTaskAwake?: number }): TaskManager;
   /** Throws an AtmoError naming the bad argument, e.g. an unknown config field. */
   createBrowserWorkerManager(tm: TaskManager, configs: WorkerConfig[]): BrowserWorkerManager;
 }

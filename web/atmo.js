@@ -530,7 +530,12 @@ class Atmo {
     this._bridge = bridge;
   }
 
-  /** A new TaskManager. options: {agingInterval: ms}. */
+  /**
+   * A new TaskManager. options: {agingInterval: ms, loneTaskAwake: ms}:
+   * loneTaskAwake is how long the page and the worker stay awake around a
+   * task the manager holds alone (default 0.3, at most 1; 0 or negative:
+   * never).
+   */
   createTaskManager(options) {
     const { handle, id } = unwrap(this._bridge.createTaskManager(options));
     return new TaskManager(this._bridge, handle, id);

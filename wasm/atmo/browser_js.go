@@ -88,8 +88,7 @@ var lockSeq int
 // startWebWorker creates a Web Worker running url and wires its events to
 // w's pool. The Go worker bootstrap uses it too.
 func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker, error) {
-	awake := float64(w.config.KeepAwake) / float64(time.Microsecond) // the page stays awake too (wire_js.go's pageAwake)
-	ww := &webWorker{owner: w, strings: jsStrings{}, queue: wireNewQueue.Invoke(awake)}
+	ww := &webWorker{owner: w, strings: jsStrings{}, queue: wireNewQueue.Invoke()}
 	if err := jsCall(func() { ww.worker = js.Global().Get("Worker").New(url, opts) }); err != nil {
 		return nil, fmt.Errorf("new Worker(%q): %v", url, err)
 	}
@@ -224,10 +223,14 @@ func initWorker(id string, tasks []string, concurrency int, keepAwake time.Durat
 	}
 	msg := map[string]any{"message": string(KindInitWorker), "id": id, "content": ts, "concurrency": concurrency}
 	if keepAwake > 0 {
-		msg["keepAwake"] = float64(keepAwake) / float64(time.Microsecond)
+		msg["keepAwake"] = microseconds(keepAwake)
 	}
 	return msg
 }
+
+// microseconds is d in µs, as init-worker's keepAwake and worker-work's
+// awake carry it.
+func microseconds(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 // work posts a task. To a worker that takes batches and already has tasks in
 // flight it goes in the batch of this turn, so a burst costs one
@@ -242,7 +245,8 @@ func (ww *webWorker) work(seq uint64, workerID, name string, params any, keep bo
 		wireQueueWork.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep)
 		return
 	}
-	wireSendOne.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep)
+	page, worker := ww.owner.awake()
+	wireSendOne.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep, microseconds(page), microseconds(worker))
 	values.CollectAfterPost()
 }
 

@@ -22,6 +22,14 @@ type fakeTransport struct {
 	mu       sync.Mutex
 	cancels  []string
 	ended    bool
+	awakes   []awakeAsked // what each task posted asked to keep awake (see TaskWorker.awake)
+}
+
+// awakeAsked is how long a task's post kept the page awake, and asked the
+// worker to.
+type awakeAsked struct {
+	name         string
+	page, worker time.Duration
 }
 
 func (f *fakeTransport) init(string, []string, int, time.Duration) {
@@ -32,6 +40,10 @@ func (f *fakeTransport) init(string, []string, int, time.Duration) {
 }
 
 func (f *fakeTransport) work(seq uint64, workerID, name string, params any, _ bool) {
+	page, worker := f.w.awake()
+	f.mu.Lock()
+	f.awakes = append(f.awakes, awakeAsked{name, page, worker})
+	f.mu.Unlock()
 	go func() {
 		if !f.raw {
 			params = values.Decoded(params)

@@ -114,3 +114,38 @@ self.onmessage = (e) => {
 	require.NoError(t, err, "the worker that took its place answers")
 	assert.Equal(t, "after", got)
 }
+
+// A task the TaskManager holds alone asks its worker to stay awake once it
+// has answered, in worker-work's awake (µs), which seed scripts ignore; a
+// task among others, or with LoneTaskAwake turned off, does not.
+func TestAWorkerWorkCarriesAwakeOnlyForATaskTheManagerHoldsAlone(t *testing.T) {
+	script := jstest.BlobURL(t, `
+let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  const answer = () => self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: 'awake' in d ? d.awake : 'absent' });
+  if (d.content.name === 'hold') setTimeout(answer, 100); else answer();
+};`)
+	config := atmo.WorkerConfig{Tasks: []string{"probe", "hold"}, Script: script, Count: 2}
+	tm, _ := pool(t, config)
+	got, err := tm.Do(testCtx(t), "probe", nil)
+	require.NoError(t, err)
+	assert.Equal(t, float64(atmo.DefaultLoneTaskAwake/time.Microsecond), got, "alone: LoneTaskAwake, in µs")
+
+	held := make(chan any, 1)
+	_, err = tm.AddTask(atmo.TaskParams{Name: "hold", OnSuccess: func(r atmo.Response) { held <- r.Content }})
+	require.NoError(t, err)
+	got, err = tm.Do(testCtx(t), "probe", nil) // posted while hold is out
+	require.NoError(t, err)
+	assert.Equal(t, "absent", got, "among others: nothing kept awake")
+	assert.Equal(t, float64(atmo.DefaultLoneTaskAwake/time.Microsecond), <-held)
+
+	off := atmo.NewTaskManagerWithOptions(atmo.Options{LoneTaskAwake: -1})
+	wm, err := atmo.NewBrowserWorkerManager(off, config)
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close(); off.Close() })
+	got, err = off.Do(testCtx(t), "probe", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "absent", got, "LoneTaskAwake turned off: as the seed")
+}

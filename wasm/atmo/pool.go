@@ -25,6 +25,22 @@ type transport interface {
 	terminate()
 }
 
+// awake says how long the page stays awake after it posts a task to w,
+// and how long it asks w to stay awake after answering it (see
+// Options.LoneTaskAwake and WorkerConfig.KeepAwake): w's own KeepAwake on
+// the page's side (w knows it from init-worker), or else, for a task the
+// TaskManager holds alone, LoneTaskAwake on both; nothing for a task among
+// others. Called with mu held, the task already in the table.
+func (w *TaskWorker) awake() (page, worker time.Duration) {
+	if w.config.KeepAwake > 0 {
+		return w.config.KeepAwake, 0
+	}
+	if tm := w.pool.tm; tm.tasks.len() == 1 {
+		return tm.opts.LoneTaskAwake, tm.opts.LoneTaskAwake
+	}
+	return 0, 0
+}
+
 // A startWaiter is a transport whose start may wait on something of its own
 // before the worker can answer init-worker, such as its Go module being
 // fetched and compiled. At a start timeout, startTimedOut says what it was

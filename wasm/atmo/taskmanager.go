@@ -30,6 +30,22 @@ type Options struct {
 	CancelGrace time.Duration
 	// Restart is the default restart policy of worker configs that set none.
 	Restart RestartPolicy
+	// LoneTaskAwake is how long two threads stay awake around a task the
+	// TaskManager holds alone, as in a loop of Do calls: the page after it
+	// posts the task, until the worker's next message, and the worker
+	// after it answers, until the next task. A sleeping thread's wake-up is
+	// the dearest part of a round trip on a virtual machine; with both
+	// awake, a round trip takes about half of raw postMessage's, where
+	// threads that sleep at once took 1.3-1.5× (README, "Performance").
+	// Either thread takes other work the moment it comes, and a task among
+	// others (a flood, a queue) never keeps anything awake, so it costs
+	// CPU only where tasks come one at a time. In a browser only: the page
+	// keeps awake with any worker, the worker only if written with
+	// jsworker/atmo-worker.js or wasm/worker (a seed script ignores it).
+	// A worker's own WorkerConfig.KeepAwake, when set, takes its place.
+	// Default DefaultLoneTaskAwake; negative: never (each thread sleeps at
+	// once, as the seed's did); at most MaxKeepAwake.
+	LoneTaskAwake time.Duration
 }
 
 // RestartPolicy says what happens to a worker that crashed or failed to start.
@@ -50,6 +66,7 @@ const (
 	DefaultAgingInterval   = time.Second
 	DefaultMaxQueue        = 1_000_000
 	DefaultCancelGrace     = time.Second
+	DefaultLoneTaskAwake   = 300 * time.Microsecond
 	DefaultRestartBackoff  = 100 * time.Millisecond
 	DefaultMaxBootFailures = 3
 	maxRestartBackoff      = 5 * time.Second
@@ -128,6 +145,14 @@ func NewTaskManagerWithOptions(o Options) *TaskManager {
 	}
 	if o.CancelGrace <= 0 {
 		o.CancelGrace = DefaultCancelGrace
+	}
+	switch {
+	case o.LoneTaskAwake == 0:
+		o.LoneTaskAwake = DefaultLoneTaskAwake
+	case o.LoneTaskAwake < 0:
+		o.LoneTaskAwake = 0
+	case o.LoneTaskAwake > MaxKeepAwake:
+		o.LoneTaskAwake = MaxKeepAwake
 	}
 	o.Restart = o.Restart.withDefaults(RestartPolicy{})
 	tm := &TaskManager{

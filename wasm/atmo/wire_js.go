@@ -34,15 +34,16 @@ const failLater = (port, ids, err) => {
   const data = { message: 'worker-response-batch', content: ids.map((taskId) => ({ taskId, error })) };
   queueMicrotask(() => (typeof port.dispatchEvent === 'function' ? port.dispatchEvent(new MessageEvent('message', { data })) : port.emit('message', data)));
 };
-// pageAwake keeps the page's thread awake, for up to a worker's
-// KeepAwake, after it posts a task to that worker with nothing else in
-// flight, until the worker's next message comes: a sleeping thread's
-// wake-up is the dearest part of a round trip on a virtual machine, and
-// here the answer finds the page awake. As in jsworker/atmo-worker.js, the
-// time passes as a chain of background tasks (scheduler.postTask), each a
-// ~5 µs spin, so that the page takes any other task between two; a spin is
-// a count of clock readings, calibrated at the first start, as
-// performance.now() is coarsened to 100 µs outside cross-origin isolation.
+// pageAwake keeps the page's thread awake after it posts a task, for as
+// long as Go says (the worker's KeepAwake, or LoneTaskAwake for a task the
+// TaskManager holds alone: TaskWorker.awake), until a worker's next
+// message comes: a sleeping thread's wake-up is the dearest part of a
+// round trip on a virtual machine, and here the answer finds the page
+// awake. As in jsworker/atmo-worker.js, the time passes as a chain of
+// background tasks (scheduler.postTask), each a ~5 µs spin, so that the
+// page takes any other task between two; a spin is a count of clock
+// readings, calibrated at the first start, as performance.now() is
+// coarsened to 100 µs outside cross-origin isolation.
 // Where scheduler.postTask is missing (Node.js) it does nothing.
 const pageAwake = (() => {
   const post = typeof scheduler === 'object' && scheduler && typeof scheduler.postTask === 'function'
@@ -82,14 +83,18 @@ const pageAwake = (() => {
 })();
 const work = (wid, taskId, name, params) => ({ message: 'worker-work', taskId, workerId: wid, content: { name, params } });
 // sendOne posts one worker-work message with the params Go wrote. With
-// keep, the task's answer stays in JS (see answers).
-const sendOne = (port, q, seq, wid, name, r, t, keep) => {
+// keep, the task's answer stays in JS (see answers). The page then stays
+// awake for awake µs (see pageAwake); with lone, the message asks the
+// worker to stay awake that long once it has answered (atmo's workers
+// read its awake field; seed scripts ignore it).
+const sendOne = (port, q, seq, wid, name, r, t, keep, awake, lone) => {
   if (keep) q.keep.add(seq);
   const list = t || [];
   const m = work(wid, taskId(seq), name, codec.read(r, list));
+  if (lone) m.awake = lone;
   try {
     post(port, m, list);
-    pageAwake.start(q.awake);
+    pageAwake.start(awake);
   } catch (err) {
     failLater(port, [m.taskId], err);
   }
@@ -196,14 +201,13 @@ const seqOf = (it) => {
 const listen = (r, node, q) => {
   const write = (d) => answers(d, q.keep);
   return (m) => {
-    if (q.awake) pageAwake.stop(); // the worker answered (or said something)
+    pageAwake.stop(); // the worker answered (or said something)
     return codec.deliver(r, write, node ? m : m.data);
   };
 };
-// newQueue makes a worker's batch of this turn, the set of its tasks whose
-// answers stay in JS, and how long the page stays awake for it (see
-// pageAwake: the worker's KeepAwake in µs, or 0).
-const newQueue = (awake) => ({ items: [], transfer: [], starts: [], keep: new Set(), awake: awake || 0 });
+// newQueue makes a worker's batch of this turn, and the set of its tasks
+// whose answers stay in JS.
+const newQueue = () => ({ items: [], transfer: [], starts: [], keep: new Set() });
 return { sendOne, queueWork, flush, listen, newQueue };
 `).Invoke(values.Codec)
 

@@ -48,7 +48,9 @@ type WorkerConfig struct {
 	// scripts as well, which ignore the rest. Either side takes other work
 	// the moment it comes. It spends up to that much CPU each time, CPU a
 	// flood's page may need, so it pays where tasks come one at a time and
-	// close together. 0, the default: sleep at once. At most MaxKeepAwake.
+	// close together. 0, the default: sleep at once, but for a task the
+	// TaskManager holds alone (Options.LoneTaskAwake), which is what most
+	// one-at-a-time use wants. At most MaxKeepAwake.
 	KeepAwake time.Duration
 
 	// MaxHeapMB bounds the worker's JS heap, in MiB, under Node.js

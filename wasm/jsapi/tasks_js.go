@@ -15,7 +15,8 @@ import (
 // The TaskManager side of the bridge: managers, tasks, their status and
 // statistics. run()'s fast path is in batch_js.go.
 
-// createTaskManager(options) → {value: handle}. options: {agingInterval: ms}.
+// createTaskManager(options) → {value: handle}. options: {agingInterval: ms,
+// loneTaskAwake: ms}.
 func (b *bridge) createTaskManager(args []js.Value) any {
 	var o atmo.Options
 	opts := arg(args, 0)
@@ -30,8 +31,18 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 					return errorValue(errors.New("atmo: createTaskManager(options): options.agingInterval must be a number of milliseconds"), "ERR_BAD_ARGUMENT", "options.agingInterval")
 				}
 				o.AgingInterval = msDuration(v.Float())
+			case "loneTaskAwake":
+				v := opts.Get(k)
+				most := float64(atmo.MaxKeepAwake) / float64(time.Millisecond)
+				if v.Type() != js.TypeNumber || !(v.Float() <= most) {
+					return errorValue(fmt.Errorf("atmo: createTaskManager(options): options.loneTaskAwake must be a number of milliseconds up to %v (0 or negative: never)", most), "ERR_BAD_ARGUMENT", "options.loneTaskAwake")
+				}
+				o.LoneTaskAwake = msDuration(v.Float())
+				if v.Float() == 0 {
+					o.LoneTaskAwake = -1 // 0 from JS: never, as keepAwake: 0 means
+				}
 			default:
-				return errorValue(fmt.Errorf("atmo: createTaskManager(options): unknown option %q (known: agingInterval)", k), "ERR_BAD_ARGUMENT", "options."+k)
+				return errorValue(fmt.Errorf("atmo: createTaskManager(options): unknown option %q (known: agingInterval, loneTaskAwake)", k), "ERR_BAD_ARGUMENT", "options."+k)
 			}
 		}
 	}

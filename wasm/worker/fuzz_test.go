@@ -38,6 +38,8 @@ func FuzzTheWorkerReadsAnyMessageWithoutPanicking(f *testing.F) {
 	}})
 	seed(map[string]any{"message": protocol.WorkerCancel, "taskId": "task-1"})
 	seed([]any{workTag, "worker-1", "task-6", "echo", nil})
+	seed([]any{loneWorkTag, "worker-1", "task-7", "echo", nil})
+	seed(map[string]any{"message": protocol.WorkerWork, "taskId": "task-8", "awake": "soon", "content": map[string]any{"name": "echo"}})
 	type params struct {
 		N     int               `json:"n"`
 		Tags  []string          `json:"tags"`

@@ -37,6 +37,7 @@ type server struct {
 	port      port
 	batches   bool                  // the host takes worker-response-batch
 	keepAwake bool                  // init-worker asked to keep the thread awake when idle (see posted)
+	lone      bool                  // the last work message said the host held its task alone (see posted)
 	outbox    *turn.Batcher[answer] // answers that leave together
 	jobs      chan job              // hands a task to an idle runner
 	idle      int                   // runners waiting on jobs
@@ -179,10 +180,12 @@ func (s *server) receive(msg any) {
 			"content": map[string]any{"tasks": tasks, "features": []any{"cancel", "progress", "concurrency", protocol.FeatureBatch}},
 		})
 	case protocol.WorkerWork:
+		s.setLone(m["awake"])
 		content, _ := m["content"].(map[string]any)
 		name, _ := content["name"].(string)
 		s.start(protocol.IDText(m["taskId"]), protocol.IDText(m["workerId"]), name, content["params"])
 	case protocol.WorkerWorkBatch:
+		s.setLone(nil)
 		items, _ := m["content"].([]any)
 		for _, it := range items {
 			if item, ok := it.(map[string]any); ok {
@@ -201,12 +204,20 @@ func (s *server) receive(msg any) {
 // builds no map for the envelope of each task, only its params.
 const workTag = "\x00atmo-work"
 
+// loneWorkTag starts a worker-work message in the compact form that
+// carries awake: the host held that task alone, and asks the thread to
+// stay awake for a while once it has answered (see posted).
+const loneWorkTag = "\x00atmo-work-lone"
+
 // receiveWork starts the tasks of a message in the compact form; anything
 // else that came as an array is not a protocol message, and is ignored.
 func (s *server) receiveWork(w []any) {
-	if len(w) < 2 || (len(w)-2)%3 != 0 || w[0] != workTag {
+	if len(w) < 2 || (len(w)-2)%3 != 0 || (w[0] != workTag && w[0] != loneWorkTag) {
 		return
 	}
+	s.mu.Lock()
+	s.lone = w[0] == loneWorkTag
+	s.mu.Unlock()
 	workerID, _ := w[1].(string)
 	for i := 2; i < len(w); i += 3 {
 		taskID, _ := w[i].(string)
@@ -353,11 +364,20 @@ func (s *server) respond(taskID, workerID string, result any, errText string) {
 // (go-worker.js applies it). Without KeepAwake it costs no call into JS.
 func (s *server) posted() {
 	s.mu.Lock()
-	idle := s.keepAwake && len(s.running) == 0
+	idle := (s.keepAwake || s.lone) && len(s.running) == 0
 	s.mu.Unlock()
 	if p, ok := s.port.(interface{ idle() }); ok && idle {
 		p.idle()
 	}
+}
+
+// setLone notes a work message's awake: a number above 0 when the host
+// held that task alone.
+func (s *server) setLone(awake any) {
+	us, _ := awake.(float64)
+	s.mu.Lock()
+	s.lone = us > 0
+	s.mu.Unlock()
 }
 
 // flush posts the answers of one turn: alone, or as one batch.

@@ -544,3 +544,38 @@ func TestAWorkerSaysItIsIdleOnlyOnceItsLastTaskIsAnswered(t *testing.T) {
 	assert.Equal(t, 2.0, h.next(t)["content"])
 	h.idled(t) // once the last task is answered
 }
+
+func TestWithoutKeepAwakeAWorkerSaysItIsIdleOnlyAfterATaskTheHostHeldAlone(t *testing.T) {
+	h := &idleHost{fakeHost: fakeHost{out: make(chan map[string]any, 100)}, idles: make(chan struct{}, 100)}
+	s := newServer()
+	s.port = h
+	s.handle("add", func(context.Context, any) (any, error) { return 1.0, nil })
+	s.receive(map[string]any{"message": "init-worker", "id": "worker-1", "content": []any{"add"}, "features": []any{protocol.FeatureBatch}})
+	h.next(t) // worker-ready
+	notIdle := func(why string) {
+		t.Helper()
+		select {
+		case <-h.idles:
+			t.Fatal(why)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+
+	lone := work("task-1", "add", nil)
+	lone["awake"] = 300.0 // Options.LoneTaskAwake, in µs
+	s.receive(lone)
+	h.next(t)
+	h.idled(t)
+
+	s.receive(work("task-2", "add", nil)) // a task among others: no awake
+	h.next(t)
+	notIdle("the worker said it was idle after a task the host did not hold alone")
+
+	s.receive([]any{loneWorkTag, "worker-1", "task-3", "add", nil}) // the compact form run_js.go writes
+	h.next(t)
+	h.idled(t)
+
+	s.receive([]any{workTag, "worker-1", "task-4", "add", nil})
+	h.next(t)
+	notIdle("the worker said it was idle after a compact task not held alone")
+}
