@@ -267,8 +267,10 @@ type benchSpec struct {
 	Transfer    bool   `json:"transfer,omitempty"`
 	KeepInJS    bool   `json:"keepInJS,omitempty"`
 	Shared      bool   `json:"shared,omitempty"`
-	KeepAwakeUs int    `json:"keepAwakeUs,omitempty"`
-	Run         int    `json:"run"`
+	// LoneTaskAwakeUs is atmo's Options.LoneTaskAwake in µs: 0 its default,
+	// negative off.
+	LoneTaskAwakeUs int `json:"loneTaskAwakeUs,omitempty"`
+	Run             int `json:"run"`
 }
 
 // benchEntry is one implementation (and variant) of a case.
@@ -477,11 +479,6 @@ func cpuConcurrencies(tasks, cores int) []int {
 	return []int{2, share}
 }
 
-// roundTripKeepAwake is the WorkerConfig.KeepAwake of the round trip's
-// second atmo entries, in µs: long enough to cover the page's path from
-// an answer to the next task, and its own wake-up, on this project's VMs.
-const roundTripKeepAwake = 100
-
 // benchPlan lists the cases of every workload. best holds atmo's best
 // throughput Concurrency per implementation, once known; main-thread and
 // queue use it (32 until then).
@@ -509,9 +506,9 @@ func benchPlan(set benchSettings, cores int, best map[string]int) []benchCase {
 	rt := benchCase{workload: "roundtrip", name: "1 worker, one echo at a time", figure: "us_per_task", unit: "µs/task", better: "lower"}
 	for _, e := range all("roundtrip", func(string) benchSpec { return benchSpec{Tasks: set.RoundTripTasks} }) {
 		rt.entries = append(rt.entries, e)
-		if e.impl == implAtmoJS || e.impl == implAtmoGo { // atmo's workers, kept awake
-			e.spec.KeepAwakeUs = roundTripKeepAwake
-			e.variant = fmt.Sprintf("KeepAwake %d µs", roundTripKeepAwake)
+		if e.impl == implAtmoJS || e.impl == implAtmoGo { // what LoneTaskAwake buys: both threads asleep, as the seed's
+			e.spec.LoneTaskAwakeUs = -1
+			e.variant = "LoneTaskAwake off"
 			rt.entries = append(rt.entries, e)
 		}
 	}

@@ -36,15 +36,17 @@ type spec struct {
 	Tasks       int    `json:"tasks"`
 	Workers     int    `json:"workers"`
 	Concurrency int    `json:"concurrency"`
-	N           int    `json:"n"`           // fib(n)
-	Size        int    `json:"size"`        // payload bytes
-	Rounds      int    `json:"rounds"`      // payload round trips per measure
-	WarmUps     int    `json:"warmUps"`     // payload round trips before it, not counted
-	Transfer    bool   `json:"transfer"`    // the worker transfers its answer back
-	KeepInJS    bool   `json:"keepInJS"`    // with Transfer: the page's bytes stay in JS (atmo.Transfer, RawResult)
-	Shared      bool   `json:"shared"`      // Go modules: one compile on the main thread, posted to every worker
-	KeepAwakeUs int    `json:"keepAwakeUs"` // WorkerConfig.KeepAwake, in µs
-	Run         int    `json:"run"`         // which repetition; makes module URLs unique
+	N           int    `json:"n"`        // fib(n)
+	Size        int    `json:"size"`     // payload bytes
+	Rounds      int    `json:"rounds"`   // payload round trips per measure
+	WarmUps     int    `json:"warmUps"`  // payload round trips before it, not counted
+	Transfer    bool   `json:"transfer"` // the worker transfers its answer back
+	KeepInJS    bool   `json:"keepInJS"` // with Transfer: the page's bytes stay in JS (atmo.Transfer, RawResult)
+	Shared      bool   `json:"shared"`   // Go modules: one compile on the main thread, posted to every worker
+	Run         int    `json:"run"`      // which repetition; makes module URLs unique
+	// LoneTaskAwakeUs is Options.LoneTaskAwake, in µs: 0 its default,
+	// negative off.
+	LoneTaskAwakeUs int `json:"loneTaskAwakeUs"`
 }
 
 // figures are what a measurement reports, by name.
@@ -165,7 +167,7 @@ func promise(fn func() (any, error)) js.Value {
 
 // config is the worker config of the spec's implementation.
 func (b *bench) config(workers, concurrency int) atmo.WorkerConfig {
-	c := atmo.WorkerConfig{Tasks: taskNames, Count: workers, Concurrency: concurrency, KeepAwake: time.Duration(b.spec.KeepAwakeUs) * time.Microsecond}
+	c := atmo.WorkerConfig{Tasks: taskNames, Count: workers, Concurrency: concurrency}
 	if b.spec.Impl == "atmo-go" {
 		// A query unique to the run: every start-up compiles afresh instead
 		// of reusing the compile a previous run left in atmo's cache.
@@ -182,7 +184,7 @@ func (b *bench) start(ctx context.Context, workers, concurrency int, ready bool)
 		return fmt.Errorf("atmobench: unknown implementation %q (want atmo-js or atmo-go)", b.spec.Impl)
 	}
 	atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: b.spec.Impl == "atmo-go" && !b.spec.Shared && b.spec.Workload == "startup"})
-	b.tm = atmo.NewTaskManager()
+	b.tm = atmo.NewTaskManagerWithOptions(atmo.Options{LoneTaskAwake: time.Duration(b.spec.LoneTaskAwakeUs) * time.Microsecond})
 	wm, err := atmo.NewBrowserWorkerManager(b.tm, b.config(workers, concurrency))
 	if err != nil {
 		return err
