@@ -49,7 +49,7 @@ export interface WorkerConfig {
   idleTimeout?: number;
   /** Tasks one worker may hold at once (default 1). */
   concurrency?: number;
-  /** Milliseconds a worker written with atmo-worker.js, or a Go worker, stays busy after it answers with nothing left to run, so that a task posted meanwhile finds its thread awake; the page stays busy as long after it posts a task to this worker with nothing else in flight, until the worker answers, with any worker (default 0, at most 1; 0.05 spares a sleeping thread's wake-up, at up to that much CPU each time). */
+  /** Milliseconds a worker written with atmo-worker.js, or a Go worker, stays busy after it answers with nothing left to run, so that a task posted meanwhile finds its thread awake; the page stays busy as long after it posts a task to this worker with nothing else in flight, until the worker answers, with any worker (default 0, at most 1; 0.05 spares a sleeping thread's wake-up, at up to that much CPU each time). Without it, a task the manager holds alone keeps both threads awake anyway: see createTaskManager's loneTaskAwake. */
   keepAwake?: number;
   /** Milliseconds the worker may take to become ready (default 30000). */
   startTimeout?: number;
