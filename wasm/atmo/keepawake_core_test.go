@@ -23,8 +23,26 @@ func TestATaskTheManagerHoldsAloneKeepsThePageAndItsWorkerAwake(t *testing.T) {
 		_, err := tm.Do(ctx(t), "echo", nil)
 		require.NoError(t, err)
 	}
-	want := awakeAsked{"echo", DefaultLoneTaskAwake, DefaultLoneTaskAwake}
-	assert.Equal(t, []awakeAsked{want, want, want}, asked((*fakes)[0]))
+	first := awakeAsked{"echo", DefaultLoneTaskAwake, 0} // the worker answered nothing before
+	then := awakeAsked{"echo", DefaultLoneTaskAwake, DefaultLoneTaskAwake}
+	assert.Equal(t, []awakeAsked{first, then, then}, asked((*fakes)[0]))
+}
+
+func TestLoneTasksTakingTurnsBetweenWorkersKeepOnlyThePageAwake(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	_, fakes := fakePool(t, tm, echo, WorkerConfig{Tasks: []string{"a"}, Script: "a"}, WorkerConfig{Tasks: []string{"b"}, Script: "b"})
+	for range 3 { // each worker's next task comes only after the other's
+		for _, name := range []string{"a", "b"} {
+			_, err := tm.Do(ctx(t), name, nil)
+			require.NoError(t, err)
+		}
+	}
+	// A worker kept awake would only take a core from the one at work.
+	for i, name := range []string{"a", "b"} {
+		page := awakeAsked{name, DefaultLoneTaskAwake, 0}
+		assert.Equal(t, []awakeAsked{page, page, page}, asked((*fakes)[i]), name)
+	}
 }
 
 func TestATaskAmongOthersKeepsNothingAwake(t *testing.T) {
@@ -50,7 +68,7 @@ func TestATaskAmongOthersKeepsNothingAwake(t *testing.T) {
 		got = append(got, asked(f)...)
 	}
 	assert.ElementsMatch(t, []awakeAsked{
-		{"slow", DefaultLoneTaskAwake, DefaultLoneTaskAwake},
+		{"slow", DefaultLoneTaskAwake, 0},
 		{"echo", 0, 0},
 	}, got)
 }
@@ -79,9 +97,43 @@ func TestLoneTaskAwakeCanBeTurnedOffAndIsBounded(t *testing.T) {
 			tm := NewTaskManagerWithOptions(Options{LoneTaskAwake: c.set})
 			defer tm.Close()
 			_, fakes := fakePool(t, tm, echo, WorkerConfig{Tasks: []string{"echo"}, Script: "a"})
-			_, err := tm.Do(ctx(t), "echo", nil)
-			require.NoError(t, err)
-			assert.Equal(t, []awakeAsked{{"echo", c.want, c.want}}, asked((*fakes)[0]))
+			for range 2 {
+				_, err := tm.Do(ctx(t), "echo", nil)
+				require.NoError(t, err)
+			}
+			assert.Equal(t, []awakeAsked{{"echo", c.want, 0}, {"echo", c.want, c.want}}, asked((*fakes)[0]))
 		})
 	}
+}
+
+func TestTasksOneAtATimeStayOnTheWorkerThatAnsweredLast(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	release := make(chan struct{})
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		if name == "hold" {
+			<-release
+		}
+		return w.id, ""
+	}, WorkerConfig{Tasks: []string{"echo", "hold"}, Script: "a", Count: 3})
+	require.NoError(t, p.ready(ctx(t)))
+	first, err := tm.Do(ctx(t), "echo", nil)
+	require.NoError(t, err)
+	for range 10 { // its thread is the one kept awake
+		got, err := tm.Do(ctx(t), "echo", nil)
+		require.NoError(t, err)
+		require.Equal(t, first, got)
+	}
+	// Tasks at once still spread, fewest in flight first.
+	seen := make(chan any, 3)
+	for range 3 {
+		_, err := tm.AddTask(TaskParams{Name: "hold", OnSuccess: func(r Response) { seen <- r.Content }})
+		require.NoError(t, err)
+	}
+	close(release)
+	workers := map[any]bool{}
+	for range 3 {
+		workers[<-seen] = true
+	}
+	assert.Len(t, workers, 3, "each worker took one")
 }

@@ -29,16 +29,26 @@ type transport interface {
 // and how long it asks w to stay awake after answering it (see
 // Options.LoneTaskAwake and WorkerConfig.KeepAwake): w's own KeepAwake on
 // the page's side (w knows it from init-worker), or else, for a task the
-// TaskManager holds alone, LoneTaskAwake on both; nothing for a task among
-// others. Called with mu held, the task already in the table.
+// TaskManager holds alone, LoneTaskAwake for the page, and for w too if w
+// answered the task before, as in a loop of Do on one worker: its next task
+// is likely to come to it as well. Tasks one at a time that take turns
+// between workers (specialists, say) keep no worker awake, as the one
+// awake would only take a core from the one at work: on two cores, the
+// page, one worker kept awake and one at work made each round trip 2.5×
+// slower. Nothing for a task among others. Called with mu held, the task
+// already in the table.
 func (w *TaskWorker) awake() (page, worker time.Duration) {
 	if w.config.KeepAwake > 0 {
 		return w.config.KeepAwake, 0
 	}
-	if tm := w.pool.tm; tm.tasks.len() == 1 {
+	tm := w.pool.tm
+	if tm.tasks.len() != 1 {
+		return 0, 0
+	}
+	if tm.warm == w {
 		return tm.opts.LoneTaskAwake, tm.opts.LoneTaskAwake
 	}
-	return 0, 0
+	return tm.opts.LoneTaskAwake, 0
 }
 
 // A startWaiter is a transport whose start may wait on something of its own
@@ -261,6 +271,7 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 			}
 			tm.settle(t, r)
 		}
+		tm.warm = w
 		tm.workerFreed(w)
 	case KindWorkerProgress:
 		t := w.inflight[in.task]
@@ -512,6 +523,9 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 	}
 	tasks := tm.takeDown(w)
 	w.lastErr = reason
+	if tm.warm == w {
+		tm.warm = nil
+	}
 	for _, n := range w.tasks {
 		ws := slices.DeleteFunc(tm.byName[n], func(x *TaskWorker) bool { return x == w })
 		if len(ws) == 0 {

@@ -108,8 +108,9 @@ type TaskManager struct {
 	subs       []*subscriber
 	seq        uint64
 	rotate     int
-	elastic    bool // some worker group may grow
-	holdRaw    bool // RawResult answers stay in JS, read once (see hooks.HoldRawResults)
+	warm       *TaskWorker // the worker that answered last: its thread is the likeliest awake (see pickWorker)
+	elastic    bool        // some worker group may grow
+	holdRaw    bool        // RawResult answers stay in JS, read once (see hooks.HoldRawResults)
 	stats      counters
 
 	closing chan struct{} // closed when the first Close has settled every task
@@ -293,8 +294,11 @@ func (tm *TaskManager) route(t *TaskRequest) {
 	tm.grow(t.name)
 }
 
-// pickWorker spreads load: the free worker with the fewest tasks in flight,
-// starting the scan at a rotating index so ties do not always go to the first.
+// pickWorker spreads load: the free worker with the fewest tasks in flight.
+// A tie goes to the worker that answered last, whose thread is the likeliest
+// still awake (kept so after a lone task: Options.LoneTaskAwake), so that
+// tasks one at a time stay on one warm worker; else the scan starts at a
+// rotating index so ties do not always go to the first.
 func (tm *TaskManager) pickWorker(candidates []*TaskWorker) *TaskWorker {
 	var best *TaskWorker
 	n := len(candidates)
@@ -304,7 +308,7 @@ func (tm *TaskManager) pickWorker(candidates []*TaskWorker) *TaskWorker {
 		if !w.hasRoom() {
 			continue
 		}
-		if best == nil || len(w.inflight) < len(best.inflight) {
+		if best == nil || len(w.inflight) < len(best.inflight) || (len(w.inflight) == len(best.inflight) && w == tm.warm) {
 			best = w
 		}
 	}

@@ -10,9 +10,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall/js"
 	"testing"
@@ -181,21 +183,29 @@ func TestTasksGoOnlyToWorkersThatListThem(t *testing.T) {
 	tm, wm := pool(t, echo(t, "a"), echo(t, "b"), echo(t, "a", "b", "c"))
 	ws := wm.Workers()
 	ctx := testCtx(t)
-	seen := map[string]map[string]bool{}
-	for i := 0; i < 30; i++ {
+	seen := map[string]map[string]bool{"a": {}, "b": {}, "c": {}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := 0; i < 30; i++ { // all at once, so that every worker that may take one does
 		for _, name := range []string{"a", "b", "c"} {
-			got, err := tm.Do(ctx, name, map[string]any{"i": i})
-			require.NoError(t, err)
-			w := got.(map[string]any)["worker"].(string)
-			if seen[name] == nil {
-				seen[name] = map[string]bool{}
-			}
-			seen[name][w] = true
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := tm.Do(ctx, name, map[string]any{"i": i})
+				if !assert.NoError(t, err) {
+					return
+				}
+				mu.Lock()
+				seen[name][got.(map[string]any)["worker"].(string)] = true
+				mu.Unlock()
+			}()
 		}
 	}
-	assert.Equal(t, map[string]bool{ws[0].ID(): true, ws[2].ID(): true}, seen["a"])
-	assert.Equal(t, map[string]bool{ws[1].ID(): true, ws[2].ID(): true}, seen["b"])
+	wg.Wait()
+	assert.Subset(t, []string{ws[0].ID(), ws[2].ID()}, slices.Collect(maps.Keys(seen["a"])))
+	assert.Subset(t, []string{ws[1].ID(), ws[2].ID()}, slices.Collect(maps.Keys(seen["b"])))
 	assert.Equal(t, map[string]bool{ws[2].ID(): true}, seen["c"])
+	assert.True(t, seen["a"][ws[0].ID()] && seen["b"][ws[1].ID()], "with the generalist busy, the specialists took their share: %v", seen)
 
 	_, err := tm.Do(ctx, "resize", nil)
 	assert.ErrorIs(t, err, atmo.ErrNoWorker)
