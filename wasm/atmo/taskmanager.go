@@ -33,7 +33,11 @@ type Options struct {
 	// LoneTaskAwake is how long two threads stay awake around a task the
 	// TaskManager holds alone, as in a loop of Do calls: the page after it
 	// posts the task, until the worker's next message, and the worker
-	// after it answers, until the next task. A sleeping thread's wake-up is
+	// after it answers, until the next task, if that worker answered the
+	// task before too (tasks one at a time go to the worker that answered
+	// last, when it takes them; where they take turns between workers, one
+	// kept awake would only take a core from the one at work). A sleeping
+	// thread's wake-up is
 	// the dearest part of a round trip on a virtual machine; with both
 	// awake, a round trip takes about half of raw postMessage's, where
 	// threads that sleep at once took 1.3-1.5× (README, "Performance").
