@@ -84,9 +84,9 @@ const pageAwake = (() => {
 const work = (wid, taskId, name, params) => ({ message: 'worker-work', taskId, workerId: wid, content: { name, params } });
 // sendOne posts one worker-work message with the params Go wrote. With
 // keep, the task's answer stays in JS (see answers). The page then stays
-// awake for awake µs (see pageAwake); with lone, the message asks the
-// worker to stay awake that long once it has answered (atmo's workers
-// read its awake field; seed scripts ignore it).
+// awake for up to awake µs (see pageAwake); lone, when above 0, asks the
+// worker in the message's awake field to stay awake that many µs once it
+// has answered (atmo's workers read it; seed scripts ignore it).
 const sendOne = (port, q, seq, wid, name, r, t, keep, awake, lone) => {
   if (keep) q.keep.add(seq);
   const list = t || [];
