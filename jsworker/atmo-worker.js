@@ -85,8 +85,10 @@
   // examples/bench/NOTES.md). A spin is a count of clock readings, calibrated at
   // the first start (or at init-worker with keepAwake), as performance.now() is
   // coarsened to 100 µs outside cross-origin isolation. Where neither way to
-  // post a link exists, start() is one spin. go-worker.js has the same for Go
-  // workers: each script stands alone in its worker, so neither imports it.
+  // post a link exists (a browser without scheduler.postTask), start() is one
+  // spin if KeepAwake asked for it, and nothing for a lone task. go-worker.js
+  // has the same for Go workers: each script stands alone in its worker, so
+  // neither imports it.
   function keepAwake() {
     const post =
       typeof scheduler === 'object' && scheduler && typeof scheduler.postTask === 'function'
@@ -119,8 +121,10 @@
     };
     return {
       calibrate,
-      start(us) {
-        if (!(us > 0) || !clock) return;
+      // start(us, orSpin): with orSpin, where no link can be posted, one
+      // spin of us µs stands in for the chain (KeepAwake asks for it).
+      start(us, orSpin) {
+        if (!(us > 0) || !clock || !(post || orSpin)) return;
         calibrate();
         us = Math.min(us, 1000);
         if (!post) {
@@ -153,7 +157,7 @@
     let loneUs = 0; // the last worker-work's awake: the host held that task alone
     // idle keeps the thread awake for a while once nothing is left to run.
     const idle = () => {
-      if (!starting && running.size === 0 && outbox.length === 0) awake.start(keepUs || loneUs);
+      if (!starting && running.size === 0 && outbox.length === 0) awake.start(keepUs || loneUs, keepUs > 0);
     };
     let outbox = [], outboxTransfer = [], outboxStarts = []; // answer i's buffers start at outboxStarts[i]
 

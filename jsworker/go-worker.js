@@ -88,7 +88,7 @@
     },
     // idle: the Go program has answered its last task (see keepAwake).
     idle() {
-      awake.start(keepUs || loneUs);
+      awake.start(keepUs || loneUs, keepUs > 0);
     },
   };
 
@@ -109,8 +109,10 @@
   // examples/bench/NOTES.md). A spin is a count of clock readings, calibrated at
   // the first start (or at init-worker with keepAwake), as performance.now() is
   // coarsened to 100 µs outside cross-origin isolation. Where neither way to
-  // post a link exists, start() is one spin. The same as in atmo-worker.js: each
-  // script stands alone in its worker, so neither imports it.
+  // post a link exists (a browser without scheduler.postTask), start() is one
+  // spin if KeepAwake asked for it, and nothing for a lone task. The same as in
+  // atmo-worker.js: each script stands alone in its worker, so neither imports
+  // it.
   function keepAwake() {
     const post =
       typeof scheduler === 'object' && scheduler && typeof scheduler.postTask === 'function'
@@ -143,8 +145,10 @@
     };
     return {
       calibrate,
-      start(us) {
-        if (!(us > 0) || !clock) return;
+      // start(us, orSpin): with orSpin, where no link can be posted, one
+      // spin of us µs stands in for the chain (KeepAwake asks for it).
+      start(us, orSpin) {
+        if (!(us > 0) || !clock || !(post || orSpin)) return;
         calibrate();
         us = Math.min(us, 1000);
         if (!post) {

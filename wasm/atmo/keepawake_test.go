@@ -155,3 +155,28 @@ self.onmessage = (e) => {
 		assert.Equal(t, "absent", got, "LoneTaskAwake turned off: as the seed")
 	}
 }
+
+// Where a worker cannot post itself background tasks (a browser without
+// scheduler.postTask), staying awake would be one spin that holds back the
+// next task: KeepAwake, asked for, still spins; a lone task never does.
+func TestWithoutPostTaskOnlyKeepAwakeSpinsAWorkerNeverALoneTask(t *testing.T) {
+	script := jstest.HelperWorker(t, `
+Object.defineProperty(self, 'scheduler', { value: undefined }); // as where postTask is missing
+let reads = 0; // clock readings: a spin is a count of them
+const now = performance.now.bind(performance);
+performance.now = () => { reads++; return now(); };
+atmoWorker({ reads: () => reads });`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"reads"}, Script: script})
+	for range 5 { // each alone, to the worker that answered the one before
+		got, err := tm.Do(testCtx(t), "reads", nil)
+		require.NoError(t, err)
+		require.Equal(t, 0.0, got, "a lone task's worker read the clock: it spun")
+	}
+
+	kept, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"reads"}, Script: script, KeepAwake: 50 * time.Microsecond})
+	_, err := kept.Do(testCtx(t), "reads", nil)
+	require.NoError(t, err)
+	got, err := kept.Do(testCtx(t), "reads", nil)
+	require.NoError(t, err)
+	assert.Greater(t, got, 0.0, "KeepAwake spun once the first task was answered")
+}
