@@ -34,8 +34,8 @@ type transport interface {
 // is likely to come to it as well. Tasks one at a time that take turns
 // between workers (specialists, say) keep no worker awake, as the one
 // awake would only take a core from the one at work: on two cores, the
-// page, one worker kept awake and one at work made each round trip 2.5×
-// slower. Nothing for a task among others. Called with mu held, the task
+// page, one worker kept awake and one at work made each round trip about
+// twice as slow. Nothing for a task among others. Called with mu held, the task
 // already in the table.
 func (w *TaskWorker) awake() (page, worker time.Duration) {
 	if w.config.KeepAwake > 0 {

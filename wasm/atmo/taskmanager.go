@@ -37,10 +37,10 @@ type Options struct {
 	// task before too (tasks one at a time go to the worker that answered
 	// last, when it takes them; where they take turns between workers, one
 	// kept awake would only take a core from the one at work). A sleeping
-	// thread's wake-up is
-	// the dearest part of a round trip on a virtual machine; with both
-	// awake, a round trip takes about half of raw postMessage's, where
-	// threads that sleep at once took 1.3-1.5× (README, "Performance").
+	// thread's wake-up is the dearest part of a round trip on a virtual
+	// machine; with both awake, a round trip takes about half of raw
+	// postMessage's, where threads that sleep at once took 1.3-1.5×
+	// (README, "Performance").
 	// Either thread takes other work the moment it comes, and a task among
 	// others (a flood, a queue) never keeps anything awake, so it costs
 	// CPU only where tasks come one at a time. In a browser only: the page

@@ -359,9 +359,11 @@ func (s *server) respond(taskID, workerID string, result any, errText string) {
 	s.outbox.Add(a)
 }
 
-// posted runs after answers left: when the host asked for KeepAwake and
-// no task is left running, the port keeps the thread awake for the next
-// (go-worker.js applies it). Without KeepAwake it costs no call into JS.
+// posted runs after answers left: when the host asked for KeepAwake, or
+// said it held the last task alone (LoneTaskAwake), and no task is left
+// running, the port keeps the thread awake for the next (go-worker.js
+// applies it, for as long as the host asked). Otherwise, as in a flood, it
+// costs no call into JS.
 func (s *server) posted() {
 	s.mu.Lock()
 	idle := (s.keepAwake || s.lone) && len(s.running) == 0
