@@ -15,6 +15,17 @@ func asked(f *fakeTransport) []awakeAsked {
 	return append([]awakeAsked(nil), f.awakes...)
 }
 
+// heldUntil answers each task at once with its worker's id, but a task
+// named held only once release is closed.
+func heldUntil(held string, release <-chan struct{}) func(w *TaskWorker, name string, params any) (any, string) {
+	return func(w *TaskWorker, name string, params any) (any, string) {
+		if name == held {
+			<-release
+		}
+		return w.id, ""
+	}
+}
+
 func TestATaskTheManagerHoldsAloneKeepsThePageAndItsWorkerAwake(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
@@ -49,12 +60,7 @@ func TestATaskAmongOthersKeepsNothingAwake(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
 	release := make(chan struct{})
-	p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
-		if name == "slow" {
-			<-release
-		}
-		return nil, ""
-	}, WorkerConfig{Tasks: []string{"slow", "echo"}, Script: "a", Count: 2})
+	p, fakes := fakePool(t, tm, heldUntil("slow", release), WorkerConfig{Tasks: []string{"slow", "echo"}, Script: "a", Count: 2})
 	require.NoError(t, p.ready(ctx(t)))
 	done := make(chan struct{})
 	_, err := tm.AddTask(TaskParams{Name: "slow", OnSuccess: func(Response) { close(done) }})
@@ -110,12 +116,7 @@ func TestTasksOneAtATimeStayOnTheWorkerThatAnsweredLast(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
 	release := make(chan struct{})
-	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
-		if name == "hold" {
-			<-release
-		}
-		return w.id, ""
-	}, WorkerConfig{Tasks: []string{"echo", "hold"}, Script: "a", Count: 3})
+	p, _ := fakePool(t, tm, heldUntil("hold", release), WorkerConfig{Tasks: []string{"echo", "hold"}, Script: "a", Count: 3})
 	require.NoError(t, p.ready(ctx(t)))
 	first, err := tm.Do(ctx(t), "echo", nil)
 	require.NoError(t, err)
