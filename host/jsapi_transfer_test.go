@@ -11,8 +11,29 @@ const bytesWorker = `importScripts('/jsworker/atmo-worker.js');
 atmoWorker({
   mark: ({ data }) => { data[0] = 7; return atmoWorker.transfer({ data }, [data.buffer]); },
   kinds: () => ({ f64: new Float64Array([1.5]), when: new Date(0) }),
+  hold: () => new Promise(() => {}),
 });
 `
+
+func TestJSAPIATaskWhoseBuffersMovedFailsClearlyWhenItsWorkerIsReplaced(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"bytes-worker.js": bytesWorker})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['mark', 'hold'], script: '/t/bytes-worker.js', concurrency: 2 }]);
+  await wm.ready();
+  const data = new Uint8Array(1024);
+  const moved = tm.run('hold', { data }, { transfer: [data.buffer] }).catch((e) => e);
+  const late = tm.run('hold', null, { timeout: 200 }).catch((e) => e);
+  const [m, l] = await Promise.all([moved, late]);
+  const after = await tm.run('mark', { data: new Uint8Array(2) });
+  await tm.close();
+  return { movedCode: m.code, movedMessage: m.message, lateCode: l.code, after: after.data[0] };`), &got)
+	assert.Equal(t, "ERR_TIMEOUT", got["lateCode"])
+	assert.Equal(t, "ERR_WORKER_CRASHED", got["movedCode"], "not sent again to the fresh worker, where its detached buffer would fail to post")
+	assert.Contains(t, got["movedMessage"], "cannot be sent again: its params moved JS buffers (atmo.Transfer) to worker-1 (terminated: task task-2 ran past its 200ms timeout)")
+	assert.Equal(t, 7.0, got["after"], "the fresh worker serves")
+}
 
 func TestJSAPITransferMovesBuffersToTheWorkerAndRawBringsThemBackAsSent(t *testing.T) {
 	ctx := apiPageWith(t, map[string]string{"bytes-worker.js": bytesWorker})

@@ -377,7 +377,7 @@ func (tm *TaskManager) bootFailed(w *TaskWorker, reason string) {
 		tm.scheduleRestart(w, fmt.Sprintf("failed to start (%d of %d): %s", n, limit, reason))
 	}
 	for _, t := range tasks {
-		tm.requeue(t)
+		tm.requeue(t, reason)
 	}
 }
 
@@ -391,7 +391,7 @@ func (tm *TaskManager) restartWorker(w *TaskWorker, reason string) {
 	tasks := tm.takeDown(w)
 	tm.scheduleRestart(w, reason)
 	for _, t := range tasks {
-		tm.requeue(t)
+		tm.requeue(t, reason)
 	}
 }
 
@@ -542,7 +542,7 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 	}
 	tm.setWorkerStatus(w, WorkerClosed, w.describe()+" "+reason)
 	for _, t := range tasks {
-		tm.requeue(t)
+		tm.requeue(t, reason)
 	}
 	tm.failOrphans(w)
 	w.pool.notify()

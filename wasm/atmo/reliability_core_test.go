@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -132,6 +133,55 @@ func TestACrashRetriesOnAnotherWorkerThenFailsWithErrWorkerCrashed(t *testing.T)
 	s := tm.Stats()
 	assert.Equal(t, 2, s.Crashed)
 	assert.Equal(t, 1, s.Retried)
+}
+
+// moving is params that move JS buffers to the worker, as the JS API holds
+// those of run(name, params, {transfer}): once sent, they are gone from
+// the page.
+var moving = values.Held{Value: 1, List: 2}
+
+func TestATaskThatMovesBuffersCannotAskForRetries(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	_, err := tm.AddTask(TaskParams{Name: "job", Params: moving, Retries: 2})
+	require.ErrorIs(t, err, ErrBadParams)
+	assert.Contains(t, err.Error(), `task "job" has Retries 2, but its params move JS buffers to the worker (atmo.Transfer)`)
+	assert.Contains(t, err.Error(), "use Retries 0, or pass the bytes as a []byte")
+	_, err = tm.AddTask(TaskParams{Name: "job", Params: values.Held{Value: 1, List: -1}, Retries: 2})
+	require.NoError(t, err, "held params with no transfer list are copied, and can be sent again")
+}
+
+func TestATaskThatMovedBuffersFailsWhenItsWorkerIsReplacedInsteadOfBeingSentAgain(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	c := cfg("a", "hang")
+	c.Concurrency = 3
+	p, fakes := rawFakePool(t, tm, hangOn(t), c)
+	require.NoError(t, p.ready(ctx(t)))
+	moved := doAsync(tm, TaskParams{Name: "hang", Params: moving})
+	copied := doAsync(tm, TaskParams{Name: "hang", Params: "copied"})
+	late := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 3 })
+
+	clk.Advance(time.Second) // the worker is replaced; its other tasks leave it
+	require.ErrorIs(t, (<-late).Err, ErrTimeout)
+	r := <-moved
+	require.ErrorIs(t, r.Err, ErrWorkerCrashed)
+	assert.Regexp(t, `task task-1 \(hang\) cannot be sent again: its params moved JS buffers \(atmo.Transfer\) to worker-1 \(terminated: task task-3 ran past its 1s timeout\); add the task again with fresh buffers`, r.Error)
+
+	clk.Advance(DefaultRestartBackoff)
+	require.NoError(t, p.ready(ctx(t)))
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	fresh := (*fakes)[1]
+	fresh.mu.Lock()
+	defer fresh.mu.Unlock()
+	require.Len(t, fresh.awakes, 1, "only the task with copied params goes to the fresh worker")
+	select {
+	case r := <-copied:
+		t.Fatalf("the copied task settled: %+v", r)
+	default:
+	}
 }
 
 func TestACrashedWorkerRestartsWithBackoff(t *testing.T) {

@@ -37,6 +37,8 @@ type TaskParams struct {
 	Timeout time.Duration
 	// Retries is how many times the task is run again after its worker
 	// crashed or it timed out. A worker's own error answer is never retried.
+	// Params that move JS buffers (atmo.Transfer) cannot be sent twice, so
+	// such a task takes no Retries.
 	Retries int
 	// Context cancels the task when it ends: see TaskRequest.Cancel.
 	Context context.Context

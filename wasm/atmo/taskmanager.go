@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/internal/hooks"
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // Options tune a TaskManager. The zero value of each field means its default.
@@ -237,6 +238,9 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("task %q: %w", p.Name, err)
 	}
+	if p.Retries > 0 && values.Moves(params) {
+		return nil, fmt.Errorf("%w: task %q has Retries %d, but its params move JS buffers to the worker (atmo.Transfer): a worker that dies takes them with it, so there would be nothing to send again; use Retries 0, or pass the bytes as a []byte, which is copied and can be resent", ErrBadParams, p.Name, p.Retries)
+	}
 	t := &TaskRequest{
 		tm: tm, name: p.Name, params: params, priority: p.Priority, timeout: p.Timeout,
 		onSuccess: p.OnSuccess, onError: p.OnError, onProgress: p.OnProgress, rawResult: p.RawResult,
@@ -454,17 +458,27 @@ func (tm *TaskManager) retryOrFail(t *TaskRequest, err error) {
 	if t.retriesLeft > 0 && !tm.closed {
 		t.retriesLeft--
 		tm.stats.retried++
-		tm.requeue(t)
+		tm.requeue(t, err.Error())
 		return
 	}
 	tm.settle(t, Response{Err: err})
 }
 
 // requeue puts t, which left its worker through no fault of its own, back
-// in line; it keeps its place (its seq). Called with mu held.
-func (tm *TaskManager) requeue(t *TaskRequest) {
+// in line; it keeps its place (its seq). A task whose params moved JS
+// buffers to that worker cannot be sent again: it fails, with why its
+// worker went. Called with mu held.
+func (tm *TaskManager) requeue(t *TaskRequest, why string) {
 	stop(t.timer)
 	t.timer = nil
+	if values.Moves(t.params) {
+		wid := "its worker"
+		if t.worker != nil {
+			wid = t.worker.id
+		}
+		tm.settle(t, Response{Err: fmt.Errorf("%w: task %s (%s) cannot be sent again: its params moved JS buffers (atmo.Transfer) to %s (%s); add the task again with fresh buffers", ErrWorkerCrashed, t.id, t.name, wid, why)})
+		return
+	}
 	t.worker = nil
 	t.queued = 0
 	if tm.watched() {

@@ -13,5 +13,7 @@ import (
 // (detached) on this side. Use it for big binary data that already lives in
 // JS (a []byte param is copied once into JS, then moved). Pair it with
 // TaskParams.RawResult, and atmoWorker.transfer in the worker, for a round
-// trip without a copy.
+// trip without a copy. The moved buffer leaves with the worker, so the task
+// cannot be sent twice: it takes no Retries, and it fails with
+// ErrWorkerCrashed should its worker be replaced while it runs.
 func Transfer(v js.Value) any { return values.Moved{Value: v} }

@@ -29,6 +29,15 @@ func init() {
 		}
 		return false
 	}
+	isMoving = func(v any) bool {
+		switch x := v.(type) {
+		case Moved:
+			return true
+		case Carrying:
+			return x.List.Length() > 0
+		}
+		return false
+	}
 }
 
 // Moved is a JS typed array or ArrayBuffer that crosses by transfer: the

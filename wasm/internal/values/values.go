@@ -30,6 +30,33 @@ const MaxItems = 1 << 24
 // builds).
 var isOpaque = func(any) bool { return false }
 
+// isMoving reports opaque values that move JS buffers to their receiver
+// (Moved in js/wasm builds).
+var isMoving = func(any) bool { return false }
+
+// Moves reports whether v, params as prepared to send (a normalized tree,
+// or Preencoded's), moves JS buffers to its receiver: an atmo.Transfer, or
+// a Held with a transfer list. Once sent, those buffers are gone from the
+// sender, so v cannot be sent a second time.
+func Moves(v any) bool {
+	if e, ok := v.(Encoded); ok {
+		for _, r := range e.refs {
+			if moves(r) {
+				return true
+			}
+		}
+		return false
+	}
+	return moves(v)
+}
+
+func moves(v any) bool {
+	if h, ok := v.(Held); ok {
+		return h.List >= 0
+	}
+	return isMoving(v)
+}
+
 // Normalize turns a value into the tree that crosses to JS: nil,
 // bool, float64, string, []byte, []float64, []any and map[string]any (plus
 // opaque JS values), by package atmo's rules: numbers become float64,

@@ -305,3 +305,24 @@ func TestCopyDuringADeliveryLeavesTheMessageWhole(t *testing.T) {
 	require.Len(t, m["big"], InlineBytes+1)
 	require.Equal(t, byte(7), m["big"].([]byte)[0])
 }
+
+func TestParamsMoveBuffersOnlyWithATransfer(t *testing.T) {
+	buf := js.Global().Get("ArrayBuffer").New(8)
+	list := js.Global().Get("Array").New(buf)
+	for _, c := range []struct {
+		v     any
+		moves bool
+	}{
+		{Moved{Value: buf}, true},
+		{Preencoded(map[string]any{"a": 1.0, "data": Moved{Value: buf}}), true},
+		{Preencoded([]any{"x", Carrying{Value: buf, List: list}}), true},
+		{Carrying{Value: buf, List: js.Global().Get("Array").New()}, false},
+		{Held{Value: 1, List: 2}, true},
+		{Held{Value: 1, List: -1}, false},
+		{buf, false},
+		{Preencoded(map[string]any{"data": buf, "bytes": make([]byte, 2*InlineBytes)}), false},
+		{nil, false},
+	} {
+		require.Equal(t, c.moves, Moves(c.v), "%#v", c.v)
+	}
+}
