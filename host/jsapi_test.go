@@ -129,12 +129,13 @@ func TestJSAPICallsAfterCloseRejectClearlyAndPendingTasksSettle(t *testing.T) {
 
 func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 	ctx := apiPage(t)
-	var got map[string]map[string]any
+	var got map[string]any
 	eval(t, ctx, js(`
   const tm = atmo.createTaskManager();
   atmo.createBrowserWorkerManager(tm, [math]);
   const fail = (p) => p.then((v) => ({ resolved: v }), (e) => ({ code: e.code, argument: e.argument, message: e.message }));
   const throws = (f) => { try { f(); return { resolved: true }; } catch (e) { return { code: e.code, argument: e.argument, message: e.message }; } };
+  const buf = new ArrayBuffer(8);
   const out = {
     noName: await fail(tm.run(undefined, { a: 1 })),
     emptyName: await fail(tm.run('  ', { a: 1 })),
@@ -152,7 +153,18 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
     badOption: throws(() => atmo.createTaskManager({ agingInterva: 5 })),
     loneTaskAwakeTooLong: throws(() => atmo.createTaskManager({ loneTaskAwake: 5 })),
     loneTaskAwakeNotANumber: throws(() => atmo.createTaskManager({ loneTaskAwake: '300us' })),
+    misspeltCallback: throws(() => tm.addTask({ name: 'add', params: { a: 1, b: 2 }, onSucess: () => {} })),
+    misspeltOption: await fail(tm.run('add', { a: 1, b: 2 }, { timout: 50 })),
+    optionsNotAnObject: await fail(tm.run('add', { a: 1, b: 2 }, 50)),
+    negativeTimeout: await fail(tm.run('add', { a: 1, b: 2 }, { timeout: -1 })),
+    fractionalRetries: await fail(tm.run('add', { a: 1, b: 2 }, { retries: 1.5 })),
+    negativeRetries: await fail(tm.run('add', { a: 1, b: 2 }, { retries: -1 })),
+    fractionalPriority: await fail(tm.run('add', { a: 1, b: 2 }, { priority: 2.5 })),
+    retriesWithTransfer: await fail(tm.run('add', { a: 1, b: 2, buf }, { transfer: [buf], retries: 2 })),
   };
+  out.bufferKept = buf.byteLength;
+  out.noLimit = await tm.run('add', { a: 1, b: 2 }, { timeout: Infinity });
+  out.seedTask = await new Promise((resolve) => tm.addTask({ id: 'mine', status: 'NEW', name: 'add', params: { a: 2, b: 2 }, onSuccess: (r) => resolve(r.content) }));
   await tm.close();
   return out;`), &got)
 	for name, arg := range map[string]string{
@@ -161,17 +173,27 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 		"both": "configs[0]", "addTaskNoName": "name", "badOption": "options.agingInterva",
 		"keepAwakeTooLong": "configs[0].keepAwake", "keepAwakeNotANumber": "configs[0].keepAwake",
 		"loneTaskAwakeTooLong": "options.loneTaskAwake", "loneTaskAwakeNotANumber": "options.loneTaskAwake",
+		"misspeltCallback": "onSucess", "misspeltOption": "timout", "optionsNotAnObject": "options",
+		"negativeTimeout": "timeout", "fractionalRetries": "retries", "negativeRetries": "retries",
+		"fractionalPriority": "priority", "retriesWithTransfer": "retries",
 	} {
 		require.Contains(t, got, name)
-		assert.Equal(t, "ERR_BAD_ARGUMENT", got[name]["code"], name)
-		assert.Equal(t, arg, got[name]["argument"], name)
-		assert.NotEmpty(t, got[name]["message"], name)
+		bad := got[name].(map[string]any)
+		assert.Equal(t, "ERR_BAD_ARGUMENT", bad["code"], name)
+		assert.Equal(t, arg, bad["argument"], name)
+		assert.NotEmpty(t, bad["message"], name)
 	}
-	assert.Contains(t, got["unknownField"]["message"], `unknown field "scirpt"`)
-	assert.Contains(t, got["uncloneable"]["message"], "params cannot be sent")
-	assert.Contains(t, got["throwingGetter"]["message"], "params cannot be sent to a worker (not now)")
-	assert.Equal(t, "ERR_NO_WORKER", got["unknownTask"]["code"])
-	assert.Contains(t, got["unknownTask"]["message"], "resize")
+	assert.Contains(t, got["misspeltCallback"].(map[string]any)["message"], `unknown option "onSucess"; the options are name, params, onSuccess, onError, priority, timeout, retries, onProgress, transfer, raw`)
+	assert.Contains(t, got["retriesWithTransfer"].(map[string]any)["message"], "one that dies takes them with it")
+	assert.Equal(t, 8.0, got["bufferKept"], "a refused task moves nothing")
+	assert.Equal(t, 3.0, got["noLimit"], "timeout Infinity: no limit")
+	assert.Equal(t, 4.0, got["seedTask"], "the other fields of the seed's TaskRequest are taken, and ignored")
+	field := func(name, k string) any { return got[name].(map[string]any)[k] }
+	assert.Contains(t, field("unknownField", "message"), `unknown field "scirpt"`)
+	assert.Contains(t, field("uncloneable", "message"), "params cannot be sent")
+	assert.Contains(t, field("throwingGetter", "message"), "params cannot be sent to a worker (not now)")
+	assert.Equal(t, "ERR_NO_WORKER", field("unknownTask", "code"))
+	assert.Contains(t, field("unknownTask", "message"), "resize")
 }
 
 func TestJSAPIStatusStatsAndSubscribeFollowTheTasks(t *testing.T) {
@@ -462,7 +484,7 @@ func TestJSAPIRunCallsOfOneTurnSettleEachWithItsOwnAnswer(t *testing.T) {
 	assert.Equal(t, "rejected ERR_TASK Division by zero is not allowed", why[0])
 	assert.Contains(t, why[1], "rejected ERR_NO_WORKER")
 	assert.Contains(t, why[2], "rejected ERR_BAD_ARGUMENT")
-	assert.Contains(t, why[3], "rejected ERR_BAD_ARGUMENT atmo: run(\"add\"): timeout must be a number")
+	assert.Contains(t, why[3], "rejected ERR_BAD_ARGUMENT atmo: run(\"add\"): timeout must be 0 or more milliseconds")
 }
 
 func TestJSAPIRunSendsParamsAsTheyWereWhenCalled(t *testing.T) {

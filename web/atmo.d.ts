@@ -178,9 +178,17 @@ export interface ErrorResponse {
 export interface RunOptions {
   /** Higher runs first among queued tasks (default 0). */
   priority?: number;
-  /** Milliseconds the task may run (queue time not counted); ERR_TIMEOUT past it. */
+  /**
+   * Milliseconds the task may run (queue time not counted); ERR_TIMEOUT past
+   * it. 0 or absent: the worker config's taskTimeout, if any; Infinity: no
+   * limit, whatever that says.
+   */
   timeout?: number;
-  /** Re-runs after a worker crash or a timeout (not after the worker's own error). */
+  /**
+   * Re-runs after a worker crash or a timeout (not after the worker's own
+   * error): a whole number, 0 or more. Not with a non-empty transfer, whose
+   * buffers leave with the first worker.
+   */
   retries?: number;
   /**
    * Called for each progress report the worker sends (progress(value) in

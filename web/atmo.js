@@ -108,6 +108,13 @@ function checkName(name, where) {
   }
 }
 
+// The options of run(), and the fields of addTask()'s task. addTask also
+// takes, and ignores, the other fields of the seed's TaskRequest, so that a
+// task object written for the seed is accepted as it is.
+const RUN_OPTIONS = new Set(['priority', 'timeout', 'retries', 'onProgress', 'transfer', 'raw']);
+const SEED_TASK_FIELDS = new Set(['id', 'status', 'assignedWorker']);
+const TASK_FIELDS = new Set(['name', 'params', 'onSuccess', 'onError', ...RUN_OPTIONS, ...SEED_TASK_FIELDS]);
+
 // absolute resolves a worker URL against the page, so it means the same
 // wherever the worker is started from.
 function absolute(config) {
@@ -126,7 +133,8 @@ function absolute(config) {
 function pushTask(bridge, meta, name, copy, list, opts, progress) {
   const params = copy === undefined || copy === null ? -1 : bridge.hold(copy);
   const moved = params >= 0 && list.length ? bridge.hold(list) : -1;
-  meta.push(name, opts.priority || 0, opts.timeout || 0, opts.retries || 0, params, moved, progress ? 1 : 0);
+  const timeout = opts.timeout === Infinity ? -1 : opts.timeout || 0; // Go's negative Timeout: no limit
+  meta.push(name, opts.priority || 0, timeout, opts.retries || 0, params, moved, progress ? 1 : 0);
   return [params, moved];
 }
 
@@ -174,17 +182,31 @@ class TaskManager {
   }
 
   // _check throws for a closed manager, a gone module, a bad name or a bad
-  // option.
-  _check(name, opts, where) {
+  // option: one of a wrong type or out of range, one that is not in known
+  // (a misspelt onSucess would otherwise be a callback never called), or
+  // retries for params that move buffers, which a retry could not resend.
+  _check(name, opts, where, known) {
     if (this._closed) throw this._closedError(where);
     const gone = this._bridge.gone();
     if (gone) throw gone;
     checkName(name, where);
-    for (const k of ['priority', 'timeout', 'retries']) {
-      const v = opts[k];
-      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
-        throw badArgument(`atmo: ${where}: ${k} must be a number`, k);
+    for (const k in opts) {
+      if (!known.has(k)) {
+        throw badArgument(`atmo: ${where}: unknown option ${JSON.stringify(k)}; the options are ${[...known].filter((x) => !SEED_TASK_FIELDS.has(x)).join(', ')}`, k);
       }
+    }
+    const { priority, timeout, retries, transfer } = opts;
+    if (priority !== undefined && !Number.isInteger(priority)) {
+      throw badArgument(`atmo: ${where}: priority must be a whole number, higher first (got ${String(priority)})`, 'priority');
+    }
+    if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0))) {
+      throw badArgument(`atmo: ${where}: timeout must be 0 or more milliseconds of running (0: the worker config's taskTimeout, if any; Infinity: no limit) (got ${String(timeout)})`, 'timeout');
+    }
+    if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
+      throw badArgument(`atmo: ${where}: retries must be a whole number, 0 or more (got ${String(retries)})`, 'retries');
+    }
+    if (retries > 0 && Array.isArray(transfer) && transfer.length > 0) {
+      throw badArgument(`atmo: ${where}: retries ${retries} cannot be kept with transfer: the buffers move to the worker, and one that dies takes them with it, so there would be nothing to send again; use retries 0, or leave the buffers out of transfer to have them copied`, 'retries');
     }
   }
 
@@ -192,8 +214,8 @@ class TaskManager {
   // ('success', {message, taskId, workerId, content}) or ('error', {message,
   // code, taskId, workerId, ...}). opts: priority, timeout (ms), retries,
   // onProgress, transfer, raw.
-  _add(name, params, opts, done, where) {
-    this._check(name, opts, where);
+  _add(name, params, opts, done, where, known) {
+    this._check(name, opts, where, known);
     const { copy, list } = cloneParams(params, opts.transfer, where);
     const { onProgress } = opts;
     if (onProgress !== undefined && onProgress !== null && typeof onProgress !== 'function') {
@@ -258,18 +280,21 @@ class TaskManager {
   run(name, params, options = {}) {
     const opts = options || {};
     const where = `run(${JSON.stringify(name)})`;
+    if (typeof opts !== 'object') {
+      return Promise.reject(badArgument(`atmo: ${where}: options must be an object like {timeout, retries, transfer}`, 'options'));
+    }
     if (opts.onProgress) {
       return new Promise((resolve, reject) => {
         this._add(name, params, opts, (kind, payload) => {
           if (kind === 'success') resolve(payload.content);
           else reject(fromBridge(payload));
-        }, where);
+        }, where, RUN_OPTIONS);
       });
     }
     // Without progress, the run() calls of one turn go to Go together and
     // their answers come back together: one crossing per turn, not per task.
     return new Promise((resolve, reject) => {
-      this._check(name, opts, where);
+      this._check(name, opts, where, RUN_OPTIONS);
       const { copy, list } = cloneParams(params, opts.transfer, where);
       const settle = (kind, payload) => (kind === 'success' ? resolve(payload.content) : reject(fromBridge(payload)));
       this._runs.push({ name, copy, list, opts, raw: !!opts.raw, settle, reject });
@@ -371,7 +396,7 @@ class TaskManager {
       } catch (err) {
         console.error(`atmo: ${kind === 'success' ? 'onSuccess' : 'onError'} of task ${payload.taskId} threw`, err);
       }
-    }, where);
+    }, where, TASK_FIELDS);
     return { id, name, cancel: () => this.cancel(id) };
   }
 

@@ -102,7 +102,13 @@ func (b *bridge) runs(buf []byte) {
 		if err != nil {
 			f := errorFields(err)
 			if errors.Is(err, atmo.ErrBadParams) {
+				// Held params cannot be refused (atmo.js cloned them), so
+				// with retries set it is they that were (atmo.js checks
+				// both first; this is the backstop).
 				f["argument"] = "params"
+				if retries != 0 {
+					f["argument"] = "retries"
+				}
 			}
 			ids[i] = f
 			continue
