@@ -116,7 +116,10 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another server running? pick another with -addr)", *addr, err)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("listen on %s: %w (is another server running? pick another with -addr)", *addr, err)
+		}
+		return fmt.Errorf("listen on %s: %w (-addr takes host:port, such as 127.0.0.1:8080, or :0 for a free port)", *addr, err)
 	}
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
 		fmt.Fprintf(stderr, "host: warning: listening on %s, reachable from other machines\n", ln.Addr())

@@ -223,6 +223,26 @@ func TestServerAnswersPathTraversalWith404(t *testing.T) {
 	assert.Equal(t, http.StatusOK, rawStatus(t, addr, "/gen/atmo.wasm"), "a mount still serves its own files")
 }
 
+func TestServerFollowsNoSymlinkOutOfWhatItServes(t *testing.T) {
+	dir, wasm := fakeWasmDir(t)
+	outside := filepath.Join(t.TempDir(), "secret.txt")
+	require.NoError(t, os.WriteFile(outside, []byte("secret"), 0o644))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "workers", "leak.wasm")))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "leak.txt")))
+	require.NoError(t, os.Symlink("math.wasm", filepath.Join(dir, "workers", "alias.wasm")))
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/gen/", Dir: dir}}}))
+	defer srv.Close()
+
+	for _, path := range []string{"/workers/leak.wasm", "/gen/leak.txt", "/gen/workers/leak.wasm"} {
+		res, body := get(t, srv.URL+path)
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, path)
+		assert.NotContains(t, string(body), "secret", path)
+	}
+	res, body := get(t, srv.URL+"/workers/alias.wasm")
+	assert.Equal(t, http.StatusOK, res.StatusCode, "a symlink within the folder is served")
+	assert.Equal(t, wasm, body)
+}
+
 func TestServerIsolateAddsCOOPAndCOEP(t *testing.T) {
 	dir, _ := fakeWasmDir(t)
 	plain := httptest.NewServer(NewHandler(Config{WasmDir: dir}))
@@ -275,4 +295,19 @@ func TestServerRefusesMethodsOtherThanGetAndHead(t *testing.T) {
 func TestDisplayAddrTurnsUnspecifiedIntoLoopback(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:8080", displayAddr(&net.TCPAddr{IP: net.IPv4zero, Port: 8080}))
 	assert.Equal(t, "127.0.0.1:9", displayAddr(&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 9}))
+}
+
+func TestServeSaysWhatIsWrongWithItsAddress(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	for addr, want := range map[string]string{
+		busy.Addr().String(): "(is another server running? pick another with -addr)",
+		"localhost":          "missing port in address (-addr takes host:port, such as 127.0.0.1:8080, or :0 for a free port)",
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"serve", "-addr", addr, "-wasm", t.TempDir()}, &stdout, &stderr)
+		assert.NotEqual(t, 0, code, addr)
+		assert.Contains(t, stderr.String(), want, addr)
+	}
 }
