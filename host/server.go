@@ -73,9 +73,11 @@ func NewHandler(cfg Config) http.Handler {
 		cfg.WasmDir = filepath.Join("bin", "wasm")
 	}
 	s := &server{cfg: cfg}
-	wasmDir := dirFS(cfg.WasmDir)
+	// Symlinks are followed, as http.Dir does: a folder of links to builds
+	// kept elsewhere is served. A URL alone cannot leave a root (safePath).
+	wasmDir := os.DirFS(cfg.WasmDir)
 	for _, m := range cfg.Mounts {
-		s.roots = append(s.roots, root{m.Prefix, dirFS(m.Dir), m.Dir})
+		s.roots = append(s.roots, root{m.Prefix, os.DirFS(m.Dir), m.Dir})
 	}
 	s.roots = append(s.roots,
 		root{"/jsworker/", jsworker.FS, "jsworker/ (embedded)"},
@@ -86,25 +88,6 @@ func NewHandler(cfg Config) http.Handler {
 		root{"/", web.FS, "web/ (embedded)"},
 	)
 	return s
-}
-
-// dirFS is the files under a folder, which may appear after the server
-// starts (make build). Unlike os.DirFS it does not follow a symlink out of
-// the folder (os.Root): such a file is not there.
-type dirFS string
-
-func (d dirFS) Open(name string) (fs.File, error) {
-	r, err := os.OpenRoot(string(d))
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close() // the file stays open
-	f, err := r.Open(name)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
-		// "path escapes from parent": a symlink leading out.
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-	}
-	return f, err
 }
 
 func subFS(f fs.FS, dir string) fs.FS {
