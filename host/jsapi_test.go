@@ -413,13 +413,40 @@ func TestJSAPIWorkerManagerAddsAndClosesWorkers(t *testing.T) {
   let addAfter = null;
   try { wm.addWorker({ tasks: ['add'], script: '/workers/math-worker.js' }); } catch (e) { addAfter = e.code; }
   await tm.close();
-  return { added: added.id, statuses, onTheOther, closeUnknown, addAfter, after: wm.workers().map((w) => w.status) };`), &got)
+  let closeAfter = null;
+  try { wm.closeWorker('worker-2'); } catch (e) { closeAfter = e.code; }
+  await wm.ready(); // none is starting
+  return {
+    added: added.id, statuses, onTheOther, closeUnknown, addAfter, closeAfter,
+    after: wm.workers().map((w) => w.status), statusAfter: tm.status().done, statsAfter: tm.stats().submitted,
+  };`), &got)
 	assert.Equal(t, "worker-2", got["added"])
 	assert.Equal(t, []any{"closed", "available"}, got["statuses"])
 	assert.Equal(t, 42.0, got["onTheOther"])
 	assert.Equal(t, "id", got["closeUnknown"])
 	assert.Equal(t, "ERR_CLOSED", got["addAfter"])
-	assert.Equal(t, []any{"closed", "closed"}, got["after"])
+	assert.Equal(t, []any{"closed", "closed"}, got["after"], "a closed manager still lists its workers")
+	assert.Equal(t, "ERR_CLOSED", got["closeAfter"])
+	assert.Equal(t, 1.0, got["statusAfter"], "and a closed TaskManager its last counts")
+	assert.Equal(t, 1.0, got["statsAfter"])
+}
+
+func TestJSAPIReadyGivenUpNamesTheWorkersStillStarting(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"mute-worker.js": "self.onmessage = () => {};"})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [math, { tasks: ['add'], script: '/t/mute-worker.js' }]);
+  const fail = (p) => p.then(() => ({ resolved: true }), (e) => ({ code: e.code, argument: e.argument, message: e.message }));
+  const out = { late: await fail(wm.ready({ timeout: 300 })), bad: await fail(wm.ready({ timeout: -5 })) };
+  await tm.close();
+  return out;`), &got)
+	late := got["late"].(map[string]any)
+	assert.Equal(t, "ERR_TIMEOUT", late["code"])
+	assert.Regexp(t, `^atmo: waiting for workers to start: context deadline exceeded; still starting: worker-2 \(http://[^)]*/t/mute-worker.js\) \(no worker-ready from them yet\)$`, late["message"])
+	bad := got["bad"].(map[string]any)
+	assert.Equal(t, "ERR_BAD_ARGUMENT", bad["code"])
+	assert.Equal(t, "options.timeout", bad["argument"])
 }
 
 func TestJSAPIRunsTheDataAndImageExamples(t *testing.T) {

@@ -251,7 +251,11 @@ export interface TaskManager {
 export interface BrowserWorkerManager {
   readonly taskManager: TaskManager;
   workers(): WorkerInfo[];
-  /** Resolves when every worker is available or closed; rejects naming those that failed. */
+  /**
+   * Resolves when every worker is available or closed; rejects naming those
+   * that failed (ERR_WORKER_START), or, past timeout (ms, default 30000),
+   * those still starting (ERR_TIMEOUT).
+   */
   ready(options?: { timeout?: number }): Promise<void>;
   addWorker(config: WorkerConfig): WorkerInfo;
   closeWorker(id: string): void;

@@ -506,14 +506,20 @@ class BrowserWorkerManager {
 
   /**
    * Resolves once every worker is available or closed; rejects (code
-   * ERR_WORKER_START) naming the workers that failed to start.
+   * ERR_WORKER_START) naming the workers that failed to start, or past
+   * options.timeout (ms, default 30000; code ERR_TIMEOUT) naming those still
+   * starting.
    */
   ready(options = {}) {
+    const { timeout } = options || {};
+    if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) {
+      return Promise.reject(badArgument(`atmo: ready(options): options.timeout must be a number of milliseconds above 0 (default 30000) (got ${String(timeout)})`, 'options.timeout'));
+    }
     return new Promise((resolve, reject) => {
       const gone = this._bridge.gone();
       if (gone) return reject(gone); // and add no watcher that would never be called
       const unwatch = this._bridge.onExit(reject);
-      const a = this._bridge.ready(this._handle, options.timeout || 30000, (err) => {
+      const a = this._bridge.ready(this._handle, timeout || 30000, (err) => {
         unwatch();
         if (err) reject(fromBridge(err));
         else resolve();

@@ -372,6 +372,17 @@ func TestAWorkerThatNeverAnswersInitIsClosedAfterStartTimeout(t *testing.T) {
 	assert.Contains(t, doErr.Error(), "did not answer init-worker")
 }
 
+func TestReadyGivenUpSaysWhichWorkersAreStillStarting(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, cfg("a", "job"), cfg("silent", "job"))
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	err := p.ready(c)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, "atmo: waiting for workers to start: context deadline exceeded; still starting: worker-2 (silent) (no worker-ready from them yet)", err.Error())
+}
+
 // waitingTransport is a worker that never answers init-worker because its
 // start waits on something of its own (as a Go worker's module download).
 type waitingTransport struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -608,7 +609,15 @@ func (p *workerPool) ready(ctx context.Context) error {
 		select {
 		case <-c:
 		case <-ctx.Done():
-			return fmt.Errorf("atmo: waiting for workers to start: %w", ctx.Err())
+			tm.mu.Lock()
+			var starting []string
+			for _, w := range p.workers {
+				if w.status == WorkerOffline {
+					starting = append(starting, w.describe())
+				}
+			}
+			tm.mu.Unlock()
+			return fmt.Errorf("atmo: waiting for workers to start: %w; still starting: %s (no worker-ready from them yet)", ctx.Err(), strings.Join(starting, ", "))
 		}
 	}
 }

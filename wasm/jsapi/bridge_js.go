@@ -3,6 +3,7 @@
 package jsapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -29,29 +30,70 @@ type bridge struct {
 	runsIDs, runsFail js.Value
 }
 
+// A manager's entry outlives it, so that status() and stats() still answer
+// and other calls say ERR_CLOSED; once closed it holds only those last
+// answers, and lets go of the manager, its workers and atmo.js's handler,
+// so that a page making and closing managers does not grow.
 type tmEntry struct {
-	tm     *atmo.TaskManager
+	tm     *atmo.TaskManager // nil once closed and let go
 	closed bool
 	runs   *runResults // the answers of its tasks, delivered together
+	final  struct{ status, stats map[string]any }
 }
 
-// close settles every task of the manager (ErrClosed), then lets the last
-// answers of its tasks leave. It waits for running callbacks: call
-// it in a goroutine of its own, never in a js.Func.
-func (e *tmEntry) close() {
-	e.tm.Close()
+// close settles every task of tm, e's manager (ErrClosed), then lets the
+// last answers of its tasks leave. It waits for running callbacks: call it
+// in a goroutine of its own, never in a js.Func; take tm from e with mu
+// held.
+func (e *tmEntry) close(tm *atmo.TaskManager) {
+	tm.Close()
 	e.runs.out.Stop()
 }
 
+// letGo keeps e's last answers and drops the rest (see tmEntry), with the
+// entries of its worker managers. Called with mu held, after close.
+func (b *bridge) letGo(handle int, e *tmEntry) {
+	if e.tm == nil {
+		return
+	}
+	e.final.status, e.final.stats = statusOf(e.tm), statsOf(e.tm)
+	e.tm = nil
+	e.runs.mu.Lock()
+	e.runs.deliver = js.Undefined()
+	e.runs.mu.Unlock()
+	for _, w := range b.wms {
+		if w.tm == handle {
+			w.letGo()
+		}
+	}
+}
+
 type wmEntry struct {
-	wm     *atmo.BrowserWorkerManager
+	wm     *atmo.BrowserWorkerManager // nil once closed and let go
 	tm     int
 	closed bool
+	final  []any // workers() once closed
+}
+
+// letGo keeps e's last workers() and drops the manager. Called with the
+// bridge's mu held, after the manager closed.
+func (e *wmEntry) letGo() {
+	if e.wm == nil {
+		return
+	}
+	e.final = workersOf(e.wm)
+	e.wm = nil
+	e.closed = true
 }
 
 // New returns the bridge object: a plain JS object of functions that
 // web/atmo.js wraps. Its functions live as long as the page.
 func New() js.Value {
+	_, obj := newBridge()
+	return obj
+}
+
+func newBridge() (*bridge, js.Value) {
 	b := &bridge{tms: map[int]*tmEntry{}, wms: map[int]*wmEntry{}, subs: map[int]*subscription{}}
 	obj := js.Global().Get("Object").New()
 	obj.Set("copy", codecCopy)                      // a run()'s result, as Go would give it back (see listen)
@@ -91,7 +133,7 @@ func New() js.Value {
 	add("ready", b.ready)
 	add("closeWorkerManager", b.closeWorkerManager)
 	add("shutdown", func([]js.Value) any { b.shutdown(); return value(true) })
-	return obj
+	return b, obj
 }
 
 // codecCopy gives a result Go's value rules without Go (see codec.copy).
@@ -102,18 +144,20 @@ var codecCopy = values.Codec.Get("copy")
 func (b *bridge) shutdown() {
 	b.mu.Lock()
 	tms := make([]*tmEntry, 0, len(b.tms))
+	var open []*atmo.TaskManager
 	for _, e := range b.tms {
 		if !e.closed {
 			e.closed = true
 			tms = append(tms, e)
+			open = append(open, e.tm)
 		}
 	}
 	funcs := b.funcs
 	b.funcs = nil
 	b.mu.Unlock()
 	go func() {
-		for _, e := range tms {
-			e.close()
+		for i, e := range tms {
+			e.close(open[i])
 		}
 		b.endSubscriptions(nil)
 		for _, f := range funcs {
@@ -166,6 +210,7 @@ var errorCodes = []struct {
 	{atmo.ErrTimeout, "ERR_TIMEOUT"},
 	{atmo.ErrQueueFull, "ERR_QUEUE_FULL"},
 	{atmo.ErrBadParams, "ERR_BAD_ARGUMENT"},
+	{context.DeadlineExceeded, "ERR_TIMEOUT"}, // ready()'s
 }
 
 // errorObject describes err for atmo.js: a worker's own error keeps its
@@ -198,12 +243,17 @@ func (b *bridge) tm(id js.Value) (*tmEntry, js.Value) {
 	return e, bad
 }
 
-// knownTM is tm's entry, open or closed: status and stats answer for a
-// closed manager too.
-func (b *bridge) knownTM(id js.Value) (*tmEntry, js.Value) {
+// knownTM is tm's entry, open or closed, and its manager: nil once closed
+// and let go (see tmEntry). status and stats answer for a closed manager
+// too.
+func (b *bridge) knownTM(id js.Value) (*tmEntry, *atmo.TaskManager, js.Value) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.lookupTM(id)
+	e, bad := b.lookupTM(id)
+	if e == nil {
+		return nil, nil, bad
+	}
+	return e, e.tm, bad
 }
 
 // lookupTM finds the entry of handle id. Called with mu held.
@@ -215,14 +265,16 @@ func (b *bridge) lookupTM(id js.Value) (*tmEntry, js.Value) {
 	return e, js.Null()
 }
 
-func (b *bridge) wm(id js.Value) (*wmEntry, js.Value) {
+// wm finds the entry of handle id, and its manager: nil once closed and
+// let go (see wmEntry).
+func (b *bridge) wm(id js.Value) (*wmEntry, *atmo.BrowserWorkerManager, js.Value) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e := b.wms[id.Int()]
 	if e == nil {
-		return nil, errorValue(errors.New("atmo: unknown BrowserWorkerManager"), "ERR_BAD_ARGUMENT", "wm")
+		return nil, nil, errorValue(errors.New("atmo: unknown BrowserWorkerManager"), "ERR_BAD_ARGUMENT", "wm")
 	}
-	return e, js.Null()
+	return e, e.wm, js.Null()
 }
 
 func (b *bridge) handle() int {

@@ -73,15 +73,22 @@ func (b *bridge) cancelTask(args []js.Value) any {
 // status(tm) → {value: {pending, working, done, failed}}. It also answers
 // for a closed manager, with its final counts.
 func (b *bridge) status(args []js.Value) any {
-	e, bad := b.knownTM(arg(args, 0))
-	if e == nil {
+	e, tm, bad := b.knownTM(arg(args, 0))
+	switch {
+	case e == nil:
 		return bad
+	case tm == nil:
+		return value(e.final.status)
 	}
-	s := e.tm.Status()
-	return value(map[string]any{
+	return value(statusOf(tm))
+}
+
+func statusOf(tm *atmo.TaskManager) map[string]any {
+	s := tm.Status()
+	return map[string]any{
 		"pending": stringsAny(s.Pending), "working": stringsAny(s.Working),
 		"done": s.Done, "failed": s.Failed,
-	})
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -93,11 +100,18 @@ func percentiles(p atmo.Percentiles) map[string]any {
 // stats(tm) → {value: tm.Stats()}, durations in milliseconds. It also
 // answers for a closed manager.
 func (b *bridge) stats(args []js.Value) any {
-	e, bad := b.knownTM(arg(args, 0))
-	if e == nil {
+	e, tm, bad := b.knownTM(arg(args, 0))
+	switch {
+	case e == nil:
 		return bad
+	case tm == nil:
+		return value(e.final.stats)
 	}
-	s := e.tm.Stats()
+	return value(statsOf(tm))
+}
+
+func statsOf(tm *atmo.TaskManager) map[string]any {
+	s := tm.Stats()
 	workers := make([]any, len(s.Workers))
 	for i, w := range s.Workers {
 		workers[i] = map[string]any{
@@ -106,13 +120,13 @@ func (b *bridge) stats(args []js.Value) any {
 			"capacity": w.Capacity, "restarts": w.Restarts, "uptime": ms(w.Uptime), "lastError": w.LastError,
 		}
 	}
-	return value(map[string]any{
+	return map[string]any{
 		"submitted": s.Submitted, "done": s.Done, "failed": s.Failed, "retried": s.Retried,
 		"canceled": s.Canceled, "timedOut": s.TimedOut, "rejected": s.Rejected, "crashed": s.Crashed,
 		"restarted": s.Restarted, "grown": s.Grown, "released": s.Released, "ignored": s.Ignored,
 		"callbackPanics": s.CallbackPanics, "queued": s.Queued, "running": s.Running,
 		"workers": workers, "queueWait": percentiles(s.QueueWait), "runTime": percentiles(s.RunTime),
-	})
+	}
 }
 
 // closeTaskManager(tm, done): from now on calls on tm fail with
@@ -128,9 +142,18 @@ func (b *bridge) closeTaskManager(args []js.Value) any {
 	if e == nil {
 		return bad
 	}
+	handle := arg(args, 0).Int()
 	go func() {
-		e.close()
-		b.endSubscriptions(e)
+		b.mu.Lock()
+		tm := e.tm // nil: closed and let go already
+		b.mu.Unlock()
+		if tm != nil {
+			e.close(tm)
+			b.endSubscriptions(e)
+			b.mu.Lock()
+			b.letGo(handle, e)
+			b.mu.Unlock()
+		}
 		if done.Type() == js.TypeFunction {
 			done.Invoke()
 		}

@@ -148,16 +148,23 @@ func workerInfo(w *atmo.BrowserTaskWorker) map[string]any {
 
 // workers(wm) → {value: [{id, kind, tasks, script, module, status, tasksDone, lastError}]}.
 func (b *bridge) workers(args []js.Value) any {
-	e, bad := b.wm(arg(args, 0))
-	if e == nil {
+	e, wm, bad := b.wm(arg(args, 0))
+	switch {
+	case e == nil:
 		return bad
+	case wm == nil:
+		return value(e.final)
 	}
-	ws := e.wm.Workers()
+	return value(workersOf(wm))
+}
+
+func workersOf(wm *atmo.BrowserWorkerManager) []any {
+	ws := wm.Workers()
 	out := make([]any, len(ws))
 	for i, w := range ws {
 		out[i] = workerInfo(w)
 	}
-	return value(out)
+	return out
 }
 
 func (b *bridge) open(e *wmEntry) js.Value {
@@ -172,7 +179,7 @@ func (b *bridge) open(e *wmEntry) js.Value {
 // addWorker(wm, config) → {value: worker}: one worker, which with
 // maxWorkers above 1 is an elastic group of its own.
 func (b *bridge) addWorker(args []js.Value) any {
-	e, bad := b.wm(arg(args, 0))
+	e, wm, bad := b.wm(arg(args, 0))
 	if e == nil {
 		return bad
 	}
@@ -183,7 +190,7 @@ func (b *bridge) addWorker(args []js.Value) any {
 	if err != nil {
 		return errorValue(err, "ERR_BAD_ARGUMENT", where)
 	}
-	w, err := e.wm.AddWorker(c)
+	w, err := wm.AddWorker(c)
 	if err != nil {
 		return errorValue(err, "", "config")
 	}
@@ -192,12 +199,15 @@ func (b *bridge) addWorker(args []js.Value) any {
 
 // closeWorker(wm, workerId): terminate one worker; its tasks go to others.
 func (b *bridge) closeWorker(args []js.Value) any {
-	e, bad := b.wm(arg(args, 0))
+	e, wm, bad := b.wm(arg(args, 0))
 	if e == nil {
 		return bad
 	}
+	if wm == nil {
+		return errorValue(fmt.Errorf("%w: closeWorker(id): this BrowserWorkerManager is closed, and its workers with it", atmo.ErrClosed), "ERR_CLOSED", "")
+	}
 	id := arg(args, 1)
-	for _, w := range e.wm.Workers() {
+	for _, w := range wm.Workers() {
 		if id.Type() == js.TypeString && w.ID() == id.String() {
 			go w.Close()
 			return value(true)
@@ -209,7 +219,7 @@ func (b *bridge) closeWorker(args []js.Value) any {
 // ready(wm, timeoutMs, done): done(error or null) once every worker is
 // available or closed, or the timeout passed.
 func (b *bridge) ready(args []js.Value) any {
-	e, bad := b.wm(arg(args, 0))
+	e, wm, bad := b.wm(arg(args, 0))
 	if e == nil {
 		return bad
 	}
@@ -221,7 +231,11 @@ func (b *bridge) ready(args []js.Value) any {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		if err := e.wm.Ready(ctx); err != nil {
+		if wm == nil { // closed: none is starting
+			done.Invoke(js.Null())
+			return
+		}
+		if err := wm.Ready(ctx); err != nil {
 			done.Invoke(errorObject(err))
 			return
 		}
@@ -232,7 +246,7 @@ func (b *bridge) ready(args []js.Value) any {
 
 // closeWorkerManager(wm, done): terminate every worker, then done().
 func (b *bridge) closeWorkerManager(args []js.Value) any {
-	e, bad := b.wm(arg(args, 0))
+	e, wm, bad := b.wm(arg(args, 0))
 	if e == nil {
 		return bad
 	}
@@ -241,7 +255,12 @@ func (b *bridge) closeWorkerManager(args []js.Value) any {
 	b.mu.Unlock()
 	done := arg(args, 1)
 	go func() {
-		e.wm.Close()
+		if wm != nil {
+			wm.Close()
+			b.mu.Lock()
+			e.letGo()
+			b.mu.Unlock()
+		}
 		if done.Type() == js.TypeFunction {
 			done.Invoke()
 		}
