@@ -91,3 +91,61 @@ func TestDashboardWhoseGoModuleExitsSaysSoOnce(t *testing.T) {
 	time.Sleep(1200 * time.Millisecond) // a few of its render ticks
 	assert.NotContains(t, strings.ToLower(plog.String()), "uncaught", "nothing thrown at the page, tick after tick")
 }
+
+func TestLoadAtmoGivenAnotherGoModuleRejectsSayingWhichToLoad(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><meta charset="utf-8"><body>
+<script type="module">
+import { loadAtmo } from '/atmo.js';
+const outcome = (p) => p.then(() => ({ loaded: true }), (e) => ({ code: e.code, argument: e.argument, message: e.message }));
+window.loads = (async () => ({
+  badTimeout: await outcome(loadAtmo({ timeout: 'soon' })),
+  worker: await outcome(loadAtmo({ wasm: '/workers/math.wasm', timeout: 1000 })),
+  atmo: await outcome(loadAtmo({ wasm: '/atmo.wasm' })),
+}))();
+</script>`), 0o644))
+	ctx, base, _ := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}}})
+	var ok bool
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(base+"/t/index.html"),
+		chromedp.Poll(`!!window.loads`, &ok, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)),
+	))
+	var got map[string]map[string]any
+	eval(t, ctx, `window.loads`, &got)
+	assert.Equal(t, map[string]any{"code": "ERR_BAD_ARGUMENT", "argument": "options.timeout",
+		"message": "atmo: loadAtmo(options): options.timeout must be a number of milliseconds above 0 (got soon)"}, got["badTimeout"])
+	assert.Equal(t, "ERR_LOAD", got["worker"]["code"])
+	assert.Equal(t, "atmo: /workers/math.wasm started but did not hand over atmo's API within 1000 ms; it must be atmo.wasm, built from ./wasm/cmd/atmo (a Go worker module is started by a worker config's module, not by loadAtmo)", got["worker"]["message"])
+	assert.Equal(t, map[string]any{"loaded": true}, got["atmo"], "a later call with the right module loads it")
+}
+
+func TestTheJSAPIRunsInsideAWorkerToo(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main-worker.js"), []byte(`import '/wasm_exec.js';
+import { loadAtmo } from '/atmo.js';
+try {
+  const atmo = await loadAtmo();
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], script: '../workers/math-worker.js' }]);
+  postMessage({ sum: await tm.run('add', { a: 40, b: 2 }) });
+  await tm.close();
+} catch (e) {
+  postMessage({ error: String(e && e.stack || e) });
+}
+`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><meta charset="utf-8"><body>
+<script type="module">
+const w = new Worker('/t/main-worker.js', { type: 'module' });
+w.onmessage = (e) => { window.answer = e.data; };
+w.onerror = (e) => { window.answer = { error: e.message || 'worker error' }; };
+</script>`), 0o644))
+	ctx, base, _ := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}}})
+	var ok bool
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(base+"/t/index.html"),
+		chromedp.Poll(`!!window.answer`, &ok, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)),
+	))
+	var got map[string]any
+	eval(t, ctx, `window.answer`, &got)
+	assert.Equal(t, map[string]any{"sum": 42.0}, got, "a worker URL resolves against the worker's own script")
+}

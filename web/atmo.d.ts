@@ -280,6 +280,12 @@ export interface LoadOptions {
   wasm?: string;
   /** URL of the wasm_exec.js matching the Go that built it (default '/wasm_exec.js'). */
   wasmExec?: string;
+  /**
+   * Milliseconds the module, once started, has to hand over the API (default
+   * 10000); past it loadAtmo rejects with ERR_LOAD (another Go program, such
+   * as a worker module, never does).
+   */
+  timeout?: number;
 }
 
 /** Loads the Go module once per page and resolves with the API. */

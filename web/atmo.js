@@ -115,13 +115,15 @@ const RUN_OPTIONS = new Set(['priority', 'timeout', 'retries', 'onProgress', 'tr
 const SEED_TASK_FIELDS = new Set(['id', 'status', 'assignedWorker']);
 const TASK_FIELDS = new Set(['name', 'params', 'onSuccess', 'onError', ...RUN_OPTIONS, ...SEED_TASK_FIELDS]);
 
-// absolute resolves a worker URL against the page, so it means the same
-// wherever the worker is started from.
+// absolute resolves a worker URL against the page (or, where atmo runs in
+// a worker, the worker's script), so it means the same wherever the worker
+// is started from.
 function absolute(config) {
   if (!config || typeof config !== 'object') return config;
   const out = { ...config };
+  const base = typeof document === 'undefined' ? location.href : document.baseURI;
   for (const k of ['script', 'module']) {
-    if (typeof out[k] === 'string' && out[k] !== '') out[k] = new URL(out[k], document.baseURI).href;
+    if (typeof out[k] === 'string' && out[k] !== '') out[k] = new URL(out[k], base).href;
   }
   return out;
 }
@@ -661,13 +663,19 @@ async function instantiate(url, importObject) {
 
 /**
  * Loads the Go module and resolves with the API. options: wasm (default
- * '/atmo.wasm'), wasmExec (default '/wasm_exec.js'). The module loads once
+ * '/atmo.wasm'), wasmExec (default '/wasm_exec.js'), timeout (ms the
+ * module, once started, has to hand over the API, default 10000: another
+ * Go program, such as a worker module, never does). The module loads once
  * per page; later calls share it.
  */
 export function loadAtmo(options = {}) {
   if (loading) return loading;
   const wasm = options.wasm || '/atmo.wasm';
   const wasmExec = options.wasmExec || '/wasm_exec.js';
+  const timeout = options.timeout === undefined ? 10000 : options.timeout;
+  if (!(typeof timeout === 'number' && timeout > 0)) {
+    return Promise.reject(badArgument(`atmo: loadAtmo(options): options.timeout must be a number of milliseconds above 0 (got ${String(timeout)})`, 'options.timeout'));
+  }
   loading = (async () => {
     if (typeof globalThis.Go !== 'function') await loadScript(wasmExec);
     const go = new globalThis.Go();
@@ -686,7 +694,12 @@ export function loadAtmo(options = {}) {
       throw new AtmoError(`atmo: the Go module ${wasm} exited (code ${exitCode}) before it was ready`, { code: 'ERR_LOAD' });
     });
     early.catch(() => {}); // once ready, the exit is for exitAware to report
-    const b = exitAware(await Promise.race([bridge, early]), go, () => {
+    let timer;
+    const silent = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new AtmoError(`atmo: ${wasm} started but did not hand over atmo's API within ${timeout} ms; it must be atmo.wasm, built from ./wasm/cmd/atmo (a Go worker module is started by a worker config's module, not by loadAtmo)`, { code: 'ERR_LOAD' })), timeout);
+    });
+    const api = await Promise.race([bridge, early, silent]).finally(() => clearTimeout(timer));
+    const b = exitAware(api, go, () => {
       const why = exitCode === 0 ? '' : ' (the console shows why)';
       return new AtmoError(`atmo: the Go module ${wasm} exited with code ${exitCode}${why}, so its tasks cannot finish; reload the page to start again`, { code: 'ERR_EXITED' });
     });
