@@ -50,6 +50,9 @@
 
   class Transfer {
     constructor(value, list) {
+      if (!Array.isArray(list)) {
+        throw new TypeError(`atmoWorker.transfer(value, list): list must be an array of the ArrayBuffers in value to move, such as [bytes.buffer] (got ${Object.prototype.toString.call(list)})`);
+      }
       this.value = value;
       this.list = list;
     }
@@ -171,10 +174,12 @@
         port.post(Object.assign({ message: 'worker-response', taskId, workerId }, fields), transfer);
         return;
       }
+      // The flush is due once the outbox has anything in it: nothing
+      // may throw between the first push and queueing it.
+      if (outbox.length === 0) queueMicrotask(flush);
       outboxStarts.push(outboxTransfer.length);
       outbox.push(Object.assign({ taskId }, fields));
-      if (transfer) outboxTransfer.push(...transfer);
-      if (outbox.length === 1) queueMicrotask(flush);
+      if (transfer) for (const b of transfer) outboxTransfer.push(b);
     }
 
     function flush() {

@@ -53,6 +53,35 @@ func TestWithoutRawResultTypedArraysStillComeBackAsBytes(t *testing.T) {
 	assert.Equal(t, []byte{7, 0, 0}, got)
 }
 
+func TestATransferListThatIsNotAnArrayFailsItsTaskAndTheWorkerGoesOnAnswering(t *testing.T) {
+	// A slip (one buffer, not [buffer]) while answers are batched once left
+	// the worker silent for good: every later answer waited on a flush
+	// that was never queued.
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"slip", "echo"}, Concurrency: 4, Script: jstest.HelperWorker(t, `atmoWorker({
+  slip: async (u8) => atmoWorker.transfer(u8, u8.buffer),
+  echo: async (n) => n,
+});`)})
+	start := func(name string, params any) <-chan atmo.Response {
+		c := make(chan atmo.Response, 1)
+		settle := func(r atmo.Response) { c <- r }
+		_, err := tm.AddTask(atmo.TaskParams{Name: name, Params: params, OnSuccess: settle, OnError: settle})
+		require.NoError(t, err)
+		return c
+	}
+	for round := 0; round < 3; round++ {
+		slip := start("slip", []byte{1, 2, 3})
+		echoes := []<-chan atmo.Response{start("echo", 1.0), start("echo", 2.0), start("echo", 3.0)}
+		r := <-slip
+		require.Error(t, r.Err, "round %d", round)
+		assert.Contains(t, r.Error, "atmoWorker.transfer(value, list): list must be an array of the ArrayBuffers in value to move, such as [bytes.buffer] (got [object ArrayBuffer])")
+		for i, e := range echoes {
+			r := <-e
+			require.NoError(t, r.Err, "round %d", round)
+			assert.Equal(t, float64(i+1), r.Content)
+		}
+	}
+}
+
 // BenchmarkPayload64MiB compares a 64 MiB round trip: raw JS moving an
 // ArrayBuffer, atmo with a []byte (copied into JS and back into Go), and
 // atmo moving a JS Uint8Array both ways (Transfer + RawResult).
