@@ -289,17 +289,27 @@ func (s *server) runner(j job) {
 }
 
 // run calls the handler and answers, unless the host cancelled the task
-// meanwhile.
+// meanwhile. A handler that ends its goroutine (runtime.Goexit) is
+// answered too, with an error: else its task would wait for ever.
 func (s *server) run(ctx context.Context, t *task, h Handler, params any) {
-	result, errText := call(ctx, t.Name, h, params)
-	s.mu.Lock()
-	live := s.running[t.ID] == t
-	delete(s.running, t.ID)
-	s.mu.Unlock()
-	t.cancel(nil)
-	if live {
-		s.respond(t.ID, t.WorkerID, result, errText)
-	}
+	var result any
+	var errText string
+	returned := false
+	defer func() {
+		if !returned {
+			errText = fmt.Sprintf("task %q ended its goroutine (runtime.Goexit) before it returned; return an error instead", t.Name)
+		}
+		s.mu.Lock()
+		live := s.running[t.ID] == t
+		delete(s.running, t.ID)
+		s.mu.Unlock()
+		t.cancel(nil)
+		if live {
+			s.respond(t.ID, t.WorkerID, result, errText)
+		}
+	}()
+	result, errText = call(ctx, t.Name, h, params)
+	returned = true
 }
 
 // call runs h and turns its outcome into a result or an error text. A panic

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -102,6 +103,19 @@ func TestHandlerPanicBecomesAnErrorResponseAndTheNextTaskIsServed(t *testing.T) 
 	assert.Equal(t, "task-1", m["taskId"])
 	assert.Contains(t, m["error"], "kaboom")
 	assert.Contains(t, m["error"], `"boom" panicked`)
+	s.receive(work("task-2", "ok", nil))
+	assert.Equal(t, "fine", h.next(t)["content"])
+}
+
+func TestAHandlerThatEndsItsGoroutineIsAnsweredWithAnErrorAndTheNextTaskIsServed(t *testing.T) {
+	s, h := newTestServer(t)
+	s.handle("quit", func(context.Context, any) (any, error) { runtime.Goexit(); return nil, nil })
+	s.handle("ok", func(context.Context, any) (any, error) { return "fine", nil })
+	h.next(t)
+	s.receive(work("task-1", "quit", nil))
+	m := h.next(t)
+	assert.Equal(t, "task-1", m["taskId"])
+	assert.Equal(t, `task "quit" ended its goroutine (runtime.Goexit) before it returned; return an error instead`, m["error"])
 	s.receive(work("task-2", "ok", nil))
 	assert.Equal(t, "fine", h.next(t)["content"])
 }
