@@ -82,6 +82,19 @@ func TestATransferListThatIsNotAnArrayFailsItsTaskAndTheWorkerGoesOnAnswering(t 
 	}
 }
 
+func TestAnswersWithCyclesOrAnExplodingGraphOfSharedObjectsNeitherFreezeNorHang(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"cyclic", "exploding"}, Script: jstest.HelperWorker(t, `atmoWorker({
+  cyclic: () => { const root = { name: 'root', kids: [] }; root.kids.push({ parent: root }); return root; },
+  exploding: () => { let s = {}; for (let i = 0; i < 40; i++) s = { l: s, r: s }; return s; },
+});`)})
+	got, err := tm.Do(testCtx(t), "cyclic", nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"name": "root", "kids": []any{map[string]any{"parent": nil}}}, got, "a back-pointer reads as null")
+	_, err = tm.Do(testCtx(t), "exploding", nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the worker's answer cannot be read: it makes more than 4194304 arrays and objects written out as a tree: shared references?")
+}
+
 // BenchmarkPayload64MiB compares a 64 MiB round trip: raw JS moving an
 // ArrayBuffer, atmo with a []byte (copied into JS and back into Go), and
 // atmo moving a JS Uint8Array both ways (Transfer + RawResult).

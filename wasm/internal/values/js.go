@@ -115,13 +115,35 @@ func ToJS(v any, transfer *[]any) js.Value {
 	return js.ValueOf(fmt.Sprint(v))
 }
 
+// MaxNodes bounds how many arrays and objects a value read from JS makes
+// on the wire (codec.value throws past it). Structured clone keeps shared
+// references, and a value is read as a tree, each shared one as often as
+// it is met: a graph of a few dozen objects could make billions.
+const MaxNodes = 1 << 22
+
+// fromJSMaxNodes is FromJS's bound: it reads what the wire could not (such
+// as a value past MaxNodes), with a few JS calls an object.
+const fromJSMaxNodes = 1 << 16
+
 // FromJS turns a JS value into Go: numbers float64, strings, booleans, null
 // and undefined nil, arrays []any, typed arrays and ArrayBuffers []byte,
 // Dates their ISO text, Errors {name, message}, other objects map[string]any.
-// Nesting past MaxDepth (a cyclic object) becomes nil.
-func FromJS(v js.Value) any { return fromJSAt(v, 0) }
+// Nesting past MaxDepth and an object met again inside itself (a cycle)
+// become nil, as the wire's writer has them (codec.value), and so do the
+// arrays and objects past the first 65,536.
+func FromJS(v js.Value) any {
+	r := fromJSReader{}
+	return r.value(v, 0)
+}
 
-func fromJSAt(v js.Value, depth int) any {
+// fromJSReader reads one value: path[d] is the array or object being read
+// at depth d.
+type fromJSReader struct {
+	path  []js.Value
+	nodes int
+}
+
+func (r *fromJSReader) value(v js.Value, depth int) any {
 	switch v.Type() {
 	case js.TypeBoolean:
 		return v.Bool()
@@ -133,21 +155,42 @@ func fromJSAt(v js.Value, depth int) any {
 		if depth > MaxDepth {
 			return nil
 		}
-		return objectFromJS(v, depth)
+		return r.object(v, depth)
 	}
 	return nil // undefined, null, functions, symbols
 }
 
-func objectFromJS(v js.Value, depth int) any {
+// seen says whether v is one of the objects it is nested in.
+func (r *fromJSReader) seen(v js.Value, depth int) bool {
+	for _, p := range r.path[:depth] {
+		if p.Equal(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// enter takes v, at depth, as the container being read, unless it is a
+// cycle or one too many.
+func (r *fromJSReader) enter(v js.Value, depth int) bool {
+	if r.seen(v, depth) || r.nodes >= fromJSMaxNodes {
+		return false
+	}
+	r.nodes++
+	r.path = append(r.path[:depth], v)
+	return true
+}
+
+func (r *fromJSReader) object(v js.Value, depth int) any {
 	switch {
 	case jsArray.Call("isArray", v).Bool():
 		n := v.Length()
-		if n > MaxItems {
+		if n > MaxItems || !r.enter(v, depth) {
 			return nil // a sparse array with a huge length would take forever
 		}
 		out := make([]any, n)
 		for i := 0; i < n; i++ {
-			out[i] = fromJSAt(v.Index(i), depth+1)
+			out[i] = r.value(v.Index(i), depth+1)
 		}
 		return out
 	case v.InstanceOf(jsArrayBuffer):
@@ -162,12 +205,15 @@ func objectFromJS(v js.Value, depth int) any {
 	case v.InstanceOf(jsError):
 		return map[string]any{"name": v.Get("name").String(), "message": v.Get("message").String()}
 	}
+	if !r.enter(v, depth) {
+		return nil
+	}
 	keys := jsObject.Call("keys", v)
 	n := keys.Length()
 	out := make(map[string]any, n)
 	for i := 0; i < n; i++ {
 		k := keys.Index(i).String()
-		out[k] = fromJSAt(v.Get(k), depth+1)
+		out[k] = r.value(v.Get(k), depth+1)
 	}
 	return out
 }

@@ -23,7 +23,7 @@ import (
 // hold(v), release(slot), held, hop, whileAlive(fn)}. value throws
 // for what Go could not read either (an array longer than MaxItems, a
 // getter that throws).
-var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", "MAX_ITEMS", `
+var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", "MAX_ITEMS", "MAX_NODES", `
 const utf8in = new TextEncoder(), utf8out = new TextDecoder();
 // out carries values from Go to JS, in from JS to Go; refs holds what the
 // message being written set aside (large byte arrays), items what its
@@ -141,6 +141,13 @@ const writeBytes = (b) => {
   if (b.length > INLINE) { room(5); w8[wpos++] = 8; writeLen(wrefs.length); wrefs.push(b); return; }
   room(5 + b.length); w8[wpos++] = 5; writeLen(b.length); w8.set(b, wpos); wpos += b.length;
 };
+// Structured clone keeps cycles and shared references, which a tree has
+// not: an array or object met again on its own path (a back-pointer) is
+// written as null, as what nests past MAX_DEPTH is, and a value that makes
+// more than MAX_NODES arrays and objects throws (a shared one is written
+// each time it is met: a graph of a few dozen can make billions).
+const path = []; // path[d]: the array or object being written at depth d
+let nodes = 0;
 const value = (v, depth) => {
   switch (typeof v) {
     case 'boolean': room(1); w8[wpos++] = v ? 2 : 1; return;
@@ -148,12 +155,6 @@ const value = (v, depth) => {
     case 'string': room(1); w8[wpos++] = 4; writeStr(v); return;
     case 'object': {
       if (v === null || depth > MAX_DEPTH) break;
-      if (Array.isArray(v)) {
-        if (v.length > MAX_ITEMS) throw new RangeError('it holds an array of ' + v.length + ' items, more than the ' + MAX_ITEMS + ' atmo reads');
-        room(5); w8[wpos++] = 6; writeLen(v.length);
-        for (let i = 0; i < v.length; i++) value(v[i], depth + 1);
-        return;
-      }
       if (v instanceof ArrayBuffer) return writeBytes(new Uint8Array(v));
       if (ArrayBuffer.isView(v)) return writeBytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
       if (v instanceof Date) {
@@ -162,13 +163,32 @@ const value = (v, depth) => {
         return;
       }
       if (v instanceof Error) return value({ name: String(v.name), message: String(v.message) }, depth);
-      const keys = Object.keys(v);
-      room(5); w8[wpos++] = 7; writeLen(keys.length);
-      for (const k of keys) { writeStr(k); value(v[k], depth + 1); }
-      return;
+      if (depth > 0) {
+        if (path.lastIndexOf(v, depth - 1) >= 0) break;
+        return container(v, depth);
+      }
+      nodes = 0;
+      try {
+        return container(v, 0);
+      } finally {
+        path.length = 0; // hold on to nothing
+      }
     }
   }
   room(1); w8[wpos++] = 0; // undefined, null, functions, symbols
+};
+const container = (v, depth) => {
+  if (++nodes > MAX_NODES) throw new RangeError('it makes more than ' + MAX_NODES + ' arrays and objects written out as a tree: shared references?');
+  path[depth] = v;
+  if (Array.isArray(v)) {
+    if (v.length > MAX_ITEMS) throw new RangeError('it holds an array of ' + v.length + ' items, more than the ' + MAX_ITEMS + ' atmo reads');
+    room(5); w8[wpos++] = 6; writeLen(v.length);
+    for (let i = 0; i < v.length; i++) value(v[i], depth + 1);
+    return;
+  }
+  const keys = Object.keys(v);
+  room(5); w8[wpos++] = 7; writeLen(keys.length);
+  for (const k of keys) { writeStr(k); value(v[k], depth + 1); }
 };
 // begin starts a message in wire.in; end finishes it and returns its
 // length. Between them: value, num (a raw float64), and slot and fill for a
@@ -288,7 +308,7 @@ const bytes = (n) => {
 // round trip.
 const post = (target, m, list) => (list && list.length ? target.postMessage(m, list) : target.postMessage(m));
 return { wire, hop, whileAlive, read, begin, value, num, mark, rewind, slot, fill, end, encode, copy, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
-`).Invoke(MaxDepth, InlineBytes, MaxItems)
+`).Invoke(MaxDepth, InlineBytes, MaxItems, MaxNodes)
 
 // WhileAlive returns fn as a JS function that calls it only while the Go
 // program runs: for a timer, a promise or an event that may come after the

@@ -326,3 +326,53 @@ func TestParamsMoveBuffersOnlyWithATransfer(t *testing.T) {
 		require.Equal(t, c.moves, Moves(c.v), "%#v", c.v)
 	}
 }
+
+// graphs are JS values that structured clone keeps as graphs: cycles, and
+// shared references that, read as a tree, make more arrays and objects than
+// the wire takes.
+var graphs = js.Global().Get("Function").New(`
+const root = { name: 'root', kids: [] };
+root.self = root;
+for (const name of ['a', 'b']) root.kids.push({ name, parent: root, siblings: root.kids });
+let shared = { leaf: true };
+for (let i = 0; i < 30; i++) shared = { l: shared, r: shared }; // 2^31 nodes as a tree
+const twice = { x: 1 };
+return { cyclic: root, exploding: shared, sharedOnce: { a: twice, b: [twice, twice] } };
+`)
+
+func TestCyclesAndSharedReferencesFromJSAreReadAsATreeWithoutBlowingUp(t *testing.T) {
+	g := graphs.Invoke()
+	wantCyclic := map[string]any{"name": "root", "self": nil, "kids": []any{
+		map[string]any{"name": "a", "parent": nil, "siblings": nil},
+		map[string]any{"name": "b", "parent": nil, "siblings": nil},
+	}}
+	wantShared := map[string]any{"a": map[string]any{"x": 1.0}, "b": []any{map[string]any{"x": 1.0}, map[string]any{"x": 1.0}}}
+	for name, want := range map[string]any{"cyclic": wantCyclic, "sharedOnce": wantShared} {
+		v := g.Get(name)
+		same(t, want, FromJS(v), name+", FromJS")
+		n := Codec.Call("encode", v).Int()
+		got, _, err := Decode(ReceivedNow(n), func(int) any { return nil })
+		require.NoError(t, err, name)
+		same(t, want, got, name+", the wire")
+	}
+
+	require.ErrorContains(t, throws(func() { Codec.Call("encode", g.Get("exploding")) }),
+		"it makes more than 4194304 arrays and objects written out as a tree: shared references?")
+	require.ErrorContains(t, throws(func() { Codec.Call("copy", g.Get("exploding")) }), "shared references?", "as atmo.js reads a result")
+	_ = FromJS(g.Get("exploding")) // the general path stops at its own bound
+}
+
+// throws runs f, a call into JS, and returns what JS threw.
+func throws(f func()) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e, ok := p.(js.Error)
+			if !ok {
+				panic(p)
+			}
+			err = e
+		}
+	}()
+	f()
+	return nil
+}
