@@ -135,6 +135,50 @@ func TestQueuedTasksWaitForABusyWorkerInOrder(t *testing.T) {
 	assert.Equal(t, []float64{-1, 3, 5, 1, 2, 4}, order, "higher priority first, FIFO within a priority")
 }
 
+func TestATaskBackInLineKeepsItsPlaceWithAgingOn(t *testing.T) {
+	tm := NewTaskManager() // aging on, by default
+	defer tm.Close()
+	clk := withClock(tm)
+	var mu sync.Mutex
+	var order []string
+	first := make(chan struct{})
+	p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		mu.Lock()
+		order = append(order, params.(string))
+		n := len(order)
+		mu.Unlock()
+		if n == 1 {
+			<-first // A's first run: its worker crashes under it
+		}
+		return params, ""
+	}, cfg("a", "job"))
+	defer close(first)
+	require.NoError(t, p.ready(ctx(t)))
+	a := doAsync(tm, TaskParams{Name: "job", Params: "A", Retries: 1})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	clk.Advance(time.Second)
+	b := doAsync(tm, TaskParams{Name: "job", Params: "B"})
+	clk.Advance(time.Second)
+	c := doAsync(tm, TaskParams{Name: "job", Params: "C"})
+	clk.Advance(time.Second)
+
+	p.workerExit((*fakes)[0].w, "exit code 1")
+	clk.Advance(DefaultRestartBackoff)
+	for _, r := range []<-chan Response{a, b, c} {
+		select {
+		case r := <-r:
+			require.NoError(t, r.Err)
+		case <-time.After(5 * time.Second):
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("not every task settled; ran: %v", order)
+		}
+	}
+	assert.Equal(t, []string{"A", "A", "B", "C"}, order, "A, added first, runs again before B and C")
+	s := tm.Stats()
+	assert.Equal(t, 3, s.QueueWait.Count, "a retry's wait is not counted twice")
+}
+
 func asFloat(v any) float64 {
 	if f, ok := v.(float64); ok {
 		return f

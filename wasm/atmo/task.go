@@ -86,7 +86,7 @@ type TaskRequest struct {
 	status      TaskStatus
 	worker      *TaskWorker
 	retriesLeft int
-	queued      int64   // when it was queued, in Unix nanoseconds by tm's clock; 0 when not queued
+	queued      int64   // when it first took its place in line (queued, or sent at once), in Unix nanoseconds by tm's clock; 0 before
 	started     int64   // when its worker took it, likewise
 	seq         uint64  // order of adding, for FIFO among equals
 	index       int     // position in its queue's heap, -1 when not queued

@@ -296,7 +296,9 @@ func (tm *TaskManager) route(t *TaskRequest) {
 	}
 	t.status = TaskNew
 	t.worker = nil
-	t.queued = tm.now().UnixNano()
+	if t.queued == 0 { // a task back in line keeps its place
+		t.queued = tm.now().UnixNano()
+	}
 	q.push(t)
 	tm.queued++
 	tm.grow(t.name)
@@ -326,10 +328,13 @@ func (tm *TaskManager) pickWorker(candidates []*TaskWorker) *TaskWorker {
 // assign hands t to w: the seed's claim, grant and work. Called with mu held.
 func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
 	now := tm.now()
-	if t.queued != 0 {
-		tm.stats.queueWait.add(time.Duration(now.UnixNano() - t.queued))
-	} else {
-		tm.stats.queueWait.add(0)
+	if t.started == 0 { // its first run: how long it waited (a retry's wait is not counted again)
+		if t.queued != 0 {
+			tm.stats.queueWait.add(time.Duration(now.UnixNano() - t.queued))
+		} else {
+			tm.stats.queueWait.add(0)
+			t.queued = now.UnixNano() // its place in line, should it go back there (requeue)
+		}
 	}
 	t.status = TaskWorking
 	t.worker = w
@@ -480,7 +485,6 @@ func (tm *TaskManager) requeue(t *TaskRequest, why string) {
 		return
 	}
 	t.worker = nil
-	t.queued = 0
 	if tm.watched() {
 		tm.emit(Message{Kind: KindTaskUpdated, TaskID: t.id, Content: TaskNew})
 	}
