@@ -622,8 +622,10 @@ func (p *workerPool) ready(ctx context.Context) error {
 	}
 }
 
-// close terminates every worker of the pool; their running tasks settle
-// with cause (ErrClosed), and queued tasks no other pool can run too.
+// close terminates every worker of the pool. Their running tasks that a
+// worker of another pool lists go back in line for it, once all of this
+// pool's are gone (not to a sibling about to close); the others settle
+// with cause (ErrClosed), as do queued tasks no other pool can run.
 func (p *workerPool) close(cause error) {
 	tm := p.tm
 	tm.mu.Lock()
@@ -632,13 +634,34 @@ func (p *workerPool) close(cause error) {
 		return
 	}
 	p.closed = true
+	const why = "closed with its manager"
+	var moving []*TaskRequest
 	for _, w := range slices.Clone(p.workers) {
 		for _, t := range sortedInflight(w) {
+			if !t.settled && !tm.closed && tm.listedOutside(t.name, p) {
+				delete(w.inflight, t.seq)
+				moving = append(moving, t)
+				continue
+			}
 			tm.settle(t, Response{WorkerID: w.id, Err: fmt.Errorf("%w: the worker manager was closed while task %s (%s) ran on %s", cause, t.id, t.name, w.id)})
 		}
-		tm.closeWorker(w, "closed with its manager")
+		tm.closeWorker(w, why)
 	}
 	tm.pools = slices.DeleteFunc(tm.pools, func(x *workerPool) bool { return x == p })
+	for _, t := range moving {
+		tm.requeue(t, why)
+	}
+}
+
+// listedOutside says whether a worker that is not p's, and not closed,
+// lists task name. Called with mu held.
+func (tm *TaskManager) listedOutside(name string, p *workerPool) bool {
+	for _, w := range tm.byName[name] {
+		if w.pool != p && w.status != WorkerClosed {
+			return true
+		}
+	}
+	return false
 }
 
 // add starts the workers of one more config (c.Count of them, default 1), in

@@ -184,6 +184,28 @@ func TestATaskThatMovedBuffersFailsWhenItsWorkerIsReplacedInsteadOfBeingSentAgai
 	}
 }
 
+func TestClosingAWorkerManagerHandsItsRunningTasksToAnotherThatListsThem(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	forever := make(chan struct{})
+	defer close(forever)
+	closing, _ := fakePool(t, tm, func(*TaskWorker, string, any) (any, string) { <-forever; return nil, "" }, cfg("a", "hang", "only"), cfg("b", "hang", "only"))
+	require.NoError(t, closing.ready(ctx(t)))
+	shared := doAsync(tm, TaskParams{Name: "hang"})
+	own := doAsync(tm, TaskParams{Name: "only"})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 2 })
+	other, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) { return w.id, "" }, cfg("c", "hang"))
+	require.NoError(t, other.ready(ctx(t)))
+
+	closing.close(ErrClosed)
+	r := <-shared
+	require.NoError(t, r.Err, "moved to the other manager's worker")
+	assert.Equal(t, (*fakes)[0].w.id, r.Content)
+	r = <-own
+	require.ErrorIs(t, r.Err, ErrClosed, "no other manager lists it")
+	assert.Contains(t, r.Error, "the worker manager was closed while task task-2 (only) ran on worker-")
+}
+
 func TestACrashedWorkerRestartsWithBackoff(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
