@@ -155,7 +155,7 @@ func TestATaskBackInLineKeepsItsPlaceWithAgingOn(t *testing.T) {
 	defer close(first)
 	require.NoError(t, p.ready(ctx(t)))
 	a := doAsync(tm, TaskParams{Name: "job", Params: "A", Retries: 1})
-	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 1 }) // A's first run has begun
 	clk.Advance(time.Second)
 	b := doAsync(tm, TaskParams{Name: "job", Params: "B"})
 	clk.Advance(time.Second)
@@ -171,7 +171,7 @@ func TestATaskBackInLineKeepsItsPlaceWithAgingOn(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			mu.Lock()
 			defer mu.Unlock()
-			t.Fatalf("not every task settled; ran: %v", order)
+			t.Fatalf("not every task settled; ran: %v; status %+v; stats %+v", order, tm.Status(), tm.Stats())
 		}
 	}
 	assert.Equal(t, []string{"A", "A", "B", "C"}, order, "A, added first, runs again before B and C")
