@@ -161,6 +161,8 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
     negativeRetries: await fail(tm.run('add', { a: 1, b: 2 }, { retries: -1 })),
     fractionalPriority: await fail(tm.run('add', { a: 1, b: 2 }, { priority: 2.5 })),
     retriesWithTransfer: await fail(tm.run('add', { a: 1, b: 2, buf }, { transfer: [buf], retries: 2 })),
+    priorityPastAging: await fail(tm.run('add', { a: 1, b: 2 }, { priority: 1e12 })),
+    agingNaN: throws(() => atmo.createTaskManager({ agingInterval: NaN })),
   };
   out.bufferKept = buf.byteLength;
   out.noLimit = await tm.run('add', { a: 1, b: 2 }, { timeout: Infinity });
@@ -175,7 +177,8 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 		"loneTaskAwakeTooLong": "options.loneTaskAwake", "loneTaskAwakeNotANumber": "options.loneTaskAwake",
 		"misspeltCallback": "onSucess", "misspeltOption": "timout", "optionsNotAnObject": "options",
 		"negativeTimeout": "timeout", "fractionalRetries": "retries", "negativeRetries": "retries",
-		"fractionalPriority": "priority", "retriesWithTransfer": "retries",
+		"fractionalPriority": "priority", "retriesWithTransfer": "retries", "priorityPastAging": "priority",
+		"agingNaN": "options.agingInterval",
 	} {
 		require.Contains(t, got, name)
 		bad := got[name].(map[string]any)

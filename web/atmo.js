@@ -198,13 +198,13 @@ class TaskManager {
       }
     }
     const { priority, timeout, retries, transfer } = opts;
-    if (priority !== undefined && !Number.isInteger(priority)) {
+    if (priority !== undefined && !Number.isSafeInteger(priority)) {
       throw badArgument(`atmo: ${where}: priority must be a whole number, higher first (got ${String(priority)})`, 'priority');
     }
     if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0))) {
       throw badArgument(`atmo: ${where}: timeout must be 0 or more milliseconds of running (0: the worker config's taskTimeout, if any; Infinity: no limit) (got ${String(timeout)})`, 'timeout');
     }
-    if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
+    if (retries !== undefined && !(Number.isSafeInteger(retries) && retries >= 0)) {
       throw badArgument(`atmo: ${where}: retries must be a whole number, 0 or more (got ${String(retries)})`, 'retries');
     }
     if (retries > 0 && Array.isArray(transfer) && transfer.length > 0) {

@@ -3,6 +3,7 @@ package atmo
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -384,6 +385,21 @@ func TestHostileCallerInputIsAnErrorNeverAPanic(t *testing.T) {
 	assert.ErrorIs(t, err, ErrCanceled)
 	_, err = tm.AddTask(TaskParams{Name: "x", Retries: -1})
 	assert.ErrorIs(t, err, ErrBadParams)
+}
+
+func TestAPriorityTooLargeForAgingToRankIsRefusedNotWrappedAround(t *testing.T) {
+	hourly := NewTaskManagerWithOptions(Options{AgingInterval: time.Hour})
+	defer hourly.Close()
+	_, err := hourly.AddTask(TaskParams{Name: "x", Priority: -4_000_000})
+	require.ErrorIs(t, err, ErrBadParams)
+	assert.Equal(t, `atmo: bad parameters: task "x" has Priority -4000000; with Options.AgingInterval 1h0m0s priorities run from -640511 to 640511`, err.Error())
+	_, err = hourly.AddTask(TaskParams{Name: "x", Priority: 640511})
+	require.NoError(t, err, "the largest is taken")
+
+	unaged := NewTaskManagerWithOptions(Options{AgingInterval: -1})
+	defer unaged.Close()
+	_, err = unaged.AddTask(TaskParams{Name: "x", Priority: math.MaxInt32})
+	require.NoError(t, err, "without aging, priority alone ranks")
 }
 
 func TestCloseDuringTimeoutsCancelsAndCrashesSettlesEachTaskOnce(t *testing.T) {

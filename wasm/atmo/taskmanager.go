@@ -3,6 +3,7 @@ package atmo
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -93,9 +94,10 @@ func (r RestartPolicy) withDefaults(base RestartPolicy) RestartPolicy {
 // TaskManager queues named tasks, hands them to capable workers and settles
 // each one exactly once. It is safe for use by many goroutines.
 type TaskManager struct {
-	id    string
-	opts  Options
-	clock clock
+	id          string
+	opts        Options
+	clock       clock
+	maxPriority int64 // the largest |TaskParams.Priority| its aging can rank
 
 	mu sync.Mutex
 	// reading is the clock's reading shared by the messages of one batch
@@ -162,13 +164,19 @@ func NewTaskManagerWithOptions(o Options) *TaskManager {
 	}
 	o.Restart = o.Restart.withDefaults(RestartPolicy{})
 	tm := &TaskManager{
-		id:      "tm-" + strconv.FormatUint(rand.Uint64()%1e9, 36),
-		opts:    o,
-		clock:   realClock{},
-		queues:  map[string]*taskQueue{},
-		byName:  map[string][]*TaskWorker{},
-		gone:    map[string]string{},
-		closing: make(chan struct{}),
+		id:          "tm-" + strconv.FormatUint(rand.Uint64()%1e9, 36),
+		opts:        o,
+		maxPriority: math.MaxInt64,
+		clock:       realClock{},
+		queues:      map[string]*taskQueue{},
+		byName:      map[string][]*TaskWorker{},
+		gone:        map[string]string{},
+		closing:     make(chan struct{}),
+	}
+	if o.AgingInterval > 0 {
+		// A queued task's rank is priority×aging − queued time, in
+		// nanoseconds (queue.go): past this, it would overflow.
+		tm.maxPriority = math.MaxInt64 / 4 / int64(o.AgingInterval)
 	}
 	tm.stats.init()
 	tm.runners.wait.L = &tm.mu
@@ -230,6 +238,9 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 	}
 	if p.Retries < 0 {
 		return nil, fmt.Errorf("%w: task %q has Retries %d; use 0 or more", ErrBadParams, p.Name, p.Retries)
+	}
+	if pr := int64(p.Priority); pr > tm.maxPriority || pr < -tm.maxPriority {
+		return nil, fmt.Errorf("%w: task %q has Priority %d; with Options.AgingInterval %v priorities run from %d to %d", ErrBadParams, p.Name, p.Priority, tm.opts.AgingInterval, -tm.maxPriority, tm.maxPriority)
 	}
 	if p.Context != nil && p.Context.Err() != nil {
 		return nil, fmt.Errorf("task %q: %w: %w", p.Name, ErrCanceled, p.Context.Err())

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"syscall/js"
 
@@ -102,13 +103,7 @@ func (b *bridge) runs(buf []byte) {
 		if err != nil {
 			f := errorFields(err)
 			if errors.Is(err, atmo.ErrBadParams) {
-				// Held params cannot be refused (atmo.js cloned them), so
-				// with retries set it is they that were (atmo.js checks
-				// both first; this is the backstop).
-				f["argument"] = "params"
-				if retries != 0 {
-					f["argument"] = "retries"
-				}
+				f["argument"] = refused(err)
 			}
 			ids[i] = f
 			continue
@@ -117,6 +112,20 @@ func (b *bridge) runs(buf []byte) {
 	}
 	refs, transfer := values.Send(ids)
 	b.runsIDs.Invoke(refs, transfer)
+}
+
+// refused names the option of run() that AddTask refused with
+// ErrBadParams, by the words of its error. Held params themselves cannot
+// be refused (atmo.js cloned them): atmo.js checks the options first, and
+// this is the backstop.
+func refused(err error) string {
+	switch msg := err.Error(); {
+	case strings.Contains(msg, " has Retries "):
+		return "retries"
+	case strings.Contains(msg, " has Priority "):
+		return "priority"
+	}
+	return "params"
 }
 
 // heldSlot reads a held slot from run's meta: -1 for none, or for

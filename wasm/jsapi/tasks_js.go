@@ -5,6 +5,7 @@ package jsapi
 import (
 	"errors"
 	"fmt"
+	"math"
 	"syscall/js"
 	"time"
 
@@ -27,8 +28,8 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 			switch k {
 			case "agingInterval":
 				v := opts.Get(k)
-				if v.Type() != js.TypeNumber {
-					return errorValue(errors.New("atmo: createTaskManager(options): options.agingInterval must be a number of milliseconds"), "ERR_BAD_ARGUMENT", "options.agingInterval")
+				if v.Type() != js.TypeNumber || math.IsNaN(v.Float()) || math.IsInf(v.Float(), 0) {
+					return errorValue(errors.New("atmo: createTaskManager(options): options.agingInterval must be a number of milliseconds (0: the default, 1000; negative: no aging)"), "ERR_BAD_ARGUMENT", "options.agingInterval")
 				}
 				o.AgingInterval = msDuration(v.Float())
 			case "loneTaskAwake":
