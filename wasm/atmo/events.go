@@ -184,6 +184,7 @@ func (s *subscriber) call(m Message) {
 			// Reported to every subscriber; a subscriber that panics on
 			// this report too is not told again, so this cannot loop.
 			s.tm.mu.Lock()
+			s.tm.stats.callbackPanics++
 			s.tm.emit(Message{Kind: KindCallbackPanic, TaskID: m.TaskID, Error: fmt.Sprintf("atmo: subscriber panicked on %s: %v", m.Kind, p)})
 			s.tm.mu.Unlock()
 		}
@@ -197,6 +198,7 @@ func (s *subscriber) callBatch(ms []Message) {
 		// reported again, so a subscriber that always panics cannot loop.
 		if p := recover(); p != nil && !onlyPanics(ms) {
 			s.tm.mu.Lock()
+			s.tm.stats.callbackPanics++
 			s.tm.emit(Message{Kind: KindCallbackPanic, Error: fmt.Sprintf("atmo: subscriber panicked on a batch of %d messages, from %s (seq %d): %v", len(ms), ms[0].Kind, ms[0].Seq, p)})
 			s.tm.mu.Unlock()
 		}

@@ -110,6 +110,7 @@ func TestASubscribeBatchThatPanicsIsReportedOnceABatchAndDoesNotLoop(t *testing.
 	defer mu.Unlock()
 	assert.Contains(t, reports[0].Error, "subscriber panicked on a batch")
 	assert.Contains(t, reports[0].Error, "oops")
+	assert.Equal(t, len(reports), tm.Stats().CallbackPanics, "each report counted")
 }
 
 func TestASteadyStreamOfMessagesAllocatesNoLists(t *testing.T) {

@@ -322,9 +322,10 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 		for _, t := range sortedInflight(w) {
 			delete(w.inflight, t.seq)
 			stop(t.timer)
-			w.done++
-			w.failed++
-			tm.settle(t, Response{WorkerID: w.id, Error: msg, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: msg}})
+			if tm.settle(t, Response{WorkerID: w.id, Error: msg, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: msg}}) {
+				w.done++ // not a task settled already (cancelled), which only held its slot
+				w.failed++
+			}
 		}
 		tm.workerFreed(w)
 	default:

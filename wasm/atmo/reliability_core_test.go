@@ -207,6 +207,21 @@ func TestClosingAWorkerManagerHandsItsRunningTasksToAnotherThatListsThem(t *test
 	assert.Contains(t, r.Error, "the worker manager was closed while task task-2 (only) ran on worker-")
 }
 
+func TestAnUncaughtErrorAfterACancelFailsNoTaskTwiceInTheWorkersCounts(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, fakes := fakePool(t, tm, hangOn(t), cfg("a", "hang"))
+	require.NoError(t, p.ready(ctx(t)))
+	task, err := tm.AddTask(TaskParams{Name: "hang"})
+	require.NoError(t, err)
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	task.Cancel() // settled; it holds its worker's slot until the worker answers
+	p.workerError((*fakes)[0].w, "Uncaught TypeError")
+	w := tm.Stats().Workers[0]
+	assert.Equal(t, 0, w.Done)
+	assert.Equal(t, 0, w.Failed)
+}
+
 func TestACrashedWorkerRestartsWithBackoff(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
@@ -267,13 +282,17 @@ func TestCancellingAQueuedTaskRemovesItAtOnce(t *testing.T) {
 	p, _ := fakePool(t, tm, hangOn(t), cfg("a", "hang"))
 	require.NoError(t, p.ready(ctx(t)))
 	doAsync(tm, TaskParams{Name: "hang"})
-	task, err := tm.AddTask(TaskParams{Name: "hang"})
+	why := make(chan Response, 1)
+	task, err := tm.AddTask(TaskParams{Name: "hang", OnError: func(r Response) { why <- r }})
 	require.NoError(t, err)
 	assert.Equal(t, 1, tm.Stats().Queued)
 	task.Cancel()
 	assert.Equal(t, TaskFailed, task.Status())
 	assert.Equal(t, 0, tm.Stats().Queued)
 	assert.Equal(t, 1, tm.Stats().Canceled)
+	r := <-why
+	require.ErrorIs(t, r.Err, ErrCanceled)
+	assert.Equal(t, "atmo: task canceled: task task-2 (hang) by Cancel()", r.Error, "it says which task, and how")
 }
 
 func TestCancellingARunningTaskTellsItsWorkerAndReplacesOneThatIgnoresIt(t *testing.T) {

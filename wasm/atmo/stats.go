@@ -20,7 +20,7 @@ type Stats struct {
 	Grown          int // workers started because tasks queued up
 	Released       int // workers closed after IdleTimeout
 	Ignored        int // messages from workers that were ignored (malformed, unknown or late)
-	CallbackPanics int // user callbacks that panicked
+	CallbackPanics int // user callbacks and subscribers that panicked
 	Queued         int // waiting for a worker now
 	Running        int // running on a worker now
 

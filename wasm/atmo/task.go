@@ -2,6 +2,7 @@ package atmo
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -146,5 +147,5 @@ func (t *TaskRequest) AssignedWorker() string {
 // that has not answered within the cancel grace period is terminated and
 // replaced. Cancelling a finished task does nothing.
 func (t *TaskRequest) Cancel() {
-	t.tm.cancel(t, ErrCanceled)
+	t.tm.cancel(t, fmt.Errorf("%w: task %s (%s) by Cancel()", ErrCanceled, t.id, t.name))
 }
