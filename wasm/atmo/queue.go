@@ -132,6 +132,11 @@ func (l *line) remove(t *TaskRequest) {
 	l.places[i] = place{}
 	t.index = -1
 	l.live--
+	if l.live == 0 {
+		clear(l.places[l.head:])
+		l.places, l.head = emptied(l.places), 0
+		return
+	}
 	for l.head < len(l.places) && l.places[l.head].t == nil {
 		l.head++
 	}
@@ -156,6 +161,9 @@ func (q *taskQueue) removeAt(i int) {
 	}
 	q.items[n] = place{}
 	q.items = q.items[:n]
+	if n == 0 {
+		q.items = emptied(q.items)
+	}
 	t.index = -1
 	if i < n && !q.down(i) {
 		q.up(i)

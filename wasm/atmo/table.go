@@ -87,9 +87,27 @@ func (tt *taskTable) skipEmpty() {
 	for tt.head < len(tt.slots) && tt.slots[tt.head] == nil {
 		tt.head++
 	}
+	if tt.live == 0 && tt.head == len(tt.slots) { // empty: add starts the window afresh
+		tt.slots, tt.head = emptied(tt.slots), 0
+		return
+	}
 	if slots, moved := dropFront(tt.slots, tt.head); moved {
 		tt.slots, tt.base, tt.head = slots, tt.base+uint64(tt.head), 0
 	}
+}
+
+// keepCap is the most entries a window or a heap keeps room for once it is
+// empty: past it, emptied lets its array go, so that a burst's memory (a
+// queue of 200,000: ~7 MB) goes back when the burst is over.
+const keepCap = 4096
+
+// emptied is s, all of whose entries were taken out and cleared, empty:
+// with its array while that is small.
+func emptied[T any](s []T) []T {
+	if cap(s) > keepCap {
+		return nil
+	}
+	return s[:0]
 }
 
 // dropFront moves s[head:] to the start of s once the entries before head,

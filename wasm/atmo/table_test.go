@@ -81,3 +81,33 @@ func TestTheTaskTableSkipsSeqsHandedOutToNoTask(t *testing.T) {
 	tt.remove(1)
 	assert.Equal(t, []*TaskRequest{five}, tt.sorted())
 }
+
+func TestABurstsMemoryGoesBackOnceItIsOver(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	fakePool(t, tm, echo, cfg("silent", "job")) // never ready: every task waits
+	var tasks []*TaskRequest
+	for i := 0; i < 50_000; i++ {
+		p := 0
+		if i%2 == 1 {
+			p = 1 // half of them run before the line: the heap
+		}
+		task, err := tm.AddTask(TaskParams{Name: "job", Priority: p})
+		require.NoError(t, err)
+		tasks = append(tasks, task)
+	}
+	tm.mu.Lock()
+	q := tm.queues["job"]
+	require.Greater(t, cap(q.items), keepCap)
+	require.Greater(t, cap(q.fifo.places), keepCap)
+	require.Greater(t, cap(tm.tasks.slots), keepCap)
+	tm.mu.Unlock()
+	for _, task := range tasks {
+		task.Cancel()
+	}
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	assert.LessOrEqual(t, cap(q.items), keepCap, "the heap")
+	assert.LessOrEqual(t, cap(q.fifo.places), keepCap, "the line")
+	assert.LessOrEqual(t, cap(tm.tasks.slots), keepCap, "the task table")
+}
