@@ -427,6 +427,32 @@ func TestReadyGivenUpSaysWhichWorkersAreStillStarting(t *testing.T) {
 	assert.Equal(t, "atmo: waiting for workers to start: context deadline exceeded; still starting: worker-2 (silent) (no worker-ready from them yet)", err.Error())
 }
 
+func TestAWorkerClosedBeforeItStartedIsNoStartFailure(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, fakes := fakePool(t, tm, echo, cfg("a", "job"), cfg("silent", "job"))
+	(*fakes)[1].w.Close()
+	require.NoError(t, p.ready(ctx(t)), "closed by its user, not failed")
+}
+
+func TestAddingAndClosingWorkersForEverKeepsThePoolSmall(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, cfg("a", "job"))
+	for i := 0; i < 1000; i++ {
+		w, err := p.add(cfg("b", "job"))
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+	}
+	ws := tm.Stats().Workers
+	assert.Len(t, ws, 1+keptClosed, "the live worker, and the latest closed ones with why")
+	assert.Equal(t, "worker-1001", ws[len(ws)-1].ID)
+	assert.Equal(t, "closed by Close()", ws[len(ws)-1].LastError)
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	assert.Len(t, p.groups, 1, "closed groups nothing starts from are let go")
+}
+
 // waitingTransport is a worker that never answers init-worker because its
 // start waits on something of its own (as a Go worker's module download).
 type waitingTransport struct {

@@ -70,8 +70,9 @@ type spawnFunc func(w *TaskWorker) (transport, error)
 type workerPool struct {
 	tm      *TaskManager
 	spawn   spawnFunc
-	groups  []*workerGroup
-	workers []*TaskWorker // in start order; workers released when idle leave it
+	groups  []*workerGroup // those workers may still start from
+	configs int            // configs given so far, which errors number
+	workers []*TaskWorker  // in start order; workers released when idle leave it, and closed ones past keptClosed
 	closed  bool
 	waiters []chan struct{}
 }
@@ -97,7 +98,7 @@ func newWorkerPool(tm *TaskManager, spawn spawnFunc, configs []WorkerConfig) (*w
 		}
 		valid[i] = v
 	}
-	p := &workerPool{tm: tm, spawn: spawn}
+	p := &workerPool{tm: tm, spawn: spawn, configs: len(valid)}
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	if tm.closed {
@@ -110,17 +111,21 @@ func newWorkerPool(tm *TaskManager, spawn spawnFunc, configs []WorkerConfig) (*w
 	return p, nil
 }
 
-// addGroup starts c.Count workers of c. Called with mu held.
-func (p *workerPool) addGroup(c WorkerConfig) *workerGroup {
+// addGroup starts c.Count workers of c, and returns the first. Called with
+// mu held.
+func (p *workerPool) addGroup(c WorkerConfig) (first *TaskWorker) {
 	g := &workerGroup{config: c}
 	p.groups = append(p.groups, g)
 	if c.MaxWorkers > c.Count {
 		p.tm.elastic = true
 	}
 	for i := 0; i < c.Count; i++ {
-		p.newWorker(g, false)
+		w := p.newWorker(g, false)
+		if i == 0 {
+			first = w
+		}
 	}
-	return g
+	return first
 }
 
 // newWorker creates a worker of g and boots it. Called with mu held.
@@ -374,6 +379,7 @@ func (tm *TaskManager) bootFailed(w *TaskWorker, reason string) {
 		} else {
 			reason = "failed to start: " + reason
 		}
+		w.gaveUp = true
 		tm.closeWorker(w, reason)
 	} else {
 		tm.scheduleRestart(w, fmt.Sprintf("failed to start (%d of %d): %s", n, limit, reason))
@@ -542,7 +548,12 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 	if w.elastic {
 		w.pool.workers = slices.DeleteFunc(w.pool.workers, func(x *TaskWorker) bool { return x == w })
 	}
+	if len(g.members) == 0 && g.config.MaxWorkers <= g.config.Count {
+		// Nothing will start from it again (an elastic group may grow).
+		w.pool.groups = slices.DeleteFunc(w.pool.groups, func(x *workerGroup) bool { return x == g })
+	}
 	tm.setWorkerStatus(w, WorkerClosed, w.describe()+" "+reason)
+	w.pool.forgetClosed()
 	for _, t := range tasks {
 		tm.requeue(t, reason)
 	}
@@ -596,7 +607,7 @@ func (p *workerPool) ready(ctx context.Context) error {
 			switch {
 			case w.status == WorkerOffline:
 				waiting = true
-			case w.status == WorkerClosed && !w.started && !p.closed:
+			case w.gaveUp && !w.started && !p.closed:
 				errs = append(errs, fmt.Errorf("%w: %s %s", ErrWorkerStart, w.describe(), w.lastErr))
 			}
 		}
@@ -671,16 +682,39 @@ func (p *workerPool) add(c WorkerConfig) (*TaskWorker, error) {
 	tm := p.tm
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	c, err := c.validate(len(p.groups), tm.opts.Restart)
+	c, err := c.validate(p.configs, tm.opts.Restart)
 	if err != nil {
 		return nil, err
 	}
 	if p.closed || tm.closed {
 		return nil, fmt.Errorf("%w: cannot add a worker to a closed manager", ErrClosed)
 	}
-	first := len(p.workers)
-	p.addGroup(c)
-	return p.workers[first], nil // not elastic, so still listed even if it failed at once
+	p.configs++
+	return p.addGroup(c), nil
+}
+
+// keptClosed is how many closed workers a pool keeps listed (Workers,
+// Stats), with why they closed; the oldest beyond it are forgotten, so that
+// adding and closing workers for ever does not grow the pool.
+const keptClosed = 64
+
+// forgetClosed drops the oldest closed workers past keptClosed. Called with
+// mu held.
+func (p *workerPool) forgetClosed() {
+	n := 0
+	for _, w := range p.workers {
+		if w.status == WorkerClosed {
+			n++
+		}
+	}
+	for i := 0; n > keptClosed && i < len(p.workers); {
+		if p.workers[i].status == WorkerClosed {
+			p.workers = slices.Delete(p.workers, i, i+1)
+			n--
+			continue
+		}
+		i++
+	}
 }
 
 func (p *workerPool) list() []*TaskWorker {

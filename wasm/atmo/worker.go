@@ -149,6 +149,7 @@ type TaskWorker struct {
 	bootFailures int  // failed starts in a row
 	crashes      int  // crashes in a row without a finished task
 	started      bool // answered worker-ready at least once
+	gaveUp       bool // closed after failing to start MaxBootFailures times (see Ready)
 	lastErr      string
 	since        time.Time // when the current incarnation became ready
 	idleSince    time.Time
