@@ -237,16 +237,19 @@ func microseconds(d time.Duration) float64 { return float64(d) / float64(time.Mi
 // postMessage per worker; otherwise (a seed worker, or one task at a time)
 // it goes at once, so a lone task waits for nothing.
 func (ww *webWorker) work(seq uint64, workerID, name string, params any, keep bool) {
-	refs, transfer := values.Send(params) // the params, on the wire for sendOne or queueWork
 	wid, n := ww.strings.get(workerID), ww.strings.get(name)
 	// The core has put this task in flight already: any other there means
 	// the worker is busy, and this one can wait for the turn's batch.
 	if ww.batch && len(ww.owner.inflight) > 1 {
-		wireQueueWork.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep)
+		values.Post(params, func(refs, transfer any) {
+			wireQueueWork.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep)
+		})
 		return
 	}
 	page, worker := ww.owner.awake()
-	wireSendOne.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep, microseconds(page), microseconds(worker))
+	values.Post(params, func(refs, transfer any) {
+		wireSendOne.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep, microseconds(page), microseconds(worker))
+	})
 	values.CollectAfterPost()
 }
 

@@ -252,8 +252,9 @@ func (th *thread) init(id string, tasks []string, concurrency int, keepAwake tim
 }
 
 func (th *thread) work(seq uint64, workerID, name string, params any, keep bool) {
-	refs, transfer := values.Send(params) // the params, on the wire for sendOne
-	wireSendOne.Invoke(th.worker, th.queue, seq, workerID, name, refs, transfer, keep)
+	values.Post(params, func(refs, transfer any) {
+		wireSendOne.Invoke(th.worker, th.queue, seq, workerID, name, refs, transfer, keep)
+	})
 	values.CollectAfterPost()
 }
 

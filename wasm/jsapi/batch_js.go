@@ -110,8 +110,7 @@ func (b *bridge) runs(buf []byte) {
 		}
 		ids[i] = t.ID()
 	}
-	refs, transfer := values.Send(ids)
-	b.runsIDs.Invoke(refs, transfer)
+	values.Post(ids, func(refs, transfer any) { b.runsIDs.Invoke(refs, transfer) })
 }
 
 // refused names the option of run() that AddTask refused with
@@ -245,15 +244,17 @@ func (r *runResults) flush(items []runItem) {
 	sendBatch(deliverWire, deliver, runItems(items))
 }
 
-// sendBatch writes items, a list, to the byte wire and has via, a JS
-// function, read them and hand them to fn: via(fn, refs, transfer). atmo.js
-// catches what its own callers throw; JSCall is the backstop.
+// sendBatch writes items, a list, to the byte wire, where JS reads and
+// holds them, and then has via, a JS function, take them and hand them to
+// fn: via(fn, slot). fn is the user's: it may call back into Go, which
+// posts, so the wire is let go first (values.PostHeld). atmo.js catches
+// what its own callers throw; JSCall is the backstop.
 func sendBatch(via, fn js.Value, items any) {
-	refs, transfer := values.Send(items)
-	_ = values.JSCall(func() { via.Invoke(fn, refs, transfer) })
+	slot := values.PostHeld(items)
+	_ = values.JSCall(func() { via.Invoke(fn, slot) })
 }
 
 var (
 	// deliverWire hands the answers Go wrote to the wire to atmo.js.
-	deliverWire = js.Global().Get("Function").New("codec", `return (deliver, r, t) => deliver(codec.read(r, t || []));`).Invoke(values.Codec)
+	deliverWire = js.Global().Get("Function").New("codec", `return (deliver, k) => deliver(codec.take(k));`).Invoke(values.Codec)
 )

@@ -136,8 +136,8 @@ func appendContent(buf []byte, c any, refs *[]any) []byte {
 
 // deliverEvents calls fn with each message Go wrote to the wire, as an
 // object with only the fields the message has.
-var deliverEvents = js.Global().Get("Function").New("codec", "kinds", `return (fn, r, t) => {
-  const f = codec.read(r, t || []), managerId = f[0];
+var deliverEvents = js.Global().Get("Function").New("codec", "kinds", `return (fn, k) => {
+  const f = codec.take(k), managerId = f[0];
   for (let i = 1; i < f.length; i += 7) {
     const k = f[i], m = { message: typeof k === 'number' ? kinds[k] : k, seq: f[i + 1], managerId };
     if (f[i + 2]) m.taskId = f[i + 2];

@@ -114,8 +114,10 @@ func (p jsPort) idle() {
 }
 
 func (p jsPort) post(msg any) {
-	refs, transfer := values.Send(msg)
-	err := jsCall(func() { portPost.Invoke(p.fn, refs, transfer) })
+	var err error
+	values.Post(msg, func(refs, transfer any) {
+		err = jsCall(func() { portPost.Invoke(p.fn, refs, transfer) })
+	})
 	if err == nil {
 		values.CollectAfterPost()
 		return

@@ -4,6 +4,7 @@ package values
 
 import (
 	"fmt"
+	"sync"
 	"syscall/js"
 )
 
@@ -307,7 +308,12 @@ const bytes = (n) => {
 // postMessage(m, []) than over postMessage(m), measured, a quarter of a
 // round trip.
 const post = (target, m, list) => (list && list.length ? target.postMessage(m, list) : target.postMessage(m));
-return { wire, hop, whileAlive, read, begin, value, num, mark, rewind, slot, fill, end, encode, copy, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
+// readHeld reads the value Go wrote (read) and holds it, for a later call
+// to take: Go keeps the wire (Post) only while it is read, not while the
+// value is handed on to code that may call back into Go.
+const readHeld = (r, t) => hold(read(r, t || []));
+const take = (k) => { const v = held.values[k]; release(k); return v; };
+return { wire, hop, whileAlive, read, readHeld, take, begin, value, num, mark, rewind, slot, fill, end, encode, copy, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
 `).Invoke(MaxDepth, InlineBytes, MaxItems, MaxNodes)
 
 // WhileAlive returns fn as a JS function that calls it only while the Go
@@ -317,20 +323,46 @@ return { wire, hop, whileAlive, read, begin, value, num, mark, rewind, slot, fil
 func WhileAlive(fn js.Func) js.Value { return whileAlive.Invoke(fn) }
 
 var (
-	wire         = Codec.Get("wire")
-	wireOut      = wire.Get("out") // Go to JS
-	wireIn       = wire.Get("in")  // JS to Go
-	wireRefs     = wire.Get("refs")
-	wireAside    = wire.Get("aside") // Send's set-aside values, one call at a time
-	codecItem    = Codec.Get("item")
-	codecHold    = Codec.Get("holdItem")
-	codecRecycle = Codec.Get("recycle")
-	codecBytes   = Codec.Get("bytes")
-	whileAlive   = Codec.Get("whileAlive")
-	wireOutCap   = wireOut.Length()
-	wireBuf      []byte // the value being sent; the wire serves one call at a time
-	wireSetAside []any  // the values Send sets aside, reused from call to call
+	wire          = Codec.Get("wire")
+	wireOut       = wire.Get("out") // Go to JS
+	wireIn        = wire.Get("in")  // JS to Go
+	wireRefs      = wire.Get("refs")
+	wireAside     = wire.Get("aside") // Send's set-aside values, one call at a time
+	codecItem     = Codec.Get("item")
+	codecReadHeld = Codec.Get("readHeld")
+	codecHold     = Codec.Get("holdItem")
+	codecRecycle  = Codec.Get("recycle")
+	codecBytes    = Codec.Get("bytes")
+	whileAlive    = Codec.Get("whileAlive")
+	wireOutCap    = wireOut.Length()
+	wireBuf       []byte // the value being sent; the wire serves one call at a time
+	wireSetAside  []any  // the values Send sets aside, reused from call to call
 )
+
+// wireMu lets one value at a time onto the wire, from Send until the JS
+// call that reads it (see Post).
+var wireMu sync.Mutex
+
+// Post writes v to the wire (Send) and calls read, which must hand refs and
+// transfer at once to the JS call that reads the value. No other Post runs
+// meanwhile: goroutines can switch between the two (an allocation's GC
+// assist may park one), and another value written then would take this
+// one's place on the wire. That JS call must not run code that may call
+// back into Go and post (a user's callback): read the value with
+// codec.readHeld instead, and hand it on after Post (see PostHeld).
+func Post(v any, read func(refs, transfer any)) {
+	wireMu.Lock()
+	defer wireMu.Unlock()
+	refs, transfer := Send(v)
+	read(refs, transfer)
+}
+
+// PostHeld writes v to the wire and has JS read it and hold it (Post,
+// codec.readHeld): it returns the slot, for codec.take.
+func PostHeld(v any) (slot int) {
+	Post(v, func(refs, transfer any) { slot = codecReadHeld.Invoke(refs, transfer).Int() })
+	return slot
+}
 
 // Send writes v, a normalized tree, to the wire for codec.read, and returns
 // the values it set aside, as a JS array (nil for none), and the buffers to
@@ -338,7 +370,7 @@ var (
 // and the buffers of Moved values. The array is the wire's own, reused
 // from call to call (a new one per call cost a JS object and a finalizer
 // in Go): pass it at once to the JS call that reads the value, which
-// empties it.
+// empties it, and hold the wire meanwhile: call Send through Post.
 func Send(v any) (refs, transfer any) {
 	aside := &wireSetAside
 	*aside = (*aside)[:0]
