@@ -777,6 +777,23 @@ func TestGoWorkersOfAPageReadWasmExecJSOnceBetweenThem(t *testing.T) {
 		"the page reads it once and hands every worker a copy")
 }
 
+func TestGoWorkersStartWhenThePagesCopyOfWasmExecJSNeverArrives(t *testing.T) {
+	// The page's download of its copy never finishes (a server that hangs):
+	// past a wait, each worker loads the URL itself.
+	const stuck = "/wasm_exec.js?never-answers"
+	restore := js.Global().Get("Function").New("url", `
+const fetch = globalThis.fetch;
+globalThis.fetch = (u, ...rest) => (String(u).endsWith(url) ? new Promise(() => {}) : fetch(u, ...rest));
+return () => { globalThis.fetch = fetch; };`).Invoke(stuck)
+	t.Cleanup(func() { restore.Invoke() })
+	atmo.SetGoModuleOptions(atmo.GoModuleOptions{WasmExec: stuck})
+	t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goMathTasks, Module: moduleURL(t, goMathModule)})
+	got, err := tm.Do(goCtx(t), "multiply", map[string]any{"a": 6, "b": 7})
+	require.NoError(t, err)
+	assert.Equal(t, 42.0, got)
+}
+
 func TestGoModuleWasmExecMayBeAURLRelativeToThePage(t *testing.T) {
 	atmo.SetGoModuleOptions(atmo.GoModuleOptions{WasmExec: "/wasm_exec.js?relative"})
 	t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })

@@ -330,21 +330,28 @@ func pageURL(url string) string {
 // every Go worker a request to the server: in a fresh Web Worker,
 // importScripts took 13-28 ms from the server and 5-10 from a Blob URL
 // (eight of each, alternating). A copy lives as long as the page; it is a
-// few tens of kilobytes.
-var wasmExecCopy = js.Global().Get("Function").New(`
+// few tens of kilobytes. A download that has not finished within
+// COPY_WAIT_MS gives null too, so that a server that never answers holds
+// no worker back: each then loads the URL itself, and says what is wrong.
+var wasmExecCopy = js.Global().Get("Function").New("COPY_WAIT_MS", `
 const copies = new Map();
 return (url) => {
   let p = copies.get(url);
   if (!p) {
-    p = fetch(url)
+    const download = fetch(url)
       .then((r) => (r.ok ? r.text() : null))
       .then((text) => (text ? URL.createObjectURL(new Blob([text], { type: 'text/javascript' })) : null))
       .catch(() => null);
+    p = Promise.race([download, new Promise((resolve) => setTimeout(() => resolve(null), COPY_WAIT_MS))]);
     p.then((c) => { if (!c) copies.delete(url); });
     copies.set(url, p);
   }
   return p;
-};`).Invoke()
+};`).Invoke(wasmExecCopyWait.Milliseconds())
+
+// wasmExecCopyWait is how long a worker waits for the page's copy of
+// wasm_exec.js (see wasmExecCopy); it takes ~1 ms from a local server.
+const wasmExecCopyWait = 3 * time.Second
 
 // postWithCopy posts msg to worker once copied (a promise from
 // wasmExecCopy, or undefined) has settled, with the copy's URL as
