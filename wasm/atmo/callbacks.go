@@ -149,12 +149,12 @@ func (tm *TaskManager) call(taskID string, fn func()) {
 	fn()
 }
 
-// waitCallbacks waits until no callback runs or waits to run; a Close
-// called from inside a callback waits for the others only. Once closed,
-// parked runners end.
-func (tm *TaskManager) waitCallbacks(inCallback bool) {
+// waitCallbacks waits until no task callback runs or waits to run; a
+// Close called from inside one (inRunner) waits for the others only. Once
+// closed, parked runners end.
+func (tm *TaskManager) waitCallbacks(inRunner bool) {
 	limit := 0
-	if inCallback {
+	if inRunner {
 		limit = 1
 	}
 	r := &tm.runners
@@ -171,19 +171,31 @@ func (tm *TaskManager) waitCallbacks(inCallback bool) {
 	tm.mu.Unlock()
 }
 
-// calledFromCallback reports whether a user callback started by
-// runCallbacks or a subscriber is on the current goroutine's stack.
-func calledFromCallback() bool {
+// caller is where a call into the manager comes from (see calledFrom).
+type caller int
+
+const (
+	fromElsewhere  caller = iota
+	fromRunner            // a task's callback, run by runCallbacks
+	fromSubscriber        // a subscriber's fn
+)
+
+// calledFrom says whether a user callback started by runCallbacks or a
+// subscriber is on the current goroutine's stack.
+func calledFrom() caller {
 	pcs := make([]uintptr, 64)
 	n := runtime.Callers(2, pcs)
 	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		f, more := frames.Next()
-		if strings.HasSuffix(f.Function, ".(*TaskManager).runCallbacks") || strings.HasSuffix(f.Function, ".(*subscriber).run") {
-			return true
+		switch {
+		case strings.HasSuffix(f.Function, ".(*TaskManager).runCallbacks"):
+			return fromRunner
+		case strings.HasSuffix(f.Function, ".(*subscriber).run"):
+			return fromSubscriber
 		}
 		if !more {
-			return false
+			return fromElsewhere
 		}
 	}
 }

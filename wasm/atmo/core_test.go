@@ -517,6 +517,23 @@ func TestCloseWaitsForRunningCallbacksAndMayBeCalledFromOne(t *testing.T) {
 	assert.True(t, finished.Load(), "Close returned only after the running callback")
 }
 
+func TestCloseFromASubscriberReturnsOnlyOnceTheTasksCallbacksHaveRun(t *testing.T) {
+	tm := NewTaskManager()
+	p, _ := fakePool(t, tm, hangOn(t), cfg("a", "hang"))
+	require.NoError(t, p.ready(ctx(t)))
+	var called atomic.Bool
+	closed := make(chan bool, 1)
+	tm.Subscribe(func(m Message) {
+		if m.Kind == KindWorkerWork {
+			require.NoError(t, tm.Close(), "Close from a subscriber does not deadlock")
+			closed <- called.Load()
+		}
+	})
+	_, err := tm.AddTask(TaskParams{Name: "hang", OnError: func(Response) { called.Store(true) }})
+	require.NoError(t, err)
+	assert.True(t, <-closed, "the task's OnError, which Close queued, ran before Close returned")
+}
+
 func TestPanickingCallbacksAreReportedAndTheManagerGoesOn(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()

@@ -607,7 +607,8 @@ func (tm *TaskManager) knownNames() []string {
 // event stream. Callbacks already running are waited for (unless Close is
 // called from one); none starts after Close returns. Close is idempotent.
 func (tm *TaskManager) Close() error {
-	inCallback := calledFromCallback()
+	from := calledFrom()
+	inCallback := from != fromElsewhere
 	tm.mu.Lock()
 	if tm.closed {
 		tm.mu.Unlock()
@@ -634,6 +635,8 @@ func (tm *TaskManager) Close() error {
 	for _, s := range subs {
 		s.stop(!inCallback)
 	}
-	tm.waitCallbacks(inCallback)
+	// From a subscriber, every task callback is waited for: none of them
+	// is the caller's own.
+	tm.waitCallbacks(from == fromRunner)
 	return nil
 }
