@@ -39,8 +39,8 @@ type server struct {
 	keepAwake bool                  // init-worker asked to keep the thread awake when idle (see posted)
 	lone      bool                  // the last work message said the host held its task alone (see posted)
 	outbox    *turn.Batcher[answer] // answers that leave together
-	jobs      chan job              // hands a task to an idle runner
-	idle      int                   // runners waiting on jobs
+	jobs      chan job              // hands a task to an idle runner; room for maxIdleRunners
+	idle      int                   // runners waiting on jobs, each promised the next job sent
 	runners   int                   // runners made so far
 }
 
@@ -66,7 +66,7 @@ const maxIdleRunners = 256
 var std = newServer()
 
 func newServer() *server {
-	s := &server{handlers: map[string]Handler{}, running: map[string]*task{}, jobs: make(chan job)}
+	s := &server{handlers: map[string]Handler{}, running: map[string]*task{}, jobs: make(chan job, maxIdleRunners)}
 	s.outbox = turn.New(s.flush)
 	return s
 }
@@ -257,15 +257,23 @@ func (s *server) start(taskID, workerID, name string, params any) {
 // one. Runners are kept between tasks because a fresh goroutine starts on a
 // small stack and grows it, copying, on every task: a CPU profile of a Go
 // worker's round trip showed the stack copying among its largest costs.
+//
+// An idle runner counts itself in idle before it waits on jobs, and spawn
+// takes it out as it sends: so a runner that said it is idle always gets
+// the job, even if it has not reached the receive yet (the channel's room
+// holds the job meanwhile, and never fills: there are at most
+// maxIdleRunners idle), and no goroutine is made while one is idle.
 func (s *server) spawn(j job) {
-	select {
-	case s.jobs <- j:
-	default:
-		s.mu.Lock()
-		s.runners++
+	s.mu.Lock()
+	if s.idle > 0 {
+		s.idle--
 		s.mu.Unlock()
-		go s.runner(j)
+		s.jobs <- j
+		return
 	}
+	s.runners++
+	s.mu.Unlock()
+	go s.runner(j)
 }
 
 // runner runs j, then the jobs handed to it, until enough others wait.
@@ -281,10 +289,7 @@ func (s *server) runner(j job) {
 		}
 		s.idle++
 		s.mu.Unlock()
-		j = <-s.jobs
-		s.mu.Lock()
-		s.idle--
-		s.mu.Unlock()
+		j = <-s.jobs // spawn took this runner out of idle
 	}
 }
 
