@@ -139,6 +139,30 @@ func TestParamsThatCannotBePostedToAThreadFailTheirTask(t *testing.T) {
 	assert.Equal(t, 1.0, got.(map[string]any)["params"])
 }
 
+func TestABufferMovedTwiceFailsItsTaskInsteadOfVanishingInWorkerThreads(t *testing.T) {
+	// Node.js 20's postMessage drops a message whose transfer list holds a
+	// buffer moved already, without throwing: both ways, that task would
+	// wait for ever.
+	giver := script(t, "giver.js", fmt.Sprintf(`const { atmoWorker } = require(%q);
+const keep = new Uint8Array(8);
+atmoWorker({ give: () => atmoWorker.transfer(keep, [keep.buffer]) });`, abs(t, repoRoot+"/jsworker/atmo-worker.js")))
+	tm, _ := pool(t, echo(t, "echo"), atmo.WorkerConfig{Tasks: []string{"give"}, Script: giver})
+	ctx := testCtx(t)
+	u8 := js.Global().Get("Uint8Array").New(16)
+	_, err := tm.Do(ctx, "echo", map[string]any{"b": atmo.Transfer(u8)})
+	require.NoError(t, err)
+	_, err = tm.Do(ctx, "echo", map[string]any{"b": atmo.Transfer(u8)})
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te, "the page's buffer was moved by the first task")
+	assert.Contains(t, te.Message, "an ArrayBuffer in the transfer list was moved already (it is detached)")
+
+	_, err = tm.Do(ctx, "give", nil)
+	require.NoError(t, err)
+	_, err = tm.Do(ctx, "give", nil)
+	require.ErrorAs(t, err, &te, "the worker's buffer was moved by its first answer")
+	assert.Contains(t, te.Message, "an ArrayBuffer in the transfer list was moved already (it is detached)")
+}
+
 func TestLargeBytesComeBackWholeRoundAfterRoundInWorkerThreads(t *testing.T) {
 	// Above values.BigCopy the listener first collects garbage, and each
 	// round's send reuses the buffer of the last answer: under Node.js too.

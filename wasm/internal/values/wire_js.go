@@ -307,7 +307,25 @@ const bytes = (n) => {
 // something to transfer: Chromium takes 20-30 µs longer over
 // postMessage(m, []) than over postMessage(m), measured, a quarter of a
 // round trip.
-const post = (target, m, list) => (list && list.length ? target.postMessage(m, list) : target.postMessage(m));
+//
+// A buffer moved already cannot be moved again: Chromium's postMessage
+// throws for one, Node.js 20's drops the message without a word (a
+// messageerror on the other side), so post throws first, as Chromium does,
+// and the task fails saying why rather than waiting for ever.
+const movedAlready = (list) => {
+  for (const b of list) {
+    if (!(b instanceof ArrayBuffer) || b.byteLength !== 0) continue;
+    if (b.detached === true) return true;
+    try { new Uint8Array(b); } catch (_) { return true; } // Node.js 20 has no detached
+  }
+  return false;
+};
+const notMovable = () => new DOMException('an ArrayBuffer in the transfer list was moved already (it is detached): each buffer can be transferred once', 'DataCloneError');
+const post = (target, m, list) => {
+  if (!list || !list.length) return target.postMessage(m);
+  if (movedAlready(list)) throw notMovable();
+  target.postMessage(m, list);
+};
 // readHeld reads the value Go wrote (read) and holds it, for a later call
 // to take: Go keeps the wire (Post) only while it is read, not while the
 // value is handed on to code that may call back into Go.
