@@ -284,8 +284,14 @@
         // url, then
       }
     }
-    if (inWebWorker) root.importScripts(url);
-    else require(url);
+    if (inWebWorker) {
+      root.importScripts(url);
+      return;
+    }
+    // wasm_exec.js needs globalThis.crypto, which Node.js 18 has only in
+    // its main thread (wasm_exec_node.js sets it there).
+    if (!globalThis.crypto) globalThis.crypto = require('crypto').webcrypto;
+    require(url);
   }
 
   function defaultWasmExec() {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,7 +168,12 @@ func (th *thread) startTimedOut(d time.Duration) string {
 	return moduleStartTimedOut(th.modulePath, th.module, d)
 }
 
-// threadOptions are the worker_threads options for w.
+// webWorkerOnly matches the error of a script written for a Web Worker run
+// as a worker_threads one.
+var webWorkerOnly = regexp.MustCompile(`ReferenceError: (self|importScripts|onmessage|postMessage) is not defined`)
+
+// threadOptions are the worker_threads options for w. MaxHeapMB bounds the
+// thread's JS heap: a Go module's WebAssembly memory is not in it.
 func threadOptions(w *TaskWorker) map[string]any {
 	o := map[string]any{"name": w.id}
 	if w.config.MaxHeapMB > 0 {
@@ -215,7 +221,11 @@ func (th *thread) listen(w *TaskWorker) {
 		p.receiveAll(w, ins)
 	})
 	th.onError = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		p.workerExit(w, "uncaught "+errorString(args[0]))
+		reason := "uncaught " + errorString(args[0])
+		if w.Status() == WorkerOffline && webWorkerOnly.MatchString(reason) {
+			reason += " (a Web Worker script: under Node.js a worker talks through require('worker_threads').parentPort, or is written with jsworker/atmo-worker.js, which speaks to either)"
+		}
+		p.workerExit(w, reason)
 		return nil
 	})
 	th.onExit = js.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -308,7 +318,7 @@ func spawnGoThread(n *node, w *TaskWorker) (transport, error) {
 		if err != nil {
 			return nil, fmt.Errorf("GoModuleOptions.Bootstrap: %v", err)
 		}
-		err = jsCall(func() { th.worker = n.workerThreads.Get("Worker").New(boot, map[string]any{"name": w.id}) })
+		err = jsCall(func() { th.worker = n.workerThreads.Get("Worker").New(boot, threadOptions(w)) })
 		if err != nil {
 			return nil, fmt.Errorf("new Worker(%q) for the Go worker bootstrap: %v", boot, err)
 		}
@@ -318,7 +328,9 @@ func spawnGoThread(n *node, w *TaskWorker) (transport, error) {
 			panic("atmo: jsworker/go-worker.js is not embedded: " + err.Error()) // a broken build
 		}
 		err = jsCall(func() {
-			th.worker = n.workerThreads.Get("Worker").New(string(text), map[string]any{"name": w.id, "eval": true})
+			o := threadOptions(w)
+			o["eval"] = true
+			th.worker = n.workerThreads.Get("Worker").New(string(text), o)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("new Worker for the Go worker bootstrap: %v", err)

@@ -56,6 +56,8 @@ type WorkerConfig struct {
 	// MaxHeapMB bounds the worker's JS heap, in MiB, under Node.js
 	// (worker_threads' resourceLimits.maxOldGenerationSizeMb): past it the
 	// thread dies out of memory, which counts as a crash. 0: Node's default.
+	// A Go module's thread gets it too, but its WebAssembly memory, where
+	// Go's heap lives, is not part of the JS heap and is not bounded by it.
 	// Browsers offer no such bound, and Chromium runs dedicated workers in
 	// the page's process, so a worker that exhausts its heap takes the page
 	// down with it: there is nothing left to recover.

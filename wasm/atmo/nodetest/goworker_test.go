@@ -50,6 +50,11 @@ func TestGoWorkerModuleRunsInWorkerThreads(t *testing.T) {
 	answersLikeTheSeedMathWorker(t, tm)
 }
 
+func TestAGoWorkerThreadTakesMaxHeapMB(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: mathTasks, Module: module(t, mathModule), MaxHeapMB: 64})
+	answersLikeTheSeedMathWorker(t, tm)
+}
+
 func TestAGoWorkerKeptAwakeAnswersAsItWouldAsleep(t *testing.T) {
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Module: module(t, testModule), KeepAwake: 100 * time.Microsecond})
 	for i := range 20 {

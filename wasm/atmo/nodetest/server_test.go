@@ -301,6 +301,14 @@ func TestMissingScriptSendsItsTasksToTheOtherWorkers(t *testing.T) {
 	assert.Equal(t, wm.Workers()[1].ID(), got.(map[string]any)["worker"])
 }
 
+func TestAWebWorkerScriptFailsToStartSayingHowNodeWorkersListen(t *testing.T) {
+	file := script(t, "web-worker.js", "self.onmessage = (e) => self.postMessage(e.data);")
+	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: file, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "ReferenceError: self is not defined (a Web Worker script: under Node.js a worker talks through require('worker_threads').parentPort")
+}
+
 func TestURLScriptIsRejectedSayingWhatIsExpected(t *testing.T) {
 	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: "https://example.com/worker.js"})
 	err := wm.Ready(testCtx(t))
