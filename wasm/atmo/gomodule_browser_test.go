@@ -35,7 +35,7 @@ const (
 
 var goMathTasks = []string{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}
 
-var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress"}
+var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress", "spin"}
 
 // moduleBytes reads a built module.
 func moduleBytes(t testing.TB, path string) []byte {
@@ -459,6 +459,24 @@ func TestGoModuleCanceledTaskLeavesTheWorkerServing(t *testing.T) {
 	defer cancel()
 	_, err := tm.Do(ctx, "sleep", map[string]any{"ms": 60_000})
 	require.Error(t, err)
+	got, err := tm.Do(goCtx(t), "echo", 42)
+	require.NoError(t, err)
+	assert.Equal(t, 42.0, got)
+}
+
+func TestGoModuleHandlerThatComputesSeesItsCancelWhenItYields(t *testing.T) {
+	// A Go worker hears worker-cancel only once its goroutines all wait: a
+	// loop that computes sees it at worker.Yield, and the worker is not
+	// terminated for ignoring it.
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule), CancelGrace: 30 * time.Second})
+	task, err := tm.AddTask(atmo.TaskParams{Name: "spin"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return task.Status() == atmo.TaskWorking }, 10*time.Second, time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	task.Cancel()
+	require.Eventually(t, func() bool { return tm.Stats().Workers[0].InFlight == 0 }, 10*time.Second, 5*time.Millisecond,
+		"the handler returned at its next Yield, well within the 30 s grace")
+	assert.Equal(t, 0, tm.Stats().Workers[0].Restarts, "not terminated")
 	got, err := tm.Do(goCtx(t), "echo", 42)
 	require.NoError(t, err)
 	assert.Equal(t, 42.0, got)

@@ -32,6 +32,9 @@
 // its own goroutine, outside any JS callback, so a handler may block, start
 // goroutines or wait on a JS Promise. When the host cancels a task (a timeout,
 // DeleteTask), the handler's ctx is cancelled and its late answer dropped.
+// The cancel comes as a message, which the worker reads only while all its
+// goroutines wait: a handler that computes without waiting calls Yield at
+// checkpoints, and stops when it returns an error.
 //
 // A panic in a goroutine a handler started, or os.Exit, ends the whole Go
 // runtime: the bootstrap tells the host, which fails the running task with

@@ -3,6 +3,8 @@
 package worker
 
 import (
+	"context"
+	"sync"
 	"syscall/js"
 
 	"github.com/atmoworkers/atmo/wasm/internal/values"
@@ -143,3 +145,51 @@ var (
 	fromJS = values.FromJS
 	jsCall = values.JSCall
 )
+
+// Yield lets the worker's event loop run once, then returns ctx's error. A
+// Go worker hears from the host (worker-cancel among the rest) only when
+// every goroutine waits: a handler that computes without waiting never sees
+// its ctx end. Call Yield at checkpoints of a long computation and stop when
+// it returns an error; it takes one JS task (tens of µs), not a timer's
+// millisecond.
+func Yield(ctx context.Context) error {
+	c := make(chan struct{})
+	yields.Lock()
+	yields.next++
+	id := yields.next
+	yields.waiting[id] = c
+	yields.Unlock()
+	yieldPost().Invoke(id)
+	<-c
+	return ctx.Err()
+}
+
+// yields are the Yield calls waiting for their JS task, by id.
+var yields = struct {
+	sync.Mutex
+	next    float64
+	waiting map[float64]chan struct{}
+}{waiting: map[float64]chan struct{}{}}
+
+// yieldPost posts id to a MessageChannel of the worker's own, made on the
+// first Yield: the message is a JS task, run after those already queued (a
+// worker-cancel that came meanwhile), and it wakes the Yield waiting on id.
+// The listener lives as long as the worker; under Node.js it does not keep
+// the thread alive by itself.
+var yieldPost = sync.OnceValue(func() js.Value {
+	return js.Global().Get("Function").New("wake", `
+const c = new MessageChannel();
+c.port1.onmessage = (e) => wake(e.data);
+if (c.port1.unref) c.port1.unref();
+return (id) => c.port2.postMessage(id);`).Invoke(js.FuncOf(func(_ js.Value, args []js.Value) any {
+		id := args[0].Float()
+		yields.Lock()
+		c := yields.waiting[id]
+		delete(yields.waiting, id)
+		yields.Unlock()
+		if c != nil {
+			close(c)
+		}
+		return nil
+	}))
+})

@@ -34,7 +34,9 @@ func main() {
 		sum := sha256.Sum256(p.Data)
 		for i := 1; i < p.Rounds; i++ {
 			if i%progressEvery == 0 {
-				if err := ctx.Err(); err != nil {
+				// A cancel reaches a Go worker only when it waits:
+				// Yield lets it in, and says if it came.
+				if err := worker.Yield(ctx); err != nil {
 					return nil, err // the host cancelled the task
 				}
 				_ = worker.Progress(ctx, float64(i)/float64(p.Rounds))

@@ -55,5 +55,18 @@ func main() {
 		}
 		return "done", nil
 	})
+	// spin computes without waiting, yielding at checkpoints, until the host
+	// cancels it; it answers how many checkpoints it passed.
+	worker.Handle("spin", func(ctx context.Context, _ any) (any, error) {
+		x := 1.0
+		for n := 0; ; n++ {
+			for i := 0; i < 100_000; i++ {
+				x = x*1.0000001 + 1e-9
+			}
+			if err := worker.Yield(ctx); err != nil {
+				return nil, err
+			}
+		}
+	})
 	worker.Run()
 }
