@@ -48,7 +48,6 @@ const state = {
   tm: null,
   wm: null,
   examples: [],
-  started: new Map(), // taskId → submit time, for latency
   latencies: [], // the last 500, ms
   perSecond: new Array(60).fill(0), // settled tasks per second, oldest first
   poolSize: new Array(60).fill(null), // live workers each second, oldest first
@@ -156,12 +155,13 @@ function log(kind, text, meta = '', taskId = '') {
 
 // --- submitting ----------------------------------------------------------
 
-function settled(taskId) {
-  const t0 = state.started.get(taskId);
-  state.started.delete(taskId);
+// settled counts a task that settled, submitted at t0, and returns how long
+// it took. A task may settle inside addTask itself (one no worker lists), so
+// t0 is taken before it is added.
+function settled(t0) {
+  tick(); // into this second's bucket, however late the timer is
   state.perSecond[59]++;
   state.dirty = true;
-  if (t0 === undefined) return 0;
   const ms = performance.now() - t0;
   state.latencies.push(ms);
   if (state.latencies.length > 500) state.latencies.shift();
@@ -174,10 +174,10 @@ function settled(taskId) {
  */
 function submit(name, params, { quiet = false, onProgress } = {}) {
   return new Promise((resolve) => {
-    let task;
     const label = `${name}(${short(params)})`;
+    const t0 = performance.now();
     try {
-      task = state.tm.addTask({
+      state.tm.addTask({
         name,
         params: expand(name, params),
         onProgress: (r) => {
@@ -185,12 +185,12 @@ function submit(name, params, { quiet = false, onProgress } = {}) {
           else if (!quiet) log('info', `${label}: progress ${progressText(r.content)}`, r.workerId, r.taskId);
         },
         onSuccess: (r) => {
-          const ms = settled(r.taskId);
+          const ms = settled(t0);
           if (!quiet) log('ok', `${label} → ${short(r.content)}`, `${r.workerId} · ${fmtMs(ms)}`, r.taskId);
           resolve({ ok: true, taskId: r.taskId, workerId: r.workerId, value: r.content, ms });
         },
         onError: (r) => {
-          const ms = settled(r.taskId);
+          const ms = settled(t0);
           log('err', `${label} → ${r.error}`, `${r.workerId || r.code} · ${fmtMs(ms)}`, r.taskId);
           resolve({ ok: false, taskId: r.taskId, workerId: r.workerId || '', error: r.error, code: r.code, ms });
         },
@@ -200,7 +200,6 @@ function submit(name, params, { quiet = false, onProgress } = {}) {
       resolve({ ok: false, taskId: '', workerId: '', error: err.message, code: err.code, ms: 0 });
       return;
     }
-    state.started.set(task.id, performance.now());
     state.dirty = true;
   });
 }
@@ -543,11 +542,21 @@ function renderChart() {
   });
 }
 
+// tick moves the per-second charts on by the seconds that passed since the
+// last tick: a timer runs late when the page is busy, and a hidden tab's
+// about once a minute, and a bucket must still hold one second.
+let lastTick = performance.now();
 function tick() {
-  state.perSecond.shift();
-  state.perSecond.push(0);
-  state.poolSize.shift();
-  state.poolSize.push(state.poolSize.at(-1)); // until render counts again
+  const now = performance.now();
+  const n = Math.floor((now - lastTick) / 1000);
+  if (n < 1) return;
+  lastTick += n * 1000;
+  for (let i = 0; i < Math.min(n, 60); i++) {
+    state.perSecond.shift();
+    state.perSecond.push(0);
+    state.poolSize.shift();
+    state.poolSize.push(state.poolSize.at(-1)); // until render counts again
+  }
   state.dirty = true;
 }
 
