@@ -4,10 +4,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/atmoworkers/atmo/host/generate"
 )
+
+func isKind(word string) bool {
+	switch strings.ToLower(word) {
+	case generate.Browser, generate.Server, generate.Go:
+		return true
+	}
+	return false
+}
 
 // generateCmd is `generate-worker [-force] NAME [DIR] [browser|server|go]`.
 // -force may also come after the arguments.
@@ -39,6 +48,11 @@ func generateCmd(args []string, stdout, stderr io.Writer) error {
 	o := generate.Options{Name: pos[0], Dir: ".", Kind: generate.Browser, Force: *force}
 	if len(pos) > 1 {
 		o.Dir = pos[1]
+	}
+	if len(pos) == 2 && isKind(pos[1]) {
+		if fi, err := os.Stat(pos[1]); err != nil || !fi.IsDir() {
+			return fmt.Errorf("generate-worker %s %s: the second word is the directory (NAME [DIR] [TYPE]), and there is no directory %q; for a %s worker here, say generate-worker %s . %s", pos[0], pos[1], pos[1], pos[1], pos[0], pos[1])
+		}
 	}
 	if len(pos) > 2 {
 		o.Kind = strings.ToLower(pos[2])
