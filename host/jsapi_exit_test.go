@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,9 +93,25 @@ func TestDashboardWhoseGoModuleExitsSaysSoOnce(t *testing.T) {
 	assert.NotContains(t, strings.ToLower(plog.String()), "uncaught", "nothing thrown at the page, tick after tick")
 }
 
-func TestLoadAtmoGivenAnotherGoModuleRejectsSayingWhichToLoad(t *testing.T) {
+// pageOf serves files at /t/, opens /t/index.html and waits until the
+// page's expression ready is true.
+func pageOf(t *testing.T, files map[string]string, ready string) context.Context {
+	t.Helper()
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><meta charset="utf-8"><body>
+	for name, text := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	ctx, base, _ := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}}})
+	var ok bool
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(base+"/t/index.html"),
+		chromedp.Poll("!!("+ready+")", &ok, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)),
+	))
+	return ctx
+}
+
+func TestLoadAtmoGivenAnotherGoModuleRejectsSayingWhichToLoad(t *testing.T) {
+	ctx := pageOf(t, map[string]string{"index.html": `<!doctype html><meta charset="utf-8"><body>
 <script type="module">
 import { loadAtmo } from '/atmo.js';
 const outcome = (p) => p.then(() => ({ loaded: true }), (e) => ({ code: e.code, argument: e.argument, message: e.message }));
@@ -103,13 +120,7 @@ window.loads = (async () => ({
   worker: await outcome(loadAtmo({ wasm: '/workers/math.wasm', timeout: 1000 })),
   atmo: await outcome(loadAtmo({ wasm: '/atmo.wasm' })),
 }))();
-</script>`), 0o644))
-	ctx, base, _ := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}}})
-	var ok bool
-	require.NoError(t, chromedp.Run(ctx,
-		chromedp.Navigate(base+"/t/index.html"),
-		chromedp.Poll(`!!window.loads`, &ok, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)),
-	))
+</script>`}, "window.loads")
 	var got map[string]map[string]any
 	eval(t, ctx, `window.loads`, &got)
 	assert.Equal(t, map[string]any{"code": "ERR_BAD_ARGUMENT", "argument": "options.timeout",
@@ -120,8 +131,7 @@ window.loads = (async () => ({
 }
 
 func TestTheJSAPIRunsInsideAWorkerToo(t *testing.T) {
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "main-worker.js"), []byte(`import '/wasm_exec.js';
+	ctx := pageOf(t, map[string]string{"main-worker.js": `import '/wasm_exec.js';
 import { loadAtmo } from '/atmo.js';
 try {
   const atmo = await loadAtmo();
@@ -132,19 +142,12 @@ try {
 } catch (e) {
   postMessage({ error: String(e && e.stack || e) });
 }
-`), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><meta charset="utf-8"><body>
+`, "index.html": `<!doctype html><meta charset="utf-8"><body>
 <script type="module">
 const w = new Worker('/t/main-worker.js', { type: 'module' });
 w.onmessage = (e) => { window.answer = e.data; };
 w.onerror = (e) => { window.answer = { error: e.message || 'worker error' }; };
-</script>`), 0o644))
-	ctx, base, _ := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}}})
-	var ok bool
-	require.NoError(t, chromedp.Run(ctx,
-		chromedp.Navigate(base+"/t/index.html"),
-		chromedp.Poll(`!!window.answer`, &ok, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)),
-	))
+</script>`}, "window.answer")
 	var got map[string]any
 	eval(t, ctx, `window.answer`, &got)
 	assert.Equal(t, map[string]any{"sum": 42.0}, got, "a worker URL resolves against the worker's own script")
