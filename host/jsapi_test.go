@@ -127,6 +127,27 @@ func TestJSAPICallsAfterCloseRejectClearlyAndPendingTasksSettle(t *testing.T) {
 	assert.Empty(t, status["working"])
 }
 
+func TestJSAPITasksGoHasAtCloseSettleWithErrClosed(t *testing.T) {
+	// Unlike the test above, close comes a while after the tasks reached Go:
+	// their answers leave Go after close, and must still reach their
+	// promises and callbacks.
+	ctx := apiPageWith(t, map[string]string{"hold-worker.js": "importScripts('/jsworker/atmo-worker.js');\natmoWorker({ hold: () => new Promise(() => {}) });\n"})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['hold'], script: '/t/hold-worker.js' }]);
+  await wm.ready();
+  const running = tm.run('hold').then(() => 'resolved', (e) => e.code);
+  const queued = tm.run('hold').then(() => 'resolved', (e) => e.code);
+  const called = new Promise((resolve) => tm.addTask({ name: 'hold', onSuccess: () => resolve('resolved'), onError: (r) => resolve(r.code) }));
+  while (tm.status().working.length === 0) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 100));
+  await tm.close();
+  const within = (p) => Promise.race([p, new Promise((r) => setTimeout(() => r('never settled'), 5000))]);
+  return { running: await within(running), queued: await within(queued), called: await within(called) };`), &got)
+	assert.Equal(t, map[string]any{"running": "ERR_CLOSED", "queued": "ERR_CLOSED", "called": "ERR_CLOSED"}, got)
+}
+
 func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 	ctx := apiPage(t)
 	var got map[string]any

@@ -24,6 +24,7 @@ type Batcher[T any] struct {
 	items   []T
 	spare   []T // the list flush had last, emptied, for the next turn's items
 	wake    chan struct{}
+	exited  chan struct{} // closed when the flusher has flushed its last
 	started bool
 	stopped bool
 }
@@ -32,7 +33,7 @@ type Batcher[T any] struct {
 // goroutine, one call per turn. flush must not keep the list it is given
 // after it returns: the Batcher reuses it for a later turn.
 func New[T any](flush func([]T)) *Batcher[T] {
-	return &Batcher[T]{flush: flush, wake: make(chan struct{}, 1)}
+	return &Batcher[T]{flush: flush, wake: make(chan struct{}, 1), exited: make(chan struct{})}
 }
 
 // Add queues x for the flush of this turn. After Stop it flushes x at once,
@@ -66,18 +67,24 @@ func (b *Batcher[T]) Empty() bool {
 	return len(b.items) == 0
 }
 
-// Stop ends the flusher once it has flushed what is queued. Later Adds
-// flush at once.
+// Stop ends the flusher once it has flushed what is queued, and returns
+// when it has: flush is not called by the flusher after that (later Adds
+// flush at once, in their caller). Do not call it from flush.
 func (b *Batcher[T]) Stop() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if !b.stopped {
 		b.stopped = true
 		close(b.wake)
 	}
+	started := b.started
+	b.mu.Unlock()
+	if started {
+		<-b.exited
+	}
 }
 
 func (b *Batcher[T]) run() {
+	defer close(b.exited)
 	for range b.wake {
 		runtime.Gosched()
 		b.flushQueued()
