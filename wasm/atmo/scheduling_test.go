@@ -155,3 +155,29 @@ func TestStatsMatchTheWorkDone(t *testing.T) {
 	}
 	assert.Equal(t, 41, total)
 }
+
+func TestALargeProgressReportArrivesWhole(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"big"}, Script: jstest.HelperWorker(t, `atmoWorker({
+  big: (_, { progress }) => { progress(Array.from({ length: 100000 }, (_, i) => ({ i }))); return 'done'; },
+});`)})
+	var report atmo.Progress
+	var mu sync.Mutex
+	res := make(chan atmo.Response, 1)
+	_, err := tm.AddTask(atmo.TaskParams{Name: "big",
+		OnProgress: func(p atmo.Progress) { mu.Lock(); report = p; mu.Unlock() },
+		OnSuccess:  func(r atmo.Response) { res <- r },
+		OnError:    func(r atmo.Response) { res <- r }})
+	require.NoError(t, err)
+	require.NoError(t, (<-res).Err)
+	mu.Lock()
+	defer mu.Unlock()
+	items, _ := report.Content.([]any)
+	require.Len(t, items, 100000)
+	whole := 0
+	for _, it := range items {
+		if it != nil {
+			whole++
+		}
+	}
+	assert.Equal(t, 100000, whole, "100,000 objects, none cut off")
+}

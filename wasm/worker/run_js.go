@@ -82,7 +82,7 @@ const write = (d) => {
     return codec.encode(d);
   }
   try {
-    return codec.encode(compact);
+    return codec.encodeList(compact); // each task's params with a bound of their own
   } finally {
     compact.length = 0; // hold no params
   }

@@ -121,16 +121,12 @@ func ToJS(v any, transfer *[]any) js.Value {
 // it is met: a graph of a few dozen objects could make billions.
 const MaxNodes = 1 << 22
 
-// fromJSMaxNodes is FromJS's bound: it reads what the wire could not (such
-// as a value past MaxNodes), with a few JS calls an object.
-const fromJSMaxNodes = 1 << 16
-
 // FromJS turns a JS value into Go: numbers float64, strings, booleans, null
 // and undefined nil, arrays []any, typed arrays and ArrayBuffers []byte,
 // Dates their ISO text, Errors {name, message}, other objects map[string]any.
 // Nesting past MaxDepth and an object met again inside itself (a cycle)
 // become nil, as the wire's writer has them (codec.value), and so do the
-// arrays and objects past the first 65,536.
+// arrays and objects past MaxNodes, where the writer throws instead.
 func FromJS(v js.Value) any {
 	r := fromJSReader{}
 	return r.value(v, 0)
@@ -173,7 +169,7 @@ func (r *fromJSReader) seen(v js.Value, depth int) bool {
 // enter takes v, at depth, as the container being read, unless it is a
 // cycle or one too many.
 func (r *fromJSReader) enter(v js.Value, depth int) bool {
-	if r.seen(v, depth) || r.nodes >= fromJSMaxNodes {
+	if r.seen(v, depth) || r.nodes >= MaxNodes {
 		return false
 	}
 	r.nodes++

@@ -203,6 +203,15 @@ const slot = () => { room(4); const at = wpos; wpos += 4; return at; };
 const fill = (at) => wv.setUint32(at, wpos - at - 4, true);
 const end = () => { wire.in = w8; inView = wv; return wpos; };
 const encode = (v) => { begin(); value(v, 0); return end(); };
+// encodeList writes the array list as encode would, but each of its items
+// as a value of its own: each has its own MAX_NODES (the tasks of a batch,
+// say, whose params are the user's).
+const encodeList = (list) => {
+  begin();
+  room(5); w8[wpos++] = 6; writeLen(list.length);
+  for (const v of list) value(v, 0);
+  return end();
+};
 // deliver writes d with write (which returns the length, or -1 for what it
 // does not take) and hands the bytes to r, a Receiver's JS side {fn, id}:
 // through the wasm export when the page's Go instance is known (hop, see
@@ -331,7 +340,7 @@ const post = (target, m, list) => {
 // value is handed on to code that may call back into Go.
 const readHeld = (r, t) => hold(read(r, t || []));
 const take = (k) => { const v = held.values[k]; release(k); return v; };
-return { wire, hop, whileAlive, read, readHeld, take, begin, value, num, mark, rewind, slot, fill, end, encode, copy, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
+return { wire, hop, whileAlive, read, readHeld, take, begin, value, num, mark, rewind, slot, fill, end, encode, encodeList, copy, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
 `).Invoke(MaxDepth, InlineBytes, MaxItems, MaxNodes)
 
 // WhileAlive returns fn as a JS function that calls it only while the Go
