@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // transport is the thin boundary to one real worker (a Web Worker, a Node.js
@@ -650,7 +652,9 @@ func (p *workerPool) close(cause error) {
 	var moving []*TaskRequest
 	for _, w := range slices.Clone(p.workers) {
 		for _, t := range sortedInflight(w) {
-			if !t.settled && !tm.closed && tm.listedOutside(t.name, p) {
+			// A task whose params moved buffers to this worker cannot go
+			// anywhere else: it fails as a closed manager's task does.
+			if !t.settled && !tm.closed && !values.Moves(t.params) && tm.listedOutside(t.name, p) {
 				delete(w.inflight, t.seq)
 				moving = append(moving, t)
 				continue

@@ -195,6 +195,7 @@ func TestClosingAWorkerManagerHandsItsRunningTasksToAnotherThatListsThem(t *test
 	shared := doAsync(tm, TaskParams{Name: "hang"})
 	own := doAsync(tm, TaskParams{Name: "only"})
 	settleSoon(t, func() bool { return len(tm.Status().Working) == 2 })
+	moved := doAsync(tm, TaskParams{Name: "hang", Params: moving}) // queued: both workers are busy
 	other, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) { return w.id, "" }, cfg("c", "hang"))
 	require.NoError(t, other.ready(ctx(t)))
 
@@ -205,6 +206,23 @@ func TestClosingAWorkerManagerHandsItsRunningTasksToAnotherThatListsThem(t *test
 	r = <-own
 	require.ErrorIs(t, r.Err, ErrClosed, "no other manager lists it")
 	assert.Contains(t, r.Error, "the worker manager was closed while task task-2 (only) ran on worker-")
+	require.NoError(t, (<-moved).Err, "a queued task whose buffers never left is free to go anywhere")
+}
+
+func TestClosingAWorkerManagerFailsARunningTaskWhoseBuffersMovedWithErrClosed(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	forever := make(chan struct{})
+	defer close(forever)
+	closing, _ := rawFakePool(t, tm, func(*TaskWorker, string, any) (any, string) { <-forever; return nil, "" }, cfg("a", "hang"))
+	require.NoError(t, closing.ready(ctx(t)))
+	moved := doAsync(tm, TaskParams{Name: "hang", Params: moving})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	other, _ := rawFakePool(t, tm, echo, cfg("b", "hang"))
+	require.NoError(t, other.ready(ctx(t)))
+	closing.close(ErrClosed)
+	r := <-moved
+	require.ErrorIs(t, r.Err, ErrClosed, "its buffers are with the closed worker: it cannot move, and fails as the manager's own")
 }
 
 func TestAnUncaughtErrorAfterACancelFailsNoTaskTwiceInTheWorkersCounts(t *testing.T) {
