@@ -155,41 +155,36 @@ var (
 func Yield(ctx context.Context) error {
 	c := make(chan struct{})
 	yields.Lock()
-	yields.next++
-	id := yields.next
-	yields.waiting[id] = c
+	yields.waiting = append(yields.waiting, c)
+	yieldPost().Invoke() // under the lock: the posts go in the order of waiting
 	yields.Unlock()
-	yieldPost().Invoke(id)
 	<-c
 	return ctx.Err()
 }
 
-// yields are the Yield calls waiting for their JS task, by id.
-var yields = struct {
+// yields are the Yield calls waiting for their JS task, in the order they
+// posted it.
+var yields struct {
 	sync.Mutex
-	next    float64
-	waiting map[float64]chan struct{}
-}{waiting: map[float64]chan struct{}{}}
+	waiting []chan struct{}
+}
 
-// yieldPost posts id to a MessageChannel of the worker's own, made on the
+// yieldPost posts to a MessageChannel of the worker's own, made on the
 // first Yield: the message is a JS task, run after those already queued (a
-// worker-cancel that came meanwhile), and it wakes the Yield waiting on id.
-// The listener lives as long as the worker; under Node.js it does not keep
-// the thread alive by itself.
+// worker-cancel that came meanwhile), and its messages come in order, so
+// each wakes the Yield that waited longest. The listener lives as long as
+// the worker; under Node.js it does not keep the thread alive by itself.
 var yieldPost = sync.OnceValue(func() js.Value {
 	return js.Global().Get("Function").New("wake", `
 const c = new MessageChannel();
-c.port1.onmessage = (e) => wake(e.data);
+c.port1.onmessage = () => wake();
 if (c.port1.unref) c.port1.unref();
-return (id) => c.port2.postMessage(id);`).Invoke(js.FuncOf(func(_ js.Value, args []js.Value) any {
-		id := args[0].Float()
+return () => c.port2.postMessage(null);`).Invoke(js.FuncOf(func(js.Value, []js.Value) any {
 		yields.Lock()
-		c := yields.waiting[id]
-		delete(yields.waiting, id)
+		c := yields.waiting[0]
+		yields.waiting = yields.waiting[1:]
 		yields.Unlock()
-		if c != nil {
-			close(c)
-		}
+		close(c)
 		return nil
 	}))
 })
