@@ -287,6 +287,9 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 			tm.stats.ignored++
 			return
 		}
+		if l, ok := in.content.(lazyContent); ok {
+			in.content = l.decode() // now: the callbacks run later
+		}
 		if tm.watched() {
 			tm.emit(Message{Kind: KindWorkerProgress, TaskID: t.id, WorkerID: w.id, Content: in.content})
 		}

@@ -4,6 +4,7 @@ package atmo_test
 
 import (
 	"fmt"
+	"sync"
 	"syscall/js"
 	"testing"
 	"unsafe"
@@ -93,6 +94,38 @@ func TestAnswersWithCyclesOrAnExplodingGraphOfSharedObjectsNeitherFreezeNorHang(
 	_, err = tm.Do(testCtx(t), "exploding", nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the worker's answer cannot be read: it makes more than 4194304 arrays and objects written out as a tree: shared references?")
+}
+
+func TestProgressReportsWithCyclesOrAnExplodingGraphAreReadAsAnswersAre(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"report"}, Script: jstest.HelperWorker(t, `atmoWorker({
+  report: (_, { progress }) => {
+    const root = { name: 'root', kids: [] };
+    root.kids.push({ parent: root });
+    progress(root);
+    let s = {};
+    for (let i = 0; i < 40; i++) s = { l: s, r: s };
+    progress(s);
+    progress({ bytes: new Uint8Array([1, 2, 3]), when: new Date(0), err: new TypeError('bad') });
+    return 'done';
+  },
+});`)})
+	var reports []any
+	var mu sync.Mutex
+	before := tm.Stats().Ignored
+	res := make(chan atmo.Response, 1)
+	_, err := tm.AddTask(atmo.TaskParams{Name: "report",
+		OnProgress: func(p atmo.Progress) { mu.Lock(); reports = append(reports, p.Content); mu.Unlock() },
+		OnSuccess:  func(r atmo.Response) { res <- r },
+		OnError:    func(r atmo.Response) { res <- r }})
+	require.NoError(t, err)
+	require.NoError(t, (<-res).Err)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, reports, 2, "the report that cannot be read is dropped, at once, and the task goes on")
+	assert.Equal(t, map[string]any{"name": "root", "kids": []any{map[string]any{"parent": nil}}}, reports[0], "a back-pointer reads as null")
+	assert.Equal(t, map[string]any{"bytes": []byte{1, 2, 3}, "when": "1970-01-01T00:00:00.000Z",
+		"err": map[string]any{"name": "TypeError", "message": "bad"}}, reports[1], "the value rules of answers")
+	assert.Equal(t, before+1, tm.Stats().Ignored, "the dropped report is counted")
 }
 
 // BenchmarkPayload64MiB compares a 64 MiB round trip: raw JS moving an

@@ -144,10 +144,12 @@ const flush = (port, q, wid) => {
 // in wire.items. The content of a task in keep (one that takes its result
 // as the worker sent it) is not written: its length is 0, which no written
 // value has; nor is that of an answer with an id not ours, which Go
-// ignores. It returns the length, or -1 for any other message, which takes
-// the general path.
+// ignores. A worker-progress message is written as one answer, after -1
+// where the count goes (see progress). It returns the length, or -1 for any
+// other message, which takes the general path.
 const answers = (d, keep) => {
   if (d === null || typeof d !== 'object') return -1;
+  if (d.message === 'worker-progress') return progress(d);
   let items;
   if (d.message === 'worker-response') items = [d];
   else if (d.message === 'worker-response-batch' && Array.isArray(d.content)) items = d.content;
@@ -185,6 +187,31 @@ const answers = (d, keep) => {
     }
     codec.fill(at);
   }
+  return codec.end();
+};
+// progress writes a progress report as answers write an answer, its N
+// after -1; a report with an id not ours takes the general path, to be
+// ignored there, and one whose content cannot be read (a graph of shared
+// objects too large as a tree, a getter that throws) is written with 0 for
+// N, which Go ignores too, so that the page never reads it object by
+// object.
+const progress = (d) => {
+  const seq = seqOf(d);
+  if (seq === 0) return -1;
+  codec.begin();
+  codec.num(-1);
+  codec.wire.items.push(d.content);
+  const start = codec.mark();
+  codec.num(seq);
+  let at = codec.slot();
+  try {
+    codec.value(d.content, 0);
+  } catch (err) {
+    codec.rewind(start);
+    codec.num(0);
+    at = codec.slot();
+  }
+  codec.fill(at);
   return codec.end();
 };
 // seqOf is N for an answer to "task-N", the id as the TaskManager wrote
@@ -225,6 +252,10 @@ var (
 func receiveWire(buf []byte) []inbound {
 	count := int(math.Float64frombits(binary.LittleEndian.Uint64(buf)))
 	buf = buf[8:]
+	kind := KindWorkerResponse
+	if count < 0 { // a progress report (see progress)
+		count, kind = 1, KindWorkerProgress
+	}
 	ins, contents := slices.Grow(wireIns[:0], count), slices.Grow(wireContents[:0], count) // &contents[i] stays put
 	for i := range count {
 		code := math.Float64frombits(binary.LittleEndian.Uint64(buf))
@@ -234,7 +265,7 @@ func receiveWire(buf []byte) []inbound {
 			b = buf[12 : 12+size]
 		}
 		buf = buf[12+size:]
-		in := inbound{kind: KindWorkerResponse}
+		in := inbound{kind: kind}
 		if code == 0 { // an id the TaskManager did not make: ignored
 			ins = append(ins, in)
 			continue
