@@ -160,18 +160,10 @@ func TestALargeProgressReportArrivesWhole(t *testing.T) {
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"big"}, Script: jstest.HelperWorker(t, `atmoWorker({
   big: (_, { progress }) => { progress(Array.from({ length: 100000 }, (_, i) => ({ i }))); return 'done'; },
 });`)})
-	var report atmo.Progress
-	var mu sync.Mutex
-	res := make(chan atmo.Response, 1)
-	_, err := tm.AddTask(atmo.TaskParams{Name: "big",
-		OnProgress: func(p atmo.Progress) { mu.Lock(); report = p; mu.Unlock() },
-		OnSuccess:  func(r atmo.Response) { res <- r },
-		OnError:    func(r atmo.Response) { res <- r }})
-	require.NoError(t, err)
-	require.NoError(t, (<-res).Err)
-	mu.Lock()
-	defer mu.Unlock()
-	items, _ := report.Content.([]any)
+	reports, r := runWithProgress(t, tm, "big", nil)
+	require.NoError(t, r.Err)
+	require.Len(t, reports, 1)
+	items, _ := reports[0].([]any)
 	require.Len(t, items, 100000)
 	whole := 0
 	for _, it := range items {
@@ -180,4 +172,19 @@ func TestALargeProgressReportArrivesWhole(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 100000, whole, "100,000 objects, none cut off")
+}
+
+// runWithProgress runs one task and returns the contents of its progress
+// reports, in the order OnProgress had them, and its answer.
+func runWithProgress(t *testing.T, tm *atmo.TaskManager, name string, params any) ([]any, atmo.Response) {
+	t.Helper()
+	var reports []any
+	res := make(chan atmo.Response, 1)
+	_, err := tm.AddTask(atmo.TaskParams{Name: name, Params: params,
+		OnProgress: func(p atmo.Progress) { reports = append(reports, p.Content) }, // runs before OnSuccess/OnError
+		OnSuccess:  func(r atmo.Response) { res <- r },
+		OnError:    func(r atmo.Response) { res <- r }})
+	require.NoError(t, err)
+	r := <-res
+	return reports, r
 }

@@ -4,7 +4,6 @@ package atmo_test
 
 import (
 	"fmt"
-	"sync"
 	"syscall/js"
 	"testing"
 	"unsafe"
@@ -109,18 +108,9 @@ func TestProgressReportsWithCyclesOrAnExplodingGraphAreReadAsAnswersAre(t *testi
     return 'done';
   },
 });`)})
-	var reports []any
-	var mu sync.Mutex
 	before := tm.Stats().Ignored
-	res := make(chan atmo.Response, 1)
-	_, err := tm.AddTask(atmo.TaskParams{Name: "report",
-		OnProgress: func(p atmo.Progress) { mu.Lock(); reports = append(reports, p.Content); mu.Unlock() },
-		OnSuccess:  func(r atmo.Response) { res <- r },
-		OnError:    func(r atmo.Response) { res <- r }})
-	require.NoError(t, err)
-	require.NoError(t, (<-res).Err)
-	mu.Lock()
-	defer mu.Unlock()
+	reports, r := runWithProgress(t, tm, "report", nil)
+	require.NoError(t, r.Err)
 	require.Len(t, reports, 2, "the report that cannot be read is dropped, at once, and the task goes on")
 	assert.Equal(t, map[string]any{"name": "root", "kids": []any{map[string]any{"parent": nil}}}, reports[0], "a back-pointer reads as null")
 	assert.Equal(t, map[string]any{"bytes": []byte{1, 2, 3}, "when": "1970-01-01T00:00:00.000Z",
