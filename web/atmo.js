@@ -534,9 +534,9 @@ class BrowserWorkerManager {
   }
 
   /**
-   * Starts one more worker from config; returns its description. With
-   * maxWorkers (and idleTimeout) it is an elastic group of its own that
-   * grows while its tasks wait; count must be 1 or left out.
+   * Starts the workers of one more config (count of them, default 1);
+   * returns the description of the first. With maxWorkers (and idleTimeout)
+   * they are an elastic group of their own that grows while its tasks wait.
    */
   addWorker(config) {
     this._check('addWorker');

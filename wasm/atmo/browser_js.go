@@ -14,7 +14,8 @@ import (
 )
 
 // BrowserWorkerManager runs a pool of Web Workers for a TaskManager: the
-// seed's BrowserWorkerManager. Each WorkerConfig starts one worker.
+// seed's BrowserWorkerManager. Each WorkerConfig starts Count workers
+// (default 1).
 type BrowserWorkerManager struct {
 	pool *workerPool
 }
@@ -22,9 +23,11 @@ type BrowserWorkerManager struct {
 // BrowserTaskWorker is one Web Worker of a BrowserWorkerManager.
 type BrowserTaskWorker = TaskWorker
 
-// NewBrowserWorkerManager starts a Web Worker for each config and attaches
+// NewBrowserWorkerManager starts the Web Workers of each config and attaches
 // them to tm. It returns at once; use Ready to wait for the workers. An error
-// means a config was unusable (no Tasks, no Script) or tm was closed.
+// means a config was unusable (it names the field: no Tasks, neither or both
+// of Script and Module, a bad Type, a bad count or duration) or tm was
+// closed.
 func NewBrowserWorkerManager(tm *TaskManager, configs ...WorkerConfig) (*BrowserWorkerManager, error) {
 	p, err := newWorkerPool(tm, spawnWebWorker, configs)
 	if err != nil {

@@ -337,6 +337,32 @@ func TestCancellingARunningTaskTellsItsWorkerAndReplacesOneThatIgnoresIt(t *test
 	require.NoError(t, err)
 }
 
+func TestACanceledTasksErrorCarriesItsContextsCause(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, hangOn(t), cfg("a", "hang"))
+	require.NoError(t, p.ready(ctx(t)))
+	userLeft := errors.New("the user left the page")
+
+	running, cancel := context.WithCancelCause(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := tm.Do(running, "hang", nil); errc <- err }()
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	cancel(userLeft)
+	err := <-errc
+	require.ErrorIs(t, err, ErrCanceled)
+	require.ErrorIs(t, err, context.Canceled, "errors.Is against the context's error still holds")
+	require.ErrorIs(t, err, userLeft, "and against its cause")
+
+	ended, stop := context.WithTimeoutCause(context.Background(), time.Nanosecond, userLeft)
+	defer stop()
+	<-ended.Done()
+	_, err = tm.AddTask(TaskParams{Name: "hang", Context: ended})
+	require.ErrorIs(t, err, ErrCanceled, "a context already ended refuses the task")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorIs(t, err, userLeft)
+}
+
 func TestDoCancelsItsTaskWhenItsContextEndsAndOnlyThen(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()

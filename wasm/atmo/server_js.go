@@ -41,10 +41,11 @@ type ServerWorkerManager struct {
 // ServerTaskWorker is one worker_threads worker of a ServerWorkerManager.
 type ServerTaskWorker = TaskWorker
 
-// NewServerWorkerManager starts a worker_threads Worker for each config and
-// attaches them to tm. It returns at once; use Ready to wait for the workers.
-// An error means this is not Node.js, a config was unusable (no Tasks, no
-// Script), or tm was closed. A script that does not exist is not an error
+// NewServerWorkerManager starts the worker_threads Workers of each config
+// (Count of them, default 1) and attaches them to tm. It returns at once; use
+// Ready to wait for the workers. An error means this is not Node.js, a config
+// was unusable (it names the field, as NewBrowserWorkerManager's do), or tm
+// was closed. A script that does not exist is not an error
 // here: its worker closes with "no such file", as a 404 does in the browser.
 func NewServerWorkerManager(tm *TaskManager, configs ...WorkerConfig) (*ServerWorkerManager, error) {
 	if _, err := nodeModules(); err != nil {

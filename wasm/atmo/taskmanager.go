@@ -188,8 +188,9 @@ func NewTaskManagerWithOptions(o Options) *TaskManager {
 func (tm *TaskManager) ID() string { return tm.id }
 
 // AddTask queues a task and returns at once. The result reaches OnSuccess
-// or OnError. It returns an error only for bad params (an empty name, params
-// that cannot be sent), a full queue (ErrQueueFull) or a closed manager
+// or OnError. It returns an error only for bad params (ErrBadParams: an
+// empty name, params that cannot be sent), a Context that has already ended
+// (ErrCanceled), a full queue (ErrQueueFull) or a closed manager
 // (ErrClosed); a task no worker can run is added and fails at once with
 // ErrNoWorker through OnError.
 func (tm *TaskManager) AddTask(p TaskParams) (*TaskRequest, error) {
@@ -197,9 +198,10 @@ func (tm *TaskManager) AddTask(p TaskParams) (*TaskRequest, error) {
 }
 
 // Do runs a task and waits for its result. A worker's error comes back as
-// *TaskError; other failures wrap ErrNoWorker, ErrTimeout, ErrWorkerCrashed,
-// ErrQueueFull, ErrClosed or ErrCanceled (when ctx ends first the task is
-// cancelled, and the error wraps both ErrCanceled and ctx.Err()).
+// *TaskError; other failures wrap ErrBadParams, ErrNoWorker, ErrTimeout,
+// ErrWorkerCrashed, ErrQueueFull, ErrClosed or ErrCanceled (when ctx ends
+// first the task is cancelled, and the error wraps ErrCanceled, ctx.Err()
+// and the context's cause, if it has one of its own).
 func (tm *TaskManager) Do(ctx context.Context, name string, params any) (any, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("%w: Do needs a context; pass context.Background() for none", ErrBadParams)
@@ -225,9 +227,15 @@ func (tm *TaskManager) Do(ctx context.Context, name string, params any) (any, er
 // doneChans keeps Do's answer channels for reuse.
 var doneChans = sync.Pool{New: func() any { return make(chan Response, 1) }}
 
-// canceledBy is the error of a task whose context ended.
+// canceledBy is the error of a task whose context ended: it wraps
+// ErrCanceled, ctx.Err() and, when one was given (WithCancelCause,
+// WithTimeoutCause), the context's cause.
 func canceledBy(ctx context.Context) error {
-	return fmt.Errorf("%w: %w", ErrCanceled, context.Cause(ctx))
+	err, cause := ctx.Err(), context.Cause(ctx)
+	if cause == nil || cause == err {
+		return fmt.Errorf("%w: %w", ErrCanceled, err)
+	}
+	return fmt.Errorf("%w: %w: %w", ErrCanceled, err, cause)
 }
 
 // addTask adds a task; with wait, for Do, it makes the task's done channel,
@@ -243,7 +251,7 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 		return nil, fmt.Errorf("%w: task %q has Priority %d; with Options.AgingInterval %v priorities run from %d to %d", ErrBadParams, p.Name, p.Priority, tm.opts.AgingInterval, -tm.maxPriority, tm.maxPriority)
 	}
 	if p.Context != nil && p.Context.Err() != nil {
-		return nil, fmt.Errorf("task %q: %w: %w", p.Name, ErrCanceled, p.Context.Err())
+		return nil, fmt.Errorf("task %q: %w", p.Name, canceledBy(p.Context))
 	}
 	params, err := prepareParams(p.Params)
 	if err != nil {

@@ -176,8 +176,9 @@ func (b *bridge) open(e *wmEntry) js.Value {
 	return js.Null()
 }
 
-// addWorker(wm, config) → {value: worker}: one worker, which with
-// maxWorkers above 1 is an elastic group of its own.
+// addWorker(wm, config) → {value: worker}: the first of the config's
+// workers (count, default 1), which with maxWorkers are an elastic group of
+// their own.
 func (b *bridge) addWorker(args []js.Value) any {
 	e, wm, bad := b.wm(arg(args, 0))
 	if e == nil {
