@@ -50,14 +50,22 @@
         listen: (fn) => root.addEventListener('message', (e) => fn(e.data)),
       };
     }
-    if (typeof require === 'function') {
-      const { parentPort } = require('worker_threads');
+    // require in CommonJS; in an ES module (a package with "type": "module")
+    // Node.js 20.16 and later give the same through process.getBuiltinModule.
+    const builtin = typeof require === 'function' ? require
+      : typeof process === 'object' && process && typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule
+        : null;
+    if (builtin) {
+      const { parentPort } = builtin('worker_threads');
       if (parentPort) {
         return {
           post: poster(parentPort),
           listen: (fn) => parentPort.on('message', fn),
         };
       }
+    }
+    if (typeof process === 'object' && process && process.versions && process.versions.node) {
+      throw new Error(`atmo-worker.js: cannot reach worker_threads from an ES module on Node.js ${process.versions.node}: use Node.js 20.16 or later, or load the helper with require()`);
     }
     throw new Error('atmo-worker.js: not inside a Web Worker or a worker_threads Worker');
   }
@@ -74,6 +82,9 @@
 
   // errorText is a failed task's error: never empty, as an error of
   // undefined or '' would tell the host the task succeeded.
+  // canceledError is the reason a cancelled task's signal aborts with.
+  const canceledError = () => new Error('task canceled by the host');
+
   function errorText(err) {
     let text;
     if (err instanceof Error) text = err.message || String(err);
@@ -227,23 +238,33 @@
         return;
       }
       // The AbortController is made only if the handler asks for ctx.signal:
-      // most handlers never do, and it is the dearest part of a task.
-      const task = { abort: null };
+      // most handlers never do, and it is the dearest part of a task. A task
+      // the host cancelled stays in running until its handler ends, and is
+      // answered "canceled" then: it holds its slot until then (see
+      // worker-cancel).
+      const task = { abort: null, canceled: false };
       running.set(taskId, task);
       const ctx = {
         name,
         taskId,
         workerId,
         get signal() {
-          if (!task.abort) task.abort = new AbortController();
+          if (!task.abort) {
+            task.abort = new AbortController();
+            if (task.canceled) task.abort.abort(canceledError());
+          }
           return task.abort.signal;
         },
         progress(value) {
-          if (running.has(taskId)) port.post({ message: 'worker-progress', taskId, workerId, content: value });
+          if (running.get(taskId) === task && !task.canceled) port.post({ message: 'worker-progress', taskId, workerId, content: value });
         },
       };
       const done = (result) => {
-        if (running.get(taskId) !== task) return; // cancelled: the host stopped waiting
+        if (running.get(taskId) !== task) return;
+        if (task.canceled) {
+          failed(); // its outcome is dropped
+          return;
+        }
         try {
           if (result instanceof Transfer) respond(taskId, { content: result.value }, result.list);
           else respond(taskId, { content: result });
@@ -255,7 +276,7 @@
       };
       const failed = (err) => {
         if (running.get(taskId) !== task) return;
-        respond(taskId, { error: errorText(err) });
+        respond(taskId, { error: task.canceled ? 'canceled' : errorText(err) });
         running.delete(taskId);
         idle();
       };
@@ -288,12 +309,19 @@
           // lives: the host is granted it when the thread ends, however it
           // ends (self.close(), a crash, out of memory), and so learns of it.
           const locks = typeof navigator !== 'undefined' && navigator.locks;
+          // Where locks are refused (an opaque origin: a data: URL, a
+          // sandboxed page), the worker starts without one.
+          const unlocked = () => { delete ready.lock; say(); };
           if (data.lock && locks) {
             ready.lock = data.lock;
-            locks.request(data.lock, () => {
-              say();
-              return new Promise(() => {}); // never released while alive
-            });
+            try {
+              locks.request(data.lock, () => {
+                say();
+                return new Promise(() => {}); // never released while alive
+              }).catch(unlocked);
+            } catch (_) {
+              unlocked();
+            }
           } else {
             say();
           }
@@ -315,11 +343,14 @@
           }
           break;
         case 'worker-cancel': {
+          // The handler's signal fires (also if it first asks for it
+          // later); its task is answered once the handler ends, so that this
+          // worker never runs more tasks than the host gave it, and one that
+          // ignores its signal past the host's cancelGrace is replaced.
           const task = running.get(data.taskId);
-          if (task) {
-            running.delete(data.taskId);
-            if (task.abort) task.abort.abort(new Error('task canceled by the host'));
-            respond(data.taskId, { error: 'canceled' });
+          if (task && !task.canceled) {
+            task.canceled = true;
+            if (task.abort) task.abort.abort(canceledError());
           }
           break;
         }

@@ -35,7 +35,7 @@ const (
 
 var goMathTasks = []string{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}
 
-var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress", "spin"}
+var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress", "spin", "stubborn", "release"}
 
 // moduleBytes reads a built module.
 func moduleBytes(t testing.TB, path string) []byte {
@@ -482,6 +482,11 @@ func TestGoModuleHandlerThatComputesSeesItsCancelWhenItYields(t *testing.T) {
 	assert.Equal(t, 42.0, got)
 }
 
+func TestAGoHandlerThatIgnoresItsCancelHoldsItsSlotUntilItReturns(t *testing.T) {
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule), Concurrency: 2, CancelGrace: time.Minute})
+	holdsItsSlotAfterCancel(t, tm)
+}
+
 func TestGoModuleIsFetchedAndCompiledOnceForManyWorkers(t *testing.T) {
 	url := moduleURL(t, goMathModule)
 	inWorker, onPage := countDownloads(t, url)
@@ -880,4 +885,26 @@ func TestGoModuleBootstrapHoldsTheHostsWebLockWhileItsThreadLives(t *testing.T) 
 	assert.True(t, r.Get("stillHeld").Bool(), "the lock stays held while the thread serves")
 	assert.Equal(t, "Go runtime exited with code 3", r.Get("exit").String())
 	assert.True(t, r.Get("released").Bool(), "the host is granted the lock once the thread ended")
+}
+
+// holdsItsSlotAfterCancel checks, on a pool of one worker at Concurrency 2
+// with a long CancelGrace that takes stubborn, release and echo, that a
+// cancelled task whose handler goes on keeps its slot until the handler
+// returns: the worker never runs more than its Concurrency.
+func holdsItsSlotAfterCancel(t *testing.T, tm *atmo.TaskManager) {
+	t.Helper()
+	task, err := tm.AddTask(atmo.TaskParams{Name: "stubborn"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return task.Status() == atmo.TaskWorking }, 10*time.Second, time.Millisecond)
+	task.Cancel()
+	got, err := tm.Do(goCtx(t), "echo", 1) // in the other slot; the worker read the cancel before it
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, got)
+	assert.Equal(t, 1, tm.Stats().Canceled, "the task settled at once")
+	assert.Equal(t, 1, tm.Stats().Workers[0].InFlight, "the cancelled handler still runs, and holds its slot")
+	_, err = tm.Do(goCtx(t), "release", nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return tm.Stats().Workers[0].InFlight == 0 }, 10*time.Second, time.Millisecond,
+		"the slot is free once the handler returned")
+	assert.Equal(t, 0, tm.Stats().Workers[0].Restarts, "within its CancelGrace: not replaced")
 }

@@ -4,6 +4,7 @@ package atmo_test
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,6 +110,35 @@ func TestCancelOfAWorkerThatIgnoresItReplacesTheWorkerAfterTheGrace(t *testing.T
 	got, err := tm.Do(testCtx(t), "echo", 1)
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, got)
+}
+
+func TestAJSHandlerThatIgnoresItsCancelHoldsItsSlotAndSeesItsSignalAborted(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"stubborn", "release", "echo", "peek"}, Concurrency: 2, CancelGrace: time.Minute,
+		Script: jstest.HelperWorker(t, `
+let release;
+const released = new Promise((r) => { release = r; });
+let sawAborted = null;
+atmoWorker({
+  stubborn: async (_, ctx) => { await released; sawAborted = ctx.signal.aborted; return sawAborted; },
+  release: () => { release(); return true; },
+  echo: (p) => p,
+  peek: () => sawAborted,
+});`)})
+	holdsItsSlotAfterCancel(t, tm)
+	saw, err := tm.Do(testCtx(t), "peek", nil)
+	require.NoError(t, err)
+	assert.Equal(t, true, saw, "a signal first asked for after the cancel is aborted already")
+}
+
+func TestAHelperWorkerFromADataURLStartsWithoutALock(t *testing.T) {
+	// A data: URL worker has an opaque origin, where Web Locks are refused:
+	// it starts anyway, watched by timeouts as a seed script is.
+	src := jstest.Read(t, "jsworker/atmo-worker.js") + "\natmoWorker({ echo: (p) => p });"
+	url := "data:text/javascript;base64," + base64.StdEncoding.EncodeToString([]byte(src))
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: url, StartTimeout: 10 * time.Second})
+	got, err := tm.Do(testCtx(t), "echo", 7)
+	require.NoError(t, err)
+	assert.Equal(t, 7.0, got)
 }
 
 func TestATerminatedWorkersTaskIsRetriedElsewhere(t *testing.T) {

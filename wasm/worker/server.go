@@ -15,8 +15,9 @@ import (
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
-// errCanceledByHost is the cause of a task's ctx when the host cancels it.
-var errCanceledByHost = errors.New("worker: task canceled by the host")
+// errCanceledByHost is the cause of a task's ctx when the host cancels it;
+// it is a context.Canceled.
+var errCanceledByHost = fmt.Errorf("worker: task canceled by the host: %w", context.Canceled)
 
 // port is the way to the host. msg is a tree of plain values (see
 // normalize), or an answer or answers, which write themselves as one; the
@@ -99,8 +100,9 @@ func (s *server) names() []string {
 // task is one running task.
 type task struct {
 	Task
-	server *server
-	cancel context.CancelCauseFunc
+	server   *server
+	cancel   context.CancelCauseFunc
+	canceled bool // the host cancelled it: it answers "canceled" once its handler returns
 }
 
 // Task describes the task a handler is running; see TaskFrom.
@@ -138,7 +140,7 @@ func Progress(ctx context.Context, value any) error {
 	}
 	s := t.server
 	s.mu.Lock()
-	live := s.running[t.ID] == t
+	live := s.running[t.ID] == t && !t.canceled
 	s.mu.Unlock()
 	if !live {
 		return context.Cause(ctx)
@@ -293,8 +295,9 @@ func (s *server) runner(j job) {
 	}
 }
 
-// run calls the handler and answers, unless the host cancelled the task
-// meanwhile. A handler that ends its goroutine (runtime.Goexit) is
+// run calls the handler and answers: with "canceled" if the host cancelled
+// the task meanwhile (the host settled it already, and counts the slot
+// free only now). A handler that ends its goroutine (runtime.Goexit) is
 // answered too, with an error: else its task would wait for ever.
 func (s *server) run(ctx context.Context, t *task, h Handler, params any) {
 	var result any
@@ -306,10 +309,17 @@ func (s *server) run(ctx context.Context, t *task, h Handler, params any) {
 		}
 		s.mu.Lock()
 		live := s.running[t.ID] == t
-		delete(s.running, t.ID)
+		if live {
+			delete(s.running, t.ID)
+		}
+		canceled := t.canceled
 		s.mu.Unlock()
 		t.cancel(nil)
-		if live {
+		switch {
+		case !live:
+		case canceled:
+			s.respond(t.ID, t.WorkerID, nil, "canceled")
+		default:
 			s.respond(t.ID, t.WorkerID, result, errText)
 		}
 	}()
@@ -343,18 +353,21 @@ func call(ctx context.Context, name string, h Handler, params any) (result any, 
 	return v, ""
 }
 
-// cancelTask cancels a running task's ctx and answers for it at once; the
-// handler's own answer, when it comes, is dropped.
+// cancelTask cancels a running task's ctx. Its handler's outcome is
+// dropped, and the answer "canceled" leaves when the handler returns, not
+// before: until then the task still holds its slot, so that the host never
+// hands this worker more tasks than its Concurrency, and a handler that
+// ignores its ctx past the host's CancelGrace has its worker replaced.
 func (s *server) cancelTask(taskID string) {
 	s.mu.Lock()
 	t := s.running[taskID]
-	delete(s.running, taskID)
-	s.mu.Unlock()
-	if t == nil {
-		return // finished already, or not ours
+	if t == nil || t.canceled {
+		s.mu.Unlock()
+		return // finished already, cancelled already, or not ours
 	}
+	t.canceled = true
+	s.mu.Unlock()
 	t.cancel(errCanceledByHost)
-	s.respond(t.ID, t.WorkerID, nil, "canceled")
 }
 
 // respond answers a task. When the host takes batches, answers given while

@@ -206,6 +206,27 @@ func TestCancelCancelsTheHandlersContextAndDropsItsLateAnswer(t *testing.T) {
 	assert.Equal(t, "task-1", m["taskId"])
 	assert.Equal(t, "canceled", m["error"])
 	require.ErrorIs(t, <-stopped, errCanceledByHost)
+	require.ErrorIs(t, errCanceledByHost, context.Canceled)
+	h.none(t)
+}
+
+func TestACancelledHandlerHoldsItsSlotUntilItReturns(t *testing.T) {
+	s, h := newTestServer(t)
+	release := make(chan struct{})
+	s.handle("stubborn", func(ctx context.Context, _ any) (any, error) {
+		<-release // ignores ctx for a while
+		return "too late", nil
+	})
+	h.next(t)
+	s.receive(work("task-1", "stubborn", nil))
+	s.receive(map[string]any{"message": "worker-cancel", "taskId": "task-1"})
+	s.receive(map[string]any{"message": "worker-cancel", "taskId": "task-1"})
+	h.none(t) // no answer while the handler runs: the host keeps the slot taken, and its CancelGrace running
+	close(release)
+	m := h.next(t)
+	assert.Equal(t, "task-1", m["taskId"])
+	assert.Equal(t, "canceled", m["error"], "its outcome is dropped")
+	assert.Nil(t, m["content"])
 	h.none(t)
 }
 

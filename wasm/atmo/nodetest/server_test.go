@@ -127,6 +127,22 @@ func TestAtmoWorkerHelperRunsUnchangedInWorkerThreads(t *testing.T) {
 	assert.Equal(t, "testdata/echo-worker.js", wm.Workers()[0].Script())
 }
 
+func TestAtmoWorkerHelperRunsAsAnESModuleInAPackageOfTypeModule(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"atmo-worker.js", "atmo-worker.mjs"} {
+		b, err := os.ReadFile(filepath.Join(repoRoot, "jsworker", f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"type": "module"}`), 0o644))
+	worker := filepath.Join(dir, "worker.js")
+	require.NoError(t, os.WriteFile(worker, []byte("import { atmoWorker } from './atmo-worker.mjs';\natmoWorker({ twice: (n) => 2 * n });\n"), 0o644))
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"twice"}, Script: worker})
+	got, err := tm.Do(testCtx(t), "twice", 21)
+	require.NoError(t, err)
+	assert.Equal(t, 42.0, got)
+}
+
 func TestParamsThatCannotBePostedToAThreadFailTheirTask(t *testing.T) {
 	tm, _ := pool(t, echo(t, "echo"))
 	ctx := testCtx(t)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/worker"
@@ -68,5 +69,21 @@ func main() {
 			}
 		}
 	})
+	// stubborn waits for a release task, ignoring its ctx; it answers
+	// whether its ctx had ended by then.
+	worker.Handle("stubborn", func(ctx context.Context, _ any) (any, error) {
+		<-released
+		return ctx.Err() != nil, nil
+	})
+	// release lets every stubborn task go.
+	worker.Handle("release", func(context.Context, any) (any, error) {
+		releaseOnce.Do(func() { close(released) })
+		return true, nil
+	})
 	worker.Run()
 }
+
+var (
+	released    = make(chan struct{})
+	releaseOnce sync.Once
+)
