@@ -184,23 +184,34 @@ func (ww *webWorker) watchLock(w *TaskWorker, c map[string]any) {
 // unless the function it returns was called first; that function says
 // whether fn was still waiting, and so is for its caller to release.
 // terminate calls it, so a thread the page ended itself, whose lock is
-// granted later, never calls into Go.
+// granted later, never calls into Go. It queues only if the lock is held
+// now: a worker that said it holds one and does not would otherwise look
+// dead at once, start after start; such a worker is watched by timeouts,
+// as a seed script is.
 var lockWatch = js.Global().Get("Function").New("locks", "name", "fn", `
 let live = true;
-locks.request(name, () => {
-  if (!live) return;
-  live = false;
-  fn();
-});
+locks.query().then((state) => {
+  if (!live || !state.held.some((l) => l.name === name)) return;
+  locks.request(name, () => {
+    if (!live) return;
+    live = false;
+    fn();
+  });
+}, () => {});
 return () => {
   const waiting = live;
   live = false;
   return waiting;
 };`)
 
-// readyFeatures reads what the worker said it can do in worker-ready.
+// readyFeatures reads what the worker said it can do in worker-ready. A
+// content that is a message (a seed script that echoes init-worker back)
+// says nothing of the kind: its lock and features are the page's own.
 func (ww *webWorker) readyFeatures(w *TaskWorker, ready any) {
 	c, _ := ready.(map[string]any)
+	if _, echo := c["message"]; echo {
+		return
+	}
 	features, _ := c["features"].([]any)
 	for _, f := range features {
 		if f == protocol.FeatureBatch {

@@ -174,6 +174,40 @@ func TestATerminatedWorkersTaskWithoutRetriesFailsNamingTheWorker(t *testing.T) 
 	assert.Contains(t, err.Error(), "Terminate()")
 }
 
+func TestASeedScriptThatEchoesInitWorkerAsItsReadyIsNotTakenForALockHolder(t *testing.T) {
+	script := jstest.BlobURL(t, `
+let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id, content: d }); }
+  if (d.message === 'worker-work') self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: d.content.params * 2 });
+};`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"twice"}, Script: script})
+	for i := range 3 {
+		got, err := tm.Do(testCtx(t), "twice", i)
+		require.NoError(t, err)
+		assert.Equal(t, float64(2*i), got)
+	}
+	assert.Equal(t, 0, tm.Stats().Crashed, "its echoed lock and features are the page's own, not the worker's")
+}
+
+func TestAWorkerThatSaysItHoldsALockItDoesNotHoldIsNotTakenForDead(t *testing.T) {
+	script := jstest.BlobURL(t, `
+let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id, content: { tasks: d.content, lock: d.lock } }); }
+  if (d.message === 'worker-work') self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: 'ok' });
+};`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"work"}, Script: script})
+	for range 3 {
+		got, err := tm.Do(testCtx(t), "work", nil)
+		require.NoError(t, err)
+		assert.Equal(t, "ok", got)
+	}
+	assert.Equal(t, 0, tm.Stats().Crashed)
+}
+
 func TestAWorkerThatClosesItselfIsNoticedAndReplaced(t *testing.T) {
 	tm, wm := pool(t, chaosConfig(t))
 	_, err := tm.Do(testCtx(t), "close", nil)
@@ -196,6 +230,7 @@ const locks = navigator.locks, request = locks.request.bind(locks), waiting = []
 locks.request = (name, ...rest) => { waiting.push(rest[rest.length - 1]); return request(name, ...rest); };
 return {
   restore: () => { delete locks.request; },
+  queued: () => waiting.length,
   // grant calls every callback the page queued with, as the lock manager
   // would, and counts the calls into Go that makes.
   grant: () => {
@@ -212,6 +247,8 @@ return {
 	wm, err := atmo.NewBrowserWorkerManager(tm, chaosConfig(t))
 	require.NoError(t, err)
 	require.NoError(t, wm.Ready(testCtx(t)))
+	require.Eventually(t, func() bool { return spy.Call("queued").Int() == 1 }, 5*time.Second, time.Millisecond,
+		"the page queues for the lock once it saw the worker hold it")
 	wm.Close()
 	got := spy.Call("grant")
 	require.Equal(t, 1, got.Index(0).Int(), "the page queued for the worker's lock")
