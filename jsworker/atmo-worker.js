@@ -80,15 +80,18 @@
     }
   }
 
-  // errorText is a failed task's error: never empty, as an error of
-  // undefined or '' would tell the host the task succeeded.
   // canceledError is the reason a cancelled task's signal aborts with.
   const canceledError = () => new Error('task canceled by the host');
 
+  // errorText is a failed task's error: never empty, as an error of
+  // undefined or '' would tell the host the task succeeded. An object with
+  // a message (an Error, or one thrown as { message }) gives its message,
+  // as the host reads the seed's error field.
   function errorText(err) {
     let text;
     if (err instanceof Error) text = err.message || String(err);
     else if (typeof err === 'string') text = err;
+    else if (err && typeof err === 'object' && typeof err.message === 'string' && err.message) text = err.message;
     else {
       try {
         text = JSON.stringify(err);

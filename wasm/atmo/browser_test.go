@@ -573,3 +573,37 @@ func TestDoStopsWhenItsContextEnds(t *testing.T) {
 	require.ErrorIs(t, err, atmo.ErrCanceled)
 	require.True(t, errors.Is(err, context.DeadlineExceeded))
 }
+
+func TestASeedAnswersErrorFieldFailsItsTaskOnlyWhenTruthyAsTheSeedReadIt(t *testing.T) {
+	script := jstest.BlobURL(t, `
+let id;
+const errors = { zero: 0, nan: NaN, empty: '', no: false, plain: new Error(), coded: { code: 42 } };
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id, content: { tasks: d.content } }); }
+  if (d.message === 'worker-work') self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: 'ok', error: errors[d.content.params] });
+};`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"answer"}, Script: script})
+	for _, falsy := range []string{"zero", "nan", "empty", "no"} {
+		got, err := tm.Do(testCtx(t), "answer", falsy)
+		require.NoError(t, err, falsy)
+		assert.Equal(t, "ok", got)
+	}
+	_, err := tm.Do(testCtx(t), "answer", "plain")
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "Error", te.Message, "an Error without a message: its name")
+	_, err = tm.Do(testCtx(t), "answer", "coded")
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, `{"code":42}`, te.Message)
+}
+
+func TestAHelperHandlerThatThrowsAnObjectWithAMessageFailsWithThatMessage(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"throw"}, Script: jstest.HelperWorker(t, `atmoWorker({
+  throw: () => { throw { message: 'out of paper', code: 7 }; },
+});`)})
+	_, err := tm.Do(testCtx(t), "throw", nil)
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "out of paper", te.Message)
+}

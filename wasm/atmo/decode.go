@@ -1,6 +1,7 @@
 package atmo
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -60,7 +61,9 @@ func decodeInbounds(v any) ([]inbound, error) {
 }
 
 // errorText turns the seed's `error` field into text: a string, an Error's
-// message, or anything else printed. A falsy value means no error.
+// message (or its name, for an Error without one), or anything else as
+// JSON. A falsy value (false, 0, NaN, "", null) means no error, as the seed
+// read it: if (e.error).
 func errorText(v any) string {
 	var s string
 	switch x := v.(type) {
@@ -71,19 +74,35 @@ func errorText(v any) string {
 			return ""
 		}
 		s = "true"
+	case float64:
+		if x == 0 || x != x {
+			return ""
+		}
+		s = strconv.FormatFloat(x, 'g', -1, 64)
 	case string:
 		s = x
 	case map[string]any:
 		if msg, ok := x["message"].(string); ok && msg != "" {
 			s = msg
+		} else if name, ok := x["name"].(string); ok && name != "" && len(x) == 2 && x["message"] == "" {
+			s = name // an Error without a message: new Error()
 		} else {
-			s = fmt.Sprint(x)
+			s = jsonText(x)
 		}
 	default:
-		s = fmt.Sprint(x)
+		s = jsonText(x)
 	}
 	if len(s) > maxErrorLen {
 		s = s[:maxErrorLen] + "… (" + strconv.Itoa(len(s)) + " bytes, cut)"
 	}
 	return s
+}
+
+// jsonText is v as JSON, or printed where JSON cannot hold it.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

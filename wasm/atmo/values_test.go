@@ -1,6 +1,7 @@
 package atmo
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -59,6 +60,22 @@ func TestDecodeInboundAcceptsTheSeedShapes(t *testing.T) {
 	long := make([]byte, 10000)
 	in, _ = decodeInbound(map[string]any{"message": "worker-response", "taskId": "t", "error": string(long)})
 	assert.Less(t, len(in.err), 4200)
+}
+
+func TestAWorkersErrorFieldReadsAsTheSeedReadIt(t *testing.T) {
+	for v, want := range map[any]string{
+		// falsy: no error (if (e.error))
+		nil: "", false: "", 0.0: "", "": "",
+		// truthy: the text a user can read
+		true: "true", 42.0: "42", "bad": "bad",
+	} {
+		assert.Equal(t, want, errorText(v), "%#v", v)
+	}
+	assert.Empty(t, errorText(math.NaN()))
+	assert.Equal(t, "bad", errorText(map[string]any{"name": "TypeError", "message": "bad"}))
+	assert.Equal(t, "Error", errorText(map[string]any{"name": "Error", "message": ""}), "new Error(): its name")
+	assert.Equal(t, `{"code":42}`, errorText(map[string]any{"code": 42.0}), "anything else as JSON")
+	assert.Equal(t, `["a",1]`, errorText([]any{"a", 1.0}))
 }
 
 // FuzzDecodeInbound feeds decodeInbound shapes a hostile worker could send;

@@ -166,7 +166,7 @@ const answers = (d, keep) => {
       continue;
     }
     const e = it.error;
-    const failed = !(e === undefined || e === null || e === '' || e === false);
+    const failed = !!e; // as the seed read it: if (e.error)
     const v = failed ? e : it.content;
     codec.wire.items.push(v);
     const start = codec.mark();
