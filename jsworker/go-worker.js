@@ -338,7 +338,11 @@
   function exitReason(code) {
     const found = stderr.match(/^(panic|fatal error): .*$/gm);
     let why = found ? found[found.length - 1] : '';
-    if (!why && code === 0) why = 'main returned (or called os.Exit(0)) instead of serving tasks with worker.Run()';
+    if (!why && code === 0) {
+      why = deliver === null
+        ? 'main returned (or called os.Exit(0)) instead of serving tasks with worker.Run()'
+        : 'the program called os.Exit(0) while serving tasks (a handler should return instead)';
+    }
     return `Go runtime exited with code ${code}` + (why ? `: ${why}` : '');
   }
 

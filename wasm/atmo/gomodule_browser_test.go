@@ -35,7 +35,7 @@ const (
 
 var goMathTasks = []string{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}
 
-var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress", "spin", "stubborn", "release"}
+var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress", "spin", "stubborn", "release", "exit0"}
 
 // moduleBytes reads a built module.
 func moduleBytes(t testing.TB, path string) []byte {
@@ -434,6 +434,7 @@ func TestGoModuleBrokenModulesCloseTheirWorkerWithAClearError(t *testing.T) {
 func TestGoModuleRuntimeExitMidTaskFailsThatTaskWithAClearError(t *testing.T) {
 	cases := map[string]string{
 		"exit":    "Go runtime exited with code 3",
+		"exit0":   "Go runtime exited with code 0: the program called os.Exit(0) while serving tasks",
 		"gopanic": "Go runtime exited with code 2: panic: boom in a goroutine",
 	}
 	for task, want := range cases {

@@ -32,6 +32,11 @@ func main() {
 		os.Exit(3)
 		return nil, nil
 	})
+	// exit0 ends the Go runtime with os.Exit(0) mid-task.
+	worker.Handle("exit0", func(context.Context, any) (any, error) {
+		os.Exit(0)
+		return nil, nil
+	})
 	// gopanic panics in a goroutine of its own: that ends the Go runtime.
 	worker.Handle("gopanic", func(ctx context.Context, _ any) (any, error) {
 		go func() { panic("boom in a goroutine") }()
