@@ -395,8 +395,8 @@ func (tm *TaskManager) bootFailed(w *TaskWorker, reason string) {
 }
 
 // restartWorker terminates w's thread and starts a fresh one in its place.
-// Its running tasks that are not settled go back to the queue. Called with
-// mu held.
+// Its running tasks that are not settled go back to the queue while their
+// Retries last, and fail with ErrWorkerCrashed after. Called with mu held.
 func (tm *TaskManager) restartWorker(w *TaskWorker, reason string) {
 	if w.status == WorkerClosed || w.transport == nil {
 		return
@@ -404,7 +404,14 @@ func (tm *TaskManager) restartWorker(w *TaskWorker, reason string) {
 	tasks := tm.takeDown(w)
 	tm.scheduleRestart(w, reason)
 	for _, t := range tasks {
-		tm.requeue(t, reason)
+		// Sent to the worker, perhaps begun: run again only while its
+		// Retries last, as after a crash, so that a task without Retries
+		// never runs twice. One whose buffers moved fails saying so.
+		if values.Moves(t.params) {
+			tm.requeue(t, reason)
+			continue
+		}
+		tm.retryOrFail(t, fmt.Errorf("%w: task %s (%s) was running on %s when it was %s; give the task Retries to run it again elsewhere", ErrWorkerCrashed, t.id, t.name, w.id, reason))
 	}
 }
 

@@ -161,7 +161,7 @@ func TestATaskThatMovedBuffersFailsWhenItsWorkerIsReplacedInsteadOfBeingSentAgai
 	p, fakes := rawFakePool(t, tm, hangOn(t), c)
 	require.NoError(t, p.ready(ctx(t)))
 	moved := doAsync(tm, TaskParams{Name: "hang", Params: moving})
-	copied := doAsync(tm, TaskParams{Name: "hang", Params: "copied"})
+	copied := doAsync(tm, TaskParams{Name: "hang", Params: "copied", Retries: 1})
 	late := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second})
 	settleSoon(t, func() bool { return len(tm.Status().Working) == 3 })
 
@@ -181,6 +181,35 @@ func TestATaskThatMovedBuffersFailsWhenItsWorkerIsReplacedInsteadOfBeingSentAgai
 	select {
 	case r := <-copied:
 		t.Fatalf("the copied task settled: %+v", r)
+	default:
+	}
+}
+
+func TestTasksBesideOneThatTimedOutRunAgainOnlyWhileTheirRetriesLast(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	c := cfg("a", "hang")
+	c.Concurrency = 3
+	p, _ := fakePool(t, tm, hangOn(t), c)
+	require.NoError(t, p.ready(ctx(t)))
+	once := doAsync(tm, TaskParams{Name: "hang"})
+	again := doAsync(tm, TaskParams{Name: "hang", Retries: 1})
+	late := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 3 })
+
+	clk.Advance(time.Second) // late times out: the worker running all three is replaced
+	require.ErrorIs(t, (<-late).Err, ErrTimeout)
+	r := <-once
+	require.ErrorIs(t, r.Err, ErrWorkerCrashed, "a task without Retries is never run twice")
+	assert.Equal(t, "atmo: worker crashed: task task-1 (hang) was running on worker-1 when it was terminated: task task-3 ran past its 1s timeout; give the task Retries to run it again elsewhere", r.Error)
+	clk.Advance(DefaultRestartBackoff)
+	require.NoError(t, p.ready(ctx(t)))
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	assert.Equal(t, 1, tm.Stats().Retried, "the one with Retries runs again, and is counted")
+	select {
+	case r := <-again:
+		t.Fatalf("the task with Retries settled: %+v", r)
 	default:
 	}
 }
