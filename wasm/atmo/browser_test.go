@@ -382,7 +382,7 @@ func TestHelperWorkerRunsAsyncHandlersAndReportsThrows(t *testing.T) {
   thenable: ({ x }) => ({ then: (ok) => ok(x + 1) }),
   uncloneable: () => () => 1,
 });`)
-	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"add", "later", "fail", "reject", "thenable", "uncloneable", "missing"}, Script: script})
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"add", "later", "fail", "reject", "thenable", "uncloneable"}, Script: script})
 	ctx := testCtx(t)
 	got, err := tm.Do(ctx, "add", map[string]any{"a": 2, "b": 3})
 	require.NoError(t, err)
@@ -394,7 +394,7 @@ func TestHelperWorkerRunsAsyncHandlersAndReportsThrows(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2.0, got, "a thenable is waited for, as a promise is")
 	for name, want := range map[string]string{
-		"fail": "nope", "reject": "async nope", "missing": "Unknown task: missing",
+		"fail": "nope", "reject": "async nope",
 		"uncloneable": "could not be cloned", // the task fails; the worker lives on
 	} {
 		_, err = tm.Do(ctx, name, nil)
@@ -606,4 +606,28 @@ func TestAHelperHandlerThatThrowsAnObjectWithAMessageFailsWithThatMessage(t *tes
 	var te *atmo.TaskError
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, "out of paper", te.Message)
+}
+
+func TestAWorkerWhoseConfigListsTasksItDoesNotHandleClosesAtOnceSayingWhich(t *testing.T) {
+	for kind, c := range map[string]atmo.WorkerConfig{
+		"js": {Tasks: []string{"add", "fibonacci"}, Script: jstest.HelperWorker(t, `atmoWorker({ add: ({ a, b }) => a + b });`)},
+		"go": {Tasks: []string{"echo", "fibonacci"}, Module: moduleURL(t, goTestModule)},
+	} {
+		t.Run(kind, func(t *testing.T) {
+			tm := atmo.NewTaskManager()
+			wm, err := atmo.NewBrowserWorkerManager(tm, c)
+			require.NoError(t, err)
+			t.Cleanup(func() { wm.Close(); tm.Close() })
+			err = wm.Ready(goCtx(t))
+			require.Error(t, err, "Ready says the config is wrong")
+			assert.Contains(t, err.Error(), "its WorkerConfig.Tasks lists fibonacci, which")
+			assert.Contains(t, err.Error(), "does not handle (it handles: ")
+			w := wm.Workers()[0]
+			assert.Equal(t, atmo.WorkerClosed, w.Status())
+			assert.Equal(t, 0, tm.Stats().Restarted, "closed at once: starting again would not help")
+			_, err = tm.Do(goCtx(t), "fibonacci", nil)
+			require.ErrorIs(t, err, atmo.ErrNoWorker)
+			assert.Contains(t, err.Error(), "fibonacci, which", "the task says why no worker takes it")
+		})
+	}
 }

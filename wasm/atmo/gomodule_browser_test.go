@@ -220,12 +220,16 @@ func TestGoModuleHandlerErrorReachesDoAsTaskError(t *testing.T) {
 	assert.Equal(t, "no can do", te.Message)
 }
 
-func TestGoModuleTaskItDoesNotHandleFailsWithAClearError(t *testing.T) {
-	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: []string{"add", "modulo"}, Module: moduleURL(t, goMathModule)})
-	_, err := tm.Do(goCtx(t), "modulo", map[string]any{"a": 7, "b": 2})
-	var te *atmo.TaskError
-	require.ErrorAs(t, err, &te)
-	assert.Equal(t, "Unknown task: modulo (this Go worker handles: add, divide, fibonacci, multiply, power, sqrt, subtract)", te.Message)
+func TestGoModuleConfiguredWithATaskItDoesNotHandleFailsToStartNamingIt(t *testing.T) {
+	url := moduleURL(t, goMathModule)
+	tm := atmo.NewTaskManager()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add", "modulo"}, Module: url})
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close(); tm.Close() })
+	err = wm.Ready(goCtx(t))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "its WorkerConfig.Tasks lists modulo, which "+url+
+		" does not handle (it handles: add, divide, fibonacci, multiply, power, sqrt, subtract): list only its tasks in Tasks, or add handlers for them")
 }
 
 func TestGoModuleBytesRoundTrip(t *testing.T) {

@@ -237,6 +237,13 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 			return
 		}
 		stop(w.bootTimer)
+		if missing, has := unhandled(w.tasks, in.content); len(missing) > 0 {
+			// A wrong config, not a bad start: starting again would not help.
+			w.gaveUp = true
+			tm.closeWorker(w, fmt.Sprintf("its WorkerConfig.Tasks lists %s, which %s does not handle (it handles: %s): list only its tasks in Tasks, or add handlers for them",
+				strings.Join(missing, ", "), w.source(), strings.Join(has, ", ")))
+			return
+		}
 		w.started = true
 		w.bootFailures = 0
 		w.since = tm.clock.Now()
@@ -306,6 +313,28 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 	default:
 		tm.stats.ignored++
 	}
+}
+
+// unhandled returns the names of tasks that a worker-ready's content
+// {tasks} leaves out, and the names it lists; none when it lists none (a
+// seed script may say nothing of its tasks).
+func unhandled(tasks []string, ready any) (missing, has []string) {
+	c, _ := ready.(map[string]any)
+	list, ok := c["tasks"].([]any)
+	if !ok {
+		return nil, nil
+	}
+	for _, n := range list {
+		if s, ok := n.(string); ok {
+			has = append(has, s)
+		}
+	}
+	for _, t := range tasks {
+		if !slices.Contains(has, t) {
+			missing = append(missing, t)
+		}
+	}
+	return missing, has
 }
 
 // ignore counts a message from a worker that could not be decoded.
