@@ -4,9 +4,9 @@ package values
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"runtime/metrics"
+	"sync"
 	"syscall/js"
 )
 
@@ -17,8 +17,6 @@ var (
 	jsArray       = js.Global().Get("Array")
 	jsUint8Array  = js.Global().Get("Uint8Array")
 	jsArrayBuffer = js.Global().Get("ArrayBuffer")
-	jsDate        = js.Global().Get("Date")
-	jsError       = js.Global().Get("Error")
 )
 
 func init() {
@@ -121,26 +119,25 @@ func ToJS(v any, transfer *[]any) js.Value {
 // it is met: a graph of a few dozen objects could make billions.
 const MaxNodes = 1 << 22
 
-// FromJS turns a JS value into Go: numbers float64, strings, booleans, null
-// and undefined nil, arrays []any, typed arrays and ArrayBuffers []byte,
-// Dates their ISO text, Errors {name, message}, other objects map[string]any.
-// Nesting past MaxDepth and an object met again inside itself (a cycle)
-// become nil, as the wire's writer has them (codec.value), and so do the
-// arrays and objects past MaxNodes, where the writer throws instead.
+// FromJS turns a JS value into Go by the value rules, those of the wire's
+// writer (codec.value), which it is built on: numbers float64, strings,
+// booleans, null and undefined nil, arrays []any, typed arrays and
+// ArrayBuffers []byte, Dates their ISO text (nil if invalid), Errors {name,
+// message}, plain objects and class instances map[string]any (own
+// enumerable keys), Maps map[string]any (keys as String(key)), Sets []any,
+// Boolean, Number and String objects their primitive, RegExps their text
+// ("/a+/g"), ImageData {width, height, colorSpace, data}, other objects
+// with a toJSON method (DOMRect, DOMPoint…) what it returns.
+//
+// FromJS cannot throw, so where the writer throws it gives nil, for that
+// value alone: a BigInt, an object Go cannot read faithfully (a Blob, a
+// File, an ImageBitmap, a CryptoKey: another kind of object with no own
+// enumerable keys), an array longer than MaxItems, the arrays and objects
+// past MaxNodes, and a value whose getter or toJSON throws. Nesting past
+// MaxDepth and an object met again inside itself (a cycle) become nil, as
+// on the wire.
 func FromJS(v js.Value) any {
-	r := fromJSReader{}
-	return r.value(v, 0)
-}
-
-// fromJSReader reads one value: path[d] is the array or object being read
-// at depth d.
-type fromJSReader struct {
-	path  []js.Value
-	nodes int
-}
-
-func (r *fromJSReader) value(v js.Value, depth int) any {
-	switch v.Type() {
+	switch v.Type() { // no need for the writer
 	case js.TypeBoolean:
 		return v.Bool()
 	case js.TypeNumber:
@@ -148,71 +145,47 @@ func (r *fromJSReader) value(v js.Value, depth int) any {
 	case js.TypeString:
 		return v.String()
 	case js.TypeObject:
-		if depth > MaxDepth {
-			return nil
-		}
-		return r.object(v, depth)
-	}
-	return nil // undefined, null, functions, symbols
-}
-
-// seen says whether v is one of the objects it is nested in.
-func (r *fromJSReader) seen(v js.Value, depth int) bool {
-	for _, p := range r.path[:depth] {
-		if p.Equal(v) {
-			return true
-		}
-	}
-	return false
-}
-
-// enter takes v, at depth, as the container being read, unless it is a
-// cycle or one too many.
-func (r *fromJSReader) enter(v js.Value, depth int) bool {
-	if r.seen(v, depth) || r.nodes >= MaxNodes {
-		return false
-	}
-	r.nodes++
-	r.path = append(r.path[:depth], v)
-	return true
-}
-
-func (r *fromJSReader) object(v js.Value, depth int) any {
-	switch {
-	case jsArray.Call("isArray", v).Bool():
-		n := v.Length()
-		if n > MaxItems || !r.enter(v, depth) {
-			return nil // a sparse array with a huge length would take forever
-		}
-		out := make([]any, n)
-		for i := 0; i < n; i++ {
-			out[i] = r.value(v.Index(i), depth+1)
-		}
-		return out
-	case v.InstanceOf(jsArrayBuffer):
-		return bytesFromJS(jsUint8Array.New(v))
-	case jsArrayBuffer.Call("isView", v).Bool():
-		return bytesFromJS(jsUint8Array.New(v.Get("buffer"), v.Get("byteOffset"), v.Get("byteLength")))
-	case v.InstanceOf(jsDate):
-		if math.IsNaN(v.Call("getTime").Float()) {
-			return nil // an invalid Date has no ISO text
-		}
-		return v.Call("toISOString").String()
-	case v.InstanceOf(jsError):
-		return map[string]any{"name": v.Get("name").String(), "message": v.Get("message").String()}
-	}
-	if !r.enter(v, depth) {
+	default:
 		return nil
 	}
-	keys := jsObject.Call("keys", v)
-	n := keys.Length()
-	out := make(map[string]any, n)
-	for i := 0; i < n; i++ {
-		k := keys.Index(i).String()
-		out[k] = r.value(v.Get(k), depth+1)
+	fromMu.Lock()
+	defer fromMu.Unlock()
+	var n int
+	if JSCall(func() { n = codecFromJS.Invoke(v).Int() }) != nil {
+		return nil // a Proxy whose traps throw, say
+	}
+	if n < 0 {
+		n = -1 - n
+		fromBuf = codecFrom.Get("buf")
+	}
+	if cap(fromBytes) < n {
+		fromBytes = make([]byte, max(n, 2*cap(fromBytes)))
+	}
+	b := fromBytes[:n]
+	js.CopyBytesToGo(b, fromBuf)
+	refs := false
+	out, _, err := Decode(b, func(i int) any {
+		refs = true
+		return bytesFromJS(codecFrom.Get("refs").Index(i))
+	})
+	if refs {
+		codecFrom.Get("refs").Set("length", 0) // hold on to nothing
+	}
+	if err != nil {
+		return nil // not reached: the writer wrote it
 	}
 	return out
 }
+
+var (
+	// fromMu lets one FromJS at a time use codec.from: a goroutine can
+	// switch between the JS call that writes and the copy that reads.
+	fromMu      sync.Mutex
+	codecFromJS = Codec.Get("fromJS")
+	codecFrom   = Codec.Get("from")
+	fromBuf     = codecFrom.Get("buf")
+	fromBytes   []byte
+)
 
 func bytesFromJS(u8 js.Value) []byte {
 	n := u8.Length()

@@ -147,49 +147,127 @@ const writeBytes = (b) => {
 // written as null, as what nests past MAX_DEPTH is, and a value that makes
 // more than MAX_NODES arrays and objects throws (a shared one is written
 // each time it is met: a graph of a few dozen can make billions).
+//
+// Plain objects and arrays go first; only other objects are looked at by
+// their tag (see other). What Go cannot read faithfully (a BigInt, a Blob)
+// throws, saying what to do instead: never a silent null or {}. In lenient
+// mode (FromJS, which cannot throw), everything that would throw is written
+// as null instead, itself alone.
 const path = []; // path[d]: the array or object being written at depth d
-let nodes = 0;
+let nodes = 0, lenient = false;
+const ARRAY = 0, KEYS = 1, MAP = 2, SET = 3;
 const value = (v, depth) => {
   switch (typeof v) {
     case 'boolean': room(1); w8[wpos++] = v ? 2 : 1; return;
     case 'number': room(9); w8[wpos++] = 3; wv.setFloat64(wpos, v, true); wpos += 8; return;
     case 'string': room(1); w8[wpos++] = 4; writeStr(v); return;
+    case 'bigint': {
+      const t = String(v);
+      return cannot('a BigInt (' + (t.length > 40 ? t.slice(0, 20) + '…' + t.slice(-10) : t) + 'n) cannot be read as a Go value: convert it with Number() or String() first');
+    }
     case 'object': {
       if (v === null || depth > MAX_DEPTH) break;
-      if (v instanceof ArrayBuffer) return writeBytes(new Uint8Array(v));
-      if (ArrayBuffer.isView(v)) return writeBytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-      if (v instanceof Date) {
-        if (isNaN(v.getTime())) break; // an invalid Date has no ISO text
-        room(1); w8[wpos++] = 4; writeStr(v.toISOString());
-        return;
-      }
-      if (v instanceof Error) return value({ name: String(v.name), message: String(v.message) }, depth);
-      if (depth > 0) {
-        if (path.lastIndexOf(v, depth - 1) >= 0) break;
-        return container(v, depth);
-      }
-      nodes = 0;
+      const p = Object.getPrototypeOf(v);
+      if (p === Object.prototype || p === null) return enter(v, depth, KEYS);
+      if (Array.isArray(v)) return enter(v, depth, ARRAY);
+      if (!lenient) return other(v, depth);
+      const at = wpos;
       try {
-        return container(v, 0);
-      } finally {
-        path.length = 0; // hold on to nothing
+        return other(v, depth);
+      } catch (e) {
+        wpos = at; // a getter, a toJSON that threw: null, as FromJS has it
+        break;
       }
     }
   }
   room(1); w8[wpos++] = 0; // undefined, null, functions, symbols
 };
-const container = (v, depth) => {
-  if (++nodes > MAX_NODES) throw new RangeError('it makes more than ' + MAX_NODES + ' arrays and objects written out as a tree: shared references?');
-  path[depth] = v;
-  if (Array.isArray(v)) {
-    if (v.length > MAX_ITEMS) throw new RangeError('it holds an array of ' + v.length + ' items, more than the ' + MAX_ITEMS + ' atmo reads');
-    room(5); w8[wpos++] = 6; writeLen(v.length);
-    for (let i = 0; i < v.length; i++) value(v[i], depth + 1);
+// cannot throws msg, or in lenient mode writes null.
+const cannot = (msg) => {
+  if (!lenient) throw new TypeError(msg);
+  room(1); w8[wpos++] = 0;
+};
+const toTag = Object.prototype.toString;
+// other writes an object that is neither plain nor an array.
+const other = (v, depth) => {
+  if (v instanceof ArrayBuffer) return writeBytes(new Uint8Array(v));
+  if (ArrayBuffer.isView(v)) return writeBytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  if (v instanceof Date) {
+    if (isNaN(v.getTime())) { room(1); w8[wpos++] = 0; return; } // an invalid Date has no ISO text
+    room(1); w8[wpos++] = 4; writeStr(v.toISOString());
     return;
   }
-  const keys = Object.keys(v);
-  room(5); w8[wpos++] = 7; writeLen(keys.length);
-  for (const k of keys) { writeStr(k); value(v[k], depth + 1); }
+  if (v instanceof Error) return value({ name: String(v.name), message: String(v.message) }, depth);
+  const tag = toTag.call(v);
+  switch (tag) {
+    case '[object Map]': return enter(v, depth, MAP);
+    case '[object Set]': return enter(v, depth, SET);
+    case '[object Boolean]': return value(Boolean.prototype.valueOf.call(v), depth);
+    case '[object Number]': return value(Number.prototype.valueOf.call(v), depth);
+    case '[object String]': return value(String.prototype.valueOf.call(v), depth);
+    case '[object RegExp]': return value(String(v), depth);
+    case '[object ImageData]': return value({ width: v.width, height: v.height, colorSpace: v.colorSpace, data: v.data }, depth);
+  }
+  if (typeof v.toJSON === 'function') { // DOMRect, DOMPoint, DOMMatrix, a class's own
+    const j = v.toJSON();
+    if (j !== v) return value(j, depth + 1); // + 1: a toJSON that returns another such object ends at MAX_DEPTH
+  }
+  if (tag === '[object Object]' || Object.keys(v).length > 0) return enter(v, depth, KEYS); // a class instance
+  const name = tag.slice(8, -1), a = /^[AEIOU]/.test(name) ? 'an ' : 'a ';
+  return cannot(a + name + ' cannot be read as a Go value: take the task\'s result with RawResult (raw: true in the JS API), or ' +
+    (name === 'Blob' || name === 'File' ? 'send its bytes (await blob.arrayBuffer())' : 'send what Go needs of it as plain data'));
+};
+// enter writes v, an array, object, Map or Set (kind), unless it is met
+// again on its own path.
+const enter = (v, depth, kind) => {
+  if (depth > 0 && path.lastIndexOf(v, depth - 1) >= 0) { room(1); w8[wpos++] = 0; return; }
+  return container(v, depth, kind);
+};
+// write writes one value, which makes its own count of nodes.
+const write = (v) => {
+  if (typeof v !== 'object' || v === null) return value(v, 0);
+  nodes = 0;
+  try {
+    return value(v, 0);
+  } finally {
+    path.length = 0; // hold on to nothing
+  }
+};
+// get reads v[k]; in lenient mode a getter that throws gives undefined.
+const get = (v, k) => {
+  if (!lenient) return v[k];
+  try { return v[k]; } catch (e) { return undefined; }
+};
+const container = (v, depth, kind) => {
+  if (++nodes > MAX_NODES) return cannot('it makes more than ' + MAX_NODES + ' arrays and objects written out as a tree: shared references?');
+  path[depth] = v;
+  switch (kind) {
+    case ARRAY: {
+      if (v.length > MAX_ITEMS) return cannot('it holds an array of ' + v.length + ' items, more than the ' + MAX_ITEMS + ' atmo reads');
+      room(5); w8[wpos++] = 6; writeLen(v.length);
+      for (let i = 0; i < v.length; i++) value(get(v, i), depth + 1);
+      return;
+    }
+    case KEYS: {
+      const keys = Object.keys(v);
+      room(5); w8[wpos++] = 7; writeLen(keys.length);
+      for (const k of keys) { writeStr(k); value(get(v, k), depth + 1); }
+      return;
+    }
+    case MAP: {
+      // Keys as String(key): two keys with the same text, the last wins,
+      // as in Go's map, but both are written.
+      room(5); w8[wpos++] = 7; writeLen(v.size);
+      for (const [k, x] of v) { writeStr(String(k)); value(x, depth + 1); }
+      return;
+    }
+    case SET: {
+      if (v.size > MAX_ITEMS) return cannot('it holds a Set of ' + v.size + ' items, more than the ' + MAX_ITEMS + ' atmo reads');
+      room(5); w8[wpos++] = 6; writeLen(v.size);
+      for (const x of v) value(x, depth + 1);
+      return;
+    }
+  }
 };
 // begin starts a message in wire.in; end finishes it and returns its
 // length. Between them: value, num (a raw float64), and slot and fill for a
@@ -202,14 +280,14 @@ const rewind = (at) => { wpos = at; };
 const slot = () => { room(4); const at = wpos; wpos += 4; return at; };
 const fill = (at) => wv.setUint32(at, wpos - at - 4, true);
 const end = () => { wire.in = w8; inView = wv; return wpos; };
-const encode = (v) => { begin(); value(v, 0); return end(); };
+const encode = (v) => { begin(); write(v); return end(); };
 // encodeList writes the array list as encode would, but each of its items
 // as a value of its own: each has its own MAX_NODES (the tasks of a batch,
 // say, whose params are the user's).
 const encodeList = (list) => {
   begin();
   room(5); w8[wpos++] = 6; writeLen(list.length);
-  for (const v of list) value(v, 0);
+  for (const v of list) write(v);
   return end();
 };
 // deliver writes d with write (which returns the length, or -1 for what it
@@ -257,13 +335,32 @@ const copy = (v) => {
   const w = [w8, wv, wpos, wrefs], r = [u8, dv, pos, refs, transfer];
   w8 = own.buf; wv = own.view; wpos = 0; wrefs = [];
   try {
-    value(v, 0);
+    write(v);
     own.buf = w8; own.view = wv; // grown, maybe
     u8 = w8; dv = wv; pos = 0; refs = wrefs.map((b) => b.slice()); transfer = [];
     return readValue();
   } finally {
     [w8, wv, wpos, wrefs] = w;
     [u8, dv, pos, refs, transfer] = r;
+  }
+};
+// fromJS writes v for Go's FromJS, in lenient mode (what the writer would
+// throw on is null), in buffers of its own, leaving the wire's state as it
+// was, as copy does. It returns the length, or -1 - the length when the
+// buffer grew (Go then reads from.buf again); the large byte arrays set
+// aside are in from.refs until the next call.
+const from = { buf: new Uint8Array(1 << 12), refs: [] };
+from.view = new DataView(from.buf.buffer);
+const fromJS = (v) => {
+  const w = [w8, wv, wpos, wrefs, lenient];
+  w8 = from.buf; wv = from.view; wpos = 0; wrefs = from.refs; wrefs.length = 0; lenient = true;
+  try {
+    write(v);
+    const grown = w8 !== from.buf;
+    from.buf = w8; from.view = wv;
+    return grown ? -1 - wpos : wpos;
+  } finally {
+    [w8, wv, wpos, wrefs, lenient] = w;
   }
 };
 // item is wire.items[i], which Go takes as it came: the message's buffers
@@ -340,7 +437,7 @@ const post = (target, m, list) => {
 // value is handed on to code that may call back into Go.
 const readHeld = (r, t) => hold(read(r, t || []));
 const take = (k) => { const v = held.values[k]; release(k); return v; };
-return { wire, hop, whileAlive, read, readHeld, take, begin, value, num, mark, rewind, slot, fill, end, encode, encodeList, copy, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
+return { wire, hop, whileAlive, read, readHeld, take, begin, value: write, num, mark, rewind, slot, fill, end, encode, encodeList, copy, fromJS, from, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
 `).Invoke(MaxDepth, InlineBytes, MaxItems, MaxNodes)
 
 // WhileAlive returns fn as a JS function that calls it only while the Go
@@ -462,7 +559,7 @@ func ReceivedNow(n int) []byte { return Received(n, wire.Get("in")) }
 func DecodeReceived(b []byte) (any, error) {
 	v, _, err := Decode(b, func(i int) any {
 		refsCopied = true
-		return FromJS(wireRefs.Index(i))
+		return bytesFromJS(wireRefs.Index(i))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("values: unreadable value from JS: %w", err)
