@@ -63,12 +63,19 @@ func serve(s *server, host js.Value) {
 
 // portJS is the JS side of the port: messages cross syscall/js as bytes
 // (see wasm/internal/values/wire_js.go), in one copy each way.
-var portJS = js.Global().Get("Function").New("codec", "workTag", "loneWorkTag", `
+var portJS = js.Global().Get("Function").New("codec", "workTag", "loneWorkTag", "unreadableTag", `
 // write writes a message for Go: worker-work and worker-work-batch in the
 // compact form the server reads (server.go's workTag), anything else as it
 // is, and a work message of an unexpected shape as it is too, for the
 // server's general path to judge.
 const compact = [];
+// unreadable writes, in place of params Go cannot read (a Blob, a BigInt),
+// [unreadableTag, why], so that the task fails saying so instead of
+// running with nil where the value was.
+const unreadable = (i, e) => {
+  if (i < 2 || (i - 2) % 3 !== 2) throw e; // not params: not reached, ids and names are strings
+  return [unreadableTag, String((e && e.message) || e)];
+};
 const task = (it) => it !== null && typeof it === 'object' && typeof it.taskId === 'string' && typeof it.name === 'string';
 const write = (d) => {
   if (d === null || typeof d !== 'object' || !(d.workerId === undefined || typeof d.workerId === 'string')) return codec.encode(d);
@@ -82,7 +89,7 @@ const write = (d) => {
     return codec.encode(d);
   }
   try {
-    return codec.encodeList(compact); // each task's params with a bound of their own
+    return codec.encodeList(compact, unreadable); // each task's params with a bound of their own
   } finally {
     compact.length = 0; // hold no params
   }
@@ -96,7 +103,7 @@ return {
     const list = t || [];
     fn(codec.read(r, list), list);
   },
-};`).Invoke(values.Codec, workTag, loneWorkTag)
+};`).Invoke(values.Codec, workTag, loneWorkTag, unreadableTag)
 
 var portPost = portJS.Get("post")
 

@@ -168,3 +168,41 @@ return host;`).Invoke()
 	assert.Equal(t, "3", got["task-3"])
 	assert.Contains(t, got["task-2"], "the result could not be posted to the host")
 }
+
+func TestParamsGoCannotReadFailTheirTaskSayingWhyAndTheOthersRun(t *testing.T) {
+	s := newServer()
+	s.handle("echo", func(_ context.Context, p any) (any, error) { return p, nil })
+	host := jsHost()
+	serve(s, host)
+	send := func(src string) {
+		t.Helper()
+		host.Get("fn").Invoke(js.Global().Get("Function").New("return " + src).Invoke())
+	}
+	send(`{ message: 'init-worker', id: 'worker-1' }`)
+	waitPosted(t, host, 1)
+
+	send(`{ message: 'worker-work-batch', workerId: 'worker-1', content: [
+	  { taskId: 'task-1', name: 'echo', params: new Map([['a', new Set([1, 2])]]) },
+	  { taskId: 'task-2', name: 'echo', params: { file: new Blob(['x']) } },
+	  { taskId: 'task-3', name: 'echo', params: [10n] } ] }`)
+	send(`{ message: 'worker-work', taskId: 'task-4', content: { name: 'echo', params: new Blob([]) } }`)
+	waitPosted(t, host, 5)
+	results, failures := map[string]any{}, map[string]string{}
+	for i := 1; i < 5; i++ {
+		msg := host.Get("posted").Index(i).Get("msg")
+		require.Equal(t, "worker-response", msg.Get("message").String())
+		id := msg.Get("taskId").String()
+		assert.Equal(t, "worker-1", msg.Get("workerId").String(), id)
+		if e := msg.Get("error"); e.Truthy() {
+			failures[id] = e.String()
+		} else {
+			results[id] = fromJS(msg.Get("content"))
+		}
+	}
+	assert.Equal(t, map[string]any{"task-1": map[string]any{"a": []any{1.0, 2.0}}}, results, "a Map and a Set are read")
+	assert.Equal(t, map[string]string{
+		"task-2": `the params of task "echo" cannot be read: a Blob cannot be read as a Go value: take the task's result with RawResult (raw: true in the JS API), or send its bytes (await blob.arrayBuffer())`,
+		"task-3": `the params of task "echo" cannot be read: a BigInt (10n) cannot be read as a Go value: convert it with Number() or String() first`,
+		"task-4": `the params of task "echo" cannot be read: a Blob cannot be read as a Go value: take the task's result with RawResult (raw: true in the JS API), or send its bytes (await blob.arrayBuffer())`,
+	}, failures, "the others fail, saying why, and not one runs with nil")
+}

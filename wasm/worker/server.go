@@ -211,6 +211,20 @@ const workTag = "\x00atmo-work"
 // stay awake for a while once it has answered (see posted).
 const loneWorkTag = "\x00atmo-work-lone"
 
+// unreadableTag marks, in the compact form, params that the JS side of the
+// port could not write by the value rules (a Blob, a BigInt): in their
+// place it writes [unreadableTag, why], and the task fails saying why.
+const unreadableTag = "\x00atmo-unreadable"
+
+func unreadableParams(p any) (why string, ok bool) {
+	a, isList := p.([]any)
+	if !isList || len(a) != 2 || a[0] != unreadableTag {
+		return "", false
+	}
+	why, ok = a[1].(string)
+	return why, ok
+}
+
 // receiveWork starts the tasks of a message in the compact form; anything
 // else that came as an array is not a protocol message, and is ignored.
 func (s *server) receiveWork(w []any) {
@@ -224,6 +238,18 @@ func (s *server) receiveWork(w []any) {
 	for i := 2; i < len(w); i += 3 {
 		taskID, _ := w[i].(string)
 		name, _ := w[i+1].(string)
+		if why, ok := unreadableParams(w[i+2]); ok {
+			if taskID != "" {
+				id := workerID
+				if id == "" {
+					s.mu.Lock()
+					id = s.workerID
+					s.mu.Unlock()
+				}
+				s.respond(taskID, id, nil, fmt.Sprintf("the params of task %q cannot be read: %s", name, why))
+			}
+			continue
+		}
 		s.start(taskID, workerID, name, w[i+2])
 	}
 }

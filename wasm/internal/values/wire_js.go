@@ -283,11 +283,21 @@ const end = () => { wire.in = w8; inView = wv; return wpos; };
 const encode = (v) => { begin(); write(v); return end(); };
 // encodeList writes the array list as encode would, but each of its items
 // as a value of its own: each has its own MAX_NODES (the tasks of a batch,
-// say, whose params are the user's).
-const encodeList = (list) => {
+// say, whose params are the user's). If bad is given, an item that throws
+// is written as bad(i, error) instead (bad may throw too).
+const encodeList = (list, bad) => {
   begin();
   room(5); w8[wpos++] = 6; writeLen(list.length);
-  for (const v of list) write(v);
+  for (let i = 0; i < list.length; i++) {
+    if (bad === undefined) { write(list[i]); continue; }
+    const at = wpos;
+    try {
+      write(list[i]);
+    } catch (e) {
+      wpos = at;
+      write(bad(i, e));
+    }
+  }
   return end();
 };
 // deliver writes d with write (which returns the length, or -1 for what it
