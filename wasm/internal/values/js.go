@@ -137,7 +137,7 @@ const MaxNodes = 1 << 22
 // MaxDepth and an object met again inside itself (a cycle) become nil, as
 // on the wire.
 func FromJS(v js.Value) any {
-	switch v.Type() { // no need for the writer
+	switch jsType(v) { // no need for the writer
 	case js.TypeBoolean:
 		return v.Bool()
 	case js.TypeNumber:
@@ -175,6 +175,17 @@ func FromJS(v js.Value) any {
 		return nil // not reached: the writer wrote it
 	}
 	return out
+}
+
+// jsType is v.Type(), but TypeUndefined for a BigInt, for which
+// syscall/js panics ("bad type flag").
+func jsType(v js.Value) (t js.Type) {
+	defer func() {
+		if recover() != nil {
+			t = js.TypeUndefined
+		}
+	}()
+	return v.Type()
 }
 
 var (
