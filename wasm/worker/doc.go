@@ -22,7 +22,9 @@
 //
 // Values follow the rules of package atmo. Params arrive as JS gave them:
 // objects as map[string]any, arrays as []any, numbers as float64, typed
-// arrays and ArrayBuffers as []byte. HandleTyped decodes them into a Go type
+// arrays and ArrayBuffers as []byte, Maps, Sets and the rest as the README's
+// value rules say. A task whose params Go cannot read (a BigInt, a Blob)
+// fails, saying why, without running. HandleTyped decodes them into a Go type
 // by its json tags. Results go back the same way: numbers, strings, bools,
 // maps, slices, structs (by their json tags) and []byte, whose buffer is
 // transferred to the host rather than copied.

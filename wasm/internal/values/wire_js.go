@@ -21,9 +21,10 @@ import (
 // worker: {wire, read(refs, transfer), begin(), value(v, depth), num(x),
 // mark(), rewind(at), slot(), fill(at), end(), encode(v), copy(v),
 // deliver(r, write, d), post(target, m, list), item(i), recycle(), bytes(n),
-// hold(v), release(slot), held, hop, whileAlive(fn)}. value throws
-// for what Go could not read either (an array longer than MaxItems, a
-// getter that throws).
+// hold(v), release(slot), held, hop, whileAlive(fn), fromJS(v), from}.
+// value writes by the value rules (see FromJS), and throws, saying what to
+// do, for what Go cannot read faithfully (a BigInt, a Blob, an array longer
+// than MaxItems, a getter that throws).
 var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", "MAX_ITEMS", "MAX_NODES", `
 const utf8in = new TextEncoder(), utf8out = new TextDecoder();
 // out carries values from Go to JS, in from JS to Go; refs holds what the
