@@ -184,6 +184,10 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
     retriesWithTransfer: await fail(tm.run('add', { a: 1, b: 2, buf }, { transfer: [buf], retries: 2 })),
     priorityPastAging: await fail(tm.run('add', { a: 1, b: 2 }, { priority: 1e12 })),
     agingNaN: throws(() => atmo.createTaskManager({ agingInterval: NaN })),
+    agingBigInt: throws(() => atmo.createTaskManager({ agingInterval: 10n })),
+    countBigInt: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, count: 2n }])),
+    taskBigInt: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, tasks: ['add', 7n] }])),
+    priorityBigInt: await fail(tm.run('add', { a: 1, b: 2 }, { priority: 1n })),
   };
   out.bufferKept = buf.byteLength;
   out.noLimit = await tm.run('add', { a: 1, b: 2 }, { timeout: Infinity });
@@ -199,7 +203,8 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 		"misspeltCallback": "onSucess", "misspeltOption": "timout", "optionsNotAnObject": "options",
 		"negativeTimeout": "timeout", "fractionalRetries": "retries", "negativeRetries": "retries",
 		"fractionalPriority": "priority", "retriesWithTransfer": "retries", "priorityPastAging": "priority",
-		"agingNaN": "options.agingInterval",
+		"agingNaN": "options.agingInterval", "agingBigInt": "options.agingInterval", "countBigInt": "configs[0].count", "taskBigInt": "configs[0].tasks[1]",
+		"priorityBigInt": "priority",
 	} {
 		require.Contains(t, got, name)
 		bad := got[name].(map[string]any)

@@ -118,6 +118,17 @@ const TASK_FIELDS = new Set(['name', 'params', 'onSuccess', 'onError', ...RUN_OP
 // absolute resolves a worker URL against the page (or, where atmo runs in
 // a worker, the worker's script), so it means the same wherever the worker
 // is started from.
+// refuseBigInts throws ERR_BAD_ARGUMENT for a BigInt in v, an options or
+// config object (looked at three levels deep, as far as they nest), which
+// Go's syscall/js cannot read at all.
+function refuseBigInts(v, path, where, depth = 0) {
+  if (typeof v === 'bigint') {
+    throw badArgument(`atmo: ${where}: ${path} is a BigInt (${v}n); use a number`, path);
+  }
+  if (!v || typeof v !== 'object' || depth > 2) return;
+  for (const k of Object.keys(v)) refuseBigInts(v[k], Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}`, where, depth + 1);
+}
+
 function absolute(config) {
   if (!config || typeof config !== 'object') return config;
   const out = { ...config };
@@ -540,6 +551,7 @@ class BrowserWorkerManager {
    */
   addWorker(config) {
     this._check('addWorker');
+    refuseBigInts(config, 'config', 'addWorker(config)');
     return unwrap(this._bridge.addWorker(this._handle, absolute(config)));
   }
 
@@ -570,6 +582,7 @@ class Atmo {
    * never).
    */
   createTaskManager(options) {
+    refuseBigInts(options, 'options', 'createTaskManager(options)');
     const { handle, id } = unwrap(this._bridge.createTaskManager(options));
     return new TaskManager(this._bridge, handle, id);
   }
@@ -586,6 +599,7 @@ class Atmo {
     if (!(tm instanceof TaskManager)) throw badArgument('atmo: createBrowserWorkerManager(tm, configs): tm must come from atmo.createTaskManager()', 'tm');
     if (tm.closed) throw tm._closedError('createBrowserWorkerManager');
     if (!Array.isArray(configs)) throw badArgument('atmo: createBrowserWorkerManager(tm, configs): configs must be an array of {tasks, script} or {tasks, module}', 'configs');
+    configs.forEach((c, i) => refuseBigInts(c, `configs[${i}]`, 'createBrowserWorkerManager(tm, configs)'));
     const handle = unwrap(this._bridge.createWorkerManager(tm._handle, configs.map(absolute)));
     return new BrowserWorkerManager(this._bridge, handle, tm);
   }
