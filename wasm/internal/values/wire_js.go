@@ -215,8 +215,9 @@ const other = (v, depth) => {
   }
   if (tag === '[object Object]' || Object.keys(v).length > 0) return enter(v, depth, KEYS); // a class instance
   const name = tag.slice(8, -1), a = /^[AEIOU]/.test(name) ? 'an ' : 'a ';
-  return cannot(a + name + ' cannot be read as a Go value: take the task\'s result with RawResult (raw: true in the JS API), or ' +
-    (name === 'Blob' || name === 'File' ? 'send its bytes (await blob.arrayBuffer())' : 'send what Go needs of it as plain data'));
+  return cannot(a + name + ' cannot be read as a Go value: ' +
+    (name === 'Blob' || name === 'File' ? 'send its bytes (await blob.arrayBuffer())' : 'send what Go needs of it as plain data') +
+    ', or take a task\'s result as it came with RawResult (raw: true in the JS API)');
 };
 // enter writes v, an array, object, Map or Set (kind), unless it is met
 // again on its own path.
