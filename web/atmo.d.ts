@@ -102,7 +102,7 @@ export interface WorkerStats {
   inFlight: number;
   /** Tasks it may hold at once: its config's concurrency. */
   capacity: number;
-  /** Times its thread was restarted: after a crash, a timeout, a cancel it did not heed within cancelGrace, or a failed start. */
+  /** Times its thread was restarted: after a crash, a timeout of a seed script's task, a cancel or timeout it did not heed within cancelGrace, or a failed start. */
   restarts: number;
   /** ms since its current thread became ready. */
   uptime: number;

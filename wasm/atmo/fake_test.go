@@ -17,6 +17,7 @@ type fakeTransport struct {
 	w        *TaskWorker
 	run      func(w *TaskWorker, name string, params any) (content any, errText string)
 	silent   bool                                  // never answers init-worker
+	stops    bool                                  // lists FeatureCancel, and answers worker-cancel as a handler that stopped
 	raw      bool                                  // run gets the params as the core sends them (preencoded), not decoded
 	onCancel func(f *fakeTransport, taskID string) // how the worker answers worker-cancel
 	mu       sync.Mutex
@@ -34,7 +35,11 @@ type awakeAsked struct {
 
 func (f *fakeTransport) init(string, []string, int, time.Duration) {
 	if !f.silent {
-		go f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerReady})
+		var ready any
+		if f.stops {
+			ready = map[string]any{"features": []any{"cancel"}}
+		}
+		go f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerReady, content: ready})
 	}
 
 }
@@ -57,8 +62,11 @@ func (f *fakeTransport) cancel(taskID, _ string) {
 	f.mu.Lock()
 	f.cancels = append(f.cancels, taskID)
 	f.mu.Unlock()
-	if f.onCancel != nil {
+	switch {
+	case f.onCancel != nil:
 		go f.onCancel(f, taskID)
+	case f.stops:
+		go f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerResponse, task: seqOf(taskID), err: "canceled"})
 	}
 }
 
@@ -88,7 +96,7 @@ func newFakePool(t testing.TB, tm *TaskManager, run func(w *TaskWorker, name str
 	var mu sync.Mutex
 	var fakes []*fakeTransport
 	p, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
-		f := &fakeTransport{pool: w.pool, w: w, run: run, silent: w.config.Script == "silent", raw: raw}
+		f := &fakeTransport{pool: w.pool, w: w, run: run, silent: w.config.Script == "silent", stops: w.config.Script == "stops", raw: raw}
 		mu.Lock()
 		fakes = append(fakes, f)
 		mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atmoworkers/atmo/wasm/internal/protocol"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
@@ -244,6 +245,7 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 				strings.Join(missing, ", "), w.source(), strings.Join(has, ", ")))
 			return
 		}
+		w.cancels = hasFeature(in.content, protocol.FeatureCancel)
 		w.started = true
 		w.bootFailures = 0
 		w.since = tm.clock.Now()
@@ -260,7 +262,9 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 		delete(w.inflight, in.task)
 		stop(t.timer)
 		t.timer = nil
-		if !t.settled { // a cancelled task's late answer only frees the slot
+		if _, ok := tm.retryAfter[t]; ok && !t.settled {
+			tm.leftWorker(t, nil) // timed out, and now stopped: its answer is dropped, and it runs again
+		} else if !t.settled { // a cancelled task's late answer only frees the slot
 			w.done++
 			w.crashes = 0
 			tm.stats.runTime.add(time.Duration(tm.now().UnixNano() - t.started))
@@ -313,6 +317,14 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 	default:
 		tm.stats.ignored++
 	}
+}
+
+// hasFeature says whether a worker-ready's content lists feature in its
+// features.
+func hasFeature(ready any, feature string) bool {
+	c, _ := ready.(map[string]any)
+	features, _ := c["features"].([]any)
+	return slices.Contains(features, any(feature))
 }
 
 // unhandled returns the names of tasks that a worker-ready's content
@@ -397,7 +409,7 @@ func (tm *TaskManager) workerDied(w *TaskWorker, reason string) {
 	tasks := tm.takeDown(w)
 	tm.scheduleRestart(w, "crashed: "+reason)
 	for _, t := range tasks {
-		tm.retryOrFail(t, fmt.Errorf("%w: %s crashed while running task %s (%s): %s", ErrWorkerCrashed, w.id, t.id, t.name, reason))
+		tm.leftWorker(t, fmt.Errorf("%w: %s crashed while running task %s (%s): %s", ErrWorkerCrashed, w.id, t.id, t.name, reason))
 	}
 }
 
@@ -440,7 +452,7 @@ func (tm *TaskManager) restartWorker(w *TaskWorker, reason string) {
 			tm.requeue(t, reason)
 			continue
 		}
-		tm.retryOrFail(t, fmt.Errorf("%w: task %s (%s) was running on %s when it was %s; give the task Retries to run it again elsewhere", ErrWorkerCrashed, t.id, t.name, w.id, reason))
+		tm.leftWorker(t, fmt.Errorf("%w: task %s (%s) was running on %s when it was %s; give the task Retries to run it again elsewhere", ErrWorkerCrashed, t.id, t.name, w.id, reason))
 	}
 }
 

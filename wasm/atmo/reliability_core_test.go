@@ -97,6 +97,96 @@ func TestATimedOutTaskIsRetriedWhileItsRetriesLast(t *testing.T) {
 	assert.Equal(t, 1, tm.Stats().Retried)
 }
 
+func TestATimeoutOnAWorkerThatStopsHandlersAsksItToStopAndLeavesItsOtherTasksRunning(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	c := cfg("stops", "hang", "echo")
+	c.Concurrency = 2
+	p, fakes := fakePool(t, tm, hangOn(t), c)
+	require.NoError(t, p.ready(ctx(t)))
+	beside := doAsync(tm, TaskParams{Name: "hang"})
+	late := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 2 })
+
+	clk.Advance(time.Second)
+	r := <-late
+	require.ErrorIs(t, r.Err, ErrTimeout, "the task fails at its timeout")
+	f := (*fakes)[0]
+	f.mu.Lock()
+	assert.Equal(t, []string{"task-2"}, f.cancels, "its worker is asked to stop it")
+	f.mu.Unlock()
+	settleSoon(t, func() bool { return tm.Stats().Workers[0].InFlight == 1 })
+	clk.Advance(DefaultCancelGrace)
+	assert.False(t, f.ended, "the worker stopped the handler: not terminated")
+	assert.Equal(t, 0, tm.Stats().Restarted)
+	select {
+	case r := <-beside:
+		t.Fatalf("the task beside it was touched: %+v", r)
+	default:
+	}
+	assert.Equal(t, 1, tm.Stats().TimedOut)
+}
+
+func TestATimedOutTaskOnAWorkerThatStopsHandlersRunsAgainOnceItsSlotIsFree(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	var mu sync.Mutex
+	runs := 0
+	forever := make(chan struct{})
+	defer close(forever)
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		mu.Lock()
+		runs++
+		n := runs
+		mu.Unlock()
+		if n == 1 {
+			<-forever // the first run hangs; the worker stops it on worker-cancel
+		}
+		return n, ""
+	}, cfg("stops", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	res := doAsync(tm, TaskParams{Name: "job", Timeout: time.Second, Retries: 1})
+	settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return runs == 1 })
+	clk.Advance(time.Second)
+	r := <-res
+	require.NoError(t, r.Err)
+	assert.Equal(t, 2, r.Content, "run again on the same worker, once it had stopped the first run")
+	assert.Equal(t, 1, tm.Stats().Retried)
+	assert.Equal(t, 0, tm.Stats().Restarted)
+}
+
+func TestATimedOutTaskWhoseHandlerDoesNotStopHasItsWorkerReplacedAfterTheGrace(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	c := cfg("stops", "hang", "echo")
+	c.Concurrency = 2
+	p, fakes := fakePool(t, tm, hangOn(t), c)
+	require.NoError(t, p.ready(ctx(t)))
+	(*fakes)[0].onCancel = func(*fakeTransport, string) {} // hears the cancel, and goes on
+	beside := doAsync(tm, TaskParams{Name: "hang"})
+	late := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second, Retries: 1})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 2 })
+
+	clk.Advance(time.Second)
+	clk.Advance(DefaultCancelGrace)
+	settleSoon(t, func() bool { return tm.Stats().Restarted == 1 })
+	r := <-beside
+	require.ErrorIs(t, r.Err, ErrWorkerCrashed, "the task beside it had no Retries")
+	assert.Contains(t, r.Error, "did not stop timed-out task task-2 (past its 1s timeout) within 1s")
+	clk.Advance(DefaultRestartBackoff)
+	require.NoError(t, p.ready(ctx(t)))
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	assert.Equal(t, 1, tm.Stats().Retried, "the timed-out task, with Retries, runs again on the fresh worker")
+	select {
+	case r := <-late:
+		t.Fatalf("the retried task settled: %+v", r)
+	default:
+	}
+}
+
 func TestNegativeTimeoutMeansNoLimitAndDefaultsApply(t *testing.T) {
 	tm := NewTaskManagerWithOptions(Options{DefaultTimeout: time.Minute})
 	defer tm.Close()

@@ -56,6 +56,32 @@ func TestABusyLoopPastItsTimeoutIsTerminatedAndReplaced(t *testing.T) {
 	assert.Contains(t, wm.Workers()[0].LastError(), "timeout")
 }
 
+func TestATimedOutHandlerThatHeedsItsCancelStopsWithoutTakingItsWorkerDown(t *testing.T) {
+	for kind, c := range map[string]atmo.WorkerConfig{
+		"js": {Tasks: chaosTasks, Script: jstest.HelperWorker(t, chaosWorker), Concurrency: 2},
+		"go": {Tasks: goTestTasks, Module: moduleURL(t, goTestModule), Concurrency: 2},
+	} {
+		t.Run(kind, func(t *testing.T) {
+			tm, _ := goPool(t, c)
+			ctx := goCtx(t)
+			beside := make(chan error, 1)
+			go func() { _, err := tm.Do(ctx, "sleep", map[string]any{"ms": 600}); beside <- err }()
+			require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 }, 5*time.Second, time.Millisecond)
+			name := map[string]string{"js": "wait", "go": "sleep"}[kind] // each stops when its task is cancelled
+			res := make(chan atmo.Response, 1)
+			_, err := tm.AddTask(atmo.TaskParams{Name: name, Params: map[string]any{"ms": 60_000}, Timeout: 100 * time.Millisecond,
+				OnSuccess: func(r atmo.Response) { res <- r }, OnError: func(r atmo.Response) { res <- r }})
+			require.NoError(t, err)
+			require.ErrorIs(t, (<-res).Err, atmo.ErrTimeout)
+			require.NoError(t, <-beside, "the task beside it, on the same worker, finished")
+			require.Eventually(t, func() bool { return tm.Stats().Workers[0].InFlight == 0 }, 5*time.Second, time.Millisecond)
+			s := tm.Stats()
+			assert.Equal(t, 1, s.TimedOut)
+			assert.Equal(t, 0, s.Restarted, "the handler stopped when asked: its worker stays")
+		})
+	}
+}
+
 func TestATimedOutTaskFailsWithErrTimeoutAndOtherWorkersAreUntouched(t *testing.T) {
 	tm, wm := pool(t, chaosConfig(t), chaosConfig(t))
 	ctx := testCtx(t)

@@ -33,8 +33,9 @@ type TaskParams struct {
 	// Timeout limits the running phase (time in the queue does not count).
 	// 0 takes the worker config's TaskTimeout, then Options.DefaultTimeout;
 	// negative means no limit. A task past its limit fails with ErrTimeout,
-	// or is retried while Retries last; its worker is terminated and replaced,
-	// since a busy JS loop cannot be interrupted.
+	// or is retried while Retries last. Its worker is asked to stop it, as on
+	// a cancel, if it can (atmo-worker.js, Go workers), else, or if it has
+	// not stopped within CancelGrace, terminated and replaced.
 	Timeout time.Duration
 	// Retries is how many times the task is run again after its worker
 	// crashed or it timed out. A worker's own error answer is never retried.

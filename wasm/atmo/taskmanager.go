@@ -111,6 +111,7 @@ type TaskManager struct {
 	queued     int                      // tasks in all queues
 	byName     map[string][]*TaskWorker // live workers (not closed) per task name
 	gone       map[string]string        // per task name no live worker lists any more: the last that did, described, and why it closed
+	retryAfter map[*TaskRequest]error   // timed-out tasks to run again once their worker has stopped them (see timedOut)
 	pools      []*workerPool
 	subs       []*subscriber
 	seq        uint64
@@ -171,6 +172,7 @@ func NewTaskManagerWithOptions(o Options) *TaskManager {
 		queues:      map[string]*taskQueue{},
 		byName:      map[string][]*TaskWorker{},
 		gone:        map[string]string{},
+		retryAfter:  map[*TaskRequest]error{},
 		closing:     make(chan struct{}),
 	}
 	if o.AgingInterval > 0 {
@@ -437,6 +439,9 @@ func (tm *TaskManager) settle(t *TaskRequest, r Response) bool {
 	t.settled = true
 	stop(t.timer)
 	t.timer = nil
+	if len(tm.retryAfter) > 0 {
+		delete(tm.retryAfter, t)
+	}
 	if t.stopCtx != nil {
 		t.stopCtx()
 	}
@@ -518,11 +523,37 @@ func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration) 
 		return
 	}
 	tm.stats.timedOut++
-	delete(w.inflight, t.seq)
-	// A busy loop cannot be interrupted: replace the worker, then run the
-	// task again elsewhere or fail it.
-	tm.restartWorker(w, fmt.Sprintf("terminated: task %s ran past its %v timeout", t.id, d))
-	tm.retryOrFail(t, fmt.Errorf("%w: task %s (%s) ran longer than %v on %s", ErrTimeout, t.id, t.name, d, w.id))
+	err := fmt.Errorf("%w: task %s (%s) ran longer than %v on %s", ErrTimeout, t.id, t.name, d, w.id)
+	if !w.cancels {
+		// A busy loop cannot be interrupted: replace the worker, then run
+		// the task again elsewhere or fail it.
+		delete(w.inflight, t.seq)
+		tm.restartWorker(w, fmt.Sprintf("terminated: task %s ran past its %v timeout", t.id, d))
+		tm.retryOrFail(t, err)
+		return
+	}
+	// The worker stops handlers on request (atmo-worker.js, Go workers):
+	// ask it, as a cancel does, and terminate it only if the handler has
+	// not stopped within the grace period, so that the other tasks it runs
+	// go on. The task fails now, or, with Retries left, runs again once
+	// its slot is free.
+	if t.retriesLeft > 0 && !tm.closed {
+		tm.retryAfter[t] = err
+	} else {
+		tm.settle(t, Response{Err: err})
+	}
+	tm.stopOnWorker(t, w, fmt.Sprintf("timed-out task %s (past its %v timeout)", t.id, d))
+}
+
+// leftWorker is the error with which a task that left its worker unsettled
+// runs again or fails: err, unless it timed out and waited for its worker
+// to stop it, when it is that timeout. Called with mu held.
+func (tm *TaskManager) leftWorker(t *TaskRequest, err error) {
+	if timeout, ok := tm.retryAfter[t]; ok {
+		delete(tm.retryAfter, t)
+		err = timeout
+	}
+	tm.retryOrFail(t, err)
 }
 
 // Task returns a task that is still in the table: queued or running.
@@ -555,20 +586,33 @@ func (tm *TaskManager) cancel(t *TaskRequest, err error) {
 		return
 	}
 	tm.stats.canceled++
+	delete(tm.retryAfter, t)
 	if w == nil || w.inflight[t.seq] != t {
 		return
 	}
+	tm.stopOnWorker(t, w, "cancelled task "+t.id)
+}
+
+// stopOnWorker sends worker-cancel for t, which keeps its slot on w until
+// w answers; if w has not within the grace period, it is replaced (and t,
+// if it waits to run again, runs again elsewhere). what names the task in
+// the reason. Called with mu held.
+func (tm *TaskManager) stopOnWorker(t *TaskRequest, w *TaskWorker, what string) {
 	w.transport.cancel(t.id, w.id)
 	grace := w.config.CancelGrace
 	if grace <= 0 {
 		grace = tm.opts.CancelGrace
 	}
+	stop(t.timer)
 	t.timer = tm.clock.AfterFunc(grace, func() {
 		tm.mu.Lock()
 		defer tm.mu.Unlock()
 		if w.inflight[t.seq] == t {
 			delete(w.inflight, t.seq)
-			tm.restartWorker(w, fmt.Sprintf("terminated: did not stop cancelled task %s within %v", t.id, grace))
+			tm.restartWorker(w, fmt.Sprintf("terminated: did not stop %s within %v", what, grace))
+			if _, ok := tm.retryAfter[t]; ok {
+				tm.leftWorker(t, nil)
+			}
 		}
 	})
 }

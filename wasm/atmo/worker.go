@@ -152,6 +152,7 @@ type TaskWorker struct {
 	crashes      int  // crashes in a row without a finished task
 	started      bool // answered worker-ready at least once
 	gaveUp       bool // closed after failing to start MaxBootFailures times (see Ready)
+	cancels      bool // its worker-ready listed FeatureCancel: a timeout asks it to stop the task (see timedOut)
 	lastErr      string
 	since        time.Time // when the current incarnation became ready
 	idleSince    time.Time

@@ -33,9 +33,10 @@
 // becomes the task's error too; the worker stays in service. Each task runs in
 // its own goroutine, outside any JS callback, so a handler may block, start
 // goroutines or wait on a JS Promise. When the host cancels a task (Cancel,
-// DeleteTask, the end of the task's Context), the handler's ctx is cancelled
-// and its late answer dropped. A task's Timeout does not cancel: the host
-// terminates the worker running it and starts another.
+// DeleteTask, the end of the task's Context, or its Timeout), the handler's
+// ctx is cancelled and its late answer dropped; a handler that has not
+// returned within the host's CancelGrace has its worker terminated and
+// replaced, with the other tasks it was running.
 // The cancel comes as a message, which the worker reads only while all its
 // goroutines wait: a handler that computes without waiting calls Yield at
 // checkpoints, and stops when it returns an error.
