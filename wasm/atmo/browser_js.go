@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"syscall/js"
 	"time"
 
@@ -78,7 +79,7 @@ func spawnWebWorker(w *TaskWorker) (transport, error) {
 		return spawnGoWebWorker(w)
 	}
 	opts := map[string]any{"name": w.id}
-	if w.config.Type == "module" {
+	if w.config.Type == "module" || w.asModule {
 		opts["type"] = "module"
 	}
 	return startWebWorker(w, w.config.Script, opts)
@@ -130,6 +131,15 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		if msg == "" {
 			msg = fmt.Sprintf("the script %s could not be loaded or run (a 404, a network error, or a wrong MIME type)", url)
 		}
+		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" {
+			// An ES module started as a classic script: its next start,
+			// after this failed one, is as a module (an explicit Type
+			// "classic" is left alone, and says so).
+			p.tm.mu.Lock()
+			w.asModule = true
+			p.tm.mu.Unlock()
+			msg += " (it is an ES module: starting it again as one; set WorkerConfig.Type to \"module\" to start it so at once)"
+		}
 		p.workerError(w, msg)
 		return nil
 	})
@@ -142,6 +152,17 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 	ww.unlisten = workerEvents.Invoke(ww.worker, wireListen.Invoke(ww.onMessage.JS, false, ww.queue),
 		values.WhileAlive(ww.onError), values.WhileAlive(ww.onBad))
 	return ww, nil
+}
+
+// moduleSyntax says whether a script's load error is module syntax in a
+// classic script: import, export or import.meta, as Chromium words it.
+func moduleSyntax(msg string) bool {
+	for _, s := range []string{"Cannot use import statement outside a module", "Unexpected token 'export'", "Cannot use 'import.meta' outside a module"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // workerEvents adds a worker's listeners for message, error and

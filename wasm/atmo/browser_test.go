@@ -631,3 +631,31 @@ func TestAWorkerWhoseConfigListsTasksItDoesNotHandleClosesAtOnceSayingWhich(t *t
 		})
 	}
 }
+
+func TestASeedScriptWrittenAsAnESModuleRunsWithoutItsType(t *testing.T) {
+	// The seed's later versions start scripts as modules; here a script
+	// of no Type starts classic, and one that turns out to be a module
+	// starts again as one.
+	script := jstest.BlobURL(t, `
+let id;
+const twice = (n) => 2 * n;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id, content: { tasks: d.content } }); }
+  if (d.message === 'worker-work') self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: twice(d.content.params) });
+};
+export { twice };`)
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"twice"}, Script: script})
+	got, err := tm.Do(testCtx(t), "twice", 21)
+	require.NoError(t, err)
+	assert.Equal(t, 42.0, got)
+	assert.Contains(t, wm.Workers()[0].LastError(), "it is an ES module: starting it again as one")
+
+	tm2 := atmo.NewTaskManager()
+	wm2, err := atmo.NewBrowserWorkerManager(tm2, atmo.WorkerConfig{Tasks: []string{"twice"}, Script: script, Type: "classic", Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+	require.NoError(t, err)
+	t.Cleanup(func() { wm2.Close(); tm2.Close() })
+	err = wm2.Ready(testCtx(t))
+	require.Error(t, err, "an explicit classic Type is kept")
+	assert.Contains(t, err.Error(), "Unexpected token 'export'")
+}

@@ -153,6 +153,7 @@ type TaskWorker struct {
 	started      bool // answered worker-ready at least once
 	gaveUp       bool // closed after failing to start MaxBootFailures times (see Ready)
 	cancels      bool // its worker-ready listed FeatureCancel: a timeout asks it to stop the task (see timedOut)
+	asModule     bool // its script, of no Type, failed to load as a classic script for module syntax: it starts as a module
 	lastErr      string
 	since        time.Time // when the current incarnation became ready
 	idleSince    time.Time
