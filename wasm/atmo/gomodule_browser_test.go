@@ -35,7 +35,7 @@ const (
 
 var goMathTasks = []string{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}
 
-var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress", "spin", "stubborn", "release", "exit0"}
+var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress", "spin", "stubborn", "release", "exit0", "moveBytes", "keptLength", "canvas"}
 
 // moduleBytes reads a built module.
 func moduleBytes(t testing.TB, path string) []byte {
@@ -912,4 +912,31 @@ func holdsItsSlotAfterCancel(t *testing.T, tm *atmo.TaskManager) {
 	require.Eventually(t, func() bool { return tm.Stats().Workers[0].InFlight == 0 }, 10*time.Second, time.Millisecond,
 		"the slot is free once the handler returned")
 	assert.Equal(t, 0, tm.Stats().Workers[0].Restarts, "within its CancelGrace: not replaced")
+}
+
+func TestAGoHandlerMovesJSValuesToTheHostWithTransfer(t *testing.T) {
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)})
+	got, err := tm.Do(goCtx(t), "moveBytes", nil)
+	require.NoError(t, err)
+	b, _ := got.([]byte)
+	require.Len(t, b, 1<<20)
+	assert.Equal(t, byte(7), b[0])
+	left, err := tm.Do(goCtx(t), "keptLength", nil)
+	require.NoError(t, err)
+	assert.Equal(t, 0.0, left, "moved, not copied: the worker's buffer is detached")
+
+	res := make(chan atmo.Response, 1)
+	_, err = tm.AddTask(atmo.TaskParams{Name: "canvas", RawResult: true,
+		OnSuccess: func(r atmo.Response) { res <- r }, OnError: func(r atmo.Response) { res <- r }})
+	require.NoError(t, err)
+	r := <-res
+	require.NoError(t, r.Err)
+	c, ok := r.Content.(js.Value)
+	require.True(t, ok, "%T", r.Content)
+	assert.True(t, c.InstanceOf(js.Global().Get("OffscreenCanvas")))
+	assert.Equal(t, 3, c.Get("width").Int())
+
+	_, err = tm.Do(goCtx(t), "canvas", nil)
+	require.Error(t, err, "Go cannot read an OffscreenCanvas")
+	assert.Contains(t, err.Error(), "an OffscreenCanvas cannot be read as a Go value")
 }

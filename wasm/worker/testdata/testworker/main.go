@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"syscall/js"
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/worker"
@@ -85,10 +86,24 @@ func main() {
 		releaseOnce.Do(func() { close(released) })
 		return true, nil
 	})
+	// moveBytes answers a 1 MiB Uint8Array made in JS, moved to the host;
+	// keptLength answers how many bytes this worker still holds of it.
+	worker.Handle("moveBytes", func(context.Context, any) (any, error) {
+		kept = js.Global().Get("Uint8Array").New(1 << 20)
+		kept.SetIndex(0, 7)
+		return worker.Transfer(kept), nil
+	})
+	worker.Handle("keptLength", func(context.Context, any) (any, error) { return kept.Get("byteLength").Int(), nil })
+	// canvas answers an OffscreenCanvas, which can only be moved.
+	worker.Handle("canvas", func(context.Context, any) (any, error) {
+		c := js.Global().Get("OffscreenCanvas").New(3, 2)
+		return worker.TransferWith(c, c), nil
+	})
 	worker.Run()
 }
 
 var (
 	released    = make(chan struct{})
 	releaseOnce sync.Once
+	kept        js.Value
 )
