@@ -157,8 +157,8 @@ var (
 // Go worker hears from the host (worker-cancel among the rest) only when
 // every goroutine waits: a handler that computes without waiting never sees
 // its ctx end. Call Yield at checkpoints of a long computation and stop when
-// it returns an error; it takes one JS task (tens of µs), not a timer's
-// millisecond.
+// it returns an error; it takes one JS task (tens of µs; a few hundred on
+// a busy VM), not a timer's millisecond.
 func Yield(ctx context.Context) error {
 	c := make(chan struct{})
 	yields.Lock()
