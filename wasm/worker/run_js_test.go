@@ -88,14 +88,7 @@ func TestFromJSFollowsTheCoreRules(t *testing.T) {
 func TestServeOverAJSPortRunsWorkBatchesAndOddlyShapedWork(t *testing.T) {
 	s := newServer()
 	s.handle("double", func(_ context.Context, p any) (any, error) { return 2 * p.(float64), nil })
-	host := jsHost()
-	serve(s, host)
-	send := func(src string) {
-		t.Helper()
-		host.Get("fn").Invoke(js.Global().Get("Function").New("return " + src).Invoke())
-	}
-	send(`{ message: 'init-worker', id: 'worker-1' }`)
-	waitPosted(t, host, 1)
+	host, send := servedHost(t, s)
 
 	// A batch, as the compact form carries it; a worker id that is a
 	// number (a hand-written host) and a work message with extra fields,
@@ -172,14 +165,7 @@ return host;`).Invoke()
 func TestParamsGoCannotReadFailTheirTaskSayingWhyAndTheOthersRun(t *testing.T) {
 	s := newServer()
 	s.handle("echo", func(_ context.Context, p any) (any, error) { return p, nil })
-	host := jsHost()
-	serve(s, host)
-	send := func(src string) {
-		t.Helper()
-		host.Get("fn").Invoke(js.Global().Get("Function").New("return " + src).Invoke())
-	}
-	send(`{ message: 'init-worker', id: 'worker-1' }`)
-	waitPosted(t, host, 1)
+	host, send := servedHost(t, s)
 
 	send(`{ message: 'worker-work-batch', workerId: 'worker-1', content: [
 	  { taskId: 'task-1', name: 'echo', params: new Map([['a', new Set([1, 2])]]) },
@@ -205,4 +191,19 @@ func TestParamsGoCannotReadFailTheirTaskSayingWhyAndTheOthersRun(t *testing.T) {
 		"task-3": `the params of task "echo" cannot be read: a BigInt (10n) cannot be read as a Go value: convert it with Number() or String() first`,
 		"task-4": `the params of task "echo" cannot be read: a Blob cannot be read as a Go value: send its bytes (await blob.arrayBuffer()), or take a task's result as it came with RawResult (raw: true in the JS API)`,
 	}, failures, "the others fail, saying why, and not one runs with nil")
+}
+
+// servedHost serves s over a JS port standing for the host, which has sent
+// init-worker and had worker-ready; send posts it the JS value src.
+func servedHost(t *testing.T, s *server) (host js.Value, send func(src string)) {
+	t.Helper()
+	host = jsHost()
+	serve(s, host)
+	send = func(src string) {
+		t.Helper()
+		host.Get("fn").Invoke(js.Global().Get("Function").New("return " + src).Invoke())
+	}
+	send(`{ message: 'init-worker', id: 'worker-1' }`)
+	waitPosted(t, host, 1)
+	return host, send
 }
