@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // MaxDepth bounds how deeply a value may nest; it also stops cycles.
@@ -237,12 +238,23 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		return out, nil
 	case reflect.Struct:
 		out := map[string]any{}
-		for _, f := range Fields(rv.Type()) {
+		fs := Fields(rv.Type())
+		for i := range fs {
+			f := &fs[i]
 			fv, ok := FieldByIndex(rv, f.Index)
-			if !ok || (f.OmitEmpty && isEmptyValue(fv)) {
+			if !ok || (f.OmitEmpty || f.OmitZero) && f.Omit(fv) {
 				continue
 			}
-			n, err := normalizeAt(fv.Interface(), depth+1)
+			var n any
+			var err error
+			switch {
+			case f.Quoted:
+				n, err = quote(fv, depth+1)
+			case !fv.CanInterface():
+				n, err = normalizeHidden(fv, depth+1)
+			default:
+				n, err = normalizeAt(fv.Interface(), depth+1)
+			}
 			if err != nil {
 				return nil, Inside(err, "."+f.Name)
 			}
@@ -251,6 +263,64 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		return out, nil
 	}
 	return nil, FailHere(" is a %s, which cannot cross to JS (send data: numbers, strings, bools, maps, slices, structs, []byte)", rv.Type())
+}
+
+// quote is the value of a field tagged ,string as encoding/json writes
+// it: a bool or number as a string holding it, a string as a string
+// holding its JSON text, nil for a nil pointer. A type that marshals
+// itself does so as ever.
+func quote(v reflect.Value, depth int) (any, error) {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil, nil
+		}
+		if marshalsItself(v.Type()) {
+			return normalizeAt(v.Interface(), depth)
+		}
+		v = v.Elem()
+	}
+	if marshalsItself(v.Type()) {
+		return normalizeAt(v.Interface(), depth)
+	}
+	switch v.Kind() {
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool()), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(v.Int(), 10), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.FormatUint(v.Uint(), 10), nil
+	}
+	// Floats and strings as encoding/json spells them (1e+21, HTML
+	// characters escaped); it also refuses NaN and infinities.
+	var b []byte
+	var err error
+	if v.Kind() == reflect.String {
+		b, err = json.Marshal(v.String())
+	} else {
+		b, err = json.Marshal(v.Interface())
+	}
+	if err != nil {
+		return nil, FailHere(": %v", err)
+	}
+	return string(b), nil
+}
+
+func marshalsItself(t reflect.Type) bool {
+	return t.Implements(jsonMarshaler) || t.Implements(textMarshaler)
+}
+
+// normalizeHidden normalizes a struct (or pointer to one) that cannot be
+// taken as an interface: an unexported embedded struct that its json tag
+// names (struct{ inner `json:"in"` }), which encoding/json writes as an
+// object. Its own exported fields can be.
+func normalizeHidden(v reflect.Value, depth int) (any, error) {
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil, nil
+		}
+		v = v.Elem()
+	}
+	return normalizeReflect(v, depth)
 }
 
 // plainNumber says whether values of t are numbers with no marshaling
@@ -306,12 +376,34 @@ func mapKey(k reflect.Value) (string, error) {
 type Field struct {
 	Name      string
 	Index     []int
-	OmitEmpty bool
+	OmitEmpty bool // omitempty: false, 0, nil, and empty strings, slices and maps are left out
+	OmitZero  bool // omitzero: the zero value is left out (by the type's IsZero method if it has one)
+	Quoted    bool // ,string on a bool, number or string: it crosses as a string holding its JSON
+
+	tagged bool                     // the name is the json tag's
+	isZero func(reflect.Value) bool // the type's IsZero, for omitzero
+}
+
+// Omit reports whether the field, holding v, is left out of an object.
+func (f *Field) Omit(v reflect.Value) bool {
+	if f.OmitEmpty && isEmptyValue(v) {
+		return true
+	}
+	if !f.OmitZero {
+		return false
+	}
+	if f.isZero != nil && v.CanInterface() {
+		return f.isZero(v)
+	}
+	return v.IsZero()
 }
 
 // Fields lists t's fields by encoding/json's rules: exported fields, the
-// json tag's name, "-" and omitempty, and the fields of embedded structs
-// (an outer field wins over an embedded one of the same name).
+// json tag's name and its "-", omitempty, omitzero and string options,
+// and the fields of embedded structs. Of several fields with one name the
+// shallowest wins, and of those at one depth the one named by its tag;
+// when that leaves a tie, none of them is listed. They come in the order
+// of their index sequences, as encoding/json writes them.
 // They are worked out once per type: decoding an array of structs asked for
 // them per element, and working them out was a third of its time. The
 // slice is shared; do not change it.
@@ -326,53 +418,189 @@ func Fields(t reflect.Type) []Field {
 // fieldCache holds Fields' answers by type.
 var fieldCache sync.Map
 
+// fields walks t's embedded structs breadth first, a level of depth at a
+// time, so that a name found at one depth can be weighed against the
+// same name found at another.
 func fields(t reflect.Type) []Field {
-	var out []Field
-	seen := map[string]bool{}
-	var walk func(t reflect.Type, index []int, depth int)
-	walk = func(t reflect.Type, index []int, depth int) {
-		var embedded []reflect.StructField
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			tag := f.Tag.Get("json")
-			if tag == "-" {
+	type embedded struct {
+		t     reflect.Type
+		index []int
+	}
+	var all []Field
+	next := []embedded{{t: t}}
+	seen := map[reflect.Type]bool{} // struct types walked at a shallower depth
+	var times map[reflect.Type]int  // how often each struct type of this level is embedded in the level above
+	for len(next) > 0 {
+		level := next
+		next = nil
+		nextTimes := map[reflect.Type]int{}
+		for _, e := range level {
+			if seen[e.t] {
 				continue
 			}
-			name, opts, _ := strings.Cut(tag, ",")
-			if f.Anonymous && name == "" {
-				ft := f.Type
-				if ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
-				}
-				if ft.Kind() == reflect.Struct {
-					embedded = append(embedded, f)
+			seen[e.t] = true
+			for i := range e.t.NumField() {
+				sf := e.t.Field(i)
+				if sf.Anonymous {
+					et := sf.Type
+					if et.Kind() == reflect.Pointer {
+						et = et.Elem()
+					}
+					if !sf.IsExported() && et.Kind() != reflect.Struct {
+						continue // an unexported embedded non-struct has nothing to show
+					}
+				} else if !sf.IsExported() {
 					continue
 				}
-			}
-			if !f.IsExported() {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			if seen[name] {
-				continue
-			}
-			seen[name] = true
-			out = append(out, Field{Name: name, Index: append(append([]int(nil), index...), i), OmitEmpty: strings.Contains(","+opts+",", ",omitempty,")})
-		}
-		if depth < MaxDepth {
-			for _, f := range embedded {
-				ft := f.Type
-				if ft.Kind() == reflect.Pointer {
+				tag := sf.Tag.Get("json")
+				if tag == "-" {
+					continue
+				}
+				name, opts, _ := strings.Cut(tag, ",")
+				if !validName(name) {
+					name = ""
+				}
+				index := append(slices.Clip(e.index), i)
+				ft := sf.Type
+				if ft.Name() == "" && ft.Kind() == reflect.Pointer {
 					ft = ft.Elem()
 				}
-				walk(ft, append(append([]int(nil), index...), f.Index[0]), depth+1)
+				if sf.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+					// Its fields are looked at one level down; a struct
+					// embedded twice at one level has each of its names
+					// twice there, so they cancel out.
+					nextTimes[ft]++
+					if nextTimes[ft] == 1 {
+						next = append(next, embedded{ft, index})
+					}
+					continue
+				}
+				f := Field{
+					Name:      name,
+					Index:     index,
+					OmitEmpty: hasOption(opts, "omitempty"),
+					OmitZero:  hasOption(opts, "omitzero"),
+					Quoted:    hasOption(opts, "string") && quotable(ft.Kind()),
+					tagged:    name != "",
+				}
+				if f.Name == "" {
+					f.Name = sf.Name
+				}
+				if f.OmitZero {
+					f.isZero = zeroMethod(sf.Type)
+				}
+				all = append(all, f)
+				if times[e.t] > 1 {
+					all = append(all, f)
+				}
 			}
 		}
+		times = nextTimes
 	}
-	walk(t, nil, 0)
-	return out
+
+	// Keep, of each name, the shallowest field, or of those at that depth
+	// the one its tag names; if two are as good, drop the name.
+	slices.SortFunc(all, func(a, b Field) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		if c := len(a.Index) - len(b.Index); c != 0 {
+			return c
+		}
+		if a.tagged != b.tagged {
+			if a.tagged {
+				return -1
+			}
+			return 1
+		}
+		return slices.Compare(a.Index, b.Index)
+	})
+	out := all[:0]
+	for i := 0; i < len(all); {
+		j := i + 1
+		for j < len(all) && all[j].Name == all[i].Name {
+			j++
+		}
+		if j-i == 1 || len(all[i].Index) != len(all[i+1].Index) || all[i].tagged != all[i+1].tagged {
+			out = append(out, all[i])
+		}
+		i = j
+	}
+	slices.SortFunc(out, func(a, b Field) int { return slices.Compare(a.Index, b.Index) })
+	return slices.Clip(out)
+}
+
+// hasOption reports whether a json tag's options (after its name) include
+// opt.
+func hasOption(opts, opt string) bool {
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		if o == opt {
+			return true
+		}
+	}
+	return false
+}
+
+// validName reports whether encoding/json takes a tag's name as the
+// field's: letters, digits and punctuation other than quotes and
+// backslashes. Otherwise the field keeps its Go name.
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// quotable says whether ,string applies to a field of kind k.
+func quotable(k reflect.Kind) bool {
+	switch k {
+	case reflect.Bool, reflect.String,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+type isZeroer interface{ IsZero() bool }
+
+var isZeroerType = reflect.TypeFor[isZeroer]()
+
+// zeroMethod is omitzero's test through t's IsZero method, or nil if t
+// has none (reflect's IsZero then decides). A nil pointer or interface is
+// zero without asking.
+func zeroMethod(t reflect.Type) func(reflect.Value) bool {
+	switch {
+	case t.Kind() == reflect.Interface && t.Implements(isZeroerType):
+		return func(v reflect.Value) bool {
+			if v.IsNil() || v.Elem().Kind() == reflect.Pointer && v.Elem().IsNil() {
+				return true
+			}
+			return v.Interface().(isZeroer).IsZero()
+		}
+	case t.Kind() == reflect.Pointer && t.Implements(isZeroerType):
+		return func(v reflect.Value) bool { return v.IsNil() || v.Interface().(isZeroer).IsZero() }
+	case t.Implements(isZeroerType):
+		return func(v reflect.Value) bool { return v.Interface().(isZeroer).IsZero() }
+	case reflect.PointerTo(t).Implements(isZeroerType):
+		return func(v reflect.Value) bool {
+			if !v.CanAddr() {
+				c := reflect.New(v.Type()).Elem()
+				c.Set(v)
+				v = c
+			}
+			return v.Addr().Interface().(isZeroer).IsZero()
+		}
+	}
+	return nil
 }
 
 // FieldByIndex is reflect's FieldByIndex that reports a nil embedded pointer

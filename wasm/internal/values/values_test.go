@@ -1,6 +1,7 @@
 package values
 
 import (
+	"reflect"
 	"strconv"
 	"testing"
 
@@ -64,4 +65,25 @@ func TestSlicesOfPlainNumbersBecomeFloat64sInOneGo(t *testing.T) {
 	}, got)
 	mine[0] = 99
 	require.Equal(t, 1.5, got.(map[string]any)["floats"].([]float64)[0], "the params are a copy, as they were when the task was added")
+}
+
+type fieldsInner struct {
+	A, Z int
+}
+
+func TestFieldsComeInIndexOrderAsEncodingJSONWritesThem(t *testing.T) {
+	type s struct {
+		B int
+		fieldsInner
+		C int    `json:"a_c,omitzero,string"`
+		Z string `json:",omitempty"`
+	}
+	var names []string
+	for _, f := range Fields(reflect.TypeFor[s]()) {
+		names = append(names, f.Name)
+	}
+	require.Equal(t, []string{"B", "A", "a_c", "Z"}, names, "the outer Z hides the embedded one; the rest by index sequence")
+	f := Fields(reflect.TypeFor[s]())[2]
+	require.True(t, f.OmitZero && f.Quoted && !f.OmitEmpty)
+	require.Equal(t, &Fields(reflect.TypeFor[s]())[0], &Fields(reflect.TypeFor[s]())[0], "worked out once per type")
 }
