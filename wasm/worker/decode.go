@@ -21,7 +21,8 @@ var (
 // decode stores src, a tree of params as they came from JS (nil, bool,
 // float64, string, []byte, []any, map[string]any), into dst, as
 // encoding/json would decode the same value: struct fields by their json tags
-// (matched exactly, then without regard to case), unknown keys ignored, null
+// (matched exactly, then without regard to case; a field tagged ,string
+// from a string holding its JSON), unknown keys ignored, null
 // leaving the zero value. Numbers must fit integer types exactly. []byte
 // accepts a typed array, or an array of numbers 0-255. A type with
 // UnmarshalJSON or UnmarshalText (time.Time, ...) decodes itself.
@@ -65,7 +66,9 @@ func decodeAt(src any, dst reflect.Value) error {
 	if src == nil {
 		return nil
 	}
-	if dst.Kind() != reflect.Pointer && dst.CanAddr() {
+	// (A value that cannot be set, an unexported embedded struct named by
+	// its json tag, has no methods to call: its fields are set one by one.)
+	if dst.Kind() != reflect.Pointer && dst.CanSet() {
 		self := selfDecoding(dst.Type())
 		if self == jsonSelf {
 			b, err := json.Marshal(src)
@@ -94,6 +97,9 @@ func decodeAt(src any, dst reflect.Value) error {
 		return nil
 	case reflect.Pointer:
 		if dst.IsNil() {
+			if !dst.CanSet() {
+				return values.FailHere(" is an unexported embedded pointer, which cannot be set")
+			}
 			dst.Set(reflect.New(dst.Type().Elem()))
 		}
 		return decodeAt(src, dst.Elem())
@@ -205,7 +211,9 @@ func decodeAt(src any, dst reflect.Value) error {
 		if !ok {
 			return mismatch(src, dst)
 		}
-		for _, f := range values.Fields(dst.Type()) {
+		fs := values.Fields(dst.Type())
+		for i := range fs {
+			f := &fs[i]
 			e, ok := m[f.Name]
 			if !ok {
 				for k, v := range m {
@@ -231,13 +239,109 @@ func decodeAt(src any, dst reflect.Value) error {
 				}
 				fv = fv.Field(x)
 			}
-			if err := decodeAt(e, fv); err != nil {
+			decode := decodeAt
+			if f.Quoted {
+				decode = decodeQuoted
+			}
+			if err := decode(e, fv); err != nil {
 				return values.Inside(err, "."+f.Name)
 			}
 		}
 		return nil
 	}
 	return values.FailHere(": params cannot be decoded into a %s", dst.Type())
+}
+
+// decodeQuoted stores src into dst, a field tagged ,string, as
+// encoding/json would: src is a string holding the JSON of a bool, a
+// number or a string ("true", "2", "\"text\""), or null, which leaves
+// a number as it is and a pointer nil.
+func decodeQuoted(src any, dst reflect.Value) error {
+	if src == nil {
+		return nil
+	}
+	s, ok := src.(string)
+	if !ok {
+		return values.FailHere(" is %s, want a string holding %s for %s (its json tag says ,string)", describe(src), quotedWant(dst.Type()), dst.Type())
+	}
+	if dst.Kind() == reflect.Pointer {
+		if s == "null" {
+			dst.SetZero()
+			return nil
+		}
+		if dst.IsNil() {
+			dst.Set(reflect.New(dst.Type().Elem()))
+		}
+		dst = dst.Elem()
+	}
+	if selfDecoding(dst.Type()) != notSelf {
+		if err := json.Unmarshal([]byte(s), dst.Addr().Interface()); err != nil {
+			return values.FailHere(": %v", err)
+		}
+		return nil
+	}
+	if s == "null" {
+		return nil
+	}
+	bad := func() error {
+		return values.FailHere(" is %s, which does not hold %s for %s (its json tag says ,string)", describe(src), quotedWant(dst.Type()), dst.Type())
+	}
+	switch dst.Kind() {
+	case reflect.Bool:
+		if s != "true" && s != "false" {
+			return bad()
+		}
+		dst.SetBool(s == "true")
+		return nil
+	case reflect.String:
+		var v string
+		if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' || json.Unmarshal([]byte(s), &v) != nil {
+			return bad()
+		}
+		dst.SetString(v)
+		return nil
+	}
+	// A number: encoding/json wants it to start as a JSON number does.
+	if s == "" || s[0] != '-' && (s[0] < '0' || s[0] > '9') {
+		return bad()
+	}
+	switch dst.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || dst.OverflowInt(n) {
+			return bad()
+		}
+		dst.SetInt(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || dst.OverflowUint(n) {
+			return bad()
+		}
+		dst.SetUint(n)
+	case reflect.Float32, reflect.Float64:
+		n, err := strconv.ParseFloat(s, dst.Type().Bits())
+		if err != nil || dst.OverflowFloat(n) {
+			return bad()
+		}
+		dst.SetFloat(n)
+	default:
+		return bad()
+	}
+	return nil
+}
+
+// quotedWant says what a ,string field of type t wants its string to hold.
+func quotedWant(t reflect.Type) string {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a JSON string"
+	}
+	return "a number"
 }
 
 func decodeKey(k string, dst reflect.Value) error {
@@ -265,6 +369,11 @@ func decodeKey(k string, dst reflect.Value) error {
 
 // mismatch says what src is and what dst wanted.
 func mismatch(src any, dst reflect.Value) error {
+	return values.FailHere(" is %s, want %s for %s", describe(src), want(dst.Type()), dst.Type())
+}
+
+// describe says what src, a value from JS, is: `a string ("2")`.
+func describe(src any) string {
 	var got string
 	switch x := src.(type) {
 	case bool:
@@ -285,7 +394,7 @@ func mismatch(src any, dst reflect.Value) error {
 	default:
 		got = fmt.Sprintf("a %T", src)
 	}
-	return values.FailHere(" is %s, want %s for %s", got, want(dst.Type()), dst.Type())
+	return got
 }
 
 func want(t reflect.Type) string {
