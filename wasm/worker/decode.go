@@ -286,6 +286,13 @@ func decodeQuoted(src any, dst reflect.Value) error {
 	bad := func() error {
 		return values.FailHere(" is %s, which does not hold %s for %s (its json tag says ,string)", describe(src), quotedWant(dst.Type()), dst.Type())
 	}
+	if dst.Type() == reflect.TypeFor[json.Number]() { // its text, once it reads as a JSON number
+		if s == "" || s[0] != '-' && (s[0] < '0' || s[0] > '9') || !json.Valid([]byte(s)) {
+			return bad()
+		}
+		dst.SetString(s)
+		return nil
+	}
 	switch dst.Kind() {
 	case reflect.Bool:
 		if s != "true" && s != "false" {
@@ -305,6 +312,7 @@ func decodeQuoted(src any, dst reflect.Value) error {
 	if s == "" || s[0] != '-' && (s[0] < '0' || s[0] > '9') {
 		return bad()
 	}
+
 	switch dst.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		n, err := strconv.ParseInt(s, 10, 64)

@@ -64,6 +64,10 @@ func TestStructsFollowEncodingJSON(t *testing.T) {
 			jrX2
 			Y int
 		}{jrX{1}, jrX2{2}, 3},
+		"a json.Number with ,string is its text": struct {
+			N json.Number `json:"n,string"`
+			M json.Number `json:"m,string"`
+		}{"12", "-3.5e2"},
 		"of two at one depth the tagged one wins": struct {
 			jrX
 			jrXTag

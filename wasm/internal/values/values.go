@@ -269,6 +269,9 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 // it: a bool or number as a string holding it, a string as a string
 // holding its JSON text, nil for a nil pointer. A type that marshals
 // itself does so as ever.
+// jsonNumber is json.Number's type, which ,string writes as its text.
+var jsonNumber = reflect.TypeFor[json.Number]()
+
 func quote(v reflect.Value, depth int) (any, error) {
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
@@ -281,6 +284,16 @@ func quote(v reflect.Value, depth int) (any, error) {
 	}
 	if marshalsItself(v.Type()) {
 		return normalizeAt(v.Interface(), depth)
+	}
+	if v.Type() == jsonNumber { // a number already: its text, as encoding/json writes it
+		n := v.String()
+		if n == "" {
+			return "0", nil
+		}
+		if n[0] != '-' && (n[0] < '0' || n[0] > '9') || !json.Valid([]byte(n)) {
+			return nil, FailHere(" is json.Number %q, which is not a number", n)
+		}
+		return n, nil
 	}
 	switch v.Kind() {
 	case reflect.Bool:
