@@ -139,3 +139,13 @@ func TestFromJSReadsAGetterThatThrowsAsNilAndTheWriterThrows(t *testing.T) {
 	same(t, map[string]any{"ok": 1.0, "bad": nil}, FromJS(v), "FromJS")
 	require.ErrorContains(t, throws(func() { Codec.Call("encode", v) }), "no")
 }
+
+func TestAToJSONThatReturnsASharedObjectIsReadWhole(t *testing.T) {
+	v := js.Global().Get("Function").New(`
+class A { toJSON() { return shared; } }
+const shared = { a: 1 };
+return [shared, new A()];`).Invoke()
+	want := []any{map[string]any{"a": 1.0}, map[string]any{"a": 1.0}}
+	require.Equal(t, want, FromJS(v), "a shared object met again is no cycle")
+	require.Equal(t, want, FromJS(Codec.Call("copy", v)))
+}

@@ -211,6 +211,7 @@ const other = (v, depth) => {
   }
   if (typeof v.toJSON === 'function') { // DOMRect, DOMPoint, DOMMatrix, a class's own
     const j = v.toJSON();
+    path[depth] = v; // what value(j) checks for cycles at this depth: v, not a sibling met before
     if (j !== v) return value(j, depth + 1); // + 1: a toJSON that returns another such object ends at MAX_DEPTH
   }
   if (tag === '[object Object]' || Object.keys(v).length > 0) return enter(v, depth, KEYS); // a class instance
