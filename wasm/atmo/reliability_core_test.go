@@ -141,28 +141,67 @@ func TestATimedOutTaskOnAWorkerThatStopsHandlersRunsAgainOnceItsSlotIsFree(t *te
 	defer tm.Close()
 	clk := withClock(tm)
 	var mu sync.Mutex
-	runs := 0
-	forever := make(chan struct{})
-	defer close(forever)
-	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+	runs, running, most := 0, 0, 0
+	stop := make(chan struct{})
+	p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
 		mu.Lock()
 		runs++
 		n := runs
+		running++
+		most = max(most, running)
 		mu.Unlock()
+		defer func() { mu.Lock(); running--; mu.Unlock() }()
 		if n == 1 {
-			<-forever // the first run hangs; the worker stops it on worker-cancel
+			<-stop // the first run hangs until the worker is asked to stop it
 		}
 		return n, ""
 	}, cfg("stops", "job"))
 	require.NoError(t, p.ready(ctx(t)))
+	(*fakes)[0].onCancel = func(*fakeTransport, string) { close(stop) } // the handler returns; its answer is dropped
 	res := doAsync(tm, TaskParams{Name: "job", Timeout: time.Second, Retries: 1})
 	settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return runs == 1 })
 	clk.Advance(time.Second)
 	r := <-res
 	require.NoError(t, r.Err)
 	assert.Equal(t, 2, r.Content, "run again on the same worker, once it had stopped the first run")
+	mu.Lock()
+	assert.Equal(t, 1, most, "never two runs at once")
+	mu.Unlock()
 	assert.Equal(t, 1, tm.Stats().Retried)
 	assert.Equal(t, 0, tm.Stats().Restarted)
+}
+
+func TestATimedOutTaskWaitingForItsWorkerToStopItRunsOnceMoreWhenThatWorkerCloses(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	var mu sync.Mutex
+	runs := 0
+	forever := make(chan struct{})
+	defer close(forever)
+	p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		mu.Lock()
+		runs++
+		n := runs
+		mu.Unlock()
+		if n == 1 {
+			<-forever
+		}
+		return n, ""
+	}, cfg("stops", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	(*fakes)[0].onCancel = func(*fakeTransport, string) {} // hears the cancel, and goes on
+	res := doAsync(tm, TaskParams{Name: "job", Timeout: time.Second, Retries: 2})
+	settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return runs == 1 })
+	clk.Advance(time.Second)
+	_, err := p.add(cfg("stops", "job"))
+	require.NoError(t, err)
+	require.NoError(t, p.ready(ctx(t)))
+	p.workers[0].Close() // before the grace ends: the task goes to the other worker
+	r := <-res
+	require.NoError(t, r.Err)
+	assert.Equal(t, 2, r.Content, "the run on the other worker answers, and is kept")
+	assert.Equal(t, 1, tm.Stats().Retried, "that run is the timeout's retry")
 }
 
 func TestATimedOutTaskWhoseHandlerDoesNotStopHasItsWorkerReplacedAfterTheGrace(t *testing.T) {

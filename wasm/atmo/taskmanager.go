@@ -500,6 +500,13 @@ func (tm *TaskManager) retryOrFail(t *TaskRequest, err error) {
 func (tm *TaskManager) requeue(t *TaskRequest, why string) {
 	stop(t.timer)
 	t.timer = nil
+	if _, ok := tm.retryAfter[t]; ok {
+		// It timed out, and waited for its worker to stop it: this run
+		// is its retry (see timedOut).
+		delete(tm.retryAfter, t)
+		t.retriesLeft--
+		tm.stats.retried++
+	}
 	if values.Moves(t.params) {
 		wid := "its worker"
 		if t.worker != nil {
