@@ -132,13 +132,19 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 			msg = fmt.Sprintf("the script %s could not be loaded or run (a 404, a network error, or a wrong MIME type)", url)
 		}
 		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" {
-			// An ES module started as a classic script: its next start,
-			// after this failed one, is as a module (an explicit Type
-			// "classic" is left alone, and says so).
+			// An ES module started as a classic script, at load: its next
+			// start, after this failed one, is as a module (an explicit
+			// Type "classic" is left alone, and so is a script that
+			// evaluates module syntax later, while it runs tasks).
 			p.tm.mu.Lock()
-			w.asModule = true
+			loading := w.status == WorkerOffline && !w.asModule
+			if loading {
+				w.asModule = true
+			}
 			p.tm.mu.Unlock()
-			msg += " (it is an ES module: starting it again as one; set WorkerConfig.Type to \"module\" to start it so at once)"
+			if loading {
+				msg += " (it is an ES module: set WorkerConfig.Type to \"module\"; atmo starts it as one if it starts again)"
+			}
 		}
 		p.workerError(w, msg)
 		return nil
@@ -205,20 +211,16 @@ func (ww *webWorker) watchLock(w *TaskWorker, c map[string]any) {
 // unless the function it returns was called first; that function says
 // whether fn was still waiting, and so is for its caller to release.
 // terminate calls it, so a thread the page ended itself, whose lock is
-// granted later, never calls into Go. It queues only if the lock is held
-// now: a worker that said it holds one and does not would otherwise look
-// dead at once, start after start; such a worker is watched by timeouts,
-// as a seed script is.
+// granted later, never calls into Go. It queues at once, with no look at
+// who holds the lock first (locks.query): a thread that ended in the
+// meantime would look as if it never held it, and go unnoticed.
 var lockWatch = js.Global().Get("Function").New("locks", "name", "fn", `
 let live = true;
-locks.query().then((state) => {
-  if (!live || !state.held.some((l) => l.name === name)) return;
-  locks.request(name, () => {
-    if (!live) return;
-    live = false;
-    fn();
-  });
-}, () => {});
+locks.request(name, () => {
+  if (!live) return;
+  live = false;
+  fn();
+});
 return () => {
   const waiting = live;
   live = false;

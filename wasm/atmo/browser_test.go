@@ -649,7 +649,7 @@ export { twice };`)
 	got, err := tm.Do(testCtx(t), "twice", 21)
 	require.NoError(t, err)
 	assert.Equal(t, 42.0, got)
-	assert.Contains(t, wm.Workers()[0].LastError(), "it is an ES module: starting it again as one")
+	assert.Contains(t, wm.Workers()[0].LastError(), "it is an ES module: set WorkerConfig.Type to \"module\"; atmo starts it as one if it starts again")
 
 	tm2 := atmo.NewTaskManager()
 	wm2, err := atmo.NewBrowserWorkerManager(tm2, atmo.WorkerConfig{Tasks: []string{"twice"}, Script: script, Type: "classic", Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
@@ -658,4 +658,21 @@ export { twice };`)
 	err = wm2.Ready(testCtx(t))
 	require.Error(t, err, "an explicit classic Type is kept")
 	assert.Contains(t, err.Error(), "Unexpected token 'export'")
+}
+
+func TestAClassicScriptThatMeetsModuleSyntaxWhileRunningStaysClassic(t *testing.T) {
+	script := jstest.HelperWorker(t, `atmoWorker({
+  evalModuleLater: () => { setTimeout(() => (0, eval)('export const x = 1;')); return 'ok'; },
+  classic: () => typeof importScripts,
+});`)
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"evalModuleLater", "classic"}, Script: script})
+	_, err := tm.Do(testCtx(t), "evalModuleLater", nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return tm.Stats().Restarted == 1 }, 5*time.Second, time.Millisecond,
+		"the uncaught SyntaxError, outside a task, restarts the worker")
+	assert.NotContains(t, wm.Workers()[0].LastError(), "ES module")
+	require.NoError(t, wm.Ready(testCtx(t)))
+	got, err := tm.Do(testCtx(t), "classic", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "function", got, "restarted as the classic script it is")
 }

@@ -217,23 +217,6 @@ self.onmessage = (e) => {
 	assert.Equal(t, 0, tm.Stats().Crashed, "its echoed lock and features are the page's own, not the worker's")
 }
 
-func TestAWorkerThatSaysItHoldsALockItDoesNotHoldIsNotTakenForDead(t *testing.T) {
-	script := jstest.BlobURL(t, `
-let id;
-self.onmessage = (e) => {
-  const d = e.data;
-  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id, content: { tasks: d.content, lock: d.lock } }); }
-  if (d.message === 'worker-work') self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: 'ok' });
-};`)
-	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"work"}, Script: script})
-	for range 3 {
-		got, err := tm.Do(testCtx(t), "work", nil)
-		require.NoError(t, err)
-		assert.Equal(t, "ok", got)
-	}
-	assert.Equal(t, 0, tm.Stats().Crashed)
-}
-
 func TestAWorkerThatClosesItselfIsNoticedAndReplaced(t *testing.T) {
 	tm, wm := pool(t, chaosConfig(t))
 	_, err := tm.Do(testCtx(t), "close", nil)
