@@ -306,7 +306,7 @@
           batches = Array.isArray(data.features) && data.features.includes('batch');
           keepUs = data.keepAwake > 0 ? data.keepAwake : 0;
           if (keepUs) awake.calibrate();
-          const ready = { tasks: names, features: ['cancel', 'progress', 'concurrency', 'batch'] };
+          const ready = { tasks: names, features: ['cancel', 'stop', 'progress', 'concurrency', 'batch'] };
           const say = () => port.post({ message: 'worker-ready', workerId, content: ready });
           // Hold the Web Lock the host names for as long as this thread
           // lives: the host is granted it when the thread ends, however it

@@ -115,9 +115,6 @@ const RUN_OPTIONS = new Set(['priority', 'timeout', 'retries', 'onProgress', 'tr
 const SEED_TASK_FIELDS = new Set(['id', 'status', 'assignedWorker']);
 const TASK_FIELDS = new Set(['name', 'params', 'onSuccess', 'onError', ...RUN_OPTIONS, ...SEED_TASK_FIELDS]);
 
-// absolute resolves a worker URL against the page (or, where atmo runs in
-// a worker, the worker's script), so it means the same wherever the worker
-// is started from.
 // refuseBigInts throws ERR_BAD_ARGUMENT for a BigInt in v, an options or
 // config object (looked at three levels deep, as far as they nest), which
 // Go's syscall/js cannot read at all.
@@ -129,6 +126,9 @@ function refuseBigInts(v, path, where, depth = 0) {
   for (const k of Object.keys(v)) refuseBigInts(v[k], Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}`, where, depth + 1);
 }
 
+// absolute resolves a worker URL against the page (or, where atmo runs in
+// a worker, the worker's script), so it means the same wherever the worker
+// is started from.
 function absolute(config) {
   if (!config || typeof config !== 'object') return config;
   const out = { ...config };

@@ -17,7 +17,7 @@ type fakeTransport struct {
 	w        *TaskWorker
 	run      func(w *TaskWorker, name string, params any) (content any, errText string)
 	silent   bool                                  // never answers init-worker
-	stops    bool                                  // lists FeatureCancel, and answers worker-cancel as a handler that stopped
+	stops    bool                                  // lists FeatureStop, and answers worker-cancel as a handler that stopped
 	raw      bool                                  // run gets the params as the core sends them (preencoded), not decoded
 	onCancel func(f *fakeTransport, taskID string) // how the worker answers worker-cancel
 	mu       sync.Mutex
@@ -37,7 +37,7 @@ func (f *fakeTransport) init(string, []string, int, time.Duration) {
 	if !f.silent {
 		var ready any
 		if f.stops {
-			ready = map[string]any{"features": []any{"cancel"}}
+			ready = map[string]any{"features": []any{"cancel", "stop"}}
 		}
 		go f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerReady, content: ready})
 	}

@@ -245,7 +245,7 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 				strings.Join(missing, ", "), w.source(), strings.Join(has, ", ")))
 			return
 		}
-		w.cancels = hasFeature(in.content, protocol.FeatureCancel)
+		w.cancels = hasFeature(in.content, protocol.FeatureStop)
 		w.started = true
 		w.bootFailures = 0
 		w.since = tm.clock.Now()
@@ -297,6 +297,13 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 		if t == nil || t.settled {
 			tm.stats.ignored++
 			return
+		}
+		if _, ok := tm.retryAfter[t]; ok { // timed out, waiting for its worker to stop it
+			tm.stats.ignored++
+			return
+		}
+		if t.onProgress == nil && !tm.watched() {
+			return // nobody reads it: not even decoded
 		}
 		if l, ok := in.content.(lazyContent); ok {
 			in.content = l.decode() // now: the callbacks run later

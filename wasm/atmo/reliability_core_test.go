@@ -98,7 +98,7 @@ func TestATimedOutTaskIsRetriedWhileItsRetriesLast(t *testing.T) {
 }
 
 // stoppingWorker is a TaskManager on a fake clock with one ready worker at
-// Concurrency 2 that lists FeatureCancel, taking hang and echo.
+// Concurrency 2 that lists FeatureStop, taking hang and echo.
 func stoppingWorker(t *testing.T) (*TaskManager, *fakeClock, *workerPool, *[]*fakeTransport) {
 	t.Helper()
 	tm := NewTaskManager()

@@ -29,11 +29,12 @@ const (
 // worker in worker-ready, that allows the batch messages.
 const FeatureBatch = "batch"
 
-// FeatureCancel is the feature, listed by a worker in worker-ready, that
-// says it stops a task's handler on worker-cancel and answers once it has
-// stopped: the host then asks it to stop a task past its timeout, rather
-// than terminating it at once.
-const FeatureCancel = "cancel"
+// FeatureStop is the feature, listed by a worker in worker-ready, that
+// says it stops a task's handler on worker-cancel and answers only once the
+// handler has ended: the host then asks it to stop a task past its timeout,
+// rather than terminating it at once. ("cancel", which workers listed
+// before, answered worker-cancel at once, with the handler still running.)
+const FeatureStop = "stop"
 
 // IDText reads an id off the wire: a string, or a number, which a
 // hand-written peer may send. Anything else reads as no id.
