@@ -940,3 +940,24 @@ func TestAGoHandlerMovesJSValuesToTheHostWithTransfer(t *testing.T) {
 	require.Error(t, err, "Go cannot read an OffscreenCanvas")
 	assert.Contains(t, err.Error(), "an OffscreenCanvas cannot be read as a Go value")
 }
+
+func TestAGoHandlerThatIgnoresItsTimeoutHasItsWorkerReplacedAfterTheGrace(t *testing.T) {
+	tm, wm := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule), Concurrency: 2, CancelGrace: 200 * time.Millisecond})
+	ctx := goCtx(t)
+	beside := make(chan error, 1)
+	go func() { _, err := tm.Do(ctx, "sleep", map[string]any{"ms": 60_000}); beside <- err }()
+	require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 }, 10*time.Second, time.Millisecond)
+	res := make(chan atmo.Response, 1)
+	_, err := tm.AddTask(atmo.TaskParams{Name: "stubborn", Timeout: 100 * time.Millisecond,
+		OnSuccess: func(r atmo.Response) { res <- r }, OnError: func(r atmo.Response) { res <- r }})
+	require.NoError(t, err)
+	require.ErrorIs(t, (<-res).Err, atmo.ErrTimeout, "the task fails at its timeout")
+	err = <-beside
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed, "the worker was replaced: the task beside it, without Retries, is not run twice")
+	assert.Contains(t, err.Error(), "did not stop timed-out task")
+	require.NoError(t, wm.Ready(ctx))
+	assert.Equal(t, 1, tm.Stats().Restarted)
+	got, err := tm.Do(ctx, "echo", 1)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, got)
+}
