@@ -378,6 +378,9 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 		// worker lives on.
 		w.lastErr = msg
 		for _, t := range sortedInflight(w) {
+			if _, waiting := tm.retryAfter[t]; waiting {
+				continue // timed out, its worker asked to stop it: it keeps its slot and its grace
+			}
 			delete(w.inflight, t.seq)
 			stop(t.timer)
 			if tm.settle(t, Response{WorkerID: w.id, Error: msg, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: msg}}) {

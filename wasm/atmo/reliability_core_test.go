@@ -204,6 +204,58 @@ func TestATimedOutTaskWaitingForItsWorkerToStopItRunsOnceMoreWhenThatWorkerClose
 	assert.Equal(t, 1, tm.Stats().Retried, "that run is the timeout's retry")
 }
 
+func TestAGraceTimerStoppedTooLateLeavesTheTasksRetryOnTheSameWorkerAlone(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	var mu sync.Mutex
+	runs := 0
+	stop, gate := make(chan struct{}), make(chan struct{})
+	p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		mu.Lock()
+		runs++
+		n := runs
+		mu.Unlock()
+		if n == 1 {
+			<-stop
+		} else {
+			<-gate
+		}
+		return n, ""
+	}, cfg("stops", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	var grace *fakeTimer
+	(*fakes)[0].onCancel = func(f *fakeTransport, _ string) {
+		tm.mu.Lock()
+		grace = f.w.inflight[1].timer.(*fakeTimer) // the timed-out task's grace timer
+		tm.mu.Unlock()
+		close(stop) // the handler returns: the answer frees the slot, and the retry comes back here
+	}
+	res := doAsync(tm, TaskParams{Name: "job", Timeout: time.Second, Retries: 1})
+	settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return runs == 1 })
+	clk.Advance(time.Second)
+	settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return runs == 2 })
+
+	grace.f() // the grace timer fires as if stopped too late, its callback already waiting for the lock
+	assert.Equal(t, 0, tm.Stats().Restarted, "not the task's timer any more: the worker, which stopped the handler, stays")
+	close(gate)
+	r := <-res
+	require.NoError(t, r.Err)
+	assert.Equal(t, 2, r.Content)
+}
+
+func TestAnUncaughtErrorLeavesATimedOutTaskWaitingForItsWorkerToStopIt(t *testing.T) {
+	tm, clk, p, fakes := stoppingWorker(t)
+	(*fakes)[0].onCancel = func(*fakeTransport, string) {} // hears the cancel, and goes on
+	res := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second, Retries: 1})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	clk.Advance(time.Second)
+	p.workerError(p.workers[0], "Uncaught boom")
+	assert.Equal(t, 1, tm.Stats().Workers[0].InFlight, "it keeps its slot, as its handler may still run")
+	clk.Advance(DefaultCancelGrace) // the handler never stopped: the worker is replaced, and the task runs again
+	runsAgainOnTheFreshWorker(t, tm, clk, p, res)
+}
+
 func TestATimedOutTaskWhoseHandlerDoesNotStopHasItsWorkerReplacedAfterTheGrace(t *testing.T) {
 	tm, clk, p, fakes := stoppingWorker(t)
 	(*fakes)[0].onCancel = func(*fakeTransport, string) {} // hears the cancel, and goes on

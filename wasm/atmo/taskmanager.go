@@ -371,7 +371,9 @@ func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
 		tm.emit(Message{Kind: KindWorkerWork, TaskID: t.id, WorkerID: w.id, Content: t.name})
 	}
 	if d := tm.timeoutOf(t, w); d > 0 {
-		t.timer = tm.clock.AfterFunc(d, func() { tm.timedOut(t, w, d) })
+		var timer stopper
+		timer = tm.clock.AfterFunc(d, func() { tm.timedOut(t, w, d, &timer) })
+		t.timer = timer
 	}
 	w.transport.work(t.seq, w.id, t.name, t.params, t.rawResult)
 }
@@ -523,10 +525,13 @@ func (tm *TaskManager) requeue(t *TaskRequest, why string) {
 }
 
 // timedOut handles a task past its running-phase limit.
-func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration) {
+// timer is the timer that fired, read once mu is held (it is set under
+// mu): one stopped too late, once the task had left w and come back to it,
+// is not the task's any more.
+func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration, timer *stopper) {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	if t.settled || t.worker != w || w.inflight[t.seq] != t {
+	if t.settled || t.timer != *timer || t.worker != w || w.inflight[t.seq] != t {
 		return
 	}
 	tm.stats.timedOut++
@@ -611,10 +616,13 @@ func (tm *TaskManager) stopOnWorker(t *TaskRequest, w *TaskWorker, what string) 
 		grace = tm.opts.CancelGrace
 	}
 	stop(t.timer)
-	t.timer = tm.clock.AfterFunc(grace, func() {
+	var timer stopper
+	timer = tm.clock.AfterFunc(grace, func() {
 		tm.mu.Lock()
 		defer tm.mu.Unlock()
-		if w.inflight[t.seq] == t {
+		// Not a timer stopped too late, once the task had been answered
+		// and sent to w again (a retry).
+		if t.timer == timer && w.inflight[t.seq] == t {
 			delete(w.inflight, t.seq)
 			tm.restartWorker(w, fmt.Sprintf("terminated: did not stop %s within %v", what, grace))
 			if _, ok := tm.retryAfter[t]; ok {
@@ -622,6 +630,7 @@ func (tm *TaskManager) stopOnWorker(t *TaskRequest, w *TaskWorker, what string) 
 			}
 		}
 	})
+	t.timer = timer
 }
 
 // StatusSummary is the seed's status(): queued and running task ids, and

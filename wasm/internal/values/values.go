@@ -290,7 +290,7 @@ func quote(v reflect.Value, depth int) (any, error) {
 		if n == "" {
 			return "0", nil
 		}
-		if n[0] != '-' && (n[0] < '0' || n[0] > '9') || !json.Valid([]byte(n)) {
+		if n[0] != '-' && (n[0] < '0' || n[0] > '9') || strings.TrimSpace(n) != n || !json.Valid([]byte(n)) {
 			return nil, FailHere(" is json.Number %q, which is not a number", n)
 		}
 		return n, nil

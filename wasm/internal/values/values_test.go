@@ -1,6 +1,7 @@
 package values
 
 import (
+	"encoding/json"
 	"reflect"
 	"strconv"
 	"testing"
@@ -86,4 +87,21 @@ func TestFieldsComeInIndexOrderAsEncodingJSONWritesThem(t *testing.T) {
 	f := Fields(reflect.TypeFor[s]())[2]
 	require.True(t, f.OmitZero && f.Quoted && !f.OmitEmpty)
 	require.Equal(t, &Fields(reflect.TypeFor[s]())[0], &Fields(reflect.TypeFor[s]())[0], "worked out once per type")
+}
+
+func TestAJSONNumberTaggedStringIsRefusedWhereEncodingJSONRefusesIt(t *testing.T) {
+	for _, n := range []string{"1 ", "1\n", " 1", "-", "01", "+1", "1e", "x"} {
+		v := struct {
+			N json.Number `json:"n,string"`
+		}{json.Number(n)}
+		_, jerr := json.Marshal(v)
+		require.Error(t, jerr, "%q", n)
+		_, err := Normalize(v, "v")
+		require.Error(t, err, "%q", n)
+	}
+	got, err := Normalize(struct {
+		N json.Number `json:"n,string"`
+	}{"-1.5e3"}, "v")
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"n": "-1.5e3"}, got)
 }
