@@ -111,6 +111,28 @@ func stoppingWorker(t *testing.T) (*TaskManager, *fakeClock, *workerPool, *[]*fa
 	return tm, clk, p, fakes
 }
 
+// jobWorker is a TaskManager on a fake clock with one ready worker that
+// lists FeatureStop and takes job: the n-th run of job calls block(n), then
+// answers n. runs counts the runs begun.
+func jobWorker(t *testing.T, block func(n int)) (tm *TaskManager, clk *fakeClock, p *workerPool, fakes *[]*fakeTransport, runs func() int) {
+	t.Helper()
+	tm = NewTaskManager()
+	t.Cleanup(func() { tm.Close() })
+	clk = withClock(tm)
+	var mu sync.Mutex
+	n := 0
+	p, fakes = fakePool(t, tm, func(*TaskWorker, string, any) (any, string) {
+		mu.Lock()
+		n++
+		mine := n
+		mu.Unlock()
+		block(mine)
+		return mine, ""
+	}, cfg("stops", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	return tm, clk, p, fakes, func() int { mu.Lock(); defer mu.Unlock(); return n }
+}
+
 func TestATimeoutOnAWorkerThatStopsHandlersAsksItToStopAndLeavesItsOtherTasksRunning(t *testing.T) {
 	tm, clk, _, fakes := stoppingWorker(t)
 	beside := doAsync(tm, TaskParams{Name: "hang"})
@@ -137,29 +159,24 @@ func TestATimeoutOnAWorkerThatStopsHandlersAsksItToStopAndLeavesItsOtherTasksRun
 }
 
 func TestATimedOutTaskOnAWorkerThatStopsHandlersRunsAgainOnceItsSlotIsFree(t *testing.T) {
-	tm := NewTaskManager()
-	defer tm.Close()
-	clk := withClock(tm)
 	var mu sync.Mutex
-	runs, running, most := 0, 0, 0
+	running, most := 0, 0
 	stop := make(chan struct{})
-	p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+	tm, clk, _, fakes, runs := jobWorker(t, func(n int) {
 		mu.Lock()
-		runs++
-		n := runs
 		running++
 		most = max(most, running)
 		mu.Unlock()
-		defer func() { mu.Lock(); running--; mu.Unlock() }()
 		if n == 1 {
 			<-stop // the first run hangs until the worker is asked to stop it
 		}
-		return n, ""
-	}, cfg("stops", "job"))
-	require.NoError(t, p.ready(ctx(t)))
+		mu.Lock()
+		running--
+		mu.Unlock()
+	})
 	(*fakes)[0].onCancel = func(*fakeTransport, string) { close(stop) } // the handler returns; its answer is dropped
 	res := doAsync(tm, TaskParams{Name: "job", Timeout: time.Second, Retries: 1})
-	settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return runs == 1 })
+	settleSoon(t, func() bool { return runs() == 1 })
 	clk.Advance(time.Second)
 	r := <-res
 	require.NoError(t, r.Err)
@@ -172,27 +189,16 @@ func TestATimedOutTaskOnAWorkerThatStopsHandlersRunsAgainOnceItsSlotIsFree(t *te
 }
 
 func TestATimedOutTaskWaitingForItsWorkerToStopItRunsOnceMoreWhenThatWorkerCloses(t *testing.T) {
-	tm := NewTaskManager()
-	defer tm.Close()
-	clk := withClock(tm)
-	var mu sync.Mutex
-	runs := 0
 	forever := make(chan struct{})
 	defer close(forever)
-	p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
-		mu.Lock()
-		runs++
-		n := runs
-		mu.Unlock()
+	tm, clk, p, fakes, runs := jobWorker(t, func(n int) {
 		if n == 1 {
 			<-forever
 		}
-		return n, ""
-	}, cfg("stops", "job"))
-	require.NoError(t, p.ready(ctx(t)))
+	})
 	(*fakes)[0].onCancel = func(*fakeTransport, string) {} // hears the cancel, and goes on
 	res := doAsync(tm, TaskParams{Name: "job", Timeout: time.Second, Retries: 2})
-	settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return runs == 1 })
+	settleSoon(t, func() bool { return runs() == 1 })
 	clk.Advance(time.Second)
 	_, err := p.add(cfg("stops", "job"))
 	require.NoError(t, err)
@@ -205,25 +211,14 @@ func TestATimedOutTaskWaitingForItsWorkerToStopItRunsOnceMoreWhenThatWorkerClose
 }
 
 func TestAGraceTimerStoppedTooLateLeavesTheTasksRetryOnTheSameWorkerAlone(t *testing.T) {
-	tm := NewTaskManager()
-	defer tm.Close()
-	clk := withClock(tm)
-	var mu sync.Mutex
-	runs := 0
 	stop, gate := make(chan struct{}), make(chan struct{})
-	p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
-		mu.Lock()
-		runs++
-		n := runs
-		mu.Unlock()
+	tm, clk, _, fakes, runs := jobWorker(t, func(n int) {
 		if n == 1 {
 			<-stop
 		} else {
 			<-gate
 		}
-		return n, ""
-	}, cfg("stops", "job"))
-	require.NoError(t, p.ready(ctx(t)))
+	})
 	var grace *fakeTimer
 	(*fakes)[0].onCancel = func(f *fakeTransport, _ string) {
 		tm.mu.Lock()
@@ -232,9 +227,9 @@ func TestAGraceTimerStoppedTooLateLeavesTheTasksRetryOnTheSameWorkerAlone(t *tes
 		close(stop) // the handler returns: the answer frees the slot, and the retry comes back here
 	}
 	res := doAsync(tm, TaskParams{Name: "job", Timeout: time.Second, Retries: 1})
-	settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return runs == 1 })
+	settleSoon(t, func() bool { return runs() == 1 })
 	clk.Advance(time.Second)
-	settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return runs == 2 })
+	settleSoon(t, func() bool { return runs() == 2 })
 
 	grace.f() // the grace timer fires as if stopped too late, its callback already waiting for the lock
 	assert.Equal(t, 0, tm.Stats().Restarted, "not the task's timer any more: the worker, which stopped the handler, stays")
