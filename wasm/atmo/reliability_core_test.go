@@ -239,6 +239,25 @@ func TestAGraceTimerStoppedTooLateLeavesTheTasksRetryOnTheSameWorkerAlone(t *tes
 	assert.Equal(t, 2, r.Content)
 }
 
+func TestCancellingATimedOutTaskThatWaitsToBeStoppedSettlesItWithoutAskingAgain(t *testing.T) {
+	tm, clk, _, fakes := stoppingWorker(t)
+	f := (*fakes)[0]
+	f.onCancel = func(*fakeTransport, string) {} // hears the cancel, and goes on
+	task, err := tm.AddTask(TaskParams{Name: "hang", Timeout: time.Second, Retries: 1})
+	require.NoError(t, err)
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	clk.Advance(time.Second)
+	clk.Advance(DefaultCancelGrace / 2)
+	task.Cancel()
+	assert.Equal(t, TaskFailed, task.Status(), "settled by the cancel")
+	f.mu.Lock()
+	assert.Len(t, f.cancels, 1, "its worker was asked to stop it once, at the timeout")
+	f.mu.Unlock()
+	clk.Advance(DefaultCancelGrace / 2)
+	settleSoon(t, func() bool { return tm.Stats().Restarted == 1 })
+	assert.Equal(t, 0, tm.Stats().Retried, "cancelled: not run again")
+}
+
 func TestAnUncaughtErrorLeavesATimedOutTaskWaitingForItsWorkerToStopIt(t *testing.T) {
 	tm, clk, p, fakes := stoppingWorker(t)
 	(*fakes)[0].onCancel = func(*fakeTransport, string) {} // hears the cancel, and goes on

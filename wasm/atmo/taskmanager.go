@@ -594,11 +594,22 @@ func (tm *TaskManager) cancel(t *TaskRequest, err error) {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	w := t.worker
+	// A task that timed out and waits for its worker to stop it was sent
+	// worker-cancel already: it settles, and its grace timer, which settle
+	// would stop, goes on bounding that wait.
+	_, stopping := tm.retryAfter[t]
+	grace := t.timer
+	if stopping {
+		t.timer = nil
+	}
 	if !tm.settle(t, Response{Err: err}) {
 		return
 	}
 	tm.stats.canceled++
-	delete(tm.retryAfter, t)
+	if stopping {
+		t.timer = grace
+		return
+	}
 	if w == nil || w.inflight[t.seq] != t {
 		return
 	}
