@@ -27,7 +27,9 @@
 // fails, saying why, without running. HandleTyped decodes them into a Go type
 // by its json tags. Results go back the same way: numbers, strings, bools,
 // maps, slices, structs (by their json tags) and []byte, whose buffer is
-// transferred to the host rather than copied.
+// transferred to the host rather than copied. Data that already lives in JS
+// moves with no copy at all: Transfer for a typed array or ArrayBuffer,
+// TransferWith for a value with transferables in it (an OffscreenCanvas).
 //
 // A handler's error is the task's error. A handler's panic is caught and
 // becomes the task's error too; the worker stays in service. Each task runs in
