@@ -212,15 +212,26 @@ func decodeAt(src any, dst reflect.Value) error {
 			return mismatch(src, dst)
 		}
 		fs := values.Fields(dst.Type())
+		var folded map[string]bool // keys taken by a field they match only case-insensitively
 		for i := range fs {
 			f := &fs[i]
 			e, ok := m[f.Name]
 			if !ok {
+				// As encoding/json: a key that is no field's name fills the
+				// first field it matches case-insensitively, and only that
+				// one; of several such keys, one is picked the same way
+				// every time.
+				best := ""
 				for k, v := range m {
-					if strings.EqualFold(k, f.Name) {
-						e, ok = v, true
-						break
+					if strings.EqualFold(k, f.Name) && !folded[k] && !isFieldName(fs, k) && (!ok || k < best) {
+						best, e, ok = k, v, true
 					}
+				}
+				if ok {
+					if folded == nil {
+						folded = map[string]bool{}
+					}
+					folded[best] = true
 				}
 			}
 			if !ok {
@@ -250,6 +261,16 @@ func decodeAt(src any, dst reflect.Value) error {
 		return nil
 	}
 	return values.FailHere(": params cannot be decoded into a %s", dst.Type())
+}
+
+// isFieldName says whether k is the name of one of fs.
+func isFieldName(fs []values.Field, k string) bool {
+	for i := range fs {
+		if fs[i].Name == k {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeQuoted stores src into dst, a field tagged ,string, as

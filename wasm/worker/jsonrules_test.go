@@ -236,3 +236,30 @@ func TestStringTagIsReadFromAString(t *testing.T) {
 		require.Error(t, json.Unmarshal([]byte(src), &p), "encoding/json refuses %s too", src)
 	}
 }
+
+func TestAKeyThatMatchesFieldsOnlyByCaseFillsOneAsEncodingJSONDoes(t *testing.T) {
+	type params struct {
+		Name  int
+		NAME  int `json:"NAME"`
+		Other int
+	}
+	for _, src := range []string{`{"name": 1}`, `{"NAME": 2, "name": 1}`, `{"other": 3, "Name": 5}`} {
+		var tree any
+		require.NoError(t, json.Unmarshal([]byte(src), &tree))
+		got, err := decodeAs[params](t, tree)
+		require.NoError(t, err, src)
+		var want params
+		require.NoError(t, json.Unmarshal([]byte(src), &want))
+		require.Equal(t, want, got, src)
+	}
+	// Two keys for one field: encoding/json takes the last in the text;
+	// atmo's keys come without an order, and it picks one the same way
+	// every time.
+	first, err := decodeAs[params](t, map[string]any{"other": 3.0, "OTHER": 4.0})
+	require.NoError(t, err)
+	for range 20 {
+		again, err := decodeAs[params](t, map[string]any{"other": 3.0, "OTHER": 4.0})
+		require.NoError(t, err)
+		require.Equal(t, first, again)
+	}
+}
