@@ -425,6 +425,28 @@ func TestTimeoutEndsABusyThreadAndReplacesIt(t *testing.T) {
 	assert.Equal(t, 1, tm.Stats().TimedOut)
 }
 
+func TestATimedOutHandlerThatHeedsItsSignalStopsWithoutTakingItsThreadDown(t *testing.T) {
+	helper := abs(t, filepath.Join(repoRoot, "jsworker/atmo-worker.js"))
+	w := script(t, "stops.js", fmt.Sprintf(`const { atmoWorker } = require(%q);
+atmoWorker({
+  wait: (_, { signal }) => new Promise((resolve) => signal.addEventListener('abort', () => resolve('stopped'))),
+  sleep: ({ ms }) => new Promise((r) => setTimeout(() => r('slept'), ms)),
+});`, helper))
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"wait", "sleep"}, Script: w, Concurrency: 2})
+	ctx := testCtx(t)
+	beside := make(chan error, 1)
+	go func() { _, err := tm.Do(ctx, "sleep", map[string]any{"ms": 600}); beside <- err }()
+	require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 }, 10*time.Second, time.Millisecond)
+	res := make(chan atmo.Response, 1)
+	_, err := tm.AddTask(atmo.TaskParams{Name: "wait", Timeout: 100 * time.Millisecond,
+		OnSuccess: func(r atmo.Response) { res <- r }, OnError: func(r atmo.Response) { res <- r }})
+	require.NoError(t, err)
+	require.ErrorIs(t, (<-res).Err, atmo.ErrTimeout)
+	require.NoError(t, <-beside, "the task beside it, on the same thread, finished")
+	require.Eventually(t, func() bool { return tm.Stats().Workers[0].InFlight == 0 }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, 0, tm.Stats().Restarted, "the handler stopped when asked: its thread stays")
+}
+
 func TestTaskThatThrowsFailsWithTheWorkersMessage(t *testing.T) {
 	tm, wm := pool(t, echo(t, "echo"))
 	_, err := tm.Do(testCtx(t), "echo", map[string]any{"throw": "bad input"})
