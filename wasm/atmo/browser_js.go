@@ -227,20 +227,14 @@ return () => {
   return waiting;
 };`)
 
-// readyFeatures reads what the worker said it can do in worker-ready. A
-// content that is a message (a seed script that echoes init-worker back)
-// says nothing of the kind: its lock and features are the page's own.
+// readyFeatures reads what the worker said it can do in worker-ready (see
+// readyOf).
 func (ww *webWorker) readyFeatures(w *TaskWorker, ready any) {
-	c, _ := ready.(map[string]any)
-	if _, echo := c["message"]; echo {
+	c := readyOf(ready)
+	if c == nil {
 		return
 	}
-	features, _ := c["features"].([]any)
-	for _, f := range features {
-		if f == protocol.FeatureBatch {
-			ww.batch = true
-		}
-	}
+	ww.batch = hasFeature(c, protocol.FeatureBatch)
 	ww.watchLock(w, c)
 }
 

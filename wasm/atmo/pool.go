@@ -238,14 +238,14 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 			return
 		}
 		stop(w.bootTimer)
-		if missing, has := unhandled(w.tasks, in.content); len(missing) > 0 {
+		if missing, has := unhandled(w.tasks, readyOf(in.content)); len(missing) > 0 {
 			// A wrong config, not a bad start: starting again would not help.
 			w.gaveUp = true
 			tm.closeWorker(w, fmt.Sprintf("its WorkerConfig.Tasks lists %s, which %s does not handle (it handles: %s): list only its tasks in Tasks, or add handlers for them",
 				strings.Join(missing, ", "), w.source(), strings.Join(has, ", ")))
 			return
 		}
-		w.cancels = hasFeature(in.content, protocol.FeatureStop)
+		w.stops = hasFeature(readyOf(in.content), protocol.FeatureStop)
 		w.started = true
 		w.bootFailures = 0
 		w.since = tm.clock.Now()
@@ -326,20 +326,29 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 	}
 }
 
-// hasFeature says whether a worker-ready's content lists feature in its
-// features.
-func hasFeature(ready any, feature string) bool {
+// readyOf is a worker-ready's content, {tasks, features, lock}, or nil: for
+// one that is not an object, or is a message (a seed script that echoes
+// init-worker back, whose lock and features are the page's own).
+func readyOf(ready any) map[string]any {
 	c, _ := ready.(map[string]any)
-	features, _ := c["features"].([]any)
+	if _, echo := c["message"]; echo {
+		return nil
+	}
+	return c
+}
+
+// hasFeature says whether a worker-ready's content (see readyOf) lists
+// feature in its features.
+func hasFeature(ready map[string]any, feature string) bool {
+	features, _ := ready["features"].([]any)
 	return slices.Contains(features, any(feature))
 }
 
-// unhandled returns the names of tasks that a worker-ready's content
-// {tasks} leaves out, and the names it lists; none when it lists none (a
-// seed script may say nothing of its tasks).
-func unhandled(tasks []string, ready any) (missing, has []string) {
-	c, _ := ready.(map[string]any)
-	list, ok := c["tasks"].([]any)
+// unhandled returns the names of tasks that a worker-ready's content (see
+// readyOf) leaves out of its tasks, and the names it lists; none when it
+// lists none (a seed script may say nothing of its tasks).
+func unhandled(tasks []string, ready map[string]any) (missing, has []string) {
+	list, ok := ready["tasks"].([]any)
 	if !ok {
 		return nil, nil
 	}

@@ -536,7 +536,7 @@ func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration, 
 	}
 	tm.stats.timedOut++
 	err := fmt.Errorf("%w: task %s (%s) ran longer than %v on %s", ErrTimeout, t.id, t.name, d, w.id)
-	if !w.cancels {
+	if !w.stops {
 		// A busy loop cannot be interrupted: replace the worker, then run
 		// the task again elsewhere or fail it.
 		delete(w.inflight, t.seq)

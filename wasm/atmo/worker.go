@@ -152,7 +152,7 @@ type TaskWorker struct {
 	crashes      int  // crashes in a row without a finished task
 	started      bool // answered worker-ready at least once
 	gaveUp       bool // closed after failing to start MaxBootFailures times (see Ready)
-	cancels      bool // its worker-ready listed FeatureStop: a timeout asks it to stop the task (see timedOut)
+	stops        bool // its worker-ready listed FeatureStop: a timeout asks it to stop the task (see timedOut)
 	asModule     bool // its script, of no Type, failed to load as a classic script for module syntax: it starts as a module
 	lastErr      string
 	since        time.Time // when the current incarnation became ready
