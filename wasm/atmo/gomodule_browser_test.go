@@ -35,7 +35,7 @@ const (
 
 var goMathTasks = []string{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}
 
-var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress", "spin", "stubborn", "release", "exit0", "moveBytes", "keptLength", "canvas"}
+var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress", "spin", "stubborn", "release", "exit0", "moveBytes", "keptLength", "canvas", "passOn"}
 
 // moduleBytes reads a built module.
 func moduleBytes(t testing.TB, path string) []byte {
@@ -939,6 +939,31 @@ func TestAGoHandlerMovesJSValuesToTheHostWithTransfer(t *testing.T) {
 	_, err = tm.Do(goCtx(t), "canvas", nil)
 	require.Error(t, err, "Go cannot read an OffscreenCanvas")
 	assert.Contains(t, err.Error(), "an OffscreenCanvas cannot be read as a Go value")
+}
+
+func TestAGoHandlerOfHandleJSTakesItsParamsAsTheyCameAndMovesThemBackUncopied(t *testing.T) {
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)})
+	sent := js.Global().Get("Uint8Array").New(1 << 20)
+	sent.Call("fill", 9)
+	blob := js.Global().Get("Blob").New([]any{"four"})
+	res := make(chan atmo.Response, 1)
+	_, err := tm.AddTask(atmo.TaskParams{Name: "passOn", Params: map[string]any{"data": atmo.Transfer(sent), "extra": blob}, RawResult: true,
+		OnSuccess: func(r atmo.Response) { res <- r }, OnError: func(r atmo.Response) { res <- r }})
+	require.NoError(t, err)
+	r := <-res
+	require.NoError(t, r.Err)
+	assert.Equal(t, 0, sent.Get("byteLength").Int(), "the page's bytes were moved to the worker, not copied")
+	c, ok := r.Content.(js.Value)
+	require.True(t, ok, "%T", r.Content)
+	got := c.Get("data")
+	require.Equal(t, 1<<20, got.Get("byteLength").Int(), "and moved back")
+	assert.Equal(t, 9, got.Index(1<<20-1).Int())
+	assert.Equal(t, "Blob", c.Get("extra").String(), "a value Go cannot read reaches the handler as it is")
+
+	// Read into Go, the same answer: the bytes are copied out of the worker.
+	back, err := tm.Do(goCtx(t), "passOn", map[string]any{"data": []byte{1, 2, 3}, "extra": 1})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"data": []byte{1, 2, 3}, "extra": "Number"}, back)
 }
 
 func TestAGoHandlerThatIgnoresItsTimeoutHasItsWorkerReplacedAfterTheGrace(t *testing.T) {

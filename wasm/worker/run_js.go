@@ -63,7 +63,7 @@ func serve(s *server, host js.Value) {
 
 // portJS is the JS side of the port: messages cross syscall/js as bytes
 // (see wasm/internal/values/wire_js.go), in one copy each way.
-var portJS = js.Global().Get("Function").New("codec", "workTag", "loneWorkTag", "unreadableTag", `
+var portJS = js.Global().Get("Function").New("codec", "workTag", "loneWorkTag", "unreadableTag", "jsTasks", `
 // write writes a message for Go: worker-work and worker-work-batch in the
 // compact form the server reads (server.go's workTag), anything else as it
 // is, and a work message of an unexpected shape as it is too, for the
@@ -77,14 +77,17 @@ const unreadable = (i, e) => {
   return [unreadableTag, String((e && e.message) || e)];
 };
 const task = (it) => it !== null && typeof it === 'object' && typeof it.taskId === 'string' && typeof it.name === 'string';
+// params are written for Go to read, or, for a task of HandleJS, kept as
+// they came: Go takes them by their slot.
+const params = (name, p) => (jsTasks.size > 0 && jsTasks.has(name) ? codec.keep(p) : p);
 const write = (d) => {
   if (d === null || typeof d !== 'object' || !(d.workerId === undefined || typeof d.workerId === 'string')) return codec.encode(d);
   const c = d.content;
   if (d.message === 'worker-work' && typeof d.taskId === 'string' && c !== null && typeof c === 'object' && typeof c.name === 'string') {
-    compact.push(d.awake > 0 ? loneWorkTag : workTag, d.workerId === undefined ? '' : d.workerId, d.taskId, c.name, c.params);
+    compact.push(d.awake > 0 ? loneWorkTag : workTag, d.workerId === undefined ? '' : d.workerId, d.taskId, c.name, params(c.name, c.params));
   } else if (d.message === 'worker-work-batch' && Array.isArray(c) && c.every(task)) {
     compact.push(workTag, d.workerId === undefined ? '' : d.workerId);
-    for (const it of c) compact.push(it.taskId, it.name, it.params);
+    for (const it of c) compact.push(it.taskId, it.name, params(it.name, it.params));
   } else {
     return codec.encode(d);
   }
@@ -103,7 +106,7 @@ return {
     const list = t || [];
     fn(codec.read(r, list), list);
   },
-};`).Invoke(values.Codec, workTag, loneWorkTag, unreadableTag)
+};`).Invoke(values.Codec, workTag, loneWorkTag, unreadableTag, jsTasks)
 
 var portPost = portJS.Get("post")
 

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // jsHost is a host port in JS, as go-worker.js provides one: it records
@@ -206,4 +208,68 @@ func servedHost(t *testing.T, s *server) (host js.Value, send func(src string)) 
 	send(`{ message: 'init-worker', id: 'worker-1' }`)
 	waitPosted(t, host, 1)
 	return host, send
+}
+
+func TestAHandleJSHandlerGetsItsParamsAsTheyCameAndMovesThemBack(t *testing.T) {
+	s := newServer()
+	s.handleJS("passOn", func(_ context.Context, p js.Value) (any, error) {
+		size := 0
+		if b := p.Get("blob"); b.Truthy() {
+			size = b.Get("size").Int()
+		}
+		return map[string]any{"data": Transfer(p.Get("data")), "size": size}, nil
+	})
+	s.handle("double", func(_ context.Context, p any) (any, error) { return 2 * p.(float64), nil })
+	host, send := servedHost(t, s)
+	before := heldSlots()
+
+	js.Global().Set("sent", js.Global().Get("Uint8Array").New(1<<20))
+	defer js.Global().Delete("sent")
+	send(`{ message: 'worker-work-batch', workerId: 'worker-1', content: [
+	  { taskId: 'task-1', name: 'passOn', params: { data: globalThis.sent, blob: new Blob(['four']) } },
+	  { taskId: 'task-2', name: 'double', params: 2 } ] }`)
+	waitPosted(t, host, 3)
+	answers := map[string]js.Value{}
+	for i := 1; i < 3; i++ {
+		p := host.Get("posted").Index(i)
+		answers[p.Get("msg").Get("taskId").String()] = p
+	}
+	passed := answers["task-1"]
+	content := passed.Get("msg").Get("content")
+	assert.True(t, content.Get("data").Equal(js.Global().Get("sent")), "the very Uint8Array sent, not a copy")
+	assert.Equal(t, 4, content.Get("size").Int(), "a Blob, which Go cannot read, reached the handler")
+	assert.True(t, passed.Get("transfer").Index(0).Equal(js.Global().Get("sent").Get("buffer")), "and its buffer is moved back")
+	assert.Equal(t, 4.0, answers["task-2"].Get("msg").Get("content").Float(), "a task of Handle beside it reads its params in Go")
+	assert.Equal(t, before, heldSlots(), "the params' slot is let go once taken")
+
+	// A work message of an unexpected shape reaches the handler too, its
+	// params read into Go and made JS again.
+	send(`{ message: 'worker-work', taskId: 'task-3', content: { name: 'passOn', params: { data: new Uint8Array(3), blob: null }, extra: 1 } }`)
+	waitPosted(t, host, 4)
+	assert.Equal(t, 3, host.Get("posted").Index(3).Get("msg").Get("content").Get("data").Length())
+
+	// A task sent twice runs once; the params of the second are let go.
+	release := make(chan struct{})
+	s.handleJS("wait", func(context.Context, js.Value) (any, error) { <-release; return nil, nil })
+	send(`{ message: 'worker-work', taskId: 'task-4', workerId: 'worker-1', content: { name: 'wait', params: {} } }`)
+	send(`{ message: 'worker-work', taskId: 'task-4', workerId: 'worker-1', content: { name: 'wait', params: {} } }`)
+	require.Eventually(t, func() bool { return heldSlots() == before }, 5*time.Second, time.Millisecond, "no slot is held for the task that did not run")
+	close(release)
+	waitPosted(t, host, 5)
+}
+
+// heldSlots counts the values the codec holds for Go.
+func heldSlots() int {
+	vs := values.Codec.Get("held").Get("values")
+	n := 0
+	for i := range vs.Length() {
+		if !vs.Index(i).IsUndefined() {
+			n++
+		}
+	}
+	return n
+}
+
+func TestHandleJSRejectsANilHandler(t *testing.T) {
+	assert.PanicsWithValue(t, `worker: HandleJS("x") with a nil handler`, func() { newServer().handleJS("x", nil) })
 }

@@ -254,9 +254,14 @@ func (s *server) receiveWork(w []any) {
 	}
 }
 
+// dropParams lets go of the params of a task that will not run: those a
+// HandleJS handler would have taken (see handlejs_js.go).
+var dropParams = func(params any) {}
+
 // start begins a task of a worker-work or worker-work-batch message.
 func (s *server) start(taskID, workerID, name string, params any) {
 	if taskID == "" {
+		dropParams(params)
 		return // nothing to answer to
 	}
 	s.mu.Lock()
@@ -267,11 +272,13 @@ func (s *server) start(taskID, workerID, name string, params any) {
 	if h == nil {
 		known := strings.Join(s.names(), ", ")
 		s.mu.Unlock()
+		dropParams(params)
 		s.respond(taskID, workerID, nil, fmt.Sprintf("Unknown task: %s (this Go worker handles: %s)", name, known))
 		return
 	}
 	if _, dup := s.running[taskID]; dup {
 		s.mu.Unlock()
+		dropParams(params)
 		return // the same task twice: the first answer will do
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"syscall/js"
 	"testing"
 	"time"
 
@@ -192,4 +193,21 @@ func TestCancelReachesAGoWorkerThreadWhichKeepsServing(t *testing.T) {
 	assert.Equal(t, "after", got)
 	assert.Zero(t, tm.Stats().Restarted, "the worker stopped the task itself, no restart was needed")
 	assert.Equal(t, atmo.WorkerAvailable, wm.Workers()[0].Status())
+}
+
+func TestAGoHandlerOfHandleJSMovesBytesThroughAWorkerThreadUncopied(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"passOn"}, Module: module(t, testModule)})
+	sent := js.Global().Get("Uint8Array").New(1 << 20)
+	sent.Call("fill", 9)
+	res := make(chan atmo.Response, 1)
+	_, err := tm.AddTask(atmo.TaskParams{Name: "passOn", Params: map[string]any{"data": atmo.Transfer(sent), "extra": "x"}, RawResult: true,
+		OnSuccess: func(r atmo.Response) { res <- r }, OnError: func(r atmo.Response) { res <- r }})
+	require.NoError(t, err)
+	r := <-res
+	require.NoError(t, r.Err)
+	assert.Equal(t, 0, sent.Get("byteLength").Int(), "moved to the thread, not copied")
+	got := r.Content.(js.Value).Get("data")
+	require.Equal(t, 1<<20, got.Get("byteLength").Int(), "and moved back")
+	assert.Equal(t, 9, got.Index(1<<20-1).Int())
+	assert.Equal(t, "String", r.Content.(js.Value).Get("extra").String())
 }

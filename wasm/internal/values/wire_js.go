@@ -21,7 +21,9 @@ import (
 // worker: {wire, read(refs, transfer), begin(), value(v, depth), num(x),
 // mark(), rewind(at), slot(), fill(at), end(), encode(v), copy(v),
 // deliver(r, write, d), post(target, m, list), item(i), recycle(), bytes(n),
-// hold(v), release(slot), held, hop, whileAlive(fn), fromJS(v), from}.
+// hold(v), release(slot), keep(v), take(slot), held, hop, whileAlive(fn),
+// fromJS(v), from}. keep(v) given to write (encode, encodeList) writes v's
+// slot instead of v, for Go to take as it came.
 // value writes by the value rules (see FromJS), and throws, saying what to
 // do, for what Go cannot read faithfully (a BigInt, a Blob, an array longer
 // than MaxItems, a getter that throws).
@@ -226,9 +228,17 @@ const enter = (v, depth, kind) => {
   if (depth > 0 && path.lastIndexOf(v, depth - 1) >= 0) { room(1); w8[wpos++] = 0; return; }
   return container(v, depth, kind);
 };
+// Kept is a value to hand to Go as it came (see keep): write holds it
+// and writes its slot, as a Held that Go takes (codec.take) once.
+class Kept { constructor(v) { this.v = v; } }
+const keep = (v) => new Kept(v);
 // write writes one value, which makes its own count of nodes.
 const write = (v) => {
   if (typeof v !== 'object' || v === null) return value(v, 0);
+  if (v instanceof Kept) {
+    room(9); w8[wpos++] = 10; wv.setUint32(wpos, hold(v.v), true); wv.setInt32(wpos + 4, -1, true); wpos += 8;
+    return;
+  }
   nodes = 0;
   try {
     return value(v, 0);
@@ -450,7 +460,7 @@ const post = (target, m, list) => {
 // value is handed on to code that may call back into Go.
 const readHeld = (r, t) => hold(read(r, t || []));
 const take = (k) => { const v = held.values[k]; release(k); return v; };
-return { wire, hop, whileAlive, read, readHeld, take, begin, value: write, num, mark, rewind, slot, fill, end, encode, encodeList, copy, fromJS, from, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
+return { wire, hop, whileAlive, read, readHeld, take, keep, begin, value: write, num, mark, rewind, slot, fill, end, encode, encodeList, copy, fromJS, from, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
 `).Invoke(MaxDepth, InlineBytes, MaxItems, MaxNodes)
 
 // WhileAlive returns fn as a JS function that calls it only while the Go
@@ -470,6 +480,8 @@ var (
 	codecHold     = Codec.Get("holdItem")
 	codecRecycle  = Codec.Get("recycle")
 	codecBytes    = Codec.Get("bytes")
+	codecTake     = Codec.Get("take")
+	codecRelease  = Codec.Get("release")
 	whileAlive    = Codec.Get("whileAlive")
 	wireOutCap    = wireOut.Length()
 	wireBuf       []byte // the value being sent; the wire serves one call at a time
@@ -592,6 +604,14 @@ func ReceivedItem(i int) js.Value { return codecItem.Invoke(i) }
 func ReceivedHeld(i, reads int) Held {
 	return Held{Value: int32(codecHold.Invoke(i, reads).Int()), List: -1, Take: true}
 }
+
+// Take returns the value JS holds for h and lets go of its slot: a value
+// that JS kept for Go as it came (codec.keep), read once.
+func Take(h Held) js.Value { return codecTake.Invoke(h.Value) }
+
+// Release lets go of the slot of a value JS holds for Go, which Go will not
+// take; twice is harmless.
+func Release(h Held) { codecRelease.Invoke(h.Value) }
 
 // refsCopied says that Go copied large byte arrays out of the message being
 // handled, whose buffers receive then offers for reuse.

@@ -99,6 +99,11 @@ func main() {
 		c := js.Global().Get("OffscreenCanvas").New(3, 2)
 		return worker.TransferWith(c, c), nil
 	})
+	// passOn answers params.data as it came, moved back without being read
+	// into Go, and the name of params.extra's constructor.
+	worker.HandleJS("passOn", func(_ context.Context, p js.Value) (any, error) {
+		return map[string]any{"data": worker.Transfer(p.Get("data")), "extra": js.Global().Get("Object").Invoke(p.Get("extra")).Get("constructor").Get("name").String()}, nil
+	})
 	worker.Run()
 }
 

@@ -1,0 +1,56 @@
+//go:build js && wasm
+
+package worker
+
+import (
+	"context"
+	"fmt"
+	"syscall/js"
+
+	"github.com/atmoworkers/atmo/wasm/internal/values"
+)
+
+// HandleJS registers h for the task name, with params as the JS value they
+// came as, not read into Go: no copy of their bytes is made, and what Go
+// cannot read (a Blob, a BigInt, an OffscreenCanvas) arrives too. Use it
+// for large binary data a handler passes on, reads in part, or hands to JS
+// APIs: a handler that answers worker.Transfer(params.Get("data")) sends a
+// 64 MiB Uint8Array back without a copy, where a []byte would be copied
+// into the worker's memory and out again. To read bytes in Go, copy what
+// you need with js.CopyBytesToGo. It panics like Handle.
+//
+// Register it before Run. The params are h's for as long as h wants them;
+// a worker that must run under a build other than js/wasm cannot use it.
+func HandleJS(name string, h func(ctx context.Context, params js.Value) (any, error)) {
+	std.handleJS(name, h)
+}
+
+func (s *server) handleJS(name string, h func(ctx context.Context, params js.Value) (any, error)) {
+	if h == nil {
+		panic(fmt.Sprintf("worker: HandleJS(%q) with a nil handler", name))
+	}
+	s.handle(name, func(ctx context.Context, params any) (any, error) { return h(ctx, paramsJS(params)) })
+	jsTasks.Call("add", name)
+}
+
+// jsTasks names the tasks of HandleJS, whose params the port keeps as they
+// came (see portJS).
+var jsTasks = js.Global().Get("Set").New()
+
+// paramsJS gives a HandleJS handler its params: the value JS kept for it,
+// or, for params that came another way (a work message of an unexpected
+// shape, read by the general path), the Go value made JS again.
+func paramsJS(p any) js.Value {
+	if h, ok := p.(values.Held); ok {
+		return values.Take(h)
+	}
+	return toJS(p, nil)
+}
+
+func init() {
+	dropParams = func(p any) {
+		if h, ok := p.(values.Held); ok {
+			values.Release(h)
+		}
+	}
+}
