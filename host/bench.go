@@ -266,6 +266,7 @@ type benchSpec struct {
 	WarmUps     int    `json:"warmUps,omitempty"`
 	Transfer    bool   `json:"transfer,omitempty"`
 	KeepInJS    bool   `json:"keepInJS,omitempty"`
+	Task        string `json:"task,omitempty"` // payload: the worker's task, when not "bytes"
 	Shared      bool   `json:"shared,omitempty"`
 	// LoneTaskAwakeUs is atmo's Options.LoneTaskAwake in µs: 0 its default,
 	// negative off.
@@ -573,6 +574,13 @@ func benchPlan(set benchSettings, cores int, best map[string]int) []benchCase {
 					c.entries = append(c.entries, benchEntry{impl: impl, variant: "Go: a []byte on the page", spec: spec})
 					spec.KeepInJS = true
 					c.entries = append(c.entries, benchEntry{impl: impl, variant: "Go: the page's bytes kept in JS", spec: spec})
+					// A handler of worker.HandleJS, which takes the bytes as
+					// they came and moves them back: no copy, or one when it
+					// reads them into Go.
+					spec.Task = "bytesJS"
+					c.entries = append(c.entries, benchEntry{impl: impl, variant: "Go: HandleJS, bytes left in JS", spec: spec})
+					spec.Task = "bytesRead"
+					c.entries = append(c.entries, benchEntry{impl: impl, variant: "Go: HandleJS, bytes read into Go", spec: spec})
 					continue
 				case impl == implAtmoJS && transfer:
 					spec.KeepInJS = true

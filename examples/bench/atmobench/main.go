@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall/js"
@@ -42,6 +43,7 @@ type spec struct {
 	WarmUps     int    `json:"warmUps"`  // payload round trips before it, not counted
 	Transfer    bool   `json:"transfer"` // the worker transfers its answer back
 	KeepInJS    bool   `json:"keepInJS"` // with Transfer: the page's bytes stay in JS (atmo.Transfer, RawResult)
+	Task        string `json:"task"`     // payload: the worker's task, "bytes" when empty (Go workers: bytesJS, bytesRead)
 	Shared      bool   `json:"shared"`   // Go modules: one compile on the main thread, posted to every worker
 	Run         int    `json:"run"`      // which repetition; makes module URLs unique
 	// LoneTaskAwakeUs is Options.LoneTaskAwake, in µs: 0 its default,
@@ -58,7 +60,10 @@ const (
 	goModule = "/bench/bin/goworker.wasm"
 )
 
-var taskNames = []string{"echo", "fib", "bytes"}
+var (
+	taskNames   = []string{"echo", "fib", "bytes"}
+	goTaskNames = append(slices.Clip(taskNames), "bytesJS", "bytesRead") // see examples/bench/goworker
+)
 
 // measureTimeout bounds one measurement, so a stuck pool fails the suite
 // with a message instead of hanging it.
@@ -172,6 +177,7 @@ func (b *bench) config(workers, concurrency int) atmo.WorkerConfig {
 		// A query unique to the run: every start-up compiles afresh instead
 		// of reusing the compile a previous run left in atmo's cache.
 		c.Module = fmt.Sprintf("%s?run=%d", goModule, b.spec.Run)
+		c.Tasks = goTaskNames
 	} else {
 		c.Script = jsScript
 	}
@@ -436,7 +442,11 @@ func (b *bench) payloadRound(ctx context.Context) error {
 func (b *bench) movedRound(ctx context.Context) error {
 	res := make(chan atmo.Response, 1)
 	settle := func(r atmo.Response) { res <- r }
-	_, err := b.tm.AddTask(atmo.TaskParams{Name: "bytes", Params: map[string]any{"data": atmo.Transfer(b.move), "transfer": true},
+	name := b.spec.Task
+	if name == "" {
+		name = "bytes"
+	}
+	_, err := b.tm.AddTask(atmo.TaskParams{Name: name, Params: map[string]any{"data": atmo.Transfer(b.move), "transfer": true},
 		RawResult: true, Context: ctx, OnSuccess: settle, OnError: settle})
 	if err != nil {
 		return err

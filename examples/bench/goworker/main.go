@@ -7,6 +7,13 @@
 //	bytes  {data: Uint8Array, transfer} back; wasm/worker always transfers
 //	       the []byte it answers, so transfer changes nothing here
 //
+// and two variants of bytes that take their params as they came
+// (worker.HandleJS, in handlejs.go) and move data back with worker.Transfer:
+//
+//	bytesJS    the bytes never enter Go: no copy at all
+//	bytesRead  the bytes are read into Go (one copy, into a buffer reused
+//	           from task to task), and the JS original is moved back
+//
 // host bench builds it with GOOS=js GOARCH=wasm into bin/wasm/bench/goworker.wasm.
 package main
 
