@@ -21,7 +21,7 @@ import (
 // worker: {wire, read(refs, transfer), begin(), value(v, depth), num(x),
 // mark(), rewind(at), slot(), fill(at), end(), encode(v), copy(v),
 // deliver(r, write, d), post(target, m, list), item(i), recycle(), bytes(n),
-// hold(v), release(slot), keep(v), take(slot), held, hop, whileAlive(fn),
+// hold(v), release(slot), keep(v), unkeep(kept), take(slot), held, hop, whileAlive(fn),
 // fromJS(v), from}. keep(v) given to write (encode, encodeList) writes v's
 // slot instead of v, for Go to take as it came.
 // value writes by the value rules (see FromJS), and throws, saying what to
@@ -59,15 +59,17 @@ const readStr = () => {
 // the value, as many times as Go sends it, until it is released; or, for
 // a Held that Take marks, until it has been read n times (hold's n,
 // default 1).
-const held = { values: [], free: [], takes: [] };
+const held = { values: [], free: [], takes: [], live: [] };
 const hold = (v, n) => {
   const k = held.free.length > 0 ? held.free.pop() : held.values.length;
   held.values[k] = v;
+  held.live[k] = true;
   held.takes[k] = n > 0 ? n : 1;
   return k;
 };
 const release = (k) => {
-  if (k >= 0 && held.values[k] !== undefined) {
+  if (k >= 0 && held.live[k] === true) {
+    held.live[k] = false;
     held.values[k] = undefined;
     held.free.push(k);
   }
@@ -229,14 +231,22 @@ const enter = (v, depth, kind) => {
   return container(v, depth, kind);
 };
 // Kept is a value to hand to Go as it came (see keep): write holds it
-// and writes its slot, as a Held that Go takes (codec.take) once.
-class Kept { constructor(v) { this.v = v; } }
+// and writes its slot (k), as a Held that Go takes (codec.take) once.
+// unkeep lets go of the slot of one that was written but will not reach
+// Go (the message could not be written whole).
+class Kept { constructor(v) { this.v = v; this.k = -1; } }
 const keep = (v) => new Kept(v);
+const unkeep = (x) => {
+  if (x instanceof Kept && x.k >= 0) { release(x.k); x.k = -1; }
+};
 // write writes one value, which makes its own count of nodes.
 const write = (v) => {
   if (typeof v !== 'object' || v === null) return value(v, 0);
   if (v instanceof Kept) {
-    room(9); w8[wpos++] = 10; wv.setUint32(wpos, hold(v.v), true); wv.setInt32(wpos + 4, -1, true); wpos += 8;
+    wire.rawTaken = true; // the message's buffers may be the handler's now: none become spares
+    room(9);
+    v.k = hold(v.v);
+    w8[wpos++] = 10; wv.setUint32(wpos, v.k, true); wv.setInt32(wpos + 4, -1, true); wpos += 8;
     return;
   }
   nodes = 0;
@@ -460,7 +470,7 @@ const post = (target, m, list) => {
 // value is handed on to code that may call back into Go.
 const readHeld = (r, t) => hold(read(r, t || []));
 const take = (k) => { const v = held.values[k]; release(k); return v; };
-return { wire, hop, whileAlive, read, readHeld, take, keep, begin, value: write, num, mark, rewind, slot, fill, end, encode, encodeList, copy, fromJS, from, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
+return { wire, hop, whileAlive, read, readHeld, take, keep, unkeep, begin, value: write, num, mark, rewind, slot, fill, end, encode, encodeList, copy, fromJS, from, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
 `).Invoke(MaxDepth, InlineBytes, MaxItems, MaxNodes)
 
 // WhileAlive returns fn as a JS function that calls it only while the Go
@@ -610,7 +620,7 @@ func ReceivedHeld(i, reads int) Held {
 func Take(h Held) js.Value { return codecTake.Invoke(h.Value) }
 
 // Release lets go of the slot of a value JS holds for Go, which Go will not
-// take; twice is harmless.
+// take. Call it once: the slot may hold another value after.
 func Release(h Held) { codecRelease.Invoke(h.Value) }
 
 // refsCopied says that Go copied large byte arrays out of the message being
