@@ -266,7 +266,7 @@ type benchSpec struct {
 	WarmUps     int    `json:"warmUps,omitempty"`
 	Transfer    bool   `json:"transfer,omitempty"`
 	KeepInJS    bool   `json:"keepInJS,omitempty"`
-	Task        string `json:"task,omitempty"` // payload: the worker's task, when not "bytes"
+	Task        string `json:"task,omitempty"` // payload with KeepInJS: the worker's task, when not "bytes"
 	Shared      bool   `json:"shared,omitempty"`
 	// LoneTaskAwakeUs is atmo's Options.LoneTaskAwake in µs: 0 its default,
 	// negative off.

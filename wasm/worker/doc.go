@@ -30,9 +30,10 @@
 // transferred to the host rather than copied. Data that already lives in JS
 // moves with no copy at all: Transfer for a typed array or ArrayBuffer,
 // TransferWith for a value with transferables in it (an OffscreenCanvas).
-// HandleJS gives a handler its params as the JS value they came as, with no
-// copy into Go: a handler that passes large bytes on, reads part of them, or
-// hands them to JS APIs, or that takes what Go cannot read (a Blob).
+// In js/wasm builds, HandleJS gives a handler its params as the JS value
+// they came as, with no copy into Go: for a handler that passes large bytes
+// on, reads part of them or hands them to JS APIs, or that takes what Go
+// cannot read (a Blob).
 //
 // A handler's error is the task's error. A handler's panic is caught and
 // becomes the task's error too; the worker stays in service. Each task runs in

@@ -5,6 +5,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"syscall/js"
 
 	"github.com/atmoworkers/atmo/wasm/internal/values"
@@ -16,30 +17,36 @@ import (
 // for large binary data a handler passes on, reads in part, or hands to JS
 // APIs: a handler that answers worker.Transfer(params.Get("data")) sends a
 // 64 MiB Uint8Array back without a copy, where a []byte would be copied
-// into the worker's memory and out again. To read bytes in Go, copy what
-// you need with js.CopyBytesToGo. It panics like Handle.
+// into the worker's memory and out again (the host takes it uncopied with
+// TaskParams.RawResult, raw: true in the JS API). To read bytes in Go, copy
+// what you need with js.CopyBytesToGo, which takes a Uint8Array: wrap an
+// ArrayBuffer in one first. params is null or undefined for a task sent without params.
+// It panics like Handle.
 //
-// Register it before Run. The params are h's for as long as h wants them;
-// a worker that must run under a build other than js/wasm cannot use it.
+// Register it before Run. Only a js/wasm build has it.
 func HandleJS(name string, h func(ctx context.Context, params js.Value) (any, error)) {
 	std.handleJS(name, h)
 }
 
 func (s *server) handleJS(name string, h func(ctx context.Context, params js.Value) (any, error)) {
+	if strings.TrimSpace(name) == "" {
+		panic("worker: HandleJS with an empty task name")
+	}
 	if h == nil {
 		panic(fmt.Sprintf("worker: HandleJS(%q) with a nil handler", name))
 	}
 	s.handle(name, func(ctx context.Context, params any) (any, error) { return h(ctx, paramsJS(params)) })
-	jsTasks.Call("add", name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.jsNames = append(s.jsNames, name)
+	if p, ok := s.port.(jsPort); ok { // registered after Run
+		p.raw.Call("add", name)
+	}
 }
 
-// jsTasks names the tasks of HandleJS, whose params the port keeps as they
-// came (see portJS).
-var jsTasks = js.Global().Get("Set").New()
-
 // paramsJS gives a HandleJS handler its params: the value JS kept for it,
-// or, for params that came another way (a work message of an unexpected
-// shape, read by the general path), the Go value made JS again.
+// or, for params that came another way (a work message of a shape the port
+// does not take, read by the general path), the Go value made JS again.
 func paramsJS(p any) js.Value {
 	if h, ok := p.(values.Held); ok {
 		return values.Take(h)

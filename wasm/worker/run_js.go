@@ -50,7 +50,11 @@ func serve(s *server, host js.Value) {
 		s.mu.Unlock()
 		panic("worker.Run called twice")
 	}
-	s.port = jsPort{fn: host.Get("post").Call("bind", host), idleFn: host.Get("idle")}
+	raw := js.Global().Get("Set").New()
+	for _, n := range s.jsNames {
+		raw.Call("add", n)
+	}
+	s.port = jsPort{fn: host.Get("post").Call("bind", host), idleFn: host.Get("idle"), raw: raw}
 	s.mu.Unlock()
 	// The listener lives as long as the worker, so it is never released.
 	onMessage := values.NewReceiver(func(b []byte) {
@@ -58,12 +62,12 @@ func serve(s *server, host js.Value) {
 			s.receive(msg)
 		}
 	}, func(data js.Value) { s.receive(fromJS(data)) })
-	host.Call("listen", portJS.Call("listen", onMessage.JS))
+	host.Call("listen", portJS.Call("listen", onMessage.JS, raw))
 }
 
 // portJS is the JS side of the port: messages cross syscall/js as bytes
 // (see wasm/internal/values/wire_js.go), in one copy each way.
-var portJS = js.Global().Get("Function").New("codec", "workTag", "loneWorkTag", "unreadableTag", "jsTasks", `
+var portJS = js.Global().Get("Function").New("codec", "workTag", "loneWorkTag", "unreadableTag", `
 // write writes a message for Go: worker-work and worker-work-batch in the
 // compact form the server reads (server.go's workTag), anything else as it
 // is, and a work message of an unexpected shape as it is too, for the
@@ -76,37 +80,54 @@ const unreadable = (i, e) => {
   if (i < 2 || (i - 2) % 3 !== 2) throw e; // not params: not reached, ids and names are strings
   return [unreadableTag, String((e && e.message) || e)];
 };
-const task = (it) => it !== null && typeof it === 'object' && typeof it.taskId === 'string' && typeof it.name === 'string';
-// params are written for Go to read, or, for a task of HandleJS, kept as
-// they came: Go takes them by their slot.
-const params = (name, p) => (jsTasks.size > 0 && jsTasks.has(name) ? codec.keep(p) : p);
-const write = (d) => {
-  if (d === null || typeof d !== 'object' || !(d.workerId === undefined || typeof d.workerId === 'string')) return codec.encode(d);
-  const c = d.content;
-  if (d.message === 'worker-work' && typeof d.taskId === 'string' && c !== null && typeof c === 'object' && typeof c.name === 'string') {
-    compact.push(d.awake > 0 ? loneWorkTag : workTag, d.workerId === undefined ? '' : d.workerId, d.taskId, c.name, params(c.name, c.params));
+// id is an id as the server reads it (protocol.IDText): a string as it
+// is, a number (a hand-written host's) as its text where JS writes it as
+// Go does, else undefined: the general path judges it.
+const id = (v) => {
+  if (typeof v === 'string') return v;
+  if (typeof v !== 'number' || !Number.isFinite(v) || Object.is(v, -0)) return undefined;
+  const a = Math.abs(v);
+  return a === 0 || (a >= 1e-6 && a < 1e21) ? String(v) : undefined;
+};
+const task = (it) => it !== null && typeof it === 'object' && id(it.taskId) !== undefined && typeof it.name === 'string';
+// params are written for Go to read, or, for a task of HandleJS (named in
+// raw), kept as they came: Go takes them by their slot.
+const params = (raw, name, p) => (raw.size > 0 && raw.has(name) ? codec.keep(p) : p);
+const write = (d, raw) => {
+  if (d === null || typeof d !== 'object') return codec.encode(d);
+  const w = d.workerId === undefined || d.workerId === null ? '' : id(d.workerId), c = d.content;
+  if (w === undefined) return codec.encode(d);
+  if (d.message === 'worker-work' && id(d.taskId) !== undefined && c !== null && typeof c === 'object' && typeof c.name === 'string') {
+    compact.push(d.awake > 0 ? loneWorkTag : workTag, w, id(d.taskId), c.name, params(raw, c.name, c.params));
   } else if (d.message === 'worker-work-batch' && Array.isArray(c) && c.every(task)) {
-    compact.push(workTag, d.workerId === undefined ? '' : d.workerId);
-    for (const it of c) compact.push(it.taskId, it.name, params(it.name, it.params));
+    compact.push(workTag, w);
+    for (const it of c) compact.push(id(it.taskId), it.name, params(raw, it.name, it.params));
   } else {
     return codec.encode(d);
   }
   try {
     return codec.encodeList(compact, unreadable); // each task's params with a bound of their own
+  } catch (e) {
+    for (const x of compact) codec.unkeep(x); // the message takes the general path: no slot is taken
+    throw e;
   } finally {
     compact.length = 0; // hold no params
   }
 };
 return {
   // listen wraps Go's listener: a message reaches it as bytes, or as it
-  // came if it cannot be written (see codec.deliver).
-  listen: (r) => (d) => codec.deliver(r, write, d),
+  // came if it cannot be written (see codec.deliver). raw is the Set of
+  // the server's HandleJS task names.
+  listen: (r, raw) => {
+    const w = (d) => write(d, raw);
+    return (d) => codec.deliver(r, w, d);
+  },
   // post posts the message Go wrote.
   post: (fn, r, t) => {
     const list = t || [];
     fn(codec.read(r, list), list);
   },
-};`).Invoke(values.Codec, workTag, loneWorkTag, unreadableTag, jsTasks)
+};`).Invoke(values.Codec, workTag, loneWorkTag, unreadableTag)
 
 var portPost = portJS.Get("post")
 
@@ -115,6 +136,7 @@ var portPost = portJS.Get("post")
 type jsPort struct {
 	fn     js.Value
 	idleFn js.Value // go-worker.js's idle, or undefined (see idle)
+	raw    js.Value // a Set of the names of the tasks of HandleJS
 }
 
 // idle tells go-worker.js that the last task is answered, so that it keeps

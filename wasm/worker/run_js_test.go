@@ -3,6 +3,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"sync"
@@ -213,11 +214,7 @@ func servedHost(t *testing.T, s *server) (host js.Value, send func(src string)) 
 func TestAHandleJSHandlerGetsItsParamsAsTheyCameAndMovesThemBack(t *testing.T) {
 	s := newServer()
 	s.handleJS("passOn", func(_ context.Context, p js.Value) (any, error) {
-		size := 0
-		if b := p.Get("blob"); b.Truthy() {
-			size = b.Get("size").Int()
-		}
-		return map[string]any{"data": Transfer(p.Get("data")), "size": size}, nil
+		return map[string]any{"data": Transfer(p.Get("data")), "blob": p.Get("blob").Get("size").Int()}, nil
 	})
 	s.handle("double", func(_ context.Context, p any) (any, error) { return 2 * p.(float64), nil })
 	host, send := servedHost(t, s)
@@ -228,48 +225,109 @@ func TestAHandleJSHandlerGetsItsParamsAsTheyCameAndMovesThemBack(t *testing.T) {
 	send(`{ message: 'worker-work-batch', workerId: 'worker-1', content: [
 	  { taskId: 'task-1', name: 'passOn', params: { data: globalThis.sent, blob: new Blob(['four']) } },
 	  { taskId: 'task-2', name: 'double', params: 2 } ] }`)
-	waitPosted(t, host, 3)
-	answers := map[string]js.Value{}
-	for i := 1; i < 3; i++ {
-		p := host.Get("posted").Index(i)
-		answers[p.Get("msg").Get("taskId").String()] = p
-	}
+	answers := answersByID(t, host, 3)
 	passed := answers["task-1"]
 	content := passed.Get("msg").Get("content")
 	assert.True(t, content.Get("data").Equal(js.Global().Get("sent")), "the very Uint8Array sent, not a copy")
-	assert.Equal(t, 4, content.Get("size").Int(), "a Blob, which Go cannot read, reached the handler")
+	assert.Equal(t, 4, content.Get("blob").Int(), "a Blob, which Go cannot read, reached the handler")
 	assert.True(t, passed.Get("transfer").Index(0).Equal(js.Global().Get("sent").Get("buffer")), "and its buffer is moved back")
 	assert.Equal(t, 4.0, answers["task-2"].Get("msg").Get("content").Float(), "a task of Handle beside it reads its params in Go")
 	assert.Equal(t, before, heldSlots(), "the params' slot is let go once taken")
 
-	// A work message of an unexpected shape reaches the handler too, its
-	// params read into Go and made JS again.
-	send(`{ message: 'worker-work', taskId: 'task-3', content: { name: 'passOn', params: { data: new Uint8Array(3), blob: null }, extra: 1 } }`)
-	waitPosted(t, host, 4)
-	assert.Equal(t, 3, host.Get("posted").Index(3).Get("msg").Get("content").Get("data").Length())
+	// A hand-written host's numeric ids, or a null workerId, are ids too.
+	send(`{ message: 'worker-work', taskId: 7, workerId: null, content: { name: 'passOn', params: { data: globalThis.sent, blob: new Blob(['five!']) } } }`)
+	answers = answersByID(t, host, 4)
+	assert.Equal(t, 5, answers["7"].Get("msg").Get("content").Get("blob").Int())
+	assert.True(t, answers["7"].Get("msg").Get("content").Get("data").Equal(js.Global().Get("sent")))
+}
 
-	// A task sent twice runs once; the params of the second are let go.
+func TestAHandleJSHandlerOfAMessageOfAnotherShapeGetsItsParamsReadIntoGoAndMadeJSAgain(t *testing.T) {
+	s := newServer()
+	s.handleJS("size", func(_ context.Context, p js.Value) (any, error) {
+		return map[string]any{"same": p.Get("data").Equal(js.Global().Get("sent")), "length": p.Get("data").Length()}, nil
+	})
+	host, send := servedHost(t, s)
+	js.Global().Set("sent", js.Global().Get("Uint8Array").New(3))
+	defer js.Global().Delete("sent")
+	send(`{ message: 'worker-work', taskId: 'task-1', workerId: true, content: { name: 'size', params: { data: globalThis.sent } } }`)
+	c := answersByID(t, host, 2)["task-1"].Get("msg").Get("content")
+	assert.False(t, c.Get("same").Bool(), "a copy")
+	assert.Equal(t, 3, c.Get("length").Int())
+}
+
+func TestHandleJSLetsGoOfEveryParamsItKeeps(t *testing.T) {
+	s := newServer()
 	release := make(chan struct{})
 	s.handleJS("wait", func(context.Context, js.Value) (any, error) { <-release; return nil, nil })
-	send(`{ message: 'worker-work', taskId: 'task-4', workerId: 'worker-1', content: { name: 'wait', params: {} } }`)
-	send(`{ message: 'worker-work', taskId: 'task-4', workerId: 'worker-1', content: { name: 'wait', params: {} } }`)
-	require.Eventually(t, func() bool { return heldSlots() == before }, 5*time.Second, time.Millisecond, "no slot is held for the task that did not run")
+	s.handleJS("kind", func(_ context.Context, p js.Value) (any, error) { return p.Type().String(), nil })
+	host, send := servedHost(t, s)
+	before := heldSlots()
+
+	// Without params, and sent twice: the second of the same id does not run.
+	send(`{ message: 'worker-work', taskId: 'task-1', workerId: 'worker-1', content: { name: 'kind' } }`)
+	send(`{ message: 'worker-work', taskId: 'task-2', workerId: 'worker-1', content: { name: 'wait', params: {} } }`)
+	send(`{ message: 'worker-work', taskId: 'task-2', workerId: 'worker-1', content: { name: 'wait', params: {} } }`)
+	assert.Equal(t, "undefined", answersByID(t, host, 2)["task-1"].Get("msg").Get("content").String())
 	close(release)
-	waitPosted(t, host, 5)
+	waitPosted(t, host, 3)
+	require.Eventually(t, func() bool { return heldSlots() == before }, 5*time.Second, time.Millisecond, "no slot is left held")
 }
 
-// heldSlots counts the values the codec holds for Go.
-func heldSlots() int {
-	vs := values.Codec.Get("held").Get("values")
-	n := 0
-	for i := range vs.Length() {
-		if !vs.Index(i).IsUndefined() {
-			n++
-		}
-	}
-	return n
+func TestAHandleJSHandlersBytesAreNotReusedForAnotherTasksAnswer(t *testing.T) {
+	// One Uint8Array in two tasks of a batch (structured clone keeps the
+	// sharing): the copy Go makes of it for the second must not let its
+	// buffer be reused for an answer while the first's handler holds it.
+	s := newServer()
+	taken := make(chan struct{})
+	goOn := make(chan struct{})
+	s.handleJS("keep", func(_ context.Context, p js.Value) (any, error) {
+		close(taken)
+		<-goOn
+		return p.Index(0).Int(), nil
+	})
+	s.handle("copy", typed("copy", func(_ context.Context, b []byte) ([]byte, error) {
+		return bytes.Repeat([]byte{0xEE}, len(b)), nil
+	}))
+	host, send := servedHost(t, s)
+	send(`(() => { const u = new Uint8Array(8192).fill(7); return { message: 'worker-work-batch', workerId: 'worker-1', content: [
+	  { taskId: 'task-1', name: 'keep', params: u }, { taskId: 'task-2', name: 'copy', params: u } ] }; })()`)
+	<-taken
+	waitPosted(t, host, 2) // copy answered
+	close(goOn)
+	assert.Equal(t, 7, answersByID(t, host, 3)["task-1"].Get("msg").Get("content").Int())
 }
 
-func TestHandleJSRejectsANilHandler(t *testing.T) {
+func TestHandleJSNamesAreEachServersOwn(t *testing.T) {
+	newServer().handleJS("shared", func(context.Context, js.Value) (any, error) { return nil, nil })
+	s := newServer()
+	s.handle("shared", func(_ context.Context, p any) (any, error) { return p, nil })
+	host, send := servedHost(t, s)
+	send(`{ message: 'worker-work', taskId: 'task-1', workerId: 'worker-1', content: { name: 'shared', params: 1 } }`)
+	assert.Equal(t, 1, answersByID(t, host, 2)["task-1"].Get("msg").Get("content").Int())
+}
+
+func TestHandleJSRejectsAnEmptyNameAndANilHandler(t *testing.T) {
+	assert.PanicsWithValue(t, "worker: HandleJS with an empty task name", func() {
+		newServer().handleJS(" ", func(context.Context, js.Value) (any, error) { return nil, nil })
+	})
 	assert.PanicsWithValue(t, `worker: HandleJS("x") with a nil handler`, func() { newServer().handleJS("x", nil) })
+}
+
+// answersByID waits for n posted messages and gives those after the first
+// (worker-ready) by task id.
+func answersByID(t *testing.T, host js.Value, n int) map[string]js.Value {
+	t.Helper()
+	waitPosted(t, host, n)
+	m := map[string]js.Value{}
+	for i := 1; i < n; i++ {
+		p := host.Get("posted").Index(i)
+		m[p.Get("msg").Get("taskId").String()] = p
+	}
+	return m
+}
+
+// heldSlots counts the slots of the codec's table of held values in use.
+func heldSlots() int {
+	h := values.Codec.Get("held")
+	return h.Get("values").Length() - h.Get("free").Length()
 }

@@ -33,6 +33,7 @@ type port interface {
 type server struct {
 	mu        sync.Mutex
 	handlers  map[string]Handler
+	jsNames   []string // the tasks of HandleJS, whose params come as JS values (see handlejs_js.go)
 	workerID  string
 	running   map[string]*task
 	port      port

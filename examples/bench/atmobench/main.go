@@ -43,7 +43,7 @@ type spec struct {
 	WarmUps     int    `json:"warmUps"`  // payload round trips before it, not counted
 	Transfer    bool   `json:"transfer"` // the worker transfers its answer back
 	KeepInJS    bool   `json:"keepInJS"` // with Transfer: the page's bytes stay in JS (atmo.Transfer, RawResult)
-	Task        string `json:"task"`     // payload: the worker's task, "bytes" when empty (Go workers: bytesJS, bytesRead)
+	Task        string `json:"task"`     // payload with KeepInJS: the worker's task, "bytes" when empty (Go workers: bytesJS, bytesRead)
 	Shared      bool   `json:"shared"`   // Go modules: one compile on the main thread, posted to every worker
 	Run         int    `json:"run"`      // which repetition; makes module URLs unique
 	// LoneTaskAwakeUs is Options.LoneTaskAwake, in µs: 0 its default,

@@ -206,8 +206,10 @@ func TestAGoHandlerOfHandleJSMovesBytesThroughAWorkerThreadUncopied(t *testing.T
 	r := <-res
 	require.NoError(t, r.Err)
 	assert.Equal(t, 0, sent.Get("byteLength").Int(), "moved to the thread, not copied")
-	got := r.Content.(js.Value).Get("data")
+	c, ok := r.Content.(js.Value)
+	require.True(t, ok, "%T", r.Content)
+	got := c.Get("data")
 	require.Equal(t, 1<<20, got.Get("byteLength").Int(), "and moved back")
 	assert.Equal(t, 9, got.Index(1<<20-1).Int())
-	assert.Equal(t, "String", r.Content.(js.Value).Get("extra").String())
+	assert.Equal(t, "String", c.Get("extra").String())
 }
