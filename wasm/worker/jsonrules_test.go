@@ -3,6 +3,7 @@ package worker
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -41,7 +42,16 @@ type (
 	jrValZero struct{ N int }
 	jrPtrZero struct{ N int }
 	jrMarshal int
+	jrPtrJSON struct{ N int }
+	jrPtrText struct{ S string }
 )
+
+// jrPtrJSON and jrPtrText marshal themselves through a pointer only:
+// encoding/json calls them where it can take the value's address.
+func (m *jrPtrJSON) MarshalJSON() ([]byte, error) {
+	return []byte(`{"N":` + strconv.Itoa(10*m.N) + `}`), nil
+}
+func (m *jrPtrText) MarshalText() ([]byte, error) { return []byte("text:" + m.S), nil }
 
 // IsZero says a jrValZero is zero when N is 1, so that omitzero is seen
 // to ask it rather than reflect.
@@ -137,6 +147,21 @@ func TestStructsFollowEncodingJSON(t *testing.T) {
 			M  jrMarshal  `json:",string"`
 			MS *jrMarshal `json:",string"`
 		}{3, new(jrMarshal)},
+		"a pointer's MarshalJSON and MarshalText, where the value can be addressed": &struct {
+			A  jrPtrJSON
+			B  []jrPtrJSON
+			C  map[string]jrPtrJSON
+			D  [1]jrPtrJSON
+			T  jrPtrText
+			Q  jrPtrJSON `json:",string"`
+			P  *jrPtrJSON
+			In any
+		}{A: jrPtrJSON{1}, B: []jrPtrJSON{{2}}, C: map[string]jrPtrJSON{"c": {3}}, D: [1]jrPtrJSON{{4}}, T: jrPtrText{"t"},
+			Q: jrPtrJSON{5}, P: &jrPtrJSON{6}, In: jrPtrJSON{7}},
+		"a pointer's MarshalJSON, not where the value cannot be addressed": struct {
+			A jrPtrJSON
+			D [1]jrPtrJSON
+		}{jrPtrJSON{1}, [1]jrPtrJSON{{4}}},
 		"omitzero, all zero": jrOmit{},
 		"omitzero, none zero": jrOmit{A: 1, B: []int{}, C: time.Now().UTC(), D: jrValZero{2}, E: jrPtrZero{2},
 			F: &jrValZero{2}, H: 1, I: struct{ X int }{1}, J: "", K: &jrPtrZero{2}},

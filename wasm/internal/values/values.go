@@ -196,7 +196,7 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		if rv.IsNil() {
 			return nil, nil
 		}
-		return normalizeAt(rv.Elem().Interface(), depth+1)
+		return normalizeValue(rv.Elem(), depth+1)
 	case reflect.Slice, reflect.Array:
 		if rv.Kind() == reflect.Slice && rv.IsNil() {
 			return nil, nil
@@ -211,7 +211,7 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		}
 		out := make([]any, rv.Len())
 		for i := range out {
-			n, err := normalizeAt(rv.Index(i).Interface(), depth+1)
+			n, err := normalizeValue(rv.Index(i), depth+1)
 			if err != nil {
 				return nil, Inside(err, "["+strconv.Itoa(i)+"]")
 			}
@@ -253,7 +253,7 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 			case !fv.CanInterface():
 				n, err = normalizeHidden(fv, depth+1)
 			default:
-				n, err = normalizeAt(fv.Interface(), depth+1)
+				n, err = normalizeValue(fv, depth+1)
 			}
 			if err != nil {
 				return nil, Inside(err, "."+f.Name)
@@ -273,6 +273,9 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 var jsonNumber = reflect.TypeFor[json.Number]()
 
 func quote(v reflect.Value, depth int) (any, error) {
+	if byAddr(v) {
+		return normalizeAt(v.Addr().Interface(), depth)
+	}
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return nil, nil
@@ -321,6 +324,47 @@ func quote(v reflect.Value, depth int) (any, error) {
 func marshalsItself(t reflect.Type) bool {
 	return t.Implements(jsonMarshaler) || t.Implements(textMarshaler)
 }
+
+// normalizeValue is normalizeAt for a value reached by reflection, which
+// may be addressable: a field of a struct reached through a pointer, an
+// element of a slice. encoding/json calls a MarshalJSON or MarshalText
+// with a pointer receiver on what it can address, and so does atmo: on v,
+// or, for a struct or array, on its fields and elements, which stay
+// addressable.
+func normalizeValue(v reflect.Value, depth int) (any, error) {
+	if !v.CanAddr() {
+		return normalizeAt(v.Interface(), depth)
+	}
+	if byAddr(v) {
+		return normalizeAt(v.Addr().Interface(), depth)
+	}
+	if k := v.Kind(); k != reflect.Struct && k != reflect.Array {
+		return normalizeAt(v.Interface(), depth)
+	}
+	i := v.Interface()
+	if _, held := i.(Held); held || isOpaque(i) || marshalsItself(v.Type()) || depth > MaxDepth {
+		return normalizeAt(i, depth)
+	}
+	return normalizeReflect(v, depth)
+}
+
+// byAddr says whether v marshals itself by its address.
+func byAddr(v reflect.Value) bool {
+	return v.CanAddr() && v.Kind() != reflect.Pointer && v.Kind() != reflect.Interface && ptrMarshals(v.Type())
+}
+
+// ptrMarshals says whether *t marshals itself and t does not, cached per
+// type.
+func ptrMarshals(t reflect.Type) bool {
+	if m, ok := ptrMarshalers.Load(t); ok {
+		return m.(bool)
+	}
+	m := !marshalsItself(t) && marshalsItself(reflect.PointerTo(t))
+	ptrMarshalers.Store(t, m)
+	return m
+}
+
+var ptrMarshalers sync.Map // reflect.Type → bool
 
 // normalizeHidden normalizes a struct (or pointer to one) that cannot be
 // taken as an interface: an unexported embedded struct that its json tag
