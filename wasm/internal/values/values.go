@@ -160,6 +160,9 @@ func normalizeAt(v any, depth int) (any, error) {
 		return v, nil
 	}
 	if m, ok := v.(json.Marshaler); ok {
+		if nilPointer(v) {
+			return nil, nil
+		}
 		b, err := m.MarshalJSON()
 		if err != nil {
 			return nil, FailHere(": %v", err)
@@ -171,6 +174,9 @@ func normalizeAt(v any, depth int) (any, error) {
 		return out, nil
 	}
 	if m, ok := v.(encoding.TextMarshaler); ok {
+		if nilPointer(v) {
+			return nil, nil
+		}
 		b, err := m.MarshalText()
 		if err != nil {
 			return nil, FailHere(": %v", err)
@@ -201,9 +207,15 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		if rv.Kind() == reflect.Slice && rv.IsNil() {
 			return nil, nil
 		}
-		if rv.Type().Elem().Kind() == reflect.Uint8 {
+		if et := rv.Type().Elem(); et.Kind() == reflect.Uint8 && !marshalsItself(reflect.PointerTo(et)) {
 			b := make([]byte, rv.Len())
-			reflect.Copy(reflect.ValueOf(b), rv)
+			if rv.Kind() == reflect.Slice {
+				copy(b, rv.Bytes()) // a named byte type's too
+			} else {
+				for i := range b {
+					b[i] = byte(rv.Index(i).Uint())
+				}
+			}
 			return b, nil
 		}
 		if plainNumber(rv.Type().Elem()) {
@@ -332,20 +344,15 @@ func marshalsItself(t reflect.Type) bool {
 // or, for a struct or array, on its fields and elements, which stay
 // addressable.
 func normalizeValue(v reflect.Value, depth int) (any, error) {
-	if !v.CanAddr() {
+	switch {
+	case !v.CanAddr() || !addrMatters(v.Type()):
 		return normalizeAt(v.Interface(), depth)
-	}
-	if byAddr(v) {
+	case byAddr(v):
 		return normalizeAt(v.Addr().Interface(), depth)
-	}
-	if k := v.Kind(); k != reflect.Struct && k != reflect.Array {
+	case marshalsItself(v.Type()) || depth > MaxDepth:
 		return normalizeAt(v.Interface(), depth)
 	}
-	i := v.Interface()
-	if _, held := i.(Held); held || isOpaque(i) || marshalsItself(v.Type()) || depth > MaxDepth {
-		return normalizeAt(i, depth)
-	}
-	return normalizeReflect(v, depth)
+	return normalizeReflect(v, depth) // a struct or array holding what marshals itself by its address
 }
 
 // byAddr says whether v marshals itself by its address.
@@ -359,7 +366,8 @@ func ptrMarshals(t reflect.Type) bool {
 	if m, ok := ptrMarshalers.Load(t); ok {
 		return m.(bool)
 	}
-	m := !marshalsItself(t) && marshalsItself(reflect.PointerTo(t))
+	p := reflect.PointerTo(t)
+	m := !t.Implements(jsonMarshaler) && (p.Implements(jsonMarshaler) || !t.Implements(textMarshaler) && p.Implements(textMarshaler))
 	ptrMarshalers.Store(t, m)
 	return m
 }
@@ -387,7 +395,7 @@ func plainNumber(t reflect.Type) bool {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
 		reflect.Float32, reflect.Float64:
-		return !t.Implements(jsonMarshaler) && !t.Implements(textMarshaler)
+		return !marshalsItself(reflect.PointerTo(t))
 	}
 	return false
 }
@@ -417,16 +425,31 @@ func numbers(rv reflect.Value) []float64 {
 	return out
 }
 
+// mapKey is a map key as encoding/json writes it: a string as it is, then
+// a key that marshals itself as its text, then an integer's digits.
 func mapKey(k reflect.Value) (string, error) {
-	switch k.Kind() {
-	case reflect.String:
+	if k.Kind() == reflect.String {
 		return k.String(), nil
+	}
+	if k.CanInterface() {
+		if m, ok := k.Interface().(encoding.TextMarshaler); ok {
+			if k.Kind() == reflect.Pointer && k.IsNil() {
+				return "", nil
+			}
+			b, err := m.MarshalText()
+			if err != nil {
+				return "", FailHere(" has a key whose MarshalText failed: %v", err)
+			}
+			return string(b), nil
+		}
+	}
+	switch k.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return strconv.FormatInt(k.Int(), 10), nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		return strconv.FormatUint(k.Uint(), 10), nil
 	}
-	return "", FailHere(" has %s keys; use string or integer keys", k.Type())
+	return "", FailHere(" has %s keys; use string or integer keys, or a key type with MarshalText", k.Type())
 }
 
 // Field is one struct field as encoding/json sees it.
@@ -709,4 +732,40 @@ const BigCopy = 4 << 20
 // the message's way (see CollectAfterPost).
 func CollectBeforeCopy(n int, scan uint64) bool {
 	return n >= BigCopy && uint64(n) >= scan/2
+}
+
+// addrMatters says whether walking a value of t addressably can change what
+// it becomes: t, or a struct field or array element within it (not behind
+// a pointer, slice or map, whose elements are addressable anyway),
+// marshals itself by its address. Cached per type: other values are walked
+// as copies, whose fields box without allocating.
+func addrMatters(t reflect.Type) bool {
+	if m, ok := addrMatter.Load(t); ok {
+		return m.(bool)
+	}
+	m := false
+	switch {
+	case ptrMarshals(t):
+		m = true
+	case t.Kind() == reflect.Array:
+		m = addrMatters(t.Elem())
+	case t.Kind() == reflect.Struct:
+		for i := range t.NumField() {
+			if addrMatters(t.Field(i).Type) {
+				m = true
+				break
+			}
+		}
+	}
+	addrMatter.Store(t, m)
+	return m
+}
+
+var addrMatter sync.Map // reflect.Type → bool
+
+// nilPointer says whether v is a nil pointer, which encoding/json writes as
+// null without calling its MarshalJSON or MarshalText.
+func nilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }

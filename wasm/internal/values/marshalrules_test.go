@@ -1,0 +1,110 @@
+package values
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Types that marshal themselves, through their value or only through
+// their pointer, as keys and as values: TestTypesThatMarshalThemselvesCrossAsEncodingJSONWritesThem
+// holds atmo's encoding of each to encoding/json's.
+type (
+	mrPtrNum   int   // *mrPtrNum has MarshalJSON
+	mrPtrByte  uint8 // *mrPtrByte has MarshalText
+	mrBoth     int   // mrBoth has MarshalText, *mrBoth MarshalJSON
+	mrBothS    struct{ N int }
+	mrPtrS     struct{ N int } // *mrPtrS has MarshalJSON
+	mrValS     struct{ N int } // mrValS has MarshalJSON
+	mrTextKey  struct{ K string }
+	mrIntKey   int
+	mrNamedB   uint8
+	mrQuotedIn struct {
+		F float64 `json:",string"`
+	}
+)
+
+func (p *mrPtrNum) MarshalJSON() ([]byte, error)  { return fmt.Appendf(nil, `"n%d"`, int(*p)), nil }
+func (p *mrPtrByte) MarshalText() ([]byte, error) { return fmt.Appendf(nil, "b%d", int(*p)), nil }
+func (mrBoth) MarshalText() ([]byte, error)       { return []byte("text"), nil }
+func (*mrBoth) MarshalJSON() ([]byte, error)      { return []byte(`"json"`), nil }
+func (mrBothS) MarshalText() ([]byte, error)      { return []byte("text"), nil }
+func (*mrBothS) MarshalJSON() ([]byte, error)     { return []byte(`"json"`), nil }
+func (p *mrPtrS) MarshalJSON() ([]byte, error)    { return fmt.Appendf(nil, `{"n10":%d}`, 10*p.N), nil }
+func (mrValS) MarshalJSON() ([]byte, error)       { return []byte(`"val"`), nil }
+func (k mrTextKey) MarshalText() ([]byte, error)  { return []byte("key:" + k.K), nil }
+func (k mrIntKey) MarshalText() ([]byte, error)   { return fmt.Appendf(nil, "k%d", int(k)), nil }
+
+func TestTypesThatMarshalThemselvesCrossAsEncodingJSONWritesThem(t *testing.T) {
+	cases := map[string]any{
+		// encoding/json calls a pointer's method where it can address the value.
+		"fields of a struct reached through a pointer": &struct {
+			A mrPtrS
+			T mrPtrByte
+			Q mrPtrS `json:",string"`
+			P *mrPtrS
+			I any
+		}{A: mrPtrS{1}, T: 2, Q: mrPtrS{3}, P: &mrPtrS{4}, I: mrPtrS{5}},
+		"fields of a struct that is not":         struct{ A mrPtrS }{mrPtrS{1}},
+		"elements of a slice":                    []mrPtrS{{1}, {2}},
+		"elements of a slice of numbers":         []mrPtrNum{1, 2},
+		"elements of a slice of bytes":           []mrPtrByte{1, 2},
+		"a slice of a named byte type, as bytes": []mrNamedB{1, 2},
+		"an array reached through a pointer":     &[2]mrPtrNum{1, 2},
+		"an array that is not":                   [2]mrPtrNum{1, 2},
+		"a slice in a field, a map's values":     struct{ S []mrPtrNum }{[]mrPtrNum{3}},
+		"map values, which cannot be addressed":  map[string]mrPtrS{"a": {1}},
+		"slices in map values":                   map[string][]mrPtrNum{"a": {5}},
+		"a pointer inside an interface":          []any{&struct{ A mrPtrNum }{4}},
+		"a value MarshalJSON over fields":        &struct{ V mrValS }{mrValS{1}},
+		"a pointer's MarshalJSON before a value's MarshalText": &struct {
+			B  mrBoth
+			S  mrBothS
+			Q  mrBoth `json:",string"`
+			Sl []mrBoth
+		}{B: 1, S: mrBothS{2}, Q: 3, Sl: []mrBoth{4}},
+		"unexported embedded, tagged, through a pointer": &struct {
+			mrPtrS `json:"h"`
+		}{mrPtrS{1}},
+		"a ,string promoted from an unexported embedded struct": struct{ mrQuotedIn }{mrQuotedIn{1.5}},
+		// Nil pointers to such types are null: their methods are not called.
+		"nil pointers": struct {
+			T  *time.Time
+			P  *mrPtrNum
+			V  *mrValS
+			Ts []*time.Time
+		}{Ts: []*time.Time{nil}},
+		"a nil pointer alone": (*mrValS)(nil),
+		// Map keys: a string, else a key's MarshalText, else an integer's digits.
+		"keys with MarshalText":         map[mrTextKey]int{{"a"}: 1},
+		"integer keys with MarshalText": map[mrIntKey]int{3: 1},
+		"uintptr keys":                  map[uintptr]int{3: 1},
+	}
+	for name, v := range cases {
+		t.Run(name, func(t *testing.T) {
+			want, err := json.Marshal(v)
+			require.NoError(t, err)
+			var wantTree any
+			require.NoError(t, json.Unmarshal(want, &wantTree))
+
+			n, err := Normalize(v, "params")
+			require.NoError(t, err)
+			got, err := json.Marshal(n)
+			require.NoError(t, err)
+			var gotTree any
+			require.NoError(t, json.Unmarshal(got, &gotTree))
+			require.Equal(t, wantTree, gotTree)
+		})
+	}
+}
+
+// An array of bytes crosses as bytes (a Uint8Array), where encoding/json
+// writes an array of numbers: a digest ([32]byte) is bytes to JS.
+func TestAnArrayOfBytesCrossesAsBytes(t *testing.T) {
+	n, err := Normalize([3]mrNamedB{1, 2, 3}, "params")
+	require.NoError(t, err)
+	require.Equal(t, []byte{1, 2, 3}, n)
+}
