@@ -77,35 +77,31 @@ const compact = [];
 // [unreadableTag, why], so that the task fails saying so instead of
 // running with nil where the value was.
 const unreadable = (i, e) => {
-  if (i < 2 || (i - 2) % 3 !== 2) throw e; // not params: not reached, ids and names are strings
+  if (i < 2 || (i - 2) % 3 !== 2) throw e; // not params: an id or a name Go cannot read takes the general path
   return [unreadableTag, String((e && e.message) || e)];
 };
-// id is an id as the server reads it (protocol.IDText): a string as it
-// is, a number (a hand-written host's) as its text where JS writes it as
-// Go does, else undefined: the general path judges it.
-const id = (v) => {
-  if (typeof v === 'string') return v;
-  if (typeof v !== 'number' || !Number.isFinite(v) || Object.is(v, -0)) return undefined;
-  const a = Math.abs(v);
-  return a === 0 || (a >= 1e-6 && a < 1e21) ? String(v) : undefined;
-};
-const task = (it) => it !== null && typeof it === 'object' && id(it.taskId) !== undefined && typeof it.name === 'string';
 // params are written for Go to read, or, for a task of HandleJS (named in
-// raw), kept as they came: Go takes them by their slot.
+// raw), kept as they came: Go takes them by their slot. Ids and names go
+// as they are: the server reads them as the general path does
+// (protocol.IDText), and an item of a batch that is not an object is
+// written as a task with no id, which the server skips.
 const params = (raw, name, p) => (raw.size > 0 && raw.has(name) ? codec.keep(p) : p);
 const write = (d, raw) => {
   if (d === null || typeof d !== 'object') return codec.encode(d);
-  const w = d.workerId === undefined || d.workerId === null ? '' : id(d.workerId), c = d.content;
-  if (w === undefined) return codec.encode(d);
-  if (d.message === 'worker-work' && id(d.taskId) !== undefined && c !== null && typeof c === 'object' && typeof c.name === 'string') {
-    compact.push(d.awake > 0 ? loneWorkTag : workTag, w, id(d.taskId), c.name, params(raw, c.name, c.params));
-  } else if (d.message === 'worker-work-batch' && Array.isArray(c) && c.every(task)) {
-    compact.push(workTag, w);
-    for (const it of c) compact.push(id(it.taskId), it.name, params(raw, it.name, it.params));
-  } else {
-    return codec.encode(d);
-  }
   try {
+    const c = d.content;
+    if (d.message === 'worker-work' && c !== null && typeof c === 'object') {
+      const lone = typeof d.awake === 'number' && d.awake > 0;
+      compact.push(lone ? loneWorkTag : workTag, d.workerId, d.taskId, c.name, params(raw, c.name, c.params));
+    } else if (d.message === 'worker-work-batch' && Array.isArray(c)) {
+      compact.push(workTag, d.workerId);
+      for (const it of c) {
+        if (it !== null && typeof it === 'object') compact.push(it.taskId, it.name, params(raw, it.name, it.params));
+        else compact.push(null, null, null);
+      }
+    } else {
+      return codec.encode(d);
+    }
     return codec.encodeList(compact, unreadable); // each task's params with a bound of their own
   } catch (e) {
     for (const x of compact) codec.unkeep(x); // the message takes the general path: no slot is taken

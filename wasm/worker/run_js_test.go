@@ -5,7 +5,9 @@ package worker
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall/js"
 	"testing"
@@ -241,7 +243,7 @@ func TestAHandleJSHandlerGetsItsParamsAsTheyCameAndMovesThemBack(t *testing.T) {
 	assert.True(t, answers["7"].Get("msg").Get("content").Get("data").Equal(js.Global().Get("sent")))
 }
 
-func TestAHandleJSHandlerOfAMessageOfAnotherShapeGetsItsParamsReadIntoGoAndMadeJSAgain(t *testing.T) {
+func TestAHandleJSHandlerOfAMessageThePortCannotWriteGetsItsParamsReadIntoGoAndMadeJSAgain(t *testing.T) {
 	s := newServer()
 	s.handleJS("size", func(_ context.Context, p js.Value) (any, error) {
 		return map[string]any{"same": p.Get("data").Equal(js.Global().Get("sent")), "length": p.Get("data").Length()}, nil
@@ -249,7 +251,9 @@ func TestAHandleJSHandlerOfAMessageOfAnotherShapeGetsItsParamsReadIntoGoAndMadeJ
 	host, send := servedHost(t, s)
 	js.Global().Set("sent", js.Global().Get("Uint8Array").New(3))
 	defer js.Global().Delete("sent")
-	send(`{ message: 'worker-work', taskId: 'task-1', workerId: true, content: { name: 'size', params: { data: globalThis.sent } } }`)
+	// A BigInt for the worker id: the general path reads the message
+	// leniently, with null for what Go cannot read.
+	send(`{ message: 'worker-work', taskId: 'task-1', workerId: 10n, content: { name: 'size', params: { data: globalThis.sent } } }`)
 	c := answersByID(t, host, 2)["task-1"].Get("msg").Get("content")
 	assert.False(t, c.Get("same").Bool(), "a copy")
 	assert.Equal(t, 3, c.Get("length").Int())
@@ -330,4 +334,128 @@ func answersByID(t *testing.T, host js.Value, n int) map[string]js.Value {
 func heldSlots() int {
 	h := values.Codec.Get("held")
 	return h.Get("values").Length() - h.Get("free").Length()
+}
+
+// recordingPort records the answers a server posts, as "id/worker error".
+type recordingPort struct {
+	mu  sync.Mutex
+	out []string
+}
+
+func (p *recordingPort) post(msg any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch m := msg.(type) {
+	case answer:
+		p.out = append(p.out, answerText(m.taskID, m.workerID, m.errText))
+	case answers:
+		for _, a := range m.items {
+			p.out = append(p.out, answerText(a.taskID, m.workerID, a.errText))
+		}
+	}
+}
+
+func (p *recordingPort) answers() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Sorted(slices.Values(p.out))
+}
+
+func answerText(taskID, workerID, errText string) string {
+	if errText != "" {
+		errText = " " + strings.SplitN(errText, " (", 2)[0]
+	}
+	return taskID + "/" + workerID + errText
+}
+
+// encodeSource writes the value of a JS expression to the wire as the
+// general path takes it, or gives -1 where the writer throws (FromJS's
+// turn then).
+var encodeSource = js.Global().Get("Function").New("codec", "src", `
+const d = (new Function('return ' + src))();
+try { return codec.encode(d); } catch (e) { return -1; }`)
+
+func TestTheCompactFormRunsWhatTheGeneralPathWould(t *testing.T) {
+	// Each work message goes once through the port, which writes it in the
+	// compact form where it can, and once through the general path alone:
+	// the tasks that run, the ids their answers carry and whether the host
+	// held the task alone must be the same.
+	work := func(fields string) string { return `{ message: 'worker-work', ` + fields + ` }` }
+	batch := func(workerID, items string) string {
+		return `{ message: 'worker-work-batch', workerId: ` + workerID + `, content: [` + items + `] }`
+	}
+	var cases []string
+	for _, id := range []string{`'a'`, `''`, `7`, `0`, `-0`, `-5`, `1.5`, `0.1 + 0.2`, `1e-7`, `1e21`, `NaN`, `Infinity`,
+		`null`, `undefined`, `true`, `{}`, `[1]`, `new Date(0)`, `10n`} {
+		cases = append(cases,
+			work(`taskId: `+id+`, workerId: 'w', content: { name: 'echo', params: 1 }`),
+			work(`taskId: 't', workerId: `+id+`, content: { name: 'echo', params: 1 }`),
+			batch(id, `{ taskId: 't1', name: 'echo', params: 1 }`),
+			batch(`'w'`, `{ taskId: `+id+`, name: 'echo', params: 1 }, { taskId: 't2', name: 'echo', params: 2 }`))
+	}
+	for _, awake := range []string{`1`, `0`, `-1`, `'1'`, `true`, `[1]`, `null`, `NaN`, `Infinity`, `1n`, `{ valueOf: () => 1 }`} {
+		cases = append(cases, work(`taskId: 't', workerId: 'w', awake: `+awake+`, content: { name: 'echo', params: 1 }`))
+	}
+	cases = append(cases,
+		work(`taskId: 't', content: { name: 'nope', params: 1 }`),
+		work(`taskId: 't', content: { name: 5, params: 1 }`),
+		work(`taskId: 't', content: null`),
+		batch(`'w'`, `{ taskId: 't1', name: 'echo' }, 5, null, { taskId: 't2', name: 7 }, { name: 'echo' }`),
+		batch(`'w'`, `{ taskId: 't1', name: 'echo' }, { taskId: 't1', name: 'echo' }`),
+		batch(`'w'`, ``))
+	echo := func(_ context.Context, p any) (any, error) { return p, nil }
+	for _, src := range cases {
+		s := newServer()
+		s.handle("echo", echo)
+		viaPort := &recordingPort{}
+		host, send := servedHost(t, s)
+		send(src)
+
+		g := newServer()
+		g.handle("echo", echo)
+		viaGeneral := &recordingPort{}
+		g.port = viaGeneral
+		g.receive(map[string]any{"message": "init-worker", "id": "worker-1"})
+		if n := encodeSource.Invoke(values.Codec, src).Int(); n >= 0 {
+			msg, err := values.DecodeReceived(values.ReceivedNow(n))
+			require.NoError(t, err)
+			g.receive(msg)
+		} else {
+			g.receive(fromJS(js.Global().Get("Function").New("return " + src).Invoke()))
+		}
+
+		same := func() bool {
+			viaPort.out = viaPort.out[:0]
+			for i := 1; i < host.Get("posted").Length(); i++ {
+				m := host.Get("posted").Index(i).Get("msg")
+				e := ""
+				if m.Get("error").Truthy() {
+					e = m.Get("error").String()
+				}
+				viaPort.out = append(viaPort.out, answerText(m.Get("taskId").String(), m.Get("workerId").String(), e))
+			}
+			s.mu.Lock()
+			g.mu.Lock()
+			defer s.mu.Unlock()
+			defer g.mu.Unlock()
+			return len(s.running) == 0 && len(g.running) == 0 && s.lone == g.lone &&
+				slices.Equal(viaPort.answers(), viaGeneral.answers())
+		}
+		if !assert.Eventually(t, same, 5*time.Second, time.Millisecond) {
+			t.Fatalf("%s\n  port:    %v lone=%v\n  general: %v lone=%v", src, viaPort.answers(), s.lone, viaGeneral.answers(), g.lone)
+		}
+	}
+}
+
+func TestAMessageThatThrowsAsItIsWrittenLeavesTheNextWhole(t *testing.T) {
+	s := newServer()
+	s.handle("echo", func(_ context.Context, p any) (any, error) { return p, nil })
+	host, send := servedHost(t, s)
+	send(`{ message: 'worker-work-batch', workerId: 'w', content: [
+	  { taskId: 't1', name: 'echo', params: 1 },
+	  { taskId: 't2', name: 'echo', get params() { throw new Error('getter'); } } ] }`)
+	send(`{ message: 'worker-work', taskId: 't3', workerId: 'w', content: { name: 'echo', params: 3 } }`)
+	a := answersByID(t, host, 4)
+	assert.Equal(t, 3, a["t3"].Get("msg").Get("content").Int())
+	assert.Contains(t, a, "t2", "the general path ran it")
 }

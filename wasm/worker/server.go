@@ -235,9 +235,9 @@ func (s *server) receiveWork(w []any) {
 	s.mu.Lock()
 	s.lone = w[0] == loneWorkTag
 	s.mu.Unlock()
-	workerID, _ := w[1].(string)
+	workerID := protocol.IDText(w[1])
 	for i := 2; i < len(w); i += 3 {
-		taskID, _ := w[i].(string)
+		taskID := protocol.IDText(w[i])
 		name, _ := w[i+1].(string)
 		if why, ok := unreadableParams(w[i+2]); ok {
 			if taskID != "" {

@@ -272,8 +272,23 @@ func TestMalformedCompactWorkIsIgnored(t *testing.T) {
 	s.receive([]any{"another tag", "worker-1", "task-1", "add", nil})
 	s.receive([]any{workTag})
 	s.receive([]any{})
-	s.receive([]any{workTag, "worker-1", 7.0, "add", nil}) // no string task id
+	s.receive([]any{workTag, "worker-1", true, "add", nil}) // a bool is no task id
+	s.receive([]any{workTag, "worker-1", nil, "add", nil})
 	h.none(t)
+}
+
+func TestTheCompactFormReadsIdsAsTheGeneralPathDoes(t *testing.T) {
+	s, h := newTestServer(t)
+	s.handle("double", func(_ context.Context, p any) (any, error) { return 2 * p.(float64), nil })
+	h.next(t)
+	s.receive([]any{workTag, 3.0, 7.0, "double", 2.0}) // a hand-written host's numbers
+	m := h.next(t)
+	assert.Equal(t, "7", m["taskId"])
+	assert.Equal(t, "3", m["workerId"])
+	s.receive([]any{workTag, nil, 1.5, "double", 2.0})
+	m = h.next(t)
+	assert.Equal(t, "1.5", m["taskId"])
+	assert.Equal(t, "worker-1", m["workerId"], "no worker id: the one from init-worker")
 }
 
 func TestProgressPostsWorkerProgressForTheRunningTask(t *testing.T) {
