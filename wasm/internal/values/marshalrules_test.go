@@ -1,6 +1,7 @@
 package values
 
 import (
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -82,6 +83,11 @@ func TestTypesThatMarshalThemselvesCrossAsEncodingJSONWritesThem(t *testing.T) {
 		"keys with MarshalText":         map[mrTextKey]int{{"a"}: 1},
 		"integer keys with MarshalText": map[mrIntKey]int{3: 1},
 		"uintptr keys":                  map[uintptr]int{3: 1},
+		// json.Number is a number, as its text says; "" is 0.
+		"json.Number": struct {
+			N, Z json.Number
+			L    []json.Number
+		}{N: "-12.5e1", L: []json.Number{"7"}},
 	}
 	for name, v := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -99,6 +105,41 @@ func TestTypesThatMarshalThemselvesCrossAsEncodingJSONWritesThem(t *testing.T) {
 			require.Equal(t, wantTree, gotTree)
 		})
 	}
+}
+
+// mrTextKeyP marshals itself through its pointer, and cannot from nil.
+type mrTextKeyP struct{ K string }
+
+func (k *mrTextKeyP) MarshalText() ([]byte, error) { return []byte(k.K), nil }
+
+// mrPanics panics in its MarshalJSON.
+type mrPanics struct{}
+
+func (mrPanics) MarshalJSON() ([]byte, error) { panic("not today") }
+
+func TestWhatEncodingJSONRefusesIsAnErrorNeverAPanic(t *testing.T) {
+	for name, c := range map[string]struct {
+		v    any
+		want string
+	}{
+		"a json.Number that is not a number": {struct{ N json.Number }{"12x"}, `params.N is json.Number "12x", which is not a number`},
+		"a MarshalJSON that panics":          {[]any{mrPanics{}}, "params[0]: MarshalJSON panicked: not today"},
+		"an embedded nil *time.Time":         {struct{ *time.Time }{}, "MarshalJSON panicked"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Normalize(c.v, "params")
+			require.ErrorContains(t, err, c.want)
+		})
+	}
+}
+
+// A nil pointer key whose type marshals itself through its pointer is "",
+// as for a key of the pointer's own type; encoding/json, given it behind an
+// interface, calls its MarshalText and panics.
+func TestANilPointerKeyBehindAnInterfaceIsTheEmptyKey(t *testing.T) {
+	n, err := Normalize(map[encoding.TextMarshaler]int{(*mrTextKeyP)(nil): 1}, "params")
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"": 1.0}, n)
 }
 
 // An array of bytes crosses as bytes (a Uint8Array), where encoding/json

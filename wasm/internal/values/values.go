@@ -159,11 +159,14 @@ func normalizeAt(v any, depth int) (any, error) {
 	if _, held := v.(Held); held || isOpaque(v) {
 		return v, nil
 	}
+	if n, ok := v.(json.Number); ok {
+		return numberOf(n)
+	}
 	if m, ok := v.(json.Marshaler); ok {
 		if nilPointer(v) {
 			return nil, nil
 		}
-		b, err := m.MarshalJSON()
+		b, err := marshalJSON(m)
 		if err != nil {
 			return nil, FailHere(": %v", err)
 		}
@@ -177,13 +180,53 @@ func normalizeAt(v any, depth int) (any, error) {
 		if nilPointer(v) {
 			return nil, nil
 		}
-		b, err := m.MarshalText()
+		b, err := marshalText(m)
 		if err != nil {
 			return nil, FailHere(": %v", err)
 		}
 		return string(b), nil
 	}
 	return normalizeReflect(reflect.ValueOf(v), depth)
+}
+
+// marshalJSON and marshalText call a value's own method, turning a panic
+// in it (a nil pointer it was not written for) into an error.
+func marshalJSON(m json.Marshaler) (b []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("MarshalJSON panicked: %v", p)
+		}
+	}()
+	return m.MarshalJSON()
+}
+
+func marshalText(m encoding.TextMarshaler) (b []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("MarshalText panicked: %v", p)
+		}
+	}()
+	return m.MarshalText()
+}
+
+// numberOf is a json.Number as encoding/json writes it, a number (0 for
+// ""), read as JS would read it; text that is not a number is refused, as
+// encoding/json refuses it.
+func numberOf(n json.Number) (any, error) {
+	t := string(n)
+	if t == "" {
+		t = "0"
+	}
+	if !validNumber(t) {
+		return nil, FailHere(" is json.Number %q, which is not a number", t)
+	}
+	f, _ := strconv.ParseFloat(t, 64) // out of range: ±Inf, as JS reads it
+	return f, nil
+}
+
+// validNumber says whether s is a JSON number literal.
+func validNumber(s string) bool {
+	return s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9') && strings.TrimSpace(s) == s && json.Valid([]byte(s))
 }
 
 func normalizeReflect(rv reflect.Value, depth int) (any, error) {
@@ -209,9 +252,12 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		}
 		if et := rv.Type().Elem(); et.Kind() == reflect.Uint8 && !marshalsItself(reflect.PointerTo(et)) {
 			b := make([]byte, rv.Len())
-			if rv.Kind() == reflect.Slice {
+			switch {
+			case rv.Kind() == reflect.Slice || rv.CanAddr():
 				copy(b, rv.Bytes()) // a named byte type's too
-			} else {
+			case et == reflect.TypeFor[byte]():
+				reflect.Copy(reflect.ValueOf(b), rv)
+			default:
 				for i := range b {
 					b[i] = byte(rv.Index(i).Uint())
 				}
@@ -305,7 +351,7 @@ func quote(v reflect.Value, depth int) (any, error) {
 		if n == "" {
 			return "0", nil
 		}
-		if n[0] != '-' && (n[0] < '0' || n[0] > '9') || strings.TrimSpace(n) != n || !json.Valid([]byte(n)) {
+		if !validNumber(n) {
 			return nil, FailHere(" is json.Number %q, which is not a number", n)
 		}
 		return n, nil
@@ -433,10 +479,10 @@ func mapKey(k reflect.Value) (string, error) {
 	}
 	if k.CanInterface() {
 		if m, ok := k.Interface().(encoding.TextMarshaler); ok {
-			if k.Kind() == reflect.Pointer && k.IsNil() {
+			if nilPointer(m) {
 				return "", nil
 			}
-			b, err := m.MarshalText()
+			b, err := marshalText(m)
 			if err != nil {
 				return "", FailHere(" has a key whose MarshalText failed: %v", err)
 			}
