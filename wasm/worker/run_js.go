@@ -86,18 +86,23 @@ const unreadable = (i, e) => {
 // (protocol.IDText), and an item of a batch that is not an object is
 // written as a task with no id, which the server skips.
 const params = (raw, name, p) => (raw.size > 0 && raw.has(name) ? codec.keep(p) : p);
+// plain: an object the codec writes by its own keys, which the compact
+// form may read by name (a Map, a File: the general path judges them).
+const plain = (o) => { const p = Object.getPrototypeOf(o); return p === Object.prototype || p === null; };
+const toTag = Object.prototype.toString;
 const write = (d, raw) => {
   if (d === null || typeof d !== 'object') return codec.encode(d);
   try {
     const c = d.content;
-    if (d.message === 'worker-work' && c !== null && typeof c === 'object') {
-      const lone = typeof d.awake === 'number' && d.awake > 0;
+    if (d.message === 'worker-work' && c !== null && typeof c === 'object' && plain(c)) {
+      const a = d.awake, lone = (typeof a === 'number' || (typeof a === 'object' && a !== null && toTag.call(a) === '[object Number]')) && Number(a) > 0;
       compact.push(lone ? loneWorkTag : workTag, d.workerId, d.taskId, c.name, params(raw, c.name, c.params));
     } else if (d.message === 'worker-work-batch' && Array.isArray(c)) {
       compact.push(workTag, d.workerId);
       for (const it of c) {
-        if (it !== null && typeof it === 'object') compact.push(it.taskId, it.name, params(raw, it.name, it.params));
-        else compact.push(null, null, null);
+        if (it === null || typeof it !== 'object') { compact.push(null, null, null); continue; }
+        if (!plain(it)) { for (const x of compact) codec.unkeep(x); return codec.encode(d); }
+        compact.push(it.taskId, it.name, params(raw, it.name, it.params));
       }
     } else {
       return codec.encode(d);

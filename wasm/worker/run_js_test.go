@@ -393,7 +393,7 @@ func TestTheCompactFormRunsWhatTheGeneralPathWould(t *testing.T) {
 			batch(id, `{ taskId: 't1', name: 'echo', params: 1 }`),
 			batch(`'w'`, `{ taskId: `+id+`, name: 'echo', params: 1 }, { taskId: 't2', name: 'echo', params: 2 }`))
 	}
-	for _, awake := range []string{`1`, `0`, `-1`, `'1'`, `true`, `[1]`, `null`, `NaN`, `Infinity`, `1n`, `{ valueOf: () => 1 }`} {
+	for _, awake := range []string{`1`, `0`, `-1`, `'1'`, `true`, `[1]`, `null`, `NaN`, `Infinity`, `1n`, `{ valueOf: () => 1 }`, `new Number(1)`} {
 		cases = append(cases, work(`taskId: 't', workerId: 'w', awake: `+awake+`, content: { name: 'echo', params: 1 }`))
 	}
 	cases = append(cases,
@@ -402,7 +402,15 @@ func TestTheCompactFormRunsWhatTheGeneralPathWould(t *testing.T) {
 		work(`taskId: 't', content: null`),
 		batch(`'w'`, `{ taskId: 't1', name: 'echo' }, 5, null, { taskId: 't2', name: 7 }, { name: 'echo' }`),
 		batch(`'w'`, `{ taskId: 't1', name: 'echo' }, { taskId: 't1', name: 'echo' }`),
-		batch(`'w'`, ``))
+		batch(`'w'`, ``),
+		// Containers the codec writes by their entries, or objects with names
+		// of their own: the general path reads them.
+		work(`taskId: 't', workerId: 'w', content: new Map([['name', 'echo'], ['params', 1]])`),
+		batch(`'w'`, `new Map([['taskId', 't1'], ['name', 'echo']]), { taskId: 't2', name: 'echo' }`),
+		work(`taskId: 't', workerId: 'w', content: new File(['x'], 'echo')`),
+		// Params nested as deep as the codec goes, and past it.
+		work(`taskId: 't', workerId: 'w', content: { name: 'echo', params: `+nested(63)+` }`),
+		batch(`'w'`, `{ taskId: 't1', name: 'echo', params: 1 }, { taskId: 't2', name: 'echo', params: `+nested(70)+` }`))
 	echo := func(_ context.Context, p any) (any, error) { return p, nil }
 	for _, src := range cases {
 		s := newServer()
@@ -445,6 +453,47 @@ func TestTheCompactFormRunsWhatTheGeneralPathWould(t *testing.T) {
 			t.Fatalf("%s\n  port:    %v lone=%v\n  general: %v lone=%v", src, viaPort.answers(), s.lone, viaGeneral.answers(), g.lone)
 		}
 	}
+}
+
+// nested is the source of an array n levels deep.
+func nested(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+
+func TestParamsNestedPastTheCodecsDepthReachTheirTaskCutAndLetGoOfEverySlot(t *testing.T) {
+	s := newServer()
+	s.handleJS("raw", func(context.Context, js.Value) (any, error) { return "ok", nil })
+	s.handle("depth", func(_ context.Context, p any) (any, error) {
+		n := 0
+		for a, ok := p.([]any); ok && len(a) == 1; a, ok = a[0].([]any) {
+			n++
+		}
+		return n, nil
+	})
+	host, send := servedHost(t, s)
+	before := heldSlots()
+	send(`{ message: 'worker-work-batch', workerId: 'w', content: [ { taskId: 't1', name: 'raw', params: { big: 1 } },
+	  { taskId: 't2', name: 'depth', params: ` + nested(70) + ` } ] }`)
+	a := answersByID(t, host, 3)
+	assert.Equal(t, "ok", a["t1"].Get("msg").Get("content").String())
+	assert.Less(t, a["t2"].Get("msg").Get("content").Int(), 70, "cut where the codec stops")
+	assert.Equal(t, before, heldSlots())
+}
+
+func TestUnreadableParamsForATaskAlreadyRunningAreIgnoredAsTheRepeatIs(t *testing.T) {
+	release := make(chan struct{})
+	s := newServer()
+	s.handle("slow", func(context.Context, any) (any, error) { <-release; return "done", nil })
+	host, send := servedHost(t, s)
+	send(`{ message: 'worker-work', taskId: 't', workerId: 'w', content: { name: 'slow', params: 1 } }`)
+	send(`{ message: 'worker-work', taskId: 't', workerId: 'w', content: { name: 'slow', params: 1n } }`)
+	send(`{ message: 'worker-work', taskId: 'u', workerId: 'w', content: { name: 'nope', params: 1n } }`)
+	a := answersByID(t, host, 2)
+	assert.Contains(t, a["u"].Get("msg").Get("error").String(), "Unknown task: nope", "a name it does not handle says so first")
+	close(release)
+	a = answersByID(t, host, 3)
+	assert.Equal(t, "done", a["t"].Get("msg").Get("content").String(), "the running task's own answer, the only one")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	assert.Empty(t, s.running)
 }
 
 func TestAMessageThatThrowsAsItIsWrittenLeavesTheNextWhole(t *testing.T) {

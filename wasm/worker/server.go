@@ -239,18 +239,6 @@ func (s *server) receiveWork(w []any) {
 	for i := 2; i < len(w); i += 3 {
 		taskID := protocol.IDText(w[i])
 		name, _ := w[i+1].(string)
-		if why, ok := unreadableParams(w[i+2]); ok {
-			if taskID != "" {
-				id := workerID
-				if id == "" {
-					s.mu.Lock()
-					id = s.workerID
-					s.mu.Unlock()
-				}
-				s.respond(taskID, id, nil, fmt.Sprintf("the params of task %q cannot be read: %s", name, why))
-			}
-			continue
-		}
 		s.start(taskID, workerID, name, w[i+2])
 	}
 }
@@ -281,6 +269,11 @@ func (s *server) start(taskID, workerID, name string, params any) {
 		s.mu.Unlock()
 		dropParams(params)
 		return // the same task twice: the first answer will do
+	}
+	if why, ok := unreadableParams(params); ok {
+		s.mu.Unlock()
+		s.respond(taskID, workerID, nil, fmt.Sprintf("the params of task %q cannot be read: %s", name, why))
+		return
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	t := &task{Task: Task{Name: name, ID: taskID, WorkerID: workerID}, server: s, cancel: cancel}

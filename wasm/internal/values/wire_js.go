@@ -240,8 +240,8 @@ const unkeep = (x) => {
   if (x instanceof Kept && x.k >= 0) { release(x.k); x.k = -1; }
 };
 // write writes one value, which makes its own count of nodes.
-const write = (v) => {
-  if (typeof v !== 'object' || v === null) return value(v, 0);
+const write = (v, depth = 0) => {
+  if (typeof v !== 'object' || v === null) return value(v, depth);
   if (v instanceof Kept) {
     wire.rawTaken = true; // the message's buffers may be the handler's now: none become spares
     room(9);
@@ -251,7 +251,7 @@ const write = (v) => {
   }
   nodes = 0;
   try {
-    return value(v, 0);
+    return value(v, depth);
   } finally {
     path.length = 0; // hold on to nothing
   }
@@ -312,13 +312,13 @@ const encodeList = (list, bad) => {
   begin();
   room(5); w8[wpos++] = 6; writeLen(list.length);
   for (let i = 0; i < list.length; i++) {
-    if (bad === undefined) { write(list[i]); continue; }
+    if (bad === undefined) { write(list[i], 1); continue; }
     const at = wpos;
     try {
-      write(list[i]);
+      write(list[i], 1); // the list is a level: its items' depth counts from 1, as Go reads them
     } catch (e) {
       wpos = at;
-      write(bad(i, e));
+      write(bad(i, e), 1);
     }
   }
   return end();
