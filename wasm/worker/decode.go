@@ -111,6 +111,9 @@ func decodeAt(src any, dst reflect.Value) error {
 		dst.SetBool(b)
 		return nil
 	case reflect.String:
+		if dst.Type() == jsonNumber {
+			return decodeNumber(src, dst)
+		}
 		s, ok := src.(string)
 		if !ok {
 			return mismatch(src, dst)
@@ -307,8 +310,8 @@ func decodeQuoted(src any, dst reflect.Value) error {
 	bad := func() error {
 		return values.FailHere(" is %s, which does not hold %s for %s (its json tag says ,string)", describe(src), quotedWant(dst.Type()), dst.Type())
 	}
-	if dst.Type() == reflect.TypeFor[json.Number]() { // its text, once it reads as a JSON number
-		if s == "" || s[0] != '-' && (s[0] < '0' || s[0] > '9') || !json.Valid([]byte(s)) {
+	if dst.Type() == jsonNumber { // its text, once it reads as a JSON number
+		if !values.ValidNumber(s) {
 			return bad()
 		}
 		dst.SetString(s)
@@ -445,4 +448,29 @@ func want(t reflect.Type) string {
 		return "an object"
 	}
 	return "a value"
+}
+
+// jsonNumber is json.Number's type.
+var jsonNumber = reflect.TypeFor[json.Number]()
+
+// decodeNumber fills a json.Number as encoding/json does: from a number,
+// its JSON text (a json.Number crosses to JS as a number); from a string
+// that holds a JSON number, that string.
+func decodeNumber(src any, dst reflect.Value) error {
+	switch x := src.(type) {
+	case float64:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return values.FailHere(" is %v, which JSON cannot write as a number", x)
+		}
+		dst.SetString(string(b))
+		return nil
+	case string:
+		if !values.ValidNumber(x) {
+			return values.FailHere(" is %s, which is not a number for json.Number", describe(src))
+		}
+		dst.SetString(x)
+		return nil
+	}
+	return mismatch(src, dst)
 }

@@ -162,6 +162,11 @@ func TestStructsFollowEncodingJSON(t *testing.T) {
 			A jrPtrJSON
 			D [1]jrPtrJSON
 		}{jrPtrJSON{1}, [1]jrPtrJSON{{4}}},
+		"json.Number crosses as a number and comes back as its text": struct {
+			N json.Number
+			L []json.Number
+			P *json.Number
+		}{N: "12.5", L: []json.Number{"7", "-3"}, P: new(json.Number)},
 		"omitzero, all zero": jrOmit{},
 		"omitzero, none zero": jrOmit{A: 1, B: []int{}, C: time.Now().UTC(), D: jrValZero{2}, E: jrPtrZero{2},
 			F: &jrValZero{2}, H: 1, I: struct{ X int }{1}, J: "", K: &jrPtrZero{2}},

@@ -125,6 +125,9 @@ func TestWhatEncodingJSONRefusesIsAnErrorNeverAPanic(t *testing.T) {
 		"a json.Number that is not a number": {struct{ N json.Number }{"12x"}, `params.N is json.Number "12x", which is not a number`},
 		"a MarshalJSON that panics":          {[]any{mrPanics{}}, "params[0]: MarshalJSON panicked: not today"},
 		"an embedded nil *time.Time":         {struct{ *time.Time }{}, "MarshalJSON panicked"},
+		"an IsZero that panics, under omitzero": {struct {
+			A struct{ *time.Time } `json:",omitzero"`
+		}{}, "params.A: MarshalJSON panicked"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Normalize(c.v, "params")

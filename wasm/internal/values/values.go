@@ -217,15 +217,15 @@ func numberOf(n json.Number) (any, error) {
 	if t == "" {
 		t = "0"
 	}
-	if !validNumber(t) {
+	if !ValidNumber(t) {
 		return nil, FailHere(" is json.Number %q, which is not a number", t)
 	}
 	f, _ := strconv.ParseFloat(t, 64) // out of range: ±Inf, as JS reads it
 	return f, nil
 }
 
-// validNumber says whether s is a JSON number literal.
-func validNumber(s string) bool {
+// ValidNumber says whether s is a JSON number literal.
+func ValidNumber(s string) bool {
 	return s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9') && strings.TrimSpace(s) == s && json.Valid([]byte(s))
 }
 
@@ -351,7 +351,7 @@ func quote(v reflect.Value, depth int) (any, error) {
 		if n == "" {
 			return "0", nil
 		}
-		if !validNumber(n) {
+		if !ValidNumber(n) {
 			return nil, FailHere(" is json.Number %q, which is not a number", n)
 		}
 		return n, nil
@@ -519,9 +519,21 @@ func (f *Field) Omit(v reflect.Value) bool {
 		return false
 	}
 	if f.isZero != nil && v.CanInterface() {
-		return f.isZero(v)
+		return callIsZero(f.isZero, v)
 	}
 	return v.IsZero()
+}
+
+// callIsZero asks a type's IsZero, taking a panic in it (a nil pointer it
+// was not written for) as not zero: the value is then written, and its own
+// trouble, if any, shows there as an error.
+func callIsZero(isZero func(reflect.Value) bool, v reflect.Value) (zero bool) {
+	defer func() {
+		if recover() != nil {
+			zero = false
+		}
+	}()
+	return isZero(v)
 }
 
 // Fields lists t's fields by encoding/json's rules: exported fields, the
