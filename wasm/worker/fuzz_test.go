@@ -37,8 +37,9 @@ func FuzzTheWorkerReadsAnyMessageWithoutPanicking(f *testing.F) {
 		map[string]any{"taskId": 5.0, "name": "typed"},
 	}})
 	seed(map[string]any{"message": protocol.WorkerCancel, "taskId": "task-1"})
-	seed([]any{workTag, "worker-1", "task-6", "echo", nil})
-	seed([]any{loneWorkTag, "worker-1", "task-7", "echo", nil})
+	seed([]any{workTag, "worker-1", "task-6", "echo", nil, nil})
+	seed([]any{workTag, "worker-1", "task-6b", "echo", nil, "a Blob cannot be read"})
+	seed([]any{loneWorkTag, "worker-1", "task-7", "echo", nil, nil})
 	seed(map[string]any{"message": protocol.WorkerWork, "taskId": "task-8", "awake": "soon", "content": map[string]any{"name": "echo"}})
 	type params struct {
 		N     int               `json:"n"`

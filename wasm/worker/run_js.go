@@ -4,6 +4,8 @@ package worker
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"sync"
 	"syscall/js"
 
@@ -58,27 +60,32 @@ func serve(s *server, host js.Value) {
 	s.mu.Unlock()
 	// The listener lives as long as the worker, so it is never released.
 	onMessage := values.NewReceiver(func(b []byte) {
-		if msg, err := values.DecodeReceived(b); err == nil {
-			s.receive(msg)
+		msg, err := values.DecodeReceived(b)
+		if err != nil { // not reached: JS wrote it; say so rather than leave its tasks waiting unseen
+			fmt.Fprintf(os.Stderr, "atmo worker: a message from the host could not be read and is dropped: %v\n", err)
+			return
 		}
+		s.receive(msg)
 	}, func(data js.Value) { s.receive(fromJS(data)) })
 	host.Call("listen", portJS.Call("listen", onMessage.JS, raw))
 }
 
 // portJS is the JS side of the port: messages cross syscall/js as bytes
 // (see wasm/internal/values/wire_js.go), in one copy each way.
-var portJS = js.Global().Get("Function").New("codec", "workTag", "loneWorkTag", "unreadableTag", `
+var portJS = js.Global().Get("Function").New("codec", "workTag", "loneWorkTag", `
 // write writes a message for Go: worker-work and worker-work-batch in the
 // compact form the server reads (server.go's workTag), anything else as it
 // is, and a work message of an unexpected shape as it is too, for the
 // server's general path to judge.
 const compact = [];
-// unreadable writes, in place of params Go cannot read (a Blob, a BigInt),
-// [unreadableTag, why], so that the task fails saying so instead of
-// running with nil where the value was.
+// unreadable writes null in place of params Go cannot read (a Blob, a
+// BigInt) and why in the task's next item, which is written after them
+// (see server.go's workTag): the task fails saying so instead of running
+// with nil where the value was.
 const unreadable = (i, e) => {
-  if (i < 2 || (i - 2) % 3 !== 2) throw e; // not params: an id or a name Go cannot read takes the general path
-  return [unreadableTag, String((e && e.message) || e)];
+  if (i < 2 || (i - 2) % 4 !== 2) throw e; // not params: an id or a name Go cannot read takes the general path
+  compact[i + 1] = String((e && e.message) || e);
+  return null;
 };
 // params are written for Go to read, or, for a task of HandleJS (named in
 // raw), kept as they came: Go takes them by their slot. Ids and names go
@@ -96,13 +103,13 @@ const write = (d, raw) => {
     const c = d.content;
     if (d.message === 'worker-work' && c !== null && typeof c === 'object' && plain(c)) {
       const a = d.awake, lone = (typeof a === 'number' || (typeof a === 'object' && a !== null && toTag.call(a) === '[object Number]')) && Number(a) > 0;
-      compact.push(lone ? loneWorkTag : workTag, d.workerId, d.taskId, c.name, params(raw, c.name, c.params));
+      compact.push(lone ? loneWorkTag : workTag, d.workerId, d.taskId, c.name, params(raw, c.name, c.params), null);
     } else if (d.message === 'worker-work-batch' && Array.isArray(c)) {
       compact.push(workTag, d.workerId);
       for (const it of c) {
-        if (it === null || typeof it !== 'object') { compact.push(null, null, null); continue; }
+        if (it === null || typeof it !== 'object') { compact.push(null, null, null, null); continue; }
         if (!plain(it)) { for (const x of compact) codec.unkeep(x); return codec.encode(d); }
-        compact.push(it.taskId, it.name, params(raw, it.name, it.params));
+        compact.push(it.taskId, it.name, params(raw, it.name, it.params), null);
       }
     } else {
       return codec.encode(d);
@@ -128,7 +135,7 @@ return {
     const list = t || [];
     fn(codec.read(r, list), list);
   },
-};`).Invoke(values.Codec, workTag, loneWorkTag, unreadableTag)
+};`).Invoke(values.Codec, workTag, loneWorkTag)
 
 var portPost = portJS.Get("post")
 

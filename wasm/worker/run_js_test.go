@@ -496,6 +496,20 @@ func TestUnreadableParamsForATaskAlreadyRunningAreIgnoredAsTheRepeatIs(t *testin
 	assert.Empty(t, s.running)
 }
 
+func TestParamsThatLookLikeTheMarkOfUnreadableParamsRunAsParams(t *testing.T) {
+	s := newServer()
+	s.handle("echo", func(_ context.Context, p any) (any, error) { return p, nil })
+	host, send := servedHost(t, s)
+	send(`{ message: 'worker-work', taskId: 't1', workerId: 'w', content: { name: 'echo', params: ['\x00atmo-unreadable', 'boom'] } }`)
+	// The general path: a worker id Go cannot read.
+	send(`{ message: 'worker-work', taskId: 't2', workerId: 10n, content: { name: 'echo', params: ['\x00atmo-unreadable', 'boom'] } }`)
+	for id, a := range answersByID(t, host, 3) {
+		m := a.Get("msg")
+		assert.False(t, m.Get("error").Truthy(), "%s: %v", id, m.Get("error"))
+		assert.Equal(t, "boom", m.Get("content").Index(1).String(), id)
+	}
+}
+
 func TestAMessageThatThrowsAsItIsWrittenLeavesTheNextWhole(t *testing.T) {
 	s := newServer()
 	s.handle("echo", func(_ context.Context, p any) (any, error) { return p, nil })

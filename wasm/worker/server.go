@@ -186,14 +186,14 @@ func (s *server) receive(msg any) {
 		s.setLone(m["awake"])
 		content, _ := m["content"].(map[string]any)
 		name, _ := content["name"].(string)
-		s.start(protocol.IDText(m["taskId"]), protocol.IDText(m["workerId"]), name, content["params"])
+		s.start(protocol.IDText(m["taskId"]), protocol.IDText(m["workerId"]), name, content["params"], "")
 	case protocol.WorkerWorkBatch:
 		s.setLone(nil)
 		items, _ := m["content"].([]any)
 		for _, it := range items {
 			if item, ok := it.(map[string]any); ok {
 				name, _ := item["name"].(string)
-				s.start(protocol.IDText(item["taskId"]), protocol.IDText(m["workerId"]), name, item["params"])
+				s.start(protocol.IDText(item["taskId"]), protocol.IDText(m["workerId"]), name, item["params"], "")
 			}
 		}
 	case protocol.WorkerCancel:
@@ -203,8 +203,11 @@ func (s *server) receive(msg any) {
 
 // workTag starts the compact form in which the JS side of the port
 // (run_js.go) writes worker-work and worker-work-batch messages:
-// [workTag, workerId, then taskId, name, params for each task]. Go then
-// builds no map for the envelope of each task, only its params.
+// [workTag, workerId, then taskId, name, params, unreadable for each task],
+// ids as the host sent them. unreadable is null, or, where the port could
+// not write the params by the value rules (a Blob, a BigInt), why: the
+// params are null then, and the task fails saying why. Go builds no map for
+// the envelope of each task, only its params.
 const workTag = "\x00atmo-work"
 
 // loneWorkTag starts a worker-work message in the compact form that
@@ -212,34 +215,23 @@ const workTag = "\x00atmo-work"
 // stay awake for a while once it has answered (see posted).
 const loneWorkTag = "\x00atmo-work-lone"
 
-// unreadableTag marks, in the compact form, params that the JS side of the
-// port could not write by the value rules (a Blob, a BigInt): in their
-// place it writes [unreadableTag, why], and the task fails saying why.
-const unreadableTag = "\x00atmo-unreadable"
-
-func unreadableParams(p any) (why string, ok bool) {
-	a, isList := p.([]any)
-	if !isList || len(a) != 2 || a[0] != unreadableTag {
-		return "", false
-	}
-	why, ok = a[1].(string)
-	return why, ok
-}
+// compactTask is how many items a task takes in the compact form.
+const compactTask = 4
 
 // receiveWork starts the tasks of a message in the compact form; anything
 // else that came as an array is not a protocol message, and is ignored.
 func (s *server) receiveWork(w []any) {
-	if len(w) < 2 || (len(w)-2)%3 != 0 || (w[0] != workTag && w[0] != loneWorkTag) {
+	if len(w) < 2 || (len(w)-2)%compactTask != 0 || (w[0] != workTag && w[0] != loneWorkTag) {
 		return
 	}
 	s.mu.Lock()
 	s.lone = w[0] == loneWorkTag
 	s.mu.Unlock()
 	workerID := protocol.IDText(w[1])
-	for i := 2; i < len(w); i += 3 {
-		taskID := protocol.IDText(w[i])
+	for i := 2; i < len(w); i += compactTask {
 		name, _ := w[i+1].(string)
-		s.start(taskID, workerID, name, w[i+2])
+		unreadable, _ := w[i+3].(string)
+		s.start(protocol.IDText(w[i]), workerID, name, w[i+2], unreadable)
 	}
 }
 
@@ -247,8 +239,10 @@ func (s *server) receiveWork(w []any) {
 // HandleJS handler would have taken (see handlejs_js.go).
 var dropParams = func(params any) {}
 
-// start begins a task of a worker-work or worker-work-batch message.
-func (s *server) start(taskID, workerID, name string, params any) {
+// start begins a task of a worker-work or worker-work-batch message; or,
+// where unreadable says why its params could not be read, fails it saying
+// so, once it is known to be a task this worker would run.
+func (s *server) start(taskID, workerID, name string, params any, unreadable string) {
 	if taskID == "" {
 		dropParams(params)
 		return // nothing to answer to
@@ -270,9 +264,9 @@ func (s *server) start(taskID, workerID, name string, params any) {
 		dropParams(params)
 		return // the same task twice: the first answer will do
 	}
-	if why, ok := unreadableParams(params); ok {
+	if unreadable != "" {
 		s.mu.Unlock()
-		s.respond(taskID, workerID, nil, fmt.Sprintf("the params of task %q cannot be read: %s", name, why))
+		s.respond(taskID, workerID, nil, fmt.Sprintf("the params of task %q cannot be read: %s", name, unreadable))
 		return
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())

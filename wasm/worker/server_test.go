@@ -250,7 +250,7 @@ func TestTheCompactFormOfWorkRunsEachTaskItNames(t *testing.T) {
 	s, h := newTestServer(t)
 	s.handle("double", func(_ context.Context, p any) (any, error) { return 2 * p.(float64), nil })
 	h.next(t)
-	s.receive([]any{workTag, "worker-1", "task-1", "double", 2.0, "task-2", "double", 3.0})
+	s.receive([]any{workTag, "worker-1", "task-1", "double", 2.0, nil, "task-2", "double", 3.0, nil})
 	got := map[any]any{}
 	for range 2 {
 		m := h.next(t)
@@ -259,7 +259,7 @@ func TestTheCompactFormOfWorkRunsEachTaskItNames(t *testing.T) {
 	}
 	assert.Equal(t, map[any]any{"task-1": 4.0, "task-2": 6.0}, got)
 
-	s.receive([]any{workTag, "", "task-3", "nope", nil})
+	s.receive([]any{workTag, "", "task-3", "nope", nil, nil})
 	m := h.next(t)
 	assert.Equal(t, "worker-1", m["workerId"], "no worker id: the one from init-worker")
 	assert.Contains(t, m["error"], "Unknown task: nope")
@@ -268,12 +268,12 @@ func TestTheCompactFormOfWorkRunsEachTaskItNames(t *testing.T) {
 func TestMalformedCompactWorkIsIgnored(t *testing.T) {
 	s, h := newTestServer(t)
 	h.next(t)
-	s.receive([]any{workTag, "worker-1", "task-1", "add"}) // a task without its params
-	s.receive([]any{"another tag", "worker-1", "task-1", "add", nil})
+	s.receive([]any{workTag, "worker-1", "task-1", "add", nil}) // a task short of an item
+	s.receive([]any{"another tag", "worker-1", "task-1", "add", nil, nil})
 	s.receive([]any{workTag})
 	s.receive([]any{})
-	s.receive([]any{workTag, "worker-1", true, "add", nil}) // a bool is no task id
-	s.receive([]any{workTag, "worker-1", nil, "add", nil})
+	s.receive([]any{workTag, "worker-1", true, "add", nil, nil}) // a bool is no task id
+	s.receive([]any{workTag, "worker-1", nil, "add", nil, nil})
 	h.none(t)
 }
 
@@ -281,11 +281,11 @@ func TestTheCompactFormReadsIdsAsTheGeneralPathDoes(t *testing.T) {
 	s, h := newTestServer(t)
 	s.handle("double", func(_ context.Context, p any) (any, error) { return 2 * p.(float64), nil })
 	h.next(t)
-	s.receive([]any{workTag, 3.0, 7.0, "double", 2.0}) // a hand-written host's numbers
+	s.receive([]any{workTag, 3.0, 7.0, "double", 2.0, nil}) // a hand-written host's numbers
 	m := h.next(t)
 	assert.Equal(t, "7", m["taskId"])
 	assert.Equal(t, "3", m["workerId"])
-	s.receive([]any{workTag, nil, 1.5, "double", 2.0})
+	s.receive([]any{workTag, nil, 1.5, "double", 2.0, nil})
 	m = h.next(t)
 	assert.Equal(t, "1.5", m["taskId"])
 	assert.Equal(t, "worker-1", m["workerId"], "no worker id: the one from init-worker")
@@ -506,7 +506,7 @@ func BenchmarkServerTask(b *testing.B) {
 	s.handle("echo", func(_ context.Context, p any) (any, error) { return p, nil })
 	s.receive(map[string]any{"message": "init-worker", "id": "worker-1", "content": []any{"echo"}})
 	<-h.out
-	work := []any{workTag, "worker-1", "task-1", "echo", 1.0}
+	work := []any{workTag, "worker-1", "task-1", "echo", 1.0, nil}
 	b.ReportAllocs()
 	for b.Loop() {
 		s.receiveWork(work)
@@ -621,11 +621,11 @@ func TestWithoutKeepAwakeAWorkerSaysItIsIdleOnlyAfterATaskTheHostHeldAlone(t *te
 	h.next(t)
 	notIdle("the worker said it was idle after a task the host did not hold alone")
 
-	s.receive([]any{loneWorkTag, "worker-1", "task-3", "add", nil}) // the compact form run_js.go writes
+	s.receive([]any{loneWorkTag, "worker-1", "task-3", "add", nil, nil}) // the compact form run_js.go writes
 	h.next(t)
 	h.idled(t)
 
-	s.receive([]any{workTag, "worker-1", "task-4", "add", nil})
+	s.receive([]any{workTag, "worker-1", "task-4", "add", nil, nil})
 	h.next(t)
 	notIdle("the worker said it was idle after a compact task not held alone")
 }
