@@ -367,6 +367,9 @@ func quotedWant(t reflect.Type) string {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if t == jsonNumber {
+		return "a number"
+	}
 	switch t.Kind() {
 	case reflect.Bool:
 		return "true or false"
@@ -430,6 +433,9 @@ func describe(src any) string {
 }
 
 func want(t reflect.Type) string {
+	if t == jsonNumber {
+		return "a number (or a string holding one)"
+	}
 	switch t.Kind() {
 	case reflect.Bool:
 		return "a boolean"

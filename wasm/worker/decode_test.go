@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -114,6 +115,24 @@ func TestDecodeErrorsSayWhereAndWhatWasExpected(t *testing.T) {
 			"params is a number (1), want an object for worker.inner"},
 		"array length": {[]any{1.0}, func(s any) error { _, err := decodeAs[[2]int](t, s); return err },
 			"params has 1 elements, want 2 for [2]int"},
+		"bool for json.Number": {map[string]any{"n": true}, func(s any) error {
+			_, err := decodeAs[struct {
+				N json.Number `json:"n"`
+			}](t, s)
+			return err
+		}, "params.n is a boolean (true), want a number (or a string holding one) for json.Number"},
+		"text for json.Number": {map[string]any{"n": "12x"}, func(s any) error {
+			_, err := decodeAs[struct {
+				N json.Number `json:"n"`
+			}](t, s)
+			return err
+		}, `params.n is a string ("12x"), which is not a number for json.Number`},
+		"number for a ,string json.Number": {map[string]any{"q": 5.0}, func(s any) error {
+			_, err := decodeAs[struct {
+				Q json.Number `json:"q,string"`
+			}](t, s)
+			return err
+		}, "params.q is a number (5), want a string holding a number for json.Number (its json tag says ,string)"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -112,6 +112,11 @@ type mrTextKeyP struct{ K string }
 
 func (k *mrTextKeyP) MarshalText() ([]byte, error) { return []byte(k.K), nil }
 
+// mrZeroPanics panics in its IsZero when p is nil.
+type mrZeroPanics struct{ p *int }
+
+func (z mrZeroPanics) IsZero() bool { return *z.p == 0 }
+
 // mrPanics panics in its MarshalJSON.
 type mrPanics struct{}
 
@@ -127,7 +132,10 @@ func TestWhatEncodingJSONRefusesIsAnErrorNeverAPanic(t *testing.T) {
 		"an embedded nil *time.Time":         {struct{ *time.Time }{}, "MarshalJSON panicked"},
 		"an IsZero that panics, under omitzero": {struct {
 			A struct{ *time.Time } `json:",omitzero"`
-		}{}, "params.A: MarshalJSON panicked"},
+		}{}, "params.A: IsZero panicked"},
+		"an IsZero that panics, with no MarshalJSON": {struct {
+			A mrZeroPanics `json:"a,omitzero"`
+		}{}, "params.a: IsZero panicked"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Normalize(c.v, "params")

@@ -300,8 +300,17 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		for i := range fs {
 			f := &fs[i]
 			fv, ok := FieldByIndex(rv, f.Index)
-			if !ok || (f.OmitEmpty || f.OmitZero) && f.Omit(fv) {
+			if !ok {
 				continue
+			}
+			if f.OmitEmpty || f.OmitZero {
+				omit, err := f.Omit(fv)
+				if err != nil {
+					return nil, Inside(err, "."+f.Name)
+				}
+				if omit {
+					continue
+				}
 			}
 			var n any
 			var err error
@@ -510,30 +519,29 @@ type Field struct {
 	isZero func(reflect.Value) bool // the type's IsZero, for omitzero
 }
 
-// Omit reports whether the field, holding v, is left out of an object.
-func (f *Field) Omit(v reflect.Value) bool {
+// Omit reports whether the field, holding v, is left out of an object; an
+// error if the type's IsZero panics (a nil pointer it was not written for),
+// where encoding/json panics too.
+func (f *Field) Omit(v reflect.Value) (bool, error) {
 	if f.OmitEmpty && isEmptyValue(v) {
-		return true
+		return true, nil
 	}
 	if !f.OmitZero {
-		return false
+		return false, nil
 	}
 	if f.isZero != nil && v.CanInterface() {
 		return callIsZero(f.isZero, v)
 	}
-	return v.IsZero()
+	return v.IsZero(), nil
 }
 
-// callIsZero asks a type's IsZero, taking a panic in it (a nil pointer it
-// was not written for) as not zero: the value is then written, and its own
-// trouble, if any, shows there as an error.
-func callIsZero(isZero func(reflect.Value) bool, v reflect.Value) (zero bool) {
+func callIsZero(isZero func(reflect.Value) bool, v reflect.Value) (zero bool, err error) {
 	defer func() {
-		if recover() != nil {
-			zero = false
+		if p := recover(); p != nil {
+			err = FailHere(": IsZero panicked: %v", p)
 		}
 	}()
-	return isZero(v)
+	return isZero(v), nil
 }
 
 // Fields lists t's fields by encoding/json's rules: exported fields, the
