@@ -173,8 +173,11 @@ func TestLargeBytesSentAndTakenBackRoundAfterRoundReuseThePagesHeap(t *testing.T
 	// going round more of the heap until the pacer collects: memory not
 	// touched yet is slow to write the first time.
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"bounce"}, Script: jstest.HelperWorker(t, bounceWorker)})
-	// From a heap of this test's own: what tests before it left (garbage a
-	// collection has not freed yet) can take a third place for a round.
+	// From a heap of this test's own. What tests before it left can take a
+	// third place for a round: values.CollectBeforeCopy weighs the copy
+	// against the bytes a collection would scan, garbage allocated since the
+	// last one included, so after much allocation it lets the pacer collect
+	// instead, and one copy lands in fresh memory (slower, never wrong).
 	runtime.GC()
 	const size = 32 << 20
 	buf := make([]byte, size)

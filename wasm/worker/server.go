@@ -231,6 +231,9 @@ func (s *server) receiveWork(w []any) {
 	for i := 2; i < len(w); i += compactTask {
 		name, _ := w[i+1].(string)
 		unreadable, _ := w[i+3].(string)
+		if unreadable == "" && w[i+3] != nil {
+			unreadable = "the worker's port could not write them for Go"
+		}
 		s.start(protocol.IDText(w[i]), workerID, name, w[i+2], unreadable)
 	}
 }
