@@ -113,6 +113,30 @@ func TestGoModuleMathWorkerAnswersEveryTaskLikeTheJSMathWorker(t *testing.T) {
 	assert.Equal(t, outcome{Error: "Division by zero is not allowed"}, run(ctx, goTM, "divide", ab{"a": 1, "b": 0}))
 }
 
+func TestTheGoSHA256ExampleHashesABlobOrBytesAsTheyCameAChunkAtATime(t *testing.T) {
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: []string{"sha256Stream"}, Module: moduleURL(t, goSHA256Module)})
+	data := make([]byte, 3<<20+5) // more than one chunk
+	for i := range data {
+		data[i] = byte(rand.IntN(256))
+	}
+	want := sha256.Sum256(data)
+	u8 := js.Global().Get("Uint8Array").New(len(data))
+	js.CopyBytesToJS(u8, data)
+	blob := js.Global().Get("Blob").New([]any{u8})
+	file := js.Global().Get("File").New([]any{u8}, "data.bin")
+	view := js.Global().Get("DataView").New(u8.Get("buffer"))
+	for _, c := range []struct {
+		name string
+		data any
+	}{{"a Blob", blob}, {"a File", file}, {"a DataView", view}, {"a []byte", data}, {"bytes moved, last", atmo.Transfer(u8)}} {
+		sum, err := tm.Do(goCtx(t), "sha256Stream", map[string]any{"data": c.data})
+		require.NoError(t, err, c.name)
+		assert.Equal(t, want[:], sum, c.name)
+	}
+	_, err := tm.Do(goCtx(t), "sha256Stream", map[string]any{"data": "text"})
+	require.ErrorContains(t, err, "params.data is string; give a Blob, a File, a typed array or an ArrayBuffer")
+}
+
 func TestGoModuleMixedPoolRunsAThousandTasksOnceEachWithIdenticalResults(t *testing.T) {
 	js := atmo.WorkerConfig{Tasks: goMathTasks, Script: jstest.FileURL(t, jsMathWorker)}
 	gw := atmo.WorkerConfig{Tasks: goMathTasks, Module: moduleURL(t, goMathModule)}

@@ -4,6 +4,9 @@
 //
 //	tm.Do(ctx, "sha256", map[string]any{"data": []byte("hello"), "rounds": 1})
 //
+// sha256Stream (stream_js.go) hashes a Blob, a File or a typed array as it
+// came, a chunk at a time, with worker.HandleJS.
+//
 // Build it with GOOS=js GOARCH=wasm (make build-wasm puts it at
 // bin/wasm/workers/sha256.wasm) and start it with
 // atmo.WorkerConfig{Tasks: []string{"sha256"}, Module: "/workers/sha256.wasm"}.

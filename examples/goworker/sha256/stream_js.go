@@ -1,0 +1,109 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"syscall/js"
+
+	"github.com/atmoworkers/atmo/wasm/worker"
+)
+
+// sha256Stream hashes params.data as it came, a Blob or File (which Go
+// cannot read as a value) or a typed array or ArrayBuffer, reading it into
+// Go a chunk at a time: the worker never holds a copy of the whole input.
+// A page can hand it a File from an <input type="file"> as it is.
+//
+//	tm.Do(ctx, "sha256Stream", map[string]any{"data": file}) // a js.Value
+func init() {
+	worker.HandleJS("sha256Stream", func(ctx context.Context, p js.Value) (any, error) {
+		if p.Type() != js.TypeObject {
+			return nil, errors.New("params must be {data: Blob | File | Uint8Array | ArrayBuffer}")
+		}
+		data := p.Get("data")
+		h := sha256.New()
+		buf := make([]byte, chunk)
+		var err error
+		switch {
+		case data.InstanceOf(js.Global().Get("Blob")):
+			err = hashBlob(ctx, h, buf, data)
+		case data.InstanceOf(js.Global().Get("ArrayBuffer")) || js.Global().Get("ArrayBuffer").Call("isView", data).Bool():
+			err = hashBytes(ctx, h, buf, bytesOf(data))
+		default:
+			return nil, fmt.Errorf("params.data is %s; give a Blob, a File, a typed array or an ArrayBuffer", data.Type())
+		}
+		if err != nil {
+			return nil, err
+		}
+		return h.Sum(nil), nil
+	})
+}
+
+// chunk is how much of the input is in Go at a time.
+const chunk = 1 << 20
+
+var uint8Array = js.Global().Get("Uint8Array")
+
+// bytesOf is a Uint8Array over the bytes of a typed array or ArrayBuffer.
+func bytesOf(v js.Value) js.Value {
+	if v.InstanceOf(js.Global().Get("ArrayBuffer")) {
+		return uint8Array.New(v)
+	}
+	return uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), v.Get("byteLength"))
+}
+
+// hashBytes writes u8 to h a chunk at a time.
+func hashBytes(ctx context.Context, h io.Writer, buf []byte, u8 js.Value) error {
+	n := u8.Get("byteLength").Int()
+	for off := 0; off < n; off += len(buf) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k := js.CopyBytesToGo(buf, u8.Call("subarray", off, min(off+len(buf), n)))
+		h.Write(buf[:k])
+	}
+	return nil
+}
+
+// hashBlob writes a Blob to h a chunk at a time, reading each with
+// blob.slice(...).arrayBuffer(), a Promise this goroutine waits for.
+func hashBlob(ctx context.Context, h io.Writer, buf []byte, blob js.Value) error {
+	n := blob.Get("size").Int()
+	for off := 0; off < n; off += len(buf) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ab, err := await(blob.Call("slice", off, min(off+len(buf), n)).Call("arrayBuffer"))
+		if err != nil {
+			return fmt.Errorf("reading the Blob at %d: %w", off, err)
+		}
+		k := js.CopyBytesToGo(buf, uint8Array.New(ab))
+		h.Write(buf[:k])
+	}
+	return nil
+}
+
+// await waits for a JS Promise: a Blob's read always settles, so its
+// callbacks are released once it has. They only hand the outcome over:
+// they never block.
+func await(promise js.Value) (js.Value, error) {
+	type outcome struct {
+		v  js.Value
+		ok bool
+	}
+	done := make(chan outcome, 1)
+	then := js.FuncOf(func(_ js.Value, args []js.Value) any { done <- outcome{args[0], true}; return nil })
+	catch := js.FuncOf(func(_ js.Value, args []js.Value) any { done <- outcome{args[0], false}; return nil })
+	defer then.Release()
+	defer catch.Release()
+	promise.Call("then", then, catch)
+	o := <-done
+	if !o.ok {
+		return js.Value{}, errors.New(js.Global().Get("String").Invoke(o.v).String())
+	}
+	return o.v, nil
+}
