@@ -20,8 +20,9 @@ import (
 // into the worker's memory and out again (the host takes it uncopied with
 // TaskParams.RawResult, raw: true in the JS API). To read bytes in Go, copy
 // what you need with js.CopyBytesToGo, which takes a Uint8Array: wrap an
-// ArrayBuffer in one first. params is null or undefined for a task sent without params.
-// It panics like Handle.
+// ArrayBuffer in one first (examples/goworker/sha256's sha256Stream hashes
+// a Blob or a typed array a chunk at a time). params is null or undefined
+// for a task sent without params. It panics like Handle.
 //
 // Register it before Run. Only a js/wasm build has it.
 func HandleJS(name string, h func(ctx context.Context, params js.Value) (any, error)) {
