@@ -111,7 +111,7 @@ func decodeAt(src any, dst reflect.Value) error {
 		dst.SetBool(b)
 		return nil
 	case reflect.String:
-		if dst.Type() == jsonNumber {
+		if dst.Type() == values.JSONNumber {
 			return decodeNumber(src, dst)
 		}
 		s, ok := src.(string)
@@ -310,7 +310,7 @@ func decodeQuoted(src any, dst reflect.Value) error {
 	bad := func() error {
 		return values.FailHere(" is %s, which does not hold %s for %s (its json tag says ,string)", describe(src), quotedWant(dst.Type()), dst.Type())
 	}
-	if dst.Type() == jsonNumber { // its text, once it reads as a JSON number
+	if dst.Type() == values.JSONNumber { // its text, once it reads as a JSON number
 		if !values.ValidNumber(s) {
 			return bad()
 		}
@@ -367,7 +367,7 @@ func quotedWant(t reflect.Type) string {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == jsonNumber {
+	if t == values.JSONNumber {
 		return "a number"
 	}
 	switch t.Kind() {
@@ -433,7 +433,7 @@ func describe(src any) string {
 }
 
 func want(t reflect.Type) string {
-	if t == jsonNumber {
+	if t == values.JSONNumber {
 		return "a number (or a string holding one)"
 	}
 	switch t.Kind() {
@@ -455,9 +455,6 @@ func want(t reflect.Type) string {
 	}
 	return "a value"
 }
-
-// jsonNumber is json.Number's type.
-var jsonNumber = reflect.TypeFor[json.Number]()
 
 // decodeNumber fills a json.Number as encoding/json does: from a number,
 // its JSON text (a json.Number crosses to JS as a number); from a string

@@ -108,7 +108,7 @@ const write = (d, raw) => {
       compact.push(workTag, d.workerId);
       for (const it of c) {
         if (it === null || typeof it !== 'object') { compact.push(null, null, null, null); continue; }
-        if (!plain(it)) { for (const x of compact) codec.unkeep(x); return codec.encode(d); }
+        if (!plain(it)) return codec.encode(d); // no slot is held before encodeList writes
         compact.push(it.taskId, it.name, params(raw, it.name, it.params), null);
       }
     } else {

@@ -336,8 +336,8 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 // it: a bool or number as a string holding it, a string as a string
 // holding its JSON text, nil for a nil pointer. A type that marshals
 // itself does so as ever.
-// jsonNumber is json.Number's type, which ,string writes as its text.
-var jsonNumber = reflect.TypeFor[json.Number]()
+// JSONNumber is json.Number's type, which ,string writes as its text.
+var JSONNumber = reflect.TypeFor[json.Number]()
 
 func quote(v reflect.Value, depth int) (any, error) {
 	if byAddr(v) {
@@ -355,7 +355,7 @@ func quote(v reflect.Value, depth int) (any, error) {
 	if marshalsItself(v.Type()) {
 		return normalizeAt(v.Interface(), depth)
 	}
-	if v.Type() == jsonNumber { // a number already: its text, as encoding/json writes it
+	if v.Type() == JSONNumber { // a number already: its text, as encoding/json writes it
 		n := v.String()
 		if n == "" {
 			return "0", nil
@@ -399,35 +399,60 @@ func marshalsItself(t reflect.Type) bool {
 // or, for a struct or array, on its fields and elements, which stay
 // addressable.
 func normalizeValue(v reflect.Value, depth int) (any, error) {
-	switch {
-	case !v.CanAddr() || !addrMatters(v.Type()):
-		return normalizeAt(v.Interface(), depth)
-	case byAddr(v):
-		return normalizeAt(v.Addr().Interface(), depth)
-	case marshalsItself(v.Type()) || depth > MaxDepth:
-		return normalizeAt(v.Interface(), depth)
+	if v.CanAddr() {
+		switch addrUseOf(v.Type()) {
+		case addrSelf:
+			return normalizeAt(v.Addr().Interface(), depth)
+		case addrInside:
+			if !marshalsItself(v.Type()) && depth <= MaxDepth {
+				return normalizeReflect(v, depth) // a struct or array holding what marshals itself by its address
+			}
+		}
 	}
-	return normalizeReflect(v, depth) // a struct or array holding what marshals itself by its address
+	return normalizeAt(v.Interface(), depth)
 }
 
 // byAddr says whether v marshals itself by its address.
 func byAddr(v reflect.Value) bool {
-	return v.CanAddr() && v.Kind() != reflect.Pointer && v.Kind() != reflect.Interface && ptrMarshals(v.Type())
+	return v.CanAddr() && addrUseOf(v.Type()) == addrSelf
 }
 
-// ptrMarshals says whether *t marshals itself and t does not, cached per
-// type.
-func ptrMarshals(t reflect.Type) bool {
-	if m, ok := ptrMarshalers.Load(t); ok {
-		return m.(bool)
+// addrUse is what walking a value of a type by its address changes.
+type addrUse uint8
+
+const (
+	addrNone   addrUse = iota // nothing: a copy is walked, whose fields box without allocating
+	addrSelf                  // *t marshals itself and t does not (by encoding/json's order of methods)
+	addrInside                // a struct field or array element of t does, not behind a pointer, slice or map (whose elements are addressable anyway)
+)
+
+// addrUseOf is t's addrUse, worked out once per type.
+func addrUseOf(t reflect.Type) addrUse {
+	if u, ok := addrUses.Load(t); ok {
+		return u.(addrUse)
 	}
+	u := addrNone
 	p := reflect.PointerTo(t)
-	m := !t.Implements(jsonMarshaler) && (p.Implements(jsonMarshaler) || !t.Implements(textMarshaler) && p.Implements(textMarshaler))
-	ptrMarshalers.Store(t, m)
-	return m
+	switch {
+	case !t.Implements(jsonMarshaler) && (p.Implements(jsonMarshaler) || !t.Implements(textMarshaler) && p.Implements(textMarshaler)):
+		u = addrSelf
+	case t.Kind() == reflect.Array:
+		if addrUseOf(t.Elem()) != addrNone {
+			u = addrInside
+		}
+	case t.Kind() == reflect.Struct:
+		for i := range t.NumField() {
+			if addrUseOf(t.Field(i).Type) != addrNone {
+				u = addrInside
+				break
+			}
+		}
+	}
+	addrUses.Store(t, u)
+	return u
 }
 
-var ptrMarshalers sync.Map // reflect.Type → bool
+var addrUses sync.Map // reflect.Type → addrUse
 
 // normalizeHidden normalizes a struct (or pointer to one) that cannot be
 // taken as an interface: an unexported embedded struct that its json tag
@@ -799,35 +824,6 @@ const BigCopy = 4 << 20
 func CollectBeforeCopy(n int, scan uint64) bool {
 	return n >= BigCopy && uint64(n) >= scan/2
 }
-
-// addrMatters says whether walking a value of t addressably can change what
-// it becomes: t, or a struct field or array element within it (not behind
-// a pointer, slice or map, whose elements are addressable anyway),
-// marshals itself by its address. Cached per type: other values are walked
-// as copies, whose fields box without allocating.
-func addrMatters(t reflect.Type) bool {
-	if m, ok := addrMatter.Load(t); ok {
-		return m.(bool)
-	}
-	m := false
-	switch {
-	case ptrMarshals(t):
-		m = true
-	case t.Kind() == reflect.Array:
-		m = addrMatters(t.Elem())
-	case t.Kind() == reflect.Struct:
-		for i := range t.NumField() {
-			if addrMatters(t.Field(i).Type) {
-				m = true
-				break
-			}
-		}
-	}
-	addrMatter.Store(t, m)
-	return m
-}
-
-var addrMatter sync.Map // reflect.Type → bool
 
 // nilPointer says whether v is a nil pointer, which encoding/json writes as
 // null without calling its MarshalJSON or MarshalText.
