@@ -163,6 +163,20 @@ func TestDashboardClosesAWorkerAndAddsOne(t *testing.T) {
 	assert.Contains(t, count, "1 closed")
 }
 
+// runExamplePage opens a generated usage example and returns the results it
+// puts in its body's data-results once it has run every sample.
+func runExamplePage(t *testing.T, ctx context.Context, url string) string {
+	t.Helper()
+	var state, results string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(url),
+		chromedp.Poll(`document.body.dataset.state !== 'running' && document.body.dataset.state`, &state, chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)),
+	), url)
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`document.body.dataset.results || document.getElementById('out').textContent`, &results)))
+	require.Equal(t, "done", state, "%s: %s", url, results)
+	return results
+}
+
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
@@ -184,14 +198,7 @@ func TestGeneratedBrowserWorkersRunInChromium(t *testing.T) {
 		"image-worker": {`"pixels": 4`, `"type": "application/x-rle-rgba"`},
 	}
 	for name, parts := range want {
-		var state string
-		require.NoError(t, chromedp.Run(ctx,
-			chromedp.Navigate(base+"/gen/"+name+".example.html"),
-			chromedp.Poll(`document.body.dataset.state !== 'running' && document.body.dataset.state`, &state, chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)),
-		), name)
-		require.Equal(t, "done", state, name)
-		var results string
-		require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`document.body.dataset.results`, &results)))
+		results := runExamplePage(t, ctx, base+"/gen/"+name+".example.html")
 		var rs []map[string]any
 		require.NoError(t, json.Unmarshal([]byte(results), &rs))
 		for _, r := range rs {

@@ -2,12 +2,19 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/atmoworkers/atmo/host/generate"
 )
 
 func TestGenerateWorkerTakesNoTypeWordForTheDirectoryByMistake(t *testing.T) {
@@ -24,4 +31,133 @@ func TestGenerateWorkerTakesNoTypeWordForTheDirectoryByMistake(t *testing.T) {
 	assert.Equal(t, 0, code, "a directory of that name is taken, as NAME DIR says: %s", stderr.String())
 	_, err = os.Stat(filepath.Join("server", "calc-w.js"))
 	assert.NoError(t, err)
+}
+
+// TestGeneratedGoWorkersAnswerEverySampleAsTheJSWorkersDo generates each
+// template as a JS worker and as a Go worker, builds the Go one, and sends
+// both the samples of the JS worker's usage example: in Chromium, through the
+// page's JS API, and under Node.js, through worker_threads and go-worker.js.
+func TestGeneratedGoWorkersAnswerEverySampleAsTheJSWorkersDo(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"math-worker", "data-api", "image-worker"}
+	for _, name := range names {
+		for _, kind := range []string{generate.Browser, generate.Server, generate.Go} {
+			sub := filepath.Join(dir, kind)
+			_, err := generate.Generate(generate.Options{Name: name, Dir: sub, Kind: kind})
+			require.NoError(t, err)
+		}
+		buildGoWorker(t, filepath.Join(dir, "go", name), filepath.Join(dir, name+".wasm"))
+	}
+
+	t.Run("in Chromium", func(t *testing.T) {
+		ctx, base, _ := newTab(t, Config{Mounts: []Mount{{Prefix: "/gen/", Dir: dir}}})
+		for _, name := range names {
+			// The same page, with the Go module in place of the script.
+			page := readFile(t, filepath.Join(dir, generate.Browser, name+".example.html"))
+			script := `script: new URL('` + name + `.js', import.meta.url).href`
+			require.Contains(t, page, script)
+			page = strings.Replace(page, script, `module: new URL('../`+name+`.wasm', import.meta.url).href`, 1)
+			writeFile(t, filepath.Join(dir, generate.Browser, name+".go.example.html"), page)
+
+			js := runExamplePage(t, ctx, base+"/gen/browser/"+name+".example.html")
+			goes := runExamplePage(t, ctx, base+"/gen/browser/"+name+".go.example.html")
+			assert.JSONEq(t, withoutWorkerIDs(t, js), withoutWorkerIDs(t, goes), name)
+		}
+
+		// The Go fetch, further: it reads text too, says an HTTP error, and
+		// asks for an absolute URL, which a Go worker (run from a Blob URL)
+		// cannot do without.
+		page := readFile(t, filepath.Join(dir, generate.Browser, "data-api.go.example.html"))
+		start, end := strings.Index(page, "const samples = ["), strings.Index(page, "];\n")
+		require.True(t, start >= 0 && end > start)
+		page = page[:start] + `const samples = [
+  ['fetch', { url: location.origin + '/data/people.json' }],
+  ['fetch', { url: 'data:text/plain,hello', as: 'text' }],
+  ['fetch', { url: location.origin + '/data/no-such.json' }],
+  ['fetch', { url: '/data/people.json' }],
+  ['fetch', {}],
+` + page[end:]
+		writeFile(t, filepath.Join(dir, generate.Browser, "fetch.go.example.html"), page)
+		var rs []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(runExamplePage(t, ctx, base+"/gen/browser/fetch.go.example.html")), &rs))
+		require.Len(t, rs, 5)
+		assert.Len(t, rs[0]["value"], 12, "the people")
+		assert.Equal(t, "hello", rs[1]["value"])
+		assert.Regexp(t, `^fetch http://127\.0\.0\.1:\d+/data/no-such\.json: HTTP 404$`, rs[2]["error"])
+		assert.Equal(t, `fetch needs params.url to be absolute (https://…, http://… or data:…), not "/data/people.json"`, rs[3]["error"])
+		assert.Equal(t, "fetch needs params.url", rs[4]["error"])
+	})
+
+	t.Run("under Node.js", func(t *testing.T) {
+		if _, err := exec.LookPath("node"); err != nil {
+			t.Skip("node is not installed (make test installs it)")
+		}
+		bootstrap, err := filepath.Abs(filepath.Join("..", "jsworker", "go-worker.js"))
+		require.NoError(t, err)
+		wasmExec := filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js")
+		for _, name := range names {
+			example := filepath.Join(dir, generate.Server, name+".example.js")
+			js := runNode(t, example)
+			// The same program, with go-worker.js running the module.
+			src := readFile(t, example)
+			start := `new Worker(path.join(__dirname, '` + name + `.js'));`
+			require.Contains(t, src, start)
+			src = strings.Replace(src, start, fmt.Sprintf(`new Worker(%q);
+worker.postMessage({ message: 'go-module', url: %q, wasmExec: %q });`, bootstrap, filepath.Join(dir, name+".wasm"), wasmExec), 1)
+			goExample := filepath.Join(dir, generate.Server, name+".go.example.js")
+			writeFile(t, goExample, src)
+			assert.JSONEq(t, js, runNode(t, goExample), name)
+		}
+	})
+}
+
+// buildGoWorker builds a generated Go worker's main package to out, in this
+// module, so that it uses this tree's wasm/worker.
+func buildGoWorker(t *testing.T, pkgDir, out string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", out, filepath.Join(pkgDir, "main.go"))
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, "building %s: %s", pkgDir, b)
+}
+
+// runNode runs a program under Node.js, started as Go's go_js_wasm_exec
+// starts it: as "node", which Go's net/http takes for its own tests and so
+// does not use fetch.
+func runNode(t *testing.T, file string) string {
+	t.Helper()
+	cmd := exec.Command("node", file)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "node %s: %s", file, stderr.String())
+	return string(out)
+}
+
+// withoutWorkerIDs drops the ids of the worker that failed a task: they are
+// not the JS and Go workers' to choose.
+func withoutWorkerIDs(t *testing.T, results string) string {
+	t.Helper()
+	var rs []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(results), &rs))
+	for _, r := range rs {
+		delete(r, "workerId")
+		delete(r, "taskId")
+	}
+	b, err := json.Marshal(rs)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func writeFile(t *testing.T, name, text string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(name, []byte(text), 0o644))
 }

@@ -86,26 +86,37 @@ var goHandlers = map[string]string{
 		}
 		return out, nil
 	})
+	// fetch {url, as: 'json' | 'text'}: url is absolute (https:, http:, data:),
+	// since a Go worker runs from a Blob URL, which cannot resolve a relative
+	// one. It is JS's own fetch, which browsers and Node.js both have (Go's
+	// net/http does not use it under Node.js), aborted when ctx ends.
 	worker.Handle("fetch", func(ctx context.Context, params any) (any, error) {
 		p, _ := params.(map[string]any)
-		url, _ := p["url"].(string)
-		if url == "" {
-			return nil, errors.New("fetch needs params.url (an absolute URL)")
+		addr, _ := p["url"].(string)
+		if addr == "" {
+			return nil, errors.New("fetch needs params.url")
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if u, err := url.Parse(addr); err != nil || !u.IsAbs() {
+			return nil, fmt.Errorf("fetch needs params.url to be absolute (https://…, http://… or data:…), not %q", addr)
+		}
+		abort := js.Global().Get("AbortController").New()
+		defer context.AfterFunc(ctx, func() { abort.Call("abort") })()
+		res, err := await(js.Global().Call("fetch", addr, map[string]any{"signal": abort.Get("signal")}))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("fetch %s: %w", addr, err)
 		}
-		res, err := http.DefaultClient.Do(req) // the browser's fetch, under GOOS=js
+		if !res.Get("ok").Bool() {
+			return nil, fmt.Errorf("fetch %s: HTTP %d", addr, res.Get("status").Int())
+		}
+		read := "json"
+		if p["as"] == "text" {
+			read = "text"
+		}
+		body, err := await(res.Call(read))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("fetch %s: %w", addr, err)
 		}
-		defer res.Body.Close()
-		var v any
-		if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
-			return nil, fmt.Errorf("fetch %s: %w", url, err)
-		}
-		return v, nil
+		return body, nil // a js.Value crosses to the caller as it is
 	})
 `,
 	Image: `	worker.Handle("resize", func(_ context.Context, params any) (any, error) {
@@ -240,6 +251,26 @@ func less(a, b any) bool {
 	return fmt.Sprint(a) < fmt.Sprint(b)
 }
 
+// await waits for a JS Promise. Its callbacks only hand the outcome over
+// (a js.FuncOf callback must never block), and are released once it has.
+func await(promise js.Value) (js.Value, error) {
+	type outcome struct {
+		v  js.Value
+		ok bool
+	}
+	done := make(chan outcome, 1)
+	then := js.FuncOf(func(_ js.Value, args []js.Value) any { done <- outcome{args[0], true}; return nil })
+	catch := js.FuncOf(func(_ js.Value, args []js.Value) any { done <- outcome{args[0], false}; return nil })
+	defer then.Release()
+	defer catch.Release()
+	promise.Call("then", then, catch)
+	o := <-done
+	if !o.ok {
+		return js.Value{}, errors.New(js.Global().Get("String").Invoke(o.v).String())
+	}
+	return o.v, nil
+}
+
 func contains(list []any, s string) bool {
 	for _, v := range list {
 		if v == s {
@@ -327,7 +358,7 @@ func image(params any) (rgba, map[string]any, error) {
 
 var goImports = map[string]string{
 	Math:  `"context"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"math"`,
-	Data:  `"context"` + "\n\t" + `"encoding/json"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"net/http"` + "\n\t" + `"sort"` + "\n\t" + `"strings"`,
+	Data:  `"context"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"net/url"` + "\n\t" + `"sort"` + "\n\t" + `"strings"` + "\n\t" + `"syscall/js"`,
 	Image: `"context"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"math"`,
 }
 
@@ -367,6 +398,10 @@ const goReadme = "# {{NAME}}\n\n" +
 	"```go\ntm := atmo.NewTaskManager()\n" +
 	"wm, err := atmo.NewBrowserWorkerManager(tm,\n" +
 	"\tatmo.WorkerConfig{Tasks: []string{{GO_TASKS}}, Module: \"/my/{{NAME}}.wasm\"})\n" +
+	"```\n\n" +
+	"Under Node.js, a Go program started by Go's `go_js_wasm_exec` runs it on `worker_threads`:\n\n" +
+	"```go\nwm, err := atmo.NewServerWorkerManager(tm,\n" +
+	"\tatmo.WorkerConfig{Tasks: []string{{GO_TASKS}}, Module: \"/path/to/{{NAME}}.wasm\"})\n" +
 	"```\n\n" +
 	"From JavaScript, with atmo.js:\n\n" +
 	"```js\nimport { loadAtmo } from '/atmo.js';\n" +
