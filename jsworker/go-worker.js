@@ -216,12 +216,23 @@
     if (data && data.message === 'init-worker' && data.lock && locks && !heldLock && !waitingForLock) {
       waitingForLock = true;
       pending.push(data);
-      locks.request(data.lock, () => {
-        heldLock = data.lock;
+      // Where locks are refused (an opaque origin: a data: URL, a sandboxed
+      // page), the thread starts without one, as atmo-worker.js does.
+      const unlocked = () => {
+        if (heldLock || !waitingForLock) return;
         waitingForLock = false;
         flush();
-        return new Promise(() => {}); // never released while the thread lives
-      });
+      };
+      try {
+        locks.request(data.lock, () => {
+          heldLock = data.lock;
+          waitingForLock = false;
+          flush();
+          return new Promise(() => {}); // never released while the thread lives
+        }).catch(unlocked);
+      } catch (_) {
+        unlocked();
+      }
       return;
     }
     if (deliver && !pending.length && !waitingForLock) send(data);

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -914,6 +915,18 @@ func TestGoModuleBootstrapHoldsTheHostsWebLockWhileItsThreadLives(t *testing.T) 
 	assert.True(t, r.Get("stillHeld").Bool(), "the lock stays held while the thread serves")
 	assert.Equal(t, "Go runtime exited with code 3", r.Get("exit").String())
 	assert.True(t, r.Get("released").Bool(), "the host is granted the lock once the thread ended")
+}
+
+func TestGoModuleBootstrapFromADataURLStartsWithoutALock(t *testing.T) {
+	// A data: URL bootstrap has an opaque origin, where Web Locks are
+	// refused: the Go worker starts anyway, as a helper worker does.
+	boot := "data:text/javascript;base64," + base64.StdEncoding.EncodeToString([]byte(jstest.Read(t, "jsworker/go-worker.js")))
+	atmo.SetGoModuleOptions(atmo.GoModuleOptions{Bootstrap: boot})
+	t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: goMathTasks, Module: moduleURL(t, goMathModule), StartTimeout: 10 * time.Second})
+	got, err := tm.Do(goCtx(t), "add", map[string]any{"a": 1, "b": 2})
+	require.NoError(t, err)
+	assert.Equal(t, 3.0, got)
 }
 
 // holdsItsSlotAfterCancel checks, on a pool of one worker at Concurrency 2
