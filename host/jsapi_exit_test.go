@@ -110,19 +110,25 @@ func pageOf(t *testing.T, files map[string]string, ready string) context.Context
 	return ctx
 }
 
-func TestLoadAtmoGivenAnotherGoModuleRejectsSayingWhichToLoad(t *testing.T) {
+func TestLoadAtmoGivenTheWrongFilesRejectsSayingWhichToLoad(t *testing.T) {
 	ctx := pageOf(t, map[string]string{"index.html": `<!doctype html><meta charset="utf-8"><body>
 <script type="module">
 import { loadAtmo } from '/atmo.js';
 const outcome = (p) => p.then(() => ({ loaded: true }), (e) => ({ code: e.code, argument: e.argument, message: e.message }));
 window.loads = (async () => ({
+  notWasmExec: await outcome(loadAtmo({ wasmExec: '/t/not-wasm-exec.js' })),
   badTimeout: await outcome(loadAtmo({ timeout: 'soon' })),
+  notWasm: await outcome(loadAtmo({ wasm: '/t/index.html' })),
   worker: await outcome(loadAtmo({ wasm: '/workers/math.wasm', timeout: 1000 })),
   atmo: await outcome(loadAtmo({ wasm: '/atmo.wasm' })),
 }))();
-</script>`}, "window.loads")
+</script>`, "not-wasm-exec.js": "// not wasm_exec.js\n"}, "window.loads")
 	var got map[string]map[string]any
 	eval(t, ctx, `window.loads`, &got)
+	assert.Equal(t, map[string]any{"code": "ERR_LOAD", "message": "atmo: /t/not-wasm-exec.js loaded but did not define Go; it must be the wasm_exec.js of the Go that built the module (the host server serves it at /wasm_exec.js)"}, got["notWasmExec"])
+	assert.Equal(t, "ERR_LOAD", got["notWasm"]["code"])
+	assert.Contains(t, got["notWasm"]["message"], "atmo: could not start /t/index.html: WebAssembly.instantiate(): expected magic word 00 61 73 6d")
+	assert.Contains(t, got["notWasm"]["message"], "it must be atmo.wasm, built with `make build`")
 	assert.Equal(t, map[string]any{"code": "ERR_BAD_ARGUMENT", "argument": "options.timeout",
 		"message": "atmo: loadAtmo(options): options.timeout must be a number of milliseconds above 0 (got soon)"}, got["badTimeout"])
 	assert.Equal(t, "ERR_LOAD", got["worker"]["code"])

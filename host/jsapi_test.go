@@ -157,6 +157,8 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
   const fail = (p) => p.then((v) => ({ resolved: v }), (e) => ({ code: e.code, argument: e.argument, message: e.message }));
   const throws = (f) => { try { f(); return { resolved: true }; } catch (e) { return { code: e.code, argument: e.argument, message: e.message }; } };
   const buf = new ArrayBuffer(8);
+  const cyclic = {};
+  cyclic.self = cyclic;
   const out = {
     noName: await fail(tm.run(undefined, { a: 1 })),
     emptyName: await fail(tm.run('  ', { a: 1 })),
@@ -188,6 +190,9 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
     countBigInt: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, count: 2n }])),
     taskBigInt: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, tasks: ['add', 7n] }])),
     priorityBigInt: await fail(tm.run('add', { a: 1, b: 2 }, { priority: 1n })),
+    nameBigInt: await fail(tm.run(10n, {})),
+    nameCyclic: await fail(tm.run(cyclic, {})),
+    addTaskNameBigInt: throws(() => tm.addTask({ name: 10n })),
   };
   out.bufferKept = buf.byteLength;
   out.noLimit = await tm.run('add', { a: 1, b: 2 }, { timeout: Infinity });
@@ -204,7 +209,7 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 		"negativeTimeout": "timeout", "fractionalRetries": "retries", "negativeRetries": "retries",
 		"fractionalPriority": "priority", "retriesWithTransfer": "retries", "priorityPastAging": "priority",
 		"agingNaN": "options.agingInterval", "agingBigInt": "options.agingInterval", "countBigInt": "configs[0].count", "taskBigInt": "configs[0].tasks[1]",
-		"priorityBigInt": "priority",
+		"priorityBigInt": "priority", "nameBigInt": "name", "nameCyclic": "name", "addTaskNameBigInt": "name",
 	} {
 		require.Contains(t, got, name)
 		bad := got[name].(map[string]any)
@@ -223,6 +228,8 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 	assert.Contains(t, field("throwingGetter", "message"), "params cannot be sent to a worker (not now)")
 	assert.Equal(t, "ERR_NO_WORKER", field("unknownTask", "code"))
 	assert.Contains(t, field("unknownTask", "message"), "resize")
+	assert.Equal(t, "atmo: run(10n): name must be a non-empty string, the task name a worker lists in its tasks (got 10n)", field("nameBigInt", "message"))
+	assert.Contains(t, field("nameCyclic", "message"), "(got an object JSON cannot write)")
 }
 
 func TestJSAPIStatusStatsAndSubscribeFollowTheTasks(t *testing.T) {

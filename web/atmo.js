@@ -42,6 +42,26 @@ function badArgument(message, argument) {
   return new AtmoError(message, { code: 'ERR_BAD_ARGUMENT', argument });
 }
 
+// shown writes a value the caller gave into a message: as JSON where it
+// has one (a BigInt, a cyclic object, a function has none).
+function shown(v) {
+  switch (typeof v) {
+    case 'bigint':
+      return `${v}n`;
+    case 'undefined':
+      return 'undefined';
+    case 'function':
+      return 'a function';
+    case 'symbol':
+      return v.toString();
+  }
+  try {
+    return JSON.stringify(v);
+  } catch (_) {
+    return 'an object JSON cannot write';
+  }
+}
+
 // cloneParams copies params the way postMessage will, so a value that cannot
 // reach a worker (a function, a DOM node) fails here, naming the argument.
 // The transferables in transfer move into the copy instead of being copied
@@ -104,7 +124,7 @@ function plainCopy(v, depth, budget) {
 
 function checkName(name, where) {
   if (typeof name !== 'string' || name.trim() === '') {
-    throw badArgument(`atmo: ${where}: name must be a non-empty string, the task name a worker lists in its tasks (got ${JSON.stringify(name)})`, 'name');
+    throw badArgument(`atmo: ${where}: name must be a non-empty string, the task name a worker lists in its tasks (got ${shown(name)})`, 'name');
   }
 }
 
@@ -292,7 +312,7 @@ class TaskManager {
    */
   run(name, params, options = {}) {
     const opts = options || {};
-    const where = `run(${JSON.stringify(name)})`;
+    const where = `run(${shown(name)})`;
     if (typeof opts !== 'object') {
       return Promise.reject(badArgument(`atmo: ${where}: options must be an object like {timeout, retries, transfer}`, 'options'));
     }
@@ -401,7 +421,7 @@ class TaskManager {
     for (const [k, fn] of [['onSuccess', onSuccess], ['onError', onError], ['onProgress', onProgress]]) {
       if (fn !== undefined && typeof fn !== 'function') throw badArgument(`atmo: addTask(task): task.${k} must be a function`, k);
     }
-    const where = `addTask(${JSON.stringify(name)})`;
+    const where = `addTask(${shown(name)})`;
     const id = this._add(name, params, task, (kind, payload) => {
       try {
         if (kind === 'success') onSuccess && onSuccess(payload);
@@ -665,14 +685,23 @@ function loadScript(src) {
 }
 
 async function instantiate(url, importObject) {
-  const res = await fetch(url);
+  let res;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    throw new AtmoError(`atmo: could not load ${url}: ${err.message}`, { code: 'ERR_LOAD' });
+  }
   if (!res.ok) {
     throw new AtmoError(`atmo: could not load ${url} (HTTP ${res.status}); build it with \`make build\` and serve it with \`go run ./host\``, { code: 'ERR_LOAD' });
   }
-  if (WebAssembly.instantiateStreaming && (res.headers.get('content-type') || '').startsWith('application/wasm')) {
-    return WebAssembly.instantiateStreaming(res, importObject);
+  try {
+    if (WebAssembly.instantiateStreaming && (res.headers.get('content-type') || '').startsWith('application/wasm')) {
+      return await WebAssembly.instantiateStreaming(res, importObject);
+    }
+    return await WebAssembly.instantiate(await res.arrayBuffer(), importObject);
+  } catch (err) {
+    throw new AtmoError(`atmo: could not start ${url}: ${err.message}; it must be atmo.wasm, built with \`make build\` by the Go whose wasm_exec.js the page loads (a server that answers an unknown path with a page sends HTML)`, { code: 'ERR_LOAD' });
   }
-  return WebAssembly.instantiate(await res.arrayBuffer(), importObject);
 }
 
 /**
@@ -692,6 +721,9 @@ export function loadAtmo(options = {}) {
   }
   loading = (async () => {
     if (typeof globalThis.Go !== 'function') await loadScript(wasmExec);
+    if (typeof globalThis.Go !== 'function') {
+      throw new AtmoError(`atmo: ${wasmExec} loaded but did not define Go; it must be the wasm_exec.js of the Go that built the module (the host server serves it at /wasm_exec.js)`, { code: 'ERR_LOAD' });
+    }
     const go = new globalThis.Go();
     const bridge = new Promise((resolve) => {
       globalThis.__atmoReady = resolve;
