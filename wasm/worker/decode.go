@@ -125,6 +125,9 @@ func decodeAt(src any, dst reflect.Value) error {
 		if !ok {
 			return mismatch(src, dst)
 		}
+		if dst.OverflowFloat(f) {
+			return values.FailHere(" is %v, which does not fit %s", f, dst.Type())
+		}
 		dst.SetFloat(f)
 		return nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:

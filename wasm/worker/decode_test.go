@@ -2,6 +2,7 @@ package worker
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"testing"
 	"time"
@@ -95,6 +96,17 @@ func TestDecodeRejectsNumbersThatDoNotFitIntegers(t *testing.T) {
 	require.EqualError(t, err, "params is 300, which does not fit int8")
 	_, err = decodeAs[uint](t, -1.0)
 	require.EqualError(t, err, "params is -1, which does not fit uint")
+}
+
+func TestDecodeRejectsNumbersTooLargeForAFloat32(t *testing.T) {
+	_, err := decodeAs[struct{ F float32 }](t, map[string]any{"F": 1e300})
+	require.EqualError(t, err, "params.F is 1e+300, which does not fit float32")
+	f, err := decodeAs[float32](t, math.Inf(-1))
+	require.NoError(t, err)
+	assert.True(t, math.IsInf(float64(f), -1), "JS's Infinity is a float32's too")
+	f, err = decodeAs[float32](t, 0.1)
+	require.NoError(t, err)
+	assert.Equal(t, float32(0.1), f, "rounded to the nearest float32, as encoding/json does")
 }
 
 func TestDecodeErrorsSayWhereAndWhatWasExpected(t *testing.T) {
