@@ -427,6 +427,15 @@ func TestReadyGivenUpSaysWhichWorkersAreStillStarting(t *testing.T) {
 	assert.Equal(t, "atmo: waiting for workers to start: context deadline exceeded; still starting: worker-2 (silent) (no worker-ready from them yet)", err.Error())
 }
 
+func TestReadyWithoutAContextSaysToPassOne(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, cfg("silent", "job"))
+	err := p.ready(nil) //nolint:staticcheck // a nil context is what is tested
+	require.ErrorIs(t, err, ErrBadParams)
+	assert.Equal(t, "atmo: bad parameters: Ready needs a context; pass context.Background() to wait for as long as the workers take", err.Error())
+}
+
 func TestAWorkerClosedBeforeItStartedIsNoStartFailure(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()

@@ -670,6 +670,9 @@ func (p *workerPool) notify() {
 // ready waits until no worker is offline. It returns an error wrapping
 // ErrWorkerStart that names every worker that failed to start.
 func (p *workerPool) ready(ctx context.Context) error {
+	if ctx == nil {
+		return fmt.Errorf("%w: Ready needs a context; pass context.Background() to wait for as long as the workers take", ErrBadParams)
+	}
 	tm := p.tm
 	for {
 		tm.mu.Lock()
