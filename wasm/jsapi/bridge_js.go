@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 	"syscall/js"
@@ -167,8 +168,19 @@ func (b *bridge) shutdown() {
 	}()
 }
 
-// msDuration is a JS count of milliseconds as a Duration.
-func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
+// msDuration is a JS count of milliseconds as a Duration. A positive one,
+// however short, stays positive (a zero Duration means "none" to atmo), and
+// Infinity is the longest.
+func msDuration(ms float64) time.Duration {
+	switch ns := ms * float64(time.Millisecond); {
+	case ns >= math.MaxInt64:
+		return math.MaxInt64
+	case ns > 0 && ns < 1:
+		return 1
+	default:
+		return time.Duration(ns)
+	}
+}
 
 func arg(args []js.Value, i int) js.Value {
 	if i < len(args) {
