@@ -170,6 +170,7 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
     noTasks: throws(() => atmo.createBrowserWorkerManager(tm, [{ script: '/workers/math-worker.js' }])),
     notArray: throws(() => atmo.createBrowserWorkerManager(tm, { tasks: ['add'] })),
     both: throws(() => atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], script: '/a.js', module: '/b.wasm' }])),
+    neither: throws(() => atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], script: '' }])),
     addTaskNoName: throws(() => tm.addTask({ params: {} })),
     keepAwakeTooLong: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, keepAwake: 5 }])),
     keepAwakeNotANumber: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, keepAwake: '50us' }])),
@@ -202,7 +203,7 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 	for name, arg := range map[string]string{
 		"noName": "name", "emptyName": "name", "uncloneable": "params", "throwingGetter": "params", "badPriority": "priority",
 		"unknownField": "configs[1].scirpt", "noTasks": "configs[0].tasks", "notArray": "configs",
-		"both": "configs[0]", "addTaskNoName": "name", "badOption": "options.agingInterva",
+		"both": "configs[0]", "neither": "configs[0]", "addTaskNoName": "name", "badOption": "options.agingInterva",
 		"keepAwakeTooLong": "configs[0].keepAwake", "keepAwakeNotANumber": "configs[0].keepAwake",
 		"loneTaskAwakeTooLong": "options.loneTaskAwake", "loneTaskAwakeNotANumber": "options.loneTaskAwake",
 		"misspeltCallback": "onSucess", "misspeltOption": "timout", "optionsNotAnObject": "options",
@@ -224,6 +225,8 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 	assert.Equal(t, 4.0, got["seedTask"], "the other fields of the seed's TaskRequest are taken, and ignored")
 	field := func(name, k string) any { return got[name].(map[string]any)[k] }
 	assert.Contains(t, field("unknownField", "message"), `unknown field "scirpt"`)
+	assert.Equal(t, "atmo: configs[0] has both script and module; a worker is one or the other", field("both", "message"))
+	assert.Equal(t, "atmo: configs[0] needs script (the URL of a JS worker) or module (the URL of a Go worker .wasm)", field("neither", "message"))
 	assert.Contains(t, field("uncloneable", "message"), "params cannot be sent")
 	assert.Contains(t, field("throwingGetter", "message"), "params cannot be sent to a worker (not now)")
 	assert.Equal(t, "ERR_NO_WORKER", field("unknownTask", "code"))

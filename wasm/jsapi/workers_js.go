@@ -98,8 +98,11 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 	if c.MaxWorkers > 0 && c.MaxWorkers < max(c.Count, 1) {
 		return c, where + ".maxWorkers", fmt.Errorf("atmo: %s.maxWorkers (%d) is below count (%d); the pool grows from count up to maxWorkers", where, c.MaxWorkers, max(c.Count, 1))
 	}
-	if (c.Script == "") == (c.Module == "") {
-		return c, where, fmt.Errorf("atmo: %s needs either script (the URL of a JS worker) or module (the URL of a Go worker .wasm), not both", where)
+	if c.Script == "" && c.Module == "" {
+		return c, where, fmt.Errorf("atmo: %s needs script (the URL of a JS worker) or module (the URL of a Go worker .wasm)", where)
+	}
+	if c.Script != "" && c.Module != "" {
+		return c, where, fmt.Errorf("atmo: %s has both script and module; a worker is one or the other", where)
 	}
 	return c, "", nil
 }
