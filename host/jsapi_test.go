@@ -634,3 +634,20 @@ func TestJSAPIParamsHeldForGoAreLetGoOnceTheirTasksSettle(t *testing.T) {
 	assert.EqualValues(t, 0, got["afterSettled"], "and let go once they settle, whatever the outcome")
 	assert.EqualValues(t, 0, got["atEnd"], "cancelled and closed tasks let theirs go too")
 }
+
+func TestJSAPIASubscriberGetsAnAnswerAsTheWorkerSentIt(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"date-worker.js": `importScripts('/jsworker/atmo-worker.js');
+atmoWorker({ when: () => new Date(0) });`})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  let answer;
+  tm.subscribe((m) => { if (m.message === 'worker-response') answer = m.content; });
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['when'], script: '/t/date-worker.js' }]);
+  const read = await tm.run('when');
+  await new Promise((r) => setTimeout(r, 100)); // events arrive on their own goroutine
+  await tm.close();
+  return { read, seenIsDate: answer instanceof Date };`), &got)
+	assert.Equal(t, "1970-01-01T00:00:00.000Z", got["read"], "run() reads it by Go's value rules")
+	assert.Equal(t, true, got["seenIsDate"], "the subscriber gets it as it came")
+}
