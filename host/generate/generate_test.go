@@ -110,9 +110,13 @@ func TestExistingFilesAreKeptUnlessForce(t *testing.T) {
 // so the Go templates can be compiled before (and apart from) the real one.
 const stubWorker = `package worker
 
-import "context"
+import (
+	"context"
+	"syscall/js"
+)
 
 func Handle(name string, fn func(ctx context.Context, params any) (any, error)) {}
+func Await(ctx context.Context, promise js.Value) (js.Value, error)            { return promise, nil }
 func Run() {}
 `
 

@@ -101,7 +101,7 @@ var goHandlers = map[string]string{
 		}
 		abort := js.Global().Get("AbortController").New()
 		defer context.AfterFunc(ctx, func() { abort.Call("abort") })()
-		res, err := await(js.Global().Call("fetch", addr, map[string]any{"signal": abort.Get("signal")}))
+		res, err := worker.Await(ctx, js.Global().Call("fetch", addr, map[string]any{"signal": abort.Get("signal")}))
 		if err != nil {
 			return nil, fmt.Errorf("fetch %s: %w", addr, err)
 		}
@@ -112,7 +112,7 @@ var goHandlers = map[string]string{
 		if p["as"] == "text" {
 			read = "text"
 		}
-		body, err := await(res.Call(read))
+		body, err := worker.Await(ctx, res.Call(read))
 		if err != nil {
 			return nil, fmt.Errorf("fetch %s: %w", addr, err)
 		}
@@ -249,26 +249,6 @@ func less(a, b any) bool {
 		return af < bf
 	}
 	return fmt.Sprint(a) < fmt.Sprint(b)
-}
-
-// await waits for a JS Promise. Its callbacks only hand the outcome over
-// (a js.FuncOf callback must never block), and are released once it has.
-func await(promise js.Value) (js.Value, error) {
-	type outcome struct {
-		v  js.Value
-		ok bool
-	}
-	done := make(chan outcome, 1)
-	then := js.FuncOf(func(_ js.Value, args []js.Value) any { done <- outcome{args[0], true}; return nil })
-	catch := js.FuncOf(func(_ js.Value, args []js.Value) any { done <- outcome{args[0], false}; return nil })
-	defer then.Release()
-	defer catch.Release()
-	promise.Call("then", then, catch)
-	o := <-done
-	if !o.ok {
-		return js.Value{}, errors.New(js.Global().Get("String").Invoke(o.v).String())
-	}
-	return o.v, nil
 }
 
 func contains(list []any, s string) bool {

@@ -38,7 +38,7 @@
 // A handler's error is the task's error. A handler's panic is caught and
 // becomes the task's error too; the worker stays in service. Each task runs in
 // its own goroutine, outside any JS callback, so a handler may block, start
-// goroutines or wait on a JS Promise. When the host cancels a task (Cancel,
+// goroutines or wait on a JS Promise (Await, in js/wasm builds). When the host cancels a task (Cancel,
 // DeleteTask, the end of the task's Context, or its Timeout), the handler's
 // ctx is cancelled and its late answer dropped; a handler that has not
 // returned within the host's CancelGrace has its worker terminated and

@@ -77,7 +77,7 @@ func hashBlob(ctx context.Context, h io.Writer, buf []byte, blob js.Value) error
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ab, err := await(blob.Call("slice", off, min(off+len(buf), n)).Call("arrayBuffer"))
+		ab, err := worker.Await(ctx, blob.Call("slice", off, min(off+len(buf), n)).Call("arrayBuffer"))
 		if err != nil {
 			return fmt.Errorf("reading the Blob at %d: %w", off, err)
 		}
@@ -85,25 +85,4 @@ func hashBlob(ctx context.Context, h io.Writer, buf []byte, blob js.Value) error
 		h.Write(buf[:k])
 	}
 	return nil
-}
-
-// await waits for a JS Promise: a Blob's read always settles, so its
-// callbacks are released once it has. They only hand the outcome over:
-// they never block.
-func await(promise js.Value) (js.Value, error) {
-	type outcome struct {
-		v  js.Value
-		ok bool
-	}
-	done := make(chan outcome, 1)
-	then := js.FuncOf(func(_ js.Value, args []js.Value) any { done <- outcome{args[0], true}; return nil })
-	catch := js.FuncOf(func(_ js.Value, args []js.Value) any { done <- outcome{args[0], false}; return nil })
-	defer then.Release()
-	defer catch.Release()
-	promise.Call("then", then, catch)
-	o := <-done
-	if !o.ok {
-		return js.Value{}, errors.New(js.Global().Get("String").Invoke(o.v).String())
-	}
-	return o.v, nil
 }
