@@ -76,16 +76,18 @@ func TestGeneratedGoWorkersAnswerEverySampleAsTheJSWorkersDo(t *testing.T) {
   ['fetch', { url: location.origin + '/data/no-such.json' }],
   ['fetch', { url: '/data/people.json' }],
   ['fetch', {}],
+  ['fetch', { url: location.origin + '/data/100%' }],
 ` + page[end:]
 		writeFile(t, filepath.Join(dir, generate.Browser, "fetch.go.example.html"), page)
 		var rs []map[string]any
 		require.NoError(t, json.Unmarshal([]byte(runExamplePage(t, ctx, base+"/gen/browser/fetch.go.example.html")), &rs))
-		require.Len(t, rs, 5)
+		require.Len(t, rs, 6)
 		assert.Len(t, rs[0]["value"], 12, "the people")
 		assert.Equal(t, "hello", rs[1]["value"])
 		assert.Regexp(t, `^fetch http://127\.0\.0\.1:\d+/data/no-such\.json: HTTP 404$`, rs[2]["error"])
 		assert.Equal(t, `fetch needs params.url to be absolute (https://…, http://… or data:…), not "/data/people.json"`, rs[3]["error"])
 		assert.Equal(t, "fetch needs params.url", rs[4]["error"])
+		assert.Regexp(t, `^fetch http://127\.0\.0\.1:\d+/data/100%: HTTP 400$`, rs[5]["error"], "a URL url.Parse refuses goes to fetch (and to Go's server, which refuses it too)")
 	})
 
 	t.Run("under Node.js", func(t *testing.T) {

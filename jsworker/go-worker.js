@@ -30,7 +30,8 @@
 // When init-worker names a Web Lock (`lock`), this thread takes it before
 // the Go program sees init-worker and holds it for as long as it lives, and
 // worker-ready says so ({lock} in its content): the host is granted the lock
-// when the thread ends, however it ends, and so learns of it.
+// when the thread ends, however it ends, and so learns of it. Where locks
+// are refused (an opaque origin), it starts without one and says none.
 (function (root) {
   'use strict';
 
