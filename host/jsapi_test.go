@@ -651,3 +651,65 @@ atmoWorker({ when: () => new Date(0) });`})
 	assert.Equal(t, "1970-01-01T00:00:00.000Z", got["read"], "run() reads it by Go's value rules")
 	assert.Equal(t, true, got["seenIsDate"], "the subscriber gets it as it came")
 }
+
+func TestJSAPIASignalCancelsItsRunOrTask(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"signal-worker.js": `importScripts('/jsworker/atmo-worker.js');
+let echoes = 0, aborts = 0;
+atmoWorker({
+  echo: (p) => { echoes++; return p; },
+  wait: (_, { signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => { aborts++; reject(new Error('stopped')); })),
+  counts: () => ({ echoes, aborts }),
+});`})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['echo', 'wait', 'counts'], script: '/t/signal-worker.js', concurrency: 4 }]);
+  const fail = (p) => p.then((v) => ({ resolved: v }), (e) => ({ code: e.code, cause: String(e.cause), message: e.message, argument: e.argument }));
+  const tick = () => new Promise((r) => setTimeout(r, 50));
+  const out = {};
+  out.abortedAlready = await fail(tm.run('echo', 1, { signal: AbortSignal.abort('too late') }));
+  const c1 = new AbortController();
+  const sameTurn = fail(tm.run('echo', 2, { signal: c1.signal }));
+  c1.abort('changed my mind');
+  out.abortedInTheSameTurn = await sameTurn;
+  const c2 = new AbortController();
+  const running = fail(tm.run('wait', null, { signal: c2.signal }));
+  await tick();
+  c2.abort(new Error('user left'));
+  out.abortedWhileRunning = await running;
+  const c3 = new AbortController();
+  const withProgress = fail(tm.run('wait', null, { signal: c3.signal, onProgress: () => {} }));
+  await tick();
+  c3.abort('bye');
+  out.withProgress = await withProgress;
+  const c4 = new AbortController();
+  const task = new Promise((resolve) => tm.addTask({ name: 'wait', signal: c4.signal, onError: resolve }));
+  await tick();
+  c4.abort('task bye');
+  const taskErr = await task;
+  out.addTask = { code: taskErr.code, cause: taskErr.cause };
+  const c5 = new AbortController();
+  out.resolvedFirst = await tm.run('echo', 5, { signal: c5.signal });
+  c5.abort('after');
+  out.notASignal = await fail(tm.run('echo', 1, { signal: 'soon' }));
+  await tick();
+  out.counts = await tm.run('counts');
+  await tm.close();
+  return out;`), &got)
+	field := func(name, k string) any { return got[name].(map[string]any)[k] }
+	assert.Equal(t, "ERR_CANCELED", field("abortedAlready", "code"))
+	assert.Equal(t, "too late", field("abortedAlready", "cause"), "the signal's reason is the error's cause")
+	assert.Equal(t, `atmo: run("echo"): canceled by its signal before it was sent`, field("abortedAlready", "message"))
+	assert.Equal(t, "ERR_CANCELED", field("abortedInTheSameTurn", "code"))
+	assert.Equal(t, "changed my mind", field("abortedInTheSameTurn", "cause"))
+	assert.Equal(t, "ERR_CANCELED", field("abortedWhileRunning", "code"))
+	assert.Equal(t, "Error: user left", field("abortedWhileRunning", "cause"))
+	assert.Equal(t, "ERR_CANCELED", field("withProgress", "code"))
+	assert.Equal(t, "bye", field("withProgress", "cause"))
+	assert.Equal(t, map[string]any{"code": "ERR_CANCELED", "cause": "task bye"}, got["addTask"])
+	assert.Equal(t, 5.0, got["resolvedFirst"], "a signal aborted after its run settled changes nothing")
+	assert.Equal(t, "ERR_BAD_ARGUMENT", field("notASignal", "code"))
+	assert.Equal(t, "signal", field("notASignal", "argument"))
+	assert.Equal(t, map[string]any{"echoes": 1.0, "aborts": 3.0}, got["counts"],
+		"runs aborted before they were sent never reached the worker; running ones saw their handler's signal abort")
+}

@@ -29,6 +29,8 @@ export class AtmoError extends Error {
   workerMessage?: string;
   /** The bad argument (code ERR_BAD_ARGUMENT), e.g. 'name', 'params', 'configs[1].scirpt'. */
   argument?: string;
+  /** For ERR_CANCELED by a run's or task's signal: the signal's reason. */
+  cause?: unknown;
 }
 
 /** One worker of a pool: a JS script or a Go WASM module. */
@@ -172,6 +174,8 @@ export interface ErrorResponse {
   workerId?: string;
   error: string;
   code: AtmoErrorCode;
+  /** For ERR_CANCELED by the task's signal: the signal's reason. */
+  cause?: unknown;
 }
 
 /** Options of a task. */
@@ -206,6 +210,12 @@ export interface RunOptions {
    * converted by atmo's value rules (bytes as Uint8Array, Dates as ISO text).
    */
   raw?: boolean;
+  /**
+   * Cancels the task when it aborts, as cancel() does: the task settles with
+   * ERR_CANCELED, the signal's reason as the error's cause, and the worker's
+   * handler sees its own signal abort. A signal aborted already sends nothing.
+   */
+  signal?: AbortSignal;
 }
 
 /** One progress report of a running task. */

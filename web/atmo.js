@@ -21,7 +21,7 @@ export class AtmoError extends Error {
     super(message);
     this.name = 'AtmoError';
     this.code = fields.code || 'ERR_ATMO';
-    for (const k of ['taskId', 'workerId', 'argument', 'workerMessage']) {
+    for (const k of ['taskId', 'workerId', 'argument', 'workerMessage', 'cause']) {
       if (fields[k] !== undefined) this[k] = fields[k];
     }
   }
@@ -131,7 +131,7 @@ function checkName(name, where) {
 // The options of run(), and the fields of addTask()'s task. addTask also
 // takes, and ignores, the other fields of the seed's TaskRequest, so that a
 // task object written for the seed is accepted as it is.
-const RUN_OPTIONS = new Set(['priority', 'timeout', 'retries', 'onProgress', 'transfer', 'raw']);
+const RUN_OPTIONS = new Set(['priority', 'timeout', 'retries', 'onProgress', 'transfer', 'raw', 'signal']);
 const SEED_TASK_FIELDS = new Set(['id', 'status', 'assignedWorker']);
 const TASK_FIELDS = new Set(['name', 'params', 'onSuccess', 'onError', ...RUN_OPTIONS, ...SEED_TASK_FIELDS]);
 
@@ -238,6 +238,10 @@ class TaskManager {
     if (retries !== undefined && !(Number.isSafeInteger(retries) && retries >= 0)) {
       throw badArgument(`atmo: ${where}: retries must be a whole number, 0 or more (got ${String(retries)})`, 'retries');
     }
+    const { signal } = opts;
+    if (signal !== undefined && signal !== null && !(typeof signal === 'object' && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
+      throw badArgument(`atmo: ${where}: signal must be an AbortSignal, such as new AbortController().signal (got ${shown(signal)})`, 'signal');
+    }
     if (retries > 0 && Array.isArray(transfer) && transfer.length > 0) {
       throw badArgument(`atmo: ${where}: retries ${retries} cannot be kept with transfer: the buffers move to the worker, and one that dies takes them with it, so there would be nothing to send again; use retries 0, or leave the buffers out of transfer to have them copied`, 'retries');
     }
@@ -265,7 +269,7 @@ class TaskManager {
         }
       : undefined;
     const meta = [this._handle];
-    const r = { raw: !!opts.raw, settle: done, progress, held: pushTask(this._bridge, meta, name, copy, list, opts, !!progress) };
+    const r = { raw: !!opts.raw, settle: done, progress, signal: opts.signal, held: pushTask(this._bridge, meta, name, copy, list, opts, !!progress) };
     let id;
     try {
       id = unwrap(this._bridge.run(meta))[0];
@@ -281,11 +285,32 @@ class TaskManager {
     return id;
   }
 
+  // _watch cancels task id, which r waits for, when r's signal aborts (at
+  // once if it has); the cancel settles it through Go, with ERR_CANCELED
+  // and the signal's reason as its cause. _release stops the watch.
+  _watch(r, id) {
+    const { signal } = r;
+    const abort = () => {
+      r.abortReason = signal.reason;
+      this.cancel(id);
+    };
+    if (signal.aborted) {
+      abort();
+      return;
+    }
+    signal.addEventListener('abort', abort, { once: true });
+    r.unwatch = () => signal.removeEventListener('abort', abort);
+  }
+
   // _release lets go of the params the bridge held for a task: it settled,
   // or was never added.
   _release(r) {
     for (const k of r.held) this._bridge.release(k);
     r.held = [];
+    if (r.unwatch) {
+      r.unwatch();
+      r.unwatch = null;
+    }
   }
 
   // _expect waits for task id's answer, unless it came already.
@@ -296,6 +321,7 @@ class TaskManager {
       this._settleRun(r, early);
     } else {
       this._waiting.set(id, r);
+      if (r.signal) this._watch(r, id);
     }
   }
 
@@ -308,7 +334,10 @@ class TaskManager {
    * before the Promise settles), transfer (ArrayBuffers in params that move
    * to the worker instead of being copied; yours are left detached), raw
    * (the result as the worker sent it: typed arrays keep their type and a
-   * buffer the worker transferred arrives with no copy).
+   * buffer the worker transferred arrives with no copy), signal (an
+   * AbortSignal: its abort cancels the task, which rejects with
+   * ERR_CANCELED and the signal's reason as its cause; one aborted already
+   * sends nothing).
    */
   run(name, params, options = {}) {
     const opts = options || {};
@@ -330,7 +359,7 @@ class TaskManager {
       this._check(name, opts, where, RUN_OPTIONS);
       const { copy, list } = cloneParams(params, opts.transfer, where);
       const settle = (kind, payload) => (kind === 'success' ? resolve(payload.content) : reject(fromBridge(payload)));
-      this._runs.push({ name, copy, list, opts, raw: !!opts.raw, settle, reject });
+      this._runs.push({ name, copy, list, opts, raw: !!opts.raw, settle, reject, signal: opts.signal, where });
       if (this._runs.length === 1) queueMicrotask(() => this._flushRuns());
     });
   }
@@ -347,6 +376,17 @@ class TaskManager {
     if (gone) {
       for (const r of runs) r.reject(gone);
       return;
+    }
+    // A run whose signal aborted before it was sent is not sent.
+    if (runs.some((r) => r.signal && r.signal.aborted)) {
+      const sent = [];
+      for (const r of runs) {
+        if (!(r.signal && r.signal.aborted)) sent.push(r);
+        else r.reject(new AtmoError(`atmo: ${r.where}: canceled by its signal before it was sent`, { code: 'ERR_CANCELED', cause: r.signal.reason }));
+      }
+      if (sent.length === 0) return;
+      runs.length = 0;
+      runs.push(...sent);
     }
     const meta = [this._handle];
     for (const r of runs) r.held = pushTask(this._bridge, meta, r.name, r.copy, r.list, r.opts, false);
@@ -393,7 +433,7 @@ class TaskManager {
   _settleRun(r, [taskId, ok, content, workerId, error]) {
     this._release(r);
     if (!ok) {
-      r.settle('error', error);
+      r.settle('error', r.abortReason !== undefined && error.code === 'ERR_CANCELED' ? { ...error, cause: r.abortReason } : error);
       return;
     }
     let value = content;
@@ -425,7 +465,11 @@ class TaskManager {
     const id = this._add(name, params, task, (kind, payload) => {
       try {
         if (kind === 'success') onSuccess && onSuccess(payload);
-        else onError && onError({ message: 'worker-response', taskId: payload.taskId, workerId: payload.workerId, error: payload.message, code: payload.code });
+        else if (onError) {
+          const e = { message: 'worker-response', taskId: payload.taskId, workerId: payload.workerId, error: payload.message, code: payload.code };
+          if (payload.cause !== undefined) e.cause = payload.cause; // the reason of the signal that canceled it
+          onError(e);
+        }
       } catch (err) {
         console.error(`atmo: ${kind === 'success' ? 'onSuccess' : 'onError'} of task ${payload.taskId} threw`, err);
       }
