@@ -46,19 +46,22 @@ window.atmoLoaded = loadAtmo({ wasm: '/testdata/exitlater.wasm' }).then((a) => (
   await new Promise((r) => setTimeout(r, 20));
   const queued = new Promise((resolve) => tm.addTask({ name: 'add', params: { a: 1, b: 2 }, // behind it
     onSuccess: () => resolve({ resolved: true }), onError: (r) => resolve({ code: r.code, error: r.error }) }));
-  await new Promise((r) => setTimeout(r, 50));                       // both are with Go now
+  const abort = new AbortController();
+  const signaled = outcome(tm.run('add', { a: 3, b: 3 }, { signal: abort.signal }));
+  await new Promise((r) => setTimeout(r, 50));                       // all three are with Go now
   const sameTurn = outcome(tm.run('add', { a: 2, b: 2 }));           // not yet handed to Go
   atmoTestExit(3);
+  abort.abort('left'); // its cancel finds the module gone: nothing thrown at the page
   const later = {};
   for (const [k, f] of Object.entries({ run: () => tm.run('add', { a: 1, b: 1 }), status: () => tm.status(),
       create: () => atmo.createTaskManager(), ready: () => wm.ready() })) {
     try { later[k] = await outcome(Promise.resolve().then(f)); } catch (e) { later[k] = { threw: e.message }; }
   }
   await Promise.all([tm.close(), wm.close()]);
-  return { running: await running, queued: await queued, sameTurn: await sameTurn, later, closed: true };`), &got)
+  return { running: await running, queued: await queued, sameTurn: await sameTurn, signaled: await signaled, later, closed: true };`), &got)
 
 	exited := "atmo: the Go module /testdata/exitlater.wasm exited with code 3 (the console shows why), so its tasks cannot finish; reload the page to start again"
-	for _, k := range []string{"running", "sameTurn"} {
+	for _, k := range []string{"running", "sameTurn", "signaled"} {
 		r, _ := got[k].(map[string]any)
 		assert.Equal(t, "ERR_EXITED", r["code"], k)
 		assert.Equal(t, exited, r["message"], k)

@@ -667,7 +667,15 @@ atmoWorker({
   const fail = (p) => p.then((v) => ({ resolved: v }), (e) => ({ code: e.code, cause: String(e.cause), message: e.message, argument: e.argument }));
   const tick = () => new Promise((r) => setTimeout(r, 50));
   const out = {};
-  out.abortedAlready = await fail(tm.run('echo', 1, { signal: AbortSignal.abort('too late') }));
+  const kept = new ArrayBuffer(8);
+  out.abortedAlready = await fail(tm.run('echo', { kept }, { signal: AbortSignal.abort('too late'), transfer: [kept] }));
+  out.keptBytes = kept.byteLength;
+  out.abortedAlreadyWithProgress = await fail(tm.run('echo', 1, { signal: AbortSignal.abort('no'), onProgress: () => {} }));
+  try {
+    tm.addTask({ name: 'echo', signal: AbortSignal.abort('not now'), onError: () => { out.addTaskOnError = true; } });
+  } catch (e) {
+    out.addTaskAbortedAlready = { code: e.code, cause: String(e.cause) };
+  }
   const c1 = new AbortController();
   const sameTurn = fail(tm.run('echo', 2, { signal: c1.signal }));
   c1.abort('changed my mind');
@@ -700,6 +708,10 @@ atmoWorker({
 	assert.Equal(t, "ERR_CANCELED", field("abortedAlready", "code"))
 	assert.Equal(t, "too late", field("abortedAlready", "cause"), "the signal's reason is the error's cause")
 	assert.Equal(t, `atmo: run("echo"): canceled by its signal before it was sent`, field("abortedAlready", "message"))
+	assert.Equal(t, 8.0, got["keptBytes"], "nothing sent, nothing moved")
+	assert.Equal(t, "ERR_CANCELED", field("abortedAlreadyWithProgress", "code"))
+	assert.Equal(t, map[string]any{"code": "ERR_CANCELED", "cause": "not now"}, got["addTaskAbortedAlready"], "addTask throws, as for any task it does not take")
+	assert.NotContains(t, got, "addTaskOnError")
 	assert.Equal(t, "ERR_CANCELED", field("abortedInTheSameTurn", "code"))
 	assert.Equal(t, "changed my mind", field("abortedInTheSameTurn", "cause"))
 	assert.Equal(t, "ERR_CANCELED", field("abortedWhileRunning", "code"))

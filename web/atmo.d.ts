@@ -213,7 +213,8 @@ export interface RunOptions {
   /**
    * Cancels the task when it aborts, as cancel() does: the task settles with
    * ERR_CANCELED, the signal's reason as the error's cause, and the worker's
-   * handler sees its own signal abort. A signal aborted already sends nothing.
+   * handler sees its own signal abort. A signal aborted already sends nothing:
+   * run() rejects and addTask() throws, with ERR_CANCELED.
    */
   signal?: AbortSignal;
 }

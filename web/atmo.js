@@ -42,6 +42,14 @@ function badArgument(message, argument) {
   return new AtmoError(message, { code: 'ERR_BAD_ARGUMENT', argument });
 }
 
+// abortedAlready is the error of a task whose signal aborted before it was
+// sent, or undefined: such a task is not sent.
+function abortedAlready(opts, where) {
+  const { signal } = opts;
+  if (!signal || !signal.aborted) return undefined;
+  return new AtmoError(`atmo: ${where}: canceled by its signal before it was sent`, { code: 'ERR_CANCELED', cause: signal.reason });
+}
+
 // shown writes a value the caller gave into a message: as JSON where it
 // has one (a BigInt, a cyclic object, a function has none).
 function shown(v) {
@@ -253,6 +261,8 @@ class TaskManager {
   // onProgress, transfer, raw.
   _add(name, params, opts, done, where, known) {
     this._check(name, opts, where, known);
+    const aborted = abortedAlready(opts, where);
+    if (aborted) throw aborted;
     const { copy, list } = cloneParams(params, opts.transfer, where);
     const { onProgress } = opts;
     if (onProgress !== undefined && onProgress !== null && typeof onProgress !== 'function') {
@@ -292,7 +302,11 @@ class TaskManager {
     const { signal } = r;
     const abort = () => {
       r.abortReason = signal.reason;
-      this.cancel(id);
+      try {
+        this.cancel(id);
+      } catch (_) {
+        // the Go module has exited: the task settles with that (_exited)
+      }
     };
     if (signal.aborted) {
       abort();
@@ -357,6 +371,11 @@ class TaskManager {
     // their answers come back together: one crossing per turn, not per task.
     return new Promise((resolve, reject) => {
       this._check(name, opts, where, RUN_OPTIONS);
+      const aborted = abortedAlready(opts, where);
+      if (aborted) {
+        reject(aborted); // nothing sent, and transfer's buffers stay yours
+        return;
+      }
       const { copy, list } = cloneParams(params, opts.transfer, where);
       const settle = (kind, payload) => (kind === 'success' ? resolve(payload.content) : reject(fromBridge(payload)));
       this._runs.push({ name, copy, list, opts, raw: !!opts.raw, settle, reject, signal: opts.signal, where });
@@ -381,8 +400,9 @@ class TaskManager {
     if (runs.some((r) => r.signal && r.signal.aborted)) {
       const sent = [];
       for (const r of runs) {
-        if (!(r.signal && r.signal.aborted)) sent.push(r);
-        else r.reject(new AtmoError(`atmo: ${r.where}: canceled by its signal before it was sent`, { code: 'ERR_CANCELED', cause: r.signal.reason }));
+        const aborted = abortedAlready(r, r.where);
+        if (aborted) r.reject(aborted);
+        else sent.push(r);
       }
       if (sent.length === 0) return;
       runs.length = 0;
@@ -453,7 +473,8 @@ class TaskManager {
    * {taskId, workerId, content} for each report, in order, before the task
    * settles; onSuccess gets {message, taskId, workerId, content}; onError
    * gets {message, taskId, workerId, error, code}. Returns {id, name,
-   * cancel()}; throws an AtmoError for a bad argument or a closed manager.
+   * cancel()}; throws an AtmoError for a bad argument, a closed manager, or
+   * a signal aborted already (ERR_CANCELED: nothing is sent).
    */
   addTask(task) {
     if (!task || typeof task !== 'object') throw badArgument('atmo: addTask(task): task must be an object like {name, params, onSuccess, onError}', 'task');
