@@ -1,9 +1,10 @@
 package atmo
 
 import (
+	"bytes"
 	"fmt"
 	"runtime"
-	"strings"
+	"strconv"
 	"sync"
 )
 
@@ -70,6 +71,7 @@ func (tm *TaskManager) wakeRunner() {
 // runCallbacks is a runner: it runs the next task's next callback until
 // the line is empty, then parks (or ends, when enough others are parked).
 func (tm *TaskManager) runCallbacks() {
+	defer tm.calling(fromRunner)()
 	r := &tm.runners
 	var running *TaskRequest // the task whose callback runs, while it runs
 	defer func() {
@@ -180,22 +182,35 @@ const (
 	fromSubscriber        // a subscriber's fn
 )
 
-// calledFrom says whether a user callback started by runCallbacks or a
-// subscriber is on the current goroutine's stack.
-func calledFrom() caller {
-	pcs := make([]uintptr, 64)
-	n := runtime.Callers(2, pcs)
-	frames := runtime.CallersFrames(pcs[:n])
-	for {
-		f, more := frames.Next()
-		switch {
-		case strings.HasSuffix(f.Function, ".(*TaskManager).runCallbacks"):
-			return fromRunner
-		case strings.HasSuffix(f.Function, ".(*subscriber).run"):
-			return fromSubscriber
-		}
-		if !more {
-			return fromElsewhere
+// calledFrom says whether the current goroutine is one of tm's own that
+// run user code: a runner of task callbacks or a subscriber's. Another
+// manager's callback is an outside caller to tm, and so is a goroutine a
+// callback started.
+func (tm *TaskManager) calledFrom() caller {
+	if c, ok := tm.callers.Load(goid()); ok {
+		return c.(caller)
+	}
+	return fromElsewhere
+}
+
+// calling marks the current goroutine as one of tm's that run user code
+// (see calledFrom); the function it returns unmarks it.
+func (tm *TaskManager) calling(c caller) func() {
+	id := goid()
+	tm.callers.Store(id, c)
+	return func() { tm.callers.Delete(id) }
+}
+
+// goid is the current goroutine's id, from the first line of its stack
+// ("goroutine 18 [running]:"): Go offers no other way to tell goroutines
+// apart, and the runners and subscribers only read it when they start.
+func goid() uint64 {
+	var buf [64]byte
+	b := bytes.TrimPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		if id, err := strconv.ParseUint(string(b[:i]), 10, 64); err == nil {
+			return id
 		}
 	}
+	return 0
 }

@@ -526,6 +526,51 @@ func TestCloseWaitsForRunningCallbacksAndMayBeCalledFromOne(t *testing.T) {
 	assert.True(t, finished.Load(), "Close returned only after the running callback")
 }
 
+func TestCloseFromACallbackDeepInItsOwnCallsReturns(t *testing.T) {
+	tm := NewTaskManager()
+	p, _ := fakePool(t, tm, echo, cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	closed := make(chan struct{})
+	var deep func(n int)
+	deep = func(n int) {
+		if n == 0 {
+			require.NoError(t, tm.Close())
+			close(closed)
+			return
+		}
+		deep(n - 1)
+	}
+	_, err := tm.AddTask(TaskParams{Name: "job", OnSuccess: func(Response) { deep(200) }})
+	require.NoError(t, err)
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close from a callback 200 calls deep never returned: it waited for its own callback")
+	}
+}
+
+func TestClosingAnotherManagerFromACallbackWaitsForThatManagersCallbacks(t *testing.T) {
+	a, b := NewTaskManager(), NewTaskManager()
+	defer a.Close()
+	pa, _ := fakePool(t, a, echo, cfg("a", "job"))
+	pb, _ := fakePool(t, b, echo, cfg("b", "job"))
+	require.NoError(t, pa.ready(ctx(t)))
+	require.NoError(t, pb.ready(ctx(t)))
+	running, release := make(chan struct{}), make(chan struct{})
+	var finished atomic.Bool
+	_, err := b.AddTask(TaskParams{Name: "job", OnSuccess: func(Response) { close(running); <-release; finished.Store(true) }})
+	require.NoError(t, err)
+	<-running
+	got := make(chan bool, 1)
+	_, err = a.AddTask(TaskParams{Name: "job", OnSuccess: func(Response) {
+		go func() { time.Sleep(50 * time.Millisecond); close(release) }()
+		require.NoError(t, b.Close())
+		got <- finished.Load()
+	}})
+	require.NoError(t, err)
+	assert.True(t, <-got, "b.Close() from a's callback returned only after b's running callback")
+}
+
 func TestCloseFromASubscriberReturnsOnlyOnceTheTasksCallbacksHaveRun(t *testing.T) {
 	tm := NewTaskManager()
 	p, _ := fakePool(t, tm, hangOn(t), cfg("a", "hang"))

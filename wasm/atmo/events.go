@@ -127,6 +127,7 @@ func (s *subscriber) push(m Message) {
 
 func (s *subscriber) run() {
 	defer close(s.exited)
+	defer s.tm.calling(fromSubscriber)()
 	for {
 		select {
 		case <-s.wake:

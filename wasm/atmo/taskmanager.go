@@ -99,6 +99,10 @@ type TaskManager struct {
 	clock       clock
 	maxPriority int64 // the largest |TaskParams.Priority| its aging can rank
 
+	// callers are the goroutines that run its user code, by goroutine id
+	// (see calledFrom).
+	callers sync.Map
+
 	mu sync.Mutex
 	// reading is the clock's reading shared by the messages of one batch
 	// while they are handled (see receiveAll); zero otherwise.
@@ -686,7 +690,7 @@ func (tm *TaskManager) knownNames() []string {
 // event stream. Callbacks already running are waited for (unless Close is
 // called from one); none starts after Close returns. Close is idempotent.
 func (tm *TaskManager) Close() error {
-	from := calledFrom()
+	from := tm.calledFrom()
 	inCallback := from != fromElsewhere
 	tm.mu.Lock()
 	if tm.closed {
