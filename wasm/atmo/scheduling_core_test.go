@@ -41,6 +41,40 @@ func TestThePoolGrowsUnderABurstAndShrinksBackWhenIdle(t *testing.T) {
 	require.NoError(t, err)
 }
 
+func TestAGrownPoolShrinksBackUnderATrickleItsCountWorkersCanServe(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	gates := map[int]chan struct{}{0: make(chan struct{}), 1: make(chan struct{})}
+	var mu sync.Mutex
+	n := 0
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		mu.Lock()
+		g := gates[n]
+		n++
+		mu.Unlock()
+		if g != nil {
+			<-g
+		}
+		return w.id, ""
+	}, WorkerConfig{Tasks: []string{"job"}, Script: "a", Count: 1, MaxWorkers: 2, IdleTimeout: time.Minute})
+	require.NoError(t, p.ready(ctx(t)))
+	r1 := doAsync(tm, TaskParams{Name: "job"}) // worker-1
+	r2 := doAsync(tm, TaskParams{Name: "job"}) // queued: worker-2 grows and takes it
+	settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return n == 2 })
+	close(gates[0])
+	<-r1
+	close(gates[1]) // the grown worker answers last: the warm one
+	<-r2
+	for range 30 { // one task every 10 s for 5 minutes
+		got, err := tm.Do(ctx(t), "job", nil)
+		require.NoError(t, err)
+		assert.Equal(t, "worker-1", got, "a tie goes to a Count worker, so a grown one can idle")
+		clk.Advance(10 * time.Second)
+	}
+	assert.Len(t, p.list(), 1, "the grown worker was released once idle for IdleTimeout")
+}
+
 func TestAWorkerHoldsUpToConcurrencyTasks(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()

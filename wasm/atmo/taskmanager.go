@@ -330,10 +330,12 @@ func (tm *TaskManager) route(t *TaskRequest) {
 }
 
 // pickWorker spreads load: the free worker with the fewest tasks in flight.
-// A tie goes to the worker that answered last, whose thread is the likeliest
-// still awake (kept so after a lone task: Options.LoneTaskAwake), so that
-// tasks one at a time stay on one warm worker; else the scan starts at a
-// rotating index so ties do not always go to the first.
+// A tie goes to a worker of a group's Count before one an elastic group grew,
+// so that a grown worker idles out once the others can serve the load; then
+// to the worker that answered last, whose thread is the likeliest still
+// awake (kept so after a lone task: Options.LoneTaskAwake), so that tasks
+// one at a time stay on one warm worker; else the scan starts at a rotating
+// index so ties do not always go to the first.
 func (tm *TaskManager) pickWorker(candidates []*TaskWorker) *TaskWorker {
 	var best *TaskWorker
 	n := len(candidates)
@@ -343,11 +345,22 @@ func (tm *TaskManager) pickWorker(candidates []*TaskWorker) *TaskWorker {
 		if !w.hasRoom() {
 			continue
 		}
-		if best == nil || len(w.inflight) < len(best.inflight) || (len(w.inflight) == len(best.inflight) && w == tm.warm) {
+		if best == nil || tm.before(w, best) {
 			best = w
 		}
 	}
 	return best
+}
+
+// before says whether w is a better pick than best (see pickWorker).
+func (tm *TaskManager) before(w, best *TaskWorker) bool {
+	if a, b := len(w.inflight), len(best.inflight); a != b {
+		return a < b
+	}
+	if w.elastic != best.elastic {
+		return !w.elastic
+	}
+	return w == tm.warm
 }
 
 // assign hands t to w: the seed's claim, grant and work. Called with mu held.
