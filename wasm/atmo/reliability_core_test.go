@@ -325,6 +325,20 @@ func TestACrashRetriesOnAnotherWorkerThenFailsWithErrWorkerCrashed(t *testing.T)
 	assert.Equal(t, 1, s.Retried)
 }
 
+func TestACrashOfTheLastWorkerForANameFailsItsTaskWithTheCrashNotARetry(t *testing.T) {
+	tm := NewTaskManagerWithOptions(Options{Restart: RestartPolicy{Never: true}})
+	defer tm.Close()
+	p, fakes := fakePool(t, tm, hangOn(t), cfg("a", "hang"))
+	require.NoError(t, p.ready(ctx(t)))
+	res := doAsync(tm, TaskParams{Name: "hang", Retries: 1})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	p.workerExit((*fakes)[0].w, "exit code 1")
+	r := <-res
+	require.ErrorIs(t, r.Err, ErrWorkerCrashed, "no worker is left to retry on: %v", r.Err)
+	assert.Contains(t, r.Error, "exit code 1")
+	assert.Equal(t, 0, tm.Stats().Retried, "no retry ran")
+}
+
 // moving is params that move JS buffers to the worker, as the JS API holds
 // those of run(name, params, {transfer}): once sent, they are gone from
 // the page.

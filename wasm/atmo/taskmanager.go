@@ -503,7 +503,9 @@ func (tm *TaskManager) retryOrFail(t *TaskRequest, err error) {
 	if t.settled {
 		return
 	}
-	if t.retriesLeft > 0 && !tm.closed {
+	// A retry needs a worker to run on: with none left for the name (its
+	// only worker crashed under Restart.Never), the crash is the answer.
+	if t.retriesLeft > 0 && !tm.closed && len(tm.byName[t.name]) > 0 {
 		t.retriesLeft--
 		tm.stats.retried++
 		tm.requeue(t, err.Error())
