@@ -679,6 +679,21 @@ func TestAFullQueueRefusesNewTasksAtOnce(t *testing.T) {
 	assert.Equal(t, 2, tm.Stats().Rejected)
 }
 
+func TestAFullQueueStillTakesATaskThatAFreeWorkerRunsAtOnce(t *testing.T) {
+	tm := NewTaskManagerWithOptions(Options{MaxQueue: 1})
+	defer tm.Close()
+	p, _ := fakePool(t, tm, hangOn(t), cfg("a", "hang"), cfg("b", "quick"))
+	require.NoError(t, p.ready(ctx(t)))
+	for i := 0; i < 2; i++ { // one runs on a, one waits: the queue is full
+		_, err := tm.AddTask(TaskParams{Name: "hang"})
+		require.NoError(t, err)
+	}
+	_, err := tm.Do(ctx(t), "quick", nil)
+	require.NoError(t, err, "b is free: the task does not wait, so MaxQueue does not bound it")
+	_, err = tm.AddTask(TaskParams{Name: "hang"})
+	require.ErrorIs(t, err, ErrQueueFull, "one more that would wait is refused")
+}
+
 func TestHostileCallerInputIsAnErrorNeverAPanic(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()

@@ -271,17 +271,19 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 		onSuccess: p.OnSuccess, onError: p.OnError, onProgress: p.OnProgress, rawResult: p.RawResult,
 		status: TaskNew, index: -1, retriesLeft: p.Retries,
 	}
-	if wait {
-		t.done = doneChans.Get().(chan Response)
-	}
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	if tm.closed {
 		return nil, fmt.Errorf("%w: cannot add task %q to a closed TaskManager", ErrClosed, p.Name)
 	}
-	if tm.opts.MaxQueue > 0 && tm.queued >= tm.opts.MaxQueue {
+	// MaxQueue bounds the tasks that wait: one a free worker takes at once
+	// does not.
+	if tm.opts.MaxQueue > 0 && tm.queued >= tm.opts.MaxQueue && !tm.roomFor(p.Name) {
 		tm.stats.rejected++
 		return nil, fmt.Errorf("%w: %d tasks are waiting (Options.MaxQueue); task %q was not added: retry later or raise the limit", ErrQueueFull, tm.queued, p.Name)
+	}
+	if wait {
+		t.done = doneChans.Get().(chan Response)
 	}
 	tm.nextTask++
 	t.seq = tm.nextTask
@@ -327,6 +329,20 @@ func (tm *TaskManager) route(t *TaskRequest) {
 	q.push(t)
 	tm.queued++
 	tm.grow(t.name)
+}
+
+// roomFor says whether a live worker that lists name has room for a task
+// now, with none of that name waiting before it. Called with mu held.
+func (tm *TaskManager) roomFor(name string) bool {
+	if q := tm.queues[name]; q != nil && q.Len() > 0 {
+		return false
+	}
+	for _, w := range tm.byName[name] {
+		if w.hasRoom() {
+			return true
+		}
+	}
+	return false
 }
 
 // pickWorker spreads load: the free worker with the fewest tasks in flight.
