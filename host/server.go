@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -64,7 +65,8 @@ type server struct {
 // while the file's size and modification time are unchanged.
 var assets = struct {
 	sync.Mutex
-	m map[string]*asset
+	m     map[string]*asset
+	bytes int64 // the sizes of the files in m
 }{m: map[string]*asset{}}
 
 // NewHandler returns the host server's handler for cfg.
@@ -73,11 +75,14 @@ func NewHandler(cfg Config) http.Handler {
 		cfg.WasmDir = filepath.Join("bin", "wasm")
 	}
 	s := &server{cfg: cfg}
-	// Symlinks are followed, as http.Dir does: a folder of links to builds
-	// kept elsewhere is served. A URL alone cannot leave a root (safePath).
+	// In the build directory symlinks are followed, as http.Dir does: a
+	// folder of links to builds kept elsewhere is served. A mounted
+	// directory is any folder of the user's, so a link in it that leads
+	// out of it is not followed (os.Root). A URL alone cannot leave a root
+	// (safePath).
 	wasmDir := os.DirFS(cfg.WasmDir)
 	for _, m := range cfg.Mounts {
-		s.roots = append(s.roots, root{m.Prefix, os.DirFS(m.Dir), m.Dir})
+		s.roots = append(s.roots, root{m.Prefix, confined(m.Dir), m.Dir})
 	}
 	s.roots = append(s.roots,
 		root{"/jsworker/", jsworker.FS, "jsworker/ (embedded)"},
@@ -89,6 +94,38 @@ func NewHandler(cfg Config) http.Handler {
 	)
 	return s
 }
+
+// confined serves dir's files and the links in it that stay inside it; a
+// link that leads out is not found.
+func confined(dir string) fs.FS {
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return emptyFS{} // checked when the flag was read; gone since
+	}
+	return confinedFS{r.FS()}
+}
+
+type confinedFS struct{ fsys fs.FS }
+
+func (c confinedFS) Open(name string) (fs.File, error) {
+	f, err := c.fsys.Open(name)
+	if err != nil && escapes != nil && errors.Is(err, escapes) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return f, err
+}
+
+// escapes is the error os.Root gives for a path that leads out of it,
+// which the os package does not export.
+var escapes = func() error {
+	r, err := os.OpenRoot(".")
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	_, err = r.Stat("..")
+	return errors.Unwrap(err)
+}()
 
 func subFS(f fs.FS, dir string) fs.FS {
 	sub, err := fs.Sub(f, dir)
@@ -174,6 +211,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
+		if a.data == nil && a.size > maxCached {
+			s.serveLarge(w, r, rt, a)
+			return
+		}
 		s.serveAsset(w, r, a)
 		return
 	}
@@ -216,7 +257,16 @@ type asset struct {
 	br []byte
 }
 
+// maxCached is the largest file kept in memory (with its compressed
+// forms); a larger one is sent from disk as it is (see serveLarge), and
+// maxCache bounds what all the cached files take together.
+const (
+	maxCached = 32 << 20
+	maxCache  = 256 << 20
+)
+
 // load returns the file name of rt, from the cache while it is unchanged.
+// A file larger than maxCached comes back with no data: serveLarge sends it.
 func (s *server) load(rt root, name string) (*asset, error) {
 	fi, err := fs.Stat(rt.fsys, name)
 	if err != nil {
@@ -224,6 +274,9 @@ func (s *server) load(rt root, name string) (*asset, error) {
 	}
 	if fi.IsDir() {
 		return nil, fs.ErrNotExist // no listings
+	}
+	if fi.Size() > maxCached {
+		return &asset{name: name, modTime: fi.ModTime(), size: fi.Size()}, nil
 	}
 	key := rt.prefix + "\x00" + rt.what + "\x00" + name
 	assets.Lock()
@@ -239,9 +292,38 @@ func (s *server) load(rt root, name string) (*asset, error) {
 	sum := sha256.Sum256(data)
 	a = &asset{name: name, modTime: fi.ModTime(), size: fi.Size(), data: data, etag: hex.EncodeToString(sum[:12])}
 	assets.Lock()
+	if old := assets.m[key]; old != nil {
+		assets.bytes -= old.size
+	}
+	if assets.bytes+a.size > maxCache { // start again rather than grow without bound
+		clear(assets.m)
+		assets.bytes = 0
+	}
 	assets.m[key] = a
+	assets.bytes += a.size
 	assets.Unlock()
 	return a, nil
+}
+
+// serveLarge sends a file too large to cache straight from its root,
+// uncompressed, with a validator made of its size and modification time.
+func (s *server) serveLarge(w http.ResponseWriter, r *http.Request, rt root, a *asset) {
+	f, err := rt.fsys.Open(a.name)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	rs, ok := f.(io.ReadSeeker)
+	if !ok {
+		http.Error(w, a.name+" cannot be read in ranges", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType(a.name))
+	h.Set("Cache-Control", "no-cache")
+	h.Set("ETag", fmt.Sprintf(`W/"%x-%x"`, a.size, a.modTime.UnixNano()))
+	http.ServeContent(w, r, "", a.modTime, rs)
 }
 
 // serveAsset sends a with its type, validators and the best encoding the
@@ -296,8 +378,8 @@ func (a *asset) brotli() []byte {
 	return a.br
 }
 
-// pickEncoding chooses br, then gzip, among those Accept-Encoding allows
-// (q > 0); "" means identity.
+// pickEncoding chooses the encoding Accept-Encoding weighs highest among br
+// and gzip (q > 0), br on a tie; "" means identity.
 func pickEncoding(accept string) string {
 	q := map[string]float64{}
 	for _, part := range strings.Split(accept, ",") {
@@ -316,16 +398,17 @@ func pickEncoding(accept string) string {
 		}
 		q[name] = v
 	}
+	best, bestQ := "", 0.0
 	for _, enc := range []string{"br", "gzip"} {
 		v, ok := q[enc]
 		if !ok {
 			v, ok = q["*"]
 		}
-		if ok && v > 0 {
-			return enc
+		if ok && v > bestQ {
+			best, bestQ = enc, v
 		}
 	}
-	return ""
+	return best
 }
 
 var contentTypes = map[string]string{

@@ -133,6 +133,11 @@ func TestServerCompressesWithBrotliOrGzipWhenAccepted(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, wasm, plain)
 
+	res, _ = get(t, srv.URL+"/atmo.wasm", "Accept-Encoding", "gzip;q=1, br;q=0.1")
+	assert.Equal(t, "gzip", res.Header.Get("Content-Encoding"), "the browser's weights count")
+	res, _ = get(t, srv.URL+"/atmo.wasm", "Accept-Encoding", "gzip;q=0.5, br;q=0.5")
+	assert.Equal(t, "br", res.Header.Get("Content-Encoding"), "br on a tie")
+
 	for _, accept := range []string{"", "identity", "gzip;q=0, br;q=0"} {
 		res, body = get(t, srv.URL+"/atmo.wasm", "Accept-Encoding", accept)
 		assert.Empty(t, res.Header.Get("Content-Encoding"), "Accept-Encoding %q", accept)
@@ -221,6 +226,54 @@ func TestServerAnswersPathTraversalWith404(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, rawStatus(t, addr, path), path)
 	}
 	assert.Equal(t, http.StatusOK, rawStatus(t, addr, "/gen/atmo.wasm"), "a mount still serves its own files")
+}
+
+func TestServerFollowsNoLinkOutOfAMountedDirectory(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	outside := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("the password"), 0o644))
+	mount := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(mount, "worker.js"), []byte("// a worker"), 0o644))
+	require.NoError(t, os.Symlink(outside, filepath.Join(mount, "out")))
+	require.NoError(t, os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(mount, "secret.txt")))
+	require.NoError(t, os.Symlink("worker.js", filepath.Join(mount, "alias.js")))
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/gen/", Dir: mount}}}))
+	defer srv.Close()
+	for _, path := range []string{"/gen/out/secret.txt", "/gen/secret.txt"} {
+		res, body := get(t, srv.URL+path)
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, path)
+		assert.NotContains(t, string(body), "the password", path)
+	}
+	res, body := get(t, srv.URL+"/gen/alias.js")
+	assert.Equal(t, http.StatusOK, res.StatusCode, "a link that stays inside is followed")
+	assert.Equal(t, "// a worker", string(body))
+}
+
+func TestServerSendsAFileTooLargeToCacheFromDiskInRanges(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	mount := t.TempDir()
+	big := filepath.Join(mount, "big.bin")
+	f, err := os.Create(big)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte("end"), maxCached+100) // sparse: no disk to speak of
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/m/", Dir: mount}}}))
+	defer srv.Close()
+
+	res, body := get(t, srv.URL+"/m/big.bin", "Range", fmt.Sprintf("bytes=%d-", maxCached+100), "Accept-Encoding", "br, gzip")
+	assert.Equal(t, http.StatusPartialContent, res.StatusCode)
+	assert.Equal(t, "end", string(body))
+	assert.Empty(t, res.Header.Get("Content-Encoding"), "sent as it is")
+	assert.NotEmpty(t, res.Header.Get("ETag"))
+	assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"))
+	assets.Lock()
+	for _, a := range assets.m {
+		assert.NotEqual(t, "big.bin", a.name, "not kept in memory")
+	}
+	assets.Unlock()
+	res, _ = get(t, srv.URL+"/m/big.bin", "If-None-Match", res.Header.Get("ETag"))
+	assert.Equal(t, http.StatusNotModified, res.StatusCode)
 }
 
 func TestServeSaysWhatIsWrongWithItsAddress(t *testing.T) {
