@@ -137,11 +137,24 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		stop() // a second Ctrl-C ends the process at once
+		fmt.Fprintf(stderr, "host: stopping; waiting up to %v for the requests under way (Ctrl-C again to quit now)\n", shutdownGrace)
+		shut, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
-		return srv.Shutdown(shut)
+		if err := srv.Shutdown(shut); errors.Is(err, context.DeadlineExceeded) {
+			srv.Close()
+			fmt.Fprintf(stderr, "host: stopped; requests still under way after %v were cut off\n", shutdownGrace)
+			return nil
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "host: stopped")
+		return nil
 	}
 }
+
+// shutdownGrace is how long a stopping server lets requests under way end.
+const shutdownGrace = 3 * time.Second
 
 // displayAddr is an address a browser can open: 0.0.0.0 and :: become loopback.
 func displayAddr(a net.Addr) string {

@@ -10,9 +10,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/andybalholm/brotli"
 	"github.com/stretchr/testify/assert"
@@ -289,4 +294,78 @@ func TestServeSaysWhatIsWrongWithItsAddress(t *testing.T) {
 		assert.NotEqual(t, 0, code, addr)
 		assert.Contains(t, stderr.String(), want, addr)
 	}
+}
+
+func TestServeStopsOnCtrlCAndASecondOneQuitsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the host binary")
+	}
+	bin := filepath.Join(t.TempDir(), "host")
+	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	dir, _ := fakeWasmDir(t)
+	mount := t.TempDir()
+	f, err := os.Create(filepath.Join(mount, "big.bin"))
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(maxCached+1<<20)) // sent from disk, more than sockets buffer
+	require.NoError(t, f.Close())
+
+	// start runs the server and a client that asks for big.bin and reads
+	// none of it, so the answer is under way when Ctrl-C comes.
+	start := func() (*exec.Cmd, *lockedBuffer) {
+		cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-wasm", dir, "-mount", "/m/="+mount)
+		stderr := &lockedBuffer{}
+		cmd.Stderr = stderr
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		require.NoError(t, err)
+		addr := strings.TrimSuffix(strings.TrimPrefix(strings.Fields(line)[5], "http://"), "/")
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		_, err = fmt.Fprintf(conn, "GET /m/big.bin HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		require.NoError(t, err)
+		head := make([]byte, 12)
+		_, err = io.ReadFull(conn, head) // the answer has begun
+		require.NoError(t, err)
+		return cmd, stderr
+	}
+
+	cmd, stderr := start()
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	require.NoError(t, cmd.Wait(), "one Ctrl-C: a clean stop once the grace is over: %s", stderr)
+	assert.Contains(t, stderr.String(), "host: stopping; waiting up to 3s for the requests under way (Ctrl-C again to quit now)")
+	assert.Contains(t, stderr.String(), "host: stopped; requests still under way after 3s were cut off")
+
+	cmd, stderr = start()
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "host: stopping") }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "a second Ctrl-C ends the process")
+	ws, ok := exit.Sys().(syscall.WaitStatus)
+	require.True(t, ok)
+	assert.True(t, ws.Signaled(), "ended by the signal itself, not by the server: %v, %s", err, stderr)
+}
+
+// lockedBuffer is a bytes.Buffer that a process writes while a test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
