@@ -93,7 +93,18 @@ func TestDashboardWhoseGoModuleExitsSaysSoOnce(t *testing.T) {
 	eval(t, ctx, `document.querySelector('#conn').textContent`, &header)
 	assert.Equal(t, "atmo: the Go module /atmo.wasm exited with code 3 (the console shows why), so its tasks cannot finish; reload the page to start again", header)
 	time.Sleep(1200 * time.Millisecond) // a few of its render ticks
-	assert.NotContains(t, strings.ToLower(plog.String()), "uncaught", "nothing thrown at the page, tick after tick")
+	var controls map[string]any
+	eval(t, ctx, `(() => {
+  const enabled = [...document.querySelectorAll('main button')].filter((b) => !b.disabled && b.id !== 'clear-log').map((b) => b.id || b.className);
+  const close = document.querySelector('.worker-card .close');
+  close.disabled = false; // a click that comes anyway (an old page script, a test)
+  close.click();
+  return { enabled, log: document.querySelector('#log').textContent };
+})()`, &controls)
+	assert.Empty(t, controls["enabled"], "nothing can run any more: the controls are off")
+	assert.Contains(t, controls["log"], "exited with code 3", "a close after the exit is said in the log")
+	time.Sleep(100 * time.Millisecond)
+	assert.NotContains(t, strings.ToLower(plog.String()), "uncaught", "nothing thrown at the page, tick after tick, nor by a close")
 }
 
 // pageOf serves files at /t/, opens /t/index.html and waits until the

@@ -303,7 +303,12 @@ function addElasticGroup(key, maxWorkers, idleTimeout) {
 }
 
 function closeWorker(id) {
-  state.wm.closeWorker(id);
+  try {
+    state.wm.closeWorker(id);
+  } catch (err) {
+    log('err', err.message);
+    return;
+  }
   log('info', `closed ${id}`);
   state.dirty = true;
 }
@@ -410,8 +415,11 @@ function renderTotals(s) {
   $('#kpi-latency-hint').textContent = s.runTime.count
     ? `on a worker: ${latencyText(s.runTime.p50, s.runTime.p95)}`
     : 'submit → result';
-  // Throughput: the last two whole seconds, smoothed.
-  const tps = (state.perSecond[57] + state.perSecond[58]) / 2;
+  // Throughput: over the second under way, once half of it has passed, else
+  // with the whole second before it; whole seconds alone lag a burst by two.
+  const part = Math.min(1, (performance.now() - lastTick) / 1000);
+  const ps = state.perSecond;
+  const tps = part >= 0.5 ? ps[59] / part : (ps[58] + ps[59]) / (1 + part);
   $('#kpi-throughput').textContent = tps >= 100 ? String(Math.round(tps)) : tps.toFixed(1);
   const sorted = [...state.latencies].sort((a, b) => a - b);
   $('#kpi-latency').textContent = sorted.length ? latencyText(percentile(sorted, 50), percentile(sorted, 95)) : '–';
@@ -589,6 +597,10 @@ function showExit(err) {
   conn.classList.add('error');
   document.body.dataset.state = 'error';
   document.body.dataset.error = err.message;
+  // Nothing can run any more: the controls go off, and the figures stay as
+  // they were when the module exited, greyed (dashboard.css), saying so.
+  for (const b of document.querySelectorAll('main button:not(#clear-log)')) b.disabled = true;
+  $('.kpis').title = 'as they were when the Go module exited';
   log('err', err.message);
 }
 
@@ -654,7 +666,7 @@ function wireControls() {
     try {
       await batch($('#batch-name').value, n, params);
     } finally {
-      button.disabled = false;
+      button.disabled = state.exited;
     }
   });
   $('#add-form').addEventListener('submit', (e) => {
