@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -184,8 +186,15 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("demo takes no arguments, got %q", fs.Args())
+	}
 	if err := checkWasm(*wasmDir); err != nil {
 		return err
+	}
+	// Where the screenshot goes is checked before the run, not after it.
+	if fi, err := os.Stat(filepath.Dir(*out)); err != nil || !fi.IsDir() {
+		return fmt.Errorf("-out %s: there is no directory %s to write the screenshot in", *out, filepath.Dir(*out))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -214,7 +223,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	if err := chromedp.Run(bctx, chromedp.EmulateViewport(1440, 1000)); err != nil {
 		return err
 	}
-	if err := waitDashboard(bctx, url, 60*time.Second); err != nil {
+	if err := waitDashboard(bctx, url, min(60*time.Second, *timeout)); err != nil {
 		return fmt.Errorf("%w\npage log:\n%s", err, plog.String())
 	}
 
@@ -232,6 +241,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("read the page's report: %w", err)
 	}
 
+	problems := printDemoReport(stdout, tasks, rep)
 	var png []byte
 	if err := chromedp.Run(bctx, chromedp.FullScreenshot(&png, 100)); err != nil {
 		return fmt.Errorf("screenshot: %w", err)
@@ -239,14 +249,22 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	if err := os.WriteFile(*out, png, 0o644); err != nil {
 		return err
 	}
-
-	problems := printDemoReport(stdout, tasks, rep)
 	fmt.Fprintf(stdout, "screenshot: %s\n", *out)
 	if len(problems) > 0 {
 		return fmt.Errorf("%d wrong:\n  %s", len(problems), strings.Join(problems, "\n  "))
 	}
 	fmt.Fprintln(stdout, "every result was right")
 	return nil
+}
+
+// demoExamples are the examples of the dashboard's default pool, each by a
+// task it runs: the demo runs on all of them.
+var demoExamples = []struct{ kind, task, hint string }{
+	{"js", "fibonacci", "examples/workers/math-worker.js is embedded; is the dashboard's pool changed?"},
+	{"js", "transform", "examples/workers/data-worker.js is embedded; is the dashboard's pool changed?"},
+	{"js", "resize", "examples/workers/image-worker.js is embedded; is the dashboard's pool changed?"},
+	{"go", "fibonacci", "is workers/math.wasm built in -wasm's directory? (make build)"},
+	{"go", "sha256", "is workers/sha256.wasm built in -wasm's directory? (make build)"},
 }
 
 // printDemoReport prints the tables and returns what was wrong.
@@ -358,6 +376,19 @@ func printDemoReport(w io.Writer, tasks []demoTask, rep demoReport) []string {
 		}
 	}
 	sort.Strings(kindNames)
+	// Every example of the default pool took part: a Go worker module that
+	// was not built leaves its tasks to the JS workers, which would hide it.
+	for _, want := range demoExamples {
+		ran := false
+		for _, wk := range rep.Workers {
+			if wk.Kind == want.kind && slices.Contains(wk.Tasks, want.task) && perWorker[wk.ID] > 0 {
+				ran = true
+			}
+		}
+		if !ran {
+			problems = append(problems, fmt.Sprintf("no %s worker for %s ran a task: %s", strings.ToUpper(want.kind), want.task, want.hint))
+		}
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "time: %.0f ms in all; the batch of %d × fibonacci(%d): %.0f ms (%.0f tasks/s)\n",
 		rep.MS, demoBatchSize, demoBatchN, rep.BatchMS, float64(demoBatchSize)*1000/math.Max(rep.BatchMS, 1))

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDemoRunsItsWorkloadOnEveryExampleAndSaysEveryResultWasRight(t *testing.T) {
+	needBuild(t)
+	out := filepath.Join(t.TempDir(), "demo.png")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"demo", "-wasm", repoWasmDir, "-out", out}, &stdout, &stderr)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", &stdout, &stderr)
+	assert.Contains(t, stdout.String(), "every result was right")
+	assert.Contains(t, stdout.String(), "tasks on GO workers")
+	png, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.True(t, bytes.HasPrefix(png, []byte("\x89PNG")), "a screenshot")
+}
+
+func TestDemoFailsWhenAGoExampleWasNotBuilt(t *testing.T) {
+	needBuild(t)
+	// A build directory with atmo.wasm and the sha256 Go worker, but not the
+	// math one: the JS math workers would take its tasks unseen.
+	abs, err := filepath.Abs(repoWasmDir)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "workers"), 0o755))
+	for _, name := range []string{"atmo.wasm", "wasm_exec.js", filepath.Join("workers", "sha256.wasm")} {
+		require.NoError(t, os.Symlink(filepath.Join(abs, name), filepath.Join(dir, name)))
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"demo", "-wasm", dir, "-out", filepath.Join(t.TempDir(), "demo.png")}, &stdout, &stderr)
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, stderr.String(), "no GO worker for fibonacci ran a task: is workers/math.wasm built in -wasm's directory? (make build)")
+	assert.NotContains(t, stdout.String(), "every result was right")
+}
+
+func TestDemoChecksWhereItsScreenshotGoesBeforeItRuns(t *testing.T) {
+	needBuild(t)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"demo", "-wasm", repoWasmDir, "-out", "/no/such/dir/demo.png"}, &stdout, &stderr)
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, stderr.String(), "-out /no/such/dir/demo.png: there is no directory /no/such/dir to write the screenshot in")
+	assert.Empty(t, stdout.String(), "nothing was started")
+}
