@@ -382,6 +382,12 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 	case w.status == WorkerClosed || w.transport == nil:
 	case w.status == WorkerOffline:
 		tm.bootFailed(w, msg)
+	case p.running(w) > 1:
+		// An error event does not say which task threw, and the others'
+		// handlers may still be running: freeing all their slots would let
+		// the worker run more than its Concurrency. So it is a crash: the
+		// worker is replaced, its tasks retried while their Retries last.
+		tm.workerDied(w, fmt.Sprintf("uncaught error with %d tasks running, so which one threw is not known: %s", p.running(w), msg))
 	case len(w.inflight) > 0:
 		// The seed's workers throw from onmessage: the task failed, the
 		// worker lives on.
@@ -402,6 +408,18 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 		// An uncaught error outside any task: its state is suspect.
 		tm.workerDied(w, "uncaught error outside a task: "+msg)
 	}
+}
+
+// running counts w's tasks in flight but those that timed out and only
+// wait for their worker to stop them. Called with mu held.
+func (p *workerPool) running(w *TaskWorker) int {
+	n := 0
+	for _, t := range w.inflight {
+		if _, waiting := p.tm.retryAfter[t]; !waiting {
+			n++
+		}
+	}
+	return n
 }
 
 // workerExit handles the death of w's worker (its thread exited, its Go

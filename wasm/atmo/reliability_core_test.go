@@ -480,6 +480,28 @@ func TestAnUncaughtErrorAfterACancelFailsNoTaskTwiceInTheWorkersCounts(t *testin
 	assert.Equal(t, 0, w.Failed)
 }
 
+func TestAnUncaughtErrorWithTasksRunningSideBySideIsACrashOfTheirWorker(t *testing.T) {
+	// An error event does not say which task threw, and the other handlers
+	// may still run: freeing every slot would let the worker take more than
+	// its Concurrency. The worker is replaced, as after a crash.
+	tm := NewTaskManager()
+	defer tm.Close()
+	c := cfg("a", "hang")
+	c.Concurrency = 2
+	p, fakes := fakePool(t, tm, hangOn(t), c)
+	require.NoError(t, p.ready(ctx(t)))
+	r1 := doAsync(tm, TaskParams{Name: "hang"})
+	r2 := doAsync(tm, TaskParams{Name: "hang"})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 2 })
+	p.workerError((*fakes)[0].w, "Uncaught TypeError: x is undefined")
+	for _, r := range []Response{<-r1, <-r2} {
+		require.ErrorIs(t, r.Err, ErrWorkerCrashed)
+		assert.Contains(t, r.Error, "uncaught error with 2 tasks running, so which one threw is not known: Uncaught TypeError: x is undefined")
+	}
+	assert.True(t, (*fakes)[0].ended, "the thread whose handlers may still run is ended")
+	assert.Equal(t, 1, tm.Stats().Crashed)
+}
+
 func TestACrashedWorkerRestartsWithBackoff(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
