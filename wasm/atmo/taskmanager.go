@@ -719,7 +719,9 @@ func (tm *TaskManager) knownNames() []string {
 // Close settles every queued and running task with ErrClosed, closes the
 // worker managers attached to tm (terminating their workers) and stops the
 // event stream. Callbacks already running are waited for (unless Close is
-// called from one); none starts after Close returns. Close is idempotent.
+// called from one); none starts after Close returns, but the later callbacks
+// of a task whose own callback (an OnProgress) called Close: a task's
+// callbacks keep their order. Close is idempotent.
 func (tm *TaskManager) Close() error {
 	from := tm.calledFrom()
 	inCallback := from != fromElsewhere
