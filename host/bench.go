@@ -134,7 +134,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	profileFlag := fs.String("profile", "", profileUsage)
 	profileDir := fs.String("profile-dir", "", "with -profile, also save each profile whole in this directory, as a .cpuprofile file that Chrome DevTools opens, for call trees")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError{err} // the flag package has said it
 	}
 	prof, err := parseBenchProfile(*profileFlag)
 	if err != nil {

@@ -184,7 +184,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
 	verbose := fs.Bool("v", false, "print the page's console")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError{err} // the flag package has said it
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("demo takes no arguments, got %q", fs.Args())

@@ -38,7 +38,7 @@ func generateCmd(args []string, stdout, stderr io.Writer) error {
 		pos = append(pos, a)
 	}
 	if err := fs.Parse(pos); err != nil {
-		return err
+		return flagError{err} // the flag package has said it
 	}
 	pos = fs.Args()
 	if len(pos) == 0 || len(pos) > 3 {

@@ -54,12 +54,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
+	if errors.As(err, new(flagError)) {
+		return 2
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "host:", err)
 		return 1
 	}
 	return 0
 }
+
+// flagError is a command line the flag package refused, and has printed
+// with the usage already.
+type flagError struct{ error }
+
+func (e flagError) Unwrap() error { return e.error }
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
@@ -90,7 +99,9 @@ func (m *mountFlags) Set(v string) error {
 	if !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+	if st, err := os.Stat(dir); err != nil {
+		return err // says why: no such directory, permission denied
+	} else if !st.IsDir() {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
 	*m = append(*m, Mount{Prefix: prefix, Dir: dir})
@@ -106,7 +117,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	var mounts mountFlags
 	fs.Var(&mounts, "mount", "serve a directory under a URL prefix: /prefix/=DIR (repeatable)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError{err} // the flag package has said it
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())

@@ -281,6 +281,14 @@ func TestServerSendsAFileTooLargeToCacheFromDiskInRanges(t *testing.T) {
 	assert.Equal(t, http.StatusNotModified, res.StatusCode)
 }
 
+func TestABadFlagIsSaidOnceWithWhy(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"serve", "-mount", "/x/=/no/such/dir"}, &stdout, &stderr)
+	assert.Equal(t, 2, code, "a usage error")
+	assert.Equal(t, 1, strings.Count(stderr.String(), "invalid value"), "said once, not again after the usage: %s", &stderr)
+	assert.Contains(t, stderr.String(), `invalid value "/x/=/no/such/dir" for flag -mount: stat /no/such/dir: no such file or directory`)
+}
+
 func TestServeSaysWhatIsWrongWithItsAddress(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
