@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path"
@@ -220,10 +221,16 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	msg := fmt.Sprintf("404 not found: %s", r.URL.Path)
-	if len(tried) > 0 {
+	if len(tried) > 0 && fromLoopback(r) { // where it looked is this machine's business
 		msg += " (looked in " + strings.Join(tried, ", ") + ")"
 	}
 	http.Error(w, msg, http.StatusNotFound)
+}
+
+// fromLoopback says whether r comes from this machine.
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	return err == nil && net.ParseIP(host).IsLoopback()
 }
 
 // safePath rejects paths that try to leave a root: ".." segments (also

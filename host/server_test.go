@@ -281,6 +281,19 @@ func TestServerSendsAFileTooLargeToCacheFromDiskInRanges(t *testing.T) {
 	assert.Equal(t, http.StatusNotModified, res.StatusCode)
 }
 
+func TestA404SaysWhereItLookedOnlyToThisMachine(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	h := NewHandler(Config{WasmDir: dir})
+	for remote, want := range map[string]bool{"127.0.0.1:5000": true, "[::1]:5000": true, "192.0.2.7:5000": false} {
+		req := httptest.NewRequest(http.MethodGet, "/workers/nope.wasm", nil)
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusNotFound, rec.Code)
+		assert.Equal(t, want, strings.Contains(rec.Body.String(), dir), "%s: %s", remote, rec.Body)
+	}
+}
+
 func TestABadFlagIsSaidOnceWithWhy(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"serve", "-mount", "/x/=/no/such/dir"}, &stdout, &stderr)
