@@ -175,6 +175,9 @@ func (goRootWasmExec) Open(name string) (fs.File, error) {
 // ServeHTTP serves one file. Anything that is not a clean path to a file of
 // one of the roots (a "..", a backslash, a directory) is a 404.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer has its type from the fixed table below: browsers are
+	// not to guess another (a .txt run as a script).
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if s.cfg.Isolate {
 		w.Header().Set("Cross-Origin-Opener-Policy", "same-origin")
 		w.Header().Set("Cross-Origin-Embedder-Policy", "require-corp")
@@ -419,18 +422,32 @@ func pickEncoding(accept string) string {
 }
 
 var contentTypes = map[string]string{
-	".wasm": "application/wasm",
-	".js":   "text/javascript; charset=utf-8",
-	".mjs":  "text/javascript; charset=utf-8",
-	".html": "text/html; charset=utf-8",
-	".css":  "text/css; charset=utf-8",
-	".json": "application/json",
-	".ts":   "text/plain; charset=utf-8",
-	".md":   "text/markdown; charset=utf-8",
-	".txt":  "text/plain; charset=utf-8",
-	".svg":  "image/svg+xml",
-	".png":  "image/png",
-	".ico":  "image/x-icon",
+	".wasm":  "application/wasm",
+	".js":    "text/javascript; charset=utf-8",
+	".mjs":   "text/javascript; charset=utf-8",
+	".html":  "text/html; charset=utf-8",
+	".css":   "text/css; charset=utf-8",
+	".json":  "application/json",
+	".ts":    "text/plain; charset=utf-8",
+	".md":    "text/markdown; charset=utf-8",
+	".txt":   "text/plain; charset=utf-8",
+	".svg":   "image/svg+xml",
+	".png":   "image/png",
+	".ico":   "image/x-icon",
+	".htm":   "text/html; charset=utf-8",
+	".csv":   "text/csv; charset=utf-8",
+	".xml":   "application/xml",
+	".jpg":   "image/jpeg",
+	".jpeg":  "image/jpeg",
+	".gif":   "image/gif",
+	".webp":  "image/webp",
+	".avif":  "image/avif",
+	".mp3":   "audio/mpeg",
+	".wav":   "audio/wav",
+	".mp4":   "video/mp4",
+	".webm":  "video/webm",
+	".woff2": "font/woff2",
+	".pdf":   "application/pdf",
 }
 
 // contentType is the MIME type by extension; the table is fixed so the

@@ -90,6 +90,16 @@ func TestServerGivesEachFileItsMIMEType(t *testing.T) {
 		"/workers/math.wasm":          "application/wasm",
 		"/jsworker/../web/index.html": "", // 404, see the traversal test
 	}
+	mount := t.TempDir()
+	for _, name := range []string{"photo.jpg", "clip.mp4", "page.htm", "font.woff2"} {
+		require.NoError(t, os.WriteFile(filepath.Join(mount, name), []byte("x"), 0o644))
+	}
+	mounted := httptest.NewServer(NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/m/", Dir: mount}}}))
+	defer mounted.Close()
+	for name, want := range map[string]string{"photo.jpg": "image/jpeg", "clip.mp4": "video/mp4", "page.htm": "text/html; charset=utf-8", "font.woff2": "font/woff2"} {
+		res, _ := get(t, mounted.URL+"/m/"+name)
+		assert.Equal(t, want, res.Header.Get("Content-Type"), name)
+	}
 	for path, want := range cases {
 		res, _ := get(t, srv.URL+path)
 		if want == "" {
@@ -98,6 +108,7 @@ func TestServerGivesEachFileItsMIMEType(t *testing.T) {
 		}
 		assert.Equal(t, http.StatusOK, res.StatusCode, path)
 		assert.Equal(t, want, res.Header.Get("Content-Type"), path)
+		assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"), path)
 	}
 }
 
