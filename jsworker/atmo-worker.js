@@ -9,6 +9,11 @@
 // As an ES module: `import { atmoWorker } from '/jsworker/atmo-worker.mjs'`.
 // In Node.js worker_threads: `const { atmoWorker } = require('.../atmo-worker.js')`.
 //
+// The tasks are the functions of the object given (own properties and, for
+// a class instance, its methods), called with the object as this. Call
+// atmoWorker once per worker; it may come after an await: what the host
+// posts before is kept until then.
+//
 // A handler gets (params, ctx) and returns a value or a Promise of one. A
 // throw or a rejection becomes the task's error. ctx holds:
 //   name, taskId, workerId  what is being run;
@@ -43,11 +48,24 @@
     target.postMessage(msg, transfer);
   };
 
+  // In a Web Worker, what the host posts before atmoWorker is called (a
+  // worker that awaits a model or a module first) is kept from the moment
+  // this script loads, and handed over then: a Web Worker drops a message
+  // nobody listens for, where worker_threads' parentPort keeps it.
+  const inWebWorker = typeof WorkerGlobalScope !== 'undefined' && root instanceof WorkerGlobalScope;
+  const early = [];
+  const keepEarly = (e) => early.push(e.data);
+  if (inWebWorker) root.addEventListener('message', keepEarly);
+
   function hostPort() {
-    if (typeof WorkerGlobalScope !== 'undefined' && root instanceof WorkerGlobalScope) {
+    if (inWebWorker) {
       return {
         post: poster(root),
-        listen: (fn) => root.addEventListener('message', (e) => fn(e.data)),
+        listen: (fn) => {
+          root.removeEventListener('message', keepEarly);
+          root.addEventListener('message', (e) => fn(e.data));
+          for (const data of early.splice(0)) fn(data);
+        },
       };
     }
     // require in CommonJS; in an ES module (a package with "type": "module")
@@ -88,19 +106,41 @@
   // a message (an Error, or one thrown as { message }) gives its message,
   // as the host reads the seed's error field.
   function errorText(err) {
-    let text;
-    if (err instanceof Error) text = err.message || String(err);
-    else if (typeof err === 'string') text = err;
-    else if (err && typeof err === 'object' && typeof err.message === 'string' && err.message) text = err.message;
-    else {
-      try {
-        text = JSON.stringify(err);
-      } catch (_) {
-        text = String(err);
+    try {
+      let text;
+      if (err instanceof Error) text = err.message || String(err);
+      else if (typeof err === 'string') text = err;
+      else if (err && typeof err === 'object' && typeof err.message === 'string' && err.message) text = err.message;
+      else {
+        try {
+          text = JSON.stringify(err);
+        } catch (_) {
+          text = String(err);
+        }
+      }
+      return text || `the handler failed with ${err === '' ? 'an empty string' : String(err)} and no message`;
+    } catch (_) {
+      // A value neither JSON nor String can write (a cycle with no prototype).
+      return 'the handler failed with a value that cannot be written as text';
+    }
+  }
+
+  // handlersOf is the table of a worker's tasks: the functions among the
+  // properties of handlers, its own and, for an instance of a class, its
+  // methods. Each is called with handlers as its this.
+  function handlersOf(handlers) {
+    const table = new Map();
+    for (let o = handlers; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+      for (const name of Object.getOwnPropertyNames(o)) {
+        if (name === 'constructor' || table.has(name)) continue;
+        const d = Object.getOwnPropertyDescriptor(o, name);
+        if (d && typeof d.value === 'function') table.set(name, d.value);
       }
     }
-    return text || `the handler failed with ${err === '' ? 'an empty string' : String(err)} and no message`;
+    return table;
   }
+
+  let registered = false; // atmoWorker was called on the host's port
 
   // keepAwake returns what keeps the thread awake once the worker falls idle,
   // having answered its last task: start(us) keeps it busy for us µs
@@ -178,8 +218,17 @@
     if (!handlers || typeof handlers !== 'object') {
       throw new TypeError('atmoWorker(handlers): handlers must be an object of task name → function');
     }
-    const port = (options && options.port) || hostPort();
-    const names = Object.keys(handlers);
+    const table = handlersOf(handlers);
+    if (table.size === 0) {
+      throw new TypeError('atmoWorker(handlers): handlers has no functions: give an object of task name → function, such as { add: ({ a, b }) => a + b }');
+    }
+    const names = [...table.keys()];
+    const own = !(options && options.port);
+    if (own && registered) {
+      throw new Error(`atmoWorker was called already in this worker: give every handler in one call, such as atmoWorker({ ...mathTasks, ...imageTasks }) (this call: ${names.join(', ')})`);
+    }
+    const port = own ? hostPort() : options.port;
+    if (own) registered = true;
     const running = new Map(); // taskId → { abort: AbortController made on demand }
     let workerId = null;
     let batches = false; // the host takes worker-response-batch
@@ -235,8 +284,8 @@
     // cost a microtask and an async frame each, measured in the round trip).
     function work(taskId, content) {
       const name = content && content.name;
-      const handler = Object.prototype.hasOwnProperty.call(handlers, name) ? handlers[name] : null;
-      if (typeof handler !== 'function') {
+      const handler = table.get(name);
+      if (handler === undefined) {
         respond(taskId, { error: `Unknown task: ${name} (this worker handles: ${names.join(', ')})` });
         return;
       }
@@ -283,14 +332,15 @@
         running.delete(taskId);
         idle();
       };
-      let result;
+      let result, thenable;
       try {
-        result = handler(content.params, ctx);
+        result = handler.call(handlers, content.params, ctx);
+        thenable = result !== null && (typeof result === 'object' || typeof result === 'function') && typeof result.then === 'function';
       } catch (err) {
-        failed(err);
+        failed(err); // a throw, or a then getter that throws
         return;
       }
-      if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof result.then === 'function') {
+      if (thenable) {
         Promise.resolve(result).then(done, failed);
       } else {
         done(result);

@@ -1,0 +1,92 @@
+//go:build js && wasm
+
+package atmo_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/jstest"
+)
+
+func TestAHelperWorkerMayRegisterItsHandlersAfterAnAwait(t *testing.T) {
+	// A worker that loads a model or a module first: what the host posts
+	// meanwhile (init-worker) is kept until atmoWorker is called.
+	for typ, body := range map[string]string{
+		"classic": `setTimeout(() => atmoWorker({ add: ({ a, b }) => a + b }), 50);`,
+		"module":  "await new Promise((r) => setTimeout(r, 50));\natmoWorker({ add: ({ a, b }) => a + b });",
+	} {
+		tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"add"}, Script: jstest.HelperWorker(t, body), Type: typ})
+		got, err := tm.Do(testCtx(t), "add", map[string]any{"a": 3, "b": 4})
+		require.NoError(t, err, typ)
+		assert.Equal(t, 7.0, got, typ)
+	}
+}
+
+func TestAHelperWorkerCalledTwiceFailsToStartSayingSo(t *testing.T) {
+	tm := atmo.NewTaskManager()
+	t.Cleanup(func() { tm.Close() })
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, StartTimeout: 5 * time.Second,
+		Script: jstest.HelperWorker(t, "atmoWorker({ add: ({ a, b }) => a + b });\natmoWorker({ mul: ({ a, b }) => a * b });")})
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close() })
+	err = wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.Contains(t, err.Error(), "atmoWorker was called already in this worker: give every handler in one call, such as atmoWorker({ ...mathTasks, ...imageTasks }) (this call: mul)")
+}
+
+func TestAHelperWorkersTasksAreItsFunctionsCalledOnTheirObject(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"double", "quad", "add"}, Script: jstest.HelperWorker(t, `
+class MathTasks {
+  constructor() { this.factor = 2; }
+  double(x) { return this.factor * x; }
+  quad(x) { return this.double(this.double(x)); }
+}
+const tasks = new MathTasks();
+tasks.add = ({ a, b }) => a + b;
+tasks.settings = { verbose: true }; // not a function: not a task
+atmoWorker(tasks);`)})
+	got, err := tm.Do(testCtx(t), "quad", 3)
+	require.NoError(t, err)
+	assert.Equal(t, 12.0, got, "a method sees its object as this; a class's methods are tasks")
+	got, err = tm.Do(testCtx(t), "add", map[string]any{"a": 1, "b": 2})
+	require.NoError(t, err)
+	assert.Equal(t, 3.0, got)
+	_, err = tm.Do(testCtx(t), "settings", nil)
+	require.ErrorIs(t, err, atmo.ErrNoWorker, "settings is no task of the worker's")
+}
+
+func TestAHelperWorkerWithoutAFunctionFailsToStartSayingSo(t *testing.T) {
+	tm := atmo.NewTaskManager()
+	t.Cleanup(func() { tm.Close() })
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, StartTimeout: 5 * time.Second,
+		Script: jstest.HelperWorker(t, "atmoWorker({ add: 'not yet' });")})
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close() })
+	err = wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.Contains(t, err.Error(), "atmoWorker(handlers): handlers has no functions")
+}
+
+func TestAHelperWorkerAnswersAThrowItCannotWriteAsTextAndGoesOn(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"rejects", "throws", "ok"}, Script: jstest.HelperWorker(t, `
+const odd = () => { const o = Object.create(null); o.self = o; return o; };
+atmoWorker({
+  rejects: async () => { throw odd(); },
+  throws: () => { throw odd(); },
+  ok: () => 1,
+});`)})
+	for _, name := range []string{"rejects", "throws"} {
+		_, err := tm.Do(testCtx(t), name, nil)
+		var te *atmo.TaskError
+		require.ErrorAs(t, err, &te, name)
+		assert.Equal(t, "the handler failed with a value that cannot be written as text", te.Message, name)
+	}
+	got, err := tm.Do(testCtx(t), "ok", nil)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, got)
+}
