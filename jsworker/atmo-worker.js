@@ -98,8 +98,12 @@
     }
   }
 
-  // canceledError is the reason a cancelled task's signal aborts with.
-  const canceledError = () => new Error('task canceled by the host');
+  // canceledError is the reason a cancelled task's signal aborts with: an
+  // AbortError, as fetch's and AbortController.abort()'s are, so that the
+  // usual e.name === 'AbortError' check knows it.
+  const canceledError = () => typeof DOMException === 'function'
+    ? new DOMException('task canceled by the host', 'AbortError')
+    : Object.assign(new Error('task canceled by the host'), { name: 'AbortError' });
 
   // errorText is a failed task's error: never empty, as an error of
   // undefined or '' would tell the host the task succeeded. An object with

@@ -90,3 +90,26 @@ atmoWorker({
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, got)
 }
+
+func TestAHelperWorkersSignalAbortsWithAnAbortError(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"wait", "reason"}, Concurrency: 2, Script: jstest.HelperWorker(t, `
+let seen = '';
+atmoWorker({
+  wait: (_, { signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => {
+    seen = signal.reason.name + ' ' + (signal.reason instanceof DOMException) + ' ' + signal.reason.message;
+    reject(signal.reason);
+  })),
+  reason: () => seen,
+});`)})
+	task, err := tm.AddTask(atmo.TaskParams{Name: "wait"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return task.Status() == atmo.TaskWorking }, 10*time.Second, time.Millisecond)
+	task.Cancel()
+	require.Eventually(t, func() bool {
+		got, err := tm.Do(testCtx(t), "reason", nil)
+		return err == nil && got != ""
+	}, 10*time.Second, 10*time.Millisecond)
+	got, err := tm.Do(testCtx(t), "reason", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "AbortError true task canceled by the host", got, "as fetch's: e.name === 'AbortError' knows it")
+}
