@@ -97,36 +97,57 @@ func NewHandler(cfg Config) http.Handler {
 }
 
 // confined serves dir's files and the links in it that stay inside it; a
-// link that leads out is not found.
-func confined(dir string) fs.FS {
-	r, err := os.OpenRoot(dir)
-	if err != nil {
-		return emptyFS{} // checked when the flag was read; gone since
-	}
-	return confinedFS{r.FS()}
-}
+// link that leads out is not found. The directory is opened afresh for
+// each file, so a build that replaces it (rm -rf dist && build) is served.
+func confined(dir string) fs.FS { return confinedFS{dir} }
 
-type confinedFS struct{ fsys fs.FS }
+type confinedFS struct{ dir string }
 
 func (c confinedFS) Open(name string) (fs.File, error) {
-	f, err := c.fsys.Open(name)
-	if err != nil && escapes != nil && errors.Is(err, escapes) {
+	r, err := os.OpenRoot(c.dir)
+	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
-	return f, err
+	defer r.Close() // a file opened through it stays open
+	f, err := r.FS().Open(name)
+	if err == nil || !escaped(r, err) {
+		return f, err
+	}
+	// os.Root follows no absolute link: one that ends inside dir is served
+	// by the path it resolves to, opened through the root again.
+	if rel, ok := resolvedInside(c.dir, name); ok {
+		if f, err := r.FS().Open(rel); err == nil {
+			return f, nil
+		}
+	}
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
 
-// escapes is the error os.Root gives for a path that leads out of it,
-// which the os package does not export.
-var escapes = func() error {
-	r, err := os.OpenRoot(".")
+// escaped says whether err is os.Root's refusal of a path that leads out
+// of it. The os package does not export that error: it is what Stat("..")
+// gives on the same root.
+func escaped(r *os.Root, err error) bool {
+	_, probe := r.Stat("..")
+	return probe != nil && errors.Is(err, errors.Unwrap(probe))
+}
+
+// resolvedInside is name, in dir, with its links resolved, if that stays
+// inside dir.
+func resolvedInside(dir, name string) (string, bool) {
+	base, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		return nil
+		return "", false
 	}
-	defer r.Close()
-	_, err = r.Stat("..")
-	return errors.Unwrap(err)
-}()
+	real, err := filepath.EvalSymlinks(filepath.Join(dir, filepath.FromSlash(name)))
+	if err != nil {
+		return "", false
+	}
+	rel, err := filepath.Rel(base, real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
+}
 
 func subFS(f fs.FS, dir string) fs.FS {
 	sub, err := fs.Sub(f, dir)

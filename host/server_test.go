@@ -253,6 +253,7 @@ func TestServerFollowsNoLinkOutOfAMountedDirectory(t *testing.T) {
 	require.NoError(t, os.Symlink(outside, filepath.Join(mount, "out")))
 	require.NoError(t, os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(mount, "secret.txt")))
 	require.NoError(t, os.Symlink("worker.js", filepath.Join(mount, "alias.js")))
+	require.NoError(t, os.Symlink(filepath.Join(mount, "worker.js"), filepath.Join(mount, "abs.js")))
 	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/gen/", Dir: mount}}}))
 	defer srv.Close()
 	for _, path := range []string{"/gen/out/secret.txt", "/gen/secret.txt"} {
@@ -260,9 +261,28 @@ func TestServerFollowsNoLinkOutOfAMountedDirectory(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, res.StatusCode, path)
 		assert.NotContains(t, string(body), "the password", path)
 	}
-	res, body := get(t, srv.URL+"/gen/alias.js")
-	assert.Equal(t, http.StatusOK, res.StatusCode, "a link that stays inside is followed")
-	assert.Equal(t, "// a worker", string(body))
+	for _, path := range []string{"/gen/alias.js", "/gen/abs.js"} {
+		res, body := get(t, srv.URL+path)
+		assert.Equal(t, http.StatusOK, res.StatusCode, "a link that stays inside is followed, relative or absolute: %s", path)
+		assert.Equal(t, "// a worker", string(body), path)
+	}
+}
+
+func TestServerServesAMountedDirectoryThatABuildReplaced(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	dist := filepath.Join(t.TempDir(), "dist")
+	require.NoError(t, os.Mkdir(dist, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dist, "app.js"), []byte("// build 1"), 0o644))
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/m/", Dir: dist}}}))
+	defer srv.Close()
+	_, body := get(t, srv.URL+"/m/app.js")
+	assert.Equal(t, "// build 1", string(body))
+	require.NoError(t, os.RemoveAll(dist)) // rm -rf dist && build
+	require.NoError(t, os.Mkdir(dist, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dist, "app.js"), []byte("// build 2, longer"), 0o644))
+	res, body := get(t, srv.URL+"/m/app.js")
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, "// build 2, longer", string(body))
 }
 
 func TestServerSendsAFileTooLargeToCacheFromDiskInRanges(t *testing.T) {
