@@ -387,7 +387,7 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 		// handlers may still be running: freeing all their slots would let
 		// the worker run more than its Concurrency. So it is a crash: the
 		// worker is replaced, its tasks retried while their Retries last.
-		tm.workerDied(w, fmt.Sprintf("uncaught error with %d tasks running, so which one threw is not known: %s", p.running(w), msg))
+		tm.workerDied(w, fmt.Sprintf("uncaught error with %d tasks on the worker, so which one threw is not known: %s", p.running(w), msg))
 	case len(w.inflight) > 0:
 		// The seed's workers throw from onmessage: the task failed, the
 		// worker lives on.
@@ -411,7 +411,8 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 }
 
 // running counts w's tasks in flight but those that timed out and only
-// wait for their worker to stop them. Called with mu held.
+// wait for their worker to stop them; a cancelled task counts until its
+// handler ends, as it may be the one that threw. Called with mu held.
 func (p *workerPool) running(w *TaskWorker) int {
 	n := 0
 	for _, t := range w.inflight {

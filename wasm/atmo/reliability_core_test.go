@@ -496,7 +496,7 @@ func TestAnUncaughtErrorWithTasksRunningSideBySideIsACrashOfTheirWorker(t *testi
 	p.workerError((*fakes)[0].w, "Uncaught TypeError: x is undefined")
 	for _, r := range []Response{<-r1, <-r2} {
 		require.ErrorIs(t, r.Err, ErrWorkerCrashed)
-		assert.Contains(t, r.Error, "uncaught error with 2 tasks running, so which one threw is not known: Uncaught TypeError: x is undefined")
+		assert.Contains(t, r.Error, "uncaught error with 2 tasks on the worker, so which one threw is not known: Uncaught TypeError: x is undefined")
 	}
 	assert.True(t, (*fakes)[0].ended, "the thread whose handlers may still run is ended")
 	assert.Equal(t, 1, tm.Stats().Crashed)

@@ -45,12 +45,14 @@ func TestAGrownPoolShrinksBackUnderATrickleItsCountWorkersCanServe(t *testing.T)
 	tm := NewTaskManager()
 	defer tm.Close()
 	clk := withClock(tm)
-	gates := map[int]chan struct{}{0: make(chan struct{}), 1: make(chan struct{})}
+	// The first task of each worker waits at its worker's gate.
+	gates := map[string]chan struct{}{"worker-1": make(chan struct{}), "worker-2": make(chan struct{})}
 	var mu sync.Mutex
 	n := 0
 	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
 		mu.Lock()
-		g := gates[n]
+		g := gates[w.id]
+		delete(gates, w.id)
 		n++
 		mu.Unlock()
 		if g != nil {
@@ -59,13 +61,14 @@ func TestAGrownPoolShrinksBackUnderATrickleItsCountWorkersCanServe(t *testing.T)
 		return w.id, ""
 	}, WorkerConfig{Tasks: []string{"job"}, Script: "a", Count: 1, MaxWorkers: 2, IdleTimeout: time.Minute})
 	require.NoError(t, p.ready(ctx(t)))
+	open1, open2 := gates["worker-1"], gates["worker-2"]
 	r1 := doAsync(tm, TaskParams{Name: "job"}) // worker-1
 	r2 := doAsync(tm, TaskParams{Name: "job"}) // queued: worker-2 grows and takes it
 	settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return n == 2 })
-	close(gates[0])
-	<-r1
-	close(gates[1]) // the grown worker answers last: the warm one
-	<-r2
+	close(open1)
+	require.Equal(t, "worker-1", (<-r1).Content)
+	close(open2) // the grown worker answers last: the warm one
+	require.Equal(t, "worker-2", (<-r2).Content)
 	for range 30 { // one task every 10 s for 5 minutes
 		got, err := tm.Do(ctx(t), "job", nil)
 		require.NoError(t, err)
