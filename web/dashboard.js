@@ -331,7 +331,7 @@ function workerCard(w) {
     <div class="tasks"></div>
     <div class="error" hidden></div>
     <div class="foot">
-      <span class="done-count"><b class="done"></b>tasks done <span class="failed-count"></span> <span class="restarts"></span></span>
+      <span class="done-count"><b class="done"></b>tasks answered <span class="failed-count"></span> <span class="restarts"></span></span>
       <button class="ghost close" type="button">close</button>
     </div>`;
   card.querySelector('.id').textContent = w.id;
@@ -367,7 +367,7 @@ function renderWorkers(stats) {
     card.querySelector('.status-text').textContent = w.status;
     card.querySelector('.done').textContent = String(w.tasksDone);
     const ws = byId.get(w.id);
-    card.querySelector('.failed-count').textContent = ws && ws.failed ? `${ws.failed} failed` : '';
+    card.querySelector('.failed-count').textContent = ws && ws.failed ? `(${ws.failed} failed)` : '';
     card.querySelector('.restarts').textContent = ws && ws.restarts ? `${ws.restarts} restarts` : '';
     const inFlight = ws ? ws.inFlight : 0;
     const capacity = ws ? Math.max(ws.capacity, 1) : 1;
