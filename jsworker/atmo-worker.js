@@ -11,8 +11,8 @@
 //
 // The tasks are the functions of the object given (own properties and, for
 // a class instance, its methods), called with the object as this. Call
-// atmoWorker once per worker; it may come after an await: what the host
-// posts before is kept until then.
+// atmoWorker once per worker. Load this script first thing; the call may
+// come after an await: the host's init-worker is kept until then.
 //
 // A handler gets (params, ctx) and returns a value or a Promise of one. A
 // throw or a rejection becomes the task's error. ctx holds:
@@ -48,13 +48,17 @@
     target.postMessage(msg, transfer);
   };
 
-  // In a Web Worker, what the host posts before atmoWorker is called (a
-  // worker that awaits a model or a module first) is kept from the moment
-  // this script loads, and handed over then: a Web Worker drops a message
-  // nobody listens for, where worker_threads' parentPort keeps it.
+  // In a Web Worker, the init-worker the host posts before atmoWorker is
+  // called (a worker that awaits a model or a module first) is kept from
+  // the moment this script loads, and handed over then: a Web Worker drops
+  // a message nobody listens for, where worker_threads' parentPort keeps it.
+  // Nothing else comes before the worker answers it, and nothing else is
+  // kept: a worker that loads the helper and never calls it keeps no more.
   const inWebWorker = typeof WorkerGlobalScope !== 'undefined' && root instanceof WorkerGlobalScope;
   const early = [];
-  const keepEarly = (e) => early.push(e.data);
+  const keepEarly = (e) => {
+    if (e.data && e.data.message === 'init-worker') early.splice(0, early.length, e.data);
+  };
   if (inWebWorker) root.addEventListener('message', keepEarly);
 
   function hostPort() {
@@ -130,15 +134,20 @@
   }
 
   // handlersOf is the table of a worker's tasks: the functions among the
-  // properties of handlers, its own and, for an instance of a class, its
-  // methods. Each is called with handlers as its this.
+  // properties of handlers, its own (getters too, as bundlers define a
+  // module's exports) and, for an instance of a class, its methods; a name
+  // is taken from the nearest object that has it, whatever it holds there.
+  // Each is called with handlers as its this.
   function handlersOf(handlers) {
     const table = new Map();
+    const seen = new Set();
     for (let o = handlers; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
       for (const name of Object.getOwnPropertyNames(o)) {
-        if (name === 'constructor' || table.has(name)) continue;
+        if (seen.has(name) || (name === 'constructor' && o !== handlers)) continue;
+        seen.add(name);
         const d = Object.getOwnPropertyDescriptor(o, name);
-        if (d && typeof d.value === 'function') table.set(name, d.value);
+        const value = d && 'value' in d ? d.value : Reflect.get(o, name, handlers);
+        if (typeof value === 'function') table.set(name, value);
       }
     }
     return table;
@@ -233,6 +242,7 @@
     }
     const port = own ? hostPort() : options.port;
     if (own) registered = true;
+    else if (inWebWorker) root.removeEventListener('message', keepEarly);
     const running = new Map(); // taskId → { abort: AbortController made on demand }
     let workerId = null;
     let batches = false; // the host takes worker-response-batch

@@ -60,6 +60,39 @@ atmoWorker(tasks);`)})
 	require.ErrorIs(t, err, atmo.ErrNoWorker, "settings is no task of the worker's")
 }
 
+func TestAHelperWorkersTasksAreTakenFromTheNearestObjectThatNamesThem(t *testing.T) {
+	script := jstest.HelperWorker(t, `
+class Tasks {
+  wipe() { return 'wiped'; }
+  keep() { return 'kept'; }
+}
+const tasks = new Tasks();
+tasks.wipe = undefined; // its own wipe, not a function, hides the class's
+tasks.constructor = () => 'a task named constructor'; // an own one is a task
+// As a bundler defines a module's exports: getters.
+Object.defineProperty(tasks, 'add', { enumerable: true, get: () => ({ a, b }) => a + b });
+atmoWorker(tasks);`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"add", "constructor", "keep"}, Script: script})
+	got, err := tm.Do(testCtx(t), "add", map[string]any{"a": 1, "b": 2})
+	require.NoError(t, err, "a getter's function is a task")
+	assert.Equal(t, 3.0, got)
+	got, err = tm.Do(testCtx(t), "constructor", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "a task named constructor", got)
+	got, err = tm.Do(testCtx(t), "keep", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "kept", got)
+
+	other := atmo.NewTaskManager()
+	t.Cleanup(func() { other.Close() })
+	wm, err := atmo.NewBrowserWorkerManager(other, atmo.WorkerConfig{Tasks: []string{"wipe"}, Script: script, StartTimeout: 5 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close() })
+	err = wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart, "the class's wipe is hidden by the object's own, which is no function")
+	assert.Contains(t, err.Error(), "wipe")
+}
+
 func TestAHelperWorkerWithoutAFunctionFailsToStartSayingSo(t *testing.T) {
 	tm := atmo.NewTaskManager()
 	t.Cleanup(func() { tm.Close() })
