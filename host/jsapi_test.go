@@ -171,6 +171,7 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
     notArray: throws(() => atmo.createBrowserWorkerManager(tm, { tasks: ['add'] })),
     both: throws(() => atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], script: '/a.js', module: '/b.wasm' }])),
     neither: throws(() => atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], script: '' }])),
+    badURL: throws(() => atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], script: 'http://[' }])),
     addTaskNoName: throws(() => tm.addTask({ params: {} })),
     keepAwakeTooLong: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, keepAwake: 5 }])),
     keepAwakeNotANumber: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, keepAwake: '50us' }])),
@@ -203,7 +204,7 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 	for name, arg := range map[string]string{
 		"noName": "name", "emptyName": "name", "uncloneable": "params", "throwingGetter": "params", "badPriority": "priority",
 		"unknownField": "configs[1].scirpt", "noTasks": "configs[0].tasks", "notArray": "configs",
-		"both": "configs[0]", "neither": "configs[0]", "addTaskNoName": "name", "badOption": "options.agingInterva",
+		"both": "configs[0]", "neither": "configs[0]", "badURL": "configs[0].script", "addTaskNoName": "name", "badOption": "options.agingInterva",
 		"keepAwakeTooLong": "configs[0].keepAwake", "keepAwakeNotANumber": "configs[0].keepAwake",
 		"loneTaskAwakeTooLong": "options.loneTaskAwake", "loneTaskAwakeNotANumber": "options.loneTaskAwake",
 		"misspeltCallback": "onSucess", "misspeltOption": "timout", "optionsNotAnObject": "options",
@@ -724,4 +725,49 @@ atmoWorker({
 	assert.Equal(t, "signal", field("notASignal", "argument"))
 	assert.Equal(t, map[string]any{"echoes": 1.0, "aborts": 3.0}, got["counts"],
 		"runs aborted before they were sent never reached the worker; running ones saw their handler's signal abort")
+}
+
+func TestJSAPITasksReachTheQueueAsTheyWereCalled(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"order-worker.js": `importScripts('/jsworker/atmo-worker.js');
+const seen = [];
+atmoWorker({
+  block: ({ ms }) => new Promise((r) => setTimeout(r, ms)),
+  log: (n) => { seen.push(n); return n; },
+  seen: () => seen.splice(0),
+});`})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['block', 'log', 'seen'], script: '/t/order-worker.js' }]);
+  await wm.ready();
+  const out = {};
+  // run(), addTask() and run() with onProgress, one after the other.
+  await Promise.all([
+    tm.run('log', 1),
+    new Promise((resolve) => tm.addTask({ name: 'log', params: 2, onSuccess: resolve })),
+    tm.run('log', 3, { onProgress: () => {} }),
+  ]);
+  out.callOrder = await tm.run('seen');
+  // One options object, changed between calls: each run keeps what it was given.
+  const blocked = tm.run('block', { ms: 300 });
+  const o = {};
+  const runs = [];
+  for (const p of [1, 2, 3]) {
+    o.priority = p;
+    runs.push(tm.run('log', p, o));
+  }
+  o.priority = 5n; // after the calls: changes nothing, spoils nothing
+  await Promise.all([blocked, ...runs]);
+  out.priorityOrder = await tm.run('seen');
+  // addTask calls back only once it has returned its handle.
+  const order = [];
+  tm.addTask({ name: 'nobody-runs-this', onError: () => order.push('onError') });
+  order.push('returned');
+  await new Promise((r) => setTimeout(r, 20));
+  out.addTaskOrder = order;
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, []any{1.0, 2.0, 3.0}, got["callOrder"], "tasks reach Go in the order they were called")
+	assert.Equal(t, []any{3.0, 2.0, 1.0}, got["priorityOrder"], "each run's priority as it was at its call")
+	assert.Equal(t, []any{"returned", "onError"}, got["addTaskOrder"])
 }

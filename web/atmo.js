@@ -157,12 +157,17 @@ function refuseBigInts(v, path, where, depth = 0) {
 // absolute resolves a worker URL against the page (or, where atmo runs in
 // a worker, the worker's script), so it means the same wherever the worker
 // is started from.
-function absolute(config) {
+function absolute(config, where) {
   if (!config || typeof config !== 'object') return config;
   const out = { ...config };
   const base = typeof document === 'undefined' ? location.href : document.baseURI;
   for (const k of ['script', 'module']) {
-    if (typeof out[k] === 'string' && out[k] !== '') out[k] = new URL(out[k], base).href;
+    if (typeof out[k] !== 'string' || out[k] === '') continue;
+    try {
+      out[k] = new URL(out[k], base).href;
+    } catch (_) {
+      throw badArgument(`atmo: ${where}.${k} is not a URL: ${JSON.stringify(out[k])}`, `${where}.${k}`);
+    }
   }
   return out;
 }
@@ -263,6 +268,9 @@ class TaskManager {
     this._check(name, opts, where, known);
     const aborted = abortedAlready(opts, where);
     if (aborted) throw aborted;
+    // The run() calls before it, waiting for their turn's batch, go first:
+    // tasks reach Go in the order they were called.
+    if (this._runs.length > 0) this._flushRuns();
     const { copy, list } = cloneParams(params, opts.transfer, where);
     const { onProgress } = opts;
     if (onProgress !== undefined && onProgress !== null && typeof onProgress !== 'function') {
@@ -331,8 +339,10 @@ class TaskManager {
   _expect(id, r) {
     const early = this._early.get(id);
     if (early) {
+      // An answer that came during the call that added the task (Go failed
+      // it at once) is given once that call has returned its id.
       this._early.delete(id);
-      this._settleRun(r, early);
+      queueMicrotask(() => this._settleRun(r, early));
     } else {
       this._waiting.set(id, r);
       if (r.signal) this._watch(r, id);
@@ -378,7 +388,9 @@ class TaskManager {
       }
       const { copy, list } = cloneParams(params, opts.transfer, where);
       const settle = (kind, payload) => (kind === 'success' ? resolve(payload.content) : reject(fromBridge(payload)));
-      this._runs.push({ name, copy, list, opts, raw: !!opts.raw, settle, reject, signal: opts.signal, where });
+      // The options as they are now, checked: the batch is sent later.
+      const sent = { priority: opts.priority, timeout: opts.timeout, retries: opts.retries };
+      this._runs.push({ name, copy, list, opts: sent, raw: !!opts.raw, settle, reject, signal: opts.signal, where });
       if (this._runs.length === 1) queueMicrotask(() => this._flushRuns());
     });
   }
@@ -637,7 +649,7 @@ class BrowserWorkerManager {
   addWorker(config) {
     this._check('addWorker');
     refuseBigInts(config, 'config', 'addWorker(config)');
-    return unwrap(this._bridge.addWorker(this._handle, absolute(config)));
+    return unwrap(this._bridge.addWorker(this._handle, absolute(config, 'config')));
   }
 
   /** Terminates one worker; its tasks go to other capable workers. */
@@ -685,7 +697,7 @@ class Atmo {
     if (tm.closed) throw tm._closedError('createBrowserWorkerManager');
     if (!Array.isArray(configs)) throw badArgument('atmo: createBrowserWorkerManager(tm, configs): configs must be an array of {tasks, script} or {tasks, module}', 'configs');
     configs.forEach((c, i) => refuseBigInts(c, `configs[${i}]`, 'createBrowserWorkerManager(tm, configs)'));
-    const handle = unwrap(this._bridge.createWorkerManager(tm._handle, configs.map(absolute)));
+    const handle = unwrap(this._bridge.createWorkerManager(tm._handle, configs.map((c, i) => absolute(c, `configs[${i}]`))));
     return new BrowserWorkerManager(this._bridge, handle, tm);
   }
 }
