@@ -271,6 +271,7 @@
         module = await compile(cfg.url, (s) => (stage = s));
       }
       const go = new root.Go();
+      if (!inWebWorker) go.env = Object.assign({ TMPDIR: require('os').tmpdir() }, process.env); // as the main thread's
       go.exit = (c) => {
         code = c;
         exited = true;
@@ -303,6 +304,11 @@
     // wasm_exec.js needs globalThis.crypto, which Node.js 18 has only in
     // its main thread (wasm_exec_node.js sets it there).
     if (!globalThis.crypto) globalThis.crypto = require('crypto').webcrypto;
+    // As wasm_exec_node.js gives the main thread's Go program: the real file
+    // system (else wasm_exec.js's stand-in has none, and prints stderr to
+    // stdout with console.log, which a thread loses at exit).
+    if (!globalThis.fs) globalThis.fs = require('fs');
+    if (!globalThis.path) globalThis.path = require('path');
     require(url);
   }
 

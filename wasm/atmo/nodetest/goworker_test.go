@@ -213,3 +213,17 @@ func TestAGoHandlerOfHandleJSMovesBytesThroughAWorkerThreadUncopied(t *testing.T
 	assert.Equal(t, 9, got.Index(1<<20-1).Int())
 	assert.Equal(t, "String", c.Get("extra").String())
 }
+
+func TestAGoWorkerThreadHasTheFilesAndEnvironmentOfItsProcess(t *testing.T) {
+	// As a JS worker thread, and the main thread's Go program, have them.
+	file := filepath.Join(t.TempDir(), "note.txt")
+	require.NoError(t, os.WriteFile(file, []byte("written by the test"), 0o644))
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"readFile", "getenv"}, Module: module(t, testModule)})
+	got, err := tm.Do(testCtx(t), "readFile", file)
+	require.NoError(t, err)
+	assert.Equal(t, "written by the test", got)
+	got, err = tm.Do(testCtx(t), "getenv", "HOME")
+	require.NoError(t, err)
+	assert.Equal(t, os.Getenv("HOME"), got)
+	assert.NotEmpty(t, got)
+}

@@ -17,6 +17,13 @@ import (
 func main() {
 	// echo answers its params unchanged.
 	worker.Handle("echo", func(_ context.Context, params any) (any, error) { return params, nil })
+	// readFile answers the text of the file at params (under Node.js).
+	worker.HandleTyped("readFile", func(_ context.Context, path string) (string, error) {
+		b, err := os.ReadFile(path)
+		return string(b), err
+	})
+	// getenv answers the environment variable params.
+	worker.HandleTyped("getenv", func(_ context.Context, name string) (string, error) { return os.Getenv(name), nil })
 	// reverse answers its bytes reversed.
 	worker.HandleTyped("reverse", func(_ context.Context, b []byte) ([]byte, error) {
 		slices.Reverse(b)
