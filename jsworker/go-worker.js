@@ -322,7 +322,7 @@
     if (!inWebWorker && !/^(https?|blob|data):/.test(url)) {
       const bytes = require('fs').readFileSync(url.startsWith('file:') ? new URL(url) : url);
       setStage(`compiling ${url}`);
-      return WebAssembly.compile(bytes);
+      return compileBytes(bytes);
     }
     const r = await fetch(url);
     if (!r.ok) throw new Error(`${r.status} ${r.statusText}`.trim());
@@ -334,7 +334,15 @@
       setStage(`fetching ${url}`);
       throw new Error('the response is empty: check the URL (some servers answer an unknown path with an empty page)');
     }
-    return WebAssembly.compile(bytes);
+    return compileBytes(bytes);
+  }
+
+  async function compileBytes(bytes) {
+    try {
+      return await WebAssembly.compile(bytes);
+    } catch (err) {
+      throw new Error(`${err.message} (is it a .wasm built with GOOS=js GOARCH=wasm?)`);
+    }
   }
 
   // captureStderr keeps the end of the Go runtime's stderr, where a crash

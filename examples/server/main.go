@@ -35,7 +35,7 @@ func main() {
 	workers := flag.Int("workers", cores, "workers of the parallel run (default: one per core, os.cpus().length)")
 	script := flag.String("script", defaultScript(), "the worker script (a path or a file: URL)")
 	goWorker := flag.Bool("go", false, "use the Go WASM worker module -module (sha256 rounds) instead of -script")
-	module := flag.String("module", "bin/wasm/workers/sha256.wasm", "the Go worker module for -go (built by make build-wasm)")
+	module := flag.String("module", defaultModule(), "the Go worker module for -go (built by make build-wasm)")
 	flag.Parse()
 	l := load{
 		config: atmo.WorkerConfig{Tasks: []string{"heavy-computation", "data-processing"}, Script: *script},
@@ -54,6 +54,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
 	}
+}
+
+// defaultModule is the sha256 Go worker make build-wasm builds, in the
+// repository this file is in, for go run from anywhere in it.
+func defaultModule() string {
+	if _, file, _, ok := runtime.Caller(0); ok {
+		p := filepath.Join(filepath.Dir(file), "..", "..", "bin", "wasm", "workers", "sha256.wasm")
+		if _, err := os.Stat(p); err == nil {
+			return filepath.Clean(p)
+		}
+	}
+	return "bin/wasm/workers/sha256.wasm"
 }
 
 // defaultScript is cpu-worker.js next to this file, for go run from anywhere

@@ -659,6 +659,8 @@ func TestWorkerConfigsAreChecked(t *testing.T) {
 		"bad type":      {Tasks: []string{"a"}, Script: "x", Type: "esm"},
 		"keepAwake<0":   {Tasks: []string{"a"}, Script: "x", KeepAwake: -time.Microsecond},
 		"keepAwake>max": {Tasks: []string{"a"}, Script: "x", KeepAwake: MaxKeepAwake + 1},
+		"count<0":       {Tasks: []string{"a"}, Script: "x", Count: -1},
+		"maxHeapMB<0":   {Tasks: []string{"a"}, Script: "x", MaxHeapMB: -5},
 	} {
 		_, err := newWorkerPool(tm, nil, []WorkerConfig{c})
 		assert.ErrorIs(t, err, ErrBadParams, name)

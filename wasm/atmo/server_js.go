@@ -173,6 +173,9 @@ func (th *thread) startTimedOut(d time.Duration) string {
 // as a worker_threads one.
 var webWorkerOnly = regexp.MustCompile(`ReferenceError: (self|importScripts|onmessage|postMessage) is not defined`)
 
+// esModuleSyntax matches the error of an ES module loaded as CommonJS.
+var esModuleSyntax = regexp.MustCompile(`SyntaxError: (Cannot use import statement outside a module|Unexpected token 'export')`)
+
 // threadOptions are the worker_threads options for w. MaxHeapMB bounds the
 // thread's JS heap: a Go module's WebAssembly memory is not in it.
 func threadOptions(w *TaskWorker) map[string]any {
@@ -225,6 +228,9 @@ func (th *thread) listen(w *TaskWorker) {
 		reason := "uncaught " + errorString(args[0])
 		if w.Status() == WorkerOffline && webWorkerOnly.MatchString(reason) {
 			reason += " (a Web Worker script: under Node.js a worker talks through require('worker_threads').parentPort, or is written with jsworker/atmo-worker.js, which speaks to either)"
+		}
+		if w.Status() == WorkerOffline && esModuleSyntax.MatchString(reason) {
+			reason += " (an ES module: under Node.js WorkerConfig.Type is not used; name the file .mjs, or put it in a package whose package.json says \"type\": \"module\")"
 		}
 		p.workerExit(w, reason)
 		return nil

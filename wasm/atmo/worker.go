@@ -105,8 +105,8 @@ func (c WorkerConfig) validate(i int, base RestartPolicy) (WorkerConfig, error) 
 	default:
 		return c, fmt.Errorf("%w: worker config %d has Type %q; use \"classic\" or \"module\"", ErrBadParams, i, c.Type)
 	}
-	if c.Count < 0 || c.MaxWorkers < 0 || c.Concurrency < 0 {
-		return c, fmt.Errorf("%w: worker config %d has a negative Count, MaxWorkers or Concurrency", ErrBadParams, i)
+	if c.Count < 0 || c.MaxWorkers < 0 || c.Concurrency < 0 || c.MaxHeapMB < 0 {
+		return c, fmt.Errorf("%w: worker config %d has a negative Count, MaxWorkers, Concurrency or MaxHeapMB", ErrBadParams, i)
 	}
 	if c.KeepAwake < 0 || c.KeepAwake > MaxKeepAwake {
 		return c, fmt.Errorf("%w: worker config %d has KeepAwake %v; use 0 to %v (tens of µs spare a thread's wake-up)", ErrBadParams, i, c.KeepAwake, MaxKeepAwake)

@@ -325,6 +325,27 @@ func TestAWebWorkerScriptFailsToStartSayingHowNodeWorkersListen(t *testing.T) {
 	assert.ErrorContains(t, err, "ReferenceError: self is not defined (a Web Worker script: under Node.js a worker talks through require('worker_threads').parentPort")
 }
 
+func TestAnESModuleLoadedAsCommonJSFailsToStartSayingHowNodeLoadsModules(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"type": "commonjs"}`), 0o644))
+	file := filepath.Join(dir, "esm.js")
+	require.NoError(t, os.WriteFile(file, []byte("import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => {});\n"), 0o644))
+	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: file, Type: "module", Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, `(an ES module: under Node.js WorkerConfig.Type is not used; name the file .mjs, or put it in a package whose package.json says "type": "module")`)
+}
+
+func TestAGoModuleThatIsNoWasmFailsToStartSayingWhatItMustBe(t *testing.T) {
+	atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
+	t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+	file := script(t, "not-wasm.wasm", "// a script, not a module")
+	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Module: file, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "(is it a .wasm built with GOOS=js GOARCH=wasm?)")
+}
+
 func TestURLScriptIsRejectedSayingWhatIsExpected(t *testing.T) {
 	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: "https://example.com/worker.js"})
 	err := wm.Ready(testCtx(t))
