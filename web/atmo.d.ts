@@ -232,6 +232,10 @@ export interface TaskParams<P = unknown, R = unknown> extends RunOptions {
   params?: P;
   onSuccess?: (response: SuccessResponse<R>) => void;
   onError?: (response: ErrorResponse) => void;
+  /** The seed's TaskRequest fields: taken, and ignored (atmo gives the id). */
+  id?: string;
+  status?: string;
+  assignedWorker?: string;
 }
 
 /** A task added with addTask. */
@@ -247,7 +251,7 @@ export interface TaskManager {
   readonly closed: boolean;
   /** Runs a task; rejects with an AtmoError (ERR_TASK carries the worker's message). */
   run<R = unknown>(name: string, params?: unknown, options?: RunOptions): Promise<R>;
-  /** The seed's addTask, with callbacks. Throws an AtmoError for a bad argument or after close. */
+  /** The seed's addTask, with callbacks. Throws an AtmoError for a bad argument, after close, or for a signal aborted already. */
   addTask<P = unknown, R = unknown>(task: TaskParams<P, R>): TaskHandle;
   cancel(taskId: string): void;
   status(): StatusSummary;
@@ -301,3 +305,8 @@ export interface LoadOptions {
 
 /** Loads the Go module once per page and resolves with the API. */
 export function loadAtmo(options?: LoadOptions): Promise<Atmo>;
+
+declare global {
+  /** The same loadAtmo, for a classic script that cannot import (atmo.js sets it). */
+  function loadAtmo(options?: LoadOptions): Promise<Atmo>;
+}
