@@ -75,6 +75,50 @@ window.atmoLoaded = loadAtmo({ wasm: '/testdata/exitlater.wasm' }).then((a) => (
 	assert.NotContains(t, strings.ToLower(plog.String()), "uncaught", "nothing thrown at the page")
 }
 
+func TestJSAPIWhoseGoModuleExitsEndsItsWorkers(t *testing.T) {
+	// A worker that says it is alive on a BroadcastChannel every 10 ms: once
+	// the module that started it has exited, it is terminated, not left to
+	// run (a fibonacci(42) would burn a core) until the page reloads.
+	testdata := filepath.Join(repoWasmDir, "testdata")
+	_, err := os.Stat(filepath.Join(testdata, "exitlater.wasm"))
+	require.NoError(t, err, "run make build-wasm: it builds wasm/jsapi/testdata/exitlater")
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><meta charset="utf-8"><body>
+<script type="module">
+import { loadAtmo } from '/atmo.js';
+window.atmoLoaded = loadAtmo({ wasm: '/testdata/exitlater.wasm' }).then((a) => (window.atmo = a));
+</script>`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "alive.js"), []byte(`importScripts('/jsworker/atmo-worker.js');
+const bc = new BroadcastChannel('alive');
+setInterval(() => bc.postMessage(1), 10);
+atmoWorker({ ping: () => 'pong' });`), 0o644))
+	ctx, base, _ := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}, {Prefix: "/testdata/", Dir: testdata}}})
+	var ok bool
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(base+"/t/index.html"),
+		chromedp.Poll(`!!window.atmoLoaded`, &ok, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)),
+	))
+	eval(t, ctx, `window.atmoLoaded.then(() => true)`, &ok)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['ping'], script: '/t/alive.js', count: 2 }]);
+  await wm.ready();
+  let heard = 0;
+  new BroadcastChannel('alive').onmessage = () => heard++;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  await sleep(200);
+  const before = heard;
+  atmoTestExit(3);
+  try { tm.status(); } catch (_) {} // any call notices the exit
+  await sleep(200); // what was on its way arrives
+  const atExit = heard;
+  await sleep(300);
+  return { before, after: heard - atExit };`), &got)
+	assert.Positive(t, got["before"], "the workers ran")
+	assert.Equal(t, 0.0, got["after"], "none runs once the module has exited")
+}
+
 func TestDashboardWhoseGoModuleExitsSaysSoOnce(t *testing.T) {
 	// The real dashboard, on exitlater.wasm served as its atmo.wasm.
 	wasmDir := t.TempDir()

@@ -10,6 +10,7 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/atmoworkers/atmo/wasm/internal/hooks"
 	"github.com/atmoworkers/atmo/wasm/internal/protocol"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
@@ -74,6 +75,12 @@ type webWorker struct {
 	strings        jsStrings
 }
 
+// liveThreads are the Web Workers started and not yet terminated: the JS API
+// ends them when its Go module exits (hooks.Threads).
+var liveThreads = js.Global().Get("Set").New()
+
+func init() { hooks.Threads = func() any { return liveThreads } }
+
 func spawnWebWorker(w *TaskWorker) (transport, error) {
 	if w.config.Module != "" {
 		return spawnGoWebWorker(w)
@@ -96,6 +103,7 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 	if err := jsCall(func() { ww.worker = js.Global().Get("Worker").New(url, opts) }); err != nil {
 		return nil, fmt.Errorf("new Worker(%q): %v", url, err)
 	}
+	liveThreads.Call("add", ww.worker)
 	lockSeq++
 	ww.lock = fmt.Sprintf("atmo:%s:%s:%d:%d", w.pool.tm.id, w.id, lockSeq, rand.Uint32())
 	p := w.pool
@@ -300,6 +308,7 @@ func (ww *webWorker) terminate() {
 		ww.lockGranted.Release()
 	}
 	ww.worker.Call("terminate")
+	liveThreads.Call("delete", ww.worker)
 	ww.unlisten.Invoke()
 	ww.onMessage.Release()
 	ww.onError.Release()
