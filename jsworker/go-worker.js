@@ -307,7 +307,9 @@
     // As wasm_exec_node.js gives the main thread's Go program: the real file
     // system (else wasm_exec.js's stand-in has none, and prints stderr to
     // stdout with console.log, which a thread loses at exit).
-    if (!globalThis.fs) globalThis.fs = require('fs');
+    // An object of its own over Node's fs, so that captureStderr's
+    // writeSync is wasm_exec.js's alone, not every fs user's in the thread.
+    if (!globalThis.fs) globalThis.fs = Object.create(require('fs'));
     if (!globalThis.path) globalThis.path = require('path');
     require(url);
   }
@@ -352,9 +354,9 @@
     if (!fs || typeof fs.writeSync !== 'function' || fs.writeSync.atmo) return;
     const write = fs.writeSync.bind(fs);
     const decoder = new TextDecoder();
-    fs.writeSync = function (fd, buf) {
-      if (fd === 2) stderr = (stderr + decoder.decode(buf)).slice(-8192);
-      return write(fd, buf);
+    fs.writeSync = function (fd, buf, ...rest) {
+      if (fd === 2) stderr = (stderr + (typeof buf === 'string' ? buf : decoder.decode(buf))).slice(-8192);
+      return write(fd, buf, ...rest);
     };
     fs.writeSync.atmo = true;
   }

@@ -22,6 +22,19 @@ func main() {
 		b, err := os.ReadFile(path)
 		return string(b), err
 	})
+	// writeSyncPart writes "cd" of "abcdef" to the file at params, and a
+	// line of text to stderr, through the JS global fs's writeSync (under
+	// Node.js): what Go's own writes do not reach, JS code in the thread may.
+	worker.HandleTyped("writeSyncPart", func(_ context.Context, path string) (string, error) {
+		fs := js.Global().Get("fs")
+		fd := fs.Call("openSync", path, "w")
+		buf := js.Global().Get("Uint8Array").New(6)
+		js.CopyBytesToJS(buf, []byte("abcdef"))
+		fs.Call("writeSync", fd, buf, 2, 2)
+		fs.Call("writeSync", 2, "writeSyncPart: a line of text on stderr\n")
+		fs.Call("closeSync", fd)
+		return "written", nil
+	})
 	// getenv answers the environment variable params.
 	worker.HandleTyped("getenv", func(_ context.Context, name string) (string, error) { return os.Getenv(name), nil })
 	// reverse answers its bytes reversed.
