@@ -13,21 +13,23 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestJSAPIWhoseGoModuleExitsSettlesEverythingWithErrExited(t *testing.T) {
-	// exitlater.wasm is atmo.wasm that exits when the page calls
-	// atmoTestExit(code), as a panic or Go running out of memory would end
-	// it: every task, ready() and close() waiting on Go must settle, and
-	// every call after must say why, rather than wait for ever or throw
-	// wasm_exec.js's bare "Go program has already exited".
+// exitLaterPage opens a page with the JS API loaded from exitlater.wasm,
+// atmo.wasm that exits when the page calls atmoTestExit(code), and files
+// served beside it at /t/.
+func exitLaterPage(t *testing.T, files map[string]string) (context.Context, *pageLog) {
+	t.Helper()
 	testdata := filepath.Join(repoWasmDir, "testdata")
 	_, err := os.Stat(filepath.Join(testdata, "exitlater.wasm"))
 	require.NoError(t, err, "run make build-wasm: it builds wasm/jsapi/testdata/exitlater")
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><meta charset="utf-8"><body>
+	files["index.html"] = `<!doctype html><meta charset="utf-8"><body>
 <script type="module">
 import { loadAtmo } from '/atmo.js';
 window.atmoLoaded = loadAtmo({ wasm: '/testdata/exitlater.wasm' }).then((a) => (window.atmo = a));
-</script>`), 0o644))
+</script>`
+	for name, text := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
 	ctx, base, plog := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}, {Prefix: "/testdata/", Dir: testdata}}})
 	var ok bool
 	require.NoError(t, chromedp.Run(ctx,
@@ -35,6 +37,16 @@ window.atmoLoaded = loadAtmo({ wasm: '/testdata/exitlater.wasm' }).then((a) => (
 		chromedp.Poll(`!!window.atmoLoaded`, &ok, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)),
 	))
 	eval(t, ctx, `window.atmoLoaded.then(() => true)`, &ok)
+	return ctx, plog
+}
+
+func TestJSAPIWhoseGoModuleExitsSettlesEverythingWithErrExited(t *testing.T) {
+	// exitlater.wasm is atmo.wasm that exits when the page calls
+	// atmoTestExit(code), as a panic or Go running out of memory would end
+	// it: every task, ready() and close() waiting on Go must settle, and
+	// every call after must say why, rather than wait for ever or throw
+	// wasm_exec.js's bare "Go program has already exited".
+	ctx, plog := exitLaterPage(t, map[string]string{})
 
 	var got map[string]any
 	eval(t, ctx, js(`
@@ -79,26 +91,10 @@ func TestJSAPIWhoseGoModuleExitsEndsItsWorkers(t *testing.T) {
 	// A worker that says it is alive on a BroadcastChannel every 10 ms: once
 	// the module that started it has exited, it is terminated, not left to
 	// run (a fibonacci(42) would burn a core) until the page reloads.
-	testdata := filepath.Join(repoWasmDir, "testdata")
-	_, err := os.Stat(filepath.Join(testdata, "exitlater.wasm"))
-	require.NoError(t, err, "run make build-wasm: it builds wasm/jsapi/testdata/exitlater")
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><meta charset="utf-8"><body>
-<script type="module">
-import { loadAtmo } from '/atmo.js';
-window.atmoLoaded = loadAtmo({ wasm: '/testdata/exitlater.wasm' }).then((a) => (window.atmo = a));
-</script>`), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "alive.js"), []byte(`importScripts('/jsworker/atmo-worker.js');
+	ctx, _ := exitLaterPage(t, map[string]string{"alive.js": `importScripts('/jsworker/atmo-worker.js');
 const bc = new BroadcastChannel('alive');
 setInterval(() => bc.postMessage(1), 10);
-atmoWorker({ ping: () => 'pong' });`), 0o644))
-	ctx, base, _ := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}, {Prefix: "/testdata/", Dir: testdata}}})
-	var ok bool
-	require.NoError(t, chromedp.Run(ctx,
-		chromedp.Navigate(base+"/t/index.html"),
-		chromedp.Poll(`!!window.atmoLoaded`, &ok, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)),
-	))
-	eval(t, ctx, `window.atmoLoaded.then(() => true)`, &ok)
+atmoWorker({ ping: () => 'pong' });`})
 	var got map[string]any
 	eval(t, ctx, js(`
   const tm = atmo.createTaskManager();
