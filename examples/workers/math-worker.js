@@ -39,31 +39,54 @@ self.onmessage = function (e) {
   }
 };
 
+// The largest fibonacci input: it is computed the slow way, as a CPU load
+// for demos and benchmarks (45 takes seconds, each step up 1.6 times longer).
+const MAX_FIBONACCI = 45;
+
+// number is params[key], which must be a number.
+function number(params, key) {
+  const v = params === null || typeof params !== 'object' ? undefined : params[key];
+  if (typeof v !== 'number' || Number.isNaN(v)) {
+    throw new Error(`params.${key} must be a number`);
+  }
+  return v;
+}
+
 function run(name, params) {
   switch (name) {
     case 'add':
-      return params.a + params.b;
+      return number(params, 'a') + number(params, 'b');
     case 'subtract':
-      return params.a - params.b;
+      return number(params, 'a') - number(params, 'b');
     case 'multiply':
-      return params.a * params.b;
-    case 'divide':
-      if (params.b === 0) {
+      return number(params, 'a') * number(params, 'b');
+    case 'divide': {
+      const a = number(params, 'a');
+      const b = number(params, 'b');
+      if (b === 0) {
         throw new Error('Division by zero is not allowed');
       }
-      return params.a / params.b;
+      return a / b;
+    }
     case 'power':
-      return Math.pow(params.a, params.b);
-    case 'sqrt':
-      if (params.a < 0) {
+      return Math.pow(number(params, 'a'), number(params, 'b'));
+    case 'sqrt': {
+      const a = number(params, 'a');
+      if (a < 0) {
         throw new Error('Square root of a negative number is not real');
       }
-      return Math.sqrt(params.a);
-    case 'fibonacci':
-      if (params.n < 0) {
+      return Math.sqrt(a);
+    }
+    case 'fibonacci': {
+      const n = number(params, 'n');
+      if (n < 0) {
         throw new Error('Fibonacci input must be non-negative');
       }
-      return fibonacci(params.n);
+      if (!Number.isInteger(n) || n > MAX_FIBONACCI) {
+        throw new Error(`Fibonacci input must be a whole number up to ${MAX_FIBONACCI} (it is computed the slow way, as a CPU load)`);
+      }
+      return fibonacci(n);
+    }
     default:
       throw new Error(`Unknown task: ${name}`);
   }

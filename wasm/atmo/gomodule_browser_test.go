@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -105,6 +106,10 @@ func TestGoModuleMathWorkerAnswersEveryTaskLikeTheJSMathWorker(t *testing.T) {
 		{"power", ab{"a": 2, "b": 10}}, {"power", ab{"a": 9, "b": 0.5}}, {"power", ab{"a": -2, "b": 3}},
 		{"sqrt", ab{"a": 81}}, {"sqrt", ab{"a": 2}}, {"sqrt", ab{"a": -1}},
 		{"fibonacci", ab{"n": 0}}, {"fibonacci", ab{"n": 1}}, {"fibonacci", ab{"n": 20}}, {"fibonacci", ab{"n": -1}},
+		// What is no number, or too large a fibonacci, is refused alike.
+		{"add", ab{"a": 1}}, {"add", ab{"a": "1", "b": "2"}}, {"sqrt", ab{}}, {"divide", ab{"a": 1}},
+		{"multiply", ab{"a": math.NaN(), "b": 1}}, {"power", nil},
+		{"fibonacci", ab{"n": "10"}}, {"fibonacci", ab{"n": 2.5}}, {"fibonacci", ab{"n": 60}}, {"fibonacci", ab{}},
 	}
 	for _, c := range cases {
 		want := run(ctx, jsTM, c.name, c.params)
@@ -112,6 +117,8 @@ func TestGoModuleMathWorkerAnswersEveryTaskLikeTheJSMathWorker(t *testing.T) {
 		assert.Equal(t, want, got, "%s %v", c.name, c.params)
 	}
 	assert.Equal(t, outcome{Error: "Division by zero is not allowed"}, run(ctx, goTM, "divide", ab{"a": 1, "b": 0}))
+	assert.Equal(t, outcome{Error: "params.b must be a number"}, run(ctx, goTM, "add", ab{"a": 1}))
+	assert.Equal(t, outcome{Error: "Fibonacci input must be a whole number up to 45 (it is computed the slow way, as a CPU load)"}, run(ctx, jsTM, "fibonacci", ab{"n": 60}))
 }
 
 func TestTheGoSHA256ExampleHashesABlobOrBytesAsTheyCameAChunkAtATime(t *testing.T) {

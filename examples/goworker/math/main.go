@@ -10,20 +10,39 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 
 	"github.com/atmoworkers/atmo/wasm/worker"
 )
 
-// pair is the params of the two-operand tasks: {a, b}.
-type pair struct {
-	A float64 `json:"a"`
-	B float64 `json:"b"`
+// maxFibonacci is the largest fibonacci input: it is computed the slow way,
+// as a CPU load for demos and benchmarks.
+const maxFibonacci = 45
+
+// number is params[key], which must be a number, said as the JS worker says it.
+func number(params any, key string) (float64, error) {
+	p, _ := params.(map[string]any)
+	v, ok := p[key].(float64)
+	if !ok || math.IsNaN(v) {
+		return 0, fmt.Errorf("params.%s must be a number", key)
+	}
+	return v, nil
 }
 
 func main() {
 	binary := func(name string, f func(a, b float64) (float64, error)) {
-		worker.HandleTyped(name, func(_ context.Context, p pair) (float64, error) { return f(p.A, p.B) })
+		worker.Handle(name, func(_ context.Context, params any) (any, error) {
+			a, err := number(params, "a")
+			if err != nil {
+				return nil, err
+			}
+			b, err := number(params, "b")
+			if err != nil {
+				return nil, err
+			}
+			return f(a, b)
+		})
 	}
 	binary("add", func(a, b float64) (float64, error) { return a + b, nil })
 	binary("subtract", func(a, b float64) (float64, error) { return a - b, nil })
@@ -35,21 +54,28 @@ func main() {
 		return a / b, nil
 	})
 	binary("power", func(a, b float64) (float64, error) { return math.Pow(a, b), nil })
-	worker.HandleTyped("sqrt", func(_ context.Context, p struct {
-		A float64 `json:"a"`
-	}) (float64, error) {
-		if p.A < 0 {
-			return 0, errors.New("Square root of a negative number is not real")
+	worker.Handle("sqrt", func(_ context.Context, params any) (any, error) {
+		a, err := number(params, "a")
+		if err != nil {
+			return nil, err
 		}
-		return math.Sqrt(p.A), nil
+		if a < 0 {
+			return nil, errors.New("Square root of a negative number is not real")
+		}
+		return math.Sqrt(a), nil
 	})
-	worker.HandleTyped("fibonacci", func(_ context.Context, p struct {
-		N float64 `json:"n"`
-	}) (float64, error) {
-		if p.N < 0 {
-			return 0, errors.New("Fibonacci input must be non-negative")
+	worker.Handle("fibonacci", func(_ context.Context, params any) (any, error) {
+		n, err := number(params, "n")
+		if err != nil {
+			return nil, err
 		}
-		return fibonacci(p.N), nil
+		if n < 0 {
+			return nil, errors.New("Fibonacci input must be non-negative")
+		}
+		if n != math.Trunc(n) || n > maxFibonacci {
+			return nil, fmt.Errorf("Fibonacci input must be a whole number up to %d (it is computed the slow way, as a CPU load)", maxFibonacci)
+		}
+		return fibonacci(n), nil
 	})
 	worker.Run()
 }
