@@ -771,3 +771,37 @@ atmoWorker({
 	assert.Equal(t, []any{3.0, 2.0, 1.0}, got["priorityOrder"], "each run's priority as it was at its call")
 	assert.Equal(t, []any{"returned", "onError"}, got["addTaskOrder"])
 }
+
+func TestTheDataAndImageExamplesRefuseOrOrderOddInputsClearly(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [
+    { tasks: ['transform', 'filter'], script: '/workers/data-worker.js' },
+    { tasks: ['image-filter', 'analyze'], script: '/workers/image-worker.js' },
+  ]);
+  const fail = (p) => p.then((v) => ({ resolved: v }), (e) => e.message);
+  const rows = [{ name: 'Zoe' }, {}, { name: 'Ada' }, { name: null }, { name: 7 }];
+  const plain = { width: 1, height: 1, data: [200, 100, 50, 255] }; // a plain array of bytes
+  const out = {
+    ascending: (await tm.run('transform', { records: rows, sortBy: 'name' })).map((r) => r.name ?? '-'),
+    descending: (await tm.run('transform', { records: rows, sortBy: 'name', descending: true })).map((r) => r.name ?? '-'),
+    ownNames: await tm.run('transform', { records: [{ constructor: 'c', toString: 's' }] }),
+    notARecord: await fail(tm.run('transform', { records: [{ a: 1 }, null] })),
+    inheritedOp: await fail(tm.run('filter', { records: rows, where: [{ field: 'name', op: 'constructor', value: 1 }] })),
+    plainBytes: await tm.run('analyze', { image: plain }).then((r) => [r.mean.r, r.mean.g, r.mean.b]),
+    inheritedFilter: await fail(tm.run('image-filter', { image: plain, filter: 'toString' })),
+    badAmount: await fail(tm.run('image-filter', { image: plain, filter: 'brightness', amount: 'x' })),
+  };
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, []any{7.0, "Ada", "Zoe", "-", "-"}, got["ascending"], "numbers, then text, then the missing")
+	assert.Equal(t, []any{"Zoe", "Ada", 7.0, "-", "-"}, got["descending"], "the missing last either way")
+	assert.Equal(t, []any{map[string]any{"constructor": "c", "toString": "s"}}, got["ownNames"])
+	assert.Equal(t, "records[1] is not an object: null", got["notARecord"])
+	assert.Contains(t, got["inheritedOp"], `unknown op "constructor"`)
+	assert.Equal(t, []any{200.0, 100.0, 50.0}, got["plainBytes"])
+	assert.Contains(t, got["inheritedFilter"], `unknown filter "toString"`)
+	assert.Equal(t, `params.amount must be a number, such as 1.2 (got "x")`, got["badAmount"])
+}

@@ -30,20 +30,34 @@ async function fetchURL({ url, as = 'json' } = {}, signal) {
   return { url: u.pathname, status: res.status, contentType: res.headers.get('content-type') || '', data };
 }
 
-// records takes params.records, or fetches params.url (JSON, an array).
+// records takes params.records, or fetches params.url (JSON, an array), and
+// checks that each is an object.
 async function records(params = {}, signal) {
-  if (Array.isArray(params.records)) return params.records;
-  if (params.url) {
+  let rows;
+  if (Array.isArray(params.records)) rows = params.records;
+  else if (params.url) {
     const { data } = await fetchURL({ url: params.url }, signal);
     if (!Array.isArray(data)) throw new Error(`${params.url} is not a JSON array of records`);
-    return data;
+    rows = data;
+  } else {
+    throw new Error('give params.records (an array of objects) or params.url (a same-origin JSON array)');
   }
-  throw new Error('give params.records (an array of objects) or params.url (a same-origin JSON array)');
+  const bad = rows.findIndex((r) => r === null || typeof r !== 'object');
+  if (bad >= 0) throw new Error(`records[${bad}] is not an object: ${JSON.stringify(rows[bad])}`);
+  return rows;
 }
 
-function compare(a, b) {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  return String(a).localeCompare(String(b));
+// compare orders numbers by value before other values by their text, and
+// puts a missing (undefined or null) value last whichever the direction.
+function compare(a, b, descending) {
+  const missingA = a === undefined || a === null;
+  const missingB = b === undefined || b === null;
+  if (missingA || missingB) return missingA - missingB;
+  let c;
+  if (typeof a === 'number' && typeof b === 'number') c = a - b;
+  else if (typeof a === 'number' || typeof b === 'number') c = typeof a === 'number' ? -1 : 1;
+  else c = String(a).localeCompare(String(b));
+  return descending ? -c : c;
 }
 
 async function transform(params, { signal }) {
@@ -51,12 +65,12 @@ async function transform(params, { signal }) {
   let rows = await records(params, signal);
   if (sortBy) {
     // Sort first, so a record can be sorted by a field it does not keep.
-    rows = [...rows].sort((a, b) => compare(a[sortBy], b[sortBy]) * (descending ? -1 : 1));
+    rows = [...rows].sort((a, b) => compare(a[sortBy], b[sortBy], descending));
   }
   return rows.map((r) => {
     const keys = Array.isArray(select) ? select : Object.keys(r);
     const o = {};
-    for (const k of keys) o[rename[k] || k] = r[k];
+    for (const k of keys) o[Object.hasOwn(rename, k) ? rename[k] : k] = r[k];
     return o;
   });
 }
@@ -105,7 +119,7 @@ async function filter(params, { signal }) {
   const where = (params && params.where) || [];
   if (!Array.isArray(where)) throw new Error('filter needs params.where: an array of {field, op, value}');
   for (const c of where) {
-    if (!ops[c.op]) throw new Error(`unknown op ${JSON.stringify(c.op)} (known: ${Object.keys(ops).join(' ')})`);
+    if (!c || !Object.hasOwn(ops, c.op)) throw new Error(`unknown op ${JSON.stringify(c && c.op)} (known: ${Object.keys(ops).join(' ')})`);
   }
   const rows = await records(params, signal);
   return rows.filter((r) => where.every((c) => ops[c.op](r[c.field], c.value)));

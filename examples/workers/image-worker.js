@@ -30,7 +30,10 @@ function pixels(image) {
   if (!data || data.length !== image.width * image.height * 4) {
     throw new Error(`params.image.data must hold width*height*4 = ${image.width * image.height * 4} RGBA bytes, has ${data ? data.length : 0}`);
   }
-  return data instanceof Uint8ClampedArray ? data : new Uint8ClampedArray(data.buffer, data.byteOffset, data.length);
+  if (data instanceof Uint8ClampedArray) return data;
+  if (data instanceof Uint8Array || data instanceof Int8Array) return new Uint8ClampedArray(data.buffer, data.byteOffset, data.length);
+  if (Array.isArray(data)) return Uint8ClampedArray.from(data); // a plain array of byte values
+  throw new Error(`params.image.data must be bytes (a Uint8ClampedArray, a Uint8Array or an array of numbers), not a ${Object.prototype.toString.call(data).slice(8, -1)}`);
 }
 
 function result(width, height, data) {
@@ -120,8 +123,9 @@ const filters = {
 
 function filter({ image, filter: name = 'grayscale', amount = 1.2 } = {}) {
   const src = pixels(image);
-  const f = filters[name];
+  const f = Object.hasOwn(filters, name) ? filters[name] : null;
   if (!f) throw new Error(`unknown filter ${JSON.stringify(name)} (known: ${Object.keys(filters).join(', ')})`);
+  if (typeof amount !== 'number' || !Number.isFinite(amount)) throw new Error(`params.amount must be a number, such as 1.2 (got ${JSON.stringify(amount)})`);
   const out = new Uint8ClampedArray(src.length);
   for (let i = 0; i < src.length; i += 4) {
     const [r, g, b] = f(src[i], src[i + 1], src[i + 2], amount);
