@@ -64,6 +64,27 @@ func TestGeneratedGoWorkersAnswerEverySampleAsTheJSWorkersDo(t *testing.T) {
 			assert.JSONEq(t, withoutWorkerIDs(t, js), withoutWorkerIDs(t, goes), name)
 		}
 
+		// Odd inputs, refused or answered alike by both.
+		odd := map[string]string{
+			"data-api": `['filter', { records: [{ a: [1] }], where: [{ field: 'a', op: '=', value: [1] }] }],
+  ['validate', { records: [{ a: 'x' }] }],`,
+			"image-worker": `['resize', { image: sample, width: 1.5, height: 1 }],
+  ['resize', { image: sample, width: 30000, height: 30000 }],`,
+		}
+		for name, samples := range odd {
+			var answers [2]string
+			for i, page := range []string{name + ".example.html", name + ".go.example.html"} {
+				text := readFile(t, filepath.Join(dir, generate.Browser, page))
+				start, end := strings.Index(text, "const samples = ["), strings.Index(text, "];\n")
+				require.True(t, start >= 0 && end > start)
+				text = text[:start] + "const samples = [\n  " + samples + "\n" + text[end:]
+				writeFile(t, filepath.Join(dir, generate.Browser, "odd."+page), text)
+				answers[i] = withoutWorkerIDs(t, runExamplePage(t, ctx, base+"/gen/browser/odd."+page))
+			}
+			assert.JSONEq(t, answers[0], answers[1], name)
+			assert.NotContains(t, answers[1], "panicked", name)
+		}
+
 		// The Go fetch, further: it reads text too, says an HTTP error, and
 		// asks for an absolute URL, which a Go worker (run from a Blob URL)
 		// cannot do without.

@@ -37,6 +37,10 @@ func main() {
 	goWorker := flag.Bool("go", false, "use the Go WASM worker module -module (sha256 rounds) instead of -script")
 	module := flag.String("module", defaultModule(), "the Go worker module for -go (built by make build-wasm)")
 	flag.Parse()
+	if *workers < 1 || *tasks < 1 || *iterations < 1 {
+		fmt.Fprintln(os.Stderr, "server: -workers, -tasks and -iterations must be 1 or more")
+		os.Exit(2)
+	}
 	l := load{
 		config: atmo.WorkerConfig{Tasks: []string{"heavy-computation", "data-processing"}, Script: *script},
 		name:   "heavy-computation", params: map[string]any{"iterations": *iterations},

@@ -52,7 +52,10 @@ var goHandlers = map[string]string{
 		if err != nil {
 			return nil, err
 		}
-		schema, _ := p["schema"].(map[string]any)
+		schema, ok := p["schema"].(map[string]any)
+		if !ok {
+			return nil, errors.New("validate needs params.schema, e.g. {email: \"email\"}")
+		}
 		var errs []any
 		for i, r := range rows {
 			for field, t := range schema {
@@ -126,8 +129,8 @@ var goHandlers = map[string]string{
 		}
 		w, _ := p["width"].(float64)
 		h, _ := p["height"].(float64)
-		if w < 1 || h < 1 {
-			return nil, errors.New("resize needs params.width and params.height")
+		if w < 1 || h < 1 || w != math.Trunc(w) || h != math.Trunc(h) || w*h > 1<<24 {
+			return nil, errors.New("resize needs params.width and params.height: whole numbers of pixels, at most 16,777,216 in all")
 		}
 		out := make([]byte, int(w)*int(h)*4)
 		for y := 0; y < int(h); y++ {
@@ -279,14 +282,25 @@ func valid(v any, t string) bool {
 	return false
 }
 
+// same is JS's ===: values Go cannot compare (arrays, objects) are never
+// equal, as two JS objects are not.
+func same(a, b any) (eq bool) {
+	defer func() {
+		if recover() != nil {
+			eq = false
+		}
+	}()
+	return a == b
+}
+
 func compare(a any, op string, b any) (bool, error) {
 	af, aNum := a.(float64)
 	bf, bNum := b.(float64)
 	switch op {
 	case "=":
-		return a == b, nil
+		return same(a, b), nil
 	case "!=":
-		return a != b, nil
+		return !same(a, b), nil
 	case "contains":
 		return strings.Contains(fmt.Sprint(a), fmt.Sprint(b)), nil
 	case "<", "<=", ">", ">=":

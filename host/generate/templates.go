@@ -37,11 +37,18 @@ function records(params) {
 }
 
 const handlers = {
-  // fetch {url, as: 'json' | 'text'}: a relative URL is resolved against the worker's own.
+  // fetch {url, as: 'json' | 'text'}: in a Web Worker a relative URL is
+  // resolved against the worker's own; under Node.js it must be absolute.
   fetch: async ({ url, as = 'json' } = {}) => {
     if (!url) throw new Error('fetch needs params.url');
     const base = typeof location !== 'undefined' ? location.href : undefined;
-    const res = await fetch(new URL(url, base));
+    let u;
+    try {
+      u = new URL(url, base);
+    } catch (_) {
+      throw new Error('fetch needs params.url to be a URL' + (base ? '' : ' with its scheme (https://…): under Node.js there is no page to resolve it against') + ', not ' + JSON.stringify(url));
+    }
+    const res = await fetch(u);
     if (!res.ok) throw new Error('fetch ' + url + ': HTTP ' + res.status);
     return as === 'text' ? res.text() : res.json();
   },
@@ -59,7 +66,8 @@ const handlers = {
   },
   // validate {records, schema: {field: 'number' | 'string' | 'boolean' | 'email'}}.
   validate: (params) => {
-    const schema = params.schema || {};
+    const schema = params.schema;
+    if (!schema || typeof schema !== 'object') throw new Error('validate needs params.schema, e.g. {email: "email"}');
     const errors = [];
     records(params).forEach((r, index) => {
       for (const [field, type] of Object.entries(schema)) {
@@ -90,7 +98,9 @@ const handlers = {
   // resize {image, width, height}: nearest-neighbour sampling.
   resize: ({ image, width, height }) => {
     const src = pixels(image);
-    if (!(width > 0) || !(height > 0)) throw new Error('resize needs params.width and params.height');
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width * height > 1 << 24) {
+      throw new Error('resize needs params.width and params.height: whole numbers of pixels, at most 16,777,216 in all');
+    }
     const out = new Uint8ClampedArray(width * height * 4);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
