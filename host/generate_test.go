@@ -67,7 +67,10 @@ func TestGeneratedGoWorkersAnswerEverySampleAsTheJSWorkersDo(t *testing.T) {
 		// Odd inputs, refused or answered alike by both.
 		odd := map[string]string{
 			"data-api": `['filter', { records: [{ a: [1] }], where: [{ field: 'a', op: '=', value: [1] }] }],
-  ['validate', { records: [{ a: 'x' }] }],`,
+  ['validate', { records: [{ a: 'x' }] }],
+  ['filter', { records: [{ a: null }, {}], where: [{ field: 'a', op: '=', value: null }] }],
+  ['filter', { records: [{ a: null }, {}], where: [{ field: 'a', op: '!=', value: null }] }],
+  ['filter', { records: [{ a: 'b' }, { a: 'd' }], where: [{ field: 'a', op: '<', value: 'c' }] }],`,
 			"image-worker": `['resize', { image: sample, width: 1.5, height: 1 }],
   ['resize', { image: sample, width: 30000, height: 30000 }],`,
 		}

@@ -793,6 +793,8 @@ func TestTheDataAndImageExamplesRefuseOrOrderOddInputsClearly(t *testing.T) {
     plainBytes: await tm.run('analyze', { image: plain }).then((r) => [r.mean.r, r.mean.g, r.mean.b]),
     inheritedFilter: await fail(tm.run('image-filter', { image: plain, filter: 'toString' })),
     badAmount: await fail(tm.run('image-filter', { image: plain, filter: 'brightness', amount: 'x' })),
+    amountUnused: await tm.run('image-filter', { image: plain, filter: 'grayscale', amount: null }).then((r) => r.data.length),
+    renameToNothing: await tm.run('transform', { records: [{ a: 1, b: 2 }], rename: { a: null, b: '' } }),
   };
   await tm.close();
   return out;`), &got)
@@ -804,4 +806,6 @@ func TestTheDataAndImageExamplesRefuseOrOrderOddInputsClearly(t *testing.T) {
 	assert.Equal(t, []any{200.0, 100.0, 50.0}, got["plainBytes"])
 	assert.Contains(t, got["inheritedFilter"], `unknown filter "toString"`)
 	assert.Equal(t, `params.amount must be a number, such as 1.2 (got "x")`, got["badAmount"])
+	assert.Equal(t, 4.0, got["amountUnused"], "only brightness reads amount")
+	assert.Equal(t, []any{map[string]any{"a": 1.0, "b": 2.0}}, got["renameToNothing"], "a name renamed to nothing keeps its own")
 }

@@ -43,7 +43,7 @@ async function records(params = {}, signal) {
     throw new Error('give params.records (an array of objects) or params.url (a same-origin JSON array)');
   }
   const bad = rows.findIndex((r) => r === null || typeof r !== 'object');
-  if (bad >= 0) throw new Error(`records[${bad}] is not an object: ${JSON.stringify(rows[bad])}`);
+  if (bad >= 0) throw new Error(`records[${bad}] is not an object: ${String(rows[bad])}`);
   return rows;
 }
 
@@ -70,7 +70,7 @@ async function transform(params, { signal }) {
   return rows.map((r) => {
     const keys = Array.isArray(select) ? select : Object.keys(r);
     const o = {};
-    for (const k of keys) o[Object.hasOwn(rename, k) ? rename[k] : k] = r[k];
+    for (const k of keys) o[Object.hasOwn(rename, k) && typeof rename[k] === 'string' && rename[k] ? rename[k] : k] = r[k];
     return o;
   });
 }

@@ -125,7 +125,9 @@ function filter({ image, filter: name = 'grayscale', amount = 1.2 } = {}) {
   const src = pixels(image);
   const f = Object.hasOwn(filters, name) ? filters[name] : null;
   if (!f) throw new Error(`unknown filter ${JSON.stringify(name)} (known: ${Object.keys(filters).join(', ')})`);
-  if (typeof amount !== 'number' || !Number.isFinite(amount)) throw new Error(`params.amount must be a number, such as 1.2 (got ${JSON.stringify(amount)})`);
+  if (name === 'brightness' && !(typeof amount === 'number' && Number.isFinite(amount))) {
+    throw new Error(`params.amount must be a number, such as 1.2 (got ${typeof amount === 'string' ? JSON.stringify(amount) : String(amount)})`);
+  }
   const out = new Uint8ClampedArray(src.length);
   for (let i = 0; i < src.length; i += 4) {
     const [r, g, b] = f(src[i], src[i + 1], src[i + 2], amount);

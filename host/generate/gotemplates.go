@@ -77,7 +77,8 @@ var goHandlers = map[string]string{
 			ok := true
 			for _, c := range where {
 				cm, _ := c.(map[string]any)
-				match, err := compare(r[fmt.Sprint(cm["field"])], fmt.Sprint(cm["op"]), cm["value"])
+				v, present := r[fmt.Sprint(cm["field"])]
+				match, err := compare(v, present, fmt.Sprint(cm["op"]), cm["value"])
 				if err != nil {
 					return nil, err
 				}
@@ -293,29 +294,40 @@ func same(a, b any) (eq bool) {
 	return a == b
 }
 
-func compare(a any, op string, b any) (bool, error) {
-	af, aNum := a.(float64)
-	bf, bNum := b.(float64)
+// compare is the JS worker's ops on a record's field a (present says
+// whether the record has it: a missing field is JS's undefined, which
+// equals nothing) and a value b: numbers and texts order among their own.
+func compare(a any, present bool, op string, b any) (bool, error) {
 	switch op {
 	case "=":
-		return same(a, b), nil
+		return present && same(a, b), nil
 	case "!=":
-		return !same(a, b), nil
+		return !(present && same(a, b)), nil
 	case "contains":
 		return strings.Contains(fmt.Sprint(a), fmt.Sprint(b)), nil
 	case "<", "<=", ">", ">=":
-		if !aNum || !bNum {
+		var c int
+		af, aNum := a.(float64)
+		bf, bNum := b.(float64)
+		as, aText := a.(string)
+		bs, bText := b.(string)
+		switch {
+		case aNum && bNum:
+			c = cmp.Compare(af, bf)
+		case aText && bText:
+			c = strings.Compare(as, bs)
+		default:
 			return false, nil
 		}
 		switch op {
 		case "<":
-			return af < bf, nil
+			return c < 0, nil
 		case "<=":
-			return af <= bf, nil
+			return c <= 0, nil
 		case ">":
-			return af > bf, nil
+			return c > 0, nil
 		}
-		return af >= bf, nil
+		return c >= 0, nil
 	}
 	return false, fmt.Errorf("unknown op %s", op)
 }
@@ -352,7 +364,7 @@ func image(params any) (rgba, map[string]any, error) {
 
 var goImports = map[string]string{
 	Math:  `"context"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"math"`,
-	Data:  `"context"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"net/url"` + "\n\t" + `"sort"` + "\n\t" + `"strings"` + "\n\t" + `"syscall/js"`,
+	Data:  `"cmp"` + "\n\t" + `"context"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"net/url"` + "\n\t" + `"sort"` + "\n\t" + `"strings"` + "\n\t" + `"syscall/js"`,
 	Image: `"context"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"math"`,
 }
 
