@@ -77,10 +77,7 @@ func TestGeneratedGoWorkersAnswerEverySampleAsTheJSWorkersDo(t *testing.T) {
 		for name, samples := range odd {
 			var answers [2]string
 			for i, page := range []string{name + ".example.html", name + ".go.example.html"} {
-				text := readFile(t, filepath.Join(dir, generate.Browser, page))
-				start, end := strings.Index(text, "const samples = ["), strings.Index(text, "];\n")
-				require.True(t, start >= 0 && end > start)
-				text = text[:start] + "const samples = [\n  " + samples + "\n" + text[end:]
+				text := withSamples(t, readFile(t, filepath.Join(dir, generate.Browser, page)), samples)
 				writeFile(t, filepath.Join(dir, generate.Browser, "odd."+page), text)
 				answers[i] = withoutWorkerIDs(t, runExamplePage(t, ctx, base+"/gen/browser/odd."+page))
 			}
@@ -92,16 +89,12 @@ func TestGeneratedGoWorkersAnswerEverySampleAsTheJSWorkersDo(t *testing.T) {
 		// asks for an absolute URL, which a Go worker (run from a Blob URL)
 		// cannot do without.
 		page := readFile(t, filepath.Join(dir, generate.Browser, "data-api.go.example.html"))
-		start, end := strings.Index(page, "const samples = ["), strings.Index(page, "];\n")
-		require.True(t, start >= 0 && end > start)
-		page = page[:start] + `const samples = [
-  ['fetch', { url: location.origin + '/data/people.json' }],
+		page = withSamples(t, page, `['fetch', { url: location.origin + '/data/people.json' }],
   ['fetch', { url: 'data:text/plain,hello', as: 'text' }],
   ['fetch', { url: location.origin + '/data/no-such.json' }],
   ['fetch', { url: '/data/people.json' }],
   ['fetch', {}],
-  ['fetch', { url: location.origin + '/data/100%' }],
-` + page[end:]
+  ['fetch', { url: location.origin + '/data/100%' }],`)
 		writeFile(t, filepath.Join(dir, generate.Browser, "fetch.go.example.html"), page)
 		var rs []map[string]any
 		require.NoError(t, json.Unmarshal([]byte(runExamplePage(t, ctx, base+"/gen/browser/fetch.go.example.html")), &rs))
@@ -174,6 +167,15 @@ func withoutWorkerIDs(t *testing.T, results string) string {
 	b, err := json.Marshal(rs)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// withSamples is a generated usage page with samples (its items, each
+// ending in a comma) in place of its own.
+func withSamples(t *testing.T, page, samples string) string {
+	t.Helper()
+	start, end := strings.Index(page, "const samples = ["), strings.Index(page, "];\n")
+	require.True(t, start >= 0 && end > start, "the page has its samples")
+	return page[:start] + "const samples = [\n  " + samples + "\n" + page[end:]
 }
 
 func readFile(t *testing.T, name string) string {

@@ -55,9 +55,9 @@
   // Nothing else comes before the worker answers it, and nothing else is
   // kept: a worker that loads the helper and never calls it keeps no more.
   const inWebWorker = typeof WorkerGlobalScope !== 'undefined' && root instanceof WorkerGlobalScope;
-  const early = [];
+  let earlyInit = null; // the latest init-worker, until atmoWorker is called
   const keepEarly = (e) => {
-    if (e.data && e.data.message === 'init-worker') early.splice(0, early.length, e.data);
+    if (e.data && e.data.message === 'init-worker') earlyInit = e.data;
   };
   if (inWebWorker) root.addEventListener('message', keepEarly);
 
@@ -68,7 +68,9 @@
         listen: (fn) => {
           root.removeEventListener('message', keepEarly);
           root.addEventListener('message', (e) => fn(e.data));
-          for (const data of early.splice(0)) fn(data);
+          const data = earlyInit;
+          earlyInit = null;
+          if (data) fn(data);
         },
       };
     }

@@ -396,7 +396,7 @@ class TaskManager {
   }
 
   _flushRuns() {
-    const runs = this._runs;
+    let runs = this._runs;
     this._runs = [];
     if (runs.length === 0) return; // the module's exit settled them
     if (this._closed) {
@@ -417,8 +417,7 @@ class TaskManager {
         else sent.push(r);
       }
       if (sent.length === 0) return;
-      runs.length = 0;
-      runs.push(...sent);
+      runs = sent;
     }
     const meta = [this._handle];
     for (const r of runs) r.held = pushTask(this._bridge, meta, r.name, r.copy, r.list, r.opts, false);

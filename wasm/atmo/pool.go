@@ -378,16 +378,17 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 	tm := p.tm
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
+	running := p.running(w)
 	switch {
 	case w.status == WorkerClosed || w.transport == nil:
 	case w.status == WorkerOffline:
 		tm.bootFailed(w, msg)
-	case p.running(w) > 1:
+	case running > 1:
 		// An error event does not say which task threw, and the others'
 		// handlers may still be running: freeing all their slots would let
 		// the worker run more than its Concurrency. So it is a crash: the
 		// worker is replaced, its tasks retried while their Retries last.
-		tm.workerDied(w, fmt.Sprintf("uncaught error with %d tasks on the worker, so which one threw is not known: %s", p.running(w), msg))
+		tm.workerDied(w, fmt.Sprintf("uncaught error with %d tasks on the worker, so which one threw is not known: %s", running, msg))
 	case len(w.inflight) > 0:
 		// The seed's workers throw from onmessage: the task failed, the
 		// worker lives on.
