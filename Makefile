@@ -15,7 +15,7 @@ ADDR ?= 127.0.0.1:8080
 NOISE := could not unmarshal event
 
 GO_WORKERS := $(wildcard examples/goworker/*/main.go)
-TEST_MODULES := $(wildcard wasm/worker/testdata/*/main.go wasm/jsapi/testdata/*/main.go)
+TEST_MODULES := $(wildcard wasm/worker/testdata/*/main.go wasm/jsapi/testdata/*/main.go wasm/atmo/testdata/*/main.go)
 
 .PHONY: all test test-native test-browser test-node build build-wasm deps chromium node lint serve demo bench soak clean
 

@@ -826,13 +826,6 @@ export function loadAtmo(options = {}) {
       return new AtmoError(`atmo: the Go module ${wasm} exited with code ${exitCode}${why}, so its tasks cannot finish; reload the page to start again`, { code: 'ERR_EXITED' });
     });
     delete globalThis.__atmoReady;
-    // The module's Web Workers outlive it unless ended here: nothing in Go
-    // runs to terminate them once it has exited.
-    b.onExit(() => {
-      if (!b.threads) return;
-      for (const w of b.threads) w.terminate();
-      b.threads.clear();
-    });
     ran.then(() => b.gone()); // settle what waits, even if nothing calls
     return new Atmo(b);
   })();

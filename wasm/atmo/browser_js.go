@@ -10,7 +10,6 @@ import (
 	"syscall/js"
 	"time"
 
-	"github.com/atmoworkers/atmo/wasm/internal/hooks"
 	"github.com/atmoworkers/atmo/wasm/internal/protocol"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
@@ -75,11 +74,24 @@ type webWorker struct {
 	strings        jsStrings
 }
 
-// liveThreads are the Web Workers started and not yet terminated: the JS API
-// ends them when its Go module exits (hooks.Threads).
+// liveThreads are the Web Workers started and not yet terminated. They are
+// terminated when the page's Go program exits (returns from main, panics,
+// calls os.Exit): nothing in Go runs then to close its managers, and a
+// worker would otherwise run on, and hold its memory, until the page
+// reloads.
 var liveThreads = js.Global().Get("Set").New()
 
-func init() { hooks.Threads = func() any { return liveThreads } }
+func init() { endOnExit.Invoke(values.GoInstance(), liveThreads) }
+
+// endOnExit terminates threads once go, the page's wasm_exec.js Go instance,
+// has exited. Where the instance is unknown (null: a wasm_exec.js too unlike
+// Go's own), they are left to the page.
+var endOnExit = js.Global().Get("Function").New("go", "threads", `
+if (go === null || !go._exitPromise || typeof go._exitPromise.then !== 'function') return;
+go._exitPromise.then(() => {
+  for (const w of threads) w.terminate();
+  threads.clear();
+});`)
 
 func spawnWebWorker(w *TaskWorker) (transport, error) {
 	if w.config.Module != "" {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
-	"github.com/atmoworkers/atmo/wasm/internal/hooks"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
@@ -102,7 +101,6 @@ func newBridge() (*bridge, js.Value) {
 	obj.Set("hold", values.Codec.Get("hold"))       // a run()'s params, kept in JS for Go (see runsJS)
 	obj.Set("release", values.Codec.Get("release")) // once its task has settled
 	obj.Set("held", values.Codec.Get("held"))       // {values, free}: what is held, for tests
-	obj.Set("threads", hooks.Threads())             // the live Web Workers, ended by atmo.js if the module exits
 	b.runsIn = values.NewReceiver(b.runs, func(js.Value) {
 		b.runsFail.Invoke(errorValue(errors.New("atmo: run got task meta it cannot write"), "ERR_INTERNAL", ""))
 	})

@@ -20,8 +20,3 @@ var HoldRawResults func(tm any)
 // even when the subscription ends, so each answer it was held for crosses
 // back to JS.
 var SubscribeWire func(tm any, fn any) (unsubscribe func())
-
-// Threads is the JS Set of the Web Workers package atmo has started and not
-// yet terminated (a js.Value), so that the JS API can end them once its Go
-// module has exited: nothing in Go runs to do it then.
-var Threads func() any

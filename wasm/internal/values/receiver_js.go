@@ -162,6 +162,10 @@ return { found: () => found, restore: () => { proto._makeFuncWrapper = orig; } }
 // hopGo is the Go instance, when found: the fast path is available.
 var hopGo = js.Null()
 
+// GoInstance is the program's wasm_exec.js Go instance, or null where it
+// could not be found (see findGo).
+func GoInstance() js.Value { return hopGo }
+
 func init() {
 	g := findGo()
 	if g.IsNull() {

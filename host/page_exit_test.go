@@ -1,0 +1,51 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAPageWhoseGoProgramReturnsEndsItsWorkers(t *testing.T) {
+	// returns.wasm is a page's own Go program, with no JS API: it starts two
+	// Go workers and a JS one, runs a task on each kind and returns from
+	// main with its managers open. Each live worker thread holds one of
+	// atmo's Web Locks; once the program has exited, none may be left: the
+	// threads are terminated, not left to run until the page reloads.
+	testdata := filepath.Join(repoWasmDir, "testdata")
+	_, err := os.Stat(filepath.Join(testdata, "returns.wasm"))
+	require.NoError(t, err, "run make build-wasm: it builds wasm/atmo/testdata/returns")
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"alive.js": `importScripts('/jsworker/atmo-worker.js');
+atmoWorker({ heldLocks: async () => (await navigator.locks.query()).held.filter((l) => l.name.startsWith('atmo:')).length });`,
+		"index.html": `<!doctype html><meta charset="utf-8"><body>
+<script src="/wasm_exec.js"></script>
+<script>
+window.aliveScript = '/t/alive.js';
+const go = new Go();
+window.exited = WebAssembly.instantiateStreaming(fetch('/testdata/returns.wasm'), go.importObject)
+  .then(({ instance }) => go.run(instance)).then(() => true);
+</script>`,
+	} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	ctx, base, _ := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}, {Prefix: "/testdata/", Dir: testdata}}})
+	require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(base+"/t/index.html")))
+	var returned string
+	eval(t, ctx, `window.exited.then(() => window.goReturned)`, &returned)
+	require.Equal(t, "ok: 3 locks held", returned, "the program ran its tasks with three live workers")
+
+	var held float64
+	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(
+		`navigator.locks.query().then((q) => q.held.filter((l) => l.name.startsWith('atmo:')).length === 0)`, nil,
+		chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))),
+		"a worker thread still holds its lock after the program exited")
+	eval(t, ctx, `navigator.locks.query().then((q) => q.held.length)`, &held)
+	assert.Zero(t, held)
+}
