@@ -1030,3 +1030,23 @@ func TestAGoHandlerThatIgnoresItsTimeoutHasItsWorkerReplacedAfterTheGrace(t *tes
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, got)
 }
+
+func TestAGoWorkerTakesParamsAsDeeplyNestedAsThePageSends(t *testing.T) {
+	// The page sends 64 levels and refuses 65 (ErrBadParams); the Go
+	// worker reads all 64, also as the item of a list, whole.
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Module: moduleURL(t, goTestModule)})
+	nested := func(levels int) any {
+		var v any = "leaf"
+		for range levels {
+			v = map[string]any{"x": v}
+		}
+		return v
+	}
+	for _, params := range []any{nested(64), []any{nested(63)}} {
+		got, err := tm.Do(goCtx(t), "echo", params)
+		require.NoError(t, err)
+		assert.Equal(t, params, got)
+	}
+	_, err := tm.Do(goCtx(t), "echo", nested(65))
+	assert.ErrorIs(t, err, atmo.ErrBadParams)
+}

@@ -24,6 +24,7 @@ const valueRulesWorker = `atmoWorker({
   point: () => new DOMPoint(1, 2),
   blob: () => new Blob(['hello']),
   bigint: () => 10n,
+  nested: ({ levels }) => { let v = 'leaf'; for (let i = 0; i < levels; i++) v = [v]; return v; },
   report: (_, { progress }) => {
     progress(new Map([['step', 1]]));
     progress({ file: new Blob([]) });
@@ -32,7 +33,7 @@ const valueRulesWorker = `atmoWorker({
   },
 });`
 
-var valueRulesTasks = []string{"map", "set", "regexp", "falseObject", "image", "point", "blob", "bigint", "report"}
+var valueRulesTasks = []string{"map", "set", "regexp", "falseObject", "image", "point", "blob", "bigint", "nested", "report"}
 
 func TestAJSWorkersNonPlainAnswersArriveByTheValueRules(t *testing.T) {
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: valueRulesTasks, Script: jstest.HelperWorker(t, valueRulesWorker)})
@@ -71,6 +72,29 @@ func TestAJSWorkersBlobOrBigIntAnswerFailsItsTaskSayingWhatToDo(t *testing.T) {
 	require.True(t, ok, "a js.Value, got %T", r.Content)
 	assert.True(t, blob.InstanceOf(js.Global().Get("Blob")))
 	assert.Equal(t, 5, blob.Get("size").Int())
+}
+
+func TestAJSWorkersAnswerNestedDeeperThanGoSendsFailsItsTask(t *testing.T) {
+	// Go sends a value nested 64 levels and refuses 65; an answer is read
+	// by the same rule, not cut short with a nil where its depth ran out.
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: valueRulesTasks, Script: jstest.HelperWorker(t, valueRulesWorker)})
+	nested := func(levels int) any {
+		var v any = "leaf"
+		for range levels {
+			v = []any{v}
+		}
+		return v
+	}
+	got, err := tm.Do(testCtx(t), "nested", map[string]any{"levels": 64})
+	require.NoError(t, err)
+	assert.Equal(t, nested(64), got)
+	_, err = tm.Do(testCtx(t), "nested", nested(65))
+	require.ErrorIs(t, err, atmo.ErrBadParams, "as params, 65 levels are refused")
+	for _, levels := range []int{65, 66, 200} {
+		_, err = tm.Do(testCtx(t), "nested", map[string]any{"levels": levels})
+		require.Error(t, err, "%d levels", levels)
+		assert.Contains(t, err.Error(), "the worker's answer cannot be read: it nests deeper than 64 levels", "%d levels", levels)
+	}
 }
 
 func TestAJSWorkersProgressReportThatGoCannotReadIsDroppedAndCounted(t *testing.T) {

@@ -149,9 +149,10 @@ const writeBytes = (b) => {
 };
 // Structured clone keeps cycles and shared references, which a tree has
 // not: an array or object met again on its own path (a back-pointer) is
-// written as null, as what nests past MAX_DEPTH is, and a value that makes
-// more than MAX_NODES arrays and objects throws (a shared one is written
-// each time it is met: a graph of a few dozen can make billions).
+// written as null; a value that nests past MAX_DEPTH throws, as Go's own
+// values do (normalizeAt), and so does one that makes more than MAX_NODES
+// arrays and objects (a shared one is written each time it is met: a
+// graph of a few dozen can make billions).
 //
 // Plain objects and arrays go first; only other objects are looked at by
 // their tag (see other). What Go cannot read faithfully (a BigInt, a Blob)
@@ -159,9 +160,10 @@ const writeBytes = (b) => {
 // mode (FromJS, which cannot throw), everything that would throw is written
 // as null instead, itself alone.
 const path = []; // path[d]: the array or object being written at depth d
-let nodes = 0, lenient = false;
+let nodes = 0, lenient = false, base = 0; // base: the depth the value being written starts at
 const ARRAY = 0, KEYS = 1, MAP = 2, SET = 3;
 const value = (v, depth) => {
+  if (depth - base > MAX_DEPTH) return cannot('it nests deeper than ' + MAX_DEPTH + ' levels');
   switch (typeof v) {
     case 'boolean': room(1); w8[wpos++] = v ? 2 : 1; return;
     case 'number': room(9); w8[wpos++] = 3; wv.setFloat64(wpos, v, true); wpos += 8; return;
@@ -171,7 +173,7 @@ const value = (v, depth) => {
       return cannot('a BigInt (' + (t.length > 40 ? t.slice(0, 20) + '…' + t.slice(-10) : t) + 'n) cannot be read as a Go value: convert it with Number() or String() first');
     }
     case 'object': {
-      if (v === null || depth > MAX_DEPTH) break;
+      if (v === null) break;
       const p = Object.getPrototypeOf(v);
       if (p === Object.prototype || p === null) return enter(v, depth, KEYS);
       if (Array.isArray(v)) return enter(v, depth, ARRAY);
@@ -216,7 +218,7 @@ const other = (v, depth) => {
   if (typeof v.toJSON === 'function') { // DOMRect, DOMPoint, DOMMatrix, a class's own
     const j = v.toJSON();
     path[depth] = v; // what value(j) checks for cycles at this depth: v, not a sibling met before
-    if (j !== v) return value(j, depth + 1); // + 1: a toJSON that returns another such object ends at MAX_DEPTH
+    if (j !== v) return value(j, depth + 1); // + 1: a toJSON that returns another such object ends at MAX_DEPTH, as its own nesting
   }
   if (tag === '[object Object]' || Object.keys(v).length > 0) return enter(v, depth, KEYS); // a class instance
   const name = tag.slice(8, -1), a = /^[AEIOU]/.test(name) ? 'an ' : 'a ';
@@ -239,8 +241,10 @@ const keep = (v) => new Kept(v);
 const unkeep = (x) => {
   if (x instanceof Kept && x.k >= 0) { release(x.k); x.k = -1; }
 };
-// write writes one value, which makes its own count of nodes.
+// write writes one value, which makes its own count of nodes and nests
+// MAX_DEPTH levels below depth at most.
 const write = (v, depth = 0) => {
+  base = depth;
   if (typeof v !== 'object' || v === null) return value(v, depth);
   if (v instanceof Kept) {
     wire.rawTaken = true; // the message's buffers may be the handler's now: none become spares
@@ -295,7 +299,7 @@ const container = (v, depth, kind) => {
 // begin starts a message in wire.in; end finishes it and returns its
 // length. Between them: value, num (a raw float64), and slot and fill for a
 // length written once what follows it is.
-const begin = () => { w8 = wire.in; wv = inView; wpos = 0; wrefs = wire.refs; wire.refs.length = 0; wire.items.length = 0; wire.rawTaken = false; };
+const begin = () => { base = 0; w8 = wire.in; wv = inView; wpos = 0; wrefs = wire.refs; wire.refs.length = 0; wire.items.length = 0; wire.rawTaken = false; };
 const num = (x) => { room(8); wv.setFloat64(wpos, x, true); wpos += 8; };
 // mark and rewind take back what was written since mark, after a throw.
 const mark = () => wpos;
@@ -365,7 +369,7 @@ const deliver = (r, write, d) => {
 const own = { buf: new Uint8Array(1 << 12) };
 own.view = new DataView(own.buf.buffer);
 const copy = (v) => {
-  const w = [w8, wv, wpos, wrefs], r = [u8, dv, pos, refs, transfer];
+  const w = [w8, wv, wpos, wrefs, base], r = [u8, dv, pos, refs, transfer];
   w8 = own.buf; wv = own.view; wpos = 0; wrefs = [];
   try {
     write(v);
@@ -373,7 +377,7 @@ const copy = (v) => {
     u8 = w8; dv = wv; pos = 0; refs = wrefs.map((b) => b.slice()); transfer = [];
     return readValue();
   } finally {
-    [w8, wv, wpos, wrefs] = w;
+    [w8, wv, wpos, wrefs, base] = w;
     [u8, dv, pos, refs, transfer] = r;
   }
 };
@@ -385,7 +389,7 @@ const copy = (v) => {
 const from = { buf: new Uint8Array(1 << 12), refs: [] };
 from.view = new DataView(from.buf.buffer);
 const fromJS = (v) => {
-  const w = [w8, wv, wpos, wrefs, lenient];
+  const w = [w8, wv, wpos, wrefs, lenient, base];
   w8 = from.buf; wv = from.view; wpos = 0; wrefs = from.refs; wrefs.length = 0; lenient = true;
   try {
     write(v);
@@ -393,7 +397,7 @@ const fromJS = (v) => {
     from.buf = w8; from.view = wv;
     return grown ? -1 - wpos : wpos;
   } finally {
-    [w8, wv, wpos, wrefs, lenient] = w;
+    [w8, wv, wpos, wrefs, lenient, base] = w;
   }
 };
 // item is wire.items[i], which Go takes as it came: the message's buffers
