@@ -120,15 +120,9 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 	ww.lock = fmt.Sprintf("atmo:%s:%s:%d:%d", w.pool.tm.id, w.id, lockSeq, rand.Uint32())
 	p := w.pool
 	receive := func(ins []inbound) {
-		if ww.ended {
-			return
+		if !ww.ended {
+			p.receiveAll(w, ins)
 		}
-		for _, in := range ins {
-			if in.kind == KindWorkerReady {
-				ww.readyFeatures(w, in.content)
-			}
-		}
-		p.receiveAll(w, ins)
 	}
 	ww.onMessage = values.NewReceiver(func(b []byte) { receive(receiveWire(b)) }, func(data js.Value) {
 		if ww.ended {
@@ -247,15 +241,15 @@ return () => {
   return waiting;
 };`)
 
-// readyFeatures reads what the worker said it can do in worker-ready (see
-// readyOf).
-func (ww *webWorker) readyFeatures(w *TaskWorker, ready any) {
-	c := readyOf(ready)
+// ready reads what the worker said it can do in the worker-ready the core
+// accepted (see readyOf, readyReader).
+func (ww *webWorker) ready(content any) {
+	c := readyOf(content)
 	if c == nil {
 		return
 	}
 	ww.batch = hasFeature(c, protocol.FeatureBatch)
-	ww.watchLock(w, c)
+	ww.watchLock(ww.owner, c)
 }
 
 func (ww *webWorker) init(id string, tasks []string, concurrency int, keepAwake time.Duration) {

@@ -29,6 +29,13 @@ type transport interface {
 	terminate()
 }
 
+// readyReader is a transport that reads what its worker says it can do
+// (batches, a lock it holds) in the worker-ready the core accepts: one
+// that comes again, ignored, changes nothing.
+type readyReader interface {
+	ready(content any)
+}
+
 // awake says how long the page stays awake after it posts a task to w,
 // and how long it asks w to stay awake after answering it (see
 // Options.LoneTaskAwake and WorkerConfig.KeepAwake): w's own KeepAwake on
@@ -246,6 +253,9 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 			return
 		}
 		w.stops = hasFeature(readyOf(in.content), protocol.FeatureStop)
+		if r, ok := w.transport.(readyReader); ok {
+			r.ready(in.content) // before any task is posted to it
+		}
 		w.started = true
 		w.bootFailures = 0
 		w.since = tm.clock.Now()

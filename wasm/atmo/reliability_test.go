@@ -429,6 +429,64 @@ func TestHostileMessagesFromWorkersAreIgnoredAndCounted(t *testing.T) {
 	assert.Equal(t, int32(1), settled.Load())
 }
 
+// sparseBatchWorker answers each task after a worker-response-batch whose
+// content is a sparse array of 2^32-1 items: structured clone carries it
+// cheaply, and a page that walked its slots would stall for tens of seconds.
+const sparseBatchWorker = `let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  if (d.message !== 'worker-work') return;
+  self.postMessage({ message: 'worker-response-batch', workerId: id, content: new Array(2 ** 32 - 1) });
+  self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: 'mine' });
+};`
+
+func TestAHostileBatchOfAHugeSparseArrayIsIgnoredWithoutStallingThePage(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"junk"}, Script: jstest.BlobURL(t, sparseBatchWorker)})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second) // the page, stalled, missed it
+	defer cancel()
+	got, err := tm.Do(ctx, "junk", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "mine", got)
+	assert.Equal(t, 1, tm.Stats().Ignored)
+}
+
+// twoReadyWorker says worker-ready again, with features it never had,
+// once it has a task: a seed worker that takes no batches.
+const twoReadyWorker = `let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  if (d.message !== 'worker-work') return;
+  self.postMessage({ message: 'worker-ready', workerId: id, content: { features: ['batch'] } });
+  setTimeout(() => self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: d.content.params }), 50);
+};`
+
+func TestASecondWorkerReadyIsIgnoredAndChangesNothing(t *testing.T) {
+	// Were the ignored ready read, batches would go to a worker that
+	// cannot take them, and its tasks would never be answered.
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"t"}, Concurrency: 3, Script: jstest.BlobURL(t, twoReadyWorker)})
+	_, err := tm.Do(testCtx(t), "t", 0)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return tm.Stats().Ignored == 1 }, 5*time.Second, time.Millisecond)
+	res := make(chan any, 3)
+	for i := range 3 {
+		go func() {
+			got, err := tm.Do(testCtx(t), "t", float64(i))
+			if err != nil {
+				res <- err
+				return
+			}
+			res <- got
+		}()
+	}
+	var got []any
+	for range 3 {
+		got = append(got, <-res)
+	}
+	assert.ElementsMatch(t, []any{0.0, 1.0, 2.0}, got)
+}
+
 func TestHostileCallerInputIsAClearErrorNeverAPanic(t *testing.T) {
 	tm, _ := pool(t, chaosConfig(t))
 	cyclic := map[string]any{}

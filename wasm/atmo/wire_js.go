@@ -152,8 +152,8 @@ const answers = (d, keep) => {
   if (d.message === 'worker-progress') return progress(d);
   let items;
   if (d.message === 'worker-response') items = [d];
-  else if (d.message === 'worker-response-batch' && Array.isArray(d.content)) items = d.content;
-  else return -1;
+  else if (d.message === 'worker-response-batch' && Array.isArray(d.content) && d.content.length <= codec.maxItems) items = d.content;
+  else return -1; // a batch too long to be one (a sparse array from a bad worker): the general path ignores it
   const n = items.length;
   codec.begin();
   codec.num(n);

@@ -104,7 +104,7 @@ const write = (d, raw) => {
     if (d.message === 'worker-work' && c !== null && typeof c === 'object' && plain(c)) {
       const a = d.awake, lone = (typeof a === 'number' || (typeof a === 'object' && a !== null && toTag.call(a) === '[object Number]')) && Number(a) > 0;
       compact.push(lone ? loneWorkTag : workTag, d.workerId, d.taskId, c.name, params(raw, c.name, c.params), null);
-    } else if (d.message === 'worker-work-batch' && Array.isArray(c)) {
+    } else if (d.message === 'worker-work-batch' && Array.isArray(c) && c.length <= codec.maxItems) { // longer: the general path ignores it
       compact.push(workTag, d.workerId);
       for (const it of c) {
         if (it === null || typeof it !== 'object') { compact.push(null, null, null, null); continue; }

@@ -487,6 +487,18 @@ func TestParamsNestedPastTheCodecsDepthFailTheirTaskAloneAndLetGoOfEverySlot(t *
 	assert.Equal(t, before, heldSlots())
 }
 
+func TestABatchOfAHugeSparseArrayIsIgnoredAndTheNextTaskRuns(t *testing.T) {
+	// A host's worker-work-batch whose content is new Array(2 ** 32 - 1),
+	// which structured clone carries cheaply: not walked slot by slot.
+	s := newServer()
+	s.handle("echo", func(_ context.Context, p any) (any, error) { return p, nil })
+	host, send := servedHost(t, s)
+	send(`{ message: 'worker-work-batch', workerId: 'w', content: new Array(2 ** 32 - 1) }`)
+	send(`{ message: 'worker-work', taskId: 't', workerId: 'w', content: { name: 'echo', params: 'after' } }`)
+	a := answersByID(t, host, 2)
+	assert.Equal(t, "after", a["t"].Get("msg").Get("content").String())
+}
+
 func TestUnreadableParamsForATaskAlreadyRunningAreIgnoredAsTheRepeatIs(t *testing.T) {
 	release := make(chan struct{})
 	s := newServer()

@@ -581,6 +581,24 @@ parentPort.on('message', (d) => {
 	atmotest.AnswerBesideAnotherTasksAnswer(testCtx(t), t, tm)
 }
 
+func TestAHostileBatchOfAHugeSparseArrayIsIgnoredInWorkerThreads(t *testing.T) {
+	// Structured clone carries new Array(2 ** 32 - 1) cheaply: walked slot
+	// by slot, it took the process down (an invalid size error in V8).
+	sparse := script(t, "sparse.js", `const { parentPort } = require('worker_threads');
+let id;
+parentPort.on('message', (d) => {
+  if (d.message === 'init-worker') { id = d.id; parentPort.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  if (d.message !== 'worker-work') return;
+  parentPort.postMessage({ message: 'worker-response-batch', workerId: id, content: new Array(2 ** 32 - 1) });
+  parentPort.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: 'mine' });
+});`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"junk"}, Script: sparse})
+	got, err := tm.Do(testCtx(t), "junk", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "mine", got)
+	assert.Equal(t, 1, tm.Stats().Ignored)
+}
+
 func TestAServerWorkerKeptAwakeAnswersAsItWouldAsleep(t *testing.T) {
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: abs(t, echoWorker), KeepAwake: 100 * time.Microsecond, Concurrency: 4})
 	for i := range 20 {

@@ -474,7 +474,7 @@ const post = (target, m, list) => {
 // value is handed on to code that may call back into Go.
 const readHeld = (r, t) => hold(read(r, t || []));
 const take = (k) => { const v = held.values[k]; release(k); return v; };
-return { wire, hop, whileAlive, read, readHeld, take, keep, unkeep, begin, value: write, num, mark, rewind, slot, fill, end, encode, encodeList, copy, fromJS, from, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
+return { maxItems: MAX_ITEMS, wire, hop, whileAlive, read, readHeld, take, keep, unkeep, begin, value: write, num, mark, rewind, slot, fill, end, encode, encodeList, copy, fromJS, from, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
 `).Invoke(MaxDepth, InlineBytes, MaxItems, MaxNodes)
 
 // WhileAlive returns fn as a JS function that calls it only while the Go
