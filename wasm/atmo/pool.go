@@ -640,7 +640,7 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 		ws := slices.DeleteFunc(tm.byName[n], func(x *TaskWorker) bool { return x == w })
 		if len(ws) == 0 {
 			delete(tm.byName, n)
-			tm.gone[n] = w.describe() + ", " + reason
+			tm.retire(n, w.describe()+", "+reason)
 		} else {
 			tm.byName[n] = ws
 		}
@@ -650,8 +650,10 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 	if w.elastic {
 		w.pool.workers = slices.DeleteFunc(w.pool.workers, func(x *TaskWorker) bool { return x == w })
 	}
-	if len(g.members) == 0 && g.config.MaxWorkers <= g.config.Count {
-		// Nothing will start from it again (an elastic group may grow).
+	if len(g.members) == 0 {
+		// Its last worker is closed for good, and with it the group: an
+		// elastic one does not grow again from nothing (its workers were
+		// closed, or gave up, or crashed past their restarts).
 		w.pool.groups = slices.DeleteFunc(w.pool.groups, func(x *workerGroup) bool { return x == g })
 	}
 	tm.setWorkerStatus(w, WorkerClosed, w.describe()+" "+reason)
@@ -681,7 +683,7 @@ func (tm *TaskManager) failOrphans(w *TaskWorker) {
 			if w.pool.closed {
 				err = fmt.Errorf("%w: the worker manager was closed before task %s (%s) ran", ErrClosed, t.id, n)
 			} else {
-				err = noWorkerError(n, tm.knownNames(), tm.gone[n])
+				err = noWorkerError(n, tm.knownNames(), tm.gone[n].why)
 			}
 			tm.settle(t, Response{Err: err})
 		}
@@ -804,6 +806,32 @@ func (p *workerPool) add(c WorkerConfig) (*TaskWorker, error) {
 // Stats), with why they closed; the oldest beyond it are forgotten, so that
 // adding and closing workers for ever does not grow the pool.
 const keptClosed = 64
+
+// goneName is why no worker lists a task name any more (see
+// noWorkerError), and when that came to be.
+type goneName struct {
+	why string
+	seq uint64
+}
+
+// retire notes that the last worker listing name has closed, and why,
+// keeping the keptClosed latest such names: a page that names its tasks
+// per dataset, and closes their workers, does not grow tm.gone for ever.
+// Called with mu held.
+func (tm *TaskManager) retire(name, why string) {
+	tm.goneSeq++
+	tm.gone[name] = goneName{why: why, seq: tm.goneSeq}
+	if len(tm.gone) <= keptClosed {
+		return
+	}
+	oldest := ""
+	for n, g := range tm.gone {
+		if oldest == "" || g.seq < tm.gone[oldest].seq {
+			oldest = n
+		}
+	}
+	delete(tm.gone, oldest)
+}
 
 // forgetClosed drops the oldest closed workers past keptClosed. Called with
 // mu held.

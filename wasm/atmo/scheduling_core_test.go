@@ -217,3 +217,67 @@ func BenchmarkCoreRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+func TestAnElasticConfigWhoseWorkersAreAllClosedDoesNotGrowAgain(t *testing.T) {
+	// Its workers closed, the config is done with: a burst of a task that
+	// another worker lists starts nothing of it, and a page that adds and
+	// closes such workers for ever keeps no trace of each.
+	tm := NewTaskManager()
+	defer tm.Close()
+	release := make(chan struct{})
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		if name == "slow" {
+			<-release
+		}
+		return nil, ""
+	}, WorkerConfig{Tasks: []string{"job", "slow"}, Script: "base"})
+	require.NoError(t, p.ready(ctx(t)))
+	for range 1000 {
+		w, err := p.add(WorkerConfig{Tasks: []string{"job"}, Script: "elastic", MaxWorkers: 3})
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+	}
+	tm.mu.Lock()
+	groups := len(p.groups)
+	tm.mu.Unlock()
+	assert.Equal(t, 1, groups, "the base config's alone")
+
+	_, err := tm.AddTask(TaskParams{Name: "slow"}) // holds the base worker
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _ = tm.Do(ctx(t), "job", nil) }()
+	}
+	settleSoon(t, func() bool { return tm.Stats().Queued == 10 })
+	assert.Equal(t, 0, tm.Stats().Grown)
+	assert.Len(t, p.list(), 1+keptClosed, "the base worker and the closed ones kept listed")
+	close(release)
+	wg.Wait()
+}
+
+func TestNoWorkerErrorsRecallTheLatestRetiredTaskNamesOnly(t *testing.T) {
+	// A page that names its tasks per dataset, and closes their workers,
+	// does not grow the manager's memory of them for ever: the latest
+	// keptClosed names say why they are gone, older ones only that no
+	// worker lists them.
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, WorkerConfig{Tasks: []string{"base"}, Script: "base"})
+	require.NoError(t, p.ready(ctx(t)))
+	for i := range 1000 {
+		w, err := p.add(WorkerConfig{Tasks: []string{fmt.Sprintf("render-%d", i)}, Script: "panel"})
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+	}
+	tm.mu.Lock()
+	gone := len(tm.gone)
+	tm.mu.Unlock()
+	assert.Equal(t, keptClosed, gone)
+	_, err := tm.Do(ctx(t), "render-999", nil)
+	require.ErrorIs(t, err, ErrNoWorker)
+	assert.Contains(t, err.Error(), `no worker lists task "render-999" any more (known: base); the last worker that did, worker-1001 (panel), closed by Close()`)
+	_, err = tm.Do(ctx(t), "render-0", nil)
+	require.ErrorIs(t, err, ErrNoWorker)
+	assert.Equal(t, `atmo: no worker handles this task: no worker lists task "render-0" (known: base)`, err.Error())
+}

@@ -27,7 +27,9 @@ type WorkerConfig struct {
 	// Count is how many workers of this config start at once. Default 1.
 	Count int
 	// MaxWorkers lets the pool grow up to this many workers of this config
-	// while tasks it can run wait in the queue. Default Count.
+	// while tasks it can run wait in the queue. Default Count. Once every
+	// worker of the config has closed (Close, or a crash or start failure
+	// past its RestartPolicy), it grows no more.
 	MaxWorkers int
 	// IdleTimeout closes workers above Count after this long without a
 	// task, which releases their memory (a Go worker holds a whole runtime).
