@@ -1,9 +1,8 @@
 //go:build js && wasm
 
-// Package jstest helps browser tests start real Web Workers from the real
-// scripts of the repository. wasmbrowsertest serves only the test itself and
-// wasm_exec.js (any other path answers 200 with an empty body), so workers
-// are started from Blob URLs made of the files' text, read with os.ReadFile.
+// Package jstest helps the repository's browser tests start real Web
+// Workers from its real scripts: package workertest, which users have too,
+// with the files found from the repository's root.
 package jstest
 
 import (
@@ -12,6 +11,8 @@ import (
 	"runtime"
 	"syscall/js"
 	"testing"
+
+	"github.com/atmoworkers/atmo/wasm/atmo/workertest"
 )
 
 // Root is the repository root, found from this file's path.
@@ -33,22 +34,13 @@ func Read(t testing.TB, path string) string {
 // BlobURL makes a Blob URL of JavaScript text, revoked when the test ends.
 func BlobURL(t testing.TB, text string) string {
 	t.Helper()
-	return blobURL(t, text, "text/javascript")
+	return workertest.ScriptURL(t, text)
 }
 
 // BytesURL makes a Blob URL of bytes with a MIME type, revoked when the test ends.
 func BytesURL(t testing.TB, b []byte, mime string) string {
 	t.Helper()
-	u8 := js.Global().Get("Uint8Array").New(len(b))
-	js.CopyBytesToJS(u8, b)
-	return blobURL(t, u8, mime)
-}
-
-func blobURL(t testing.TB, part any, mime string) string {
-	blob := js.Global().Get("Blob").New([]any{part}, map[string]any{"type": mime})
-	url := js.Global().Get("URL").Call("createObjectURL", blob).String()
-	t.Cleanup(func() { js.Global().Get("URL").Call("revokeObjectURL", url) })
-	return url
+	return workertest.BytesURL(t, b, mime)
 }
 
 // FileURL makes a Blob URL of one repository file.
@@ -62,7 +54,7 @@ func FileURL(t testing.TB, path string) string {
 // atmoWorker({...}).
 func HelperWorker(t testing.TB, body string) string {
 	t.Helper()
-	return BlobURL(t, Read(t, "jsworker/atmo-worker.js")+"\n"+body)
+	return workertest.HelperScriptURL(t, body)
 }
 
 // RevokedURL is a Blob URL that no longer exists: loading it fails the way a
