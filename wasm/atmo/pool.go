@@ -91,6 +91,7 @@ type workerPool struct {
 type workerGroup struct {
 	config  WorkerConfig
 	members []*TaskWorker // not closed
+	adding  bool          // addGroup is still starting its workers: a first that gave up at once leaves it listed
 }
 
 func newWorkerPool(tm *TaskManager, spawn spawnFunc, configs []WorkerConfig) (*workerPool, error) {
@@ -124,7 +125,7 @@ func newWorkerPool(tm *TaskManager, spawn spawnFunc, configs []WorkerConfig) (*w
 // addGroup starts c.Count workers of c, and returns the first. Called with
 // mu held.
 func (p *workerPool) addGroup(c WorkerConfig) (first *TaskWorker) {
-	g := &workerGroup{config: c}
+	g := &workerGroup{config: c, adding: true}
 	p.groups = append(p.groups, g)
 	if c.MaxWorkers > c.Count {
 		p.tm.elastic = true
@@ -135,6 +136,8 @@ func (p *workerPool) addGroup(c WorkerConfig) (first *TaskWorker) {
 			first = w
 		}
 	}
+	g.adding = false
+	p.dropIfEmpty(g)
 	return first
 }
 
@@ -636,26 +639,23 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 	if tm.warm == w {
 		tm.warm = nil
 	}
+	var last []string // names no other worker lists
 	for _, n := range w.tasks {
 		ws := slices.DeleteFunc(tm.byName[n], func(x *TaskWorker) bool { return x == w })
 		if len(ws) == 0 {
 			delete(tm.byName, n)
-			tm.retire(n, w.describe()+", "+reason)
+			last = append(last, n)
 		} else {
 			tm.byName[n] = ws
 		}
 	}
+	tm.retire(last, w.describe()+", "+reason)
 	g := w.group
 	g.members = slices.DeleteFunc(g.members, func(x *TaskWorker) bool { return x == w })
 	if w.elastic {
 		w.pool.workers = slices.DeleteFunc(w.pool.workers, func(x *TaskWorker) bool { return x == w })
 	}
-	if len(g.members) == 0 {
-		// Its last worker is closed for good, and with it the group: an
-		// elastic one does not grow again from nothing (its workers were
-		// closed, or gave up, or crashed past their restarts).
-		w.pool.groups = slices.DeleteFunc(w.pool.groups, func(x *workerGroup) bool { return x == g })
-	}
+	w.pool.dropIfEmpty(g)
 	tm.setWorkerStatus(w, WorkerClosed, w.describe()+" "+reason)
 	w.pool.forgetClosed()
 	for _, t := range tasks {
@@ -683,7 +683,7 @@ func (tm *TaskManager) failOrphans(w *TaskWorker) {
 			if w.pool.closed {
 				err = fmt.Errorf("%w: the worker manager was closed before task %s (%s) ran", ErrClosed, t.id, n)
 			} else {
-				err = noWorkerError(n, tm.knownNames(), tm.gone[n].why)
+				err = noWorkerError(n, tm.knownNames(), tm.gone[n].text())
 			}
 			tm.settle(t, Response{Err: err})
 		}
@@ -807,30 +807,54 @@ func (p *workerPool) add(c WorkerConfig) (*TaskWorker, error) {
 // adding and closing workers for ever does not grow the pool.
 const keptClosed = 64
 
-// goneName is why no worker lists a task name any more (see
-// noWorkerError), and when that came to be.
-type goneName struct {
-	why string
-	seq uint64
+// dropIfEmpty forgets g once its last worker is closed for good: an
+// elastic group does not grow again from nothing (its workers were closed,
+// or gave up, or crashed past their restarts). Called with mu held.
+func (p *workerPool) dropIfEmpty(g *workerGroup) {
+	if len(g.members) == 0 && !g.adding {
+		p.groups = slices.DeleteFunc(p.groups, func(x *workerGroup) bool { return x == g })
+	}
 }
 
-// retire notes that the last worker listing name has closed, and why,
-// keeping the keptClosed latest such names: a page that names its tasks
-// per dataset, and closes their workers, does not grow tm.gone for ever.
-// Called with mu held.
-func (tm *TaskManager) retire(name, why string) {
-	tm.goneSeq++
-	tm.gone[name] = goneName{why: why, seq: tm.goneSeq}
-	if len(tm.gone) <= keptClosed {
+// retired is why no worker lists some task names any more (see
+// noWorkerError): the last worker that listed them, described, and why it
+// closed.
+type retired struct {
+	why   string
+	names []string
+}
+
+// text is r's why, or "" for none (nil: never listed, or forgotten).
+func (r *retired) text() string {
+	if r == nil {
+		return ""
+	}
+	return r.why
+}
+
+// retire notes that w was the last worker listing names, and why it
+// closed. The words of the keptClosed latest such workers are kept, every
+// name of each, so that a page that names its tasks per dataset, and closes
+// their workers, does not grow tm.gone for ever. Called with mu held.
+func (tm *TaskManager) retire(names []string, why string) {
+	if len(names) == 0 {
 		return
 	}
-	oldest := ""
-	for n, g := range tm.gone {
-		if oldest == "" || g.seq < tm.gone[oldest].seq {
-			oldest = n
+	r := &retired{why: why, names: names}
+	for _, n := range names {
+		tm.gone[n] = r
+	}
+	tm.retired = append(tm.retired, r)
+	if len(tm.retired) <= keptClosed {
+		return
+	}
+	old := tm.retired[0]
+	tm.retired = slices.Delete(tm.retired, 0, 1)
+	for _, n := range old.names {
+		if tm.gone[n] == old { // not listed, and retired, again since
+			delete(tm.gone, n)
 		}
 	}
-	delete(tm.gone, oldest)
 }
 
 // forgetClosed drops the oldest closed workers past keptClosed. Called with

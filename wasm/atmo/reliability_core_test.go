@@ -3,6 +3,7 @@ package atmo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -554,6 +555,40 @@ func TestAScriptThatFailsEveryStartIsClosedAfterMaxBootFailures(t *testing.T) {
 	clk.Advance(maxRestartBackoff)
 	r = <-res
 	assert.Contains(t, r.Error, "the last worker that did, worker-2 (bad.js), failed to start: still broken", "a worker listing it again replaces the last word")
+}
+
+func TestAWorkerOfManyTaskNamesThatClosesSaysWhyForEveryOneOfThem(t *testing.T) {
+	// More names than the manager keeps closed workers' words for: they are
+	// one worker's, kept or forgotten together.
+	tm := NewTaskManager()
+	defer tm.Close()
+	release := make(chan struct{})
+	defer close(release)
+	names := make([]string, 3*keptClosed)
+	for i := range names {
+		names[i] = fmt.Sprintf("t%d", i)
+	}
+	last := names[len(names)-1]
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, _ any) (any, string) {
+		if name == last {
+			<-release
+		}
+		return nil, ""
+	}, WorkerConfig{Tasks: []string{"base"}, Script: "base"})
+	require.NoError(t, p.ready(ctx(t)))
+	w, err := p.add(WorkerConfig{Tasks: names, Script: "many"})
+	require.NoError(t, err)
+	require.NoError(t, p.ready(ctx(t)))
+	_, err = tm.AddTask(TaskParams{Name: last}) // holds the worker
+	require.NoError(t, err)
+	queued := doAsync(tm, TaskParams{Name: "t0"})
+	settleSoon(t, func() bool { return tm.Stats().Queued == 1 })
+	require.NoError(t, w.Close())
+	r := <-queued
+	require.ErrorIs(t, r.Err, ErrNoWorker)
+	assert.Contains(t, r.Err.Error(), `no worker lists task "t0" any more (known: base); the last worker that did, worker-2 (many), closed by Close()`)
+	_, err = tm.Do(ctx(t), "t1", nil)
+	assert.Contains(t, err.Error(), "worker-2 (many), closed by Close()")
 }
 
 func TestCancellingAQueuedTaskRemovesItAtOnce(t *testing.T) {

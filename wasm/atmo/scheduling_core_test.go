@@ -2,6 +2,7 @@ package atmo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -280,4 +281,27 @@ func TestNoWorkerErrorsRecallTheLatestRetiredTaskNamesOnly(t *testing.T) {
 	_, err = tm.Do(ctx(t), "render-0", nil)
 	require.ErrorIs(t, err, ErrNoWorker)
 	assert.Equal(t, `atmo: no worker handles this task: no worker lists task "render-0" (known: base)`, err.Error())
+}
+
+func TestAnElasticConfigWhoseFirstWorkerGaveUpAtOnceStillGrowsFromTheOthers(t *testing.T) {
+	// The first of Count workers fails to start before the second is even
+	// made: the config still has a live worker, and grows under a burst.
+	tm := NewTaskManager()
+	defer tm.Close()
+	release := make(chan struct{})
+	defer close(release)
+	spawns := 0
+	p, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
+		if spawns++; spawns == 1 {
+			return nil, errors.New("out of threads")
+		}
+		return &fakeTransport{pool: w.pool, w: w, run: func(*TaskWorker, string, any) (any, string) { <-release; return nil, "" }}, nil
+	}, []WorkerConfig{{Tasks: []string{"job"}, Script: "x", Count: 2, MaxWorkers: 4, Restart: RestartPolicy{Never: true}}})
+	require.NoError(t, err)
+	_ = p.ready(ctx(t)) // worker-1 gave up; worker-2 is ready
+	for range 6 {
+		_, err := tm.AddTask(TaskParams{Name: "job"})
+		require.NoError(t, err)
+	}
+	settleSoon(t, func() bool { return tm.Stats().Grown > 0 })
 }

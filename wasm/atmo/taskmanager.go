@@ -114,8 +114,8 @@ type TaskManager struct {
 	queues     map[string]*taskQueue
 	queued     int                      // tasks in all queues
 	byName     map[string][]*TaskWorker // live workers (not closed) per task name
-	gone       map[string]goneName      // per task name no live worker lists any more: the last that did, described, and why it closed (the keptClosed latest)
-	goneSeq    uint64                   // orders gone's names (see retire)
+	gone       map[string]*retired      // per task name no live worker lists any more: the last that did, described, and why it closed
+	retired    []*retired               // gone's entries, oldest first, the keptClosed latest (see retire)
 	retryAfter map[*TaskRequest]error   // timed-out tasks to run again once their worker has stopped them (see timedOut)
 	pools      []*workerPool
 	subs       []*subscriber
@@ -176,7 +176,7 @@ func NewTaskManagerWithOptions(o Options) *TaskManager {
 		clock:       realClock{},
 		queues:      map[string]*taskQueue{},
 		byName:      map[string][]*TaskWorker{},
-		gone:        map[string]goneName{},
+		gone:        map[string]*retired{},
 		retryAfter:  map[*TaskRequest]error{},
 		closing:     make(chan struct{}),
 	}
@@ -307,7 +307,7 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 func (tm *TaskManager) route(t *TaskRequest) {
 	candidates := tm.byName[t.name]
 	if len(candidates) == 0 {
-		tm.settle(t, Response{Err: noWorkerError(t.name, tm.knownNames(), tm.gone[t.name].why)})
+		tm.settle(t, Response{Err: noWorkerError(t.name, tm.knownNames(), tm.gone[t.name].text())})
 		return
 	}
 	if tm.watched() {
