@@ -229,6 +229,11 @@
     };
   }
 
+  // micros reads a host's keepAwake or awake, in µs: a positive number,
+  // else none (a BigInt, a string, anything else a host might send).
+  const micros = (x) => (typeof x === 'number' && x > 0 ? x : 0);
+
+
   function atmoWorker(handlers, options) {
     if (!handlers || typeof handlers !== 'object') {
       throw new TypeError('atmoWorker(handlers): handlers must be an object of task name → function');
@@ -248,6 +253,14 @@
     const running = new Map(); // taskId → { abort: AbortController made on demand }
     let workerId = null;
     let batches = false; // the host takes worker-response-batch
+    // most bounds a worker-work-batch: one task per slot the host may fill
+    // here (init-worker's concurrency), with room for a few it should not
+    // have sent. A longer one (a sparse array from a foreign host, which
+    // structured clone carries cheaply) is ignored rather than walked.
+    let most = 1 + 1024;
+    // lock is the Web Lock this thread asked for (name) and whether it holds
+    // it yet; waiting are the init-workers whose worker-ready waits for it.
+    const lock = { name: null, held: false, waiting: [] };
     const awake = keepAwake();
     let keepUs = 0; // init-worker's keepAwake: after every task
     let loneUs = 0; // the last worker-work's awake: the host held that task alone
@@ -264,7 +277,7 @@
     let starting = false; // inside a worker-work-batch's loop
     function respond(taskId, fields, transfer) {
       if (!batches || (!starting && running.size <= 1 && outbox.length === 0)) {
-        port.post(Object.assign({ message: 'worker-response', taskId, workerId }, fields), transfer);
+        send(Object.assign({ message: 'worker-response', taskId, workerId }, fields), transfer);
         return;
       }
       // The flush is due once the outbox has anything in it: nothing
@@ -273,6 +286,22 @@
       outboxStarts.push(outboxTransfer.length);
       outbox.push(Object.assign({ taskId }, fields));
       if (transfer) for (const b of transfer) outboxTransfer.push(b);
+    }
+
+    // send posts one answer. One that cannot be cloned (its content, or a
+    // host's id that is no plain value) is answered with why instead; if
+    // even that cannot be posted, no host could match it, and it is dropped
+    // rather than thrown out of the listener.
+    function send(msg, transfer) {
+      try {
+        port.post(msg, transfer);
+      } catch (err) {
+        try {
+          port.post({ message: 'worker-response', taskId: msg.taskId, workerId, error: errorText(err) });
+        } catch (_) {
+          // dropped
+        }
+      }
     }
 
     function flush() {
@@ -284,13 +313,7 @@
       } catch (_) {
         // One answer that cannot be cloned spoils the batch: post each
         // alone, so that the others arrive and that one says why.
-        items.forEach((it, i) => {
-          try {
-            port.post(Object.assign({ message: 'worker-response', workerId }, it), list.slice(starts[i], starts[i + 1]));
-          } catch (err) {
-            port.post({ message: 'worker-response', taskId: it.taskId, workerId, error: errorText(err) });
-          }
-        });
+        items.forEach((it, i) => send(Object.assign({ message: 'worker-response', workerId }, it), list.slice(starts[i], starts[i + 1])));
       }
       idle();
     }
@@ -299,6 +322,7 @@
     // the same turn; only a promise is waited for (an await on every task
     // cost a microtask and an async frame each, measured in the round trip).
     function work(taskId, content) {
+      if (running.has(taskId)) return; // the same task twice: its first run answers it
       const name = content && content.name;
       const handler = table.get(name);
       if (handler === undefined) {
@@ -333,12 +357,8 @@
           failed(); // its outcome is dropped
           return;
         }
-        try {
-          if (result instanceof Transfer) respond(taskId, { content: result.value }, result.list);
-          else respond(taskId, { content: result });
-        } catch (err) {
-          respond(taskId, { error: errorText(err) }); // a result that cannot be cloned
-        }
+        if (result instanceof Transfer) respond(taskId, { content: result.value }, result.list);
+        else respond(taskId, { content: result });
         running.delete(taskId);
         idle();
       };
@@ -370,10 +390,18 @@
         case 'init-worker': {
           workerId = data.id;
           batches = Array.isArray(data.features) && data.features.includes('batch');
-          keepUs = data.keepAwake > 0 ? data.keepAwake : 0;
+          const n = data.concurrency;
+          most = (typeof n === 'number' && n >= 1 && n <= 1 << 24 ? Math.floor(n) : 1) + 1024;
+          keepUs = micros(data.keepAwake);
           if (keepUs) awake.calibrate();
           const ready = { tasks: names, features: ['cancel', 'stop', 'progress', 'concurrency', 'batch'] };
-          const say = () => port.post({ message: 'worker-ready', workerId, content: ready });
+          const say = () => {
+            try {
+              port.post({ message: 'worker-ready', workerId, content: ready });
+            } catch (_) {
+              // an id that is no plain value: no host could read the answer
+            }
+          };
           // Hold the Web Lock the host names for as long as this thread
           // lives: the host is granted it when the thread ends, however it
           // ends (self.close(), a crash, out of memory), and so learns of it.
@@ -381,15 +409,30 @@
           // Where locks are refused (an opaque origin: a data: URL, a
           // sandboxed page), the worker starts without one.
           const unlocked = () => { delete ready.lock; say(); };
-          if (data.lock && locks) {
+          if (data.lock && locks && (lock.name === null || data.lock === lock.name)) {
+            // A second init-worker naming the lock this thread holds, or
+            // waits for, is answered with it: asking again would wait for ever.
             ready.lock = data.lock;
-            try {
-              locks.request(data.lock, () => {
-                say();
-                return new Promise(() => {}); // never released while alive
-              }).catch(unlocked);
-            } catch (_) {
-              unlocked();
+            if (lock.held) {
+              say();
+            } else {
+              lock.waiting.push({ say, unlocked });
+              if (lock.name === null) {
+                lock.name = data.lock;
+                const refused = () => {
+                  lock.name = null;
+                  for (const w of lock.waiting.splice(0)) w.unlocked();
+                };
+                try {
+                  locks.request(data.lock, () => {
+                    lock.held = true;
+                    for (const w of lock.waiting.splice(0)) w.say();
+                    return new Promise(() => {}); // never released while alive
+                  }).catch(refused);
+                } catch (_) {
+                  refused();
+                }
+              }
             }
           } else {
             say();
@@ -397,15 +440,17 @@
           break;
         }
         case 'worker-work':
-          loneUs = data.awake > 0 ? data.awake : 0;
+          loneUs = micros(data.awake);
           work(data.taskId, data.content);
           break;
         case 'worker-work-batch':
           loneUs = 0;
-          if (Array.isArray(data.content)) {
+          if (Array.isArray(data.content) && data.content.length <= most) {
             starting = true;
             try {
-              for (const item of data.content) work(item.taskId, item);
+              for (const item of data.content) {
+                if (item !== null && typeof item === 'object') work(item.taskId, item); // else no task: skipped
+              }
             } finally {
               starting = false;
             }

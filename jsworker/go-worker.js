@@ -208,10 +208,13 @@
     }
     if (exited) return;
     awake.stop(); // a message for the Go program: it is busy now
+    // keepAwake and awake are µs: a positive number, else none (a BigInt
+    // from a foreign host would throw in awake.start, inside Go's idle).
+    const micros = (x) => (typeof x === 'number' && x > 0 ? x : 0);
     if (data && data.message === 'init-worker') {
-      keepUs = data.keepAwake > 0 ? data.keepAwake : 0;
+      keepUs = micros(data.keepAwake);
       if (keepUs) awake.calibrate();
-    } else if (data && data.message === 'worker-work') loneUs = data.awake > 0 ? data.awake : 0;
+    } else if (data && data.message === 'worker-work') loneUs = micros(data.awake);
     else if (data && data.message === 'worker-work-batch') loneUs = 0;
     const locks = root.navigator && root.navigator.locks;
     if (data && data.message === 'init-worker' && data.lock && locks && !heldLock && !waitingForLock) {

@@ -111,7 +111,7 @@ var lockSeq int
 // startWebWorker creates a Web Worker running url and wires its events to
 // w's pool. The Go worker bootstrap uses it too.
 func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker, error) {
-	ww := &webWorker{owner: w, strings: jsStrings{}, queue: wireNewQueue.Invoke()}
+	ww := &webWorker{owner: w, strings: jsStrings{}, queue: wireNewQueue.Invoke(w.config.Concurrency)}
 	if err := jsCall(func() { ww.worker = js.Global().Get("Worker").New(url, opts) }); err != nil {
 		return nil, fmt.Errorf("new Worker(%q): %v", url, err)
 	}

@@ -198,7 +198,7 @@ func spawnThread(w *TaskWorker) (transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	th := &thread{n: n, queue: wireNewQueue.Invoke()}
+	th := &thread{n: n, queue: wireNewQueue.Invoke(w.config.Concurrency)}
 	if err := jsCall(func() {
 		th.worker = n.workerThreads.Get("Worker").New(file, threadOptions(w))
 	}); err != nil {
@@ -319,7 +319,7 @@ func spawnGoThread(n *node, w *TaskWorker) (transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	th := &thread{n: n, modulePath: file, queue: wireNewQueue.Invoke()}
+	th := &thread{n: n, modulePath: file, queue: wireNewQueue.Invoke(w.config.Concurrency)}
 	if opts.Bootstrap != "" {
 		boot, err := n.resolveFile(opts.Bootstrap)
 		if err != nil {

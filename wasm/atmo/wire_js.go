@@ -147,13 +147,26 @@ const flush = (port, q, wid) => {
 // ignores. A worker-progress message is written as one answer, after -1
 // where the count goes (see progress). It returns the length, or -1 for any
 // other message, which takes the general path.
-const answers = (d, keep) => {
+const answers = (d, q) => {
+  const keep = q.keep;
   if (d === null || typeof d !== 'object') return -1;
   if (d.message === 'worker-progress') return progress(d);
   let items;
   if (d.message === 'worker-response') items = [d];
-  else if (d.message === 'worker-response-batch' && Array.isArray(d.content) && d.content.length <= codec.maxItems) items = d.content;
-  else return -1; // a batch too long to be one (a sparse array from a bad worker): the general path ignores it
+  else if (d.message === 'worker-response-batch' && Array.isArray(d.content)) items = d.content;
+  else return -1;
+  if (items.length > q.most) {
+    // More answers than the worker can have tasks: a sparse array from a
+    // bad worker, which structured clone carries cheaply and which would
+    // take seconds to walk. It is written as one answer that is not ours:
+    // ignored, and counted once.
+    codec.begin();
+    codec.num(1);
+    codec.wire.items.push(undefined);
+    codec.num(0);
+    codec.fill(codec.slot());
+    return codec.end();
+  }
   const n = items.length;
   codec.begin();
   codec.num(n);
@@ -226,15 +239,17 @@ const seqOf = (it) => {
 // reach Go as bytes, anything else as it came (see codec.deliver). Node's
 // worker_threads pass the data itself, the Web's an event.
 const listen = (r, node, q) => {
-  const write = (d) => answers(d, q.keep);
+  const write = (d) => answers(d, q);
   return (m) => {
     pageAwake.stop(); // the worker answered (or said something)
     return codec.deliver(r, write, node ? m : m.data);
   };
 };
 // newQueue makes a worker's batch of this turn, and the set of its tasks
-// whose answers stay in JS.
-const newQueue = () => ({ items: [], transfer: [], starts: [], keep: new Set() });
+// whose answers stay in JS. most is the most answers a batch from it may
+// hold: one per task it may have in flight (its Concurrency), with room for
+// a few it should not have sent (see answers).
+const newQueue = (concurrency) => ({ items: [], transfer: [], starts: [], keep: new Set(), most: concurrency + 1024 });
 return { sendOne, queueWork, flush, listen, newQueue };
 `).Invoke(values.Codec)
 

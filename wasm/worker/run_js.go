@@ -97,14 +97,25 @@ const params = (raw, name, p) => (raw.size > 0 && raw.has(name) ? codec.keep(p) 
 // form may read by name (a Map, a File: the general path judges them).
 const plain = (o) => { const p = Object.getPrototypeOf(o); return p === Object.prototype || p === null; };
 const toTag = Object.prototype.toString;
+// most is the most tasks a worker-work-batch may hold: one per task the
+// host may have in flight here (init-worker's concurrency), with room for a
+// few it should not have sent. A longer one is written as a message of no
+// task (encodeNoTask), which the server ignores.
+let most = 1 + 1024;
+const encodeNoTask = () => codec.encode({ message: 'worker-work-batch', content: [] });
 const write = (d, raw) => {
   if (d === null || typeof d !== 'object') return codec.encode(d);
+  if (d.message === 'init-worker') {
+    const n = d.concurrency;
+    most = (typeof n === 'number' && n >= 1 && n <= 1 << 24 ? Math.floor(n) : 1) + 1024;
+  }
   try {
     const c = d.content;
     if (d.message === 'worker-work' && c !== null && typeof c === 'object' && plain(c)) {
       const a = d.awake, lone = (typeof a === 'number' || (typeof a === 'object' && a !== null && toTag.call(a) === '[object Number]')) && Number(a) > 0;
       compact.push(lone ? loneWorkTag : workTag, d.workerId, d.taskId, c.name, params(raw, c.name, c.params), null);
-    } else if (d.message === 'worker-work-batch' && Array.isArray(c) && c.length <= codec.maxItems) { // longer: the general path ignores it
+    } else if (d.message === 'worker-work-batch' && Array.isArray(c)) {
+      if (c.length > most) return encodeNoTask(); // a sparse array from a bad host: not walked
       compact.push(workTag, d.workerId);
       for (const it of c) {
         if (it === null || typeof it !== 'object') { compact.push(null, null, null, null); continue; }

@@ -506,6 +506,7 @@ func TestUnreadableParamsForATaskAlreadyRunningAreIgnoredAsTheRepeatIs(t *testin
 	host, send := servedHost(t, s)
 	send(`{ message: 'worker-work', taskId: 't', workerId: 'w', content: { name: 'slow', params: 1 } }`)
 	send(`{ message: 'worker-work', taskId: 't', workerId: 'w', content: { name: 'slow', params: 1n } }`)
+	send(`{ message: 'worker-work', taskId: 't', workerId: 'w', content: { name: 'nope', params: 1 } }`) // not answered "Unknown task" for t either
 	send(`{ message: 'worker-work', taskId: 'u', workerId: 'w', content: { name: 'nope', params: 1n } }`)
 	a := answersByID(t, host, 2)
 	assert.Contains(t, a["u"].Get("msg").Get("error").String(), "Unknown task: nope", "a name it does not handle says so first")

@@ -254,6 +254,11 @@ func (s *server) start(taskID, workerID, name string, params any, unreadable str
 	if workerID == "" {
 		workerID = s.workerID
 	}
+	if _, dup := s.running[taskID]; dup {
+		s.mu.Unlock()
+		dropParams(params)
+		return // the same task twice, whatever its name now: the first answer will do
+	}
 	h := s.handlers[name]
 	if h == nil {
 		known := strings.Join(s.names(), ", ")
@@ -261,11 +266,6 @@ func (s *server) start(taskID, workerID, name string, params any, unreadable str
 		dropParams(params)
 		s.respond(taskID, workerID, nil, fmt.Sprintf("Unknown task: %s (this Go worker handles: %s)", name, known))
 		return
-	}
-	if _, dup := s.running[taskID]; dup {
-		s.mu.Unlock()
-		dropParams(params)
-		return // the same task twice: the first answer will do
 	}
 	if unreadable != "" {
 		s.mu.Unlock()

@@ -589,14 +589,16 @@ let id;
 parentPort.on('message', (d) => {
   if (d.message === 'init-worker') { id = d.id; parentPort.postMessage({ message: 'worker-ready', workerId: id }); return; }
   if (d.message !== 'worker-work') return;
-  parentPort.postMessage({ message: 'worker-response-batch', workerId: id, content: new Array(2 ** 32 - 1) });
+  parentPort.postMessage({ message: 'worker-response-batch', workerId: id, content: new Array(d.content.params.length) });
   parentPort.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: 'mine' });
 });`)
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"junk"}, Script: sparse})
-	got, err := tm.Do(testCtx(t), "junk", nil)
-	require.NoError(t, err)
-	assert.Equal(t, "mine", got)
-	assert.Equal(t, 1, tm.Stats().Ignored)
+	for i, length := range []float64{1<<32 - 1, 1 << 24} {
+		got, err := tm.Do(testCtx(t), "junk", map[string]any{"length": length})
+		require.NoError(t, err)
+		assert.Equal(t, "mine", got)
+		assert.Equal(t, i+1, tm.Stats().Ignored, "once for the whole batch, length %v", length)
+	}
 }
 
 func TestAServerWorkerKeptAwakeAnswersAsItWouldAsleep(t *testing.T) {
