@@ -391,7 +391,7 @@
           workerId = data.id;
           batches = Array.isArray(data.features) && data.features.includes('batch');
           const n = data.concurrency;
-          most = (typeof n === 'number' && n >= 1 && n <= 1 << 24 ? Math.floor(n) : 1) + 1024;
+          most = (typeof n === 'number' && n >= 1 ? Math.min(Math.floor(n), 1 << 24) : 1) + 1024;
           keepUs = micros(data.keepAwake);
           if (keepUs) awake.calibrate();
           const ready = { tasks: names, features: ['cancel', 'stop', 'progress', 'concurrency', 'batch'] };

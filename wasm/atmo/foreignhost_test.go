@@ -4,10 +4,13 @@ package atmo_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"syscall/js"
 	"testing"
+	"time"
 
+	"github.com/atmoworkers/atmo/wasm/atmo"
 	"github.com/atmoworkers/atmo/wasm/internal/jstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -155,4 +158,30 @@ post({ message: 'worker-work', taskId: 't1', awake: 5, content: { name: 'echo', 
 	assert.Zero(t, c.errors)
 	require.Len(t, c.answers["t1"], 1)
 	assert.Equal(t, 1, c.answers["t1"][0].Get("content").Int())
+}
+
+func TestWorkersTakeABurstAsLargeAsAHugeConcurrencyAllows(t *testing.T) {
+	// Concurrency far above any batch bound (math.MaxInt32, "no limit"):
+	// a burst of 1,100 tasks goes out as one batch, which every worker runs.
+	const n = 1100
+	for _, c := range []struct {
+		config atmo.WorkerConfig
+		task   string
+		params any
+	}{
+		{atmo.WorkerConfig{Tasks: []string{"wait"}, Script: jstest.HelperWorker(t, `atmoWorker({ wait: (x) => new Promise((r) => setTimeout(() => r(x), 200)) });`)}, "wait", 1},
+		{atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)}, "sleep", map[string]any{"Ms": 200}},
+	} {
+		c.config.Concurrency = math.MaxInt32
+		tm, _ := goPool(t, c.config)
+		done := make(chan error, n)
+		for range n {
+			_, err := tm.AddTask(atmo.TaskParams{Name: c.task, Params: c.params, Timeout: 20 * time.Second, // a dropped batch: not for ever
+				OnSuccess: func(atmo.Response) { done <- nil }, OnError: func(r atmo.Response) { done <- r.Err }})
+			require.NoError(t, err)
+		}
+		for range n {
+			require.NoError(t, <-done, c.task)
+		}
+	}
 }

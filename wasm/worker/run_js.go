@@ -107,7 +107,7 @@ const write = (d, raw) => {
   if (d === null || typeof d !== 'object') return codec.encode(d);
   if (d.message === 'init-worker') {
     const n = d.concurrency;
-    most = (typeof n === 'number' && n >= 1 && n <= 1 << 24 ? Math.floor(n) : 1) + 1024;
+    most = (typeof n === 'number' && n >= 1 ? Math.min(Math.floor(n), 1 << 24) : 1) + 1024;
   }
   try {
     const c = d.content;
