@@ -809,3 +809,52 @@ func TestTheDataAndImageExamplesRefuseOrOrderOddInputsClearly(t *testing.T) {
 	assert.Equal(t, 4.0, got["amountUnused"], "only brightness reads amount")
 	assert.Equal(t, []any{map[string]any{"a": 1.0, "b": 2.0}}, got["renameToNothing"], "a name renamed to nothing keeps its own")
 }
+
+func TestJSAPIOptionsAreReadOnceAndOddOnesRejectTheirRunAlone(t *testing.T) {
+	// Options with getters, fakes of AbortSignal: what is checked is what
+	// is sent, a bad one fails its own run (never a throw, a hang, or the
+	// runs beside it), and no held params are left behind.
+	ctx := apiPageWith(t, map[string]string{"opts-worker.js": `importScripts('/jsworker/atmo-worker.js');
+atmoWorker({ echo: (p) => p, slow: (p) => new Promise((r) => setTimeout(() => r(p), 100)) });`})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  await atmo.createBrowserWorkerManager(tm, [{ tasks: ['echo', 'slow'], script: '/t/opts-worker.js', concurrency: 4 }]).ready();
+  const outcome = (p) => p.then((v) => ({ resolved: v }), (e) => ({ code: e.code, argument: e.argument, message: e.message }));
+  const out = {};
+  out.fakeSignal = await outcome(tm.run('echo', 1, { signal: { aborted: false, addEventListener() {} } }));
+  let n = 0;
+  const odd = outcome(tm.run('echo', { x: 1 }, { get signal() { return n++ === 0 ? undefined : {}; } }));
+  const beside = outcome(tm.run('echo', { x: 2 }));
+  out.signalGetter = await odd;
+  out.beside = await beside;
+  let k = 0;
+  out.timeoutGetter = await outcome(tm.run('slow', 1, { get timeout() { return k++ === 0 ? 20 : 'x'; } }));
+  try {
+    out.progressGetter = await outcome(tm.run('echo', 1, { get onProgress() { throw new Error('boom'); } }));
+  } catch (e) {
+    out.progressGetter = { threw: e.message };
+  }
+  try {
+    tm.addTask({ name: 'echo', get params() { throw new Error('no params'); } });
+  } catch (e) {
+    out.addTaskGetter = { code: e.code, argument: e.argument, message: e.message };
+  }
+  out.realSignal = await outcome(tm.run('echo', 3, { signal: new AbortController().signal }));
+  out.held = heldBy(tm);
+  await tm.close();
+  return out;`), &got)
+	field := func(name, k string) any { return got[name].(map[string]any)[k] }
+	assert.Equal(t, "ERR_BAD_ARGUMENT", field("fakeSignal", "code"), "a look-alike is no AbortSignal")
+	assert.Equal(t, "signal", field("fakeSignal", "argument"))
+	assert.Equal(t, map[string]any{"resolved": map[string]any{"x": 1.0}}, got["signalGetter"], "read once: undefined, no signal")
+	assert.Equal(t, map[string]any{"resolved": map[string]any{"x": 2.0}}, got["beside"])
+	assert.Equal(t, "ERR_TIMEOUT", field("timeoutGetter", "code"), "the 20 ms checked is the 20 ms sent")
+	assert.Equal(t, "ERR_BAD_ARGUMENT", field("progressGetter", "code"), "a rejection, not a throw")
+	assert.Equal(t, "onProgress", field("progressGetter", "argument"))
+	assert.Equal(t, `atmo: run("echo"): reading option "onProgress" threw: boom`, field("progressGetter", "message"))
+	assert.Equal(t, "ERR_BAD_ARGUMENT", field("addTaskGetter", "code"))
+	assert.Equal(t, "params", field("addTaskGetter", "argument"))
+	assert.Equal(t, map[string]any{"resolved": 3.0}, got["realSignal"])
+	assert.Equal(t, 0.0, got["held"], "no params left held")
+}

@@ -143,6 +143,29 @@ const RUN_OPTIONS = new Set(['priority', 'timeout', 'retries', 'onProgress', 'tr
 const SEED_TASK_FIELDS = new Set(['id', 'status', 'assignedWorker']);
 const TASK_FIELDS = new Set(['name', 'params', 'onSuccess', 'onError', ...RUN_OPTIONS, ...SEED_TASK_FIELDS]);
 
+// snapshot reads the options (or addTask's task) once, as they are now,
+// into a plain object: what is checked is what is sent, whatever a getter
+// gives the next time or a later change makes. A getter or proxy that
+// throws makes a bad argument.
+function snapshot(opts, where) {
+  const o = {};
+  let k;
+  try {
+    for (k in opts) o[k] = opts[k];
+  } catch (err) {
+    throw badArgument(`atmo: ${where}: reading ${k === undefined ? 'the options' : `option ${JSON.stringify(k)}`} threw: ${(err && err.message) || err}`, k === undefined ? 'options' : k);
+  }
+  return o;
+}
+
+// isSignal says whether v is an AbortSignal: one of this realm, or, from
+// another (an iframe's), one with its properties.
+function isSignal(v) {
+  if (typeof AbortSignal === 'function' && v instanceof AbortSignal) return true;
+  return typeof v === 'object' && typeof v.aborted === 'boolean' && typeof v.addEventListener === 'function' &&
+    typeof v.removeEventListener === 'function' && Object.prototype.toString.call(v) === '[object AbortSignal]';
+}
+
 // refuseBigInts throws ERR_BAD_ARGUMENT for a BigInt in v, an options or
 // config object (looked at three levels deep, as far as they nest), which
 // Go's syscall/js cannot read at all.
@@ -252,7 +275,7 @@ class TaskManager {
       throw badArgument(`atmo: ${where}: retries must be a whole number, 0 or more (got ${String(retries)})`, 'retries');
     }
     const { signal } = opts;
-    if (signal !== undefined && signal !== null && !(typeof signal === 'object' && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
+    if (signal !== undefined && signal !== null && !isSignal(signal)) {
       throw badArgument(`atmo: ${where}: signal must be an AbortSignal, such as new AbortController().signal (got ${shown(signal)})`, 'signal');
     }
     if (retries > 0 && Array.isArray(transfer) && transfer.length > 0) {
@@ -330,8 +353,13 @@ class TaskManager {
     for (const k of r.held) this._bridge.release(k);
     r.held = [];
     if (r.unwatch) {
-      r.unwatch();
+      const unwatch = r.unwatch;
       r.unwatch = null;
+      try {
+        unwatch();
+      } catch (_) {
+        // the task settles all the same
+      }
     }
   }
 
@@ -364,10 +392,15 @@ class TaskManager {
    * sends nothing).
    */
   run(name, params, options = {}) {
-    const opts = options || {};
     const where = `run(${shown(name)})`;
-    if (typeof opts !== 'object') {
+    if (typeof (options || {}) !== 'object') {
       return Promise.reject(badArgument(`atmo: ${where}: options must be an object like {timeout, retries, transfer}`, 'options'));
+    }
+    let opts;
+    try {
+      opts = snapshot(options || {}, where);
+    } catch (err) {
+      return Promise.reject(err);
     }
     if (opts.onProgress) {
       return new Promise((resolve, reject) => {
@@ -388,7 +421,8 @@ class TaskManager {
       }
       const { copy, list } = cloneParams(params, opts.transfer, where);
       const settle = (kind, payload) => (kind === 'success' ? resolve(payload.content) : reject(fromBridge(payload)));
-      // The options as they are now, checked: the batch is sent later.
+      // The options as they were when run() was called, checked: the batch
+      // is sent later.
       const sent = { priority: opts.priority, timeout: opts.timeout, retries: opts.retries };
       this._runs.push({ name, copy, list, opts: sent, raw: !!opts.raw, settle, reject, signal: opts.signal, where });
       if (this._runs.length === 1) queueMicrotask(() => this._flushRuns());
@@ -489,6 +523,7 @@ class TaskManager {
    */
   addTask(task) {
     if (!task || typeof task !== 'object') throw badArgument('atmo: addTask(task): task must be an object like {name, params, onSuccess, onError}', 'task');
+    task = snapshot(task, 'addTask(task)');
     const { name, params, onSuccess, onError, onProgress } = task;
     for (const [k, fn] of [['onSuccess', onSuccess], ['onError', onError], ['onProgress', onProgress]]) {
       if (fn !== undefined && typeof fn !== 'function') throw badArgument(`atmo: addTask(task): task.${k} must be a function`, k);

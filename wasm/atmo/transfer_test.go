@@ -193,3 +193,50 @@ func TestLargeBytesSentAndTakenBackRoundAfterRoundReuseThePagesHeap(t *testing.T
 	}
 	assert.LessOrEqual(t, len(places), 2, "the answers take turns between two places in the heap")
 }
+
+func TestATransferOfSomethingNoBufferIsErrBadParamsWhetherTheWorkerIsFreeOrBusy(t *testing.T) {
+	// It once panicked the page's Go program: at once to a free worker, and
+	// from deep inside the manager when a busy one freed up.
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: echoScript(t, "echo")})
+	busy := make(chan atmo.Response, 1)
+	settle := func(r atmo.Response) { busy <- r }
+	for _, worker := range []string{"free", "busy"} {
+		if worker == "busy" {
+			_, err := tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"delay": 200}, OnSuccess: settle, OnError: settle})
+			require.NoError(t, err)
+		}
+		for _, v := range []js.Value{js.Null(), js.Undefined(), {}, js.ValueOf(5), js.ValueOf("s")} {
+			_, err := tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"data": atmo.Transfer(v)}})
+			require.ErrorIs(t, err, atmo.ErrBadParams, "%s worker, %s", worker, v.Type())
+			assert.Contains(t, err.Error(), "params.data is atmo.Transfer("+v.Type().String()+"): Transfer takes a typed array or an ArrayBuffer")
+			_, err = tm.AddTask(atmo.TaskParams{Name: "echo", Params: atmo.Transfer(v)})
+			require.ErrorIs(t, err, atmo.ErrBadParams, "at the root, %s worker, %s", worker, v.Type())
+		}
+	}
+	require.NoError(t, (<-busy).Err)
+	got, err := tm.Do(testCtx(t), "echo", 1.0)
+	require.NoError(t, err, "the manager goes on")
+	assert.Equal(t, 1.0, got.(map[string]any)["params"])
+}
+
+func TestParamsWhoseSharedPartsMakeAHugeTreeAreErrBadParams(t *testing.T) {
+	// 41 levels deep, but 2^40 written out as a tree: the page's Go program
+	// ran out of memory.
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: echoScript(t, "echo")})
+	var x any = 1.0
+	for range 40 {
+		x = []any{x, x}
+	}
+	for _, params := range []any{x, map[string]any{"tree": x}} { // (structs count alike, but reflect takes seconds to get there)
+		_, err := tm.AddTask(atmo.TaskParams{Name: "echo", Params: params})
+		require.ErrorIs(t, err, atmo.ErrBadParams)
+		assert.Contains(t, err.Error(), "makes more than 4194304 arrays, objects and maps written out as a tree: are parts of it shared?")
+	}
+	x = 1.0
+	for range 16 {
+		x = []any{x, x}
+	}
+	got, err := tm.Do(testCtx(t), "echo", x)
+	require.NoError(t, err, "65,535 arrays: shared parts are fine within the bound")
+	assert.Equal(t, x, got.(map[string]any)["params"])
+}

@@ -27,6 +27,12 @@ func init() {
 		}
 		return false
 	}
+	badOpaque = func(v any) string {
+		if m, ok := v.(Moved); ok && m.Value.Type() != js.TypeObject {
+			return " is atmo.Transfer(" + m.Value.Type().String() + "): Transfer takes a typed array or an ArrayBuffer"
+		}
+		return ""
+	}
 	isMoving = func(v any) bool {
 		switch x := v.(type) {
 		case Moved:
@@ -112,12 +118,6 @@ func ToJS(v any, transfer *[]any) js.Value {
 	// normalize never returns anything else; be safe all the same.
 	return js.ValueOf(fmt.Sprint(v))
 }
-
-// MaxNodes bounds how many arrays and objects a value read from JS makes
-// on the wire (codec.value throws past it). Structured clone keeps shared
-// references, and a value is read as a tree, each shared one as often as
-// it is met: a graph of a few dozen objects could make billions.
-const MaxNodes = 1 << 22
 
 // FromJS turns a JS value into Go by the value rules, those of the wire's
 // writer (codec.value), which it is built on: numbers float64, strings,

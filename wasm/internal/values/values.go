@@ -31,6 +31,10 @@ const MaxItems = 1 << 24
 // builds).
 var isOpaque = func(any) bool { return false }
 
+// badOpaque says what is wrong with an opaque value that cannot be sent
+// (an atmo.Transfer of null), or "".
+var badOpaque = func(any) string { return "" }
+
 // isMoving reports opaque values that move JS buffers to their receiver
 // (Moved in js/wasm builds).
 var isMoving = func(any) bool { return false }
@@ -67,7 +71,8 @@ func moves(v any) bool {
 // value JS cannot hold (a func, a channel, a cycle) is an error naming
 // where it sits.
 func Normalize(v any, path string) (any, error) {
-	n, err := normalizeAt(v, 0)
+	var w walk
+	n, err := w.normalizeAt(v, 0)
 	if err != nil {
 		return nil, At(err, path)
 	}
@@ -119,7 +124,27 @@ func At(err error, root string) error {
 	return err
 }
 
-func normalizeAt(v any, depth int) (any, error) {
+// MaxNodes bounds how many arrays and objects a value makes written out as
+// a tree: one read from JS on the wire (codec.value throws past it), and
+// one Go sends (Normalize). Structured clone keeps shared references, and
+// Go values share their parts: a value is written as a tree, each shared
+// part as often as it is met, so a graph of a few dozen could make billions.
+const MaxNodes = 1 << 22
+
+// walk is one Normalize's walk: the arrays, objects and maps it has made
+// so far, which MaxNodes bounds (a value that shares its parts, x = []any{x,
+// x} forty times over, is 41 levels deep but 2^40 written out as a tree).
+type walk struct{ nodes int }
+
+// node counts one more array, object or map made.
+func (w *walk) node() error {
+	if w.nodes++; w.nodes > MaxNodes {
+		return FailHere(" makes more than %d arrays, objects and maps written out as a tree: are parts of it shared?", MaxNodes)
+	}
+	return nil
+}
+
+func (w *walk) normalizeAt(v any, depth int) (any, error) {
 	if depth > MaxDepth {
 		return nil, FailHere(" nests deeper than %d levels (a cycle?)", MaxDepth)
 	}
@@ -136,9 +161,12 @@ func normalizeAt(v any, depth int) (any, error) {
 		}
 		return slices.Clone(x), nil
 	case map[string]any:
+		if err := w.node(); err != nil {
+			return nil, err
+		}
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			n, err := normalizeAt(e, depth+1)
+			n, err := w.normalizeAt(e, depth+1)
 			if err != nil {
 				return nil, Inside(err, "."+k)
 			}
@@ -146,9 +174,12 @@ func normalizeAt(v any, depth int) (any, error) {
 		}
 		return out, nil
 	case []any:
+		if err := w.node(); err != nil {
+			return nil, err
+		}
 		out := make([]any, len(x))
 		for i, e := range x {
-			n, err := normalizeAt(e, depth+1)
+			n, err := w.normalizeAt(e, depth+1)
 			if err != nil {
 				return nil, Inside(err, "["+strconv.Itoa(i)+"]")
 			}
@@ -157,6 +188,9 @@ func normalizeAt(v any, depth int) (any, error) {
 		return out, nil
 	}
 	if _, held := v.(Held); held || isOpaque(v) {
+		if why := badOpaque(v); why != "" {
+			return nil, FailHere("%s", why)
+		}
 		return v, nil
 	}
 	if n, ok := v.(json.Number); ok {
@@ -186,7 +220,7 @@ func normalizeAt(v any, depth int) (any, error) {
 		}
 		return string(b), nil
 	}
-	return normalizeReflect(reflect.ValueOf(v), depth)
+	return w.normalizeReflect(reflect.ValueOf(v), depth)
 }
 
 // marshalJSON and marshalText call a value's own method, turning a panic
@@ -229,7 +263,7 @@ func ValidNumber(s string) bool {
 	return s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9') && strings.TrimSpace(s) == s && json.Valid([]byte(s))
 }
 
-func normalizeReflect(rv reflect.Value, depth int) (any, error) {
+func (w *walk) normalizeReflect(rv reflect.Value, depth int) (any, error) {
 	switch rv.Kind() {
 	case reflect.Bool:
 		return rv.Bool(), nil
@@ -245,7 +279,7 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		if rv.IsNil() {
 			return nil, nil
 		}
-		return normalizeValue(rv.Elem(), depth+1)
+		return w.normalizeValue(rv.Elem(), depth+1)
 	case reflect.Slice, reflect.Array:
 		if rv.Kind() == reflect.Slice && rv.IsNil() {
 			return nil, nil
@@ -267,9 +301,12 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		if plainNumber(rv.Type().Elem()) {
 			return numbers(rv), nil
 		}
+		if err := w.node(); err != nil {
+			return nil, err
+		}
 		out := make([]any, rv.Len())
 		for i := range out {
-			n, err := normalizeValue(rv.Index(i), depth+1)
+			n, err := w.normalizeValue(rv.Index(i), depth+1)
 			if err != nil {
 				return nil, Inside(err, "["+strconv.Itoa(i)+"]")
 			}
@@ -280,6 +317,9 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		if rv.IsNil() {
 			return nil, nil
 		}
+		if err := w.node(); err != nil {
+			return nil, err
+		}
 		out := make(map[string]any, rv.Len())
 		iter := rv.MapRange()
 		for iter.Next() {
@@ -287,7 +327,7 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			n, err := normalizeAt(iter.Value().Interface(), depth+1)
+			n, err := w.normalizeAt(iter.Value().Interface(), depth+1)
 			if err != nil {
 				return nil, Inside(err, "."+k)
 			}
@@ -295,6 +335,9 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		}
 		return out, nil
 	case reflect.Struct:
+		if err := w.node(); err != nil {
+			return nil, err
+		}
 		out := map[string]any{}
 		fs := Fields(rv.Type())
 		for i := range fs {
@@ -316,11 +359,11 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 			var err error
 			switch {
 			case f.Quoted:
-				n, err = quote(fv, depth+1)
+				n, err = w.quote(fv, depth+1)
 			case !fv.CanInterface():
-				n, err = normalizeHidden(fv, depth+1)
+				n, err = w.normalizeHidden(fv, depth+1)
 			default:
-				n, err = normalizeValue(fv, depth+1)
+				n, err = w.normalizeValue(fv, depth+1)
 			}
 			if err != nil {
 				return nil, Inside(err, "."+f.Name)
@@ -339,21 +382,21 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 // JSONNumber is json.Number's type, which ,string writes as its text.
 var JSONNumber = reflect.TypeFor[json.Number]()
 
-func quote(v reflect.Value, depth int) (any, error) {
+func (w *walk) quote(v reflect.Value, depth int) (any, error) {
 	if byAddr(v) {
-		return normalizeAt(v.Addr().Interface(), depth)
+		return w.normalizeAt(v.Addr().Interface(), depth)
 	}
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return nil, nil
 		}
 		if marshalsItself(v.Type()) {
-			return normalizeAt(v.Interface(), depth)
+			return w.normalizeAt(v.Interface(), depth)
 		}
 		v = v.Elem()
 	}
 	if marshalsItself(v.Type()) {
-		return normalizeAt(v.Interface(), depth)
+		return w.normalizeAt(v.Interface(), depth)
 	}
 	if v.Type() == JSONNumber { // a number already: its text, as encoding/json writes it
 		n := v.String()
@@ -398,18 +441,18 @@ func marshalsItself(t reflect.Type) bool {
 // with a pointer receiver on what it can address, and so does atmo: on v,
 // or, for a struct or array, on its fields and elements, which stay
 // addressable.
-func normalizeValue(v reflect.Value, depth int) (any, error) {
+func (w *walk) normalizeValue(v reflect.Value, depth int) (any, error) {
 	if v.CanAddr() {
 		switch addrUseOf(v.Type()) {
 		case addrSelf:
-			return normalizeAt(v.Addr().Interface(), depth)
+			return w.normalizeAt(v.Addr().Interface(), depth)
 		case addrInside:
 			if !marshalsItself(v.Type()) && depth <= MaxDepth {
-				return normalizeReflect(v, depth) // a struct or array holding what marshals itself by its address
+				return w.normalizeReflect(v, depth) // a struct or array holding what marshals itself by its address
 			}
 		}
 	}
-	return normalizeAt(v.Interface(), depth)
+	return w.normalizeAt(v.Interface(), depth)
 }
 
 // byAddr says whether v marshals itself by its address.
@@ -458,14 +501,14 @@ var addrUses sync.Map // reflect.Type → addrUse
 // taken as an interface: an unexported embedded struct that its json tag
 // names (struct{ inner `json:"in"` }), which encoding/json writes as an
 // object. Its own exported fields can be.
-func normalizeHidden(v reflect.Value, depth int) (any, error) {
+func (w *walk) normalizeHidden(v reflect.Value, depth int) (any, error) {
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return nil, nil
 		}
 		v = v.Elem()
 	}
-	return normalizeReflect(v, depth)
+	return w.normalizeReflect(v, depth)
 }
 
 // plainNumber says whether values of t are numbers with no marshaling

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -104,4 +106,21 @@ func TestAJSONNumberTaggedStringIsRefusedWhereEncodingJSONRefusesIt(t *testing.T
 	}{"-1.5e3"}, "v")
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"n": "-1.5e3"}, got)
+}
+
+func TestAStructWhoseSharedPartsMakeAHugeTreeIsRefusedSayingSo(t *testing.T) {
+	// Deep enough for nothing, but 2^30 parts written out as a tree (maps
+	// and slices alike are a browser test: TestParamsWhoseSharedParts...).
+	if raceEnabled {
+		t.Skip("four million allocations take half a minute under the race detector; nothing here is concurrent")
+	}
+	type pair struct{ L, R any }
+	var y any = 1.0
+	for range 30 { // two levels each: the pointer, the struct
+		y = &pair{y, y}
+	}
+	_, err := Normalize(y, "params")
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "params.L."), "it says where: %v", err)
+	assert.Contains(t, err.Error(), " makes more than 4194304 arrays, objects and maps written out as a tree: are parts of it shared?")
 }
