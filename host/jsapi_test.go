@@ -841,6 +841,23 @@ atmoWorker({ echo: (p) => p, slow: (p) => new Promise((r) => setTimeout(() => r(
     out.addTaskGetter = { code: e.code, argument: e.argument, message: e.message };
   }
   out.realSignal = await outcome(tm.run('echo', 3, { signal: new AbortController().signal }));
+  // Options are read by name, as ever: a class's getters and methods, a
+  // proxy's, one that is not enumerable, one inherited.
+  let done;
+  class EchoTask {
+    constructor(params) { this.name = 'echo'; this.params = params; }
+    onSuccess(res) { done(res.content); }
+    onError(e) { done('error ' + e.error); }
+  }
+  out.classTask = await new Promise((r) => { done = r; tm.addTask(new EchoTask(7)); });
+  class Opts { get timeout() { return 20; } }
+  out.classGetter = await outcome(tm.run('slow', 1, new Opts()));
+  out.proxy = await outcome(tm.run('slow', 1, new Proxy({}, { get: (_, k) => (k === 'timeout' ? 20 : undefined) })));
+  const hidden = {};
+  Object.defineProperty(hidden, 'timeout', { value: 20, enumerable: false });
+  out.notEnumerable = await outcome(tm.run('slow', 1, hidden));
+  out.inherited = await outcome(tm.run('slow', 1, Object.create({ timeout: 20 })));
+  out.misspelt = await outcome(tm.run('echo', 1, { timout: 20 }));
   out.held = heldBy(tm);
   await tm.close();
   return out;`), &got)
@@ -856,5 +873,11 @@ atmoWorker({ echo: (p) => p, slow: (p) => new Promise((r) => setTimeout(() => r(
 	assert.Equal(t, "ERR_BAD_ARGUMENT", field("addTaskGetter", "code"))
 	assert.Equal(t, "params", field("addTaskGetter", "argument"))
 	assert.Equal(t, map[string]any{"resolved": 3.0}, got["realSignal"])
+	assert.Equal(t, 7.0, got["classTask"], "a class's onSuccess method")
+	for _, k := range []string{"classGetter", "proxy", "notEnumerable", "inherited"} {
+		assert.Equal(t, "ERR_TIMEOUT", field(k, "code"), k)
+	}
+	assert.Equal(t, "ERR_BAD_ARGUMENT", field("misspelt", "code"))
+	assert.Equal(t, "timout", field("misspelt", "argument"))
 	assert.Equal(t, 0.0, got["held"], "no params left held")
 }

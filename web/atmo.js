@@ -144,16 +144,31 @@ const SEED_TASK_FIELDS = new Set(['id', 'status', 'assignedWorker']);
 const TASK_FIELDS = new Set(['name', 'params', 'onSuccess', 'onError', ...RUN_OPTIONS, ...SEED_TASK_FIELDS]);
 
 // snapshot reads the options (or addTask's task) once, as they are now,
-// into a plain object: what is checked is what is sent, whatever a getter
-// gives the next time or a later change makes. A getter or proxy that
-// throws makes a bad argument.
-function snapshot(opts, where) {
+// into a plain object: each of known by its name (own or inherited, a
+// getter, a class's method, a proxy's), so that what is checked is what
+// is sent, whatever a getter gives the next time or a later change makes.
+// An enumerable name not in known is refused (a misspelt onSucess would
+// otherwise be a callback never called); a getter or proxy that throws
+// makes a bad argument. where names the call, or is a function of what
+// was read (addTask's name is among its fields).
+function snapshot(opts, known, where) {
   const o = {};
+  const at = () => (typeof where === 'function' ? where(o) : where);
   let k;
   try {
-    for (k in opts) o[k] = opts[k];
+    for (k of known) {
+      const v = opts[k];
+      if (v !== undefined) o[k] = v;
+    }
+    k = undefined;
+    for (const name in opts) {
+      if (!known.has(name)) {
+        throw badArgument(`atmo: ${at()}: unknown option ${JSON.stringify(name)}; the options are ${[...known].filter((x) => !SEED_TASK_FIELDS.has(x)).join(', ')}`, name);
+      }
+    }
   } catch (err) {
-    throw badArgument(`atmo: ${where}: reading ${k === undefined ? 'the options' : `option ${JSON.stringify(k)}`} threw: ${(err && err.message) || err}`, k === undefined ? 'options' : k);
+    if (err instanceof AtmoError) throw err;
+    throw badArgument(`atmo: ${at()}: reading ${k === undefined ? 'the options' : `option ${JSON.stringify(k)}`} threw: ${(err && err.message) || err}`, k === undefined ? 'options' : k);
   }
   return o;
 }
@@ -251,19 +266,13 @@ class TaskManager {
   }
 
   // _check throws for a closed manager, a gone module, a bad name or a bad
-  // option: one of a wrong type or out of range, one that is not in known
-  // (a misspelt onSucess would otherwise be a callback never called), or
+  // option (opts is snapshot's): one of a wrong type or out of range, or
   // retries for params that move buffers, which a retry could not resend.
-  _check(name, opts, where, known) {
+  _check(name, opts, where) {
     if (this._closed) throw this._closedError(where);
     const gone = this._bridge.gone();
     if (gone) throw gone;
     checkName(name, where);
-    for (const k in opts) {
-      if (!known.has(k)) {
-        throw badArgument(`atmo: ${where}: unknown option ${JSON.stringify(k)}; the options are ${[...known].filter((x) => !SEED_TASK_FIELDS.has(x)).join(', ')}`, k);
-      }
-    }
     const { priority, timeout, retries, transfer } = opts;
     if (priority !== undefined && !Number.isSafeInteger(priority)) {
       throw badArgument(`atmo: ${where}: priority must be a whole number, higher first (got ${String(priority)})`, 'priority');
@@ -287,8 +296,8 @@ class TaskManager {
   // ('success', {message, taskId, workerId, content}) or ('error', {message,
   // code, taskId, workerId, ...}). opts: priority, timeout (ms), retries,
   // onProgress, transfer, raw.
-  _add(name, params, opts, done, where, known) {
-    this._check(name, opts, where, known);
+  _add(name, params, opts, done, where) {
+    this._check(name, opts, where);
     const aborted = abortedAlready(opts, where);
     if (aborted) throw aborted;
     // The run() calls before it, waiting for their turn's batch, go first:
@@ -398,7 +407,7 @@ class TaskManager {
     }
     let opts;
     try {
-      opts = snapshot(options || {}, where);
+      opts = snapshot(options || {}, RUN_OPTIONS, where);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -407,13 +416,13 @@ class TaskManager {
         this._add(name, params, opts, (kind, payload) => {
           if (kind === 'success') resolve(payload.content);
           else reject(fromBridge(payload));
-        }, where, RUN_OPTIONS);
+        }, where);
       });
     }
     // Without progress, the run() calls of one turn go to Go together and
     // their answers come back together: one crossing per turn, not per task.
     return new Promise((resolve, reject) => {
-      this._check(name, opts, where, RUN_OPTIONS);
+      this._check(name, opts, where);
       const aborted = abortedAlready(opts, where);
       if (aborted) {
         reject(aborted); // nothing sent, and transfer's buffers stay yours
@@ -523,7 +532,7 @@ class TaskManager {
    */
   addTask(task) {
     if (!task || typeof task !== 'object') throw badArgument('atmo: addTask(task): task must be an object like {name, params, onSuccess, onError}', 'task');
-    task = snapshot(task, 'addTask(task)');
+    task = snapshot(task, TASK_FIELDS, (t) => `addTask(${shown(t.name)})`);
     const { name, params, onSuccess, onError, onProgress } = task;
     for (const [k, fn] of [['onSuccess', onSuccess], ['onError', onError], ['onProgress', onProgress]]) {
       if (fn !== undefined && typeof fn !== 'function') throw badArgument(`atmo: addTask(task): task.${k} must be a function`, k);
@@ -540,7 +549,7 @@ class TaskManager {
       } catch (err) {
         console.error(`atmo: ${kind === 'success' ? 'onSuccess' : 'onError'} of task ${payload.taskId} threw`, err);
       }
-    }, where, TASK_FIELDS);
+    }, where);
     return { id, name, cancel: () => this.cancel(id) };
   }
 

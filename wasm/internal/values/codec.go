@@ -216,8 +216,8 @@ func EncodePlain(v any) (e Encoded, ok bool) {
 		return Encoded{}, false
 	}
 	sc := scratches.Get().(*scratch)
-	nodes := 0
-	sc.buf, ok = appendPlain(sc.buf[:0], v, &sc.refs, 0, &nodes)
+	w := walk{root: v}
+	sc.buf, ok = appendPlain(sc.buf[:0], v, &sc.refs, 0, &w)
 	if ok {
 		e = sc.out()
 	} else {
@@ -228,7 +228,7 @@ func EncodePlain(v any) (e Encoded, ok bool) {
 	return e, ok
 }
 
-func appendPlain(buf []byte, v any, refs *[]any, depth int, nodes *int) ([]byte, bool) {
+func appendPlain(buf []byte, v any, refs *[]any, depth int, w *walk) ([]byte, bool) {
 	switch x := v.(type) {
 	case nil, bool, float64, string, []byte:
 		return Encode(buf, x, refs), true
@@ -240,26 +240,26 @@ func appendPlain(buf []byte, v any, refs *[]any, depth int, nodes *int) ([]byte,
 	case int:
 		return AppendNumber(buf, float64(x)), true
 	case []any:
-		if *nodes++; depth >= MaxDepth || *nodes > MaxNodes {
+		if depth >= MaxDepth || w.node() != nil {
 			return buf, false // Normalize says where
 		}
 		buf = AppendArray(buf, len(x))
 		for _, e := range x {
 			var ok bool
-			if buf, ok = appendPlain(buf, e, refs, depth+1, nodes); !ok {
+			if buf, ok = appendPlain(buf, e, refs, depth+1, w); !ok {
 				return buf, false
 			}
 		}
 		return buf, true
 	case map[string]any:
-		if *nodes++; depth >= MaxDepth || *nodes > MaxNodes {
+		if depth >= MaxDepth || w.node() != nil {
 			return buf, false
 		}
 		buf = AppendObject(buf, len(x))
 		for k, e := range x {
 			buf = AppendKey(buf, k)
 			var ok bool
-			if buf, ok = appendPlain(buf, e, refs, depth+1, nodes); !ok {
+			if buf, ok = appendPlain(buf, e, refs, depth+1, w); !ok {
 				return buf, false
 			}
 		}

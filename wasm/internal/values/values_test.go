@@ -109,19 +109,40 @@ func TestAJSONNumberTaggedStringIsRefusedWhereEncodingJSONRefusesIt(t *testing.T
 	require.Equal(t, map[string]any{"n": "-1.5e3"}, got)
 }
 
-func TestAStructWhoseSharedPartsMakeAHugeTreeIsRefusedSayingSo(t *testing.T) {
-	// Deep enough for nothing, but 2^30 parts written out as a tree (maps
-	// and slices alike are a browser test: TestParamsWhoseSharedParts...).
+func TestAValueWhoseSharedPartsMakeAHugeTreeIsRefusedButALargeOneIsNot(t *testing.T) {
+	// Deep enough for nothing, but 2^40 arrays written out as a tree; and
+	// a million rows that share nothing, or one slice each.
 	if raceEnabled || runtime.GOARCH == "wasm" {
-		t.Skip("four million allocations through reflect take long under the race detector or in WASM; the walk is the same natively")
+		t.Skip("millions of allocations take long under the race detector or in WASM; the walk is the same natively")
+	}
+	var x any = 1.0
+	for range 40 {
+		x = []any{x, x}
 	}
 	type pair struct{ L, R any }
 	var y any = 1.0
 	for range 30 { // two levels each: the pointer, the struct
 		y = &pair{y, y}
 	}
-	_, err := Normalize(y, "params")
-	require.Error(t, err)
-	assert.True(t, strings.HasPrefix(err.Error(), "params.L."), "it says where: %v", err)
-	assert.Contains(t, err.Error(), " makes more than 4194304 arrays, objects and maps written out as a tree: are parts of it shared?")
+	for _, v := range []any{x, map[string]any{"tree": x}, y} {
+		_, ok := EncodePlain(v)
+		assert.False(t, ok, "%T: the fast path leaves it to Normalize", v)
+		_, err := Normalize(v, "params")
+		require.Error(t, err, "%T", v)
+		assert.True(t, strings.HasPrefix(err.Error(), "params"), "it says where: %v", err)
+		assert.Contains(t, err.Error(), " makes more than 67108864 arrays, objects and maps written out as a tree (a part met twice is written twice): send each part once")
+	}
+
+	type point struct{ X, Y float64 }
+	tags := []any{"a", "b"}
+	rows := make([]any, checkTreeAt+10)
+	for i := range rows {
+		rows[i] = map[string]any{"id": float64(i), "tags": tags}
+	}
+	for _, v := range []any{make([]point, checkTreeAt+10), rows} {
+		_, err := Normalize(v, "params")
+		require.NoError(t, err, "%T", v)
+	}
+	_, ok := EncodePlain(rows)
+	assert.True(t, ok, "the fast path too")
 }
