@@ -216,7 +216,7 @@ func EncodePlain(v any) (e Encoded, ok bool) {
 		return Encoded{}, false
 	}
 	sc := scratches.Get().(*scratch)
-	w := walk{root: v}
+	var w walk
 	sc.buf, ok = appendPlain(sc.buf[:0], v, &sc.refs, 0, &w)
 	if ok {
 		e = sc.out()

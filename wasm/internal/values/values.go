@@ -71,7 +71,7 @@ func moves(v any) bool {
 // value JS cannot hold (a func, a channel, a cycle) is an error naming
 // where it sits.
 func Normalize(v any, path string) (any, error) {
-	w := walk{root: v}
+	var w walk
 	n, err := w.normalizeAt(v, 0)
 	if err != nil {
 		return nil, At(err, path)
@@ -124,103 +124,24 @@ func At(err error, root string) error {
 	return err
 }
 
-// MaxNodes bounds how many arrays and objects a value read from JS makes
-// on the wire (codec.value throws past it). Structured clone keeps shared
-// references, and a value is read as a tree, each shared one as often as
-// it is met: a graph of a few dozen objects could make billions.
+// MaxNodes bounds how many arrays, objects and maps a value makes written
+// out as a tree, each shared part as often as it is met: one read from JS
+// on the wire (codec.value throws past it; structured clone keeps shared
+// references), and one Go sends (Normalize; Go values share their parts
+// too). A graph of a few dozen parts could make billions: x = []any{x, x}
+// forty times over is 41 levels deep and 2^40 arrays written out.
 const MaxNodes = 1 << 22
 
-// Go values share their parts too (x = []any{x, x} forty times over is 41
-// levels deep, but 2^40 arrays written out as a tree). A value Go sends is
-// measured once its walk has made checkTreeAt arrays, objects and maps:
-// one whose tree would make more than maxTree, more than a WASM memory can
-// hold, is refused there; any other is walked on, however large.
-const (
-	checkTreeAt = 1 << 20
-	maxTree     = 1 << 26
-)
-
-// walk is one Normalize's walk: the value walked, and the arrays, objects
-// and maps it has made so far (see checkTreeAt).
-type walk struct {
-	root  any
-	nodes int
-}
+// walk is one Normalize's walk: the arrays, objects and maps it has made
+// so far, which MaxNodes bounds.
+type walk struct{ nodes int }
 
 // node counts one more array, object or map made.
 func (w *walk) node() error {
-	if w.nodes++; w.nodes == checkTreeAt && treeSize(w.root) > maxTree {
-		return FailHere(" makes more than %d arrays, objects and maps written out as a tree (a part met twice is written twice): send each part once", maxTree)
+	if w.nodes++; w.nodes > MaxNodes {
+		return FailHere(" makes more than %d arrays, objects and maps written out as a tree (a part met twice counts twice): split it into several tasks, or send bulk numbers as a []float64 and bulk data as a []byte, which count as one", MaxNodes)
 	}
 	return nil
-}
-
-// treeSize is how many arrays, objects and maps v makes written out as a
-// tree, up to a little past maxTree: one pass over v's parts, each shared
-// one measured once (by its address) and counted each time it is met.
-func treeSize(v any) int {
-	s := sizer{memo: map[sizeKey]int{}}
-	return s.size(reflect.ValueOf(v), 0)
-}
-
-type sizer struct{ memo map[sizeKey]int }
-
-type sizeKey struct {
-	p uintptr
-	n int // a slice's length: two slices of one array may differ
-	t reflect.Type
-}
-
-// plus adds without passing maxTree by much (nor overflowing an int).
-func plus(a, b int) int { return min(a+b, maxTree+1) }
-
-func (s *sizer) size(rv reflect.Value, depth int) int {
-	if depth > MaxDepth+1 || !rv.IsValid() {
-		return 0 // Normalize says so
-	}
-	var key sizeKey
-	switch rv.Kind() {
-	case reflect.Interface:
-		return s.size(rv.Elem(), depth)
-	case reflect.Pointer, reflect.Map:
-		key = sizeKey{p: rv.Pointer(), t: rv.Type()}
-	case reflect.Slice:
-		key = sizeKey{p: rv.Pointer(), n: rv.Len(), t: rv.Type()}
-	case reflect.Array, reflect.Struct:
-	default:
-		return 0
-	}
-	if key.p != 0 {
-		if n, ok := s.memo[key]; ok {
-			return n
-		}
-	}
-	n := 0
-	switch rv.Kind() {
-	case reflect.Pointer:
-		n = s.size(rv.Elem(), depth+1)
-	case reflect.Slice, reflect.Array:
-		n = 1
-		if k := rv.Type().Elem().Kind(); k != reflect.Uint8 && !plainNumber(rv.Type().Elem()) {
-			for i := 0; i < rv.Len() && n <= maxTree; i++ {
-				n = plus(n, s.size(rv.Index(i), depth+1))
-			}
-		}
-	case reflect.Map:
-		n = 1
-		for iter := rv.MapRange(); iter.Next() && n <= maxTree; {
-			n = plus(n, s.size(iter.Value(), depth+1))
-		}
-	case reflect.Struct:
-		n = 1
-		for i := 0; i < rv.NumField() && n <= maxTree; i++ {
-			n = plus(n, s.size(rv.Field(i), depth+1))
-		}
-	}
-	if key.p != 0 {
-		s.memo[key] = n
-	}
-	return n
 }
 
 func (w *walk) normalizeAt(v any, depth int) (any, error) {
