@@ -233,7 +233,6 @@
   // else none (a BigInt, a string, anything else a host might send).
   const micros = (x) => (typeof x === 'number' && x > 0 ? x : 0);
 
-
   function atmoWorker(handlers, options) {
     if (!handlers || typeof handlers !== 'object') {
       throw new TypeError('atmoWorker(handlers): handlers must be an object of task name → function');
