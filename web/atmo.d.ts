@@ -45,7 +45,7 @@ export interface WorkerConfig {
   type?: 'classic' | 'module';
   /** How many workers of this config start (default 1). */
   count?: number;
-  /** Grow up to this many workers of this config while its tasks wait in the queue (default count). */
+  /** Grow up to this many workers of this config while its tasks wait in the queue (default count); once every worker of the config has closed, it grows no more. */
   maxWorkers?: number;
   /** Milliseconds a worker above count may sit idle before it is closed, releasing its memory (default: never). */
   idleTimeout?: number;

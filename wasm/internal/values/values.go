@@ -139,7 +139,7 @@ type walk struct{ nodes int }
 // node counts one more array, object or map made.
 func (w *walk) node() error {
 	if w.nodes++; w.nodes > MaxNodes {
-		return FailHere(" makes more than %d arrays, objects and maps written out as a tree (a part met twice counts twice): split it into several tasks, or send bulk numbers as a []float64 and bulk data as a []byte, which count as one", MaxNodes)
+		return FailHere(" makes more than %d arrays, objects and maps written out as a tree (a part met twice counts twice): split it into several tasks, or send bulk numbers as a []float64 and bulk data as a []byte, which are not counted", MaxNodes)
 	}
 	return nil
 }

@@ -111,7 +111,7 @@ func TestAJSONNumberTaggedStringIsRefusedWhereEncodingJSONRefusesIt(t *testing.T
 
 func TestAValueOfMoreThanMaxNodesWrittenOutIsRefusedSayingWhatToDo(t *testing.T) {
 	// Deep enough for nothing, but 2^40 arrays written out as a tree: the
-	// bound answers read from JS have. Bulk numbers and bytes count as one.
+	// bound answers read from JS have. Bulk numbers and bytes are not counted.
 	if raceEnabled || runtime.GOARCH == "wasm" {
 		t.Skip("millions of allocations take long under the race detector or in WASM; the walk is the same natively")
 	}
@@ -130,7 +130,7 @@ func TestAValueOfMoreThanMaxNodesWrittenOutIsRefusedSayingWhatToDo(t *testing.T)
 		_, err := Normalize(v, "params")
 		require.Error(t, err, "%T", v)
 		assert.True(t, strings.HasPrefix(err.Error(), "params"), "it says where: %v", err)
-		assert.Contains(t, err.Error(), " makes more than 4194304 arrays, objects and maps written out as a tree (a part met twice counts twice): split it into several tasks, or send bulk numbers as a []float64 and bulk data as a []byte, which count as one")
+		assert.Contains(t, err.Error(), " makes more than 4194304 arrays, objects and maps written out as a tree (a part met twice counts twice): split it into several tasks, or send bulk numbers as a []float64 and bulk data as a []byte, which are not counted")
 	}
 	for _, v := range []any{make([]float64, 2*MaxNodes), make([]byte, 2*MaxNodes), [][]float64{make([]float64, MaxNodes), make([]float64, MaxNodes)}} {
 		_, err := Normalize(v, "params")
