@@ -108,6 +108,10 @@
   };
 
   const awake = keepAwake(); // started by idle(), stopped by the next message
+  // micros reads a host's keepAwake or awake, in µs: a positive number,
+  // else none (a BigInt from a foreign host would throw in awake.start,
+  // inside Go's idle).
+  const micros = (x) => (typeof x === 'number' && x > 0 ? x : 0);
   let keepUs = 0; // init-worker's keepAwake: after every task
   let loneUs = 0; // the last worker-work's awake: the host held that task alone
   // keepAwake returns what keeps the thread awake once the Go program falls
@@ -208,9 +212,6 @@
     }
     if (exited) return;
     awake.stop(); // a message for the Go program: it is busy now
-    // keepAwake and awake are µs: a positive number, else none (a BigInt
-    // from a foreign host would throw in awake.start, inside Go's idle).
-    const micros = (x) => (typeof x === 'number' && x > 0 ? x : 0);
     if (data && data.message === 'init-worker') {
       keepUs = micros(data.keepAwake);
       if (keepUs) awake.calibrate();

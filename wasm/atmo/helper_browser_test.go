@@ -27,14 +27,20 @@ func TestAHelperWorkerMayRegisterItsHandlersAfterAnAwait(t *testing.T) {
 	}
 }
 
-func TestAHelperWorkerCalledTwiceFailsToStartSayingSo(t *testing.T) {
+// startError starts one worker of script listing tasks, on a manager of
+// its own, and returns what Ready says (nil once it started).
+func startError(t *testing.T, script string, tasks ...string) error {
+	t.Helper()
 	tm := atmo.NewTaskManager()
 	t.Cleanup(func() { tm.Close() })
-	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, StartTimeout: 5 * time.Second,
-		Script: jstest.HelperWorker(t, "atmoWorker({ add: ({ a, b }) => a + b });\natmoWorker({ mul: ({ a, b }) => a * b });")})
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: tasks, Script: script, StartTimeout: 5 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { wm.Close() })
-	err = wm.Ready(testCtx(t))
+	return wm.Ready(testCtx(t))
+}
+
+func TestAHelperWorkerCalledTwiceFailsToStartSayingSo(t *testing.T) {
+	err := startError(t, jstest.HelperWorker(t, "atmoWorker({ add: ({ a, b }) => a + b });\natmoWorker({ mul: ({ a, b }) => a * b });"), "add")
 	require.ErrorIs(t, err, atmo.ErrWorkerStart)
 	assert.Contains(t, err.Error(), "atmoWorker was called already in this worker: give every handler in one call, such as atmoWorker({ ...mathTasks, ...imageTasks }) (this call: mul)")
 }
@@ -83,24 +89,13 @@ atmoWorker(tasks);`)
 	require.NoError(t, err)
 	assert.Equal(t, "kept", got)
 
-	other := atmo.NewTaskManager()
-	t.Cleanup(func() { other.Close() })
-	wm, err := atmo.NewBrowserWorkerManager(other, atmo.WorkerConfig{Tasks: []string{"wipe"}, Script: script, StartTimeout: 5 * time.Second})
-	require.NoError(t, err)
-	t.Cleanup(func() { wm.Close() })
-	err = wm.Ready(testCtx(t))
+	err = startError(t, script, "wipe")
 	require.ErrorIs(t, err, atmo.ErrWorkerStart, "the class's wipe is hidden by the object's own, which is no function")
 	assert.Contains(t, err.Error(), "wipe")
 }
 
 func TestAHelperWorkerWithoutAFunctionFailsToStartSayingSo(t *testing.T) {
-	tm := atmo.NewTaskManager()
-	t.Cleanup(func() { tm.Close() })
-	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, StartTimeout: 5 * time.Second,
-		Script: jstest.HelperWorker(t, "atmoWorker({ add: 'not yet' });")})
-	require.NoError(t, err)
-	t.Cleanup(func() { wm.Close() })
-	err = wm.Ready(testCtx(t))
+	err := startError(t, jstest.HelperWorker(t, "atmoWorker({ add: 'not yet' });"), "add")
 	require.ErrorIs(t, err, atmo.ErrWorkerStart)
 	assert.Contains(t, err.Error(), "atmoWorker(handlers): handlers has no functions")
 }
