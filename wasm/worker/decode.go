@@ -2,6 +2,7 @@ package worker
 
 import (
 	"encoding"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
@@ -24,7 +26,7 @@ var (
 // (matched exactly, then without regard to case; a field tagged ,string
 // from a string holding its JSON), unknown keys ignored, null
 // leaving the zero value. Numbers must fit integer types exactly. []byte
-// accepts a typed array, or an array of numbers 0-255. A type with
+// accepts a typed array, an array of numbers 0-255, or base64 text. A type with
 // UnmarshalJSON or UnmarshalText (time.Time, ...) decodes itself.
 //
 // root names src in errors ("params"), which say where the value sits
@@ -80,7 +82,13 @@ func decodeAt(src any, dst reflect.Value) error {
 			}
 			return nil
 		}
-		if s, ok := src.(string); ok && self == textSelf {
+		if self == textSelf {
+			// As encoding/json: a type that reads itself from text takes a
+			// string and nothing else (null, above, leaves it as it is).
+			s, ok := src.(string)
+			if !ok {
+				return values.FailHere(" is %s, want a string for %s (it reads itself from text)", describe(src), dst.Type())
+			}
 			if err := dst.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
 				return values.FailHere(": %v", err)
 			}
@@ -151,9 +159,19 @@ func decodeAt(src any, dst reflect.Value) error {
 		dst.SetUint(uint64(f))
 		return nil
 	case reflect.Slice:
-		if b, ok := src.([]byte); ok && dst.Type().Elem().Kind() == reflect.Uint8 {
-			dst.Set(reflect.ValueOf(b).Convert(dst.Type()))
-			return nil
+		if dst.Type().Elem().Kind() == reflect.Uint8 {
+			switch x := src.(type) {
+			case []byte:
+				dst.SetBytes(x) // a named byte type's slice too
+				return nil
+			case string: // base64, as encoding/json reads bytes from text
+				b, err := base64.StdEncoding.DecodeString(x)
+				if err != nil {
+					return values.FailHere(" is a string that is not base64 (%v), want bytes for %s: send a Uint8Array", err, dst.Type())
+				}
+				dst.SetBytes(b)
+				return nil
+			}
 		}
 		a, ok := src.([]any)
 		if !ok {
@@ -177,7 +195,9 @@ func decodeAt(src any, dst reflect.Value) error {
 			if len(a) != n {
 				return values.FailHere(" has %d bytes, want %d for %s", len(a), n, dst.Type())
 			}
-			reflect.Copy(dst, reflect.ValueOf(a))
+			for i, b := range a { // a named byte type's array too
+				dst.Index(i).SetUint(uint64(b))
+			}
 			return nil
 		case []any:
 			if len(a) != n {
@@ -383,6 +403,14 @@ func quotedWant(t reflect.Type) string {
 }
 
 func decodeKey(k string, dst reflect.Value) error {
+	// As encoding/json: a key type that reads itself from text does so,
+	// whatever its kind.
+	if reflect.PointerTo(dst.Type()).Implements(textUnmarshaler) {
+		if err := dst.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(k)); err != nil {
+			return values.FailHere(" has the key %q, which is no %s: %v", k, dst.Type(), err)
+		}
+		return nil
+	}
 	switch dst.Kind() {
 	case reflect.String:
 		dst.SetString(k)
@@ -394,7 +422,7 @@ func decodeKey(k string, dst reflect.Value) error {
 		}
 		dst.SetInt(n)
 		return nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		n, err := strconv.ParseUint(k, 10, dst.Type().Bits())
 		if err != nil {
 			return values.FailHere(" has the key %q, want an unsigned integer for %s", k, dst.Type())
@@ -402,7 +430,16 @@ func decodeKey(k string, dst reflect.Value) error {
 		dst.SetUint(n)
 		return nil
 	}
-	return values.FailHere(": a map with %s keys cannot be decoded from a JS object; use string or integer keys", dst.Type())
+	return values.FailHere(": a map with %s keys cannot be decoded from a JS object; use string or integer keys, or a key type with UnmarshalText", dst.Type())
+}
+
+// cut is s's first n bytes (len(s) > n), or fewer, to end on a whole
+// character.
+func cut(s string, n int) string {
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // mismatch says what src is and what dst wanted.
@@ -420,7 +457,7 @@ func describe(src any) string {
 		got = fmt.Sprintf("a number (%v)", x)
 	case string:
 		if len(x) > 40 {
-			x = x[:40] + "…"
+			x = cut(x, 40) + "…"
 		}
 		got = fmt.Sprintf("a string (%q)", x)
 	case []byte:

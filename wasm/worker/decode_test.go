@@ -3,7 +3,9 @@ package worker
 import (
 	"encoding/json"
 	"math"
+	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,7 +80,7 @@ func TestDecodeLeavesZeroValuesForNullAndMissingKeys(t *testing.T) {
 	assert.Nil(t, got.B)
 }
 
-func TestDecodeTakesBytesFromATypedArrayOrAnArrayOfNumbers(t *testing.T) {
+func TestDecodeTakesBytesFromATypedArrayAnArrayOfNumbersOrBase64(t *testing.T) {
 	b, err := decodeAs[[]byte](t, []byte{9, 8})
 	require.NoError(t, err)
 	assert.Equal(t, []byte{9, 8}, b)
@@ -87,6 +89,76 @@ func TestDecodeTakesBytesFromATypedArrayOrAnArrayOfNumbers(t *testing.T) {
 	assert.Equal(t, []byte{1, 255}, b)
 	_, err = decodeAs[[]byte](t, []any{256.0})
 	require.EqualError(t, err, "params[0] is 256, which does not fit uint8")
+	var want []byte
+	require.NoError(t, json.Unmarshal([]byte(`"AQL/"`), &want))
+	b, err = decodeAs[[]byte](t, "AQL/")
+	require.NoError(t, err)
+	assert.Equal(t, want, b, "base64 text, as encoding/json reads it")
+	_, err = decodeAs[[]byte](t, "not base64!")
+	require.EqualError(t, err, "params is a string that is not base64 (illegal base64 data at input byte 3), want bytes for []uint8: send a Uint8Array")
+}
+
+type namedByte uint8
+
+func TestDecodeTakesBytesIntoSlicesAndArraysOfANamedByteType(t *testing.T) {
+	s, err := decodeAs[[]namedByte](t, []byte{1, 2})
+	require.NoError(t, err)
+	assert.Equal(t, []namedByte{1, 2}, s)
+	a, err := decodeAs[[2]namedByte](t, []byte{1, 2})
+	require.NoError(t, err)
+	assert.Equal(t, [2]namedByte{1, 2}, a)
+}
+
+// textKey reads itself from text: the key's length, whatever it says.
+type textKey int
+
+func (k *textKey) UnmarshalText(b []byte) error { *k = textKey(len(b)); return nil }
+
+func TestDecodeReadsMapKeysAsEncodingJSONDoes(t *testing.T) {
+	cases := map[string]struct {
+		json string
+		into func() any
+	}{
+		"a key type with UnmarshalText": {`{"10.0.0.1": 1}`, func() any { return new(map[netip.Addr]int) }},
+		"UnmarshalText before the kind": {`{"12": 1, "abc": 2}`, func() any { return new(map[textKey]int) }},
+		"uintptr keys":                  {`{"10": 1}`, func() any { return new(map[uintptr]int) }},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			var tree any
+			require.NoError(t, json.Unmarshal([]byte(c.json), &tree))
+			want := c.into()
+			require.NoError(t, json.Unmarshal([]byte(c.json), want))
+			got := c.into()
+			require.NoError(t, decode(tree, reflect.ValueOf(got).Elem(), "params"))
+			assert.Equal(t, want, got)
+		})
+	}
+	_, err := decodeAs[map[netip.Addr]int](t, map[string]any{"x": 1.0})
+	require.EqualError(t, err, `params has the key "x", which is no netip.Addr: ParseAddr("x"): unable to parse IP`)
+}
+
+func TestDecodeGivesATypeThatReadsItselfFromTextOnlyAString(t *testing.T) {
+	type P struct{ IP netip.Addr }
+	for src, want := range map[string]string{
+		`{"IP": {}}`:   "params.IP is an object, want a string for netip.Addr (it reads itself from text)",
+		`{"IP": 5}`:    "params.IP is a number (5), want a string for netip.Addr (it reads itself from text)",
+		`{"IP": true}`: "params.IP is a boolean (true), want a string for netip.Addr (it reads itself from text)",
+	} {
+		var tree any
+		require.NoError(t, json.Unmarshal([]byte(src), &tree))
+		require.Error(t, json.Unmarshal([]byte(src), new(P)), "encoding/json refuses %s too", src)
+		_, err := decodeAs[P](t, tree)
+		require.EqualError(t, err, want, src)
+	}
+	got, err := decodeAs[P](t, map[string]any{"IP": nil})
+	require.NoError(t, err, "null leaves it as it is, as encoding/json does")
+	assert.Equal(t, P{}, got)
+}
+
+func TestDecodeErrorsCutALongStringOnAWholeCharacter(t *testing.T) {
+	_, err := decodeAs[float64](t, strings.Repeat("a", 39)+"éé")
+	require.EqualError(t, err, `params is a string ("`+strings.Repeat("a", 39)+`…"), want a number for float64`)
 }
 
 func TestDecodeRejectsNumbersThatDoNotFitIntegers(t *testing.T) {
