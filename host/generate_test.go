@@ -70,7 +70,9 @@ func TestGeneratedGoWorkersAnswerEverySampleAsTheJSWorkersDo(t *testing.T) {
   ['validate', { records: [{ a: 'x' }] }],
   ['filter', { records: [{ a: null }, {}], where: [{ field: 'a', op: '=', value: null }] }],
   ['filter', { records: [{ a: null }, {}], where: [{ field: 'a', op: '!=', value: null }] }],
-  ['filter', { records: [{ a: 'b' }, { a: 'd' }], where: [{ field: 'a', op: '<', value: 'c' }] }],`,
+  ['filter', { records: [{ a: 'b' }, { a: 'd' }], where: [{ field: 'a', op: '<', value: 'c' }] }],
+  ['filter', { records: [{ age: 36 }], where: [{ field: 'age', op: '>', value: 40 }] }],
+  ['validate', { records: [{ email: 'ada@example.org' }], schema: { email: 'email' } }],`,
 			"image-worker": `['resize', { image: sample, width: 1.5, height: 1 }],
   ['resize', { image: sample, width: 30000, height: 30000 }],`,
 		}

@@ -56,7 +56,7 @@ var goHandlers = map[string]string{
 		if !ok {
 			return nil, errors.New("validate needs params.schema, e.g. {email: \"email\"}")
 		}
-		var errs []any
+		errs := []any{} // [] when all are valid, as the JS worker has it (a nil slice would be null)
 		for i, r := range rows {
 			for field, t := range schema {
 				if !valid(r[field], fmt.Sprint(t)) {
@@ -72,7 +72,7 @@ var goHandlers = map[string]string{
 			return nil, err
 		}
 		where, _ := p["where"].([]any)
-		var out []any
+		out := []any{} // [] when none match, as the JS worker has it
 		for _, r := range rows {
 			ok := true
 			for _, c := range where {

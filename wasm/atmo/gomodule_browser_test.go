@@ -244,6 +244,26 @@ func TestGoModuleHandlerPanicFailsThatTaskAndTheWorkerServesTheNext(t *testing.T
 	assert.Equal(t, atmo.WorkerAvailable, wm.Workers()[0].Status())
 }
 
+func TestGoModuleValuesCrossAsEncodingJSONHasThem(t *testing.T) {
+	tasks := []string{"namedBytes", "ipKeys", "ipField", "int64", "inexact", "nilSlices"}
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: tasks, Module: moduleURL(t, goTestModule)})
+	ctx := goCtx(t)
+	assert.Equal(t, outcome{Content: 3.0}, run(ctx, tm, "namedBytes", map[string]any{"data": []byte{1, 2, 3}}),
+		"bytes into a slice of a named byte type")
+	assert.Equal(t, outcome{Content: []any{"10.0.0.1", "10.0.0.2"}}, run(ctx, tm, "ipKeys", map[string]any{"10.0.0.2": 2, "10.0.0.1": 1}),
+		"map keys of a type that reads itself from text")
+	assert.Equal(t, outcome{Error: `bad params for task "ipField": params.ip is an object, want a string for netip.Addr (it reads itself from text)`},
+		run(ctx, tm, "ipField", map[string]any{"ip": map[string]any{"addr": "10.0.0.1"}}), "not the zero netip.Addr")
+	assert.Equal(t, outcome{Content: float64(1 << 60)}, run(ctx, tm, "int64", int64(1<<60)), "an integer a JS number holds exactly")
+	_, err := tm.Do(ctx, "int64", int64(1<<53+1))
+	require.ErrorIs(t, err, atmo.ErrBadParams, "refused before it is sent, not rounded")
+	assert.Contains(t, err.Error(), "params is 9007199254740993, which a JS number cannot hold exactly")
+	assert.Contains(t, run(ctx, tm, "inexact", nil).Error, "is 9007199254740993, which a JS number cannot hold exactly",
+		"a worker's answer is held to the same rule")
+	assert.Equal(t, outcome{Content: map[string]any{"b": nil, "n": nil, "a": nil, "o": nil, "e": []any{}}}, run(ctx, tm, "nilSlices", nil),
+		"nil slices and maps as null, an empty one as []")
+}
+
 func TestGoModuleHandlerErrorReachesDoAsTaskError(t *testing.T) {
 	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)})
 	_, err := tm.Do(goCtx(t), "fail", map[string]any{"message": "no can do"})

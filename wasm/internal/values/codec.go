@@ -230,16 +230,27 @@ func EncodePlain(v any) (e Encoded, ok bool) {
 
 func appendPlain(buf []byte, v any, refs *[]any, depth int, w *walk) ([]byte, bool) {
 	switch x := v.(type) {
-	case nil, bool, float64, string, []byte:
+	case nil, bool, float64, string:
 		return Encode(buf, x, refs), true
-	case []float64:
+	case []byte:
 		if x == nil {
 			return append(buf, tagNull), true // as Normalize has it
 		}
 		return Encode(buf, x, refs), true
+	case []float64:
+		if x == nil {
+			return append(buf, tagNull), true
+		}
+		return Encode(buf, x, refs), true
 	case int:
+		if !exactInt(int64(x)) {
+			return buf, false // Normalize says why
+		}
 		return AppendNumber(buf, float64(x)), true
 	case []any:
+		if x == nil {
+			return append(buf, tagNull), true
+		}
 		if depth >= MaxDepth || w.node() != nil {
 			return buf, false // Normalize says where
 		}
@@ -252,6 +263,9 @@ func appendPlain(buf []byte, v any, refs *[]any, depth int, w *walk) ([]byte, bo
 		}
 		return buf, true
 	case map[string]any:
+		if x == nil {
+			return append(buf, tagNull), true
+		}
 		if depth >= MaxDepth || w.node() != nil {
 			return buf, false
 		}

@@ -151,9 +151,17 @@ func (w *walk) normalizeAt(v any, depth int) (any, error) {
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
-	case string, bool, float64, []byte:
+	case string, bool, float64:
+		return x, nil
+	case []byte:
+		if x == nil {
+			return nil, nil // null, as encoding/json has a nil slice
+		}
 		return x, nil
 	case int:
+		if !exactInt(int64(x)) {
+			return nil, inexact(x)
+		}
 		return float64(x), nil
 	case []float64:
 		if x == nil {
@@ -161,6 +169,9 @@ func (w *walk) normalizeAt(v any, depth int) (any, error) {
 		}
 		return slices.Clone(x), nil
 	case map[string]any:
+		if x == nil {
+			return nil, nil
+		}
 		if err := w.node(); err != nil {
 			return nil, err
 		}
@@ -174,6 +185,9 @@ func (w *walk) normalizeAt(v any, depth int) (any, error) {
 		}
 		return out, nil
 	case []any:
+		if x == nil {
+			return nil, nil
+		}
 		if err := w.node(); err != nil {
 			return nil, err
 		}
@@ -263,14 +277,48 @@ func ValidNumber(s string) bool {
 	return s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9') && strings.TrimSpace(s) == s && json.Valid([]byte(s))
 }
 
+// exactInt says whether n crosses to JS as a number unchanged: every
+// integer up to ±2^53 does, and beyond that only those a float64 holds
+// exactly (2^60 does, 2^53+1 does not).
+func exactInt(n int64) bool {
+	if -1<<53 <= n && n <= 1<<53 {
+		return true
+	}
+	f := float64(n)
+	return f < 0x1p63 && int64(f) == n
+}
+
+// exactUint is exactInt for an unsigned n.
+func exactUint(n uint64) bool {
+	if n <= 1<<53 {
+		return true
+	}
+	f := float64(n)
+	return f < 0x1p64 && uint64(f) == n
+}
+
+// inexact is the error for an integer a JS number would change: a JS
+// number is a float64, and silently rounding an id or a counter loses it.
+func inexact(n any) error {
+	return FailHere(" is %d, which a JS number cannot hold exactly (integers beyond ±2^53 lose digits): send it as a string (a json:\",string\" field tag, or strconv)", n)
+}
+
 func (w *walk) normalizeReflect(rv reflect.Value, depth int) (any, error) {
 	switch rv.Kind() {
 	case reflect.Bool:
 		return rv.Bool(), nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return float64(rv.Int()), nil
+		n := rv.Int()
+		if !exactInt(n) {
+			return nil, inexact(n)
+		}
+		return float64(n), nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return float64(rv.Uint()), nil
+		n := rv.Uint()
+		if !exactUint(n) {
+			return nil, inexact(n)
+		}
+		return float64(n), nil
 	case reflect.Float32, reflect.Float64:
 		return rv.Float(), nil
 	case reflect.String:
@@ -299,7 +347,7 @@ func (w *walk) normalizeReflect(rv reflect.Value, depth int) (any, error) {
 			return b, nil
 		}
 		if plainNumber(rv.Type().Elem()) {
-			return numbers(rv), nil
+			return numbers(rv)
 		}
 		if err := w.node(); err != nil {
 			return nil, err
@@ -528,8 +576,9 @@ var (
 	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
-// numbers reads a slice or array of plain numbers as float64s.
-func numbers(rv reflect.Value) []float64 {
+// numbers reads a slice or array of plain numbers as float64s, refusing
+// an integer a float64 would change (see exactInt).
+func numbers(rv reflect.Value) ([]float64, error) {
 	out := make([]float64, rv.Len())
 	switch rv.Type().Elem().Kind() {
 	case reflect.Float32, reflect.Float64:
@@ -538,14 +587,22 @@ func numbers(rv reflect.Value) []float64 {
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		for i := range out {
-			out[i] = float64(rv.Index(i).Int())
+			n := rv.Index(i).Int()
+			if !exactInt(n) {
+				return nil, Inside(inexact(n), "["+strconv.Itoa(i)+"]")
+			}
+			out[i] = float64(n)
 		}
 	default:
 		for i := range out {
-			out[i] = float64(rv.Index(i).Uint())
+			n := rv.Index(i).Uint()
+			if !exactUint(n) {
+				return nil, Inside(inexact(n), "["+strconv.Itoa(i)+"]")
+			}
+			out[i] = float64(n)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // mapKey is a map key as encoding/json writes it: a string as it is, then

@@ -2,6 +2,7 @@ package values
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -69,6 +70,64 @@ func TestSlicesOfPlainNumbersBecomeFloat64sInOneGo(t *testing.T) {
 	}, got)
 	mine[0] = 99
 	require.Equal(t, 1.5, got.(map[string]any)["floats"].([]float64)[0], "the params are a copy, as they were when the task was added")
+}
+
+func TestNilSlicesAndMapsCrossAsNullAsEncodingJSONWritesThem(t *testing.T) {
+	v := struct {
+		A []any          `json:"a"`
+		M map[string]any `json:"m"`
+		S []string       `json:"s"`
+		I map[string]int `json:"i"`
+		B []byte         `json:"b"`
+		E []any          `json:"e"`
+	}{E: []any{}}
+	want := map[string]any{"a": nil, "m": nil, "s": nil, "i": nil, "b": nil, "e": []any{}}
+	j, err := json.Marshal(v)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"a":null,"m":null,"s":null,"i":null,"b":null,"e":[]}`, string(j), "encoding/json's own")
+	got, err := Normalize(v, "result")
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	for _, nilOne := range []any{[]any(nil), map[string]any(nil), []byte(nil)} {
+		got, err := Normalize(nilOne, "params")
+		require.NoError(t, err)
+		assert.Nil(t, got, "%T", nilOne)
+	}
+	e, ok := EncodePlain(map[string]any{"a": []any(nil), "m": map[string]any(nil), "b": []byte(nil)})
+	require.True(t, ok)
+	assert.Equal(t, map[string]any{"a": nil, "m": nil, "b": nil}, Decoded(e), "the fast path, as Normalize")
+}
+
+func TestIntegersAJSNumberWouldChangeAreRefusedSayingWhatToSend(t *testing.T) {
+	for _, ok := range []any{1 << 53, -(1 << 53), int64(1) << 60, uint64(1) << 63, []int{1 << 53}, map[string]any{"n": 1 << 53}} {
+		_, err := Normalize(ok, "params")
+		require.NoError(t, err, "%v is a float64 exactly", ok)
+	}
+	cases := map[string]any{
+		"params is 9007199254740993, ":     1<<53 + 1,
+		"params is 9223372036854775807, ":  int64(math.MaxInt64),
+		"params is 18446744073709551615, ": uint64(math.MaxUint64),
+		"params.id is -9007199254740993, ": struct {
+			ID int64 `json:"id"`
+		}{-(1<<53 + 1)},
+		"params[1] is 9007199254740995, ":     []int64{1, 1<<53 + 3},
+		"params.n is 9007199254740993, ":      map[string]any{"n": 1<<53 + 1},
+		"params.ids[0] is 9007199254740993, ": map[string]any{"ids": []uint64{1<<53 + 1}},
+	}
+	for prefix, v := range cases {
+		_, err := Normalize(v, "params")
+		require.Error(t, err, prefix)
+		assert.Equal(t, prefix+`which a JS number cannot hold exactly (integers beyond ±2^53 lose digits): send it as a string (a json:",string" field tag, or strconv)`, err.Error())
+		if m, ok := v.(map[string]any); ok {
+			_, ok := EncodePlain(m)
+			assert.False(t, ok, "the fast path leaves it to Normalize, which says why")
+		}
+	}
+	got, err := Normalize(struct {
+		ID int64 `json:"id,string"`
+	}{1<<53 + 1}, "params")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"id": "9007199254740993"}, got, "the way the error names")
 }
 
 type fieldsInner struct {

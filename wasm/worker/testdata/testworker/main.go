@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"os"
 	"slices"
 	"sync"
@@ -124,8 +125,47 @@ func main() {
 	worker.HandleJS("passOn", func(_ context.Context, p js.Value) (any, error) {
 		return map[string]any{"data": worker.Transfer(p.Get("data")), "extra": js.Global().Get("Object").Invoke(p.Get("extra")).Get("constructor").Get("name").String()}, nil
 	})
+	// namedBytes answers how many bytes params.data holds, read as a slice
+	// of a named byte type.
+	worker.HandleTyped("namedBytes", func(_ context.Context, p struct {
+		Data []namedByte `json:"data"`
+	}) (int, error) {
+		return len(p.Data), nil
+	})
+	// ipKeys answers its params' keys, read as IP addresses (a key type
+	// that reads itself from text), in order.
+	worker.HandleTyped("ipKeys", func(_ context.Context, p map[netip.Addr]int) ([]string, error) {
+		keys := []string{}
+		for k := range p {
+			keys = append(keys, k.String())
+		}
+		slices.Sort(keys)
+		return keys, nil
+	})
+	// ipField answers params.ip, a netip.Addr, as text.
+	worker.HandleTyped("ipField", func(_ context.Context, p struct {
+		IP netip.Addr `json:"ip"`
+	}) (string, error) {
+		return p.IP.String(), nil
+	})
+	// int64 answers its params, read as an int64.
+	worker.HandleTyped("int64", func(_ context.Context, n int64) (int64, error) { return n, nil })
+	// inexact answers 2^53+1, which no JS number holds.
+	worker.Handle("inexact", func(context.Context, any) (any, error) { return int64(1<<53 + 1), nil })
+	// nilSlices answers a struct of nil slices and maps.
+	worker.Handle("nilSlices", func(context.Context, any) (any, error) {
+		return struct {
+			B []byte         `json:"b"`
+			N []int          `json:"n"`
+			A []any          `json:"a"`
+			O map[string]any `json:"o"`
+			E []any          `json:"e"`
+		}{E: []any{}}, nil
+	})
 	worker.Run()
 }
+
+type namedByte uint8
 
 var (
 	released    = make(chan struct{})
