@@ -244,6 +244,44 @@ func TestGoModuleHandlerPanicFailsThatTaskAndTheWorkerServesTheNext(t *testing.T
 	assert.Equal(t, atmo.WorkerAvailable, wm.Workers()[0].Status())
 }
 
+func TestGoModuleCompileNoWorkerWaitsForAnyMoreIsGivenUp(t *testing.T) {
+	// The page's compile workers, counted, each running a download that
+	// never ends, as one from a server that takes the request and never
+	// answers does.
+	orig := js.Global().Get("Worker")
+	count := js.Global().Get("Object").New()
+	count.Set("started", 0)
+	count.Set("ended", 0)
+	js.Global().Set("Worker", js.Global().Get("Function").New("Orig", "count", `
+const hung = URL.createObjectURL(new Blob(['self.onmessage = () => {};'], { type: 'text/javascript' }));
+return class extends Orig {
+  constructor(script, options) {
+    const compiles = ((options && options.name) || '').startsWith('atmo: compiling ');
+    super(compiles ? hung : script, options);
+    this.compiles = compiles;
+    if (compiles) count.started++;
+  }
+  terminate() {
+    if (this.compiles) count.ended++;
+    return super.terminate();
+  }
+};`).Invoke(orig, count))
+	t.Cleanup(func() { js.Global().Set("Worker", orig) })
+
+	tm := atmo.NewTaskManager()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Module: "/never/answers.wasm",
+		StartTimeout: 300 * time.Millisecond, Restart: atmo.RestartPolicy{MaxBootFailures: 3, Backoff: time.Millisecond}})
+	require.NoError(t, err)
+	err = wm.Ready(goCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.Contains(t, err.Error(), "was still being fetched and compiled after 300ms (StartTimeout)")
+	assert.Equal(t, 3, count.Get("started").Int(), "each start tried afresh")
+	assert.Eventually(t, func() bool { return count.Get("ended").Int() == 3 }, 5*time.Second, time.Millisecond,
+		"and the compile it gave up on ended: its thread, and its download")
+	wm.Close()
+	tm.Close()
+}
+
 func TestGoModuleValuesCrossAsEncodingJSONHasThem(t *testing.T) {
 	tasks := []string{"namedBytes", "ipKeys", "ipField", "int64", "inexact", "nilSlices"}
 	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: tasks, Module: moduleURL(t, goTestModule)})

@@ -114,9 +114,12 @@ const fail = {
   empty: (url) => 'fetching ' + url + ': the response is empty: check the URL (some servers answer an unknown path with an empty page)',
   compile: (url, msg) => 'compiling ' + url + ': ' + msg + ' (is it a .wasm built with GOOS=js GOARCH=wasm?)',
 };
-const onPage = async (url) => {
+// onPage and inWorker run a compile; each hands stop a function that
+// ends it (its request, its thread).
+const onPage = async (url, stop) => {
   const bytes = await new Promise((resolve, reject) => {
     const x = new XMLHttpRequest();
+    stop(() => x.abort());
     x.responseType = 'arraybuffer';
     x.onload = () => {
       if (x.status >= 200 && x.status < 300) resolve(x.response);
@@ -135,8 +138,8 @@ const onPage = async (url) => {
   }
 };
 let compiler = null; // the compile worker's Blob URL, made once
-return (url) => {
-  if (typeof Worker !== 'function') return onPage(url);
+const inWorker = (url, stop) => {
+  if (typeof Worker !== 'function') return onPage(url, stop);
   if (compiler === null) {
     const text = '(' + compilerSource + ')(' + fail.network + ', ' + fail.status + ', ' + fail.empty + ', ' + fail.compile + ')';
     compiler = URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
@@ -145,8 +148,9 @@ return (url) => {
   try {
     w = new Worker(compiler, { name: 'atmo: compiling ' + url });
   } catch (e) {
-    return onPage(url); // a page policy forbids blob: workers
+    return onPage(url, stop); // a page policy forbids blob: workers
   }
+  stop(() => w.terminate());
   return new Promise((resolve, reject) => {
     w.onmessage = (e) => {
       w.terminate();
@@ -158,11 +162,26 @@ return (url) => {
     w.onerror = (e) => {
       e.preventDefault();
       w.terminate();
-      resolve(onPage(url));
+      resolve(onPage(url, stop));
     };
     w.onmessageerror = w.onerror;
     w.postMessage({ url: new URL(url, location.href).href, name: url });
   });
+};
+// A compile's promise has abort(), which ends its request or its thread
+// and rejects it: the page gives up a compile no worker waits for, as a
+// server that never answers would otherwise hold a thread and a
+// connection for ever.
+return (url) => {
+  let stop = () => {};
+  let giveUp;
+  const given = new Promise((_, reject) => (giveUp = reject));
+  const p = Promise.race([inWorker(url, (f) => (stop = f)), given]);
+  p.abort = () => {
+    stop();
+    giveUp(new Error('compiling ' + url + ': given up, as no worker waits for it any more'));
+  };
+  return p;
 };`).Invoke(compilerSource)
 
 // compilerSource is the compile worker's script: a function of the error
@@ -232,12 +251,24 @@ func acquireModule(key string, compile js.Value) *compiledModule {
 var moduleLinger = 10 * time.Second
 
 // releaseModule detaches one worker from m; after the last one, m is let go
-// unless a worker takes it again within moduleLinger.
+// unless a worker takes it again within moduleLinger. A compile still
+// under way that no worker waits for any more (their starts timed out,
+// they were closed) is given up at once: its download and its thread end,
+// where a server that never answers would hold them for ever.
 func releaseModule(url string, m *compiledModule) {
 	goModules.mu.Lock()
 	defer goModules.mu.Unlock()
 	m.users--
 	if m.users > 0 {
+		return
+	}
+	if !m.settled {
+		if m.promise.Get("abort").Type() == js.TypeFunction { // Node.js reads a file: nothing to abort
+			m.promise.Call("abort") // its rejection releases postModule's callbacks
+		}
+		if goModules.cache[url] == m {
+			delete(goModules.cache, url)
+		}
 		return
 	}
 	afterJS(moduleLinger, func() {
