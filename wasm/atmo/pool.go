@@ -396,6 +396,13 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 	case w.status == WorkerClosed || w.transport == nil:
 	case w.status == WorkerOffline:
 		tm.bootFailed(w, msg)
+	case w.stops:
+		// atmo-worker.js and Go workers answer their handlers' throws
+		// themselves: an error event from one is a throw outside them (a
+		// timer, a listener), no task's outcome, and the handlers it runs
+		// may still answer. As after a crash: the worker is replaced, its
+		// tasks retried while their Retries last.
+		tm.workerDied(w, "uncaught error outside its task handlers (which answer their own throws): "+msg)
 	case running > 1:
 		// An error event does not say which task threw, and the others'
 		// handlers may still be running: freeing all their slots would let

@@ -259,15 +259,23 @@ func TestCancellingATimedOutTaskThatWaitsToBeStoppedSettlesItWithoutAskingAgain(
 	assert.Equal(t, 0, tm.Stats().Retried, "cancelled: not run again")
 }
 
-func TestAnUncaughtErrorLeavesATimedOutTaskWaitingForItsWorkerToStopIt(t *testing.T) {
+func TestAnUncaughtErrorFromAWorkerThatAnswersItsHandlersThrowsIsACrash(t *testing.T) {
+	// Such a worker (atmo-worker.js, a Go worker) answers a handler's throw
+	// itself: an error event is a throw outside its handlers, not one
+	// task's outcome, and its handlers may still run. Its task, timed out
+	// and waiting to be stopped here, runs again on the worker that
+	// replaces it; the one beside it, with no Retries, fails saying why.
 	tm, clk, p, fakes := stoppingWorker(t)
 	(*fakes)[0].onCancel = func(*fakeTransport, string) {} // hears the cancel, and goes on
+	beside := doAsync(tm, TaskParams{Name: "hang"})
 	res := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second, Retries: 1})
-	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 2 })
 	clk.Advance(time.Second)
 	p.workerError(p.workers[0], "Uncaught boom")
-	assert.Equal(t, 1, tm.Stats().Workers[0].InFlight, "it keeps its slot, as its handler may still run")
-	clk.Advance(DefaultCancelGrace) // the handler never stopped: the worker is replaced, and the task runs again
+	r := <-beside
+	require.ErrorIs(t, r.Err, ErrWorkerCrashed)
+	assert.Contains(t, r.Error, "uncaught error outside its task handlers (which answer their own throws): Uncaught boom")
+	assert.True(t, (*fakes)[0].ended, "the thread whose handlers may still run is ended")
 	runsAgainOnTheFreshWorker(t, tm, clk, p, res)
 }
 

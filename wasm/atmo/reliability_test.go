@@ -333,6 +333,43 @@ func TestAnUncaughtErrorOutsideATaskRestartsTheWorker(t *testing.T) {
 	assert.Equal(t, "still here", got)
 }
 
+func TestAStrayThrowInAHelperWorkerWhileItRunsATaskIsACrashNeverItsHandlersOutcome(t *testing.T) {
+	// atmo-worker.js answers a handler's throw itself: an error event is a
+	// throw outside the handlers (here a timer's, left by a task already
+	// answered), which may still run. Counted as the seed's "that task
+	// threw", it failed the task running then with another's error and freed
+	// its slot while its handler ran on, past the worker's Concurrency.
+	script := jstest.HelperWorker(t, `
+let now = 0, most = 0;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+atmoWorker({
+  leaky: () => { setTimeout(() => { throw new Error('thrown by leaky, after it answered'); }, 50); return 'leaky done'; },
+  slow: async () => { now++; most = Math.max(most, now); await sleep(300); now--; return 'slow done'; },
+  most: () => most,
+});`)
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"leaky", "slow", "most"}, Script: script}) // Concurrency 1
+	ctx := testCtx(t)
+	got, err := tm.Do(ctx, "leaky", nil)
+	require.NoError(t, err)
+	require.Equal(t, "leaky done", got)
+	slow := make(chan atmo.Response, 1)
+	_, err = tm.AddTask(atmo.TaskParams{Name: "slow", Retries: 1, OnSuccess: func(r atmo.Response) { slow <- r }, OnError: func(r atmo.Response) { slow <- r }})
+	require.NoError(t, err)
+	next := make(chan atmo.Response, 1)
+	_, err = tm.AddTask(atmo.TaskParams{Name: "slow", OnSuccess: func(r atmo.Response) { next <- r }, OnError: func(r atmo.Response) { next <- r }})
+	require.NoError(t, err)
+	r := <-slow
+	require.NoError(t, r.Err, "run again on the worker that replaced the one that threw")
+	assert.Equal(t, "slow done", r.Content)
+	r = <-next
+	require.NoError(t, r.Err)
+	assert.Equal(t, 1, tm.Stats().Crashed)
+	assert.Contains(t, wm.Workers()[0].LastError(), "uncaught error outside its task handlers (which answer their own throws): Uncaught Error: thrown by leaky, after it answered")
+	most, err := tm.Do(ctx, "most", nil)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, most, "a worker of Concurrency 1 never ran two handlers at once")
+}
+
 func TestAScriptThatFailsEveryStartGivesUpAfterMaxBootFailures(t *testing.T) {
 	tm := atmo.NewTaskManager()
 	defer tm.Close()
