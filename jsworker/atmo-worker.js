@@ -393,7 +393,7 @@
           most = (typeof n === 'number' && n >= 1 ? Math.min(Math.floor(n), 1 << 24) : 1) + 1024;
           keepUs = micros(data.keepAwake);
           if (keepUs) awake.calibrate();
-          const ready = { tasks: names, features: ['cancel', 'stop', 'progress', 'concurrency', 'batch'] };
+          const ready = { tasks: names, features: ['cancel', 'stop', 'catch', 'progress', 'concurrency', 'batch'] };
           const say = () => {
             try {
               port.post({ message: 'worker-ready', workerId, content: ready });

@@ -37,7 +37,7 @@ func (f *fakeTransport) init(string, []string, int, time.Duration) {
 	if !f.silent {
 		var ready any
 		if f.stops {
-			ready = map[string]any{"features": []any{"cancel", "stop"}}
+			ready = map[string]any{"features": []any{"cancel", "stop", "catch"}}
 		}
 		go f.pool.receiveFrom(f, f.w, inbound{kind: KindWorkerReady, content: ready})
 	}

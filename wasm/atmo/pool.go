@@ -256,6 +256,7 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 			return
 		}
 		w.stops = hasFeature(readyOf(in.content), protocol.FeatureStop)
+		w.catches = hasFeature(readyOf(in.content), protocol.FeatureCatch)
 		if r, ok := w.transport.(readyReader); ok {
 			r.ready(in.content) // before any task is posted to it
 		}
@@ -396,13 +397,13 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 	case w.status == WorkerClosed || w.transport == nil:
 	case w.status == WorkerOffline:
 		tm.bootFailed(w, msg)
-	case w.stops:
-		// atmo-worker.js and Go workers answer their handlers' throws
-		// themselves: an error event from one is a throw outside them (a
-		// timer, a listener), no task's outcome, and the handlers it runs
-		// may still answer. As after a crash: the worker is replaced, its
-		// tasks retried while their Retries last.
-		tm.workerDied(w, "uncaught error outside its task handlers (which answer their own throws): "+msg)
+	case w.catches:
+		// The worker answers its handlers' throws itself (atmo-worker.js, Go
+		// workers: FeatureCatch): an error event from it is a throw that
+		// escaped them (a timer's, a listener's), no task's outcome, and
+		// the handlers it runs may still answer. As after a crash: the
+		// worker is replaced, its tasks retried while their Retries last.
+		tm.workerDied(w, "uncaught error that escaped its task handlers (a timer's, a listener's: the worker answers a handler's own throw as its task's error): "+msg)
 	case running > 1:
 		// An error event does not say which task threw, and the others'
 		// handlers may still be running: freeing all their slots would let

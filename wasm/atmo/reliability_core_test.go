@@ -274,7 +274,7 @@ func TestAnUncaughtErrorFromAWorkerThatAnswersItsHandlersThrowsIsACrash(t *testi
 	p.workerError(p.workers[0], "Uncaught boom")
 	r := <-beside
 	require.ErrorIs(t, r.Err, ErrWorkerCrashed)
-	assert.Contains(t, r.Error, "uncaught error outside its task handlers (which answer their own throws): Uncaught boom")
+	assert.Contains(t, r.Error, "uncaught error that escaped its task handlers (a timer's, a listener's: the worker answers a handler's own throw as its task's error): Uncaught boom")
 	assert.True(t, (*fakes)[0].ended, "the thread whose handlers may still run is ended")
 	runsAgainOnTheFreshWorker(t, tm, clk, p, res)
 }

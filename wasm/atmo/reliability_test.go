@@ -364,10 +364,34 @@ atmoWorker({
 	r = <-next
 	require.NoError(t, r.Err)
 	assert.Equal(t, 1, tm.Stats().Crashed)
-	assert.Contains(t, wm.Workers()[0].LastError(), "uncaught error outside its task handlers (which answer their own throws): Uncaught Error: thrown by leaky, after it answered")
+	assert.Contains(t, wm.Workers()[0].LastError(), "uncaught error that escaped its task handlers (a timer's, a listener's: the worker answers a handler's own throw as its task's error): Uncaught Error: thrown by leaky, after it answered")
 	most, err := tm.Do(ctx, "most", nil)
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, most, "a worker of Concurrency 1 never ran two handlers at once")
+}
+
+func TestAHandWrittenWorkerThatListsStopButNotCatchFailsTheTaskThatThrew(t *testing.T) {
+	// stop says only that the worker stops a handler on worker-cancel; a
+	// worker that throws from onmessage, as the seed's do, still fails the
+	// task it ran, and lives on.
+	script := jstest.BlobURL(t, `
+let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id, content: { tasks: ['explode', 'fine'], features: ['stop'] } }); return; }
+  if (d.message !== 'worker-work') return;
+  if (d.content.name === 'explode') throw new Error('kaboom');
+  self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: 'ok' });
+};`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"explode", "fine"}, Script: script})
+	_, err := tm.Do(testCtx(t), "explode", nil)
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Contains(t, te.Message, "kaboom")
+	got, err := tm.Do(testCtx(t), "fine", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "ok", got)
+	assert.Equal(t, 0, tm.Stats().Crashed)
 }
 
 func TestAScriptThatFailsEveryStartGivesUpAfterMaxBootFailures(t *testing.T) {

@@ -180,7 +180,7 @@ func (s *server) receive(msg any) {
 		}
 		s.port.post(map[string]any{
 			"message": protocol.WorkerReady, "workerId": id,
-			"content": map[string]any{"tasks": tasks, "features": []any{"cancel", protocol.FeatureStop, "progress", "concurrency", protocol.FeatureBatch}},
+			"content": map[string]any{"tasks": tasks, "features": []any{"cancel", protocol.FeatureStop, protocol.FeatureCatch, "progress", "concurrency", protocol.FeatureBatch}},
 		})
 	case protocol.WorkerWork:
 		s.setLone(m["awake"])

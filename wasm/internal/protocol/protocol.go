@@ -36,6 +36,14 @@ const FeatureBatch = "batch"
 // before, answered worker-cancel at once, with the handler still running.)
 const FeatureStop = "stop"
 
+// FeatureCatch is the feature, listed by a worker in worker-ready, that
+// says it answers a handler's throw itself, as that task's error: an
+// uncaught error from it (an error event) has escaped its handlers (a
+// timer's, a listener's), is no task's outcome, and the host handles it as
+// a crash. Of a worker that does not list it, an uncaught error while one
+// task runs is that task's, as the seed's workers throw from onmessage.
+const FeatureCatch = "catch"
+
 // IDText reads an id off the wire: a string, or a number, which a
 // hand-written peer may send. Anything else reads as no id.
 func IDText(v any) string {
