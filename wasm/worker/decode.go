@@ -84,15 +84,19 @@ func decodeAt(src any, dst reflect.Value) error {
 		}
 		if self == textSelf {
 			// As encoding/json: a type that reads itself from text takes a
-			// string and nothing else (null, above, leaves it as it is).
+			// string (null, above, leaves it as it is), and no other JS
+			// value; but a byte slice or array of such a type (net.IP) takes
+			// bytes as any other does (a Uint8Array, numbers), below.
 			s, ok := src.(string)
-			if !ok {
+			if ok {
+				if err := dst.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+					return values.FailHere(": %v", err)
+				}
+				return nil
+			}
+			if !byteList(dst.Type()) {
 				return values.FailHere(" is %s, want a string for %s (it reads itself from text)", describe(src), dst.Type())
 			}
-			if err := dst.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-				return values.FailHere(": %v", err)
-			}
-			return nil
 		}
 	}
 	switch dst.Kind() {
@@ -195,7 +199,11 @@ func decodeAt(src any, dst reflect.Value) error {
 			if len(a) != n {
 				return values.FailHere(" has %d bytes, want %d for %s", len(a), n, dst.Type())
 			}
-			for i, b := range a { // a named byte type's array too
+			if dst.CanAddr() {
+				copy(dst.Bytes(), a) // a named byte type's array too
+				return nil
+			}
+			for i, b := range a {
 				dst.Index(i).SetUint(uint64(b))
 			}
 			return nil
@@ -220,9 +228,10 @@ func decodeAt(src any, dst reflect.Value) error {
 			dst.Set(reflect.MakeMapWithSize(dst.Type(), len(m)))
 		}
 		kt, et := dst.Type().Key(), dst.Type().Elem()
+		textKeys := reflect.PointerTo(kt).Implements(textUnmarshaler)
 		for k, e := range m {
 			kv := reflect.New(kt).Elem()
-			if err := decodeKey(k, kv); err != nil {
+			if err := decodeKey(k, kv, textKeys); err != nil {
 				return err
 			}
 			ev := reflect.New(et).Elem()
@@ -402,10 +411,10 @@ func quotedWant(t reflect.Type) string {
 	return "a number"
 }
 
-func decodeKey(k string, dst reflect.Value) error {
-	// As encoding/json: a key type that reads itself from text does so,
-	// whatever its kind.
-	if reflect.PointerTo(dst.Type()).Implements(textUnmarshaler) {
+func decodeKey(k string, dst reflect.Value, text bool) error {
+	// As encoding/json: a key type that reads itself from text (text) does
+	// so, whatever its kind.
+	if text {
 		if err := dst.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(k)); err != nil {
 			return values.FailHere(" has the key %q, which is no %s: %v", k, dst.Type(), err)
 		}
@@ -431,6 +440,12 @@ func decodeKey(k string, dst reflect.Value) error {
 		return nil
 	}
 	return values.FailHere(": a map with %s keys cannot be decoded from a JS object; use string or integer keys, or a key type with UnmarshalText", dst.Type())
+}
+
+// byteList says whether t is a slice or array of bytes (of a named byte
+// type too).
+func byteList(t reflect.Type) bool {
+	return (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && t.Elem().Kind() == reflect.Uint8
 }
 
 // cut is s's first n bytes (len(s) > n), or fewer, to end on a whole

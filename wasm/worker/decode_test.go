@@ -1,8 +1,10 @@
 package worker
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"math"
+	"net"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -154,6 +156,26 @@ func TestDecodeGivesATypeThatReadsItselfFromTextOnlyAString(t *testing.T) {
 	got, err := decodeAs[P](t, map[string]any{"IP": nil})
 	require.NoError(t, err, "null leaves it as it is, as encoding/json does")
 	assert.Equal(t, P{}, got)
+}
+
+// hexKey is bytes that read themselves from hex text.
+type hexKey [4]byte
+
+func (k *hexKey) UnmarshalText(b []byte) error { _, err := hex.Decode(k[:], b); return err }
+
+func TestDecodeGivesBytesThatReadThemselvesFromTextTextOrBytes(t *testing.T) {
+	for _, src := range []any{"10.0.0.1", []byte{10, 0, 0, 1}} {
+		got, err := decodeAs[struct{ IP net.IP }](t, map[string]any{"IP": src})
+		require.NoError(t, err, "%T", src)
+		assert.Equal(t, "10.0.0.1", got.IP.String(), "%T", src)
+	}
+	for _, src := range []any{"01020304", []byte{1, 2, 3, 4}, []any{1.0, 2.0, 3.0, 4.0}} {
+		got, err := decodeAs[hexKey](t, src)
+		require.NoError(t, err, "%T", src)
+		assert.Equal(t, hexKey{1, 2, 3, 4}, got, "%T", src)
+	}
+	_, err := decodeAs[hexKey](t, map[string]any{})
+	require.EqualError(t, err, "params is an object, want a Uint8Array or an array of bytes for worker.hexKey")
 }
 
 func TestDecodeErrorsCutALongStringOnAWholeCharacter(t *testing.T) {
