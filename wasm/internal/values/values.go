@@ -7,10 +7,12 @@
 package values
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strconv"
@@ -218,11 +220,7 @@ func (w *walk) normalizeAt(v any, depth int) (any, error) {
 		if err != nil {
 			return nil, FailHere(": %v", err)
 		}
-		var out any
-		if err := json.Unmarshal(b, &out); err != nil {
-			return nil, FailHere(": MarshalJSON gave invalid JSON: %v", err)
-		}
-		return out, nil
+		return fromJSON(b)
 	}
 	if m, ok := v.(encoding.TextMarshaler); ok {
 		if nilPointer(v) {
@@ -269,7 +267,55 @@ func numberOf(n json.Number) (any, error) {
 		return nil, FailHere(" is json.Number %q, which is not a number", t)
 	}
 	f, _ := strconv.ParseFloat(t, 64) // out of range: ±Inf, as JS reads it
+	if !strings.ContainsAny(t, ".eE") && strconv.FormatFloat(f, 'f', 0, 64) != t {
+		return nil, inexact(t) // an integer a float64 would change
+	}
 	return f, nil
+}
+
+// fromJSON reads what a MarshalJSON wrote as encoding/json reads JSON into
+// an any, but for its numbers, which are held to numberOf's rule: an
+// integer a JS number would round is refused, not rounded.
+func fromJSON(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var out any
+	err := d.Decode(&out)
+	if err == nil {
+		if _, end := d.Token(); end != io.EOF {
+			err = errors.New("more after the value")
+		}
+	}
+	if err != nil {
+		return nil, FailHere(": MarshalJSON gave invalid JSON: %v", err)
+	}
+	return jsonNumbers(out)
+}
+
+// jsonNumbers turns the json.Numbers in v, a tree decoded with UseNumber,
+// into float64s, in place.
+func jsonNumbers(v any) (any, error) {
+	switch x := v.(type) {
+	case json.Number:
+		return numberOf(x)
+	case map[string]any:
+		for k, e := range x {
+			n, err := jsonNumbers(e)
+			if err != nil {
+				return nil, Inside(err, "."+k)
+			}
+			x[k] = n
+		}
+	case []any:
+		for i, e := range x {
+			n, err := jsonNumbers(e)
+			if err != nil {
+				return nil, Inside(err, "["+strconv.Itoa(i)+"]")
+			}
+			x[i] = n
+		}
+	}
+	return v, nil
 }
 
 // ValidNumber says whether s is a JSON number literal.
@@ -300,7 +346,7 @@ func exactUint(n uint64) bool {
 // inexact is the error for an integer a JS number would change: a JS
 // number is a float64, and silently rounding an id or a counter loses it.
 func inexact(n any) error {
-	return FailHere(" is %d, which a JS number cannot hold exactly (integers beyond ±2^53 lose digits): send it as a string (a json:\",string\" field tag, or strconv)", n)
+	return FailHere(" is %v, which a JS number cannot hold exactly (integers beyond ±2^53 lose digits): send it as a string (a json:\",string\" field tag, or strconv)", n)
 }
 
 func (w *walk) normalizeReflect(rv reflect.Value, depth int) (any, error) {

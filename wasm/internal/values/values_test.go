@@ -3,6 +3,7 @@ package values
 import (
 	"encoding/json"
 	"math"
+	"math/big"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -122,6 +123,17 @@ func TestIntegersAJSNumberWouldChangeAreRefusedSayingWhatToSend(t *testing.T) {
 			_, ok := EncodePlain(m)
 			assert.False(t, ok, "the fast path leaves it to Normalize, which says why")
 		}
+	}
+	for _, v := range []any{json.Number("9007199254740993"), new(big.Int).SetInt64(1<<53 + 1), json.RawMessage(`{"n": [9007199254740993]}`)} {
+		_, err := Normalize(v, "params")
+		require.Error(t, err, "%T", v)
+		assert.Contains(t, err.Error(), "9007199254740993, which a JS number cannot hold exactly", "%T", v)
+	}
+	_, err := Normalize(json.RawMessage(`{"n": [9007199254740993]}`), "params")
+	assert.ErrorContains(t, err, "params.n[0] is 9007199254740993, ", "says where, inside what MarshalJSON wrote")
+	for _, v := range []any{json.Number("18446744073709551616"), json.Number("-0"), json.Number("1e300"), new(big.Int).Lsh(big.NewInt(1), 70), json.RawMessage(`[1, 2.5, 9007199254740992]`)} {
+		_, err := Normalize(v, "params")
+		require.NoError(t, err, "%v: a float64 holds it exactly, or it is written as a float", v)
 	}
 	got, err := Normalize(struct {
 		ID int64 `json:"id,string"`
