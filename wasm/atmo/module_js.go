@@ -262,10 +262,10 @@ func releaseModule(url string, m *compiledModule) {
 	if m.users > 0 {
 		return
 	}
-	if !m.settled {
-		if m.promise.Get("abort").Type() == js.TypeFunction { // Node.js reads a file: nothing to abort
-			m.promise.Call("abort") // its rejection releases postModule's callbacks
-		}
+	// (Node.js reads a file, which cannot hang: nothing to abort, and a
+	// compile under way is kept for the next thread, as a finished one is.)
+	if !m.settled && m.promise.Get("abort").Type() == js.TypeFunction {
+		m.promise.Call("abort") // its rejection releases postModule's callbacks
 		if goModules.cache[url] == m {
 			delete(goModules.cache, url)
 		}
