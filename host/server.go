@@ -63,7 +63,7 @@ type server struct {
 
 // assets caches files and their compressed forms for every server of the
 // process (the tests start many), by root and name; an entry is used only
-// while the file's size and modification time are unchanged.
+// while the file's stamp (fileStamp) is unchanged.
 var assets = struct {
 	sync.Mutex
 	m     map[string]*asset
@@ -280,6 +280,7 @@ type asset struct {
 	name    string
 	modTime time.Time
 	size    int64
+	stamp   fileStamp // what says the file changed since it was read
 	data    []byte
 	etag    string // of data, without quotes
 
@@ -296,6 +297,21 @@ const (
 	maxCache  = 256 << 20
 )
 
+// fileStamp is what says a file changed: its size and modification time
+// and, where the system gives them (Linux), its inode and change time,
+// which every rewrite moves, even one that keeps the size and sets the
+// modification time back (cp -p, rsync -a, tar x, a coarse clock).
+type fileStamp struct {
+	size, mod  int64
+	ino, ctime int64
+}
+
+func stampOf(fi fs.FileInfo) fileStamp {
+	s := fileStamp{size: fi.Size(), mod: fi.ModTime().UnixNano()}
+	s.ino, s.ctime = sysStamp(fi)
+	return s
+}
+
 // load returns the file name of rt, from the cache while it is unchanged.
 // A file larger than maxCached comes back with no data: serveLarge sends it.
 func (s *server) load(rt root, name string) (*asset, error) {
@@ -307,13 +323,13 @@ func (s *server) load(rt root, name string) (*asset, error) {
 		return nil, fs.ErrNotExist // no listings
 	}
 	if fi.Size() > maxCached {
-		return &asset{name: name, modTime: fi.ModTime(), size: fi.Size()}, nil
+		return &asset{name: name, modTime: fi.ModTime(), size: fi.Size(), stamp: stampOf(fi)}, nil
 	}
 	key := rt.prefix + "\x00" + rt.what + "\x00" + name
 	assets.Lock()
 	a := assets.m[key]
 	assets.Unlock()
-	if a != nil && a.size == fi.Size() && a.modTime.Equal(fi.ModTime()) {
+	if a != nil && a.stamp == stampOf(fi) {
 		return a, nil
 	}
 	data, err := fs.ReadFile(rt.fsys, name)
@@ -321,7 +337,7 @@ func (s *server) load(rt root, name string) (*asset, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(data)
-	a = &asset{name: name, modTime: fi.ModTime(), size: fi.Size(), data: data, etag: hex.EncodeToString(sum[:12])}
+	a = &asset{name: name, modTime: fi.ModTime(), size: fi.Size(), stamp: stampOf(fi), data: data, etag: hex.EncodeToString(sum[:12])}
 	assets.Lock()
 	if old := assets.m[key]; old != nil {
 		assets.bytes -= old.size
@@ -337,7 +353,7 @@ func (s *server) load(rt root, name string) (*asset, error) {
 }
 
 // serveLarge sends a file too large to cache straight from its root,
-// uncompressed, with a validator made of its size and modification time.
+// uncompressed, with a validator made of its stamp (fileStamp).
 func (s *server) serveLarge(w http.ResponseWriter, r *http.Request, rt root, a *asset) {
 	f, err := rt.fsys.Open(a.name)
 	if err != nil {
@@ -353,7 +369,10 @@ func (s *server) serveLarge(w http.ResponseWriter, r *http.Request, rt root, a *
 	h := w.Header()
 	h.Set("Content-Type", contentType(a.name))
 	h.Set("Cache-Control", "no-cache")
-	h.Set("ETag", fmt.Sprintf(`W/"%x-%x"`, a.size, a.modTime.UnixNano()))
+	// Strong, so that a download resumes with If-Range of it (ServeContent
+	// matches If-Range strongly only): the stamp moves with every rewrite.
+	st := a.stamp
+	h.Set("ETag", fmt.Sprintf(`"%x-%x-%x-%x"`, st.size, st.mod, st.ino, st.ctime))
 	http.ServeContent(w, r, "", a.modTime, rs)
 }
 

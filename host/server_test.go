@@ -421,3 +421,39 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+func TestAFileRewrittenWithTheSameSizeAndModTimeIsServedFresh(t *testing.T) {
+	// cp -p, rsync -a, tar x or a coarse clock leave the size and the
+	// modification time as they were: the cache, and the ETag a browser
+	// revalidates with, must still see the new bytes.
+	dir, _ := fakeWasmDir(t)
+	p := filepath.Join(dir, "workers", "math.wasm")
+	require.NoError(t, os.WriteFile(p, []byte("build 1 ........"), 0o644))
+	fi, err := os.Stat(p)
+	require.NoError(t, err)
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir}))
+	defer srv.Close()
+	first, body := get(t, srv.URL+"/workers/math.wasm")
+	require.Equal(t, "build 1 ........", string(body))
+	require.NoError(t, os.WriteFile(p, []byte("build 2 ,,,,,,,,"), 0o644))
+	require.NoError(t, os.Chtimes(p, fi.ModTime(), fi.ModTime()))
+	res, body := get(t, srv.URL+"/workers/math.wasm", "If-None-Match", first.Header.Get("ETag"))
+	assert.Equal(t, http.StatusOK, res.StatusCode, "not 304: the bytes changed")
+	assert.Equal(t, "build 2 ,,,,,,,,", string(body))
+}
+
+func TestAFileTooLargeToCacheResumesWithIfRangeOfItsETag(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	mount := t.TempDir()
+	f, err := os.Create(filepath.Join(mount, "big.bin"))
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(maxCached+100))
+	require.NoError(t, f.Close())
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/m/", Dir: mount}}}))
+	defer srv.Close()
+	res, _ := get(t, srv.URL+"/m/big.bin", "Range", "bytes=0-9")
+	require.Equal(t, http.StatusPartialContent, res.StatusCode)
+	res, body := get(t, srv.URL+"/m/big.bin", "Range", "bytes=10-19", "If-Range", res.Header.Get("ETag"))
+	assert.Equal(t, http.StatusPartialContent, res.StatusCode, "ETag %s", res.Header.Get("ETag"))
+	assert.Equal(t, 10, len(body), "only the rest")
+}
