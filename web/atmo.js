@@ -787,19 +787,36 @@ function exitAware(b, go, exitError) {
   return w;
 }
 
-let loading = null;
+// The load under way or done, shared by every copy of this file the page
+// imports (two URLs of it: a cache-busting query, a bundled copy), as the
+// Go module hands its API over through one global.
+const LOADING = Symbol.for('atmo.loading');
 
-// loadScript runs a classic script (wasm_exec.js defines globalThis.Go).
-function loadScript(src) {
+const wasmExecAdvice = 'it must be the wasm_exec.js of the Go that built the module (the host server serves it at /wasm_exec.js)';
+
+// loadScript runs a classic script (wasm_exec.js defines globalThis.Go):
+// in a page through a script element; in a worker with importScripts, or,
+// in a module worker, which has none, as a module.
+async function loadScript(src) {
   if (typeof document === 'undefined') {
-    importScripts(src); // inside a worker
-    return Promise.resolve();
+    const url = new URL(src, location.href).href;
+    try {
+      try {
+        importScripts(url);
+      } catch (err) {
+        if (!(err instanceof TypeError)) throw err; // a module worker: no importScripts
+        await import(url);
+      }
+    } catch (err) {
+      throw new AtmoError(`atmo: could not load ${src}: ${(err && err.message) || err}; ${wasmExecAdvice}`, { code: 'ERR_LOAD' });
+    }
+    return;
   }
-  return new Promise((resolve, reject) => {
+  await new Promise((resolve, reject) => {
     const s = document.createElement('script');
     s.src = src;
     s.onload = () => resolve();
-    s.onerror = () => reject(new AtmoError(`atmo: could not load ${src}; it must be the wasm_exec.js of the Go that built the module (the host server serves it at /wasm_exec.js)`, { code: 'ERR_LOAD' }));
+    s.onerror = () => reject(new AtmoError(`atmo: could not load ${src}; ${wasmExecAdvice}`, { code: 'ERR_LOAD' }));
     document.head.appendChild(s);
   });
 }
@@ -815,7 +832,9 @@ async function instantiate(url, importObject) {
     throw new AtmoError(`atmo: could not load ${url} (HTTP ${res.status}); build it with \`make build\` and serve it with \`go run ./host\``, { code: 'ERR_LOAD' });
   }
   try {
-    if (WebAssembly.instantiateStreaming && (res.headers.get('content-type') || '').startsWith('application/wasm')) {
+    // Streaming takes only the bare type: 'application/wasm; charset=utf-8'
+    // (a proxy's, a static server's) fails it, so it goes as bytes.
+    if (WebAssembly.instantiateStreaming && (res.headers.get('content-type') || '').trim().toLowerCase() === 'application/wasm') {
       return await WebAssembly.instantiateStreaming(res, importObject);
     }
     return await WebAssembly.instantiate(await res.arrayBuffer(), importObject);
@@ -826,25 +845,29 @@ async function instantiate(url, importObject) {
 
 /**
  * Loads the Go module and resolves with the API. options: wasm (default
- * '/atmo.wasm'), wasmExec (default '/wasm_exec.js'), timeout (ms the
- * module, once started, has to hand over the API, default 10000: another
- * Go program, such as a worker module, never does). The module loads once
- * per page; later calls share it.
+ * '/atmo.wasm'), wasmExec (default '/wasm_exec.js'; Go worker modules load
+ * it from there too), timeout (ms the module, once started, has to hand
+ * over the API, default 10000: another Go program, such as a worker
+ * module, never does). The module loads once per page, whichever copy of
+ * this file is asked; later calls share it.
  */
 export function loadAtmo(options = {}) {
-  if (loading) return loading;
+  if (globalThis[LOADING]) return globalThis[LOADING];
   const wasm = options.wasm || '/atmo.wasm';
   const wasmExec = options.wasmExec || '/wasm_exec.js';
   const timeout = options.timeout === undefined ? 10000 : options.timeout;
   if (!(typeof timeout === 'number' && timeout > 0)) {
     return Promise.reject(badArgument(`atmo: loadAtmo(options): options.timeout must be a number of milliseconds above 0 (got ${String(timeout)})`, 'options.timeout'));
   }
-  loading = (async () => {
+  const loading = (async () => {
     if (typeof globalThis.Go !== 'function') await loadScript(wasmExec);
     if (typeof globalThis.Go !== 'function') {
-      throw new AtmoError(`atmo: ${wasmExec} loaded but did not define Go; it must be the wasm_exec.js of the Go that built the module (the host server serves it at /wasm_exec.js)`, { code: 'ERR_LOAD' });
+      throw new AtmoError(`atmo: ${wasmExec} loaded but did not define Go; ${wasmExecAdvice}`, { code: 'ERR_LOAD' });
     }
     const go = new globalThis.Go();
+    // Its Go worker modules load wasm_exec.js from where this page did (a
+    // site served under a path of its own has none at the origin's root).
+    go.env = Object.assign({}, go.env, { ATMO_WASM_EXEC: new URL(wasmExec, typeof document === 'undefined' ? location.href : document.baseURI).href });
     const bridge = new Promise((resolve) => {
       globalThis.__atmoReady = resolve;
     });
@@ -873,8 +896,9 @@ export function loadAtmo(options = {}) {
     ran.then(() => b.gone()); // settle what waits, even if nothing calls
     return new Atmo(b);
   })();
+  globalThis[LOADING] = loading;
   loading.catch(() => {
-    loading = null; // let a later call try again
+    if (globalThis[LOADING] === loading) delete globalThis[LOADING]; // let a later call try again
   });
   return loading;
 }

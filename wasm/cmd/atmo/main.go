@@ -6,12 +6,19 @@
 package main
 
 import (
+	"os"
 	"syscall/js"
 
+	"github.com/atmoworkers/atmo/wasm/atmo"
 	"github.com/atmoworkers/atmo/wasm/jsapi"
 )
 
 func main() {
+	// atmo.js says where the page loaded wasm_exec.js from, for its Go
+	// worker modules (loadAtmo's wasmExec option).
+	if u := os.Getenv("ATMO_WASM_EXEC"); u != "" {
+		atmo.SetGoModuleOptions(atmo.GoModuleOptions{WasmExec: u})
+	}
 	bridge := jsapi.New()
 	if ready := js.Global().Get("__atmoReady"); ready.Type() == js.TypeFunction {
 		ready.Invoke(bridge)

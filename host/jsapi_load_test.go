@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// How loadAtmo loads: once per page whatever copy of atmo.js asks, in
+// workers as they can, under a path of the site's own, from servers that
+// add to the wasm type.
+
+func TestTwoCopiesOfAtmoJSLoadingAtOnceShareOneLoad(t *testing.T) {
+	ctx := pageOf(t, map[string]string{"index.html": `<!doctype html><meta charset="utf-8"><body>
+<script type="module">
+const a = await import('/atmo.js');
+const b = await import('/atmo.js?copy=2'); // a cache-busting query, a bundled copy
+const outcome = (p) => p.then(async (api) => { const tm = api.createTaskManager(); api.createBrowserWorkerManager(tm, [{ tasks: ['add'], script: '/workers/math-worker.js' }]); return { sum: await tm.run('add', { a: 1, b: 2 }) }; }, (e) => ({ code: e.code, message: e.message }));
+const [x, y] = await Promise.all([outcome(a.loadAtmo({ timeout: 3000 })), outcome(b.loadAtmo({ timeout: 3000 }))]);
+window.loads = { x, y };
+</script>`}, "window.loads")
+	var got map[string]map[string]any
+	eval(t, ctx, `window.loads`, &got)
+	assert.Equal(t, map[string]any{"sum": 3.0}, got["x"])
+	assert.Equal(t, map[string]any{"sum": 3.0}, got["y"])
+}
+
+func TestLoadAtmoInAWorkerLoadsWasmExecAsThatWorkerCanOrSaysWhy(t *testing.T) {
+	ctx := pageOf(t, map[string]string{
+		"module-worker.js": `import { loadAtmo } from '/atmo.js';
+loadAtmo().then(async (atmo) => { const tm = atmo.createTaskManager(); atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], script: '/workers/math-worker.js' }]); postMessage({ sum: await tm.run('add', { a: 1, b: 2 }) }); },
+  (e) => postMessage({ code: e.code, message: e.message }));`,
+		"classic-worker.js": `import('/atmo.js').then(({ loadAtmo }) => loadAtmo({ wasmExec: '/t/missing-wasm-exec.js' }))
+  .then(() => postMessage({ loaded: true }), (e) => postMessage({ code: e.code, message: e.message }));`,
+		"index.html": `<!doctype html><meta charset="utf-8"><body>
+<script type="module">
+const ask = (url, type) => new Promise((res) => { const w = new Worker(url, { type }); w.onmessage = (e) => res(e.data); w.onerror = (e) => res({ error: e.message || 'worker error' }); });
+window.answer = { module: await ask('/t/module-worker.js', 'module'), classic: await ask('/t/classic-worker.js', 'classic') };
+</script>`}, "window.answer")
+	var got map[string]map[string]any
+	eval(t, ctx, `window.answer`, &got)
+	assert.Equal(t, map[string]any{"sum": 3.0}, got["module"], "a module worker has no importScripts: wasm_exec.js loads as a module")
+	assert.Equal(t, "ERR_LOAD", got["classic"]["code"])
+	assert.Contains(t, got["classic"]["message"], "atmo: could not load /t/missing-wasm-exec.js: ")
+	assert.Contains(t, got["classic"]["message"], "it must be the wasm_exec.js of the Go that built the module")
+}
+
+// openOn serves h, opens path on it and waits for window.answer.
+func openOn(t *testing.T, h http.Handler, path string) map[string]any {
+	t.Helper()
+	needBuild(t)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	browserOnce.Do(func() { browserCtx, browserCancel, browserErr = newBrowser(context.Background()) })
+	require.NoError(t, browserErr)
+	tab, cancel := chromedp.NewContext(browserCtx)
+	t.Cleanup(cancel)
+	ctx, c := context.WithTimeout(tab, 60*time.Second)
+	t.Cleanup(c)
+	require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(srv.URL+path)))
+	var got map[string]any
+	require.NoError(t, chromedp.Run(ctx, chromedp.Poll("window.answer", &got, chromedp.WithPollingTimeout(50*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))))
+	return got
+}
+
+func TestTheJSAPIUnderASitePathStartsGoWorkersFromIt(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><meta charset="utf-8"><body><script type="module">
+import { loadAtmo } from '../atmo.js';
+(async () => { try {
+  const atmo = await loadAtmo({ wasm: '../atmo.wasm', wasmExec: '../wasm_exec.js' });
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], module: '../workers/math.wasm', startTimeout: 5000 }]);
+  try { await wm.ready({ timeout: 20000 }); } catch (e) { window.answer = { ready: e.message }; return; }
+  window.answer = { sum: await tm.run('add', { a: 1, b: 2 }) };
+} catch (e) { window.answer = { code: e.code, message: e.message }; } })();
+</script>`), 0o644))
+	mux := http.NewServeMux()
+	mux.Handle("/app/", http.StripPrefix("/app", NewHandler(Config{WasmDir: repoWasmDir, Mounts: []Mount{{Prefix: "/t/", Dir: dir}}}))) // nothing outside /app/
+	assert.Equal(t, map[string]any{"sum": 3.0}, openOn(t, mux, "/app/t/index.html"), "the Go worker loads wasm_exec.js from where loadAtmo did")
+}
+
+func TestLoadAtmoTakesAWasmTypeWithParameters(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><meta charset="utf-8"><body><script type="module">
+import { loadAtmo } from '/atmo.js';
+loadAtmo().then(() => { window.answer = { loaded: true }; }, (e) => { window.answer = { code: e.code, message: e.message }; });
+</script>`), 0o644))
+	h := NewHandler(Config{WasmDir: repoWasmDir, Mounts: []Mount{{Prefix: "/t/", Dir: dir}}})
+	withCharset := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".wasm") {
+			w = charsetWriter{w} // as a proxy or a static server's config may send it
+		}
+		h.ServeHTTP(w, r)
+	})
+	assert.Equal(t, map[string]any{"loaded": true}, openOn(t, withCharset, "/t/index.html"))
+}
+
+// charsetWriter sends its response as application/wasm; charset=utf-8.
+type charsetWriter struct{ http.ResponseWriter }
+
+func (w charsetWriter) WriteHeader(code int) {
+	w.Header().Set("Content-Type", "application/wasm; charset=utf-8")
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w charsetWriter) Write(b []byte) (int, error) {
+	if w.Header().Get("Content-Type") != "application/wasm; charset=utf-8" {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
