@@ -556,7 +556,7 @@ func (s *server) serveExamples(w http.ResponseWriter, _ *http.Request) {
 // checkWasm says what to do when the main-thread module is missing.
 func checkWasm(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, "atmo.wasm")); err != nil {
-		return fmt.Errorf("%s not found: run `make build` first (it builds the main-thread WASM the dashboard loads)", filepath.Join(dir, "atmo.wasm"))
+		return fmt.Errorf("%s not found: run `make build` first (it builds the main-thread WASM the dashboard and atmo.js load), or outside the atmo repository `GOOS=js GOARCH=wasm go build -o %s github.com/atmoworkers/atmo/wasm/cmd/atmo`", filepath.Join(dir, "atmo.wasm"), filepath.Join(dir, "atmo.wasm"))
 	}
 	return nil
 }

@@ -397,8 +397,11 @@ const goReadme = "# {{NAME}}\n\n" +
 	"From a module that requires `github.com/atmoworkers/atmo`:\n\n" +
 	"```sh\nGOOS=js GOARCH=wasm go build -o {{NAME}}.wasm ./{{NAME}}\n```\n\n" +
 	"Serve the `.wasm` with the `wasm_exec.js` of the same Go. The host server does,\n" +
-	"with the folder that holds it: `go run github.com/atmoworkers/atmo/host -mount /my/=<dir>`\n" +
-	"(`go run ./host ...` inside the atmo repository).\n\n" +
+	"with the folder that holds it; for atmo.js (below) it also serves atmo.wasm, the\n" +
+	"page's module, which you build once into the folder it serves it from:\n\n" +
+	"```sh\nGOOS=js GOARCH=wasm go build -o bin/wasm/atmo.wasm github.com/atmoworkers/atmo/wasm/cmd/atmo\n" +
+	"go run github.com/atmoworkers/atmo/host -mount /my/=<dir>\n```\n\n" +
+	"(`make build` and `go run ./host ...` inside the atmo repository).\n\n" +
 	"## Use it\n\n" +
 	"From Go (the page's own WASM program):\n\n" +
 	"```go\ntm := atmo.NewTaskManager()\n" +
