@@ -521,7 +521,8 @@ var jsExamples = []Example{
 }
 
 // goExampleTasks are the tasks of the Go worker examples (examples/goworker),
-// by module name; a module not listed here is offered with the math tasks.
+// by module name; a module not listed here is not offered (its tasks are
+// not known until it runs: start it with a worker config of its own).
 var goExampleTasks = map[string][]string{
 	"math":   {"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"},
 	"sha256": {"sha256"},
