@@ -243,6 +243,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAsset(w, r, a)
 		return
 	}
+	if s.isIndexedDir(p) { // a folder named without its slash, as http.FileServer does
+		u := *r.URL
+		u.Path += "/"
+		http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-cache")
 	msg := fmt.Sprintf("404 not found: %s", r.URL.Path)
 	if len(tried) > 0 && fromLoopback(r) { // where it looked is this machine's business
@@ -296,6 +302,24 @@ const (
 	maxCached = 32 << 20
 	maxCache  = 256 << 20
 )
+
+// isIndexedDir says whether p, with no slash at its end, is a folder of
+// some root that holds an index.html.
+func (s *server) isIndexedDir(p string) bool {
+	if strings.HasSuffix(p, "/") {
+		return false
+	}
+	for _, rt := range s.roots {
+		name, ok := strings.CutPrefix(p+"/index.html", rt.prefix)
+		if !ok || !fs.ValidPath(name) {
+			continue
+		}
+		if fi, err := fs.Stat(rt.fsys, name); err == nil && !fi.IsDir() {
+			return true
+		}
+	}
+	return false
+}
 
 // fileStamp is what says a file changed: its size and modification time
 // and, where the system gives them (Linux), its inode and change time,

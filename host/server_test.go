@@ -457,3 +457,20 @@ func TestAFileTooLargeToCacheResumesWithIfRangeOfItsETag(t *testing.T) {
 	assert.Equal(t, http.StatusPartialContent, res.StatusCode, "ETag %s", res.Header.Get("ETag"))
 	assert.Equal(t, 10, len(body), "only the rest")
 }
+
+func TestAFolderNamedWithoutItsSlashRedirectsToIt(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	mount := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(mount, "sub"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(mount, "sub", "index.html"), []byte("<p>sub</p>"), 0o644))
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/gen/", Dir: mount}}}))
+	defer srv.Close()
+	res, _ := get(t, srv.URL+"/gen/sub?x=1")
+	assert.Equal(t, http.StatusMovedPermanently, res.StatusCode)
+	assert.Equal(t, "/gen/sub/?x=1", res.Header.Get("Location"), "to the folder, with its query")
+	res, body := get(t, srv.URL+"/gen/sub/?x=1")
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, "<p>sub</p>", string(body))
+	res, _ = get(t, srv.URL+"/gen/none")
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+}
