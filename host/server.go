@@ -346,10 +346,16 @@ func (s *server) load(rt root, name string) (*asset, error) {
 	if fi.IsDir() {
 		return nil, fs.ErrNotExist // no listings
 	}
+	key := rt.prefix + "\x00" + rt.what + "\x00" + name
 	if fi.Size() > maxCached {
+		assets.Lock()
+		if old := assets.m[key]; old != nil { // it grew: what was cached counts no more
+			assets.bytes -= old.size
+			delete(assets.m, key)
+		}
+		assets.Unlock()
 		return &asset{name: name, modTime: fi.ModTime(), size: fi.Size(), stamp: stampOf(fi)}, nil
 	}
-	key := rt.prefix + "\x00" + rt.what + "\x00" + name
 	assets.Lock()
 	a := assets.m[key]
 	assets.Unlock()

@@ -474,3 +474,28 @@ func TestAFolderNamedWithoutItsSlashRedirectsToIt(t *testing.T) {
 	res, _ = get(t, srv.URL+"/gen/none")
 	assert.Equal(t, http.StatusNotFound, res.StatusCode)
 }
+
+func TestAFileThatGrowsPastTheCacheLimitLeavesTheCache(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	mount := t.TempDir()
+	p := filepath.Join(mount, "grows.bin")
+	require.NoError(t, os.WriteFile(p, []byte("small"), 0o644))
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/grow/", Dir: mount}}}))
+	defer srv.Close()
+	cached := func() (n int) {
+		assets.Lock()
+		defer assets.Unlock()
+		for k := range assets.m {
+			if strings.HasPrefix(k, "/grow/\x00") {
+				n++
+			}
+		}
+		return n
+	}
+	get(t, srv.URL+"/grow/grows.bin")
+	require.Equal(t, 1, cached())
+	require.NoError(t, os.Truncate(p, maxCached+1))
+	res, _ := get(t, srv.URL+"/grow/grows.bin", "Range", "bytes=0-0")
+	require.Equal(t, http.StatusPartialContent, res.StatusCode)
+	assert.Equal(t, 0, cached(), "its old bytes no longer held, nor counted against the cache's bound")
+}
