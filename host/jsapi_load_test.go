@@ -54,6 +54,44 @@ window.answer = { module: await ask('/t/module-worker.js', 'module'), classic: a
 	assert.Contains(t, got["classic"]["message"], "it must be the wasm_exec.js of the Go that built the module")
 }
 
+func TestLoadAtmoTakesWasmExecAsADataURLAndInABlobWorkerThatLoadedItItself(t *testing.T) {
+	ctx := pageOf(t, map[string]string{"index.html": `<!doctype html><meta charset="utf-8"><body>
+<script type="module">
+import { loadAtmo } from '/atmo.js';
+const o = location.origin;
+const sum = async (atmo) => { const tm = atmo.createTaskManager(); atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], script: o + '/workers/math-worker.js' }]); return { sum: await tm.run('add', { a: 1, b: 2 }) }; };
+const failed = (e) => ({ code: e.code, name: e.name, message: e.message });
+// A single-file bundle inlines wasm_exec.js, ~17 KB, as a data: URL.
+const text = await (await fetch('/wasm_exec.js')).text();
+const inline = await loadAtmo({ wasmExec: 'data:text/javascript;charset=utf-8,' + encodeURIComponent(text) }).then(sum, failed);
+// A Blob URL worker, whose own URL resolves no relative one, that loaded wasm_exec.js itself.
+const src = 'importScripts(' + JSON.stringify(o + '/wasm_exec.js') + ');\n' +
+  'import(' + JSON.stringify(o + '/atmo.js') + ').then(({ loadAtmo }) => loadAtmo({ wasm: ' + JSON.stringify(o + '/atmo.wasm') + ' }))\n' +
+  '  .then(() => postMessage({ loaded: true }), (e) => postMessage({ code: e.code, name: e.name, message: e.message }));';
+const blob = await new Promise((res) => { const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' }))); w.onmessage = (e) => res(e.data); w.onerror = (e) => res({ error: e.message || 'worker error' }); });
+window.answer = { inline, blob };
+</script>`}, "window.answer")
+	var got map[string]map[string]any
+	eval(t, ctx, `window.answer`, &got)
+	assert.Equal(t, map[string]any{"sum": 3.0}, got["inline"])
+	assert.Equal(t, map[string]any{"loaded": true}, got["blob"])
+}
+
+func TestAnErrorFromTheSharedLoadIsAnAtmoErrorOfEveryCopy(t *testing.T) {
+	ctx := pageOf(t, map[string]string{"index.html": `<!doctype html><meta charset="utf-8"><body>
+<script type="module">
+const a = await import('/atmo.js');
+await a.loadAtmo();
+const b = await import('/atmo.js?copy=2');
+const tm = (await b.loadAtmo()).createTaskManager();
+try { await tm.run('', {}); window.answer = { ran: true }; }
+catch (e) { window.answer = { code: e.code, ofA: e instanceof a.AtmoError, ofB: e instanceof b.AtmoError, notAnError: new Error('x') instanceof b.AtmoError }; }
+</script>`}, "window.answer")
+	var got map[string]any
+	eval(t, ctx, `window.answer`, &got)
+	assert.Equal(t, map[string]any{"code": "ERR_BAD_ARGUMENT", "ofA": true, "ofB": true, "notAnError": false}, got)
+}
+
 // openOn serves h, opens path on it and waits for window.answer.
 func openOn(t *testing.T, h http.Handler, path string) map[string]any {
 	t.Helper()

@@ -17,6 +17,12 @@
 
 /** The error of every failed call and task. */
 export class AtmoError extends Error {
+  // An AtmoError of any copy of this file is one of every copy's: copies
+  // share one load (see LOADING), so the errors a page gets may be made by
+  // another copy's class.
+  static [Symbol.hasInstance](v) {
+    return v instanceof Error && v.name === 'AtmoError' && typeof v.code === 'string';
+  }
   constructor(message, fields = {}) {
     super(message);
     this.name = 'AtmoError';
@@ -799,8 +805,8 @@ const wasmExecAdvice = 'it must be the wasm_exec.js of the Go that built the mod
 // in a module worker, which has none, as a module.
 async function loadScript(src) {
   if (typeof document === 'undefined') {
-    const url = new URL(src, location.href).href;
     try {
+      const url = new URL(src, location.href).href; // a Blob URL worker cannot resolve a relative one
       try {
         importScripts(url);
       } catch (err) {
@@ -865,12 +871,18 @@ export function loadAtmo(options = {}) {
       throw new AtmoError(`atmo: ${wasmExec} loaded but did not define Go; ${wasmExecAdvice}`, { code: 'ERR_LOAD' });
     }
     const go = new globalThis.Go();
-    // Its Go worker modules load wasm_exec.js from where this page did (a
-    // site served under a path of its own has none at the origin's root).
-    go.env = Object.assign({}, go.env, { ATMO_WASM_EXEC: new URL(wasmExec, typeof document === 'undefined' ? location.href : document.baseURI).href });
     const bridge = new Promise((resolve) => {
       globalThis.__atmoReady = resolve;
     });
+    // Its Go worker modules load wasm_exec.js from where this page did (a
+    // site served under a path of its own has none at the origin's root),
+    // told to the Go program on the handshake's function (its environment
+    // holds a few KiB: a data: URL would not fit).
+    try {
+      globalThis.__atmoReady.wasmExec = new URL(wasmExec, typeof document === 'undefined' ? location.href : document.baseURI).href;
+    } catch (_) {
+      // a Blob URL worker's relative default: Go's own default then
+    }
     const { instance } = await instantiate(wasm, go.importObject);
     let exitCode = 0;
     const onExit = go.exit;

@@ -6,7 +6,6 @@
 package main
 
 import (
-	"os"
 	"syscall/js"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
@@ -14,13 +13,16 @@ import (
 )
 
 func main() {
-	// atmo.js says where the page loaded wasm_exec.js from, for its Go
-	// worker modules (loadAtmo's wasmExec option).
-	if u := os.Getenv("ATMO_WASM_EXEC"); u != "" {
-		atmo.SetGoModuleOptions(atmo.GoModuleOptions{WasmExec: u})
+	ready := js.Global().Get("__atmoReady")
+	if ready.Type() == js.TypeFunction {
+		// atmo.js says where the page loaded wasm_exec.js from, for its Go
+		// worker modules (loadAtmo's wasmExec option).
+		if u := ready.Get("wasmExec"); u.Type() == js.TypeString && u.String() != "" {
+			atmo.SetGoModuleOptions(atmo.GoModuleOptions{WasmExec: u.String()})
+		}
 	}
 	bridge := jsapi.New()
-	if ready := js.Global().Get("__atmoReady"); ready.Type() == js.TypeFunction {
+	if ready.Type() == js.TypeFunction {
 		ready.Invoke(bridge)
 	} else {
 		// Loaded without atmo.js: leave the bridge where a page can find it.
