@@ -257,7 +257,8 @@ func marshalText(m encoding.TextMarshaler) (b []byte, err error) {
 
 // numberOf is a json.Number as encoding/json writes it, a number (0 for
 // ""), read as JS would read it; text that is not a number is refused, as
-// encoding/json refuses it.
+// encoding/json refuses it, and so is an integer's text (no fraction, no
+// exponent) that a JS number would round.
 func numberOf(n json.Number) (any, error) {
 	t := string(n)
 	if t == "" {
@@ -266,9 +267,14 @@ func numberOf(n json.Number) (any, error) {
 	if !ValidNumber(t) {
 		return nil, FailHere(" is json.Number %q, which is not a number", t)
 	}
-	f, _ := strconv.ParseFloat(t, 64) // out of range: ±Inf, as JS reads it
+	f, _ := strconv.ParseFloat(t, 64) // a float's text out of range: ±Inf, as JS reads it
 	if !strings.ContainsAny(t, ".eE") && strconv.FormatFloat(f, 'f', 0, 64) != t {
-		return nil, inexact(t) // an integer a float64 would change
+		// An integer's text (as encoding/json reads one into an int) a
+		// float64 would change.
+		if len(t) > 40 {
+			t = t[:40] + "…" // digits: no character is cut
+		}
+		return nil, inexact(t)
 	}
 	return f, nil
 }
