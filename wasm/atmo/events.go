@@ -9,7 +9,9 @@ import (
 // Subscribe calls fn with every message of the claim flow, in order and with
 // increasing Seq: the seed's events$. fn runs on a goroutine of its own
 // subscription, never inside a JS callback; a slow fn delays only itself.
-// Call the returned func to stop; it is safe to call more than once.
+// Call the returned func to stop: messages still queued for fn are dropped,
+// and once it has returned no call of fn starts but one already on its way
+// (a call under way finishes); it is safe to call more than once.
 func (tm *TaskManager) Subscribe(fn func(Message)) (unsubscribe func()) {
 	return tm.subscribe(&subscriber{fn: fn})
 }
@@ -131,6 +133,9 @@ func (s *subscriber) run() {
 	for {
 		select {
 		case <-s.wake:
+			if s.dropping() {
+				return
+			}
 			if s.batchFn != nil {
 				// Let the goroutines already runnable (the other
 				// tasks of a worker's message) add theirs first.
@@ -161,6 +166,9 @@ func (s *subscriber) flush() {
 			s.callBatch(batch)
 		} else {
 			for _, m := range batch {
+				if s.dropping() {
+					break // unsubscribed, or the manager closed from a callback: the rest is dropped
+				}
 				s.call(m)
 			}
 		}
@@ -205,6 +213,20 @@ func (s *subscriber) callBatch(ms []Message) {
 		}
 	}()
 	s.batchFn(ms)
+}
+
+// dropping says whether the subscription has ended without a drain, so
+// that what is queued is not delivered (select picks at random between a
+// wake and the quit, and a list may hold many messages).
+func (s *subscriber) dropping() bool {
+	select {
+	case <-s.quit:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return !s.drain
+	default:
+		return false
+	}
 }
 
 func onlyPanics(ms []Message) bool {

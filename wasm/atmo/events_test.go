@@ -187,3 +187,98 @@ func queuedThenEnded(t *testing.T, byClose bool) int {
 	defer mu.Unlock()
 	return got
 }
+
+// SubscribeBatch: "Unlike Subscribe's, its unsubscribe (and Close) lets fn
+// have what was queued before it". So Subscribe's unsubscribe should not.
+func TestSubscribesUnsubscribeDropsWhatWasQueued(t *testing.T) {
+	late := 0
+	for round := 0; round < 20; round++ {
+		tm := NewTaskManager()
+		emit := func(n int) {
+			tm.mu.Lock()
+			defer tm.mu.Unlock()
+			for range n {
+				tm.emit(Message{Kind: KindTaskUpdated, TaskID: "task-1"})
+			}
+		}
+		inFirst, release := make(chan struct{}), make(chan struct{})
+		var mu sync.Mutex
+		got, stopped, after := 0, false, 0
+		unsubscribe := tm.Subscribe(func(m Message) {
+			mu.Lock()
+			got++
+			if stopped {
+				after++
+			}
+			first := got == 1
+			mu.Unlock()
+			if first {
+				close(inFirst)
+				<-release
+			}
+		})
+		emit(1)
+		<-inFirst
+		emit(10)
+		unsubscribe()
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		close(release)
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		if after > 0 {
+			late++
+		}
+		mu.Unlock()
+		tm.Close()
+	}
+	assert.Zero(t, late, "rounds (of 20) in which fn was called after its unsubscribe returned")
+}
+
+// Close: "Callbacks already running are waited for (unless Close is called
+// from one); none starts after Close returns" — a subscriber is a callback
+// (KindCallbackPanic's doc). Here Close is called from a task's OnSuccess.
+func TestNoSubscriberCallStartsAfterCloseFromATaskCallbackReturns(t *testing.T) {
+	late := 0
+	for round := 0; round < 20; round++ {
+		tm := NewTaskManager()
+		p, _ := fakePool(t, tm, echo, cfg("a", "job"))
+		require.NoError(t, p.ready(ctx(t)))
+		inFirst, release := make(chan struct{}), make(chan struct{})
+		var mu sync.Mutex
+		calls, closed, after := 0, false, 0
+		tm.Subscribe(func(m Message) {
+			mu.Lock()
+			calls++
+			if closed {
+				after++
+			}
+			first := calls == 1
+			mu.Unlock()
+			if first {
+				close(inFirst)
+				<-release
+			}
+		})
+		closeReturned := make(chan struct{})
+		_, err := tm.AddTask(TaskParams{Name: "job", OnSuccess: func(Response) {
+			<-inFirst
+			require.NoError(t, tm.Close())
+			mu.Lock()
+			closed = true
+			mu.Unlock()
+			close(closeReturned)
+		}})
+		require.NoError(t, err)
+		<-closeReturned
+		close(release)
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		if after > 0 {
+			late++
+		}
+		mu.Unlock()
+	}
+	assert.Zero(t, late, "rounds (of 20) in which a subscriber was called after Close returned")
+}

@@ -553,7 +553,8 @@ func (tm *TaskManager) scheduleRestart(w *TaskWorker, reason string) {
 	tm.stats.restarted++
 	tm.setWorkerStatus(w, WorkerOffline, reason)
 	n := max(w.bootFailures, w.crashes, 1)
-	delay := w.config.Restart.Backoff << min(n-1, 16)
+	// Capped before the doubling too, which would overflow a huge Backoff.
+	delay := min(w.config.Restart.Backoff, maxRestartBackoff) << min(n-1, 16)
 	delay = min(delay, maxRestartBackoff)
 	w.restartTimer = tm.clock.AfterFunc(delay, func() {
 		tm.mu.Lock()
@@ -722,7 +723,7 @@ func (p *workerPool) ready(ctx context.Context) error {
 			switch {
 			case w.status == WorkerOffline:
 				waiting = true
-			case w.gaveUp && !w.started && !p.closed:
+			case w.gaveUp && !p.closed: // never started, or gave up restarting
 				errs = append(errs, fmt.Errorf("%w: %s %s", ErrWorkerStart, w.describe(), w.lastErr))
 			}
 		}

@@ -818,3 +818,51 @@ func TestCloseDuringTimeoutsCancelsAndCrashesSettlesEachTaskOnce(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// RestartPolicy.Backoff: "the wait before a restart after the first failure
+// in a row; it doubles with each further failure, up to 5s."
+func TestAHugeBackoffNeverRestartsAtOnce(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	p, fakes := fakePool(t, tm, echo, WorkerConfig{Tasks: []string{"job"}, Script: "a", Restart: RestartPolicy{Backoff: 1 << 62}})
+	require.NoError(t, p.ready(ctx(t)))
+	w := (*fakes)[0].w
+	for i := 0; i < 3; i++ {
+		p.workerExit(w, "crash")
+		clk.Advance(time.Millisecond)
+		assert.Len(t, *fakes, i+1, "crash %d: restarted after 1ms, not after a backoff of at least 5s", i+1)
+		clk.Advance(maxRestartBackoff)
+		require.Len(t, *fakes, i+2)
+		require.NoError(t, p.ready(ctx(t)))
+	}
+}
+
+// Ready: "It returns an error wrapping ErrWorkerStart naming each worker
+// that failed to start". Here the worker's restart after a crash fails
+// MaxBootFailures times and it is CLOSED for good.
+func TestReadyNamesAWorkerWhoseRestartFailedForGood(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	starts := 0
+	var fake *fakeTransport
+	p, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
+		starts++
+		if starts > 1 {
+			return nil, errors.New("404 Not Found")
+		}
+		fake = &fakeTransport{pool: w.pool, w: w, run: echo}
+		return fake, nil
+	}, []WorkerConfig{cfg("a.js", "job")})
+	require.NoError(t, err)
+	require.NoError(t, p.ready(ctx(t)))
+	p.workerExit(fake.w, "crash")
+	for i := 0; i < 10; i++ {
+		clk.Advance(maxRestartBackoff)
+	}
+	require.Equal(t, WorkerClosed, fake.w.Status())
+	t.Log("LastError:", fake.w.LastError())
+	err = p.ready(ctx(t))
+	assert.ErrorIs(t, err, ErrWorkerStart, "the worker failed to start, and is closed for good")
+}

@@ -55,7 +55,7 @@ type TaskParams struct {
 // Response is what a task settled with: the seed's worker-response.
 type Response struct {
 	TaskID, WorkerID string
-	Content          any    // the result, decoded from JS (see the package doc)
+	Content          any    // the result, decoded from JS (see the README's "Values")
 	Error            string // set when the task failed
 	Err              error  // the failure as a value for errors.Is/As; nil on success
 }
@@ -121,7 +121,7 @@ func (t *TaskRequest) Name() string { return t.name }
 // maps (see TaskParams.Params), as they were when the task was added, but
 // for the contents of a []byte over 4 KiB, which are read when the task is
 // sent (small ones are copied when it is added). Each call returns a fresh
-// copy.
+// copy, but for such a []byte, which is the caller's own slice.
 func (t *TaskRequest) Params() any { return values.Decoded(t.params) }
 
 // Status is where the task is now: new (queued), working, done or failed.

@@ -20,6 +20,9 @@ type Options struct {
 	// AgingInterval is how long a queued task waits to gain one priority
 	// level over tasks queued after it, so low priorities cannot starve.
 	// Default 1s; negative turns aging off (strict priority, FIFO within one).
+	// Aging bounds TaskParams.Priority to ±(2^63-1)/4/AgingInterval in
+	// nanoseconds (±2,305,843,009 at the default), so that a rank cannot
+	// overflow: a longer interval allows fewer levels.
 	AgingInterval time.Duration
 	// DefaultTimeout limits the running phase of tasks that set no Timeout
 	// and whose worker config sets no TaskTimeout. Default: no limit.
@@ -59,7 +62,8 @@ type RestartPolicy struct {
 	// Never turns restarts off: a crashed worker stays CLOSED.
 	Never bool
 	// Backoff is the wait before a restart after the first failure in a row;
-	// it doubles with each further failure, up to 5s. Default 100ms.
+	// it doubles with each further failure, up to 5s: no wait is longer, so
+	// a Backoff above 5s waits 5s. Default 100ms.
 	Backoff time.Duration
 	// MaxBootFailures is how many starts in a row may fail (a script that
 	// does not load, a worker that dies before worker-ready) before the
@@ -196,7 +200,8 @@ func (tm *TaskManager) ID() string { return tm.id }
 
 // AddTask queues a task and returns at once. The result reaches OnSuccess
 // or OnError. It returns an error only for bad params (ErrBadParams: an
-// empty name, params that cannot be sent), a Context that has already ended
+// empty name, params that cannot be sent, a negative Retries, a Priority
+// beyond Options.AgingInterval's bound), a Context that has already ended
 // (ErrCanceled), a full queue (ErrQueueFull) or a closed manager
 // (ErrClosed); a task no worker can run is added and fails at once with
 // ErrNoWorker through OnError.
@@ -722,7 +727,9 @@ func (tm *TaskManager) knownNames() []string {
 // event stream. Callbacks already running are waited for (unless Close is
 // called from one); none starts after Close returns, but the later callbacks
 // of a task whose own callback (an OnProgress) called Close: a task's
-// callbacks keep their order. Close is idempotent.
+// callbacks keep their order; a subscriber's call already on its way when
+// Close is called from a callback; and a SubscribeBatch subscriber's, which
+// gets what was queued for it (see SubscribeBatch). Close is idempotent.
 func (tm *TaskManager) Close() error {
 	from := tm.calledFrom()
 	inCallback := from != fromElsewhere
