@@ -157,3 +157,38 @@ func (w charsetWriter) Write(b []byte) (int, error) {
 	}
 	return w.ResponseWriter.Write(b)
 }
+
+func TestASubclassOfAtmoErrorKeepsItsOwnInstanceof(t *testing.T) {
+	ctx := pageOf(t, map[string]string{"index.html": `<!doctype html><meta charset="utf-8"><body>
+<script type="module">
+import { AtmoError, loadAtmo } from '/atmo.js';
+class AppError extends AtmoError {}
+class TimeoutError extends AtmoError { constructor(m) { super(m, { code: 'ERR_APP_TIMEOUT' }); this.name = 'TimeoutError'; } }
+const tm = (await loadAtmo()).createTaskManager();
+let e; try { await tm.run('', {}); } catch (err) { e = err; }
+const mine = new TimeoutError('slow');
+window.answer = { code: e.code, atmos: e instanceof AtmoError, isApp: e instanceof AppError, isTimeout: e instanceof TimeoutError,
+  mineIsTimeout: mine instanceof TimeoutError, mineIsAtmo: mine instanceof AtmoError, mineIsApp: mine instanceof AppError };
+</script>`}, "window.answer")
+	var got map[string]any
+	eval(t, ctx, `window.answer`, &got)
+	assert.Equal(t, map[string]any{"code": "ERR_BAD_ARGUMENT", "atmos": true, "isApp": false, "isTimeout": false,
+		"mineIsTimeout": true, "mineIsAtmo": true, "mineIsApp": false}, got)
+}
+
+func TestGoWorkersStartFromABlobURLWorkerThatLoadsAtmoWithItsDefaults(t *testing.T) {
+	ctx := pageOf(t, map[string]string{"index.html": `<!doctype html><meta charset="utf-8"><body>
+<script type="module">
+const o = location.origin;
+const src = 'importScripts(' + JSON.stringify(o + '/wasm_exec.js') + ');\n' +
+  'import(' + JSON.stringify(o + '/atmo.js') + ').then(async ({ loadAtmo }) => { const atmo = await loadAtmo({ wasm: ' + JSON.stringify(o + '/atmo.wasm') + ' });\n' +
+  '  const tm = atmo.createTaskManager(); atmo.createBrowserWorkerManager(tm, [{ tasks: ["add"], module: "/workers/math.wasm" }]);\n' +
+  '  postMessage({ sum: await tm.run("add", { a: 1, b: 2 }) }); }).catch((e) => postMessage({ code: e.code, message: e.message }));';
+const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+w.onmessage = (e) => { window.answer = e.data; };
+w.onerror = (e) => { window.answer = { error: e.message || 'worker error' }; };
+</script>`}, "window.answer")
+	var got map[string]any
+	eval(t, ctx, `window.answer`, &got)
+	assert.Equal(t, map[string]any{"sum": 3.0}, got, "the default wasm_exec.js and a relative module, from the worker's origin")
+}

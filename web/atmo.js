@@ -16,15 +16,20 @@
 // Types: atmo.d.ts.
 
 /** The error of every failed call and task. */
+// ATMO_ERROR marks an AtmoError made by any copy of this file.
+const ATMO_ERROR = Symbol.for('atmo.error');
+
 export class AtmoError extends Error {
   // An AtmoError of any copy of this file is one of every copy's: copies
   // share one load (see LOADING), so the errors a page gets may be made by
-  // another copy's class.
+  // another copy's class. A subclass's instanceof stays its own.
   static [Symbol.hasInstance](v) {
-    return v instanceof Error && v.name === 'AtmoError' && typeof v.code === 'string';
+    if (Function.prototype[Symbol.hasInstance].call(this, v)) return true;
+    return this === AtmoError && v instanceof Error && v[ATMO_ERROR] === true;
   }
   constructor(message, fields = {}) {
     super(message);
+    Object.defineProperty(this, ATMO_ERROR, { value: true });
     this.name = 'AtmoError';
     this.code = fields.code || 'ERR_ATMO';
     for (const k of ['taskId', 'workerId', 'argument', 'workerMessage', 'cause']) {
@@ -204,11 +209,10 @@ function refuseBigInts(v, path, where, depth = 0) {
 function absolute(config, where) {
   if (!config || typeof config !== 'object') return config;
   const out = { ...config };
-  const base = typeof document === 'undefined' ? location.href : document.baseURI;
   for (const k of ['script', 'module']) {
     if (typeof out[k] !== 'string' || out[k] === '') continue;
     try {
-      out[k] = new URL(out[k], base).href;
+      out[k] = resolveURL(out[k]);
     } catch (_) {
       throw badArgument(`atmo: ${where}.${k} is not a URL: ${JSON.stringify(out[k])}`, `${where}.${k}`);
     }
@@ -800,13 +804,23 @@ const LOADING = Symbol.for('atmo.loading');
 
 const wasmExecAdvice = 'it must be the wasm_exec.js of the Go that built the module (the host server serves it at /wasm_exec.js)';
 
+// resolveURL is url resolved against the page (its base) or the worker; in
+// a Blob URL worker, which resolves no relative URL, against its origin.
+function resolveURL(url) {
+  try {
+    return new URL(url, typeof document === 'undefined' ? location.href : document.baseURI).href;
+  } catch (err) {
+    return new URL(url, location.origin).href;
+  }
+}
+
 // loadScript runs a classic script (wasm_exec.js defines globalThis.Go):
 // in a page through a script element; in a worker with importScripts, or,
 // in a module worker, which has none, as a module.
 async function loadScript(src) {
   if (typeof document === 'undefined') {
     try {
-      const url = new URL(src, location.href).href; // a Blob URL worker cannot resolve a relative one
+      const url = resolveURL(src);
       try {
         importScripts(url);
       } catch (err) {
@@ -879,9 +893,9 @@ export function loadAtmo(options = {}) {
     // told to the Go program on the handshake's function (its environment
     // holds a few KiB: a data: URL would not fit).
     try {
-      globalThis.__atmoReady.wasmExec = new URL(wasmExec, typeof document === 'undefined' ? location.href : document.baseURI).href;
+      globalThis.__atmoReady.wasmExec = resolveURL(wasmExec);
     } catch (_) {
-      // a Blob URL worker's relative default: Go's own default then
+      // no base at all: Go's own default
     }
     const { instance } = await instantiate(wasm, go.importObject);
     let exitCode = 0;

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 // MaxDepth bounds how deeply a value may nest; it also stops cycles.
@@ -265,18 +266,27 @@ func numberOf(n json.Number) (any, error) {
 		t = "0"
 	}
 	if !ValidNumber(t) {
-		return nil, FailHere(" is json.Number %q, which is not a number", t)
+		return nil, FailHere(" is json.Number %q, which is not a number", clip(t))
 	}
 	f, _ := strconv.ParseFloat(t, 64) // a float's text out of range: ±Inf, as JS reads it
 	if !strings.ContainsAny(t, ".eE") && strconv.FormatFloat(f, 'f', 0, 64) != t {
 		// An integer's text (as encoding/json reads one into an int) a
 		// float64 would change.
-		if len(t) > 40 {
-			t = t[:40] + "…" // digits: no character is cut
-		}
-		return nil, inexact(t)
+		return nil, inexact(clip(t))
 	}
 	return f, nil
+}
+
+// clip is s, cut to 40 bytes, on a whole character, for an error.
+func clip(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	n := 40
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // fromJSON reads what a MarshalJSON wrote as encoding/json reads JSON into
@@ -504,7 +514,7 @@ func (w *walk) quote(v reflect.Value, depth int) (any, error) {
 			return "0", nil
 		}
 		if !ValidNumber(n) {
-			return nil, FailHere(" is json.Number %q, which is not a number", n)
+			return nil, FailHere(" is json.Number %q, which is not a number", clip(n))
 		}
 		return n, nil
 	}

@@ -131,6 +131,8 @@ func TestIntegersAJSNumberWouldChangeAreRefusedSayingWhatToSend(t *testing.T) {
 	}
 	_, err := Normalize(json.Number("1"+strings.Repeat("0", 309)), "params")
 	require.EqualError(t, err, "params is 1"+strings.Repeat("0", 39)+"…, which a JS number cannot hold exactly (integers beyond ±2^53 lose digits): send it as a string (a json:\",string\" field tag, or strconv)", "a long one cut")
+	_, err = Normalize(json.Number(strings.Repeat("9", 1<<16)+"x"), "params")
+	require.EqualError(t, err, `params is json.Number "`+strings.Repeat("9", 40)+`…", which is not a number`, "a long one cut")
 	_, err = Normalize(json.RawMessage(`{"n": [9007199254740993]}`), "params")
 	assert.ErrorContains(t, err, "params.n[0] is 9007199254740993, ", "says where, inside what MarshalJSON wrote")
 	for _, v := range []any{json.Number("18446744073709551616"), json.Number("-0"), json.Number("1e300"), new(big.Int).Lsh(big.NewInt(1), 70), json.RawMessage(`[1, 2.5, 9007199254740992]`)} {
