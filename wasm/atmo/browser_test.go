@@ -266,15 +266,25 @@ func TestBrokenWorkerLeavesItsTasksToHealthyOnes(t *testing.T) {
 	assert.Contains(t, wm.Workers()[0].LastError(), "bad build")
 }
 
-func TestUncaughtErrorDuringATaskFailsThatTask(t *testing.T) {
-	script := jstest.BlobURL(t, `
+// explodingWorker is a hand-written worker, as the seed's are, whose
+// worker-ready says content (its tasks, its features): it throws from
+// onmessage for explode and answers 'ok' for anything else.
+func explodingWorker(t *testing.T, content string) string {
+	return jstest.BlobURL(t, `
 let id;
 self.onmessage = (e) => {
   const d = e.data;
-  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id, content: `+content+` }); return; }
+  if (d.message !== 'worker-work') return;
   if (d.content.name === 'explode') throw new Error('kaboom');
   self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: 'ok' });
 };`)
+}
+
+// explodesThenServes runs explode, which fails with the worker's throw,
+// then fine, on a worker that stays in service.
+func explodesThenServes(t *testing.T, script string) *atmo.TaskManager {
+	t.Helper()
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"explode", "fine"}, Script: script})
 	_, err := tm.Do(testCtx(t), "explode", nil)
 	var te *atmo.TaskError
@@ -283,6 +293,11 @@ self.onmessage = (e) => {
 	got, err := tm.Do(testCtx(t), "fine", nil)
 	require.NoError(t, err, "the worker stays in service")
 	assert.Equal(t, "ok", got)
+	return tm
+}
+
+func TestUncaughtErrorDuringATaskFailsThatTask(t *testing.T) {
+	explodesThenServes(t, explodingWorker(t, "undefined"))
 }
 
 func TestCloseSettlesTasksInFlightWithErrClosed(t *testing.T) {

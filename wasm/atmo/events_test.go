@@ -188,8 +188,53 @@ func queuedThenEnded(t *testing.T, byClose bool) int {
 	return got
 }
 
+// heldSubscriber subscribes to tm with a fn that holds its first call
+// until release is closed, and counts the calls that start after stopped
+// is called.
+type heldSubscriber struct {
+	inFirst, release chan struct{}
+	mu               sync.Mutex
+	calls            int
+	isStopped        bool
+	after            int
+}
+
+func holdSubscriber(tm *TaskManager) (*heldSubscriber, func()) {
+	h := &heldSubscriber{inFirst: make(chan struct{}), release: make(chan struct{})}
+	unsubscribe := tm.Subscribe(func(Message) {
+		h.mu.Lock()
+		h.calls++
+		if h.isStopped {
+			h.after++
+		}
+		first := h.calls == 1
+		h.mu.Unlock()
+		if first {
+			close(h.inFirst)
+			<-h.release
+		}
+	})
+	return h, unsubscribe
+}
+
+func (h *heldSubscriber) stopped() {
+	h.mu.Lock()
+	h.isStopped = true
+	h.mu.Unlock()
+}
+
+// late releases the first call, lets the subscription run on a while, and
+// says whether fn was called after stopped.
+func (h *heldSubscriber) late() bool {
+	close(h.release)
+	time.Sleep(20 * time.Millisecond)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.after > 0
+}
+
 // SubscribeBatch: "Unlike Subscribe's, its unsubscribe (and Close) lets fn
-// have what was queued before it". So Subscribe's unsubscribe should not.
+// have what was queued before it". So Subscribe's unsubscribe does not.
 func TestSubscribesUnsubscribeDropsWhatWasQueued(t *testing.T) {
 	late := 0
 	for round := 0; round < 20; round++ {
@@ -201,43 +246,22 @@ func TestSubscribesUnsubscribeDropsWhatWasQueued(t *testing.T) {
 				tm.emit(Message{Kind: KindTaskUpdated, TaskID: "task-1"})
 			}
 		}
-		inFirst, release := make(chan struct{}), make(chan struct{})
-		var mu sync.Mutex
-		got, stopped, after := 0, false, 0
-		unsubscribe := tm.Subscribe(func(m Message) {
-			mu.Lock()
-			got++
-			if stopped {
-				after++
-			}
-			first := got == 1
-			mu.Unlock()
-			if first {
-				close(inFirst)
-				<-release
-			}
-		})
+		h, unsubscribe := holdSubscriber(tm)
 		emit(1)
-		<-inFirst
+		<-h.inFirst
 		emit(10)
 		unsubscribe()
-		mu.Lock()
-		stopped = true
-		mu.Unlock()
-		close(release)
-		time.Sleep(20 * time.Millisecond)
-		mu.Lock()
-		if after > 0 {
+		h.stopped()
+		if h.late() {
 			late++
 		}
-		mu.Unlock()
 		tm.Close()
 	}
 	assert.Zero(t, late, "rounds (of 20) in which fn was called after its unsubscribe returned")
 }
 
 // Close: "Callbacks already running are waited for (unless Close is called
-// from one); none starts after Close returns" — a subscriber is a callback
+// from one); none starts after Close returns": a subscriber is a callback
 // (KindCallbackPanic's doc). Here Close is called from a task's OnSuccess.
 func TestNoSubscriberCallStartsAfterCloseFromATaskCallbackReturns(t *testing.T) {
 	late := 0
@@ -245,40 +269,19 @@ func TestNoSubscriberCallStartsAfterCloseFromATaskCallbackReturns(t *testing.T) 
 		tm := NewTaskManager()
 		p, _ := fakePool(t, tm, echo, cfg("a", "job"))
 		require.NoError(t, p.ready(ctx(t)))
-		inFirst, release := make(chan struct{}), make(chan struct{})
-		var mu sync.Mutex
-		calls, closed, after := 0, false, 0
-		tm.Subscribe(func(m Message) {
-			mu.Lock()
-			calls++
-			if closed {
-				after++
-			}
-			first := calls == 1
-			mu.Unlock()
-			if first {
-				close(inFirst)
-				<-release
-			}
-		})
+		h, _ := holdSubscriber(tm)
 		closeReturned := make(chan struct{})
 		_, err := tm.AddTask(TaskParams{Name: "job", OnSuccess: func(Response) {
-			<-inFirst
+			<-h.inFirst
 			require.NoError(t, tm.Close())
-			mu.Lock()
-			closed = true
-			mu.Unlock()
+			h.stopped()
 			close(closeReturned)
 		}})
 		require.NoError(t, err)
 		<-closeReturned
-		close(release)
-		time.Sleep(20 * time.Millisecond)
-		mu.Lock()
-		if after > 0 {
+		if h.late() {
 			late++
 		}
-		mu.Unlock()
 	}
 	assert.Zero(t, late, "rounds (of 20) in which a subscriber was called after Close returned")
 }

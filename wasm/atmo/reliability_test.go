@@ -374,23 +374,7 @@ func TestAHandWrittenWorkerThatListsStopButNotCatchFailsTheTaskThatThrew(t *test
 	// stop says only that the worker stops a handler on worker-cancel; a
 	// worker that throws from onmessage, as the seed's do, still fails the
 	// task it ran, and lives on.
-	script := jstest.BlobURL(t, `
-let id;
-self.onmessage = (e) => {
-  const d = e.data;
-  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id, content: { tasks: ['explode', 'fine'], features: ['stop'] } }); return; }
-  if (d.message !== 'worker-work') return;
-  if (d.content.name === 'explode') throw new Error('kaboom');
-  self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: 'ok' });
-};`)
-	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"explode", "fine"}, Script: script})
-	_, err := tm.Do(testCtx(t), "explode", nil)
-	var te *atmo.TaskError
-	require.ErrorAs(t, err, &te)
-	assert.Contains(t, te.Message, "kaboom")
-	got, err := tm.Do(testCtx(t), "fine", nil)
-	require.NoError(t, err)
-	assert.Equal(t, "ok", got)
+	tm := explodesThenServes(t, explodingWorker(t, "{ tasks: ['explode', 'fine'], features: ['stop'] }"))
 	assert.Equal(t, 0, tm.Stats().Crashed)
 }
 
