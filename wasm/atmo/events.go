@@ -249,6 +249,13 @@ func (s *subscriber) stop(wait bool) {
 		s.mu.Unlock()
 		close(s.quit)
 	})
+	if !wait && s.batchFn == nil {
+		// An unsubscribe while a Close from elsewhere drains: what is
+		// still queued is dropped all the same (dropping reads drain).
+		s.mu.Lock()
+		s.drain = false
+		s.mu.Unlock()
+	}
 	if wait {
 		<-s.exited
 	}

@@ -70,7 +70,7 @@ func TestSubscribeBatchSeesWhatSubscribeSeesInOrderInFewerCalls(t *testing.T) {
 			require.Equal(t, bseqs[i-1]+1, bseqs[i], "none lost, none twice")
 		}
 	}
-	assert.Less(t, calls, len(bseqs)/10, "batches, not a call a message")
+	assert.Less(t, calls, len(bseqs)/3, "batches, not a call a message") // (how few depends on the scheduler: -race runs slower)
 	many.mu.Lock()
 	defer many.mu.Unlock()
 	assert.LessOrEqual(t, many.most, chunkSize, "a flood in lists of at most chunkSize")
@@ -284,4 +284,33 @@ func TestNoSubscriberCallStartsAfterCloseFromATaskCallbackReturns(t *testing.T) 
 		}
 	}
 	assert.Zero(t, late, "rounds (of 20) in which a subscriber was called after Close returned")
+}
+
+func TestAnUnsubscribeDuringACloseFromElsewhereStillDropsWhatWasQueued(t *testing.T) {
+	tm := NewTaskManager()
+	h, unsubscribe := holdSubscriber(tm)
+	tm.mu.Lock()
+	s := tm.subs[0]
+	tm.emit(Message{Kind: KindTaskUpdated})
+	tm.mu.Unlock()
+	<-h.inFirst
+	tm.mu.Lock()
+	for range 10 {
+		tm.emit(Message{Kind: KindTaskUpdated})
+	}
+	tm.mu.Unlock()
+	closed := make(chan struct{})
+	go func() { tm.Close(); close(closed) }() // it drains, waiting for the held call
+	require.Eventually(t, func() bool {
+		select {
+		case <-s.quit:
+			return true
+		default:
+			return false
+		}
+	}, 5*time.Second, time.Millisecond, "Close has stopped the subscription")
+	unsubscribe()
+	h.stopped()
+	assert.False(t, h.late(), "a call of fn started after unsubscribe returned")
+	<-closed
 }
