@@ -176,19 +176,21 @@ window.answer = { code: e.code, atmos: e instanceof AtmoError, isApp: e instance
 		"mineIsTimeout": true, "mineIsAtmo": true, "mineIsApp": false}, got)
 }
 
-func TestGoWorkersStartFromABlobURLWorkerThatLoadsAtmoWithItsDefaults(t *testing.T) {
+func TestABlobURLWorkerLoadsAtmoWithItsDefaultsAndStartsGoWorkersFromPathsFromTheRoot(t *testing.T) {
+	// Such a worker resolves no relative URL: a path from the root means
+	// the same at its origin; a path relative to a folder is refused.
 	ctx := pageOf(t, map[string]string{"index.html": `<!doctype html><meta charset="utf-8"><body>
 <script type="module">
 const o = location.origin;
-const src = 'importScripts(' + JSON.stringify(o + '/wasm_exec.js') + ');\n' +
-  'import(' + JSON.stringify(o + '/atmo.js') + ').then(async ({ loadAtmo }) => { const atmo = await loadAtmo({ wasm: ' + JSON.stringify(o + '/atmo.wasm') + ' });\n' +
+const src = 'import(' + JSON.stringify(o + '/atmo.js') + ').then(async ({ loadAtmo }) => { const atmo = await loadAtmo();\n' +
   '  const tm = atmo.createTaskManager(); atmo.createBrowserWorkerManager(tm, [{ tasks: ["add"], module: "/workers/math.wasm" }]);\n' +
-  '  postMessage({ sum: await tm.run("add", { a: 1, b: 2 }) }); }).catch((e) => postMessage({ code: e.code, message: e.message }));';
+  '  let relative; try { atmo.createBrowserWorkerManager(tm, [{ tasks: ["add"], script: "math-worker.js" }]); relative = "taken"; } catch (e) { relative = e.code + ": " + e.message; }\n' +
+  '  postMessage({ sum: await tm.run("add", { a: 1, b: 2 }), relative }); }).catch((e) => postMessage({ code: e.code, message: e.message }));';
 const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
 w.onmessage = (e) => { window.answer = e.data; };
 w.onerror = (e) => { window.answer = { error: e.message || 'worker error' }; };
 </script>`}, "window.answer")
 	var got map[string]any
 	eval(t, ctx, `window.answer`, &got)
-	assert.Equal(t, map[string]any{"sum": 3.0}, got, "the default wasm_exec.js and a relative module, from the worker's origin")
+	assert.Equal(t, map[string]any{"sum": 3.0, "relative": `ERR_BAD_ARGUMENT: atmo: configs[0].script is not a URL: "math-worker.js"`}, got)
 }

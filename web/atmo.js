@@ -810,6 +810,9 @@ function resolveURL(url) {
   try {
     return new URL(url, typeof document === 'undefined' ? location.href : document.baseURI).href;
   } catch (err) {
+    // Only a path from the root ('/workers/x.wasm') means the same there:
+    // the folder a relative one ('x.js') meant is not known.
+    if (!String(url).startsWith('/')) throw err;
     return new URL(url, location.origin).href;
   }
 }
@@ -897,7 +900,15 @@ export function loadAtmo(options = {}) {
     } catch (_) {
       // no base at all: Go's own default
     }
-    const { instance } = await instantiate(wasm, go.importObject);
+    let wasmURL = wasm;
+    if (typeof document === 'undefined') {
+      try {
+        wasmURL = resolveURL(wasm); // a Blob URL worker's fetch resolves no relative URL
+      } catch (_) {
+        // fetch says what is wrong with it
+      }
+    }
+    const { instance } = await instantiate(wasmURL, go.importObject);
     let exitCode = 0;
     const onExit = go.exit;
     go.exit = (code) => {
