@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -45,15 +46,21 @@ func needBuild(t testing.TB) {
 // tab on it. It returns the tab, the server's base URL and the tab's log.
 func newTab(t testing.TB, cfg Config) (context.Context, string, *pageLog) {
 	t.Helper()
+	if cfg.WasmDir == "" {
+		cfg.WasmDir = repoWasmDir
+	}
+	return tabOn(t, NewHandler(cfg))
+}
+
+// tabOn starts a server for h and opens a tab on it, as newTab does.
+func tabOn(t testing.TB, h http.Handler) (context.Context, string, *pageLog) {
+	t.Helper()
 	needBuild(t)
 	browserOnce.Do(func() {
 		browserCtx, browserCancel, browserErr = newBrowser(context.Background())
 	})
 	require.NoError(t, browserErr)
-	if cfg.WasmDir == "" {
-		cfg.WasmDir = repoWasmDir
-	}
-	srv := httptest.NewServer(NewHandler(cfg))
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	tab, cancel := chromedp.NewContext(browserCtx)
 	t.Cleanup(cancel)

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,16 +93,8 @@ catch (e) { window.answer = { code: e.code, ofA: e instanceof a.AtmoError, ofB: 
 // openOn serves h, opens path on it and waits for window.answer.
 func openOn(t *testing.T, h http.Handler, path string) map[string]any {
 	t.Helper()
-	needBuild(t)
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	browserOnce.Do(func() { browserCtx, browserCancel, browserErr = newBrowser(context.Background()) })
-	require.NoError(t, browserErr)
-	tab, cancel := chromedp.NewContext(browserCtx)
-	t.Cleanup(cancel)
-	ctx, c := context.WithTimeout(tab, 60*time.Second)
-	t.Cleanup(c)
-	require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(srv.URL+path)))
+	ctx, base, _ := tabOn(t, h)
+	require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(base+path)))
 	var got map[string]any
 	require.NoError(t, chromedp.Run(ctx, chromedp.Poll("window.answer", &got, chromedp.WithPollingTimeout(50*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))))
 	return got

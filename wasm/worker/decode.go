@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
@@ -448,15 +447,6 @@ func byteList(t reflect.Type) bool {
 	return (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && t.Elem().Kind() == reflect.Uint8
 }
 
-// cut is s's first n bytes (len(s) > n), or fewer, to end on a whole
-// character.
-func cut(s string, n int) string {
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 // mismatch says what src is and what dst wanted.
 func mismatch(src any, dst reflect.Value) error {
 	return values.FailHere(" is %s, want %s for %s", describe(src), want(dst.Type()), dst.Type())
@@ -471,10 +461,7 @@ func describe(src any) string {
 	case float64:
 		got = fmt.Sprintf("a number (%v)", x)
 	case string:
-		if len(x) > 40 {
-			x = cut(x, 40) + "…"
-		}
-		got = fmt.Sprintf("a string (%q)", x)
+		got = fmt.Sprintf("a string (%q)", values.Clip(x))
 	case []byte:
 		got = fmt.Sprintf("bytes (%d)", len(x))
 	case []any:

@@ -266,19 +266,19 @@ func numberOf(n json.Number) (any, error) {
 		t = "0"
 	}
 	if !ValidNumber(t) {
-		return nil, FailHere(" is json.Number %q, which is not a number", clip(t))
+		return nil, FailHere(" is json.Number %q, which is not a number", Clip(t))
 	}
 	f, _ := strconv.ParseFloat(t, 64) // a float's text out of range: ±Inf, as JS reads it
 	if !strings.ContainsAny(t, ".eE") && strconv.FormatFloat(f, 'f', 0, 64) != t {
 		// An integer's text (as encoding/json reads one into an int) a
 		// float64 would change.
-		return nil, inexact(clip(t))
+		return nil, inexact(Clip(t))
 	}
 	return f, nil
 }
 
-// clip is s, cut to 40 bytes, on a whole character, for an error.
-func clip(s string) string {
+// Clip is s, cut to 40 bytes, on a whole character, for an error.
+func Clip(s string) string {
 	if len(s) <= 40 {
 		return s
 	}
@@ -514,7 +514,7 @@ func (w *walk) quote(v reflect.Value, depth int) (any, error) {
 			return "0", nil
 		}
 		if !ValidNumber(n) {
-			return nil, FailHere(" is json.Number %q, which is not a number", clip(n))
+			return nil, FailHere(" is json.Number %q, which is not a number", Clip(n))
 		}
 		return n, nil
 	}
