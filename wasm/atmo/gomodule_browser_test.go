@@ -922,12 +922,14 @@ func TestGoModuleWasmExecMayBeAURLRelativeToThePage(t *testing.T) {
 }
 
 // bootWithWasmExec starts jsworker/go-worker.js by hand with the test
-// module, wasmExec and wasmExecCopy, and says whether it became ready.
-var bootWithWasmExec = js.Global().Get("Function").New("bootstrap", "module", "wasmExec", "copy", `return new Promise((resolve) => {
+// module, wasmExec and wasmExecCopy (and, given text, a go-prepare with it
+// as wasmExecText first), and says whether it became ready.
+var bootWithWasmExec = js.Global().Get("Function").New("bootstrap", "module", "wasmExec", "copy", "text", `return new Promise((resolve) => {
   const w = new Worker(bootstrap);
   w.onmessage = (e) => {
     if (e.data.message === 'worker-ready' || e.data.message === 'worker-exit') { w.terminate(); resolve(e.data.message + (e.data.error ? ': ' + e.data.error : '')); }
   };
+  if (text !== undefined) w.postMessage({ message: 'go-prepare', wasmExec, wasmExecCopy: copy, wasmExecText: text });
   w.postMessage({ message: 'init-worker', id: 'worker-1', content: ['echo'] });
   w.postMessage({ message: 'go-module', url: module, wasmExec, wasmExecCopy: copy });
 })`)
@@ -946,6 +948,25 @@ func TestGoModuleBootstrapLoadsTheHostsCopyOfWasmExecJSAndItsURLIfTheCopyWillNot
 
 	got = await(t, bootWithWasmExec.Invoke(boot, module, jstest.RevokedURL(t), jstest.RevokedURL(t))).String()
 	assert.Contains(t, got, "worker-exit: loading wasm_exec.js from blob:", "neither loads: the URL's failure is reported")
+}
+
+func TestGoModuleBootstrapRunsTheHostsTextOfWasmExecJSAndFallsBackToItsCopyThenItsURL(t *testing.T) {
+	boot, module := jstest.FileURL(t, "jsworker/go-worker.js"), moduleURL(t, goTestModule)
+	wasmExec := js.Global().Get("location").Get("origin").String() + "/wasm_exec.js"
+	text := await(t, js.Global().Call("fetch", wasmExec).Call("then", js.Global().Get("Function").New("r", "return r.text()"))).String()
+	copied := jstest.BlobURL(t, text)
+
+	got := await(t, bootWithWasmExec.Invoke(boot, module, jstest.RevokedURL(t), jstest.RevokedURL(t), text)).String()
+	assert.Equal(t, "worker-ready", got, "the text is run: nothing is loaded")
+
+	got = await(t, bootWithWasmExec.Invoke(boot, module, jstest.RevokedURL(t), copied, "/* not wasm_exec.js */")).String()
+	assert.Equal(t, "worker-ready", got, "a text that does not define Go: the copy is loaded")
+
+	got = await(t, bootWithWasmExec.Invoke(boot, module, wasmExec, jstest.RevokedURL(t), "throw new Error('broken')")).String()
+	assert.Equal(t, "worker-ready", got, "a text that throws and a copy that will not load: the URL is loaded")
+
+	got = await(t, bootWithWasmExec.Invoke(boot, module, jstest.RevokedURL(t), jstest.RevokedURL(t), "throw new Error('broken')")).String()
+	assert.Contains(t, got, "worker-exit: loading wasm_exec.js from blob:", "nothing loads: the URL's failure is reported")
 }
 
 func TestGoModuleBootstrapHoldsTheHostsWebLockWhileItsThreadLives(t *testing.T) {
