@@ -263,14 +263,16 @@ func fromLoopback(r *http.Request) bool {
 	return err == nil && net.ParseIP(host).IsLoopback()
 }
 
-// safePath rejects paths that try to leave a root: ".." segments (also
-// percent-encoded, which RawPath keeps), backslashes and NUL bytes.
+// safePath rejects paths that try to leave a root: "." and ".." segments,
+// backslashes and NUL bytes, and in RawPath an encoded slash or backslash
+// (which would join or split segments once decoded). An encoded dot is
+// checked once decoded, in Path: "a%2Eb.js" names a.b.js, "%2e%2e" is "..".
 func safePath(p string) bool {
 	if strings.ContainsAny(p, "\\\x00") {
 		return false
 	}
 	lower := strings.ToLower(p)
-	if strings.Contains(lower, "%2e") || strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") {
+	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") {
 		return false
 	}
 	for _, seg := range strings.Split(p, "/") {

@@ -232,6 +232,9 @@ func TestServerAnswersPathTraversalWith404(t *testing.T) {
 		"/gen/../secret.txt",
 		"/gen/..%2fsecret.txt",
 		"/gen/%2e%2e%2fsecret.txt",
+		"/gen/.%2e/secret.txt",
+		"/gen/%2E%2E/secret.txt",
+		"/gen/%2e/atmo.wasm",
 		"/jsworker/..\\..\\go.mod",
 		"/jsworker/%5c..%5cgo.mod",
 		"/./atmo.js",
@@ -242,6 +245,7 @@ func TestServerAnswersPathTraversalWith404(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, rawStatus(t, addr, path), path)
 	}
 	assert.Equal(t, http.StatusOK, rawStatus(t, addr, "/gen/atmo.wasm"), "a mount still serves its own files")
+	assert.Equal(t, http.StatusOK, rawStatus(t, addr, "/gen/atmo%2Ewasm"), "an encoded dot in a name is a dot")
 }
 
 func TestServerFollowsNoLinkOutOfAMountedDirectory(t *testing.T) {
