@@ -15,8 +15,9 @@
 // indirect eval) and as wasmExecCopy (a Blob URL of it): the text is run
 // if it defines Go, else the copy is loaded, else wasmExec (a page's policy
 // may refuse eval, or blob: scripts). Either spares this worker a request;
-// the text spares it a load too, which took ~4 ms of a Web Worker's start
-// from a Blob URL against <1 ms for the eval (examples/bench/NOTES.md).
+// the text spares it a load too, which took ~4.8 ms of a Web Worker's start
+// from a Blob URL against <1 ms for the eval (examples/bench/NOTES.md, Go
+// start-up, the twenty-sixth session).
 //
 // url names the module (a URL; a file path under Node.js). wasmExec is where
 // the wasm_exec.js of the Go that built the module is: a URL in the browser,
@@ -295,14 +296,20 @@
 
   // loadWasmExec runs wasm_exec.js: the host's text of it if it gave one
   // and it defines Go, else its copy if it gave one and it loads, else the
-  // file at url.
+  // file at url. A try that throws takes back any Go it defined, half made,
+  // so that the next try (or start's check) does not take it for loaded;
+  // if every try fails, the error says why the text failed too.
   function loadWasmExec(url, copy, text) {
     if (inWebWorker && typeof text === 'string' && text) {
       try {
-        (0, eval)(text + '\n//# sourceURL=' + url); // global, as a script; named for stack traces
+        // Global, as a script, and named for stack traces: the name ends at
+        // whitespace, and a line break in it would end the comment.
+        (0, eval)(text + '\n//# sourceURL=' + String(url).replace(/\s/g, encodeURIComponent));
         if (typeof root.Go === 'function') return;
+        textError = new Error('it did not define Go');
       } catch (err) {
-        // the copy, then
+        textError = err;
+        forgetGo();
       }
     }
     if (inWebWorker && copy) {
@@ -310,11 +317,17 @@
         root.importScripts(copy);
         return;
       } catch (err) {
-        // url, then
+        forgetGo(); // url, then
       }
     }
     if (inWebWorker) {
-      root.importScripts(url);
+      try {
+        root.importScripts(url);
+      } catch (err) {
+        forgetGo();
+        if (!textError) throw err;
+        throw new Error(`${(err && err.message) || err} (the host's text of it failed too: ${(textError && textError.message) || textError})`);
+      }
       return;
     }
     // wasm_exec.js needs globalThis.crypto, which Node.js 18 has only in
@@ -328,6 +341,16 @@
     if (!globalThis.fs) globalThis.fs = Object.create(require('fs'));
     if (!globalThis.path) globalThis.path = require('path');
     require(url);
+  }
+
+  let textError = null; // why the host's text of wasm_exec.js did not run
+
+  function forgetGo() {
+    try {
+      delete root.Go;
+    } catch (_) {
+      // not ours to take back
+    }
   }
 
   function defaultWasmExec() {

@@ -937,8 +937,7 @@ var bootWithWasmExec = js.Global().Get("Function").New("bootstrap", "module", "w
 func TestGoModuleBootstrapLoadsTheHostsCopyOfWasmExecJSAndItsURLIfTheCopyWillNotLoad(t *testing.T) {
 	boot, module := jstest.FileURL(t, "jsworker/go-worker.js"), moduleURL(t, goTestModule)
 	wasmExec := js.Global().Get("location").Get("origin").String() + "/wasm_exec.js"
-	text := await(t, js.Global().Call("fetch", wasmExec).Call("then", js.Global().Get("Function").New("r", "return r.text()"))).String()
-	copied := jstest.BlobURL(t, text)
+	copied := jstest.BlobURL(t, wasmExecText(t))
 
 	got := await(t, bootWithWasmExec.Invoke(boot, module, jstest.RevokedURL(t), copied)).String()
 	assert.Equal(t, "worker-ready", got, "the copy is loaded, not the URL")
@@ -950,10 +949,16 @@ func TestGoModuleBootstrapLoadsTheHostsCopyOfWasmExecJSAndItsURLIfTheCopyWillNot
 	assert.Contains(t, got, "worker-exit: loading wasm_exec.js from blob:", "neither loads: the URL's failure is reported")
 }
 
+// wasmExecText is the text of the test server's wasm_exec.js.
+func wasmExecText(t *testing.T) string {
+	wasmExec := js.Global().Get("location").Get("origin").String() + "/wasm_exec.js"
+	return await(t, js.Global().Call("fetch", wasmExec).Call("then", js.Global().Get("Function").New("r", "return r.text()"))).String()
+}
+
 func TestGoModuleBootstrapRunsTheHostsTextOfWasmExecJSAndFallsBackToItsCopyThenItsURL(t *testing.T) {
 	boot, module := jstest.FileURL(t, "jsworker/go-worker.js"), moduleURL(t, goTestModule)
 	wasmExec := js.Global().Get("location").Get("origin").String() + "/wasm_exec.js"
-	text := await(t, js.Global().Call("fetch", wasmExec).Call("then", js.Global().Get("Function").New("r", "return r.text()"))).String()
+	text := wasmExecText(t)
 	copied := jstest.BlobURL(t, text)
 
 	got := await(t, bootWithWasmExec.Invoke(boot, module, jstest.RevokedURL(t), jstest.RevokedURL(t), text)).String()
@@ -967,6 +972,29 @@ func TestGoModuleBootstrapRunsTheHostsTextOfWasmExecJSAndFallsBackToItsCopyThenI
 
 	got = await(t, bootWithWasmExec.Invoke(boot, module, jstest.RevokedURL(t), jstest.RevokedURL(t), "throw new Error('broken')")).String()
 	assert.Contains(t, got, "worker-exit: loading wasm_exec.js from blob:", "nothing loads: the URL's failure is reported")
+}
+
+func TestGoModuleBootstrapRunsTheTextWhateverCharactersItsURLHas(t *testing.T) {
+	boot, module := jstest.FileURL(t, "jsworker/go-worker.js"), moduleURL(t, goTestModule)
+	text := wasmExecText(t)
+	// The URL names the text in stack traces; what it holds must not change
+	// whether the text runs (a line break would end the comment naming it).
+	for _, name := range []string{jstest.RevokedURL(t) + "#a\u2028)", jstest.RevokedURL(t) + "#a\n)", jstest.RevokedURL(t) + "#a\r)", jstest.RevokedURL(t) + "#a b"} {
+		got := await(t, bootWithWasmExec.Invoke(boot, module, name, jstest.RevokedURL(t), text)).String()
+		assert.Equal(t, "worker-ready", got, "wasmExec %q", name)
+	}
+}
+
+func TestGoModuleBootstrapSaysWhyTheTextFailedWhenNothingElseLoadsEither(t *testing.T) {
+	boot, module := jstest.FileURL(t, "jsworker/go-worker.js"), moduleURL(t, goTestModule)
+	// A text that throws after defining Go leaves no half-made Go to run.
+	broken := "globalThis.Go = class {}; throw new Error('broken after Go')"
+	got := await(t, bootWithWasmExec.Invoke(boot, module, jstest.RevokedURL(t), jstest.RevokedURL(t), broken)).String()
+	assert.Contains(t, got, "worker-exit: loading wasm_exec.js from blob:")
+	assert.Contains(t, got, "the host's text of it failed too: broken after Go")
+
+	got = await(t, bootWithWasmExec.Invoke(boot, module, jstest.RevokedURL(t), jstest.RevokedURL(t), "/* not wasm_exec.js */")).String()
+	assert.Contains(t, got, "the host's text of it failed too: it did not define Go")
 }
 
 func TestGoModuleBootstrapHoldsTheHostsWebLockWhileItsThreadLives(t *testing.T) {

@@ -26,7 +26,8 @@ type GoModuleOptions struct {
 	// WasmExec is the URL of wasm_exec.js, from the Go toolchain that built
 	// the modules ($(go env GOROOT)/lib/wasm/wasm_exec.js), absolute or
 	// relative to the page. Default: location.origin + "/wasm_exec.js".
-	// The page reads it once and hands its workers a copy.
+	// The page reads it once and hands its workers its text (and a Blob URL
+	// of it, should the text not run).
 	WasmExec string
 	// Bootstrap is the URL of jsworker/go-worker.js. Default: the copy
 	// embedded in this program, started from a Blob URL, so nothing needs
@@ -361,8 +362,8 @@ func pageURL(url string) string {
 // back to the copy, then the URL, which spares every Go worker a request to
 // the server: in a fresh Web Worker, importScripts took 13-28 ms from the
 // server and 5-10 from a Blob URL (eight of each, alternating), and the
-// text's eval <1 ms against ~4.8 for the Blob URL (the twenty-sixth
-// session, medians of 160). A copy lives as long as the page; it is a
+// text's eval <1 ms against ~4.8 for the Blob URL (medians of 160;
+// examples/bench/NOTES.md, Go start-up). A copy lives as long as the page; it is a
 // few tens of kilobytes. A download that has not finished within
 // COPY_WAIT_MS gives null too, so that a server that never answers holds
 // no worker back: each then loads the URL itself, and says what is wrong.
