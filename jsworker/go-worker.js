@@ -90,6 +90,7 @@
   let exited = false; // the Go runtime is gone: drop everything
   let started = false;
   let stderr = ''; // the end of what the Go runtime wrote to stderr
+  let stderrAt = 0; // when it last wrote there (Date.now())
 
   // The Go side (wasm/worker's Run) finds this and talks to the host through it.
   root.atmoGoPort = {
@@ -393,11 +394,27 @@
     if (!fs || typeof fs.writeSync !== 'function' || fs.writeSync.atmo) return;
     const write = fs.writeSync.bind(fs);
     const decoder = new TextDecoder();
+    const keep = (text) => {
+      stderr = (stderr + text).slice(-8192);
+      stderrAt = Date.now();
+    };
     fs.writeSync = function (fd, buf, ...rest) {
-      if (fd === 2) stderr = (stderr + (typeof buf === 'string' ? buf : decoder.decode(buf))).slice(-8192);
+      if (fd === 2) keep(typeof buf === 'string' ? buf : decoder.decode(buf));
       return write(fd, buf, ...rest);
     };
     fs.writeSync.atmo = true;
+    // Under Node.js, os.Stderr (the log package, fmt.Fprintln) writes with
+    // the real fs.write, not writeSync (wasm_exec.js's stand-in routes one
+    // through the other).
+    if (!inWebWorker && typeof fs.write === 'function') {
+      const writeAsync = fs.write.bind(fs);
+      fs.write = function (fd, buf, offset, length, ...rest) {
+        if (fd === 2 && buf && typeof buf !== 'string' && typeof offset === 'number' && typeof length === 'number') {
+          keep(decoder.decode(buf.subarray(offset, offset + length)));
+        }
+        return writeAsync(fd, buf, offset, length, ...rest);
+      };
+    }
   }
 
   // exitReason says why the Go runtime ended: the last panic or fatal error
@@ -405,6 +422,12 @@
   function exitReason(code) {
     const found = stderr.match(/^(panic|fatal error): .*$/gm);
     let why = found ? found[found.length - 1] : '';
+    if (!why && code !== 0 && Date.now() - stderrAt < 1000) {
+      // os.Exit(n) right after writing why, as log.Fatal does: that line
+      // (a line from long before is another matter's, and is left out).
+      const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+      if (lines.length) why = 'its last line on stderr: ' + lines[lines.length - 1].slice(-512);
+    }
     if (!why && code === 0) {
       why = deliver === null
         ? 'main returned (or called os.Exit(0)) instead of serving tasks with worker.Run()'

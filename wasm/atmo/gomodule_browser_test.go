@@ -37,7 +37,7 @@ const (
 
 var goMathTasks = []string{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}
 
-var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress", "spin", "stubborn", "release", "exit0", "moveBytes", "keptLength", "canvas", "passOn"}
+var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress", "spin", "stubborn", "release", "exit0", "fatal", "moveBytes", "keptLength", "canvas", "passOn"}
 
 // moduleBytes reads a built module.
 func moduleBytes(t testing.TB, path string) []byte {
@@ -530,6 +530,8 @@ func TestGoModuleRuntimeExitMidTaskFailsThatTaskWithAClearError(t *testing.T) {
 		"exit":    "Go runtime exited with code 3",
 		"exit0":   "Go runtime exited with code 0: the program called os.Exit(0) while serving tasks",
 		"gopanic": "Go runtime exited with code 2: panic: boom in a goroutine",
+		// log.Fatal: its line on stderr, after the log's timestamp.
+		"fatal": "cannot open the database: connection refused",
 	}
 	for task, want := range cases {
 		t.Run(task, func(t *testing.T) {

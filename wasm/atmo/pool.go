@@ -92,6 +92,7 @@ type workerGroup struct {
 	config  WorkerConfig
 	members []*TaskWorker // not closed
 	adding  bool          // addGroup is still starting its workers: a first that gave up at once leaves it listed
+	workDir string        // under Node.js, the working directory its relative paths resolve against (see node.workDir)
 }
 
 func newWorkerPool(tm *TaskManager, spawn spawnFunc, configs []WorkerConfig) (*workerPool, error) {

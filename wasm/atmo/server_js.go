@@ -24,7 +24,9 @@ import (
 // runs under Node.js (GOOS=js GOARCH=wasm, with Go's wasm_exec_node.js).
 //
 // A WorkerConfig's Script (or Module) is a file path, relative to the
-// process's working directory, or a file: URL. Node.js decides by the file
+// process's working directory when the config is given (its workers'
+// restarts use the same file, whatever directory the program is in by
+// then), or a file: URL. Node.js decides by the file
 // whether a script is CommonJS or an ES module (.mjs, or "type": "module" in
 // a package.json), so WorkerConfig.Type is not used here.
 //
@@ -118,10 +120,30 @@ func nodeModules() (*node, error) {
 }
 
 // resolveFile turns a Script or Module (a path or a file: URL) into an
-// absolute path to an existing file.
+// absolute path to an existing file; a relative path is resolved against
+// the working directory.
 func (n *node) resolveFile(src string) (string, error) {
+	return n.resolveFileIn(src, "")
+}
+
+// workDir is the working directory w's relative Script or Module resolves
+// against: the process's when w's config first started a worker, kept for
+// its restarts and its other workers, so that a program that changes
+// directory later still restarts the same file. Called with mu held.
+func (n *node) workDir(w *TaskWorker) string {
+	if w.group.workDir == "" {
+		w.group.workDir = n.process.Call("cwd").String()
+	}
+	return w.group.workDir
+}
+
+// resolveFileIn is resolveFile against dir ("" for the working directory).
+func (n *node) resolveFileIn(src, dir string) (string, error) {
 	if scheme, _, ok := strings.Cut(src, ":"); ok && len(scheme) > 1 && scheme != "file" && !strings.ContainsAny(scheme, `/\.`) {
 		return "", fmt.Errorf("%q is a URL: a server worker's Script or Module is a file path or a file: URL", src)
+	}
+	if dir == "" {
+		dir = n.process.Call("cwd").String()
 	}
 	var abs string
 	err := jsCall(func() {
@@ -129,7 +151,7 @@ func (n *node) resolveFile(src string) (string, error) {
 		if strings.HasPrefix(src, "file:") {
 			p = n.url.Call("fileURLToPath", src).String()
 		}
-		abs = n.path.Call("resolve", n.process.Call("cwd"), p).String()
+		abs = n.path.Call("resolve", dir, p).String()
 	})
 	if err != nil {
 		return "", fmt.Errorf("%q is not a usable file path or file: URL: %v", src, err)
@@ -141,7 +163,7 @@ func (n *node) resolveFile(src string) (string, error) {
 		return "", fmt.Errorf("cannot read %s: %v", abs, err)
 	}
 	if st.IsUndefined() {
-		return "", fmt.Errorf("no such file: %s (a relative Script or Module is resolved against the working directory %s)", abs, n.process.Call("cwd").String())
+		return "", fmt.Errorf("no such file: %s (a relative Script or Module is resolved against the working directory %s)", abs, dir)
 	}
 	if st.Call("isDirectory").Bool() {
 		return "", fmt.Errorf("%s is a directory: Script or Module must name a file", abs)
@@ -171,7 +193,7 @@ func (th *thread) startTimedOut(d time.Duration) string {
 
 // webWorkerOnly matches the error of a script written for a Web Worker run
 // as a worker_threads one.
-var webWorkerOnly = regexp.MustCompile(`ReferenceError: (self|importScripts|onmessage|postMessage) is not defined`)
+var webWorkerOnly = regexp.MustCompile(`ReferenceError: (self|importScripts|onmessage|postMessage|addEventListener) is not defined`)
 
 // esModuleSyntax matches the error of an ES module loaded as CommonJS.
 var esModuleSyntax = regexp.MustCompile(`SyntaxError: (Cannot use import statement outside a module|Unexpected token 'export')`)
@@ -194,7 +216,7 @@ func spawnThread(w *TaskWorker) (transport, error) {
 	if w.config.Module != "" {
 		return spawnGoThread(n, w)
 	}
-	file, err := n.resolveFile(w.config.Script)
+	file, err := n.resolveFileIn(w.config.Script, n.workDir(w))
 	if err != nil {
 		return nil, err
 	}
@@ -228,6 +250,9 @@ func (th *thread) listen(w *TaskWorker) {
 		reason := "uncaught " + errorString(args[0])
 		if w.Status() == WorkerOffline && webWorkerOnly.MatchString(reason) {
 			reason += " (a Web Worker script: under Node.js a worker talks through require('worker_threads').parentPort, or is written with jsworker/atmo-worker.js, which speaks to either)"
+		}
+		if w.Status() == WorkerOffline && strings.HasSuffix(strings.ToLower(w.config.Script), ".wasm") {
+			reason += " (a .wasm file is no script: a Go WASM worker module goes in WorkerConfig.Module, not Script)"
 		}
 		if w.Status() == WorkerOffline && esModuleSyntax.MatchString(reason) {
 			reason += " (an ES module: under Node.js WorkerConfig.Type is not used; name the file .mjs, or put it in a package whose package.json says \"type\": \"module\")"
@@ -308,7 +333,7 @@ func (th *thread) terminate() {
 // the compile is done (go-worker.js keeps init-worker until the Go program
 // listens), and a read or compile failure ends the start through the pool.
 func spawnGoThread(n *node, w *TaskWorker) (transport, error) {
-	file, err := n.resolveFile(w.config.Module)
+	file, err := n.resolveFileIn(w.config.Module, n.workDir(w))
 	if err != nil {
 		return nil, err
 	}

@@ -127,6 +127,14 @@ func TestGoWorkerPanicInAGoroutineCrashesTheWorkerWithThePanic(t *testing.T) {
 	assert.ErrorContains(t, err, "boom in a goroutine")
 }
 
+func TestAGoWorkerThatCallsLogFatalSaysWhatItLogged(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"fatal"}, Module: module(t, testModule)})
+	_, err := tm.Do(testCtx(t), "fatal", nil)
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.ErrorContains(t, err, "Go runtime exited with code 1")
+	assert.ErrorContains(t, err, "cannot open the database: connection refused")
+}
+
 func TestGoWorkerWhoseMainReturnsFailsToStart(t *testing.T) {
 	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"add"}, Module: module(t, exitModule)})
 	err := wm.Ready(testCtx(t))

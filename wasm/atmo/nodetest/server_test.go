@@ -317,6 +317,40 @@ func TestMissingScriptSendsItsTasksToTheOtherWorkers(t *testing.T) {
 	assert.Equal(t, wm.Workers()[1].ID(), got.(map[string]any)["worker"])
 }
 
+func TestARelativeScriptRestartsFromTheSameFileAfterTheProgramChangesDirectory(t *testing.T) {
+	// A server that chdirs after starting its workers (to a data directory,
+	// say): a crash must bring back the worker it had, not close it for
+	// good with "no such file" because the relative path now points
+	// elsewhere.
+	tm, wm := pool(t, echo(t, "echo"))
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	t.Cleanup(func() { os.Chdir(wd) })
+	require.NoError(t, os.Chdir(t.TempDir()))
+
+	_, err = tm.Do(testCtx(t), "echo", map[string]any{"exit": 3})
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	require.NoError(t, wm.Ready(testCtx(t)), "the worker restarts from the file it started from")
+	got, err := tm.Do(testCtx(t), "echo", "back")
+	require.NoError(t, err)
+	assert.Equal(t, "back", got.(map[string]any)["params"])
+}
+
+func TestAGoModuleGivenAsScriptFailsToStartSayingToUseModule(t *testing.T) {
+	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: module(t, testModule), Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "WorkerConfig.Module")
+}
+
+func TestAWebWorkerScriptOfAddEventListenerFailsToStartSayingHowNodeWorkersListen(t *testing.T) {
+	file := script(t, "web-worker.js", "addEventListener('message', (e) => postMessage(e.data));")
+	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: file, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "require('worker_threads').parentPort")
+}
+
 func TestAWebWorkerScriptFailsToStartSayingHowNodeWorkersListen(t *testing.T) {
 	file := script(t, "web-worker.js", "self.onmessage = (e) => self.postMessage(e.data);")
 	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: file, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})

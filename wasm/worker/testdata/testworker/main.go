@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"log"
 	"net/netip"
 	"os"
 	"slices"
@@ -57,6 +58,12 @@ func main() {
 	// exit0 ends the Go runtime with os.Exit(0) mid-task.
 	worker.Handle("exit0", func(context.Context, any) (any, error) {
 		os.Exit(0)
+		return nil, nil
+	})
+	// fatal ends the Go runtime with log.Fatal mid-task: its message on
+	// stderr, then os.Exit(1).
+	worker.Handle("fatal", func(context.Context, any) (any, error) {
+		log.Fatal("cannot open the database: connection refused")
 		return nil, nil
 	})
 	// gopanic panics in a goroutine of its own: that ends the Go runtime.
