@@ -181,14 +181,23 @@ type thread struct {
 	queue                  js.Value // the wire's state for this thread (its tasks whose answers stay in JS)
 	terminated             atomic.Bool
 
+	// For a script: its absolute path.
+	script string
 	// For a Go module: its absolute path and its compile on the main
 	// thread (nil with GoModuleOptions.CompileInWorker).
 	modulePath string
 	module     *compiledModule
 }
 
+// startTimedOut says why the thread may not have answered init-worker in
+// time: its module still compiling, or a script that does not listen
+// where a Node.js worker must (the pool's own words, about a URL that may
+// serve an empty page, are a browser's).
 func (th *thread) startTimedOut(d time.Duration) string {
-	return moduleStartTimedOut(th.modulePath, th.module, d)
+	if why := moduleStartTimedOut(th.modulePath, th.module, d); why != "" || th.script == "" {
+		return why
+	}
+	return fmt.Sprintf("did not answer init-worker with worker-ready within %v: check that %s is a worker for this protocol, one that listens on require('worker_threads').parentPort and answers init-worker (a script written with jsworker/atmo-worker.js does)", d, th.script)
 }
 
 // webWorkerOnly matches the error of a script written for a Web Worker run
@@ -220,7 +229,7 @@ func spawnThread(w *TaskWorker) (transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	th := &thread{n: n, queue: wireNewQueue.Invoke(w.config.Concurrency)}
+	th := &thread{n: n, script: file, queue: wireNewQueue.Invoke(w.config.Concurrency)}
 	if err := jsCall(func() {
 		th.worker = n.workerThreads.Get("Worker").New(file, threadOptions(w))
 	}); err != nil {
@@ -253,6 +262,13 @@ func (th *thread) listen(w *TaskWorker) {
 		}
 		if w.Status() == WorkerOffline && strings.HasSuffix(strings.ToLower(w.config.Script), ".wasm") {
 			reason += " (a .wasm file is no script: a Go WASM worker module goes in WorkerConfig.Module, not Script)"
+		}
+		if strings.Contains(reason, "ERR_WORKER_OUT_OF_MEMORY") {
+			if w.config.MaxHeapMB > 0 {
+				reason += fmt.Sprintf(" (its JS heap is bounded by WorkerConfig.MaxHeapMB, %d MiB here: raise it, or leave it 0 for Node.js's default)", w.config.MaxHeapMB)
+			} else {
+				reason += " (Node.js's default bound on its JS heap: WorkerConfig.MaxHeapMB sets another)"
+			}
 		}
 		if w.Status() == WorkerOffline && esModuleSyntax.MatchString(reason) {
 			reason += " (an ES module: under Node.js WorkerConfig.Type is not used; name the file .mjs, or put it in a package whose package.json says \"type\": \"module\")"

@@ -351,6 +351,16 @@ func TestAWebWorkerScriptOfAddEventListenerFailsToStartSayingHowNodeWorkersListe
 	assert.ErrorContains(t, err, "require('worker_threads').parentPort")
 }
 
+func TestAScriptThatNeverAnswersInitWorkerFailsToStartSayingWhereNodeWorkersListen(t *testing.T) {
+	silent := script(t, "silent.js", "setInterval(() => {}, 1000); // runs, listens to nothing\n")
+	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: silent, StartTimeout: 300 * time.Millisecond, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "did not answer init-worker with worker-ready within 300ms")
+	assert.ErrorContains(t, err, "require('worker_threads').parentPort", "a Node.js worker's words")
+	assert.NotContains(t, err.Error(), "empty page", "not a browser's")
+}
+
 func TestAWebWorkerScriptFailsToStartSayingHowNodeWorkersListen(t *testing.T) {
 	file := script(t, "web-worker.js", "self.onmessage = (e) => self.postMessage(e.data);")
 	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: file, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
@@ -592,6 +602,7 @@ atmoWorker({
 	_, err := tm.Do(testCtx(t), "hog", nil)
 	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
 	assert.ErrorContains(t, err, "memory")
+	assert.ErrorContains(t, err, "WorkerConfig.MaxHeapMB, 16 MiB here: raise it", "says which setting bounds it")
 	require.NoError(t, wm.Ready(testCtx(t)))
 	got, err := tm.Do(testCtx(t), "echo", "back")
 	require.NoError(t, err, "the worker restarted")
