@@ -91,6 +91,7 @@
   let started = false;
   let stderr = ''; // the end of what the Go runtime wrote to stderr
   let stderrAt = 0; // when it last wrote there (Date.now())
+  let stderrLast = ''; // what it wrote there last, in one write
 
   // The Go side (wasm/worker's Run) finds this and talks to the host through it.
   root.atmoGoPort = {
@@ -396,6 +397,7 @@
     const decoder = new TextDecoder();
     const keep = (text) => {
       stderr = (stderr + text).slice(-8192);
+      stderrLast = text;
       stderrAt = Date.now();
     };
     fs.writeSync = function (fd, buf, ...rest) {
@@ -422,11 +424,13 @@
   function exitReason(code) {
     const found = stderr.match(/^(panic|fatal error): .*$/gm);
     let why = found ? found[found.length - 1] : '';
-    if (!why && code !== 0 && Date.now() - stderrAt < 1000) {
-      // os.Exit(n) right after writing why, as log.Fatal does: that line
-      // (a line from long before is another matter's, and is left out).
-      const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-      if (lines.length) why = 'its last line on stderr: ' + lines[lines.length - 1].slice(-512);
+    const last = stderrLast.trim();
+    if (!why && code !== 0 && Date.now() - stderrAt < 1000 && last && !last.includes('\n')) {
+      // os.Exit(n) right after writing why in one line, as log.Fatal does:
+      // that line. A line from long before is another matter's, and so is
+      // the end of a write of several lines (the stack of a recovered
+      // panic, which wasm/worker prints): both are left out.
+      why = 'its last line on stderr: ' + last.slice(-512);
     }
     if (!why && code === 0) {
       why = deliver === null

@@ -550,6 +550,17 @@ func TestGoModuleRuntimeExitMidTaskFailsThatTaskWithAClearError(t *testing.T) {
 	}
 }
 
+func TestGoModuleExitRightAfterARecoveredPanicDoesNotBlameThePanicsStack(t *testing.T) {
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)})
+	ctx := goCtx(t)
+	_, err := tm.Do(ctx, "panic", nil)
+	require.ErrorContains(t, err, "handler blew up")
+	_, err = tm.Do(ctx, "exit", nil)
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.ErrorContains(t, err, "Go runtime exited with code 3")
+	assert.NotContains(t, err.Error(), "its last line on stderr", "the stack of a recovered panic is not why os.Exit(3) ended the program")
+}
+
 func TestGoModuleCanceledTaskLeavesTheWorkerServing(t *testing.T) {
 	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)})
 	ctx, cancel := context.WithTimeout(goCtx(t), 100*time.Millisecond)

@@ -119,17 +119,11 @@ func nodeModules() (*node, error) {
 	return nodeMods, nodeErr
 }
 
-// resolveFile turns a Script or Module (a path or a file: URL) into an
-// absolute path to an existing file; a relative path is resolved against
-// the working directory.
-func (n *node) resolveFile(src string) (string, error) {
-	return n.resolveFileIn(src, "")
-}
-
-// workDir is the working directory w's relative Script or Module resolves
-// against: the process's when w's config first started a worker, kept for
-// its restarts and its other workers, so that a program that changes
-// directory later still restarts the same file. Called with mu held.
+// workDir is the working directory that w's relative paths (its Script or
+// Module, GoModuleOptions' WasmExec and Bootstrap) resolve against: the
+// process's when w's config first started a worker, kept for its restarts
+// and its other workers, so that a program that changes directory later
+// still restarts the same files. Called with mu held.
 func (n *node) workDir(w *TaskWorker) string {
 	if w.group.workDir == "" {
 		w.group.workDir = n.process.Call("cwd").String()
@@ -137,8 +131,10 @@ func (n *node) workDir(w *TaskWorker) string {
 	return w.group.workDir
 }
 
-// resolveFileIn is resolveFile against dir ("" for the working directory).
-func (n *node) resolveFileIn(src, dir string) (string, error) {
+// resolveFile turns a Script or Module (or a GoModuleOptions path: a path or
+// a file: URL) into an absolute path to an existing file; a relative path
+// is resolved against dir ("" for the working directory).
+func (n *node) resolveFile(src, dir string) (string, error) {
 	if scheme, _, ok := strings.Cut(src, ":"); ok && len(scheme) > 1 && scheme != "file" && !strings.ContainsAny(scheme, `/\.`) {
 		return "", fmt.Errorf("%q is a URL: a server worker's Script or Module is a file path or a file: URL", src)
 	}
@@ -163,7 +159,7 @@ func (n *node) resolveFileIn(src, dir string) (string, error) {
 		return "", fmt.Errorf("cannot read %s: %v", abs, err)
 	}
 	if st.IsUndefined() {
-		return "", fmt.Errorf("no such file: %s (a relative Script or Module is resolved against the working directory %s)", abs, dir)
+		return "", fmt.Errorf("no such file: %s (a relative path is resolved against the working directory %s, the one its worker config first started in)", abs, dir)
 	}
 	if st.Call("isDirectory").Bool() {
 		return "", fmt.Errorf("%s is a directory: Script or Module must name a file", abs)
@@ -225,7 +221,7 @@ func spawnThread(w *TaskWorker) (transport, error) {
 	if w.config.Module != "" {
 		return spawnGoThread(n, w)
 	}
-	file, err := n.resolveFileIn(w.config.Script, n.workDir(w))
+	file, err := n.resolveFile(w.config.Script, n.workDir(w))
 	if err != nil {
 		return nil, err
 	}
@@ -349,20 +345,20 @@ func (th *thread) terminate() {
 // the compile is done (go-worker.js keeps init-worker until the Go program
 // listens), and a read or compile failure ends the start through the pool.
 func spawnGoThread(n *node, w *TaskWorker) (transport, error) {
-	file, err := n.resolveFileIn(w.config.Module, n.workDir(w))
+	file, err := n.resolveFile(w.config.Module, n.workDir(w))
 	if err != nil {
 		return nil, err
 	}
 	goModules.mu.Lock()
 	opts := goModules.opts
 	goModules.mu.Unlock()
-	wasmExec, err := n.wasmExec(opts.WasmExec)
+	wasmExec, err := n.wasmExec(opts.WasmExec, n.workDir(w))
 	if err != nil {
 		return nil, err
 	}
 	th := &thread{n: n, modulePath: file, queue: wireNewQueue.Invoke(w.config.Concurrency)}
 	if opts.Bootstrap != "" {
-		boot, err := n.resolveFile(opts.Bootstrap)
+		boot, err := n.resolveFile(opts.Bootstrap, n.workDir(w))
 		if err != nil {
 			return nil, fmt.Errorf("GoModuleOptions.Bootstrap: %v", err)
 		}
@@ -398,9 +394,9 @@ func spawnGoThread(n *node, w *TaskWorker) (transport, error) {
 // wasmExec is the path of the wasm_exec.js that go-worker.js loads: the one
 // given, or by default the one next to the wasm_exec_node.js running this
 // program (the same Go toolchain).
-func (n *node) wasmExec(given string) (string, error) {
+func (n *node) wasmExec(given, dir string) (string, error) {
 	if given != "" {
-		p, err := n.resolveFile(given)
+		p, err := n.resolveFile(given, dir)
 		if err != nil {
 			return "", fmt.Errorf("GoModuleOptions.WasmExec: %v", err)
 		}

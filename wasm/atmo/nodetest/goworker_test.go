@@ -135,6 +135,39 @@ func TestAGoWorkerThatCallsLogFatalSaysWhatItLogged(t *testing.T) {
 	assert.ErrorContains(t, err, "cannot open the database: connection refused")
 }
 
+func TestAGoWorkerThatExitsRightAfterARecoveredPanicDoesNotBlameThePanicsStack(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"panic", "exit"}, Module: module(t, testModule)})
+	_, err := tm.Do(testCtx(t), "panic", nil)
+	require.ErrorContains(t, err, "handler blew up")
+	_, err = tm.Do(testCtx(t), "exit", nil)
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.ErrorContains(t, err, "Go runtime exited with code 3")
+	assert.NotContains(t, err.Error(), "its last line on stderr", "the stack of a recovered panic is not why os.Exit(3) ended the program")
+}
+
+func TestARelativeWasmExecRestartsAGoWorkerAfterTheProgramChangesDirectory(t *testing.T) {
+	// wasm_exec.js next to the program, named relative to where it starts.
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	t.Cleanup(func() { os.Chdir(wd) })
+	text, err := os.ReadFile(js.Global().Get("require").Call("resolve", "./wasm_exec").String())
+	require.NoError(t, err)
+	home := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(home, "wasm_exec.js"), text, 0o644))
+	mod := abs(t, module(t, testModule))
+	require.NoError(t, os.Chdir(home))
+	atmo.SetGoModuleOptions(atmo.GoModuleOptions{WasmExec: "wasm_exec.js"})
+	t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"exit", "echo"}, Module: mod})
+
+	require.NoError(t, os.Chdir(t.TempDir())) // a data directory, say
+	_, err = tm.Do(testCtx(t), "exit", nil)
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	require.NoError(t, wm.Ready(testCtx(t)), "the worker restarts with the wasm_exec.js it started with")
+	_, err = tm.Do(testCtx(t), "echo", "back")
+	require.NoError(t, err)
+}
+
 func TestGoWorkerWhoseMainReturnsFailsToStart(t *testing.T) {
 	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"add"}, Module: module(t, exitModule)})
 	err := wm.Ready(testCtx(t))
