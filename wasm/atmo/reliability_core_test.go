@@ -866,3 +866,20 @@ func TestReadyNamesAWorkerWhoseRestartFailedForGood(t *testing.T) {
 	err = p.ready(ctx(t))
 	assert.ErrorIs(t, err, ErrWorkerStart, "the worker failed to start, and is closed for good")
 }
+
+// ErrNoWorker, not ErrQueueFull, for a task no worker lists, however full
+// the queue: it would not wait, and retrying later cannot help.
+func TestATaskNoWorkerListsFailsWithErrNoWorkerEvenWhenTheQueueIsFull(t *testing.T) {
+	tm := NewTaskManagerWithOptions(Options{MaxQueue: 1})
+	defer tm.Close()
+	p, _ := fakePool(t, tm, hangOn(t), cfg("a", "hang"))
+	require.NoError(t, p.ready(ctx(t)))
+	for range 2 { // one runs, one waits: the queue is full
+		_, err := tm.AddTask(TaskParams{Name: "hang"})
+		require.NoError(t, err)
+	}
+	_, err := tm.Do(ctx(t), "hnag", nil) // a typo
+	assert.ErrorIs(t, err, ErrNoWorker)
+	assert.NotErrorIs(t, err, ErrQueueFull)
+	assert.Equal(t, 0, tm.Stats().Rejected)
+}

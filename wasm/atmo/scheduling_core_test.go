@@ -305,3 +305,29 @@ func TestAnElasticConfigWhoseFirstWorkerGaveUpAtOnceStillGrowsFromTheOthers(t *t
 	}
 	settleSoon(t, func() bool { return tm.Stats().Grown > 0 })
 }
+
+// A task only a generalist can run must not wait behind a task a free
+// specialist could have taken.
+func TestAFreeSpecialistTakesItsTaskSoTheGeneralistStaysFree(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	hold := make(chan struct{})
+	defer close(hold)
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		if name == "add" {
+			<-hold
+		}
+		return w.id, ""
+	}, cfg("specialist", "add"), cfg("generalist", "add", "mul"))
+	require.NoError(t, p.ready(ctx(t)))
+	add, err := tm.AddTask(TaskParams{Name: "add"})
+	require.NoError(t, err)
+	assert.Equal(t, "worker-1", add.AssignedWorker(), "the free specialist takes add")
+	mul := doAsync(tm, TaskParams{Name: "mul"})
+	select {
+	case r := <-mul:
+		assert.Equal(t, "worker-2", r.Content)
+	case <-time.After(2 * time.Second):
+		t.Fatalf("mul waits for the generalist, busy with an add, while the specialist idles: %+v", tm.Status())
+	}
+}

@@ -283,8 +283,8 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 		return nil, fmt.Errorf("%w: cannot add task %q to a closed TaskManager", ErrClosed, p.Name)
 	}
 	// MaxQueue bounds the tasks that wait: one a free worker takes at once
-	// does not.
-	if tm.opts.MaxQueue > 0 && tm.queued >= tm.opts.MaxQueue && !tm.roomFor(p.Name) {
+	// does not, nor one no worker lists, which fails at once (ErrNoWorker).
+	if tm.opts.MaxQueue > 0 && tm.queued >= tm.opts.MaxQueue && len(tm.byName[p.Name]) > 0 && !tm.roomFor(p.Name) {
 		tm.stats.rejected++
 		return nil, fmt.Errorf("%w: %d tasks are waiting (Options.MaxQueue); task %q was not added: retry later or raise the limit", ErrQueueFull, tm.queued, p.Name)
 	}
@@ -354,6 +354,8 @@ func (tm *TaskManager) roomFor(name string) bool {
 // pickWorker spreads load: the free worker with the fewest tasks in flight.
 // A tie goes to a worker of a group's Count before one an elastic group grew,
 // so that a grown worker idles out once the others can serve the load; then
+// to the worker that lists the fewest task names, so that a specialist takes
+// what it can and a generalist stays free for what only it can run; then
 // to the worker that answered last, whose thread is the likeliest still
 // awake (kept so after a lone task: Options.LoneTaskAwake), so that tasks
 // one at a time stay on one warm worker; else the scan starts at a rotating
@@ -381,6 +383,9 @@ func (tm *TaskManager) before(w, best *TaskWorker) bool {
 	}
 	if w.elastic != best.elastic {
 		return !w.elastic
+	}
+	if a, b := len(w.tasks), len(best.tasks); a != b {
+		return a < b
 	}
 	return w == tm.warm
 }
