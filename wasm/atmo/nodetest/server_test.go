@@ -343,14 +343,6 @@ func TestAGoModuleGivenAsScriptFailsToStartSayingToUseModule(t *testing.T) {
 	assert.ErrorContains(t, err, "WorkerConfig.Module")
 }
 
-func TestAWebWorkerScriptOfAddEventListenerFailsToStartSayingHowNodeWorkersListen(t *testing.T) {
-	file := script(t, "web-worker.js", "addEventListener('message', (e) => postMessage(e.data));")
-	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: file, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
-	err := wm.Ready(testCtx(t))
-	require.ErrorIs(t, err, atmo.ErrWorkerStart)
-	assert.ErrorContains(t, err, "require('worker_threads').parentPort")
-}
-
 func TestAScriptThatNeverAnswersInitWorkerFailsToStartSayingWhereNodeWorkersListen(t *testing.T) {
 	silent := script(t, "silent.js", "setInterval(() => {}, 1000); // runs, listens to nothing\n")
 	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: silent, StartTimeout: 300 * time.Millisecond, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
@@ -362,11 +354,16 @@ func TestAScriptThatNeverAnswersInitWorkerFailsToStartSayingWhereNodeWorkersList
 }
 
 func TestAWebWorkerScriptFailsToStartSayingHowNodeWorkersListen(t *testing.T) {
-	file := script(t, "web-worker.js", "self.onmessage = (e) => self.postMessage(e.data);")
-	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: file, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
-	err := wm.Ready(testCtx(t))
-	require.ErrorIs(t, err, atmo.ErrWorkerStart)
-	assert.ErrorContains(t, err, "ReferenceError: self is not defined (a Web Worker script: under Node.js a worker talks through require('worker_threads').parentPort")
+	for text, undefined := range map[string]string{
+		"self.onmessage = (e) => self.postMessage(e.data);":        "self",
+		"addEventListener('message', (e) => postMessage(e.data));": "addEventListener",
+	} {
+		file := script(t, "web-worker.js", text)
+		_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: file, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+		err := wm.Ready(testCtx(t))
+		require.ErrorIs(t, err, atmo.ErrWorkerStart)
+		assert.ErrorContains(t, err, "ReferenceError: "+undefined+" is not defined (a Web Worker script: under Node.js a worker talks through require('worker_threads').parentPort")
+	}
 }
 
 func TestAnESModuleLoadedAsCommonJSFailsToStartSayingHowNodeLoadsModules(t *testing.T) {
