@@ -79,6 +79,45 @@ func TestAGrownPoolShrinksBackUnderATrickleItsCountWorkersCanServe(t *testing.T)
 	assert.Len(t, p.list(), 1, "the grown worker was released once idle for IdleTimeout")
 }
 
+func TestAGrownPoolShrinksBackWhenItsCountWorkersHaveRoomForTheLoad(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	var mu sync.Mutex
+	gate, entered := make(chan struct{}), 0
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		mu.Lock()
+		g := gate
+		entered++
+		mu.Unlock()
+		<-g
+		return w.id, ""
+	}, WorkerConfig{Tasks: []string{"job"}, Script: "a", Count: 1, MaxWorkers: 2, Concurrency: 2, IdleTimeout: time.Minute})
+	require.NoError(t, p.ready(ctx(t)))
+	open := func(n int) { // once n tasks wait at the gate, let them through
+		settleSoon(t, func() bool { mu.Lock(); defer mu.Unlock(); return entered == n })
+		mu.Lock()
+		close(gate)
+		gate, entered = make(chan struct{}), 0
+		mu.Unlock()
+	}
+	// A burst grows the pool: three tasks for a worker that holds two.
+	burst := []<-chan Response{doAsync(tm, TaskParams{Name: "job"}), doAsync(tm, TaskParams{Name: "job"}), doAsync(tm, TaskParams{Name: "job"})}
+	open(3)
+	for _, r := range burst {
+		require.NoError(t, (<-r).Err)
+	}
+	require.Equal(t, 1, tm.Stats().Grown)
+	for range 12 { // two tasks at once every 10 s for 2 minutes
+		a, b := doAsync(tm, TaskParams{Name: "job"}), doAsync(tm, TaskParams{Name: "job"})
+		open(2)
+		assert.Equal(t, "worker-1", (<-a).Content)
+		assert.Equal(t, "worker-1", (<-b).Content, "the Count worker has room for both: the grown one idles")
+		clk.Advance(10 * time.Second)
+	}
+	assert.Len(t, p.list(), 1, "the grown worker was released once idle for IdleTimeout")
+}
+
 func TestAWorkerHoldsUpToConcurrencyTasks(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
