@@ -368,7 +368,8 @@ function renderWorkers(stats) {
     card.querySelector('.done').textContent = String(w.tasksDone);
     const ws = byId.get(w.id);
     card.querySelector('.failed-count').textContent = ws && ws.failed ? `(${ws.failed} failed)` : '';
-    card.querySelector('.restarts').textContent = ws && ws.restarts ? `${ws.restarts} restarts` : '';
+    card.querySelector('.restarts').textContent = ws && ws.restarts ? `${ws.restarts} restart${ws.restarts === 1 ? '' : 's'}` : '';
+    card.querySelector('.restarts').title = ws && ws.restarts ? ws.lastError : '';
     const inFlight = ws ? ws.inFlight : 0;
     const capacity = ws ? Math.max(ws.capacity, 1) : 1;
     const util = Math.min(inFlight / capacity, 1);
@@ -677,15 +678,20 @@ function wireControls() {
       log('err', err.message);
     }
   });
-  $('#add-elastic').addEventListener('click', () => {
-    const max = Number($('#elastic-max').value);
-    const idle = Number($('#elastic-idle').value);
-    if (!Number.isInteger(max) || max < 2) {
-      log('err', 'an elastic group grows up to a whole number of 2 or more workers');
+  $('#elastic-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    // The inputs' own min and max are the limits, also when the browser
+    // does not check them.
+    const maxIn = $('#elastic-max');
+    const idleIn = $('#elastic-idle');
+    const max = Number(maxIn.value);
+    const idle = Number(idleIn.value);
+    if (!Number.isInteger(max) || max < Number(maxIn.min) || max > Number(maxIn.max)) {
+      log('err', `an elastic group grows up to a whole number of ${maxIn.min} to ${maxIn.max} workers`);
       return;
     }
-    if (!(idle > 0)) {
-      log('err', 'the idle timeout must be a positive number of seconds');
+    if (!(idle >= Number(idleIn.min)) || !Number.isFinite(idle)) {
+      log('err', `the idle timeout must be a number of seconds of ${idleIn.min} or more`);
       return;
     }
     try {
@@ -722,6 +728,9 @@ async function start() {
       if (m.message === 'worker-updated' || m.message === 'worker-ready' || m.message === 'task-updated' || m.message === 'new-task') {
         state.dirty = true;
       }
+      // A worker that goes offline with a reason is restarting (it crashed,
+      // timed out, failed to start): say why, or only a count shows it.
+      if (m.message === 'worker-updated' && m.error && m.content === 'offline') log('err', `${m.workerId} restarting: ${m.error}`, m.workerId);
     });
     wireControls();
     requestAnimationFrame(frame);

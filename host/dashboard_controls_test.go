@@ -1,0 +1,140 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// logTexts is the dashboard's log, line by line, oldest last.
+const logTexts = `[...document.querySelectorAll('#log li .text')].map((e) => e.textContent)`
+
+func TestDashboardElasticGroupRefusesMoreWorkersThanItsLimit(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	before := len(cards(t, ctx))
+	for _, max := range []string{"1000000", "17"} { // the input says max="16"
+		require.NoError(t, chromedp.Run(ctx,
+			chromedp.SetValue("#worker-kind", "math/js", chromedp.ByQuery),
+			chromedp.SetValue("#elastic-max", max, chromedp.ByQuery),
+			chromedp.SetValue("#elastic-idle", "3", chromedp.ByQuery),
+			// Past the browser's own check of the field, as a script or an
+			// older browser would submit it.
+			chromedp.Evaluate(`document.querySelector('#elastic-form').dispatchEvent(new Event('submit', { cancelable: true }))`, nil),
+		))
+	}
+	waitFor(t, ctx, logTexts+`.filter((s) => s.includes('a whole number of 2 to 16 workers')).length === 2`)
+	var added []string
+	eval(t, ctx, logTexts+`.filter((s) => s.startsWith('added '))`, &added)
+	assert.Empty(t, added, "an elastic group of more than 16 workers is refused (a batch would start a Web Worker per waiting task)")
+	assert.Len(t, cards(t, ctx), before, "no group was added")
+}
+
+func TestDashboardEnterInAnElasticFieldAddsTheElasticGroup(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.SetValue("#worker-kind", "math/js", chromedp.ByQuery),
+		chromedp.SetValue("#elastic-max", "", chromedp.ByQuery),
+		chromedp.SendKeys("#elastic-max", "3"+kb.Enter, chromedp.ByQuery),
+	))
+	waitFor(t, ctx, logTexts+`.some((s) => s.startsWith('added '))`)
+	var added []string
+	eval(t, ctx, logTexts+`.filter((s) => s.startsWith('added '))`, &added)
+	for _, s := range added {
+		assert.Contains(t, s, "elastic group", "Enter in 'Grow up to' added a plain worker: %q", s)
+	}
+}
+
+func TestDashboardAddWorkerIsNotBlockedByTheElasticFields(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	before := len(cards(t, ctx))
+	// 0.25 s is a value "Add elastic group" accepts; it must not stop "Add".
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.SetValue("#worker-kind", "math/js", chromedp.ByQuery),
+		chromedp.SetValue("#elastic-idle", "0.25", chromedp.ByQuery),
+		chromedp.SetValue("#elastic-max", "99", chromedp.ByQuery),
+		chromedp.Click("#add-worker", chromedp.ByQuery),
+	))
+	waitFor(t, ctx, `document.querySelectorAll('.worker-card').length === `+itoa(before+1))
+}
+
+// crashAfterTaskJS answers its task, then crashes outside any task (an
+// uncaught error in a timer): atmo restarts the worker.
+const crashAfterTaskJS = `let id = null;
+self.onmessage = (e) => {
+  const { message, taskId } = e.data;
+  if (message === 'init-worker') { id = e.data.id; self.postMessage({ message: 'worker-ready', workerId: id, content: { tasks: e.data.content } }); return; }
+  if (message === 'worker-work') {
+    self.postMessage({ message: 'worker-response', taskId, workerId: id, content: 'fine' });
+    setTimeout(() => { throw new Error('boom: the worker fell over'); }, 50);
+  }
+};`
+
+func TestDashboardSaysWhyAWorkerRestarted(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "crash.js"), []byte(crashAfterTaskJS), 0o644))
+	ctx, base, _ := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}}})
+	require.NoError(t, waitDashboard(ctx, base+"/", 30*time.Second))
+	waitFor(t, ctx, allAvailable)
+	var id string
+	eval(t, ctx, `(async () => {
+	  const w = window.dashboard.wm.addWorker({ tasks: ['boom'], script: '/t/crash.js' });
+	  await window.dashboard.wm.ready();
+	  await window.dashboard.submit('boom', {});
+	  return w.id;
+	})()`, &id)
+	card := `document.querySelector('.worker-card[data-worker-id="` + id + `"]')`
+	// The pool restarts it: the card counts the restart, and says why.
+	waitFor(t, ctx, card+` && `+card+`.querySelector('.restarts').textContent === '1 restart' && `+card+`.dataset.status === 'available'`)
+	var got struct {
+		Title string   `json:"title"`
+		Log   []string `json:"log"`
+	}
+	eval(t, ctx, `({ title: `+card+`.querySelector('.restarts').title, log: `+logTexts+` })`, &got)
+	assert.Contains(t, got.Title, "boom: the worker fell over", "the restart count's title")
+	var logged bool
+	for _, l := range got.Log {
+		logged = logged || (strings.Contains(l, id+" restarting") && strings.Contains(l, "boom: the worker fell over"))
+	}
+	assert.True(t, logged, "the log says why %s restarted: %q", id, got.Log)
+}
+
+// TestDashboardThroughputFollowsTheLoadAndFallsBackToZero reads the
+// Throughput KPI under a steady stream of tasks and after it: a positive
+// number while tasks settle, never NaN or negative, and 0.0 again once they
+// stop (no time is asserted: the KPI is polled until it gets there).
+func TestDashboardThroughputFollowsTheLoadAndFallsBackToZero(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	const kpi = `document.querySelector('#kpi-throughput').textContent`
+	waitFor(t, ctx, kpi+` === '0.0'`)
+	var loaded []string
+	eval(t, ctx, `(async () => {
+	  const d = window.dashboard;
+	  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+	  const pending = [];
+	  const seen = [];
+	  for (let round = 0; round < 60; round++) {
+	    for (let i = 0; i < 10; i++) pending.push(d.submit('add', { a: i, b: 1 }, { quiet: true }));
+	    await sleep(50);
+	    if (round >= 20 && round % 5 === 0) seen.push(`+kpi+`);
+	  }
+	  await Promise.all(pending);
+	  return seen;
+	})()`, &loaded)
+	t.Logf("the KPI under load: %v", loaded)
+	for _, s := range loaded {
+		assert.Regexp(t, `^[0-9]+(\.[0-9])?$`, s, "a number, never NaN or negative: %v", loaded)
+	}
+	assert.NotContains(t, loaded, "0.0", "tasks settled every 50 ms: %v", loaded)
+	waitFor(t, ctx, kpi+` === '0.0'`)
+}
