@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/atmoworkers/atmo/host/generate"
@@ -29,18 +30,23 @@ func generateCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "  NAME picks the template: math/calc, data/api, image/img (default math)")
 		fmt.Fprintln(stderr, "  DIR defaults to the current directory, the type to browser")
 	}
-	var pos []string
-	for _, a := range args {
-		if a == "-force" || a == "--force" {
-			*force = true
+	// Flags may come before, between or after the arguments: NAME cannot
+	// start with '-', and a DIR that does can be written ./-dir. "--" ends them.
+	var flags, pos []string
+	for i, a := range args {
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && a != "-" {
+			flags = append(flags, a)
 			continue
 		}
 		pos = append(pos, a)
 	}
-	if err := fs.Parse(pos); err != nil {
+	if err := fs.Parse(flags); err != nil {
 		return flagError{err} // the flag package has said it
 	}
-	pos = fs.Args()
 	if len(pos) == 0 || len(pos) > 3 {
 		fs.Usage()
 		return fmt.Errorf("generate-worker takes NAME [DIR] [TYPE], got %d arguments", len(pos))
@@ -66,5 +72,26 @@ func generateCmd(args []string, stdout, stderr io.Writer) error {
 	for _, f := range files {
 		fmt.Fprintf(stdout, "  %-8s %s\n", f.Role, f.Path)
 	}
+	fmt.Fprintln(stdout, nextStep(o, files))
 	return nil
+}
+
+// nextStep says how to run what was generated.
+func nextStep(o generate.Options, files []generate.File) string {
+	dot := func(p string) string { // a path go build and node take as a path
+		if filepath.IsAbs(p) || strings.HasPrefix(p, ".") {
+			return p
+		}
+		return "." + string(filepath.Separator) + p
+	}
+	switch o.Kind {
+	case generate.Server:
+		return "next: node " + files[1].Path
+	case generate.Go:
+		pkg := filepath.Dir(files[0].Path)
+		return fmt.Sprintf("next, in a module that requires github.com/atmoworkers/atmo: GOOS=js GOARCH=wasm go build -o %s.wasm %s (then see %s)",
+			pkg, dot(pkg), files[1].Path)
+	}
+	return fmt.Sprintf("next, in the atmo repository: make build-wasm && go run ./host -mount /my/=%s, then open http://127.0.0.1:8080/my/%s",
+		o.Dir, filepath.Base(files[1].Path))
 }

@@ -191,3 +191,42 @@ func writeFile(t *testing.T, name, text string) {
 	t.Helper()
 	require.NoError(t, os.WriteFile(name, []byte(text), 0o644))
 }
+
+// Flags may come after the arguments (generate-worker NAME -force, as the
+// usage allows): none of them is taken for DIR, which would write the worker
+// into a directory named "-h" or "-force=true".
+func TestGenerateWorkerTakesNoFlagForTheDirectory(t *testing.T) {
+	for _, args := range [][]string{
+		{"calc-w", "-h"},
+		{"calc-w", "-help"},
+		{"calc-w", "-force=true"},
+		{"calc-w", "--force=true"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			var stdout, stderr bytes.Buffer
+			code := run(append([]string{"generate-worker"}, args...), &stdout, &stderr)
+			entries, err := os.ReadDir(".")
+			require.NoError(t, err)
+			for _, e := range entries {
+				assert.False(t, strings.HasPrefix(e.Name(), "-"), "exit %d: the flag was taken for DIR, and the worker written to %s/:\n%s", code, e.Name(), stdout.String())
+			}
+		})
+	}
+}
+
+// What generate-worker prints ends with the next step, naming what it wrote.
+func TestGenerateWorkerSaysWhatToDoNext(t *testing.T) {
+	for kind, want := range map[string]string{
+		"browser": "next, in the atmo repository: make build-wasm && go run ./host -mount /my/=out, then open http://127.0.0.1:8080/my/calc-w.example.html",
+		"server":  "next: node " + filepath.Join("out", "calc-w.example.js"),
+		"go":      "GOOS=js GOARCH=wasm go build -o " + filepath.Join("out", "calc-w") + ".wasm ." + string(filepath.Separator) + filepath.Join("out", "calc-w"),
+	} {
+		t.Run(kind, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			var stdout, stderr bytes.Buffer
+			require.Equal(t, 0, run([]string{"generate-worker", "calc-w", "out", kind}, &stdout, &stderr), stderr.String())
+			assert.Contains(t, stdout.String(), want)
+		})
+	}
+}

@@ -7,13 +7,15 @@
 // math tasks, "data" or "api" the data tasks, "image" or "img" the image
 // tasks; anything else gets math.
 //
-// The package uses only the os and path/filepath packages (no processes,
-// no network), so it also compiles for GOOS=js.
+// The package uses only the os, path/filepath and go/parser packages (no
+// processes, no network), so it also compiles for GOOS=js.
 package generate
 
 import (
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"sort"
@@ -145,6 +147,11 @@ func Generate(o Options) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Kind == Go {
+		if err := otherPackage(filepath.Dir(files[0].Path)); err != nil {
+			return nil, err
+		}
+	}
 	var exist []string
 	for _, f := range files {
 		if st, err := os.Stat(f.Path); err == nil {
@@ -167,6 +174,26 @@ func Generate(o Options) ([]File, error) {
 		}
 	}
 	return files, nil
+}
+
+// otherPackage is an error if dir holds Go files of a package other than
+// main: a Go worker written there would break that package, and not build.
+func otherPackage(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // no directory yet, or Generate's own checks say what is wrong
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, name), nil, parser.PackageClauseOnly)
+		if err != nil || f.Name.Name != "main" {
+			return fmt.Errorf("%w: %s holds %s, a Go file of another package; a Go worker is a main package of its own: pick another NAME or DIR", ErrBadInput, dir, name)
+		}
+	}
+	return nil
 }
 
 // fill replaces {{KEY}} placeholders.

@@ -183,3 +183,22 @@ func TestServerWorkersRunUnderNode(t *testing.T) {
 		}
 	}
 }
+
+// A Go worker is a main package of its own: written into a directory that
+// already holds another package's Go files, it breaks that package ("found
+// packages worker and main") and does not build itself either.
+func TestAGoWorkerIsNotWrittenIntoAnotherPackagesDirectory(t *testing.T) {
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "jsapi")
+	require.NoError(t, os.MkdirAll(pkg, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(pkg, "api.go"), []byte("package jsapi\n"), 0o644))
+
+	_, err := Generate(Options{Name: "jsapi", Dir: dir, Kind: Go})
+	require.Error(t, err, "wrote a main package into the package jsapi")
+	_, statErr := os.Stat(filepath.Join(pkg, "main.go"))
+	assert.True(t, os.IsNotExist(statErr), "nothing written")
+
+	// -force overwrites the generator's own files, not a package that is not its.
+	_, err = Generate(Options{Name: "jsapi", Dir: dir, Kind: Go, Force: true})
+	require.Error(t, err)
+}
