@@ -47,7 +47,7 @@ func main() {
 		what: fmt.Sprintf("heavy-computation (%d iterations each) on %s", *iterations, *script),
 	}
 	if *goWorker {
-		rounds := *iterations / 40 // a SHA-256 round costs about 40 loop iterations of cpu-worker.js
+		rounds := max(1, *iterations/40) // a SHA-256 round costs about 40 loop iterations of cpu-worker.js; the worker does 1 at least
 		l = load{
 			config: atmo.WorkerConfig{Tasks: []string{"sha256"}, Module: *module},
 			name:   "sha256", params: map[string]any{"data": []byte("atmo"), "rounds": rounds},
