@@ -370,3 +370,65 @@ func TestAFreeSpecialistTakesItsTaskSoTheGeneralistStaysFree(t *testing.T) {
 		t.Fatalf("mul waits for the generalist, busy with an add, while the specialist idles: %+v", tm.Status())
 	}
 }
+
+// A specialist that an elastic group grew is still a specialist: a free one
+// takes its task, so that a task only the generalist can run does not wait
+// behind it.
+func TestAFreeGrownSpecialistTakesItsTaskSoTheGeneralistStaysFree(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	var mu sync.Mutex
+	gates := map[float64]chan struct{}{}
+	gate := func(n float64) chan struct{} {
+		mu.Lock()
+		defer mu.Unlock()
+		if gates[n] == nil {
+			gates[n] = make(chan struct{})
+		}
+		return gates[n]
+	}
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, g := range gates {
+			select {
+			case <-g:
+			default:
+				close(g)
+			}
+		}
+	}()
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		if name == "add" {
+			<-gate(asFloat(params))
+		}
+		return w.id, ""
+	}, WorkerConfig{Tasks: []string{"add"}, Script: "specialist", Count: 1, MaxWorkers: 2, IdleTimeout: time.Minute},
+		WorkerConfig{Tasks: []string{"add", "mul"}, Script: "generalist", Count: 1})
+	require.NoError(t, p.ready(ctx(t)))
+	// A burst of three adds: the specialist (worker-1) and the generalist
+	// (worker-2) take one each, the third waits and grows worker-3, a
+	// specialist.
+	a1 := doAsync(tm, TaskParams{Name: "add", Params: 1})
+	a2 := doAsync(tm, TaskParams{Name: "add", Params: 2})
+	a3 := doAsync(tm, TaskParams{Name: "add", Params: 3})
+	settleSoon(t, func() bool { return tm.Stats().Grown == 1 && tm.Stats().Running == 3 })
+	close(gate(3))
+	require.Equal(t, "worker-3", (<-a3).Content)
+	close(gate(2))
+	require.Equal(t, "worker-2", (<-a2).Content)
+	// worker-1 still busy; worker-3 (grown specialist) and worker-2
+	// (generalist) are free. An add, then a mul.
+	a4 := doAsync(tm, TaskParams{Name: "add", Params: 4})
+	mul := doAsync(tm, TaskParams{Name: "mul"})
+	select {
+	case r := <-mul:
+		assert.Equal(t, "worker-2", r.Content)
+	case <-time.After(2 * time.Second):
+		t.Errorf("mul waits for the generalist, busy with an add, while a grown specialist idles: %+v", tm.Status())
+	}
+	close(gate(4))
+	close(gate(1))
+	<-a4
+	<-a1
+}

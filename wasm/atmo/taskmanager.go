@@ -351,14 +351,14 @@ func (tm *TaskManager) roomFor(name string) bool {
 	return false
 }
 
-// pickWorker picks among the free workers (those with room): a worker of a
-// group's Count before one an elastic group grew, so that a grown worker
-// idles out (IdleTimeout) once the others have room for the load, even
-// overlapping tasks at Concurrency above 1; then the worker with the fewest
-// tasks in flight, which spreads load; a tie goes to the worker that lists
-// the fewest task names, so that a specialist takes what it can and a
-// generalist stays free for what only it can run; then to the worker that
-// answered last, whose thread is the likeliest still
+// pickWorker picks among the free workers (those with room): the one that
+// lists the fewest task names, so that a specialist (Count or grown) takes
+// what it can and a generalist stays free for what only it can run; then a
+// worker of a group's Count before one an elastic group grew, so that a
+// grown worker idles out (IdleTimeout) once the others have room for the
+// load, even overlapping tasks at Concurrency above 1; then the worker with
+// the fewest tasks in flight, which spreads load; a tie goes to the worker
+// that answered last, whose thread is the likeliest still
 // awake (kept so after a lone task: Options.LoneTaskAwake), so that tasks
 // one at a time stay on one warm worker; else the scan starts at a rotating
 // index so ties do not always go to the first.
@@ -380,13 +380,13 @@ func (tm *TaskManager) pickWorker(candidates []*TaskWorker) *TaskWorker {
 
 // before says whether w is a better pick than best (see pickWorker).
 func (tm *TaskManager) before(w, best *TaskWorker) bool {
+	if a, b := len(w.tasks), len(best.tasks); a != b {
+		return a < b
+	}
 	if w.elastic != best.elastic {
 		return !w.elastic
 	}
 	if a, b := len(w.inflight), len(best.inflight); a != b {
-		return a < b
-	}
-	if a, b := len(w.tasks), len(best.tasks); a != b {
 		return a < b
 	}
 	return w == tm.warm
