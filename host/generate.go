@@ -79,14 +79,19 @@ func generateCmd(args []string, stdout, stderr io.Writer) error {
 // nextStep says how to run what was generated.
 func nextStep(o generate.Options, files []generate.File) string {
 	dot := func(p string) string { // a path go build and node take as a path
-		if filepath.IsAbs(p) || strings.HasPrefix(p, ".") {
+		sep := string(filepath.Separator)
+		if filepath.IsAbs(p) || p == "." || p == ".." || strings.HasPrefix(p, "."+sep) || strings.HasPrefix(p, ".."+sep) {
 			return p
 		}
-		return "." + string(filepath.Separator) + p
+		return "." + sep + p
 	}
 	switch o.Kind {
 	case generate.Server:
-		return "next: node " + files[1].Path
+		p := files[1].Path
+		if strings.HasPrefix(p, "-") { // node would take it for an option
+			p = dot(p)
+		}
+		return "next: node " + p
 	case generate.Go:
 		pkg := filepath.Dir(files[0].Path)
 		return fmt.Sprintf("next, in a module that requires github.com/atmoworkers/atmo: GOOS=js GOARCH=wasm go build -o %s.wasm %s (then see %s)",

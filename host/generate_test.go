@@ -230,3 +230,28 @@ func TestGenerateWorkerSaysWhatToDoNext(t *testing.T) {
 		})
 	}
 }
+
+// The printed next step is a command that works as printed, also for a DIR
+// written ./-dir (as generate-worker's comment says to) or a hidden one: node
+// takes "-dir/x.js" for an option, and go build takes ".gen/x" for an import
+// path, not a directory.
+func TestGenerateWorkersNextStepTakesEveryDirAsAPath(t *testing.T) {
+	for _, c := range []struct{ dir, kind, want string }{
+		{"./-dir", "server", "next: node ." + string(filepath.Separator) + filepath.Join("-dir", "calc-w.example.js")},
+		{"./.gen", "go", "go build -o " + filepath.Join(".gen", "calc-w") + ".wasm ." + string(filepath.Separator) + filepath.Join(".gen", "calc-w") + " "},
+	} {
+		t.Run(c.dir+" "+c.kind, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			var stdout, stderr bytes.Buffer
+			require.Equal(t, 0, run([]string{"generate-worker", "calc-w", c.dir, c.kind}, &stdout, &stderr), stderr.String())
+			assert.Contains(t, stdout.String(), c.want)
+			if c.kind == "server" {
+				if node, err := exec.LookPath("node"); err == nil {
+					line := stdout.String()[strings.LastIndex(stdout.String(), "next: node ")+len("next: node "):]
+					out, err := exec.Command(node, strings.TrimSpace(line)).CombinedOutput()
+					assert.NoError(t, err, "the printed step fails: %s", out)
+				}
+			}
+		})
+	}
+}

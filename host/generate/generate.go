@@ -14,6 +14,8 @@ package generate
 import (
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/build/constraint"
 	"go/parser"
 	"go/token"
 	"os"
@@ -185,15 +187,36 @@ func otherPackage(dir string) error {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+		if e.IsDir() || !strings.HasSuffix(name, ".go") {
 			continue
 		}
-		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, name), nil, parser.PackageClauseOnly)
-		if err != nil || f.Name.Name != "main" {
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, name), nil, parser.PackageClauseOnly|parser.ParseComments)
+		if err == nil && ignored(f) {
+			continue // no build takes it (a go:generate helper): no package of dir's
+		}
+		// A test file counts too: package calc's tests beside a main.go
+		// break the build ("found packages"); main's own tests may be main_test.
+		if err != nil || (f.Name.Name != "main" && !(strings.HasSuffix(name, "_test.go") && f.Name.Name == "main_test")) {
 			return fmt.Errorf("%w: %s holds %s, a Go file of another package; a Go worker is a main package of its own: pick another NAME or DIR", ErrBadInput, dir, name)
 		}
 	}
 	return nil
+}
+
+// ignored says whether f is built by no build: //go:build ignore.
+func ignored(f *ast.File) bool {
+	for _, g := range f.Comments {
+		if g.Pos() >= f.Package {
+			break
+		}
+		for _, c := range g.List {
+			if constraint.IsGoBuild(c.Text) {
+				x, err := constraint.Parse(c.Text)
+				return err == nil && x.String() == "ignore"
+			}
+		}
+	}
+	return false
 }
 
 // fill replaces {{KEY}} placeholders.

@@ -202,3 +202,34 @@ func TestAGoWorkerIsNotWrittenIntoAnotherPackagesDirectory(t *testing.T) {
 	_, err = Generate(Options{Name: "jsapi", Dir: dir, Kind: Go, Force: true})
 	require.Error(t, err)
 }
+
+// A folder whose only Go files are tests of another package is still that
+// package's folder: a main.go beside them does not build ("found packages
+// calc (calc_test.go) and main (main.go)").
+func TestAGoWorkerIsNotWrittenBesideAnotherPackagesTests(t *testing.T) {
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "calc-w")
+	require.NoError(t, os.MkdirAll(pkg, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(pkg, "calc_test.go"), []byte("package calc\n"), 0o644))
+
+	_, err := Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
+	require.Error(t, err, "wrote a main package beside package calc's tests")
+	_, statErr := os.Stat(filepath.Join(pkg, "main.go"))
+	assert.True(t, os.IsNotExist(statErr), "nothing written")
+
+	// main's own tests, in package main or main_test, are no other package.
+	require.NoError(t, os.WriteFile(filepath.Join(pkg, "calc_test.go"), []byte("package main_test\n"), 0o644))
+	_, err = Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
+	assert.NoError(t, err)
+}
+
+// A file that no build takes (//go:build ignore, a go:generate helper) is
+// no package of the folder: a main.go beside it builds and vets.
+func TestAGoWorkerMayBeWrittenBesideAFileNoBuildTakes(t *testing.T) {
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "calc-w")
+	require.NoError(t, os.MkdirAll(pkg, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(pkg, "gen.go"), []byte("//go:build ignore\n\npackage tools\n"), 0o644))
+	_, err := Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
+	assert.NoError(t, err)
+}
