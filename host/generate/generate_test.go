@@ -184,52 +184,37 @@ func TestServerWorkersRunUnderNode(t *testing.T) {
 	}
 }
 
-// A Go worker is a main package of its own: written into a directory that
-// already holds another package's Go files, it breaks that package ("found
-// packages worker and main") and does not build itself either.
-func TestAGoWorkerIsNotWrittenIntoAnotherPackagesDirectory(t *testing.T) {
-	dir := t.TempDir()
-	pkg := filepath.Join(dir, "jsapi")
-	require.NoError(t, os.MkdirAll(pkg, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(pkg, "api.go"), []byte("package jsapi\n"), 0o644))
-
-	_, err := Generate(Options{Name: "jsapi", Dir: dir, Kind: Go})
-	require.Error(t, err, "wrote a main package into the package jsapi")
-	_, statErr := os.Stat(filepath.Join(pkg, "main.go"))
-	assert.True(t, os.IsNotExist(statErr), "nothing written")
-
-	// -force overwrites the generator's own files, not a package that is not its.
-	_, err = Generate(Options{Name: "jsapi", Dir: dir, Kind: Go, Force: true})
-	require.Error(t, err)
-}
-
-// A folder whose only Go files are tests of another package is still that
-// package's folder: a main.go beside them does not build ("found packages
-// calc (calc_test.go) and main (main.go)").
-func TestAGoWorkerIsNotWrittenBesideAnotherPackagesTests(t *testing.T) {
-	dir := t.TempDir()
-	pkg := filepath.Join(dir, "calc-w")
-	require.NoError(t, os.MkdirAll(pkg, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(pkg, "calc_test.go"), []byte("package calc\n"), 0o644))
-
-	_, err := Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
-	require.Error(t, err, "wrote a main package beside package calc's tests")
-	_, statErr := os.Stat(filepath.Join(pkg, "main.go"))
-	assert.True(t, os.IsNotExist(statErr), "nothing written")
-
-	// main's own tests, in package main or main_test, are no other package.
-	require.NoError(t, os.WriteFile(filepath.Join(pkg, "calc_test.go"), []byte("package main_test\n"), 0o644))
-	_, err = Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
-	assert.NoError(t, err)
-}
-
-// A file that no build takes (//go:build ignore, a go:generate helper) is
-// no package of the folder: a main.go beside it builds and vets.
-func TestAGoWorkerMayBeWrittenBesideAFileNoBuildTakes(t *testing.T) {
-	dir := t.TempDir()
-	pkg := filepath.Join(dir, "calc-w")
-	require.NoError(t, os.MkdirAll(pkg, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(pkg, "gen.go"), []byte("//go:build ignore\n\npackage tools\n"), 0o644))
-	_, err := Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
-	assert.NoError(t, err)
+// A Go worker is a main package of its own: written into a folder that
+// holds another package's Go files (its tests too), it would break that
+// package ("found packages calc and main") and not build itself. -force
+// overwrites the generator's own files, never such a folder. A file no build
+// takes (//go:build ignore, a go:generate helper) and main's own external
+// tests are no other package.
+func TestAGoWorkerIsWrittenOnlyWhereNoOtherPackageLives(t *testing.T) {
+	for _, c := range []struct {
+		file, text string
+		refused    bool
+	}{
+		{"api.go", "package jsapi\n", true},
+		{"calc_test.go", "package calc\n", true},
+		{"calc_test.go", "package main_test\n", false},
+		{"gen.go", "//go:build ignore\n\npackage tools\n", false},
+	} {
+		t.Run(c.file+" "+strings.TrimSpace(c.text), func(t *testing.T) {
+			dir := t.TempDir()
+			pkg := filepath.Join(dir, "calc-w")
+			require.NoError(t, os.MkdirAll(pkg, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(pkg, c.file), []byte(c.text), 0o644))
+			_, err := Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
+			if !c.refused {
+				assert.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, ErrBadInput)
+			_, statErr := os.Stat(filepath.Join(pkg, "main.go"))
+			assert.True(t, os.IsNotExist(statErr), "nothing written")
+			_, err = Generate(Options{Name: "calc-w", Dir: dir, Kind: Go, Force: true})
+			assert.ErrorIs(t, err, ErrBadInput, "not with -force either")
+		})
+	}
 }
