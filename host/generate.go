@@ -97,6 +97,12 @@ func nextStep(o generate.Options, files []generate.File) string {
 		return fmt.Sprintf("next, in a module that requires github.com/atmoworkers/atmo: GOOS=js GOARCH=wasm go build -o %s.wasm %s (then see %s)",
 			pkg, dot(pkg), files[1].Path)
 	}
+	// The command runs from the atmo repository, wherever the worker was
+	// written: its folder is named absolutely.
+	dir := o.Dir
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	return fmt.Sprintf("next, in the atmo repository: make build-wasm && go run ./host -mount /my/=%s, then open http://127.0.0.1:8080/my/%s",
-		o.Dir, filepath.Base(files[1].Path))
+		dir, filepath.Base(files[1].Path))
 }
