@@ -133,13 +133,10 @@ func (n *node) workDir(w *TaskWorker) string {
 
 // resolveFile turns a Script or Module (or a GoModuleOptions path: a path or
 // a file: URL) into an absolute path to an existing file; a relative path
-// is resolved against dir ("" for the working directory).
+// is resolved against dir (see workDir).
 func (n *node) resolveFile(src, dir string) (string, error) {
 	if scheme, _, ok := strings.Cut(src, ":"); ok && len(scheme) > 1 && scheme != "file" && !strings.ContainsAny(scheme, `/\.`) {
 		return "", fmt.Errorf("%q is a URL: a server worker's Script or Module is a file path or a file: URL", src)
-	}
-	if dir == "" {
-		dir = n.process.Call("cwd").String()
 	}
 	var abs string
 	err := jsCall(func() {
@@ -345,20 +342,21 @@ func (th *thread) terminate() {
 // the compile is done (go-worker.js keeps init-worker until the Go program
 // listens), and a read or compile failure ends the start through the pool.
 func spawnGoThread(n *node, w *TaskWorker) (transport, error) {
-	file, err := n.resolveFile(w.config.Module, n.workDir(w))
+	dir := n.workDir(w)
+	file, err := n.resolveFile(w.config.Module, dir)
 	if err != nil {
 		return nil, err
 	}
 	goModules.mu.Lock()
 	opts := goModules.opts
 	goModules.mu.Unlock()
-	wasmExec, err := n.wasmExec(opts.WasmExec, n.workDir(w))
+	wasmExec, err := n.wasmExec(opts.WasmExec, dir)
 	if err != nil {
 		return nil, err
 	}
 	th := &thread{n: n, modulePath: file, queue: wireNewQueue.Invoke(w.config.Concurrency)}
 	if opts.Bootstrap != "" {
-		boot, err := n.resolveFile(opts.Bootstrap, n.workDir(w))
+		boot, err := n.resolveFile(opts.Bootstrap, dir)
 		if err != nil {
 			return nil, fmt.Errorf("GoModuleOptions.Bootstrap: %v", err)
 		}
