@@ -412,6 +412,7 @@ func TestAWorkerThatNeverAnswersInitIsClosedAfterStartTimeout(t *testing.T) {
 	err := p.ready(ctx(t))
 	require.ErrorIs(t, err, ErrWorkerStart)
 	assert.Contains(t, err.Error(), "did not answer init-worker")
+	assert.Contains(t, err.Error(), "if it is only slow to start, raise WorkerConfig.StartTimeout")
 	require.ErrorIs(t, doErr, ErrNoWorker)
 	assert.Contains(t, doErr.Error(), "did not answer init-worker")
 }

@@ -183,7 +183,7 @@ func (p *workerPool) boot(w *TaskWorker) {
 				return
 			}
 		}
-		p.tm.bootFailed(w, fmt.Sprintf("did not answer init-worker with worker-ready within %v: check that %s is a worker for this protocol (a wrong URL may serve an empty page)", d, w.source()))
+		p.tm.bootFailed(w, fmt.Sprintf("did not answer init-worker with worker-ready within %v: check that %s is a worker for this protocol (a wrong URL may serve an empty page), or, if it is only slow to start, raise WorkerConfig.StartTimeout", d, w.source()))
 	})
 }
 

@@ -190,7 +190,7 @@ func (th *thread) startTimedOut(d time.Duration) string {
 	if why := moduleStartTimedOut(th.modulePath, th.module, d); why != "" || th.script == "" {
 		return why
 	}
-	return fmt.Sprintf("did not answer init-worker with worker-ready within %v: check that %s is a worker for this protocol, one that listens on require('worker_threads').parentPort and answers init-worker (a script written with jsworker/atmo-worker.js does)", d, th.script)
+	return fmt.Sprintf("did not answer init-worker with worker-ready within %v: check that %s is a worker for this protocol, one that listens on require('worker_threads').parentPort and answers init-worker (a script written with jsworker/atmo-worker.js does), or, if it is only slow to start, raise WorkerConfig.StartTimeout", d, th.script)
 }
 
 // webWorkerOnly matches the error of a script written for a Web Worker run

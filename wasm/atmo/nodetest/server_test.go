@@ -350,6 +350,7 @@ func TestAScriptThatNeverAnswersInitWorkerFailsToStartSayingWhereNodeWorkersList
 	require.ErrorIs(t, err, atmo.ErrWorkerStart)
 	assert.ErrorContains(t, err, "did not answer init-worker with worker-ready within 300ms")
 	assert.ErrorContains(t, err, "require('worker_threads').parentPort", "a Node.js worker's words")
+	assert.ErrorContains(t, err, "if it is only slow to start, raise WorkerConfig.StartTimeout")
 	assert.NotContains(t, err.Error(), "empty page", "not a browser's")
 }
 
