@@ -32,6 +32,34 @@ window.loads = { x, y };
 	assert.Equal(t, map[string]any{"sum": 3.0}, got["y"])
 }
 
+func TestLoadAtmoRefusesOptionsItCannotUseNamingThem(t *testing.T) {
+	// Each would otherwise load the default module, as if it were the one
+	// asked for; the last, good call still loads it.
+	ctx := pageOf(t, map[string]string{"index.html": `<!doctype html><meta charset="utf-8"><body>
+<script type="module">
+import { loadAtmo } from '/atmo.js';
+const outcome = (f) => { try { return f().then(() => 'loaded', (e) => e.code + ' ' + e.argument); } catch (e) { return 'threw ' + e.name + ': ' + e.message; } };
+window.loads = (async () => ({
+  nullOptions: await outcome(() => loadAtmo(null)),
+  aURL: await outcome(() => loadAtmo('/elsewhere/atmo.wasm')),
+  misspelt: await outcome(() => loadAtmo({ wasmURL: '/elsewhere/atmo.wasm' })),
+  wasmNotAString: await outcome(() => loadAtmo({ wasm: new URL('/atmo.wasm', location.href) })),
+  emptyWasmExec: await outcome(() => loadAtmo({ wasmExec: '' })),
+  good: await outcome(() => loadAtmo({ wasm: '/atmo.wasm', wasmExec: undefined })),
+}))();
+</script>`}, "window.loads")
+	var got map[string]any
+	eval(t, ctx, `window.loads`, &got)
+	assert.Equal(t, map[string]any{
+		"nullOptions":    "ERR_BAD_ARGUMENT options",
+		"aURL":           "ERR_BAD_ARGUMENT options",
+		"misspelt":       "ERR_BAD_ARGUMENT options.wasmURL",
+		"wasmNotAString": "ERR_BAD_ARGUMENT options.wasm",
+		"emptyWasmExec":  "ERR_BAD_ARGUMENT options.wasmExec",
+		"good":           "loaded",
+	}, got)
+}
+
 func TestLoadAtmoInAWorkerLoadsWasmExecAsThatWorkerCanOrSaysWhy(t *testing.T) {
 	ctx := pageOf(t, map[string]string{
 		"module-worker.js": `import { loadAtmo } from '/atmo.js';

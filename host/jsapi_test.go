@@ -195,6 +195,12 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
     nameBigInt: await fail(tm.run(10n, {})),
     nameCyclic: await fail(tm.run(cyclic, {})),
     addTaskNameBigInt: throws(() => tm.addTask({ name: 10n })),
+    taskTimeoutNaN: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, taskTimeout: NaN }])),
+    startTimeoutNaN: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, startTimeout: NaN }])),
+    idleTimeoutNaN: throws(() => atmo.createBrowserWorkerManager(tm, [{ ...math, maxWorkers: 2, idleTimeout: NaN }])),
+    managerOptionsNotAnObject: throws(() => atmo.createTaskManager('fast')),
+    transferWithoutParams: await fail(tm.run('add', null, { transfer: [buf] })),
+    badProgressWithTransfer: await fail(tm.run('add', { buf }, { transfer: [buf], onProgress: 'yes' })),
   };
   out.bufferKept = buf.byteLength;
   out.noLimit = await tm.run('add', { a: 1, b: 2 }, { timeout: Infinity });
@@ -212,6 +218,8 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 		"fractionalPriority": "priority", "retriesWithTransfer": "retries", "priorityPastAging": "priority",
 		"agingNaN": "options.agingInterval", "agingBigInt": "options.agingInterval", "countBigInt": "configs[0].count", "taskBigInt": "configs[0].tasks[1]",
 		"priorityBigInt": "priority", "nameBigInt": "name", "nameCyclic": "name", "addTaskNameBigInt": "name",
+		"taskTimeoutNaN": "configs[0].taskTimeout", "startTimeoutNaN": "configs[0].startTimeout", "idleTimeoutNaN": "configs[0].idleTimeout",
+		"managerOptionsNotAnObject": "options", "transferWithoutParams": "transfer", "badProgressWithTransfer": "onProgress",
 	} {
 		require.Contains(t, got, name)
 		bad := got[name].(map[string]any)
@@ -221,7 +229,7 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 	}
 	assert.Contains(t, got["misspeltCallback"].(map[string]any)["message"], `unknown option "onSucess"; the options are name, params, onSuccess, onError, priority, timeout, retries, onProgress, transfer, raw`)
 	assert.Contains(t, got["retriesWithTransfer"].(map[string]any)["message"], "one that dies takes them with it")
-	assert.Equal(t, 8.0, got["bufferKept"], "a refused task moves nothing")
+	assert.Equal(t, 8.0, got["bufferKept"], "a refused task moves nothing, whatever check refused it")
 	assert.Equal(t, 3.0, got["noLimit"], "timeout Infinity: no limit")
 	assert.Equal(t, 4.0, got["seedTask"], "the other fields of the seed's TaskRequest are taken, and ignored")
 	field := func(name, k string) any { return got[name].(map[string]any)[k] }
@@ -234,6 +242,24 @@ func TestJSAPIBadArgumentsRejectNamingTheArgument(t *testing.T) {
 	assert.Contains(t, field("unknownTask", "message"), "resize")
 	assert.Equal(t, "atmo: run(10n): name must be a non-empty string, the task name a worker lists in its tasks (got 10n)", field("nameBigInt", "message"))
 	assert.Contains(t, field("nameCyclic", "message"), "(got an object JSON cannot write)")
+}
+
+func TestJSAPIOptionalFieldsSetToUndefinedAreLeftOut(t *testing.T) {
+	// atmo.d.ts types them as optional (count?: number), which TypeScript
+	// lets a caller set to undefined: {script: isGo ? undefined : url, ...}.
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const out = {};
+  const attempt = (k, f) => { try { f(); out[k] = 'ok'; } catch (e) { out[k] = e.code + ' ' + e.argument; } };
+  const tm = atmo.createTaskManager();
+  attempt('createTaskManager', () => atmo.createTaskManager({ agingInterval: undefined, loneTaskAwake: undefined }).close());
+  attempt('config', () => atmo.createBrowserWorkerManager(tm, [{ ...math, module: undefined, count: undefined, taskTimeout: undefined }]));
+  attempt('noTasks', () => atmo.createBrowserWorkerManager(tm, [{ ...math, tasks: undefined }]));
+  if (out.config === 'ok') out.sum = await tm.run('add', { a: 1, b: 2 }, { timeout: undefined });
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, map[string]any{"createTaskManager": "ok", "config": "ok", "noTasks": "ERR_BAD_ARGUMENT configs[0].tasks", "sum": 3.0}, got)
 }
 
 func TestJSAPIStatusStatsAndSubscribeFollowTheTasks(t *testing.T) {

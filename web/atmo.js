@@ -90,8 +90,13 @@ function cloneParams(params, transfer, where) {
   if (transfer !== undefined && transfer !== null && !Array.isArray(transfer)) {
     throw badArgument(`atmo: ${where}: transfer must be an array of ArrayBuffers (or other transferables) found in params`, 'transfer');
   }
-  if (params === undefined) return { copy: null, list: [] };
   const list = transfer || [];
+  if (params === undefined || params === null) {
+    if (list.length > 0) {
+      throw badArgument(`atmo: ${where}: transfer lists ${list.length} buffer(s) but params is ${params}: list in transfer only buffers found in params, which the worker receives`, 'transfer');
+    }
+    return { copy: null, list };
+  }
   try {
     if (list.length === 0) {
       const copy = plainCopy(params, 0, { left: PLAIN_NODES });
@@ -313,11 +318,12 @@ class TaskManager {
     // The run() calls before it, waiting for their turn's batch, go first:
     // tasks reach Go in the order they were called.
     if (this._runs.length > 0) this._flushRuns();
-    const { copy, list } = cloneParams(params, opts.transfer, where);
     const { onProgress } = opts;
     if (onProgress !== undefined && onProgress !== null && typeof onProgress !== 'function') {
       throw badArgument(`atmo: ${where}: onProgress must be a function`, 'onProgress');
     }
+    // Last of the checks: it moves transfer's buffers out of the caller's hands.
+    const { copy, list } = cloneParams(params, opts.transfer, where);
     // Reports come with the answers (_settleRuns), in order, before done.
     const progress = onProgress
       ? (report) => {
@@ -866,6 +872,10 @@ async function instantiate(url, importObject) {
   }
 }
 
+// The options loadAtmo knows; any other is refused, not ignored (a
+// misspelt wasm would load the default module).
+const LOAD_OPTIONS = new Set(['wasm', 'wasmExec', 'timeout']);
+
 /**
  * Loads the Go module and resolves with the API. options: wasm (default
  * '/atmo.wasm'), wasmExec (default '/wasm_exec.js'; Go worker modules load
@@ -875,6 +885,20 @@ async function instantiate(url, importObject) {
  * this file is asked; later calls share it.
  */
 export function loadAtmo(options = {}) {
+  if (options === null || typeof options !== 'object') {
+    return Promise.reject(badArgument(`atmo: loadAtmo(options): options must be an object like {wasm: '/atmo.wasm', wasmExec: '/wasm_exec.js'} (got ${shown(options)})`, 'options'));
+  }
+  for (const k of Object.keys(options)) {
+    if (!LOAD_OPTIONS.has(k)) {
+      return Promise.reject(badArgument(`atmo: loadAtmo(options): unknown option ${JSON.stringify(k)}; the options are ${[...LOAD_OPTIONS].join(', ')}`, 'options.' + k));
+    }
+  }
+  for (const k of ['wasm', 'wasmExec']) {
+    const v = options[k];
+    if (v !== undefined && (typeof v !== 'string' || v === '')) {
+      return Promise.reject(badArgument(`atmo: loadAtmo(options): options.${k} must be a URL string, or left out for the default (got ${shown(v)})`, 'options.' + k));
+    }
+  }
   if (globalThis[LOADING]) return globalThis[LOADING];
   const wasm = options.wasm || '/atmo.wasm';
   const wasmExec = options.wasmExec || '/wasm_exec.js';

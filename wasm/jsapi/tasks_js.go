@@ -21,10 +21,16 @@ import (
 func (b *bridge) createTaskManager(args []js.Value) any {
 	var o atmo.Options
 	opts := arg(args, 0)
+	if t := opts.Type(); t != js.TypeObject && t != js.TypeUndefined && t != js.TypeNull {
+		return errorValue(fmt.Errorf("atmo: createTaskManager(options): options must be an object like {agingInterval: 1000} (got a %s); leave it out for the defaults", t), "ERR_BAD_ARGUMENT", "options")
+	}
 	if opts.Type() == js.TypeObject {
 		keys := js.Global().Get("Object").Call("keys", opts)
 		for i := 0; i < keys.Length(); i++ {
 			k := keys.Index(i).String()
+			if opts.Get(k).IsUndefined() {
+				continue // left out, as atmo.d.ts's types allow
+			}
 			switch k {
 			case "agingInterval":
 				v := opts.Get(k)

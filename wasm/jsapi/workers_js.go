@@ -30,6 +30,9 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 	for i := 0; i < keys.Length(); i++ {
 		k := keys.Index(i).String()
 		f := v.Get(k)
+		if f.IsUndefined() {
+			continue // an optional field left out, as atmo.d.ts's types allow
+		}
 		arg := where + "." + k
 		switch k {
 		case "tasks":
@@ -56,7 +59,7 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 				c.Type = f.String()
 			}
 		case "startTimeout", "taskTimeout":
-			if f.Type() != js.TypeNumber || f.Float() <= 0 {
+			if f.Type() != js.TypeNumber || !(f.Float() > 0) { // NaN too
 				return c, arg, fmt.Errorf("atmo: %s must be a positive number of milliseconds", arg)
 			}
 			d := msDuration(f.Float())
@@ -66,7 +69,7 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 				c.TaskTimeout = d
 			}
 		case "idleTimeout":
-			if f.Type() != js.TypeNumber || f.Float() <= 0 || math.IsInf(f.Float(), 0) {
+			if f.Type() != js.TypeNumber || !(f.Float() > 0) || math.IsInf(f.Float(), 0) {
 				return c, arg, fmt.Errorf("atmo: %s must be a positive number of milliseconds (leave it out to never release workers)", arg)
 			}
 			c.IdleTimeout = msDuration(f.Float())
