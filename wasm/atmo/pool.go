@@ -553,7 +553,10 @@ func (tm *TaskManager) scheduleRestart(w *TaskWorker, reason string) {
 	w.restarts++
 	tm.stats.restarted++
 	tm.setWorkerStatus(w, WorkerOffline, reason)
-	n := max(w.bootFailures, w.crashes, 1)
+	// Failures in a row: the crashes since its last answered task, and the
+	// starts that failed since its last worker-ready (a crash, then a failed
+	// start, are two).
+	n := max(w.bootFailures+w.crashes, 1)
 	// Capped before the doubling too, which would overflow a huge Backoff.
 	delay := min(w.config.Restart.Backoff, maxRestartBackoff) << min(n-1, 16)
 	delay = min(delay, maxRestartBackoff)

@@ -531,6 +531,32 @@ func TestACrashedWorkerRestartsWithBackoff(t *testing.T) {
 	require.NoError(t, err)
 }
 
+func TestACrashThenAFailedStartAreTwoFailuresInARowAndDoubleTheBackoff(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	starts, failing := 0, false
+	var w *TaskWorker
+	p, err := newWorkerPool(tm, func(x *TaskWorker) (transport, error) {
+		starts++
+		w = x
+		if failing {
+			return nil, errors.New("404")
+		}
+		return &fakeTransport{pool: x.pool, w: x, run: echo}, nil
+	}, []WorkerConfig{{Tasks: []string{"job"}, Script: "a", Restart: RestartPolicy{MaxBootFailures: 5}}})
+	require.NoError(t, err)
+	require.NoError(t, p.ready(ctx(t)))
+	failing = true
+	p.workerExit(w, "crash") // the first failure: a restart after 100ms
+	clk.Advance(100 * time.Millisecond)
+	require.Equal(t, 2, starts, "that start fails: the second failure in a row")
+	clk.Advance(199 * time.Millisecond)
+	assert.Equal(t, 2, starts, "the second failure in a row waits 200ms, not 100ms")
+	clk.Advance(time.Millisecond)
+	assert.Equal(t, 3, starts)
+}
+
 func TestAScriptThatFailsEveryStartIsClosedAfterMaxBootFailures(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
