@@ -670,6 +670,18 @@ func TestWorkerConfigsAreChecked(t *testing.T) {
 	assert.ErrorIs(t, err, ErrBadParams)
 }
 
+func TestATaskNameListedTwiceIsOneTaskOfTheWorker(t *testing.T) {
+	// Listed twice, a name would be counted twice where the pool weighs its
+	// queue against its workers (an elastic group grew too soon).
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, fakes := fakePool(t, tm, echo, cfg("a", "job", "other", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	assert.Equal(t, []string{"job", "other"}, (*fakes)[0].w.Tasks())
+	_, err := tm.Do(ctx(t), "job", nil)
+	require.NoError(t, err)
+}
+
 func ExampleTaskManager_Do() {
 	tm := NewTaskManager()
 	defer tm.Close()

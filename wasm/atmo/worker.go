@@ -10,7 +10,8 @@ import (
 // WorkerConfig describes the workers of one kind in a pool: the seed's
 // WorkerConfig. The zero value of each optional field means its default.
 type WorkerConfig struct {
-	// Tasks are the task names this worker can do (at least one).
+	// Tasks are the task names this worker can do (at least one; a name
+	// listed twice counts once).
 	Tasks []string
 	// Script is the URL (in the browser; a file path under Node.js) of a JS
 	// worker script that speaks the protocol: the seed's workers and those
@@ -129,8 +130,20 @@ func (c WorkerConfig) validate(i int, base RestartPolicy) (WorkerConfig, error) 
 		c.Concurrency = 1
 	}
 	c.Restart = c.Restart.withDefaults(base)
-	c.Tasks = slices.Clone(c.Tasks)
+	c.Tasks = uniqueNames(c.Tasks)
 	return c, nil
+}
+
+// uniqueNames is a copy of names, each once, in their first order: a name
+// listed twice is one task the worker handles.
+func uniqueNames(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // TaskWorker is one worker of a pool: the seed's BrowserTaskWorker (and
