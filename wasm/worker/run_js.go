@@ -83,7 +83,10 @@ const compact = [];
 // (see server.go's workTag): the task fails saying so instead of running
 // with nil where the value was.
 const unreadable = (i, e) => {
-  if (i < 2 || (i - 2) % 4 !== 2) throw e; // not params: an id or a name Go cannot read takes the general path
+  // Not params: an id or a name Go cannot read (a BigInt) is written as
+  // null, as the general path would read it; the task's params are still
+  // judged (the general path would read a Blob as nil and run the task).
+  if (i < 2 || (i - 2) % 4 !== 2) return null;
   compact[i + 1] = String((e && e.message) || e);
   return null;
 };
@@ -166,20 +169,30 @@ func (p jsPort) idle() {
 	}
 }
 
-func (p jsPort) post(msg any) {
+// tryPost posts msg, or says why it could not (structured clone refused a
+// value, a buffer in the transfer list was moved already).
+func (p jsPort) tryPost(msg any) error {
 	var err error
 	values.Post(msg, func(refs, transfer any) {
 		err = jsCall(func() { portPost.Invoke(p.fn, refs, transfer) })
 	})
 	if err == nil {
 		values.CollectAfterPost()
+	}
+	return err
+}
+
+func (p jsPort) post(msg any) {
+	err := p.tryPost(msg)
+	if err == nil {
 		return
 	}
 	// Not cloneable (an opaque JS value such as a function): say so instead
 	// of leaving the host waiting.
 	switch m := msg.(type) {
 	case answer:
-		p.post(answer{taskID: m.taskID, workerID: m.workerID, errText: "the result could not be posted to the host: " + err.Error()})
+		// Tried once: a port that refuses even this text is gone.
+		_ = p.tryPost(answer{taskID: m.taskID, workerID: m.workerID, errText: "the result could not be posted to the host: " + err.Error()})
 	case answers:
 		// One answer spoils the batch: post each alone, so that the others
 		// arrive and the one that cannot says so.

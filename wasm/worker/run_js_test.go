@@ -251,9 +251,9 @@ func TestAHandleJSHandlerOfAMessageThePortCannotWriteGetsItsParamsReadIntoGoAndM
 	host, send := servedHost(t, s)
 	js.Global().Set("sent", js.Global().Get("Uint8Array").New(3))
 	defer js.Global().Delete("sent")
-	// A BigInt for the worker id: the general path reads the message
+	// Content that is no plain object: the general path reads the message
 	// leniently, with null for what Go cannot read.
-	send(`{ message: 'worker-work', taskId: 'task-1', workerId: 10n, content: { name: 'size', params: { data: globalThis.sent } } }`)
+	send(`{ message: 'worker-work', taskId: 'task-1', workerId: 'w', content: Object.assign(Object.create({}), { name: 'size', params: { data: globalThis.sent } }) }`)
 	c := answersByID(t, host, 2)["task-1"].Get("msg").Get("content")
 	assert.False(t, c.Get("same").Bool(), "a copy")
 	assert.Equal(t, 3, c.Get("length").Int())
@@ -543,4 +543,50 @@ func TestAMessageThatThrowsAsItIsWrittenLeavesTheNextWhole(t *testing.T) {
 	a := answersByID(t, host, 4)
 	assert.Equal(t, 3, a["t3"].Get("msg").Get("content").Int())
 	assert.Contains(t, a, "t2", "the general path ran it")
+}
+
+// A host that clones what it is posted, as postMessage does.
+func cloningHost() js.Value {
+	return js.Global().Get("Function").New(`
+const host = { posted: [] };
+host.post = (msg, transfer) => { host.posted.push({ msg: structuredClone(msg, { transfer }), transfer }); };
+host.listen = (fn) => { host.fn = fn; };
+return host;`).Invoke()
+}
+
+func TestProgressWithAValueThatCannotBePostedIsAnError(t *testing.T) {
+	s := newServer()
+	errs := make(chan error, 2)
+	s.handle("p", func(ctx context.Context, _ any) (any, error) {
+		errs <- Progress(ctx, js.Global().Get("Function").New("")) // a function: structured clone refuses it
+		u := js.Global().Get("Uint8Array").New(4)
+		_ = Progress(ctx, Transfer(u))
+		errs <- Progress(ctx, Transfer(u)) // moved already
+		return 1, nil
+	})
+	host := cloningHost()
+	serve(s, host)
+	host.Get("fn").Invoke(js.Global().Get("Function").New(`return { message: 'init-worker', id: 'w' }`).Invoke())
+	host.Get("fn").Invoke(js.Global().Get("Function").New(`return { message: 'worker-work', taskId: 't1', workerId: 'w', content: { name: 'p', params: 1 } }`).Invoke())
+	waitPosted(t, host, 3)
+	assert.Error(t, <-errs, "a report of a function")
+	assert.Error(t, <-errs, "a report of a buffer moved already")
+}
+
+func TestParamsGoCannotReadFailTheirTaskEvenBesideAnIdGoCannotRead(t *testing.T) {
+	s := newServer()
+	ran := make(chan any, 1)
+	s.handle("echo", func(_ context.Context, p any) (any, error) { ran <- p; return p, nil })
+	host, send := servedHost(t, s)
+	// A worker id that is a BigInt (a hand-written host).
+	send(`{ message: 'worker-work', taskId: 't1', workerId: 10n, content: { name: 'echo', params: new Blob(['x']) } }`)
+	waitPosted(t, host, 2)
+	m := host.Get("posted").Index(1).Get("msg")
+	select {
+	case p := <-ran:
+		t.Errorf("the handler ran with %#v where a Blob was", p)
+	default:
+	}
+	require.Equal(t, js.TypeString, m.Get("error").Type(), "the task fails")
+	assert.Contains(t, m.Get("error").String(), "cannot be read: a Blob")
 }

@@ -146,7 +146,14 @@ func Progress(ctx context.Context, value any) error {
 	if !live {
 		return context.Cause(ctx)
 	}
-	s.port.post(map[string]any{"message": protocol.WorkerProgress, "taskId": t.ID, "workerId": t.WorkerID, "content": v})
+	msg := map[string]any{"message": protocol.WorkerProgress, "taskId": t.ID, "workerId": t.WorkerID, "content": v}
+	if p, ok := s.port.(interface{ tryPost(msg any) error }); ok {
+		if err := p.tryPost(msg); err != nil {
+			return fmt.Errorf("worker.Progress: the report could not be posted to the host: %w", err)
+		}
+		return nil
+	}
+	s.port.post(msg)
 	return nil
 }
 
