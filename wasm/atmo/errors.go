@@ -9,7 +9,8 @@ import (
 var (
 	// ErrNoWorker: no worker, live or starting, lists the task's name.
 	ErrNoWorker = errors.New("atmo: no worker handles this task")
-	// ErrClosed: the TaskManager or the worker manager was closed.
+	// ErrClosed: the TaskManager or the worker manager was closed, or the
+	// worker a task moved its buffers to (TaskWorker.Close).
 	ErrClosed = errors.New("atmo: closed")
 	// ErrCanceled: the task was cancelled or deleted before it finished.
 	ErrCanceled = errors.New("atmo: task canceled")

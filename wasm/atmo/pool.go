@@ -672,6 +672,11 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 	tm.setWorkerStatus(w, WorkerClosed, w.describe()+" "+reason)
 	w.pool.forgetClosed()
 	for _, t := range tasks {
+		if values.Moves(t.params) {
+			// Closed, not crashed: ErrClosed, as at the manager's close.
+			tm.settle(t, Response{WorkerID: w.id, Err: fmt.Errorf("%w: task %s (%s) cannot be sent again: its params moved JS buffers (atmo.Transfer) to %s, which was %s; add the task again with fresh buffers", ErrClosed, t.id, t.name, w.id, reason)})
+			continue
+		}
 		tm.requeue(t, reason)
 	}
 	tm.failOrphans(w)

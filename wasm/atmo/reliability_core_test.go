@@ -397,6 +397,33 @@ func TestATaskThatMovedBuffersFailsWhenItsWorkerIsReplacedInsteadOfBeingSentAgai
 	}
 }
 
+func TestATaskThatMovedBuffersToAWorkerClosedByCloseFailsWithErrClosed(t *testing.T) {
+	// Nothing crashed: the program closed the worker (a task with copied
+	// params would go to the worker beside it).
+	tm := NewTaskManager()
+	defer tm.Close()
+	c := cfg("a", "hang")
+	c.Count = 2
+	p, _ := rawFakePool(t, tm, hangOn(t), c)
+	require.NoError(t, p.ready(ctx(t)))
+	moved := doAsync(tm, TaskParams{Name: "hang", Params: moving})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	task, ok := tm.Task("task-1")
+	require.True(t, ok)
+	var first *TaskWorker
+	for _, x := range p.list() {
+		if x.ID() == task.AssignedWorker() {
+			first = x
+		}
+	}
+	require.NotNil(t, first)
+	require.NoError(t, first.Close())
+	r := <-moved
+	require.ErrorIs(t, r.Err, ErrClosed)
+	assert.NotErrorIs(t, r.Err, ErrWorkerCrashed)
+	assert.Contains(t, r.Error, "task task-1 (hang) cannot be sent again: its params moved JS buffers (atmo.Transfer) to "+first.ID()+", which was closed by Close(); add the task again with fresh buffers")
+}
+
 func TestTasksBesideOneThatTimedOutRunAgainOnlyWhileTheirRetriesLast(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
