@@ -18,7 +18,10 @@
 // throw or a rejection becomes the task's error. ctx holds:
 //   name, taskId, workerId  what is being run;
 //   signal                  an AbortSignal, aborted when the host cancels the task;
-//   progress(value)         sends a progress report to the task's OnProgress.
+//   progress(value)         sends a progress report to the task's OnProgress
+//                           (it throws, as postMessage does, for a value that
+//                           cannot be cloned: from a timer's callback, such a
+//                           throw is uncaught, a crash of the worker).
 // Return atmoWorker.transfer(value, [buffer, ...]) to move ArrayBuffers back
 // instead of copying them.
 //
@@ -52,12 +55,13 @@
   // called (a worker that awaits a model or a module first) is kept from
   // the moment this script loads, and handed over then: a Web Worker drops
   // a message nobody listens for, where worker_threads' parentPort keeps it.
-  // Nothing else comes before the worker answers it, and nothing else is
-  // kept: a worker that loads the helper and never calls it keeps no more.
+  // Nothing else comes before the worker answers them (each init-worker is
+  // kept, and answered, as parentPort would), and nothing else is kept: a
+  // worker that loads the helper and never calls it keeps no more.
   const inWebWorker = typeof WorkerGlobalScope !== 'undefined' && root instanceof WorkerGlobalScope;
-  let earlyInit = null; // the latest init-worker, until atmoWorker is called
+  let earlyInits = []; // the init-workers posted before atmoWorker is called
   const keepEarly = (e) => {
-    if (e.data && e.data.message === 'init-worker') earlyInit = e.data;
+    if (e.data && e.data.message === 'init-worker') earlyInits.push(e.data);
   };
   if (inWebWorker) root.addEventListener('message', keepEarly);
 
@@ -68,9 +72,9 @@
         listen: (fn) => {
           root.removeEventListener('message', keepEarly);
           root.addEventListener('message', (e) => fn(e.data));
-          const data = earlyInit;
-          earlyInit = null;
-          if (data) fn(data);
+          const early = earlyInits;
+          earlyInits = [];
+          for (const data of early) fn(data); // each answered, as parentPort keeps them all
         },
       };
     }
@@ -321,6 +325,7 @@
     // the same turn; only a promise is waited for (an await on every task
     // cost a microtask and an async frame each, measured in the round trip).
     function work(taskId, content) {
+      if (taskId === undefined || taskId === null) return; // no task to answer: no host could match its answer
       if (running.has(taskId)) return; // the same task twice: its first run answers it
       const name = content && content.name;
       const handler = table.get(name);
@@ -446,9 +451,14 @@
           loneUs = 0;
           if (Array.isArray(data.content) && data.content.length <= most) {
             starting = true;
+            // An id given twice is one task, as for two worker-work: one whose
+            // handler answered at once has left running by its second item.
+            const given = new Set();
             try {
               for (const item of data.content) {
-                if (item !== null && typeof item === 'object') work(item.taskId, item); // else no task: skipped
+                if (item === null || typeof item !== 'object' || given.has(item.taskId)) continue; // no task, or one given already
+                given.add(item.taskId);
+                work(item.taskId, item);
               }
             } finally {
               starting = false;

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"syscall/js"
 	"testing"
 	"time"
@@ -53,9 +54,10 @@ var converse = js.Global().Get("Function").New("url", "script", "waitFor", "last
 });`)
 
 type conversation struct {
-	answers map[string][]js.Value // by taskId (string ids only)
-	readies []js.Value
-	errors  int
+	answers  map[string][]js.Value // by taskId (string ids only)
+	readies  []js.Value
+	errors   int
+	untagged int // worker-responses with no string taskId
 }
 
 func talk(t *testing.T, url, script, lastName string, waitFor ...string) conversation {
@@ -75,6 +77,8 @@ func talk(t *testing.T, url, script, lastName string, waitFor ...string) convers
 		case "worker-response":
 			if id := m.Get("taskId"); id.Type() == js.TypeString {
 				c.answers[id.String()] = append(c.answers[id.String()], m)
+			} else {
+				c.untagged++
 			}
 		}
 	}
@@ -94,9 +98,10 @@ const foreignHelper = `atmoWorker({
 func TestAHelperWorkerSkipsABatchItemThatIsNoTaskAndAnswersTheRest(t *testing.T) {
 	c := talk(t, jstest.HelperWorker(t, foreignHelper), `
 post({ message: 'init-worker', id: 'w', features: ['batch'] });
-post({ message: 'worker-work-batch', workerId: 'w', content: [{ taskId: 'a', name: 'double', params: 1 }, null, 7, { taskId: 'b', name: 'double', params: 2 }] });`,
+post({ message: 'worker-work-batch', workerId: 'w', content: [{ taskId: 'a', name: 'double', params: 1 }, null, 7, { name: 'double', params: 5 }, { taskId: 'b', name: 'double', params: 2 }] });`,
 		"double", "a", "b")
 	assert.Zero(t, c.errors)
+	assert.Zero(t, c.untagged, "an item with no taskId is no task: no answer no host could match")
 	require.Len(t, c.answers["a"], 1)
 	require.Len(t, c.answers["b"], 1)
 	assert.Equal(t, 4, c.answers["b"][0].Get("content").Int())
@@ -133,6 +138,30 @@ post({ message: 'worker-work', taskId: 'x', content: { name: 'nope', params: 3 }
 		"slow", "x")
 	require.Len(t, c.answers["x"], 1)
 	assert.Equal(t, 1, c.answers["x"][0].Get("content").Int(), "the first run's answer")
+}
+
+func TestAHelperWorkerRunsATaskIdGivenTwiceInOneBatchOnlyOnce(t *testing.T) {
+	// As with two worker-work messages for a running task: the same id twice
+	// in one batch is one task, whether its handler answers at once or not.
+	c := talk(t, jstest.HelperWorker(t, foreignHelper), `
+post({ message: 'init-worker', id: 'w', features: ['batch'], concurrency: 4 });
+post({ message: 'worker-work-batch', workerId: 'w', content: [{ taskId: 'a', name: 'double', params: 1 }, { taskId: 'a', name: 'double', params: 5 }, { taskId: 's', name: 'slow', params: 1 }, { taskId: 's', name: 'slow', params: 2 }] });`,
+		"double", "a", "s")
+	assert.Zero(t, c.errors)
+	require.Len(t, c.answers["s"], 1, "a slow handler: run once")
+	require.Len(t, c.answers["a"], 1, "a quick handler: run once too")
+	assert.Equal(t, 2, c.answers["a"][0].Get("content").Int(), "the first item's answer")
+}
+
+func TestAHelperWorkerRegisteredAfterAnAwaitAnswersEveryInitWorker(t *testing.T) {
+	// A Web Worker drops a message nobody listens for; the helper keeps
+	// every init-worker until atmoWorker is called, as parentPort would.
+	c := talk(t, jstest.HelperWorker(t, "setTimeout(() => "+strings.TrimSuffix(foreignHelper, ";")+", 100);"), `
+post({ message: 'init-worker', id: 'w1' });
+post({ message: 'init-worker', id: 'w2' });`,
+		"double", "ready:w2")
+	require.Len(t, c.readies, 2, "a second init-worker is answered with another worker-ready, as when registered at once")
+	assert.Equal(t, "w1", c.readies[0].Get("workerId").String())
 }
 
 func TestAHelperWorkerAnswersASecondInitWorkerNamingTheLockItHolds(t *testing.T) {
