@@ -240,3 +240,17 @@ func TestParamsWhoseSharedPartsMakeAHugeTreeAreErrBadParams(t *testing.T) {
 	require.NoError(t, err, "65,535 arrays: shared parts are fine within the bound")
 	assert.Equal(t, x, got.(map[string]any)["params"])
 }
+
+// The planes of a frame, views of one buffer, each moved: the buffer
+// moves once and the task runs.
+func TestTwoViewsOfOneBufferMovedInOneTaskMoveItOnce(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"sizes"}, Script: jstest.HelperWorker(t,
+		`atmoWorker({ sizes: (p) => [p.y.length, p.uv.length, p.y.buffer === p.uv.buffer] });`)})
+	frame := js.Global().Get("Uint8Array").New(12)
+	got, err := tm.Do(testCtx(t), "sizes", map[string]any{
+		"y":  atmo.Transfer(frame.Call("subarray", 0, 8)),
+		"uv": atmo.Transfer(frame.Call("subarray", 8, 12)),
+	})
+	require.NoError(t, err)
+	require.Equal(t, []any{8.0, 4.0, true}, got)
+}

@@ -160,3 +160,47 @@ func TestAnArrayOfBytesCrossesAsBytes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []byte{1, 2, 3}, n)
 }
+
+type listNode struct {
+	V    int       `json:"v"`
+	Next *listNode `json:"next,omitempty"`
+}
+
+// A pointer is no level of the value that crosses: a linked list of 40
+// nodes is 40 objects deep in JS (and in encoding/json's output), well
+// within MaxDepth.
+func TestAPointerIsNoLevelOfTheValueThatCrosses(t *testing.T) {
+	var head *listNode
+	for i := range 40 {
+		head = &listNode{V: i, Next: head}
+	}
+	_, err := Normalize(head, "params")
+	require.NoError(t, err)
+
+	// What is deeper than MaxDepth objects still fails, and a cycle of
+	// pointers still ends.
+	for i := range MaxDepth {
+		head = &listNode{V: i, Next: head}
+	}
+	_, err = Normalize(head, "params")
+	require.ErrorContains(t, err, "nests deeper than 64 levels")
+	var a any
+	a = &a
+	_, err = Normalize(a, "params")
+	require.ErrorContains(t, err, "nests deeper than 64 levels")
+}
+
+// float32 crosses as encoding/json writes it: 0.1, not 0.10000000149011612.
+func TestAFloat32CrossesAsEncodingJSONWritesIt(t *testing.T) {
+	v := struct {
+		Ratio float32   `json:"ratio"`
+		All   []float32 `json:"all"`
+	}{0.1, []float32{0.1, 1.5, 3.4e38}}
+	got, err := Normalize(v, "params")
+	require.NoError(t, err)
+	b, _ := json.Marshal(v)
+	var want any
+	require.NoError(t, json.Unmarshal(b, &want))
+	require.Equal(t, want.(map[string]any)["ratio"], got.(map[string]any)["ratio"])
+	require.Equal(t, []float64{0.1, 1.5, 3.4e38}, got.(map[string]any)["all"])
+}

@@ -381,7 +381,9 @@ func (w *walk) normalizeReflect(rv reflect.Value, depth int) (any, error) {
 			return nil, inexact(n)
 		}
 		return float64(n), nil
-	case reflect.Float32, reflect.Float64:
+	case reflect.Float32:
+		return float32Value(rv.Float()), nil
+	case reflect.Float64:
 		return rv.Float(), nil
 	case reflect.String:
 		return rv.String(), nil
@@ -389,7 +391,14 @@ func (w *walk) normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		if rv.IsNil() {
 			return nil, nil
 		}
-		return w.normalizeValue(rv.Elem(), depth+1)
+		// A pointer is no level of what crosses (a linked list of 40
+		// nodes is 40 objects deep); a chain of pointers, which may loop
+		// (var a any; a = &a), still counts each.
+		e, d := rv.Elem(), depth
+		if k := e.Kind(); k == reflect.Pointer || k == reflect.Interface {
+			d++
+		}
+		return w.normalizeValue(e, d)
 	case reflect.Slice, reflect.Array:
 		if rv.Kind() == reflect.Slice && rv.IsNil() {
 			return nil, nil
@@ -643,7 +652,11 @@ var (
 func numbers(rv reflect.Value) ([]float64, error) {
 	out := make([]float64, rv.Len())
 	switch rv.Type().Elem().Kind() {
-	case reflect.Float32, reflect.Float64:
+	case reflect.Float32:
+		for i := range out {
+			out[i] = float32Value(rv.Index(i).Float())
+		}
+	case reflect.Float64:
 		for i := range out {
 			out[i] = rv.Index(i).Float()
 		}
@@ -665,6 +678,19 @@ func numbers(rv reflect.Value) ([]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// float32Value is f, a float32's value, as encoding/json writes a float32
+// and JS reads it: the shortest decimal that reads back as the same
+// float32 (0.1, not 0.10000000149011612). Go reads it back into a float32
+// unchanged.
+func float32Value(f float64) float64 {
+	var b [32]byte
+	g, err := strconv.ParseFloat(string(strconv.AppendFloat(b[:0], f, 'g', -1, 32)), 64)
+	if err != nil {
+		return f // ±Inf, NaN
+	}
+	return g
 }
 
 // mapKey is a map key as encoding/json writes it: a string as it is, then

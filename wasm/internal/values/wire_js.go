@@ -466,6 +466,9 @@ const movedAlready = (list) => {
 const notMovable = () => new DOMException('an ArrayBuffer in the transfer list was moved already (it is detached): each buffer can be transferred once', 'DataCloneError');
 const post = (target, m, list) => {
   if (!list || !list.length) return target.postMessage(m);
+  // One buffer listed twice (two views of it, each atmo.Transfer'd) moves
+  // once: postMessage throws on a duplicate.
+  if (list.length > 1) list = [...new Set(list)];
   if (movedAlready(list)) throw notMovable();
   target.postMessage(m, list);
 };

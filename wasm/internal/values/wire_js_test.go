@@ -375,3 +375,30 @@ func throws(f func()) (err error) {
 	f()
 	return nil
 }
+
+// postedAsASenderDoes reads what Go wrote and posts it as a sender does (codec.post),
+// answering "ok" or what postMessage threw.
+var postedAsASenderDoes = js.Global().Get("Function").New("codec", `
+const ch = new MessageChannel();
+return (refs, transfer) => {
+  const list = transfer || [];
+  const v = codec.read(refs, list);
+  try { codec.post(ch.port1, v, list); return 'ok'; } catch (e) { return 'threw: ' + e.name + ': ' + e.message; }
+};`).Invoke(Codec)
+
+// Two views of one buffer, each moved with atmo.Transfer (the planes of a
+// frame), or one typed array met twice: the buffer moves once.
+func TestOneBufferMovedThroughTwoViewsIsPostedOnce(t *testing.T) {
+	u8 := js.Global().Get("Uint8Array").New(16)
+	fresh := js.Global().Get("Uint8Array").New(16)
+	for name, v := range map[string]any{
+		"two views": map[string]any{"y": Moved{u8.Call("subarray", 0, 8)}, "uv": Moved{u8.Call("subarray", 8, 16)}},
+		"one twice": []any{Moved{fresh}, Moved{fresh}},
+	} {
+		var got string
+		Post(v, func(refs, transfer any) { got = postedAsASenderDoes.Invoke(refs, transfer).String() })
+		if got != "ok" {
+			t.Errorf("%s: %s", name, got)
+		}
+	}
+}
