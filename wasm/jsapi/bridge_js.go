@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"sync"
 	"syscall/js"
 	"time"
@@ -330,13 +329,8 @@ func toJS(v any) js.Value {
 		}
 		return a
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		o := js.Global().Get("Object").New()
-		for _, k := range keys {
+		for _, k := range values.SortedKeys(x, make([]string, 0, len(x))) {
 			if k == "__proto__" { // a key, not the object's prototype
 				js.Global().Get("Object").Call("defineProperty", o, k, map[string]any{"value": toJS(x[k]), "enumerable": true, "writable": true, "configurable": true})
 				continue

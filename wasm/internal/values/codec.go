@@ -96,9 +96,10 @@ func Encode(buf []byte, v any, refs *[]any) []byte {
 		return buf
 	case map[string]any:
 		buf = AppendObject(buf, len(x))
-		for k, e := range x {
+		var small [8]string
+		for _, k := range SortedKeys(x, small[:0]) {
 			buf = AppendKey(buf, k)
-			buf = Encode(buf, e, refs)
+			buf = Encode(buf, x[k], refs)
 		}
 		return buf
 	case Appender:
@@ -113,6 +114,20 @@ func Encode(buf []byte, v any, refs *[]any) []byte {
 		return binary.LittleEndian.AppendUint32(buf, uint32(x.List))
 	}
 	return appendRef(buf, v, refs) // opaque: a JS value
+}
+
+// SortedKeys appends m's keys to keys, sorted: an object reaches JS with
+// its keys in one order whatever Go's map iteration did (as encoding/json
+// writes a map), so that JSON.stringify of the same value gives the same
+// text, as a cache key or a signature needs.
+func SortedKeys(m map[string]any, keys []string) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	if len(keys) > 1 {
+		slices.Sort(keys)
+	}
+	return keys
 }
 
 // An Appender writes itself to the wire, with the Append functions and
@@ -270,10 +285,11 @@ func appendPlain(buf []byte, v any, refs *[]any, depth int, w *walk) ([]byte, bo
 			return buf, false
 		}
 		buf = AppendObject(buf, len(x))
-		for k, e := range x {
+		var small [8]string
+		for _, k := range SortedKeys(x, small[:0]) {
 			buf = AppendKey(buf, k)
 			var ok bool
-			if buf, ok = appendPlain(buf, e, refs, depth+1, w); !ok {
+			if buf, ok = appendPlain(buf, x[k], refs, depth+1, w); !ok {
 				return buf, false
 			}
 		}

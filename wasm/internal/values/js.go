@@ -92,7 +92,9 @@ func ToJS(v any, transfer *[]any) js.Value {
 		return a
 	case map[string]any:
 		o := jsObject.New()
-		for k, e := range x {
+		var small [8]string
+		for _, k := range SortedKeys(x, small[:0]) {
+			e := x[k]
 			if k == "__proto__" { // a key, not the object's prototype
 				jsObject.Call("defineProperty", o, k, map[string]any{"value": ToJS(e, transfer), "enumerable": true, "writable": true, "configurable": true})
 				continue

@@ -145,6 +145,35 @@ func TestTheWireWritesGoValuesAsToJSDoes(t *testing.T) {
 	}
 }
 
+func TestAnObjectReachesJSWithItsKeysSortedWhateverGosMapOrder(t *testing.T) {
+	// As encoding/json writes a map: JSON.stringify of the same value gives
+	// the same text every time (a cache key, a signature).
+	m := map[string]any{}
+	var want []string
+	for i := range 40 {
+		k := fmt.Sprintf("k%02d", i)
+		m[k] = float64(i)
+		want = append(want, k)
+	}
+	m["__proto__"] = "a key"
+	want = append([]string{"__proto__"}, want...)
+	keys := js.Global().Get("Object").Get("keys")
+	read := func(v js.Value) []string {
+		var out []string
+		ks := keys.Invoke(v)
+		for i := 0; i < ks.Length(); i++ {
+			out = append(out, ks.Index(i).String())
+		}
+		return out
+	}
+	for range 5 {
+		refs, _ := Send(map[string]any{"nested": m})
+		back := Codec.Call("read", js.ValueOf(refs), js.Global().Get("Array").New())
+		require.Equal(t, want, read(back.Get("nested")), "by the wire")
+		require.Equal(t, want, read(ToJS(m, nil)), "by ToJS")
+	}
+}
+
 func TestSendingAValueThatSetsNothingAsideAllocatesNothing(t *testing.T) {
 	v := map[string]any{"i": 1.0, "name": "echo", "list": []any{true, "x"}}
 	Send(v) // the wire grows once
