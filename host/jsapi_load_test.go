@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,6 +59,52 @@ window.loads = (async () => ({
 		"emptyWasmExec":  "ERR_BAD_ARGUMENT options.wasmExec",
 		"good":           "loaded",
 	}, got)
+}
+
+func TestAGoWorkersWasmExecThatHangsFailsItsStartSayingSoAndLoadsOnceTheServerAnswers(t *testing.T) {
+	// The page has its own copy (a script tag); its Go workers' comes from a
+	// URL the server holds without answering, until /fix. The page gives up
+	// on its copy's download and ends it: a download left running holds the
+	// HTTP cache's lock on the URL, and every later request of it (the
+	// worker's importScripts, the next start's) waited behind it.
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><meta charset="utf-8"><body>
+<script src="/wasm_exec.js"></script>
+<script type="module">
+import { loadAtmo } from '/atmo.js';
+(async () => { try {
+  const atmo = await loadAtmo({ wasmExec: '/wasm_exec.js?hang' });
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], module: '/workers/math.wasm', startTimeout: 4000 }]);
+  await new Promise((r) => setTimeout(r, 4500)); // its first start has timed out
+  const lastError = wm.workers()[0].lastError;
+  await fetch('/fix');
+  let ready = 'ready';
+  try { await wm.ready({ timeout: 45000 }); } catch (e) { ready = e.message; }
+  window.answer = { lastError, ready, sum: ready === 'ready' ? await tm.run('add', { a: 1, b: 2 }) : null };
+} catch (e) { window.answer = { code: e.code, message: e.message }; } })();
+</script>`), 0o644))
+	h := NewHandler(Config{WasmDir: repoWasmDir, Mounts: []Mount{{Prefix: "/t/", Dir: dir}}})
+	var fixed atomic.Bool
+	var held atomic.Int32 // requests held before /fix
+	hang := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fix" {
+			fixed.Store(true)
+			return
+		}
+		if r.URL.Path == "/wasm_exec.js" && r.URL.RawQuery == "hang" && !fixed.Load() {
+			held.Add(1)
+			<-r.Context().Done() // until the client gives up
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+	got := openOn(t, hang, "/t/index.html")
+	assert.Contains(t, got["lastError"], "its wasm_exec.js, ")
+	assert.Contains(t, got["lastError"], "/wasm_exec.js?hang, had not arrived after 4s (StartTimeout; the page gave up on its own copy after 3s)")
+	assert.Greater(t, held.Load(), int32(1), "the requests after the first reached the server: none waited behind a download the page gave up on")
+	assert.Equal(t, "ready", got["ready"])
+	assert.Equal(t, 3.0, got["sum"])
 }
 
 func TestLoadAtmoInAWorkerLoadsWasmExecAsThatWorkerCanOrSaysWhy(t *testing.T) {

@@ -746,6 +746,41 @@ func TestGoModuleWrongWasmExecURLFailsTheStartWithAClearError(t *testing.T) {
 	assert.Contains(t, wm.Workers()[0].LastError(), "loading wasm_exec.js from blob:")
 }
 
+func TestGoModuleGivenAURLThatDoesNotParseFailsItsStartNamingIt(t *testing.T) {
+	// A port typo: new URL throws. It fails the start, before any thread is
+	// made, instead of a panic under the manager's lock.
+	const bad = "http://localhost:80800/"
+	for name, c := range map[string]struct {
+		opts   atmo.GoModuleOptions
+		module string
+		named  string
+	}{
+		"wasmExec":                   {atmo.GoModuleOptions{WasmExec: bad + "wasm_exec.js"}, "", "GoModuleOptions.WasmExec \"" + bad + "wasm_exec.js\" is not a URL"},
+		"module":                     {atmo.GoModuleOptions{}, bad + "x.wasm", "the Go module \"" + bad + "x.wasm\" is not a URL"},
+		"module, compiled by worker": {atmo.GoModuleOptions{CompileInWorker: true}, bad + "x.wasm", "the Go module \"" + bad + "x.wasm\" is not a URL"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			atmo.SetGoModuleOptions(c.opts)
+			t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+			module := c.module
+			if module == "" {
+				module = moduleURL(t, goMathModule)
+			}
+			tm := atmo.NewTaskManager()
+			defer tm.Close()
+			var wm *atmo.BrowserWorkerManager
+			var err error
+			require.NotPanics(t, func() {
+				wm, err = atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: goMathTasks, Module: module, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+			})
+			require.NoError(t, err)
+			defer wm.Close()
+			require.ErrorIs(t, wm.Ready(goCtx(t)), atmo.ErrWorkerStart)
+			assert.Contains(t, wm.Workers()[0].LastError(), c.named)
+		})
+	}
+}
+
 // BenchmarkGoModuleStartup reports how long Go module workers take from
 // NewBrowserWorkerManager to Ready, for 1 and 4 workers, with the module
 // compiled once on the main thread and shared ("shared") or compiled by

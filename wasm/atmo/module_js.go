@@ -69,7 +69,7 @@ func moduleStartTimedOut(url string, m *compiledModule, d time.Duration) string 
 		return ""
 	}
 	forgetModule(url, m)
-	return fmt.Sprintf("its Go module %s was still being fetched and compiled after %v (StartTimeout): check that the server answers for it", url, d)
+	return fmt.Sprintf("its Go module %s was still being fetched and compiled after %v (StartTimeout): check that the server answers for it, or, if it is only slow (a large module, a slow link), raise WorkerConfig.StartTimeout", url, d)
 }
 
 // SetGoModuleOptions sets how Go module workers started from now on load
@@ -316,8 +316,10 @@ func forgetModule(url string, m *compiledModule) {
 // holds its compiled module.
 type goWebWorker struct {
 	*webWorker
-	url    string
-	module *compiledModule // nil with CompileInWorker
+	url      string
+	module   *compiledModule // nil with CompileInWorker
+	wasmExec string
+	copied   js.Value // the page's copy of wasm_exec.js (see wasmExecCopy)
 }
 
 // spawnGoWebWorker starts a Web Worker running a Go WASM worker module. It
@@ -325,23 +327,31 @@ type goWebWorker struct {
 // a fetch or compile failure closes it later through the pool.
 func spawnGoWebWorker(w *TaskWorker) (transport, error) {
 	opts, boot := goModuleSettings()
-	ww, err := startWebWorker(w, boot, map[string]any{"name": w.id})
-	if err != nil {
-		return nil, fmt.Errorf("starting the Go worker bootstrap: %v", err)
-	}
-	gw := &goWebWorker{webWorker: ww, url: w.config.Module}
-
-	// The bootstrap runs from a Blob URL: it gets absolute URLs.
+	// The bootstrap runs from a Blob URL: it gets absolute URLs. One that
+	// is no URL fails the start, before any thread is made.
 	wasmExec := opts.WasmExec
 	if wasmExec == "" {
 		wasmExec = "/wasm_exec.js"
 	}
-	wasmExec = pageURL(wasmExec)
+	wasmExec, err := pageURL(wasmExec)
+	if err != nil {
+		return nil, fmt.Errorf("GoModuleOptions.WasmExec %q is not a URL: %v", opts.WasmExec, err)
+	}
+	moduleURL, err := pageURL(w.config.Module)
+	if err != nil {
+		return nil, fmt.Errorf("the Go module %q is not a URL: %v", w.config.Module, err)
+	}
+	ww, err := startWebWorker(w, boot, map[string]any{"name": w.id})
+	if err != nil {
+		return nil, fmt.Errorf("starting the Go worker bootstrap: %v", err)
+	}
 	copied := wasmExecCopy.Invoke(wasmExec)
+	gw := &goWebWorker{webWorker: ww, url: w.config.Module, wasmExec: wasmExec, copied: copied}
+
 	// wasm_exec.js loads in the worker while the module compiles.
 	postWithCopy.Invoke(gw.worker, copied, map[string]any{"message": "go-prepare", "wasmExec": wasmExec})
 	if opts.CompileInWorker {
-		postWithCopy.Invoke(gw.worker, copied, map[string]any{"message": "go-module", "url": pageURL(gw.url), "wasmExec": wasmExec})
+		postWithCopy.Invoke(gw.worker, copied, map[string]any{"message": "go-module", "url": moduleURL, "wasmExec": wasmExec})
 		return gw, nil
 	}
 	gw.module = acquireModule(gw.url, compileGoModule)
@@ -350,8 +360,12 @@ func spawnGoWebWorker(w *TaskWorker) (transport, error) {
 }
 
 // pageURL resolves url against the page's own.
-func pageURL(url string) string {
-	return js.Global().Get("URL").New(url, js.Global().Get("location").Get("href")).Get("href").String()
+func pageURL(url string) (string, error) {
+	var href string
+	err := jsCall(func() {
+		href = js.Global().Get("URL").New(url, js.Global().Get("location").Get("href")).Get("href").String()
+	})
+	return href, err
 }
 
 // wasmExecCopy returns the page's copy of the wasm_exec.js at a URL: a
@@ -372,12 +386,23 @@ const copies = new Map();
 return (url) => {
   let p = copies.get(url);
   if (!p) {
-    const download = fetch(url)
+    const ctl = typeof AbortController === 'function' ? new AbortController() : null;
+    const download = fetch(url, ctl ? { signal: ctl.signal } : undefined)
       .then((r) => (r.ok ? r.text() : null))
       .then((text) => (text ? { url: URL.createObjectURL(new Blob([text], { type: 'text/javascript' })), text } : null))
       .catch(() => null);
-    p = Promise.race([download, new Promise((resolve) => setTimeout(() => resolve(null), COPY_WAIT_MS))]);
-    p.then((c) => { if (!c) copies.delete(url); });
+    let timedOut = false;
+    p = Promise.race([download, new Promise((resolve) => setTimeout(() => { timedOut = true; resolve(null); }, COPY_WAIT_MS))]);
+    p.then((c) => {
+      if (c) return;
+      copies.delete(url);
+      // Given up: end the download (its connection, and the cache's hold
+      // on the URL, which would keep every later request of it waiting).
+      if (timedOut) {
+        p.hung = true;
+        if (ctl) ctl.abort();
+      }
+    });
     copies.set(url, p);
   }
   return p;
@@ -447,7 +472,13 @@ func jsErrorText(v js.Value) string {
 }
 
 func (gw *goWebWorker) startTimedOut(d time.Duration) string {
-	return moduleStartTimedOut(gw.url, gw.module, d)
+	if why := moduleStartTimedOut(gw.url, gw.module, d); why != "" {
+		return why
+	}
+	if gw.copied.Get("hung").Truthy() {
+		return fmt.Sprintf("its wasm_exec.js, %s, had not arrived after %v (StartTimeout; the page gave up on its own copy after %v): check that the server answers for it (GoModuleOptions.WasmExec; loadAtmo's wasmExec in the JS API)", gw.wasmExec, d, wasmExecCopyWait)
+	}
+	return ""
 }
 
 func (gw *goWebWorker) terminate() {
