@@ -145,7 +145,10 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		if msg == "" {
 			msg = fmt.Sprintf("the script %s could not be loaded or run (a 404, a network error, or a wrong MIME type)", url)
 		}
-		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" {
+		// Only the script's own module syntax makes it a module: a classic
+		// script that importScripts a library with export in it stays
+		// classic, and fails naming that library.
+		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" && ownScript(e, url) {
 			// An ES module started as a classic script, at load: its next
 			// start, after this failed one, is as a module (an explicit
 			// Type "classic" is left alone, and so is a script that
@@ -172,6 +175,18 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 	ww.unlisten = workerEvents.Invoke(ww.worker, wireListen.Invoke(ww.onMessage.JS, false, ww.queue),
 		values.WhileAlive(ww.onError), values.WhileAlive(ww.onBad))
 	return ww, nil
+}
+
+// ownScript says whether an error event is about the worker's own script
+// (its filename is url, resolved as new Worker resolved it), not a script it
+// loaded with importScripts. An event that names no file counts as its own.
+func ownScript(e js.Value, url string) bool {
+	f := e.Get("filename")
+	if f.Type() != js.TypeString || f.String() == "" {
+		return true
+	}
+	own, err := pageURL(url)
+	return err != nil || f.String() == own
 }
 
 // moduleSyntax says whether a script's load error is module syntax in a

@@ -675,6 +675,24 @@ export { twice };`)
 	assert.Contains(t, err.Error(), "Unexpected token 'export'")
 }
 
+func TestAClassicScriptWhoseImportedLibraryHasModuleSyntaxIsNotRestartedAsAModule(t *testing.T) {
+	// The classic script is fine; what it loads with importScripts is not.
+	// Started as a module, it would fail for its importScripts instead,
+	// and say nothing of the library.
+	lib := jstest.BlobURL(t, `export const x = 1;`)
+	script := jstest.BlobURL(t, `importScripts('`+lib+`');
+self.onmessage = (e) => { const d = e.data; if (d.message === 'init-worker') self.postMessage({ message: 'worker-ready', workerId: d.id, content: { tasks: d.content } }); };`)
+	tm := atmo.NewTaskManager()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"x"}, Script: script, Restart: atmo.RestartPolicy{Backoff: time.Millisecond}})
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close(); tm.Close() })
+	err = wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.Contains(t, err.Error(), "Unexpected token 'export'", "the library's own error")
+	assert.NotContains(t, err.Error(), "Module scripts don't support importScripts()")
+	assert.NotContains(t, err.Error(), "it is an ES module")
+}
+
 func TestAClassicScriptThatMeetsModuleSyntaxWhileRunningStaysClassic(t *testing.T) {
 	script := jstest.HelperWorker(t, `atmoWorker({
   evalModuleLater: () => { setTimeout(() => (0, eval)('export const x = 1;')); return 'ok'; },
