@@ -98,7 +98,7 @@ func spawnWebWorker(w *TaskWorker) (transport, error) {
 		return spawnGoWebWorker(w)
 	}
 	opts := map[string]any{"name": w.id}
-	if w.config.Type == "module" || w.asModule {
+	if w.config.Type == "module" || w.group.asModule {
 		opts["type"] = "module"
 	}
 	return startWebWorker(w, w.config.Script, opts)
@@ -150,13 +150,14 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		// classic, and fails naming that library.
 		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" && ownScript(e, url) {
 			// An ES module started as a classic script, at load: its next
-			// start, after this failed one, is as a module (an explicit
-			// Type "classic" is left alone, and so is a script that
-			// evaluates module syntax later, while it runs tasks).
+			// start, after this failed one, is as a module, and so are the
+			// starts of its config's other workers, the grown ones too (an
+			// explicit Type "classic" is left alone, and so is a script
+			// that evaluates module syntax later, while it runs tasks).
 			p.tm.mu.Lock()
-			loading := w.status == WorkerOffline && !w.asModule
+			loading := w.status == WorkerOffline && opts["type"] != "module"
 			if loading {
-				w.asModule = true
+				w.group.asModule = true
 			}
 			p.tm.mu.Unlock()
 			if loading {

@@ -675,6 +675,31 @@ export { twice };`)
 	assert.Contains(t, err.Error(), "Unexpected token 'export'")
 }
 
+func TestAnESModuleOfNoTypeFoundOnceStartsItsConfigsOtherWorkersAsModules(t *testing.T) {
+	// The first worker's failed classic start tells for the config: the
+	// workers it grows start as modules at once, with no failed start each.
+	script := jstest.BlobURL(t, `
+let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id, content: { tasks: d.content } }); }
+  if (d.message === 'worker-work') setTimeout(() => self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: d.content.params }), 50);
+};
+export {};`)
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"slow"}, Script: script, MaxWorkers: 3, IdleTimeout: time.Minute})
+	require.NoError(t, wm.Ready(testCtx(t)))
+	require.Equal(t, 1, tm.Stats().Restarted, "the first start, as a classic script, failed")
+	errs := make(chan error, 6)
+	for i := range 6 {
+		go func() { _, err := tm.Do(testCtx(t), "slow", i); errs <- err }()
+	}
+	for range 6 {
+		require.NoError(t, <-errs)
+	}
+	assert.Equal(t, 2, tm.Stats().Grown)
+	assert.Equal(t, 1, tm.Stats().Restarted, "the grown workers started as modules at once")
+}
+
 func TestAClassicScriptWhoseImportedLibraryHasModuleSyntaxIsNotRestartedAsAModule(t *testing.T) {
 	// The classic script is fine; what it loads with importScripts is not.
 	// Started as a module, it would fail for its importScripts instead,

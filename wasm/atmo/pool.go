@@ -93,6 +93,9 @@ type workerGroup struct {
 	members []*TaskWorker // not closed
 	adding  bool          // addGroup is still starting its workers: a first that gave up at once leaves it listed
 	workDir string        // under Node.js, the working directory its relative paths resolve against (see node.workDir)
+	// asModule: its script, of no Type, failed to load as a classic script
+	// for its module syntax; its workers start as modules from then on.
+	asModule bool
 }
 
 func newWorkerPool(tm *TaskManager, spawn spawnFunc, configs []WorkerConfig) (*workerPool, error) {

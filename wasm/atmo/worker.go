@@ -169,7 +169,6 @@ type TaskWorker struct {
 	gaveUp       bool // closed after failing to start MaxBootFailures times (see Ready)
 	stops        bool // its worker-ready listed FeatureStop: a timeout asks it to stop the task (see timedOut)
 	catches      bool // its worker-ready listed FeatureCatch: an error event is a crash, no task's (see workerError)
-	asModule     bool // its script, of no Type, failed to load as a classic script for module syntax: it starts as a module
 	lastErr      string
 	since        time.Time // when the current incarnation became ready
 	idleSince    time.Time
