@@ -71,6 +71,10 @@ type benchSettings struct {
 	StartupWorkers    []int `json:"startupWorkers"`
 	MainThreadTasks   int   `json:"mainThreadTasks"`
 	QueueTasks        []int `json:"queueTasks"`
+	// QueueBaseTasks, when set, adds a queue of that few tasks first: its
+	// drain is the start-up and little else, taken off the others' for the
+	// per-task cost whose growth says whether the drain is linear.
+	QueueBaseTasks int `json:"queueBaseTasks,omitempty"`
 	// Only, when set, names the workloads to run; the others are skipped.
 	Only []string `json:"only,omitempty"`
 }
@@ -96,7 +100,7 @@ func fullBenchSettings() benchSettings {
 		Name: "full", Runs: 3, QuickRuns: 9,
 		RoundTripTasks: 2000, ThroughputTasks: 50_000, ThroughputWorkers: 2, Concurrencies: []int{1, 8, 32, 64},
 		CPUTasks: 64, FibN: 27, PayloadMiB: []int{1, 16, 64}, StartupWorkers: []int{1, 4},
-		MainThreadTasks: 10_000, QueueTasks: []int{10_000, 100_000},
+		MainThreadTasks: 10_000, QueueTasks: []int{10_000, 100_000}, QueueBaseTasks: 100,
 	}
 }
 
@@ -106,7 +110,7 @@ func shortBenchSettings() benchSettings {
 		Name: "short", Runs: 1,
 		RoundTripTasks: 300, ThroughputTasks: 5000, ThroughputWorkers: 2, Concurrencies: []int{1, 32},
 		CPUTasks: 64, FibN: 27, PayloadMiB: []int{1, 16}, StartupWorkers: []int{1, 4},
-		MainThreadTasks: 2000, QueueTasks: []int{2000, 10_000},
+		MainThreadTasks: 2000, QueueTasks: []int{2000, 10_000}, QueueBaseTasks: 100,
 	}
 }
 
@@ -617,7 +621,11 @@ func benchPlan(set benchSettings, cores int, best map[string]int) []benchCase {
 			return benchSpec{Tasks: set.MainThreadTasks, Workers: set.ThroughputWorkers, Concurrency: conc(impl)}
 		})})
 
-	for _, n := range set.QueueTasks {
+	queues := set.QueueTasks
+	if set.QueueBaseTasks > 0 && len(queues) >= 2 {
+		queues = append([]int{set.QueueBaseTasks}, queues...)
+	}
+	for _, n := range queues {
 		cs = append(cs, benchCase{workload: "queue", name: fmt.Sprintf("%d echo queued before the workers start, %d workers", n, set.ThroughputWorkers),
 			figure: "us_per_task", unit: "µs/task", better: "lower",
 			entries: all("queue", func(impl string) benchSpec {

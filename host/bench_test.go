@@ -142,3 +142,20 @@ func TestCPUScalingGivesAtmoEachWorkersShareAtOnceAsWellAsTwoAtATime(t *testing.
 	assert.Equal(t, []int{2, 3}, cpuConcurrencies(5, 2), "an odd share rounds up")
 	assert.Equal(t, []int{2}, cpuConcurrencies(4, 2), "a share of 2 is the first setting already")
 }
+
+func TestTheQueuesPerTaskGrowthTakesTheStartUpOffBothSizes(t *testing.T) {
+	// 300 ms of start-up in every drain, then 50 µs a task at both sizes:
+	// linear. Divided by the task count alone, the start-up weighed ten
+	// times more on the smaller queue, and it read 0.66×.
+	base, small, large := "100 echo queued", "10000 echo queued", "100000 echo queued"
+	queue := func(name string, tasks int, drainMs float64) benchResult {
+		return benchResult{Workload: "queue", Case: name, Impl: implRaw, Spec: benchSpec{Tasks: tasks},
+			Median: drainMs * 1000 / float64(tasks), Figures: map[string]float64{"drain_ms": drainMs, "bytes_per_task": 100}}
+	}
+	results := []benchResult{queue(base, 100, 305), queue(small, 10_000, 800), queue(large, 100_000, 5300)}
+	rep := &benchReport{Settings: benchSettings{QueueBaseTasks: 100}, Machine: benchMachine{PreciseMemory: true}, Results: results}
+	assert.Contains(t, benchDerived(rep), "queue, per-task cost at the largest size ÷ at the smallest, the start-up (the base queue's drain) taken off both (1.00× is linear): raw 1.00×")
+
+	rep = &benchReport{Machine: benchMachine{PreciseMemory: true}, Results: results[1:]} // runs from before the base queue
+	assert.Contains(t, benchDerived(rep), "queue, µs per task at the largest size ÷ at the smallest (1.00× is linear): raw 0.66×")
+}

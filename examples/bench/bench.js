@@ -79,6 +79,14 @@
     if (got !== size) throw new Error(`bytes: sent ${size} bytes, got ${got} back`);
   }
 
+  function checkEcho(result, i) {
+    if (!result || result.i !== i) throw new Error(`echo ${i}: got ${JSON.stringify(result)} back`);
+  }
+
+  function fib(n) {
+    return n <= 1 ? n : fib(n - 1) + fib(n - 2);
+  }
+
   // jsWorkloads run one workload on a pool made by newPool. setup returns the
   // state measure needs; everything in measure is timed.
   const jsWorkloads = {
@@ -92,7 +100,7 @@
       },
       async measure(spec, { pool }) {
         const t0 = performance.now();
-        for (let i = 0; i < spec.tasks; i++) await pool.call('echo', { i });
+        for (let i = 0; i < spec.tasks; i++) checkEcho(await pool.call('echo', { i }), i);
         const ms = performance.now() - t0;
         return { us_per_task: (ms * 1000) / spec.tasks, tasks: spec.tasks };
       },
@@ -108,8 +116,9 @@
         const all = new Array(spec.tasks);
         for (let i = 0; i < spec.tasks; i++) all[i] = pool.call('echo', { i });
         const submitted = performance.now();
-        await Promise.all(all);
+        const got = await Promise.all(all);
         const ms = performance.now() - t0;
+        got.forEach(checkEcho);
         return {
           tasks_per_s: (spec.tasks * 1000) / ms,
           submit_us_per_task: ((submitted - t0) * 1000) / spec.tasks,
@@ -127,8 +136,11 @@
         const t0 = performance.now();
         const all = [];
         for (let i = 0; i < spec.tasks; i++) all.push(pool.call('fib', { n: spec.n }));
-        await Promise.all(all);
-        return { ms: performance.now() - t0, tasks: spec.tasks };
+        const got = await Promise.all(all);
+        const ms = performance.now() - t0;
+        const want = fib(spec.n);
+        for (const r of got) if (r !== want) throw new Error(`fib(${spec.n}): got ${r}, want ${want}`);
+        return { ms, tasks: spec.tasks };
       },
     },
     payload: {
@@ -175,7 +187,8 @@
         return {};
       },
       // spec.tasks tasks are submitted before any worker has started; the
-      // drain is timed from the first submit to the last answer.
+      // drain is timed from the first submit to the last answer, less the
+      // time the memory reading took (its collection), as atmobench does.
       async measure(spec, state, newPool) {
         const before = heap();
         const t0 = performance.now();
@@ -185,8 +198,10 @@
         for (let i = 0; i < spec.tasks; i++) all[i] = pool.call('echo', { i });
         const submitted = performance.now();
         const after = heap();
-        await Promise.all(all);
-        const ms = performance.now() - t0;
+        const measuring = performance.now() - submitted;
+        const got = await Promise.all(all);
+        const ms = performance.now() - t0 - measuring;
+        got.forEach(checkEcho);
         return {
           drain_ms: ms,
           us_per_task: (ms * 1000) / spec.tasks,

@@ -219,15 +219,20 @@ func (b *bench) close() {
 	}
 }
 
-// echo runs n echo tasks at once and waits for all of them.
+// echoAll runs n echo tasks at once and waits for all of them.
 func (b *bench) echoAll(ctx context.Context, n int) error {
+	return b.doAll(ctx, n, "echo", func(i int) any { return map[string]any{"i": float64(i)} })
+}
+
+// doAll runs n tasks of name at once and waits for all of them.
+func (b *bench) doAll(ctx context.Context, n int, name string, params func(i int) any) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := b.tm.Do(ctx, "echo", map[string]any{"i": float64(i)}); err != nil {
+			if _, err := b.tm.Do(ctx, name, params(i)); err != nil {
 				select {
 				case errc <- err:
 				default:
@@ -271,12 +276,9 @@ func (b *bench) setup() error {
 		if err := b.start(ctx, s.Workers, max(1, s.Concurrency), true); err != nil {
 			return err
 		}
-		for i := 0; i < s.Workers*2; i++ {
-			if _, err := b.tm.Do(ctx, "fib", map[string]any{"n": 15.0}); err != nil {
-				return err
-			}
-		}
-		return nil
+		// All at once, as bench.js does: one at a time, each went to the
+		// worker that answered last, and the others met the measure cold.
+		return b.doAll(ctx, s.Workers*2, "fib", func(int) any { return map[string]any{"n": 15.0} })
 	case "payload":
 		if err := b.start(ctx, 1, 1, true); err != nil {
 			return err
@@ -363,6 +365,11 @@ func (b *bench) measure() (figures, error) {
 // returns how long adding them took.
 func (b *bench) flood(ctx context.Context, n int, name string) (time.Duration, error) {
 	all := newAnswers(n)
+	all.want = echoed
+	if name == "fib" {
+		want := fib(float64(b.spec.N))
+		all.want = func(v any) bool { f, ok := v.(float64); return ok && f == want }
+	}
 	t0 := time.Now()
 	for i := 0; i < n; i++ {
 		params := map[string]any{"i": float64(i)}
@@ -387,6 +394,7 @@ type answers struct {
 	left     atomic.Int64
 	done     chan struct{}
 	firstErr atomic.Value
+	want     func(content any) bool // when set, an answer it refuses fails the measurement
 }
 
 func newAnswers(n int) *answers {
@@ -395,7 +403,10 @@ func newAnswers(n int) *answers {
 	return a
 }
 
-func (a *answers) ok(atmo.Response) {
+func (a *answers) ok(r atmo.Response) {
+	if a.want != nil && !a.want(r.Content) {
+		a.firstErr.CompareAndSwap(nil, fmt.Sprintf("wrong answer %v", r.Content))
+	}
 	if a.left.Add(-1) == 0 {
 		close(a.done)
 	}
@@ -475,6 +486,7 @@ func (b *bench) queue(ctx context.Context) (figures, error) {
 		return nil, err
 	}
 	all := newAnswers(s.Tasks)
+	all.want = echoed
 	for i := 0; i < s.Tasks; i++ {
 		if _, err := b.tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"i": float64(i)}, OnSuccess: all.ok, OnError: all.fail}); err != nil {
 			return nil, err
@@ -482,12 +494,14 @@ func (b *bench) queue(ctx context.Context) (figures, error) {
 	}
 	submit := time.Since(t0)
 	queued := b.tm.Stats().Queued
+	m0 := time.Now()
 	goAfter := goHeap()
 	jsAfter := jsHeap()
+	measuring := time.Since(m0) // its collections: not the drain's (bench.js takes its own out too)
 	if err := all.wait(ctx, "queued"); err != nil {
 		return nil, err
 	}
-	d := time.Since(t0)
+	d := time.Since(t0) - measuring
 	if queued != s.Tasks {
 		return nil, fmt.Errorf("atmobench: %d of %d tasks were queued when the workers started; the workload wants them all queued first", queued, s.Tasks)
 	}
@@ -528,3 +542,18 @@ func jsHeap() float64 {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// echoed says whether an echo task's answer is its params, {i: a number}.
+func echoed(v any) bool {
+	m, ok := v.(map[string]any)
+	_, isNum := m["i"].(float64)
+	return ok && isNum
+}
+
+// fib is the workers' fib, to check their answers.
+func fib(n float64) float64 {
+	if n <= 1 {
+		return n
+	}
+	return fib(n-1) + fib(n-2)
+}
