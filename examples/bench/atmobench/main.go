@@ -314,8 +314,12 @@ func (b *bench) measure() (figures, error) {
 	case "roundtrip":
 		t0 := time.Now()
 		for i := 0; i < s.Tasks; i++ {
-			if _, err := b.tm.Do(ctx, "echo", map[string]any{"i": float64(i)}); err != nil {
+			got, err := b.tm.Do(ctx, "echo", map[string]any{"i": float64(i)})
+			if err != nil {
 				return nil, err
+			}
+			if !echoed(got) { // one check a task, as bench.js makes
+				return nil, fmt.Errorf("atmobench: echo %d: got %v back", i, got)
 			}
 		}
 		return figures{"us_per_task": us(time.Since(t0)) / float64(s.Tasks), "tasks": float64(s.Tasks)}, nil
