@@ -62,14 +62,22 @@ type compiledModule struct {
 // forgotten, so that the next worker to start tries afresh: a download can
 // hang where a server never answers.
 func moduleStartTimedOut(url string, m *compiledModule, d time.Duration) string {
+	if !modulePending(url, m) {
+		return ""
+	}
+	return fmt.Sprintf("its Go module %s was still being fetched and compiled after %v (StartTimeout): check that the server answers for it, or, if it is only slow (a large module, a slow link), raise WorkerConfig.StartTimeout", url, d)
+}
+
+// modulePending says whether m is still being compiled, and if so forgets
+// it, so that the next worker to start compiles afresh.
+func modulePending(url string, m *compiledModule) bool {
 	goModules.mu.Lock()
 	pending := m != nil && !m.settled
 	goModules.mu.Unlock()
-	if !pending {
-		return ""
+	if pending {
+		forgetModule(url, m)
 	}
-	forgetModule(url, m)
-	return fmt.Sprintf("its Go module %s was still being fetched and compiled after %v (StartTimeout): check that the server answers for it, or, if it is only slow (a large module, a slow link), raise WorkerConfig.StartTimeout", url, d)
+	return pending
 }
 
 // SetGoModuleOptions sets how Go module workers started from now on load

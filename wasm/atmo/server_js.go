@@ -173,6 +173,12 @@ type thread struct {
 	listener               js.Value // the wire's message listener, which calls onMessage
 	queue                  js.Value // the wire's state for this thread (its tasks whose answers stay in JS)
 	terminated             atomic.Bool
+	// uncaught is why the thread is dying, from its 'error' event: it is
+	// reported at the 'exit' event that follows, which Node.js emits once
+	// the messages the thread posted before have been delivered (the
+	// 'error' event comes on another port, often ahead of them).
+	uncaught string
+	exitWait stopper // reports uncaught should the 'exit' event never come
 
 	// For a script: its absolute path.
 	script string
@@ -187,8 +193,11 @@ type thread struct {
 // where a Node.js worker must (the pool's own words, about a URL that may
 // serve an empty page, are a browser's).
 func (th *thread) startTimedOut(d time.Duration) string {
-	if why := moduleStartTimedOut(th.modulePath, th.module, d); why != "" || th.script == "" {
-		return why
+	if th.modulePath != "" {
+		if modulePending(th.modulePath, th.module) {
+			return fmt.Sprintf("its Go module %s was still being read and compiled after %v (StartTimeout): raise WorkerConfig.StartTimeout for a large module on a busy machine", th.modulePath, d)
+		}
+		return fmt.Sprintf("did not answer init-worker with worker-ready within %v: check that the main of %s registers its handlers and calls worker.Run (github.com/atmoworkers/atmo/wasm/worker) without blocking before it, or, if it is only slow to start, raise WorkerConfig.StartTimeout", d, th.modulePath)
 	}
 	return fmt.Sprintf("did not answer init-worker with worker-ready within %v: check that %s is a worker for this protocol, one that listens on require('worker_threads').parentPort and answers init-worker (a script written with jsworker/atmo-worker.js does), or, if it is only slow to start, raise WorkerConfig.StartTimeout", d, th.script)
 }
@@ -266,10 +275,24 @@ func (th *thread) listen(w *TaskWorker) {
 		if w.Status() == WorkerOffline && esModuleSyntax.MatchString(reason) {
 			reason += " (an ES module: under Node.js WorkerConfig.Type is not used; name the file .mjs, or put it in a package whose package.json says \"type\": \"module\")"
 		}
-		p.workerExit(w, reason)
+		if th.uncaught == "" {
+			th.uncaught = reason // reported at the exit that follows, after the answers posted before it
+			th.exitWait = p.tm.clock.AfterFunc(uncaughtExitWait, func() {
+				p.tm.mu.Lock()
+				defer p.tm.mu.Unlock()
+				if w.transport == transport(th) { // not yet handled, nor replaced
+					p.tm.workerDied(w, reason)
+				}
+			})
+		}
 		return nil
 	})
 	th.onExit = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if th.uncaught != "" {
+			stop(th.exitWait)
+			p.workerExit(w, th.uncaught)
+			return nil
+		}
 		reason := fmt.Sprintf("its thread exited with code %d", args[0].Int())
 		if args[0].Int() == 0 && w.Status() == WorkerOffline {
 			reason += " before worker-ready (a script that does not listen on parentPort ends at once)"
@@ -287,6 +310,10 @@ func (th *thread) listen(w *TaskWorker) {
 	th.worker.Call("on", "exit", th.onExit)
 	th.worker.Call("on", "messageerror", th.onBad)
 }
+
+// uncaughtExitWait bounds the wait for a thread's 'exit' event after its
+// 'error' event, which Node.js always follows with one.
+const uncaughtExitWait = 5 * time.Second
 
 // errorString is a thrown JS value as text: "Error: message" for an Error.
 func errorString(v js.Value) string {
@@ -322,6 +349,7 @@ func (th *thread) terminate() {
 	if th.terminated.Swap(true) {
 		return
 	}
+	stop(th.exitWait)
 	th.worker.Call("terminate")
 	th.worker.Call("off", "message", th.listener)
 	th.worker.Call("off", "error", th.onError)

@@ -17,9 +17,10 @@ import (
 
 // Go worker modules, built by `make build-wasm` (which `make test-node` runs first).
 const (
-	mathModule = repoRoot + "/bin/wasm/workers/math.wasm"
-	testModule = repoRoot + "/bin/wasm/testdata/testworker.wasm"
-	exitModule = repoRoot + "/bin/wasm/testdata/exitnow.wasm"
+	mathModule      = repoRoot + "/bin/wasm/workers/math.wasm"
+	testModule      = repoRoot + "/bin/wasm/testdata/testworker.wasm"
+	exitModule      = repoRoot + "/bin/wasm/testdata/exitnow.wasm"
+	neverRunsModule = repoRoot + "/bin/wasm/testdata/neverruns.wasm"
 )
 
 var mathTasks = []string{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}
@@ -173,6 +174,27 @@ func TestGoWorkerWhoseMainReturnsFailsToStart(t *testing.T) {
 	err := wm.Ready(testCtx(t))
 	require.ErrorIs(t, err, atmo.ErrWorkerStart)
 	assert.ErrorContains(t, err, "main returned")
+}
+
+func TestAGoWorkerThatNeverCallsRunFailsToStartSayingWhatItsMainMustDo(t *testing.T) {
+	c := atmo.WorkerConfig{Tasks: []string{"add"}, Module: module(t, neverRunsModule), StartTimeout: time.Second}
+	c.Restart.MaxBootFailures = 1
+	_, wm := start(t, c)
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "calls worker.Run")
+	assert.ErrorContains(t, err, "raise WorkerConfig.StartTimeout")
+	assert.NotContains(t, err.Error(), "URL", "a file was read: no URL, no empty page")
+}
+
+func TestAGoWorkerStillCompilingAtStartTimeoutSaysSoWithoutAServer(t *testing.T) {
+	c := atmo.WorkerConfig{Tasks: []string{"echo"}, Module: privateCopy(t, testModule), StartTimeout: 5 * time.Millisecond}
+	c.Restart.MaxBootFailures = 1
+	_, wm := start(t, c)
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "was still being read and compiled after 5ms (StartTimeout): raise WorkerConfig.StartTimeout")
+	assert.NotContains(t, err.Error(), "server", "a file was read: no server, no link")
 }
 
 func TestMissingModuleClosesItsWorkerWithNoSuchFile(t *testing.T) {

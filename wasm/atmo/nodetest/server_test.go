@@ -475,6 +475,46 @@ func TestUncaughtExceptionMidTaskCrashesTheWorker(t *testing.T) {
 	require.NoError(t, err, "the worker restarted")
 }
 
+// answerThenDie is a seed-like script that answers each task, then runs
+// after in the same turn (a throw, an exit).
+func answerThenDie(t *testing.T, after string) string {
+	return script(t, "answer-then-die.js", `const { parentPort } = require('worker_threads');
+let id;
+parentPort.on('message', (d) => {
+  if (d.message === 'init-worker') { id = d.id; parentPort.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  if (d.message !== 'worker-work') return;
+  if (d.content.params && d.content.params.runs) require('fs').appendFileSync(d.content.params.runs, '.');
+  parentPort.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: 'answered' });
+  `+after+`
+});`)
+}
+
+func TestAnAnswerPostedJustBeforeTheThreadDiesSettlesItsTaskOnce(t *testing.T) {
+	// Node.js delivers a thread's 'error' event on a port of its own, often
+	// ahead of the messages it posted before: the crash waits for 'exit',
+	// which comes after them. Racy before, so many rounds.
+	for name, after := range map[string]string{"a throw": "throw new Error('after answering');", "an exit": "process.exit(0);"} {
+		t.Run(name, func(t *testing.T) {
+			w := answerThenDie(t, after)
+			for i := range 15 {
+				runs := filepath.Join(t.TempDir(), "runs")
+				tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"t"}, Script: w})
+				res := make(chan atmo.Response, 1)
+				_, err := tm.AddTask(atmo.TaskParams{Name: "t", Params: map[string]any{"runs": runs}, Retries: 1,
+					OnSuccess: func(r atmo.Response) { res <- r }, OnError: func(r atmo.Response) { res <- r }})
+				require.NoError(t, err)
+				r := <-res
+				require.NoError(t, r.Err, "round %d", i)
+				assert.Equal(t, "answered", r.Content, "round %d", i)
+				wm.Close()
+				b, err := os.ReadFile(runs)
+				require.NoError(t, err)
+				require.Len(t, b, 1, "round %d: an answered task is not run again", i)
+			}
+		})
+	}
+}
+
 func TestTimeoutEndsABusyThreadAndReplacesIt(t *testing.T) {
 	tm, wm := pool(t, echo(t, "echo"))
 	_, err := tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"spin": true}, Timeout: 200 * time.Millisecond,
