@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/atmoworkers/atmo/wasm/internal/protocol"
 )
@@ -93,7 +94,11 @@ func errorText(v any) string {
 		s = jsonText(x)
 	}
 	if len(s) > maxErrorLen {
-		s = s[:maxErrorLen] + "… (" + strconv.Itoa(len(s)) + " bytes, cut)"
+		end := maxErrorLen
+		for end > 0 && !utf8.RuneStart(s[end]) {
+			end-- // on a character's edge: the text stays valid UTF-8
+		}
+		s = s[:end] + "… (" + strconv.Itoa(len(s)) + " bytes, cut)"
 	}
 	return s
 }

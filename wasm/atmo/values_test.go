@@ -2,8 +2,10 @@ package atmo
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -76,6 +78,12 @@ func TestAWorkersErrorFieldReadsAsTheSeedReadIt(t *testing.T) {
 	assert.Equal(t, "Error", errorText(map[string]any{"name": "Error", "message": ""}), "new Error(): its name")
 	assert.Equal(t, `{"code":42}`, errorText(map[string]any{"code": 42.0}), "anything else as JSON")
 	assert.Equal(t, `["a",1]`, errorText([]any{"a", 1.0}))
+
+	long := strings.Repeat("a", maxErrorLen-1) + "é and more" // é straddles the cut
+	cut := errorText(long)
+	assert.True(t, utf8.ValidString(cut), "cut on a character's edge, not inside it")
+	assert.True(t, strings.HasPrefix(cut, strings.Repeat("a", maxErrorLen-1)+"… ("))
+	assert.True(t, strings.HasSuffix(cut, " bytes, cut)"))
 }
 
 // FuzzDecodeInbound feeds decodeInbound shapes a hostile worker could send;
