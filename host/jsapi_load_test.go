@@ -107,6 +107,27 @@ import { loadAtmo } from '/atmo.js';
 	assert.Equal(t, 3.0, got["sum"])
 }
 
+func TestASecondLoadAtmoWithOtherURLsGetsTheFirstLoadAndIsToldSo(t *testing.T) {
+	ctx := pageOf(t, map[string]string{"index.html": `<!doctype html><meta charset="utf-8"><body>
+<script type="module">
+import { loadAtmo } from '/atmo.js';
+const warned = [];
+console.warn = (...args) => warned.push(args.join(' '));
+const a = await loadAtmo({ wasm: '/atmo.wasm' });
+const same = await loadAtmo({ wasm: '/atmo.wasm' });
+const other = await loadAtmo({ wasm: '/elsewhere/atmo.wasm' });
+window.loads = { shared: a === same && a === other, warned };
+</script>`}, "window.loads")
+	var got struct {
+		Shared bool
+		Warned []string
+	}
+	eval(t, ctx, `window.loads`, &got)
+	assert.True(t, got.Shared, "one load per page")
+	require.Len(t, got.Warned, 1, "the call with the same URL is not warned")
+	assert.Contains(t, got.Warned[0], `atmo: loadAtmo({"wasm":"/elsewhere/atmo.wasm"}): atmo loads once per page, and this page loaded it already from /atmo.wasm`)
+}
+
 func TestLoadAtmoInAWorkerLoadsWasmExecAsThatWorkerCanOrSaysWhy(t *testing.T) {
 	ctx := pageOf(t, map[string]string{
 		"module-worker.js": `import { loadAtmo } from '/atmo.js';

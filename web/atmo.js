@@ -899,9 +899,18 @@ export function loadAtmo(options = {}) {
       return Promise.reject(badArgument(`atmo: loadAtmo(options): options.${k} must be a URL string, or left out for the default (got ${shown(v)})`, 'options.' + k));
     }
   }
-  if (globalThis[LOADING]) return globalThis[LOADING];
   const wasm = options.wasm || '/atmo.wasm';
   const wasmExec = options.wasmExec || '/wasm_exec.js';
+  const first = globalThis[LOADING];
+  if (first) {
+    // Once per page: a later call with other URLs gets the first load, and
+    // is told so rather than left to wonder which module it runs.
+    const o = first.atmoLoaded;
+    if (o && ((options.wasm !== undefined && wasm !== o.wasm) || (options.wasmExec !== undefined && wasmExec !== o.wasmExec))) {
+      console.warn(`atmo: loadAtmo(${JSON.stringify({ wasm: options.wasm, wasmExec: options.wasmExec })}): atmo loads once per page, and this page loaded it already from ${o.wasm} (wasm_exec.js: ${o.wasmExec}); this call gets that load`);
+    }
+    return first;
+  }
   const timeout = options.timeout === undefined ? 10000 : options.timeout;
   if (!(typeof timeout === 'number' && timeout > 0)) {
     return Promise.reject(badArgument(`atmo: loadAtmo(options): options.timeout must be a number of milliseconds above 0 (got ${String(timeout)})`, 'options.timeout'));
@@ -957,6 +966,7 @@ export function loadAtmo(options = {}) {
     ran.then(() => b.gone()); // settle what waits, even if nothing calls
     return new Atmo(b);
   })();
+  loading.atmoLoaded = { wasm, wasmExec };
   globalThis[LOADING] = loading;
   loading.catch(() => {
     if (globalThis[LOADING] === loading) delete globalThis[LOADING]; // let a later call try again
