@@ -139,6 +139,10 @@ func decodeAt(src any, dst reflect.Value) error {
 		if dst.OverflowFloat(f) {
 			return values.FailHere(" is %v, which does not fit %s", f, dst.Type())
 		}
+		if dst.Kind() == reflect.Float32 {
+			dst.SetFloat(float64(values.Float32(f))) // a float32 the host sent comes back as it was
+			return nil
+		}
 		dst.SetFloat(f)
 		return nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:

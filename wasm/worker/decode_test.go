@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -268,4 +269,27 @@ func BenchmarkDecodeArray(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestAFloat32SentByGoDecodesUnchangedIntoAFloat32(t *testing.T) {
+	// It crosses as encoding/json writes it (7.038531e-26), whose float64
+	// lies exactly halfway between two float32s: float32() of it would
+	// round to the even one, not the one sent.
+	type P struct {
+		F float32   `json:"f"`
+		S []float32 `json:"s"`
+	}
+	for _, f := range []float32{math.Float32frombits(0x15ae43fd), 0.1, -3.4e38, 1.5, math.SmallestNonzeroFloat32} {
+		tree, err := values.Normalize(P{F: f, S: []float32{f}}, "params")
+		require.NoError(t, err)
+		tree, _, err = values.Decode(values.Encode(nil, tree, nil), nil) // as it crosses
+		require.NoError(t, err)
+		var got P
+		require.NoError(t, decode(tree, reflect.ValueOf(&got).Elem(), "params"))
+		assert.Equal(t, math.Float32bits(f), math.Float32bits(got.F), "%v", f)
+		assert.Equal(t, math.Float32bits(f), math.Float32bits(got.S[0]), "%v", f)
+	}
+	var got P
+	require.NoError(t, decode(map[string]any{"f": 0.1}, reflect.ValueOf(&got).Elem(), "params"))
+	assert.Equal(t, float32(0.1), got.F, "a number from JS rounds as float32() does")
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -682,8 +683,8 @@ func numbers(rv reflect.Value) ([]float64, error) {
 
 // float32Value is f, a float32's value, as encoding/json writes a float32
 // and JS reads it: the shortest decimal that reads back as the same
-// float32 (0.1, not 0.10000000149011612). Go reads it back into a float32
-// unchanged.
+// float32 (0.1, not 0.10000000149011612). Float32 reads it back into that
+// float32.
 func float32Value(f float64) float64 {
 	var b [32]byte
 	g, err := strconv.ParseFloat(string(strconv.AppendFloat(b[:0], f, 'g', -1, 32)), 64)
@@ -691,6 +692,27 @@ func float32Value(f float64) float64 {
 		return f // ±Inf, NaN
 	}
 	return g
+}
+
+// Float32 is f read into a float32, as encoding/json reads a number's text
+// into one: a float32 that crossed as float32Value gives comes back
+// unchanged. float32(f) alone rounds twice (the decimal to a float64, then
+// that to a float32), which matters only where the float64 lies exactly
+// halfway between two float32s: there the one whose value f is wins, not
+// the even one.
+func Float32(f float64) float32 {
+	x := float32(f)
+	if float64(x) == f || f != f || math.IsInf(float64(x), 0) {
+		return x
+	}
+	y := math.Nextafter32(x, float32(math.Inf(1)))
+	if float64(x) > f {
+		y = math.Nextafter32(x, float32(math.Inf(-1)))
+	}
+	if math.Abs(f-float64(x)) == math.Abs(float64(y)-f) && float32Value(float64(y)) == f {
+		return y
+	}
+	return x
 }
 
 // mapKey is a map key as encoding/json writes it: a string as it is, then
