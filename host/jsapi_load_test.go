@@ -44,20 +44,20 @@ window.loads = (async () => ({
   nullOptions: await outcome(() => loadAtmo(null)),
   aURL: await outcome(() => loadAtmo('/elsewhere/atmo.wasm')),
   misspelt: await outcome(() => loadAtmo({ wasmURL: '/elsewhere/atmo.wasm' })),
-  wasmNotAString: await outcome(() => loadAtmo({ wasm: new URL('/atmo.wasm', location.href) })),
+  wasmNotAURL: await outcome(() => loadAtmo({ wasm: 7 })),
   emptyWasmExec: await outcome(() => loadAtmo({ wasmExec: '' })),
-  good: await outcome(() => loadAtmo({ wasm: '/atmo.wasm', wasmExec: undefined })),
+  good: await outcome(() => loadAtmo({ wasm: new URL('/atmo.wasm', location.href), wasmExec: undefined })), // a URL object too
 }))();
 </script>`}, "window.loads")
 	var got map[string]any
 	eval(t, ctx, `window.loads`, &got)
 	assert.Equal(t, map[string]any{
-		"nullOptions":    "ERR_BAD_ARGUMENT options",
-		"aURL":           "ERR_BAD_ARGUMENT options",
-		"misspelt":       "ERR_BAD_ARGUMENT options.wasmURL",
-		"wasmNotAString": "ERR_BAD_ARGUMENT options.wasm",
-		"emptyWasmExec":  "ERR_BAD_ARGUMENT options.wasmExec",
-		"good":           "loaded",
+		"nullOptions":   "ERR_BAD_ARGUMENT options",
+		"aURL":          "ERR_BAD_ARGUMENT options",
+		"misspelt":      "ERR_BAD_ARGUMENT options.wasmURL",
+		"wasmNotAURL":   "ERR_BAD_ARGUMENT options.wasm",
+		"emptyWasmExec": "ERR_BAD_ARGUMENT options.wasmExec",
+		"good":          "loaded",
 	}, got)
 }
 

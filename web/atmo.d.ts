@@ -292,14 +292,14 @@ export interface Atmo {
 
 export interface LoadOptions {
   /** URL of the main-thread module (default '/atmo.wasm'). */
-  wasm?: string;
+  wasm?: string | URL;
   /**
    * URL of the wasm_exec.js matching the Go that built it (default
    * '/wasm_exec.js'); Go worker modules load it from there too, so a site
    * served under a path of its own ('../wasm_exec.js') needs none at the
    * origin's root.
    */
-  wasmExec?: string;
+  wasmExec?: string | URL;
   /**
    * Milliseconds the module, once started, has to hand over the API (default
    * 10000); past it loadAtmo rejects with ERR_LOAD (another Go program, such

@@ -893,21 +893,24 @@ export function loadAtmo(options = {}) {
       return Promise.reject(badArgument(`atmo: loadAtmo(options): unknown option ${JSON.stringify(k)}; the options are ${[...LOAD_OPTIONS].join(', ')}`, 'options.' + k));
     }
   }
+  const urls = {};
   for (const k of ['wasm', 'wasmExec']) {
-    const v = options[k];
+    let v = options[k];
+    if (typeof URL === 'function' && v instanceof URL) v = v.href; // new URL('atmo.wasm', import.meta.url)
     if (v !== undefined && (typeof v !== 'string' || v === '')) {
-      return Promise.reject(badArgument(`atmo: loadAtmo(options): options.${k} must be a URL string, or left out for the default (got ${shown(v)})`, 'options.' + k));
+      return Promise.reject(badArgument(`atmo: loadAtmo(options): options.${k} must be a URL, as a string or a URL object, or left out for the default (got ${shown(v)})`, 'options.' + k));
     }
+    urls[k] = v;
   }
-  const wasm = options.wasm || '/atmo.wasm';
-  const wasmExec = options.wasmExec || '/wasm_exec.js';
+  const wasm = urls.wasm || '/atmo.wasm';
+  const wasmExec = urls.wasmExec || '/wasm_exec.js';
   const first = globalThis[LOADING];
   if (first) {
     // Once per page: a later call with other URLs gets the first load, and
     // is told so rather than left to wonder which module it runs.
     const o = first.atmoLoaded;
-    if (o && ((options.wasm !== undefined && wasm !== o.wasm) || (options.wasmExec !== undefined && wasmExec !== o.wasmExec))) {
-      console.warn(`atmo: loadAtmo(${JSON.stringify({ wasm: options.wasm, wasmExec: options.wasmExec })}): atmo loads once per page, and this page loaded it already from ${o.wasm} (wasm_exec.js: ${o.wasmExec}); this call gets that load`);
+    if (o && ((urls.wasm !== undefined && wasm !== o.wasm) || (urls.wasmExec !== undefined && wasmExec !== o.wasmExec))) {
+      console.warn(`atmo: loadAtmo(${JSON.stringify(urls)}): atmo loads once per page, and this page loaded it already from ${o.wasm} (wasm_exec.js: ${o.wasmExec}); this call gets that load`);
     }
     return first;
   }

@@ -148,7 +148,12 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		// Only the script's own module syntax makes it a module: a classic
 		// script that importScripts a library with export in it stays
 		// classic, and fails naming that library.
-		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" && ownScript(e, url) {
+		own := ownScript(e, url)
+		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" && !own {
+			// Said where, as it may also be the script itself, redirected.
+			msg += fmt.Sprintf(" (in %s, a script it loads, so it starts again as a classic script; if %s is itself an ES module, set WorkerConfig.Type to \"module\")", e.Get("filename").String(), url)
+		}
+		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" && own {
 			// An ES module started as a classic script, at load: its next
 			// start, after this failed one, is as a module, and so are the
 			// starts of its config's other workers, the grown ones too (an

@@ -371,9 +371,21 @@ func spawnGoWebWorker(w *TaskWorker) (transport, error) {
 func pageURL(url string) (string, error) {
 	var href string
 	err := jsCall(func() {
-		href = js.Global().Get("URL").New(url, js.Global().Get("location").Get("href")).Get("href").String()
+		href = js.Global().Get("URL").New(url, pageBase()).Get("href").String()
 	})
 	return href, err
+}
+
+// pageBase is what the page resolves a relative URL against, as new Worker
+// and fetch do: the document's base URL (a <base href> counts), or, in a
+// worker, its location.
+func pageBase() js.Value {
+	if d := js.Global().Get("document"); d.Truthy() {
+		if b := d.Get("baseURI"); b.Type() == js.TypeString {
+			return b
+		}
+	}
+	return js.Global().Get("location").Get("href")
 }
 
 // wasmExecCopy returns the page's copy of the wasm_exec.js at a URL: a
