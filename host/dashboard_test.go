@@ -126,13 +126,28 @@ func TestDashboardBatchFillsTheProgressBarTo100Percent(t *testing.T) {
 		chromedp.AttributeValue("#batch-progress", "aria-valuenow", &aria, nil, chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelector('#batch-progress').classList.contains('complete')`, &complete),
 	))
-	assert.True(t, strings.HasPrefix(label, "150 / 150 settled"), label)
+	assert.True(t, strings.HasPrefix(label, "150 × fibonacci: 150 / 150 settled"), label)
 	assert.NotContains(t, label, "failed")
 	assert.Equal(t, "100%", width)
 	assert.Equal(t, "100", aria)
 	assert.True(t, complete)
 	waitFor(t, ctx, `document.querySelector('#kpi-done').textContent === '150'`)
 	waitFor(t, ctx, `[...document.querySelectorAll('#log li.ok .text')].some((e) => e.textContent.includes('batch of 150 × fibonacci settled: 150 ok, 0 failed'))`)
+}
+
+func TestDashboardShowsABatchStartedFromCodeInItsForm(t *testing.T) {
+	// As make demo does: the form shows what the bar below it counts, not
+	// its defaults (a batch of 200 with 48 settled, in demo.png).
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	eval(t, ctx, `window.dashboard.batch('fibonacci', 4, { n: 10 }).then(() => true)`, nil)
+	var got struct{ Name, Count, Params, Label string }
+	eval(t, ctx, `({ name: document.querySelector('#batch-name').value, count: document.querySelector('#batch-count').value,
+	  params: document.querySelector('#batch-params').value, label: document.querySelector('#batch-label').textContent })`, &got)
+	assert.Equal(t, "fibonacci", got.Name)
+	assert.Equal(t, "4", got.Count)
+	assert.JSONEq(t, `{"n": 10}`, got.Params)
+	assert.True(t, strings.HasPrefix(got.Label, "4 × fibonacci: 4 / 4 settled"), got.Label)
 }
 
 func TestDashboardClosesAWorkerAndAddsOne(t *testing.T) {

@@ -97,12 +97,17 @@ func nextStep(o generate.Options, files []generate.File) string {
 		return fmt.Sprintf("next, in a module that requires github.com/atmoworkers/atmo: GOOS=js GOARCH=wasm go build -o %s.wasm %s (then see %s)",
 			pkg, dot(pkg), files[1].Path)
 	}
-	// The command runs from the atmo repository, wherever the worker was
-	// written: its folder is named absolutely.
+	// The host may run from elsewhere than where the worker was written: its
+	// folder is named absolutely.
 	dir := o.Dir
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
+	page := filepath.Base(files[1].Path)
+	if _, err := repoRoot(); err != nil { // a module of the user's own, with the host as its tool
+		return fmt.Sprintf("next, in your module (once: go get -tool github.com/atmoworkers/atmo/host): GOOS=js GOARCH=wasm go build -o bin/wasm/atmo.wasm github.com/atmoworkers/atmo/wasm/cmd/atmo && go tool host -mount /my/=%s, then open http://127.0.0.1:8080/my/%s",
+			dir, page)
+	}
 	return fmt.Sprintf("next, in the atmo repository: make build-wasm && go run ./host -mount /my/=%s, then open http://127.0.0.1:8080/my/%s",
-		dir, filepath.Base(files[1].Path))
+		dir, page)
 }

@@ -218,7 +218,7 @@ func TestGenerateWorkerTakesNoFlagForTheDirectory(t *testing.T) {
 // What generate-worker prints ends with the next step, naming what it wrote.
 func TestGenerateWorkerSaysWhatToDoNext(t *testing.T) {
 	for kind, want := range map[string]string{
-		"browser": "next, in the atmo repository: make build-wasm && go run ./host -mount /my/={out}, then open http://127.0.0.1:8080/my/calc-w.example.html",
+		"browser": "next, in your module (once: go get -tool github.com/atmoworkers/atmo/host): GOOS=js GOARCH=wasm go build -o bin/wasm/atmo.wasm github.com/atmoworkers/atmo/wasm/cmd/atmo && go tool host -mount /my/={out}, then open http://127.0.0.1:8080/my/calc-w.example.html",
 		"server":  "next: node " + filepath.Join("out", "calc-w.example.js"),
 		"go":      "GOOS=js GOARCH=wasm go build -o " + filepath.Join("out", "calc-w") + ".wasm ." + string(filepath.Separator) + filepath.Join("out", "calc-w"),
 	} {
@@ -231,6 +231,18 @@ func TestGenerateWorkerSaysWhatToDoNext(t *testing.T) {
 			assert.Contains(t, stdout.String(), strings.ReplaceAll(want, "{out}", out))
 		})
 	}
+}
+
+// Run from the atmo repository, the browser worker's next step uses its
+// Makefile and the host's source.
+func TestGenerateWorkerInTheAtmoRepositorySaysToRunTheHostFromIt(t *testing.T) {
+	root, err := repoRoot()
+	require.NoError(t, err)
+	out := t.TempDir()
+	t.Chdir(root)
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"generate-worker", "calc-w", out, "browser"}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "next, in the atmo repository: make build-wasm && go run ./host -mount /my/="+out+", then open http://127.0.0.1:8080/my/calc-w.example.html")
 }
 
 // The printed next step is a command that works as printed, also for a DIR

@@ -212,6 +212,7 @@ function submit(name, params, { quiet = false, onProgress } = {}) {
  * the results.
  */
 async function batch(name, n, params) {
+  showBatchForm(name, n, params);
   const b = { name, n, done: 0, failed: 0, reports: 0, partial: new Map(), t0: performance.now() };
   state.batch = b;
   renderBatch();
@@ -242,6 +243,15 @@ async function batch(name, n, params) {
   return results;
 }
 
+// showBatchForm puts a batch started from code (the demo, the console) in
+// the form, so that the form shows what the bar below it counts.
+function showBatchForm(name, n, params) {
+  const sel = $('#batch-name');
+  if ([...sel.options].some((o) => o.value === name)) sel.value = name;
+  $('#batch-count').value = String(n);
+  if (typeof params !== 'function') $('#batch-params').value = JSON.stringify(params ?? null);
+}
+
 function renderBatch() {
   const b = state.batch;
   const el = $('#batch-progress');
@@ -260,7 +270,7 @@ function renderBatch() {
   el.classList.toggle('complete', b.done === b.n && b.failed === 0);
   el.classList.toggle('failed', b.failed > 0);
   $('#batch-label').textContent =
-    `${b.done} / ${b.n} settled` +
+    `${b.n} × ${b.name}: ${b.done} / ${b.n} settled` +
     (b.failed ? ` · ${b.failed} failed` : '') +
     (b.reports ? ` · ${b.reports} progress reports` : '') +
     (b.ms !== undefined ? ` · ${fmtMs(b.ms)}` : '');

@@ -262,8 +262,9 @@ parentPort.on('message', async (data) => {
 
 const browserExampleHTML = `<!doctype html>
 <!-- {{NAME}}.example.html: how to use {{NAME}}.js from a page, with atmo's JS API.
-     Serve it with the host server, e.g. from the repository:
-       go run ./host -mount /my/=<dir>    then open http://127.0.0.1:8080/my/{{NAME}}.example.html -->
+     Serve it with the host server: from the atmo repository
+       go run ./host -mount /my/=<dir>    then open http://127.0.0.1:8080/my/{{NAME}}.example.html
+     or, from a module of your own, go tool host -mount /my/=<dir> (see the README's quick start) -->
 <html lang="en">
 <head><meta charset="utf-8"><title>{{NAME}} example</title></head>
 <body data-state="running">
