@@ -111,6 +111,11 @@ func (m *mountFlags) Set(v string) error {
 func serveCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { // host -h: the other commands too, then serve's flags
+		usage(stderr)
+		fmt.Fprintln(stderr, "\nserve's flags:")
+		fs.PrintDefaults()
+	}
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on; the default is loopback only")
 	wasmDir := fs.String("wasm", "bin/wasm", "directory of the built WASM (atmo.wasm, workers/*.wasm, wasm_exec.js)")
 	isolate := fs.Bool("isolate", false, "send COOP/COEP headers (cross-origin isolation, for SharedArrayBuffer)")

@@ -337,6 +337,15 @@ func TestABadFlagIsSaidOnceWithWhy(t *testing.T) {
 	assert.Contains(t, stderr.String(), `invalid value "/x/=/no/such/dir" for flag -mount: stat /no/such/dir: no such file or directory`)
 }
 
+func TestHostDashHListsEveryCommandAndServesFlags(t *testing.T) {
+	// go tool host -h is how a module's user finds generate-worker.
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 0, run([]string{"-h"}, &stdout, &stderr))
+	for _, want := range []string{"host generate-worker", "host demo", "host bench", "serve's flags:", "-mount value"} {
+		assert.Contains(t, stderr.String(), want)
+	}
+}
+
 func TestServeSaysWhatIsWrongWithItsAddress(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

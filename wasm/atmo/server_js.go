@@ -156,7 +156,11 @@ func (n *node) resolveFile(src, dir string) (string, error) {
 		return "", fmt.Errorf("cannot read %s: %v", abs, err)
 	}
 	if st.IsUndefined() {
-		return "", fmt.Errorf("no such file: %s (a relative path is resolved against the working directory %s, the one its worker config first started in)", abs, dir)
+		built := ""
+		if strings.HasSuffix(abs, ".wasm") {
+			built = "; a Go worker module is built first, with GOOS=js GOARCH=wasm go build -o " + abs + " and its package (in the atmo repository: make build-wasm)"
+		}
+		return "", fmt.Errorf("no such file: %s (a relative path is resolved against the working directory %s, the one its worker config first started in%s)", abs, dir, built)
 	}
 	if st.Call("isDirectory").Bool() {
 		return "", fmt.Errorf("%s is a directory: Script or Module must name a file", abs)

@@ -202,6 +202,7 @@ func TestMissingModuleClosesItsWorkerWithNoSuchFile(t *testing.T) {
 	err := wm.Ready(testCtx(t))
 	require.ErrorIs(t, err, atmo.ErrWorkerStart)
 	assert.ErrorContains(t, err, "no such file: "+abs(t, "testdata/nope.wasm"))
+	assert.ErrorContains(t, err, "a Go worker module is built first, with GOOS=js GOARCH=wasm go build -o "+abs(t, "testdata/nope.wasm"))
 }
 
 func TestModuleThatIsNotWasmFailsToStartSayingSo(t *testing.T) {
