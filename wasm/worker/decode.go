@@ -253,6 +253,7 @@ func decodeAt(src any, dst reflect.Value) error {
 		var folded map[string]bool // keys taken by a field they match only case-insensitively
 		for i := range fs {
 			f := &fs[i]
+			key := f.Name // as the host sent it, for an error to name
 			e, ok := m[f.Name]
 			if !ok {
 				// As encoding/json: a key that is no field's name fills the
@@ -270,6 +271,7 @@ func decodeAt(src any, dst reflect.Value) error {
 						folded = map[string]bool{}
 					}
 					folded[best] = true
+					key = best
 				}
 			}
 			if !ok {
@@ -293,7 +295,7 @@ func decodeAt(src any, dst reflect.Value) error {
 				decode = decodeQuoted
 			}
 			if err := decode(e, fv); err != nil {
-				return values.Inside(err, "."+f.Name)
+				return values.Inside(err, "."+key)
 			}
 		}
 		return nil

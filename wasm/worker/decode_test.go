@@ -211,7 +211,7 @@ func TestDecodeErrorsSayWhereAndWhatWasExpected(t *testing.T) {
 		want string
 	}{
 		"string for number": {map[string]any{"a": "x"}, func(s any) error { _, err := decodeAs[struct{ A float64 }](t, s); return err },
-			`params.A is a string ("x"), want a number for float64`},
+			`params.a is a string ("x"), want a number for float64`}, // the key as the host sent it
 		"object for array": {map[string]any{"list": map[string]any{}}, func(s any) error {
 			_, err := decodeAs[struct {
 				List []string `json:"list"`
