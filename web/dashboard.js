@@ -449,7 +449,7 @@ function renderPool(s) {
   panel.dataset.grown = String(s.grown);
   panel.dataset.released = String(s.released);
   const { ctx, w, h } = canvasOf('#pool-chart');
-  const max = Math.max(4, state.poolMax + 1);
+  const max = 2 * Math.ceil(Math.max(4, state.poolMax + 2) / 2); // even, with room above the line for its label
   const top = 14;
   const bottom = h - 16;
   const y = (v) => bottom - (v / max) * (bottom - top);
@@ -542,10 +542,19 @@ function grid(ctx, w, h, top, bottom, max) {
   ctx.textAlign = 'left';
 }
 
+// roundUp is the axis top for a largest value v: the next of 1, 2, 4, 6, 8
+// or 10 times a power of ten, so that the axis reads 0, half and top in
+// round numbers (0 / 100 / 200, not 0 / 55 / 109).
+function roundUp(v) {
+  const p = 10 ** Math.floor(Math.log10(Math.max(v, 1)));
+  for (const m of [1, 2, 4, 6, 8]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
 function renderChart() {
   const { ctx, w, h } = canvasOf('#chart');
   const data = state.perSecond;
-  const max = Math.max(10, ...data);
+  const max = roundUp(Math.max(10, ...data));
   const top = 14;
   const bottom = h - 16;
   grid(ctx, w, h, top, bottom, max);
