@@ -148,6 +148,12 @@ func TestDashboardShowsABatchStartedFromCodeInItsForm(t *testing.T) {
 	assert.Equal(t, "4", got.Count)
 	assert.JSONEq(t, `{"n": 10}`, got.Params)
 	assert.True(t, strings.HasPrefix(got.Label, "4 × fibonacci: 4 / 4 settled"), got.Label)
+
+	// Params JSON cannot write (a cycle): the batch runs all the same.
+	var settled string
+	eval(t, ctx, `(() => { const c = { n: 5 }; c.self = c;
+	  return window.dashboard.batch('fibonacci', 2, c).then((r) => 'settled ' + r.filter((x) => x.ok).length, (e) => 'rejected: ' + e.message); })()`, &settled)
+	assert.Equal(t, "settled 2", settled)
 }
 
 func TestDashboardClosesAWorkerAndAddsOne(t *testing.T) {

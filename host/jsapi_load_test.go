@@ -115,6 +115,7 @@ const warned = [];
 console.warn = (...args) => warned.push(args.join(' '));
 const a = await loadAtmo({ wasm: '/atmo.wasm' });
 const same = await loadAtmo({ wasm: '/atmo.wasm' });
+await loadAtmo({ wasm: new URL('/atmo.wasm', location.href), wasmExec: location.origin + '/wasm_exec.js' }); // the same, spelt otherwise
 const other = await loadAtmo({ wasm: '/elsewhere/atmo.wasm' });
 window.loads = { shared: a === same && a === other, warned };
 </script>`}, "window.loads")
@@ -124,7 +125,7 @@ window.loads = { shared: a === same && a === other, warned };
 	}
 	eval(t, ctx, `window.loads`, &got)
 	assert.True(t, got.Shared, "one load per page")
-	require.Len(t, got.Warned, 1, "the call with the same URL is not warned")
+	require.Len(t, got.Warned, 1, "the calls with the same URLs, however spelt, are not warned")
 	assert.Contains(t, got.Warned[0], `atmo: loadAtmo({"wasm":"/elsewhere/atmo.wasm"}): atmo loads once per page, and this page loaded it already from /atmo.wasm`)
 }
 

@@ -909,7 +909,14 @@ export function loadAtmo(options = {}) {
     // Once per page: a later call with other URLs gets the first load, and
     // is told so rather than left to wonder which module it runs.
     const o = first.atmoLoaded;
-    if (o && ((urls.wasm !== undefined && wasm !== o.wasm) || (urls.wasmExec !== undefined && wasmExec !== o.wasmExec))) {
+    const same = (a, b) => {
+      try {
+        return resolveURL(a) === resolveURL(b); // '/atmo.wasm', 'atmo.wasm' from the root and its URL object are one
+      } catch (_) {
+        return a === b;
+      }
+    };
+    if (o && ((urls.wasm !== undefined && !same(wasm, o.wasm)) || (urls.wasmExec !== undefined && !same(wasmExec, o.wasmExec)))) {
       console.warn(`atmo: loadAtmo(${JSON.stringify(urls)}): atmo loads once per page, and this page loaded it already from ${o.wasm} (wasm_exec.js: ${o.wasmExec}); this call gets that load`);
     }
     return first;

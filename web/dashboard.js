@@ -249,7 +249,13 @@ function showBatchForm(name, n, params) {
   const sel = $('#batch-name');
   if ([...sel.options].some((o) => o.value === name)) sel.value = name;
   $('#batch-count').value = String(n);
-  if (typeof params !== 'function') $('#batch-params').value = JSON.stringify(params ?? null);
+  if (typeof params === 'function') return;
+  try {
+    $('#batch-params').value = JSON.stringify(params ?? null);
+  } catch (_) {
+    // params JSON cannot write (a BigInt, a cycle): atmo says what is wrong
+    // with them task by task, and the form keeps its text
+  }
 }
 
 function renderBatch() {

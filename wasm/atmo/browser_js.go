@@ -149,9 +149,10 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		// script that importScripts a library with export in it stays
 		// classic, and fails naming that library.
 		own := ownScript(e, url)
-		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" && !own {
-			// Said where, as it may also be the script itself, redirected.
-			msg += fmt.Sprintf(" (in %s, a script it loads, so it starts again as a classic script; if %s is itself an ES module, set WorkerConfig.Type to \"module\")", e.Get("filename").String(), url)
+		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" && !own && w.Status() == WorkerOffline {
+			// At load, said where: it may be a library, or the script
+			// itself, redirected.
+			msg += fmt.Sprintf(" (in %s, not the worker's script as atmo named it, so it stays a classic script; if %s is itself an ES module, set WorkerConfig.Type to \"module\")", e.Get("filename").String(), url)
 		}
 		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" && own {
 			// An ES module started as a classic script, at load: its next

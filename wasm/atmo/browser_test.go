@@ -714,7 +714,7 @@ self.onmessage = (e) => { const d = e.data; if (d.message === 'init-worker') sel
 	err = wm.Ready(testCtx(t))
 	require.ErrorIs(t, err, atmo.ErrWorkerStart)
 	assert.Contains(t, err.Error(), "Unexpected token 'export'", "the library's own error")
-	assert.Contains(t, err.Error(), "(in "+lib+", a script it loads, so it starts again as a classic script")
+	assert.Contains(t, err.Error(), "(in "+lib+", not the worker's script as atmo named it, so it stays a classic script")
 	assert.NotContains(t, err.Error(), "Module scripts don't support importScripts()")
 	assert.NotContains(t, err.Error(), "it is an ES module")
 }

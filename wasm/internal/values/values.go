@@ -694,9 +694,9 @@ func float32Value(f float64) float64 {
 	return g
 }
 
-// Float32 is f read into a float32, as encoding/json reads a number's text
-// into one: a float32 that crossed as float32Value gives comes back
-// unchanged. float32(f) alone rounds twice (the decimal to a float64, then
+// Float32 is f read into a float32 as float32(f) does, except that a
+// float32 that crossed as float32Value gives comes back unchanged:
+// float32(f) alone rounds twice (the decimal to a float64, then
 // that to a float32), which matters only where the float64 lies exactly
 // halfway between two float32s: there the one whose value f is wins, not
 // the even one.
