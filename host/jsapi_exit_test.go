@@ -212,3 +212,22 @@ w.onerror = (e) => { window.answer = { error: e.message || 'worker error' }; };
 	eval(t, ctx, `window.answer`, &got)
 	assert.Equal(t, map[string]any{"sum": 42.0}, got, "a worker URL resolves against the worker's own script")
 }
+
+// The module exits while Go handles a run() batch (here from a subscriber
+// Go calls meanwhile): every run of the batch settles with ERR_EXITED.
+func TestJSAPIAModuleExitingMidBatchSettlesItsRunsWithErrExited(t *testing.T) {
+	ctx, plog := exitLaterPage(t, map[string]string{})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ ...math, count: 1 }]);
+  await wm.ready();
+  let once = false;
+  tm.subscribe((m) => { if (m.message === 'new-task' && !once) { once = true; atmoTestExit(3); } });
+  const within = (p) => Promise.race([p, new Promise((r) => setTimeout(() => r('never settled'), 3000))]);
+  const outcome = (p) => within(p.then((v) => ({ resolved: v }), (e) => ({ code: e.code })));
+  const runs = await Promise.all([1, 2].map((a) => outcome(tm.run('add', { a, b: 10 }))));
+  return { runs, held: heldBy(tm), early: tm._early.size };`), &got)
+	assert.Equal(t, map[string]any{"runs": []any{map[string]any{"code": "ERR_EXITED"}, map[string]any{"code": "ERR_EXITED"}}, "held": 0.0, "early": 0.0}, got)
+	assert.NotContains(t, strings.ToLower(plog.String()), "uncaught")
+}

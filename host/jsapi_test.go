@@ -907,3 +907,30 @@ atmoWorker({ echo: (p) => p, slow: (p) => new Promise((r) => setTimeout(() => r(
 	assert.Equal(t, "timout", field("misspelt", "argument"))
 	assert.Equal(t, 0.0, got["held"], "no params left held")
 }
+
+// A subscriber that adds a task from its callback (here on 'new-task') is
+// called while Go still handles the run() batch that made the message: its
+// bridge.run nests in the outer one, which must still get its own ids.
+func TestJSAPIASubscriberAddingATaskDuringABatchLeavesTheBatchIntact(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ ...math, count: 1 }]);
+  await wm.ready();
+  let added = null;
+  const stop = tm.subscribe((m) => {
+    if (m.message === 'new-task' && added === null) {
+      added = new Promise((resolve) => tm.addTask({ name: 'add', params: { a: 100, b: 1 }, onSuccess: (r) => resolve(r.content), onError: (e) => resolve(e.code) }));
+    }
+  });
+  const within = (p) => Promise.race([p, new Promise((r) => setTimeout(() => r('never settled'), 5000))]);
+  const outer = await within(Promise.all([1, 2, 3].map((a) => tm.run('add', { a, b: 10 }).catch((e) => e.code + ': ' + e.message))));
+  const nested = await within(added);
+  await new Promise((r) => setTimeout(r, 200));
+  stop();
+  const early = tm._early.size, waiting = tm._waiting.size;
+  await tm.close();
+  return { outer, nested, early, waiting, held: heldBy(tm) };`), &got)
+	assert.Equal(t, map[string]any{"outer": []any{11.0, 12.0, 13.0}, "nested": 101.0, "early": 0.0, "waiting": 0.0, "held": 0.0}, got)
+}

@@ -341,7 +341,7 @@ class TaskManager {
       id = unwrap(this._bridge.run(meta))[0];
     } catch (err) {
       this._release(r);
-      throw err;
+      throw this._bridge.gone() || err; // the module exited meanwhile: ERR_EXITED, not what that left behind
     }
     if (typeof id !== 'string') {
       this._release(r);
@@ -480,11 +480,20 @@ class TaskManager {
     }
     const meta = [this._handle];
     for (const r of runs) r.held = pushTask(this._bridge, meta, r.name, r.copy, r.list, r.opts, false);
-    const answer = this._bridge.run(meta);
-    if (answer && answer.error) {
+    // The module may exit during the call (it then throws, or gives no
+    // answer): every run still settles, with the exit's error.
+    let answer, failed;
+    try {
+      answer = this._bridge.run(meta);
+      if (answer && answer.error) failed = fromBridge(answer.error);
+    } catch (err) {
+      failed = err instanceof AtmoError ? err : new AtmoError(`atmo: run() failed: ${(err && err.message) || err}`, { code: 'ERR_INTERNAL', cause: err });
+    }
+    if (failed) {
+      failed = this._bridge.gone() || failed;
       for (const r of runs) {
         this._release(r);
-        r.reject(fromBridge(answer.error));
+        r.reject(failed);
       }
       return;
     }

@@ -34,21 +34,30 @@ import (
 // runsJS(codec, r) makes the JS side of run: run(meta) writes meta,
 // [handle, then per task name, priority, timeout, retries, the held slots
 // of its params and its transfer list (or -1), and 1 if its progress
-// reports are wanted, else 0], delivers it to r, and returns the answer Go
-// gave meanwhile (through ids or fail): {value: [taskId or error, ...]} or
-// {error}.
+// reports are wanted, else 0, and last the call's token], delivers it to r,
+// and returns the answer Go gave meanwhile (through ids or fail, which take
+// the token first): {value: [taskId or error, ...]} or {error}.
 var runsJS = js.Global().Get("Function").New("codec", "r", `
-let answer;
+// The answer of each call under way, by its token, which run adds to meta
+// and Go gives back with the answer: a callback Go makes while it handles
+// one call (a subscriber's, an onSuccess) may call run again, nested, and
+// each call must get its own answer.
+let seq = 0;
+const answers = new Map();
 return {
   run: (meta) => {
-    answer = undefined;
-    codec.deliver(r, codec.encode, meta);
-    const a = answer;
-    answer = undefined;
-    return a || { error: { message: 'atmo: internal error: run() got no answer from Go', code: 'ERR_INTERNAL' } };
+    const token = ++seq;
+    meta.push(token);
+    answers.set(token, undefined);
+    try {
+      codec.deliver(r, codec.encode, meta);
+      return answers.get(token) || { error: { message: 'atmo: internal error: run() got no answer from Go', code: 'ERR_INTERNAL' } };
+    } finally {
+      answers.delete(token);
+    }
   },
-  ids: (refs, transfer) => { answer = { value: codec.read(refs, transfer || []) }; },
-  fail: (e) => { answer = e; },
+  ids: (token, refs, transfer) => { if (answers.has(token)) answers.set(token, { value: codec.read(refs, transfer || []) }); },
+  fail: (token, e) => { if (answers.has(token)) answers.set(token, e); },
 };`)
 
 // runFields is how many meta entries run takes per task.
@@ -57,24 +66,32 @@ const runFields = 7
 // runs adds the tasks of one run call (see runsJS), during the delivery
 // of its meta, and hands back their ids, or an error object each.
 func (b *bridge) runs(buf []byte) {
-	defer func() { // as the bridge's js.Funcs do (see New): a bug is an error, not the page's end
+	token := js.Undefined() // the call's, last in meta (see runsJS)
+	// As the bridge's js.Funcs do (see New): a bug is an error, not the page's end.
+	defer func() {
 		if p := recover(); p != nil {
-			b.runsFail.Invoke(errorValue(fmt.Errorf("atmo: internal error in run: %v", p), "ERR_INTERNAL", ""))
+			b.runsFail.Invoke(token, errorValue(fmt.Errorf("atmo: internal error in run: %v", p), "ERR_INTERNAL", ""))
 		}
 	}()
 	decoded, err := values.DecodeReceived(buf)
 	meta, _ := decoded.([]any)
+	if len(meta) > 0 {
+		if t, ok := meta[len(meta)-1].(float64); ok {
+			token = js.ValueOf(t)
+		}
+		meta = meta[:len(meta)-1]
+	}
 	if err == nil && (len(meta) == 0 || (len(meta)-1)%runFields != 0) {
 		err = fmt.Errorf("%d entries, not the manager's handle and %d per task", len(meta), runFields)
 	}
 	if err != nil {
-		b.runsFail.Invoke(errorValue(fmt.Errorf("atmo: run got unreadable task meta: %v", err), "ERR_INTERNAL", ""))
+		b.runsFail.Invoke(token, errorValue(fmt.Errorf("atmo: run got unreadable task meta: %v", err), "ERR_INTERNAL", ""))
 		return
 	}
 	handle, _ := meta[0].(float64)
 	e, bad := b.tm(js.ValueOf(handle))
 	if e == nil {
-		b.runsFail.Invoke(bad)
+		b.runsFail.Invoke(token, bad)
 		return
 	}
 	meta = meta[1:]
@@ -110,7 +127,7 @@ func (b *bridge) runs(buf []byte) {
 		}
 		ids[i] = t.ID()
 	}
-	values.Post(ids, func(refs, transfer any) { b.runsIDs.Invoke(refs, transfer) })
+	values.Post(ids, func(refs, transfer any) { b.runsIDs.Invoke(token, refs, transfer) })
 }
 
 // refused names the option of run() that AddTask refused with

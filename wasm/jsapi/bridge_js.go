@@ -100,8 +100,12 @@ func newBridge() (*bridge, js.Value) {
 	obj.Set("hold", values.Codec.Get("hold"))       // a run()'s params, kept in JS for Go (see runsJS)
 	obj.Set("release", values.Codec.Get("release")) // once its task has settled
 	obj.Set("held", values.Codec.Get("held"))       // {values, free}: what is held, for tests
-	b.runsIn = values.NewReceiver(b.runs, func(js.Value) {
-		b.runsFail.Invoke(errorValue(errors.New("atmo: run got task meta it cannot write"), "ERR_INTERNAL", ""))
+	b.runsIn = values.NewReceiver(b.runs, func(meta js.Value) {
+		token := js.Undefined() // last in meta (see runsJS)
+		if meta.Type() == js.TypeObject && meta.Length() > 0 {
+			token = meta.Index(meta.Length() - 1)
+		}
+		b.runsFail.Invoke(token, errorValue(errors.New("atmo: run got task meta it cannot write"), "ERR_INTERNAL", ""))
 	})
 	runs := runsJS.Invoke(values.Codec, b.runsIn.JS)
 	b.runsIDs, b.runsFail = runs.Get("ids"), runs.Get("fail")
