@@ -427,6 +427,7 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 			if tm.settle(t, Response{WorkerID: w.id, Error: msg, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: msg}}) {
 				w.done++ // not a task settled already (cancelled), which only held its slot
 				w.failed++
+				tm.stats.runTime.add(time.Duration(tm.now().UnixNano() - t.started)) // it ran, as an answered task did
 			}
 		}
 		tm.workerFreed(w)

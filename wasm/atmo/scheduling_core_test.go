@@ -197,6 +197,24 @@ func TestStatsCountWhatHappened(t *testing.T) {
 	assert.Equal(t, []string{"good", "bad"}, s.Workers[0].Tasks)
 }
 
+func TestATaskASeedWorkerThrewOnCountsItsRunTime(t *testing.T) {
+	// A seed script's throw is an error event from its onmessage: the task
+	// ran, and failed, as one answered with an error did.
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, fakes := fakePool(t, tm, hangOn(t), cfg("a", "hang"))
+	require.NoError(t, p.ready(ctx(t)))
+	res := doAsync(tm, TaskParams{Name: "hang"})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	p.workerError((*fakes)[0].w, "Uncaught TypeError")
+	require.Error(t, (<-res).Err)
+	s := tm.Stats()
+	assert.Equal(t, 1, s.Workers[0].Done)
+	assert.Equal(t, 1, s.Workers[0].Failed)
+	assert.Equal(t, 1, s.QueueWait.Count)
+	assert.Equal(t, 1, s.RunTime.Count, "run time covers the tasks that ran")
+}
+
 func TestTheStatsWindowKeepsTheLatestSamples(t *testing.T) {
 	var c counters
 	c.init()
