@@ -66,15 +66,24 @@ func TestGeneratedGoWorkersAnswerEverySampleAsTheJSWorkersDo(t *testing.T) {
 
 		// Odd inputs, refused or answered alike by both.
 		odd := map[string]string{
+			"math-worker": `['add', { a: '1', b: 2 }],
+  ['sqrt', {}],
+  ['add', { a: NaN, b: 1 }],`,
 			"data-api": `['filter', { records: [{ a: [1] }], where: [{ field: 'a', op: '=', value: [1] }] }],
   ['validate', { records: [{ a: 'x' }] }],
   ['filter', { records: [{ a: null }, {}], where: [{ field: 'a', op: '=', value: null }] }],
   ['filter', { records: [{ a: null }, {}], where: [{ field: 'a', op: '!=', value: null }] }],
   ['filter', { records: [{ a: 'b' }, { a: 'd' }], where: [{ field: 'a', op: '<', value: 'c' }] }],
   ['filter', { records: [{ age: 36 }], where: [{ field: 'age', op: '>', value: 40 }] }],
-  ['validate', { records: [{ email: 'ada@example.org' }], schema: { email: 'email' } }],`,
+  ['validate', { records: [{ email: 'ada@example.org' }], schema: { email: 'email' } }],
+  ['filter', { records: [{ a: 1 }], where: [{ field: 'a', op: 'toString', value: 1 }] }],
+  ['filter', { records: [{ a: 1 }], where: 'a' }],
+  ['transform', { records: [1, null] }],`,
 			"image-worker": `['resize', { image: sample, width: 1.5, height: 1 }],
-  ['resize', { image: sample, width: 30000, height: 30000 }],`,
+  ['resize', { image: sample, width: 30000, height: 30000 }],
+  ['filter', { image: sample, filter: 5 }],
+  ['resize', { image: { width: 1, height: 1, data: [300, -5, 'x', 1.7] }, width: 1, height: 1 }],
+  ['resize', { image: { width: 2.5, height: 2, data: new Uint8Array(20) }, width: 1, height: 1 }],`,
 		}
 		for name, samples := range odd {
 			var answers [2]string

@@ -46,10 +46,13 @@ function toCanvas(image) {
   return c;
 }
 
+// MAX_PIXELS bounds a resize: 64 MiB of RGBA, as the generated image worker has it.
+const MAX_PIXELS = 1 << 24;
+
 function resize({ image, width, height } = {}) {
   const src = pixels(image);
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new Error('resize needs params.width and params.height: positive whole numbers');
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0 || width * height > MAX_PIXELS) {
+    throw new Error('resize needs params.width and params.height: positive whole numbers, at most 16,777,216 pixels in all');
   }
   if (hasCanvas) {
     const out = new OffscreenCanvas(width, height);

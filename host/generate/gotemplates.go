@@ -71,7 +71,10 @@ var goHandlers = map[string]string{
 		if err != nil {
 			return nil, err
 		}
-		where, _ := p["where"].([]any)
+		where, ok := p["where"].([]any)
+		if !ok && p["where"] != nil {
+			return nil, errors.New("params.where must be an array of {field, op, value}")
+		}
 		out := []any{} // [] when none match, as the JS worker has it
 		for _, r := range rows {
 			ok := true
@@ -164,9 +167,12 @@ var goHandlers = map[string]string{
 		if err != nil {
 			return nil, err
 		}
-		name, _ := p["filter"].(string)
-		if name == "" {
-			name = "grayscale"
+		name, isText := p["filter"].(string)
+		if p["filter"] == nil {
+			name, isText = "grayscale", true // undefined: the default (JSON has no undefined)
+		}
+		if !isText || (name != "grayscale" && name != "invert") {
+			return nil, fmt.Errorf("unknown filter %v (known: grayscale, invert)", p["filter"])
 		}
 		out := make([]byte, len(img.data))
 		for i := 0; i < len(img.data); i += 4 {
@@ -207,7 +213,7 @@ var goHelpers = map[string]string{
 func number(params any, key string) (float64, error) {
 	p, _ := params.(map[string]any)
 	v, ok := p[key].(float64)
-	if !ok {
+	if !ok || math.IsNaN(v) {
 		return 0, fmt.Errorf("params.%s must be a number", key)
 	}
 	return v, nil
@@ -350,8 +356,8 @@ func image(params any) (rgba, map[string]any, error) {
 		data = d
 	case []any: // a plain array of numbers
 		for _, v := range d {
-			f, _ := v.(float64)
-			data = append(data, byte(f))
+			f, _ := v.(float64) // as Uint8ClampedArray.from has it: clamped, rounded half to even, NaN 0
+			data = append(data, byte(math.RoundToEven(max(0, min(255, f)))))
 		}
 	}
 	if w < 1 || h < 1 || len(data) != int(w)*int(h)*4 {

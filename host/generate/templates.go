@@ -6,16 +6,26 @@ import "strings"
 // browser and server workers. Each takes params and returns a value or a
 // Promise; a throw becomes the task's error.
 var jsHandlers = map[string]string{
-	Math: `const handlers = {
-  add: ({ a, b }) => a + b,
-  subtract: ({ a, b }) => a - b,
-  multiply: ({ a, b }) => a * b,
-  divide: ({ a, b }) => {
+	Math: `// num is params[key], which must be a number (not NaN): '1' + 2 is not 3.
+function num(params, key) {
+  const v = params[key];
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new Error('params.' + key + ' must be a number');
+  return v;
+}
+
+const handlers = {
+  add: (p) => num(p, 'a') + num(p, 'b'),
+  subtract: (p) => num(p, 'a') - num(p, 'b'),
+  multiply: (p) => num(p, 'a') * num(p, 'b'),
+  divide: (p) => {
+    const a = num(p, 'a');
+    const b = num(p, 'b');
     if (b === 0) throw new Error('Division by zero is not allowed');
     return a / b;
   },
-  power: ({ a, b }) => Math.pow(a, b),
-  sqrt: ({ a }) => {
+  power: (p) => Math.pow(num(p, 'a'), num(p, 'b')),
+  sqrt: (p) => {
+    const a = num(p, 'a');
     if (a < 0) throw new Error('Square root of a negative number is not real');
     return Math.sqrt(a);
   },
@@ -33,6 +43,8 @@ const ops = {
 
 function records(params) {
   if (!params || !Array.isArray(params.records)) throw new Error('params.records must be an array of objects');
+  const bad = params.records.findIndex((r) => r === null || typeof r !== 'object' || Array.isArray(r));
+  if (bad >= 0) throw new Error('params.records[' + bad + '] is not an object');
   return params.records;
 }
 
@@ -81,17 +93,19 @@ const handlers = {
   // filter {records, where: [{field, op, value}]}: the records matching every condition.
   filter: (params) => {
     const where = params.where || [];
-    for (const c of where) if (!ops[c.op]) throw new Error('unknown op ' + c.op);
+    if (!Array.isArray(where)) throw new Error('params.where must be an array of {field, op, value}');
+    for (const c of where) if (!c || !Object.hasOwn(ops, c.op)) throw new Error('unknown op ' + (c && c.op));
     return records(params).filter((r) => where.every((c) => ops[c.op](r[c.field], c.value)));
   },
 };`,
 	Image: `// An image is {width, height, data} with width*height*4 RGBA bytes
 // (an ImageData works too). Pure JS, so it runs in any worker.
 function pixels(image) {
-  if (!image || !(image.width > 0) || !(image.height > 0) || !image.data || image.data.length !== image.width * image.height * 4) {
+  const bytes = image && (image.data instanceof Uint8ClampedArray || image.data instanceof Uint8Array || Array.isArray(image.data));
+  if (!bytes || !Number.isInteger(image.width) || !Number.isInteger(image.height) || image.width < 1 || image.height < 1 || image.data.length !== image.width * image.height * 4) {
     throw new Error('params.image must be {width, height, data} with width*height*4 RGBA bytes');
   }
-  return image.data;
+  return Array.isArray(image.data) ? Uint8ClampedArray.from(image.data) : image.data;
 }
 
 const handlers = {

@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 
 	"github.com/atmoworkers/atmo/wasm/worker"
@@ -22,8 +23,8 @@ import (
 
 // params is {data: Uint8Array, rounds?: number}.
 type params struct {
-	Data   []byte `json:"data"`
-	Rounds int    `json:"rounds"`
+	Data   *[]byte `json:"data"` // nil: no data given, which is not the empty input
+	Rounds int     `json:"rounds"`
 }
 
 // progressEvery is how many rounds pass between progress reports.
@@ -31,10 +32,13 @@ const progressEvery = 100_000
 
 func main() {
 	worker.HandleTyped("sha256", func(ctx context.Context, p params) ([]byte, error) {
+		if p.Data == nil {
+			return nil, errors.New("params.data is missing: send the bytes to hash, a Uint8Array (an empty one for the empty input)")
+		}
 		if p.Rounds < 0 {
 			return nil, fmt.Errorf("rounds is %d; give 1 or more (0 means 1)", p.Rounds)
 		}
-		sum := sha256.Sum256(p.Data)
+		sum := sha256.Sum256(*p.Data)
 		for i := 1; i < p.Rounds; i++ {
 			if i%progressEvery == 0 {
 				// A cancel reaches a Go worker only when it waits:
