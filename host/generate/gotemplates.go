@@ -75,6 +75,16 @@ var goHandlers = map[string]string{
 		if !ok && p["where"] != nil {
 			return nil, errors.New("params.where must be an array of {field, op, value}")
 		}
+		for _, c := range where { // checked first, records or none, as the JS worker does
+			cm, _ := c.(map[string]any)
+			switch op := cm["op"]; op {
+			case "=", "!=", "<", "<=", ">", ">=", "contains":
+			case nil:
+				return nil, errors.New("unknown op null")
+			default:
+				return nil, fmt.Errorf("unknown op %v", op)
+			}
+		}
 		out := []any{} // [] when none match, as the JS worker has it
 		for _, r := range rows {
 			ok := true

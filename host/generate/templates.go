@@ -92,9 +92,9 @@ const handlers = {
   },
   // filter {records, where: [{field, op, value}]}: the records matching every condition.
   filter: (params) => {
-    const where = params.where || [];
+    const where = params.where ?? []; // only null or undefined is none, as in the Go worker
     if (!Array.isArray(where)) throw new Error('params.where must be an array of {field, op, value}');
-    for (const c of where) if (!c || !Object.hasOwn(ops, c.op)) throw new Error('unknown op ' + (c && c.op));
+    for (const c of where) if (!c || !Object.hasOwn(ops, c.op)) throw new Error('unknown op ' + String((c && c.op) ?? null));
     return records(params).filter((r) => where.every((c) => ops[c.op](r[c.field], c.value)));
   },
 };`,
@@ -138,7 +138,8 @@ const handlers = {
     return { type: 'application/x-rle-rgba', size: out.length, originalSize: src.length, bytes: new Uint8Array(out) };
   },
   // filter {image, filter: 'grayscale' | 'invert'}.
-  filter: ({ image, filter = 'grayscale' }) => {
+  filter: ({ image, filter }) => {
+    if (filter == null) filter = 'grayscale'; // null too: the Go worker cannot tell it from undefined
     const src = pixels(image);
     const out = new Uint8ClampedArray(src.length);
     for (let i = 0; i < src.length; i += 4) {
