@@ -57,7 +57,9 @@ return {
     }
   },
   ids: (token, refs, transfer) => { if (answers.has(token)) answers.set(token, { value: codec.read(refs, transfer || []) }); },
-  fail: (token, e) => { if (answers.has(token)) answers.set(token, e); },
+  // A meta Go could not read has no token for it: the latest call's, the
+  // one being delivered.
+  fail: (token, e) => { const t = token === undefined ? seq : token; if (answers.has(t)) answers.set(t, e); },
 };`)
 
 // runFields is how many meta entries run takes per task.
