@@ -56,6 +56,11 @@ var goHandlers = map[string]string{
 		if !ok {
 			return nil, errors.New("validate needs params.schema, e.g. {email: \"email\"}")
 		}
+		for field, t := range schema {
+			if s, _ := t.(string); !contains(validTypes, s) {
+				return nil, fmt.Errorf("params.schema.%s must be one of number, string, boolean, email", field)
+			}
+		}
 		errs := []any{} // [] when all are valid, as the JS worker has it (a nil slice would be null)
 		for i, r := range rows {
 			for field, t := range schema {
@@ -261,14 +266,55 @@ func records(params any) ([]map[string]any, map[string]any, error) {
 	return rows, p, nil
 }
 
-// less orders numbers by value and anything else by its text.
-func less(a, b any) bool {
-	af, aok := a.(float64)
-	bf, bok := b.(float64)
-	if aok && bok {
-		return af < bf
+// rank is where a value sorts: numbers, then strings, then booleans, then
+// anything else (null, missing, objects), as the JS worker has it.
+func rank(v any) int {
+	switch v.(type) {
+	case float64:
+		return 0
+	case string:
+		return 1
+	case bool:
+		return 2
 	}
-	return fmt.Sprint(a) < fmt.Sprint(b)
+	return 3
+}
+
+// less orders numbers by value, strings by text, false before true, and
+// keeps the rest as they came (a stable sort).
+func less(a, b any) bool {
+	if ra, rb := rank(a), rank(b); ra != rb {
+		return ra < rb
+	}
+	switch x := a.(type) {
+	case float64:
+		return x < b.(float64)
+	case string:
+		return x < b.(string)
+	case bool:
+		return !x && b.(bool)
+	}
+	return false
+}
+
+// validTypes are the types a schema may name.
+var validTypes = []any{"number", "string", "boolean", "email"}
+
+// email is the JS worker's test of an address.
+var email = regexp.MustCompile(` + "`" + `^[^@\s]+@[^@\s]+\.[^@\s]+$` + "`" + `)
+
+// text is a value as JS's String() writes it, for contains.
+func text(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e21 {
+			return strconv.FormatFloat(x, 'f', -1, 64)
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
 }
 
 func contains(list []any, s string) bool {
@@ -293,8 +339,7 @@ func valid(v any, t string) bool {
 		return ok
 	case "email":
 		s, ok := v.(string)
-		at := strings.Index(s, "@")
-		return ok && at > 0 && strings.Contains(s[at:], ".")
+		return ok && email.MatchString(s)
 	}
 	return false
 }
@@ -319,8 +364,8 @@ func compare(a any, present bool, op string, b any) (bool, error) {
 		return present && same(a, b), nil
 	case "!=":
 		return !(present && same(a, b)), nil
-	case "contains":
-		return strings.Contains(fmt.Sprint(a), fmt.Sprint(b)), nil
+	case "contains": // a missing or null field contains nothing
+		return a != nil && strings.Contains(text(a), text(b)), nil
 	case "<", "<=", ">", ">=":
 		var c int
 		af, aNum := a.(float64)
@@ -380,7 +425,7 @@ func image(params any) (rgba, map[string]any, error) {
 
 var goImports = map[string]string{
 	Math:  `"context"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"math"`,
-	Data:  `"cmp"` + "\n\t" + `"context"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"net/url"` + "\n\t" + `"sort"` + "\n\t" + `"strings"` + "\n\t" + `"syscall/js"`,
+	Data:  `"cmp"` + "\n\t" + `"context"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"math"` + "\n\t" + `"net/url"` + "\n\t" + `"regexp"` + "\n\t" + `"sort"` + "\n\t" + `"strconv"` + "\n\t" + `"strings"` + "\n\t" + `"syscall/js"`,
 	Image: `"context"` + "\n\t" + `"errors"` + "\n\t" + `"fmt"` + "\n\t" + `"math"`,
 }
 

@@ -31,15 +31,27 @@ const handlers = {
   },
 };`,
 	Data: `// Records are arrays of plain objects.
+// Values compare only with their own kind: numbers by value, strings by
+// text (a mixed pair is never <, <=, > or >=).
+const kind = (v) => (typeof v === 'number' || typeof v === 'string' ? typeof v : null);
+const cmp = (a, b) => (kind(a) !== null && kind(a) === kind(b) ? (a < b ? -1 : a > b ? 1 : 0) : NaN);
 const ops = {
   '=': (a, b) => a === b,
   '!=': (a, b) => a !== b,
-  '<': (a, b) => a < b,
-  '<=': (a, b) => a <= b,
-  '>': (a, b) => a > b,
-  '>=': (a, b) => a >= b,
-  contains: (a, b) => String(a).includes(String(b)),
+  '<': (a, b) => cmp(a, b) < 0,
+  '<=': (a, b) => cmp(a, b) <= 0,
+  '>': (a, b) => cmp(a, b) > 0,
+  '>=': (a, b) => cmp(a, b) >= 0,
+  // A missing or null field contains nothing.
+  contains: (a, b) => a != null && String(a).includes(String(b)),
 };
+
+// order sorts numbers first (by value), then strings (by text), then
+// booleans (false first), then anything else (null, missing, objects).
+const rank = (v) => (typeof v === 'number' ? 0 : typeof v === 'string' ? 1 : typeof v === 'boolean' ? 2 : 3);
+const order = (a, b) => rank(a) - rank(b) || (rank(a) < 3 ? (a < b ? -1 : a > b ? 1 : 0) : 0);
+
+const types = ['number', 'string', 'boolean', 'email'];
 
 function records(params) {
   if (!params || !Array.isArray(params.records)) throw new Error('params.records must be an array of objects');
@@ -68,11 +80,11 @@ const handlers = {
   transform: (params) => {
     const key = params.sortBy;
     const rows = [...records(params)];
-    if (key) rows.sort((x, y) => (x[key] < y[key] ? -1 : x[key] > y[key] ? 1 : 0));
+    if (key) rows.sort((x, y) => order(x[key], y[key]));
     return rows.map((r) => {
       if (!Array.isArray(params.select)) return { ...r };
       const o = {};
-      for (const k of params.select) o[k] = r[k];
+      for (const k of params.select) if (Object.hasOwn(r, k)) o[k] = r[k]; // a field it lacks stays out
       return o;
     });
   },
@@ -80,6 +92,9 @@ const handlers = {
   validate: (params) => {
     const schema = params.schema;
     if (!schema || typeof schema !== 'object') throw new Error('validate needs params.schema, e.g. {email: "email"}');
+    for (const [field, type] of Object.entries(schema)) {
+      if (!types.includes(type)) throw new Error('params.schema.' + field + ' must be one of ' + types.join(', '));
+    }
     const errors = [];
     records(params).forEach((r, index) => {
       for (const [field, type] of Object.entries(schema)) {
