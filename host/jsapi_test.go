@@ -804,7 +804,7 @@ func TestTheDataAndImageExamplesRefuseOrOrderOddInputsClearly(t *testing.T) {
 	eval(t, ctx, js(`
   const tm = atmo.createTaskManager();
   atmo.createBrowserWorkerManager(tm, [
-    { tasks: ['transform', 'filter'], script: '/workers/data-worker.js' },
+    { tasks: ['transform', 'filter', 'validate'], script: '/workers/data-worker.js' },
     { tasks: ['image-filter', 'analyze'], script: '/workers/image-worker.js' },
   ]);
   const fail = (p) => p.then((v) => ({ resolved: v }), (e) => e.message);
@@ -821,6 +821,9 @@ func TestTheDataAndImageExamplesRefuseOrOrderOddInputsClearly(t *testing.T) {
     badAmount: await fail(tm.run('image-filter', { image: plain, filter: 'brightness', amount: 'x' })),
     amountUnused: await tm.run('image-filter', { image: plain, filter: 'grayscale', amount: null }).then((r) => r.data.length),
     renameToNothing: await tm.run('transform', { records: [{ a: 1, b: 2 }], rename: { a: null, b: '' } }),
+    renameNull: await tm.run('transform', { records: [{ a: 1 }], rename: null }),
+    renameText: await fail(tm.run('transform', { records: [{ a: 1 }], rename: 'b' })),
+    ruleNull: await fail(tm.run('validate', { records: [{ a: 1 }], schema: { a: null } })),
   };
   await tm.close();
   return out;`), &got)
@@ -834,6 +837,9 @@ func TestTheDataAndImageExamplesRefuseOrOrderOddInputsClearly(t *testing.T) {
 	assert.Equal(t, `params.amount must be a number, such as 1.2 (got "x")`, got["badAmount"])
 	assert.Equal(t, 4.0, got["amountUnused"], "only brightness reads amount")
 	assert.Equal(t, []any{map[string]any{"a": 1.0, "b": 2.0}}, got["renameToNothing"], "a name renamed to nothing keeps its own")
+	assert.Equal(t, []any{map[string]any{"a": 1.0}}, got["renameNull"], "rename null: none")
+	assert.Equal(t, "params.rename must be an object of {field: new name}", got["renameText"])
+	assert.Contains(t, got["ruleNull"], "params.schema.a must be a type name")
 }
 
 func TestJSAPIOptionsAreReadOnceAndOddOnesRejectTheirRunAlone(t *testing.T) {

@@ -61,7 +61,9 @@ function compare(a, b, descending) {
 }
 
 async function transform(params, { signal }) {
-  const { select, rename = {}, sortBy, descending = false } = params || {};
+  const { select, sortBy, descending = false } = params || {};
+  const rename = params && params.rename != null ? params.rename : {};
+  if (typeof rename !== 'object') throw new Error('params.rename must be an object of {field: new name}');
   let rows = await records(params, signal);
   if (sortBy) {
     // Sort first, so a record can be sorted by a field it does not keep.
@@ -80,6 +82,11 @@ async function transform(params, { signal }) {
 async function validate(params, { signal }) {
   const schema = params && params.schema;
   if (!schema || typeof schema !== 'object') throw new Error('validate needs params.schema, e.g. {age: "number", email: "email"}');
+  for (const [field, rule] of Object.entries(schema)) {
+    if (typeof rule !== 'string' && (rule === null || typeof rule !== 'object' || Array.isArray(rule))) {
+      throw new Error(`params.schema.${field} must be a type name ('number', 'string', 'boolean', 'email') or {type, required, min, max, pattern}`);
+    }
+  }
   const rows = await records(params, signal);
   const errors = [];
   rows.forEach((r, index) => {
