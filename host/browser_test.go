@@ -129,6 +129,7 @@ func js(body string) string {
   const atmo = window.atmo;
   const math = { tasks: ['add', 'subtract', 'multiply', 'divide', 'power', 'sqrt', 'fibonacci'], script: '/workers/math-worker.js' };
   const heldBy = (tm) => tm._bridge.held.values.length - tm._bridge.held.free.length;
+  const within = (p) => Promise.race([p, new Promise((r) => setTimeout(() => r('never settled'), 5000))]);
   %s
 })()`, body)
 }

@@ -103,11 +103,10 @@ func nextStep(o generate.Options, files []generate.File) string {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	page := filepath.Base(files[1].Path)
+	where, build, host := "in the atmo repository", "make build-wasm", "go run ./host"
 	if _, err := repoRoot(); err != nil { // a module of the user's own, with the host as its tool
-		return fmt.Sprintf("next, in your module (once: go get -tool github.com/atmoworkers/atmo/host): GOOS=js GOARCH=wasm go build -o bin/wasm/atmo.wasm github.com/atmoworkers/atmo/wasm/cmd/atmo && go tool host -mount /my/=%s, then open http://127.0.0.1:8080/my/%s",
-			dir, page)
+		where, build, host = "in your module (once: go get -tool github.com/atmoworkers/atmo/host)",
+			"GOOS=js GOARCH=wasm go build -o bin/wasm/atmo.wasm github.com/atmoworkers/atmo/wasm/cmd/atmo", "go tool host"
 	}
-	return fmt.Sprintf("next, in the atmo repository: make build-wasm && go run ./host -mount /my/=%s, then open http://127.0.0.1:8080/my/%s",
-		dir, page)
+	return fmt.Sprintf("next, %s: %s && %s -mount /my/=%s, then open http://127.0.0.1:8080/my/%s", where, build, host, dir, filepath.Base(files[1].Path))
 }

@@ -224,7 +224,6 @@ func TestJSAPIAModuleExitingMidBatchSettlesItsRunsWithErrExited(t *testing.T) {
   await wm.ready();
   let once = false;
   tm.subscribe((m) => { if (m.message === 'new-task' && !once) { once = true; atmoTestExit(3); } });
-  const within = (p) => Promise.race([p, new Promise((r) => setTimeout(() => r('never settled'), 3000))]);
   const outcome = (p) => within(p.then((v) => ({ resolved: v }), (e) => ({ code: e.code })));
   const runs = await Promise.all([1, 2].map((a) => outcome(tm.run('add', { a, b: 10 }))));
   return { runs, held: heldBy(tm), early: tm._early.size };`), &got)

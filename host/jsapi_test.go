@@ -143,7 +143,6 @@ func TestJSAPITasksGoHasAtCloseSettleWithErrClosed(t *testing.T) {
   while (tm.status().working.length === 0) await new Promise((r) => setTimeout(r, 10));
   await new Promise((r) => setTimeout(r, 100));
   await tm.close();
-  const within = (p) => Promise.race([p, new Promise((r) => setTimeout(() => r('never settled'), 5000))]);
   return { running: await within(running), queued: await within(queued), called: await within(called) };`), &got)
 	assert.Equal(t, map[string]any{"running": "ERR_CLOSED", "queued": "ERR_CLOSED", "called": "ERR_CLOSED"}, got)
 }
@@ -930,7 +929,6 @@ func TestJSAPIASubscriberAddingATaskDuringABatchLeavesTheBatchIntact(t *testing.
       added = new Promise((resolve) => tm.addTask({ name: 'add', params: { a: 100, b: 1 }, onSuccess: (r) => resolve(r.content), onError: (e) => resolve(e.code) }));
     }
   });
-  const within = (p) => Promise.race([p, new Promise((r) => setTimeout(() => r('never settled'), 5000))]);
   const outer = await within(Promise.all([1, 2, 3].map((a) => tm.run('add', { a, b: 10 }).catch((e) => e.code + ': ' + e.message))));
   const nested = await within(added);
   await new Promise((r) => setTimeout(r, 200));

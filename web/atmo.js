@@ -167,7 +167,7 @@ const TASK_FIELDS = new Set(['name', 'params', 'onSuccess', 'onError', ...RUN_OP
 // otherwise be a callback never called); a getter or proxy that throws
 // makes a bad argument. where names the call, or is a function of what
 // was read (addTask's name is among its fields).
-function snapshot(opts, known, where) {
+function snapshot(opts, known, where, prefix = '') {
   const o = {};
   const at = () => (typeof where === 'function' ? where(o) : where);
   let k;
@@ -179,12 +179,12 @@ function snapshot(opts, known, where) {
     k = undefined;
     for (const name in opts) {
       if (!known.has(name)) {
-        throw badArgument(`atmo: ${at()}: unknown option ${JSON.stringify(name)}; the options are ${[...known].filter((x) => !SEED_TASK_FIELDS.has(x)).join(', ')}`, name);
+        throw badArgument(`atmo: ${at()}: unknown option ${JSON.stringify(name)}; the options are ${[...known].filter((x) => !SEED_TASK_FIELDS.has(x)).join(', ')}`, prefix + name);
       }
     }
   } catch (err) {
     if (err instanceof AtmoError) throw err;
-    throw badArgument(`atmo: ${at()}: reading ${k === undefined ? 'the options' : `option ${JSON.stringify(k)}`} threw: ${(err && err.message) || err}`, k === undefined ? 'options' : k);
+    throw badArgument(`atmo: ${at()}: reading ${k === undefined ? 'the options' : `option ${JSON.stringify(k)}`} threw: ${(err && err.message) || err}`, k === undefined ? 'options' : prefix + k);
   }
   return o;
 }
@@ -897,10 +897,10 @@ export function loadAtmo(options = {}) {
   if (options === null || typeof options !== 'object') {
     return Promise.reject(badArgument(`atmo: loadAtmo(options): options must be an object like {wasm: '/atmo.wasm', wasmExec: '/wasm_exec.js'} (got ${shown(options)})`, 'options'));
   }
-  for (const k of Object.keys(options)) {
-    if (!LOAD_OPTIONS.has(k)) {
-      return Promise.reject(badArgument(`atmo: loadAtmo(options): unknown option ${JSON.stringify(k)}; the options are ${[...LOAD_OPTIONS].join(', ')}`, 'options.' + k));
-    }
+  try {
+    options = snapshot(options, LOAD_OPTIONS, 'loadAtmo(options)', 'options.');
+  } catch (err) {
+    return Promise.reject(err);
   }
   const urls = {};
   for (const k of ['wasm', 'wasmExec']) {

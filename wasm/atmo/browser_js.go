@@ -145,30 +145,8 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		if msg == "" {
 			msg = fmt.Sprintf("the script %s could not be loaded or run (a 404, a network error, or a wrong MIME type)", url)
 		}
-		// Only the script's own module syntax makes it a module: a classic
-		// script that importScripts a library with export in it stays
-		// classic, and fails naming that library.
-		own := ownScript(e, url)
-		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" && !own && w.Status() == WorkerOffline {
-			// At load, said where: it may be a library, or the script
-			// itself, redirected.
-			msg += fmt.Sprintf(" (in %s, not the worker's script as atmo named it, so it stays a classic script; if %s is itself an ES module, set WorkerConfig.Type to \"module\")", e.Get("filename").String(), url)
-		}
-		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" && own {
-			// An ES module started as a classic script, at load: its next
-			// start, after this failed one, is as a module, and so are the
-			// starts of its config's other workers, the grown ones too (an
-			// explicit Type "classic" is left alone, and so is a script
-			// that evaluates module syntax later, while it runs tasks).
-			p.tm.mu.Lock()
-			loading := w.status == WorkerOffline && opts["type"] != "module"
-			if loading {
-				w.group.asModule = true
-			}
-			p.tm.mu.Unlock()
-			if loading {
-				msg += " (it is an ES module: set WorkerConfig.Type to \"module\"; atmo starts it as one if it starts again)"
-			}
+		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" {
+			msg += moduleHint(w, e, url, opts["type"] == "module")
 		}
 		p.workerError(w, msg)
 		return nil
@@ -182,6 +160,32 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 	ww.unlisten = workerEvents.Invoke(ww.worker, wireListen.Invoke(ww.onMessage.JS, false, ww.queue),
 		values.WhileAlive(ww.onError), values.WhileAlive(ww.onBad))
 	return ww, nil
+}
+
+// moduleHint is what a load error for module syntax in a worker of no Type
+// adds to its message. Only the script's own module syntax makes it a
+// module: its next start, after this failed one, is as a module, and so are
+// the starts of its config's other workers, the grown ones too (a script
+// that evaluates module syntax later, while it runs tasks, is left alone).
+// A classic script that importScripts a library with export in it stays
+// classic, and the hint says where the syntax was: a library, or the script
+// itself, redirected.
+func moduleHint(w *TaskWorker, e js.Value, url string, asModule bool) string {
+	p := w.pool
+	p.tm.mu.Lock()
+	loading := w.status == WorkerOffline && !asModule
+	own := loading && ownScript(e, url)
+	if own {
+		w.group.asModule = true
+	}
+	p.tm.mu.Unlock()
+	switch {
+	case own:
+		return " (it is an ES module: set WorkerConfig.Type to \"module\"; atmo starts it as one if it starts again)"
+	case loading:
+		return fmt.Sprintf(" (in %s, not the worker's script as atmo named it, so it stays a classic script; if %s is itself an ES module, set WorkerConfig.Type to \"module\")", e.Get("filename").String(), url)
+	}
+	return ""
 }
 
 // ownScript says whether an error event is about the worker's own script

@@ -186,8 +186,15 @@ func (p *workerPool) boot(w *TaskWorker) {
 				return
 			}
 		}
-		p.tm.bootFailed(w, fmt.Sprintf("did not answer init-worker with worker-ready within %v: check that %s is a worker for this protocol (a wrong URL may serve an empty page), or, if it is only slow to start, raise WorkerConfig.StartTimeout", d, w.source()))
+		p.tm.bootFailed(w, notReady(d, fmt.Sprintf("that %s is a worker for this protocol (a wrong URL may serve an empty page)", w.source())))
 	})
+}
+
+// notReady is why a worker failed to start when it did not answer
+// init-worker within d: check what to check, or, as a slow start and a
+// wrong script look alike from the host, StartTimeout.
+func notReady(d time.Duration, check string) string {
+	return fmt.Sprintf("did not answer init-worker with worker-ready within %v: check %s, or, if it is only slow to start, raise WorkerConfig.StartTimeout", d, check)
 }
 
 // lazyContent is content a transport has not converted yet (in js/wasm: a

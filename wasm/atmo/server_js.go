@@ -201,9 +201,9 @@ func (th *thread) startTimedOut(d time.Duration) string {
 		if modulePending(th.modulePath, th.module) {
 			return fmt.Sprintf("its Go module %s was still being read and compiled after %v (StartTimeout): raise WorkerConfig.StartTimeout for a large module on a busy machine", th.modulePath, d)
 		}
-		return fmt.Sprintf("did not answer init-worker with worker-ready within %v: check that the main of %s registers its handlers and calls worker.Run (github.com/atmoworkers/atmo/wasm/worker) without blocking before it, or, if it is only slow to start, raise WorkerConfig.StartTimeout", d, th.modulePath)
+		return notReady(d, fmt.Sprintf("that the main of %s registers its handlers and calls worker.Run (github.com/atmoworkers/atmo/wasm/worker) without blocking before it", th.modulePath))
 	}
-	return fmt.Sprintf("did not answer init-worker with worker-ready within %v: check that %s is a worker for this protocol, one that listens on require('worker_threads').parentPort and answers init-worker (a script written with jsworker/atmo-worker.js does), or, if it is only slow to start, raise WorkerConfig.StartTimeout", d, th.script)
+	return notReady(d, fmt.Sprintf("that %s is a worker for this protocol, one that listens on require('worker_threads').parentPort and answers init-worker (a script written with jsworker/atmo-worker.js does)", th.script))
 }
 
 // webWorkerOnly matches the error of a script written for a Web Worker run
