@@ -457,6 +457,17 @@ func (p *workerPool) running(w *TaskWorker) int {
 	return n
 }
 
+// workerDying stops w taking more tasks: its thread tr reported an uncaught
+// error and is about to exit (Node.js), though the answers it posted before
+// may still come and free its slots. Its exit ends it as a crash.
+func (p *workerPool) workerDying(w *TaskWorker, tr transport) {
+	p.tm.mu.Lock()
+	defer p.tm.mu.Unlock()
+	if w.transport == tr {
+		w.dying = true
+	}
+}
+
 // workerExit handles the death of w's worker (its thread exited, its Go
 // runtime stopped).
 func (p *workerPool) workerExit(w *TaskWorker, reason string) {
@@ -538,6 +549,7 @@ func (tm *TaskManager) takeDown(w *TaskWorker) []*TaskRequest {
 		w.transport.terminate()
 		w.transport = nil
 	}
+	w.dying = false
 	if w.status != WorkerClosed {
 		w.status = WorkerOffline // out of service; the caller sets the final status
 	}

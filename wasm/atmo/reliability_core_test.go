@@ -348,6 +348,37 @@ func TestACrashOfTheLastWorkerForANameFailsItsTaskWithTheCrashNotARetry(t *testi
 	assert.Equal(t, 0, tm.Stats().Retried, "no retry ran")
 }
 
+func TestADyingWorkerTakesNoMoreTasksThoughItsAnswersStillCome(t *testing.T) {
+	// Node.js: a thread's uncaught error comes ahead of its exit, and of
+	// answers it posted before. A task queued behind waits for the worker
+	// that replaces it, and so needs no Retries.
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	release := make(chan struct{})
+	p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		if name == "slow" {
+			<-release
+		}
+		return w.id, ""
+	}, cfg("a", "slow", "echo"))
+	require.NoError(t, p.ready(ctx(t)))
+	slow := doAsync(tm, TaskParams{Name: "slow"})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	next := doAsync(tm, TaskParams{Name: "echo"})
+	w, dying := (*fakes)[0].w, (*fakes)[0]
+	p.workerDying(w, dying)
+	close(release)
+	require.NoError(t, (<-slow).Err, "an answer posted before the error counts")
+	assert.Equal(t, 1, tm.Stats().Queued, "not sent to the dying thread")
+	p.workerExit(w, "uncaught Error: boom")
+	clk.Advance(DefaultRestartBackoff)
+	r := <-next
+	require.NoError(t, r.Err)
+	assert.Len(t, *fakes, 2, "it ran on the replacement")
+	assert.Equal(t, 0, tm.Stats().Retried)
+}
+
 // moving is params that move JS buffers to the worker, as the JS API holds
 // those of run(name, params, {transfer}): once sent, they are gone from
 // the page.

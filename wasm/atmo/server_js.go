@@ -281,6 +281,7 @@ func (th *thread) listen(w *TaskWorker) {
 		}
 		if th.uncaught == "" {
 			th.uncaught = reason // reported at the exit that follows, after the answers posted before it
+			p.workerDying(w, th)
 			th.exitWait = p.tm.clock.AfterFunc(uncaughtExitWait, func() {
 				p.tm.mu.Lock()
 				defer p.tm.mu.Unlock()

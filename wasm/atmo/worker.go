@@ -169,6 +169,7 @@ type TaskWorker struct {
 	gaveUp       bool // closed after failing to start MaxBootFailures times (see Ready)
 	stops        bool // its worker-ready listed FeatureStop: a timeout asks it to stop the task (see timedOut)
 	catches      bool // its worker-ready listed FeatureCatch: an error event is a crash, no task's (see workerError)
+	dying        bool // its thread reported an uncaught error and is about to exit: it takes no more tasks (see workerDying)
 	lastErr      string
 	since        time.Time // when the current incarnation became ready
 	idleSince    time.Time
@@ -253,7 +254,7 @@ func (w *TaskWorker) Terminate() {
 }
 
 func (w *TaskWorker) hasRoom() bool {
-	return (w.status == WorkerAvailable || w.status == WorkerWorking) && len(w.inflight) < w.config.Concurrency
+	return (w.status == WorkerAvailable || w.status == WorkerWorking) && !w.dying && len(w.inflight) < w.config.Concurrency
 }
 
 func (w *TaskWorker) describe() string {
