@@ -154,7 +154,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		prof.dir = *profileDir
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("bench takes no arguments, got %q", fs.Args())
+		return usageError{fmt.Errorf("bench takes no arguments, got %q", fs.Args())}
 	}
 	set := fullBenchSettings()
 	if *short {

@@ -187,14 +187,20 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 		return flagError{err} // the flag package has said it
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("demo takes no arguments, got %q", fs.Args())
+		return usageError{fmt.Errorf("demo takes no arguments, got %q", fs.Args())}
 	}
 	if err := checkWasm(*wasmDir); err != nil {
 		return err
 	}
 	// Where the screenshot goes is checked before the run, not after it.
+	if *out == "" {
+		return fmt.Errorf("-out %s: name a file to write the screenshot to, such as demo.png", *out)
+	}
 	if fi, err := os.Stat(filepath.Dir(*out)); err != nil || !fi.IsDir() {
 		return fmt.Errorf("-out %s: there is no directory %s to write the screenshot in", *out, filepath.Dir(*out))
+	}
+	if fi, err := os.Stat(*out); err == nil && fi.IsDir() {
+		return fmt.Errorf("-out %s: is a directory; name a file in it, such as %s", *out, filepath.Join(*out, "demo.png"))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()

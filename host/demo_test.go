@@ -49,3 +49,16 @@ func TestDemoChecksWhereItsScreenshotGoesBeforeItRuns(t *testing.T) {
 	assert.Contains(t, stderr.String(), "-out /no/such/dir/demo.png: there is no directory /no/such/dir to write the screenshot in")
 	assert.Empty(t, stdout.String(), "nothing was started")
 }
+
+// An -out that names a folder (or nothing) cannot take the screenshot
+// either: that too is said before the run, not after it.
+func TestDemoRefusesAnOutThatIsAFolderBeforeItRuns(t *testing.T) {
+	needBuild(t)
+	for _, out := range []string{t.TempDir(), ""} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"demo", "-wasm", repoWasmDir, "-out", out}, &stdout, &stderr)
+		assert.NotEqual(t, 0, code)
+		assert.Contains(t, stderr.String(), "-out "+out+":")
+		assert.Empty(t, stdout.String(), "nothing was started")
+	}
+}

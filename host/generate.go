@@ -49,7 +49,7 @@ func generateCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(pos) == 0 || len(pos) > 3 {
 		fs.Usage()
-		return fmt.Errorf("generate-worker takes NAME [DIR] [TYPE], got %d arguments", len(pos))
+		return usageError{fmt.Errorf("generate-worker takes NAME [DIR] [TYPE], got %d arguments", len(pos))}
 	}
 	o := generate.Options{Name: pos[0], Dir: ".", Kind: generate.Browser, Force: *force}
 	if len(pos) > 1 {

@@ -57,6 +57,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, new(flagError)) {
 		return 2
 	}
+	if errors.As(err, new(usageError)) {
+		fmt.Fprintln(stderr, "host:", err)
+		return 2
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "host:", err)
 		return 1
@@ -70,19 +74,27 @@ type flagError struct{ error }
 
 func (e flagError) Unwrap() error { return e.error }
 
+// usageError is a command line with words its command does not take: a
+// usage error (exit 2), as a bad flag is, said with why.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   host [serve] [-addr 127.0.0.1:8080] [-wasm bin/wasm] [-isolate] [-mount /prefix/=DIR]...
       serve the dashboard (/), the JS API (/atmo.js, /atmo.wasm), the example
       workers (/workers/), jsworker/ (/jsworker/) and /wasm_exec.js
-  host demo [-out demo.png] [-wasm bin/wasm] [-timeout 2m]
+  host demo [-out demo.png] [-wasm bin/wasm] [-timeout 2m] [-v]
       run the dashboard in headless Chromium with a fixed workload; print a
       table of results and save a screenshot; exit 1 if any result was wrong
   host generate-worker [-force] NAME [DIR] [browser|server|go]
       write a worker skeleton (math, data or image, chosen by NAME) and a usage example
-  host bench [-short] [-runs N] [-json bench.json] [-v]
+  host bench [-short|-tiny] [-runs N] [-only WORKLOADS] [-json bench.json] [-timeout 30m] [-v]
       the benchmark suite: raw postMessage, workerpool and atmo (JS and Go
       workers) side by side in headless Chromium; prints a table, writes JSON
+  host COMMAND -h
+      every flag of COMMAND, with what it does
 `)
 }
 
@@ -125,7 +137,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		return flagError{err} // the flag package has said it
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+		return usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
 	}
 	if err := checkWasm(*wasmDir); err != nil {
 		fmt.Fprintln(stderr, "host: warning:", err)

@@ -515,3 +515,23 @@ func TestAFileThatGrowsPastTheCacheLimitLeavesTheCache(t *testing.T) {
 	require.Equal(t, http.StatusPartialContent, res.StatusCode)
 	assert.Equal(t, 0, cached(), "its old bytes no longer held, nor counted against the cache's bound")
 }
+
+// Words a command does not take are a usage error, as a bad flag is: exit
+// 2, not 1 (which says the command ran and failed), and the message says so.
+func TestExtraArgumentsAreAUsageError(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "x"},
+		{"-addr", "127.0.0.1:0", "x"},
+		{"demo", "x"},
+		{"bench", "x"},
+		{"generate-worker"},
+		{"generate-worker", "a", "b", "c", "d"},
+	} {
+		t.Chdir(t.TempDir())
+		var stdout, stderr bytes.Buffer
+		code := run(args, &stdout, &stderr)
+		assert.Equal(t, 2, code, "%q: %s", args, &stderr)
+		assert.Contains(t, stderr.String(), "host: ", "%q", args)
+		assert.Empty(t, stdout.String(), "%q", args)
+	}
+}
