@@ -91,11 +91,11 @@ func nextStep(o generate.Options, files []generate.File) string {
 		if strings.HasPrefix(p, "-") { // node would take it for an option
 			p = dot(p)
 		}
-		return "next: node " + p
+		return "next: node " + shellQuote(p)
 	case generate.Go:
 		pkg := filepath.Dir(files[0].Path)
-		return fmt.Sprintf("next, in a module that requires github.com/atmoworkers/atmo: GOOS=js GOARCH=wasm go build -o %s.wasm %s (then see %s)",
-			pkg, dot(pkg), files[1].Path)
+		return fmt.Sprintf("next, in a module that requires github.com/atmoworkers/atmo: GOOS=js GOARCH=wasm go build -o %s %s (then see %s)",
+			shellQuote(pkg+".wasm"), shellQuote(dot(pkg)), files[1].Path)
 	}
 	// The host may run from elsewhere than where the worker was written: its
 	// folder is named absolutely.
@@ -104,9 +104,20 @@ func nextStep(o generate.Options, files []generate.File) string {
 		dir = abs
 	}
 	where, build, host := "in the atmo repository", "make build-wasm", "go run ./host"
-	if _, err := repoRoot(); err != nil { // a module of the user's own, with the host as its tool
+	if root, err := repoRoot(); err != nil { // a module of the user's own, with the host as its tool
 		where, build, host = "in your module (once: go get -tool github.com/atmoworkers/atmo/host)",
 			"GOOS=js GOARCH=wasm go build -o bin/wasm/atmo.wasm github.com/atmoworkers/atmo/wasm/cmd/atmo", "go tool host"
+	} else if wd, err := os.Getwd(); err == nil && wd != root { // make and ./host are the root's
+		build = "cd " + shellQuote(root) + " && " + build
 	}
-	return fmt.Sprintf("next, %s: %s && %s -mount /my/=%s, then open http://127.0.0.1:8080/my/%s", where, build, host, dir, filepath.Base(files[1].Path))
+	return fmt.Sprintf("next, %s: %s && %s -mount %s, then open http://127.0.0.1:8080/my/%s", where, build, host, shellQuote("/my/="+dir), filepath.Base(files[1].Path))
+}
+
+// shellQuote is s as one word of a POSIX shell: as it is when it holds
+// nothing the shell would split or expand, else in single quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -290,3 +290,57 @@ func TestGenerateWorkersNextStepTakesEveryDirAsAPath(t *testing.T) {
 		})
 	}
 }
+
+// The printed next step works as printed when DIR holds a space (a folder
+// such as "My Projects"): sh splits it into the words meant. Each command's
+// program is swapped for printf, which prints the words it was given.
+func TestGenerateWorkersNextStepQuotesAPathWithASpace(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	for _, c := range []struct {
+		kind, cmdStart, cmdEnd, prog string
+		want                         func(abs string) []string
+	}{
+		{"server", "next: ", "\n", "node", func(string) []string {
+			return []string{filepath.Join("my dir", "calc-w.example.js")}
+		}},
+		{"go", ": GOOS=js GOARCH=wasm ", " (then see", "go build", func(string) []string {
+			return []string{"-o", filepath.Join("my dir", "calc-w") + ".wasm", "." + string(filepath.Separator) + filepath.Join("my dir", "calc-w")}
+		}},
+		{"browser", "&& ", ", then open", "go tool host", func(abs string) []string {
+			return []string{"-mount", "/my/=" + abs}
+		}},
+	} {
+		t.Run(c.kind, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			var stdout, stderr bytes.Buffer
+			require.Equal(t, 0, run([]string{"generate-worker", "calc-w", "my dir", c.kind}, &stdout, &stderr), stderr.String())
+			out := stdout.String()
+			i := strings.LastIndex(out, c.cmdStart)
+			require.GreaterOrEqual(t, i, 0, out)
+			line := out[i+len(c.cmdStart):]
+			line = line[:strings.Index(line, c.cmdEnd)]
+			require.True(t, strings.HasPrefix(line, c.prog+" "), "%q", line)
+			script := `printf '%s\n'` + strings.TrimPrefix(line, c.prog)
+			words, err := exec.Command(sh, "-c", script).Output()
+			require.NoError(t, err, script)
+			abs, err := filepath.Abs("my dir")
+			require.NoError(t, err)
+			assert.Equal(t, c.want(abs), strings.Split(strings.TrimSuffix(string(words), "\n"), "\n"), "the printed step: %s", line)
+		})
+	}
+}
+
+// Run from a folder of the atmo repository other than its root, the next
+// step still works as printed: make and go run ./host need the root.
+func TestGenerateWorkerInASubfolderOfTheRepositorySaysToRunFromItsRoot(t *testing.T) {
+	root, err := repoRoot()
+	require.NoError(t, err)
+	out := t.TempDir()
+	t.Chdir(filepath.Join(root, "examples"))
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"generate-worker", "calc-w", out, "browser"}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "next, in the atmo repository: cd "+root+" && make build-wasm && go run ./host -mount /my/="+out+", then open http://127.0.0.1:8080/my/calc-w.example.html")
+}
