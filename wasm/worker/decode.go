@@ -65,6 +65,14 @@ var selfDecoders sync.Map
 
 func decodeAt(src any, dst reflect.Value) error {
 	if src == nil {
+		// As encoding/json: null leaves a value as it is, but a value that
+		// reads itself from JSON is handed the null (by convention a no-op;
+		// an optional type notes that its key was there).
+		if dst.Kind() != reflect.Pointer && dst.CanSet() && dst.Type().Name() != "" && selfDecoding(dst.Type()) == jsonSelf {
+			if err := dst.Addr().Interface().(json.Unmarshaler).UnmarshalJSON([]byte("null")); err != nil {
+				return values.FailHere(": %v", err)
+			}
+		}
 		return nil
 	}
 	// (A value that cannot be set, an unexported embedded struct named by
@@ -316,10 +324,11 @@ func isFieldName(fs []values.Field, k string) bool {
 // decodeQuoted stores src into dst, a field tagged ,string, as
 // encoding/json would: src is a string holding the JSON of a bool, a
 // number or a string ("true", "2", "\"text\""), or null, which leaves
-// a number as it is and a pointer nil.
+// a number as it is and a pointer nil (and is handed to a type that reads
+// itself from JSON).
 func decodeQuoted(src any, dst reflect.Value) error {
 	if src == nil {
-		return nil
+		return decodeAt(nil, dst) // as null without ,string
 	}
 	s, ok := src.(string)
 	if !ok {

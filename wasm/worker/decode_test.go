@@ -293,3 +293,57 @@ func TestAFloat32SentByGoDecodesUnchangedIntoAFloat32(t *testing.T) {
 	require.NoError(t, decode(map[string]any{"f": 0.1}, reflect.ValueOf(&got).Elem(), "params"))
 	assert.Equal(t, float32(0.1), got.F, "a number from JS rounds as float32() does")
 }
+
+// optional tells a null from a missing key, as PATCH-style APIs do.
+type optional struct {
+	Set, Null bool
+	V         int
+}
+
+func (o *optional) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.V)
+}
+
+// cents is a number that reads itself from JSON.
+type cents int
+
+func (c *cents) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*c = -1
+		return nil
+	}
+	var f float64
+	err := json.Unmarshal(b, &f)
+	*c = cents(f * 100)
+	return err
+}
+
+func TestDecodeHandsNullToATypeThatReadsItselfFromJSONAsEncodingJSONDoes(t *testing.T) {
+	type P struct {
+		A optional            `json:"a"`
+		B optional            `json:"b"`
+		C *optional           `json:"c"`
+		M map[string]optional `json:"m"`
+		L []optional          `json:"l"`
+		Q cents               `json:"q,string"`
+	}
+	src := `{"a": null, "c": null, "m": {"x": null, "y": 2}, "l": [null, 3], "q": null}`
+	var want P
+	require.NoError(t, json.Unmarshal([]byte(src), &want))
+	assert.Equal(t, optional{Set: true, Null: true}, want.A, "encoding/json hands the null to UnmarshalJSON")
+	var tree any
+	require.NoError(t, json.Unmarshal([]byte(src), &tree))
+	var got P
+	require.NoError(t, decode(tree, reflect.ValueOf(&got).Elem(), "params"))
+	assert.Equal(t, want, got)
+
+	var top, topWant optional
+	require.NoError(t, json.Unmarshal([]byte("null"), &topWant))
+	require.NoError(t, decode(nil, reflect.ValueOf(&top).Elem(), "params"))
+	assert.Equal(t, topWant, top)
+}
