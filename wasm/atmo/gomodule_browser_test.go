@@ -781,6 +781,40 @@ func TestGoModuleGivenAURLThatDoesNotParseFailsItsStartNamingIt(t *testing.T) {
 	}
 }
 
+func TestGoModuleRelativeURLIsFetchedAgainstThePagesBaseURL(t *testing.T) {
+	// A page with <base href>: a relative Module resolves against it, as
+	// new Worker, fetch and XMLHttpRequest resolve a URL, and as the page
+	// checked it (pageURL). The compile worker is told the URL it fetches.
+	doc := js.Global().Get("document")
+	base := doc.Call("createElement", "base")
+	base.Set("href", "/sub/dir/")
+	doc.Get("head").Call("prepend", base)
+	t.Cleanup(func() { base.Call("remove") })
+	fetched := js.Global().Get("Array").New()
+	orig := js.Global().Get("Worker")
+	js.Global().Set("Worker", js.Global().Get("Function").New("Orig", "fetched", `
+return class extends Orig {
+  constructor(script, options) {
+    super(script, options);
+    if (((options && options.name) || '').startsWith('atmo: compiling ')) {
+      const post = this.postMessage.bind(this);
+      this.postMessage = (m, ...rest) => { fetched.push(m.url); return post(m, ...rest); };
+    }
+  }
+};`).Invoke(orig, fetched))
+	t.Cleanup(func() { js.Global().Set("Worker", orig) })
+
+	tm := atmo.NewTaskManager()
+	defer tm.Close()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: goMathTasks, Module: "mod/math.wasm", Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+	require.NoError(t, err)
+	defer wm.Close()
+	_ = wm.Ready(goCtx(t)) // the test server answers every path with an empty page
+	require.Equal(t, 1, fetched.Length())
+	origin := js.Global().Get("location").Get("origin").String()
+	assert.Equal(t, origin+"/sub/dir/mod/math.wasm", fetched.Index(0).String())
+}
+
 // BenchmarkGoModuleStartup reports how long Go module workers take from
 // NewBrowserWorkerManager to Ready, for 1 and 4 workers, with the module
 // compiled once on the main thread and shared ("shared") or compiled by

@@ -174,7 +174,10 @@ const inWorker = (url, stop) => {
       resolve(onPage(url, stop));
     };
     w.onmessageerror = w.onerror;
-    w.postMessage({ url: new URL(url, location.href).href, name: url });
+    // Resolved as the page's XMLHttpRequest would: against the document's
+    // base URL (a <base href> counts), else the location.
+    const base = typeof document === 'object' && document && typeof document.baseURI === 'string' ? document.baseURI : location.href;
+    w.postMessage({ url: new URL(url, base).href, name: url });
   });
 };
 // A compile's promise has abort(), which ends its request or its thread
