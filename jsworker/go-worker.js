@@ -57,6 +57,9 @@
   function poster(target) {
     return (msg, transfer) => {
       if (!transfer || !transfer.length) return target.postMessage(msg);
+      // One buffer listed twice (two views of it, each worker.Transfer'd)
+      // moves once: postMessage throws on a duplicate.
+      if (transfer.length > 1) transfer = [...new Set(transfer)];
       if (movedAlready(transfer)) throw new TypeError('an ArrayBuffer in the transfer list was moved already (it is detached): each buffer can be transferred once');
       target.postMessage(msg, transfer);
     };
@@ -89,9 +92,10 @@
   let heldLock = null; // the name of the Web Lock this thread holds
   let exited = false; // the Go runtime is gone: drop everything
   let started = false;
-  let stderr = ''; // the end of what the Go runtime wrote to stderr
   let stderrAt = 0; // when it last wrote there (Date.now())
   let stderrLast = ''; // what it wrote there last, in one write
+  let stderrLine = ''; // the start of the line it is writing to stderr
+  let stderrCause = ''; // the last whole line there that said why it failed ("panic: …", "fatal error: …")
 
   // The Go side (wasm/worker's Run) finds this and talks to the host through it.
   root.atmoGoPort = {
@@ -388,16 +392,26 @@
     }
   }
 
-  // captureStderr keeps the end of the Go runtime's stderr, where a crash
-  // prints its reason, and still lets it through to the console.
+  // captureStderr keeps what the Go runtime's stderr says of a crash (its
+  // panic or fatal error line, its last write), and still lets it through
+  // to the console.
   function captureStderr() {
     const fs = root.fs;
     if (!fs || typeof fs.writeSync !== 'function' || fs.writeSync.atmo) return;
     const write = fs.writeSync.bind(fs);
     const decoder = new TextDecoder();
     const keep = (text) => {
-      stderr = (stderr + text).slice(-8192);
       stderrLast = text;
+      // The line that says why is kept as a line: a stack trace of many
+      // kilobytes may follow it (a panic deep in a recursion). The runtime
+      // writes a line in pieces ("panic: ", the value, "\n").
+      const lines = text.split('\n');
+      for (let i = 0; i < lines.length; i++) {
+        if (stderrLine.length < 2048) stderrLine += lines[i].slice(0, 2048 - stderrLine.length);
+        if (i === lines.length - 1) break;
+        if (/^(panic|fatal error): /.test(stderrLine)) stderrCause = stderrLine;
+        stderrLine = '';
+      }
       stderrAt = Date.now();
     };
     fs.writeSync = function (fd, buf, ...rest) {
@@ -422,8 +436,7 @@
   // exitReason says why the Go runtime ended: the last panic or fatal error
   // it printed, if any.
   function exitReason(code) {
-    const found = stderr.match(/^(panic|fatal error): .*$/gm);
-    let why = found ? found[found.length - 1] : '';
+    let why = stderrCause;
     const last = stderrLast.trim();
     if (!why && code !== 0 && Date.now() - stderrAt < 1000 && last && !last.includes('\n')) {
       // os.Exit(n) right after writing why in one line, as log.Fatal does:

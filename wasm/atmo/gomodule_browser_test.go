@@ -37,7 +37,7 @@ const (
 
 var goMathTasks = []string{"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"}
 
-var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress", "spin", "stubborn", "release", "exit0", "fatal", "moveBytes", "keptLength", "canvas", "passOn"}
+var goTestTasks = []string{"echo", "reverse", "fail", "panic", "exit", "gopanic", "sleep", "progress", "spin", "stubborn", "release", "exit0", "fatal", "moveBytes", "keptLength", "canvas", "passOn", "deepPanic", "moveViews"}
 
 // moduleBytes reads a built module.
 func moduleBytes(t testing.TB, path string) []byte {
@@ -530,6 +530,8 @@ func TestGoModuleRuntimeExitMidTaskFailsThatTaskWithAClearError(t *testing.T) {
 		"exit":    "Go runtime exited with code 3",
 		"exit0":   "Go runtime exited with code 0: the program called os.Exit(0) while serving tasks",
 		"gopanic": "Go runtime exited with code 2: panic: boom in a goroutine",
+		// A stack trace longer than what the bootstrap keeps of stderr.
+		"deepPanic": "Go runtime exited with code 2: panic: boom at the bottom of a deep recursion",
 		// log.Fatal: its line on stderr, after the log's timestamp.
 		"fatal": "cannot open the database: connection refused",
 	}
@@ -1172,6 +1174,15 @@ func TestAGoHandlerMovesJSValuesToTheHostWithTransfer(t *testing.T) {
 	_, err = tm.Do(goCtx(t), "canvas", nil)
 	require.Error(t, err, "Go cannot read an OffscreenCanvas")
 	assert.Contains(t, err.Error(), "an OffscreenCanvas cannot be read as a Go value")
+}
+
+func TestAGoHandlerMovesTwoViewsOfOneBufferOnce(t *testing.T) {
+	// As the page's atmo.Transfer: two views of one buffer, each given to
+	// worker.Transfer, move it once.
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)})
+	got, err := tm.Do(goCtx(t), "moveViews", nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"head": []byte{0, 1, 2, 3}, "tail": []byte{4, 5, 6, 7}}, got)
 }
 
 func TestAGoHandlerOfHandleJSTakesItsParamsAsTheyCameAndMovesThemBackUncopied(t *testing.T) {

@@ -128,6 +128,20 @@ func TestGoWorkerPanicInAGoroutineCrashesTheWorkerWithThePanic(t *testing.T) {
 	assert.ErrorContains(t, err, "boom in a goroutine")
 }
 
+func TestGoWorkerPanicDeepInARecursionCrashesTheWorkerWithThePanic(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"deepPanic"}, Module: module(t, testModule)})
+	_, err := tm.Do(testCtx(t), "deepPanic", nil)
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.ErrorContains(t, err, "Go runtime exited with code 2: panic: boom at the bottom of a deep recursion")
+}
+
+func TestAGoHandlerMovesTwoViewsOfOneBufferOnceThroughAWorkerThread(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"moveViews"}, Module: module(t, testModule)})
+	got, err := tm.Do(testCtx(t), "moveViews", nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"head": []byte{0, 1, 2, 3}, "tail": []byte{4, 5, 6, 7}}, got)
+}
+
 func TestAGoWorkerThatCallsLogFatalSaysWhatItLogged(t *testing.T) {
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"fatal"}, Module: module(t, testModule)})
 	_, err := tm.Do(testCtx(t), "fatal", nil)

@@ -72,6 +72,13 @@ func main() {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	})
+	// deepPanic panics in a goroutine of its own, 300 calls deep: its
+	// stack trace is long.
+	worker.Handle("deepPanic", func(ctx context.Context, _ any) (any, error) {
+		go deep(300)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
 	// sleep waits params.ms milliseconds, or until the host cancels it.
 	worker.HandleTyped("sleep", func(ctx context.Context, p struct{ Ms int }) (string, error) {
 		select {
@@ -120,6 +127,15 @@ func main() {
 		kept = js.Global().Get("Uint8Array").New(1 << 20)
 		kept.SetIndex(0, 7)
 		return worker.Transfer(kept), nil
+	})
+	// moveViews answers two views of one 8-byte buffer made in JS, each
+	// given to Transfer: its head and its tail.
+	worker.Handle("moveViews", func(context.Context, any) (any, error) {
+		buf := js.Global().Get("Uint8Array").New(8)
+		for i := range 8 {
+			buf.SetIndex(i, i)
+		}
+		return map[string]any{"head": worker.Transfer(buf.Call("subarray", 0, 4)), "tail": worker.Transfer(buf.Call("subarray", 4))}, nil
 	})
 	worker.Handle("keptLength", func(context.Context, any) (any, error) { return kept.Get("byteLength").Int(), nil })
 	// canvas answers an OffscreenCanvas, which can only be moved.
@@ -179,3 +195,11 @@ var (
 	releaseOnce sync.Once
 	kept        js.Value
 )
+
+// deep recurses n calls deep, then panics.
+func deep(n int) int {
+	if n == 0 {
+		panic("boom at the bottom of a deep recursion")
+	}
+	return deep(n-1) + 1
+}
