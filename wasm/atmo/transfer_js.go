@@ -16,4 +16,4 @@ import (
 // trip without a copy. The moved buffer leaves with the worker, so the task
 // cannot be sent twice: it takes no Retries, and it fails with
 // ErrWorkerCrashed should its worker be replaced while it runs.
-func Transfer(v js.Value) any { return values.Moved{Value: v} }
+func Transfer(v js.Value) any { return values.Moved{Value: v, By: "atmo.Transfer"} }

@@ -573,6 +573,21 @@ func TestProgressWithAValueThatCannotBePostedIsAnError(t *testing.T) {
 	assert.Error(t, <-errs, "a report of a buffer moved already")
 }
 
+func TestAResultOfTransferOfSomethingNoBufferFailsItsTaskNamingWorkerTransfer(t *testing.T) {
+	s := newServer()
+	s.handle("t", func(context.Context, any) (any, error) {
+		return map[string]any{"data": Transfer(js.Undefined())}, nil
+	})
+	host := cloningHost()
+	serve(s, host)
+	host.Get("fn").Invoke(js.Global().Get("Function").New(`return { message: 'init-worker', id: 'w' }`).Invoke())
+	host.Get("fn").Invoke(js.Global().Get("Function").New(`return { message: 'worker-work', taskId: 't1', workerId: 'w', content: { name: 't', params: 1 } }`).Invoke())
+	waitPosted(t, host, 2)
+	m := host.Get("posted").Index(1).Get("msg")
+	require.Equal(t, js.TypeString, m.Get("error").Type(), "the task fails")
+	assert.Contains(t, m.Get("error").String(), "data is worker.Transfer(undefined): Transfer takes a typed array or an ArrayBuffer")
+}
+
 func TestParamsGoCannotReadFailTheirTaskEvenBesideAnIdGoCannotRead(t *testing.T) {
 	s := newServer()
 	ran := make(chan any, 1)

@@ -15,7 +15,7 @@ import (
 // after one copy out of Go's memory. The host reads it as []byte, or takes
 // it as the typed array it is with TaskParams.RawResult (raw: true in the
 // JS API).
-func Transfer(v js.Value) any { return values.Moved{Value: v} }
+func Transfer(v js.Value) any { return values.Moved{Value: v, By: "worker.Transfer"} }
 
 // TransferWith sends the JS value v with list, the transferables in it (an
 // OffscreenCanvas, an ImageBitmap, a MessagePort, ArrayBuffers), which are

@@ -29,7 +29,7 @@ func init() {
 	}
 	badOpaque = func(v any) string {
 		if m, ok := v.(Moved); ok && m.Value.Type() != js.TypeObject {
-			return " is atmo.Transfer(" + m.Value.Type().String() + "): Transfer takes a typed array or an ArrayBuffer"
+			return " is " + m.By + "(" + m.Value.Type().String() + "): Transfer takes a typed array or an ArrayBuffer"
 		}
 		return ""
 	}
@@ -47,7 +47,10 @@ func init() {
 // Moved is a JS typed array or ArrayBuffer that crosses by transfer: the
 // receiver gets the bytes without a copy, and the sender's buffer is left
 // empty (detached).
-type Moved struct{ Value js.Value }
+type Moved struct {
+	Value js.Value
+	By    string // the function that made it, named in errors: atmo.Transfer, worker.Transfer
+}
 
 // Carrying is a JS value posted with a transfer list of its own: the
 // ArrayBuffers (or other transferables) in List move to the worker with it.

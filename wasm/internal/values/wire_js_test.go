@@ -421,8 +421,8 @@ func TestOneBufferMovedThroughTwoViewsIsPostedOnce(t *testing.T) {
 	u8 := js.Global().Get("Uint8Array").New(16)
 	fresh := js.Global().Get("Uint8Array").New(16)
 	for name, v := range map[string]any{
-		"two views": map[string]any{"y": Moved{u8.Call("subarray", 0, 8)}, "uv": Moved{u8.Call("subarray", 8, 16)}},
-		"one twice": []any{Moved{fresh}, Moved{fresh}},
+		"two views": map[string]any{"y": Moved{Value: u8.Call("subarray", 0, 8)}, "uv": Moved{Value: u8.Call("subarray", 8, 16)}},
+		"one twice": []any{Moved{Value: fresh}, Moved{Value: fresh}},
 	} {
 		var got string
 		Post(v, func(refs, transfer any) { got = postedAsASenderDoes.Invoke(refs, transfer).String() })
