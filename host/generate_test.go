@@ -95,7 +95,8 @@ func TestGeneratedGoWorkersAnswerEverySampleAsTheJSWorkersDo(t *testing.T) {
   ['filter', { image: sample, filter: 5 }],
   ['filter', { image: sample, filter: null }],
   ['resize', { image: { width: 1, height: 1, data: [300, -5, 'x', 1.7] }, width: 1, height: 1 }],
-  ['resize', { image: { width: 2.5, height: 2, data: new Uint8Array(20) }, width: 1, height: 1 }],`,
+  ['resize', { image: { width: 2.5, height: 2, data: new Uint8Array(20) }, width: 1, height: 1 }],
+  ['resize', { image: { width: 1.5, height: 1, data: new Uint8Array(4) }, width: 1, height: 1 }],`,
 		}
 		for name, samples := range odd {
 			var answers [2]string

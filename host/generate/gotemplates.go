@@ -415,7 +415,7 @@ func image(params any) (rgba, map[string]any, error) {
 			data = append(data, byte(math.RoundToEven(max(0, min(255, f)))))
 		}
 	}
-	if w < 1 || h < 1 || len(data) != int(w)*int(h)*4 {
+	if w < 1 || h < 1 || w != math.Trunc(w) || h != math.Trunc(h) || w*h*4 != float64(len(data)) {
 		return rgba{}, nil, errors.New("params.image must be {width, height, data} with width*height*4 RGBA bytes")
 	}
 	return rgba{int(w), int(h), data}, p, nil
