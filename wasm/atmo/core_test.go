@@ -690,3 +690,25 @@ func ExampleTaskManager_Do() {
 	fmt.Println(errors.Is(err, ErrNoWorker))
 	// Output: true
 }
+
+func TestANegativeCountOfAWorkerConfigIsNamedWithItsValue(t *testing.T) {
+	// NewBrowserWorkerManager: "An error means a config was unusable (it
+	// names the field ...)".
+	tm := NewTaskManager()
+	defer tm.Close()
+	for field, c := range map[string]WorkerConfig{
+		"Count":       {Tasks: []string{"a"}, Script: "x", Count: -1},
+		"MaxWorkers":  {Tasks: []string{"a"}, Script: "x", MaxWorkers: -1},
+		"Concurrency": {Tasks: []string{"a"}, Script: "x", Concurrency: -1},
+		"MaxHeapMB":   {Tasks: []string{"a"}, Script: "x", MaxHeapMB: -1},
+	} {
+		_, err := newWorkerPool(tm, nil, []WorkerConfig{c})
+		require.ErrorIs(t, err, ErrBadParams, field)
+		assert.Contains(t, err.Error(), "has "+field+" -1", "names the field and its value")
+		for _, other := range []string{"Count", "MaxWorkers", "Concurrency", "MaxHeapMB"} {
+			if other != field {
+				assert.NotContains(t, err.Error(), other, "only the field at fault: %s", err)
+			}
+		}
+	}
+}

@@ -108,8 +108,13 @@ func (c WorkerConfig) validate(i int, base RestartPolicy) (WorkerConfig, error) 
 	default:
 		return c, fmt.Errorf("%w: worker config %d has Type %q; use \"classic\" or \"module\"", ErrBadParams, i, c.Type)
 	}
-	if c.Count < 0 || c.MaxWorkers < 0 || c.Concurrency < 0 || c.MaxHeapMB < 0 {
-		return c, fmt.Errorf("%w: worker config %d has a negative Count, MaxWorkers, Concurrency or MaxHeapMB", ErrBadParams, i)
+	for _, f := range []struct {
+		name string
+		n    int
+	}{{"Count", c.Count}, {"MaxWorkers", c.MaxWorkers}, {"Concurrency", c.Concurrency}, {"MaxHeapMB", c.MaxHeapMB}} {
+		if f.n < 0 {
+			return c, fmt.Errorf("%w: worker config %d has %s %d; use 0 (its default) or more", ErrBadParams, i, f.name, f.n)
+		}
 	}
 	if c.KeepAwake < 0 || c.KeepAwake > MaxKeepAwake {
 		return c, fmt.Errorf("%w: worker config %d has KeepAwake %v; use 0 to %v (tens of µs spare a thread's wake-up)", ErrBadParams, i, c.KeepAwake, MaxKeepAwake)
