@@ -632,9 +632,14 @@ func (tm *TaskManager) grow(name string) {
 			if len(g.members) >= g.config.MaxWorkers || !slices.Contains(g.config.Tasks, name) {
 				continue
 			}
+			// Workers booting will take tasks soon; one that ran, and
+			// waits out its restart backoff after a crash (no thread),
+			// may not for seconds, and does not count. One whose starts
+			// fail does: more of its script would fail as well.
 			starting := 0
 			for _, w := range g.members {
-				if w.status == WorkerOffline {
+				backingOff := w.transport == nil && w.started && w.bootFailures == 0
+				if w.status == WorkerOffline && !backingOff {
 					starting++
 				}
 			}

@@ -450,3 +450,30 @@ func TestAFreeGrownSpecialistTakesItsTaskSoTheGeneralistStaysFree(t *testing.T) 
 	<-a4
 	<-a1
 }
+
+func TestAnElasticGroupGrowsForATaskThatWouldWaitOutItsWorkersRestartBackoff(t *testing.T) {
+	// README: "While tasks for a config's names wait, more start, up to
+	// MaxWorkers." A worker waiting out its restart backoff is not
+	// starting: it cannot take the task for up to 5s.
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	p, fakes := fakePool(t, tm, echo, WorkerConfig{Tasks: []string{"job"}, Script: "a", Count: 1, MaxWorkers: 2, IdleTimeout: time.Minute})
+	require.NoError(t, p.ready(ctx(t)))
+	w := (*fakes)[0].w
+	for range 3 { // crashes with no task answered between: the fourth waits 800ms
+		p.workerExit(w, "crash")
+		clk.Advance(maxRestartBackoff)
+		require.NoError(t, p.ready(ctx(t)))
+	}
+	p.workerExit(w, "crash")
+	res := doAsync(tm, TaskParams{Name: "job"})
+	select {
+	case r := <-res:
+		require.NoError(t, r.Err)
+		assert.NotEqual(t, w.id, r.Content.(map[string]any)["worker"], "a grown worker ran it")
+	case <-time.After(2 * time.Second):
+		t.Fatalf("the task waits for its worker's restart backoff while its group may grow: %+v", tm.Stats())
+	}
+	assert.Equal(t, 1, tm.Stats().Grown)
+}
