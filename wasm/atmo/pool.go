@@ -573,8 +573,6 @@ func (tm *TaskManager) scheduleRestart(w *TaskWorker, reason string) {
 		return
 	}
 	w.lastErr = reason
-	w.restarts++
-	tm.stats.restarted++
 	tm.setWorkerStatus(w, WorkerOffline, reason)
 	// Failures in a row: the crashes since its last answered task, and the
 	// starts that failed since its last worker-ready (a crash, then a failed
@@ -587,6 +585,10 @@ func (tm *TaskManager) scheduleRestart(w *TaskWorker, reason string) {
 		tm.mu.Lock()
 		defer tm.mu.Unlock()
 		if w.status == WorkerOffline && w.transport == nil && !w.pool.closed && !tm.closed {
+			// Counted now, as it happens: a worker closed during its
+			// backoff (Close, its manager's) was never restarted.
+			w.restarts++
+			tm.stats.restarted++
 			w.pool.boot(w)
 		}
 	})

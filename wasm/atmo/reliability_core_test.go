@@ -255,6 +255,10 @@ func TestCancellingATimedOutTaskThatWaitsToBeStoppedSettlesItWithoutAskingAgain(
 	assert.Len(t, f.cancels, 1, "its worker was asked to stop it once, at the timeout")
 	f.mu.Unlock()
 	clk.Advance(DefaultCancelGrace / 2)
+	f.mu.Lock()
+	assert.True(t, f.ended, "not stopped within its grace: terminated")
+	f.mu.Unlock()
+	clk.Advance(DefaultRestartBackoff)
 	settleSoon(t, func() bool { return tm.Stats().Restarted == 1 })
 	assert.Equal(t, 0, tm.Stats().Retried, "cancelled: not run again")
 }
@@ -288,11 +292,15 @@ func TestATimedOutTaskWhoseHandlerDoesNotStopHasItsWorkerReplacedAfterTheGrace(t
 
 	clk.Advance(time.Second)
 	clk.Advance(DefaultCancelGrace)
-	settleSoon(t, func() bool { return tm.Stats().Restarted == 1 })
+	f := (*fakes)[0]
+	f.mu.Lock()
+	assert.True(t, f.ended, "not stopped within its grace: terminated")
+	f.mu.Unlock()
 	r := <-beside
 	require.ErrorIs(t, r.Err, ErrWorkerCrashed, "the task beside it had no Retries")
 	assert.Contains(t, r.Error, "did not stop timed-out task task-2 (past its 1s timeout) within 1s")
 	runsAgainOnTheFreshWorker(t, tm, clk, p, late)
+	assert.Equal(t, 1, tm.Stats().Restarted)
 }
 
 func TestNegativeTimeoutMeansNoLimitAndDefaultsApply(t *testing.T) {
@@ -966,4 +974,32 @@ func TestATaskNoWorkerListsFailsWithErrNoWorkerEvenWhenTheQueueIsFull(t *testing
 	assert.ErrorIs(t, err, ErrNoWorker)
 	assert.NotErrorIs(t, err, ErrQueueFull)
 	assert.Equal(t, 0, tm.Stats().Rejected)
+}
+
+func TestAWorkerClosedDuringItsRestartBackoffCountsNoRestart(t *testing.T) {
+	for _, by := range []string{"TaskManager.Close", "TaskWorker.Close"} {
+		t.Run(by, func(t *testing.T) {
+			tm := NewTaskManager()
+			defer tm.Close()
+			clk := withClock(tm)
+			p, fakes := fakePool(t, tm, echo, cfg("a", "job"))
+			require.NoError(t, p.ready(ctx(t)))
+			w := (*fakes)[0].w
+			p.workerExit(w, "crash")
+			clk.Advance(50 * time.Millisecond) // within its 100ms backoff
+			if by == "TaskWorker.Close" {
+				require.NoError(t, w.Close())
+			} else {
+				require.NoError(t, tm.Close())
+			}
+			clk.Advance(time.Second)
+			assert.Len(t, *fakes, 1, "it never started again")
+			s := tm.Stats()
+			assert.Equal(t, 1, s.Crashed)
+			assert.Equal(t, 0, s.Restarted, "closed during its backoff: no restart happened")
+			for _, ws := range s.Workers {
+				assert.Equal(t, 0, ws.Restarts, "closed during its backoff: never restarted")
+			}
+		})
+	}
 }

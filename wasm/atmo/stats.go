@@ -16,7 +16,7 @@ type Stats struct {
 	TimedOut       int // ran past their timeout
 	Rejected       int // refused with ErrQueueFull
 	Crashed        int // worker crashes
-	Restarted      int // worker restarts (after a crash, timeout, cancel grace or failed start)
+	Restarted      int // worker restarts (after a crash, timeout, cancel grace or failed start), counted as the fresh thread starts
 	Grown          int // workers started because tasks queued up
 	Released       int // workers closed after IdleTimeout
 	Ignored        int // messages from workers that were ignored (malformed, unknown or late)
@@ -42,7 +42,7 @@ type WorkerStats struct {
 	Failed    int // of which with an error
 	InFlight  int
 	Capacity  int           // Concurrency
-	Restarts  int           // times it was restarted
+	Restarts  int           // times it was restarted (a restart its Close came before is none)
 	Uptime    time.Duration // since its current thread became ready; 0 when not running
 	LastError string
 }
