@@ -1003,3 +1003,52 @@ func TestAWorkerClosedDuringItsRestartBackoffCountsNoRestart(t *testing.T) {
 		})
 	}
 }
+
+func TestATimedOutTaskWaitingToBeStoppedOnTheLastWorkerThatClosesFailsWithItsTimeoutNotARetry(t *testing.T) {
+	// As after a crash of the last worker for a name (retryOrFail): with
+	// no worker left to run it again, the timeout is the answer, and no
+	// re-run is counted.
+	tm, clk, _, fakes := stoppingWorker(t)
+	f := (*fakes)[0]
+	f.onCancel = func(*fakeTransport, string) {} // hears the cancel, and goes on
+	res := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second, Retries: 1})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	clk.Advance(time.Second) // timed out: its worker is asked to stop it
+	require.NoError(t, f.w.Close())
+	r := <-res
+	assert.ErrorIs(t, r.Err, ErrTimeout, "it timed out, and no worker is left to run it again: %v", r.Err)
+	s := tm.Stats()
+	assert.Equal(t, 1, s.TimedOut)
+	assert.Equal(t, 0, s.Retried, "it never ran again")
+}
+
+func TestATimeoutErrorNamesTheSettingThatSetItsLimit(t *testing.T) {
+	// A limit comes from one of three places; the error says which, so
+	// that the user knows what to raise.
+	for _, c := range []struct {
+		name    string
+		opts    Options
+		config  WorkerConfig
+		timeout time.Duration
+		setting string
+	}{
+		{"task", Options{DefaultTimeout: time.Minute}, cfg("a", "hang"), time.Second, "TaskParams.Timeout"},
+		{"config", Options{DefaultTimeout: time.Minute}, WorkerConfig{Tasks: []string{"hang"}, Script: "a", TaskTimeout: time.Second}, 0, "WorkerConfig.TaskTimeout"},
+		{"default", Options{DefaultTimeout: time.Second}, cfg("a", "hang"), 0, "Options.DefaultTimeout"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tm := NewTaskManagerWithOptions(c.opts)
+			defer tm.Close()
+			clk := withClock(tm)
+			p, _ := fakePool(t, tm, hangOn(t), c.config)
+			require.NoError(t, p.ready(ctx(t)))
+			res := doAsync(tm, TaskParams{Name: "hang", Timeout: c.timeout})
+			settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+			clk.Advance(time.Second)
+			r := <-res
+			require.ErrorIs(t, r.Err, ErrTimeout)
+			assert.Contains(t, r.Error, "ran longer than 1s")
+			assert.Contains(t, r.Error, c.setting, "says where its limit came from")
+		})
+	}
+}

@@ -443,6 +443,18 @@ func (tm *TaskManager) timeoutOf(t *TaskRequest, w *TaskWorker) time.Duration {
 	return tm.opts.DefaultTimeout
 }
 
+// timeoutSetting names the setting timeoutOf took t's limit on w from, so
+// that a timeout's error says what to raise.
+func (tm *TaskManager) timeoutSetting(t *TaskRequest, w *TaskWorker) string {
+	switch {
+	case t.timeout != 0:
+		return "its TaskParams.Timeout"
+	case w.config.TaskTimeout != 0:
+		return "its worker's WorkerConfig.TaskTimeout"
+	}
+	return "Options.DefaultTimeout"
+}
+
 // pull fills w's free slots with the best queued tasks it can do. Called with mu held.
 func (tm *TaskManager) pull(w *TaskWorker) {
 	for w.hasRoom() {
@@ -550,10 +562,15 @@ func (tm *TaskManager) retryOrFail(t *TaskRequest, err error) {
 func (tm *TaskManager) requeue(t *TaskRequest, why string) {
 	stop(t.timer)
 	t.timer = nil
-	if _, ok := tm.retryAfter[t]; ok {
+	if timeout, ok := tm.retryAfter[t]; ok {
 		// It timed out, and waited for its worker to stop it: this run
-		// is its retry (see timedOut).
+		// is its retry (see timedOut), if a worker is left to run it
+		// (see retryOrFail); else the timeout is the answer.
 		delete(tm.retryAfter, t)
+		if len(tm.byName[t.name]) == 0 {
+			tm.settle(t, Response{Err: timeout})
+			return
+		}
 		t.retriesLeft--
 		tm.stats.retried++
 	}
@@ -583,7 +600,7 @@ func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration, 
 		return
 	}
 	tm.stats.timedOut++
-	err := fmt.Errorf("%w: task %s (%s) ran longer than %v on %s", ErrTimeout, t.id, t.name, d, w.id)
+	err := fmt.Errorf("%w: task %s (%s) ran longer than %v on %s, the limit of %s: raise it if the task needs longer", ErrTimeout, t.id, t.name, d, w.id, tm.timeoutSetting(t, w))
 	if !w.stops {
 		// A busy loop cannot be interrupted: replace the worker, then run
 		// the task again elsewhere or fail it.
