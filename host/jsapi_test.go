@@ -689,8 +689,12 @@ atmoWorker({
 	var got map[string]any
 	eval(t, ctx, js(`
   const tm = atmo.createTaskManager();
-  atmo.createBrowserWorkerManager(tm, [{ tasks: ['echo', 'wait', 'counts'], script: '/t/signal-worker.js', concurrency: 4 }]);
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['echo', 'wait', 'counts'], script: '/t/signal-worker.js', concurrency: 4 }]);
   const fail = (p) => p.then((v) => ({ resolved: v }), (e) => ({ code: e.code, cause: String(e.cause), message: e.message, argument: e.argument }));
+  // The worker is ready first, so that a run is sent as soon as it is made:
+  // the tick after it lets the message go, and a run still queued when its
+  // signal aborts would never reach the worker's handler (counted below).
+  await wm.ready();
   const tick = () => new Promise((r) => setTimeout(r, 50));
   const out = {};
   const kept = new ArrayBuffer(8);
