@@ -750,6 +750,14 @@ func TestACanceledTasksErrorCarriesItsContextsCause(t *testing.T) {
 	require.ErrorIs(t, err, ErrCanceled)
 	require.ErrorIs(t, err, context.Canceled, "errors.Is against the context's error still holds")
 	require.ErrorIs(t, err, userLeft, "and against its cause")
+	assert.ErrorContains(t, err, "task task-1 (hang) by its context: context canceled: the user left the page", "it names the task")
+
+	watched, cancelWatched := context.WithCancel(context.Background())
+	r := doAsync(tm, TaskParams{Name: "hang", Context: watched})
+	cancelWatched()
+	err = (<-r).Err
+	require.ErrorIs(t, err, context.Canceled)
+	assert.ErrorContains(t, err, "task task-2 (hang) by its context: context canceled", "AddTask's Context too")
 
 	ended, stop := context.WithTimeoutCause(context.Background(), time.Nanosecond, userLeft)
 	defer stop()

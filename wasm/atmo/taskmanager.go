@@ -229,7 +229,7 @@ func (tm *TaskManager) Do(ctx context.Context, name string, params any) (any, er
 	select {
 	case r = <-t.done:
 	case <-ctx.Done():
-		tm.cancel(t, canceledBy(ctx))
+		tm.cancel(t, canceledBy(ctx, t))
 		r = <-t.done // the cancel's error, or the answer that came first
 	}
 	doneChans.Put(t.done) // empty again: a task settles, and sends, once
@@ -239,15 +239,19 @@ func (tm *TaskManager) Do(ctx context.Context, name string, params any) (any, er
 // doneChans keeps Do's answer channels for reuse.
 var doneChans = sync.Pool{New: func() any { return make(chan Response, 1) }}
 
-// canceledBy is the error of a task whose context ended: it wraps
-// ErrCanceled, ctx.Err() and, when one was given (WithCancelCause,
-// WithTimeoutCause), the context's cause.
-func canceledBy(ctx context.Context) error {
+// canceledBy is the error of task t (nil: one not added yet) whose context
+// ended: it names the task, and wraps ErrCanceled, ctx.Err() and, when one
+// was given (WithCancelCause, WithTimeoutCause), the context's cause.
+func canceledBy(ctx context.Context, t *TaskRequest) error {
 	err, cause := ctx.Err(), context.Cause(ctx)
-	if cause == nil || cause == err {
-		return fmt.Errorf("%w: %w", ErrCanceled, err)
+	by := "its context"
+	if t != nil {
+		by = fmt.Sprintf("task %s (%s) by its context", t.id, t.name)
 	}
-	return fmt.Errorf("%w: %w: %w", ErrCanceled, err, cause)
+	if cause == nil || cause == err {
+		return fmt.Errorf("%w: %s: %w", ErrCanceled, by, err)
+	}
+	return fmt.Errorf("%w: %s: %w: %w", ErrCanceled, by, err, cause)
 }
 
 // addTask adds a task; with wait, for Do, it makes the task's done channel,
@@ -263,7 +267,7 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 		return nil, fmt.Errorf("%w: task %q has Priority %d; with Options.AgingInterval %v priorities run from %d to %d", ErrBadParams, p.Name, p.Priority, tm.opts.AgingInterval, -tm.maxPriority, tm.maxPriority)
 	}
 	if p.Context != nil && p.Context.Err() != nil {
-		return nil, fmt.Errorf("task %q: %w", p.Name, canceledBy(p.Context))
+		return nil, fmt.Errorf("task %q: %w", p.Name, canceledBy(p.Context, nil))
 	}
 	params, err := prepareParams(p.Params)
 	if err != nil {
@@ -301,7 +305,7 @@ func (tm *TaskManager) addTask(p TaskParams, wait bool) (*TaskRequest, error) {
 		tm.emit(Message{Kind: KindNewTask, TaskID: t.id, Content: t.name})
 	}
 	if ctx := p.Context; !wait && ctx != nil && ctx.Done() != nil {
-		t.stopCtx = context.AfterFunc(ctx, func() { tm.cancel(t, canceledBy(ctx)) })
+		t.stopCtx = context.AfterFunc(ctx, func() { tm.cancel(t, canceledBy(ctx, t)) })
 	}
 	tm.route(t)
 	return t, nil
