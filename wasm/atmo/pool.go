@@ -492,7 +492,11 @@ func (tm *TaskManager) workerDied(w *TaskWorker, reason string) {
 	tasks := tm.takeDown(w)
 	tm.scheduleRestart(w, "crashed: "+reason)
 	for _, t := range tasks {
-		tm.leftWorker(t, fmt.Errorf("%w: %s crashed while running task %s (%s): %s", ErrWorkerCrashed, w.id, t.id, t.name, reason))
+		hint := ""
+		if t.retriesLeft == 0 && !values.Moves(t.params) {
+			hint = "; it has no Retries left to run it again elsewhere (TaskParams.Retries)"
+		}
+		tm.leftWorker(t, fmt.Errorf("%w: %s crashed while running task %s (%s): %s%s", ErrWorkerCrashed, w.id, t.id, t.name, reason, hint))
 	}
 }
 

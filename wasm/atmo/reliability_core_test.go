@@ -334,6 +334,7 @@ func TestACrashRetriesOnAnotherWorkerThenFailsWithErrWorkerCrashed(t *testing.T)
 	p.workerExit(b, "exit code 2")
 	r := <-res
 	require.ErrorIs(t, r.Err, ErrWorkerCrashed)
+	assert.Contains(t, r.Error, "exit code 2; it has no Retries left to run it again elsewhere (TaskParams.Retries)")
 	assert.Contains(t, r.Error, b.id)
 	assert.Contains(t, r.Error, "exit code 2")
 	assert.Equal(t, WorkerClosed, a.Status(), "restarts are off")
@@ -353,6 +354,7 @@ func TestACrashOfTheLastWorkerForANameFailsItsTaskWithTheCrashNotARetry(t *testi
 	r := <-res
 	require.ErrorIs(t, r.Err, ErrWorkerCrashed, "no worker is left to retry on: %v", r.Err)
 	assert.Contains(t, r.Error, "exit code 1")
+	assert.NotContains(t, r.Error, "Retries", "it had one: no worker was left to use it")
 	assert.Equal(t, 0, tm.Stats().Retried, "no retry ran")
 }
 
