@@ -68,7 +68,9 @@ func TestGeneratedGoWorkersAnswerEverySampleAsTheJSWorkersDo(t *testing.T) {
 		odd := map[string]string{
 			"math-worker": `['add', { a: '1', b: 2 }],
   ['sqrt', {}],
-  ['add', { a: NaN, b: 1 }],`,
+  ['add', { a: NaN, b: 1 }],
+  ['power', { a: 1.0411, b: -22 }],
+  ['power', { a: 1, b: Infinity }],`,
 			"data-api": `['filter', { records: [{ a: [1] }], where: [{ field: 'a', op: '=', value: [1] }] }],
   ['validate', { records: [{ a: 'x' }] }],
   ['filter', { records: [{ a: null }, {}], where: [{ field: 'a', op: '=', value: null }] }],

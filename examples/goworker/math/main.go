@@ -53,7 +53,7 @@ func main() {
 		}
 		return a / b, nil
 	})
-	binary("power", func(a, b float64) (float64, error) { return math.Pow(a, b), nil })
+	binary("power", func(a, b float64) (float64, error) { return pow(a, b), nil })
 	worker.Handle("sqrt", func(_ context.Context, params any) (any, error) {
 		a, err := number(params, "a")
 		if err != nil {
