@@ -1260,3 +1260,40 @@ func TestAGoWorkerTakesParamsAsDeeplyNestedAsThePageSends(t *testing.T) {
 	_, err := tm.Do(goCtx(t), "echo", nested(65))
 	assert.ErrorIs(t, err, atmo.ErrBadParams)
 }
+
+func TestTheGoSHA256StreamStopsHashingBytesWhenCancelled(t *testing.T) {
+	// Copying and hashing a typed array never wait: unless the handler
+	// yields between chunks, the host's cancel does not get in, the worker
+	// hashes on, and is terminated past its CancelGrace (short here, so
+	// that a worker that does not stop is sure to outlast it).
+	tm := atmo.NewTaskManagerWithOptions(atmo.Options{CancelGrace: 100 * time.Millisecond})
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"sha256Stream"}, Module: moduleURL(t, goSHA256Module)})
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close(); tm.Close() })
+	require.NoError(t, wm.Ready(goCtx(t)))
+	progress := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(goCtx(t))
+	done := make(chan error, 1)
+	go func() {
+		_, err := tm.AddTask(atmo.TaskParams{Name: "sha256Stream", Context: ctx,
+			Params: map[string]any{"data": atmo.Transfer(js.Global().Get("Uint8Array").New(256 << 20))},
+			OnProgress: func(atmo.Progress) {
+				select {
+				case progress <- struct{}{}:
+				default:
+				}
+			},
+			OnError:   func(r atmo.Response) { done <- r.Err },
+			OnSuccess: func(r atmo.Response) { done <- r.Err },
+		})
+		if err != nil {
+			done <- err
+		}
+	}()
+	<-progress // hashing
+	cancel()
+	require.ErrorIs(t, <-done, atmo.ErrCanceled)
+	_, err = tm.Do(goCtx(t), "sha256Stream", map[string]any{"data": js.Global().Get("Uint8Array").New(16)})
+	require.NoError(t, err)
+	assert.Zero(t, tm.Stats().Restarted, "the worker stopped on the cancel by itself, not terminated past its CancelGrace")
+}
