@@ -9,13 +9,15 @@ const path = require('path');
 const { atmoWorker } = require(path.join(__dirname, '../../jsworker/atmo-worker.js'));
 
 atmoWorker({
-  'heavy-computation': ({ iterations }) => {
+  'heavy-computation': (params) => {
+    const { iterations } = params || {}; // null params: say which to give
     if (!(iterations >= 0)) throw new Error('heavy-computation needs params.iterations >= 0');
     let sum = 0;
     for (let i = 0; i < iterations; i++) sum += Math.sqrt(i) * Math.sin(i);
     return sum;
   },
-  'data-processing': ({ size, seed }) => {
+  'data-processing': (params) => {
+    const { size, seed } = params || {};
     if (!(size > 0)) throw new Error('data-processing needs params.size > 0');
     let x = seed || 1;
     const data = new Float64Array(size);

@@ -22,7 +22,8 @@ function sameOrigin(url) {
   return u;
 }
 
-async function fetchURL({ url, as = 'json' } = {}, signal) {
+async function fetchURL(params, signal) {
+  const { url, as = 'json' } = params || {}; // null params: say which to give
   const u = sameOrigin(url);
   const res = await fetch(u, { signal });
   if (!res.ok) throw new Error(`fetch ${u.pathname}: HTTP ${res.status}`);
@@ -32,7 +33,8 @@ async function fetchURL({ url, as = 'json' } = {}, signal) {
 
 // records takes params.records, or fetches params.url (JSON, an array), and
 // checks that each is an object.
-async function records(params = {}, signal) {
+async function records(params, signal) {
+  params = params || {}; // null params: say which to give
   let rows;
   if (Array.isArray(params.records)) rows = params.records;
   else if (params.url) {
@@ -77,6 +79,8 @@ async function transform(params, { signal }) {
   });
 }
 
+const schemaTypes = ['number', 'string', 'boolean', 'email'];
+
 // A schema maps a field to a type name ('number', 'string', 'boolean',
 // 'email') or to {type, required, min, max, pattern}.
 async function validate(params, { signal }) {
@@ -85,6 +89,10 @@ async function validate(params, { signal }) {
   for (const [field, rule] of Object.entries(schema)) {
     if (typeof rule !== 'string' && (rule === null || typeof rule !== 'object' || Array.isArray(rule))) {
       throw new Error(`params.schema.${field} must be a type name ('number', 'string', 'boolean', 'email') or {type, required, min, max, pattern}`);
+    }
+    const type = typeof rule === 'string' ? rule : rule.type;
+    if (type !== undefined && !schemaTypes.includes(type)) {
+      throw new Error(`params.schema.${field}: unknown type ${JSON.stringify(type)}; give 'number', 'string', 'boolean' or 'email'`);
     }
   }
   const rows = await records(params, signal);
@@ -119,7 +127,8 @@ const ops = {
   '<=': (a, b) => a <= b,
   '>': (a, b) => a > b,
   '>=': (a, b) => a >= b,
-  contains: (a, b) => String(a).toLowerCase().includes(String(b).toLowerCase()),
+  // A missing (undefined or null) value contains nothing, not the text "undefined".
+  contains: (a, b) => a !== undefined && a !== null && String(a).toLowerCase().includes(String(b).toLowerCase()),
 };
 
 async function filter(params, { signal }) {

@@ -3,7 +3,10 @@
 //
 // An image is an ImageData or any {width, height, data} with RGBA bytes
 // (a Uint8ClampedArray or Uint8Array of width*height*4). Results that are
-// images come back as {width, height, data: Uint8ClampedArray}.
+// images come back as {width, height, data}, posted as a Uint8ClampedArray,
+// which run() and Do read by Go's value rules as bytes: a Uint8Array on the
+// page (new ImageData(new Uint8ClampedArray(data.buffer, data.byteOffset,
+// data.length), width, height) draws it).
 //
 // Tasks:
 //   resize   {image, width, height}                     → image
@@ -49,7 +52,8 @@ function toCanvas(image) {
 // MAX_PIXELS bounds a resize: 64 MiB of RGBA, as the generated image worker has it.
 const MAX_PIXELS = 1 << 24;
 
-function resize({ image, width, height } = {}) {
+function resize(params) {
+  const { image, width, height } = params || {}; // null params: say which to give
   const src = pixels(image);
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0 || width * height > MAX_PIXELS) {
     throw new Error('resize needs params.width and params.height: positive whole numbers, at most 16,777,216 pixels in all');
@@ -99,7 +103,8 @@ function rle(src) {
   return new Uint8Array(out);
 }
 
-async function compress({ image, type = 'image/jpeg', quality = 0.8 } = {}) {
+async function compress(params) {
+  let { image, type = 'image/jpeg', quality = 0.8 } = params || {};
   const src = pixels(image);
   let bytes;
   if (hasCanvas) {
@@ -124,7 +129,8 @@ const filters = {
   brightness: (r, g, b, amount) => [r * amount, g * amount, b * amount],
 };
 
-function filter({ image, filter: name = 'grayscale', amount = 1.2 } = {}) {
+function filter(params) {
+  const { image, filter: name = 'grayscale', amount = 1.2 } = params || {};
   const src = pixels(image);
   const f = Object.hasOwn(filters, name) ? filters[name] : null;
   if (!f) throw new Error(`unknown filter ${JSON.stringify(name)} (known: ${Object.keys(filters).join(', ')})`);
@@ -142,7 +148,8 @@ function filter({ image, filter: name = 'grayscale', amount = 1.2 } = {}) {
   return result(image.width, image.height, out);
 }
 
-function analyze({ image } = {}) {
+function analyze(params) {
+  const { image } = params || {};
   const src = pixels(image);
   const n = image.width * image.height;
   const sum = [0, 0, 0, 0];

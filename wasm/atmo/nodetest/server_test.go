@@ -627,6 +627,16 @@ func TestServerExampleWorkerRunsBothTasks(t *testing.T) {
 	assert.InDelta(t, 0.5, median, 0.1)
 	_, err = tm.Do(testCtx(t), "heavy-computation", map[string]any{})
 	assert.ErrorContains(t, err, "needs params.iterations")
+	// No params at all (nil, null in JS) are missing params too.
+	for name, want := range map[string]string{
+		"heavy-computation": "heavy-computation needs params.iterations >= 0",
+		"data-processing":   "data-processing needs params.size > 0",
+	} {
+		_, err := tm.Do(testCtx(t), name, nil)
+		var te *atmo.TaskError
+		require.ErrorAs(t, err, &te, name)
+		assert.Equal(t, want, te.Message, name)
+	}
 }
 
 func TestAThreadThatRunsOutOfMemoryCrashesAndIsReplaced(t *testing.T) {

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestExampleWorkersSayWhatToGiveWhenParamsAreNull runs every task of the
+// data and image example workers with no params (null: what the dashboard
+// sends for an empty params box, tm.run(name) and Do(ctx, name, nil)): each
+// must say which param to give, as the math worker does, not leak a
+// TypeError about destructuring null.
+func TestTheDataAndImageExampleWorkersSayWhatToGiveWhenParamsAreNull(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]string
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [
+    { tasks: ['fetch', 'transform', 'validate', 'filter'], script: '/workers/data-worker.js' },
+    { tasks: ['resize', 'compress', 'image-filter', 'analyze'], script: '/workers/image-worker.js' },
+  ]);
+  await wm.ready();
+  const out = {};
+  for (const name of ['fetch', 'transform', 'validate', 'filter', 'resize', 'compress', 'image-filter', 'analyze']) {
+    out[name] = await tm.run(name, null).then((v) => 'ok: ' + JSON.stringify(v), (e) => e.message);
+  }
+  wm.close(); tm.close();
+  return out;`), &got)
+	for name, msg := range got {
+		assert.NotContains(t, msg, "null", "%s(null): %q", name, msg)
+		assert.Contains(t, msg, "params.", "%s(null) says which param to give: %q", name, msg)
+	}
+}
+
+// TestDataWorkerContainsDoesNotMatchAMissingField: 'contains' on a field a
+// record lacks (or holds null) must not match the text "undefined" or
+// "null": a filter for phone numbers containing "n" returned every record.
+func TestDataWorkerContainsDoesNotMatchAMissingField(t *testing.T) {
+	ctx := apiPage(t)
+	var got []int
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['filter'], script: '/workers/data-worker.js' }]);
+  await wm.ready();
+  const records = [{ id: 1, phone: '555-0100' }, { id: 2 }, { id: 3, phone: null }, { id: 4, phone: 'none' }];
+  const out = [];
+  for (const value of ['n', 'u', 'def']) {
+    const rows = await tm.run('filter', { records, where: [{ field: 'phone', op: 'contains', value }] });
+    out.push(rows.length);
+  }
+  wm.close(); tm.close();
+  return out;`), &got)
+	assert.Equal(t, []int{1, 0, 0}, got, "records matched by 'n', 'u' and 'def': only {id: 4, phone: 'none'} contains an n")
+}
+
+// TestDataWorkerRefusesASchemaTypeItDoesNotKnow: a schema type the worker
+// does not know ('integer', a typo of 'number') is refused up front, naming
+// the known ones, as the generated data workers do, rather than failing
+// every record with "should be a integer, is a number".
+func TestDataWorkerRefusesASchemaTypeItDoesNotKnow(t *testing.T) {
+	ctx := apiPage(t)
+	var got []string
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['validate'], script: '/workers/data-worker.js' }]);
+  await wm.ready();
+  const records = [{ age: 3 }, { age: 4 }];
+  const out = [];
+  for (const schema of [{ age: 'integer' }, { age: { type: 'int', min: 0 } }]) {
+    out.push(await tm.run('validate', { records, schema }).then((v) => 'ok: ' + JSON.stringify(v), (e) => e.message));
+  }
+  out.push(await tm.run('validate', { records, schema: { age: { min: 0 } } }).then((v) => 'ok: ' + JSON.stringify(v), (e) => e.message));
+  wm.close(); tm.close();
+  return out;`), &got)
+	assert.Contains(t, got[0], "params.schema.age", got[0])
+	assert.Contains(t, got[0], "'number', 'string', 'boolean' or 'email'", got[0])
+	assert.Contains(t, got[1], "params.schema.age", got[1])
+	assert.Equal(t, `ok: {"valid":true,"checked":2,"errors":[]}`, got[2], "a rule without a type checks only what it has")
+}
