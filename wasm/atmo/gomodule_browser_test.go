@@ -366,6 +366,18 @@ func TestGoModuleBytesRoundTrip(t *testing.T) {
 		digest = sha256.Sum256(digest[:])
 	}
 	assert.Equal(t, digest[:], sum)
+
+	// Text is hashed as its UTF-8 bytes, even text that reads as base64.
+	for _, text := range []string{"abcd", "héllo", ""} {
+		sum, err := tm.Do(ctx, "sha256", map[string]any{"data": text})
+		require.NoError(t, err, "%q", text)
+		digest := sha256.Sum256([]byte(text))
+		assert.Equal(t, digest[:], sum, "sha256 of the text %q", text)
+	}
+	for data, says := range map[any]string{nil: "params.data is missing", 5.0: "params.data is a number; send the bytes to hash"} {
+		_, err := tm.Do(ctx, "sha256", map[string]any{"data": data})
+		assert.ErrorContains(t, err, says)
+	}
 }
 
 func TestGoModuleManyLargeBytesInFlightEachComeBackAsSent(t *testing.T) {

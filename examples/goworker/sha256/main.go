@@ -1,5 +1,5 @@
 // Command sha256 is a CPU-heavy Go worker with bytes in and out: it hashes
-// a Uint8Array with SHA-256, as many rounds as asked (each round hashes the
+// a Uint8Array (or text, as its UTF-8 bytes) with SHA-256, as many rounds as asked (each round hashes the
 // previous digest), and answers the 32-byte digest as a Uint8Array.
 //
 //	tm.Do(ctx, "sha256", map[string]any{"data": []byte("hello"), "rounds": 1})
@@ -21,10 +21,38 @@ import (
 	"github.com/atmoworkers/atmo/wasm/worker"
 )
 
-// params is {data: Uint8Array, rounds?: number}.
+// params is {data: Uint8Array | string, rounds?: number}.
 type params struct {
-	Data   *[]byte `json:"data"` // nil: no data given, which is not the empty input
-	Rounds int     `json:"rounds"`
+	Data   any `json:"data"` // []byte for a typed array, string for text (hashed as its UTF-8 bytes), nil when missing
+	Rounds int `json:"rounds"`
+}
+
+// input is the bytes params.data stands for.
+func (p params) input() ([]byte, error) {
+	switch d := p.Data.(type) {
+	case []byte:
+		return d, nil
+	case string:
+		return []byte(d), nil // text: its UTF-8 bytes (not read as base64, as a []byte field would)
+	case nil:
+		return nil, errors.New("params.data is missing: send the bytes to hash, a Uint8Array (an empty one for the empty input), or text")
+	}
+	return nil, fmt.Errorf("params.data is %s; send the bytes to hash, a Uint8Array, or text", kind(p.Data))
+}
+
+// kind names a params value as the page sent it.
+func kind(v any) string {
+	switch v.(type) {
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("a %T", v)
 }
 
 // progressEvery is how many rounds pass between progress reports.
@@ -32,13 +60,14 @@ const progressEvery = 100_000
 
 func main() {
 	worker.HandleTyped("sha256", func(ctx context.Context, p params) ([]byte, error) {
-		if p.Data == nil {
-			return nil, errors.New("params.data is missing: send the bytes to hash, a Uint8Array (an empty one for the empty input)")
+		data, err := p.input()
+		if err != nil {
+			return nil, err
 		}
 		if p.Rounds < 0 {
 			return nil, fmt.Errorf("rounds is %d; give 1 or more (0 means 1)", p.Rounds)
 		}
-		sum := sha256.Sum256(*p.Data)
+		sum := sha256.Sum256(data)
 		for i := 1; i < p.Rounds; i++ {
 			if i%progressEvery == 0 {
 				// A cancel reaches a Go worker only when it waits:
