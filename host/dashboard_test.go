@@ -206,6 +206,28 @@ func itoa(n int) string {
 // TestGeneratedBrowserWorkersRunInChromium generates each browser template,
 // serves it, and opens its usage example, which runs every sample task
 // through the JS API.
+func TestDashboardChartsKeepTheirCanvasOnAScreenOfFractionalScale(t *testing.T) {
+	// At 1.25 device pixels a CSS pixel, width * scale is no whole number,
+	// which a canvas's width never equals: each render made a fresh canvas.
+	ctx := openDashboard(t)
+	require.NoError(t, chromedp.Run(ctx, chromedp.EmulateViewport(1440, 1000, chromedp.EmulateScale(1.25))))
+	var scale float64
+	eval(t, ctx, `window.devicePixelRatio`, &scale)
+	require.Equal(t, 1.25, scale)
+	eval(t, ctx, `(() => {
+	  window.sized = 0; window.drawn = 0;
+	  const width = Object.getOwnPropertyDescriptor(HTMLCanvasElement.prototype, 'width');
+	  Object.defineProperty(HTMLCanvasElement.prototype, 'width', { get: width.get, set(v) { window.sized++; width.set.call(this, v); } });
+	  const getContext = HTMLCanvasElement.prototype.getContext;
+	  HTMLCanvasElement.prototype.getContext = function (...a) { if (this.id === 'pool-chart') window.drawn++; return getContext.apply(this, a); };
+	  return true;
+	})()`, nil)
+	waitFor(t, ctx, `window.drawn >= 3`)
+	var sized int
+	eval(t, ctx, `window.sized`, &sized)
+	assert.LessOrEqual(t, sized, 2, "each chart sized once for the new scale, then kept")
+}
+
 func TestGeneratedBrowserWorkersRunInChromium(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"math-worker", "data-api", "image-worker"} {

@@ -518,9 +518,13 @@ function canvasOf(sel) {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth;
   const h = canvas.clientHeight;
-  if (canvas.width !== w * dpr) {
-    canvas.width = w * dpr;
-    canvas.height = h * dpr;
+  // Whole device pixels, as a canvas has them: at a fractional scale
+  // w * dpr never equals its width, and every render would size it afresh.
+  const cw = Math.round(w * dpr);
+  const ch = Math.round(h * dpr);
+  if (canvas.width !== cw || canvas.height !== ch) {
+    canvas.width = cw;
+    canvas.height = ch;
   }
   const ctx = canvas.getContext('2d');
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
