@@ -18,7 +18,7 @@ atmoWorker({
   },
   'data-processing': (params) => {
     const { size, seed } = params || {};
-    if (!(size > 0)) throw new Error('data-processing needs params.size > 0');
+    if (!(Number.isInteger(size) && size > 0)) throw new Error('data-processing needs params.size, a whole number > 0');
     let x = seed || 1;
     const data = new Float64Array(size);
     for (let i = 0; i < size; i++) {
