@@ -13,7 +13,9 @@ import (
 // (detached) on this side. Use it for big binary data that already lives in
 // JS (a []byte param is copied once into JS, then moved). Pair it with
 // TaskParams.RawResult, and atmoWorker.transfer in the worker, for a round
-// trip without a copy. The moved buffer leaves with the worker, so the task
+// trip without a copy. Other transferables move the same way, and only so:
+// an OffscreenCanvas (from a canvas's transferControlToOffscreen), an
+// ImageBitmap, a MessagePort. The moved buffer leaves with the worker, so the task
 // cannot be sent twice: it takes no Retries, and it fails with
 // ErrWorkerCrashed should its worker be replaced while it runs.
 func Transfer(v js.Value) any { return values.Moved{Value: v, By: "atmo.Transfer"} }

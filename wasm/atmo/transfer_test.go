@@ -254,3 +254,51 @@ func TestTwoViewsOfOneBufferMovedInOneTaskMoveItOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []any{8.0, 4.0, true}, got)
 }
+
+// An OffscreenCanvas (transferControlToOffscreen's, for a worker to draw
+// on) and a MessagePort cross only in a transfer list: atmo.Transfer puts
+// them there, as it does a buffer. Its transfer list held undefined, and
+// the task failed with "Failed to convert value to 'object'".
+func TestTransferMovesAnOffscreenCanvasOrAMessagePortToTheWorker(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"look"}, Script: jstest.HelperWorker(t, `atmoWorker({
+  look: ({ x }) => {
+    if (x instanceof OffscreenCanvas) return 'canvas ' + x.width + 'x' + x.height + ' ' + (x.getContext('2d') !== null);
+    if (x instanceof MessagePort) { x.postMessage('hi'); return 'port'; }
+    return String(x);
+  },
+});`)})
+	ctx := testCtx(t)
+	canvas := js.Global().Get("OffscreenCanvas").New(3, 4)
+	got, err := tm.Do(ctx, "look", map[string]any{"x": atmo.Transfer(canvas)})
+	require.NoError(t, err)
+	assert.Equal(t, "canvas 3x4 true", got)
+	assert.Equal(t, 0, canvas.Get("width").Int(), "moved: the page's is detached")
+
+	ch := js.Global().Get("MessageChannel").New()
+	heard := make(chan string, 1)
+	onMsg := js.FuncOf(func(_ js.Value, args []js.Value) any { heard <- args[0].Get("data").String(); return nil })
+	defer onMsg.Release()
+	ch.Get("port2").Set("onmessage", onMsg)
+	got, err = tm.Do(ctx, "look", map[string]any{"x": atmo.Transfer(ch.Get("port1"))})
+	require.NoError(t, err)
+	assert.Equal(t, "port", got)
+	assert.Equal(t, "hi", <-heard, "the worker talks through the port it was given")
+
+	_, err = tm.Do(ctx, "look", map[string]any{"x": atmo.Transfer(js.Global().Get("Object").New())})
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te, "a plain object is no transferable")
+	assert.Contains(t, te.Message, "does not have a transferable type")
+}
+
+// A js.Func is a struct to Go, with no field to show: it crossed as {},
+// without a word. A function cannot cross to another thread.
+func TestAJSFuncInParamsIsErrBadParams(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: echoScript(t, "echo")})
+	f := js.FuncOf(func(js.Value, []js.Value) any { return nil })
+	defer f.Release()
+	for _, params := range []any{f, map[string]any{"onChunk": f}, struct{ OnChunk *js.Func }{&f}} {
+		_, err := tm.Do(testCtx(t), "echo", params)
+		require.ErrorIs(t, err, atmo.ErrBadParams, "%T", params)
+		assert.Contains(t, err.Error(), "is a js.Func, a function, which cannot cross to another thread")
+	}
+}

@@ -22,12 +22,17 @@ var (
 func init() {
 	isOpaque = func(v any) bool {
 		switch v.(type) {
-		case js.Value, Moved, Carrying:
+		case js.Value, js.Func, Moved, Carrying:
 			return true
 		}
 		return false
 	}
 	badOpaque = func(v any) string {
+		if _, ok := v.(js.Func); ok {
+			// A struct to reflect, whose JS function no field shows:
+			// it would cross as {} without a word.
+			return " is a js.Func, a function, which cannot cross to another thread (send data: numbers, strings, bools, maps, slices, structs, []byte)"
+		}
 		if m, ok := v.(Moved); ok && m.Value.Type() != js.TypeObject {
 			return " is " + m.By + "(" + m.Value.Type().String() + "): Transfer takes a typed array or an ArrayBuffer"
 		}
@@ -56,12 +61,14 @@ type Moved struct {
 // ArrayBuffers (or other transferables) in List move to the worker with it.
 type Carrying struct{ Value, List js.Value }
 
-// buffer is the ArrayBuffer behind a typed array, or the ArrayBuffer itself.
+// buffer is what m's transfer list holds: the ArrayBuffer behind a typed
+// array or DataView, else the value itself (an ArrayBuffer, or another
+// transferable: an OffscreenCanvas, an ImageBitmap, a MessagePort).
 func (m Moved) buffer() js.Value {
-	if m.Value.InstanceOf(jsArrayBuffer) {
-		return m.Value
+	if jsArrayBuffer.Call("isView", m.Value).Bool() {
+		return m.Value.Get("buffer")
 	}
-	return m.Value.Get("buffer")
+	return m.Value
 }
 
 // ToJS turns a normalized value (see normalize) into JS. The ArrayBuffers it
