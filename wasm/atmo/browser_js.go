@@ -148,6 +148,9 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" {
 			msg += moduleHint(w, e, url, opts["type"] == "module")
 		}
+		if w.config.Module == "" && wasmPath(url) && loading(w) {
+			msg += " (a .wasm file is no script: a Go WASM worker module goes in WorkerConfig.Module, not Script)"
+		}
 		p.workerError(w, msg)
 		return nil
 	})
@@ -186,6 +189,23 @@ func moduleHint(w *TaskWorker, e js.Value, url string, asModule bool) string {
 		return fmt.Sprintf(" (in %s, not the worker's script as atmo named it, so it stays a classic script; if %s is itself an ES module, set WorkerConfig.Type to \"module\")", e.Get("filename").String(), url)
 	}
 	return ""
+}
+
+// wasmPath says whether url's path names a .wasm file (its query and
+// fragment aside), as a Go module's does.
+func wasmPath(url string) bool {
+	if i := strings.IndexAny(url, "?#"); i >= 0 {
+		url = url[:i]
+	}
+	return strings.HasSuffix(strings.ToLower(url), ".wasm")
+}
+
+// loading says whether w is starting: an error event then is its script's
+// failed load.
+func loading(w *TaskWorker) bool {
+	w.pool.tm.mu.Lock()
+	defer w.pool.tm.mu.Unlock()
+	return w.status == WorkerOffline
 }
 
 // ownScript says whether an error event is about the worker's own script

@@ -735,3 +735,21 @@ func TestAClassicScriptThatMeetsModuleSyntaxWhileRunningStaysClassic(t *testing.
 	require.NoError(t, err)
 	assert.Equal(t, "function", got, "restarted as the classic script it is")
 }
+
+// A Go module named as a Script (Script: "/workers/math.wasm") ran as
+// JavaScript and failed with "Uncaught SyntaxError: Invalid or unexpected
+// token", three times, where under Node.js the same mistake says where a
+// .wasm goes.
+func TestAWasmFileGivenAsAScriptFailsSayingItGoesInModule(t *testing.T) {
+	// The test binary itself: the one .wasm path wasmbrowsertest serves.
+	url := js.Global().Get("Function").New(`return performance.getEntriesByType('resource').map((e) => e.name).find((n) => /\.wasm$/.test(n)) || ''`).Invoke().String()
+	require.NotEmpty(t, url, "the test binary's URL")
+	tm := atmo.NewTaskManager()
+	defer tm.Close()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Script: url + "?v=1", Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+	require.NoError(t, err)
+	defer wm.Close()
+	err = wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.Contains(t, err.Error(), "a .wasm file is no script: a Go WASM worker module goes in WorkerConfig.Module, not Script")
+}
