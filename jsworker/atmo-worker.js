@@ -47,6 +47,9 @@
   };
   const poster = (target) => (msg, transfer) => {
     if (!transfer || !transfer.length) return target.postMessage(msg);
+    // One buffer listed twice (two views of it, or two answers of a batch
+    // that share it) moves once: postMessage throws on a duplicate.
+    if (transfer.length > 1) transfer = [...new Set(transfer)];
     if (movedAlready(transfer)) throw new TypeError('an ArrayBuffer in the transfer list was moved already (it is detached): each buffer can be transferred once');
     target.postMessage(msg, transfer);
   };

@@ -302,3 +302,20 @@ func TestAJSFuncInParamsIsErrBadParams(t *testing.T) {
 		assert.Contains(t, err.Error(), "is a js.Func, a function, which cannot cross to another thread")
 	}
 }
+
+// The planes of a frame, views of one buffer, each listed in the helper's
+// atmoWorker.transfer: the buffer moves once, as atmo.Transfer and
+// worker.Transfer move it. postMessage threw on the duplicate, and the task
+// failed.
+func TestAHelperWorkerMovesTwoViewsOfOneBufferListedTwiceOnce(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"frame"}, Script: jstest.HelperWorker(t, `atmoWorker({ frame: () => {
+  const b = new Uint8Array(12), y = b.subarray(0, 8), uv = b.subarray(8);
+  y[0] = 1; uv[0] = 2;
+  return atmoWorker.transfer({ y, uv }, [y.buffer, uv.buffer]);
+} });`)})
+	got, err := tm.Do(testCtx(t), "frame", nil)
+	require.NoError(t, err)
+	m := got.(map[string]any)
+	assert.Equal(t, byte(1), m["y"].([]byte)[0])
+	assert.Equal(t, byte(2), m["uv"].([]byte)[0])
+}
