@@ -143,7 +143,7 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 			msg = m.String()
 		}
 		if msg == "" {
-			msg = fmt.Sprintf("the script %s could not be loaded or run (a 404, a network error, or a wrong MIME type)", url)
+			msg = loadFailure(url, opts["type"] == "module")
 		}
 		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" {
 			msg += moduleHint(w, e, url, opts["type"] == "module")
@@ -163,6 +163,18 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 	ww.unlisten = workerEvents.Invoke(ww.worker, wireListen.Invoke(ww.onMessage.JS, false, ww.queue),
 		values.WhileAlive(ww.onError), values.WhileAlive(ww.onBad))
 	return ww, nil
+}
+
+// loadFailure is why a worker's script failed to load, from an error
+// event with no message. For a classic script that is a 404, a network
+// error or a wrong MIME type (its syntax errors and throws have messages);
+// a module worker's event carries none for a syntax error either, in the
+// script or in a module it imports.
+func loadFailure(url string, asModule bool) string {
+	if asModule {
+		return fmt.Sprintf("the module script %s could not be loaded or run: a 404, a network error or a wrong MIME type, or a syntax error in it or in a module it imports (a module worker's load error carries no message: the browser's console names the cause)", url)
+	}
+	return fmt.Sprintf("the script %s could not be loaded or run (a 404, a network error, or a wrong MIME type)", url)
 }
 
 // moduleHint is what a load error for module syntax in a worker of no Type

@@ -753,3 +753,26 @@ func TestAWasmFileGivenAsAScriptFailsSayingItGoesInModule(t *testing.T) {
 	require.ErrorIs(t, err, atmo.ErrWorkerStart)
 	assert.Contains(t, err.Error(), "a .wasm file is no script: a Go WASM worker module goes in WorkerConfig.Module, not Script")
 }
+
+// A module worker's syntax error, in its script or in a module it
+// imports, comes as an error event with no message, as a 404 does: it
+// failed saying "a 404, a network error, or a wrong MIME type" only, none
+// of which it was.
+func TestAModuleWorkersSyntaxErrorIsNotBlamedOnlyOnA404(t *testing.T) {
+	lib := jstest.BlobURL(t, "export const x = ;")
+	for name, src := range map[string]string{
+		"in its script":          "self.onmessage = function ( {",
+		"in a module it imports": "import '" + lib + "';",
+	} {
+		t.Run(name, func(t *testing.T) {
+			tm := atmo.NewTaskManager()
+			defer tm.Close()
+			wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Script: jstest.BlobURL(t, src), Type: "module", Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+			require.NoError(t, err)
+			defer wm.Close()
+			err = wm.Ready(testCtx(t))
+			require.ErrorIs(t, err, atmo.ErrWorkerStart)
+			assert.Contains(t, err.Error(), "or a syntax error in it or in a module it imports")
+		})
+	}
+}
