@@ -26,10 +26,13 @@ type BrowserTaskWorker = TaskWorker
 
 // NewBrowserWorkerManager starts the Web Workers of each config and attaches
 // them to tm. It returns at once; use Ready to wait for the workers. An error
-// means a config was unusable (it names the field: no Tasks, neither or both
-// of Script and Module, a bad Type, a bad count or duration) or tm was
-// closed.
+// means there are no Web Workers here (Node.js: use NewServerWorkerManager),
+// a config was unusable (it names the field: no Tasks, neither or both of
+// Script and Module, a bad Type, a bad count or duration) or tm was closed.
 func NewBrowserWorkerManager(tm *TaskManager, configs ...WorkerConfig) (*BrowserWorkerManager, error) {
+	if js.Global().Get("Worker").Type() != js.TypeFunction {
+		return nil, fmt.Errorf("atmo: a BrowserWorkerManager needs Web Workers, and globalThis.Worker is not defined here: under Node.js, use NewServerWorkerManager (worker_threads)")
+	}
 	p, err := newWorkerPool(tm, spawnWebWorker, configs)
 	if err != nil {
 		return nil, err

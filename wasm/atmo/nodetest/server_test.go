@@ -714,3 +714,16 @@ func TestAServerWorkerKeptAwakeAnswersAsItWouldAsleep(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 }
+
+// Under Node.js, where there are no Web Workers, NewBrowserWorkerManager
+// returned a manager whose workers failed three starts each with "new
+// Worker(...): syscall/js: call of Value.Invoke on undefined". It says at
+// once which manager to use, as NewServerWorkerManager does in a browser.
+func TestABrowserWorkerManagerUnderNodeIsRefusedNamingTheServerOne(t *testing.T) {
+	tm := atmo.NewTaskManager()
+	defer tm.Close()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: echoWorker})
+	require.Error(t, err)
+	assert.Nil(t, wm)
+	assert.Contains(t, err.Error(), "use NewServerWorkerManager")
+}
