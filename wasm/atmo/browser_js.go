@@ -151,8 +151,13 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" {
 			msg += moduleHint(w, e, url, opts["type"] == "module")
 		}
-		if w.config.Module == "" && wasmPath(url) && loading(w) {
-			msg += " (a .wasm file is no script: a Go WASM worker module goes in WorkerConfig.Module, not Script)"
+		if w.config.Module == "" && loading(w) {
+			switch {
+			case wasmPath(url):
+				msg += " (a .wasm file is no script: a Go WASM worker module goes in WorkerConfig.Module, not Script)"
+			case strings.Contains(msg, "Unexpected token '<'"):
+				msg += " (it reads as HTML, not JavaScript: check the URL, as a server may answer an unknown path with a page)"
+			}
 		}
 		p.workerError(w, msg)
 		return nil

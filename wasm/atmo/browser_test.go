@@ -776,3 +776,17 @@ func TestAModuleWorkersSyntaxErrorIsNotBlamedOnlyOnA404(t *testing.T) {
 		})
 	}
 }
+
+// A wrong URL that a server answers with a page (an app's index.html for
+// any path) failed with "Uncaught SyntaxError: Unexpected token '<'" alone.
+func TestAScriptURLAnsweredWithAPageFailsSayingItIsHTML(t *testing.T) {
+	page := jstest.BytesURL(t, []byte("<!doctype html><html><body>app</body></html>"), "text/html")
+	tm := atmo.NewTaskManager()
+	defer tm.Close()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Script: page, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+	require.NoError(t, err)
+	defer wm.Close()
+	err = wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.Contains(t, err.Error(), "it reads as HTML, not JavaScript: check the URL")
+}
