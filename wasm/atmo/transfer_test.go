@@ -208,7 +208,7 @@ func TestATransferOfSomethingNoBufferIsErrBadParamsWhetherTheWorkerIsFreeOrBusy(
 		for _, v := range []js.Value{js.Null(), js.Undefined(), {}, js.ValueOf(5), js.ValueOf("s")} {
 			_, err := tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"data": atmo.Transfer(v)}})
 			require.ErrorIs(t, err, atmo.ErrBadParams, "%s worker, %s", worker, v.Type())
-			assert.Contains(t, err.Error(), "params.data is atmo.Transfer("+v.Type().String()+"): Transfer takes a typed array or an ArrayBuffer")
+			assert.Contains(t, err.Error(), "params.data is atmo.Transfer("+v.Type().String()+"): Transfer takes a typed array, an ArrayBuffer or another transferable (an OffscreenCanvas, an ImageBitmap, a MessagePort)")
 			_, err = tm.AddTask(atmo.TaskParams{Name: "echo", Params: atmo.Transfer(v)})
 			require.ErrorIs(t, err, atmo.ErrBadParams, "at the root, %s worker, %s", worker, v.Type())
 		}

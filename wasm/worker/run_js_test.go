@@ -585,7 +585,7 @@ func TestAResultOfTransferOfSomethingNoBufferFailsItsTaskNamingWorkerTransfer(t 
 	waitPosted(t, host, 2)
 	m := host.Get("posted").Index(1).Get("msg")
 	require.Equal(t, js.TypeString, m.Get("error").Type(), "the task fails")
-	assert.Contains(t, m.Get("error").String(), "data is worker.Transfer(undefined): Transfer takes a typed array or an ArrayBuffer")
+	assert.Contains(t, m.Get("error").String(), "data is worker.Transfer(undefined): Transfer takes a typed array, an ArrayBuffer or another transferable (an OffscreenCanvas, an ImageBitmap, a MessagePort)")
 }
 
 func TestParamsGoCannotReadFailTheirTaskEvenBesideAnIdGoCannotRead(t *testing.T) {

@@ -34,7 +34,7 @@ func init() {
 			return " is a js.Func, a function, which cannot cross to another thread (send data: numbers, strings, bools, maps, slices, structs, []byte)"
 		}
 		if m, ok := v.(Moved); ok && m.Value.Type() != js.TypeObject {
-			return " is " + m.By + "(" + m.Value.Type().String() + "): Transfer takes a typed array or an ArrayBuffer"
+			return " is " + m.By + "(" + m.Value.Type().String() + "): Transfer takes a typed array, an ArrayBuffer or another transferable (an OffscreenCanvas, an ImageBitmap, a MessagePort)"
 		}
 		return ""
 	}
