@@ -39,7 +39,10 @@ func Await(ctx context.Context, promise js.Value) (js.Value, error) {
 	}
 	then = js.FuncOf(func(_ js.Value, args []js.Value) any { settle(outcome{arg0(args), true}); return nil })
 	catch = js.FuncOf(func(_ js.Value, args []js.Value) any { settle(outcome{arg0(args), false}); return nil })
-	if err := jsCall(func() { promise.Call("then", then, catch) }); err != nil {
+	// Through Promise.resolve, as JS's await goes: a hand-made thenable
+	// that calls back twice, or throws after its first call, settles once,
+	// and neither callback is called after their release.
+	if err := jsCall(func() { js.Global().Get("Promise").Call("resolve", promise).Call("then", then, catch) }); err != nil {
 		then.Release()
 		catch.Release()
 		return js.Undefined(), &RejectedError{Reason: js.ValueOf(err.Error())}

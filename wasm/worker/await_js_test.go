@@ -65,3 +65,31 @@ func TestAwaitReturnsWhenItsContextEndsAndThePromiseSettlesLaterUnharmed(t *test
 	require.NoError(t, err)
 	assert.Equal(t, "late", v.String())
 }
+
+func TestAwaitTakesOnlyTheFirstOutcomeOfAThenableAsJSsAwaitDoes(t *testing.T) {
+	// JS's await settles once, whatever a hand-made thenable does after
+	// its first outcome: here a second call reached a released js.Func
+	// (the console's "call to released function"), and a throw after the
+	// resolve turned the outcome into a rejection.
+	jsEval.Invoke(`globalThis.__errs = []; globalThis.__error = console.error; console.error = (...a) => { __errs.push(a.join(' ')); __error(...a); }`)
+	defer jsEval.Invoke(`console.error = __error`)
+	for _, src := range []string{
+		`({ then(resolve, reject) { resolve(1); resolve(2); reject(3); } })`,
+		`({ then(resolve, reject) { reject(1); resolve(2); } })`,
+		`({ then(resolve) { setTimeout(() => { resolve(1); resolve(2); }, 1); } })`,
+		`({ then(resolve) { resolve(1); throw new Error('after'); } })`,
+	} {
+		v, err := Await(context.Background(), jsEval.Invoke(src))
+		if err != nil {
+			var rejected *RejectedError
+			require.ErrorAs(t, err, &rejected, src)
+			v = rejected.Reason
+		}
+		assert.Equal(t, "1", js.Global().Get("String").Invoke(v).String(), src)
+		// The page goes on: a later Await still works.
+		v, err = Await(context.Background(), jsEval.Invoke(`new Promise((r) => setTimeout(() => r(7), 5))`))
+		require.NoError(t, err, src)
+		assert.Equal(t, 7, v.Int(), src)
+	}
+	assert.Empty(t, jsEval.Invoke(`__errs.join('; ')`).String(), "no call reached a released function")
+}
