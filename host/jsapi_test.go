@@ -942,3 +942,34 @@ func TestJSAPIASubscriberAddingATaskDuringABatchLeavesTheBatchIntact(t *testing.
   return { outer, nested, early, waiting, held: heldBy(tm) };`), &got)
 	assert.Equal(t, map[string]any{"outer": []any{11.0, 12.0, 13.0}, "nested": 101.0, "early": 0.0, "waiting": 0.0, "held": 0.0}, got)
 }
+
+func TestJSAPIWorkerConfigCancelGraceGivesAHandlerTimeToStop(t *testing.T) {
+	// A handler that needs 1.5 s to stop once its signal aborts: at the
+	// default grace (1 s) its worker is replaced; the README's advice is to
+	// raise the grace, which the JS API could not.
+	slow := "importScripts('/jsworker/atmo-worker.js');\n" +
+		"atmoWorker({ wind: (p, { signal }) => new Promise((resolve) => signal.addEventListener('abort', () => setTimeout(resolve, 1500))) });\n"
+	ctx := apiPageWith(t, map[string]string{"wind-worker.js": slow})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const restartsWith = async (extra) => {
+    const tm = atmo.createTaskManager();
+    const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['wind'], script: '/t/wind-worker.js', ...extra }]);
+    await wm.ready();
+    const c = new AbortController();
+    const run = tm.run('wind', {}, { signal: c.signal }).catch((e) => e.code);
+    await new Promise((r) => setTimeout(r, 50));
+    c.abort();
+    const code = await run;
+    await new Promise((r) => setTimeout(r, 2000));
+    const restarts = tm.stats().workers[0].restarts;
+    await tm.close();
+    return { code, restarts };
+  };
+  let bad = null;
+  try { atmo.createBrowserWorkerManager(atmo.createTaskManager(), [{ tasks: ['wind'], script: '/t/wind-worker.js', cancelGrace: -1 }]); } catch (e) { bad = e.argument; }
+  return { byDefault: await restartsWith({}), raised: await restartsWith({ cancelGrace: 3000 }), bad };`), &got)
+	assert.Equal(t, map[string]any{"code": "ERR_CANCELED", "restarts": 1.0}, got["byDefault"], "past the default grace: replaced")
+	assert.Equal(t, map[string]any{"code": "ERR_CANCELED", "restarts": 0.0}, got["raised"], "within cancelGrace: kept")
+	assert.Equal(t, "configs[0].cancelGrace", got["bad"])
+}

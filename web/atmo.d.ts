@@ -57,6 +57,8 @@ export interface WorkerConfig {
   startTimeout?: number;
   /** Milliseconds a task of this worker may run when it sets no timeout. */
   taskTimeout?: number;
+  /** Milliseconds a handler has to stop once its task is cancelled or timed out (its signal aborted) before the worker is terminated and replaced (default 1000). */
+  cancelGrace?: number;
 }
 
 export type WorkerStatus = 'offline' | 'available' | 'working' | 'closed';

@@ -755,8 +755,8 @@ class Atmo {
   /**
    * Starts workers for each config ({tasks, script} for a JS worker,
    * {tasks, module} for a Go .wasm worker; optional type, count,
-   * maxWorkers, idleTimeout in ms, concurrency, keepAwake, startTimeout and
-   * taskTimeout in ms) and attaches them to tm. With maxWorkers above count the pool
+   * maxWorkers, idleTimeout in ms, concurrency, keepAwake, startTimeout,
+   * taskTimeout and cancelGrace in ms) and attaches them to tm. With maxWorkers above count the pool
    * grows while tasks wait and closes the extra workers after idleTimeout. Throws an AtmoError naming the
    * bad argument, e.g. argument 'configs[1].scirpt' for an unknown field.
    */

@@ -18,7 +18,7 @@ import (
 // managers and their workers.
 
 // configFields are the WorkerConfig fields JS may set, by their JS names.
-var configFields = []string{"tasks", "script", "module", "type", "count", "maxWorkers", "idleTimeout", "concurrency", "keepAwake", "startTimeout", "taskTimeout"}
+var configFields = []string{"tasks", "script", "module", "type", "count", "maxWorkers", "idleTimeout", "concurrency", "keepAwake", "startTimeout", "taskTimeout", "cancelGrace"}
 
 // workerConfig reads one JS worker config; where names it in errors, such as "configs[1]".
 func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
@@ -58,15 +58,18 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 			default:
 				c.Type = f.String()
 			}
-		case "startTimeout", "taskTimeout":
+		case "startTimeout", "taskTimeout", "cancelGrace":
 			if f.Type() != js.TypeNumber || !(f.Float() > 0) { // NaN too
 				return c, arg, fmt.Errorf("atmo: %s must be a positive number of milliseconds", arg)
 			}
 			d := msDuration(f.Float())
-			if k == "startTimeout" {
+			switch k {
+			case "startTimeout":
 				c.StartTimeout = d
-			} else {
+			case "taskTimeout":
 				c.TaskTimeout = d
+			default:
+				c.CancelGrace = d
 			}
 		case "idleTimeout":
 			if f.Type() != js.TypeNumber || !(f.Float() > 0) || math.IsInf(f.Float(), 0) {
