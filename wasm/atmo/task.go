@@ -15,8 +15,12 @@ type TaskParams struct {
 	// Name picks the workers that may run the task: those whose Tasks list it.
 	Name string
 	// Params is sent to the worker as content.params. Numbers, strings,
-	// bools, nil, maps, slices, structs (by their json tags) and []byte
-	// (a Uint8Array) can be sent; anything else is an error from AddTask.
+	// bools, nil, maps, slices and arrays, structs (by their json tags),
+	// pointers to them, values with MarshalJSON or MarshalText, []byte (a
+	// Uint8Array) and, in js/wasm builds, a js.Value as it is, an
+	// atmo.Transfer or an atmo.TransferWith can be sent (README, "Values");
+	// anything else (a func, a channel, a complex number, a cycle) is an
+	// ErrBadParams error from AddTask that says where it sits.
 	Params any
 	// OnSuccess runs once, in a goroutine, when a worker answers with content.
 	OnSuccess func(Response)

@@ -284,9 +284,9 @@ func TestTransferMovesAnOffscreenCanvasOrAMessagePortToTheWorker(t *testing.T) {
 	assert.Equal(t, "port", got)
 	assert.Equal(t, "hi", <-heard, "the worker talks through the port it was given")
 
-	_, err = tm.Do(ctx, "look", map[string]any{"x": atmo.Transfer(js.Global().Get("Object").New())})
+	_, err = tm.Do(ctx, "look", map[string]any{"x": atmo.Transfer(js.Global().Get("Headers").New())})
 	var te *atmo.TaskError
-	require.ErrorAs(t, err, &te, "a plain object is no transferable")
+	require.ErrorAs(t, err, &te, "an object of no transferable kind fails its task when posted")
 	assert.Contains(t, te.Message, "does not have a transferable type")
 }
 
@@ -318,4 +318,52 @@ func TestAHelperWorkerMovesTwoViewsOfOneBufferListedTwiceOnce(t *testing.T) {
 	m := got.(map[string]any)
 	assert.Equal(t, byte(1), m["y"].([]byte)[0])
 	assert.Equal(t, byte(2), m["uv"].([]byte)[0])
+}
+
+func TestATransferOfAnObjectThatOnlyHoldsTransferablesIsErrBadParamsNamingIt(t *testing.T) {
+	// A plain object, an Array or an ImageData is never transferable
+	// itself: AddTask says so, rather than the task failing when posted
+	// with the browser's DataCloneError.
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: echoScript(t, "echo")})
+	for _, c := range []struct {
+		v    js.Value
+		kind string
+	}{
+		{js.Global().Get("Object").New(), "object"},
+		{js.Global().Get("Array").New(3), "Array"},
+		{js.Global().Get("ImageData").New(2, 2), "ImageData"},
+		{js.Global().Get("Object").Call("create", js.Null()), "object"},
+	} {
+		_, err := tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"data": atmo.Transfer(c.v)}})
+		require.ErrorIs(t, err, atmo.ErrBadParams, c.kind)
+		assert.Contains(t, err.Error(), "params.data is atmo.Transfer("+c.kind+"): Transfer takes a typed array, an ArrayBuffer or another transferable")
+		assert.Contains(t, err.Error(), "move the one it holds (an ImageData's data), or send the value with atmo.TransferWith(v, list...)")
+	}
+	// What Transfer does take still moves.
+	for _, v := range []js.Value{
+		js.Global().Get("Uint8Array").New(4),
+		js.Global().Get("DataView").New(js.Global().Get("ArrayBuffer").New(4)),
+		js.Global().Get("ImageData").New(1, 1).Get("data"),
+	} {
+		buf := v.Get("buffer")
+		_, err := tm.Do(testCtx(t), "echo", map[string]any{"data": atmo.Transfer(v)})
+		require.NoError(t, err)
+		assert.Equal(t, 0, buf.Get("byteLength").Int(), "moved")
+	}
+}
+
+func TestTransferWithSendsAValueWithTheTransferablesInItMoved(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"size"}, Script: jstest.HelperWorker(t, `atmoWorker({ size: (p) => [p.c.width, p.c.height, String(p.c), p.bytes.byteLength] });`)})
+	canvas := js.Global().Get("OffscreenCanvas").New(3, 2)
+	bytes := js.Global().Get("Uint8Array").New(5)
+	v := js.Global().Get("Object").New()
+	v.Set("c", canvas)
+	v.Set("bytes", bytes)
+	got, err := tm.Do(testCtx(t), "size", atmo.TransferWith(v, canvas, bytes.Get("buffer")))
+	require.NoError(t, err)
+	assert.Equal(t, []any{3.0, 2.0, "[object OffscreenCanvas]", 5.0}, got)
+	assert.Equal(t, 0, canvas.Get("width").Int(), "the page's canvas moved to the worker")
+	assert.Equal(t, 0, bytes.Get("byteLength").Int(), "and its bytes")
+	_, err = tm.AddTask(atmo.TaskParams{Name: "size", Params: atmo.TransferWith(js.Global().Get("OffscreenCanvas").New(1, 1), js.Global().Get("OffscreenCanvas").New(1, 1)), Retries: 1})
+	require.ErrorIs(t, err, atmo.ErrBadParams, "what moves cannot be sent twice")
 }

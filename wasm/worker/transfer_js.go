@@ -23,9 +23,5 @@ func Transfer(v js.Value) any { return values.Moved{Value: v, By: "worker.Transf
 // only cross that way. A value Go cannot read (an OffscreenCanvas) reaches
 // only a task that takes its result raw (TaskParams.RawResult).
 func TransferWith(v js.Value, list ...js.Value) any {
-	l := js.Global().Get("Array").New(len(list))
-	for i, x := range list {
-		l.SetIndex(i, x)
-	}
-	return values.Carrying{Value: v, List: l}
+	return values.CarryingWith(v, list)
 }

@@ -17,6 +17,7 @@ var (
 	jsArray       = js.Global().Get("Array")
 	jsUint8Array  = js.Global().Get("Uint8Array")
 	jsArrayBuffer = js.Global().Get("ArrayBuffer")
+	jsImageData   = js.Global().Get("ImageData") // undefined in Node.js
 )
 
 func init() {
@@ -33,8 +34,18 @@ func init() {
 			// it would cross as {} without a word.
 			return " is a js.Func, a function, which cannot cross to another thread (send data: numbers, strings, bools, maps, slices, structs, []byte)"
 		}
-		if m, ok := v.(Moved); ok && m.Value.Type() != js.TypeObject {
-			return " is " + m.By + "(" + m.Value.Type().String() + "): Transfer takes a typed array, an ArrayBuffer or another transferable (an OffscreenCanvas, an ImageBitmap, a MessagePort)"
+		m, ok := v.(Moved)
+		if !ok {
+			return ""
+		}
+		const takes = ": Transfer takes a typed array, an ArrayBuffer or another transferable (an OffscreenCanvas, an ImageBitmap, a MessagePort)"
+		if m.Value.Type() != js.TypeObject {
+			return " is " + m.By + "(" + m.Value.Type().String() + ")" + takes
+		}
+		// What is surely no transferable, but may hold some: said now,
+		// not as the browser's DataCloneError when the task is posted.
+		if kind, holder := holdsTransferables(m.Value); holder {
+			return " is " + m.By + "(" + kind + ")" + takes + "; for a value that holds one, move the one it holds (an ImageData's data), or send the value with " + m.By + "With(v, list...)"
 		}
 		return ""
 	}
@@ -49,6 +60,28 @@ func init() {
 	}
 }
 
+// holdsTransferables says whether v, an object, is one that is never
+// transferable itself but may hold transferables: an array, a plain
+// object, an ImageData; and names its kind.
+func holdsTransferables(v js.Value) (kind string, holder bool) {
+	defer func() {
+		if recover() != nil { // a Proxy that throws: left to postMessage
+			kind, holder = "", false
+		}
+	}()
+	switch {
+	case jsArray.Call("isArray", v).Bool():
+		return "Array", true
+	case jsImageData.Type() == js.TypeFunction && v.InstanceOf(jsImageData):
+		return "ImageData", true
+	}
+	proto := jsObject.Call("getPrototypeOf", v)
+	if proto.IsNull() || proto.Equal(jsObject.Get("prototype")) {
+		return "object", true
+	}
+	return "", false
+}
+
 // Moved is a JS typed array or ArrayBuffer that crosses by transfer: the
 // receiver gets the bytes without a copy, and the sender's buffer is left
 // empty (detached).
@@ -60,6 +93,15 @@ type Moved struct {
 // Carrying is a JS value posted with a transfer list of its own: the
 // ArrayBuffers (or other transferables) in List move to the worker with it.
 type Carrying struct{ Value, List js.Value }
+
+// CarryingWith is v posted with list, the transferables in it, moved.
+func CarryingWith(v js.Value, list []js.Value) Carrying {
+	l := jsArray.New(len(list))
+	for i, x := range list {
+		l.SetIndex(i, x)
+	}
+	return Carrying{Value: v, List: l}
+}
 
 // buffer is what m's transfer list holds: the ArrayBuffer behind a typed
 // array or DataView, else the value itself (an ArrayBuffer, or another
