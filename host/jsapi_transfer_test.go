@@ -111,3 +111,23 @@ func TestJSAPIResultsKeepTheWorkersShapeAndSayWhenGoCouldNotReadThem(t *testing.
 	assert.Contains(t, got["addTaskUnreadable"], "ERR_TASK atmo: the worker's answer cannot be read")
 	assert.Equal(t, float64(1<<32-1), got["addTaskRaw"], "raw works for addTask too")
 }
+
+func TestJSAPITransferOfABufferNotInParamsIsRefusedAndLeftWithTheCaller(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"bytes-worker.js": bytesWorker})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['mark'], script: '/t/bytes-worker.js' }]);
+  const data = new Uint8Array(4), stray = new ArrayBuffer(8);
+  let runErr = null, addErr = null;
+  try { await tm.run('mark', { data }, { transfer: [stray] }); } catch (e) { runErr = e.code + ' ' + e.argument; }
+  const stray2 = new ArrayBuffer(8);
+  try { tm.addTask({ name: 'mark', params: { data }, transfer: [data.buffer, stray2] }); } catch (e) { addErr = e.code + ' ' + e.argument; }
+  await tm.close();
+  return { runErr, addErr, stray: stray.byteLength, stray2: stray2.byteLength, data: data.byteLength };`), &got)
+	assert.Equal(t, "ERR_BAD_ARGUMENT transfer", got["runErr"], "a buffer the worker would never see in params")
+	assert.Equal(t, "ERR_BAD_ARGUMENT transfer", got["addErr"])
+	assert.Equal(t, 8.0, got["stray"], "a refused call leaves the buffers yours")
+	assert.Equal(t, 8.0, got["stray2"])
+	assert.Equal(t, 4.0, got["data"])
+}

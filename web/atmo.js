@@ -97,6 +97,10 @@ function cloneParams(params, transfer, where) {
     }
     return { copy: null, list };
   }
+  const stray = list.length > 0 ? notIn(params, list) : -1;
+  if (stray >= 0) {
+    throw badArgument(`atmo: ${where}: transfer[${stray}] is not found in params, so the worker would never see it (and it would leave you detached): list in transfer only buffers found in params, which the worker receives`, 'transfer');
+  }
   try {
     if (list.length === 0) {
       const copy = plainCopy(params, 0, { left: PLAIN_NODES });
@@ -107,6 +111,49 @@ function cloneParams(params, transfer, where) {
   } catch (err) {
     throw badArgument(`atmo: ${where}: params cannot be sent to a worker (${err.message}); use plain objects, arrays, numbers, strings, typed arrays, and list in transfer only buffers that are not detached`, 'params');
   }
+}
+
+// notIn returns the index of the first item of list that params does not
+// reach (as a value, or as the buffer of a typed array or DataView in it), or
+// -1 when params reaches them all, or when it is too large to tell within
+// NOT_IN_STEPS steps (structured clone then sends it as before). It stops as
+// soon as every item is found, so the usual call ({ data }, [data.buffer])
+// costs a few steps.
+const NOT_IN_STEPS = 1 << 16;
+function notIn(params, list) {
+  const left = new Set(list);
+  const seen = new Set();
+  const stack = [params];
+  let steps = NOT_IN_STEPS;
+  const push = (x) => {
+    if (x !== null && (typeof x === 'object' || typeof x === 'function')) stack.push(x);
+  };
+  while (stack.length > 0 && left.size > 0) {
+    const v = stack.pop();
+    if (seen.has(v)) continue;
+    seen.add(v);
+    left.delete(v);
+    if (ArrayBuffer.isView(v)) {
+      left.delete(v.buffer);
+      continue;
+    }
+    if (v instanceof ArrayBuffer) continue;
+    const n = v instanceof Map || v instanceof Set ? v.size : Array.isArray(v) ? v.length : 0;
+    if ((steps -= n + 1) < 0) return -1;
+    if (v instanceof Map) {
+      for (const [k, x] of v) push(k), push(x);
+    } else if (v instanceof Set) {
+      for (const x of v) push(x);
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < n; i++) push(v[i]);
+    } else {
+      const keys = Object.keys(v);
+      if ((steps -= keys.length) < 0) return -1;
+      for (const k of keys) push(v[k]);
+    }
+  }
+  if (left.size === 0) return -1;
+  return list.findIndex((x) => left.has(x));
 }
 
 // plainCopy copies small plain data (primitives, arrays without holes and
