@@ -756,6 +756,71 @@ atmoWorker({
 		"runs aborted before they were sent never reached the worker; running ones saw their handler's signal abort")
 }
 
+// A task the page cancels (cancel(), its handle's cancel(), its signal) says
+// so, not that it "was deleted", which the JS API has no call for.
+func TestJSAPICanceledTasksSayHowTheyWereCanceled(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"hold-worker.js": `importScripts('/jsworker/atmo-worker.js');
+atmoWorker({ hold: (p, { signal }) => new Promise((resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))) });
+`})
+	var got map[string]string
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['hold'], script: '/t/hold-worker.js', concurrency: 3 }]);
+  await wm.ready();
+  const ac = new AbortController();
+  const bySignal = tm.run('hold', null, { signal: ac.signal }).catch((e) => e.message);
+  const byHandle = new Promise((resolve) => {
+    const h = tm.addTask({ name: 'hold', onError: (r) => resolve(r.error) });
+    setTimeout(() => h.cancel(), 100);
+  });
+  const byID = new Promise((resolve) => {
+    const h = tm.addTask({ name: 'hold', onError: (r) => resolve(r.error) });
+    setTimeout(() => tm.cancel(h.id), 100);
+  });
+  setTimeout(() => ac.abort(new Error('user left')), 100);
+  const out = { bySignal: await bySignal, byHandle: await byHandle, byID: await byID };
+  await tm.close();
+  return out;`), &got)
+	for k, msg := range got {
+		assert.NotContains(t, msg, "deleted", k)
+	}
+	assert.Regexp(t, `^atmo: task canceled: task task-\d+ \(hold\) by its signal$`, got["bySignal"])
+	assert.Regexp(t, `^atmo: task canceled: task task-\d+ \(hold\) by cancel\(\)$`, got["byHandle"])
+	assert.Regexp(t, `^atmo: task canceled: task task-\d+ \(hold\) by cancel\(\)$`, got["byID"])
+}
+
+// A run() whose signal aborts in the same turn never reaches a worker; an
+// addTask sends at once (and sends the run() calls before it), so a signal
+// that aborts after it returns cancels a task already sent (README, "The JS
+// API for plain pages").
+func TestJSAPIATaskWhoseSignalAbortsInTheSameTurnNeverReachesAWorker(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"count-worker.js": `importScripts('/jsworker/atmo-worker.js');
+let n = 0;
+atmoWorker({ hit: () => ++n, count: () => n });
+`})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['hit', 'count'], script: '/t/count-worker.js', concurrency: 4 }]);
+  await wm.ready();
+  const out = {};
+  const ac0 = new AbortController();
+  const r0 = tm.run('hit', null, { signal: ac0.signal }).then(() => 'ran', (e) => e.code);
+  ac0.abort();
+  out.run = await r0;
+  out.afterRun = await tm.run('count');
+  const ac1 = new AbortController();
+  const r1 = new Promise((resolve) => tm.addTask({ name: 'hit', signal: ac1.signal, onSuccess: () => resolve('ran'), onError: (r) => resolve(r.code) }));
+  ac1.abort();
+  out.addTask = await r1;
+  out.afterAddTask = await tm.run('count');
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, "ERR_CANCELED", got["run"])
+	assert.EqualValues(t, 0, got["afterRun"], "run()'s task, its signal aborted in the same turn, is never sent")
+	assert.Equal(t, "ERR_CANCELED", got["addTask"], "addTask's task was sent, and its signal cancels it")
+}
+
 func TestJSAPITasksReachTheQueueAsTheyWereCalled(t *testing.T) {
 	ctx := apiPageWith(t, map[string]string{"order-worker.js": `importScripts('/jsworker/atmo-worker.js');
 const seen = [];

@@ -406,7 +406,7 @@ class TaskManager {
     const abort = () => {
       r.abortReason = signal.reason;
       try {
-        this.cancel(id);
+        this._cancel(id, 'by its signal');
       } catch (_) {
         // the Go module has exited: the task settles with that (_exited)
       }
@@ -627,8 +627,12 @@ class TaskManager {
 
   /** Cancels a queued or running task; it settles with ERR_CANCELED. */
   cancel(taskId) {
+    this._cancel(taskId, 'by cancel()');
+  }
+
+  _cancel(taskId, how) {
     if (this._closed) return;
-    unwrap(this._bridge.cancelTask(this._handle, taskId));
+    unwrap(this._bridge.cancelTask(this._handle, taskId, how));
   }
 
   /** The seed's status(): ids of pending and working tasks, counts of done and failed. */

@@ -148,6 +148,11 @@ func init() {
 	hooks.SubscribeWire = func(tm any, fn any) func() {
 		return tm.(*TaskManager).subscribe(&subscriber{batchFn: fn.(func([]Message)), wire: true})
 	}
+	hooks.CancelTask = func(tm any, id, how string) {
+		if t, ok := tm.(*TaskManager).Task(id); ok {
+			t.tm.cancel(t, fmt.Errorf("%w: task %s (%s) %s", ErrCanceled, t.id, t.name, how))
+		}
+	}
 }
 
 // NewTaskManagerWithOptions returns a TaskManager tuned by o.

@@ -62,7 +62,8 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 	return value(map[string]any{"handle": id, "id": tm.ID()})
 }
 
-// cancelTask(tm, taskId): cancel a queued or running task.
+// cancelTask(tm, taskId, how): cancel a queued or running task; how says
+// by what, for its error ("by its signal"; default "by cancel()").
 func (b *bridge) cancelTask(args []js.Value) any {
 	e, bad := b.tm(arg(args, 0))
 	if e == nil {
@@ -72,8 +73,12 @@ func (b *bridge) cancelTask(args []js.Value) any {
 	if id.Type() != js.TypeString {
 		return errorValue(errors.New("atmo: cancel(taskId): taskId must be a string"), "ERR_BAD_ARGUMENT", "taskId")
 	}
+	how := "by cancel()"
+	if h := arg(args, 2); h.Type() == js.TypeString {
+		how = h.String()
+	}
 	tm := e.tm
-	go tm.DeleteTask(id.String())
+	go hooks.CancelTask(tm, id.String(), how)
 	return value(true)
 }
 

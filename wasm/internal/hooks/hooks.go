@@ -20,3 +20,8 @@ var HoldRawResults func(tm any)
 // even when the subscription ends, so each answer it was held for crosses
 // back to JS.
 var SubscribeWire func(tm any, fn any) (unsubscribe func())
+
+// CancelTask cancels the task id of tm, an *atmo.TaskManager, as
+// TaskRequest.Cancel does, its error saying how: "by cancel()", "by its
+// signal". Unknown and finished tasks are ignored.
+var CancelTask func(tm any, id, how string)
