@@ -24,7 +24,9 @@ var (
 // encoding/json would decode the same value: struct fields by their json tags
 // (matched exactly, then without regard to case; a field tagged ,string
 // from a string holding its JSON), unknown keys ignored, null
-// leaving the zero value. Numbers must fit integer types exactly. []byte
+// leaving the zero value. Numbers must fit integer types exactly, and an
+// array fill a Go array exactly (encoding/json would drop extra elements
+// and leave missing ones zero: a length that differs fails instead). []byte
 // accepts a typed array, an array of numbers 0-255, or base64 text. A type with
 // UnmarshalJSON or UnmarshalText (time.Time, ...) decodes itself.
 //

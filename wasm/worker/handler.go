@@ -20,10 +20,12 @@ func Handle(name string, h func(ctx context.Context, params any) (any, error)) {
 }
 
 // HandleTyped registers h for the task name, with params decoded into a P
-// (by its json tags, as encoding/json would) and the result sent as an R. A
-// params value that does not fit P fails the task with an error naming the
-// field, such as `params.n is a string ("x"), want a number for int`, and h
-// is not called. It panics like Handle.
+// (by its json tags, as encoding/json would, but that a Go array takes
+// exactly its length of elements, where encoding/json drops the extra ones or
+// leaves the missing ones zero) and the result sent as an R. A params value
+// that does not fit P fails the task with an error naming the field, such as
+// `params.n is a string ("x"), want a number for int` or `params.rgb has 4
+// elements, want 3 for [3]float64`, and h is not called. It panics like Handle.
 func HandleTyped[P, R any](name string, h func(ctx context.Context, params P) (R, error)) {
 	if h == nil {
 		panic(fmt.Sprintf("worker: HandleTyped(%q) with a nil handler", name))
