@@ -635,7 +635,7 @@ func TestAWorkerWhoseConfigListsTasksItDoesNotHandleClosesAtOnceSayingWhich(t *t
 			t.Cleanup(func() { wm.Close(); tm.Close() })
 			err = wm.Ready(goCtx(t))
 			require.Error(t, err, "Ready says the config is wrong")
-			assert.Contains(t, err.Error(), "its WorkerConfig.Tasks lists fibonacci, which")
+			assert.Regexp(t, `worker-1 \(.*\) closed: its WorkerConfig.Tasks lists fibonacci, which`, err.Error(), "a sentence after the worker's name")
 			assert.Contains(t, err.Error(), "does not handle (it handles: ")
 			w := wm.Workers()[0]
 			assert.Equal(t, atmo.WorkerClosed, w.Status())

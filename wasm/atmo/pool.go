@@ -262,7 +262,7 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 		if missing, has := unhandled(w.tasks, readyOf(in.content)); len(missing) > 0 {
 			// A wrong config, not a bad start: starting again would not help.
 			w.gaveUp = true
-			tm.closeWorker(w, fmt.Sprintf("its WorkerConfig.Tasks lists %s, which %s does not handle (it handles: %s): list only its tasks in Tasks, or add handlers for them",
+			tm.closeWorker(w, fmt.Sprintf("closed: its WorkerConfig.Tasks lists %s, which %s does not handle (it handles: %s): list only its tasks in Tasks, or add handlers for them",
 				strings.Join(missing, ", "), w.source(), strings.Join(has, ", ")))
 			return
 		}
