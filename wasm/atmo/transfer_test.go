@@ -367,3 +367,13 @@ func TestTransferWithSendsAValueWithTheTransferablesInItMoved(t *testing.T) {
 	_, err = tm.AddTask(atmo.TaskParams{Name: "size", Params: atmo.TransferWith(js.Global().Get("OffscreenCanvas").New(1, 1), js.Global().Get("OffscreenCanvas").New(1, 1)), Retries: 1})
 	require.ErrorIs(t, err, atmo.ErrBadParams, "what moves cannot be sent twice")
 }
+
+func TestATransferOfABufferMovedAlreadyIsErrBadParams(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: echoScript(t, "echo")})
+	u8 := js.Global().Get("Uint8Array").New(4)
+	_, err := tm.Do(testCtx(t), "echo", map[string]any{"data": atmo.Transfer(u8)})
+	require.NoError(t, err)
+	_, err = tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"data": atmo.Transfer(u8)}})
+	require.ErrorIs(t, err, atmo.ErrBadParams, "refused when added, not failed when posted as a worker's error")
+	assert.Contains(t, err.Error(), "params.data is atmo.Transfer of a buffer moved already (detached): each buffer can be transferred once")
+}

@@ -47,6 +47,9 @@ func init() {
 		if kind, holder := holdsTransferables(m.Value); holder {
 			return " is " + m.By + "(" + kind + ")" + takes + "; for a value that holds one, move the one it holds (an ImageData's data), or send the value with " + m.By + "With(v, list...)"
 		}
+		if b := m.buffer(); b.InstanceOf(jsArrayBuffer) && b.Get("detached").Truthy() {
+			return " is " + m.By + " of a buffer moved already (detached): each buffer can be transferred once; send a fresh one"
+		}
 		return ""
 	}
 	isMoving = func(v any) bool {
