@@ -140,7 +140,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
 	}
 	if err := checkWasm(*wasmDir); err != nil {
-		fmt.Fprintln(stderr, "host: warning:", err)
+		fmt.Fprintf(stderr, "host: warning: %v (a page that runs its own Go program with wasm/atmo does not need it)\n", err)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
