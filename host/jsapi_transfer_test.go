@@ -131,3 +131,51 @@ func TestJSAPITransferOfABufferNotInParamsIsRefusedAndLeftWithTheCaller(t *testi
 	assert.Equal(t, 8.0, got["stray2"])
 	assert.Equal(t, 4.0, got["data"])
 }
+
+// A transfer list is checked against params by walking them; what that walk
+// meets is refused as structured clone would refuse it: a getter that throws
+// or a revoked Proxy is ERR_BAD_ARGUMENT (argument params), as without
+// transfer, not a bare Error or TypeError; and the buffers structured clone
+// does send (an array's named property, an Error's cause) are found.
+func TestJSAPITransferCheckOfParamsFailsAsTheCloneWouldAndFindsWhatItSends(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"bytes-worker.js": bytesWorker})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['mark'], script: '/t/bytes-worker.js' }]);
+  await wm.ready();
+  const how = (e) => (e instanceof AtmoError ? e.code + ' ' + e.argument : 'raw ' + e.constructor.name + ': ' + e.message);
+  const out = {};
+  const d1 = new Uint8Array(4);
+  try { await tm.run('mark', { data: d1, get bad() { throw new Error('boom'); } }, { transfer: [d1.buffer] }); } catch (e) { out.getterRun = how(e); }
+  const d2 = new Uint8Array(4);
+  const p = Proxy.revocable({}, {}); p.revoke();
+  try { tm.addTask({ name: 'mark', params: { data: d2, p: p.proxy }, transfer: [d2.buffer] }); } catch (e) { out.proxyAdd = how(e); }
+  const d3 = new Uint8Array(4);
+  const arr = Object.assign([1], { data: d3 });
+  try { await tm.run('mark', arr, { transfer: [d3.buffer] }); out.arrayProp = 'sent ' + d3.byteLength; } catch (e) { out.arrayProp = how(e); }
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, "ERR_BAD_ARGUMENT params", got["getterRun"], "as without transfer")
+	assert.Equal(t, "ERR_BAD_ARGUMENT params", got["proxyAdd"])
+	assert.Equal(t, "sent 0", got["arrayProp"], "structured clone sends an array's named properties, and the buffer with them")
+}
+
+// A buffer listed twice in transfer (two views of it, each listed by its
+// buffer) moves once, as atmo.Transfer, worker.Transfer and atmo-worker.js
+// do with theirs; postMessage alone throws on the duplicate.
+func TestJSAPITransferOfABufferListedTwiceMovesItOnce(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"bytes-worker.js": bytesWorker})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['mark'], script: '/t/bytes-worker.js' }]);
+  const buf = new ArrayBuffer(8);
+  const data = new Uint8Array(buf, 0, 4), rest = new Uint8Array(buf, 4);
+  let out;
+  try { const r = await tm.run('mark', { data, rest }, { transfer: [data.buffer, rest.buffer] }); out = 'marked ' + r.data[0]; } catch (e) { out = e.code + ' ' + e.argument + ': ' + e.message; }
+  await tm.close();
+  return { out, left: buf.byteLength };`), &got)
+	assert.Equal(t, "marked 7", got["out"])
+	assert.Equal(t, 0.0, got["left"], "moved")
+}

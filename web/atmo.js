@@ -90,14 +90,22 @@ function cloneParams(params, transfer, where) {
   if (transfer !== undefined && transfer !== null && !Array.isArray(transfer)) {
     throw badArgument(`atmo: ${where}: transfer must be an array of ArrayBuffers (or other transferables) found in params`, 'transfer');
   }
-  const list = transfer || [];
+  let list = transfer || [];
+  // One buffer listed twice (two views of it) moves once, as atmo.Transfer
+  // and the workers' transfer do: structured clone throws on a duplicate.
+  if (list.length > 1) list = [...new Set(list)];
   if (params === undefined || params === null) {
     if (list.length > 0) {
       throw badArgument(`atmo: ${where}: transfer lists ${list.length} buffer(s) but params is ${params}: list in transfer only buffers found in params, which the worker receives`, 'transfer');
     }
     return { copy: null, list };
   }
-  const stray = list.length > 0 ? notIn(params, list) : -1;
+  let stray = -1;
+  try {
+    if (list.length > 0) stray = notIn(params, transfer); // its index, as the caller listed it
+  } catch (err) {
+    throw cannotSend(err, where); // what structured clone would throw too (a getter's error, a revoked Proxy)
+  }
   if (stray >= 0) {
     throw badArgument(`atmo: ${where}: transfer[${stray}] is not found in params, so the worker would never see it (and it would leave you detached): list in transfer only buffers found in params, which the worker receives`, 'transfer');
   }
@@ -109,8 +117,12 @@ function cloneParams(params, transfer, where) {
     const out = structuredClone({ params, list }, { transfer: list });
     return { copy: out.params, list: out.list };
   } catch (err) {
-    throw badArgument(`atmo: ${where}: params cannot be sent to a worker (${err.message}); use plain objects, arrays, numbers, strings, typed arrays, and list in transfer only buffers that are not detached`, 'params');
+    throw cannotSend(err, where);
   }
+}
+
+function cannotSend(err, where) {
+  return badArgument(`atmo: ${where}: params cannot be sent to a worker (${(err && err.message) || err}); use plain objects, arrays, numbers, strings, typed arrays, and list in transfer only buffers that are not detached`, 'params');
 }
 
 // notIn returns the index of the first item of list that params does not
@@ -144,12 +156,14 @@ function notIn(params, list) {
       for (const [k, x] of v) push(k), push(x);
     } else if (v instanceof Set) {
       for (const x of v) push(x);
-    } else if (Array.isArray(v)) {
-      for (let i = 0; i < n; i++) push(v[i]);
     } else {
+      // An array's own enumerable keys are its elements and any named
+      // properties, which structured clone sends too (n steps were counted
+      // for an array's elements already, before listing its keys).
       const keys = Object.keys(v);
-      if ((steps -= keys.length) < 0) return -1;
+      if ((steps -= Array.isArray(v) ? Math.max(0, keys.length - n) : keys.length) < 0) return -1;
       for (const k of keys) push(v[k]);
+      if (v instanceof Error) push(v.cause); // sent, though not enumerable
     }
   }
   if (left.size === 0) return -1;
