@@ -57,10 +57,13 @@ func generateCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(pos) == 2 && isKind(pos[1]) {
 		if fi, err := os.Stat(pos[1]); err != nil || !fi.IsDir() {
-			return fmt.Errorf("generate-worker %s %s: the second word is the directory (NAME [DIR] [TYPE]), and there is no directory %q; for a %s worker here, say generate-worker %s . %s", pos[0], pos[1], pos[1], pos[1], pos[0], pos[1])
+			return usageError{fmt.Errorf("generate-worker %s %s: the second word is the directory (NAME [DIR] [TYPE]), and there is no directory %q; for a %s worker here, say generate-worker %s . %s", pos[0], pos[1], pos[1], pos[1], pos[0], pos[1])}
 		}
 	}
 	if len(pos) > 2 {
+		if !isKind(pos[2]) {
+			return usageError{fmt.Errorf("generate-worker: unknown type %q; use browser, server or go", pos[2])}
+		}
 		o.Kind = strings.ToLower(pos[2])
 	}
 	files, err := generate.Generate(o)
@@ -94,8 +97,14 @@ func nextStep(o generate.Options, files []generate.File) string {
 		return "next: node " + shellQuote(p)
 	case generate.Go:
 		pkg := filepath.Dir(files[0].Path)
+		target := dot(pkg)
+		if !importPathOK(pkg) {
+			// go build ./my dir/calc is "malformed import path": a folder
+			// Go refuses in an import path is built by its file.
+			target = dot(files[0].Path)
+		}
 		return fmt.Sprintf("next, in a module that requires github.com/atmoworkers/atmo: GOOS=js GOARCH=wasm go build -o %s %s (then see %s)",
-			shellQuote(pkg+".wasm"), shellQuote(dot(pkg)), files[1].Path)
+			shellQuote(pkg+".wasm"), shellQuote(target), files[1].Path)
 	}
 	// The host may run from elsewhere than where the worker was written: its
 	// folder is named absolutely.
@@ -120,4 +129,18 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// importPathOK says whether go build takes the folder p as a package: the
+// characters of every element of its import path are ASCII letters and
+// digits and "-._~+" (as golang.org/x/mod/module's CheckImportPath has
+// them). An absolute path may hold others above its module's root, which
+// is not known here; it is told no, and built by its file.
+func importPathOK(p string) bool {
+	for _, r := range filepath.ToSlash(p) {
+		if !(r == '/' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-._~+", r)) {
+			return false
+		}
+	}
+	return true
 }

@@ -310,7 +310,7 @@ func TestGenerateWorkersNextStepQuotesAPathWithASpace(t *testing.T) {
 			return []string{filepath.Join("my dir", "calc-w.example.js")}
 		}},
 		{"go", ": GOOS=js GOARCH=wasm ", " (then see", "go build", func(string) []string {
-			return []string{"-o", filepath.Join("my dir", "calc-w") + ".wasm", "." + string(filepath.Separator) + filepath.Join("my dir", "calc-w")}
+			return []string{"-o", filepath.Join("my dir", "calc-w") + ".wasm", "." + string(filepath.Separator) + filepath.Join("my dir", "calc-w", "main.go")} // go build refuses the folder: "malformed import path"
 		}},
 		{"browser", "&& ", ", then open", "go tool host", func(abs string) []string {
 			return []string{"-mount", "/my/=" + abs}
@@ -346,4 +346,59 @@ func TestGenerateWorkerInASubfolderOfTheRepositorySaysToRunFromItsRoot(t *testin
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, run([]string{"generate-worker", "calc-w", out, "browser"}, &stdout, &stderr), stderr.String())
 	assert.Contains(t, stdout.String(), "next, in the atmo repository: cd "+root+" && make build-wasm && go run ./host -mount /my/="+out+", then open http://127.0.0.1:8080/my/calc-w.example.html")
+}
+
+// The Go worker's next step builds as printed in a module of the user's
+// own, also when DIR is a folder Go refuses in an import path ("my dir",
+// "café", ".workers"): go build ./DIR/NAME fails there with "malformed
+// import path", so the step names the worker's file instead.
+func TestGenerateWorkerGoNextStepBuildsInAFolderGoRefusesInImportPaths(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	root, err := repoRoot()
+	require.NoError(t, err)
+	goVersion := strings.TrimPrefix(runtime.Version(), "go")
+	if i := strings.Index(goVersion, " "); i >= 0 {
+		goVersion = goVersion[:i]
+	}
+	for _, dir := range []string{"workers", "my dir", "café", ".workers"} {
+		t.Run(dir, func(t *testing.T) {
+			mod := t.TempDir()
+			writeFile(t, filepath.Join(mod, "go.mod"), "module example.com/m\n\ngo "+goVersion+"\n\nrequire github.com/atmoworkers/atmo v0.0.0\n\nreplace github.com/atmoworkers/atmo => "+root+"\n")
+			t.Chdir(mod)
+			var stdout, stderr bytes.Buffer
+			require.Equal(t, 0, run([]string{"generate-worker", "calc", dir, "go"}, &stdout, &stderr), stderr.String())
+			out := stdout.String()
+			i := strings.Index(out, "GOOS=js GOARCH=wasm go build")
+			require.GreaterOrEqual(t, i, 0, out)
+			line := out[i:]
+			line = line[:strings.Index(line, " (then see")]
+			cmd := exec.Command(sh, "-c", line)
+			cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
+			b, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s: %s", line, b)
+			_, err = os.Stat(filepath.Join(dir, "calc.wasm"))
+			assert.NoError(t, err, "the step writes the .wasm it says")
+		})
+	}
+}
+
+// A TYPE word generate-worker does not take is a usage error, as a fourth
+// word is (exit 2, host: TestExtraArgumentsAreAUsageError), and nothing is
+// written.
+func TestGenerateWorkerUnknownTypeIsAUsageError(t *testing.T) {
+	for _, args := range [][]string{
+		{"generate-worker", "calc", ".", "brwoser"},
+		{"generate-worker", "calc", "go"}, // no folder "go": the type word given as DIR
+	} {
+		dir := t.TempDir()
+		t.Chdir(dir)
+		var stdout, stderr bytes.Buffer
+		code := run(args, &stdout, &stderr)
+		assert.Equal(t, 2, code, "%q: %s", args, &stderr)
+		entries, _ := os.ReadDir(dir)
+		assert.Empty(t, entries, "%q", args)
+	}
 }
