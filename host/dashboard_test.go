@@ -203,9 +203,6 @@ func itoa(n int) string {
 	return string(b)
 }
 
-// TestGeneratedBrowserWorkersRunInChromium generates each browser template,
-// serves it, and opens its usage example, which runs every sample task
-// through the JS API.
 func TestDashboardChartsKeepTheirCanvasOnAScreenOfFractionalScale(t *testing.T) {
 	// At 1.25 device pixels a CSS pixel, width * scale is no whole number,
 	// which a canvas's width never equals: each render made a fresh canvas.
@@ -228,6 +225,9 @@ func TestDashboardChartsKeepTheirCanvasOnAScreenOfFractionalScale(t *testing.T) 
 	assert.LessOrEqual(t, sized, 2, "each chart sized once for the new scale, then kept")
 }
 
+// TestGeneratedBrowserWorkersRunInChromium generates each browser template,
+// serves it, and opens its usage example, which runs every sample task
+// through the JS API.
 func TestGeneratedBrowserWorkersRunInChromium(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"math-worker", "data-api", "image-worker"} {
