@@ -71,10 +71,12 @@ func TestDataWorkerRefusesASchemaTypeItDoesNotKnow(t *testing.T) {
     out.push(await tm.run('validate', { records, schema }).then((v) => 'ok: ' + JSON.stringify(v), (e) => e.message));
   }
   out.push(await tm.run('validate', { records, schema: { age: { min: 0 } } }).then((v) => 'ok: ' + JSON.stringify(v), (e) => e.message));
+  out.push(await tm.run('validate', { records, schema: { age: { type: null, min: 0 } } }).then((v) => 'ok: ' + JSON.stringify(v), (e) => e.message));
   wm.close(); tm.close();
   return out;`), &got)
 	assert.Contains(t, got[0], "params.schema.age", got[0])
 	assert.Contains(t, got[0], "'number', 'string', 'boolean' or 'email'", got[0])
 	assert.Contains(t, got[1], "params.schema.age", got[1])
 	assert.Equal(t, `ok: {"valid":true,"checked":2,"errors":[]}`, got[2], "a rule without a type checks only what it has")
+	assert.Equal(t, got[2], got[3], "as does one whose type is null (a Go struct's unset field)")
 }

@@ -91,7 +91,7 @@ async function validate(params, { signal }) {
       throw new Error(`params.schema.${field} must be a type name ('number', 'string', 'boolean', 'email') or {type, required, min, max, pattern}`);
     }
     const type = typeof rule === 'string' ? rule : rule.type;
-    if (type !== undefined && !schemaTypes.includes(type)) {
+    if (type && !schemaTypes.includes(type)) { // none given (undefined, null, ''): any type
       throw new Error(`params.schema.${field}: unknown type ${JSON.stringify(type)}; give 'number', 'string', 'boolean' or 'email'`);
     }
   }
