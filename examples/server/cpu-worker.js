@@ -18,7 +18,8 @@ atmoWorker({
   },
   'data-processing': (params) => {
     const { size, seed } = params || {};
-    if (!(Number.isInteger(size) && size > 0)) throw new Error('data-processing needs params.size, a whole number > 0');
+    // At most 2**27 numbers (1 GiB): more is no typed array's length here.
+    if (!(Number.isInteger(size) && size > 0 && size <= 2 ** 27)) throw new Error('data-processing needs params.size, a whole number from 1 to 134,217,728');
     let x = seed || 1;
     const data = new Float64Array(size);
     for (let i = 0; i < size; i++) {

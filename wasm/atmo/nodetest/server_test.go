@@ -630,15 +630,17 @@ func TestServerExampleWorkerRunsBothTasks(t *testing.T) {
 	// No params at all (nil, null in JS) are missing params too.
 	for name, want := range map[string]string{
 		"heavy-computation": "heavy-computation needs params.iterations >= 0",
-		"data-processing":   "data-processing needs params.size, a whole number > 0",
+		"data-processing":   "data-processing needs params.size, a whole number from 1 to 134,217,728",
 	} {
 		_, err := tm.Do(testCtx(t), name, nil)
 		var te *atmo.TaskError
 		require.ErrorAs(t, err, &te, name)
 		assert.Equal(t, want, te.Message, name)
 	}
-	_, err = tm.Do(testCtx(t), "data-processing", map[string]any{"size": 2.5})
-	assert.ErrorContains(t, err, "needs params.size, a whole number > 0", "not a RangeError about typed array lengths")
+	for _, size := range []float64{2.5, 1e12} {
+		_, err = tm.Do(testCtx(t), "data-processing", map[string]any{"size": size})
+		assert.ErrorContains(t, err, "needs params.size, a whole number from 1 to 134,217,728", "not a RangeError about typed array lengths")
+	}
 }
 
 func TestAThreadThatRunsOutOfMemoryCrashesAndIsReplaced(t *testing.T) {
