@@ -477,3 +477,41 @@ func TestAnElasticGroupGrowsForATaskThatWouldWaitOutItsWorkersRestartBackoff(t *
 	}
 	assert.Equal(t, 1, tm.Stats().Grown)
 }
+
+func TestATaskThatCrashesItsWorkersDoesNotGrowAFreshWorkerForEachRun(t *testing.T) {
+	// A worker backing off after a crash no longer counts as starting (so
+	// that other tasks need not wait out its backoff); but a task that
+	// brings down each worker it runs on must not get a fresh one per
+	// retry, which skips the restart backoff meant to slow a crash loop
+	// and leaves MaxWorkers threads for one task.
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm) // frozen: no backoff ends unless advanced
+	forever := make(chan struct{})
+	t.Cleanup(func() { close(forever) })
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		if name == "poison" {
+			go w.pool.workerExit(w, "boom")
+			<-forever
+		}
+		return w.id, ""
+	}, WorkerConfig{Tasks: []string{"poison"}, Script: "a", Count: 1, MaxWorkers: 4, IdleTimeout: time.Minute})
+	require.NoError(t, p.ready(ctx(t)))
+	res := doAsync(tm, TaskParams{Name: "poison", Retries: 3})
+	settleSoon(t, func() bool { return tm.Stats().Crashed >= 2 })
+	time.Sleep(50 * time.Millisecond)
+	s := tm.Stats()
+	assert.Equal(t, 2, s.Crashed, "its third run waits for a restart: %+v", s)
+	assert.Equal(t, 1, s.Grown, "one fresh worker after its first crash, none after its second")
+	for range 3 { // the backoffs end: it runs out its retries on restarted workers
+		clk.Advance(maxRestartBackoff)
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case r := <-res:
+		require.ErrorIs(t, r.Err, ErrWorkerCrashed)
+	case <-time.After(5 * time.Second):
+		t.Fatalf("not settled: %+v", tm.Stats())
+	}
+	assert.Equal(t, 1, tm.Stats().Grown)
+}

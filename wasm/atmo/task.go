@@ -87,8 +87,9 @@ type TaskRequest struct {
 	rawResult bool
 
 	// Guarded by tm.mu.
-	settled     bool // settled: it may still hold its worker's slot until the worker answers
-	calling     bool // the task is in the callback runners' line, or a runner runs its callback
+	settled     bool  // settled: it may still hold its worker's slot until the worker answers
+	calling     bool  // the task is in the callback runners' line, or a runner runs its callback
+	downs       uint8 // the workers that crashed, or were replaced, while it ran (see route), up to 255
 	status      TaskStatus
 	worker      *TaskWorker
 	retriesLeft int

@@ -343,7 +343,12 @@ func (tm *TaskManager) route(t *TaskRequest) {
 	}
 	q.push(t)
 	tm.queued++
-	tm.grow(t.name)
+	// A task whose workers went down twice while it ran is likely what
+	// brings them down: a fresh worker for each of its runs would skip the
+	// restart backoff that slows a crash loop, so it waits for one.
+	if t.downs < 2 {
+		tm.grow(t.name)
+	}
 }
 
 // roomFor says whether a live worker that lists name has room for a task
@@ -614,6 +619,7 @@ func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration, 
 		// A busy loop cannot be interrupted: replace the worker, then run
 		// the task again elsewhere or fail it.
 		delete(w.inflight, t.seq)
+		t.downs = min(t.downs+1, 255)
 		tm.restartWorker(w, fmt.Sprintf("terminated: task %s ran past its %v timeout", t.id, d))
 		tm.retryOrFail(t, err)
 		return
