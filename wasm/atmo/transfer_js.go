@@ -22,7 +22,8 @@ func Transfer(v js.Value) any { return values.Moved{Value: v, By: "atmo.Transfer
 
 // TransferWith sends the JS value v with list, the transferables in it
 // (ArrayBuffers, an OffscreenCanvas, an ImageBitmap, a MessagePort), which
-// move to the worker rather than being cloned. As with Transfer, what moved
+// move to the worker rather than being cloned; a typed array listed moves
+// its buffer, as with Transfer. As with Transfer, what moved
 // leaves with the worker: the task takes no Retries, and fails with
 // ErrWorkerCrashed should its worker be replaced while it runs.
 // worker.TransferWith is the same in a Go worker.

@@ -377,3 +377,17 @@ func TestATransferOfABufferMovedAlreadyIsErrBadParams(t *testing.T) {
 	require.ErrorIs(t, err, atmo.ErrBadParams, "refused when added, not failed when posted as a worker's error")
 	assert.Contains(t, err.Error(), "params.data is atmo.Transfer of a buffer moved already (detached): each buffer can be transferred once")
 }
+
+func TestTransferWithMovesTheBufferOfATypedArrayItLists(t *testing.T) {
+	// atmo.Transfer(u8) moves u8's buffer; atmo.TransferWith(v, u8) failed
+	// when posted ("Value at index 0 does not have a transferable type",
+	// with a hint about functions and DOM nodes).
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"size"}, Script: jstest.HelperWorker(t, `atmoWorker({ size: (p) => p.bytes.byteLength });`)})
+	bytes := js.Global().Get("Uint8Array").New(5)
+	v := js.Global().Get("Object").New()
+	v.Set("bytes", bytes)
+	got, err := tm.Do(testCtx(t), "size", atmo.TransferWith(v, bytes))
+	require.NoError(t, err)
+	assert.Equal(t, 5.0, got)
+	assert.Equal(t, 0, bytes.Get("byteLength").Int(), "its buffer moved")
+}

@@ -19,7 +19,8 @@ func Transfer(v js.Value) any { return values.Moved{Value: v, By: "worker.Transf
 
 // TransferWith sends the JS value v with list, the transferables in it (an
 // OffscreenCanvas, an ImageBitmap, a MessagePort, ArrayBuffers), which are
-// moved to the host rather than cloned; some, like an OffscreenCanvas, can
+// moved to the host rather than cloned (a typed array listed moves its
+// buffer, as with Transfer); some, like an OffscreenCanvas, can
 // only cross that way. A value Go cannot read (an OffscreenCanvas) reaches
 // only a task that takes its result raw (TaskParams.RawResult).
 func TransferWith(v js.Value, list ...js.Value) any {

@@ -97,10 +97,15 @@ type Moved struct {
 // ArrayBuffers (or other transferables) in List move to the worker with it.
 type Carrying struct{ Value, List js.Value }
 
-// CarryingWith is v posted with list, the transferables in it, moved.
+// CarryingWith is v posted with list, the transferables in it, moved. A
+// typed array or DataView in list moves its ArrayBuffer, as with Moved
+// (postMessage takes no view in its transfer list).
 func CarryingWith(v js.Value, list []js.Value) Carrying {
 	l := jsArray.New(len(list))
 	for i, x := range list {
+		if jsArrayBuffer.Call("isView", x).Bool() {
+			x = x.Get("buffer")
+		}
 		l.SetIndex(i, x)
 	}
 	return Carrying{Value: v, List: l}
