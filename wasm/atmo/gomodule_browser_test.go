@@ -1309,3 +1309,16 @@ func TestTheGoSHA256StreamStopsHashingBytesWhenCancelled(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, tm.Stats().Restarted, "the worker stopped on the cancel by itself, not terminated past its CancelGrace")
 }
+
+func TestGoModuleSHA256HashesAnArrayOfBytesAsHandleTypedReadsOne(t *testing.T) {
+	// JSON has no Uint8Array: {"data": [104, 105]} (the dashboard's box, a
+	// server's JSON) was hashed as the bytes "hi" while data was a []byte
+	// field, as HandleTyped reads one; it must still be.
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: []string{"sha256"}, Module: moduleURL(t, goSHA256Module)})
+	sum, err := tm.Do(goCtx(t), "sha256", map[string]any{"data": []any{104.0, 105.0}})
+	require.NoError(t, err)
+	digest := sha256.Sum256([]byte("hi"))
+	assert.Equal(t, digest[:], sum)
+	_, err = tm.Do(goCtx(t), "sha256", map[string]any{"data": []any{1.0, 256.0}})
+	assert.ErrorContains(t, err, "params.data[1] is 256; an array of data holds bytes, whole numbers 0 to 255")
+}

@@ -17,13 +17,15 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 
 	"github.com/atmoworkers/atmo/wasm/worker"
 )
 
-// params is {data: Uint8Array | string, rounds?: number}.
+// params is {data: Uint8Array | string | number[], rounds?: number}.
 type params struct {
-	Data   any `json:"data"` // []byte for a typed array, string for text (hashed as its UTF-8 bytes), nil when missing
+	Data   any `json:"data"` // []byte for a typed array, string for text (hashed as its UTF-8 bytes), []any for an array of bytes, nil when missing
 	Rounds int `json:"rounds"`
 }
 
@@ -34,10 +36,29 @@ func (p params) input() ([]byte, error) {
 		return d, nil
 	case string:
 		return []byte(d), nil // text: its UTF-8 bytes (not read as base64, as a []byte field would)
+	case []any: // numbers 0-255, as HandleTyped reads a []byte (JSON has no Uint8Array)
+		b := make([]byte, len(d))
+		for i, e := range d {
+			f, ok := e.(float64)
+			if !ok || f != math.Trunc(f) || f < 0 || f > 255 {
+				return nil, fmt.Errorf("params.data[%d] is %s; an array of data holds bytes, whole numbers 0 to 255", i, describe(e))
+			}
+			b[i] = byte(f)
+		}
+		return b, nil
 	case nil:
 		return nil, errors.New("params.data is missing: send the bytes to hash, a Uint8Array (an empty one for the empty input), or text")
 	}
 	return nil, fmt.Errorf("params.data is %s; send the bytes to hash, a Uint8Array, or text", kind(p.Data))
+}
+
+// describe is a params value as the page sent it: a number itself, else
+// its kind.
+func describe(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return kind(v)
 }
 
 // kind names a params value as the page sent it.
