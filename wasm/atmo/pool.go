@@ -541,7 +541,11 @@ func (tm *TaskManager) restartWorker(w *TaskWorker, reason string) {
 			tm.requeue(t, reason)
 			continue
 		}
-		tm.leftWorker(t, fmt.Errorf("%w: task %s (%s) was running on %s when it was %s; give the task Retries to run it again elsewhere", ErrWorkerCrashed, t.id, t.name, w.id, reason))
+		hint := ""
+		if t.retriesLeft == 0 { // with some left, it fails only for want of a worker to run them
+			hint = "; give the task Retries to run it again elsewhere"
+		}
+		tm.leftWorker(t, fmt.Errorf("%w: task %s (%s) was running on %s when it was %s%s", ErrWorkerCrashed, t.id, t.name, w.id, reason, hint))
 	}
 }
 
@@ -627,8 +631,9 @@ func (tm *TaskManager) workerFreed(w *TaskWorker) {
 
 // grow starts one more worker for a queued task of this name, in a group
 // that may grow and whose starting workers do not already cover the queue.
-// Called with mu held.
-func (tm *TaskManager) grow(name string) {
+// A task that waits for a restart (see route) counts a worker backing off
+// as one starting. Called with mu held.
+func (tm *TaskManager) grow(name string, waitRestart bool) {
 	if !tm.elastic {
 		return
 	}
@@ -647,7 +652,7 @@ func (tm *TaskManager) grow(name string) {
 			starting := 0
 			for _, w := range g.members {
 				backingOff := w.transport == nil && w.started && w.bootFailures == 0
-				if w.status == WorkerOffline && !backingOff {
+				if w.status == WorkerOffline && (!backingOff || waitRestart) {
 					starting++
 				}
 			}

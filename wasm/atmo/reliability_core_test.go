@@ -1062,3 +1062,24 @@ func TestATimeoutErrorNamesTheSettingThatSetItsLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestATaskWithRetriesLeftIsNotToldToGetRetriesWhenNoWorkerIsLeftToRunIt(t *testing.T) {
+	// Its worker, under Restart.Never, is replaced for another task's busy
+	// loop: it has Retries, but no worker is left to run them.
+	tm := NewTaskManager()
+	defer tm.Close()
+	forever := make(chan struct{})
+	t.Cleanup(func() { close(forever) })
+	p, _ := fakePool(t, tm, func(*TaskWorker, string, any) (any, string) { <-forever; return nil, "" },
+		WorkerConfig{Tasks: []string{"spin", "hold"}, Script: "a", Concurrency: 2, Restart: RestartPolicy{Never: true}})
+	require.NoError(t, p.ready(ctx(t)))
+	hold := doAsync(tm, TaskParams{Name: "hold", Retries: 2})
+	_ = doAsync(tm, TaskParams{Name: "spin", Timeout: 20 * time.Millisecond})
+	select {
+	case r := <-hold:
+		require.ErrorIs(t, r.Err, ErrWorkerCrashed)
+		assert.NotContains(t, r.Err.Error(), "give the task Retries", "it has 2: %v", r.Err)
+	case <-time.After(3 * time.Second):
+		t.Fatal("not settled")
+	}
+}

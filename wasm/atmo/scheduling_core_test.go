@@ -515,3 +515,59 @@ func TestATaskThatCrashesItsWorkersDoesNotGrowAFreshWorkerForEachRun(t *testing.
 	}
 	assert.Equal(t, 1, tm.Stats().Grown)
 }
+
+func TestATaskThatCrashedTwoWorkersThatAreNotRestartedStillGetsAWorker(t *testing.T) {
+	// Under Restart.Never the workers it crashed are closed: no restart
+	// will come to run it, and none backs off. With the group below
+	// MaxWorkers it must not wait for the one busy worker left.
+	tm := NewTaskManager()
+	defer tm.Close()
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		switch name {
+		case "hold":
+			<-hold
+		case "poison":
+			go w.pool.workerExit(w, "boom")
+			<-hold
+		}
+		return w.id, ""
+	}, WorkerConfig{Tasks: []string{"hold", "poison"}, Script: "a", Count: 2, MaxWorkers: 4, Restart: RestartPolicy{Never: true}})
+	require.NoError(t, p.ready(ctx(t)))
+	_, err := tm.AddTask(TaskParams{Name: "hold"})
+	require.NoError(t, err)
+	res := doAsync(tm, TaskParams{Name: "poison", Retries: 2})
+	select {
+	case r := <-res:
+		require.ErrorIs(t, r.Err, ErrWorkerCrashed)
+	case <-time.After(3 * time.Second):
+		t.Fatalf("poison waits in the queue with no worker starting or backing off: %+v", tm.Stats())
+	}
+}
+
+func TestATaskWhoseWorkersAreReplacedForNotStoppingItDoesNotGrowAFreshWorkerForEachRun(t *testing.T) {
+	// A timed-out handler that ignores its stop request has its worker
+	// replaced after the grace period: that worker went down while the
+	// task ran, as one replaced for a busy loop (timedOut) does, and its
+	// third run waits for a restart too.
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	forever := make(chan struct{})
+	t.Cleanup(func() { close(forever) })
+	p, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
+		return &fakeTransport{pool: w.pool, w: w, stops: true, onCancel: func(*fakeTransport, string) {}, // lists stop, but never stops
+			run: func(*TaskWorker, string, any) (any, string) { <-forever; return nil, "" }}, nil
+	}, []WorkerConfig{{Tasks: []string{"spin"}, Script: "a", Count: 1, MaxWorkers: 4, CancelGrace: 10 * time.Millisecond, Restart: RestartPolicy{Backoff: time.Hour}}})
+	require.NoError(t, err)
+	require.NoError(t, p.ready(ctx(t)))
+	_ = doAsync(tm, TaskParams{Name: "spin", Timeout: 10 * time.Millisecond, Retries: 3})
+	for range 6 { // timeout, grace; timeout, grace; ...
+		time.Sleep(20 * time.Millisecond)
+		clk.Advance(10 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	s := tm.Stats()
+	assert.Equal(t, 1, s.Grown, "one fresh worker after its first replacement, none after its second: %+v", s)
+}

@@ -345,10 +345,9 @@ func (tm *TaskManager) route(t *TaskRequest) {
 	tm.queued++
 	// A task whose workers went down twice while it ran is likely what
 	// brings them down: a fresh worker for each of its runs would skip the
-	// restart backoff that slows a crash loop, so it waits for one.
-	if t.downs < 2 {
-		tm.grow(t.name)
-	}
+	// restart backoff that slows a crash loop, so it waits for one, when
+	// one will come (not under Restart.Never, whose workers close).
+	tm.grow(t.name, t.downs >= 2)
 }
 
 // roomFor says whether a live worker that lists name has room for a task
@@ -715,6 +714,7 @@ func (tm *TaskManager) stopOnWorker(t *TaskRequest, w *TaskWorker, what string) 
 		// and sent to w again (a retry).
 		if t.timer == timer && w.inflight[t.seq] == t {
 			delete(w.inflight, t.seq)
+			t.downs = min(t.downs+1, 255) // its worker goes down for it, as in timedOut
 			tm.restartWorker(w, fmt.Sprintf("terminated: did not stop %s within %v", what, grace))
 			if _, ok := tm.retryAfter[t]; ok {
 				tm.leftWorker(t, nil)
