@@ -17,7 +17,8 @@ var (
 	jsArray       = js.Global().Get("Array")
 	jsUint8Array  = js.Global().Get("Uint8Array")
 	jsArrayBuffer = js.Global().Get("ArrayBuffer")
-	jsImageData   = js.Global().Get("ImageData") // undefined in Node.js
+	jsImageData   = js.Global().Get("ImageData")         // undefined in Node.js
+	jsSharedAB    = js.Global().Get("SharedArrayBuffer") // undefined in a page not cross-origin isolated
 )
 
 func init() {
@@ -47,7 +48,7 @@ func init() {
 		if kind, holder := holdsTransferables(m.Value); holder {
 			return " is " + m.By + "(" + kind + ")" + takes + "; for a value that holds one, move the one it holds (an ImageData's data), or send the value with " + m.By + "With(v, list...)"
 		}
-		if b := m.buffer(); b.InstanceOf(jsArrayBuffer) && b.Get("detached").Truthy() {
+		if detached(m.buffer()) {
 			return " is " + m.By + " of a buffer moved already (detached): each buffer can be transferred once; send a fresh one"
 		}
 		return ""
@@ -85,6 +86,34 @@ func holdsTransferables(v js.Value) (kind string, holder bool) {
 	return "", false
 }
 
+// detached says whether b is an ArrayBuffer moved already. Node.js 20's
+// ArrayBuffer has no detached property: there a detached buffer is one of
+// no bytes on which no view can be made (as codec.post tells it).
+func detached(b js.Value) (yes bool) {
+	if !b.InstanceOf(jsArrayBuffer) {
+		return false // a SharedArrayBuffer, an OffscreenCanvas, a MessagePort…
+	}
+	if d := b.Get("detached"); d.Type() == js.TypeBoolean {
+		return d.Bool()
+	}
+	if b.Get("byteLength").Int() != 0 {
+		return false
+	}
+	defer func() {
+		if recover() != nil {
+			yes = true
+		}
+	}()
+	jsUint8Array.New(b)
+	return false
+}
+
+// shared says whether b is a SharedArrayBuffer, which crosses shared and
+// cannot be listed in a transfer list.
+func shared(b js.Value) bool {
+	return jsSharedAB.Type() == js.TypeFunction && b.InstanceOf(jsSharedAB)
+}
+
 // Moved is a JS typed array or ArrayBuffer that crosses by transfer: the
 // receiver gets the bytes without a copy, and the sender's buffer is left
 // empty (detached).
@@ -101,12 +130,15 @@ type Carrying struct{ Value, List js.Value }
 // typed array or DataView in list moves its ArrayBuffer, as with Moved
 // (postMessage takes no view in its transfer list).
 func CarryingWith(v js.Value, list []js.Value) Carrying {
-	l := jsArray.New(len(list))
-	for i, x := range list {
+	l := jsArray.New(0)
+	for _, x := range list {
 		if jsArrayBuffer.Call("isView", x).Bool() {
 			x = x.Get("buffer")
 		}
-		l.SetIndex(i, x)
+		if shared(x) {
+			continue // crosses shared, as it is: postMessage takes none in its transfer list
+		}
+		l.Call("push", x)
 	}
 	return Carrying{Value: v, List: l}
 }
@@ -165,8 +197,8 @@ func ToJS(v any, transfer *[]any) js.Value {
 	case js.Value:
 		return x
 	case Moved:
-		if transfer != nil {
-			*transfer = append(*transfer, x.buffer())
+		if b := x.buffer(); transfer != nil && !shared(b) {
+			*transfer = append(*transfer, b)
 		}
 		return x.Value
 	case Carrying:
