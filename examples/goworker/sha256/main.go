@@ -47,9 +47,9 @@ func (p params) input() ([]byte, error) {
 		}
 		return b, nil
 	case nil:
-		return nil, errors.New("params.data is missing: send the bytes to hash, a Uint8Array (an empty one for the empty input), or text")
+		return nil, errors.New("params.data is missing: send the bytes to hash: a Uint8Array (an empty one for the empty input), an array of byte values, or text")
 	}
-	return nil, fmt.Errorf("params.data is %s; send the bytes to hash, a Uint8Array, or text", kind(p.Data))
+	return nil, fmt.Errorf("params.data is %s; send the bytes to hash: a Uint8Array, an array of byte values, or text", kind(p.Data))
 }
 
 // describe is a params value as the page sent it: a number itself, else
