@@ -86,27 +86,9 @@ func holdsTransferables(v js.Value) (kind string, holder bool) {
 	return "", false
 }
 
-// detached says whether b is an ArrayBuffer moved already. Node.js 20's
-// ArrayBuffer has no detached property: there a detached buffer is one of
-// no bytes on which no view can be made (as codec.post tells it).
-func detached(b js.Value) (yes bool) {
-	if !b.InstanceOf(jsArrayBuffer) {
-		return false // a SharedArrayBuffer, an OffscreenCanvas, a MessagePort…
-	}
-	if d := b.Get("detached"); d.Type() == js.TypeBoolean {
-		return d.Bool()
-	}
-	if b.Get("byteLength").Int() != 0 {
-		return false
-	}
-	defer func() {
-		if recover() != nil {
-			yes = true
-		}
-	}()
-	jsUint8Array.New(b)
-	return false
-}
+// detached says whether b is an ArrayBuffer moved already, as codec.post
+// tells it (Node.js 20's ArrayBuffer has no detached property).
+func detached(b js.Value) bool { return codecDetached.Invoke(b).Bool() }
 
 // shared says whether b is a SharedArrayBuffer, which crosses shared and
 // cannot be listed in a transfer list.

@@ -477,7 +477,7 @@ const post = (target, m, list) => {
 // value is handed on to code that may call back into Go.
 const readHeld = (r, t) => hold(read(r, t || []));
 const take = (k) => { const v = held.values[k]; release(k); return v; };
-return { maxItems: MAX_ITEMS, wire, hop, whileAlive, read, readHeld, take, keep, unkeep, begin, value: write, num, mark, rewind, slot, fill, end, encode, encodeList, copy, fromJS, from, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
+return { maxItems: MAX_ITEMS, detached: (b) => movedAlready([b]), wire, hop, whileAlive, read, readHeld, take, keep, unkeep, begin, value: write, num, mark, rewind, slot, fill, end, encode, encodeList, copy, fromJS, from, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
 `).Invoke(MaxDepth, InlineBytes, MaxItems, MaxNodes)
 
 // WhileAlive returns fn as a JS function that calls it only while the Go
@@ -500,6 +500,7 @@ var (
 	codecTake     = Codec.Get("take")
 	codecRelease  = Codec.Get("release")
 	whileAlive    = Codec.Get("whileAlive")
+	codecDetached = Codec.Get("detached")
 	wireOutCap    = wireOut.Length()
 	wireBuf       []byte // the value being sent; the wire serves one call at a time
 	wireSetAside  []any  // the values Send sets aside, reused from call to call
