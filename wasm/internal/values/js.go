@@ -15,7 +15,6 @@ import (
 var (
 	jsObject      = js.Global().Get("Object")
 	jsArray       = js.Global().Get("Array")
-	jsUint8Array  = js.Global().Get("Uint8Array")
 	jsArrayBuffer = js.Global().Get("ArrayBuffer")
 	jsImageData   = js.Global().Get("ImageData")         // undefined in Node.js
 	jsSharedAB    = js.Global().Get("SharedArrayBuffer") // undefined in a page not cross-origin isolated
