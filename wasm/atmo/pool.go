@@ -492,7 +492,7 @@ func (tm *TaskManager) workerDied(w *TaskWorker, reason string) {
 	tasks := tm.takeDown(w)
 	tm.scheduleRestart(w, "crashed: "+reason)
 	for _, t := range tasks {
-		t.downs = min(t.downs+1, 255)
+		t.wentDown()
 		hint := ""
 		if t.retriesLeft == 0 && !values.Moves(t.params) {
 			hint = "; it has no Retries left to run it again elsewhere (TaskParams.Retries)"
@@ -533,7 +533,7 @@ func (tm *TaskManager) restartWorker(w *TaskWorker, reason string) {
 	tasks := tm.takeDown(w)
 	tm.scheduleRestart(w, reason)
 	for _, t := range tasks {
-		t.downs = min(t.downs+1, 255)
+		t.wentDown()
 		// Sent to the worker, perhaps begun: run again only while its
 		// Retries last, as after a crash, so that a task without Retries
 		// never runs twice. One whose buffers moved fails saying so.

@@ -155,3 +155,7 @@ func (t *TaskRequest) AssignedWorker() string {
 func (t *TaskRequest) Cancel() {
 	t.tm.cancel(t, fmt.Errorf("%w: task %s (%s) by Cancel()", ErrCanceled, t.id, t.name))
 }
+
+// wentDown counts a worker that crashed, or was replaced, while t ran (see
+// route). Called with tm.mu held.
+func (t *TaskRequest) wentDown() { t.downs = min(t.downs+1, 255) }

@@ -618,7 +618,7 @@ func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration, 
 		// A busy loop cannot be interrupted: replace the worker, then run
 		// the task again elsewhere or fail it.
 		delete(w.inflight, t.seq)
-		t.downs = min(t.downs+1, 255)
+		t.wentDown()
 		tm.restartWorker(w, fmt.Sprintf("terminated: task %s ran past its %v timeout", t.id, d))
 		tm.retryOrFail(t, err)
 		return
@@ -714,7 +714,7 @@ func (tm *TaskManager) stopOnWorker(t *TaskRequest, w *TaskWorker, what string) 
 		// and sent to w again (a retry).
 		if t.timer == timer && w.inflight[t.seq] == t {
 			delete(w.inflight, t.seq)
-			t.downs = min(t.downs+1, 255) // its worker goes down for it, as in timedOut
+			t.wentDown() // its worker goes down for it, as in timedOut
 			tm.restartWorker(w, fmt.Sprintf("terminated: did not stop %s within %v", what, grace))
 			if _, ok := tm.retryAfter[t]; ok {
 				tm.leftWorker(t, nil)
