@@ -1038,3 +1038,48 @@ func TestJSAPIWorkerConfigCancelGraceGivesAHandlerTimeToStop(t *testing.T) {
 	assert.Equal(t, map[string]any{"code": "ERR_CANCELED", "restarts": 0.0}, got["raised"], "within cancelGrace: kept")
 	assert.Equal(t, "configs[0].cancelGrace", got["bad"])
 }
+
+func TestJSAPIErrorsNameTheJSOptionsNotTheGoSettings(t *testing.T) {
+	// The core's errors say what to change in Go's words (TaskParams.Timeout,
+	// WorkerConfig.StartTimeout); a page using the JS API has run options and
+	// worker configs, so its errors name those.
+	worker := "importScripts('/jsworker/atmo-worker.js');\n" +
+		"atmoWorker({ slow: () => new Promise((r) => setTimeout(r, 1000)), die: () => { setTimeout(() => { throw new Error('gone'); }); return new Promise(() => {}); } });\n"
+	ctx := apiPageWith(t, map[string]string{"odd-worker.js": worker, "mute-worker.js": "// answers nothing\n"})
+	var got map[string]string
+	eval(t, ctx, js(`
+  const message = (p) => p.then(() => 'resolved', (e) => e.message);
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [
+    { tasks: ['slow', 'die'], script: '/t/odd-worker.js' },
+    { tasks: ['slow', 'missing'], script: '/t/odd-worker.js' },
+    { tasks: ['mute'], script: '/t/mute-worker.js', startTimeout: 100 },
+  ]);
+  await wm.ready().catch(() => {});
+  const out = {
+    timeout: await message(tm.run('slow', null, { timeout: 20 })),
+    crash: await message(tm.run('die', null)),
+    priority: await message(tm.run('slow', null, { priority: 1e12 })),
+  };
+  for (const w of wm.workers()) if (w.lastError) out[w.tasks.join()] = w.lastError;
+  await tm.close();
+  const bounded = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(bounded, [{ tasks: ['slow'], script: '/t/odd-worker.js', taskTimeout: 20 }]);
+  out.taskTimeout = await message(bounded.run('slow', null));
+  await bounded.close();
+  return out;`), &got)
+	for k, want := range map[string]string{
+		"timeout":      "its timeout option",
+		"crash":        "(the retries option)",
+		"taskTimeout":  "its worker config's taskTimeout",
+		"priority":     "priority 1000000000000; with the manager's agingInterval",
+		"slow,missing": "its worker config's tasks lists missing",
+		"mute":         "raise the worker config's startTimeout",
+	} {
+		require.Contains(t, got, k)
+		assert.Contains(t, got[k], want, k)
+		for _, goName := range []string{"TaskParams", "WorkerConfig", "Options.", "Retries", "Priority"} {
+			assert.NotContains(t, got[k], goName, k)
+		}
+	}
+}

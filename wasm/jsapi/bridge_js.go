@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"syscall/js"
 	"time"
@@ -238,7 +239,7 @@ func errorFields(err error) map[string]any {
 	if errors.As(err, &te) {
 		return map[string]any{"message": te.Message, "code": "ERR_TASK", "taskId": te.TaskID, "workerId": te.WorkerID, "workerMessage": te.Message}
 	}
-	f := map[string]any{"message": err.Error(), "code": "ERR_ATMO"}
+	f := map[string]any{"message": jsWords(err.Error()), "code": "ERR_ATMO"}
 	for _, c := range errorCodes {
 		if errors.Is(err, c.err) {
 			f["code"] = c.code
@@ -247,6 +248,32 @@ func errorFields(err error) map[string]any {
 	}
 	return f
 }
+
+// goWords are the Go settings the core's messages name, each with what a
+// page sets in their place: a run option, a worker config's field, a
+// createTaskManager option. Longer phrases come first, as a Replacer tries
+// its pairs in order.
+var goWords = strings.NewReplacer(
+	"its TaskParams.Timeout", "its timeout option",
+	"(TaskParams.Retries)", "(the retries option)",
+	"no Retries left", "no retries left",
+	"give the task Retries", "give the task retries",
+	" has Priority ", " has priority ",
+	"with Options.AgingInterval", "with the manager's agingInterval",
+	"(Options.MaxQueue)", "(the manager's queue limit)",
+	"its worker's WorkerConfig.TaskTimeout", "its worker config's taskTimeout",
+	"raise WorkerConfig.StartTimeout", "raise the worker config's startTimeout",
+	"(StartTimeout", "(startTimeout",
+	"its WorkerConfig.Tasks lists", "its worker config's tasks lists",
+	"list only its tasks in Tasks", "list only its tasks in tasks",
+	"goes in WorkerConfig.Module, not Script", "goes in a worker config's module, not script",
+	"set WorkerConfig.Type to", "set the worker config's type to",
+	"(GoModuleOptions.WasmExec; loadAtmo's wasmExec in the JS API)", "(loadAtmo's wasmExec)",
+)
+
+// jsWords is msg, one of the core's, with the Go settings it names put in
+// the JS API's words.
+func jsWords(msg string) string { return goWords.Replace(msg) }
 
 func (b *bridge) tm(id js.Value) (*tmEntry, js.Value) {
 	b.mu.Lock()

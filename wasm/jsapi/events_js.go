@@ -87,7 +87,7 @@ func (ms events) AppendWire(buf []byte, refs *[]any) []byte {
 		buf = values.AppendString(buf, m.WorkerID)
 		buf = values.AppendBool(buf, m.Content != nil)
 		buf = appendContent(buf, m.Content, refs)
-		buf = values.AppendString(buf, m.Error)
+		buf = values.AppendString(buf, jsWords(m.Error))
 	}
 	return buf
 }

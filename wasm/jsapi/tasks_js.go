@@ -129,7 +129,7 @@ func statsOf(tm *atmo.TaskManager) map[string]any {
 		workers[i] = map[string]any{
 			"id": w.ID, "kind": w.Kind, "source": w.Source, "tasks": stringsAny(w.Tasks),
 			"status": string(w.Status), "done": w.Done, "failed": w.Failed, "inFlight": w.InFlight,
-			"capacity": w.Capacity, "restarts": w.Restarts, "uptime": ms(w.Uptime), "lastError": w.LastError,
+			"capacity": w.Capacity, "restarts": w.Restarts, "uptime": ms(w.Uptime), "lastError": jsWords(w.LastError),
 		}
 	}
 	return map[string]any{

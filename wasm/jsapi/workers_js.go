@@ -151,7 +151,7 @@ func workerInfo(w *atmo.BrowserTaskWorker) map[string]any {
 	return map[string]any{
 		"id": w.ID(), "kind": w.Kind(), "tasks": stringsAny(w.Tasks()),
 		"script": w.Script(), "module": w.Module(), "status": string(w.Status()),
-		"tasksDone": w.TasksDone(), "lastError": w.LastError(),
+		"tasksDone": w.TasksDone(), "lastError": jsWords(w.LastError()),
 	}
 }
 
