@@ -427,7 +427,15 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 		w.lastErr = msg
 		for _, t := range sortedInflight(w) {
 			if _, waiting := tm.retryAfter[t]; waiting {
-				continue // timed out, its worker asked to stop it: it keeps its slot and its grace
+				if running == 0 && len(w.inflight) == 1 {
+					// The one task on the worker timed out and was asked
+					// to stop: the throw is its handler ending. Its slot
+					// is free, and it runs again now, not after the grace.
+					delete(w.inflight, t.seq)
+					stop(t.timer)
+					tm.leftWorker(t, nil)
+				}
+				continue // else which task threw is not known: it keeps its slot and its grace
 			}
 			delete(w.inflight, t.seq)
 			stop(t.timer)

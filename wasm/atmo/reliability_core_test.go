@@ -1083,3 +1083,31 @@ func TestATaskWithRetriesLeftIsNotToldToGetRetriesWhenNoWorkerIsLeftToRunIt(t *t
 		t.Fatal("not settled")
 	}
 }
+
+func TestAnErrorEventFromASeedStyleWorkerEndsTheTimedOutTaskItWasAskedToStop(t *testing.T) {
+	// A worker that stops handlers on request but answers no throw itself
+	// (a seed-style script listing "stop", not "catch"): its error event,
+	// with only a timed-out task on it, is that task's handler ending.
+	// The slot is free at once and the task runs again there, not after
+	// the grace on a replaced worker.
+	forever := make(chan struct{})
+	defer close(forever)
+	tm, clk, p, fakes, runs := jobWorker(t, func(n int) {
+		if n == 1 {
+			<-forever
+		}
+	})
+	w := p.workers[0]
+	tm.mu.Lock()
+	w.catches = false
+	tm.mu.Unlock()
+	(*fakes)[0].onCancel = func(*fakeTransport, string) { p.workerError(w, "Uncaught Error: stopped") }
+	res := doAsync(tm, TaskParams{Name: "job", Timeout: time.Second, Retries: 1})
+	settleSoon(t, func() bool { return runs() == 1 })
+	clk.Advance(time.Second)
+	r := <-res
+	require.NoError(t, r.Err)
+	assert.Equal(t, 2, r.Content, "run again on the same worker, its slot freed by the error")
+	assert.Equal(t, 0, tm.Stats().Restarted, "the worker lives on, as after any seed-style throw")
+	assert.Equal(t, 1, tm.Stats().Retried)
+}

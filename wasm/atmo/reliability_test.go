@@ -563,3 +563,30 @@ func TestHostileCallerInputIsAClearErrorNeverAPanic(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "fine", got)
 }
+
+func TestAHandWrittenWorkerThatStopsATimedOutTaskByThrowingFreesItsSlotAtOnce(t *testing.T) {
+	// A seed-style worker listing stop, not catch, that ends a handler on
+	// worker-cancel by throwing: with only that timed-out task on it, the
+	// error event is its end, so the task runs again there now, not once
+	// the grace has passed and the worker has been replaced.
+	script := jstest.BlobURL(t, `
+let id, runs = 0;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id, content: { features: ['stop'] } }); return; }
+  if (d.message === 'worker-cancel') throw new Error('stopped ' + d.taskId);
+  if (d.message !== 'worker-work') return;
+  if (++runs > 1) self.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: runs });
+};`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"hang"}, Script: script, CancelGrace: time.Minute})
+	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
+	defer cancel()
+	res := make(chan atmo.Response, 1)
+	_, err := tm.AddTask(atmo.TaskParams{Name: "hang", Timeout: 100 * time.Millisecond, Retries: 1, Context: ctx,
+		OnSuccess: func(r atmo.Response) { res <- r }, OnError: func(r atmo.Response) { res <- r }})
+	require.NoError(t, err)
+	r := <-res
+	require.NoError(t, r.Err, "run again on its worker, well within the minute of grace")
+	assert.Equal(t, 2.0, r.Content)
+	assert.Equal(t, 0, tm.Stats().Restarted)
+}
