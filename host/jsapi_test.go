@@ -1083,3 +1083,32 @@ func TestJSAPIErrorsNameTheJSOptionsNotTheGoSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestJSAPIMaxQueueRefusesATaskThatWouldWaitPastIt(t *testing.T) {
+	// workerpool's maxQueueSize, in atmo's words: past maxQueue waiting
+	// tasks, run() rejects at once with ERR_QUEUE_FULL, and the tasks
+	// already queued still run.
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager({ maxQueue: 2 });
+  await atmo.createBrowserWorkerManager(tm, [math]).ready();
+  const runs = [tm.run('fibonacci', { n: 25 }), tm.run('add', { a: 1, b: 1 }), tm.run('add', { a: 2, b: 2 })]; // one runs, two wait
+  const full = await tm.run('add', { a: 3, b: 3 }).then(() => null, (e) => ({ code: e.code, message: e.message }));
+  let thrown = null;
+  try { tm.addTask({ name: 'add', params: { a: 4, b: 4 } }); } catch (e) { thrown = e.code; }
+  const done = await Promise.all(runs);
+  const bad = [];
+  for (const maxQueue of [0, -1, 1.5, '10', NaN]) {
+    try { atmo.createTaskManager({ maxQueue }); bad.push(null); } catch (e) { bad.push(e.argument); }
+  }
+  await tm.close();
+  return { full, thrown, done, bad };`), &got)
+	full := got["full"].(map[string]any)
+	assert.Equal(t, "ERR_QUEUE_FULL", full["code"])
+	assert.Contains(t, full["message"], "2 tasks are waiting (createTaskManager's maxQueue)")
+	assert.NotContains(t, full["message"], "Options.")
+	assert.Equal(t, "ERR_QUEUE_FULL", got["thrown"], "addTask throws")
+	assert.Equal(t, []any{75025.0, 2.0, 4.0}, got["done"], "the tasks queued before still run")
+	assert.Equal(t, []any{"options.maxQueue", "options.maxQueue", "options.maxQueue", "options.maxQueue", "options.maxQueue"}, got["bad"])
+}

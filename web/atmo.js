@@ -806,10 +806,11 @@ class Atmo {
   }
 
   /**
-   * A new TaskManager. options: {agingInterval: ms, loneTaskAwake: ms}:
-   * loneTaskAwake is how long the page and the worker stay awake around a
-   * task the manager holds alone (default 0.3, at most 1; 0 or negative:
-   * never).
+   * A new TaskManager. options: {agingInterval: ms, loneTaskAwake: ms,
+   * maxQueue: tasks}: loneTaskAwake is how long the page and the worker stay
+   * awake around a task the manager holds alone (default 0.3, at most 1; 0 or
+   * negative: never); maxQueue is the most tasks that may wait (default
+   * 1000000), past which a task is refused with ERR_QUEUE_FULL.
    */
   createTaskManager(options) {
     refuseBigInts(options, 'options', 'createTaskManager(options)');

@@ -260,7 +260,7 @@ var goWords = strings.NewReplacer(
 	"give the task Retries", "give the task retries",
 	" has Priority ", " has priority ",
 	"with Options.AgingInterval", "with the manager's agingInterval",
-	"(Options.MaxQueue)", "(the manager's queue limit)",
+	"(Options.MaxQueue)", "(createTaskManager's maxQueue)",
 	"its worker's WorkerConfig.TaskTimeout", "its worker config's taskTimeout",
 	"raise WorkerConfig.StartTimeout", "raise the worker config's startTimeout",
 	"(StartTimeout", "(startTimeout",

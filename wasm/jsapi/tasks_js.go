@@ -17,7 +17,7 @@ import (
 // statistics. run()'s fast path is in batch_js.go.
 
 // createTaskManager(options) → {value: handle}. options: {agingInterval: ms,
-// loneTaskAwake: ms}.
+// loneTaskAwake: ms, maxQueue: tasks}.
 func (b *bridge) createTaskManager(args []js.Value) any {
 	var o atmo.Options
 	opts := arg(args, 0)
@@ -48,8 +48,14 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 				if v.Float() == 0 {
 					o.LoneTaskAwake = -1 // 0 from JS: never, as keepAwake: 0 means
 				}
+			case "maxQueue":
+				v := opts.Get(k)
+				if v.Type() != js.TypeNumber || !(v.Float() >= 1) || v.Float() != math.Trunc(v.Float()) || v.Float() > math.MaxInt32 {
+					return errorValue(fmt.Errorf("atmo: createTaskManager(options): options.maxQueue must be a whole number of tasks, 1 or more (default %d): past it run() and addTask refuse a task that would wait, with ERR_QUEUE_FULL", atmo.DefaultMaxQueue), "ERR_BAD_ARGUMENT", "options.maxQueue")
+				}
+				o.MaxQueue = v.Int()
 			default:
-				return errorValue(fmt.Errorf("atmo: createTaskManager(options): unknown option %q (known: agingInterval, loneTaskAwake)", k), "ERR_BAD_ARGUMENT", "options."+k)
+				return errorValue(fmt.Errorf("atmo: createTaskManager(options): unknown option %q (known: agingInterval, loneTaskAwake, maxQueue)", k), "ERR_BAD_ARGUMENT", "options."+k)
 			}
 		}
 	}
