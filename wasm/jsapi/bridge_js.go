@@ -272,8 +272,13 @@ var goWords = strings.NewReplacer(
 )
 
 // jsWords is msg, one of the core's, with the Go settings it names put in
-// the JS API's words.
-func jsWords(msg string) string { return goWords.Replace(msg) }
+// the JS API's words. Most events have no error: those cost nothing.
+func jsWords(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	return goWords.Replace(msg)
+}
 
 func (b *bridge) tm(id js.Value) (*tmEntry, js.Value) {
 	b.mu.Lock()
