@@ -1112,3 +1112,56 @@ func TestJSAPIMaxQueueRefusesATaskThatWouldWaitPastIt(t *testing.T) {
 	assert.Equal(t, []any{75025.0, 2.0, 4.0}, got["done"], "the tasks queued before still run")
 	assert.Equal(t, []any{"options.maxQueue", "options.maxQueue", "options.maxQueue", "options.maxQueue", "options.maxQueue"}, got["bad"])
 }
+
+func TestJSAPIATaskThatFailsBeforeItsBuffersAreSentGivesThemBack(t *testing.T) {
+	// transfer moves the buffers out of the caller's hands when run() or
+	// addTask is called (params are sent as they were then). A task that
+	// fails before it is posted to a worker (refused by a full queue,
+	// cancelled while it waits, or aborted in the turn it was made) still
+	// holds them: its error's transfer gives them back, whole. A task that
+	// reached a worker has none to give.
+	worker := "importScripts('/jsworker/atmo-worker.js');\n" +
+		"atmoWorker({ hold: () => new Promise((r) => setTimeout(r, 300)), size: (p) => p.buf.byteLength, fail: () => { throw new Error('no'); } });\n"
+	ctx := apiPageWith(t, map[string]string{"buf-worker.js": worker})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager({ maxQueue: 1 });
+  await atmo.createBrowserWorkerManager(tm, [{ tasks: ['hold', 'size', 'fail'], script: '/t/buf-worker.js' }]).ready();
+  const given = (e) => ({ code: e.code, back: e.transfer ? e.transfer.map((b) => b.byteLength) : null });
+  const bytes = (n) => new Uint8Array(n).fill(7).buffer;
+  const out = {};
+  const busy = tm.run('hold');
+  const a = bytes(8), b = bytes(16), c = bytes(24), d = bytes(32), e = bytes(40);
+  const c1 = new AbortController();
+  const queued = tm.run('size', { buf: a }, { transfer: [a], signal: c1.signal }).catch(given);
+  const full = tm.run('size', { buf: b }, { transfer: [b] }).catch(given);
+  let thrown = null;
+  try { tm.addTask({ name: 'size', params: { buf: c }, transfer: [c] }); } catch (err) { thrown = given(err); }
+  out.full = await full;
+  out.thrown = thrown;
+  c1.abort();
+  out.queued = await queued;
+  const c2 = new AbortController();
+  const sameTurn = tm.run('size', { buf: d }, { transfer: [d], signal: c2.signal }).catch(given);
+  c2.abort();
+  out.sameTurn = await sameTurn;
+  await busy;
+  out.sent = await tm.run('fail', { buf: e }, { transfer: [e] }).catch(given);
+  out.seed = await new Promise((resolve) => {
+    const f = bytes(48);
+    const c3 = new AbortController();
+    tm.run('hold');
+    tm.addTask({ name: 'size', params: { buf: f }, transfer: [f], signal: c3.signal, onError: (r) => resolve({ code: r.code, back: r.transfer ? r.transfer.map((x) => new Uint8Array(x)[0]) : null }) });
+    c3.abort();
+  });
+  out.callers = [a, b, c, d, e].map((x) => x.byteLength);
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, map[string]any{"code": "ERR_QUEUE_FULL", "back": []any{16.0}}, got["full"], "refused by a full queue")
+	assert.Equal(t, map[string]any{"code": "ERR_QUEUE_FULL", "back": []any{24.0}}, got["thrown"], "addTask refused by a full queue")
+	assert.Equal(t, map[string]any{"code": "ERR_CANCELED", "back": []any{8.0}}, got["queued"], "cancelled while it waited")
+	assert.Equal(t, map[string]any{"code": "ERR_CANCELED", "back": []any{32.0}}, got["sameTurn"], "aborted in the turn it was made")
+	assert.Equal(t, map[string]any{"code": "ERR_TASK", "back": nil}, got["sent"], "its buffers went to the worker")
+	assert.Equal(t, map[string]any{"code": "ERR_CANCELED", "back": []any{7.0}}, got["seed"], "onError's response carries them too, bytes and all")
+	assert.Equal(t, []any{0.0, 0.0, 0.0, 0.0, 0.0}, got["callers"], "the caller's own buffers moved when the call was made")
+}

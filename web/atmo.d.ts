@@ -31,6 +31,12 @@ export class AtmoError extends Error {
   argument?: string;
   /** For ERR_CANCELED by a run's or task's signal: the signal's reason. */
   cause?: unknown;
+  /**
+   * For a task that failed before it was posted to a worker (refused, say
+   * ERR_QUEUE_FULL, or cancelled while it waited): the transferables of its
+   * transfer option, whole and the caller's again.
+   */
+  transfer?: Transferable[];
 }
 
 /** One worker of a pool: a JS script or a Go WASM module. */
@@ -178,6 +184,8 @@ export interface ErrorResponse {
   code: AtmoErrorCode;
   /** For ERR_CANCELED by the task's signal: the signal's reason. */
   cause?: unknown;
+  /** For a task that failed before it was posted to a worker: its transfer's transferables, the caller's again. */
+  transfer?: Transferable[];
 }
 
 /** Options of a task. */
@@ -203,7 +211,9 @@ export interface RunOptions {
   onProgress?: (report: ProgressReport) => void;
   /**
    * ArrayBuffers (or other transferables) in params that move to the worker
-   * instead of being copied; the caller's are left detached.
+   * instead of being copied; the caller's are left detached when the call is
+   * made. Should the task fail before it is posted to a worker, its error's
+   * transfer has them back.
    */
   transfer?: Transferable[];
   /**

@@ -32,7 +32,7 @@ export class AtmoError extends Error {
     Object.defineProperty(this, ATMO_ERROR, { value: true });
     this.name = 'AtmoError';
     this.code = fields.code || 'ERR_ATMO';
-    for (const k of ['taskId', 'workerId', 'argument', 'workerMessage', 'cause']) {
+    for (const k of ['taskId', 'workerId', 'argument', 'workerMessage', 'cause', 'transfer']) {
       if (fields[k] !== undefined) this[k] = fields[k];
     }
   }
@@ -396,7 +396,7 @@ class TaskManager {
         }
       : undefined;
     const meta = [this._handle];
-    const r = { raw: !!opts.raw, settle: done, progress, signal: opts.signal, held: pushTask(this._bridge, meta, name, copy, list, opts, !!progress) };
+    const r = { raw: !!opts.raw, settle: done, progress, signal: opts.signal, list, held: pushTask(this._bridge, meta, name, copy, list, opts, !!progress) };
     let id;
     try {
       id = unwrap(this._bridge.run(meta))[0];
@@ -406,7 +406,7 @@ class TaskManager {
     }
     if (typeof id !== 'string') {
       this._release(r);
-      throw fromBridge(id);
+      throw this._givenBack(r, fromBridge(id));
     }
     this._expect(id, r);
     return id;
@@ -431,6 +431,18 @@ class TaskManager {
     }
     signal.addEventListener('abort', abort, { once: true });
     r.unwatch = () => signal.removeEventListener('abort', abort);
+  }
+
+  // _givenBack sets err.transfer to the transferables r's caller moved into
+  // its params, when the task failed before it was posted to a worker: they
+  // are the caller's again. Posting moves them all at once, so an
+  // ArrayBuffer among them that is not detached says none went; with no
+  // ArrayBuffer in the list, whether they went is not known, and none are
+  // given. It returns err.
+  _givenBack(r, err) {
+    const list = r.list;
+    if (list && list.length && list.some((b) => b instanceof ArrayBuffer) && !list.some((b) => this._bridge.detached(b))) err.transfer = list;
+    return err;
   }
 
   // _release lets go of the params the bridge held for a task: it settled,
@@ -470,7 +482,9 @@ class TaskManager {
    * (re-runs after a worker crash or timeout), onProgress (called with
    * {taskId, workerId, content} for each report the worker sends, in order,
    * before the Promise settles), transfer (ArrayBuffers in params that move
-   * to the worker instead of being copied; yours are left detached), raw
+   * to the worker instead of being copied; yours are left detached, and a
+   * task that fails before it is posted gives them back in its error's
+   * transfer), raw
    * (the result as the worker sent it: typed arrays keep their type and a
    * buffer the worker transferred arrives with no copy), signal (an
    * AbortSignal: its abort cancels the task, which rejects with
@@ -533,7 +547,7 @@ class TaskManager {
       const sent = [];
       for (const r of runs) {
         const aborted = abortedAlready(r, r.where);
-        if (aborted) r.reject(aborted);
+        if (aborted) r.reject(this._givenBack(r, aborted));
         else sent.push(r);
       }
       if (sent.length === 0) return;
@@ -562,7 +576,7 @@ class TaskManager {
       const r = runs[i];
       if (typeof id !== 'string') {
         this._release(r);
-        r.reject(fromBridge(id));
+        r.reject(this._givenBack(r, fromBridge(id)));
         return;
       }
       this._expect(id, r);
@@ -593,7 +607,7 @@ class TaskManager {
   _settleRun(r, [taskId, ok, content, workerId, error]) {
     this._release(r);
     if (!ok) {
-      r.settle('error', r.abortReason !== undefined && error.code === 'ERR_CANCELED' ? { ...error, cause: r.abortReason } : error);
+      r.settle('error', this._givenBack(r, r.abortReason !== undefined && error.code === 'ERR_CANCELED' ? { ...error, cause: r.abortReason } : { ...error }));
       return;
     }
     let value = content;
@@ -630,6 +644,7 @@ class TaskManager {
         else if (onError) {
           const e = { message: 'worker-response', taskId: payload.taskId, workerId: payload.workerId, error: payload.message, code: payload.code };
           if (payload.cause !== undefined) e.cause = payload.cause; // the reason of the signal that canceled it
+          if (payload.transfer !== undefined) e.transfer = payload.transfer; // its buffers, never sent
           onError(e);
         }
       } catch (err) {
@@ -843,8 +858,8 @@ class Atmo {
 // Go (tasks, ready(), close()) is settled through onExit rather than left
 // waiting for ever. go is the module's wasm_exec.js Go: its exited flag is
 // set during the exit itself, before the Promise of go.run settles.
-// copy, hold, release and held are plain JS and work on.
-const PLAIN_JS = new Set(['copy', 'hold', 'release', 'held']);
+// copy, hold, release, held and detached are plain JS and work on.
+const PLAIN_JS = new Set(['copy', 'hold', 'release', 'held', 'detached']);
 function exitAware(b, go, exitError) {
   let error = null;
   const watchers = new Set();

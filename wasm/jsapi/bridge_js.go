@@ -97,10 +97,11 @@ func New() js.Value {
 func newBridge() (*bridge, js.Value) {
 	b := &bridge{tms: map[int]*tmEntry{}, wms: map[int]*wmEntry{}, subs: map[int]*subscription{}}
 	obj := js.Global().Get("Object").New()
-	obj.Set("copy", codecCopy)                      // a run()'s result, as Go would give it back (see listen)
-	obj.Set("hold", values.Codec.Get("hold"))       // a run()'s params, kept in JS for Go (see runsJS)
-	obj.Set("release", values.Codec.Get("release")) // once its task has settled
-	obj.Set("held", values.Codec.Get("held"))       // {values, free}: what is held, for tests
+	obj.Set("copy", codecCopy)                        // a run()'s result, as Go would give it back (see listen)
+	obj.Set("hold", values.Codec.Get("hold"))         // a run()'s params, kept in JS for Go (see runsJS)
+	obj.Set("release", values.Codec.Get("release"))   // once its task has settled
+	obj.Set("detached", values.Codec.Get("detached")) // whether a buffer was moved (see atmo.js's _givenBack)
+	obj.Set("held", values.Codec.Get("held"))         // {values, free}: what is held, for tests
 	b.runsIn = values.NewReceiver(b.runs, func(meta js.Value) {
 		token := js.Undefined() // last in meta (see runsJS)
 		if meta.Type() == js.TypeObject && meta.Length() > 0 {
