@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,12 @@ import (
 // served beside it at /t/.
 func exitLaterPage(t *testing.T, files map[string]string) (context.Context, *pageLog) {
 	t.Helper()
+	return exitLaterPageOn(t, files, func(h http.Handler) http.Handler { return h })
+}
+
+// exitLaterPageOn is exitLaterPage with the server's handler wrapped by wrap.
+func exitLaterPageOn(t *testing.T, files map[string]string, wrap func(http.Handler) http.Handler) (context.Context, *pageLog) {
+	t.Helper()
 	testdata := filepath.Join(repoWasmDir, "testdata")
 	_, err := os.Stat(filepath.Join(testdata, "exitlater.wasm"))
 	require.NoError(t, err, "run make build-wasm: it builds wasm/jsapi/testdata/exitlater")
@@ -30,7 +37,7 @@ window.atmoLoaded = loadAtmo({ wasm: '/testdata/exitlater.wasm' }).then((a) => (
 	for name, text := range files {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
 	}
-	ctx, base, plog := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}, {Prefix: "/testdata/", Dir: testdata}}})
+	ctx, base, plog := tabOn(t, wrap(NewHandler(Config{WasmDir: repoWasmDir, Mounts: []Mount{{Prefix: "/t/", Dir: dir}, {Prefix: "/testdata/", Dir: testdata}}})))
 	var ok bool
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Navigate(base+"/t/index.html"),
@@ -229,4 +236,38 @@ func TestJSAPIAModuleExitingMidBatchSettlesItsRunsWithErrExited(t *testing.T) {
   return { runs, held: heldBy(tm), early: tm._early.size };`), &got)
 	assert.Equal(t, map[string]any{"runs": []any{map[string]any{"code": "ERR_EXITED"}, map[string]any{"code": "ERR_EXITED"}}, "held": 0.0, "early": 0.0}, got)
 	assert.NotContains(t, strings.ToLower(plog.String()), "uncaught")
+}
+
+func TestJSAPIWhoseGoModuleExitsEndsTheDownloadOfAGoWorkersModule(t *testing.T) {
+	// A Go worker's module is fetched and compiled in a thread of its own.
+	// Once the module that started it has exited, that thread goes with the
+	// workers' threads: a download the server never finishes is given up,
+	// not held with its connection until the page reloads.
+	asked, gaveUp := make(chan struct{}), make(chan struct{})
+	ctx, _ := exitLaterPageOn(t, map[string]string{}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/hang.wasm" {
+				h.ServeHTTP(w, r)
+				return
+			}
+			close(asked)
+			<-r.Context().Done() // until the client gives up
+			close(gaveUp)
+		})
+	})
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['x'], module: '/hang.wasm' }]);
+  return true;`), nil)
+	select {
+	case <-asked:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the module was never asked for")
+	}
+	eval(t, ctx, `(() => { atmoTestExit(3); return true; })()`, nil)
+	select {
+	case <-gaveUp:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the module's download still runs 10 s after the Go module exited")
+	}
 }

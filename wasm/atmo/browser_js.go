@@ -77,7 +77,8 @@ type webWorker struct {
 	strings        jsStrings
 }
 
-// liveThreads are the Web Workers started and not yet terminated. They are
+// liveThreads are the Web Workers started and not yet terminated, Go
+// modules' compile workers (compileGoModule) among them. They are
 // terminated when the page's Go program exits (returns from main, panics,
 // calls os.Exit): nothing in Go runs then to close its managers, and a
 // worker would otherwise run on, and hold its memory, until the page

@@ -116,7 +116,7 @@ func GoModuleCompiles(url string) int {
 //     its first call.
 //   - Begun in the task of the XMLHttpRequest's load event, the compile
 //     took 52-63 ms, against 27-30 ms a task later.
-var compileGoModule = js.Global().Get("Function").New("compilerSource", `
+var compileGoModule = js.Global().Get("Function").New("compilerSource", "threads", `
 const fail = {
   network: (url) => 'fetching ' + url + ': a network error (is the server up, and the URL right?)',
   status: (url, status, text) => ('fetching ' + url + ': ' + status + ' ' + text).trim(),
@@ -159,10 +159,17 @@ const inWorker = (url, stop) => {
   } catch (e) {
     return onPage(url, stop); // a page policy forbids blob: workers
   }
-  stop(() => w.terminate());
+  // Among the page's live threads, so that the Go program's exit ends it
+  // too (see liveThreads).
+  threads.add(w);
+  const end = () => {
+    w.terminate();
+    threads.delete(w);
+  };
+  stop(end);
   return new Promise((resolve, reject) => {
     w.onmessage = (e) => {
-      w.terminate();
+      end();
       if (e.data && e.data.module instanceof WebAssembly.Module) resolve(e.data.module);
       else reject(new Error((e.data && e.data.error) || 'compiling ' + url + ': no module came back'));
     };
@@ -170,7 +177,7 @@ const inWorker = (url, stop) => {
     // the page does it.
     w.onerror = (e) => {
       e.preventDefault();
-      w.terminate();
+      end();
       resolve(onPage(url, stop));
     };
     w.onmessageerror = w.onerror;
@@ -194,7 +201,7 @@ return (url) => {
     giveUp(new Error('compiling ' + url + ': given up, as no worker waits for it any more'));
   };
   return p;
-};`).Invoke(compilerSource)
+};`).Invoke(compilerSource, liveThreads)
 
 // compilerSource is the compile worker's script: a function of the error
 // texts, so that they are compileGoModule's own.
