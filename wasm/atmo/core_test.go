@@ -712,3 +712,19 @@ func TestANegativeCountOfAWorkerConfigIsNamedWithItsValue(t *testing.T) {
 		}
 	}
 }
+
+func TestAReadyThatGivesUpLeavesNoWaiterBehind(t *testing.T) {
+	// A page that polls Ready with a short timeout while a worker is slow to
+	// start does not grow the pool's list of waiters with every call.
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, WorkerConfig{Tasks: []string{"job"}, Script: "silent", StartTimeout: time.Hour})
+	for range 1000 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Microsecond)
+		require.Error(t, p.ready(ctx), "a silent worker is never ready")
+		cancel()
+	}
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	assert.Empty(t, p.waiters, "every Ready that gave up took its channel with it")
+}

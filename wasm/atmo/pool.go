@@ -796,6 +796,9 @@ func (p *workerPool) ready(ctx context.Context) error {
 		case <-c:
 		case <-ctx.Done():
 			tm.mu.Lock()
+			// Given up: its channel leaves the list, which would otherwise
+			// grow with every Ready that times out while a worker starts.
+			p.waiters = slices.DeleteFunc(p.waiters, func(x chan struct{}) bool { return x == c })
 			var starting []string
 			for _, w := range p.workers {
 				if w.status == WorkerOffline {
