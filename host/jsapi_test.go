@@ -1165,3 +1165,36 @@ func TestJSAPIATaskThatFailsBeforeItsBuffersAreSentGivesThemBack(t *testing.T) {
 	assert.Equal(t, map[string]any{"code": "ERR_CANCELED", "back": []any{7.0}}, got["seed"], "onError's response carries them too, bytes and all")
 	assert.Equal(t, []any{0.0, 0.0, 0.0, 0.0, 0.0}, got["callers"], "the caller's own buffers moved when the call was made")
 }
+
+// A page that creates and closes managers for ever does not grow the Go
+// module: once closed, a manager's entry leaves the bridge, while status(),
+// stats(), workers(), ready() and closeWorker() still say how it ended.
+func TestJSAPIClosedManagersLeaveTheBridgeAndStillSayHowTheyEnded(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [math]);
+  const wm2 = atmo.createBrowserWorkerManager(tm, [math]);
+  await tm.run('add', { a: 1, b: 2 });
+  await wm2.close();
+  await tm.close();
+  const b = tm._bridge;
+  let closeAfter = null;
+  try { wm.closeWorker('worker-1'); } catch (e) { closeAfter = e.code; }
+  await wm.ready();
+  let runAfter = null;
+  try { await tm.run('add', { a: 1, b: 2 }); } catch (e) { runAfter = e.code; }
+  return {
+    kept: [b.status(tm._handle).error ? 'gone' : 'kept', b.workers(wm._handle).error ? 'gone' : 'kept', b.workers(wm2._handle).error ? 'gone' : 'kept'],
+    done: tm.status().done, submitted: tm.stats().submitted,
+    workers: wm.workers().map((w) => w.status), workers2: wm2.workers().map((w) => w.status), closeAfter, runAfter,
+  };`), &got)
+	assert.Equal(t, []any{"gone", "gone", "gone"}, got["kept"], "the bridge let go of the closed managers")
+	assert.Equal(t, 1.0, got["done"])
+	assert.Equal(t, 1.0, got["submitted"])
+	assert.Equal(t, []any{"closed"}, got["workers"])
+	assert.Equal(t, []any{"closed"}, got["workers2"])
+	assert.Equal(t, "ERR_CLOSED", got["closeAfter"])
+	assert.Equal(t, "ERR_CLOSED", got["runAfter"])
+}

@@ -315,6 +315,10 @@ class TaskManager {
     this._deliver = (items) => this._settleRuns(items);
     bridge.listen(handle, this._deliver);
     this._unwatch = bridge.onExit((err) => this._exited(err));
+    // Its worker managers, and once closed its final status and stats:
+    // the bridge forgets a closed manager (see _letGo).
+    this._wms = new Set();
+    this._final = null;
     /** The manager's id, as events carry it in managerId. */
     this.id = id;
   }
@@ -666,6 +670,7 @@ class TaskManager {
 
   /** The seed's status(): ids of pending and working tasks, counts of done and failed. */
   status() {
+    if (this._final) return finalCopy(this._final.status);
     return unwrap(this._bridge.status(this._handle));
   }
 
@@ -676,6 +681,7 @@ class TaskManager {
    * percentiles in ms of queueWait and runTime.
    */
   stats() {
+    if (this._final) return finalCopy(this._final.stats);
     return unwrap(this._bridge.stats(this._handle));
   }
 
@@ -707,6 +713,17 @@ class TaskManager {
     return stop;
   }
 
+  // _letGo keeps the final state of the closed manager, and of its worker
+  // managers, in JS, and has the bridge forget them: a page that creates
+  // and closes managers for ever does not grow the Go module's memory.
+  _letGo() {
+    if (this._final) return;
+    this._final = { status: unwrap(this._bridge.status(this._handle)), stats: unwrap(this._bridge.stats(this._handle)) };
+    for (const wm of this._wms) wm._letGo();
+    this._wms.clear();
+    this._bridge.forget(this._handle);
+  }
+
   /**
    * Settles every task (with ERR_CLOSED) and terminates the workers of its
    * managers. Resolves once that is done. Calls made afterwards reject or
@@ -718,12 +735,20 @@ class TaskManager {
     this._closing = closing(this._bridge, (done) =>
       this._bridge.closeTaskManager(this._handle, () => {
         this._unwatch();
-        done();
+        try {
+          this._letGo();
+        } finally {
+          done();
+        }
       }),
     );
     return this._closing;
   }
 }
+
+// finalCopy is a closed manager's final state, kept in JS, as the bridge
+// would give it: a fresh copy each time.
+const finalCopy = (v) => (typeof structuredClone === 'function' ? structuredClone(v) : JSON.parse(JSON.stringify(v)));
 
 // closing returns a Promise that resolves once close(done) has called done
 // (close returns the bridge's answer: an error resolves it at once), or
@@ -747,8 +772,19 @@ class BrowserWorkerManager {
     this._bridge = bridge;
     this._handle = handle;
     this._closed = false;
+    this._final = null; // workers() once closed and forgotten by the bridge (see _letGo)
     /** The TaskManager whose tasks the workers run. */
     this.taskManager = tm;
+    tm._wms.add(this);
+  }
+
+  // _letGo keeps the final list of workers in JS and has the bridge forget
+  // the manager: its TaskManager or itself was closed.
+  _letGo() {
+    if (this._final) return;
+    this._final = unwrap(this._bridge.workers(this._handle));
+    this.taskManager._wms.delete(this);
+    this._bridge.forget(this._handle);
   }
 
   _check(where) {
@@ -759,6 +795,7 @@ class BrowserWorkerManager {
 
   /** Every worker: {id, kind ('js' or 'go'), tasks, script, module, status, tasksDone, lastError}. */
   workers() {
+    if (this._final) return finalCopy(this._final);
     return unwrap(this._bridge.workers(this._handle));
   }
 
@@ -776,6 +813,7 @@ class BrowserWorkerManager {
     return new Promise((resolve, reject) => {
       const gone = this._bridge.gone();
       if (gone) return reject(gone); // and add no watcher that would never be called
+      if (this._final) return resolve(); // closed: none is starting
       const unwatch = this._bridge.onExit(reject);
       const a = this._bridge.ready(this._handle, timeout || 30000, (err) => {
         unwatch();
@@ -802,6 +840,7 @@ class BrowserWorkerManager {
 
   /** Terminates one worker; its tasks go to other capable workers. */
   closeWorker(id) {
+    if (this._final) throw new AtmoError('atmo: closed: closeWorker(id): this BrowserWorkerManager is closed, and its workers with it', { code: 'ERR_CLOSED' });
     unwrap(this._bridge.closeWorker(this._handle, id));
   }
 
@@ -809,7 +848,15 @@ class BrowserWorkerManager {
   close() {
     if (this._closing) return this._closing;
     this._closed = true;
-    this._closing = closing(this._bridge, (done) => this._bridge.closeWorkerManager(this._handle, done));
+    this._closing = closing(this._bridge, (done) =>
+      this._bridge.closeWorkerManager(this._handle, () => {
+        try {
+          this._letGo();
+        } finally {
+          done();
+        }
+      }),
+    );
     return this._closing;
   }
 }

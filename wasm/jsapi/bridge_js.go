@@ -138,6 +138,7 @@ func newBridge() (*bridge, js.Value) {
 	add("closeWorker", b.closeWorker)
 	add("ready", b.ready)
 	add("closeWorkerManager", b.closeWorkerManager)
+	add("forget", b.forget)
 	add("shutdown", func([]js.Value) any { b.shutdown(); return value(true) })
 	return b, obj
 }
@@ -308,9 +309,40 @@ func (b *bridge) knownTM(id js.Value) (*tmEntry, *atmo.TaskManager, js.Value) {
 func (b *bridge) lookupTM(id js.Value) (*tmEntry, js.Value) {
 	e := b.tms[id.Int()]
 	if e == nil {
+		if b.forgotten(id) {
+			return nil, errorValue(fmt.Errorf("%w: this TaskManager is closed; create a new one with atmo.createTaskManager()", atmo.ErrClosed), "ERR_CLOSED", "")
+		}
 		return nil, errorValue(errors.New("atmo: unknown TaskManager; create one with atmo.createTaskManager()"), "ERR_BAD_ARGUMENT", "tm")
 	}
 	return e, js.Null()
+}
+
+// forgotten says whether handle id was given out and its entry forgotten
+// since (see forget): a closed manager's. Called with mu held.
+func (b *bridge) forgotten(id js.Value) bool {
+	h := id.Int()
+	return h >= 1 && h <= b.next
+}
+
+// forget(handle) drops the entry of a closed manager that the bridge let go
+// (see letGo): atmo.js keeps its final state itself, so that a page that
+// creates and closes managers for ever does not grow the bridge. Calls
+// with a forgotten handle then fail with ERR_CLOSED.
+func (b *bridge) forget(args []js.Value) any {
+	id := arg(args, 0)
+	if id.Type() != js.TypeNumber {
+		return errorValue(errors.New("atmo: forget(handle): handle must be a number"), "ERR_BAD_ARGUMENT", "handle")
+	}
+	h := id.Int()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e := b.tms[h]; e != nil && e.closed && e.tm == nil {
+		delete(b.tms, h)
+	}
+	if e := b.wms[h]; e != nil && e.wm == nil {
+		delete(b.wms, h)
+	}
+	return value(true)
 }
 
 // wm finds the entry of handle id, and its manager: nil once closed and
@@ -320,6 +352,9 @@ func (b *bridge) wm(id js.Value) (*wmEntry, *atmo.BrowserWorkerManager, js.Value
 	defer b.mu.Unlock()
 	e := b.wms[id.Int()]
 	if e == nil {
+		if b.forgotten(id) {
+			return nil, nil, errorValue(fmt.Errorf("%w: this BrowserWorkerManager is closed", atmo.ErrClosed), "ERR_CLOSED", "")
+		}
 		return nil, nil, errorValue(errors.New("atmo: unknown BrowserWorkerManager"), "ERR_BAD_ARGUMENT", "wm")
 	}
 	return e, e.wm, js.Null()
