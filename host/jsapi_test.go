@@ -1198,3 +1198,39 @@ func TestJSAPIClosedManagersLeaveTheBridgeAndStillSayHowTheyEnded(t *testing.T) 
 	assert.Equal(t, "ERR_CLOSED", got["closeAfter"])
 	assert.Equal(t, "ERR_CLOSED", got["runAfter"])
 }
+
+// README: a run() whose signal aborts later in the same turn never reaches
+// a worker, "as run() calls go at the end of the turn". A run() with
+// onProgress is a run() too: only addTask sends at once.
+func TestJSAPIARunWithOnProgressWhoseSignalAbortsInTheSameTurnNeverReachesAWorker(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"count-worker.js": `importScripts('/jsworker/atmo-worker.js');
+let n = 0;
+atmoWorker({ hit: (p, { progress }) => { progress(n + 1); return ++n; }, count: () => n });
+`})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['hit', 'count'], script: '/t/count-worker.js', concurrency: 4 }]);
+  await wm.ready();
+  const out = {};
+  const ac = new AbortController();
+  const reports = [];
+  const r = tm.run('hit', null, { signal: ac.signal, onProgress: (p) => reports.push(p.content) }).then(() => 'ran', (e) => e.code);
+  ac.abort();
+  out.run = await r;
+  out.count = await tm.run('count');
+  // Not aborted, its reports still come, before it settles, in a batch with others.
+  const seen = [];
+  const [a, b] = await Promise.all([
+    tm.run('hit', null, { onProgress: (p) => seen.push('report ' + p.content) }).then((v) => (seen.push('result ' + v), v)),
+    tm.run('count'),
+  ]);
+  out.seen = seen;
+  out.reports = reports.length;
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, "ERR_CANCELED", got["run"])
+	assert.EqualValues(t, 0, got["count"], "a run() with onProgress, its signal aborted in the same turn, is never sent")
+	assert.EqualValues(t, 0, got["reports"])
+	assert.Equal(t, []any{"report 1", "result 1"}, got["seen"])
+}

@@ -298,6 +298,22 @@ function pushTask(bridge, meta, name, copy, list, opts, progress) {
   return [params, moved];
 }
 
+// progressOf checks a task's onProgress and returns what hands it each
+// report (undefined for none): reports come with the answers
+// (_settleRuns), in order, before the task settles, and one that throws is
+// logged, not the task's end.
+function progressOf(onProgress, where) {
+  if (onProgress === undefined || onProgress === null) return undefined;
+  if (typeof onProgress !== 'function') throw badArgument(`atmo: ${where}: onProgress must be a function`, 'onProgress');
+  return (report) => {
+    try {
+      onProgress(report);
+    } catch (err) {
+      console.error(`atmo: onProgress of task ${report.taskId} threw`, err);
+    }
+  };
+}
+
 /** A queue of named tasks run by the workers of its worker managers. */
 class TaskManager {
   constructor(bridge, handle, id) {
@@ -383,22 +399,9 @@ class TaskManager {
     // The run() calls before it, waiting for their turn's batch, go first:
     // tasks reach Go in the order they were called.
     if (this._runs.length > 0) this._flushRuns();
-    const { onProgress } = opts;
-    if (onProgress !== undefined && onProgress !== null && typeof onProgress !== 'function') {
-      throw badArgument(`atmo: ${where}: onProgress must be a function`, 'onProgress');
-    }
+    const progress = progressOf(opts.onProgress, where);
     // Last of the checks: it moves transfer's buffers out of the caller's hands.
     const { copy, list } = cloneParams(params, opts.transfer, where);
-    // Reports come with the answers (_settleRuns), in order, before done.
-    const progress = onProgress
-      ? (report) => {
-          try {
-            onProgress(report);
-          } catch (err) {
-            console.error(`atmo: onProgress of task ${report.taskId} threw`, err);
-          }
-        }
-      : undefined;
     const meta = [this._handle];
     const r = { raw: !!opts.raw, settle: done, progress, signal: opts.signal, list, held: pushTask(this._bridge, meta, name, copy, list, opts, !!progress) };
     let id;
@@ -506,16 +509,8 @@ class TaskManager {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (opts.onProgress) {
-      return new Promise((resolve, reject) => {
-        this._add(name, params, opts, (kind, payload) => {
-          if (kind === 'success') resolve(payload.content);
-          else reject(fromBridge(payload));
-        }, where);
-      });
-    }
-    // Without progress, the run() calls of one turn go to Go together and
-    // their answers come back together: one crossing per turn, not per task.
+    // The run() calls of one turn go to Go together and their answers come
+    // back together: one crossing per turn, not per task.
     return new Promise((resolve, reject) => {
       this._check(name, opts, where);
       const aborted = abortedAlready(opts, where);
@@ -523,12 +518,13 @@ class TaskManager {
         reject(aborted); // nothing sent, and transfer's buffers stay yours
         return;
       }
+      const progress = progressOf(opts.onProgress, where);
       const { copy, list } = cloneParams(params, opts.transfer, where);
       const settle = (kind, payload) => (kind === 'success' ? resolve(payload.content) : reject(fromBridge(payload)));
       // The options as they were when run() was called, checked: the batch
       // is sent later.
       const sent = { priority: opts.priority, timeout: opts.timeout, retries: opts.retries };
-      this._runs.push({ name, copy, list, opts: sent, raw: !!opts.raw, settle, reject, signal: opts.signal, where });
+      this._runs.push({ name, copy, list, opts: sent, raw: !!opts.raw, settle, reject, progress, signal: opts.signal, where });
       if (this._runs.length === 1) queueMicrotask(() => this._flushRuns());
     });
   }
@@ -558,7 +554,7 @@ class TaskManager {
       runs = sent;
     }
     const meta = [this._handle];
-    for (const r of runs) r.held = pushTask(this._bridge, meta, r.name, r.copy, r.list, r.opts, false);
+    for (const r of runs) r.held = pushTask(this._bridge, meta, r.name, r.copy, r.list, r.opts, !!r.progress);
     // The module may exit during the call (it then throws, or gives no
     // answer): every run still settles, with the exit's error.
     let answer, failed;
