@@ -179,3 +179,63 @@ func TestJSAPITransferOfABufferListedTwiceMovesItOnce(t *testing.T) {
 	assert.Equal(t, "marked 7", got["out"])
 	assert.Equal(t, 0.0, got["left"], "moved")
 }
+
+func TestJSAPIAPriorityOutOfRangeIsRefusedBeforeTransferMovesTheBuffers(t *testing.T) {
+	// README: "a call refused for any reason leaves them yours". A priority
+	// past what the manager's aging ranks is refused: the buffers in
+	// transfer must still be the caller's, for run() and addTask() alike.
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [math]);
+  const out = {};
+  let buf = new ArrayBuffer(8);
+  out.run = await tm.run('add', { a: 1, b: 2, buf }, { transfer: [buf], priority: 1e12 }).then(() => 'resolved', (e) => e.code + ' ' + e.argument);
+  out.runLeft = buf.byteLength;
+  buf = new ArrayBuffer(8);
+  try { tm.addTask({ name: 'add', params: { a: 1, b: 2, buf }, transfer: [buf], priority: -1e12 }); out.addTask = 'added'; } catch (e) { out.addTask = e.code + ' ' + e.argument; }
+  out.addTaskLeft = buf.byteLength;
+  // The edge of the range still runs (1000 ms aging: up to 2305843009).
+  out.edge = await tm.run('add', { a: 1, b: 2 }, { priority: 2305843009 });
+  out.pastEdge = await tm.run('add', { a: 1, b: 2 }, { priority: 2305843010 }).then(() => 'resolved', (e) => e.code + ' ' + e.argument);
+  // No aging: any safe integer.
+  const noAging = atmo.createTaskManager({ agingInterval: -1 });
+  atmo.createBrowserWorkerManager(noAging, [math]);
+  out.noAging = await noAging.run('add', { a: 1, b: 2 }, { priority: Number.MAX_SAFE_INTEGER });
+  await noAging.close();
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, map[string]any{
+		"run": "ERR_BAD_ARGUMENT priority", "runLeft": 8.0,
+		"addTask": "ERR_BAD_ARGUMENT priority", "addTaskLeft": 8.0,
+		"edge": 3.0, "pastEdge": "ERR_BAD_ARGUMENT priority", "noAging": 3.0,
+	}, got)
+}
+
+// A typed array listed in transfer instead of its buffer, or a buffer moved
+// already, is the transfer option's fault: the error names transfer and
+// the item as the caller listed it, not params, and leaves the rest alone.
+func TestJSAPITransferOfAViewOrOfAMovedBufferIsRefusedNamingTransfer(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"bytes-worker.js": bytesWorker})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['mark'], script: '/t/bytes-worker.js' }]);
+  const how = (e) => e.code + ' ' + e.argument + ': ' + e.message;
+  const out = {};
+  const data = new Uint8Array(4);
+  try { await tm.run('mark', { data }, { transfer: [data] }); out.view = 'sent'; } catch (e) { out.view = how(e); }
+  out.viewLeft = data.byteLength;
+  const moved = new Uint8Array(4);
+  structuredClone(moved.buffer, { transfer: [moved.buffer] });
+  const other = new ArrayBuffer(8);
+  try { tm.addTask({ name: 'mark', params: { other, moved }, transfer: [other, moved.buffer] }); out.detached = 'sent'; } catch (e) { out.detached = how(e); }
+  out.otherLeft = other.byteLength;
+  await tm.close();
+  return out;`), &got)
+	assert.Regexp(t, `^ERR_BAD_ARGUMENT transfer: .*transfer\[0\] is a Uint8Array.*\.buffer`, got["view"])
+	assert.Equal(t, 4.0, got["viewLeft"])
+	assert.Regexp(t, `^ERR_BAD_ARGUMENT transfer: .*transfer\[1\] is an ArrayBuffer moved already`, got["detached"])
+	assert.Equal(t, 8.0, got["otherLeft"], "a refused call leaves the buffers yours")
+}

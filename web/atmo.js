@@ -100,6 +100,16 @@ function cloneParams(params, transfer, where) {
     }
     return { copy: null, list };
   }
+  // What structured clone would refuse in the list itself, named as the
+  // caller listed it (its message would blame params, "at index 0").
+  if (list.length > 0) transfer.forEach((x, i) => {
+    if (ArrayBuffer.isView(x)) {
+      throw badArgument(`atmo: ${where}: transfer[${i}] is a ${x.constructor.name}, which cannot be moved itself: list its buffer (transfer: [view.buffer])`, 'transfer');
+    }
+    if (x instanceof ArrayBuffer && x.detached === true) {
+      throw badArgument(`atmo: ${where}: transfer[${i}] is an ArrayBuffer moved already (it is detached): each buffer can be transferred once`, 'transfer');
+    }
+  });
   let stray = -1;
   try {
     if (list.length > 0) stray = notIn(params, transfer); // its index, as the caller listed it
@@ -316,9 +326,12 @@ function progressOf(onProgress, where) {
 
 /** A queue of named tasks run by the workers of its worker managers. */
 class TaskManager {
-  constructor(bridge, handle, id) {
+  constructor(bridge, handle, id, maxPriority) {
     this._bridge = bridge;
     this._handle = handle;
+    // The largest |priority| the manager's aging ranks (Go refuses more):
+    // checked here, before transfer's buffers move.
+    this._maxPriority = maxPriority === undefined ? Number.MAX_SAFE_INTEGER : maxPriority;
     this._closed = false;
     this._subs = new Set();
     // run() calls of one turn, added with one bridge.run; every task's
@@ -372,6 +385,9 @@ class TaskManager {
     const { priority, timeout, retries, transfer } = opts;
     if (priority !== undefined && !Number.isSafeInteger(priority)) {
       throw badArgument(`atmo: ${where}: priority must be a whole number, higher first (got ${String(priority)})`, 'priority');
+    }
+    if (priority !== undefined && Math.abs(priority) > this._maxPriority) {
+      throw badArgument(`atmo: ${where}: priority ${priority}; with the manager's agingInterval priorities run from ${-this._maxPriority} to ${this._maxPriority} (higher first)`, 'priority');
     }
     if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0))) {
       throw badArgument(`atmo: ${where}: timeout must be 0 or more milliseconds of running (0: the worker config's taskTimeout, if any; Infinity: no limit) (got ${String(timeout)})`, 'timeout');
@@ -872,8 +888,8 @@ class Atmo {
    */
   createTaskManager(options) {
     refuseBigInts(options, 'options', 'createTaskManager(options)');
-    const { handle, id } = unwrap(this._bridge.createTaskManager(options));
-    return new TaskManager(this._bridge, handle, id);
+    const { handle, id, maxPriority } = unwrap(this._bridge.createTaskManager(options));
+    return new TaskManager(this._bridge, handle, id, maxPriority);
   }
 
   /**

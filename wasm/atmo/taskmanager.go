@@ -148,6 +148,7 @@ func init() {
 	hooks.SubscribeWire = func(tm any, fn any) func() {
 		return tm.(*TaskManager).subscribe(&subscriber{batchFn: fn.(func([]Message)), wire: true})
 	}
+	hooks.MaxPriority = func(tm any) int64 { return tm.(*TaskManager).maxPriority }
 	hooks.CancelTask = func(tm any, id, how string) {
 		if t, ok := tm.(*TaskManager).Task(id); ok {
 			t.tm.cancel(t, fmt.Errorf("%w: task %s (%s) %s", ErrCanceled, t.id, t.name, how))

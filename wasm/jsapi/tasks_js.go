@@ -65,7 +65,9 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 	id := b.handle()
 	b.tms[id] = &tmEntry{tm: tm, runs: newRunResults()}
 	b.mu.Unlock()
-	return value(map[string]any{"handle": id, "id": tm.ID()})
+	// maxPriority as a JS number: exact up to 2^53, and a larger one is past
+	// any priority atmo.js lets through (a safe integer) anyway.
+	return value(map[string]any{"handle": id, "id": tm.ID(), "maxPriority": float64(hooks.MaxPriority(tm))})
 }
 
 // cancelTask(tm, taskId, how): cancel a queued or running task; how says

@@ -25,3 +25,8 @@ var SubscribeWire func(tm any, fn any) (unsubscribe func())
 // TaskRequest.Cancel does, its error saying how: "by cancel()", "by its
 // signal". Unknown and finished tasks are ignored.
 var CancelTask func(tm any, id, how string)
+
+// MaxPriority is the largest |TaskParams.Priority| tm, an *atmo.TaskManager,
+// takes: its aging ranks no higher one (AddTask refuses it). atmo.js checks
+// a task's priority against it before it moves the task's buffers.
+var MaxPriority func(tm any) int64
