@@ -1234,3 +1234,92 @@ atmoWorker({ hit: (p, { progress }) => { progress(n + 1); return ++n; }, count: 
 	assert.EqualValues(t, 0, got["reports"])
 	assert.Equal(t, []any{"report 1", "result 1"}, got["seen"])
 }
+
+func TestJSAPIAWorkerConfigsBadTypeIsNamedAsWritten(t *testing.T) {
+	// README: err.argument names the bad argument (configs[1].scirpt); a
+	// type that is neither 'classic' nor 'module' is one, as its JS field.
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const throws = (f) => { try { f(); return 'accepted'; } catch (e) { return { code: e.code, argument: e.argument, message: e.message }; } };
+  const wm = atmo.createBrowserWorkerManager(tm, [math]);
+  const out = {
+    create: throws(() => atmo.createBrowserWorkerManager(tm, [math, { ...math, type: 'modle' }])),
+    addWorker: throws(() => wm.addWorker({ ...math, type: 'Module' })),
+    classic: throws(() => wm.addWorker({ ...math, type: 'classic' })),
+  };
+  await tm.close();
+  return out;`), &got)
+	create := got["create"].(map[string]any)
+	assert.Equal(t, "ERR_BAD_ARGUMENT", create["code"])
+	assert.Equal(t, "configs[1].type", create["argument"])
+	assert.Contains(t, create["message"], "configs[1].type")
+	assert.Contains(t, create["message"], `"modle"`)
+	addWorker := got["addWorker"].(map[string]any)
+	assert.Equal(t, "config.type", addWorker["argument"])
+	assert.Equal(t, "accepted", got["classic"])
+}
+
+// An option atmo does not know, or of a type it cannot use, is an
+// ERR_BAD_ARGUMENT naming it, not silently read some other way: raw must
+// be a boolean (raw: 'false' would give the result raw), and ready() takes
+// only {timeout} (ready(5000) or {timout: 5000} would wait 30 s).
+func TestJSAPIRawAndReadysOptionsAreCheckedLikeTheOthers(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [math]);
+  const fail = (p) => within(p.then((v) => 'resolved ' + JSON.stringify(v), (e) => e.code + ' ' + e.argument));
+  let added;
+  try { tm.addTask({ name: 'add', params: { a: 1, b: 2 }, raw: 1 }); added = 'added'; } catch (e) { added = e.code + ' ' + e.argument; }
+  const out = {
+    rawString: await fail(tm.run('add', { a: 1, b: 2 }, { raw: 'false' })),
+    rawNumber: added,
+    rawFalse: await fail(tm.run('add', { a: 1, b: 2 }, { raw: false })),
+    readyNumber: await fail(wm.ready(5000)),
+    readyMisspelt: await fail(wm.ready({ timout: 5000 })),
+    readyGood: await fail(wm.ready({ timeout: 5000 })),
+    readyUndefined: await fail(wm.ready({ timeout: undefined })),
+  };
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, map[string]any{
+		"rawString":      "ERR_BAD_ARGUMENT raw",
+		"rawNumber":      "ERR_BAD_ARGUMENT raw",
+		"rawFalse":       "resolved 3",
+		"readyNumber":    "ERR_BAD_ARGUMENT options",
+		"readyMisspelt":  "ERR_BAD_ARGUMENT options.timout",
+		"readyGood":      "resolved undefined",
+		"readyUndefined": "resolved undefined",
+	}, got)
+}
+
+// A worker config that is an array, or a config or manager option whose
+// getter throws, is an ERR_BAD_ARGUMENT naming it as written, like every
+// other bad argument, not an "unknown field \"0\"" or a bare Error.
+func TestJSAPIConfigsAndOptionsThatCannotBeReadAreRefusedNamingThem(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const throws = (f) => { try { f(); return 'accepted'; } catch (e) { return (e instanceof window.AtmoError ? e.code + ' ' + e.argument : 'bare ' + e.name) + ': ' + e.message; } };
+  const wm = atmo.createBrowserWorkerManager(tm, [math]);
+  const out = {
+    arrayConfig: throws(() => atmo.createBrowserWorkerManager(tm, [math, ['add']])),
+    arrayAddWorker: throws(() => wm.addWorker(['add'])),
+    configGetter: throws(() => atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], get script() { throw new Error('not yet'); } }])),
+    addWorkerGetter: throws(() => wm.addWorker({ get tasks() { throw new Error('not yet'); }, script: '/workers/math-worker.js' })),
+    optionsGetter: throws(() => atmo.createTaskManager({ get agingInterval() { throw new Error('not yet'); } })),
+    getterRead: throws(() => atmo.createTaskManager({ get agingInterval() { return 500; } })),
+  };
+  await tm.close();
+  return out;`), &got)
+	assert.Regexp(t, `^ERR_BAD_ARGUMENT configs\[1\]: .*configs\[1\] must be an object like`, got["arrayConfig"])
+	assert.Regexp(t, `^ERR_BAD_ARGUMENT config: .*config must be an object like`, got["arrayAddWorker"])
+	assert.Regexp(t, `^ERR_BAD_ARGUMENT configs\[0\]\.script: .*reading configs\[0\]\.script threw: not yet`, got["configGetter"])
+	assert.Regexp(t, `^ERR_BAD_ARGUMENT config\.tasks: .*not yet`, got["addWorkerGetter"])
+	assert.Regexp(t, `^ERR_BAD_ARGUMENT options\.agingInterval: .*not yet`, got["optionsGetter"])
+	assert.Equal(t, "accepted", got["getterRead"])
+}

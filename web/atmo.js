@@ -279,11 +279,28 @@ function refuseBigInts(v, path, where, depth = 0) {
   for (const k of Object.keys(v)) refuseBigInts(v[k], Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}`, where, depth + 1);
 }
 
+// ownFields copies a config's or options' own enumerable fields, each read
+// once, so that what is checked is what Go reads; a getter (or proxy) that
+// throws is a bad argument naming the field, not a bare Error. An array,
+// or anything not an object, is left as it is for Go to refuse by its kind.
+function ownFields(v, path, where) {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+  const out = {};
+  let k;
+  try {
+    for (k of Object.keys(v)) Object.defineProperty(out, k, { value: v[k], enumerable: true, writable: true, configurable: true });
+  } catch (err) {
+    const at = k === undefined ? path : `${path}.${k}`;
+    throw badArgument(`atmo: ${where}: reading ${at} threw: ${(err && err.message) || err}`, at);
+  }
+  return out;
+}
+
 // absolute resolves a worker URL against the page (or, where atmo runs in
 // a worker, the worker's script), so it means the same wherever the worker
 // is started from.
 function absolute(config, where) {
-  if (!config || typeof config !== 'object') return config;
+  if (!config || typeof config !== 'object' || Array.isArray(config)) return config; // Go says what it must be
   const out = { ...config };
   for (const k of ['script', 'module']) {
     if (typeof out[k] !== 'string' || out[k] === '') continue;
@@ -394,6 +411,9 @@ class TaskManager {
     }
     if (retries !== undefined && !(Number.isSafeInteger(retries) && retries >= 0)) {
       throw badArgument(`atmo: ${where}: retries must be a whole number, 0 or more (got ${String(retries)})`, 'retries');
+    }
+    if (opts.raw !== undefined && typeof opts.raw !== 'boolean') {
+      throw badArgument(`atmo: ${where}: raw must be true (the result as the worker sent it) or false (by the value rules) (got ${shown(opts.raw)})`, 'raw');
     }
     const { signal } = opts;
     if (signal !== undefined && signal !== null && !isSignal(signal)) {
@@ -778,6 +798,9 @@ function closing(bridge, close) {
   });
 }
 
+// The options ready() knows; any other is refused, not ignored.
+const READY_OPTIONS = new Set(['timeout']);
+
 /** A pool of Web Workers, one per config, attached to a TaskManager. */
 class BrowserWorkerManager {
   constructor(bridge, handle, tm) {
@@ -818,7 +841,15 @@ class BrowserWorkerManager {
    * starting.
    */
   ready(options = {}) {
-    const { timeout } = options || {};
+    if (options !== null && typeof options !== 'object') {
+      return Promise.reject(badArgument(`atmo: ready(options): options must be an object like {timeout: 5000} (got ${shown(options)})`, 'options'));
+    }
+    let timeout;
+    try {
+      ({ timeout } = snapshot(options || {}, READY_OPTIONS, 'ready(options)', 'options.'));
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) {
       return Promise.reject(badArgument(`atmo: ready(options): options.timeout must be a number of milliseconds above 0 (default 30000) (got ${String(timeout)})`, 'options.timeout'));
     }
@@ -846,6 +877,7 @@ class BrowserWorkerManager {
    */
   addWorker(config) {
     this._check('addWorker');
+    config = ownFields(config, 'config', 'addWorker(config)');
     refuseBigInts(config, 'config', 'addWorker(config)');
     return unwrap(this._bridge.addWorker(this._handle, absolute(config, 'config')));
   }
@@ -887,6 +919,7 @@ class Atmo {
    * 1000000), past which a task is refused with ERR_QUEUE_FULL.
    */
   createTaskManager(options) {
+    options = ownFields(options, 'options', 'createTaskManager(options)');
     refuseBigInts(options, 'options', 'createTaskManager(options)');
     const { handle, id, maxPriority } = unwrap(this._bridge.createTaskManager(options));
     return new TaskManager(this._bridge, handle, id, maxPriority);
@@ -904,6 +937,7 @@ class Atmo {
     if (!(tm instanceof TaskManager)) throw badArgument('atmo: createBrowserWorkerManager(tm, configs): tm must come from atmo.createTaskManager()', 'tm');
     if (tm.closed) throw tm._closedError('createBrowserWorkerManager');
     if (!Array.isArray(configs)) throw badArgument('atmo: createBrowserWorkerManager(tm, configs): configs must be an array of {tasks, script} or {tasks, module}', 'configs');
+    configs = configs.map((c, i) => ownFields(c, `configs[${i}]`, 'createBrowserWorkerManager(tm, configs)'));
     configs.forEach((c, i) => refuseBigInts(c, `configs[${i}]`, 'createBrowserWorkerManager(tm, configs)'));
     const handle = unwrap(this._bridge.createWorkerManager(tm._handle, configs.map((c, i) => absolute(c, `configs[${i}]`))));
     return new BrowserWorkerManager(this._bridge, handle, tm);

@@ -56,6 +56,9 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 			case "module":
 				c.Module = f.String()
 			default:
+				if t := f.String(); t != "classic" && t != "module" {
+					return c, arg, fmt.Errorf("atmo: %s must be 'classic' (the default) or 'module' (got %q)", arg, t)
+				}
 				c.Type = f.String()
 			}
 		case "startTimeout", "taskTimeout", "cancelGrace":
