@@ -1323,3 +1323,20 @@ func TestJSAPIConfigsAndOptionsThatCannotBeReadAreRefusedNamingThem(t *testing.T
 	assert.Regexp(t, `^ERR_BAD_ARGUMENT options\.agingInterval: .*not yet`, got["optionsGetter"])
 	assert.Equal(t, "accepted", got["getterRead"])
 }
+
+func TestJSAPIAWorkerConfigTakesAURLObjectAsNewWorkerDoes(t *testing.T) {
+	// new Worker(new URL('./w.js', import.meta.url)) is how pages and
+	// bundlers name a worker script; a worker config takes the same URL.
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ ...math, script: new URL('/workers/math-worker.js', location.href) }]);
+  await wm.ready();
+  const sum = await tm.run('add', { a: 1, b: 2 });
+  const script = wm.workers()[0].script;
+  await tm.close();
+  return { sum, script };`), &got)
+	assert.Equal(t, 3.0, got["sum"])
+	assert.Contains(t, got["script"], "/workers/math-worker.js")
+}

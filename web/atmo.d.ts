@@ -44,9 +44,9 @@ export interface WorkerConfig {
   /** The task names the worker handles (at least one). */
   tasks: string[];
   /** URL of a JS worker script (the seed's protocol, or jsworker/atmo-worker.js). */
-  script?: string;
+  script?: string | URL;
   /** URL of a Go WASM worker module built with wasm/worker. Set script or module. */
-  module?: string;
+  module?: string | URL;
   /** How the script loads: 'classic' (default) or 'module'. */
   type?: 'classic' | 'module';
   /** How many workers of this config start (default 1). */

@@ -303,6 +303,7 @@ function absolute(config, where) {
   if (!config || typeof config !== 'object' || Array.isArray(config)) return config; // Go says what it must be
   const out = { ...config };
   for (const k of ['script', 'module']) {
+    if (out[k] instanceof URL) out[k] = out[k].href; // as new Worker(new URL('./w.js', import.meta.url)) takes it
     if (typeof out[k] !== 'string' || out[k] === '') continue;
     try {
       out[k] = resolveURL(out[k]);
