@@ -1340,3 +1340,16 @@ func TestJSAPIAWorkerConfigTakesAURLObjectAsNewWorkerDoes(t *testing.T) {
 	assert.Equal(t, 3.0, got["sum"])
 	assert.Contains(t, got["script"], "/workers/math-worker.js")
 }
+
+func TestJSAPIARunClosedInItsOwnTurnGivesItsTransferBack(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [math]);
+  const buf = new ArrayBuffer(8);
+  const run = tm.run('add', { a: 1, b: 2, buf }, { transfer: [buf] }).catch((e) => ({ code: e.code, back: e.transfer ? e.transfer[0].byteLength : null }));
+  await tm.close();
+  return await run;`), &got)
+	assert.Equal(t, map[string]any{"code": "ERR_CLOSED", "back": 8.0}, got)
+}

@@ -571,7 +571,7 @@ class TaskManager {
     this._runs = [];
     if (runs.length === 0) return; // the module's exit settled them
     if (this._closed) {
-      for (const r of runs) r.reject(this._closedError(`run(${JSON.stringify(r.name)})`));
+      for (const r of runs) r.reject(this._givenBack(r, this._closedError(`run(${JSON.stringify(r.name)})`)));
       return;
     }
     const gone = this._bridge.gone();
