@@ -748,7 +748,7 @@ func (tm *TaskManager) failOrphans(w *TaskWorker) {
 			t := q.peek()
 			var err error
 			if w.pool.closed {
-				err = fmt.Errorf("%w: the worker manager was closed before task %s (%s) ran", ErrClosed, t.id, n)
+				err = fmt.Errorf("%w: %s was closed before task %s (%s) ran", ErrClosed, tm.closedOne(), t.id, n)
 			} else {
 				err = noWorkerError(n, tm.knownNames(), tm.gone[n].text())
 			}
@@ -834,7 +834,7 @@ func (p *workerPool) close(cause error) {
 				moving = append(moving, t)
 				continue
 			}
-			tm.settle(t, Response{WorkerID: w.id, Err: fmt.Errorf("%w: the worker manager was closed while task %s (%s) ran on %s", cause, t.id, t.name, w.id)})
+			tm.settle(t, Response{WorkerID: w.id, Err: fmt.Errorf("%w: %s was closed while task %s (%s) ran on %s", cause, tm.closedOne(), t.id, t.name, w.id)})
 		}
 		tm.closeWorker(w, why)
 	}
@@ -842,6 +842,16 @@ func (p *workerPool) close(cause error) {
 	for _, t := range moving {
 		tm.requeue(t, why)
 	}
+}
+
+// closedOne names what was closed when a pool closes: the TaskManager,
+// whose Close closes its pools, or the worker manager alone. Called with mu
+// held.
+func (tm *TaskManager) closedOne() string {
+	if tm.closed {
+		return "the TaskManager"
+	}
+	return "the worker manager"
 }
 
 // listedOutside says whether a worker that is not p's, and not closed,

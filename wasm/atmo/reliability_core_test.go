@@ -1111,3 +1111,21 @@ func TestAnErrorEventFromASeedStyleWorkerEndsTheTimedOutTaskItWasAskedToStop(t *
 	assert.Equal(t, 0, tm.Stats().Restarted, "the worker lives on, as after any seed-style throw")
 	assert.Equal(t, 1, tm.Stats().Retried)
 }
+
+func TestClosingTheTaskManagerSaysSoToItsRunningAndQueuedTasks(t *testing.T) {
+	// Only the TaskManager was closed: its tasks' errors name it, not the
+	// worker manager the user never closed.
+	tm := NewTaskManager()
+	p, _ := fakePool(t, tm, hangOn(t), cfg("a", "hang"))
+	require.NoError(t, p.ready(ctx(t)))
+	running := doAsync(tm, TaskParams{Name: "hang"})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	queued := doAsync(tm, TaskParams{Name: "hang"})
+	require.NoError(t, tm.Close())
+	for what, res := range map[string]<-chan Response{"running": running, "queued": queued} {
+		r := <-res
+		require.ErrorIs(t, r.Err, ErrClosed, what)
+		assert.Contains(t, r.Error, "the TaskManager was closed", what)
+		assert.NotContains(t, r.Error, "worker manager", what)
+	}
+}
