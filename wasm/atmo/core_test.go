@@ -728,3 +728,19 @@ func TestAReadyThatGivesUpLeavesNoWaiterBehind(t *testing.T) {
 	defer tm.mu.Unlock()
 	assert.Empty(t, p.waiters, "every Ready that gave up took its channel with it")
 }
+
+// A worker's own error answer names the task by its name as well as its id,
+// as every other task error does ("task task-1 (resize) ..."): with many
+// kinds of task in one pool, an id alone does not say which handler failed.
+func TestAWorkersErrorAnswerNamesTheTaskItFailed(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		return nil, "Cannot read properties of null (reading 'x')"
+	}, cfg("a", "resize"))
+	require.NoError(t, p.ready(ctx(t)))
+	_, err := tm.Do(ctx(t), "resize", nil)
+	var te *TaskError
+	require.True(t, errors.As(err, &te), "%v", err)
+	assert.Equal(t, "atmo: task task-1 (resize) failed on worker worker-1: Cannot read properties of null (reading 'x')", err.Error())
+}

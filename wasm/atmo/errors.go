@@ -28,12 +28,17 @@ var (
 
 // TaskError is a task that a worker answered with an error: the worker's own
 // message, as the seed's `error` field carried it. Do returns it as *TaskError.
+// Name is the task's name.
 type TaskError struct {
 	TaskID, WorkerID, Message string
+	Name                      string
 }
 
 func (e *TaskError) Error() string {
-	return fmt.Sprintf("atmo: task %s failed on worker %s: %s", e.TaskID, e.WorkerID, e.Message)
+	if e.Name == "" {
+		return fmt.Sprintf("atmo: task %s failed on worker %s: %s", e.TaskID, e.WorkerID, e.Message)
+	}
+	return fmt.Sprintf("atmo: task %s (%s) failed on worker %s: %s", e.TaskID, e.Name, e.WorkerID, e.Message)
 }
 
 // noWorkerError names the task and the task names the pool knows, and, when

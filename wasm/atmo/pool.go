@@ -308,7 +308,7 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 			r := Response{WorkerID: w.id, Content: in.content}
 			if in.err != "" {
 				w.failed++
-				r = Response{WorkerID: w.id, Error: in.err, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: in.err}}
+				r = Response{WorkerID: w.id, Error: in.err, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: in.err, Name: t.name}}
 			}
 			if tm.watched() {
 				tm.emit(Message{Kind: KindWorkerResponse, TaskID: t.id, WorkerID: w.id, Content: in.content, Error: in.err})
@@ -439,7 +439,7 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 			}
 			delete(w.inflight, t.seq)
 			stop(t.timer)
-			if tm.settle(t, Response{WorkerID: w.id, Error: msg, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: msg}}) {
+			if tm.settle(t, Response{WorkerID: w.id, Error: msg, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: msg, Name: t.name}}) {
 				w.done++ // not a task settled already (cancelled), which only held its slot
 				w.failed++
 				tm.stats.runTime.add(time.Duration(tm.now().UnixNano() - t.started)) // it ran, as an answered task did
