@@ -744,3 +744,21 @@ func TestAWorkersErrorAnswerNamesTheTaskItFailed(t *testing.T) {
 	require.True(t, errors.As(err, &te), "%v", err)
 	assert.Equal(t, "atmo: task task-1 (resize) failed on worker worker-1: Cannot read properties of null (reading 'x')", err.Error())
 }
+
+// Ready given up while a worker that failed to start waits to start again
+// says why its starts failed: "no worker-ready from them yet" alone hides
+// the cause, and what to do about it, that the worker has already reported.
+func TestReadyGivenUpSaysWhyAWorkerStartingAgainFailedBefore(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clock := withClock(tm)
+	p, _ := fakePool(t, tm, echo, WorkerConfig{Tasks: []string{"job"}, Script: "silent", StartTimeout: time.Second})
+	clock.Advance(time.Second) // its first start times out; it starts again after its backoff
+	require.Equal(t, WorkerOffline, p.workers[0].Status())
+	c, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := p.ready(c)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "still starting: worker-1 (silent)")
+	assert.Contains(t, err.Error(), "did not answer init-worker with worker-ready within 1s", "the failed start's cause is kept")
+}

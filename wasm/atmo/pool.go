@@ -802,7 +802,13 @@ func (p *workerPool) ready(ctx context.Context) error {
 			var starting []string
 			for _, w := range p.workers {
 				if w.status == WorkerOffline {
-					starting = append(starting, w.describe())
+					// One starting again says why its last start, or its
+					// last run, ended: that is what to fix.
+					if w.lastErr != "" {
+						starting = append(starting, fmt.Sprintf("%s, starting again after it %s", w.describe(), w.lastErr))
+					} else {
+						starting = append(starting, w.describe())
+					}
 				}
 			}
 			tm.mu.Unlock()
