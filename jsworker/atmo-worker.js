@@ -302,8 +302,14 @@
       try {
         port.post(msg, transfer);
       } catch (err) {
+        // A result structured clone cannot copy (a function, a symbol, a
+        // class instance's private state) says it is the result, and what
+        // to return instead, as a Go worker's does.
+        const text = 'content' in msg
+          ? `the handler's result cannot be sent to the host: ${errorText(err)}; return plain data (objects, arrays, numbers, strings, typed arrays), without functions or symbols in it`
+          : errorText(err);
         try {
-          port.post({ message: 'worker-response', taskId: msg.taskId, workerId, error: errorText(err) });
+          port.post({ message: 'worker-response', taskId: msg.taskId, workerId, error: text });
         } catch (_) {
           // dropped
         }

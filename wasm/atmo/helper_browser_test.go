@@ -141,3 +141,18 @@ atmoWorker({
 	require.NoError(t, err)
 	assert.Equal(t, "AbortError true task canceled by the host", got, "as fetch's: e.name === 'AbortError' knows it")
 }
+
+// A helper worker's handler whose result structured clone cannot copy fails
+// its task saying that the result is what could not be sent, and what to
+// return instead, as a Go worker's does ("returned a result the host cannot
+// receive"); the browser's DataCloneError alone names neither the result
+// nor a way out.
+func TestAHelperHandlersResultThatCannotBeSentFailsSayingSo(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"fn"}, Script: jstest.HelperWorker(t, `atmoWorker({ fn: () => ({ total: 3, format: () => '3' }) });`)})
+	_, err := tm.Do(testCtx(t), "fn", nil)
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Contains(t, te.Message, "could not be cloned", "the browser's cause is kept")
+	assert.Contains(t, te.Message, "the handler's result cannot be sent to the host")
+	assert.Contains(t, te.Message, "return plain data")
+}
