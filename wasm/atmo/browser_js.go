@@ -148,6 +148,8 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		}
 		if msg == "" {
 			msg = loadFailure(url, opts["type"] == "module")
+		} else {
+			msg += errorPlace(e)
 		}
 		if moduleSyntax(msg) && w.config.Type == "" && w.config.Module == "" {
 			msg += moduleHint(w, e, url, opts["type"] == "module")
@@ -172,6 +174,21 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 	ww.unlisten = workerEvents.Invoke(ww.worker, wireListen.Invoke(ww.onMessage.JS, false, ww.queue),
 		values.WhileAlive(ww.onError), values.WhileAlive(ww.onBad))
 	return ww, nil
+}
+
+// errorPlace is where an error event says its error happened, as " (at
+// file:line:column)": the worker's script, or a script it loaded with
+// importScripts. "" when the event names no line.
+func errorPlace(e js.Value) string {
+	f, line, col := e.Get("filename"), e.Get("lineno"), e.Get("colno")
+	if f.Type() != js.TypeString || f.String() == "" || line.Type() != js.TypeNumber || line.Int() <= 0 {
+		return ""
+	}
+	place := fmt.Sprintf("%s:%d", f.String(), line.Int())
+	if col.Type() == js.TypeNumber && col.Int() > 0 {
+		place += fmt.Sprintf(":%d", col.Int())
+	}
+	return " (at " + place + ")"
 }
 
 // loadFailure is why a worker's script failed to load, from an error

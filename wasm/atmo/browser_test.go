@@ -790,3 +790,20 @@ func TestAScriptURLAnsweredWithAPageFailsSayingItIsHTML(t *testing.T) {
 	require.ErrorIs(t, err, atmo.ErrWorkerStart)
 	assert.Contains(t, err.Error(), "it reads as HTML, not JavaScript: check the URL")
 }
+
+// A worker script's error event carries where it happened: the file, the
+// line and the column. A syntax error on line 3, or a throw in a library
+// the script loaded with importScripts, is named with its place, not by
+// its text alone.
+func TestAWorkerScriptsErrorNamesItsLineAndFile(t *testing.T) {
+	err := startError(t, jstest.BlobURL(t, "// one\n// two\nconst x = ( => 1;\n"), "add")
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.Contains(t, err.Error(), "Uncaught SyntaxError: Unexpected token '=>'")
+	assert.Contains(t, err.Error(), ":3:13")
+
+	lib := jstest.BlobURL(t, "// a\n// b\n// c\nnope();")
+	err = startError(t, jstest.BlobURL(t, "importScripts('"+lib+"');\n"), "add")
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.Contains(t, err.Error(), "Uncaught ReferenceError: nope is not defined")
+	assert.Contains(t, err.Error(), lib+":4:1", "the library that threw is named, not only the worker's script")
+}
