@@ -31,7 +31,8 @@ func TestJSAPIATaskWhoseBuffersMovedFailsClearlyWhenItsWorkerIsReplaced(t *testi
   return { movedCode: m.code, movedMessage: m.message, lateCode: l.code, after: after.data[0] };`), &got)
 	assert.Equal(t, "ERR_TIMEOUT", got["lateCode"])
 	assert.Equal(t, "ERR_WORKER_CRASHED", got["movedCode"], "not sent again to the fresh worker, where its detached buffer would fail to post")
-	assert.Contains(t, got["movedMessage"], "cannot be sent again: its params moved JS buffers (atmo.Transfer) to worker-1 (terminated: did not stop timed-out task task-2 (past its 200ms timeout) within 1s)")
+	assert.Contains(t, got["movedMessage"], "cannot be sent again: its params moved JS buffers (its transfer option) to worker-1 (terminated: did not stop timed-out task task-2 (past its 200ms timeout) within 1s)")
+	assert.NotContains(t, got["movedMessage"], "atmo.Transfer", "the page moved them with run()'s transfer option, not with Go's atmo.Transfer")
 	assert.Equal(t, 7.0, got["after"], "the fresh worker serves")
 }
 

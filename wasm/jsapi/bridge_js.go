@@ -271,6 +271,7 @@ var goWords = strings.NewReplacer(
 	"goes in WorkerConfig.Module, not Script", "goes in a worker config's module, not script",
 	"set WorkerConfig.Type to", "set the worker config's type to",
 	"(GoModuleOptions.WasmExec; loadAtmo's wasmExec in the JS API)", "(loadAtmo's wasmExec)",
+	"moved JS buffers (atmo.Transfer)", "moved JS buffers (its transfer option)",
 )
 
 // jsWords is msg, one of the core's, with the Go settings it names put in
