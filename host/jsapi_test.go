@@ -1353,3 +1353,34 @@ func TestJSAPIARunClosedInItsOwnTurnGivesItsTransferBack(t *testing.T) {
   return await run;`), &got)
 	assert.Equal(t, map[string]any{"code": "ERR_CLOSED", "back": 8.0}, got)
 }
+
+// A page closes a worker with wm.closeWorker(id): its lastError, the events
+// and the error of a task left with no worker name that, not Go's Close(),
+// which the JS API has no counterpart of.
+func TestJSAPIAWorkerClosedByCloseWorkerSaysSoInTheJSAPIsWords(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]string
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], script: '/workers/math-worker.js' }]);
+  await wm.ready();
+  let event = '';
+  tm.subscribe((m) => { if (m.message === 'worker-updated' && m.content === 'closed') event = m.error; });
+  const [w] = wm.workers();
+  wm.closeWorker(w.id);
+  await new Promise((r) => setTimeout(r, 100));
+  const out = { lastError: wm.workers()[0].lastError, stats: tm.stats().workers[0].lastError, event };
+  out.run = await tm.run('add', { a: 1, b: 2 }).then(() => 'resolved', (e) => e.message);
+  await tm.close();
+  return out;`), &got)
+	for k, v := range got {
+		assert.NotContains(t, v, "Close()", k)
+		assert.Contains(t, v, "closeWorker", k)
+	}
+}
+
+// createTaskManager's maxQueue is "as workerpool's maxQueueSize", whose
+// default is Infinity: a page porting { maxQueueSize: Infinity }, or one
+// that wants no bound (Go's Options.MaxQueue takes negative for that), is
+// refused; and a bound past 2^31-1 is refused by a message saying any whole
+// number of 1 or more will do.

@@ -240,3 +240,31 @@ func TestJSAPITransferOfAViewOrOfAMovedBufferIsRefusedNamingTransfer(t *testing.
 	assert.Regexp(t, `^ERR_BAD_ARGUMENT transfer: .*transfer\[1\] is an ArrayBuffer moved already`, got["detached"])
 	assert.Equal(t, 8.0, got["otherLeft"], "a refused call leaves the buffers yours")
 }
+
+// A task whose transfer moved its buffers to a worker that wm.closeWorker
+// then closes cannot be sent again: its error names the transfer option a
+// page set, not Go's atmo.Transfer.
+func TestJSAPIATransferTaskOnAClosedWorkerNamesTheTransferOption(t *testing.T) {
+	ctx := apiPage(t)
+	var got string
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [math]);
+  await wm.ready();
+  const buf = new ArrayBuffer(8);
+  const p = tm.run('fibonacci', { n: 42, buf }, { transfer: [buf] }).then(() => 'resolved', (e) => e.code + ': ' + e.message);
+  await new Promise((r) => setTimeout(r, 100));
+  wm.closeWorker(wm.workers()[0].id);
+  const out = await within(p);
+  await tm.close();
+  return out;`), &got)
+	assert.Contains(t, got, "ERR_CLOSED")
+	assert.NotContains(t, got, "atmo.Transfer")
+	assert.NotContains(t, got, "Close()")
+}
+
+// atmo.d.ts: AtmoError.transfer is "the transferables of its transfer
+// option, whole and the caller's again" for a task that failed before it
+// was posted. A MessagePort (or OffscreenCanvas) moved into a task that
+// the manager refuses at once is no less the caller's than an ArrayBuffer:
+// left out of the error, it is lost (the caller's own port is neutered).
