@@ -271,3 +271,30 @@ func TestJSAPIWhoseGoModuleExitsEndsTheDownloadOfAGoWorkersModule(t *testing.T) 
 		t.Fatal("the module's download still runs 10 s after the Go module exited")
 	}
 }
+
+// README: "a task that fails before it is posted to a worker ... gives them
+// back, whole, in its error's transfer". The Go module exiting fails the
+// tasks that waited in its queue, and the run() calls of the turn not yet
+// handed to Go, before any was posted: their buffers are the caller's again.
+func TestJSAPIATaskEndedByTheModulesExitBeforeItWasPostedGivesItsBuffersBack(t *testing.T) {
+	ctx, _ := exitLaterPage(t, map[string]string{})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ ...math, count: 1 }]);
+  await wm.ready();
+  const given = (e) => ({ code: e.code, back: e.transfer ? e.transfer.map((b) => b.byteLength) : null });
+  const busy = tm.run('fibonacci', { n: 42 }).catch(() => {}); // holds the one worker
+  await new Promise((r) => setTimeout(r, 20));
+  const a = new ArrayBuffer(8), b = new ArrayBuffer(16), c = new ArrayBuffer(24);
+  const queued = tm.run('add', { a: 1, b: 2, buf: a }, { transfer: [a] }).catch(given);
+  const seed = new Promise((resolve) => tm.addTask({ name: 'add', params: { a: 1, b: 2, buf: b }, transfer: [b],
+    onError: (r) => resolve({ code: r.code, back: r.transfer ? r.transfer.map((x) => x.byteLength) : null }) }));
+  await new Promise((r) => setTimeout(r, 50)); // both wait in Go's queue now
+  const sameTurn = tm.run('add', { a: 1, b: 2, buf: c }, { transfer: [c] }).catch(given); // not handed to Go yet
+  atmoTestExit(3);
+  return { queued: await within(queued), seed: await within(seed), sameTurn: await within(sameTurn) };`), &got)
+	assert.Equal(t, map[string]any{"code": "ERR_EXITED", "back": []any{8.0}}, got["queued"], "waited in Go's queue")
+	assert.Equal(t, map[string]any{"code": "ERR_EXITED", "back": []any{16.0}}, got["seed"], "addTask's onError")
+	assert.Equal(t, map[string]any{"code": "ERR_EXITED", "back": []any{24.0}}, got["sameTurn"], "never handed to Go")
+}

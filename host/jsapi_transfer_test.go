@@ -268,3 +268,26 @@ func TestJSAPIATransferTaskOnAClosedWorkerNamesTheTransferOption(t *testing.T) {
 // was posted. A MessagePort (or OffscreenCanvas) moved into a task that
 // the manager refuses at once is no less the caller's than an ArrayBuffer:
 // left out of the error, it is lost (the caller's own port is neutered).
+func TestJSAPIARefusedTaskGivesBackATransferableThatIsNoArrayBuffer(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager({ maxQueue: 1 });
+  atmo.createBrowserWorkerManager(tm, [math]);
+  const { port1 } = new MessageChannel();
+  tm.run('add', { a: 1, b: 2 }).catch(() => {}); // takes the one place in the queue
+  const back = (e) => ({ code: e.code, port: !!e.transfer && e.transfer[0] instanceof MessagePort });
+  const full = await within(tm.run('add', { a: 1, b: 2, port: port1 }, { transfer: [port1] }).then(() => 'resolved', back));
+  const ac = new AbortController();
+  const { port1: p2 } = new MessageChannel();
+  const aborted = tm.run('add', { a: 1, b: 2, port: p2 }, { transfer: [p2], signal: ac.signal }).then(() => 'resolved', back);
+  ac.abort();
+  const out = { full, aborted: await within(aborted) };
+  const { port1: p3 } = new MessageChannel();
+  out.noWorker = await within(tm.run('nosuch', { port: p3 }, { transfer: [p3] }).then(() => 'resolved', back));
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, map[string]any{"code": "ERR_QUEUE_FULL", "port": true}, got["full"])
+	assert.Equal(t, map[string]any{"code": "ERR_CANCELED", "port": true}, got["aborted"])
+	assert.Equal(t, map[string]any{"code": "ERR_NO_WORKER", "port": true}, got["noWorker"], "failed by Go in the call that added it")
+}

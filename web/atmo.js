@@ -382,13 +382,14 @@ class TaskManager {
   // _exited settles every task still waiting on the Go module, which has
   // exited, with its error.
   _exited(err) {
+    // A task not yet posted to a worker gives its buffers back (_givenBack).
     const fail = { message: err.message, code: err.code };
     for (const [taskId, r] of this._waiting) {
       this._release(r);
-      r.settle('error', { ...fail, taskId });
+      r.settle('error', this._givenBack(r, { ...fail, taskId }));
     }
     this._waiting.clear();
-    for (const r of this._runs) r.reject(err);
+    for (const r of this._runs) r.reject(this._givenBack(r, r.list && r.list.length ? new AtmoError(err.message, err) : err, true));
     this._runs = [];
   }
 
@@ -446,11 +447,12 @@ class TaskManager {
       id = unwrap(this._bridge.run(meta))[0];
     } catch (err) {
       this._release(r);
-      throw this._bridge.gone() || err; // the module exited meanwhile: ERR_EXITED, not what that left behind
+      const e = this._bridge.gone() || err; // the module exited meanwhile: ERR_EXITED, not what that left behind
+      throw e instanceof AtmoError && list.length ? this._givenBack(r, new AtmoError(e.message, e)) : e;
     }
     if (typeof id !== 'string') {
       this._release(r);
-      throw this._givenBack(r, fromBridge(id));
+      throw this._givenBack(r, fromBridge(id), true);
     }
     this._expect(id, r);
     return id;
@@ -479,13 +481,15 @@ class TaskManager {
 
   // _givenBack sets err.transfer to the transferables r's caller moved into
   // its params, when the task failed before it was posted to a worker: they
-  // are the caller's again. Posting moves them all at once, so an
-  // ArrayBuffer among them that is not detached says none went; with no
-  // ArrayBuffer in the list, whether they went is not known, and none are
-  // given. It returns err.
-  _givenBack(r, err) {
+  // are the caller's again. unposted says the task never reached Go's queue
+  // (refused, or never handed over): all of them, whatever they are, come
+  // back. Otherwise posting moves them all at once, so an ArrayBuffer among
+  // them that is not detached says none went; with no ArrayBuffer in the
+  // list, whether they went is not known, and none are given. It returns err.
+  _givenBack(r, err, unposted = false) {
     const list = r.list;
-    if (list && list.length && list.some((b) => b instanceof ArrayBuffer) && !list.some((b) => this._bridge.detached(b))) err.transfer = list;
+    if (!list || !list.length) return err;
+    if (unposted || (list.some((b) => b instanceof ArrayBuffer) && !list.some((b) => this._bridge.detached(b)))) err.transfer = list;
     return err;
   }
 
@@ -510,9 +514,10 @@ class TaskManager {
     const early = this._early.get(id);
     if (early) {
       // An answer that came during the call that added the task (Go failed
-      // it at once) is given once that call has returned its id.
+      // it at once) is given once that call has returned its id. It was
+      // never posted to a worker: a worker answers in a later turn.
       this._early.delete(id);
-      queueMicrotask(() => this._settleRun(r, early));
+      queueMicrotask(() => this._settleRun(r, early, true));
     } else {
       this._waiting.set(id, r);
       if (r.signal) this._watch(r, id);
@@ -571,12 +576,12 @@ class TaskManager {
     this._runs = [];
     if (runs.length === 0) return; // the module's exit settled them
     if (this._closed) {
-      for (const r of runs) r.reject(this._givenBack(r, this._closedError(`run(${JSON.stringify(r.name)})`)));
+      for (const r of runs) r.reject(this._givenBack(r, this._closedError(`run(${JSON.stringify(r.name)})`), true));
       return;
     }
     const gone = this._bridge.gone();
     if (gone) {
-      for (const r of runs) r.reject(gone);
+      for (const r of runs) r.reject(this._givenBack(r, r.list && r.list.length ? new AtmoError(gone.message, gone) : gone, true));
       return;
     }
     // A run whose signal aborted before it was sent is not sent.
@@ -584,7 +589,7 @@ class TaskManager {
       const sent = [];
       for (const r of runs) {
         const aborted = abortedAlready(r, r.where);
-        if (aborted) r.reject(this._givenBack(r, aborted));
+        if (aborted) r.reject(this._givenBack(r, aborted, true));
         else sent.push(r);
       }
       if (sent.length === 0) return;
@@ -605,7 +610,7 @@ class TaskManager {
       failed = this._bridge.gone() || failed;
       for (const r of runs) {
         this._release(r);
-        r.reject(failed);
+        r.reject(r.list && r.list.length ? this._givenBack(r, new AtmoError(failed.message, failed)) : failed);
       }
       return;
     }
@@ -613,7 +618,7 @@ class TaskManager {
       const r = runs[i];
       if (typeof id !== 'string') {
         this._release(r);
-        r.reject(this._givenBack(r, fromBridge(id)));
+        r.reject(this._givenBack(r, fromBridge(id), true));
         return;
       }
       this._expect(id, r);
@@ -641,10 +646,10 @@ class TaskManager {
   // _settleRun settles a task with its answer. The content is the
   // worker's, as it came: unless the caller asked for it raw, it becomes
   // what Go's value rules make of it (copy).
-  _settleRun(r, [taskId, ok, content, workerId, error]) {
+  _settleRun(r, [taskId, ok, content, workerId, error], unposted = false) {
     this._release(r);
     if (!ok) {
-      r.settle('error', this._givenBack(r, r.abortReason !== undefined && error.code === 'ERR_CANCELED' ? { ...error, cause: r.abortReason } : { ...error }));
+      r.settle('error', this._givenBack(r, r.abortReason !== undefined && error.code === 'ERR_CANCELED' ? { ...error, cause: r.abortReason } : { ...error }, unposted));
       return;
     }
     let value = content;
