@@ -1384,3 +1384,12 @@ func TestJSAPIAWorkerClosedByCloseWorkerSaysSoInTheJSAPIsWords(t *testing.T) {
 // that wants no bound (Go's Options.MaxQueue takes negative for that), is
 // refused; and a bound past 2^31-1 is refused by a message saying any whole
 // number of 1 or more will do.
+func TestJSAPIMaxQueueTakesInfinityForNoBound(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const made = (o) => { try { const tm = atmo.createTaskManager(o); tm.close(); return 'made'; } catch (e) { return e.code + ': ' + e.message; } };
+  return { infinity: made({ maxQueue: Infinity }), big: made({ maxQueue: 3e9 }) };`), &got)
+	assert.Equal(t, "made", got["infinity"])
+	assert.NotRegexp(t, `1 or more \(default`, got["big"], "3e9 is a whole number of 1 or more")
+}

@@ -296,7 +296,7 @@ export interface Atmo {
    * awake around a task the manager holds alone, as in a loop of awaited runs,
    * so that neither pays a sleeping thread's wake-up (default 0.3, at most 1;
    * 0 or negative: never). Workers' own keepAwake takes its place.
-   * maxQueue: the most tasks that may wait (default 1000000); past it run()
+   * maxQueue: the most tasks that may wait (default 1000000; Infinity: no bound); past it run()
    * rejects, and addTask throws, with ERR_QUEUE_FULL.
    */
   createTaskManager(options?: { agingInterval?: number; loneTaskAwake?: number; maxQueue?: number }): TaskManager;

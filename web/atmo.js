@@ -922,7 +922,7 @@ class Atmo {
    * maxQueue: tasks}: loneTaskAwake is how long the page and the worker stay
    * awake around a task the manager holds alone (default 0.3, at most 1; 0 or
    * negative: never); maxQueue is the most tasks that may wait (default
-   * 1000000), past which a task is refused with ERR_QUEUE_FULL.
+   * 1000000; Infinity: no bound), past which a task is refused with ERR_QUEUE_FULL.
    */
   createTaskManager(options) {
     options = ownFields(options, 'options', 'createTaskManager(options)');

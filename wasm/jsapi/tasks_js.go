@@ -50,10 +50,14 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 				}
 			case "maxQueue":
 				v := opts.Get(k)
-				if v.Type() != js.TypeNumber || !(v.Float() >= 1) || v.Float() != math.Trunc(v.Float()) || v.Float() > math.MaxInt32 {
-					return errorValue(fmt.Errorf("atmo: createTaskManager(options): options.maxQueue must be a whole number of tasks, 1 or more (default %d): past it run() and addTask refuse a task that would wait, with ERR_QUEUE_FULL", atmo.DefaultMaxQueue), "ERR_BAD_ARGUMENT", "options.maxQueue")
+				if v.Type() != js.TypeNumber || !(v.Float() >= 1) || (v.Float() != math.Trunc(v.Float()) && !math.IsInf(v.Float(), 1)) {
+					return errorValue(fmt.Errorf("atmo: createTaskManager(options): options.maxQueue must be a whole number of tasks, 1 or more, or Infinity for no bound (default %d): past it run() and addTask refuse a task that would wait, with ERR_QUEUE_FULL", atmo.DefaultMaxQueue), "ERR_BAD_ARGUMENT", "options.maxQueue")
 				}
-				o.MaxQueue = v.Int()
+				if v.Float() > math.MaxInt32 { // Infinity, as workerpool's maxQueueSize default, or a bound no queue reaches
+					o.MaxQueue = -1 // no bound
+				} else {
+					o.MaxQueue = v.Int()
+				}
 			default:
 				return errorValue(fmt.Errorf("atmo: createTaskManager(options): unknown option %q (known: agingInterval, loneTaskAwake, maxQueue)", k), "ERR_BAD_ARGUMENT", "options."+k)
 			}
