@@ -34,7 +34,10 @@ export class AtmoError extends Error {
   /**
    * For a task that failed before it was posted to a worker (refused, say
    * ERR_QUEUE_FULL, or cancelled while it waited): the transferables of its
-   * transfer option, whole and the caller's again.
+   * transfer option, whole and the caller's again. A task that failed once
+   * in the manager's queue is known to be unposted by its ArrayBuffers: a
+   * list of only MessagePorts or canvases comes back only when the task was
+   * refused or never handed over.
    */
   transfer?: Transferable[];
 }
