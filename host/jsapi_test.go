@@ -508,7 +508,7 @@ func TestJSAPIReadyGivenUpNamesTheWorkersStillStarting(t *testing.T) {
   return out;`), &got)
 	late := got["late"].(map[string]any)
 	assert.Equal(t, "ERR_TIMEOUT", late["code"])
-	assert.Regexp(t, `^atmo: waiting for workers to start: context deadline exceeded; still starting: worker-2 \(http://[^)]*/t/mute-worker.js\) \(no worker-ready from them yet\)$`, late["message"])
+	assert.Regexp(t, `^atmo: waiting for workers to start: ready\(\)'s timeout passed; still starting: worker-2 \(http://[^)]*/t/mute-worker.js\) \(no worker-ready from them yet\)$`, late["message"])
 	bad := got["bad"].(map[string]any)
 	assert.Equal(t, "ERR_BAD_ARGUMENT", bad["code"])
 	assert.Equal(t, "options.timeout", bad["argument"])
