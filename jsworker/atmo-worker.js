@@ -305,8 +305,9 @@
         // A result structured clone cannot copy (a function, a symbol, a
         // class instance's private state) says it is the result, and what
         // to return instead, as a Go worker's does.
+        const listed = transfer && transfer.length ? ', and list in atmoWorker.transfer only the ArrayBuffers (or other transferables) found in it, each once' : '';
         const text = 'content' in msg
-          ? `the handler's result cannot be sent to the host: ${errorText(err)}; return plain data (objects, arrays, numbers, strings, typed arrays), without functions or symbols in it`
+          ? `the handler's result cannot be sent to the host: ${errorText(err)}; return plain data (objects, arrays, numbers, strings, typed arrays), without functions or symbols in it${listed}`
           : errorText(err);
         try {
           port.post({ message: 'worker-response', taskId: msg.taskId, workerId, error: text });

@@ -148,11 +148,18 @@ atmoWorker({
 // receive"); the browser's DataCloneError alone names neither the result
 // nor a way out.
 func TestAHelperHandlersResultThatCannotBeSentFailsSayingSo(t *testing.T) {
-	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"fn"}, Script: jstest.HelperWorker(t, `atmoWorker({ fn: () => ({ total: 3, format: () => '3' }) });`)})
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"fn", "listed"}, Script: jstest.HelperWorker(t, `atmoWorker({
+  fn: () => ({ total: 3, format: () => '3' }),
+  listed: () => atmoWorker.transfer({ total: 3 }, [{ total: 3 }]),
+});`)})
 	_, err := tm.Do(testCtx(t), "fn", nil)
 	var te *atmo.TaskError
 	require.ErrorAs(t, err, &te)
 	assert.Contains(t, te.Message, "could not be cloned", "the browser's cause is kept")
 	assert.Contains(t, te.Message, "the handler's result cannot be sent to the host")
 	assert.Contains(t, te.Message, "return plain data")
+	assert.NotContains(t, te.Message, "atmoWorker.transfer", "it listed nothing")
+	_, err = tm.Do(testCtx(t), "listed", nil)
+	require.ErrorAs(t, err, &te)
+	assert.Contains(t, te.Message, "list in atmoWorker.transfer only the ArrayBuffers (or other transferables) found in it", "a transfer list that postMessage refuses is named")
 }
