@@ -1,9 +1,13 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // bytesWorker marks the bytes it gets and moves them back.
@@ -290,4 +294,42 @@ func TestJSAPIARefusedTaskGivesBackATransferableThatIsNoArrayBuffer(t *testing.T
 	assert.Equal(t, map[string]any{"code": "ERR_QUEUE_FULL", "port": true}, got["full"])
 	assert.Equal(t, map[string]any{"code": "ERR_CANCELED", "port": true}, got["aborted"])
 	assert.Equal(t, map[string]any{"code": "ERR_NO_WORKER", "port": true}, got["noWorker"], "failed by Go in the call that added it")
+}
+
+func TestJSAPIASharedArrayBufferInTransferIsSharedNotMoved(t *testing.T) {
+	// A SharedArrayBuffer (a cross-origin isolated page has them) crosses
+	// shared: listed in transfer, as atmo.Transfer may take one in Go, it is
+	// left out of the transfer list, and the worker writes into the page's
+	// memory.
+	dir := t.TempDir()
+	worker := `importScripts('/jsworker/atmo-worker.js');
+atmoWorker({
+  fill: ({ sab }) => { new Int32Array(sab).fill(7); return sab instanceof SharedArrayBuffer; },
+  back: ({ sab }) => { new Int32Array(sab)[0] = 9; return atmoWorker.transfer({ sab }, [sab]); },
+});
+`
+	page := `<!doctype html><meta charset="utf-8"><body>
+<script type="module">
+import { loadAtmo } from '/atmo.js';
+window.atmoLoaded = loadAtmo({ wasm: '/atmo.wasm' }).then((a) => (window.atmo = a));
+</script>`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sab-worker.js"), []byte(worker), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644))
+	ctx, base, _ := newTab(t, Config{Isolate: true, Mounts: []Mount{{Prefix: "/t/", Dir: dir}}})
+	require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(base+"/t/index.html")))
+	var got map[string]any
+	eval(t, ctx, `window.atmoLoaded.then(async (atmo) => {
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['fill', 'back'], script: '/t/sab-worker.js' }]);
+  const sab = new SharedArrayBuffer(16);
+  const out = { isolated: crossOriginIsolated };
+  out.shared = await tm.run('fill', { sab }, { transfer: [sab] }).catch((e) => e.code + ': ' + e.message);
+  out.seen = new Int32Array(sab)[3];
+  const back = await tm.run('back', { sab }, { raw: true }).catch((e) => e.code + ': ' + e.message);
+  new Int32Array(sab)[1] = 5;
+  out.back = back.sab instanceof SharedArrayBuffer ? [new Int32Array(back.sab)[0], new Int32Array(back.sab)[1]] : back;
+  await tm.close();
+  return out;
+})`, &got)
+	assert.Equal(t, map[string]any{"isolated": true, "shared": true, "seen": 7.0, "back": []any{9.0, 5.0}}, got, "and one the worker lists in atmoWorker.transfer comes back shared")
 }

@@ -50,6 +50,9 @@
     // One buffer listed twice (two views of it, or two answers of a batch
     // that share it) moves once: postMessage throws on a duplicate.
     if (transfer.length > 1) transfer = [...new Set(transfer)];
+    // A SharedArrayBuffer crosses shared, as it is: postMessage takes none
+    // in its transfer list.
+    if (typeof SharedArrayBuffer === 'function') transfer = transfer.filter((b) => !(b instanceof SharedArrayBuffer));
     if (movedAlready(transfer)) throw new TypeError('an ArrayBuffer in the transfer list was moved already (it is detached): each buffer can be transferred once');
     target.postMessage(msg, transfer);
   };

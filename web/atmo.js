@@ -94,6 +94,9 @@ function cloneParams(params, transfer, where) {
   // One buffer listed twice (two views of it) moves once, as atmo.Transfer
   // and the workers' transfer do: structured clone throws on a duplicate.
   if (list.length > 1) list = [...new Set(list)];
+  // A SharedArrayBuffer crosses shared, as it is (atmo.Transfer leaves one
+  // out too): structured clone takes none in its transfer list.
+  if (typeof SharedArrayBuffer === 'function') list = list.filter((b) => !(b instanceof SharedArrayBuffer));
   if (params === undefined || params === null) {
     if (list.length > 0) {
       throw badArgument(`atmo: ${where}: transfer lists ${list.length} buffer(s) but params is ${params}: list in transfer only buffers found in params, which the worker receives`, 'transfer');
