@@ -26,6 +26,7 @@ type callbackRunners struct {
 	woken   int            // runners started or signalled that have not yet looked at the line
 	pending int            // tasks with callbacks queued or running
 	live    int            // runners, parked or not
+	closers int            // callbacks inside Close, waiting for the others (see waitCallbacks)
 	closed  bool           // the manager is closed: runners do not park
 	wait    sync.Cond      // idle runners park here; on tm.mu
 	settled sync.Cond      // pending went down; on tm.mu
@@ -155,14 +156,19 @@ func (tm *TaskManager) call(taskID string, fn func()) {
 // Close called from inside one (inRunner) waits for the others only. Once
 // closed, parked runners end.
 func (tm *TaskManager) waitCallbacks(inRunner bool) {
-	limit := 0
-	if inRunner {
-		limit = 1
-	}
 	r := &tm.runners
 	tm.mu.Lock()
-	for r.pending > limit {
+	if inRunner {
+		// Callbacks that called Close wait for the others, not for each
+		// other: two would wait for ever.
+		r.closers++
+		r.settled.Broadcast()
+	}
+	for inRunner && r.pending > r.closers || !inRunner && r.pending > 0 {
 		r.settled.Wait()
+	}
+	if inRunner {
+		r.closers--
 	}
 	if tm.closed && !r.closed {
 		r.closed = true

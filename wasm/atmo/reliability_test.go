@@ -590,3 +590,53 @@ self.onmessage = (e) => {
 	assert.Equal(t, 2.0, r.Content)
 	assert.Equal(t, 0, tm.Stats().Restarted)
 }
+
+
+// sleepyWorker: echo answers its params; sleep waits params.ms, or rejects
+// as soon as the task is cancelled (or timed out: atmo-worker.js stops it).
+const sleepyWorker = `
+atmoWorker({
+  echo: (p) => p,
+  sleep: ({ ms }, { signal }) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve('slept'), ms);
+    signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason); }, { once: true });
+  }),
+});`
+
+// Found by TestFuzzOpsRealWorkers (seed 2): Close from main settles every
+// task with ErrClosed; the OnError of the first calls Close too, which
+// returns at once, and the OnError of the second starts after that Close
+// returned. The doc of Close says none starts after Close returns (its
+// exceptions are a task's own later callbacks and subscribers').
+func TestACloseFromACallbackDuringAnotherCloseReturnsOnlyOnceOtherCallbacksRan(t *testing.T) {
+	tm := atmo.NewTaskManager()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"echo", "sleep"}, Script: jstest.HelperWorker(t, sleepyWorker)})
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close(); tm.Close() })
+	require.NoError(t, wm.Ready(testCtx(t)))
+
+	var innerReturned, lateStart atomic.Bool
+	bDone := make(chan struct{})
+	_, err = tm.AddTask(atmo.TaskParams{Name: "sleep", Params: map[string]any{"id": 1, "ms": 10_000},
+		OnError: func(atmo.Response) {
+			tm.Close() // the second Close, from a callback
+			innerReturned.Store(true)
+		}})
+	require.NoError(t, err)
+	_, err = tm.AddTask(atmo.TaskParams{Name: "sleep", Params: map[string]any{"id": 2, "ms": 10_000}, // queued behind it
+		OnError: func(atmo.Response) {
+			lateStart.Store(innerReturned.Load())
+			close(bDone)
+		}})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 }, 5*time.Second, time.Millisecond)
+	tm.Close()
+	<-bDone
+	assert.False(t, lateStart.Load(), "task 2's OnError started after the Close in task 1's OnError had returned")
+}
+
+// Found by TestFuzzOpsRealWorkers (seeds 13, 23: a claim of a lower
+// priority while a higher one waited). A task that timed out, with Retries
+// left, on a worker that stops handlers on request runs again as soon as
+// its handler has stopped: it is routed straight to the slot it just freed,
+// ahead of a task of a higher priority that waits in the queue.

@@ -130,7 +130,8 @@ type TaskManager struct {
 	holdRaw    bool        // RawResult answers stay in JS, read once (see hooks.HoldRawResults)
 	stats      counters
 
-	closing chan struct{} // closed when the first Close has settled every task
+	closing chan struct{} // closed when the first Close returns
+	swept   chan struct{} // closed when the first Close has settled every task
 
 	runners callbackRunners // run OnSuccess, OnError and OnProgress (callbacks.go)
 }
@@ -189,6 +190,7 @@ func NewTaskManagerWithOptions(o Options) *TaskManager {
 		gone:        map[string]*retired{},
 		retryAfter:  map[*TaskRequest]error{},
 		closing:     make(chan struct{}),
+		swept:       make(chan struct{}),
 	}
 	if o.AgingInterval > 0 {
 		// A queued task's rank is priority×aging − queued time, in
@@ -779,6 +781,12 @@ func (tm *TaskManager) Close() error {
 		if !inCallback {
 			<-tm.closing
 			tm.waitCallbacks(false)
+		} else {
+			// Another Close is under way: once it has settled every task,
+			// wait, as a first Close from a callback does, for the other
+			// callbacks, so that none starts after this Close returns.
+			<-tm.swept
+			tm.waitCallbacks(from == fromRunner)
 		}
 		return nil
 	}
@@ -793,6 +801,7 @@ func (tm *TaskManager) Close() error {
 	for _, t := range tm.tasks.sorted() {
 		tm.settle(t, Response{Err: fmt.Errorf("%w: TaskManager closed before task %s (%s) finished", ErrClosed, t.id, t.name)})
 	}
+	close(tm.swept)
 	subs := tm.subs
 	tm.subs = nil
 	tm.mu.Unlock()
