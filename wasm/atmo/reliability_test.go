@@ -640,3 +640,22 @@ func TestACloseFromACallbackDuringAnotherCloseReturnsOnlyOnceOtherCallbacksRan(t
 // left, on a worker that stops handlers on request runs again as soon as
 // its handler has stopped: it is routed straight to the slot it just freed,
 // ahead of a task of a higher priority that waits in the queue.
+func TestARetryAfterATimeoutWaitsBehindAQueuedTaskOfHigherPriority(t *testing.T) {
+	tm := atmo.NewTaskManagerWithOptions(atmo.Options{AgingInterval: -1}) // strict priorities
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"echo", "sleep"}, Script: jstest.HelperWorker(t, sleepyWorker)})
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close(); tm.Close() })
+	require.NoError(t, wm.Ready(testCtx(t)))
+
+	order := make(chan string, 2)
+	_, err = tm.AddTask(atmo.TaskParams{Name: "sleep", Params: map[string]any{"id": 1, "ms": 10_000},
+		Timeout: 200 * time.Millisecond, Retries: 1, // heeds its cancel: the worker stays
+		OnSuccess: func(atmo.Response) { order <- "low" }, OnError: func(atmo.Response) { order <- "low" }})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 }, 5*time.Second, time.Millisecond)
+	_, err = tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"id": 2}, Priority: 5,
+		OnSuccess: func(atmo.Response) { order <- "high" }, OnError: func(atmo.Response) { order <- "high" }})
+	require.NoError(t, err)
+	assert.Equal(t, "high", <-order, "the queued task of priority 5 runs before the priority-0 task's retry")
+	<-order
+}
