@@ -591,7 +591,6 @@ self.onmessage = (e) => {
 	assert.Equal(t, 0, tm.Stats().Restarted)
 }
 
-
 // sleepyWorker: echo answers its params; sleep waits params.ms, or rejects
 // as soon as the task is cancelled (or timed out: atmo-worker.js stops it).
 const sleepyWorker = `
