@@ -333,3 +333,29 @@ window.atmoLoaded = loadAtmo({ wasm: '/atmo.wasm' }).then((a) => (window.atmo = 
 })`, &got)
 	assert.Equal(t, map[string]any{"isolated": true, "shared": true, "seen": 7.0, "back": []any{9.0, 5.0}}, got, "and one the worker lists in atmoWorker.transfer comes back shared")
 }
+
+// README: a task that fails before it is posted gives its transfer back
+// "whole" in its error's transfer. A task that was posted and timed out
+// while the run() batch that added it was still in Go (its answer reaches
+// atmo.js before the batch's ids do) must not hand back the buffer that
+// moved to the worker, detached, as if it were the caller's again.
+func TestJSAPIATaskThatTimesOutDuringItsOwnRunCallGivesNoDetachedBufferBack(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"variety-worker.js": varietyWorker})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['sleep', 'echo'], script: '/t/variety-worker.js', cancelGrace: 100 }]);
+  await wm.ready();
+  // One turn: the first task is posted at once with a 1 ms timeout, and
+  // the 3000 that follow keep Go in the same run() call well past it.
+  const buf = new ArrayBuffer(8);
+  const first = tm.run('sleep', { v: 0, ms: 50, buf }, { transfer: [buf], timeout: 1 })
+    .then(() => 'ok', (e) => ({ code: e.code, back: e.transfer ? e.transfer.map((b) => b.detached ? 'detached' : b.byteLength) : null }));
+  const rest = Array.from({ length: 3000 }, (_, i) => tm.run('echo', { v: i }).catch(() => {}));
+  const got = await within(first);
+  await tm.close();
+  await Promise.all(rest);
+  return got;`), &got)
+	assert.Equal(t, map[string]any{"code": "ERR_TIMEOUT", "back": nil}, got, "posted, so its buffer is the worker's: no error.transfer")
+}
+

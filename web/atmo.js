@@ -492,7 +492,11 @@ class TaskManager {
   _givenBack(r, err, unposted = false) {
     const list = r.list;
     if (!list || !list.length) return err;
-    if (unposted || (list.some((b) => b instanceof ArrayBuffer) && !list.some((b) => this._bridge.detached(b)))) err.transfer = list;
+    // A detached ArrayBuffer among them says they were posted, whatever the
+    // path: they are the worker's, not the caller's.
+    const buffers = list.filter((b) => b instanceof ArrayBuffer);
+    if (buffers.some((b) => this._bridge.detached(b))) return err;
+    if (unposted || buffers.length > 0) err.transfer = list;
     return err;
   }
 
@@ -516,11 +520,14 @@ class TaskManager {
   _expect(id, r) {
     const early = this._early.get(id);
     if (early) {
-      // An answer that came during the call that added the task (Go failed
-      // it at once) is given once that call has returned its id. It was
-      // never posted to a worker: a worker answers in a later turn.
+      // An answer that came during the call that added the task is given
+      // once that call has returned its id. Most often Go failed it at once
+      // (no worker lists its name), before it was posted; but a task may
+      // also be posted and end while Go still runs that call (a timeout of
+      // a few ms, past which the call ran): an answer that names a worker
+      // says it was posted.
       this._early.delete(id);
-      queueMicrotask(() => this._settleRun(r, early, true));
+      queueMicrotask(() => this._settleRun(r, early, !early[3]));
     } else {
       this._waiting.set(id, r);
       if (r.signal) this._watch(r, id);
