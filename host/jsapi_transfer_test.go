@@ -359,3 +359,33 @@ func TestJSAPIATaskThatTimesOutDuringItsOwnRunCallGivesNoDetachedBufferBack(t *t
 	assert.Equal(t, map[string]any{"code": "ERR_TIMEOUT", "back": nil}, got, "posted, so its buffer is the worker's: no error.transfer")
 }
 
+// README: closeWorker "Terminates one worker; its tasks go to other
+// capable workers"; only a task "whose params moved buffers to it" cannot
+// be sent again (ERR_CLOSED). A task handed to a busy worker goes in that
+// turn's batch, posted at the end of the turn: closed in the same turn, its
+// buffers never moved (they come back whole in error.transfer), so it can
+// go to the other worker like any other task instead of failing.
+func TestJSAPICloseWorkerInTheTurnATransferTaskWasQueuedForItRequeuesIt(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"variety-worker.js": varietyWorker})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['hang', 'echo'], script: '/t/variety-worker.js', concurrency: 2 }]);
+  await wm.ready();
+  const hang = tm.run('hang', {}).catch((e) => e.code);
+  await new Promise((r) => setTimeout(r, 50)); // worker-1 is busy
+  const buf = new ArrayBuffer(8);
+  const out = new Promise((resolve) => {
+    tm.addTask({ name: 'echo', params: { v: 1, buf }, transfer: [buf], // goes in worker-1's batch of this turn
+      onSuccess: (r) => resolve({ ok: r.content, workerId: r.workerId }),
+      onError: (r) => resolve({ code: r.code, error: r.error, back: r.transfer ? r.transfer.map((b) => b.byteLength) : null }) });
+  });
+  wm.addWorker({ tasks: ['echo'], script: '/t/variety-worker.js' }); // worker-2, starting
+  wm.closeWorker('worker-1'); // in the same turn: the batch was not posted
+  const res = await within(out);
+  const hangCode = await within(hang);
+  await tm.close();
+  return { ...res, hangCode };`), &got)
+	assert.Equal(t, map[string]any{"ok": map[string]any{"v": 1.0, "len": 8.0, "sum": 0.0}, "workerId": "worker-2", "hangCode": "ERR_NO_WORKER"}, got,
+		"its buffers never left: it runs on the other worker")
+}

@@ -391,6 +391,24 @@ func (ww *webWorker) cancel(taskID, workerID string) {
 	})
 }
 
+// unposted drops the tasks of this turn's batch, not posted yet, and
+// returns their seqs (see unposter).
+func (ww *webWorker) unposted() []uint64 {
+	if !ww.batch || ww.queue.IsUndefined() {
+		return nil
+	}
+	a := wireDrop.Invoke(ww.queue)
+	n := a.Length()
+	if n == 0 {
+		return nil
+	}
+	seqs := make([]uint64, n)
+	for i := range seqs {
+		seqs[i] = uint64(a.Index(i).Float())
+	}
+	return seqs
+}
+
 // terminate ends the thread, and forgets its lock watcher, if any.
 func (ww *webWorker) terminate() {
 	ww.ended = true

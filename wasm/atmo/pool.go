@@ -29,6 +29,13 @@ type transport interface {
 	terminate()
 }
 
+// unposter is a transport that may hold tasks back for the turn's batch:
+// unposted drops those not posted yet, so that they never are, and
+// returns their seqs. A task dropped so took no buffers with it.
+type unposter interface {
+	unposted() []uint64
+}
+
 // readyReader is a transport that reads what its worker says it can do
 // (batches, a lock it holds) in the worker-ready the core accepts: one
 // that comes again, ignored, changes nothing.
@@ -500,9 +507,13 @@ func (tm *TaskManager) workerDied(w *TaskWorker, reason string) {
 	tasks := tm.takeDown(w)
 	tm.scheduleRestart(w, "crashed: "+reason)
 	for _, t := range tasks {
+		if t.unposted { // never reached the worker: back in line, as it is
+			tm.requeue(t, "crashed: "+reason)
+			continue
+		}
 		t.wentDown()
 		hint := ""
-		if t.retriesLeft == 0 && !values.Moves(t.params) {
+		if t.retriesLeft == 0 && !t.movedOut() {
 			hint = "; it has no Retries left to run it again elsewhere (TaskParams.Retries)"
 		}
 		tm.leftWorker(t, fmt.Errorf("%w: %s crashed while running task %s (%s): %s%s", ErrWorkerCrashed, w.id, t.id, t.name, reason, hint))
@@ -541,11 +552,15 @@ func (tm *TaskManager) restartWorker(w *TaskWorker, reason string) {
 	tasks := tm.takeDown(w)
 	tm.scheduleRestart(w, reason)
 	for _, t := range tasks {
+		if t.unposted { // never reached the worker: back in line, as it is
+			tm.requeue(t, reason)
+			continue
+		}
 		t.wentDown()
 		// Sent to the worker, perhaps begun: run again only while its
 		// Retries last, as after a crash, so that a task without Retries
 		// never runs twice. One whose buffers moved fails saying so.
-		if values.Moves(t.params) {
+		if t.movedOut() {
 			tm.requeue(t, reason)
 			continue
 		}
@@ -563,7 +578,11 @@ func (tm *TaskManager) takeDown(w *TaskWorker) []*TaskRequest {
 	stop(w.bootTimer)
 	stop(w.idleTimer)
 	stop(w.restartTimer)
+	var dropped []uint64 // tasks still in the turn's batch: never sent
 	if w.transport != nil {
+		if u, ok := w.transport.(unposter); ok {
+			dropped = u.unposted()
+		}
 		w.transport.terminate()
 		w.transport = nil
 	}
@@ -575,6 +594,7 @@ func (tm *TaskManager) takeDown(w *TaskWorker) []*TaskRequest {
 	for _, t := range sortedInflight(w) {
 		stop(t.timer)
 		t.timer = nil
+		t.unposted = slices.Contains(dropped, t.seq)
 		if !t.settled {
 			tasks = append(tasks, t)
 		}
@@ -721,7 +741,7 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 	tm.setWorkerStatus(w, WorkerClosed, w.describe()+" "+reason)
 	w.pool.forgetClosed()
 	for _, t := range tasks {
-		if values.Moves(t.params) {
+		if t.movedOut() {
 			// Closed, not crashed: ErrClosed, as at the manager's close.
 			tm.settle(t, Response{WorkerID: w.id, Err: fmt.Errorf("%w: task %s (%s) cannot be sent again: its params moved JS buffers (atmo.Transfer) to %s, which was %s; add the task again with fresh buffers", ErrClosed, t.id, t.name, w.id, reason)})
 			continue

@@ -90,6 +90,7 @@ type TaskRequest struct {
 	settled     bool  // settled: it may still hold its worker's slot until the worker answers
 	calling     bool  // the task is in the callback runners' line, or a runner runs its callback
 	downs       uint8 // the workers that crashed, or were replaced, while it ran (see route), up to 255
+	unposted    bool  // handed to a worker that went down while it still waited in that turn's batch: never sent (see takeDown)
 	status      TaskStatus
 	worker      *TaskWorker
 	retriesLeft int
@@ -100,6 +101,11 @@ type TaskRequest struct {
 	timer       stopper // the running-phase timeout, or the cancel grace period
 	callbacks   []func()
 }
+
+// movedOut says whether t's params moved JS buffers to its worker
+// (atmo.Transfer, the JS API's transfer option), so that t cannot be sent
+// again: not when its worker went down before t left in the turn's batch.
+func (t *TaskRequest) movedOut() bool { return !t.unposted && values.Moves(t.params) }
 
 // ID is the task's id, unique within its TaskManager.
 func (t *TaskRequest) ID() string { return t.id }

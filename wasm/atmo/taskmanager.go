@@ -467,6 +467,7 @@ func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
 		timer = tm.clock.AfterFunc(d, func() { tm.timedOut(t, w, d, &timer) })
 		t.timer = timer
 	}
+	t.unposted = false
 	w.transport.work(t.seq, w.id, t.name, t.params, t.rawResult)
 }
 
@@ -620,7 +621,7 @@ func (tm *TaskManager) requeue(t *TaskRequest, why string) {
 		t.retriesLeft--
 		tm.stats.retried++
 	}
-	if values.Moves(t.params) {
+	if t.movedOut() {
 		wid := "its worker"
 		if t.worker != nil {
 			wid = t.worker.id

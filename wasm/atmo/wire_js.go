@@ -104,6 +104,7 @@ const sendOne = (port, q, seq, wid, name, r, t, keep, awake, lone) => {
 // task's buffers follow one another in q.transfer, from q.starts[i].
 const queueWork = (port, q, seq, wid, name, r, t, keep) => {
   if (keep) q.keep.add(seq);
+  q.seqs.push(seq);
   q.starts.push(q.transfer.length);
   const params = codec.read(r, q.transfer);
   if (t) for (const b of t) q.transfer.push(b);
@@ -115,7 +116,7 @@ const queueWork = (port, q, seq, wid, name, r, t, keep) => {
 const flush = (port, q, wid) => {
   const items = q.items, list = q.transfer, starts = q.starts;
   if (items.length === 0) return;
-  q.items = []; q.transfer = []; q.starts = [];
+  q.items = []; q.transfer = []; q.starts = []; q.seqs = [];
   const one = (i, l) => post(port, work(wid, items[i].taskId, items[i].name, items[i].params), l);
   try {
     if (items.length === 1) one(0, list);
@@ -249,14 +250,23 @@ const listen = (r, node, q) => {
 // whose answers stay in JS. most is the most answers a batch from it may
 // hold: one per task it may have in flight (its Concurrency), with room for
 // a few it should not have sent (see answers).
-const newQueue = (concurrency) => ({ items: [], transfer: [], starts: [], keep: new Set(), most: concurrency + 1024 });
-return { sendOne, queueWork, flush, listen, newQueue };
+const newQueue = (concurrency) => ({ items: [], transfer: [], starts: [], seqs: [], keep: new Set(), most: concurrency + 1024 });
+// drop empties the batch of this turn without posting it (its worker goes
+// down) and returns the seqs of its tasks, whose buffers stay where they are.
+const drop = (q) => {
+  const seqs = q.seqs;
+  for (const s of seqs) q.keep.delete(s);
+  q.items = []; q.transfer = []; q.starts = []; q.seqs = [];
+  return seqs;
+};
+return { sendOne, queueWork, flush, drop, listen, newQueue };
 `).Invoke(values.Codec)
 
 var (
 	wireSendOne   = wireJS.Get("sendOne")
 	wireQueueWork = wireJS.Get("queueWork")
 	wireFlush     = wireJS.Get("flush")
+	wireDrop      = wireJS.Get("drop")
 	wireListen    = wireJS.Get("listen")
 	wireNewQueue  = wireJS.Get("newQueue")
 )
