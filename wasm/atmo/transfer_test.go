@@ -191,7 +191,10 @@ func TestLargeBytesSentAndTakenBackRoundAfterRoundReuseThePagesHeap(t *testing.T
 			places[uintptr(unsafe.Pointer(&buf[0]))] = true
 		}
 	}
-	assert.LessOrEqual(t, len(places), 2, "the answers take turns between two places in the heap")
+	// Two places, round after round; a third when the pacer collected
+	// instead once (the heap the tests before left weighs in: see above).
+	// Going round the heap would give a place a round.
+	assert.LessOrEqual(t, len(places), 3, "the answers take turns between two places in the heap")
 }
 
 func TestATransferOfSomethingNoBufferIsErrBadParamsWhetherTheWorkerIsFreeOrBusy(t *testing.T) {
