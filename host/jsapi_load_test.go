@@ -101,7 +101,7 @@ import { loadAtmo } from '/atmo.js';
 	})
 	got := openOn(t, hang, "/t/index.html")
 	assert.Contains(t, got["lastError"], "its wasm_exec.js, ")
-	assert.Contains(t, got["lastError"], "/wasm_exec.js?hang, had not arrived after 4s (StartTimeout; the page gave up on its own copy after 3s)")
+	assert.Contains(t, got["lastError"], "/wasm_exec.js?hang, had not arrived after 4s (startTimeout; the page gave up on its own copy after 3s): check that the server answers for it (loadAtmo's wasmExec)")
 	assert.Greater(t, held.Load(), int32(1), "the requests after the first reached the server: none waited behind a download the page gave up on")
 	assert.Equal(t, "ready", got["ready"])
 	assert.Equal(t, 3.0, got["sum"])
