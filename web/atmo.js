@@ -392,7 +392,7 @@ class TaskManager {
       r.settle('error', this._givenBack(r, { ...fail, taskId }));
     }
     this._waiting.clear();
-    for (const r of this._runs) r.reject(this._givenBack(r, r.list && r.list.length ? new AtmoError(err.message, err) : err, true));
+    for (const r of this._runs) r.reject(this._givenBackCopy(r, err, true));
     this._runs = [];
   }
 
@@ -451,7 +451,7 @@ class TaskManager {
     } catch (err) {
       this._release(r);
       const e = this._bridge.gone() || err; // the module exited meanwhile: ERR_EXITED, not what that left behind
-      throw e instanceof AtmoError && list.length ? this._givenBack(r, new AtmoError(e.message, e)) : e;
+      throw this._givenBackCopy(r, e);
     }
     if (typeof id !== 'string') {
       this._release(r);
@@ -498,6 +498,14 @@ class TaskManager {
     if (buffers.some((b) => this._bridge.detached(b))) return err;
     if (unposted || buffers.length > 0) err.transfer = list;
     return err;
+  }
+
+  // _givenBackCopy is _givenBack for an AtmoError that several tasks share
+  // (the module's exit, a batch that failed): a task with a transfer list
+  // gets a copy of its own to carry it. Any other error is left as it is.
+  _givenBackCopy(r, err, unposted = false) {
+    if (!(err instanceof AtmoError) || !r.list || !r.list.length) return err;
+    return this._givenBack(r, new AtmoError(err.message, err), unposted);
   }
 
   // _release lets go of the params the bridge held for a task: it settled,
@@ -591,7 +599,7 @@ class TaskManager {
     }
     const gone = this._bridge.gone();
     if (gone) {
-      for (const r of runs) r.reject(this._givenBack(r, r.list && r.list.length ? new AtmoError(gone.message, gone) : gone, true));
+      for (const r of runs) r.reject(this._givenBackCopy(r, gone, true));
       return;
     }
     // A run whose signal aborted before it was sent is not sent.
@@ -620,7 +628,7 @@ class TaskManager {
       failed = this._bridge.gone() || failed;
       for (const r of runs) {
         this._release(r);
-        r.reject(r.list && r.list.length ? this._givenBack(r, new AtmoError(failed.message, failed)) : failed);
+        r.reject(this._givenBackCopy(r, failed));
       }
       return;
     }
