@@ -330,31 +330,27 @@ func (tm *TaskManager) route(t *TaskRequest) {
 	if tm.watched() {
 		tm.emit(Message{Kind: KindTaskAvailable, TaskID: t.id, Content: t.name})
 	}
-	if w := tm.pickWorker(candidates); w != nil {
-		if t.queued == 0 || !tm.waiting(w) {
-			tm.assign(w, t)
-			return
-		}
-		// A task back in line (a retry, or its worker closed) whose slot
-		// just came free, with tasks waiting that the free worker could
-		// run: it takes its place among them, and free workers pull
-		// the best, so that it runs before none of a higher rank.
-		tm.enqueue(t)
-		for w != nil && t.index >= 0 {
-			tm.pull(w)
-			w = tm.pickWorker(candidates)
-		}
-		if t.index >= 0 {
-			tm.grow(t.name, t.downs >= 2)
-		}
+	w := tm.pickWorker(candidates)
+	if w != nil && (t.queued == 0 || !tm.waiting(w)) {
+		tm.assign(w, t)
 		return
 	}
+	// Queued; or a task back in line (a retry, or its worker closed) whose
+	// slot just came free, with tasks waiting that the free worker could
+	// run: it takes its place among them, and free workers pull the best,
+	// so that it runs before none of a higher rank.
 	tm.enqueue(t)
-	// A task whose workers went down twice while it ran is likely what
-	// brings them down: a fresh worker for each of its runs would skip the
-	// restart backoff that slows a crash loop, so it waits for one, when
-	// one will come (not under Restart.Never, whose workers close).
-	tm.grow(t.name, t.downs >= 2)
+	for w != nil && t.index >= 0 {
+		tm.pull(w)
+		w = tm.pickWorker(candidates)
+	}
+	if t.index >= 0 {
+		// A task whose workers went down twice while it ran is likely what
+		// brings them down: a fresh worker for each of its runs would skip
+		// the restart backoff that slows a crash loop, so it waits for one,
+		// when one will come (not under Restart.Never, whose workers close).
+		tm.grow(t.name, t.downs >= 2)
+	}
 }
 
 // waiting says whether a task that w lists waits in a queue. Called with mu held.
