@@ -744,12 +744,7 @@ func TestAWasmFileGivenAsAScriptFailsSayingItGoesInModule(t *testing.T) {
 	// The test binary itself: the one .wasm path wasmbrowsertest serves.
 	url := js.Global().Get("Function").New(`return performance.getEntriesByType('resource').map((e) => e.name).find((n) => /\.wasm$/.test(n)) || ''`).Invoke().String()
 	require.NotEmpty(t, url, "the test binary's URL")
-	tm := atmo.NewTaskManager()
-	defer tm.Close()
-	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Script: url + "?v=1", Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
-	require.NoError(t, err)
-	defer wm.Close()
-	err = wm.Ready(testCtx(t))
+	err := startErrorOf(t, atmo.WorkerConfig{Tasks: []string{"add"}, Script: url + "?v=1", Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
 	require.ErrorIs(t, err, atmo.ErrWorkerStart)
 	assert.Contains(t, err.Error(), "a .wasm file is no script: a Go WASM worker module goes in WorkerConfig.Module, not Script")
 }
@@ -765,12 +760,7 @@ func TestAModuleWorkersSyntaxErrorIsNotBlamedOnlyOnA404(t *testing.T) {
 		"in a module it imports": "import '" + lib + "';",
 	} {
 		t.Run(name, func(t *testing.T) {
-			tm := atmo.NewTaskManager()
-			defer tm.Close()
-			wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Script: jstest.BlobURL(t, src), Type: "module", Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
-			require.NoError(t, err)
-			defer wm.Close()
-			err = wm.Ready(testCtx(t))
+			err := startErrorOf(t, atmo.WorkerConfig{Tasks: []string{"add"}, Script: jstest.BlobURL(t, src), Type: "module", Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
 			require.ErrorIs(t, err, atmo.ErrWorkerStart)
 			assert.Contains(t, err.Error(), "or a syntax error in it or in a module it imports")
 		})
@@ -781,12 +771,7 @@ func TestAModuleWorkersSyntaxErrorIsNotBlamedOnlyOnA404(t *testing.T) {
 // any path) failed with "Uncaught SyntaxError: Unexpected token '<'" alone.
 func TestAScriptURLAnsweredWithAPageFailsSayingItIsHTML(t *testing.T) {
 	page := jstest.BytesURL(t, []byte("<!doctype html><html><body>app</body></html>"), "text/html")
-	tm := atmo.NewTaskManager()
-	defer tm.Close()
-	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Script: page, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
-	require.NoError(t, err)
-	defer wm.Close()
-	err = wm.Ready(testCtx(t))
+	err := startErrorOf(t, atmo.WorkerConfig{Tasks: []string{"add"}, Script: page, Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
 	require.ErrorIs(t, err, atmo.ErrWorkerStart)
 	assert.Contains(t, err.Error(), "it reads as HTML, not JavaScript: check the URL")
 }

@@ -31,9 +31,15 @@ func TestAHelperWorkerMayRegisterItsHandlersAfterAnAwait(t *testing.T) {
 // its own, and returns what Ready says (nil once it started).
 func startError(t *testing.T, script string, tasks ...string) error {
 	t.Helper()
+	return startErrorOf(t, atmo.WorkerConfig{Tasks: tasks, Script: script, StartTimeout: 5 * time.Second})
+}
+
+// startErrorOf is what Ready says of a worker started from c.
+func startErrorOf(t *testing.T, c atmo.WorkerConfig) error {
+	t.Helper()
 	tm := atmo.NewTaskManager()
 	t.Cleanup(func() { tm.Close() })
-	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: tasks, Script: script, StartTimeout: 5 * time.Second})
+	wm, err := atmo.NewBrowserWorkerManager(tm, c)
 	require.NoError(t, err)
 	t.Cleanup(func() { wm.Close() })
 	return wm.Ready(testCtx(t))
