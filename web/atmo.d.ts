@@ -210,6 +210,7 @@ export interface RunOptions {
   /**
    * Called for each progress report the worker sends (progress(value) in
    * atmo-worker.js, worker.Progress in Go), in order, before the task settles.
+   * A task run again by `retries` reports again from its start.
    */
   onProgress?: (report: ProgressReport) => void;
   /**

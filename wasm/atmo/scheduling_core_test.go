@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,6 +170,53 @@ func TestProgressReachesOnProgressInOrderBeforeTheResult(t *testing.T) {
 	for i, v := range got {
 		assert.Equal(t, float64(i+1), v)
 	}
+}
+
+func TestARetriedTaskReportsProgressAgainFromItsStart(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	var p *workerPool
+	var runs atomic.Int32
+	p, _ = fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		tm.mu.Lock()
+		var id uint64
+		for k := range w.inflight {
+			id = k
+		}
+		tm.mu.Unlock()
+		p.receive(w, inbound{kind: KindWorkerProgress, task: id, content: "half"})
+		if runs.Add(1) == 1 {
+			p.workerExit(w, "crash") // the first run dies half way
+			return "lost", ""
+		}
+		p.receive(w, inbound{kind: KindWorkerProgress, task: id, content: "all"})
+		return "done", ""
+	}, cfg("a", "job"), cfg("b", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	var mu sync.Mutex
+	var seen []string
+	defer tm.Subscribe(func(m Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case m.Kind == KindWorkerProgress:
+			seen = append(seen, "event "+fmt.Sprint(m.Content))
+		case m.Kind == KindTaskUpdated && m.Content == TaskNew:
+			seen = append(seen, "back to new")
+		}
+	})()
+	var got []any
+	r := <-doAsync(tm, TaskParams{Name: "job", Retries: 1, OnProgress: func(pr Progress) {
+		mu.Lock()
+		got = append(got, pr.Content)
+		mu.Unlock()
+	}})
+	require.NoError(t, r.Err)
+	assert.Equal(t, "done", r.Content)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []any{"half", "half", "all"}, got, "the second run reports from its start")
+	assert.Equal(t, []string{"event half", "back to new", "event half", "event all"}, seen)
 }
 
 func TestStatsCountWhatHappened(t *testing.T) {

@@ -28,7 +28,10 @@ type TaskParams struct {
 	// a worker's error, no capable worker, timeout, cancel, crash, close.
 	OnError func(Response)
 	// OnProgress runs for each progress report the worker sends while the
-	// task runs, in order, and always before OnSuccess or OnError.
+	// task runs, in order, and always before OnSuccess or OnError. A task
+	// that is retried runs again from the start, so its reports start over
+	// too (on the event stream, a task-updated back to TaskNew comes between
+	// the two runs' reports).
 	OnProgress func(Progress)
 	// Priority orders queued tasks: higher runs first, equal priorities in
 	// the order they were added. See Options.AgingInterval for how waiting
