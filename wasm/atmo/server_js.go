@@ -262,7 +262,8 @@ func (th *thread) listen(w *TaskWorker) {
 		p.receiveAll(w, ins)
 	})
 	th.onError = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		reason := "uncaught " + errorString(args[0])
+		text, place := errorString(args[0])
+		reason := "uncaught " + text
 		if w.Status() == WorkerOffline && webWorkerOnly.MatchString(reason) {
 			reason += " (a Web Worker script: under Node.js a worker talks through require('worker_threads').parentPort, or is written with jsworker/atmo-worker.js, which speaks to either)"
 		}
@@ -279,6 +280,7 @@ func (th *thread) listen(w *TaskWorker) {
 		if w.Status() == WorkerOffline && esModuleSyntax.MatchString(reason) {
 			reason += " (an ES module: under Node.js WorkerConfig.Type is not used; name the file .mjs, or put it in a package whose package.json says \"type\": \"module\")"
 		}
+		reason += place
 		if th.uncaught == "" {
 			th.uncaught = reason // reported at the exit that follows, after the answers posted before it
 			p.workerDying(w, th)
@@ -320,15 +322,46 @@ func (th *thread) listen(w *TaskWorker) {
 // 'error' event, which Node.js always follows with one.
 const uncaughtExitWait = 5 * time.Second
 
-// errorString is a thrown JS value as text: "Error: message" for an Error.
-func errorString(v js.Value) string {
-	s := ""
-	_ = jsCall(func() { s = js.Global().Get("String").Invoke(v).String() })
-	if s == "" {
-		s = "an error with no message"
+// errorString is a thrown JS value as text: "Error: message" for an Error,
+// and where it was thrown when its stack says so, as " (at
+// file:line:column)" (a syntax error's file and line, or the first frame
+// outside Node.js's own code), as errorPlace says it in the browser; a
+// thrown value that is no Error is said as JSON, as a worker's `error`
+// field is, not as "[object Object]".
+func errorString(v js.Value) (text, place string) {
+	_ = jsCall(func() {
+		r := nodeErrorText.Invoke(v)
+		text, place = r.Index(0).String(), r.Index(1).String()
+	})
+	if text == "" {
+		text = "an error with no message"
 	}
-	return s
+	if place != "" {
+		place = " (at " + place + ")"
+	}
+	return text, place
 }
+
+var nodeErrorText = js.Global().Get("Function").New("e", `
+const isObj = e !== null && (typeof e === 'object' || typeof e === 'function');
+let text;
+if (isObj && !(e instanceof Error) && typeof e.stack !== 'string') {
+  try { text = JSON.stringify(e); } catch (_) { /* a cycle, a BigInt */ }
+  if (typeof text !== 'string') text = undefined;
+}
+if (text === undefined) text = String(e);
+const stack = isObj && typeof e.stack === 'string' ? e.stack : '';
+let place = '';
+if (stack) {
+  const lines = stack.split('\n');
+  const m = /^(.+):(\d+)$/.exec(lines[0]); // a SyntaxError's "file:line", then its code
+  if (m && !stack.startsWith(text)) place = m[1] + ':' + m[2];
+  else for (const line of lines.slice(1)) {
+    const f = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?$/.exec(line);
+    if (f && !f[1].startsWith('node:')) { place = f[1] + ':' + f[2] + ':' + f[3]; break; }
+  }
+}
+return [text, place];`)
 
 func (th *thread) init(id string, tasks []string, concurrency int, keepAwake time.Duration) {
 	th.worker.Call("postMessage", initWorker(id, tasks, concurrency, keepAwake))

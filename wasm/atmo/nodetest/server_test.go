@@ -755,3 +755,47 @@ func TestTransferWithOfAViewOnASharedArrayBufferSendsIt(t *testing.T) {
 	_, err = tm.Do(testCtx(t), "echo", map[string]any{"b": atmo.Transfer(u8)})
 	require.NoError(t, err)
 }
+
+// An uncaught error of a worker thread says where it was thrown, as the
+// browser's error event does (errorPlace): a syntax error's line, a
+// throw's first frame in the worker's code.
+func TestAnUncaughtErrorOfAThreadSaysWhereItHappened(t *testing.T) {
+	syntax := script(t, "syntax.js", "const { parentPort } = require('worker_threads');\nparentPort.on('message', (d) => {\n  let x = ;\n});\n")
+	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"x"}, Script: syntax})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "SyntaxError: Unexpected token ';'")
+	assert.ErrorContains(t, err, syntax+":3", "the line of the syntax error")
+
+	refer := script(t, "refer.js", "const { parentPort } = require('worker_threads');\nfunction f() { foo(); }\nf();\n")
+	_, wm = start(t, atmo.WorkerConfig{Tasks: []string{"x"}, Script: refer})
+	err = wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.ErrorContains(t, err, "ReferenceError: foo is not defined")
+	assert.ErrorContains(t, err, refer+":2:16", "where foo was called")
+
+	// A seed worker that throws outside its handler mid-task.
+	mid := script(t, "mid.js", `const { parentPort } = require('worker_threads');
+let id;
+parentPort.on('message', (d) => {
+  if (d.message === 'init-worker') { id = d.id; parentPort.postMessage({ message: 'worker-ready', workerId: id, content: { tasks: d.content } }); return; }
+  setTimeout(() => { JSON.parse('{'); }, 0);
+});
+`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"x"}, Script: mid})
+	_, err = tm.Do(testCtx(t), "x", nil)
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.ErrorContains(t, err, "uncaught SyntaxError")
+	assert.ErrorContains(t, err, mid+":5:", "the line of the throw in the worker's script, not in node:internal")
+}
+
+// A thrown value that is no Error is said as JSON, as a worker's `error`
+// field is (errorText), not as "[object Object]".
+func TestAnUncaughtNonErrorOfAThreadIsSaidAsJSON(t *testing.T) {
+	w := script(t, "throwobj.js", "throw { code: 5, why: 'db down' };\n")
+	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"x"}, Script: w})
+	err := wm.Ready(testCtx(t))
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	assert.NotContains(t, err.Error(), "[object Object]")
+	assert.ErrorContains(t, err, `"why":"db down"`)
+}
