@@ -217,6 +217,29 @@ self.onmessage = (e) => {
 	assert.Equal(t, 0, tm.Stats().Crashed, "its echoed lock and features are the page's own, not the worker's")
 }
 
+func TestASeedScriptsAsyncHandlerThatRejectsEndsItsTaskOnlyByItsTimeout(t *testing.T) {
+	// The browser tells the page nothing of a worker's unhandled
+	// rejection: no error event, no answer. So the task waits for its
+	// Timeout, and the worker, which cannot be asked to stop, is replaced.
+	script := jstest.BlobURL(t, `
+let id;
+self.onmessage = async (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  await null;
+  throw new Error('the database is down');
+};`)
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"query"}, Script: script})
+	res := make(chan atmo.Response, 1)
+	_, err := tm.AddTask(atmo.TaskParams{Name: "query", Timeout: 200 * time.Millisecond, OnError: func(r atmo.Response) { res <- r }})
+	require.NoError(t, err)
+	r := <-res
+	require.ErrorIs(t, r.Err, atmo.ErrTimeout)
+	assert.Contains(t, r.Error, "an async onmessage that rejects answers nothing", "the likely cause is named")
+	require.NoError(t, wm.Ready(testCtx(t)))
+	assert.Equal(t, 1, tm.Stats().Restarted, "replaced, as it could not be asked to stop")
+}
+
 func TestAWorkerThatClosesItselfIsNoticedAndReplaced(t *testing.T) {
 	tm, wm := pool(t, chaosConfig(t))
 	_, err := tm.Do(testCtx(t), "close", nil)

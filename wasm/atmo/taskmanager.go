@@ -643,7 +643,14 @@ func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration, 
 		return
 	}
 	tm.stats.timedOut++
-	err := fmt.Errorf("%w: task %s (%s) ran longer than %v on %s, the limit of %s: raise it if the task needs longer", ErrTimeout, t.id, t.name, d, w.id, tm.timeoutSetting(t, w))
+	hint := "raise it if the task needs longer"
+	if !w.catches {
+		// A hand-written script answers a throw only if it catches it,
+		// and a browser tells the page nothing of an async handler's
+		// rejection: a common reason for a task that never answers.
+		hint += ", or, if its handler may have thrown, catch the error in the worker script and post it as the worker-response's error (in a browser, an async onmessage that rejects answers nothing), or write the worker with atmo-worker.js, which does"
+	}
+	err := fmt.Errorf("%w: task %s (%s) ran longer than %v on %s, the limit of %s: %s", ErrTimeout, t.id, t.name, d, w.id, tm.timeoutSetting(t, w), hint)
 	if !w.stops {
 		// A busy loop cannot be interrupted: replace the worker, then run
 		// the task again elsewhere or fail it.

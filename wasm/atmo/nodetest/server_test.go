@@ -475,6 +475,22 @@ func TestUncaughtExceptionMidTaskCrashesTheWorker(t *testing.T) {
 	require.NoError(t, err, "the worker restarted")
 }
 
+func TestASeedScriptsAsyncHandlerThatRejectsCrashesItsThreadAsAThrowDoes(t *testing.T) {
+	// Node.js ends a thread on a rejection no one handles, so the task
+	// fails at once, not at its Timeout as in a browser.
+	w := script(t, "async-reject.js", `const { parentPort } = require('worker_threads');
+let id;
+parentPort.on('message', async (d) => {
+  if (d.message === 'init-worker') { id = d.id; parentPort.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  await null;
+  throw new Error('the database is down');
+});`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"query"}, Script: w})
+	_, err := tm.Do(testCtx(t), "query", nil)
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.ErrorContains(t, err, "uncaught Error: the database is down")
+}
+
 // answerThenDie is a seed-like script that answers each task, then runs
 // after in the same turn (a throw, an exit).
 func answerThenDie(t *testing.T, after string) string {
