@@ -233,8 +233,8 @@ func TestJSAPIAModuleExitingMidBatchSettlesItsRunsWithErrExited(t *testing.T) {
   tm.subscribe((m) => { if (m.message === 'new-task' && !once) { once = true; atmoTestExit(3); } });
   const outcome = (p) => within(p.then((v) => ({ resolved: v }), (e) => ({ code: e.code })));
   const runs = await Promise.all([1, 2].map((a) => outcome(tm.run('add', { a, b: 10 }))));
-  return { runs, held: heldBy(tm), early: tm._early.size };`), &got)
-	assert.Equal(t, map[string]any{"runs": []any{map[string]any{"code": "ERR_EXITED"}, map[string]any{"code": "ERR_EXITED"}}, "held": 0.0, "early": 0.0}, got)
+  return { runs, held: heldBy(tm), waiting: tm._waiting.size };`), &got)
+	assert.Equal(t, map[string]any{"runs": []any{map[string]any{"code": "ERR_EXITED"}, map[string]any{"code": "ERR_EXITED"}}, "held": 0.0, "waiting": 0.0}, got)
 	assert.NotContains(t, strings.ToLower(plog.String()), "uncaught")
 }
 

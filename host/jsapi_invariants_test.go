@@ -67,7 +67,7 @@ window.randomOps = async (seed, nOps, weightsOverride) => {
   const settle = (rec, ok, val) => {
     rec.settles++;
     rec.settledAt = performance.now();
-    if (window.__inStatus) { rec.inStatus = true; log.push(desc(rec) + ': settled (callback ran) inside a tm.status() call'); }
+    if (window.__inStatus) { rec.inStatus = true; bad(desc(rec) + ': settled (callback ran) inside a tm.status() call'); }
     if (rec.settles > 1) { bad(desc(rec) + ': settled ' + rec.settles + ' times, now ' + (ok ? 'ok ' + JSON.stringify(val) : 'error ' + (val && val.code) + ' ' + (val && val.message))); return; }
     rec.ok = ok;
     rec.val = val;

@@ -357,12 +357,22 @@ class TaskManager {
     this._subs = new Set();
     // run() calls of one turn, added with one bridge.run; every task's
     // settle(kind, payload) by task id until answered (run's and addTask's
-    // answers alike come back together, once per turn); answers that came
-    // before their id.
+    // answers alike come back together, once per turn).
     this._runs = [];
     this._waiting = new Map();
-    this._early = new Map();
-    this._deliver = (items) => this._settleRuns(items);
+    this._settle = (items) => this._settleRuns(items);
+    this._deliver = (items) => {
+      if (!bridge.busy()) {
+        this._settleRuns(items);
+        return;
+      }
+      // Handed over during a call into Go: they wait for it to return (see
+      // exitAware). An answer for a task whose id that call has not
+      // returned yet came before its id (_settleRun's unposted): marked now,
+      // while that is known.
+      for (const item of items) if (item[1] !== null && !this._waiting.has(item[0])) item[5] = true;
+      bridge.later(this._settle, items);
+    };
     bridge.listen(handle, this._deliver);
     this._unwatch = bridge.onExit((err) => this._exited(err));
     // Its worker managers, and once closed its final status and stats:
@@ -524,22 +534,12 @@ class TaskManager {
     }
   }
 
-  // _expect waits for task id's answer, unless it came already.
+  // _expect waits for task id's answer. One that came during the call that
+  // added the task waited for that call to return (see _deliver), so it is
+  // not here yet either.
   _expect(id, r) {
-    const early = this._early.get(id);
-    if (early) {
-      // An answer that came during the call that added the task is given
-      // once that call has returned its id. Most often Go failed it at once
-      // (no worker lists its name), before it was posted; but a task may
-      // also be posted and end while Go still runs that call (a timeout of
-      // a few ms, past which the call ran): an answer that names a worker
-      // says it was posted.
-      this._early.delete(id);
-      queueMicrotask(() => this._settleRun(r, early, !early[3]));
-    } else {
-      this._waiting.set(id, r);
-      if (r.signal) this._watch(r, id);
-    }
+    this._waiting.set(id, r);
+    if (r.signal) this._watch(r, id);
   }
 
   /**
@@ -644,7 +644,9 @@ class TaskManager {
   }
 
   // _settleRuns takes a batch of answers, [taskId, ok, content, workerId,
-  // error], and of progress reports, [taskId, null, content, workerId].
+  // error, early], and of progress reports, [taskId, null, content,
+  // workerId]: early marks an answer that came, during the call that added
+  // its task, before its id (see _deliver).
   _settleRuns(items) {
     for (const item of items) {
       const r = this._waiting.get(item[0]);
@@ -652,12 +654,9 @@ class TaskManager {
         if (r && r.progress) r.progress({ taskId: item[0], workerId: item[3], content: item[2] });
         continue;
       }
-      if (!r) {
-        this._early.set(item[0], item); // bridge.run has not returned its id yet
-        continue;
-      }
+      if (!r) continue; // no one waits for it any more: the module's exit settled it
       this._waiting.delete(item[0]);
-      this._settleRun(r, item);
+      this._settleRun(r, item, item[5] === true && !item[3]);
     }
   }
 
@@ -758,7 +757,7 @@ class TaskManager {
         console.error('atmo: a subscriber threw', err);
       }
     };
-    const sub = unwrap(this._bridge.subscribe(this._handle, safe));
+    const sub = unwrap(this._bridge.subscribe(this._handle, this._bridge.guard(safe)));
     const stop = () => {
       if (!active) return;
       active = false;
@@ -789,14 +788,14 @@ class TaskManager {
     if (this._closing) return this._closing;
     this._closed = true;
     this._closing = closing(this._bridge, (done) =>
-      this._bridge.closeTaskManager(this._handle, () => {
+      this._bridge.closeTaskManager(this._handle, this._bridge.guard(() => {
         this._unwatch();
         try {
           this._letGo();
         } finally {
           done();
         }
-      }),
+      })),
     );
     return this._closing;
   }
@@ -882,11 +881,11 @@ class BrowserWorkerManager {
       if (gone) return reject(gone); // and add no watcher that would never be called
       if (this._final) return resolve(); // closed: none is starting
       const unwatch = this._bridge.onExit(reject);
-      const a = this._bridge.ready(this._handle, timeout || 30000, (err) => {
+      const a = this._bridge.ready(this._handle, timeout || 30000, this._bridge.guard((err) => {
         unwatch();
         if (err) reject(fromBridge(err));
         else resolve();
-      });
+      }));
       if (a && a.error) {
         unwatch();
         reject(fromBridge(a.error));
@@ -917,13 +916,13 @@ class BrowserWorkerManager {
     if (this._closing) return this._closing;
     this._closed = true;
     this._closing = closing(this._bridge, (done) =>
-      this._bridge.closeWorkerManager(this._handle, () => {
+      this._bridge.closeWorkerManager(this._handle, this._bridge.guard(() => {
         try {
           this._letGo();
         } finally {
           done();
         }
-      }),
+      })),
     );
     return this._closing;
   }
@@ -976,14 +975,49 @@ class Atmo {
 // waiting for ever. go is the module's wasm_exec.js Go: its exited flag is
 // set during the exit itself, before the Promise of go.run settles.
 // copy, hold, release, held and detached are plain JS and work on.
+//
+// It also keeps JS's run to completion: a call into Go that waits, however
+// briefly (a lock another goroutine holds), lets Go's other goroutines run,
+// and those hand answers and events to JS (listen's deliver, a subscriber,
+// close's and ready's done) during the call. A page's callback run then
+// would run inside its own tm.status() or addTask(), and could call back
+// into Go mid-call. So what Go hands over during a call, or while earlier
+// deliveries still wait, waits in one queue, in the order it came, and runs
+// once the outermost call has returned, in a microtask; the exit's
+// watchers wait there too (gone() may be called within any call).
 const PLAIN_JS = new Set(['copy', 'hold', 'release', 'held', 'detached']);
 function exitAware(b, go, exitError) {
   let error = null;
   const watchers = new Set();
+  let depth = 0; // calls into Go under way
+  let due = false; // a flush of the queue is scheduled or running
+  const queue = []; // fn, arg, fn, arg, ...: deliveries that wait
+  const flush = () => {
+    // Deliveries queued while it runs (a callback's own call into Go) run
+    // in this loop too, after the others.
+    for (let i = 0; i < queue.length; i += 2) {
+      const fn = queue[i], a = queue[i + 1];
+      queue[i] = queue[i + 1] = undefined;
+      try {
+        fn(a);
+      } catch (err) {
+        console.error('atmo: a delivery from Go threw', err); // atmo.js's own callers catch theirs
+      }
+    }
+    queue.length = 0;
+    due = false;
+  };
+  const later = (fn, a) => {
+    queue.push(fn, a);
+    if (depth === 0 && !due) {
+      due = true;
+      queueMicrotask(flush);
+    }
+  };
   const gone = () => {
     if (error === null && go.exited) {
       error = exitError();
-      for (const fn of watchers) fn(error);
+      for (const fn of watchers) later(fn, error);
       watchers.clear();
     }
     return error;
@@ -996,9 +1030,28 @@ function exitAware(b, go, exitError) {
     }
     w[k] = (...args) => {
       if (gone()) throw error;
-      return f(...args);
+      depth++;
+      try {
+        return f(...args);
+      } finally {
+        if (--depth === 0 && queue.length > 0 && !due) {
+          due = true;
+          queueMicrotask(flush);
+        }
+      }
     };
   }
+  // busy says whether what Go hands over now must wait (see later).
+  w.busy = () => depth > 0 || queue.length > 0;
+  // later(fn, a) calls fn(a) once no call into Go is under way, after the
+  // deliveries that wait already.
+  w.later = later;
+  // guard(fn) is fn, of one argument, for Go to call: at once when no call
+  // into Go is under way and nothing waits, else later.
+  w.guard = (fn) => (a) => {
+    if (depth === 0 && queue.length === 0) fn(a);
+    else later(fn, a);
+  };
   // gone is the exit's error, or null while the module runs.
   w.gone = gone;
   // onExit calls fn(error) once the module has exited; the function it
