@@ -17,9 +17,28 @@ export type AtmoErrorCode =
   | 'ERR_ATMO'
   | 'ERR_INTERNAL';
 
-/** The error of every failed call and task. */
+/** The fields an AtmoError may be made with: its code, and any of its other fields. */
+export interface AtmoErrorFields {
+  /** Default 'ERR_ATMO'. A subclass of the page's own may give a code of its own. */
+  code?: AtmoErrorCode | (string & {});
+  taskId?: string;
+  workerId?: string;
+  workerMessage?: string;
+  argument?: string;
+  cause?: unknown;
+  transfer?: Transferable[];
+}
+
+/**
+ * The error of every failed call and task. A page may make its own, or
+ * subclass it (class AppError extends AtmoError {}): atmo's errors are
+ * instanceof AtmoError whichever copy of atmo.js made them, and a
+ * subclass's instanceof stays its own.
+ */
 export class AtmoError extends Error {
-  name: 'AtmoError';
+  constructor(message?: string, fields?: AtmoErrorFields);
+  /** 'AtmoError' (a subclass may set its own). */
+  name: string;
   code: AtmoErrorCode;
   /** The task that failed, when a task failed. */
   taskId?: string;
@@ -45,7 +64,7 @@ export class AtmoError extends Error {
 /** One worker of a pool: a JS script or a Go WASM module. */
 export interface WorkerConfig {
   /** The task names the worker handles (at least one). */
-  tasks: string[];
+  tasks: readonly string[];
   /** URL of a JS worker script (the seed's protocol, or jsworker/atmo-worker.js). */
   script?: string | URL;
   /** URL of a Go WASM worker module built with wasm/worker. Set script or module. */
@@ -219,7 +238,7 @@ export interface RunOptions {
    * made. Should the task fail before it is posted to a worker, its error's
    * transfer has them back.
    */
-  transfer?: Transferable[];
+  transfer?: readonly Transferable[];
   /**
    * The result as the worker sent it (typed arrays keep their type, Dates stay
    * Dates, a buffer the worker transferred arrives with no copy) instead of
@@ -279,6 +298,12 @@ export interface TaskManager {
   close(): Promise<void>;
 }
 
+/** Options of ready(). */
+export interface ReadyOptions {
+  /** Milliseconds to wait for the workers still starting (default 30000). */
+  timeout?: number;
+}
+
 export interface BrowserWorkerManager {
   readonly taskManager: TaskManager;
   workers(): WorkerInfo[];
@@ -287,25 +312,34 @@ export interface BrowserWorkerManager {
    * that failed (ERR_WORKER_START), or, past timeout (ms, default 30000),
    * those still starting (ERR_TIMEOUT).
    */
-  ready(options?: { timeout?: number }): Promise<void>;
+  ready(options?: ReadyOptions): Promise<void>;
   addWorker(config: WorkerConfig): WorkerInfo;
   closeWorker(id: string): void;
   close(): Promise<void>;
 }
 
-export interface Atmo {
+/** Options of createTaskManager(). */
+export interface TaskManagerOptions {
+  /** ms a queued task waits to gain a priority level (default 1000; negative: no aging). */
+  agingInterval?: number;
   /**
-   * agingInterval: ms a queued task waits to gain a priority level (default
-   * 1000; negative: no aging). loneTaskAwake: ms the page and the worker stay
-   * awake around a task the manager holds alone, as in a loop of awaited runs,
-   * so that neither pays a sleeping thread's wake-up (default 0.3, at most 1;
-   * 0 or negative: never). Workers' own keepAwake takes its place.
-   * maxQueue: the most tasks that may wait (default 1000000; Infinity: no bound); past it run()
-   * rejects, and addTask throws, with ERR_QUEUE_FULL.
+   * ms the page and the worker stay awake around a task the manager holds
+   * alone, as in a loop of awaited runs, so that neither pays a sleeping
+   * thread's wake-up (default 0.3, at most 1; 0 or negative: never).
+   * Workers' own keepAwake takes its place.
    */
-  createTaskManager(options?: { agingInterval?: number; loneTaskAwake?: number; maxQueue?: number }): TaskManager;
+  loneTaskAwake?: number;
+  /**
+   * The most tasks that may wait (default 1000000; Infinity: no bound); past
+   * it run() rejects, and addTask throws, with ERR_QUEUE_FULL.
+   */
+  maxQueue?: number;
+}
+
+export interface Atmo {
+  createTaskManager(options?: TaskManagerOptions): TaskManager;
   /** Throws an AtmoError naming the bad argument, e.g. an unknown config field. */
-  createBrowserWorkerManager(tm: TaskManager, configs: WorkerConfig[]): BrowserWorkerManager;
+  createBrowserWorkerManager(tm: TaskManager, configs: readonly WorkerConfig[]): BrowserWorkerManager;
 }
 
 export interface LoadOptions {
