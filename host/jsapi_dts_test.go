@@ -34,7 +34,13 @@ var (
 // AtmoErrorCode.
 func readDts(t *testing.T) (map[string]dtsType, []string) {
 	t.Helper()
-	b, err := os.ReadFile("../web/atmo.d.ts")
+	return readDtsFile(t, "../web/atmo.d.ts")
+}
+
+// readDtsFile parses the declarations file at path, as readDts does.
+func readDtsFile(t *testing.T, path string) (map[string]dtsType, []string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	types := map[string]dtsType{}
 	var codes []string
@@ -87,21 +93,21 @@ func readDts(t *testing.T) (map[string]dtsType, []string) {
 func checkShape(t *testing.T, types map[string]dtsType, name, what string, keys []string, methods bool) {
 	t.Helper()
 	ty, ok := types[name]
-	if !assert.True(t, ok, "atmo.d.ts declares %s (for %s)", name, what) {
+	if !assert.True(t, ok, "the .d.ts declares %s (for %s)", name, what) {
 		return
 	}
 	have := map[string]bool{}
 	for _, k := range keys {
 		have[k] = true
 		_, field := ty.fields[k]
-		assert.True(t, field || (methods && ty.methods[k]), "%s has %q, which atmo.d.ts's %s does not declare", what, k, name)
+		assert.True(t, field || (methods && ty.methods[k]), "%s has %q, which the .d.ts's %s does not declare", what, k, name)
 	}
 	for k, optional := range ty.fields {
-		assert.True(t, optional || have[k], "atmo.d.ts's %s declares %q required, which %s lacks", name, k, what)
+		assert.True(t, optional || have[k], "the .d.ts's %s declares %q required, which %s lacks", name, k, what)
 	}
 	if methods {
 		for k := range ty.methods {
-			assert.True(t, have[k], "atmo.d.ts's %s declares method %s(), which %s lacks", name, k, what)
+			assert.True(t, have[k], "the .d.ts's %s declares method %s(), which %s lacks", name, k, what)
 		}
 	}
 }
@@ -111,7 +117,7 @@ func checkShape(t *testing.T, types map[string]dtsType, name, what string, keys 
 func checkOptions(t *testing.T, types map[string]dtsType, name, what string, known []string) {
 	t.Helper()
 	ty, ok := types[name]
-	if !assert.True(t, ok, "atmo.d.ts declares %s (for %s)", name, what) {
+	if !assert.True(t, ok, "the .d.ts declares %s (for %s)", name, what) {
 		return
 	}
 	var declared []string
@@ -348,4 +354,25 @@ func TestJSAPITakesFrozenArrays(t *testing.T) {
   await tm.close();
   return out;`), &got)
 	assert.Equal(t, map[string]any{"sum": 3.0, "moved": true, "workers": 2.0}, got)
+}
+
+// jsworker/atmo-worker.d.ts types a handler's ctx and atmoWorker itself as
+// the helper makes them in a real worker.
+func TestTheWorkerDtsDeclaresWhatAtmoWorkerGives(t *testing.T) {
+	types, _ := readDtsFile(t, "../jsworker/atmo-worker.d.ts")
+	ctx := apiPageWith(t, map[string]string{"keys-worker.js": `importScripts('/jsworker/atmo-worker.js');
+atmoWorker({
+  keys: (p, ctx) => ({ ctx: Object.keys(ctx), helper: Object.keys(atmoWorker), transfer: Object.keys(atmoWorker.transfer(1, [])) }),
+});
+`})
+	var got map[string][]string
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['keys'], script: '/t/keys-worker.js' }]);
+  const out = await tm.run('keys', {});
+  await tm.close();
+  return out;`), &got)
+	checkShape(t, types, "TaskContext", "a handler's ctx", got["ctx"], true)
+	checkShape(t, types, "AtmoWorker", "atmoWorker", got["helper"], true)
+	checkShape(t, types, "Transfer", "atmoWorker.transfer's value", got["transfer"], false)
 }

@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds every script of this directory, by file name.
 //
-//go:embed *.js *.mjs
+//go:embed *.js *.mjs *.d.ts *.d.mts
 var FS embed.FS

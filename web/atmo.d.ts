@@ -236,9 +236,9 @@ export interface RunOptions {
    * ArrayBuffers (or other transferables) in params that move to the worker
    * instead of being copied; the caller's are left detached when the call is
    * made. Should the task fail before it is posted to a worker, its error's
-   * transfer has them back.
+   * transfer has them back. A SharedArrayBuffer listed crosses shared, as it is.
    */
-  transfer?: readonly Transferable[];
+  transfer?: readonly (Transferable | SharedArrayBuffer)[];
   /**
    * The result as the worker sent it (typed arrays keep their type, Dates stay
    * Dates, a buffer the worker transferred arrives with no copy) instead of
