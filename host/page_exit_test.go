@@ -49,3 +49,38 @@ window.exited = WebAssembly.instantiateStreaming(fetch('/testdata/returns.wasm')
 	eval(t, ctx, `navigator.locks.query().then((q) => q.held.length)`, &held)
 	assert.Zero(t, held)
 }
+
+func TestAPageWhoseGoProgramReturnsWithARestartPendingThrowsNothing(t *testing.T) {
+	// README (Reliability, Close): "A program that returns from main with
+	// ... a timer of atmo's pending is not called into again: what comes
+	// after the exit is dropped, with no error in the console." A worker
+	// that crashed is restarted after RestartPolicy.Backoff (100 ms), a Go
+	// timer: wasm_exec.js's setTimeout for it outlives the program and
+	// calls _resume on it ("Go program has already exited", uncaught).
+	testdata := filepath.Join(repoWasmDir, "testdata")
+	_, err := os.Stat(filepath.Join(testdata, "returns.wasm"))
+	require.NoError(t, err, "run make build-wasm: it builds wasm/atmo/testdata/returns")
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"alive.js": `importScripts('/jsworker/atmo-worker.js');
+atmoWorker({ heldLocks: async () => (await navigator.locks.query()).held.filter((l) => l.name.startsWith('atmo:')).length });`,
+		"index.html": `<!doctype html><meta charset="utf-8"><body>
+<script src="/wasm_exec.js"></script>
+<script>
+window.aliveScript = '/t/alive.js';
+window.crashBeforeReturn = true;
+const go = new Go();
+window.exited = WebAssembly.instantiateStreaming(fetch('/testdata/returns.wasm'), go.importObject)
+  .then(({ instance }) => go.run(instance)).then(() => true);
+</script>`,
+	} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	ctx, base, plog := newTab(t, Config{Mounts: []Mount{{Prefix: "/t/", Dir: dir}, {Prefix: "/testdata/", Dir: testdata}}})
+	require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(base+"/t/index.html")))
+	var returned string
+	eval(t, ctx, `window.exited.then(() => window.goReturned)`, &returned)
+	require.Contains(t, returned, "ok: crashed: atmo: worker crashed", returned, "a Go worker's runtime exited under its task")
+	require.NoError(t, chromedp.Run(ctx, chromedp.Sleep(time.Second))) // past the restart's backoff
+	assert.NotContains(t, plog.String(), "already exited", "a timer of atmo's called into the exited program")
+}

@@ -89,12 +89,22 @@ func init() { endOnExit.Invoke(values.GoInstance(), liveThreads) }
 
 // endOnExit terminates threads once go, the page's wasm_exec.js Go instance,
 // has exited. Where the instance is unknown (null: a wasm_exec.js too unlike
-// Go's own), they are left to the page.
+// Go's own), they are left to the page. It also clears the setTimeouts that
+// Go's scheduler left armed for its timers (atmo's restart backoff, boot and
+// task timeouts among them): wasm_exec.js's exit keeps them, and each would
+// call into the exited program, throwing "Go program has already exited"
+// at the page (golang/go#72797). The exit promise settles in a microtask,
+// before any of them can fire.
 var endOnExit = js.Global().Get("Function").New("go", "threads", `
 if (go === null || !go._exitPromise || typeof go._exitPromise.then !== 'function') return;
 go._exitPromise.then(() => {
   for (const w of threads) w.terminate();
   threads.clear();
+  const timeouts = go._scheduledTimeouts;
+  if (timeouts instanceof Map) {
+    for (const id of timeouts.values()) clearTimeout(id);
+    timeouts.clear();
+  }
 });`)
 
 func spawnWebWorker(w *TaskWorker) (transport, error) {

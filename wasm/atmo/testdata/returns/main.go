@@ -21,11 +21,16 @@ func main() {
 }
 
 func run() string {
+	configs := []atmo.WorkerConfig{
+		{Tasks: []string{"add"}, Module: "/workers/math.wasm", Count: 2},
+		{Tasks: []string{"heldLocks"}, Script: js.Global().Get("aliveScript").String()},
+	}
+	crash := js.Global().Get("crashBeforeReturn").Truthy()
+	if crash {
+		configs = append(configs, atmo.WorkerConfig{Tasks: []string{"gopanic"}, Module: "/testdata/testworker.wasm"})
+	}
 	tm := atmo.NewTaskManager()
-	wm, err := atmo.NewBrowserWorkerManager(tm,
-		atmo.WorkerConfig{Tasks: []string{"add"}, Module: "/workers/math.wasm", Count: 2},
-		atmo.WorkerConfig{Tasks: []string{"heldLocks"}, Script: js.Global().Get("aliveScript").String()},
-	)
+	wm, err := atmo.NewBrowserWorkerManager(tm, configs...)
 	if err != nil {
 		return err.Error()
 	}
@@ -42,6 +47,20 @@ func run() string {
 	held, err := tm.Do(ctx, "heldLocks", nil)
 	if err != nil {
 		return err.Error()
+	}
+	if crash {
+		// A worker that crashes is restarted after a backoff: main closes
+		// its managers and returns while that timer of atmo's is pending.
+		defer tm.Close()
+		defer wm.Close()
+		_, err := tm.Do(ctx, "gopanic", nil)
+		if err == nil {
+			return "crash answered"
+		}
+		// Printing waits on wasm_exec.js's fs.write callback: Go idles
+		// once more, with the restart's timer the next one due.
+		fmt.Println("the task failed:", err)
+		return "ok: crashed: " + err.Error()
 	}
 	return fmt.Sprintf("ok: %v locks held", held)
 }
