@@ -332,6 +332,23 @@ func TestGoModuleConfiguredWithATaskItDoesNotHandleFailsToStartNamingIt(t *testi
 		" does not handle (it handles: add, divide, fibonacci, multiply, power, sqrt, subtract): list only its tasks in Tasks, or add handlers for them")
 }
 
+func TestGoModuleThatRegisteredNoHandlerFailsToStartSayingSo(t *testing.T) {
+	// A Go worker that calls worker.Run() with no handler registered serves
+	// nothing. atmo-worker.js refuses an empty handlers object at once
+	// ("handlers has no functions: give an object of task name → function");
+	// the Go worker answered worker-ready with no tasks, which the host
+	// reported as "(it handles: ): list only its tasks in Tasks".
+	url := moduleURL(t, "bin/wasm/testdata/nohandlers.wasm")
+	tm := atmo.NewTaskManager()
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Module: url})
+	require.NoError(t, err)
+	t.Cleanup(func() { wm.Close(); tm.Close() })
+	err = wm.Ready(goCtx(t))
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "(it handles: )")
+	assert.Contains(t, err.Error(), "worker.Run: no handler registered: call worker.Handle, HandleTyped or HandleJS for each task before worker.Run")
+}
+
 func TestGoModuleBytesRoundTrip(t *testing.T) {
 	tm, _ := goPool(t,
 		atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)},

@@ -269,8 +269,12 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 		if missing, has := unhandled(w.tasks, readyOf(in.content)); len(missing) > 0 {
 			// A wrong config, not a bad start: starting again would not help.
 			w.gaveUp = true
-			tm.closeWorker(w, fmt.Sprintf("closed: its WorkerConfig.Tasks lists %s, which %s does not handle (it handles: %s): list only its tasks in Tasks, or add handlers for them",
-				strings.Join(missing, ", "), w.source(), strings.Join(has, ", ")))
+			handles := "it handles: " + strings.Join(has, ", ")
+			if len(has) == 0 {
+				handles = "it handles no task"
+			}
+			tm.closeWorker(w, fmt.Sprintf("closed: its WorkerConfig.Tasks lists %s, which %s does not handle (%s): list only its tasks in Tasks, or add handlers for them",
+				strings.Join(missing, ", "), w.source(), handles))
 			return
 		}
 		w.stops = hasFeature(readyOf(in.content), protocol.FeatureStop)

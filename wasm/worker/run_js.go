@@ -31,7 +31,8 @@ return {
 //
 // The module must run in a Web Worker or a Node.js worker_threads Worker
 // started by the host (atmo.WorkerConfig{Module: url}); Run panics anywhere
-// else, and the host reports that panic as the worker's start failure.
+// else, or when no handler is registered, and the host reports that panic as
+// the worker's start failure.
 func Run() {
 	host := js.Global().Get("atmoGoPort") // set by jsworker/go-worker.js
 	if host.Type() != js.TypeObject {
@@ -40,6 +41,14 @@ func Run() {
 	if host.Type() != js.TypeObject {
 		panic("worker.Run: no host to serve: run this module in a Web Worker or worker_threads Worker, " +
 			"started by atmo (WorkerConfig.Module) or by jsworker/go-worker.js")
+	}
+	std.mu.Lock()
+	none := len(std.handlers) == 0
+	std.mu.Unlock()
+	if none {
+		// As atmo-worker.js refuses an empty handlers object: such a worker
+		// would start and serve nothing.
+		panic("worker.Run: no handler registered: call worker.Handle, HandleTyped or HandleJS for each task before worker.Run")
 	}
 	serve(std, host)
 	select {} // handlers run in goroutines; this one only keeps the program alive
