@@ -331,8 +331,11 @@
         root.importScripts(url);
       } catch (err) {
         forgetGo();
-        if (!textError) throw err;
-        throw new Error(`${(err && err.message) || err} (the host's text of it failed too: ${(textError && textError.message) || textError})`);
+        // The page may load its own wasm_exec.js from anywhere: say where
+        // this one comes from, and how to change it.
+        const hint = "; serve there the wasm_exec.js of the Go that built the module, or give its URL with GoModuleOptions.WasmExec (loadAtmo's wasmExec in the JS API)";
+        if (!textError) throw new Error(`${(err && err.message) || err}${hint}`);
+        throw new Error(`${(err && err.message) || err} (the host's text of it failed too: ${(textError && textError.message) || textError})${hint}`);
       }
       return;
     }

@@ -785,6 +785,9 @@ func TestGoModuleWrongWasmExecURLFailsTheStartWithAClearError(t *testing.T) {
 	defer wm.Close()
 	require.ErrorIs(t, wm.Ready(goCtx(t)), atmo.ErrWorkerStart)
 	assert.Contains(t, wm.Workers()[0].LastError(), "loading wasm_exec.js from blob:")
+	// The page loaded its own wasm_exec.js from wherever its <script> said;
+	// the error says where a Go worker's comes from, and how to change it.
+	assert.Contains(t, wm.Workers()[0].LastError(), "serve there the wasm_exec.js of the Go that built the module, or give its URL with GoModuleOptions.WasmExec")
 }
 
 func TestGoModuleGivenAURLThatDoesNotParseFailsItsStartNamingIt(t *testing.T) {
