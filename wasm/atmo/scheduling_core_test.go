@@ -195,6 +195,7 @@ func TestARetriedTaskReportsProgressAgainFromItsStart(t *testing.T) {
 	require.NoError(t, p.ready(ctx(t)))
 	var mu sync.Mutex
 	var seen []string
+	deleted := make(chan struct{}) // the task's last event: the stream reaches a subscriber on its own time
 	defer tm.Subscribe(func(m Message) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -203,6 +204,8 @@ func TestARetriedTaskReportsProgressAgainFromItsStart(t *testing.T) {
 			seen = append(seen, "event "+fmt.Sprint(m.Content))
 		case m.Kind == KindTaskUpdated && m.Content == TaskNew:
 			seen = append(seen, "back to new")
+		case m.Kind == KindTaskDeleted:
+			close(deleted)
 		}
 	})()
 	var got []any
@@ -213,6 +216,7 @@ func TestARetriedTaskReportsProgressAgainFromItsStart(t *testing.T) {
 	}})
 	require.NoError(t, r.Err)
 	assert.Equal(t, "done", r.Content)
+	<-deleted
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, []any{"half", "half", "all"}, got, "the second run reports from its start")
