@@ -91,7 +91,8 @@ window.randomOps = async (seed, nOps, weightsOverride) => {
     if (code === 'ERR_CANCELED' && !rec.canceled && !rec.aborted) bad(desc(rec) + ': ERR_CANCELED though neither cancel() nor its signal: ' + val.message);
     if (code === 'ERR_CANCELED' && rec.aborted && !rec.canceled && val.cause !== rec.reason) bad(desc(rec) + ': ERR_CANCELED by its signal, cause ' + JSON.stringify(val.cause) + ' not ' + JSON.stringify(rec.reason));
     if (code === 'ERR_QUEUE_FULL' && !maxQueue) bad(desc(rec) + ': ERR_QUEUE_FULL with no maxQueue');
-    if (code === 'ERR_CLOSED' && !closeCalled && !rec.transfer) bad(desc(rec) + ': ERR_CLOSED before close, without transfer: ' + val.message);
+    // closeWorker fails a task it ran that has no retries left, or moved its buffers there.
+    if (code === 'ERR_CLOSED' && !closeCalled && closedWorkers === 0) bad(desc(rec) + ': ERR_CLOSED before any close or closeWorker: ' + val.message);
     if (val.transfer !== undefined) {
       if (!rec.transfer) bad(desc(rec) + ': error.transfer without a transfer');
       else if (!Array.isArray(val.transfer) || val.transfer.length !== 1 || !(val.transfer[0] instanceof ArrayBuffer)) bad(desc(rec) + ': error.transfer is not [buffer]: ' + String(val.transfer));
@@ -103,7 +104,7 @@ window.randomOps = async (seed, nOps, weightsOverride) => {
   const onProgress = (rec) => (r) => {
     if (rec.settles > 0) bad(desc(rec) + ': progress ' + JSON.stringify(r.content) + ' after it settled');
     if (rec.name !== 'prog') bad(desc(rec) + ': progress from a ' + rec.name + ' task');
-    if (r.content === 0 && (rec.retries > 0 || closedWorkers > 0) && rec.progress.length > 0) rec.progress = []; // a retry, or a task whose worker was closed, runs again
+    if (r.content === 0 && rec.retries > 0 && rec.progress.length > 0) rec.progress = []; // a retry runs again; a task without retries never does
     if (r.content !== rec.progress.length) bad(desc(rec) + ': progress ' + JSON.stringify(r.content) + ' after ' + JSON.stringify(rec.progress));
     if (rec.id && r.taskId !== rec.id) bad(desc(rec) + ': progress for ' + r.taskId);
     rec.progress.push(r.content);

@@ -359,9 +359,9 @@ func TestJSAPIATaskThatTimesOutDuringItsOwnRunCallGivesNoDetachedBufferBack(t *t
 	assert.Equal(t, map[string]any{"code": "ERR_TIMEOUT", "back": nil}, got, "posted, so its buffer is the worker's: no error.transfer")
 }
 
-// README: closeWorker "Terminates one worker; its tasks go to other
-// capable workers"; only a task "whose params moved buffers to it" cannot
-// be sent again (ERR_CLOSED). A task handed to a busy worker goes in that
+// README: closeWorker "terminates one worker (its running tasks go to other
+// capable workers while their retries last, else fail with ERR_CLOSED;
+// those it was never sent go back in line)". A task handed to a busy worker goes in that
 // turn's batch, posted at the end of the turn: closed in the same turn, its
 // buffers never moved (they come back whole in error.transfer), so it can
 // go to the other worker like any other task instead of failing.
@@ -386,6 +386,6 @@ func TestJSAPICloseWorkerInTheTurnATransferTaskWasQueuedForItRequeuesIt(t *testi
   const hangCode = await within(hang);
   await tm.close();
   return { ...res, hangCode };`), &got)
-	assert.Equal(t, map[string]any{"ok": map[string]any{"v": 1.0, "len": 8.0, "sum": 0.0}, "workerId": "worker-2", "hangCode": "ERR_NO_WORKER"}, got,
-		"its buffers never left: it runs on the other worker")
+	assert.Equal(t, map[string]any{"ok": map[string]any{"v": 1.0, "len": 8.0, "sum": 0.0}, "workerId": "worker-2", "hangCode": "ERR_CLOSED"}, got,
+		"its buffers never left: it runs on the other worker (the hang, sent, no retries, fails)")
 }

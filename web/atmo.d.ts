@@ -314,6 +314,10 @@ export interface BrowserWorkerManager {
    */
   ready(options?: ReadyOptions): Promise<void>;
   addWorker(config: WorkerConfig): WorkerInfo;
+  /**
+   * Terminates one worker; its running tasks go to other capable workers
+   * while their retries last, else fail with ERR_CLOSED.
+   */
   closeWorker(id: string): void;
   close(): Promise<void>;
 }

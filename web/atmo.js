@@ -905,7 +905,10 @@ class BrowserWorkerManager {
     return unwrap(this._bridge.addWorker(this._handle, absolute(config, 'config')));
   }
 
-  /** Terminates one worker; its tasks go to other capable workers. */
+  /**
+   * Terminates one worker; its running tasks go to other capable workers
+   * while their retries last, else fail with ERR_CLOSED.
+   */
   closeWorker(id) {
     if (this._final) throw new AtmoError('atmo: closed: closeWorker(id): this BrowserWorkerManager is closed, and its workers with it', { code: 'ERR_CLOSED' });
     unwrap(this._bridge.closeWorker(this._handle, id));

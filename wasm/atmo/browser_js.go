@@ -54,8 +54,10 @@ func (m *BrowserWorkerManager) AddWorker(c WorkerConfig) (*BrowserTaskWorker, er
 	return m.pool.add(c)
 }
 
-// Close terminates every worker. Their running and queued tasks that no
-// other manager's worker can take settle with ErrClosed.
+// Close terminates every worker. Their queued tasks that no other manager's
+// worker can take settle with ErrClosed, as do their running tasks, but
+// those with Retries left, which run again where another manager's worker
+// lists them (a task without Retries never runs twice).
 func (m *BrowserWorkerManager) Close() error {
 	m.pool.close(ErrClosed)
 	return nil

@@ -487,26 +487,37 @@ func TestAWorkerStillWaitingOnItsOwnStartIsClosedAfterStartTimeoutSayingOnWhat(t
 	assert.NotContains(t, err.Error(), "did not answer init-worker")
 }
 
-func TestClosingAWorkerHandsItsTaskToAnother(t *testing.T) {
-	tm := NewTaskManager()
-	defer tm.Close()
-	block := make(chan struct{})
-	p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
-		if w.id == "worker-1" {
-			<-block
+func TestClosingAWorkerHandsItsRunningTaskToAnotherOnlyWhileItsRetriesLast(t *testing.T) {
+	// The task was sent to the closed worker and may have begun there: as
+	// after a crash, a task without Retries never runs twice.
+	for _, retries := range []int{0, 1} {
+		tm := NewTaskManager()
+		block := make(chan struct{})
+		p, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+			if w.id == "worker-1" {
+				<-block
+			}
+			return w.id, ""
+		}, cfg("a", "job"))
+		require.NoError(t, p.ready(ctx(t)))
+		res := doAsync(tm, TaskParams{Name: "job", Retries: retries})
+		require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 }, time.Second, time.Millisecond)
+		_, err := p.add(cfg("b", "job"))
+		require.NoError(t, err)
+		require.NoError(t, p.ready(ctx(t)))
+		require.NoError(t, (*fakes)[0].w.Close())
+		r := <-res
+		if retries == 0 {
+			require.ErrorIs(t, r.Err, ErrClosed)
+			assert.Equal(t, "atmo: closed: task task-1 (job) was running on worker-1 when it was closed by Close(); give the task Retries to run it again elsewhere", r.Error)
+		} else {
+			require.NoError(t, r.Err)
+			assert.Equal(t, "worker-2", r.Content, "run again on the other worker")
+			assert.Equal(t, 1, tm.Stats().Retried)
 		}
-		return w.id, ""
-	}, cfg("a", "job"))
-	require.NoError(t, p.ready(ctx(t)))
-	res := make(chan any, 1)
-	go func() { v, _ := tm.Do(ctx(t), "job", nil); res <- v }()
-	require.Eventually(t, func() bool { return len(tm.Status().Working) == 1 }, time.Second, time.Millisecond)
-	_, err := p.add(cfg("b", "job"))
-	require.NoError(t, err)
-	require.NoError(t, p.ready(ctx(t)))
-	require.NoError(t, (*fakes)[0].w.Close())
-	assert.Equal(t, "worker-2", <-res)
-	close(block)
+		close(block)
+		tm.Close()
+	}
 }
 
 func TestCloseWaitsForRunningCallbacksAndMayBeCalledFromOne(t *testing.T) {

@@ -10,7 +10,8 @@ var (
 	// ErrNoWorker: no worker, live or starting, lists the task's name.
 	ErrNoWorker = errors.New("atmo: no worker handles this task")
 	// ErrClosed: the TaskManager or the worker manager was closed, or the
-	// worker a task moved its buffers to (TaskWorker.Close).
+	// worker that ran the task (TaskWorker.Close) while the task had no
+	// Retries left to run again elsewhere, or had moved its buffers there.
 	ErrClosed = errors.New("atmo: closed")
 	// ErrCanceled: the task was cancelled or deleted before it finished.
 	ErrCanceled = errors.New("atmo: task canceled")

@@ -57,6 +57,7 @@ type fuzzTask struct {
 	afterSettleProgress bool
 	submitted           bool
 	settledClosing      bool
+	settledWorkerClosed bool        // a worker's Close came first: one it ran, without Retries, fails with ErrClosed
 	cancelable          atomic.Bool // Cancel, DeleteTask or a context may have cancelled it
 	timeout             time.Duration
 }
@@ -68,6 +69,8 @@ type fuzzRun struct {
 	errs    []string
 	closed  atomic.Bool // tm.Close returned
 	closing atomic.Bool // tm.Close or wm.Close called
+	// workerClosed: a worker's Close called
+	workerClosed atomic.Bool
 }
 
 func (f *fuzzRun) fail(format string, a ...any) {
@@ -249,6 +252,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 		tmu.Lock()
 		ft.resp = r
 		ft.settledClosing = f.closing.Load()
+		ft.settledWorkerClosed = f.workerClosed.Load()
 		tmu.Unlock()
 	}
 	newTask := func(name string, viaDo bool) *fuzzTask {
@@ -424,6 +428,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 		case k < 77: // a worker's Close
 			if ws := wm.Workers(); len(ws) > 0 {
 				workerGone.Store(true)
+				f.workerClosed.Store(true)
 				ws[rng.IntN(len(ws))].Close()
 			}
 		case k < 82: // a worker's Terminate
@@ -576,7 +581,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 					f.fail("task %d (%s): timed out with no Timeout: %v", ft.i, ft.name, r.Err)
 				}
 			case errors.Is(r.Err, atmo.ErrClosed):
-				if !ft.settledClosing {
+				if !ft.settledClosing && !ft.settledWorkerClosed {
 					f.fail("task %d (%s): ErrClosed before any Close: %v", ft.i, ft.name, r.Err)
 				}
 			case errors.Is(r.Err, atmo.ErrNoWorker):

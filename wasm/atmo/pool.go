@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/internal/protocol"
-	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // transport is the thin boundary to one real worker (a Web Worker, a Node.js
@@ -714,12 +713,44 @@ func (tm *TaskManager) setWorkerStatus(w *TaskWorker, s WorkerStatus, errMsg str
 }
 
 // closeWorker takes w out of service for good. Its unsettled running tasks
-// go back to the queue; then queued tasks that no live worker can run any
-// more fail. Called with mu held.
+// are handled as leftClosed says; then queued tasks that no live worker can
+// run any more fail. Called with mu held.
 func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 	if w.status == WorkerClosed {
 		return
 	}
+	for _, t := range tm.shut(w, reason) {
+		moved := fmt.Errorf("%w: task %s (%s) cannot be sent again: its params moved JS buffers (atmo.Transfer) to %s, which was %s; add the task again with fresh buffers", ErrClosed, t.id, t.name, w.id, reason)
+		tm.leftClosed(t, w, fmt.Errorf("%w: task %s (%s) was running on %s when it was %s", ErrClosed, t.id, t.name, w.id, reason), moved, reason)
+	}
+	tm.failOrphans(w)
+	w.pool.notify()
+}
+
+// leftClosed handles task t, which w was running when it closed for good.
+// One that never reached w goes back in line, as it is; one whose params
+// moved buffers to w fails with moved. Any other was sent, and may have
+// begun: it runs again elsewhere only while its Retries last, as after a
+// crash, so that a task without Retries never runs twice; else it fails
+// with err. Called with mu held.
+func (tm *TaskManager) leftClosed(t *TaskRequest, w *TaskWorker, err, moved error, reason string) {
+	switch {
+	case t.unposted:
+		tm.requeue(t, reason)
+	case t.movedOut():
+		tm.settle(t, Response{WorkerID: w.id, Err: moved})
+	default:
+		t.wentDown()
+		if t.retriesLeft == 0 && !tm.closed && len(tm.byName[t.name]) > 0 {
+			err = fmt.Errorf("%w; give the task Retries to run it again elsewhere", err)
+		}
+		tm.leftWorker(t, err)
+	}
+}
+
+// shut takes w out of service for good, and returns the unsettled tasks it
+// was running. Called with mu held.
+func (tm *TaskManager) shut(w *TaskWorker, reason string) []*TaskRequest {
 	tasks := tm.takeDown(w)
 	w.lastErr = reason
 	if tm.warm == w {
@@ -744,16 +775,7 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 	w.pool.dropIfEmpty(g)
 	tm.setWorkerStatus(w, WorkerClosed, w.describe()+" "+reason)
 	w.pool.forgetClosed()
-	for _, t := range tasks {
-		if t.movedOut() {
-			// Closed, not crashed: ErrClosed, as at the manager's close.
-			tm.settle(t, Response{WorkerID: w.id, Err: fmt.Errorf("%w: task %s (%s) cannot be sent again: its params moved JS buffers (atmo.Transfer) to %s, which was %s; add the task again with fresh buffers", ErrClosed, t.id, t.name, w.id, reason)})
-			continue
-		}
-		tm.requeue(t, reason)
-	}
-	tm.failOrphans(w)
-	w.pool.notify()
+	return tasks
 }
 
 // failOrphans fails the queued tasks that only the closed worker w could run,
@@ -842,9 +864,10 @@ func (p *workerPool) ready(ctx context.Context) error {
 }
 
 // close terminates every worker of the pool. Their running tasks that a
-// worker of another pool lists go back in line for it, once all of this
-// pool's are gone (not to a sibling about to close); the others settle
-// with cause (ErrClosed), as do queued tasks no other pool can run.
+// worker of another pool lists go on as leftClosed says, once all of this
+// pool's are gone (not to a sibling about to close): back in line if never
+// sent, else only while their Retries last; the others settle with cause
+// (ErrClosed), as do queued tasks no other pool can run.
 func (p *workerPool) close(cause error) {
 	tm := p.tm
 	tm.mu.Lock()
@@ -854,24 +877,37 @@ func (p *workerPool) close(cause error) {
 	}
 	p.closed = true
 	const why = "closed with its manager"
-	var moving []*TaskRequest
+	type left struct {
+		t *TaskRequest
+		w *TaskWorker
+	}
+	var lefts []left
+	var shut []*TaskWorker
 	for _, w := range slices.Clone(p.workers) {
-		for _, t := range sortedInflight(w) {
-			// A task whose params moved buffers to this worker cannot go
-			// anywhere else: it fails as a closed manager's task does.
-			if !t.settled && !tm.closed && !values.Moves(t.params) && tm.listedOutside(t.name, p) {
-				delete(w.inflight, t.seq)
-				moving = append(moving, t)
-				continue
-			}
-			tm.settle(t, Response{WorkerID: w.id, Err: fmt.Errorf("%w: %s was closed while task %s (%s) ran on %s", cause, tm.closedOne(), t.id, t.name, w.id)})
+		if w.status == WorkerClosed {
+			continue
 		}
-		tm.closeWorker(w, why)
+		for _, t := range tm.shut(w, why) {
+			lefts = append(lefts, left{t, w})
+		}
+		shut = append(shut, w)
 	}
 	tm.pools = slices.DeleteFunc(tm.pools, func(x *workerPool) bool { return x == p })
-	for _, t := range moving {
-		tm.requeue(t, why)
+	// Its workers are out of byName now: a task goes on only where a
+	// worker of another manager lists it (leftClosed), and fails as a
+	// closed manager's task does elsewhere.
+	for _, l := range lefts {
+		err := fmt.Errorf("%w: %s was closed while task %s (%s) ran on %s", cause, tm.closedOne(), l.t.id, l.t.name, l.w.id)
+		if tm.closed || len(tm.byName[l.t.name]) == 0 {
+			tm.settle(l.t, Response{WorkerID: l.w.id, Err: err})
+			continue
+		}
+		tm.leftClosed(l.t, l.w, err, err, why)
 	}
+	for _, w := range shut {
+		tm.failOrphans(w)
+	}
+	p.notify()
 }
 
 // closedOne names what was closed when a pool closes: the TaskManager,

@@ -502,28 +502,34 @@ func runsAgainOnTheFreshWorker(t *testing.T, tm *TaskManager, clk *fakeClock, p 
 	}
 }
 
-func TestClosingAWorkerManagerHandsItsRunningTasksToAnotherThatListsThem(t *testing.T) {
+func TestClosingAWorkerManagerHandsItsRunningTasksWithRetriesToAnotherThatListsThem(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
 	forever := make(chan struct{})
 	defer close(forever)
-	closing, _ := fakePool(t, tm, func(*TaskWorker, string, any) (any, string) { <-forever; return nil, "" }, cfg("a", "hang", "only"), cfg("b", "hang", "only"))
+	closing, _ := fakePool(t, tm, func(*TaskWorker, string, any) (any, string) { <-forever; return nil, "" }, cfg("a", "hang", "only"), cfg("b", "hang", "only"), cfg("d", "hang"))
 	require.NoError(t, closing.ready(ctx(t)))
-	shared := doAsync(tm, TaskParams{Name: "hang"})
-	own := doAsync(tm, TaskParams{Name: "only"})
-	settleSoon(t, func() bool { return len(tm.Status().Working) == 2 })
-	moved := doAsync(tm, TaskParams{Name: "hang", Params: moving}) // queued: both workers are busy
+	shared := doAsync(tm, TaskParams{Name: "hang", Retries: 1})
+	once := doAsync(tm, TaskParams{Name: "hang"})
+	own := doAsync(tm, TaskParams{Name: "only", Retries: 1})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 3 })
+	moved := doAsync(tm, TaskParams{Name: "hang", Params: moving}) // queued: every worker is busy
 	other, fakes := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) { return w.id, "" }, cfg("c", "hang"))
 	require.NoError(t, other.ready(ctx(t)))
 
 	closing.close(ErrClosed)
 	r := <-shared
-	require.NoError(t, r.Err, "moved to the other manager's worker")
+	require.NoError(t, r.Err, "run again on the other manager's worker: it has Retries")
 	assert.Equal(t, (*fakes)[0].w.id, r.Content)
+	r = <-once
+	require.ErrorIs(t, r.Err, ErrClosed, "no Retries: it may have begun, and never runs twice")
+	assert.Contains(t, r.Error, "the worker manager was closed while task task-2 (hang) ran on worker-")
+	assert.Contains(t, r.Error, "; give the task Retries to run it again elsewhere")
 	r = <-own
 	require.ErrorIs(t, r.Err, ErrClosed, "no other manager lists it")
-	assert.Contains(t, r.Error, "the worker manager was closed while task task-2 (only) ran on worker-")
+	assert.Contains(t, r.Error, "the worker manager was closed while task task-3 (only) ran on worker-")
 	require.NoError(t, (<-moved).Err, "a queued task whose buffers never left is free to go anywhere")
+	assert.Equal(t, 1, tm.Stats().Retried)
 }
 
 func TestClosingAWorkerManagerFailsARunningTaskWhoseBuffersMovedWithErrClosed(t *testing.T) {

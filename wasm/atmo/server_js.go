@@ -74,8 +74,10 @@ func (m *ServerWorkerManager) AddWorker(c WorkerConfig) (*ServerTaskWorker, erro
 	return m.pool.add(c)
 }
 
-// Close terminates every worker thread. Their running and queued tasks that
-// no other manager's worker can take settle with ErrClosed.
+// Close terminates every worker thread. Their queued tasks that no other
+// manager's worker can take settle with ErrClosed, as do their running
+// tasks, but those with Retries left, which run again where another
+// manager's worker lists them (a task without Retries never runs twice).
 func (m *ServerWorkerManager) Close() error {
 	m.pool.close(ErrClosed)
 	return nil

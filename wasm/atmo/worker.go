@@ -237,8 +237,11 @@ func (w *TaskWorker) LastError() string {
 	return w.lastErr
 }
 
-// Close terminates the worker for good. Its running tasks go back to the
-// queue for other capable workers; those no worker is left for fail.
+// Close terminates the worker for good. Its running tasks, which may have
+// begun, run again on other capable workers while their Retries last, as
+// after a crash, else fail with ErrClosed; those it was never sent (still
+// in its turn's batch) go back in line, and those no worker is left for
+// fail.
 func (w *TaskWorker) Close() error {
 	tm := w.pool.tm
 	tm.mu.Lock()
