@@ -359,6 +359,36 @@ func TestJSAPIATaskThatTimesOutDuringItsOwnRunCallGivesNoDetachedBufferBack(t *t
 	assert.Equal(t, map[string]any{"code": "ERR_TIMEOUT", "back": nil}, got, "posted, so its buffer is the worker's: no error.transfer")
 }
 
+// The same in the turn its whole worker manager closes, while another
+// manager's worker lists the task: its buffers never left, so it runs there
+// (it used to fail with ERR_CLOSED, giving them back).
+func TestJSAPIAManagerClosedInTheTurnATransferTaskWasQueuedForItsWorkerHandsItToAnother(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"variety-worker.js": varietyWorker})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const first = atmo.createBrowserWorkerManager(tm, [{ tasks: ['hang', 'echo'], script: '/t/variety-worker.js', concurrency: 2 }]);
+  await first.ready();
+  const hang = tm.run('hang', {}).catch((e) => e.code);
+  await new Promise((r) => setTimeout(r, 50)); // its worker is busy
+  const buf = new ArrayBuffer(8);
+  const out = new Promise((resolve) => {
+    tm.addTask({ name: 'echo', params: { v: 1, buf }, transfer: [buf], // goes in that worker's batch of this turn
+      onSuccess: (r) => resolve({ ok: r.content, workerId: r.workerId }),
+      onError: (r) => resolve({ code: r.code, error: r.error, back: r.transfer ? r.transfer.map((b) => b.byteLength) : null }) });
+  });
+  const second = atmo.createBrowserWorkerManager(tm, [{ tasks: ['echo'], script: '/t/variety-worker.js' }]); // starting
+  const closed = first.close(); // in the same turn: the batch was not posted
+  const res = await within(out);
+  const hangCode = await within(hang);
+  await closed;
+  await tm.close();
+  return { ...res, hangCode, second: second.workers()[0].id };`), &got)
+	assert.Equal(t, got["second"], got["workerId"], "its buffers never left: it runs on the other manager's worker")
+	assert.Equal(t, map[string]any{"v": 1.0, "len": 8.0, "sum": 0.0}, got["ok"])
+	assert.Equal(t, "ERR_CLOSED", got["hangCode"])
+}
+
 // README: closeWorker "terminates one worker (its running tasks go to other
 // capable workers while their retries last, else fail with ERR_CLOSED;
 // those it was never sent go back in line)". A task handed to a busy worker goes in that
