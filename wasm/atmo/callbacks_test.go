@@ -68,12 +68,7 @@ func TestABlockedProgressCallbackHoldsUpOnlyItsOwnTasksLaterCallbacks(t *testing
 	var p *workerPool
 	p, _ = fakePool(t, tm, func(w *TaskWorker, name string, _ any) (any, string) {
 		if name == "slow" {
-			tm.mu.Lock()
-			var id uint64
-			for k := range w.inflight {
-				id = k
-			}
-			tm.mu.Unlock()
+			id := runningOn(w)
 			p.receive(w, inbound{kind: KindWorkerProgress, task: id, content: "half-way"})
 		}
 		return name + " done", ""

@@ -108,6 +108,18 @@ func newFakePool(t testing.TB, tm *TaskManager, run func(w *TaskWorker, name str
 	return p, &fakes
 }
 
+// runningOn is the seq of a task fake worker w runs: for a handler, running
+// alone on its worker, that reports progress on its own task.
+func runningOn(w *TaskWorker) uint64 {
+	tm := w.pool.tm
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	for k := range w.inflight {
+		return k
+	}
+	return 0
+}
+
 // echo answers with the worker's id and the params.
 func echo(w *TaskWorker, name string, params any) (any, string) {
 	return map[string]any{"worker": w.id, "name": name, "params": params}, ""

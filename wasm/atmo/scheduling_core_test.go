@@ -142,12 +142,7 @@ func TestProgressReachesOnProgressInOrderBeforeTheResult(t *testing.T) {
 	defer tm.Close()
 	var p *workerPool
 	p, _ = fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
-		tm.mu.Lock()
-		var id uint64
-		for k := range w.inflight {
-			id = k
-		}
-		tm.mu.Unlock()
+		id := runningOn(w)
 		for i := 1; i <= 50; i++ {
 			p.receive(w, inbound{kind: KindWorkerProgress, task: id, content: float64(i)})
 		}
@@ -178,12 +173,7 @@ func TestARetriedTaskReportsProgressAgainFromItsStart(t *testing.T) {
 	var p *workerPool
 	var runs atomic.Int32
 	p, _ = fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
-		tm.mu.Lock()
-		var id uint64
-		for k := range w.inflight {
-			id = k
-		}
-		tm.mu.Unlock()
+		id := runningOn(w)
 		p.receive(w, inbound{kind: KindWorkerProgress, task: id, content: "half"})
 		if runs.Add(1) == 1 {
 			p.workerExit(w, "crash") // the first run dies half way
