@@ -221,8 +221,8 @@ export interface RunOptions {
    */
   timeout?: number;
   /**
-   * Re-runs after a worker crash or a timeout (not after the worker's own
-   * error): a whole number, 0 or more. Not with a non-empty transfer, whose
+   * Re-runs after a worker crash, a timeout or the worker's close (not after
+   * the worker's own error): a whole number, 0 or more. Not with a non-empty transfer, whose
    * buffers leave with the first worker.
    */
   retries?: number;

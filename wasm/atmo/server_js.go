@@ -77,7 +77,9 @@ func (m *ServerWorkerManager) AddWorker(c WorkerConfig) (*ServerTaskWorker, erro
 // Close terminates every worker thread. Their queued tasks that no other
 // manager's worker can take settle with ErrClosed, as do their running
 // tasks, but those with Retries left, which run again where another
-// manager's worker lists them (a task without Retries never runs twice).
+// manager's worker lists them (a task without Retries never runs twice), and
+// those never sent to them (still in a turn's batch), which go back in line
+// there.
 func (m *ServerWorkerManager) Close() error {
 	m.pool.close(ErrClosed)
 	return nil

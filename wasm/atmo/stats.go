@@ -11,7 +11,7 @@ type Stats struct {
 	Submitted      int // tasks added
 	Done           int // finished with a result
 	Failed         int // finished with an error (any cause)
-	Retried        int // re-runs after a crash or timeout
+	Retried        int // re-runs after a crash, a timeout, or the close of the worker that ran it (TaskWorker.Close, its worker manager's Close)
 	Canceled       int // cancelled (Cancel, a context, DeleteTask)
 	TimedOut       int // ran past their timeout
 	Rejected       int // refused with ErrQueueFull

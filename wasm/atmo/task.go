@@ -45,7 +45,8 @@ type TaskParams struct {
 	// not stopped within CancelGrace, terminated and replaced.
 	Timeout time.Duration
 	// Retries is how many times the task is run again after its worker
-	// crashed or it timed out. A worker's own error answer is never retried.
+	// crashed or was closed (TaskWorker.Close, its manager's Close), or it
+	// timed out. A worker's own error answer is never retried.
 	// Params that move JS buffers (atmo.Transfer) cannot be sent twice, so
 	// such a task takes no Retries.
 	Retries int
