@@ -261,6 +261,28 @@ func TestJSAPIOptionalFieldsSetToUndefinedAreLeftOut(t *testing.T) {
 	assert.Equal(t, map[string]any{"createTaskManager": "ok", "config": "ok", "noTasks": "ERR_BAD_ARGUMENT configs[0].tasks", "sum": 3.0}, got)
 }
 
+func TestJSAPIAnUnknownOptionIsRefusedEvenSetToUndefined(t *testing.T) {
+	// A misspelt key that holds undefined today ({timout: cfg.timeout})
+	// would be ignored for ever once it holds a value: every call refuses
+	// it now, as run() and addTask always did.
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const out = {};
+  const attempt = async (k, f) => { try { await f(); out[k] = 'ok'; } catch (e) { out[k] = e.code + ' ' + e.argument; } };
+  const tm = atmo.createTaskManager();
+  await attempt('createTaskManager', () => atmo.createTaskManager({ agingInteval: undefined }).close());
+  await attempt('config', () => atmo.createBrowserWorkerManager(tm, [{ ...math, cout: undefined }]));
+  await attempt('run', () => tm.run('add', { a: 1, b: 2 }, { timout: undefined }));
+  await attempt('addTask', () => tm.addTask({ name: 'add', params: { a: 1, b: 2 }, onSucess: undefined }));
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, map[string]any{
+		"createTaskManager": "ERR_BAD_ARGUMENT options.agingInteval", "config": "ERR_BAD_ARGUMENT configs[0].cout",
+		"run": "ERR_BAD_ARGUMENT timout", "addTask": "ERR_BAD_ARGUMENT onSucess",
+	}, got)
+}
+
 func TestJSAPIStatusStatsAndSubscribeFollowTheTasks(t *testing.T) {
 	ctx := apiPage(t)
 	var got map[string]any

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"syscall/js"
 	"time"
 
@@ -15,6 +17,9 @@ import (
 
 // The TaskManager side of the bridge: managers, tasks, their status and
 // statistics. run()'s fast path is in batch_js.go.
+
+// taskManagerOptions are the options createTaskManager takes.
+var taskManagerOptions = []string{"agingInterval", "loneTaskAwake", "maxQueue"}
 
 // createTaskManager(options) → {value: handle}. options: {agingInterval: ms,
 // loneTaskAwake: ms, maxQueue: tasks}.
@@ -28,8 +33,8 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 		keys := js.Global().Get("Object").Call("keys", opts)
 		for i := 0; i < keys.Length(); i++ {
 			k := keys.Index(i).String()
-			if opts.Get(k).IsUndefined() {
-				continue // left out, as atmo.d.ts's types allow
+			if opts.Get(k).IsUndefined() && slices.Contains(taskManagerOptions, k) {
+				continue // left out, as atmo.d.ts's types allow; an unknown one is refused, set or not, as atmo.js refuses a run()'s
 			}
 			switch k {
 			case "agingInterval":
@@ -59,7 +64,7 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 					o.MaxQueue = v.Int()
 				}
 			default:
-				return errorValue(fmt.Errorf("atmo: createTaskManager(options): unknown option %q (known: agingInterval, loneTaskAwake, maxQueue)", k), "ERR_BAD_ARGUMENT", "options."+k)
+				return errorValue(fmt.Errorf("atmo: createTaskManager(options): unknown option %q (known: %s)", k, strings.Join(taskManagerOptions, ", ")), "ERR_BAD_ARGUMENT", "options."+k)
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"syscall/js"
 	"time"
@@ -30,8 +31,8 @@ func workerConfig(v js.Value, where string) (atmo.WorkerConfig, string, error) {
 	for i := 0; i < keys.Length(); i++ {
 		k := keys.Index(i).String()
 		f := v.Get(k)
-		if f.IsUndefined() {
-			continue // an optional field left out, as atmo.d.ts's types allow
+		if f.IsUndefined() && slices.Contains(configFields, k) {
+			continue // an optional field left out, as atmo.d.ts's types allow; an unknown one is refused, set or not, as atmo.js refuses a run()'s
 		}
 		arg := where + "." + k
 		switch k {
