@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/atmo/internal/invariants"
 	"github.com/atmoworkers/atmo/wasm/internal/jstest"
 )
 
@@ -79,23 +79,10 @@ func (f *fuzzRun) fail(format string, a ...any) {
 	f.errs = append(f.errs, fmt.Sprintf(format, a...))
 }
 
-// atmoGoroutines lists the goroutines with a frame in package atmo (not its tests).
-func atmoGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	n := runtime.Stack(buf, true)
-	var out []string
-	for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-		if strings.Contains(g, "wasm/atmo.") && !strings.Contains(g, "atmo_test.") && !strings.Contains(g, "testing.tRunner") {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
 func TestRandomOperationsOnRealWorkersKeepEveryInvariant(t *testing.T) {
 	jsURL := jstest.HelperWorker(t, fuzzJSWorker)
 	goURL := moduleURL(t, "bin/wasm/testdata/variety.wasm")
-	base := atmoGoroutines()
+	base := invariants.Goroutines("atmo_test.")
 	if len(base) > 0 {
 		t.Logf("atmo goroutines before: %d", len(base))
 	}
@@ -125,62 +112,8 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 	var rejected int
 	// A subscriber for the whole run: Seq goes up by one, every task's
 	// events end with one task-deleted, after one final task-updated.
-	type taskEvents struct {
-		news, deleted, final int
-		status               atmo.TaskStatus
-		after                []string
-	}
-	var evMu sync.Mutex
-	events := map[string]*taskEvents{}
-	var lastSeq uint64
-	var evErrs []string
-	type flowEv struct {
-		kind atmo.MessageKind
-		id   string
-		m    atmo.Message
-	}
-	var all []atmo.Message
-	var flow []flowEv
-	prio := map[string]int{}
-	strict := false
-	tm.Subscribe(func(m atmo.Message) {
-		evMu.Lock()
-		defer evMu.Unlock()
-		if f.closed.Load() {
-			evErrs = append(evErrs, fmt.Sprintf("subscriber called after Close returned: %+v", m))
-		}
-		if lastSeq != 0 && m.Seq != lastSeq+1 {
-			evErrs = append(evErrs, fmt.Sprintf("Seq %d after %d (%s)", m.Seq, lastSeq, m.Kind))
-		}
-		lastSeq = m.Seq
-		all = append(all, m)
-		if m.TaskID == "" {
-			return
-		}
-		switch m.Kind {
-		case atmo.KindTaskAvailable, atmo.KindTaskClaim, atmo.KindTaskDeleted:
-			flow = append(flow, flowEv{m.Kind, m.TaskID, m})
-		}
-		e := events[m.TaskID]
-		if e == nil {
-			e = &taskEvents{}
-			events[m.TaskID] = e
-		}
-		if e.deleted > 0 {
-			e.after = append(e.after, string(m.Kind))
-		}
-		switch m.Kind {
-		case atmo.KindNewTask:
-			e.news++
-		case atmo.KindTaskDeleted:
-			e.deleted++
-		case atmo.KindTaskUpdated:
-			if st, _ := m.Content.(atmo.TaskStatus); st == atmo.TaskDone || st == atmo.TaskFailed {
-				e.final++
-				e.status = st
-			}
-		}
-	})
+	rec := &invariants.Recorder{Over: f.closed.Load, KeepAll: *fuzzDump}
+	tm.Subscribe(rec.Record)
 	cfg := func() atmo.WorkerConfig {
 		c := atmo.WorkerConfig{Tasks: fuzzTasks, Concurrency: 1 + rng.IntN(4), StartTimeout: 20 * time.Second}
 		if rng.IntN(2) == 0 {
@@ -287,18 +220,6 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 		}
 		return "nosuch"
 	}
-	randCtx := func() (context.Context, func()) {
-		if rng.IntN(3) != 0 {
-			return nil, nil
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		d := time.Duration(rng.IntN(200)) * time.Millisecond
-		if rng.IntN(2) == 0 {
-			d = time.Duration(rng.IntN(3000)) * time.Microsecond
-		}
-		return ctx, func() { time.AfterFunc(d, cancel) }
-	}
-
 	if closerIdx >= 0 && closerKind == 2 {
 		var deleted atomic.Int32
 		tm.Subscribe(func(m atmo.Message) {
@@ -322,7 +243,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 		switch {
 		case k < 45: // AddTask
 			ft := newTask(pickName(), false)
-			ctx, arm := randCtx()
+			ctx, arm := invariants.RandContext(rng)
 			p := atmo.TaskParams{Name: ft.name, Params: ft.params, Priority: rng.IntN(7) - 3, Retries: rng.IntN(3), Context: ctx}
 			if rng.IntN(3) == 0 {
 				p.Timeout = time.Duration(20+rng.IntN(200)) * time.Millisecond
@@ -383,9 +304,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 				continue
 			}
 			ft.submitted = true
-			evMu.Lock()
-			prio[req.ID()] = p.Priority
-			evMu.Unlock()
+			rec.SetPriority(req.ID(), p.Priority)
 			ft.timeout = p.Timeout
 			reqs = append(reqs, req)
 			reqTask = append(reqTask, ft)
@@ -395,7 +314,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 			}
 		case k < 60: // Do
 			ft := newTask(pickName(), true)
-			ctx, arm := randCtx()
+			ctx, arm := invariants.RandContext(rng)
 			if ctx == nil {
 				ctx = context.Background()
 			}
@@ -460,20 +379,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 				unsubs = append(unsubs[:i], unsubs[i+1:]...)
 			}
 		case k < 95: // Stats
-			s := tm.Stats()
-			if s.Submitted != s.Done+s.Failed+s.Queued+s.Running {
-				f.fail("mid-run Stats: Submitted %d != Done %d + Failed %d + Queued %d + Running %d", s.Submitted, s.Done, s.Failed, s.Queued, s.Running)
-			}
-			inflight := 0
-			for _, w := range s.Workers {
-				inflight += w.InFlight
-				if w.InFlight > w.Capacity || (w.Status == atmo.WorkerClosed && w.InFlight > 0) {
-					f.fail("mid-run Stats: worker %s %s holds %d of %d", w.ID, w.Status, w.InFlight, w.Capacity)
-				}
-			}
-			if inflight < s.Running {
-				f.fail("mid-run Stats: Running %d, but workers hold %d", s.Running, inflight)
-			}
+			invariants.CheckStats(tm.Stats(), f.fail)
 		default:
 			time.Sleep(time.Duration(rng.IntN(60)) * time.Millisecond)
 		}
@@ -510,7 +416,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 	}
 
 	// Check every task.
-	var done, failed, canceled int
+	var seen invariants.Tally
 	for _, ft := range tasks {
 		if !ft.submitted || ft.settles.Load() == -100 {
 			continue
@@ -533,34 +439,14 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 			}
 			continue
 		}
+		seen.Add(r.Err)
 		if r.Err == nil {
-			done++
-			var want any
-			id := float64(ft.i)
-			switch ft.name {
-			case "echo":
-				m := map[string]any{}
-				for k, v := range ft.params {
-					m[k] = float64(v.(int))
-				}
-				want = m
-			case "sleep":
-				want = map[string]any{"id": id, "slept": true}
-			case "busy":
-				want = map[string]any{"id": id, "busy": true}
-			case "progress":
-				want = map[string]any{"id": id, "steps": float64(ft.params["steps"].(int))}
-			default:
+			if want, ok := invariants.Result(ft.name, ft.i, ft.params); !ok {
 				f.fail("task %d (%s): succeeded with %v", ft.i, ft.name, r.Content)
-			}
-			if want != nil && fmt.Sprint(want) != fmt.Sprint(r.Content) {
+			} else if fmt.Sprint(want) != fmt.Sprint(r.Content) {
 				f.fail("task %d (%s): result %v, want %v", ft.i, ft.name, r.Content, want)
 			}
 		} else {
-			failed++
-			if errors.Is(r.Err, atmo.ErrCanceled) {
-				canceled++
-			}
 			var te *atmo.TaskError
 			switch {
 			case errors.As(r.Err, &te):
@@ -596,111 +482,32 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 				f.fail("task %d (fail): %v", ft.i, r.Err)
 			}
 		}
-		next := 1.0 // 1..n, again from 1 on a retry
-		for _, p := range progs {
-			if p == 1.0 {
-				next = 1
-			}
-			if p != next {
-				f.fail("task %d: progress %v, want 1..n in order", ft.i, progs)
-				break
-			}
-			next++
+		if _, err := invariants.ProgressRuns(progs); err != nil { // again from 1 on a retry
+			f.fail("task %d: %v", ft.i, err)
 		}
 	}
 	s := tm.Stats()
-	if s.Submitted != s.Done+s.Failed || s.Queued != 0 || s.Running != 0 {
-		f.fail("final Stats: Submitted %d, Done %d, Failed %d, Queued %d, Running %d", s.Submitted, s.Done, s.Failed, s.Queued, s.Running)
-	}
-	if s.Done != done || s.Failed != failed || s.Canceled != canceled {
-		f.fail("final Stats: Done %d Failed %d Canceled %d; seen %d, %d, %d", s.Done, s.Failed, s.Canceled, done, failed, canceled)
-	}
+	invariants.CheckClosed(tm, s, seen, wm.Workers(), f.fail)
 	if s.Rejected != rejected {
 		f.fail("final Stats: Rejected %d, seen %d", s.Rejected, rejected)
 	}
-	for _, w := range wm.Workers() {
-		if w.Status() != atmo.WorkerClosed {
-			f.fail("worker %s is %s after Close", w.ID(), w.Status())
-		}
-	}
-	for _, w := range s.Workers {
-		if w.InFlight != 0 {
-			f.fail("worker %s holds %d tasks after Close", w.ID, w.InFlight)
-		}
-	}
-	if _, err := tm.AddTask(atmo.TaskParams{Name: "echo"}); !errors.Is(err, atmo.ErrClosed) {
-		f.fail("AddTask after Close: %v", err)
-	}
-	if st := tm.Status(); len(st.Pending) > 0 || len(st.Working) > 0 || st.Done != s.Done || st.Failed != s.Failed {
-		f.fail("Status after Close: %+v", st)
-	}
 	f.t.Logf("seed %d: %d submitted, %d done, %d failed, %d canceled, %d timed out, %d retried, %d crashed, %d restarted, %d rejected, %d grown, %d released, %d ignored",
 		seed, s.Submitted, s.Done, s.Failed, s.Canceled, s.TimedOut, s.Retried, s.Crashed, s.Restarted, s.Rejected, s.Grown, s.Released, s.Ignored)
-	evMu.Lock()
-	for _, e := range evErrs[:min(len(evErrs), 3)] {
-		f.fail("%s", e)
-	}
-	// Strict priorities (aging off): a task that a worker claims has no
-	// queued task of a higher priority, or of the same added before it.
-	strict = aging < 0 && !innerClosed.Load()
-	if strict {
-		queued := map[string]bool{}
-		seqOf := func(id string) int {
-			var n int
-			fmt.Sscanf(id, "task-%d", &n)
-			return n
-		}
-		reported := 0
-		for _, e := range flow {
-			switch e.kind {
-			case atmo.KindTaskAvailable:
-				queued[e.id] = true
-			case atmo.KindTaskDeleted:
-				delete(queued, e.id)
-			case atmo.KindTaskClaim:
-				delete(queued, e.id)
-				for y := range queued {
-					if (prio[y] > prio[e.id] || prio[y] == prio[e.id] && seqOf(y) < seqOf(e.id)) && reported < 3 {
-						reported++
-						f.fail("claim of %s (priority %d) while %s (priority %d) waited", e.id, prio[e.id], y, prio[y])
-						if *fuzzDump {
-							for _, m := range all {
-								if m.Seq+60 >= e.m.Seq && m.Seq <= e.m.Seq+5 {
-									f.t.Logf("  %d %s task=%s worker=%s %v %s", m.Seq, m.Kind, m.TaskID, m.WorkerID, m.Content, m.Error)
-								}
-							}
-						}
-					}
+	// Strict priorities (aging off).
+	if aging < 0 && !innerClosed.Load() {
+		for _, v := range rec.Violations(nil) {
+			f.fail("%v", v)
+			if *fuzzDump {
+				for _, m := range rec.Around(v.Claim.Seq, 60, 5) {
+					f.t.Logf("  %d %s task=%s worker=%s %v %s", m.Seq, m.Kind, m.TaskID, m.WorkerID, m.Content, m.Error)
 				}
 			}
 		}
 	}
-	var evDone, evFailed int
-	for id, e := range events {
-		if innerClosed.Load() { // Close from a callback drops what a subscriber has not had yet
-			break
-		}
-		if e.news != 1 || e.deleted != 1 || e.final != 1 || len(e.after) > 0 {
-			f.fail("events of %s: %d new-task, %d task-deleted, %d final task-updated, after deleted: %v", id, e.news, e.deleted, e.final, e.after)
-		}
-		if e.status == atmo.TaskDone {
-			evDone++
-		} else {
-			evFailed++
-		}
-	}
-	if !innerClosed.Load() && (len(events) != s.Submitted || evDone != s.Done || evFailed != s.Failed) {
-		f.fail("events: %d tasks, %d done, %d failed; Stats: %d, %d, %d", len(events), evDone, evFailed, s.Submitted, s.Done, s.Failed)
-	}
-	evMu.Unlock()
+	rec.Check(s, innerClosed.Load(), f.fail)
 	// No goroutine of the package remains.
 	var left []string
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if left = atmoGoroutines(); len(left) == 0 {
-			break
-		}
-	}
-	if len(left) > 0 {
+	if !invariants.Eventually(2*time.Second, func() bool { left = invariants.Goroutines("atmo_test."); return len(left) == 0 }) {
 		f.fail("%d atmo goroutines after Close, first:\n%s", len(left), left[0])
 	}
 	return f

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/atmo/internal/invariants"
 )
 
 // The random-operation test of ServerWorkerManager: the Node.js sibling of
@@ -109,19 +109,6 @@ func (f *nodeRun) fail(format string, a ...any) {
 	}
 }
 
-// nodeAtmoGoroutines lists the goroutines with a frame in package atmo.
-func nodeAtmoGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	n := runtime.Stack(buf, true)
-	var out []string
-	for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-		if strings.Contains(g, "wasm/atmo.") && !strings.Contains(g, "nodetest.") && !strings.Contains(g, "testing.tRunner") {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
 // activeResources counts the main thread's Node.js resources by kind:
 // Timeout (setTimeout / setInterval), MessagePort, Worker and so on.
 func activeResources() map[string]int {
@@ -136,7 +123,7 @@ func activeResources() map[string]int {
 func TestRandomOperationsOnNodeWorkersKeepEveryInvariant(t *testing.T) {
 	jsPath := script(t, "fuzz-worker.js", fmt.Sprintf(nodeFuzzWorker, abs(t, repoRoot+"/jsworker/atmo-worker.js")))
 	goPath := abs(t, module(t, repoRoot+"/bin/wasm/testdata/variety.wasm"))
-	if g := nodeAtmoGoroutines(); len(g) > 0 {
+	if g := invariants.Goroutines("nodetest."); len(g) > 0 {
 		t.Logf("atmo goroutines before: %d", len(g))
 	}
 	base := activeResources()
@@ -188,60 +175,8 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 	// A subscriber for the whole run: Seq goes up by one, and every task's
 	// events are one new-task, one final task-updated, then one
 	// task-deleted, and nothing after it.
-	type taskEvents struct {
-		news, deleted, final int
-		status               atmo.TaskStatus
-		after                []string
-	}
-	var evMu sync.Mutex
-	events := map[string]*taskEvents{}
-	var lastSeq uint64
-	var evErrs []string
-	type flowEv struct {
-		kind atmo.MessageKind
-		id   string
-	}
-	var flow []flowEv
-	prio := map[string]int{}
-	nameOf := map[string]string{}
-	tm.Subscribe(func(m atmo.Message) {
-		evMu.Lock()
-		defer evMu.Unlock()
-		if tmClosed.Load() && len(evErrs) < 3 {
-			evErrs = append(evErrs, fmt.Sprintf("subscriber called after Close returned: %+v", m))
-		}
-		if lastSeq != 0 && m.Seq != lastSeq+1 && len(evErrs) < 3 {
-			evErrs = append(evErrs, fmt.Sprintf("Seq %d after %d (%s)", m.Seq, lastSeq, m.Kind))
-		}
-		lastSeq = m.Seq
-		if m.TaskID == "" {
-			return
-		}
-		switch m.Kind {
-		case atmo.KindTaskAvailable, atmo.KindTaskClaim, atmo.KindTaskDeleted:
-			flow = append(flow, flowEv{m.Kind, m.TaskID})
-		}
-		e := events[m.TaskID]
-		if e == nil {
-			e = &taskEvents{}
-			events[m.TaskID] = e
-		}
-		if e.deleted > 0 {
-			e.after = append(e.after, string(m.Kind))
-		}
-		switch m.Kind {
-		case atmo.KindNewTask:
-			e.news++
-			nameOf[m.TaskID], _ = m.Content.(string)
-		case atmo.KindTaskDeleted:
-			e.deleted++
-		case atmo.KindTaskUpdated:
-			if st, _ := m.Content.(atmo.TaskStatus); st == atmo.TaskDone || st == atmo.TaskFailed {
-				e.final++
-				e.status = st
-			}
-		}
-	})
+	rec := &invariants.Recorder{Over: tmClosed.Load}
+	tm.Subscribe(rec.Record)
 	cfg := func() atmo.WorkerConfig {
 		c := atmo.WorkerConfig{Concurrency: 1 + rng.IntN(4), StartTimeout: 30 * time.Second}
 		if rng.IntN(2) == 0 {
@@ -305,23 +240,11 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 			case <-time.After(time.Millisecond):
 			}
 			s := tm.Stats()
-			if s.Submitted != s.Done+s.Failed+s.Queued+s.Running {
-				f.fail("Stats: Submitted %d != Done %d + Failed %d + Queued %d + Running %d", s.Submitted, s.Done, s.Failed, s.Queued, s.Running)
-			}
+			invariants.CheckStats(s, f.fail)
 			if s.Done < lastDone || s.Failed < lastFailed || s.Submitted < lastSubmitted {
 				f.fail("Stats went back: Submitted %d→%d Done %d→%d Failed %d→%d", lastSubmitted, s.Submitted, lastDone, s.Done, lastFailed, s.Failed)
 			}
 			lastDone, lastFailed, lastSubmitted = s.Done, s.Failed, s.Submitted
-			inflight := 0
-			for _, w := range s.Workers {
-				inflight += w.InFlight
-				if w.InFlight > w.Capacity || (w.Status == atmo.WorkerClosed && w.InFlight > 0) {
-					f.fail("Stats: worker %s %s holds %d of %d", w.ID, w.Status, w.InFlight, w.Capacity)
-				}
-			}
-			if inflight < s.Running {
-				f.fail("Stats: Running %d, but workers hold %d", s.Running, inflight)
-			}
 			st := tm.Status()
 			if st.Done < s.Done || st.Failed < s.Failed {
 				f.fail("Status %d done, %d failed after Stats' %d, %d", st.Done, st.Failed, s.Done, s.Failed)
@@ -440,17 +363,6 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 		}
 		return "nosuch"
 	}
-	randCtx := func() (context.Context, func()) {
-		if rng.IntN(3) != 0 {
-			return nil, nil
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		d := time.Duration(rng.IntN(200)) * time.Millisecond
-		if rng.IntN(2) == 0 {
-			d = time.Duration(rng.IntN(3000)) * time.Microsecond
-		}
-		return ctx, func() { time.AfterFunc(d, cancel) }
-	}
 	closeTM := func() {
 		closing.Store(true)
 		tmClosing.Store(true)
@@ -475,7 +387,7 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 		switch {
 		case k < 45: // AddTask
 			ft := newTask(pickName(), false)
-			ctx, arm := randCtx()
+			ctx, arm := invariants.RandContext(rng)
 			p := atmo.TaskParams{Name: ft.name, Params: ft.params, Priority: rng.IntN(7) - 3, Context: ctx}
 			if ft.name == "xfer" && rng.IntN(2) == 0 {
 				p.RawResult = true
@@ -537,16 +449,14 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 			ft.req.Store(req)
 			reqs = append(reqs, req)
 			reqTask = append(reqTask, ft)
-			evMu.Lock()
-			prio[req.ID()] = p.Priority
-			evMu.Unlock()
+			rec.SetPriority(req.ID(), p.Priority)
 			if arm != nil {
 				ft.canceled.Store(true)
 				arm()
 			}
 		case k < 57: // Do
 			ft := newTask(pickName(), true)
-			ctx, arm := randCtx()
+			ctx, arm := invariants.RandContext(rng)
 			if ctx == nil {
 				ctx = context.Background()
 			}
@@ -624,7 +534,7 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 		// Every task ends by itself: retried, timed out, crashed, failed
 		// for want of a worker, but never lost.
 		var open []string
-		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if !invariants.Eventually(15*time.Second, func() bool {
 			open = open[:0]
 			for _, ft := range tasks {
 				if ft.settles.Load() == 0 {
@@ -635,11 +545,8 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 					open = append(open, fmt.Sprintf("%d (%s, %s)", ft.i, ft.name, st))
 				}
 			}
-			if len(open) == 0 {
-				break
-			}
-		}
-		if len(open) > 0 {
+			return len(open) == 0
+		}) {
 			s := tm.Stats()
 			var ws []string
 			for _, w := range s.Workers {
@@ -679,7 +586,8 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 	<-readerDone
 
 	// Every task.
-	var done, failed, canceled, ranTwice int
+	var seen invariants.Tally
+	ranTwice := 0
 	kinds := map[string]int{}
 	for _, ft := range tasks {
 		n := ft.settles.Load()
@@ -702,43 +610,26 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 			}
 			continue
 		}
+		seen.Add(r.Err)
 		if r.Err == nil {
-			done++
-			id := float64(ft.i)
-			var want any
-			switch ft.name {
-			case "echo":
-				want = map[string]any{"id": id}
-			case "sleep":
-				want = map[string]any{"id": id, "slept": true}
-			case "busy":
-				want = map[string]any{"id": id, "busy": true}
-			case "progress":
-				want = map[string]any{"id": id, "steps": float64(ft.params["steps"].(int))}
-			case "xfer":
-				want = map[string]any{"id": id, "n": float64(ft.xferLen), "sum": float64(ft.xferLen * (ft.i % 251))}
-				if ft.raw {
-					v, ok := r.Content.(js.Value)
-					if !ok {
-						f.fail("task %d (xfer): RawResult gave a %T", ft.i, r.Content)
-						break
-					}
+			want, ok := invariants.Result(ft.name, ft.i, ft.params)
+			if ft.name == "xfer" {
+				want, ok = map[string]any{"id": float64(ft.i), "n": float64(ft.xferLen), "sum": float64(ft.xferLen * (ft.i % 251))}, true
+				if v, isJS := r.Content.(js.Value); ft.raw && isJS {
 					r.Content = map[string]any{"id": v.Get("id").Float(), "n": v.Get("n").Float(), "sum": v.Get("sum").Float()}
+				} else if ft.raw {
+					f.fail("task %d (xfer): RawResult gave a %T", ft.i, r.Content)
 				}
-			default:
-				f.fail("task %d (%s): succeeded with %v", ft.i, ft.name, r.Content)
 			}
-			if want != nil && fmt.Sprint(want) != fmt.Sprint(r.Content) {
+			if !ok {
+				f.fail("task %d (%s): succeeded with %v", ft.i, ft.name, r.Content)
+			} else if fmt.Sprint(want) != fmt.Sprint(r.Content) {
 				f.fail("task %d (%s): result %v, want %v", ft.i, ft.name, r.Content, want)
 			}
 			if ft.moved != nil && ft.moved.Get("byteLength").Int() != 0 {
 				f.fail("task %d (xfer): its atmo.Transfer buffer of %d bytes was copied, not moved", ft.i, ft.xferLen)
 			}
 		} else {
-			failed++
-			if errors.Is(r.Err, atmo.ErrCanceled) {
-				canceled++
-			}
 			var te *atmo.TaskError
 			switch {
 			case errors.As(r.Err, &te):
@@ -783,17 +674,9 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 				f.fail("task %d (%s): no config listed it, yet it failed with %v", ft.i, ft.name, r.Err)
 			}
 		}
-		next, runs := 1.0, 0 // 1..n, again from 1 on a retry
-		for _, p := range progs {
-			if p == 1.0 {
-				next = 1
-				runs++
-			}
-			if p != next {
-				f.fail("task %d: progress %v, want 1..n in order", ft.i, progs)
-				break
-			}
-			next++
+		runs, err := invariants.ProgressRuns(progs) // 1..n, again from 1 on a retry
+		if err != nil {
+			f.fail("task %d: %v", ft.i, err)
 		}
 		if runs > ft.retries+1 {
 			f.fail("task %d (%s): ran %d times (progress %v) with Retries %d", ft.i, ft.name, runs, progs, ft.retries)
@@ -801,86 +684,27 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 		ranTwice += max(runs-1, 0)
 	}
 	s := tm.Stats()
-	if s.Submitted != s.Done+s.Failed || s.Queued != 0 || s.Running != 0 {
-		f.fail("final Stats: Submitted %d, Done %d, Failed %d, Queued %d, Running %d", s.Submitted, s.Done, s.Failed, s.Queued, s.Running)
+	var workers []*atmo.ServerTaskWorker
+	for _, m := range wms {
+		workers = append(workers, m.Workers()...)
 	}
+	invariants.CheckClosed(tm, s, seen, workers, f.fail)
 	if s.Retried < ranTwice {
 		f.fail("final Stats: Retried %d, but %d runs again were seen", s.Retried, ranTwice)
-	}
-	if s.Done != done || s.Failed != failed || s.Canceled != canceled {
-		f.fail("final Stats: Done %d Failed %d Canceled %d; seen %d, %d, %d", s.Done, s.Failed, s.Canceled, done, failed, canceled)
-	}
-	for _, m := range wms {
-		for _, w := range m.Workers() {
-			if w.Status() != atmo.WorkerClosed {
-				f.fail("worker %s is %s after Close", w.ID(), w.Status())
-			}
-		}
-	}
-	for _, w := range s.Workers {
-		if w.InFlight != 0 {
-			f.fail("worker %s holds %d tasks after Close", w.ID, w.InFlight)
-		}
-	}
-	if _, err := tm.AddTask(atmo.TaskParams{Name: "echo"}); !errors.Is(err, atmo.ErrClosed) {
-		f.fail("AddTask after Close: %v", err)
-	}
-	if st := tm.Status(); len(st.Pending) > 0 || len(st.Working) > 0 || st.Done != s.Done || st.Failed != s.Failed {
-		f.fail("Status after Close: %+v", st)
 	}
 	t.Logf("seed %d: failures %v, inner close %v, wm closes %v", seed, kinds, innerClosed.Load(), closing.Load())
 	t.Logf("seed %d: %d worker managers, %d submitted, %d done, %d failed, %d canceled, %d timed out, %d retried, %d crashed, %d restarted, %d rejected, %d grown, %d released, %d ignored",
 		seed, len(wms), s.Submitted, s.Done, s.Failed, s.Canceled, s.TimedOut, s.Retried, s.Crashed, s.Restarted, s.Rejected, s.Grown, s.Released, s.Ignored)
 
-	evMu.Lock()
-	for _, e := range evErrs {
-		f.fail("%s", e)
-	}
-	// Strict priorities (aging off): a task that a worker claims has no
-	// queued task of a higher priority, or of the same added before it
-	// (tasks of Do have priority 0), that every worker lists (a Go worker
-	// lists fewer names than a JS one).
+	// Strict priorities (aging off), among the tasks a Go worker lists
+	// too (it lists fewer names than a JS one; tasks of Do have priority 0).
 	if aging < 0 && !innerClosed.Load() {
-		queued := map[string]bool{}
-		seqOf := func(id string) (n int) { fmt.Sscanf(id, "task-%d", &n); return n }
-		reported := 0
-		for _, e := range flow {
-			switch e.kind {
-			case atmo.KindTaskAvailable:
-				queued[e.id] = true
-			case atmo.KindTaskDeleted:
-				delete(queued, e.id)
-			case atmo.KindTaskClaim:
-				delete(queued, e.id)
-				for y := range queued {
-					if !slices.Contains(nodeGoTasks, nameOf[y]) || !slices.Contains(nodeGoTasks, nameOf[e.id]) {
-						continue
-					}
-					if (prio[y] > prio[e.id] || prio[y] == prio[e.id] && seqOf(y) < seqOf(e.id)) && reported < 3 {
-						reported++
-						f.fail("claim of %s (priority %d) while %s (priority %d) waited", e.id, prio[e.id], y, prio[y])
-					}
-				}
-			}
+		goTask := func(name string) bool { return slices.Contains(nodeGoTasks, name) }
+		for _, v := range rec.Violations(func(a, b string) bool { return goTask(a) && goTask(b) }) {
+			f.fail("%v", v)
 		}
 	}
-	if !innerClosed.Load() { // Close from a callback drops what a subscriber has not had yet
-		var evDone, evFailed int
-		for id, e := range events {
-			if e.news != 1 || e.deleted != 1 || e.final != 1 || len(e.after) > 0 {
-				f.fail("events of %s: %d new-task, %d task-deleted, %d final task-updated, after deleted: %v", id, e.news, e.deleted, e.final, e.after)
-			}
-			if e.status == atmo.TaskDone {
-				evDone++
-			} else {
-				evFailed++
-			}
-		}
-		if len(events) != s.Submitted || evDone != s.Done || evFailed != s.Failed {
-			f.fail("events: %d tasks, %d done, %d failed; Stats: %d, %d, %d", len(events), evDone, evFailed, s.Submitted, s.Done, s.Failed)
-		}
-	}
-	evMu.Unlock()
+	rec.Check(s, innerClosed.Load(), f.fail)
 
 	// Nothing of the package is left running: no goroutine, no thread,
 	// no port, and no more timers than a bound.
@@ -902,12 +726,10 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 		}
 		return strings.Join(out, ", ")
 	}
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		left, res = nodeAtmoGoroutines(), activeResources()
-		if len(left) == 0 && leak() == "" {
-			break
-		}
-	}
+	invariants.Eventually(3*time.Second, func() bool {
+		left, res = invariants.Goroutines("nodetest."), activeResources()
+		return len(left) == 0 && leak() == ""
+	})
 	if len(left) > 0 {
 		f.fail("%d atmo goroutines after Close, first:\n%s", len(left), left[0])
 	}
