@@ -12,7 +12,8 @@ import (
 )
 
 // web/atmo.d.ts, checked against what atmo.js really gives and takes: a
-// page's TypeScript trusts it, and nothing compiles it here. The parser
+// page's TypeScript trusts it (typescript_test.go compiles it; this checks
+// what the compiler cannot: that the script has what it declares). The parser
 // reads the file's own style: `export interface Name {` (or class) up to a
 // line `}`, one member a line at two spaces, `name?: type;` for a field and
 // `name(` or `name<` for a method.
