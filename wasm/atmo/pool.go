@@ -413,7 +413,6 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 	tm := p.tm
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	running := p.running(w)
 	switch {
 	case w.status == WorkerClosed || w.transport == nil:
 	case w.status == WorkerOffline:
@@ -425,31 +424,27 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 		// the handlers it runs may still answer. As after a crash: the
 		// worker is replaced, its tasks retried while their Retries last.
 		tm.workerDied(w, "uncaught error that escaped its task handlers (a timer's, a listener's: the worker answers a handler's own throw as its task's error): "+msg)
-	case running > 1:
+	case len(w.inflight) > 1:
 		// An error event does not say which task threw, and the others'
 		// handlers may still be running: freeing all their slots would let
 		// the worker run more than its Concurrency. So it is a crash: the
 		// worker is replaced, its tasks retried while their Retries last.
-		tm.workerDied(w, fmt.Sprintf("uncaught error with %d tasks on the worker, so which one threw is not known: %s", running, msg))
-	case len(w.inflight) > 0:
+		// A task that timed out and was asked to stop counts too: its
+		// handler, ending, is as likely to have thrown as any other.
+		tm.workerDied(w, fmt.Sprintf("uncaught error with %d tasks on the worker, so which one threw is not known: %s", len(w.inflight), msg))
+	case len(w.inflight) == 1:
 		// The seed's workers throw from onmessage: the task failed, the
 		// worker lives on.
 		w.lastErr = msg
-		for _, t := range sortedInflight(w) {
-			if _, waiting := tm.retryAfter[t]; waiting {
-				if running == 0 && len(w.inflight) == 1 {
-					// The one task on the worker timed out and was asked
-					// to stop: the throw is its handler ending. Its slot
-					// is free, and it runs again now, not after the grace.
-					delete(w.inflight, t.seq)
-					stop(t.timer)
-					tm.leftWorker(t, nil)
-				}
-				continue // else which task threw is not known: it keeps its slot and its grace
-			}
+		for _, t := range w.inflight {
 			delete(w.inflight, t.seq)
 			stop(t.timer)
-			if tm.settle(t, Response{WorkerID: w.id, Error: msg, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: msg, Name: t.name}}) {
+			if _, waiting := tm.retryAfter[t]; waiting {
+				// It timed out and was asked to stop: the throw is its
+				// handler ending. Its slot is free, and it runs again
+				// now, not after the grace.
+				tm.leftWorker(t, nil)
+			} else if tm.settle(t, Response{WorkerID: w.id, Error: msg, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: msg, Name: t.name}}) {
 				w.done++ // not a task settled already (cancelled), which only held its slot
 				w.failed++
 				tm.stats.runTime.add(time.Duration(tm.now().UnixNano() - t.started)) // it ran, as an answered task did
@@ -460,19 +455,6 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 		// An uncaught error outside any task: its state is suspect.
 		tm.workerDied(w, "uncaught error outside a task: "+msg)
 	}
-}
-
-// running counts w's tasks in flight but those that timed out and only
-// wait for their worker to stop them; a cancelled task counts until its
-// handler ends, as it may be the one that threw. Called with mu held.
-func (p *workerPool) running(w *TaskWorker) int {
-	n := 0
-	for _, t := range w.inflight {
-		if _, waiting := p.tm.retryAfter[t]; !waiting {
-			n++
-		}
-	}
-	return n
 }
 
 // workerDying stops w taking more tasks: its thread tr reported an uncaught

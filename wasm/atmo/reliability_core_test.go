@@ -1135,3 +1135,39 @@ func TestClosingTheTaskManagerSaysSoToItsRunningAndQueuedTasks(t *testing.T) {
 		assert.NotContains(t, r.Error, "worker manager", what)
 	}
 }
+
+func TestAnUncaughtErrorBesideATimedOutTaskIsACrashWhateverThatTasksRetries(t *testing.T) {
+	// A worker whose worker-ready lists stop but not catch (a hand-written
+	// script that answers worker-cancel, and lets a throw escape as the
+	// seed's do: the README's protocol lets it list either alone). Which
+	// task threw is not known: the timed-out one, whose handler was just
+	// told to stop, as likely as the one beside it. With Retries 0 the
+	// timed-out task holds its slot settled and the error is a crash; with
+	// Retries 1 it waits to run again, and the task beside it must not be
+	// failed with what may be the other's throw as its own TaskError,
+	// which no Retries would run again.
+	for _, retries := range []int{0, 1} {
+		tm := NewTaskManager()
+		clk := withClock(tm)
+		c := cfg("silent", "hang")
+		c.Concurrency = 2
+		p, fakes := fakePool(t, tm, hangOn(t), c)
+		f := (*fakes)[0]
+		f.onCancel = func(*fakeTransport, string) {} // hears the cancel; its handler ends by throwing
+		p.receive(f.w, inbound{kind: KindWorkerReady, content: map[string]any{"features": []any{"cancel", "stop"}}})
+		require.NoError(t, p.ready(ctx(t)))
+		beside := doAsync(tm, TaskParams{Name: "hang", Retries: 1})
+		doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second, Retries: retries})
+		settleSoon(t, func() bool { return len(tm.Status().Working) == 2 })
+		clk.Advance(time.Second) // timed out: its worker is asked to stop it
+		p.workerError(f.w, "Uncaught Error: stopped task-2")
+		select {
+		case r := <-beside:
+			var te *TaskError
+			assert.False(t, errors.As(r.Err, &te), "retries %d: the task beside the timed-out one failed with a throw that may be the other's: %v", retries, r.Err)
+		case <-time.After(200 * time.Millisecond): // back in line for the fresh worker, as after a crash
+		}
+		assert.Equal(t, 1, tm.Stats().Crashed, "retries %d: which task threw is not known: a crash", retries)
+		tm.Close()
+	}
+}

@@ -681,3 +681,49 @@ func TestARetryAfterATimeoutWaitsBehindAQueuedTaskOfHigherPriority(t *testing.T)
 	assert.Equal(t, "high", <-order, "the queued task of priority 5 runs before the priority-0 task's retry")
 	<-order
 }
+
+// stopThrowsWorker is a hand-written worker whose worker-ready lists stop
+// (it answers worker-cancel) but not catch: as a seed worker does, it ends
+// a task by throwing, here the task it was told to stop.
+const stopThrowsWorker = `
+let id;
+const running = new Map();
+self.onmessage = (e) => {
+  const d = e.data;
+  switch (d.message) {
+    case 'init-worker':
+      id = d.id;
+      self.postMessage({ message: 'worker-ready', workerId: id, content: { tasks: d.content, features: ['cancel', 'stop'] } });
+      break;
+    case 'worker-work': {
+      const taskId = d.taskId;
+      const ms = d.content.name === 'slow' ? 1500 : 1e9;
+      running.set(taskId, setTimeout(() => { running.delete(taskId); self.postMessage({ message: 'worker-response', taskId, workerId: id, content: d.content.name + ' done' }); }, ms));
+      break;
+    }
+    case 'worker-cancel':
+      if (running.has(d.taskId)) {
+        clearTimeout(running.get(d.taskId));
+        running.delete(d.taskId);
+        throw new Error('stopped ' + d.taskId);
+      }
+  }
+};`
+
+func TestAThrowOfATimedOutTasksHandlerIsNotPinnedOnTheTaskBesideIt(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"slow", "hang"}, Concurrency: 2, Script: jstest.BlobURL(t, stopThrowsWorker)})
+	// hang times out twice (it has one retry), and each time its handler
+	// throws beside slow: two crashes, which slow's two Retries outlast.
+	beside := make(chan atmo.Response, 1)
+	_, err := tm.AddTask(atmo.TaskParams{Name: "slow", Retries: 2,
+		OnSuccess: func(r atmo.Response) { beside <- r }, OnError: func(r atmo.Response) { beside <- r }})
+	require.NoError(t, err)
+	late := make(chan atmo.Response, 1)
+	_, err = tm.AddTask(atmo.TaskParams{Name: "hang", Timeout: 200 * time.Millisecond, Retries: 1,
+		OnSuccess: func(r atmo.Response) { late <- r }, OnError: func(r atmo.Response) { late <- r }})
+	require.NoError(t, err)
+	r := <-beside
+	require.NoError(t, r.Err, "the slow task must not fail with the throw of the timed-out task's handler as its own error")
+	assert.Equal(t, "slow done", r.Content, "run again on the fresh worker, as after a crash")
+	require.ErrorIs(t, (<-late).Err, atmo.ErrTimeout)
+}
