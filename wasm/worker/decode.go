@@ -62,6 +62,10 @@ func selfDecoding(t reflect.Type) int {
 	return k
 }
 
+// opaqueType says whether t is a JS value's type (js.Value, js.Func in
+// js/wasm builds), which decode cannot fill.
+var opaqueType = func(reflect.Type) bool { return false }
+
 // selfDecoders holds selfDecoding's answers by type.
 var selfDecoders sync.Map
 
@@ -76,6 +80,11 @@ func decodeAt(src any, dst reflect.Value) error {
 			}
 		}
 		return nil
+	}
+	if opaqueType(dst.Type()) {
+		// A JS value has nothing to fill from params read into Go: it
+		// would be left undefined without a word.
+		return values.FailHere(": a %s cannot be decoded from params; take them as they came with worker.HandleJS", dst.Type())
 	}
 	// (A value that cannot be set, an unexported embedded struct named by
 	// its json tag, has no methods to call: its fields are set one by one.)

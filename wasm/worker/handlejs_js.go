@@ -5,6 +5,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"syscall/js"
 
@@ -56,6 +57,9 @@ func paramsJS(p any) js.Value {
 }
 
 func init() {
+	opaqueType = func(t reflect.Type) bool {
+		return t == reflect.TypeFor[js.Value]() || t == reflect.TypeFor[js.Func]()
+	}
 	dropParams = func(p any) {
 		if h, ok := p.(values.Held); ok {
 			values.Release(h)

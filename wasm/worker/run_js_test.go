@@ -5,6 +5,7 @@ package worker
 import (
 	"bytes"
 	"context"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -618,4 +619,18 @@ func TestParamsGoCannotReadFailTheirTaskEvenBesideAnIdGoCannotRead(t *testing.T)
 	}
 	require.Equal(t, js.TypeString, m.Get("error").Type(), "the task fails")
 	assert.Contains(t, m.Get("error").String(), "cannot be read: a Blob")
+}
+
+func TestHandleTypedRefusesAJSValueFieldItCannotFillSayingToUseHandleJS(t *testing.T) {
+	// HandleTyped decodes params from their Go value: a js.Value field of
+	// P, given an object, was left undefined without a word (a js.Value is
+	// a struct with no exported fields), and the handler's first Get on it
+	// panicked.
+	var p struct {
+		Canvas js.Value `json:"canvas"`
+		Scale  float64  `json:"scale"`
+	}
+	err := decode(map[string]any{"canvas": map[string]any{"width": 3.0}, "scale": 2.0}, reflect.ValueOf(&p).Elem(), "params")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "params.canvas: a js.Value cannot be decoded from params; take them as they came with worker.HandleJS")
 }
