@@ -94,6 +94,25 @@ func TestAQueuedTaskKeepsItsParamsAsTheyWillBeSentWhateverTheCallerDoesNext(t *t
 	assert.Equal(t, want, task.Params(), "each call gives a copy")
 }
 
+func TestAQueuedTasksSmallBytesAreCopiedWhenAddedAtTheTopAsInsideAMap(t *testing.T) {
+	// TaskRequest.Params: "small ones are copied when it is added". A
+	// []byte given as the params themselves was kept as the caller's slice,
+	// so a buffer reused for the next chunk changed the queued task's.
+	tm := NewTaskManager()
+	defer tm.Close()
+	fakePool(t, tm, echo, cfg("silent", "hash")) // never ready: the tasks stay queued
+	top, inMap := []byte{1, 2, 3}, []byte{1, 2, 3}
+	a, err := tm.AddTask(TaskParams{Name: "hash", Params: top})
+	require.NoError(t, err)
+	b, err := tm.AddTask(TaskParams{Name: "hash", Params: map[string]any{"b": inMap}})
+	require.NoError(t, err)
+	top[0], inMap[0] = 9, 9
+	assert.Equal(t, map[string]any{"b": []byte{1, 2, 3}}, b.Params(), "inside a map: copied when added")
+	assert.Equal(t, []byte{1, 2, 3}, a.Params(), "the params themselves: copied when added too")
+	a.Params().([]byte)[1] = 7
+	assert.Equal(t, []byte{1, 2, 3}, a.Params(), "each call gives a copy")
+}
+
 func TestATaskRecordFitsTheAllocatorsTwoHundredTwentyFourByteClass(t *testing.T) {
 	// Every queued task holds one; the next size class up is 240 bytes.
 	assert.LessOrEqual(t, unsafe.Sizeof(TaskRequest{}), uintptr(224))

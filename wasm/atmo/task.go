@@ -20,7 +20,10 @@ type TaskParams struct {
 	// Uint8Array) and, in js/wasm builds, a js.Value as it is, an
 	// atmo.Transfer or an atmo.TransferWith can be sent (README, "Values");
 	// anything else (a func, a channel, a complex number, a cycle) is an
-	// ErrBadParams error from AddTask that says where it sits.
+	// ErrBadParams error from AddTask that says where it sits. Params are
+	// taken as they are when the task is added, but for the bytes of a
+	// []byte over 4 KiB, which are read when the task is sent (and again if
+	// it is retried): leave such a slice unchanged until the task settles.
 	Params any
 	// OnSuccess runs once, in a goroutine, when a worker answers with content.
 	OnSuccess func(Response)

@@ -204,10 +204,15 @@ type scratch struct {
 var scratches = sync.Pool{New: func() any { return new(scratch) }}
 
 // Preencoded returns v, a normalized tree, ready to send: a map or a slice
-// as an Encoded, anything else (a scalar, a JS value) as it is. Decoded
-// gives the tree back.
+// as an Encoded (a []byte too, whose bytes are copied up to InlineBytes, as
+// in a map), anything else (a scalar, a JS value) as it is. Decoded gives
+// the tree back.
 func Preencoded(v any) any {
-	switch v.(type) {
+	switch x := v.(type) {
+	case []byte:
+		if x == nil {
+			return v
+		}
 	case map[string]any, []any, []float64:
 	default:
 		return v

@@ -85,9 +85,14 @@ func TestAPreencodedTreeSendsAndDecodesAsTheTreeItself(t *testing.T) {
 	buf = Encode(nil, []any{big, e}, &refs)
 	require.Equal(t, []any{big, tree}, decode(buf, refs), "sent inside another value, after a ref of its own: written again")
 
-	for _, v := range []any{nil, "s", 2.0, true, []byte{1}} {
+	for _, v := range []any{nil, "s", 2.0, true, []byte(nil)} {
 		require.Equal(t, v, Preencoded(v), "%T stays as it is", v)
 	}
+	small := []byte{1}
+	e = Preencoded(small)
+	small[0] = 2
+	require.Equal(t, []byte{1}, Decoded(e), "a small []byte is copied, as inside a map")
+	require.Equal(t, big, Decoded(Preencoded(big)), "a large one is a ref, as inside a map")
 	require.Equal(t, []any{1.0, 2.0}, Decoded(Preencoded([]float64{1, 2})), "numbers come back as JS sends them")
 }
 
