@@ -16,6 +16,7 @@ export interface TaskContext {
   /**
    * Sends a progress report to the task's onProgress, in order, before its
    * answer. Throws, as postMessage does, for a value that cannot be cloned.
+   * atmoWorker.transfer(value, list) moves list's buffers with the report.
    */
   progress(value: unknown): void;
 }
@@ -27,6 +28,11 @@ export type Handler<P = any, R = unknown> = (params: P, ctx: TaskContext) => R |
 export interface Transfer<T = unknown> {
   readonly value: T;
   readonly list: readonly (Transferable | SharedArrayBuffer)[];
+  /**
+   * A marker: a function, which structured clone refuses, so that the
+   * helper finds a Transfer left inside a result or a report and moves it.
+   */
+  readonly atmoTransfer: () => string;
 }
 
 export interface AtmoWorker {

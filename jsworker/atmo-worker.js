@@ -23,7 +23,8 @@
 //                           cannot be cloned: from a timer's callback, such a
 //                           throw is uncaught, a crash of the worker).
 // Return atmoWorker.transfer(value, [buffer, ...]) to move ArrayBuffers back
-// instead of copying them.
+// instead of copying them; progress takes one too, and one inside a result
+// or a report (in its arrays and plain objects) stands for its value.
 //
 // It speaks the Atmo Workers protocol: init-worker / worker-ready,
 // worker-work / worker-response, plus atmo's worker-cancel and worker-progress.
@@ -104,6 +105,13 @@
     throw new Error('atmo-worker.js: not inside a Web Worker or a worker_threads Worker');
   }
 
+  // A Transfer is a marker the helper takes apart before posting: a
+  // handler's result, or a progress report, is its value, posted with its
+  // list. Its own enumerable function (atmoTransfer) makes structured clone refuse
+  // one left inside a value (a field of a result, a report); the poster then
+  // takes out each one it holds (unwrap) and posts again, so a value with
+  // none is never walked.
+  const marker = () => 'atmoWorker.transfer inside a value';
   class Transfer {
     constructor(value, list) {
       if (!Array.isArray(list)) {
@@ -111,6 +119,46 @@
       }
       this.value = value;
       this.list = list;
+      this.atmoTransfer = marker;
+    }
+  }
+
+  // unwrap returns v with each Transfer in it (in arrays and plain objects,
+  // up to 64 levels) replaced by its value, whose list it adds to list; and
+  // counts them in found.n. Only what holds one is copied; shared parts and
+  // cycles stay as they are.
+  function unwrap(v, list, found, depth, copies) {
+    if (v instanceof Transfer) {
+      found.n++;
+      for (const b of v.list) list.push(b);
+      return unwrap(v.value, list, found, depth + 1, copies);
+    }
+    if (v === null || typeof v !== 'object' || depth > 64) return v;
+    const p = Object.getPrototypeOf(v);
+    const array = Array.isArray(v);
+    if (!array && p !== Object.prototype && p !== null) return v;
+    if (copies.has(v)) return copies.get(v);
+    copies.set(v, v); // met again on its own path: as it is
+    const before = found.n;
+    const out = array ? v.slice() : Object.assign(p === null ? Object.create(null) : {}, v);
+    for (const k of Object.keys(out)) out[k] = unwrap(out[k], list, found, depth + 1, copies);
+    const r = found.n > before ? out : v;
+    copies.set(v, r);
+    return r;
+  }
+
+  // postUnwrapped posts msg, and, if structured clone refuses its content
+  // because a Transfer sits inside it, posts it again with each taken out.
+  function postUnwrapped(port, msg, transfer) {
+    try {
+      port.post(msg, transfer);
+    } catch (err) {
+      if (!('content' in msg)) throw err;
+      const list = transfer ? [...transfer] : [];
+      const found = { n: 0 };
+      const content = unwrap(msg.content, list, found, 0, new Map());
+      if (found.n === 0) throw err;
+      port.post(Object.assign({}, msg, { content }), list);
     }
   }
 
@@ -303,7 +351,7 @@
     // rather than thrown out of the listener.
     function send(msg, transfer) {
       try {
-        port.post(msg, transfer);
+        postUnwrapped(port, msg, transfer);
       } catch (err) {
         // A result structured clone cannot copy (a function, a symbol, a
         // class instance's private state) says it is the result, and what
@@ -365,7 +413,10 @@
           return task.abort.signal;
         },
         progress(value) {
-          if (running.get(taskId) === task && !task.canceled) port.post({ message: 'worker-progress', taskId, workerId, content: value });
+          if (running.get(taskId) !== task || task.canceled) return;
+          // atmoWorker.transfer(value, list) moves list's buffers with the report.
+          if (value instanceof Transfer) postUnwrapped(port, { message: 'worker-progress', taskId, workerId, content: value.value }, value.list);
+          else postUnwrapped(port, { message: 'worker-progress', taskId, workerId, content: value });
         },
       };
       const done = (result) => {

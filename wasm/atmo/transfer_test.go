@@ -394,3 +394,29 @@ func TestTransferWithMovesTheBufferOfATypedArrayItLists(t *testing.T) {
 	assert.Equal(t, 5.0, got)
 	assert.Equal(t, 0, bytes.Get("byteLength").Int(), "its buffer moved")
 }
+
+func TestAHelperWorkersTransferInAProgressReportOrInsideItsResultMovesItsValue(t *testing.T) {
+	// atmoWorker.transfer given to progress (as worker.Progress takes
+	// worker.Transfer in a Go worker), or placed inside a result rather than
+	// returned, once arrived as {value, list}, copied, without a word.
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"chunks", "nested"}, Script: jstest.HelperWorker(t, `atmoWorker({
+  chunks: (_, { progress }) => {
+    const u8 = new Uint8Array([1, 2]);
+    progress(atmoWorker.transfer(u8, [u8.buffer]));
+    return u8.byteLength; // 0 once moved
+  },
+  nested: () => {
+    const u8 = new Uint8Array([3]);
+    const out = { data: atmoWorker.transfer(u8, [u8.buffer]), list: [atmoWorker.transfer(new Uint8Array([4]), [])] };
+    setTimeout(() => { if (u8.byteLength !== 0) throw new Error('not moved'); });
+    return out;
+  },
+})`)})
+	reports, r := runWithProgress(t, tm, "chunks", nil)
+	require.NoError(t, r.Err)
+	assert.Equal(t, []any{[]byte{1, 2}}, reports, "the report is the transfer's value")
+	assert.Equal(t, 0.0, r.Content, "its buffer moved")
+	got, err := tm.Do(testCtx(t), "nested", nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"data": []byte{3}, "list": []any{[]byte{4}}}, got, "a transfer inside a result is its value")
+}
