@@ -28,5 +28,5 @@ func Transfer(v js.Value) any { return values.Moved{Value: v, By: "atmo.Transfer
 // ErrWorkerCrashed should its worker be replaced while it runs.
 // worker.TransferWith is the same in a Go worker.
 func TransferWith(v js.Value, list ...js.Value) any {
-	return values.CarryingWith(v, list)
+	return values.CarryingWith(v, list, "atmo.TransferWith")
 }

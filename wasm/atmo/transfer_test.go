@@ -420,3 +420,22 @@ func TestAHelperWorkersTransferInAProgressReportOrInsideItsResultMovesItsValue(t
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"data": []byte{3}, "list": []any{[]byte{4}}}, got, "a transfer inside a result is its value")
 }
+
+func TestATransferWithOfABufferMovedAlreadyIsErrBadParamsAsATransferOfOneIs(t *testing.T) {
+	// atmo.Transfer of a buffer moved already is refused when added; the
+	// same buffer listed in atmo.TransferWith was taken, and its task
+	// failed when posted, with a hint about functions, symbols and DOM
+	// nodes.
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: echoScript(t, "echo")})
+	u8 := js.Global().Get("Uint8Array").New(4)
+	v := js.Global().Get("Object").New()
+	v.Set("data", u8)
+	_, err := tm.Do(testCtx(t), "echo", atmo.TransferWith(v, u8))
+	require.NoError(t, err)
+	_, err = tm.AddTask(atmo.TaskParams{Name: "echo", Params: atmo.TransferWith(v, u8)})
+	require.ErrorIs(t, err, atmo.ErrBadParams, "refused when added, not failed when posted as a worker's error")
+	assert.Contains(t, err.Error(), "params is atmo.TransferWith of a buffer moved already (detached): each buffer can be transferred once")
+	_, err = tm.AddTask(atmo.TaskParams{Name: "echo", Params: map[string]any{"v": atmo.TransferWith(js.Global().Get("Object").New(), js.ValueOf(3))}})
+	require.ErrorIs(t, err, atmo.ErrBadParams, "a list item that is no transferable")
+	assert.Contains(t, err.Error(), "params.v is atmo.TransferWith listing number")
+}

@@ -24,5 +24,5 @@ func Transfer(v js.Value) any { return values.Moved{Value: v, By: "worker.Transf
 // only cross that way. A value Go cannot read (an OffscreenCanvas) reaches
 // only a task that takes its result raw (TaskParams.RawResult).
 func TransferWith(v js.Value, list ...js.Value) any {
-	return values.CarryingWith(v, list)
+	return values.CarryingWith(v, list, "worker.TransferWith")
 }

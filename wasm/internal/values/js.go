@@ -34,6 +34,9 @@ func init() {
 			// it would cross as {} without a word.
 			return " is a js.Func, a function, which cannot cross to another thread (send data: numbers, strings, bools, maps, slices, structs, []byte)"
 		}
+		if c, ok := v.(Carrying); ok {
+			return badList(c)
+		}
 		m, ok := v.(Moved)
 		if !ok {
 			return ""
@@ -105,12 +108,33 @@ type Moved struct {
 
 // Carrying is a JS value posted with a transfer list of its own: the
 // ArrayBuffers (or other transferables) in List move to the worker with it.
-type Carrying struct{ Value, List js.Value }
+// By names the function that made it, in errors.
+type Carrying struct {
+	Value, List js.Value
+	By          string
+}
+
+// badList says what is wrong with c's list, or "": an item that is no
+// object (no transferable), or a buffer moved already, said when the task
+// is added, as for a Moved, not when postMessage refuses it.
+func badList(c Carrying) string {
+	for i, n := 0, c.List.Length(); i < n; i++ {
+		x := c.List.Index(i)
+		if t := jsType(x); t != js.TypeObject {
+			return " is " + c.By + " listing " + t.String() + ": list only the transferables in the value (ArrayBuffers, typed arrays, an OffscreenCanvas, an ImageBitmap, a MessagePort)"
+		}
+		if detached(x) {
+			return " is " + c.By + " of a buffer moved already (detached): each buffer can be transferred once; send a fresh one"
+		}
+	}
+	return ""
+}
 
 // CarryingWith is v posted with list, the transferables in it, moved. A
 // typed array or DataView in list moves its ArrayBuffer, as with Moved
-// (postMessage takes no view in its transfer list).
-func CarryingWith(v js.Value, list []js.Value) Carrying {
+// (postMessage takes no view in its transfer list). by names the function
+// the caller called, for errors.
+func CarryingWith(v js.Value, list []js.Value, by string) Carrying {
 	l := jsArray.New(0)
 	for _, x := range list {
 		if jsArrayBuffer.Call("isView", x).Bool() {
@@ -121,7 +145,7 @@ func CarryingWith(v js.Value, list []js.Value) Carrying {
 		}
 		l.Call("push", x)
 	}
-	return Carrying{Value: v, List: l}
+	return Carrying{Value: v, List: l, By: by}
 }
 
 // buffer is what m's transfer list holds: the ArrayBuffer behind a typed
