@@ -439,3 +439,29 @@ func TestATransferWithOfABufferMovedAlreadyIsErrBadParamsAsATransferOfOneIs(t *t
 	require.ErrorIs(t, err, atmo.ErrBadParams, "a list item that is no transferable")
 	assert.Contains(t, err.Error(), "params.v is atmo.TransferWith listing number")
 }
+
+func TestOneBufferTransferredByTwoQueuedTasksFailsTheSecondSayingSoWithoutAHintAboutFunctions(t *testing.T) {
+	// Both tasks are added while the buffer is the page's; the first sent
+	// moves it, and the second cannot be posted. Its error said to pass
+	// "no functions, symbols or DOM nodes", which it had not.
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"wait", "len"}, Script: jstest.HelperWorker(t, `atmoWorker({
+  wait: (ms) => new Promise((r) => setTimeout(r, ms)),
+  len: (u8) => u8.byteLength,
+});`)})
+	_, err := tm.AddTask(atmo.TaskParams{Name: "wait", Params: 100}) // the worker is busy: both wait in line
+	require.NoError(t, err)
+	u8 := js.Global().Get("Uint8Array").New(8)
+	res := make(chan atmo.Response, 2)
+	settle := func(r atmo.Response) { res <- r }
+	for range 2 {
+		_, err := tm.AddTask(atmo.TaskParams{Name: "len", Params: atmo.Transfer(u8), OnSuccess: settle, OnError: settle})
+		require.NoError(t, err)
+	}
+	first, second := <-res, <-res
+	require.NoError(t, first.Err)
+	assert.Equal(t, 8.0, first.Content)
+	var te *atmo.TaskError
+	require.ErrorAs(t, second.Err, &te)
+	assert.Contains(t, te.Message, "an ArrayBuffer in the transfer list was moved already (it is detached): each buffer can be transferred once")
+	assert.NotContains(t, te.Message, "no functions, symbols or DOM nodes", "the hint is for values structured clone refuses, not for a buffer moved already")
+}

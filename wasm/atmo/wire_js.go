@@ -29,8 +29,10 @@ const post = codec.post;
 // do, so that the task fails instead of waiting for an answer that will
 // not come.
 const failLater = (port, ids, err) => {
-  const error = 'atmo: the task\'s params could not be posted to the worker: ' + ((err && err.message) || err) +
-    ' (pass values that structured clone accepts: no functions, symbols or DOM nodes)';
+  // A buffer moved already (codec.post says so) needs no hint about
+  // what structured clone accepts: its message says what to do.
+  const hint = err && err.movedAlready ? '' : ' (pass values that structured clone accepts: no functions, symbols or DOM nodes)';
+  const error = 'atmo: the task\'s params could not be posted to the worker: ' + ((err && err.message) || err) + hint;
   const data = { message: 'worker-response-batch', content: ids.map((taskId) => ({ taskId, error })) };
   queueMicrotask(() => (typeof port.dispatchEvent === 'function' ? port.dispatchEvent(new MessageEvent('message', { data })) : port.emit('message', data)));
 };

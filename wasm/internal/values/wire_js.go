@@ -463,7 +463,7 @@ const movedAlready = (list) => {
   }
   return false;
 };
-const notMovable = () => new DOMException('an ArrayBuffer in the transfer list was moved already (it is detached): each buffer can be transferred once', 'DataCloneError');
+const notMovable = () => Object.assign(new DOMException('an ArrayBuffer in the transfer list was moved already (it is detached): each buffer can be transferred once', 'DataCloneError'), { movedAlready: true });
 const post = (target, m, list) => {
   if (!list || !list.length) return target.postMessage(m);
   // One buffer listed twice (two views of it, each atmo.Transfer'd) moves
