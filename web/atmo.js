@@ -81,6 +81,12 @@ function shown(v) {
   }
 }
 
+// isShared says whether b is a SharedArrayBuffer, which crosses shared:
+// structured clone takes none in a transfer list.
+function isShared(b) {
+  return typeof SharedArrayBuffer === 'function' && b instanceof SharedArrayBuffer;
+}
+
 // cloneParams copies params the way postMessage will, so a value that cannot
 // reach a worker (a function, a DOM node) fails here, naming the argument.
 // The transferables in transfer move into the copy instead of being copied
@@ -96,7 +102,7 @@ function cloneParams(params, transfer, where) {
   if (list.length > 1) list = [...new Set(list)];
   // A SharedArrayBuffer crosses shared, as it is (atmo.Transfer leaves one
   // out too): structured clone takes none in its transfer list.
-  if (typeof SharedArrayBuffer === 'function') list = list.filter((b) => !(b instanceof SharedArrayBuffer));
+  list = list.filter((b) => !isShared(b));
   if (params === undefined || params === null) {
     if (list.length > 0) {
       throw badArgument(`atmo: ${where}: transfer lists ${list.length} buffer(s) but params is ${params}: list in transfer only buffers found in params, which the worker receives`, 'transfer');
@@ -434,7 +440,9 @@ class TaskManager {
     if (signal !== undefined && signal !== null && !isSignal(signal)) {
       throw badArgument(`atmo: ${where}: signal must be an AbortSignal, such as new AbortController().signal (got ${shown(signal)})`, 'signal');
     }
-    if (retries > 0 && Array.isArray(transfer) && transfer.length > 0) {
+    // A SharedArrayBuffer listed is shared, not moved (cloneParams): it
+    // takes nothing away that a retry would need.
+    if (retries > 0 && Array.isArray(transfer) && transfer.some((b) => !isShared(b))) {
       throw badArgument(`atmo: ${where}: retries ${retries} cannot be kept with transfer: the buffers move to the worker, and one that dies takes them with it, so there would be nothing to send again; use retries 0, or leave the buffers out of transfer to have them copied`, 'retries');
     }
   }
