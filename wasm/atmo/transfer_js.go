@@ -17,7 +17,9 @@ import (
 // an OffscreenCanvas (from a canvas's transferControlToOffscreen), an
 // ImageBitmap, a MessagePort. The moved buffer leaves with the worker, so the task
 // cannot be sent twice: it takes no Retries, and it fails with
-// ErrWorkerCrashed should its worker be replaced while it runs.
+// ErrWorkerCrashed should its worker be replaced while it runs. A
+// SharedArrayBuffer (or a view of one) crosses shared instead, as it is:
+// nothing moves, and Retries stand.
 func Transfer(v js.Value) any { return values.Moved{Value: v, By: "atmo.Transfer"} }
 
 // TransferWith sends the JS value v with list, the transferables in it

@@ -770,6 +770,12 @@ func TestTransferWithOfAViewOnASharedArrayBufferSendsIt(t *testing.T) {
 	require.NoError(t, err)
 	_, err = tm.Do(testCtx(t), "echo", map[string]any{"b": atmo.Transfer(u8)})
 	require.NoError(t, err)
+	// Shared, nothing moves: a worker that dies takes nothing a retry
+	// would need, so Retries stand, as the JS API's retries do.
+	for _, p := range []any{atmo.Transfer(u8), atmo.TransferWith(v, u8)} {
+		_, err = tm.AddTask(atmo.TaskParams{Name: "echo", Params: p, Retries: 2})
+		require.NoError(t, err, "%T", p)
+	}
 }
 
 // An uncaught error of a worker thread says where it was thrown, as the

@@ -58,7 +58,7 @@ func init() {
 	isMoving = func(v any) bool {
 		switch x := v.(type) {
 		case Moved:
-			return true
+			return !shared(x.buffer()) // a SharedArrayBuffer crosses shared: nothing moves
 		case Carrying:
 			return x.List.Length() > 0
 		}
