@@ -74,11 +74,25 @@ function shown(v) {
     case 'symbol':
       return v.toString();
   }
+  // An object JSON writes as {} says nothing of what it is: name its kind
+  // (an AbortController given for its signal, a Promise not awaited).
+  let text;
   try {
-    return JSON.stringify(v);
+    if (v !== null && typeof v === 'object' && typeof v.then === 'function') return 'a Promise (a missing await?)';
+    text = JSON.stringify(v);
   } catch (_) {
     return 'an object JSON cannot write';
   }
+  if (text === '{}') {
+    try {
+      const proto = Object.getPrototypeOf(v);
+      const kind = proto !== null && proto !== Object.prototype ? (proto.constructor && proto.constructor.name) || Object.prototype.toString.call(v).slice(8, -1) : '';
+      if (kind) return `${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind}`;
+    } catch (_) {
+      // a Proxy that throws: {} it is
+    }
+  }
+  return text;
 }
 
 // isShared says whether b is a SharedArrayBuffer, which crosses shared:

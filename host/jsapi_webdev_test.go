@@ -1,0 +1,39 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// A web developer's usual slips: an AbortController given as signal (not
+// its .signal), a name or params still a Promise (a forgotten await). The
+// error names what was given, not "{}", which is what JSON makes of them.
+func TestJSAPIErrorsNameTheKindOfObjectGivenNotItsEmptyJSON(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [math]);
+  const fail = (p) => p.then((v) => ({ resolved: v }), (e) => ({ code: e.code, argument: e.argument, message: e.message }));
+  const throws = (f) => { try { f(); return { returned: true }; } catch (e) { return { code: e.code, argument: e.argument, message: e.message }; } };
+  const ac = new AbortController();
+  const name = (async () => 'add')();
+  const out = {
+    controller: await fail(tm.run('add', { a: 1, b: 2 }, { signal: ac })),
+    controllerTask: throws(() => tm.addTask({ name: 'add', params: { a: 1, b: 2 }, signal: ac })),
+    promiseName: await fail(tm.run(name, { a: 1, b: 2 })),
+    promiseNameTask: throws(() => tm.addTask({ name, params: { a: 1, b: 2 } })),
+  };
+  await tm.close();
+  return out;`), &got)
+	for k, v := range got {
+		assert.Equal(t, "ERR_BAD_ARGUMENT", v["code"], k)
+		assert.NotContains(t, v["message"], "{}", k)
+	}
+	assert.Contains(t, got["controller"]["message"], "got an AbortController")
+	assert.Contains(t, got["controllerTask"]["message"], "got an AbortController")
+	assert.Contains(t, got["promiseName"]["message"], "got a Promise")
+	assert.Contains(t, got["promiseName"]["message"], "await")
+	assert.Contains(t, got["promiseNameTask"]["message"], "got a Promise")
+}
