@@ -37,3 +37,32 @@ func TestJSAPIErrorsNameTheKindOfObjectGivenNotItsEmptyJSON(t *testing.T) {
 	assert.Contains(t, got["promiseName"]["message"], "await")
 	assert.Contains(t, got["promiseNameTask"]["message"], "got a Promise")
 }
+
+// Passing the object instead of its id, as a page does that keeps what
+// addTask or workers() gave: the error says to pass its id, not "no worker
+// <object> in this manager".
+func TestJSAPICancelAndCloseWorkerGivenTheObjectSayToPassItsID(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]map[string]any
+	eval(t, ctx, js(`
+  const throws = (f) => { try { f(); return { returned: true }; } catch (e) { return { code: e.code, argument: e.argument, message: e.message }; } };
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [math]);
+  const task = tm.addTask({ name: 'fibonacci', params: { n: 25 } });
+  const out = {
+    cancel: throws(() => tm.cancel(task)),
+    closeWorker: throws(() => wm.closeWorker(wm.workers()[0])),
+    closeWorkerNothing: throws(() => wm.closeWorker()),
+  };
+  await tm.close();
+  return out;`), &got)
+	for k, v := range got {
+		assert.Equal(t, "ERR_BAD_ARGUMENT", v["code"], k)
+		assert.NotContains(t, v["message"], "<", k)
+	}
+	assert.Equal(t, "taskId", got["cancel"]["argument"])
+	assert.Contains(t, got["cancel"]["message"], `pass its id ("task-1")`)
+	assert.Equal(t, "id", got["closeWorker"]["argument"])
+	assert.Contains(t, got["closeWorker"]["message"], `pass its id ("worker-1")`)
+	assert.Contains(t, got["closeWorkerNothing"]["message"], "got undefined")
+}

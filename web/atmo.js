@@ -737,6 +737,10 @@ class TaskManager {
 
   /** Cancels a queued or running task; it settles with ERR_CANCELED. */
   cancel(taskId) {
+    if (!this._closed && typeof taskId !== 'string') {
+      const handle = taskId && typeof taskId === 'object' && typeof taskId.id === 'string' ? `; pass its id (${JSON.stringify(taskId.id)}), or call the cancel() of what addTask returned` : '';
+      throw badArgument(`atmo: cancel(taskId): taskId must be a task's id, a string such as addTask(...).id (got ${shown(taskId)})${handle}`, 'taskId');
+    }
     this._cancel(taskId, 'by cancel()');
   }
 
@@ -933,6 +937,10 @@ class BrowserWorkerManager {
    */
   closeWorker(id) {
     if (this._final) throw new AtmoError('atmo: closed: closeWorker(id): this BrowserWorkerManager is closed, and its workers with it', { code: 'ERR_CLOSED' });
+    if (typeof id !== 'string') {
+      const info = id && typeof id === 'object' && typeof id.id === 'string' ? `; pass its id (${JSON.stringify(id.id)}), not what workers() says of it` : '';
+      throw badArgument(`atmo: closeWorker(id): id must be a worker's id, a string such as wm.workers()[0].id (got ${shown(id)})${info}`, 'id');
+    }
     unwrap(this._bridge.closeWorker(this._handle, id));
   }
 
