@@ -38,6 +38,32 @@ func TestJSAPIErrorsNameTheKindOfObjectGivenNotItsEmptyJSON(t *testing.T) {
 	assert.Contains(t, got["promiseNameTask"]["message"], "got a Promise")
 }
 
+// atmo.d.ts's global loadAtmo, for classic scripts: atmo.js is an ES
+// module, which a classic <script src> cannot load (a SyntaxError at its
+// export); loaded as a module, it sets the global for the classic scripts
+// that run once the page is parsed, as the d.ts says.
+func TestTheGlobalLoadAtmoReachesAClassicScriptAsTheDtsSays(t *testing.T) {
+	ctx := pageOf(t, map[string]string{"index.html": `<!doctype html><meta charset="utf-8"><body>
+<script>window.errors = []; addEventListener('error', (e) => window.errors.push(e.message));</script>
+<script type="module" src="/atmo.js"></script>
+<script>
+document.addEventListener('DOMContentLoaded', async () => {
+  try {
+    const atmo = await loadAtmo();
+    const tm = atmo.createTaskManager();
+    atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], script: '/workers/math-worker.js' }]);
+    window.answer = { sum: await tm.run('add', { a: 1, b: 2 }), errors: window.errors };
+    await tm.close();
+  } catch (e) {
+    window.answer = { error: String(e), errors: window.errors };
+  }
+});
+</script>`}, "window.answer")
+	var got map[string]any
+	eval(t, ctx, `window.answer`, &got)
+	assert.Equal(t, map[string]any{"sum": 3.0, "errors": []any{}}, got)
+}
+
 // Passing the object instead of its id, as a page does that keeps what
 // addTask or workers() gave: the error says to pass its id, not "no worker
 // <object> in this manager".

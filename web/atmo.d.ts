@@ -368,6 +368,12 @@ export interface LoadOptions {
 export function loadAtmo(options?: LoadOptions): Promise<Atmo>;
 
 declare global {
-  /** The same loadAtmo, for a classic script that cannot import (atmo.js sets it). */
+  /**
+   * The same loadAtmo, for classic scripts. atmo.js is an ES module: a
+   * classic <script src="/atmo.js"> fails on its export and sets nothing.
+   * Load it with <script type="module" src="/atmo.js"></script>; it sets
+   * this global when it runs, after the page is parsed, so a classic script
+   * calls it from DOMContentLoaded or later (or imports it: import('/atmo.js')).
+   */
   function loadAtmo(options?: LoadOptions): Promise<Atmo>;
 }

@@ -1277,4 +1277,6 @@ export function loadAtmo(options = {}) {
   return loading;
 }
 
+// For classic scripts, once this module has run (see atmo.d.ts): a classic
+// <script src> cannot load this file, which is an ES module.
 globalThis.loadAtmo = loadAtmo;
