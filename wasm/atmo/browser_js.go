@@ -422,6 +422,15 @@ func (ww *webWorker) unposted() []uint64 {
 	return seqs
 }
 
+// unpost takes task seq out of this turn's batch, if it is still there,
+// so that it is never posted (see unposter).
+func (ww *webWorker) unpost(seq uint64) bool {
+	if !ww.batch || ww.queue.IsUndefined() {
+		return false
+	}
+	return wireUnqueue.Invoke(ww.queue, seq).Bool()
+}
+
 // terminate ends the thread, and forgets its lock watcher, if any.
 func (ww *webWorker) terminate() {
 	ww.ended = true

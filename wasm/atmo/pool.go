@@ -30,9 +30,11 @@ type transport interface {
 
 // unposter is a transport that may hold tasks back for the turn's batch:
 // unposted drops those not posted yet, so that they never are, and
-// returns their seqs. A task dropped so took no buffers with it.
+// returns their seqs; unpost drops task seq alone, if it is one of them.
+// A task dropped so took no buffers with it.
 type unposter interface {
 	unposted() []uint64
+	unpost(seq uint64) bool
 }
 
 // readyReader is a transport that reads what its worker says it can do

@@ -729,6 +729,15 @@ func (tm *TaskManager) cancel(t *TaskRequest, err error) {
 	if w == nil || w.inflight[t.seq] != t {
 		return
 	}
+	if u, ok := w.transport.(unposter); ok && u.unpost(t.seq) {
+		// Still in the turn's batch: it never reaches the worker, its
+		// buffers stay here, and its slot is free now.
+		delete(w.inflight, t.seq)
+		stop(t.timer)
+		t.timer = nil
+		tm.workerFreed(w)
+		return
+	}
 	tm.stopOnWorker(t, w, "cancelled task "+t.id)
 }
 

@@ -261,7 +261,20 @@ const drop = (q) => {
   q.items = []; q.transfer = []; q.starts = []; q.seqs = [];
   return seqs;
 };
-return { sendOne, queueWork, flush, drop, listen, newQueue };
+// unqueue takes task seq out of the batch of this turn, not posted yet,
+// and says whether it was there: a task cancelled in the turn it joined
+// the batch never reaches its worker, and its buffers stay where they are.
+const unqueue = (q, seq) => {
+  const i = q.seqs.indexOf(seq);
+  if (i < 0) return false;
+  const from = q.starts[i], n = (i + 1 < q.starts.length ? q.starts[i + 1] : q.transfer.length) - from;
+  q.transfer.splice(from, n);
+  for (let j = i + 1; j < q.starts.length; j++) q.starts[j] -= n;
+  q.starts.splice(i, 1); q.seqs.splice(i, 1); q.items.splice(i, 1);
+  q.keep.delete(seq);
+  return true;
+};
+return { sendOne, queueWork, flush, drop, unqueue, listen, newQueue };
 `).Invoke(values.Codec)
 
 var (
@@ -269,6 +282,7 @@ var (
 	wireQueueWork = wireJS.Get("queueWork")
 	wireFlush     = wireJS.Get("flush")
 	wireDrop      = wireJS.Get("drop")
+	wireUnqueue   = wireJS.Get("unqueue")
 	wireListen    = wireJS.Get("listen")
 	wireNewQueue  = wireJS.Get("newQueue")
 )

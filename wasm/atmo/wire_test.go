@@ -128,6 +128,38 @@ func TestManyTasksInOneTurnCrossAsBatchesUnchanged(t *testing.T) {
 	assert.Len(t, seen, n)
 }
 
+func TestATaskCancelledInTheTurnItJoinedItsWorkersBatchNeverReachesIt(t *testing.T) {
+	// A busy worker's next task waits for the turn's batch. Cancelled in that
+	// same turn, it is taken out of the batch: its handler never starts, its
+	// moved buffer stays the page's, and its slot is free at once. (It was
+	// posted, then told to stop: started, its buffer gone to the worker.)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"wait", "seen"}, Concurrency: 2, Script: jstest.HelperWorker(t, `
+const seen = [];
+atmoWorker({
+  wait: ({ ms }, { taskId }) => { seen.push(taskId); return new Promise((r) => setTimeout(r, ms)); },
+  seen: () => seen,
+});`)})
+	_, err := tm.Do(testCtx(t), "seen", nil)
+	require.NoError(t, err)
+	busy := make(chan atmo.Response, 1)
+	first, err := tm.AddTask(atmo.TaskParams{Name: "wait", Params: map[string]any{"ms": 300},
+		OnSuccess: func(r atmo.Response) { busy <- r }, OnError: func(r atmo.Response) { busy <- r }})
+	require.NoError(t, err)
+	u8 := js.Global().Get("Uint8Array").New(8)
+	canceled := make(chan atmo.Response, 1)
+	req, err := tm.AddTask(atmo.TaskParams{Name: "wait", Params: map[string]any{"ms": 0, "b": atmo.Transfer(u8)},
+		OnSuccess: func(r atmo.Response) { canceled <- r }, OnError: func(r atmo.Response) { canceled <- r }})
+	require.NoError(t, err)
+	req.Cancel() // the same turn: no yield since AddTask
+	require.ErrorIs(t, (<-canceled).Err, atmo.ErrCanceled)
+	assert.Equal(t, 8, u8.Get("byteLength").Int(), "its buffer never left the page")
+	assert.Equal(t, 1, tm.Stats().Workers[0].InFlight, "its slot is free at once, with the busy task still running")
+	require.NoError(t, (<-busy).Err)
+	got, err := tm.Do(testCtx(t), "seen", nil)
+	require.NoError(t, err)
+	assert.Equal(t, []any{first.ID()}, got, "the worker never started it")
+}
+
 func TestValuesCrossAGoWorkerUnchanged(t *testing.T) {
 	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule)})
 	big := bytes.Repeat([]byte{9}, 100_000) // set aside, not inlined, both ways
