@@ -148,6 +148,7 @@ export interface Stats {
   failed: number;
   retried: number;
   canceled: number;
+  /** Runs past their timeout: a task retried after one counts once for each. */
   timedOut: number;
   rejected: number;
   crashed: number;

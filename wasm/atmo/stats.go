@@ -13,7 +13,7 @@ type Stats struct {
 	Failed         int // finished with an error (any cause)
 	Retried        int // re-runs after a crash, a timeout, or the close of the worker that ran it (TaskWorker.Close, its worker manager's Close)
 	Canceled       int // cancelled (Cancel, a context, DeleteTask)
-	TimedOut       int // ran past their timeout
+	TimedOut       int // runs past their timeout: a task retried after one counts once for each
 	Rejected       int // refused with ErrQueueFull
 	Crashed        int // worker crashes
 	Restarted      int // worker restarts (after a crash, timeout, cancel grace or failed start), counted as the fresh thread starts
