@@ -101,6 +101,10 @@ type workerGroup struct {
 	members []*TaskWorker // not closed
 	adding  bool          // addGroup is still starting its workers: a first that gave up at once leaves it listed
 	workDir string        // under Node.js, the working directory its relative paths resolve against (see node.workDir)
+	// mismatched: a worker of it said, in its worker-ready, that it lacks a
+	// task the config lists: the config is wrong, and every worker grown
+	// from it would close the same way, so it grows no more (see grow).
+	mismatched bool
 	// asModule: its script, of no Type, failed to load as a classic script
 	// for its module syntax; its workers start as modules from then on.
 	asModule bool
@@ -270,6 +274,7 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 		if missing, has := unhandled(w.tasks, readyOf(in.content)); len(missing) > 0 {
 			// A wrong config, not a bad start: starting again would not help.
 			w.gaveUp = true
+			w.group.mismatched = true
 			handles := "it handles: " + strings.Join(has, ", ")
 			if len(has) == 0 {
 				handles = "it handles no task"
@@ -657,7 +662,9 @@ func (tm *TaskManager) grow(name string, waitRestart bool) {
 			continue
 		}
 		for _, g := range p.groups {
-			if len(g.members) >= g.config.MaxWorkers || !slices.Contains(g.config.Tasks, name) {
+			// A config without MaxWorkers above its Count is no elastic
+			// group: a worker of it that closed is not replaced.
+			if g.mismatched || g.config.MaxWorkers <= g.config.Count || len(g.members) >= g.config.MaxWorkers || !slices.Contains(g.config.Tasks, name) {
 				continue
 			}
 			// Workers booting will take tasks soon; one that ran, and
@@ -708,7 +715,31 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 		tm.leftClosed(t, w, fmt.Errorf("%w: task %s (%s) was running on %s when it was %s", ErrClosed, t.id, t.name, w.id, reason), moved, reason)
 	}
 	tm.failOrphans(w)
+	if !w.gaveUp && !w.pool.closed && !tm.closed {
+		// Its place in its group is free: tasks that wait for the group
+		// grow it again, up to MaxWorkers, as they would have when added.
+		// Not for a worker that gave up starting (a bad script, a config
+		// its worker-ready does not match): another would only fail too.
+		tm.regrow(w.group)
+	}
 	w.pool.notify()
+}
+
+// regrow grows g while tasks of its names wait that its starting workers
+// do not cover (see grow). Called with mu held.
+func (tm *TaskManager) regrow(g *workerGroup) {
+	for _, n := range g.config.Tasks {
+		for {
+			if q := tm.queues[n]; q == nil || q.Len() == 0 {
+				break
+			}
+			before := tm.stats.grown
+			tm.grow(n, false)
+			if tm.stats.grown == before {
+				break
+			}
+		}
+	}
 }
 
 // leftClosed handles task t, which w was running when it closed for good.

@@ -613,3 +613,143 @@ func TestATaskWhoseWorkersAreReplacedForNotStoppingItDoesNotGrowAFreshWorkerForE
 	s := tm.Stats()
 	assert.Equal(t, 1, s.Grown, "one fresh worker after its first replacement, none after its second: %+v", s)
 }
+
+// README: "While tasks for a config's names wait, more start, up to
+// MaxWorkers." A grown worker that closes for good while tasks wait leaves
+// room under MaxWorkers: the group grows again for them, without waiting
+// for another task to be added.
+func TestAGroupGrowsBackForWaitingTasksWhenOneOfItsWorkersCloses(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	release := make(chan struct{})
+	defer close(release)
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		<-release
+		return w.id, ""
+	}, WorkerConfig{Tasks: []string{"job"}, Script: "a", Count: 1, MaxWorkers: 3, IdleTimeout: time.Minute})
+	require.NoError(t, p.ready(ctx(t)))
+	for range 10 {
+		_, err := tm.AddTask(TaskParams{Name: "job"})
+		require.NoError(t, err)
+	}
+	settleSoon(t, func() bool { return tm.Stats().Running == 3 })
+	require.Equal(t, 2, tm.Stats().Grown)
+	ws := p.list()
+	require.Len(t, ws, 3)
+	require.NoError(t, ws[2].Close()) // a grown worker closes: its task fails (no Retries)
+	settleSoon(t, func() bool { return tm.Stats().Failed == 1 })
+	time.Sleep(20 * time.Millisecond)
+	s := tm.Stats()
+	assert.Equal(t, 3, s.Grown, "6 tasks wait and the group is one below MaxWorkers: %+v", s)
+	settleSoon(t, func() bool { return tm.Stats().Running == 3 })
+}
+
+// The same for a grown worker that crashed under Restart.Never: it closes,
+// and the tasks that wait must not be left to the workers that remain.
+func TestAGroupGrowsBackForWaitingTasksWhenOneOfItsWorkersCrashesForGood(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	release := make(chan struct{})
+	defer close(release)
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		<-release
+		return w.id, ""
+	}, WorkerConfig{Tasks: []string{"job"}, Script: "a", Count: 1, MaxWorkers: 3, Restart: RestartPolicy{Never: true}})
+	require.NoError(t, p.ready(ctx(t)))
+	for range 10 {
+		_, err := tm.AddTask(TaskParams{Name: "job"})
+		require.NoError(t, err)
+	}
+	settleSoon(t, func() bool { return tm.Stats().Running == 3 })
+	require.Equal(t, 2, tm.Stats().Grown)
+	p.workerExit(p.list()[2], "out of memory") // its task fails: no Retries
+	settleSoon(t, func() bool { return tm.Stats().Failed == 1 })
+	time.Sleep(20 * time.Millisecond)
+	s := tm.Stats()
+	assert.Equal(t, 3, s.Grown, "6 tasks wait and the group is one below MaxWorkers: %+v", s)
+	settleSoon(t, func() bool { return tm.Stats().Running == 3 })
+}
+
+// A config without MaxWorkers (MaxWorkers = Count) does not grow: a worker
+// of it closed by Close() stays closed, whatever the other configs of the
+// TaskManager. It came back, as a "grown" worker, only when some other
+// config was elastic.
+func TestAConfigWithoutMaxWorkersNeverGrowsWhateverTheOtherConfigs(t *testing.T) {
+	for _, withElastic := range []bool{false, true} {
+		t.Run(map[bool]string{false: "alone", true: "beside an elastic config"}[withElastic], func(t *testing.T) {
+			tm := NewTaskManager()
+			defer tm.Close()
+			release := make(chan struct{})
+			defer close(release)
+			configs := []WorkerConfig{{Tasks: []string{"job"}, Script: "fixed", Count: 2}}
+			if withElastic {
+				configs = append(configs, WorkerConfig{Tasks: []string{"other"}, Script: "elastic", Count: 1, MaxWorkers: 3})
+			}
+			p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+				<-release
+				return w.id, ""
+			}, configs...)
+			require.NoError(t, p.ready(ctx(t)))
+			require.NoError(t, p.list()[0].Close()) // the page closes one of the two fixed workers
+			for range 5 {
+				_, err := tm.AddTask(TaskParams{Name: "job"})
+				require.NoError(t, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+			s := tm.Stats()
+			assert.Equal(t, 0, s.Grown, "%+v", s)
+			assert.Equal(t, 1, s.Running, "one fixed worker left: %+v", s)
+		})
+	}
+}
+
+// A worker whose worker-ready leaves out a task its config lists is closed
+// at once, "as starting again would not help": the config is wrong, and
+// so would be every worker grown from it. Tasks added while its siblings
+// still start must not grow fresh workers of it, one after another, which
+// kept a steady stream of tasks waiting behind workers that each start and
+// close, instead of failing with ErrNoWorker.
+func TestAnElasticConfigWhoseWorkerLacksATaskGrowsNoMoreWorkers(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	var mu sync.Mutex
+	var fakes []*fakeTransport
+	p, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
+		f := &fakeTransport{pool: w.pool, w: w, run: echo, silent: true} // says worker-ready when told
+		mu.Lock()
+		fakes = append(fakes, f)
+		mu.Unlock()
+		return f, nil
+	}, []WorkerConfig{{Tasks: []string{"job", "typo"}, Script: "w.js", Count: 1, MaxWorkers: 3}})
+	require.NoError(t, err)
+	readyLacking := func(i int) { // worker i's worker-ready lists job alone
+		mu.Lock()
+		f := fakes[i]
+		mu.Unlock()
+		p.receiveFrom(f, f.w, inbound{kind: KindWorkerReady, content: map[string]any{"tasks": []any{"job"}}})
+	}
+	var res []<-chan Response
+	for range 3 { // a burst before the first worker is ready grows two more
+		res = append(res, doAsync(tm, TaskParams{Name: "job"}))
+	}
+	require.Equal(t, 2, tm.Stats().Grown)
+	readyLacking(0) // worker-1 closes: its config lists typo, which it lacks
+	for range 3 {   // the stream goes on
+		res = append(res, doAsync(tm, TaskParams{Name: "job"}))
+	}
+	assert.Equal(t, 2, tm.Stats().Grown, "no worker grows from a config its workers do not match")
+	mu.Lock()
+	n := len(fakes)
+	mu.Unlock()
+	for i := 1; i < n; i++ {
+		readyLacking(i)
+	}
+	for _, r := range res {
+		select {
+		case got := <-r:
+			require.ErrorIs(t, got.Err, ErrNoWorker)
+		case <-time.After(time.Second):
+			t.Fatalf("a task still waits with every worker of its config closed or starting to close: %+v", tm.Stats())
+		}
+	}
+}
