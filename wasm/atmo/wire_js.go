@@ -354,7 +354,15 @@ func (c wireContent) decode() any {
 	return v
 }
 
-func (c wireContent) raw() any { return values.ReceivedItem(c.i) }
+// raw is the answer as it came, for a RawResult task. Go lets go of it only
+// when a collection finalizes it: its buffers count towards one (see
+// values.HeldNow), or a program that reads large raw results and drops
+// them would hold them all until its Go heap called for a collection.
+func (c wireContent) raw() any {
+	v := values.ReceivedItem(c.i)
+	values.HeldNow(v)
+	return v
+}
 
 func (c wireContent) held(reads int) any { return values.ReceivedHeld(c.i, reads) }
 

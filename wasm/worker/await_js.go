@@ -5,6 +5,8 @@ package worker
 import (
 	"context"
 	"syscall/js"
+
+	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
 // Await waits for a JS Promise, as JS's await does, and returns what it
@@ -52,6 +54,10 @@ func Await(ctx context.Context, promise js.Value) (js.Value, error) {
 		if !o.ok {
 			return js.Undefined(), &RejectedError{Reason: o.v}
 		}
+		// Go lets go of o.v only when a collection finalizes it: count
+		// the buffers it holds (a chunk of a Blob), and collect once they
+		// add up (see values.HeldNow).
+		values.HeldNow(o.v)
 		return o.v, nil
 	case <-ctx.Done():
 		return js.Undefined(), ctx.Err()

@@ -37,7 +37,13 @@ func (s *server) handleJS(name string, h func(ctx context.Context, params js.Val
 	if h == nil {
 		panic(fmt.Sprintf("worker: HandleJS(%q) with a nil handler", name))
 	}
-	s.handle(name, func(ctx context.Context, params any) (any, error) { return h(ctx, paramsJS(params)) })
+	s.handle(name, func(ctx context.Context, params any) (any, error) {
+		p := paramsJS(params)
+		// Once answered, p is Go's to let go of; Go's collector does it,
+		// and its heap alone would not call for one (see values.NoteHeld).
+		defer values.NoteHeld(p)
+		return h(ctx, p)
+	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.jsNames = append(s.jsNames, name)

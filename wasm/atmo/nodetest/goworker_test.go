@@ -311,3 +311,42 @@ func TestAGoWorkerThreadHasTheFilesAndEnvironmentOfItsProcess(t *testing.T) {
 	assert.Equal(t, os.Getenv("HOME"), got)
 	assert.NotEmpty(t, got)
 }
+
+// A HandleJS handler that reads its params where they are, and does not
+// move them back, leaves them to JS once it returns: a worker fed 4 MiB
+// buffers for a long while does not hold every one it was given. Go's
+// js.Value lets go of its JS value only when a Go collection finalizes it,
+// and a handler that allocates little in Go would hold hundreds of them
+// (4 MiB each) before its heap grew enough for one.
+func TestAGoHandleJSHandlerDoesNotHoldTheParamsOfEveryTaskItRan(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"peek", "external"}, Module: module(t, testModule)})
+	ctx := testCtx(t)
+	data := make([]byte, 4<<20)
+	data[0] = 5
+	for range 150 { // 600 MiB in all
+		got, err := tm.Do(ctx, "peek", map[string]any{"data": data})
+		require.NoError(t, err)
+		require.Equal(t, 5.0, got)
+	}
+	external, err := tm.Do(ctx, "external", nil)
+	require.NoError(t, err)
+	assert.Less(t, external.(float64), float64(256<<20), "the worker thread still holds %.0f MiB of ArrayBuffers after 150 tasks of 4 MiB", external.(float64)/(1<<20))
+}
+
+// A handler that reads a large Blob a chunk at a time with worker.Await
+// does not hold every chunk it read: each is a JS ArrayBuffer that Go's
+// js.Value lets go of only when a Go collection finalizes it, and reading
+// allocates too little in Go for one to come by itself.
+func TestAGoHandlerThatAwaitsABlobAChunkAtATimeDoesNotHoldEveryChunk(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"readBlob", "external"}, Module: module(t, testModule)})
+	ctx := testCtx(t)
+	u8 := js.Global().Get("Uint8Array").New(256 << 20)
+	u8.SetIndex(256<<20-1, 9)
+	blob := js.Global().Get("Blob").New([]any{u8})
+	got, err := tm.Do(ctx, "readBlob", map[string]any{"data": blob})
+	require.NoError(t, err)
+	require.Equal(t, 9.0, got)
+	external, err := tm.Do(ctx, "external", nil)
+	require.NoError(t, err)
+	assert.Less(t, external.(float64), float64(128<<20), "the worker thread still holds %.0f MiB of ArrayBuffers after reading a 256 MiB Blob a MiB at a time", external.(float64)/(1<<20))
+}

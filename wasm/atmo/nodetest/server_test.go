@@ -821,3 +821,31 @@ func TestAnUncaughtNonErrorOfAThreadIsSaidAsJSON(t *testing.T) {
 	assert.NotContains(t, err.Error(), "[object Object]")
 	assert.ErrorContains(t, err, `"why":"db down"`)
 }
+
+// A Go program that takes large results raw (RawResult), reads them and
+// drops them, does not hold them all: each is a js.Value, which Go lets go
+// of only when a Go collection finalizes it, and the program allocates too
+// little in Go for one to come by itself.
+func TestRawResultsAGoProgramDropsAreNotAllHeldUntilItsHeapGrows(t *testing.T) {
+	w := script(t, "raw.js", `
+const { parentPort } = require('worker_threads');
+let id;
+parentPort.on('message', (d) => {
+  if (d.message === 'init-worker') { id = d.id; parentPort.postMessage({ message: 'worker-ready', workerId: id, content: { tasks: d.content } }); return; }
+  if (d.message === 'worker-work') {
+    const u8 = new Uint8Array(4 << 20); u8[0] = 3;
+    parentPort.postMessage({ message: 'worker-response', taskId: d.taskId, workerId: id, content: u8 }, [u8.buffer]);
+  }
+});`)
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"big"}, Script: w})
+	for range 150 { // 600 MiB in all
+		done := make(chan atmo.Response, 1)
+		_, err := tm.AddTask(atmo.TaskParams{Name: "big", RawResult: true, OnSuccess: func(r atmo.Response) { done <- r }, OnError: func(r atmo.Response) { done <- r }})
+		require.NoError(t, err)
+		r := <-done
+		require.NoError(t, r.Err)
+		require.Equal(t, 3, r.Content.(js.Value).Index(0).Int())
+	}
+	external := js.Global().Get("process").Call("memoryUsage").Get("external").Float()
+	assert.Less(t, external, float64(256<<20), "this thread still holds %.0f MiB of ArrayBuffers after 150 raw results of 4 MiB", external/(1<<20))
+}

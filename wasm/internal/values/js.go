@@ -340,6 +340,9 @@ var bigCopy struct {
 // 17.3-18.6 ms so, against 19.5-20.6 collecting before each copy (four
 // runs each, alternating).
 func CollectAfterPost() {
+	if heldJSDue() {
+		bigCopy.due = true
+	}
 	if !bigCopy.due {
 		return
 	}
@@ -348,6 +351,102 @@ func CollectAfterPost() {
 	metrics.Read(heapStats)
 	bigCopy.collected, bigCopy.heapAfter = true, heapStats[1].Value.Uint64()
 }
+
+// heldJS holds the JS values Go gave a handler as they came (HandleJS's
+// params) until the next post, and counts their bytes since the last
+// collection. Go's js.Value lets go of its JS value only when a collection
+// finalizes it: a handler that reads its params where they are and
+// allocates little in Go would hold every task's (a 4 MiB buffer each)
+// until its heap grew enough for a collection, hundreds of tasks later.
+// They are measured after the next post, so that a buffer the handler
+// moved back (worker.Transfer) counts as the nothing it is by then.
+var heldJS struct {
+	sync.Mutex
+	pending, spare []js.Value
+	bytes          int
+}
+
+// HeldPerCollection is how many bytes of held JS values make a collection
+// due.
+const HeldPerCollection = 64 << 20
+
+// NoteHeld notes v, a JS value given to Go code as it came, which may hold
+// large buffers in JS for as long as Go has not collected it.
+func NoteHeld(v js.Value) {
+	heldJS.Lock()
+	heldJS.pending = append(heldJS.pending, v)
+	heldJS.Unlock()
+}
+
+// HeldNow counts the bytes v holds (a value Go received from JS as it was:
+// what a Promise resolved to) at once, and collects when those since the
+// last collection reach HeldPerCollection: for a handler that reads a
+// large input a chunk at a time, posting nothing until it ends.
+func HeldNow(v js.Value) {
+	n := heldSize.Invoke(v).Int()
+	if n == 0 {
+		return
+	}
+	heldJS.Lock()
+	heldJS.bytes += n
+	due := heldJS.bytes >= HeldPerCollection
+	if due {
+		heldJS.bytes = 0
+	}
+	heldJS.Unlock()
+	if due {
+		runtime.GC()
+	}
+}
+
+// heldJSDue measures the values noted since the last post, and says
+// whether those since the last collection hold HeldPerCollection bytes.
+func heldJSDue() bool {
+	heldJS.Lock()
+	list := heldJS.pending
+	if len(list) == 0 {
+		heldJS.Unlock()
+		return false
+	}
+	heldJS.pending, heldJS.spare = heldJS.spare, nil
+	heldJS.Unlock()
+	n := 0
+	for i, v := range list {
+		n += heldSize.Invoke(v).Int()
+		list[i] = js.Value{}
+	}
+	heldJS.Lock()
+	heldJS.spare = list[:0]
+	heldJS.bytes += n
+	due := heldJS.bytes >= HeldPerCollection
+	if due {
+		heldJS.bytes = 0
+	}
+	heldJS.Unlock()
+	return due
+}
+
+// heldSize is the bytes of the buffers v holds: v's own if it is one (or a
+// view of one), else those of its first 64 keys or items, one level deep.
+var heldSize = js.Global().Get("Function").New("v", `
+const size = (x) => {
+  if (x instanceof ArrayBuffer) return x.byteLength;
+  if (ArrayBuffer.isView(x)) return x.buffer.byteLength;
+  return 0;
+};
+try {
+  if (v === null || typeof v !== 'object') return 0;
+  const own = size(v);
+  if (own || ArrayBuffer.isView(v)) return own;
+  let n = 0, i = 0;
+  for (const k in v) {
+    if (++i > 64) break;
+    n += size(v[k]);
+  }
+  return n;
+} catch (_) {
+  return 0; // a getter that throws: not counted
+}`)
 
 // heapStats reads the bytes a collection scans (heap objects with
 // pointers, stacks and globals), and the heap's objects, live or garbage.

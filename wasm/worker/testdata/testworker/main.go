@@ -185,6 +185,31 @@ func main() {
 			E []any          `json:"e"`
 		}{E: []any{}}, nil
 	})
+	// peek answers the first byte of params.data, a typed array read where
+	// it is, in JS: the params stay in JS, and are not moved back.
+	worker.HandleJS("peek", func(_ context.Context, p js.Value) (any, error) {
+		return p.Get("data").Index(0).Int(), nil
+	})
+	// readBlob reads params.data, a Blob, a MiB at a time with
+	// worker.Await, and answers its last byte.
+	worker.HandleJS("readBlob", func(ctx context.Context, p js.Value) (any, error) {
+		blob := p.Get("data")
+		n, last := blob.Get("size").Int(), 0
+		for off := 0; off < n; off += 1 << 20 {
+			ab, err := worker.Await(ctx, blob.Call("slice", off, min(off+1<<20, n)).Call("arrayBuffer"))
+			if err != nil {
+				return nil, err
+			}
+			u8 := js.Global().Get("Uint8Array").New(ab)
+			last = u8.Index(u8.Length() - 1).Int()
+		}
+		return last, nil
+	})
+	// external answers the bytes this thread holds outside V8's heap, where
+	// ArrayBuffers live (Node.js's process.memoryUsage().external).
+	worker.Handle("external", func(context.Context, any) (any, error) {
+		return js.Global().Get("process").Call("memoryUsage").Get("external").Float(), nil
+	})
 	worker.Run()
 }
 
