@@ -615,59 +615,41 @@ func TestATaskWhoseWorkersAreReplacedForNotStoppingItDoesNotGrowAFreshWorkerForE
 }
 
 // README: "While tasks for a config's names wait, more start, up to
-// MaxWorkers." A grown worker that closes for good while tasks wait leaves
-// room under MaxWorkers: the group grows again for them, without waiting
-// for another task to be added.
-func TestAGroupGrowsBackForWaitingTasksWhenOneOfItsWorkersCloses(t *testing.T) {
-	tm := NewTaskManager()
-	defer tm.Close()
-	release := make(chan struct{})
-	defer close(release)
-	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
-		<-release
-		return w.id, ""
-	}, WorkerConfig{Tasks: []string{"job"}, Script: "a", Count: 1, MaxWorkers: 3, IdleTimeout: time.Minute})
-	require.NoError(t, p.ready(ctx(t)))
-	for range 10 {
-		_, err := tm.AddTask(TaskParams{Name: "job"})
-		require.NoError(t, err)
+// MaxWorkers." A grown worker that closes for good while tasks wait (its
+// Close, or a crash under Restart.Never) leaves room under MaxWorkers: the
+// group grows again for them, without waiting for another task to be
+// added, and the tasks that wait are not left to the workers that remain.
+func TestAGroupGrowsBackForWaitingTasksWhenOneOfItsWorkersClosesForGood(t *testing.T) {
+	for name, closeIt := range map[string]func(*workerPool, *TaskWorker){
+		"closed":           func(_ *workerPool, w *TaskWorker) { require.NoError(t, w.Close()) },
+		"crashed for good": func(p *workerPool, w *TaskWorker) { p.workerExit(w, "out of memory") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			tm := NewTaskManager()
+			defer tm.Close()
+			release := make(chan struct{})
+			defer close(release)
+			p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+				<-release
+				return w.id, ""
+			}, WorkerConfig{Tasks: []string{"job"}, Script: "a", Count: 1, MaxWorkers: 3, Restart: RestartPolicy{Never: true}})
+			require.NoError(t, p.ready(ctx(t)))
+			for range 10 {
+				_, err := tm.AddTask(TaskParams{Name: "job"})
+				require.NoError(t, err)
+			}
+			settleSoon(t, func() bool { return tm.Stats().Running == 3 })
+			require.Equal(t, 2, tm.Stats().Grown)
+			ws := p.list()
+			require.Len(t, ws, 3)
+			closeIt(p, ws[2]) // a grown worker goes: its task fails (no Retries)
+			settleSoon(t, func() bool { return tm.Stats().Failed == 1 })
+			time.Sleep(20 * time.Millisecond)
+			s := tm.Stats()
+			assert.Equal(t, 3, s.Grown, "6 tasks wait and the group is one below MaxWorkers: %+v", s)
+			settleSoon(t, func() bool { return tm.Stats().Running == 3 })
+		})
 	}
-	settleSoon(t, func() bool { return tm.Stats().Running == 3 })
-	require.Equal(t, 2, tm.Stats().Grown)
-	ws := p.list()
-	require.Len(t, ws, 3)
-	require.NoError(t, ws[2].Close()) // a grown worker closes: its task fails (no Retries)
-	settleSoon(t, func() bool { return tm.Stats().Failed == 1 })
-	time.Sleep(20 * time.Millisecond)
-	s := tm.Stats()
-	assert.Equal(t, 3, s.Grown, "6 tasks wait and the group is one below MaxWorkers: %+v", s)
-	settleSoon(t, func() bool { return tm.Stats().Running == 3 })
-}
-
-// The same for a grown worker that crashed under Restart.Never: it closes,
-// and the tasks that wait must not be left to the workers that remain.
-func TestAGroupGrowsBackForWaitingTasksWhenOneOfItsWorkersCrashesForGood(t *testing.T) {
-	tm := NewTaskManager()
-	defer tm.Close()
-	release := make(chan struct{})
-	defer close(release)
-	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
-		<-release
-		return w.id, ""
-	}, WorkerConfig{Tasks: []string{"job"}, Script: "a", Count: 1, MaxWorkers: 3, Restart: RestartPolicy{Never: true}})
-	require.NoError(t, p.ready(ctx(t)))
-	for range 10 {
-		_, err := tm.AddTask(TaskParams{Name: "job"})
-		require.NoError(t, err)
-	}
-	settleSoon(t, func() bool { return tm.Stats().Running == 3 })
-	require.Equal(t, 2, tm.Stats().Grown)
-	p.workerExit(p.list()[2], "out of memory") // its task fails: no Retries
-	settleSoon(t, func() bool { return tm.Stats().Failed == 1 })
-	time.Sleep(20 * time.Millisecond)
-	s := tm.Stats()
-	assert.Equal(t, 3, s.Grown, "6 tasks wait and the group is one below MaxWorkers: %+v", s)
-	settleSoon(t, func() bool { return tm.Stats().Running == 3 })
 }
 
 // A config without MaxWorkers (MaxWorkers = Count) does not grow: a worker
