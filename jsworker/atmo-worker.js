@@ -415,8 +415,8 @@
         progress(value) {
           if (running.get(taskId) !== task || task.canceled) return;
           // atmoWorker.transfer(value, list) moves list's buffers with the report.
-          if (value instanceof Transfer) postUnwrapped(port, { message: 'worker-progress', taskId, workerId, content: value.value }, value.list);
-          else postUnwrapped(port, { message: 'worker-progress', taskId, workerId, content: value });
+          const moves = value instanceof Transfer;
+          postUnwrapped(port, { message: 'worker-progress', taskId, workerId, content: moves ? value.value : value }, moves ? value.list : undefined);
         },
       };
       const done = (result) => {
