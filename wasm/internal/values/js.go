@@ -383,20 +383,22 @@ func NoteHeld(v js.Value) {
 // last collection reach HeldPerCollection: for a handler that reads a
 // large input a chunk at a time, posting nothing until it ends.
 func HeldNow(v js.Value) {
-	n := heldSize.Invoke(v).Int()
-	if n == 0 {
-		return
-	}
-	heldJS.Lock()
-	heldJS.bytes += n
-	due := heldJS.bytes >= HeldPerCollection
-	if due {
-		heldJS.bytes = 0
-	}
-	heldJS.Unlock()
-	if due {
+	if n := heldSize.Invoke(v).Int(); n > 0 && addHeld(n) {
 		runtime.GC()
 	}
+}
+
+// addHeld counts n more bytes held, and says whether those since the last
+// collection reach HeldPerCollection, which starts the count again.
+func addHeld(n int) bool {
+	heldJS.Lock()
+	defer heldJS.Unlock()
+	heldJS.bytes += n
+	if heldJS.bytes < HeldPerCollection {
+		return false
+	}
+	heldJS.bytes = 0
+	return true
 }
 
 // heldJSDue measures the values noted since the last post, and says
@@ -417,13 +419,8 @@ func heldJSDue() bool {
 	}
 	heldJS.Lock()
 	heldJS.spare = list[:0]
-	heldJS.bytes += n
-	due := heldJS.bytes >= HeldPerCollection
-	if due {
-		heldJS.bytes = 0
-	}
 	heldJS.Unlock()
-	return due
+	return addHeld(n)
 }
 
 // heldSize is the bytes of the buffers v holds: v's own if it is one (or a
