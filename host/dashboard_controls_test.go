@@ -138,3 +138,52 @@ func TestDashboardThroughputFollowsTheLoadAndFallsBackToZero(t *testing.T) {
 	assert.NotContains(t, loaded, "0.0", "tasks settled every 50 ms: %v", loaded)
 	waitFor(t, ctx, kpi+` === '0.0'`)
 }
+
+func TestTheDashboardUnderIsolateRunsEveryExample(t *testing.T) {
+	ctx, base, _ := newTab(t, Config{Isolate: true})
+	require.NoError(t, waitDashboard(ctx, base+"/", 30*time.Second))
+	waitFor(t, ctx, allAvailable)
+	var out map[string]any
+	eval(t, ctx, `(async () => {
+	  const d = window.dashboard;
+	  const r = {isolated: crossOriginIsolated};
+	  for (const [n, p] of [['add', {a: 2, b: 3}], ['sha256', {data: 'x', rounds: 10}], ['fetch', {url: '/data/people.json'}], ['analyze', {image: 'sample'}]]) {
+	    const x = await d.submit(n, p);
+	    r[n] = x.ok ? 'ok' : x.error;
+	  }
+	  return r;
+	})()`, &out)
+	assert.Equal(t, map[string]any{"isolated": true, "add": "ok", "sha256": "ok", "fetch": "ok", "analyze": "ok"}, out)
+}
+
+// When the task picked in "Run a task" loses its last worker, the select
+// falls back to another task; its params must follow, as a pick by hand
+// fills them, or Run sends the new task the old task's params.
+func TestTheDashboardsTaskParamsFollowTheTaskItsSelectFallsBackTo(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	var picked string
+	eval(t, ctx, `(() => {
+	  const sel = document.querySelector('#task-name');
+	  sel.value = 'sha256';
+	  sel.dispatchEvent(new Event('change'));
+	  const w = window.dashboard.wm.workers().find((w) => w.tasks.includes('sha256'));
+	  window.dashboard.closeWorker(w.id);
+	  return document.querySelector('#task-params').value;
+	})()`, &picked)
+	require.Contains(t, picked, "rounds")
+	waitFor(t, ctx, `![...document.querySelector('#task-name').options].some((o) => o.value === 'sha256')`)
+	var got struct{ Task, Params string }
+	eval(t, ctx, `({task: document.querySelector('#task-name').value, params: document.querySelector('#task-params').value})`, &got)
+	assert.NotContains(t, got.Params, "rounds", "the select now shows %q, but the params are still sha256's: %s", got.Task, got.Params)
+	var res map[string]any
+	eval(t, ctx, `new Promise((resolve) => {
+	  const before = document.querySelectorAll('#log li').length;
+	  document.querySelector('#one-form').requestSubmit();
+	  const iv = setInterval(() => {
+	    const li = document.querySelector('#log li');
+	    if (document.querySelectorAll('#log li').length > before && (li.className === 'ok' || li.className === 'err')) { clearInterval(iv); resolve({kind: li.className, text: li.querySelector('.text').textContent}); }
+	  }, 20);
+	})`, &res)
+	assert.Equal(t, "ok", res["kind"], "Run with what the form shows: %v", res["text"])
+}

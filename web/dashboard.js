@@ -412,13 +412,16 @@ function renderWorkers(stats) {
 // renderTaskNames fills the task selects with the names live workers handle.
 function renderTaskNames(list) {
   const names = [...new Set(list.filter((w) => w.status !== 'closed').flatMap((w) => w.tasks))].sort();
-  for (const id of ['#task-name', '#batch-name']) {
+  for (const [id, paramsId] of [['#task-name', '#task-params'], ['#batch-name', '#batch-params']]) {
     const sel = $(id);
     const have = [...sel.options].map((o) => o.value);
     if (have.join() === names.join()) continue;
     const keep = have.length ? sel.value : sel.dataset.default;
     sel.replaceChildren(...names.map((n) => new Option(n, n)));
     if (names.includes(keep)) sel.value = keep;
+    // The task picked went (its workers closed): the params follow the
+    // task shown instead, as a pick by hand fills them.
+    else if (samples[sel.value]) $(paramsId).value = JSON.stringify(samples[sel.value]);
   }
 }
 
