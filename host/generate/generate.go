@@ -7,7 +7,7 @@
 // math tasks, "data" or "api" the data tasks, "image" or "img" the image
 // tasks; anything else gets math.
 //
-// The package uses only the os, path/filepath and go/parser packages (no
+// The package uses only the os, path/filepath, go/parser and go/build packages (no
 // processes, no network), so it also compiles for GOOS=js.
 package generate
 
@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
+	"go/build"
 	"go/build/constraint"
 	"go/parser"
 	"go/token"
@@ -134,6 +135,11 @@ func Plan(o Options) ([]File, error) {
 			{Path: filepath.Join(o.Dir, base+".example.js"), Content: serverExample(base, tmpl), Role: "example"},
 		}, nil
 	case Go:
+		if strings.EqualFold(base, "vendor") {
+			// DIR/vendor at a module's root turns on -mod=vendor for the
+			// whole module: every build of it would fail.
+			return nil, fmt.Errorf("%w: a Go worker is written to a folder named after it, and Go takes a folder named %q for the module's vendored dependencies: pick another NAME", ErrBadInput, base)
+		}
 		return []File{
 			{Path: filepath.Join(o.Dir, base, "main.go"), Content: goWorker(base, tmpl), Role: "worker"},
 			{Path: filepath.Join(o.Dir, base, "README.md"), Content: goExample(base, tmpl), Role: "example"},
@@ -199,8 +205,38 @@ func otherPackage(dir string) error {
 		if err != nil || (f.Name.Name != "main" && !(strings.HasSuffix(name, "_test.go") && f.Name.Name == "main_test")) {
 			return fmt.Errorf("%w: %s holds %s, a Go file of another package; a Go worker is a main package of its own: pick another NAME or DIR", ErrBadInput, dir, name)
 		}
+		// A package main file other than the main.go written here that has
+		// a func main of its own is another program: main.go beside it
+		// would not build ("main redeclared"), nor would that program.
+		if name != "main.go" && !strings.HasSuffix(name, "_test.go") && builtForJSWasm(dir, name) && declaresMain(filepath.Join(dir, name)) {
+			return fmt.Errorf("%w: %s holds %s, which has a func main: that folder is another program; a Go worker is a main package of its own: pick another NAME or DIR", ErrBadInput, dir, name)
+		}
 	}
 	return nil
+}
+
+// builtForJSWasm says whether GOOS=js GOARCH=wasm builds the file (its
+// name and //go:build line): a main_other.go for other systems is not in
+// the worker's build.
+func builtForJSWasm(dir, name string) bool {
+	ctx := build.Default
+	ctx.GOOS, ctx.GOARCH, ctx.CgoEnabled = "js", "wasm", false
+	ok, err := ctx.MatchFile(dir, name)
+	return err != nil || ok
+}
+
+// declaresMain says whether the Go file has a top-level func main.
+func declaresMain(file string) bool {
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
+	if err != nil {
+		return false
+	}
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "main" {
+			return true
+		}
+	}
+	return false
 }
 
 // ignored says whether f is built by no build: //go:build ignore.

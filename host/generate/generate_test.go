@@ -218,3 +218,52 @@ func TestAGoWorkerIsWrittenOnlyWhereNoOtherPackageLives(t *testing.T) {
 		})
 	}
 }
+
+// A Go worker named vendor is written to DIR/vendor/main.go: at a module's
+// root, that folder turns on -mod=vendor for the whole module, and every
+// build of it fails ("inconsistent vendoring").
+func TestAGoWorkerNamedVendorIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/m\n\ngo 1.26\n\nrequire golang.org/x/text v0.3.0\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib.go"), []byte("package m\n"), 0o644))
+	_, err := Generate(Options{Name: "vendor", Dir: dir, Kind: Go})
+	if err == nil {
+		cmd := exec.Command("go", "build", ".")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOFLAGS=", "GOPROXY=off")
+		out, berr := cmd.CombinedOutput()
+		t.Fatalf("a Go worker named vendor was written; the module's own package then builds with: %v\n%s", berr, out)
+	}
+	assert.True(t, errors.Is(err, ErrBadInput), "%v", err)
+	_, statErr := os.Stat(filepath.Join(dir, "vendor"))
+	assert.True(t, os.IsNotExist(statErr), "nothing is written")
+}
+
+// A folder that holds another program (a package main with its own func
+// main in a file other than main.go) is a folder of another program: the
+// generated main.go beside it would break that program's build ("main
+// redeclared in this block"), and the worker's.
+func TestAGoWorkerIsNotWrittenBesideAnotherProgramsMain(t *testing.T) {
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "calc-w")
+	require.NoError(t, os.MkdirAll(pkg, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(pkg, "server.go"), []byte("package main\n\nfunc main() {}\n"), 0o644))
+	_, err := Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
+	require.ErrorIs(t, err, ErrBadInput, "main.go written beside server.go's func main")
+	_, statErr := os.Stat(filepath.Join(pkg, "main.go"))
+	assert.True(t, os.IsNotExist(statErr), "nothing written")
+
+	// A helper file of the worker's own package main (no func main) is fine.
+	require.NoError(t, os.WriteFile(filepath.Join(pkg, "server.go"), []byte("package main\n\nfunc helper() {}\n"), 0o644))
+	_, err = Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
+	assert.NoError(t, err)
+}
+
+func TestAGoWorkerMayBeWrittenBesideAMainForOtherSystems(t *testing.T) {
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "calc-w")
+	require.NoError(t, os.MkdirAll(pkg, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(pkg, "main_other.go"), []byte("//go:build !js\n\npackage main\n\nfunc main() {}\n"), 0o644))
+	_, err := Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
+	assert.NoError(t, err)
+}
