@@ -244,26 +244,25 @@ func TestAGoWorkerNamedVendorIsRefused(t *testing.T) {
 // generated main.go beside it would break that program's build ("main
 // redeclared in this block"), and the worker's.
 func TestAGoWorkerIsNotWrittenBesideAnotherProgramsMain(t *testing.T) {
-	dir := t.TempDir()
-	pkg := filepath.Join(dir, "calc-w")
-	require.NoError(t, os.MkdirAll(pkg, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(pkg, "server.go"), []byte("package main\n\nfunc main() {}\n"), 0o644))
-	_, err := Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
-	require.ErrorIs(t, err, ErrBadInput, "main.go written beside server.go's func main")
-	_, statErr := os.Stat(filepath.Join(pkg, "main.go"))
-	assert.True(t, os.IsNotExist(statErr), "nothing written")
-
-	// A helper file of the worker's own package main (no func main) is fine.
-	require.NoError(t, os.WriteFile(filepath.Join(pkg, "server.go"), []byte("package main\n\nfunc helper() {}\n"), 0o644))
-	_, err = Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
-	assert.NoError(t, err)
-}
-
-func TestAGoWorkerMayBeWrittenBesideAMainForOtherSystems(t *testing.T) {
-	dir := t.TempDir()
-	pkg := filepath.Join(dir, "calc-w")
-	require.NoError(t, os.MkdirAll(pkg, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(pkg, "main_other.go"), []byte("//go:build !js\n\npackage main\n\nfunc main() {}\n"), 0o644))
-	_, err := Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
-	assert.NoError(t, err)
+	for _, c := range []struct {
+		file, text string
+		ok         bool
+	}{
+		{"server.go", "package main\n\nfunc main() {}\n", false},
+		{"server.go", "package main\n\nfunc helper() {}\n", true},                     // a helper of the worker's own package main
+		{"main_other.go", "//go:build !js\n\npackage main\n\nfunc main() {}\n", true}, // a main for other systems, as examples/server has
+	} {
+		dir := t.TempDir()
+		pkg := filepath.Join(dir, "calc-w")
+		require.NoError(t, os.MkdirAll(pkg, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(pkg, c.file), []byte(c.text), 0o644))
+		_, err := Generate(Options{Name: "calc-w", Dir: dir, Kind: Go})
+		if c.ok {
+			assert.NoError(t, err, "%s: %s", c.file, c.text)
+			continue
+		}
+		require.ErrorIs(t, err, ErrBadInput, "main.go written beside %s's func main", c.file)
+		_, statErr := os.Stat(filepath.Join(pkg, "main.go"))
+		assert.True(t, os.IsNotExist(statErr), "nothing written")
+	}
 }
