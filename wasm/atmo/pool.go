@@ -652,10 +652,10 @@ func (tm *TaskManager) workerFreed(w *TaskWorker) {
 // grow starts one more worker for a queued task of this name, in a group
 // that may grow and whose starting workers do not already cover the queue.
 // A task that waits for a restart (see route) counts a worker backing off
-// as one starting. Called with mu held.
-func (tm *TaskManager) grow(name string, waitRestart bool) {
+// as one starting. It says whether it started one. Called with mu held.
+func (tm *TaskManager) grow(name string, waitRestart bool) bool {
 	if !tm.elastic {
-		return
+		return false
 	}
 	for _, p := range tm.pools {
 		if p.closed {
@@ -687,10 +687,11 @@ func (tm *TaskManager) grow(name string, waitRestart bool) {
 			if waiting > starting*g.config.Concurrency {
 				p.newWorker(g, true)
 				tm.stats.grown++
-				return
+				return true
 			}
 		}
 	}
+	return false
 }
 
 func (tm *TaskManager) setWorkerStatus(w *TaskWorker, s WorkerStatus, errMsg string) {
@@ -729,15 +730,7 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 // do not cover (see grow). Called with mu held.
 func (tm *TaskManager) regrow(g *workerGroup) {
 	for _, n := range g.config.Tasks {
-		for {
-			if q := tm.queues[n]; q == nil || q.Len() == 0 {
-				break
-			}
-			before := tm.stats.grown
-			tm.grow(n, false)
-			if tm.stats.grown == before {
-				break
-			}
+		for tm.grow(n, false) {
 		}
 	}
 }
