@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
-	"github.com/atmoworkers/atmo/wasm/atmo/internal/invariants"
+	"github.com/atmoworkers/atmo/wasm/atmo/internal/atmotest"
 	"github.com/atmoworkers/atmo/wasm/internal/jstest"
 )
 
@@ -82,7 +82,7 @@ func (f *fuzzRun) fail(format string, a ...any) {
 func TestRandomOperationsOnRealWorkersKeepEveryInvariant(t *testing.T) {
 	jsURL := jstest.HelperWorker(t, fuzzJSWorker)
 	goURL := moduleURL(t, "bin/wasm/testdata/variety.wasm")
-	base := invariants.Goroutines("atmo_test.")
+	base := atmotest.Goroutines("atmo_test.")
 	if len(base) > 0 {
 		t.Logf("atmo goroutines before: %d", len(base))
 	}
@@ -112,7 +112,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 	var rejected int
 	// A subscriber for the whole run: Seq goes up by one, every task's
 	// events end with one task-deleted, after one final task-updated.
-	rec := &invariants.Recorder{Over: f.closed.Load, KeepAll: *fuzzDump}
+	rec := &atmotest.Recorder{Over: f.closed.Load, KeepAll: *fuzzDump}
 	tm.Subscribe(rec.Record)
 	cfg := func() atmo.WorkerConfig {
 		c := atmo.WorkerConfig{Tasks: fuzzTasks, Concurrency: 1 + rng.IntN(4), StartTimeout: 20 * time.Second}
@@ -243,7 +243,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 		switch {
 		case k < 45: // AddTask
 			ft := newTask(pickName(), false)
-			ctx, arm := invariants.RandContext(rng)
+			ctx, arm := atmotest.RandContext(rng)
 			p := atmo.TaskParams{Name: ft.name, Params: ft.params, Priority: rng.IntN(7) - 3, Retries: rng.IntN(3), Context: ctx}
 			if rng.IntN(3) == 0 {
 				p.Timeout = time.Duration(20+rng.IntN(200)) * time.Millisecond
@@ -314,7 +314,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 			}
 		case k < 60: // Do
 			ft := newTask(pickName(), true)
-			ctx, arm := invariants.RandContext(rng)
+			ctx, arm := atmotest.RandContext(rng)
 			if ctx == nil {
 				ctx = context.Background()
 			}
@@ -379,7 +379,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 				unsubs = append(unsubs[:i], unsubs[i+1:]...)
 			}
 		case k < 95: // Stats
-			invariants.CheckStats(tm.Stats(), f.fail)
+			atmotest.CheckStats(tm.Stats(), f.fail)
 		default:
 			time.Sleep(time.Duration(rng.IntN(60)) * time.Millisecond)
 		}
@@ -416,7 +416,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 	}
 
 	// Check every task.
-	var seen invariants.Tally
+	var seen atmotest.Tally
 	for _, ft := range tasks {
 		if !ft.submitted || ft.settles.Load() == -100 {
 			continue
@@ -441,7 +441,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 		}
 		seen.Add(r.Err)
 		if r.Err == nil {
-			if want, ok := invariants.Result(ft.name, ft.i, ft.params); !ok {
+			if want, ok := atmotest.Result(ft.name, ft.i, ft.params); !ok {
 				f.fail("task %d (%s): succeeded with %v", ft.i, ft.name, r.Content)
 			} else if fmt.Sprint(want) != fmt.Sprint(r.Content) {
 				f.fail("task %d (%s): result %v, want %v", ft.i, ft.name, r.Content, want)
@@ -482,12 +482,12 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 				f.fail("task %d (fail): %v", ft.i, r.Err)
 			}
 		}
-		if _, err := invariants.ProgressRuns(progs); err != nil { // again from 1 on a retry
+		if _, err := atmotest.ProgressRuns(progs); err != nil { // again from 1 on a retry
 			f.fail("task %d: %v", ft.i, err)
 		}
 	}
 	s := tm.Stats()
-	invariants.CheckClosed(tm, s, seen, wm.Workers(), f.fail)
+	atmotest.CheckClosed(tm, s, seen, wm.Workers(), f.fail)
 	if s.Rejected != rejected {
 		f.fail("final Stats: Rejected %d, seen %d", s.Rejected, rejected)
 	}
@@ -507,7 +507,7 @@ func fuzzOne(t *testing.T, seed uint64, jsURL, goURL string, nops int) *fuzzRun 
 	rec.Check(s, innerClosed.Load(), f.fail)
 	// No goroutine of the package remains.
 	var left []string
-	if !invariants.Eventually(2*time.Second, func() bool { left = invariants.Goroutines("atmo_test."); return len(left) == 0 }) {
+	if !atmotest.Eventually(2*time.Second, func() bool { left = atmotest.Goroutines("atmo_test."); return len(left) == 0 }) {
 		f.fail("%d atmo goroutines after Close, first:\n%s", len(left), left[0])
 	}
 	return f

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
-	"github.com/atmoworkers/atmo/wasm/atmo/internal/invariants"
+	"github.com/atmoworkers/atmo/wasm/atmo/internal/atmotest"
 )
 
 // The random-operation test of ServerWorkerManager: the Node.js sibling of
@@ -123,7 +123,7 @@ func activeResources() map[string]int {
 func TestRandomOperationsOnNodeWorkersKeepEveryInvariant(t *testing.T) {
 	jsPath := script(t, "fuzz-worker.js", fmt.Sprintf(nodeFuzzWorker, abs(t, repoRoot+"/jsworker/atmo-worker.js")))
 	goPath := abs(t, module(t, repoRoot+"/bin/wasm/testdata/variety.wasm"))
-	if g := invariants.Goroutines("nodetest."); len(g) > 0 {
+	if g := atmotest.Goroutines("nodetest."); len(g) > 0 {
 		t.Logf("atmo goroutines before: %d", len(g))
 	}
 	base := activeResources()
@@ -175,7 +175,7 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 	// A subscriber for the whole run: Seq goes up by one, and every task's
 	// events are one new-task, one final task-updated, then one
 	// task-deleted, and nothing after it.
-	rec := &invariants.Recorder{Over: tmClosed.Load}
+	rec := &atmotest.Recorder{Over: tmClosed.Load}
 	tm.Subscribe(rec.Record)
 	cfg := func() atmo.WorkerConfig {
 		c := atmo.WorkerConfig{Concurrency: 1 + rng.IntN(4), StartTimeout: 30 * time.Second}
@@ -240,7 +240,7 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 			case <-time.After(time.Millisecond):
 			}
 			s := tm.Stats()
-			invariants.CheckStats(s, f.fail)
+			atmotest.CheckStats(s, f.fail)
 			if s.Done < lastDone || s.Failed < lastFailed || s.Submitted < lastSubmitted {
 				f.fail("Stats went back: Submitted %d→%d Done %d→%d Failed %d→%d", lastSubmitted, s.Submitted, lastDone, s.Done, lastFailed, s.Failed)
 			}
@@ -387,7 +387,7 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 		switch {
 		case k < 45: // AddTask
 			ft := newTask(pickName(), false)
-			ctx, arm := invariants.RandContext(rng)
+			ctx, arm := atmotest.RandContext(rng)
 			p := atmo.TaskParams{Name: ft.name, Params: ft.params, Priority: rng.IntN(7) - 3, Context: ctx}
 			if ft.name == "xfer" && rng.IntN(2) == 0 {
 				p.RawResult = true
@@ -456,7 +456,7 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 			}
 		case k < 57: // Do
 			ft := newTask(pickName(), true)
-			ctx, arm := invariants.RandContext(rng)
+			ctx, arm := atmotest.RandContext(rng)
 			if ctx == nil {
 				ctx = context.Background()
 			}
@@ -534,7 +534,7 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 		// Every task ends by itself: retried, timed out, crashed, failed
 		// for want of a worker, but never lost.
 		var open []string
-		if !invariants.Eventually(15*time.Second, func() bool {
+		if !atmotest.Eventually(15*time.Second, func() bool {
 			open = open[:0]
 			for _, ft := range tasks {
 				if ft.settles.Load() == 0 {
@@ -586,7 +586,7 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 	<-readerDone
 
 	// Every task.
-	var seen invariants.Tally
+	var seen atmotest.Tally
 	ranTwice := 0
 	kinds := map[string]int{}
 	for _, ft := range tasks {
@@ -612,7 +612,7 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 		}
 		seen.Add(r.Err)
 		if r.Err == nil {
-			want, ok := invariants.Result(ft.name, ft.i, ft.params)
+			want, ok := atmotest.Result(ft.name, ft.i, ft.params)
 			if ft.name == "xfer" {
 				want, ok = map[string]any{"id": float64(ft.i), "n": float64(ft.xferLen), "sum": float64(ft.xferLen * (ft.i % 251))}, true
 				if v, isJS := r.Content.(js.Value); ft.raw && isJS {
@@ -674,7 +674,7 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 				f.fail("task %d (%s): no config listed it, yet it failed with %v", ft.i, ft.name, r.Err)
 			}
 		}
-		runs, err := invariants.ProgressRuns(progs) // 1..n, again from 1 on a retry
+		runs, err := atmotest.ProgressRuns(progs) // 1..n, again from 1 on a retry
 		if err != nil {
 			f.fail("task %d: %v", ft.i, err)
 		}
@@ -688,7 +688,7 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 	for _, m := range wms {
 		workers = append(workers, m.Workers()...)
 	}
-	invariants.CheckClosed(tm, s, seen, workers, f.fail)
+	atmotest.CheckClosed(tm, s, seen, workers, f.fail)
 	if s.Retried < ranTwice {
 		f.fail("final Stats: Retried %d, but %d runs again were seen", s.Retried, ranTwice)
 	}
@@ -726,8 +726,8 @@ func nodeFuzzOne(t *testing.T, seed uint64, jsPath, goPath string, nops int, bas
 		}
 		return strings.Join(out, ", ")
 	}
-	invariants.Eventually(3*time.Second, func() bool {
-		left, res = invariants.Goroutines("nodetest."), activeResources()
+	atmotest.Eventually(3*time.Second, func() bool {
+		left, res = atmotest.Goroutines("nodetest."), activeResources()
 		return len(left) == 0 && leak() == ""
 	})
 	if len(left) > 0 {

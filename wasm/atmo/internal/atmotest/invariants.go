@@ -1,9 +1,12 @@
-// Package invariants holds what the two random-operation tests check
-// alike: the browser's (wasm/atmo/invariants_test.go, Web Workers) and
-// Node.js's (wasm/atmo/nodetest/invariants_test.go, worker_threads). Each
-// test drives its own manager with its own operations and tasks; the rules
-// a TaskManager keeps whatever the transport are written here once.
-package invariants
+//go:build js && wasm
+
+package atmotest
+
+// The rules the two random-operation tests check alike: the browser's
+// (wasm/atmo/invariants_test.go, Web Workers) and Node.js's
+// (wasm/atmo/nodetest/invariants_test.go, worker_threads). Each test drives
+// its own manager with its own operations and tasks; the rules a
+// TaskManager keeps whatever the transport are written here once.
 
 import (
 	"context"
