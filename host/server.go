@@ -429,7 +429,34 @@ func (s *server) serveAsset(w http.ResponseWriter, r *http.Request, a *asset) {
 		}
 	}
 	h.Set("ETag", strconv.Quote(etag))
+	if h.Get("Content-Encoding") != "" {
+		w = sizedWriter{w, int64(len(body))}
+	}
 	http.ServeContent(w, r, "", a.modTime, bytes.NewReader(body))
+}
+
+// sizedWriter says the Content-Length of an encoded body, which
+// http.ServeContent leaves out when Content-Encoding is set: without it a
+// browser cannot show a download's progress, nor a page's loader.
+type sizedWriter struct {
+	http.ResponseWriter
+	size int64
+}
+
+func (w sizedWriter) WriteHeader(code int) {
+	h := w.Header()
+	if h.Get("Content-Length") == "" {
+		switch code {
+		case http.StatusOK:
+			h.Set("Content-Length", strconv.FormatInt(w.size, 10))
+		case http.StatusPartialContent: // one range: bytes first-last/size
+			var first, last, size int64
+			if n, _ := fmt.Sscanf(h.Get("Content-Range"), "bytes %d-%d/%d", &first, &last, &size); n == 3 {
+				h.Set("Content-Length", strconv.FormatInt(last-first+1, 10))
+			}
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
 }
 
 func (a *asset) gzip() []byte {

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -159,6 +160,28 @@ func TestServerCompressesWithBrotliOrGzipWhenAccepted(t *testing.T) {
 		assert.Empty(t, res.Header.Get("Content-Encoding"), "Accept-Encoding %q", accept)
 		assert.Equal(t, wasm, body, "Accept-Encoding %q", accept)
 	}
+}
+
+func TestServerSaysTheLengthOfACompressedBody(t *testing.T) {
+	// A browser shows a download's progress, and a page's loader can, only
+	// with a Content-Length: ServeContent leaves it out when Content-Encoding
+	// is set. A body that small would be measured by net/http anyway: the
+	// real module's is not.
+	_, err := os.Stat(filepath.Join(repoWasmDir, "atmo.wasm"))
+	require.NoError(t, err, "bin/wasm/atmo.wasm is missing: run `make build` first")
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: repoWasmDir}))
+	defer srv.Close()
+	for _, enc := range []string{"br", "gzip", ""} {
+		res, body := get(t, srv.URL+"/atmo.wasm", "Accept-Encoding", enc)
+		require.Equal(t, http.StatusOK, res.StatusCode, enc)
+		require.Equal(t, enc, res.Header.Get("Content-Encoding"))
+		assert.Equal(t, strconv.Itoa(len(body)), res.Header.Get("Content-Length"), "Accept-Encoding %q", enc)
+	}
+	// A range of the compressed body is that range's length.
+	res, body := get(t, srv.URL+"/atmo.wasm", "Accept-Encoding", "gzip", "Range", "bytes=0-9")
+	require.Equal(t, http.StatusPartialContent, res.StatusCode)
+	assert.Len(t, body, 10)
+	assert.Equal(t, "10", res.Header.Get("Content-Length"))
 }
 
 func TestServerCompressesARealGoModuleToAboutAQuarter(t *testing.T) {
