@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
 	"strings"
 	"syscall"
 	"time"
@@ -108,8 +109,12 @@ func (m *mountFlags) Set(v string) error {
 	if !ok || !strings.HasPrefix(prefix, "/") || dir == "" {
 		return fmt.Errorf("want /prefix/=DIR, got %q", v)
 	}
+	given := prefix
 	if !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
+	}
+	if clean := strings.TrimSuffix(path.Clean(prefix), "/") + "/"; clean != prefix {
+		return fmt.Errorf("the prefix %s could never be served: a URL's path is cleaned before it is matched; use %s", given, clean)
 	}
 	if st, err := os.Stat(dir); err != nil {
 		return err // says why: no such directory, permission denied

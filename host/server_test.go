@@ -360,6 +360,20 @@ func TestABadFlagIsSaidOnceWithWhy(t *testing.T) {
 	assert.Contains(t, stderr.String(), `invalid value "/x/=/no/such/dir" for flag -mount: stat /no/such/dir: no such file or directory`)
 }
 
+func TestAMountPrefixThatNoURLCanReachIsRefused(t *testing.T) {
+	// URL paths are cleaned before they are matched, so a prefix with a
+	// . or .. segment, or an empty one, would never be served.
+	dir := t.TempDir()
+	for prefix, clean := range map[string]string{"/a/../b/": "/b/", "/a/./b/": "/a/b/", "//a/": "/a/", "/a//b": "/a/b/", "/..": "/"} {
+		var stdout, stderr bytes.Buffer
+		// The address cannot be listened on: a prefix let through fails the run
+		// at once instead of serving.
+		code := run([]string{"serve", "-mount", prefix + "=" + dir, "-addr", "127.0.0.1:-1"}, &stdout, &stderr)
+		assert.Equal(t, 2, code, prefix)
+		assert.Contains(t, stderr.String(), fmt.Sprintf("the prefix %s could never be served: a URL's path is cleaned before it is matched; use %s", prefix, clean), prefix)
+	}
+}
+
 func TestHostDashHListsEveryCommandAndServesFlags(t *testing.T) {
 	// go tool host -h is how a module's user finds generate-worker.
 	var stdout, stderr bytes.Buffer
