@@ -592,7 +592,8 @@ func TestDoStopsWhenItsContextEnds(t *testing.T) {
 func TestASeedAnswersErrorFieldFailsItsTaskOnlyWhenTruthyAsTheSeedReadIt(t *testing.T) {
 	script := jstest.BlobURL(t, `
 let id;
-const errors = { zero: 0, nan: NaN, empty: '', no: false, plain: new Error(), coded: { code: 42 } };
+const errors = { zero: 0, nan: NaN, empty: '', no: false, plain: new Error(), coded: { code: 42 },
+  boxedFalse: new Boolean(false), boxedZero: new Number(0), boxedEmpty: new String(''), invalidDate: new Date(NaN) };
 self.onmessage = (e) => {
   const d = e.data;
   if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id, content: { tasks: d.content } }); }
@@ -611,6 +612,14 @@ self.onmessage = (e) => {
 	_, err = tm.Do(testCtx(t), "answer", "coded")
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, `{"code":42}`, te.Message)
+	// Objects are truthy in JS, though these read in Go as a falsy value
+	// (boxed primitives as theirs, an invalid Date as nil): the seed failed
+	// them, and a task failed never settles as a success without content.
+	for boxed, reads := range map[string]string{"boxedFalse": "false", "boxedZero": "0", "boxedEmpty": `""`, "invalidDate": "null"} {
+		got, err := tm.Do(testCtx(t), "answer", boxed)
+		require.ErrorAs(t, err, &te, "%s: got %#v", boxed, got)
+		assert.Equal(t, "the worker's error, a truthy JS object that reads as "+reads, te.Message, boxed)
+	}
 }
 
 func TestAHelperHandlerThatThrowsAnObjectWithAMessageFailsWithThatMessage(t *testing.T) {

@@ -103,6 +103,18 @@ func errorText(v any) string {
 	return s
 }
 
+// failedText is the error text of an answer that JS already found failed
+// (its error truthy, as the seed read it: if (e.error)): errorText, or, for
+// a truthy JS object that reads as a falsy Go value (new Boolean(false), an
+// invalid Date, which reads as nil), that value as JSON, never "", which
+// would settle the failed task as a success with no content.
+func failedText(v any) string {
+	if s := errorText(v); s != "" {
+		return s
+	}
+	return "the worker's error, a truthy JS object that reads as " + jsonText(v)
+}
+
 // jsonText is v as JSON, or printed where JSON cannot hold it.
 func jsonText(v any) string {
 	b, err := json.Marshal(v)

@@ -315,7 +315,7 @@ func receiveWire(buf []byte) []inbound {
 		c := &contents[len(contents)-1]
 		if code < 0 {
 			code = -code
-			in.err = errorText(c.decode())
+			in.err = failedText(c.decode())
 		} else {
 			in.content = c
 		}
