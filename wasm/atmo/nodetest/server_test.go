@@ -781,6 +781,40 @@ func TestTransferWithOfAViewOnASharedArrayBufferSendsIt(t *testing.T) {
 // An uncaught error of a worker thread says where it was thrown, as the
 // browser's error event does (errorPlace): a syntax error's line, a
 // throw's first frame in the worker's code.
+// A SharedArrayBuffer crosses shared (atmo.Transfer of one moves nothing),
+// and a view of one reads as []byte: the buffer itself, as a result, echoed
+// back in one, or in a Go worker's params, reads as []byte too, as an
+// ArrayBuffer does, not as "a SharedArrayBuffer cannot be read as a Go
+// value".
+func TestASharedArrayBufferReadsAsBytesAsAnArrayBufferDoes(t *testing.T) {
+	w := script(t, "sab.js", fmt.Sprintf(`const { atmoWorker } = require(%q);
+atmoWorker({
+  sab: () => { const s = new SharedArrayBuffer(4); new Uint8Array(s).set([9, 8, 7, 6]); return s; },
+  view: () => { const s = new SharedArrayBuffer(4); new Uint8Array(s).set([9, 8, 7, 6]); return new Uint8Array(s, 1, 2); },
+  echo: (p) => p,
+});`, abs(t, repoRoot+"/jsworker/atmo-worker.js")))
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"sab", "view", "echo"}, Script: w})
+	goTM, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Module: module(t, testModule)})
+	ctx := testCtx(t)
+	got, err := tm.Do(ctx, "view", nil)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{8, 7}, got, "a view of one reads as []byte")
+	got, err = tm.Do(ctx, "sab", nil)
+	require.NoError(t, err, "a worker's result")
+	assert.Equal(t, []byte{9, 8, 7, 6}, got)
+
+	sab := js.Global().Get("SharedArrayBuffer").New(3)
+	js.Global().Get("Uint8Array").New(sab).Call("set", []any{1, 2, 3})
+	for _, p := range []any{sab, atmo.Transfer(sab)} {
+		got, err = tm.Do(ctx, "echo", map[string]any{"b": p})
+		require.NoError(t, err, "echoed by a JS worker: %T", p)
+		assert.Equal(t, map[string]any{"b": []byte{1, 2, 3}}, got)
+		got, err = goTM.Do(ctx, "echo", map[string]any{"b": p})
+		require.NoError(t, err, "a Go worker's params: %T", p)
+		assert.Equal(t, map[string]any{"b": []byte{1, 2, 3}}, got)
+	}
+}
+
 func TestAnUncaughtErrorOfAThreadSaysWhereItHappened(t *testing.T) {
 	syntax := script(t, "syntax.js", "const { parentPort } = require('worker_threads');\nparentPort.on('message', (d) => {\n  let x = ;\n});\n")
 	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"x"}, Script: syntax})

@@ -197,7 +197,7 @@ const cannot = (msg) => {
 const toTag = Object.prototype.toString;
 // other writes an object that is neither plain nor an array.
 const other = (v, depth) => {
-  if (v instanceof ArrayBuffer) return writeBytes(new Uint8Array(v));
+  if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer)) return writeBytes(new Uint8Array(v));
   if (ArrayBuffer.isView(v)) return writeBytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
   if (v instanceof Date) {
     if (isNaN(v.getTime())) { room(1); w8[wpos++] = 0; return; } // an invalid Date has no ISO text
