@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -28,7 +29,9 @@ import (
 // restarts use the same file, whatever directory the program is in by
 // then), or a file: URL. Node.js decides by the file
 // whether a script is CommonJS or an ES module (.mjs, or "type": "module" in
-// a package.json), so WorkerConfig.Type is not used here.
+// a package.json), so WorkerConfig.Type is not used here. Every thread's
+// process.env is this Go program's environment (os.Environ, os.Setenv's
+// changes included), as a child process's would be.
 //
 // A Module (a Go WASM worker module) is read and compiled once on the main
 // thread, and the compiled WebAssembly.Module is posted to every thread that
@@ -218,9 +221,16 @@ var webWorkerOnly = regexp.MustCompile(`ReferenceError: (self|importScripts|onme
 var esModuleSyntax = regexp.MustCompile(`SyntaxError: (Cannot use import statement outside a module|Unexpected token 'export')`)
 
 // threadOptions are the worker_threads options for w. MaxHeapMB bounds the
-// thread's JS heap: a Go module's WebAssembly memory is not in it.
+// thread's JS heap: a Go module's WebAssembly memory is not in it. Its env
+// is os.Environ: Go's os.Setenv does not change Node.js's process.env.
 func threadOptions(w *TaskWorker) map[string]any {
-	o := map[string]any{"name": w.id}
+	env := map[string]any{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			env[k] = v
+		}
+	}
+	o := map[string]any{"name": w.id, "env": env}
 	if w.config.MaxHeapMB > 0 {
 		o["resourceLimits"] = map[string]any{"maxOldGenerationSizeMb": w.config.MaxHeapMB}
 	}

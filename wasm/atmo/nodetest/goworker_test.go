@@ -4,6 +4,7 @@ package nodetest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall/js"
@@ -318,6 +319,26 @@ func TestAGoWorkerThreadHasTheFilesAndEnvironmentOfItsProcess(t *testing.T) {
 // js.Value lets go of its JS value only when a Go collection finalizes it,
 // and a handler that allocates little in Go would hold hundreds of them
 // (4 MiB each) before its heap grew enough for one.
+// README: a Go worker thread has "the process's files, environment and
+// stderr, as the main thread's Go program has". A server that sets a
+// variable with os.Setenv before it starts its workers (a key, a mode)
+// must find it in them: Go's os.Setenv changes the Go program's
+// environment, not Node.js's process.env, which a thread copies by default.
+func TestAWorkerThreadHasTheEnvironmentTheGoProgramSet(t *testing.T) {
+	t.Setenv("ATMO_SET_BY_GO", "from-go")
+	jsw := script(t, "env.js", fmt.Sprintf(`const { atmoWorker } = require(%q);
+atmoWorker({ jsenv: (k) => process.env[k] ?? null });`, abs(t, repoRoot+"/jsworker/atmo-worker.js")))
+	tm, _ := pool(t,
+		atmo.WorkerConfig{Tasks: []string{"getenv"}, Module: module(t, testModule)},
+		atmo.WorkerConfig{Tasks: []string{"jsenv"}, Script: jsw})
+	got, err := tm.Do(testCtx(t), "getenv", "ATMO_SET_BY_GO")
+	require.NoError(t, err)
+	assert.Equal(t, "from-go", got, "a Go worker")
+	got, err = tm.Do(testCtx(t), "jsenv", "ATMO_SET_BY_GO")
+	require.NoError(t, err)
+	assert.Equal(t, "from-go", got, "a JS worker")
+}
+
 func TestAGoHandleJSHandlerDoesNotHoldTheParamsOfEveryTaskItRan(t *testing.T) {
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"peek", "external"}, Module: module(t, testModule)})
 	ctx := testCtx(t)
