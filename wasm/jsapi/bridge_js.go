@@ -174,15 +174,17 @@ func (b *bridge) shutdown() {
 	}()
 }
 
-// msDuration is a JS count of milliseconds as a Duration. A positive one,
-// however short, stays positive (a zero Duration means "none" to atmo), and
-// Infinity is the longest.
+// msDuration is a JS count of milliseconds as a Duration. One however short
+// keeps its sign, as 0 and a negative Duration each have their own meaning
+// to atmo (none, the default, or no aging), and Infinity is the longest.
 func msDuration(ms float64) time.Duration {
 	switch ns := ms * float64(time.Millisecond); {
 	case ns >= math.MaxInt64:
 		return math.MaxInt64
 	case ns > 0 && ns < 1:
 		return 1
+	case ns < 0 && ns > -1:
+		return -1
 	default:
 		return time.Duration(ns)
 	}

@@ -96,11 +96,12 @@ func await(p js.Value) (js.Value, error) {
 	return r.v, r.err
 }
 
-func TestMillisecondsFromJSStayPositiveAndInfinityIsTheLongest(t *testing.T) {
+func TestMillisecondsFromJSKeepTheirSignAndInfinityIsTheLongest(t *testing.T) {
 	assert.Equal(t, 1500*time.Microsecond, msDuration(1.5))
 	assert.Equal(t, time.Duration(1), msDuration(1e-9), "a timeout of a picosecond is a timeout, not none")
 	assert.Equal(t, time.Duration(0), msDuration(0))
 	assert.Equal(t, -time.Millisecond, msDuration(-1), "Go's negative Timeout: no limit")
+	assert.Equal(t, time.Duration(-1), msDuration(-1e-9), "a negative one stays negative (agingInterval: no aging), not 0, the default")
 	assert.Equal(t, time.Duration(math.MaxInt64), msDuration(math.Inf(1)))
 	assert.Equal(t, time.Duration(math.MaxInt64), msDuration(1e300))
 }
