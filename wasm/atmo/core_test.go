@@ -528,7 +528,7 @@ func TestClosingAWorkerHandsItsRunningTaskToAnotherOnlyWhileItsRetriesLast(t *te
 		r := <-res
 		if retries == 0 {
 			require.ErrorIs(t, r.Err, ErrClosed)
-			assert.Equal(t, "atmo: closed: task task-1 (job) was running on worker-1 when it was closed by Close(); give the task Retries to run it again elsewhere", r.Error)
+			assert.Equal(t, "atmo: closed: task task-1 (job) was running on worker-1 when it was closed by Close(); it has no Retries left to run it again (TaskParams.Retries)", r.Error)
 		} else {
 			require.NoError(t, r.Err)
 			assert.Equal(t, "worker-2", r.Content, "run again on the other worker")

@@ -499,16 +499,7 @@ func (tm *TaskManager) workerDied(w *TaskWorker, reason string) {
 	tasks := tm.takeDown(w)
 	tm.scheduleRestart(w, "crashed: "+reason)
 	for _, t := range tasks {
-		if t.unposted { // never reached the worker: back in line, as it is
-			tm.requeue(t, "crashed: "+reason)
-			continue
-		}
-		t.wentDown()
-		hint := ""
-		if t.retriesLeft == 0 && !t.movedOut() {
-			hint = "; it has no Retries left to run it again elsewhere (TaskParams.Retries)"
-		}
-		tm.leftWorker(t, fmt.Errorf("%w: %s crashed while running task %s (%s): %s%s", ErrWorkerCrashed, w.id, t.id, t.name, reason, hint))
+		tm.leftDown(t, w, "crashed: "+reason, fmt.Errorf("%w: %s crashed while running task %s (%s): %s", ErrWorkerCrashed, w.id, t.id, t.name, reason), nil)
 	}
 }
 
@@ -544,23 +535,7 @@ func (tm *TaskManager) restartWorker(w *TaskWorker, reason string) {
 	tasks := tm.takeDown(w)
 	tm.scheduleRestart(w, reason)
 	for _, t := range tasks {
-		if t.unposted { // never reached the worker: back in line, as it is
-			tm.requeue(t, reason)
-			continue
-		}
-		t.wentDown()
-		// Sent to the worker, perhaps begun: run again only while its
-		// Retries last, as after a crash, so that a task without Retries
-		// never runs twice. One whose buffers moved fails saying so.
-		if t.movedOut() {
-			tm.requeue(t, reason)
-			continue
-		}
-		hint := ""
-		if t.retriesLeft == 0 { // with some left, it fails only for want of a worker to run them
-			hint = "; give the task Retries to run it again elsewhere"
-		}
-		tm.leftWorker(t, fmt.Errorf("%w: task %s (%s) was running on %s when it was %s%s", ErrWorkerCrashed, t.id, t.name, w.id, reason, hint))
+		tm.leftDown(t, w, reason, fmt.Errorf("%w: task %s (%s) was running on %s when it was %s", ErrWorkerCrashed, t.id, t.name, w.id, reason), nil)
 	}
 }
 
@@ -705,7 +680,7 @@ func (tm *TaskManager) setWorkerStatus(w *TaskWorker, s WorkerStatus, errMsg str
 }
 
 // closeWorker takes w out of service for good. Its unsettled running tasks
-// are handled as leftClosed says; then queued tasks that no live worker can
+// are handled as leftDown says; then queued tasks that no live worker can
 // run any more fail. Called with mu held.
 func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 	if w.status == WorkerClosed {
@@ -713,7 +688,7 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 	}
 	for _, t := range tm.shut(w, reason) {
 		moved := fmt.Errorf("%w: task %s (%s) cannot be sent again: its params moved JS buffers (atmo.Transfer) to %s, which was %s; add the task again with fresh buffers", ErrClosed, t.id, t.name, w.id, reason)
-		tm.leftClosed(t, w, fmt.Errorf("%w: task %s (%s) was running on %s when it was %s", ErrClosed, t.id, t.name, w.id, reason), moved, reason)
+		tm.leftDown(t, w, reason, fmt.Errorf("%w: task %s (%s) was running on %s when it was %s", ErrClosed, t.id, t.name, w.id, reason), moved)
 	}
 	tm.failOrphans(w)
 	if !w.gaveUp && !w.pool.closed && !tm.closed {
@@ -735,22 +710,27 @@ func (tm *TaskManager) regrow(g *workerGroup) {
 	}
 }
 
-// leftClosed handles task t, which w was running when it closed for good.
-// One that never reached w goes back in line, as it is; one whose params
-// moved buffers to w fails with moved. Any other was sent, and may have
-// begun: it runs again elsewhere only while its Retries last, as after a
-// crash, so that a task without Retries never runs twice; else it fails
-// with err. Called with mu held.
-func (tm *TaskManager) leftClosed(t *TaskRequest, w *TaskWorker, err, moved error, reason string) {
+// leftDown handles task t, which w was running, unsettled, when w went down
+// (why): crashed, replaced, or closed for good. One that never reached w
+// goes back in line, as it is. One whose params moved buffers to w cannot
+// be sent again: it fails with
+// moved, or, if nil, as requeue fails it. Any other was sent, and may have
+// begun: it runs again elsewhere only while its Retries last, so that a
+// task without Retries never runs twice; else it fails with err. Called
+// with mu held.
+func (tm *TaskManager) leftDown(t *TaskRequest, w *TaskWorker, why string, err, moved error) {
 	switch {
 	case t.unposted:
-		tm.requeue(t, reason)
-	case t.movedOut():
+		tm.requeue(t, why)
+	case t.movedOut() && moved != nil:
 		tm.settle(t, Response{WorkerID: w.id, Err: moved})
+	case t.movedOut():
+		tm.requeue(t, why)
 	default:
 		t.wentDown()
 		if t.retriesLeft == 0 && !tm.closed && len(tm.byName[t.name]) > 0 {
-			err = fmt.Errorf("%w; give the task Retries to run it again elsewhere", err)
+			// A worker is left to run it, restarting or another.
+			err = fmt.Errorf("%w; it has no Retries left to run it again (TaskParams.Retries)", err)
 		}
 		tm.leftWorker(t, err)
 	}
@@ -872,7 +852,7 @@ func (p *workerPool) ready(ctx context.Context) error {
 }
 
 // close terminates every worker of the pool. Their running tasks that a
-// worker of another pool lists go on as leftClosed says, once all of this
+// worker of another pool lists go on as leftDown says, once all of this
 // pool's are gone (not to a sibling about to close): back in line if never
 // sent, else only while their Retries last; the others settle with cause
 // (ErrClosed), as do queued tasks no other pool can run.
@@ -902,7 +882,7 @@ func (p *workerPool) close(cause error) {
 	}
 	tm.pools = slices.DeleteFunc(tm.pools, func(x *workerPool) bool { return x == p })
 	// Its workers are out of byName now: a task goes on only where a
-	// worker of another manager lists it (leftClosed), and fails as a
+	// worker of another manager lists it (leftDown), and fails as a
 	// closed manager's task does elsewhere.
 	for _, l := range lefts {
 		err := fmt.Errorf("%w: %s was closed while task %s (%s) ran on %s", cause, tm.closedOne(), l.t.id, l.t.name, l.w.id)
@@ -910,7 +890,7 @@ func (p *workerPool) close(cause error) {
 			tm.settle(l.t, Response{WorkerID: l.w.id, Err: err})
 			continue
 		}
-		tm.leftClosed(l.t, l.w, err, err, why)
+		tm.leftDown(l.t, l.w, why, err, err)
 	}
 	for _, w := range shut {
 		tm.failOrphans(w)

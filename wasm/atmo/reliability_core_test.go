@@ -334,7 +334,7 @@ func TestACrashRetriesOnAnotherWorkerThenFailsWithErrWorkerCrashed(t *testing.T)
 	p.workerExit(b, "exit code 2")
 	r := <-res
 	require.ErrorIs(t, r.Err, ErrWorkerCrashed)
-	assert.Contains(t, r.Error, "exit code 2; it has no Retries left to run it again elsewhere (TaskParams.Retries)")
+	assert.NotContains(t, r.Error, "Retries left", "no worker is left to run it again: Retries would not have helped")
 	assert.Contains(t, r.Error, b.id)
 	assert.Contains(t, r.Error, "exit code 2")
 	assert.Equal(t, WorkerClosed, a.Status(), "restarts are off")
@@ -438,6 +438,21 @@ func TestATaskThatMovedBuffersFailsWhenItsWorkerIsReplacedInsteadOfBeingSentAgai
 	}
 }
 
+func TestATaskThatMovedBuffersToAWorkerThatCrashedSaysItCannotBeSentAgain(t *testing.T) {
+	// As when its worker is replaced: the error says why the task is not
+	// sent again, not only that the worker crashed.
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := rawFakePool(t, tm, hangOn(t), cfg("a", "hang"))
+	require.NoError(t, p.ready(ctx(t)))
+	moved := doAsync(tm, TaskParams{Name: "hang", Params: moving})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	p.workerExit(p.list()[0], "exit code 3")
+	r := <-moved
+	require.ErrorIs(t, r.Err, ErrWorkerCrashed)
+	assert.Contains(t, r.Error, "task task-1 (hang) cannot be sent again: its params moved JS buffers (atmo.Transfer) to worker-1 (crashed: exit code 3); add the task again with fresh buffers")
+}
+
 func TestATaskThatMovedBuffersToAWorkerClosedByCloseFailsWithErrClosed(t *testing.T) {
 	// Nothing crashed: the program closed the worker (a task with copied
 	// params would go to the worker beside it).
@@ -482,7 +497,7 @@ func TestTasksBesideOneThatTimedOutRunAgainOnlyWhileTheirRetriesLast(t *testing.
 	require.ErrorIs(t, (<-late).Err, ErrTimeout)
 	r := <-once
 	require.ErrorIs(t, r.Err, ErrWorkerCrashed, "a task without Retries is never run twice")
-	assert.Equal(t, "atmo: worker crashed: task task-1 (hang) was running on worker-1 when it was terminated: task task-3 ran past its 1s timeout; give the task Retries to run it again elsewhere", r.Error)
+	assert.Equal(t, "atmo: worker crashed: task task-1 (hang) was running on worker-1 when it was terminated: task task-3 ran past its 1s timeout; it has no Retries left to run it again (TaskParams.Retries)", r.Error)
 	runsAgainOnTheFreshWorker(t, tm, clk, p, again)
 }
 
@@ -524,7 +539,7 @@ func TestClosingAWorkerManagerHandsItsRunningTasksWithRetriesToAnotherThatListsT
 	r = <-once
 	require.ErrorIs(t, r.Err, ErrClosed, "no Retries: it may have begun, and never runs twice")
 	assert.Contains(t, r.Error, "the worker manager was closed while task task-2 (hang) ran on worker-")
-	assert.Contains(t, r.Error, "; give the task Retries to run it again elsewhere")
+	assert.Contains(t, r.Error, "; it has no Retries left to run it again (TaskParams.Retries)")
 	r = <-own
 	require.ErrorIs(t, r.Err, ErrClosed, "no other manager lists it")
 	assert.Contains(t, r.Error, "the worker manager was closed while task task-3 (only) ran on worker-")
@@ -1084,7 +1099,7 @@ func TestATaskWithRetriesLeftIsNotToldToGetRetriesWhenNoWorkerIsLeftToRunIt(t *t
 	select {
 	case r := <-hold:
 		require.ErrorIs(t, r.Err, ErrWorkerCrashed)
-		assert.NotContains(t, r.Err.Error(), "give the task Retries", "it has 2: %v", r.Err)
+		assert.NotContains(t, r.Err.Error(), "Retries left", "it has 2: %v", r.Err)
 	case <-time.After(3 * time.Second):
 		t.Fatal("not settled")
 	}

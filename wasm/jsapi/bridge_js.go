@@ -261,7 +261,6 @@ var goWords = strings.NewReplacer(
 	"its TaskParams.Timeout", "its timeout option",
 	"(TaskParams.Retries)", "(the retries option)",
 	"no Retries left", "no retries left",
-	"give the task Retries", "give the task retries",
 	" has Priority ", " has priority ",
 	"with Options.AgingInterval", "with the manager's agingInterval",
 	"(Options.MaxQueue)", "(createTaskManager's maxQueue)",
