@@ -29,7 +29,10 @@
 // program ends (os.Exit, a panic in a goroutine, main returning), this posts
 // {message: 'worker-exit', error: 'Go runtime exited with code N: …'} and
 // closes the worker, so the host fails the running task instead of waiting.
-// A module that cannot be loaded ends the same way, with the reason.
+// A module that cannot be loaded ends the same way, with the reason; one
+// built for another target (GOOS=wasip1, no Go at all: see wrongTarget),
+// or one that is no atmo worker (see notAWorker), adds permanent: true, as
+// starting it again would fail the same way.
 //
 // When init-worker names a Web Lock (`lock`), this thread takes it before
 // the Go program sees init-worker and holds it for as long as it lives, and
@@ -284,6 +287,13 @@
         stage = `fetching ${name}`;
         module = await compile(cfg.url, (s) => (stage = s));
       }
+      // A module built for another target never runs here, however often
+      // it is started: it says so once, and the host does not retry it.
+      const wrong = wrongTarget(module, name);
+      if (wrong) {
+        die(wrong, 1, true);
+        return;
+      }
       const go = new root.Go();
       if (!inWebWorker) go.env = Object.assign({ TMPDIR: require('os').tmpdir() }, process.env); // as the main thread's
       go.exit = (c) => {
@@ -293,8 +303,18 @@
       stage = `instantiating ${name} (is it built with GOOS=js GOARCH=wasm by the Go whose wasm_exec.js this is?)`;
       const instance = await WebAssembly.instantiate(module, go.importObject);
       stage = `running ${name}`;
-      await go.run(instance);
-      die(exitReason(code), code);
+      const running = go.run(instance);
+      // main has run until it blocked or ended. If it has not called
+      // worker.Run by then, and the module has no worker.Run to call, it
+      // never will: it says so now, and the host does not retry it.
+      const notWorker = deliver === null ? notAWorker(module, name) : '';
+      if (notWorker && !exited) {
+        die(notWorker, 1, true);
+        return;
+      }
+      await running;
+      if (notWorker) die(`${notWorker} (${exitReason(code)})`, code, true);
+      else die(exitReason(code), code);
     } catch (err) {
       die(`${stage}: ${(err && err.message) || err}`, 1);
     }
@@ -395,6 +415,47 @@
     }
   }
 
+  // wrongTarget says why module is no Go program built with GOOS=js
+  // GOARCH=wasm, from its imports, or '' if it may be one: such a program
+  // imports wasm_exec.js's functions from "gojs" ("go" before Go 1.21), a
+  // GOOS=wasip1 one imports WASI from "wasi_snapshot_preview1" (TinyGo's js
+  // target imports from both, and is let through).
+  function wrongTarget(module, name) {
+    let imports;
+    try {
+      imports = WebAssembly.Module.imports(module);
+    } catch (_) {
+      return ''; // not for this check to say
+    }
+    const from = [...new Set(imports.map((i) => i.module))];
+    if (from.includes('gojs') || from.includes('go')) return '';
+    const build = 'build the worker with GOOS=js GOARCH=wasm go build -o worker.wasm ./path/to/worker (a main package that calls worker.Run), and serve it with the wasm_exec.js of that Go';
+    if (from.includes('wasi_snapshot_preview1')) {
+      return `${name} is built with GOOS=wasip1 (it imports wasi_snapshot_preview1, not gojs): a Go worker module runs on wasm_exec.js, not WASI; ${build}`;
+    }
+    const what = from.length ? `it imports from ${from.map((m) => JSON.stringify(m)).join(', ')}, not "gojs"` : 'it imports nothing, where a Go program imports wasm_exec.js\'s functions from "gojs"';
+    return `${name} is not a Go program built with GOOS=js GOARCH=wasm (${what}); ${build}`;
+  }
+
+  // notAWorker says why module can never serve tasks, when its name
+  // section, as Go's linker writes it, has no worker.Run (the linker leaves
+  // out what main never calls): a Go program that is no atmo worker, such
+  // as the page's own main module. '' when it has one, or when the names
+  // say nothing (a module built with -ldflags=-s has none). Read only for a
+  // main that has not called worker.Run when it first blocks, or ends.
+  function notAWorker(module, name) {
+    let text;
+    try {
+      const sections = WebAssembly.Module.customSections(module, 'name');
+      if (!sections.length) return '';
+      text = new TextDecoder('latin1').decode(sections[0]);
+    } catch (_) {
+      return '';
+    }
+    if (!text.includes('runtime.main') || text.includes('wasm_worker.Run') || text.includes('wasm/worker.Run')) return '';
+    return `${name} is not an atmo worker: it never calls worker.Run (github.com/atmoworkers/atmo/wasm/worker), which it does not contain; is it the ${inWebWorker ? 'page' : 'program'}'s own main module? A worker module's main registers its handlers with worker.Handle, then calls worker.Run`;
+  }
+
   // captureStderr keeps what the Go runtime's stderr says of a crash (its
   // panic or fatal error line, its last write), and still lets it through
   // to the console.
@@ -456,12 +517,14 @@
     return `Go runtime exited with code ${code}` + (why ? `: ${why}` : '');
   }
 
-  function die(reason, code) {
+  // die ends the thread, telling the host why; permanent says that a
+  // start that failed so would fail again (the host does not retry it).
+  function die(reason, code, permanent) {
     if (die.done) return;
     die.done = true;
     exited = true;
     try {
-      port.post({ message: 'worker-exit', error: reason });
+      port.post(permanent ? { message: 'worker-exit', error: reason, permanent: true } : { message: 'worker-exit', error: reason });
     } finally {
       port.close(code);
     }

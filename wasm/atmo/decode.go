@@ -25,6 +25,7 @@ func decodeInbound(v any) (inbound, error) {
 		return inbound{}, fmt.Errorf("atmo: a worker message needs a string `message` field")
 	}
 	in := inbound{kind: MessageKind(kind), content: m["content"], err: errorText(m["error"])}
+	in.permanent, _ = m["permanent"].(bool)
 	taskID := protocol.IDText(m["taskId"])
 	in.task = seqOf(taskID)
 	in.workerID = protocol.IDText(m["workerId"])

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/atmo/internal/atmotest"
 	"github.com/atmoworkers/atmo/wasm/internal/jstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -1341,4 +1342,54 @@ func TestGoModuleSHA256HashesAnArrayOfBytesAsHandleTypedReadsOne(t *testing.T) {
 	assert.Equal(t, digest[:], sum)
 	_, err = tm.Do(goCtx(t), "sha256", map[string]any{"data": []any{1.0, 256.0}})
 	assert.ErrorContains(t, err, "params.data[1] is 256; an array of data holds bytes, whole numbers 0 to 255")
+}
+
+func TestGoModuleBuiltForAnotherTargetFailsItsStartOnceSayingHowToBuildIt(t *testing.T) {
+	cases := []struct {
+		name   string
+		module []byte
+		want   []string
+	}{
+		{"wasip1", atmotest.WASIModule, []string{"built with GOOS=wasip1", "imports wasi_snapshot_preview1", "GOOS=js GOARCH=wasm go build"}},
+		{"not Go", atmotest.NotGoModule, []string{"not a Go program built with GOOS=js GOARCH=wasm", "imports nothing", "GOOS=js GOARCH=wasm go build"}},
+	}
+	for _, mode := range []string{"compiled in a worker", "compiled on the page", "in each worker"} {
+		for _, c := range cases {
+			t.Run(mode+"/"+c.name, func(t *testing.T) {
+				if mode == "compiled on the page" {
+					forbidCompileWorkers(t)
+				}
+				if mode == "in each worker" {
+					atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
+					t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+				}
+				tm := atmo.NewTaskManager()
+				defer tm.Close()
+				wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Module: jstest.BytesURL(t, c.module, "application/wasm"), Count: 2})
+				require.NoError(t, err)
+				defer wm.Close()
+				done := make(chan error, 1)
+				go func() { _, err := tm.Do(goCtx(t), "add", map[string]any{"a": 1, "b": 2}); done <- err }()
+				atmotest.FailedToStartOnce(goCtx(t), t, tm, wm, done, c.want...)
+			})
+		}
+	}
+}
+
+func TestGoModuleThatIsNoWorkerFailsItsStartOnceSayingItMustCallRun(t *testing.T) {
+	for name, module := range map[string]string{
+		"the page's main module":               "bin/wasm/atmo.wasm", // the JS API's: it panics in a worker
+		"registers a handler, never calls Run": "bin/wasm/testdata/neverruns.wasm",
+		"main returns, never calling Run":      goExitNow,
+	} {
+		t.Run(name, func(t *testing.T) {
+			url := moduleURL(t, module)
+			tm := atmo.NewTaskManager()
+			defer tm.Close()
+			wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Module: url})
+			require.NoError(t, err)
+			defer wm.Close()
+			atmotest.FailedToStartOnce(goCtx(t), t, tm, wm, nil, url+" is not an atmo worker: it never calls worker.Run")
+		})
+	}
 }

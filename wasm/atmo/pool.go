@@ -102,8 +102,9 @@ type workerGroup struct {
 	adding  bool          // addGroup is still starting its workers: a first that gave up at once leaves it listed
 	workDir string        // under Node.js, the working directory its relative paths resolve against (see node.workDir)
 	// mismatched: a worker of it said, in its worker-ready, that it lacks a
-	// task the config lists: the config is wrong, and every worker grown
-	// from it would close the same way, so it grows no more (see grow).
+	// task the config lists, or failed to start in a way no restart changes
+	// (see cannotStart): the config is wrong, and every worker grown from
+	// it would close the same way, so it grows no more (see grow).
 	mismatched bool
 	// asModule: its script, of no Type, failed to load as a classic script
 	// for its module syntax; its workers start as modules from then on.
@@ -225,6 +226,9 @@ type inbound struct {
 	workerID string
 	content  any
 	err      string // the worker's error; "" for none
+	// permanent: a worker-exit that says a start failing so would fail
+	// again (a Go module built for another target, or with no worker.Run).
+	permanent bool
 }
 
 // receive handles a message from w's worker.
@@ -361,6 +365,10 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 		reason := in.err
 		if reason == "" {
 			reason = "the worker said it is exiting"
+		}
+		if in.permanent && w.status == WorkerOffline {
+			tm.cannotStart(w, reason)
+			return
 		}
 		tm.workerDied(w, reason)
 	default:
@@ -520,6 +528,23 @@ func (tm *TaskManager) bootFailed(w *TaskWorker, reason string) {
 	} else {
 		tm.scheduleRestart(w, fmt.Sprintf("failed to start (%d of %d): %s", n, limit, reason))
 	}
+	for _, t := range tasks {
+		tm.requeue(t, reason)
+	}
+}
+
+// cannotStart handles a start that failed in a way no restart can change
+// (a Go module built for another target, or one that is no atmo worker):
+// w closes at once, without the retries MaxBootFailures allows, and its
+// group grows no more, so that the tasks waiting for it fail now with the
+// reason. Called with mu held.
+func (tm *TaskManager) cannotStart(w *TaskWorker, reason string) {
+	w.bootFailures++
+	tasks := tm.takeDown(w)
+	reason = "failed to start: " + reason
+	w.gaveUp = true
+	w.group.mismatched = true
+	tm.closeWorker(w, reason)
 	for _, t := range tasks {
 		tm.requeue(t, reason)
 	}

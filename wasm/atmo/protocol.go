@@ -27,7 +27,7 @@ const (
 	// Extensions of the seed's protocol. Workers that do not know them ignore them.
 	KindWorkerCancel   MessageKind = protocol.WorkerCancel   // host → worker: stop the task taskId
 	KindWorkerProgress MessageKind = protocol.WorkerProgress // worker → host: a progress report for taskId
-	KindWorkerExit     MessageKind = protocol.WorkerExit     // worker → host: the worker is about to die (go-worker.js sends it when the Go runtime exits; a hand-written worker may, before self.close()); error says why
+	KindWorkerExit     MessageKind = protocol.WorkerExit     // worker → host: the worker is about to die (go-worker.js sends it when the Go runtime exits; a hand-written worker may, before self.close()); error says why, and permanent: true, before worker-ready, that starting it again would fail the same way (it is then not restarted)
 
 	// Batches, used only with workers whose worker-ready lists the "batch"
 	// feature (the host lists it in init-worker): many tasks or answers in

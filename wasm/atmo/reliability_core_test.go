@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -678,6 +679,49 @@ func TestAScriptThatFailsEveryStartIsClosedAfterMaxBootFailures(t *testing.T) {
 	clk.Advance(maxRestartBackoff)
 	r = <-res
 	assert.Contains(t, r.Error, "the last worker that did, worker-2 (bad.js), failed to start: still broken", "a worker listing it again replaces the last word")
+}
+
+func TestAWorkerExitSayingItsStartCanNeverSucceedClosesTheWorkerWithoutRetries(t *testing.T) {
+	// go-worker.js says so (permanent) of a module built for another target,
+	// or one with no worker.Run: every start would fail the same way.
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, fakes := fakePool(t, tm, echo, WorkerConfig{Tasks: []string{"a"}, Script: "silent", Count: 2, MaxWorkers: 4})
+	in, err := decodeInbound(map[string]any{"message": "worker-exit", "error": "x.wasm is built with GOOS=wasip1", "permanent": true})
+	require.NoError(t, err)
+	require.True(t, in.permanent)
+	res := doAsync(tm, TaskParams{Name: "a"})
+	settleSoon(t, func() bool { return len(tm.Status().Pending) == 1 })
+	for _, f := range slices.Clone(*fakes) {
+		p.receiveFrom(f, f.w, in)
+	}
+	r := <-res
+	require.ErrorIs(t, r.Err, ErrNoWorker, "the task waiting for them fails now")
+	assert.Contains(t, r.Error, "failed to start: x.wasm is built with GOOS=wasip1")
+	require.ErrorIs(t, p.ready(ctx(t)), ErrWorkerStart)
+	for _, w := range p.list() {
+		assert.Equal(t, WorkerClosed, w.Status(), w.ID())
+		assert.Equal(t, "failed to start: x.wasm is built with GOOS=wasip1", w.LastError(), w.ID())
+	}
+	s := tm.Stats()
+	assert.Zero(t, s.Restarted, "not started again")
+	assert.Zero(t, s.Grown, "its group grows no more")
+}
+
+func TestAWorkerExitSayingItsStartCanNeverSucceedAfterReadyIsACrashAsAnyOther(t *testing.T) {
+	// Only a worker that has not started can say so: one that has is
+	// restarted, whatever it says.
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, fakes := fakePool(t, tm, echo, cfg("js", "a"))
+	require.NoError(t, p.ready(ctx(t)))
+	f := (*fakes)[0]
+	p.receiveFrom(f, f.w, inbound{kind: KindWorkerExit, err: "gone", permanent: true})
+	_, err := tm.Do(ctx(t), "a", "x")
+	require.NoError(t, err, "run by the restarted worker")
+	s := tm.Stats()
+	assert.Equal(t, 1, s.Crashed)
+	assert.Equal(t, 1, s.Restarted)
 }
 
 func TestAWorkerOfManyTaskNamesThatClosesSaysWhyForEveryOneOfThem(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/atmo/internal/atmotest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -192,14 +193,11 @@ func TestGoWorkerWhoseMainReturnsFailsToStart(t *testing.T) {
 }
 
 func TestAGoWorkerThatNeverCallsRunFailsToStartSayingWhatItsMainMustDo(t *testing.T) {
-	c := atmo.WorkerConfig{Tasks: []string{"add"}, Module: module(t, neverRunsModule), StartTimeout: time.Second}
-	c.Restart.MaxBootFailures = 1
-	_, wm := start(t, c)
-	err := wm.Ready(testCtx(t))
-	require.ErrorIs(t, err, atmo.ErrWorkerStart)
-	assert.ErrorContains(t, err, "calls worker.Run")
-	assert.ErrorContains(t, err, "raise WorkerConfig.StartTimeout")
-	assert.NotContains(t, err.Error(), "URL", "a file was read: no URL, no empty page")
+	// Its main blocks without calling worker.Run, which the module does not
+	// even contain: it fails once, at once, not after StartTimeout.
+	tm, wm := start(t, atmo.WorkerConfig{Tasks: []string{"add"}, Module: module(t, neverRunsModule)})
+	atmotest.FailedToStartOnce(testCtx(t), t, tm, wm, nil, "is not an atmo worker: it never calls worker.Run", "the program's own main module?")
+	assert.NotContains(t, wm.Ready(testCtx(t)).Error(), "URL", "a file was read: no URL, no empty page")
 }
 
 func TestAGoWorkerStillCompilingAtStartTimeoutSaysSoWithoutAServer(t *testing.T) {
@@ -370,4 +368,21 @@ func TestAGoHandlerThatAwaitsABlobAChunkAtATimeDoesNotHoldEveryChunk(t *testing.
 	external, err := tm.Do(ctx, "external", nil)
 	require.NoError(t, err)
 	assert.Less(t, external.(float64), float64(128<<20), "the worker thread still holds %.0f MiB of ArrayBuffers after reading a 256 MiB Blob a MiB at a time", external.(float64)/(1<<20))
+}
+
+func TestAGoModuleBuiltForWasip1FailsItsStartOnceSayingHowToBuildIt(t *testing.T) {
+	for _, inWorker := range []bool{false, true} {
+		t.Run(map[bool]string{false: "compiled once", true: "in each thread"}[inWorker], func(t *testing.T) {
+			if inWorker {
+				atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
+				t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+			}
+			path := filepath.Join(t.TempDir(), "wasip1.wasm")
+			require.NoError(t, os.WriteFile(path, atmotest.WASIModule, 0o644))
+			tm, wm := start(t, atmo.WorkerConfig{Tasks: []string{"add"}, Module: path, Count: 2})
+			done := make(chan error, 1)
+			go func() { _, err := tm.Do(testCtx(t), "add", map[string]any{"a": 1, "b": 2}); done <- err }()
+			atmotest.FailedToStartOnce(testCtx(t), t, tm, wm, done, path+" is built with GOOS=wasip1", "GOOS=js GOARCH=wasm go build")
+		})
+	}
 }

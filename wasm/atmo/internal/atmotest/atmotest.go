@@ -39,3 +39,52 @@ func AnswerBesideAnotherTasksAnswer(ctx context.Context, t *testing.T, tm *atmo.
 	assert.Equal(t, 2, v.Get("list").Length())
 	assert.EqualValues(t, 2, tm.Stats().Ignored, "the other task's answers are counted as answers to unknown tasks")
 }
+
+// WASIModule is the smallest module GOOS=wasip1 could have built: it
+// imports fd_write from wasi_snapshot_preview1, as every Go wasip1 program
+// does, and nothing from gojs.
+var WASIModule = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // \0asm, version 1
+	0x01, 0x09, 0x01, 0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7f, 0x01, 0x7f, // type 0: (i32 i32 i32 i32) -> i32
+	0x02, 0x23, 0x01, // one import:
+	0x16, 'w', 'a', 's', 'i', '_', 's', 'n', 'a', 'p', 's', 'h', 'o', 't', '_', 'p', 'r', 'e', 'v', 'i', 'e', 'w', '1',
+	0x08, 'f', 'd', '_', 'w', 'r', 'i', 't', 'e', 0x00, 0x00, // a function of type 0
+}
+
+// NotGoModule is a valid WebAssembly module that imports nothing: no Go
+// program (a C or Rust library, say).
+var NotGoModule = []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
+
+// Starter is a worker manager of either transport.
+type Starter interface {
+	Ready(ctx context.Context) error
+	Workers() []*atmo.TaskWorker
+}
+
+// FailedToStartOnce checks wm, whose workers' start can never succeed (a
+// module built for another target, one with no worker.Run), and the answer
+// of a task that waited for them (done): the workers closed after one try
+// each, with an error holding each of want, and the task failed with it.
+func FailedToStartOnce(ctx context.Context, t *testing.T, tm *atmo.TaskManager, wm Starter, done <-chan error, want ...string) {
+	t.Helper()
+	err := wm.Ready(ctx)
+	require.ErrorIs(t, err, atmo.ErrWorkerStart)
+	for _, w := range want {
+		assert.ErrorContains(t, err, w)
+	}
+	assert.NotContains(t, err.Error(), "times in a row", "not started again")
+	assert.Zero(t, tm.Stats().Restarted, "not started again")
+	for _, w := range wm.Workers() {
+		assert.Equal(t, atmo.WorkerClosed, w.Status(), w.ID())
+	}
+	if done == nil {
+		return
+	}
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, atmo.ErrNoWorker)
+		assert.ErrorContains(t, err, want[0])
+	case <-ctx.Done():
+		t.Fatal("the task that waited for the workers did not fail")
+	}
+}
