@@ -17,7 +17,9 @@
 // may refuse eval, or blob: scripts). Either spares this worker a request;
 // the text spares it a load too, which took ~4.8 ms of a Web Worker's start
 // from a Blob URL against <1 ms for the eval (examples/bench/NOTES.md, Go
-// start-up, the twenty-sixth session).
+// start-up, the twenty-sixth session). Where the host's download of it was
+// answered with an error, go-module carries that status instead, as
+// wasmExecStatus ("404 Not Found"), for the error to name.
 //
 // url names the module (a URL; a file path under Node.js). wasmExec is where
 // the wasm_exec.js of the Go that built the module is: a URL in the browser,
@@ -277,7 +279,7 @@
       if (typeof root.Go !== 'function') {
         const wasmExec = cfg.wasmExec || defaultWasmExec();
         stage = `loading wasm_exec.js from ${wasmExec}`;
-        loadWasmExec(wasmExec, cfg.wasmExecCopy, cfg.wasmExecText);
+        loadWasmExec(wasmExec, cfg.wasmExecCopy, cfg.wasmExecText, cfg.wasmExecStatus);
         if (typeof root.Go !== 'function') throw new Error('it did not define Go: is it the wasm_exec.js of a Go toolchain?');
       }
       captureStderr();
@@ -324,8 +326,10 @@
   // and it defines Go, else its copy if it gave one and it loads, else the
   // file at url. A try that throws takes back any Go it defined, half made,
   // so that the next try (or start's check) does not take it for loaded;
-  // if every try fails, the error says why the text failed too.
-  function loadWasmExec(url, copy, text) {
+  // if every try fails, the error says why the text failed too, and the
+  // HTTP status of the host's download of it (status), if it was answered
+  // with an error: importScripts's own error does not say it.
+  function loadWasmExec(url, copy, text, status) {
     if (inWebWorker && typeof text === 'string' && text) {
       try {
         // Global, as a script, and named for stack traces: the name ends at
@@ -354,8 +358,9 @@
         // The page may load its own wasm_exec.js from anywhere: say where
         // this one comes from, and how to change it.
         const hint = "; serve there the wasm_exec.js of the Go that built the module, or give its URL with GoModuleOptions.WasmExec (loadAtmo's wasmExec in the JS API)";
-        if (!textError) throw new Error(`${(err && err.message) || err}${hint}`);
-        throw new Error(`${(err && err.message) || err} (the host's text of it failed too: ${(textError && textError.message) || textError})${hint}`);
+        const why = typeof status === 'string' && status ? status : (err && err.message) || err;
+        if (!textError) throw new Error(`${why}${hint}`);
+        throw new Error(`${why} (the host's text of it failed too: ${(textError && textError.message) || textError})${hint}`);
       }
       return;
     }

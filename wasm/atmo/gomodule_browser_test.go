@@ -1376,6 +1376,49 @@ func TestGoModuleBuiltForAnotherTargetFailsItsStartOnceSayingHowToBuildIt(t *tes
 	}
 }
 
+func TestGoModuleWasmExecThatIsNotFoundFailsTheStartSayingItsHTTPStatus(t *testing.T) {
+	origin := js.Global().Get("location").Get("origin").String()
+	cases := []struct{ name, path, want string }{
+		// wasmbrowsertest's server answers an unknown path with an empty 200.
+		{"empty", "/no/such/dir/wasm_exec.js", "200 OK, with an empty body"},
+		{"404", "/stubbed/404/wasm_exec.js", "404 Not Found"},
+	}
+	for _, mode := range []string{"compiled on the page", "in each worker"} {
+		for _, c := range cases {
+			t.Run(mode+"/"+c.name, func(t *testing.T) {
+				stubFetch(t, origin+"/stubbed/404/wasm_exec.js", 404, "Not Found")
+				atmo.SetGoModuleOptions(atmo.GoModuleOptions{WasmExec: c.path, CompileInWorker: mode == "in each worker"})
+				t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+				tm := atmo.NewTaskManager()
+				defer tm.Close()
+				cfg := atmo.WorkerConfig{Tasks: goMathTasks, Module: moduleURL(t, goMathModule)}
+				cfg.Restart.MaxBootFailures = 1
+				wm, err := atmo.NewBrowserWorkerManager(tm, cfg)
+				require.NoError(t, err)
+				defer wm.Close()
+				require.ErrorIs(t, wm.Ready(goCtx(t)), atmo.ErrWorkerStart)
+				last := wm.Workers()[0].LastError()
+				t.Logf("LastError: %s", last)
+				assert.Contains(t, last, "loading wasm_exec.js from "+origin+c.path+": "+c.want)
+				assert.Contains(t, last, "serve there the wasm_exec.js of the Go that built the module")
+			})
+		}
+	}
+}
+
+// stubFetch makes the page's fetch of url answer status with an empty
+// body, until the test ends.
+func stubFetch(t *testing.T, url string, status int, statusText string) {
+	orig := js.Global().Get("fetch")
+	stub := js.Global().Get("Function").New("orig", "url", "status", "text", `
+return function (input, init) {
+  if (String(input) === url) return Promise.resolve(new Response(null, { status, statusText: text }));
+  return orig.call(this, input, init);
+};`).Invoke(orig, url, status, statusText)
+	js.Global().Set("fetch", stub)
+	t.Cleanup(func() { js.Global().Set("fetch", orig) })
+}
+
 func TestGoModuleThatIsNoWorkerFailsItsStartOnceSayingItMustCallRun(t *testing.T) {
 	for name, module := range map[string]string{
 		"the page's main module":               "bin/wasm/atmo.wasm", // the JS API's: it panics in a worker

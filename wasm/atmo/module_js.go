@@ -401,7 +401,9 @@ func pageBase() js.Value {
 // wasmExecCopy returns the page's copy of the wasm_exec.js at a URL: a
 // promise of {url, text}, its text and a Blob URL of it, or of null if it
 // could not be read (the worker then loads the URL itself and reports what
-// is wrong with it; a later worker tries again). A worker runs the text
+// is wrong with it; a later worker tries again), or of {status}, the HTTP
+// status of an answer that was not OK (the worker's error names it, which
+// importScripts's does not). A worker runs the text
 // (go-prepare's wasmExecText) or loads the copy instead of the URL, falling
 // back to the copy, then the URL, which spares every Go worker a request to
 // the server: in a fresh Web Worker, importScripts took 13-28 ms from the
@@ -417,14 +419,20 @@ return (url) => {
   let p = copies.get(url);
   if (!p) {
     const ctl = typeof AbortController === 'function' ? new AbortController() : null;
+    // An answer that is no copy gives its status instead ({status}), which
+    // the worker's error names: importScripts does not say it.
     const download = fetch(url, ctl ? { signal: ctl.signal } : undefined)
-      .then((r) => (r.ok ? r.text() : null))
-      .then((text) => (text ? { url: URL.createObjectURL(new Blob([text], { type: 'text/javascript' })), text } : null))
+      .then((r) => {
+        const status = (r.status + ' ' + r.statusText).trim();
+        if (!r.ok) return { status };
+        return r.text().then((text) => text || { status: status + ', with an empty body (some servers answer an unknown path so)' });
+      })
+      .then((text) => (typeof text !== 'string' ? text : text ? { url: URL.createObjectURL(new Blob([text], { type: 'text/javascript' })), text } : null))
       .catch(() => null);
     let timedOut = false;
     p = Promise.race([download, new Promise((resolve) => setTimeout(() => { timedOut = true; resolve(null); }, COPY_WAIT_MS))]);
     p.then((c) => {
-      if (c) return;
+      if (c && c.text) return;
       copies.delete(url);
       // Given up: end the download (its connection, and the cache's hold
       // on the URL, which would keep every later request of it waiting).
@@ -445,15 +453,17 @@ const wasmExecCopyWait = 3 * time.Second
 // postWithCopy posts msg to worker once copied (a promise from
 // wasmExecCopy, or undefined) has settled, with the copy's URL as
 // wasmExecCopy, and its text as wasmExecText on go-prepare (the message
-// that loads it; go-module's copy is for a worker whose go-prepare failed).
+// that loads it; go-module's copy is for a worker whose go-prepare failed),
+// or, for a download that was answered with an error, its HTTP status as
+// wasmExecStatus.
 // Posting to a worker that ended meanwhile does nothing.
 var postWithCopy = js.Global().Get("Function").New("worker", "copied", "msg", `
 if (copied === undefined) { worker.postMessage(msg); return; }
 copied.then((c) => {
-  if (c) {
+  if (c && c.text) {
     msg.wasmExecCopy = c.url;
     if (msg.message === 'go-prepare') msg.wasmExecText = c.text;
-  }
+  } else if (c && c.status) msg.wasmExecStatus = c.status;
   worker.postMessage(msg);
 });`)
 
