@@ -108,6 +108,13 @@ func (tm *TaskManager) runCallbacks() {
 		t := r.line[r.head]
 		r.line[r.head] = nil
 		r.head++
+		// A line that never empties (callbacks that keep coming while
+		// others run: a task's progress reports faster than its
+		// OnProgress takes them) drops its taken front, or it would grow
+		// with every callback run.
+		if line, moved := dropFront(r.line, r.head); moved {
+			r.line, r.head = line, 0
+		}
 		if r.head < len(r.line) {
 			tm.wakeRunner() // a stand-by, in case this callback blocks
 		}

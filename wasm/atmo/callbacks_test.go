@@ -120,3 +120,41 @@ func TestACallbackThatCallsGoexitEndsOnlyItselfAndCloseStillReturns(t *testing.T
 		t.Fatal("Close waited for a callback that had ended")
 	}
 }
+
+func TestTheCallbackLineDoesNotGrowWhileCallbacksKeepComing(t *testing.T) {
+	// A task whose progress reports keep coming while its callback runs (a
+	// worker that reports faster than OnProgress takes them, for hours)
+	// keeps the runners' line from ever emptying.
+	tm := NewTaskManager()
+	defer tm.Close()
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan *TaskWorker, 1)
+	fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		started <- w
+		<-release
+		return "done", ""
+	}, WorkerConfig{Tasks: []string{"stream"}, Script: "w.js"})
+	const n = 20000
+	var w *TaskWorker
+	var seq uint64
+	count := 0
+	done := make(chan struct{})
+	report := func() { w.pool.receiveFrom(nil, w, inbound{kind: KindWorkerProgress, task: seq, content: count}) }
+	_, err := tm.AddTask(TaskParams{Name: "stream", OnProgress: func(Progress) {
+		if count++; count == n {
+			close(done)
+			return
+		}
+		report() // the next report comes while this callback still runs
+	}})
+	require.NoError(t, err)
+	w = <-started
+	seq = runningOn(w)
+	report()
+	<-done
+	tm.mu.Lock()
+	size := cap(tm.runners.line)
+	tm.mu.Unlock()
+	assert.LessOrEqual(t, size, 256, "the line's capacity after %d callbacks of one task", n)
+}
