@@ -724,6 +724,39 @@ func TestAWorkerExitSayingItsStartCanNeverSucceedAfterReadyIsACrashAsAnyOther(t 
 	assert.Equal(t, 1, s.Restarted)
 }
 
+func TestWorkersAddedAndClosedOnePerDatasetLeaveNothingBehind(t *testing.T) {
+	// A page that names its tasks per dataset adds a worker for each, adds
+	// its tasks (some time out, some are still queued when it closes), then
+	// closes it: nothing the manager keeps grows with the datasets.
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, cfg("w.js", "base"))
+	sizes := func() []int {
+		tm.mu.Lock()
+		defer tm.mu.Unlock()
+		return []int{len(tm.queues), len(tm.byName), len(tm.gone), len(tm.retired), len(tm.retryAfter), tm.tasks.len(), len(p.workers), len(p.groups)}
+	}
+	var quarter []int
+	const n = 400
+	for i := range n {
+		name := fmt.Sprintf("dataset-%d", i)
+		w, err := p.add(cfg("w.js", name))
+		require.NoError(t, err)
+		for range 3 {
+			_, err := tm.AddTask(TaskParams{Name: name, Timeout: 1})
+			require.NoError(t, err)
+		}
+		require.NoError(t, w.Close())
+		if i == n/4-1 {
+			quarter = sizes()
+		}
+	}
+	end := sizes()
+	for k := range end {
+		assert.LessOrEqual(t, end[k], quarter[k]+2, "queues, byName, gone, retired, retryAfter, tasks, workers, groups: %v after %d datasets, %v after %d", quarter, n/4, end, n)
+	}
+}
+
 func TestAWorkerOfManyTaskNamesThatClosesSaysWhyForEveryOneOfThem(t *testing.T) {
 	// More names than the manager keeps closed workers' words for: they are
 	// one worker's, kept or forgotten together.
