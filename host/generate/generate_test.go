@@ -266,3 +266,33 @@ func TestAGoWorkerIsNotWrittenBesideAnotherProgramsMain(t *testing.T) {
 		assert.True(t, os.IsNotExist(statErr), "nothing written")
 	}
 }
+
+// A Go worker generated into a module of one's own leaves that module's
+// native go build ./..., go vet ./... and go test ./... (what a CI runs,
+// with no GOOS) as they were: a worker that imports syscall/js without a
+// build constraint failed all three with "build constraints exclude all Go
+// files in .../syscall/js", for the math and data templates (the image one,
+// and the repository's own examples/goworker, build natively).
+func TestGoWorkersLeaveANativeBuildOfTheirModuleClean(t *testing.T) {
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	mod := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module example.com/app\n\ngo 1.26.0\n\n"+
+		"require github.com/atmoworkers/atmo v0.0.0-00010101000000-000000000000\n\n"+
+		"replace github.com/atmoworkers/atmo => "+root+"\n"), 0o644))
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(mod, "go.sum"), sum, 0o644))
+	for _, name := range []string{"math-worker", "data-api", "image-worker"} {
+		_, err := Generate(Options{Name: name, Dir: filepath.Join(mod, "cmd"), Kind: Go})
+		require.NoError(t, err)
+	}
+	for _, args := range [][]string{{"vet", "./..."}, {"build", "./..."}} {
+		cmd := exec.Command(gobin, args...)
+		cmd.Dir = mod
+		cmd.Env = append(os.Environ(), "GOOS=", "GOARCH=", "GOFLAGS=-mod=mod", "GOWORK=off")
+		out, err := cmd.CombinedOutput()
+		assert.NoError(t, err, "go %s in a module with the generated Go workers:\n%s", strings.Join(args, " "), out)
+	}
+}
