@@ -180,6 +180,7 @@ window.loads = (async () => ({
   notWasmExec: await outcome(loadAtmo({ wasmExec: '/t/not-wasm-exec.js' })),
   badTimeout: await outcome(loadAtmo({ timeout: 'soon' })),
   notWasm: await outcome(loadAtmo({ wasm: '/t/index.html' })),
+  missing: await outcome(loadAtmo({ wasm: '/t/missing/atmo.wasm' })),
   worker: await outcome(loadAtmo({ wasm: '/workers/math.wasm', timeout: 1000 })),
   atmo: await outcome(loadAtmo({ wasm: '/atmo.wasm' })),
 }))();
@@ -190,6 +191,13 @@ window.loads = (async () => ({
 	assert.Equal(t, "ERR_LOAD", got["notWasm"]["code"])
 	assert.Contains(t, got["notWasm"]["message"], "atmo: could not start /t/index.html: WebAssembly.instantiate(): expected magic word 00 61 73 6d")
 	assert.Contains(t, got["notWasm"]["message"], "it must be atmo.wasm, built with `make build`")
+	// From a module of one's own (a page generate-worker wrote), where there
+	// is no Makefile and no ./host, it says what builds and serves it there.
+	outside := "GOOS=js GOARCH=wasm go build -o bin/wasm/atmo.wasm github.com/atmoworkers/atmo/wasm/cmd/atmo"
+	assert.Contains(t, got["notWasm"]["message"], outside)
+	assert.Equal(t, "ERR_LOAD", got["missing"]["code"])
+	assert.Contains(t, got["missing"]["message"], "atmo: could not load /t/missing/atmo.wasm (HTTP 404); build it with `make build`")
+	assert.Contains(t, got["missing"]["message"], outside+"` and serve it with `go tool host`")
 	assert.Equal(t, map[string]any{"code": "ERR_BAD_ARGUMENT", "argument": "options.timeout",
 		"message": "atmo: loadAtmo(options): options.timeout must be a number of milliseconds above 0 (got soon)"}, got["badTimeout"])
 	assert.Equal(t, "ERR_LOAD", got["worker"]["code"])

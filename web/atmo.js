@@ -1143,6 +1143,10 @@ async function loadScript(src) {
   });
 }
 
+// buildAtmoWasm builds atmo.wasm outside the atmo repository, where the
+// host server (go tool host) serves it from by default.
+const buildAtmoWasm = '`GOOS=js GOARCH=wasm go build -o bin/wasm/atmo.wasm github.com/atmoworkers/atmo/wasm/cmd/atmo`';
+
 async function instantiate(url, importObject) {
   let res;
   try {
@@ -1151,7 +1155,7 @@ async function instantiate(url, importObject) {
     throw new AtmoError(`atmo: could not load ${url}: ${err.message}`, { code: 'ERR_LOAD' });
   }
   if (!res.ok) {
-    throw new AtmoError(`atmo: could not load ${url} (HTTP ${res.status}); build it with \`make build\` and serve it with \`go run ./host\``, { code: 'ERR_LOAD' });
+    throw new AtmoError(`atmo: could not load ${url} (HTTP ${res.status}); build it with \`make build\` and serve it with \`go run ./host\` (in the atmo repository), or, from a module of your own, ${buildAtmoWasm} and serve it with \`go tool host\``, { code: 'ERR_LOAD' });
   }
   try {
     // Streaming takes only the bare type: 'application/wasm; charset=utf-8'
@@ -1161,7 +1165,7 @@ async function instantiate(url, importObject) {
     }
     return await WebAssembly.instantiate(await res.arrayBuffer(), importObject);
   } catch (err) {
-    throw new AtmoError(`atmo: could not start ${url}: ${err.message}; it must be atmo.wasm, built with \`make build\` by the Go whose wasm_exec.js the page loads (a server that answers an unknown path with a page sends HTML)`, { code: 'ERR_LOAD' });
+    throw new AtmoError(`atmo: could not start ${url}: ${err.message}; it must be atmo.wasm, built with \`make build\` (from a module of your own: ${buildAtmoWasm}) by the Go whose wasm_exec.js the page loads (a server that answers an unknown path with a page sends HTML)`, { code: 'ERR_LOAD' });
   }
 }
 
