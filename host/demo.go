@@ -247,7 +247,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("read the page's report: %w", err)
 	}
 
-	problems := printDemoReport(stdout, tasks, rep)
+	problems := printDemoReport(stdout, tasks, rep, *wasmDir)
 	var png []byte
 	if err := chromedp.Run(bctx, chromedp.FullScreenshot(&png, 100)); err != nil {
 		return fmt.Errorf("screenshot: %w", err)
@@ -265,16 +265,26 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 
 // demoExamples are the examples of the dashboard's default pool, each by a
 // task it runs: the demo runs on all of them.
-var demoExamples = []struct{ kind, task, hint string }{
-	{"js", "fibonacci", "examples/workers/math-worker.js is embedded; is the dashboard's pool changed?"},
-	{"js", "transform", "examples/workers/data-worker.js is embedded; is the dashboard's pool changed?"},
-	{"js", "resize", "examples/workers/image-worker.js is embedded; is the dashboard's pool changed?"},
-	{"go", "fibonacci", "is workers/math.wasm built in -wasm's directory? (make build)"},
-	{"go", "sha256", "is workers/sha256.wasm built in -wasm's directory? (make build)"},
+// A Go example's hint is made from its package under examples/goworker
+// (see goExampleHint).
+var demoExamples = []struct{ kind, task, hint, goPkg string }{
+	{"js", "fibonacci", "examples/workers/math-worker.js is embedded; is the dashboard's pool changed?", ""},
+	{"js", "transform", "examples/workers/data-worker.js is embedded; is the dashboard's pool changed?", ""},
+	{"js", "resize", "examples/workers/image-worker.js is embedded; is the dashboard's pool changed?", ""},
+	{"go", "fibonacci", "", "math"},
+	{"go", "sha256", "", "sha256"},
+}
+
+// goExampleHint asks whether the Go example pkg is built in wasmDir, and
+// says how to build it there: with make build in the atmo repository, or
+// go build from a module of one's own (go tool host demo runs there too).
+func goExampleHint(pkg, wasmDir string) string {
+	return fmt.Sprintf("is workers/%s.wasm built in -wasm's directory? (make build; outside the atmo repository: GOOS=js GOARCH=wasm go build -o %s github.com/atmoworkers/atmo/examples/goworker/%s)",
+		pkg, filepath.Join(wasmDir, "workers", pkg+".wasm"), pkg)
 }
 
 // printDemoReport prints the tables and returns what was wrong.
-func printDemoReport(w io.Writer, tasks []demoTask, rep demoReport) []string {
+func printDemoReport(w io.Writer, tasks []demoTask, rep demoReport, wasmDir string) []string {
 	var problems []string
 	type row struct{ n, ok, failed, expectedFail, wrong int }
 	byName := map[string]*row{}
@@ -392,7 +402,11 @@ func printDemoReport(w io.Writer, tasks []demoTask, rep demoReport) []string {
 			}
 		}
 		if !ran {
-			problems = append(problems, fmt.Sprintf("no %s worker for %s ran a task: %s", strings.ToUpper(want.kind), want.task, want.hint))
+			hint := want.hint
+			if want.goPkg != "" {
+				hint = goExampleHint(want.goPkg, wasmDir)
+			}
+			problems = append(problems, fmt.Sprintf("no %s worker for %s ran a task: %s", strings.ToUpper(want.kind), want.task, hint))
 		}
 	}
 	fmt.Fprintln(w)

@@ -37,7 +37,10 @@ func TestDemoFailsWhenAGoExampleWasNotBuilt(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"demo", "-wasm", dir, "-out", filepath.Join(t.TempDir(), "demo.png")}, &stdout, &stderr)
 	assert.NotEqual(t, 0, code)
-	assert.Contains(t, stderr.String(), "no GO worker for fibonacci ran a task: is workers/math.wasm built in -wasm's directory? (make build)")
+	assert.Contains(t, stderr.String(), "no GO worker for fibonacci ran a task: is workers/math.wasm built in -wasm's directory? (make build")
+	// go tool host demo runs from a module of one's own too (go tool host -h
+	// lists it), where there is no make build: the hint says what builds it there.
+	assert.Contains(t, stderr.String(), "GOOS=js GOARCH=wasm go build -o "+filepath.Join(dir, "workers", "math.wasm")+" github.com/atmoworkers/atmo/examples/goworker/math")
 	assert.NotContains(t, stdout.String(), "every result was right")
 }
 
