@@ -120,8 +120,17 @@ func (c confinedFS) Open(name string) (fs.File, error) {
 			return f, nil
 		}
 	}
-	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	return nil, &fs.PathError{Op: "open", Path: name, Err: errLinkOut}
 }
+
+// errLinkOut is a mounted directory's link that leads out of it: not
+// found, as any missing file, but the 404 says why (see ServeHTTP).
+var errLinkOut = linkOutError{}
+
+type linkOutError struct{}
+
+func (linkOutError) Error() string        { return "a link that leads out of the mounted directory" }
+func (linkOutError) Is(target error) bool { return target == fs.ErrNotExist }
 
 // escaped says whether err is os.Root's refusal of a path that leads out
 // of it. The os package does not export that error: it is what Stat("..")
@@ -229,7 +238,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		a, err := s.load(rt, name)
 		if errors.Is(err, fs.ErrNotExist) {
-			tried = append(tried, rt.what)
+			what := rt.what
+			if errors.Is(err, errLinkOut) {
+				what += fmt.Sprintf(" (its %s is a link that leads out of it, not followed: copy the file in, or -mount the folder it leads to)", name)
+			}
+			tried = append(tried, what)
 			continue
 		}
 		if err != nil {

@@ -572,3 +572,24 @@ func TestExtraArgumentsAreAUsageError(t *testing.T) {
 		assert.Empty(t, stdout.String(), "%q", args)
 	}
 }
+
+// A mounted directory's link that leads out of it is not followed; the 404
+// says so (to this machine, as it says where it looked): "looked in ./web"
+// alone, for a page.wasm that ls shows in ./web (a link to a build kept
+// elsewhere), left the user nothing to go on.
+func TestServerSaysALinkOutOfAMountIsWhyAFileWasNotFound(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	outside := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "page.wasm"), []byte("\x00asm"), 0o644))
+	mount := t.TempDir()
+	require.NoError(t, os.Symlink(filepath.Join(outside, "page.wasm"), filepath.Join(mount, "page.wasm")))
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/app/", Dir: mount}}}))
+	defer srv.Close()
+	res, body := get(t, srv.URL+"/app/page.wasm")
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+	assert.Contains(t, string(body), "page.wasm is a link that leads out of it", string(body))
+	assert.Contains(t, string(body), "copy the file in, or -mount the folder it leads to", string(body))
+	res, body = get(t, srv.URL+"/app/nothing.wasm")
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+	assert.NotContains(t, string(body), "link", "a file that is not there is only not found")
+}
