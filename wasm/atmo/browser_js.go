@@ -388,7 +388,7 @@ func (ww *webWorker) work(seq uint64, workerID, name string, params any, keep bo
 		})
 		return
 	}
-	page, worker := ww.owner.awake()
+	page, worker := ww.owner.awake(seq)
 	values.Post(params, func(refs, transfer any) {
 		wireSendOne.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep, microseconds(page), microseconds(worker))
 	})

@@ -138,3 +138,64 @@ func TestTasksOneAtATimeStayOnTheWorkerThatAnsweredLast(t *testing.T) {
 	}
 	assert.Len(t, workers, 3, "each worker took one")
 }
+
+// answering answers each task at once, its round trip taking d by clk.
+func answering(clk *fakeClock, d *time.Duration) func(w *TaskWorker, name string, params any) (any, string) {
+	return func(w *TaskWorker, name string, params any) (any, string) {
+		clk.Advance(*d)
+		return nil, ""
+	}
+}
+
+func TestLoneTasksWhoseAnswersComeAfterTheWindowRestTheirSpinForASecond(t *testing.T) {
+	// The page spun for nothing, and took a core from the work: on a busy
+	// machine, round trips with the spin took 2-4 ms, against 0.1-0.6
+	// without.
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	late := DefaultLoneTaskAwake + time.Microsecond
+	_, fakes := fakePool(t, tm, answering(clk, &late), cfg("a", "echo"))
+	do := func(n int) {
+		for range n {
+			_, err := tm.Do(ctx(t), "echo", nil)
+			require.NoError(t, err)
+		}
+	}
+	kept := func() (n int) {
+		for _, a := range asked((*fakes)[0]) {
+			if a.page > 0 {
+				n++
+			}
+		}
+		return n
+	}
+	do(10)
+	assert.Equal(t, loneLate, kept(), "awake for the first %d, then resting", loneLate)
+	clk.Advance(loneRest)
+	do(1)
+	assert.Equal(t, loneLate+1, kept(), "a second later it tries again")
+
+	late = DefaultLoneTaskAwake // an answer within the window breaks the run
+	do(1)
+	late = DefaultLoneTaskAwake + time.Microsecond
+	do(loneLate - 1)
+	assert.Equal(t, loneLate+1+loneLate, kept(), "not %d late in a row yet", loneLate)
+	do(2)
+	assert.Equal(t, loneLate+2+loneLate, kept(), "now %d: resting", loneLate)
+}
+
+func TestLoneTasksAnsweredWithinTheWindowStayAwake(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	fast := DefaultLoneTaskAwake / 3
+	_, fakes := fakePool(t, tm, answering(clk, &fast), cfg("a", "echo"))
+	for range 20 {
+		_, err := tm.Do(ctx(t), "echo", nil)
+		require.NoError(t, err)
+	}
+	for _, a := range asked((*fakes)[0]) {
+		assert.Equal(t, DefaultLoneTaskAwake, a.page)
+	}
+}

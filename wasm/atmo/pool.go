@@ -54,20 +54,69 @@ type readyReader interface {
 // between workers (specialists, say) keep no worker awake, as the one
 // awake would only take a core from the one at work: on two cores, the
 // page, one worker kept awake and one at work made each round trip about
-// twice as slow. Nothing for a task among others. Called with mu held, the task
-// already in the table.
-func (w *TaskWorker) awake() (page, worker time.Duration) {
+// twice as slow. Nothing for a task among others, nor while lone tasks rest
+// (see loneAwake). Called with mu held, for the task seq, already in the
+// table.
+func (w *TaskWorker) awake(seq uint64) (page, worker time.Duration) {
 	if w.config.KeepAwake > 0 {
 		return w.config.KeepAwake, 0
 	}
 	tm := w.pool.tm
-	if tm.tasks.len() != 1 {
+	if tm.tasks.len() != 1 || tm.opts.LoneTaskAwake <= 0 || !tm.lone.keep(seq, tm.now()) {
 		return 0, 0
 	}
 	if tm.warm == w {
 		return tm.opts.LoneTaskAwake, tm.opts.LoneTaskAwake
 	}
 	return tm.opts.LoneTaskAwake, 0
+}
+
+// loneAwake follows the answers to lone tasks kept awake. Spinning pays
+// only when the answer finds the page still awake: one that comes after
+// LoneTaskAwake found it asleep again, and the spins, the page's and its
+// worker's, only took cores from the work. On a busy machine (two spinning
+// threads and a third that needs a core, on two cores) a round trip took
+// 2-4 ms with them, against 0.1-0.6 without. So after loneLate such
+// answers in a row, lone tasks keep nothing awake for loneRest, then try
+// again. Tasks that run longer than LoneTaskAwake rest it the same way:
+// their page spun for nothing, and the worker's wake-up is a small part of
+// their round trip.
+type loneAwake struct {
+	seq       uint64 // the lone task kept awake, 0 if none
+	late      int    // answers in a row that came after LoneTaskAwake
+	restUntil int64  // Unix ns: lone tasks keep nothing awake before then
+}
+
+const (
+	loneLate = 4
+	loneRest = time.Second
+)
+
+// keep says whether the lone task seq may keep threads awake at now, and
+// notes it if so.
+func (l *loneAwake) keep(seq uint64, now time.Time) bool {
+	if l.restUntil > now.UnixNano() {
+		return false
+	}
+	l.seq = seq
+	return true
+}
+
+// answered notes the answer to task seq, sent d ago: a lone task kept
+// awake for window, or another task, which changes nothing.
+func (l *loneAwake) answered(seq uint64, d, window time.Duration, now time.Time) {
+	if seq != l.seq {
+		return
+	}
+	l.seq = 0
+	if d <= window {
+		l.late = 0
+		return
+	}
+	if l.late++; l.late >= loneLate {
+		l.late = 0
+		l.restUntil = now.Add(loneRest).UnixNano()
+	}
 }
 
 // A startWaiter is a transport whose start may wait on something of its own
@@ -313,7 +362,10 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 		} else if !t.settled { // a cancelled task's late answer only frees the slot
 			w.done++
 			w.crashes = 0
-			tm.stats.runTime.add(time.Duration(tm.now().UnixNano() - t.started))
+			now := tm.now()
+			ran := time.Duration(now.UnixNano() - t.started)
+			tm.stats.runTime.add(ran)
+			tm.lone.answered(t.seq, ran, tm.opts.LoneTaskAwake, now)
 			if l, ok := in.content.(lazyContent); ok {
 				switch {
 				case !t.rawResult:

@@ -48,7 +48,10 @@ type Options struct {
 	// (README, "Performance").
 	// Either thread takes other work the moment it comes, and a task among
 	// others (a flood, a queue) never keeps anything awake, so it costs
-	// CPU only where tasks come one at a time. In a browser only: the page
+	// CPU only where tasks come one at a time. After four lone answers in
+	// a row that came later than LoneTaskAwake (a busy machine, where the
+	// spins take cores from the work, or tasks that run longer), lone
+	// tasks keep nothing awake for a second, then try again. In a browser only: the page
 	// keeps awake with any worker, the worker only if written with
 	// jsworker/atmo-worker.js or wasm/worker (a seed script ignores it).
 	// A worker's own WorkerConfig.KeepAwake, when set, takes its place.
@@ -126,6 +129,7 @@ type TaskManager struct {
 	seq        uint64
 	rotate     int
 	warm       *TaskWorker // the worker that answered last: its thread is the likeliest awake (see pickWorker)
+	lone       loneAwake   // how the answers to lone tasks kept awake came (see TaskWorker.awake)
 	elastic    bool        // some worker group may grow
 	holdRaw    bool        // RawResult answers stay in JS, read once (see hooks.HoldRawResults)
 	stats      counters
