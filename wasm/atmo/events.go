@@ -40,15 +40,20 @@ func (tm *TaskManager) subscribe(s *subscriber) (unsubscribe func()) {
 	tm.mu.Unlock()
 	go s.run()
 	return func() {
-		tm.mu.Lock()
-		for i, x := range tm.subs {
-			if x == s {
-				tm.subs = append(tm.subs[:i:i], tm.subs[i+1:]...)
-				break
-			}
-		}
-		tm.mu.Unlock()
+		tm.leave(s)
 		s.stop(false)
+	}
+}
+
+// leave takes s out of the subscribers: no message is queued for it after.
+func (tm *TaskManager) leave(s *subscriber) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	for i, x := range tm.subs {
+		if x == s {
+			tm.subs = append(tm.subs[:i:i], tm.subs[i+1:]...)
+			break
+		}
 	}
 }
 
@@ -130,6 +135,25 @@ func (s *subscriber) push(m Message) {
 func (s *subscriber) run() {
 	defer close(s.exited)
 	defer s.tm.calling(fromSubscriber)()
+	returned := false
+	defer func() {
+		if !returned {
+			// fn ended the goroutine (runtime.Goexit, as t.FailNow
+			// does in a test): the subscription ends with it, as by
+			// its unsubscribe, and what was queued is let go.
+			s.tm.leave(s)
+			s.stop(false)
+			s.mu.Lock()
+			s.queue, s.spare, s.lists = nil, nil, nil
+			s.mu.Unlock()
+		}
+	}()
+	s.loop()
+	returned = true
+}
+
+// loop delivers s's messages until s is stopped.
+func (s *subscriber) loop() {
 	for {
 		select {
 		case <-s.wake:

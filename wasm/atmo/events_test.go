@@ -1,6 +1,7 @@
 package atmo
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -313,4 +314,21 @@ func TestAnUnsubscribeDuringACloseFromElsewhereStillDropsWhatWasQueued(t *testin
 	h.stopped()
 	assert.False(t, h.late(), "a call of fn started after unsubscribe returned")
 	<-closed
+}
+
+func TestASubscriberThatEndsItsGoroutineEndsItsSubscription(t *testing.T) {
+	// As t.FailNow does in a test (runtime.Goexit): the messages that come
+	// after are not queued for ever for a goroutine that is gone.
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	tm.Subscribe(func(Message) { runtime.Goexit() })
+	_, err := tm.Do(ctx(t), "job", nil)
+	require.NoError(t, err)
+	settleSoon(t, func() bool {
+		tm.mu.Lock()
+		defer tm.mu.Unlock()
+		return len(tm.subs) == 0
+	})
 }
