@@ -45,6 +45,10 @@ const (
 
 // Message is one event of the claim flow, as Subscribe sees it: the seed's
 // events$ stream. Seq increases by one per message of a TaskManager.
+// A worker-response's or worker-progress's Content is the value the task's
+// caller gets too (Do's result, OnSuccess's and OnProgress's Content), not
+// a copy, which a large answer would make dear: read it, and copy what you
+// keep, as a change the caller makes later shows in it.
 type Message struct {
 	Kind      MessageKind
 	TaskID    string
