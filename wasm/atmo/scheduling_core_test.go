@@ -266,7 +266,22 @@ func TestTheStatsWindowKeepsTheLatestSamples(t *testing.T) {
 	p := c.runTime.percentiles()
 	assert.Equal(t, StatsWindow, p.Count)
 	assert.Equal(t, time.Duration(StatsWindow+100), p.Max)
-	assert.Equal(t, time.Duration(101+StatsWindow/2), p.P50)
+	assert.Equal(t, time.Duration(100+StatsWindow/2), p.P50, "the lower of the two middle ones")
+}
+
+func TestAPercentileIsTheSmallestSampleThatManyAreAtOrBelow(t *testing.T) {
+	// The nearest rank: P99 of 100 samples is the 99th, not the largest.
+	var c counters
+	c.init()
+	c.runTime.add(2)
+	c.runTime.add(1)
+	p := c.runTime.percentiles()
+	assert.Equal(t, Percentiles{Count: 2, P50: 1, P95: 2, P99: 2, Max: 2}, p)
+	for i := 3; i <= 100; i++ {
+		c.runTime.add(time.Duration(i))
+	}
+	p = c.runTime.percentiles()
+	assert.Equal(t, Percentiles{Count: 100, P50: 50, P95: 95, P99: 99, Max: 100}, p)
 }
 
 // BenchmarkQueue measures adding to and taking from the queue with n tasks

@@ -1,6 +1,7 @@
 package atmo
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -90,7 +91,9 @@ func (w *window) percentiles() Percentiles {
 	}
 	s := slices.Clone(w.samples)
 	slices.Sort(s)
-	at := func(q float64) time.Duration { return s[min(n-1, int(q*float64(n)))] }
+	// The nearest rank: the smallest sample that a share q of them are at
+	// or below.
+	at := func(q float64) time.Duration { return s[max(0, int(math.Ceil(q*float64(n)))-1)] }
 	return Percentiles{Count: n, P50: at(0.50), P95: at(0.95), P99: at(0.99), Max: s[n-1]}
 }
 
