@@ -214,3 +214,41 @@ func TestJSAPIGoWorkerWhoseModuleTheServerLacksFailsToStartWithTheServersAnswer(
 	assert.Regexp(t, `no worker lists task "sha256" any more \(known: none\); the last worker that did, worker-1 \(.*\), `+
 		`failed to start 3 times in a row, giving up; last: `+want, got["run"], "a task added after the worker gave up says why")
 }
+
+func TestJSAPICallbacksThatThrowAreCountedAndReportedAsGoCallbacksPanicsAre(t *testing.T) {
+	// stats().callbackPanics and the 'callback-panic' event tell a page of
+	// its own callbacks' throws, as they tell a Go program of its panics.
+	ctx := apiPageWithWorker(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['steps'], script: '/t/progress-worker.js' }]);
+  const panics = [];
+  let subscriberThrows = 0;
+  tm.subscribe((m) => { if (m.message === 'callback-panic') panics.push([m.taskId || '', m.error]); });
+  tm.subscribe((m) => {
+    // throws on every worker-response, and on every callback-panic too,
+    // which must not report itself again and again
+    if (m.message === 'worker-response' || m.message === 'callback-panic') { subscriberThrows++; throw new TypeError('subscriber bug'); }
+  });
+  const quiet = console.error;
+  console.error = () => {};
+  try {
+    await tm.run('steps', { n: 1 }, { onProgress: () => { throw new Error('progress bug'); } });
+    await new Promise((resolve) => tm.addTask({ name: 'steps', params: { n: 0 }, onSuccess: () => { setTimeout(resolve, 0); throw 'success bug'; } }));
+    await new Promise((r) => setTimeout(r, 200)); // events arrive on their own goroutine
+  } finally {
+    console.error = quiet;
+  }
+  const out = { panics, callbackPanics: tm.stats().callbackPanics, subscriberThrows };
+  await tm.close();
+  return out;`), &got)
+	assert.ElementsMatch(t, []any{
+		[]any{"task-1", "atmo: onProgress of task task-1 threw: progress bug"},
+		[]any{"", "atmo: a subscriber, on worker-response, threw: subscriber bug"},
+		[]any{"task-2", "atmo: onSuccess of task task-2 threw: success bug"},
+		[]any{"", "atmo: a subscriber, on worker-response, threw: subscriber bug"},
+	}, got["panics"])
+	assert.Equal(t, 4.0, got["callbackPanics"])
+	assert.Equal(t, 6.0, got["subscriberThrows"], "two worker-responses and four callback-panics, none of which reported itself")
+}

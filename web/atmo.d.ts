@@ -158,6 +158,7 @@ export interface Stats {
   /** Workers closed after idleTimeout. */
   released: number;
   ignored: number;
+  /** Callbacks that threw: onSuccess, onError, onProgress, subscribers (each also a 'callback-panic' event, and logged). */
   callbackPanics: number;
   queued: number;
   running: number;

@@ -352,17 +352,26 @@ function pushTask(bridge, meta, name, copy, list, opts, progress) {
 // progressOf checks a task's onProgress and returns what hands it each
 // report (undefined for none): reports come with the answers
 // (_settleRuns), in order, before the task settles, and one that throws is
-// logged, not the task's end.
-function progressOf(onProgress, where) {
+// the manager tm's callback panic (see _callbackThrew), not the task's end.
+function progressOf(onProgress, where, tm) {
   if (onProgress === undefined || onProgress === null) return undefined;
   if (typeof onProgress !== 'function') throw badArgument(`atmo: ${where}: onProgress must be a function`, 'onProgress');
   return (report) => {
     try {
       onProgress(report);
     } catch (err) {
-      console.error(`atmo: onProgress of task ${report.taskId} threw`, err);
+      tm._callbackThrew(report.taskId, `onProgress of task ${report.taskId}`, err);
     }
   };
+}
+
+// thrownText says what a callback threw, never throwing itself.
+function thrownText(err) {
+  try {
+    return String(err instanceof Error ? err.message || err.name : err);
+  } catch (_) {
+    return 'a value that cannot be written as text';
+  }
 }
 
 /** A queue of named tasks run by the workers of its worker managers. */
@@ -472,7 +481,7 @@ class TaskManager {
     // The run() calls before it, waiting for their turn's batch, go first:
     // tasks reach Go in the order they were called.
     if (this._runs.length > 0) this._flushRuns();
-    const progress = progressOf(opts.onProgress, where);
+    const progress = progressOf(opts.onProgress, where, this);
     // Last of the checks: it moves transfer's buffers out of the caller's hands.
     const { copy, list } = cloneParams(params, opts.transfer, where);
     const meta = [this._handle];
@@ -600,7 +609,7 @@ class TaskManager {
         reject(aborted); // nothing sent, and transfer's buffers stay yours
         return;
       }
-      const progress = progressOf(opts.onProgress, where);
+      const progress = progressOf(opts.onProgress, where, this);
       const { copy, list } = cloneParams(params, opts.transfer, where);
       const settle = (kind, payload) => (kind === 'success' ? resolve(payload.content) : reject(fromBridge(payload)));
       // The options as they were when run() was called, checked: the batch
@@ -729,10 +738,23 @@ class TaskManager {
           onError(e);
         }
       } catch (err) {
-        console.error(`atmo: ${kind === 'success' ? 'onSuccess' : 'onError'} of task ${payload.taskId} threw`, err);
+        this._callbackThrew(payload.taskId, `${kind === 'success' ? 'onSuccess' : 'onError'} of task ${payload.taskId}`, err);
       }
     }, where);
     return { id, name, cancel: () => this.cancel(id) };
+  }
+
+  // _callbackThrew logs what a callback of the page's threw (what names the
+  // callback), and has Go count it in stats().callbackPanics and report it
+  // as a 'callback-panic' event, as a Go callback's panic is.
+  _callbackThrew(taskId, what, err) {
+    console.error(`atmo: ${what} threw`, err);
+    if (this._closed) return;
+    try {
+      this._bridge.callbackThrew(this._handle, taskId || '', `atmo: ${what} threw: ${thrownText(err)}`);
+    } catch (_) {
+      // the manager closed meanwhile
+    }
   }
 
   /** Cancels a queued or running task; it settles with ERR_CANCELED. */
@@ -780,7 +802,9 @@ class TaskManager {
       try {
         fn(m);
       } catch (err) {
-        console.error('atmo: a subscriber threw', err);
+        // Not one on a callback-panic, which would report itself for ever.
+        if (m && m.message === 'callback-panic') console.error('atmo: a subscriber threw', err);
+        else this._callbackThrew('', `a subscriber, on ${m && m.message},`, err);
       }
     };
     const sub = unwrap(this._bridge.subscribe(this._handle, this._bridge.guard(safe)));

@@ -154,6 +154,13 @@ func init() {
 		return tm.(*TaskManager).subscribe(&subscriber{batchFn: fn.(func([]Message)), wire: true})
 	}
 	hooks.MaxPriority = func(tm any) int64 { return tm.(*TaskManager).maxPriority }
+	hooks.CallbackThrew = func(tm any, taskID, text string) {
+		m := tm.(*TaskManager)
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.stats.callbackPanics++
+		m.emit(Message{Kind: KindCallbackPanic, TaskID: taskID, Error: text})
+	}
 	hooks.CancelTask = func(tm any, id, how string) {
 		if t, ok := tm.(*TaskManager).Task(id); ok {
 			t.tm.cancel(t, fmt.Errorf("%w: task %s (%s) %s", ErrCanceled, t.id, t.name, how))

@@ -127,6 +127,7 @@ func newBridge() (*bridge, js.Value) {
 	add("createTaskManager", b.createTaskManager)
 	add("listen", b.listen)
 	add("cancelTask", b.cancelTask)
+	add("callbackThrew", b.callbackThrew)
 	add("status", b.status)
 	add("stats", b.stats)
 	add("subscribe", b.subscribe)

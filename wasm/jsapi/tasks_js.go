@@ -99,6 +99,23 @@ func (b *bridge) cancelTask(args []js.Value) any {
 	return value(true)
 }
 
+// callbackThrew(tm, taskId, text): a callback of the page's (onSuccess,
+// onError, onProgress, a subscriber's) threw; counted in stats'
+// callbackPanics and reported as a callback-panic event, as a Go
+// callback's panic is. taskId is "" for a subscriber's.
+func (b *bridge) callbackThrew(args []js.Value) any {
+	e, bad := b.tm(arg(args, 0))
+	if e == nil {
+		return bad
+	}
+	id, text := arg(args, 1), arg(args, 2)
+	if id.Type() != js.TypeString || text.Type() != js.TypeString {
+		return errorValue(errors.New("atmo: callbackThrew(taskId, text): both must be strings"), "ERR_BAD_ARGUMENT", "taskId")
+	}
+	go hooks.CallbackThrew(e.tm, id.String(), text.String())
+	return value(true)
+}
+
 // status(tm) → {value: {pending, working, done, failed}}. It also answers
 // for a closed manager, with its final counts.
 func (b *bridge) status(args []js.Value) any {

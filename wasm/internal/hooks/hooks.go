@@ -30,3 +30,9 @@ var CancelTask func(tm any, id, how string)
 // takes: its aging ranks no higher one (AddTask refuses it). atmo.js checks
 // a task's priority against it before it moves the task's buffers.
 var MaxPriority func(tm any) int64
+
+// CallbackThrew counts a JS callback of the JS API that threw (onSuccess,
+// onError, onProgress, a subscriber) as tm's callback panic, and reports
+// it on tm's event stream as a callback-panic message of task taskID ("" for
+// a subscriber's), text saying what threw.
+var CallbackThrew func(tm any, taskID, text string)
