@@ -461,6 +461,23 @@ func countDownloads(t *testing.T, url string) (inWorker, onPage func() int) {
 	return func() int { return workers.Get("n").Int() }, func() int { return xhrs.Get("n").Int() }
 }
 
+// compileModes are the three places a Go module can be compiled: in a
+// worker of its own for every worker (the default), on the page (when that
+// worker cannot start: a page that forbids blob: workers), or in each
+// worker (GoModuleOptions.CompileInWorker).
+var compileModes = []string{"compiled in a worker", "compiled on the page", "in each worker"}
+
+// compileIn makes the Go modules of test t compile as mode says.
+func compileIn(t *testing.T, mode string) {
+	switch mode {
+	case "compiled on the page":
+		forbidCompileWorkers(t)
+	case "in each worker":
+		atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
+		t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+	}
+}
+
 func forbidCompileWorkers(t *testing.T) {
 	wrapCompileWorkers(t, "", true)
 }
@@ -529,19 +546,13 @@ func TestGoModuleBrokenModulesCloseTheirWorkerWithAClearError(t *testing.T) {
 		{"exits at once", func(t *testing.T) string { return moduleURL(t, goExitNow) },
 			"Go runtime exited with code 0: main returned", true},
 	}
-	for _, mode := range []string{"compiled in a worker", "compiled on the page", "in each worker"} {
+	for _, mode := range compileModes {
 		for _, c := range cases {
 			if mode != "compiled on the page" && !c.inWorkerToo {
 				continue
 			}
 			t.Run(mode+"/"+c.name, func(t *testing.T) {
-				if mode == "compiled on the page" {
-					forbidCompileWorkers(t)
-				}
-				if mode == "in each worker" {
-					atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
-					t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
-				}
+				compileIn(t, mode)
 				url := c.url(t)
 				tm := atmo.NewTaskManager()
 				defer tm.Close()
@@ -1353,16 +1364,10 @@ func TestGoModuleBuiltForAnotherTargetFailsItsStartOnceSayingHowToBuildIt(t *tes
 		{"wasip1", atmotest.WASIModule, []string{"built with GOOS=wasip1", "imports wasi_snapshot_preview1", "GOOS=js GOARCH=wasm go build"}},
 		{"not Go", atmotest.NotGoModule, []string{"not a Go program built with GOOS=js GOARCH=wasm", "imports nothing", "GOOS=js GOARCH=wasm go build"}},
 	}
-	for _, mode := range []string{"compiled in a worker", "compiled on the page", "in each worker"} {
+	for _, mode := range compileModes {
 		for _, c := range cases {
 			t.Run(mode+"/"+c.name, func(t *testing.T) {
-				if mode == "compiled on the page" {
-					forbidCompileWorkers(t)
-				}
-				if mode == "in each worker" {
-					atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
-					t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
-				}
+				compileIn(t, mode)
 				tm := atmo.NewTaskManager()
 				defer tm.Close()
 				wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Module: jstest.BytesURL(t, c.module, "application/wasm"), Count: 2})
