@@ -152,7 +152,7 @@ type workerGroup struct {
 	workDir string        // under Node.js, the working directory its relative paths resolve against (see node.workDir)
 	// mismatched: a worker of it said, in its worker-ready, that it lacks a
 	// task the config lists, or failed to start in a way no restart changes
-	// (see cannotStart): the config is wrong, and every worker grown from
+	// (see bootFailed): the config is wrong, and every worker grown from
 	// it would close the same way, so it grows no more (see grow).
 	mismatched bool
 	// asModule: its script, of no Type, failed to load as a classic script
@@ -230,7 +230,7 @@ func (p *workerPool) newWorker(g *workerGroup, elastic bool) *TaskWorker {
 func (p *workerPool) boot(w *TaskWorker) {
 	tr, err := p.spawn(w)
 	if err != nil {
-		p.tm.bootFailed(w, err.Error())
+		p.tm.bootFailed(w, err.Error(), false)
 		return
 	}
 	w.transport = tr
@@ -244,11 +244,11 @@ func (p *workerPool) boot(w *TaskWorker) {
 		}
 		if sw, ok := tr.(startWaiter); ok {
 			if why := sw.startTimedOut(d); why != "" {
-				p.tm.bootFailed(w, why)
+				p.tm.bootFailed(w, why, false)
 				return
 			}
 		}
-		p.tm.bootFailed(w, notReady(d, fmt.Sprintf("that %s is a worker for this protocol (a wrong URL may serve an empty page)", w.source())))
+		p.tm.bootFailed(w, notReady(d, fmt.Sprintf("that %s is a worker for this protocol (a wrong URL may serve an empty page)", w.source())), false)
 	})
 }
 
@@ -419,7 +419,7 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 			reason = "the worker said it is exiting"
 		}
 		if in.permanent && w.status == WorkerOffline {
-			tm.cannotStart(w, reason)
+			tm.bootFailed(w, reason, true)
 			return
 		}
 		tm.workerDied(w, reason)
@@ -483,7 +483,7 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 	switch {
 	case w.status == WorkerClosed || w.transport == nil:
 	case w.status == WorkerOffline:
-		tm.bootFailed(w, msg)
+		tm.bootFailed(w, msg, false)
 	case w.catches:
 		// The worker answers its handlers' throws itself (atmo-worker.js, Go
 		// workers: FeatureCatch): an error event from it is a throw that
@@ -551,7 +551,7 @@ func (tm *TaskManager) workerDied(w *TaskWorker, reason string) {
 		return
 	}
 	if w.status == WorkerOffline {
-		tm.bootFailed(w, reason)
+		tm.bootFailed(w, reason, false)
 		return
 	}
 	tm.stats.crashed++
@@ -564,39 +564,28 @@ func (tm *TaskManager) workerDied(w *TaskWorker, reason string) {
 }
 
 // bootFailed handles a start that failed: restart with backoff, or give up
-// after MaxBootFailures in a row. Called with mu held.
-func (tm *TaskManager) bootFailed(w *TaskWorker, reason string) {
+// after MaxBootFailures in a row, or at once for a failure no restart
+// changes (permanent: a Go module built for another target, or one that
+// is no atmo worker), when w's group grows no more either, so that the
+// tasks waiting for it fail now. Called with mu held.
+func (tm *TaskManager) bootFailed(w *TaskWorker, reason string, permanent bool) {
 	w.bootFailures++
 	tasks := tm.takeDown(w)
 	n, limit := w.bootFailures, w.config.Restart.MaxBootFailures
-	if n >= limit || w.config.Restart.Never {
-		if n > 1 {
+	if n >= limit || w.config.Restart.Never || permanent {
+		if n > 1 && !permanent {
 			reason = fmt.Sprintf("failed to start %d times in a row, giving up; last: %s", n, reason)
 		} else {
 			reason = "failed to start: " + reason
 		}
 		w.gaveUp = true
+		if permanent {
+			w.group.mismatched = true
+		}
 		tm.closeWorker(w, reason)
 	} else {
 		tm.scheduleRestart(w, fmt.Sprintf("failed to start (%d of %d): %s", n, limit, reason))
 	}
-	for _, t := range tasks {
-		tm.requeue(t, reason)
-	}
-}
-
-// cannotStart handles a start that failed in a way no restart can change
-// (a Go module built for another target, or one that is no atmo worker):
-// w closes at once, without the retries MaxBootFailures allows, and its
-// group grows no more, so that the tasks waiting for it fail now with the
-// reason. Called with mu held.
-func (tm *TaskManager) cannotStart(w *TaskWorker, reason string) {
-	w.bootFailures++
-	tasks := tm.takeDown(w)
-	reason = "failed to start: " + reason
-	w.gaveUp = true
-	w.group.mismatched = true
-	tm.closeWorker(w, reason)
 	for _, t := range tasks {
 		tm.requeue(t, reason)
 	}
