@@ -425,9 +425,10 @@ return (url) => {
       .then((r) => {
         const status = (r.status + ' ' + r.statusText).trim();
         if (!r.ok) return { status };
-        return r.text().then((text) => text || { status: status + ', with an empty body (some servers answer an unknown path so)' });
+        return r.text().then((text) => (text
+          ? { url: URL.createObjectURL(new Blob([text], { type: 'text/javascript' })), text }
+          : { status: status + ', with an empty body (some servers answer an unknown path so)' }));
       })
-      .then((text) => (typeof text !== 'string' ? text : text ? { url: URL.createObjectURL(new Blob([text], { type: 'text/javascript' })), text } : null))
       .catch(() => null);
     let timedOut = false;
     p = Promise.race([download, new Promise((resolve) => setTimeout(() => { timedOut = true; resolve(null); }, COPY_WAIT_MS))]);
