@@ -61,6 +61,28 @@ window.loads = (async () => ({
 	}, got)
 }
 
+// loadAtmo refuses a bad timeout whether or not the page has loaded atmo
+// already, as it refuses a bad wasm or wasmExec: a later call with a bad
+// value must not be silently accepted just because it shares the first load.
+func TestLoadAtmoRefusesABadTimeoutOnALaterCallToo(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const outcome = (p) => p.then(() => 'loaded', (e) => e.code + ' ' + e.argument);
+  return {
+    badWasm: await outcome(window.loadAtmo({ wasm: 7 })),
+    negative: await outcome(window.loadAtmo({ timeout: -1 })),
+    text: await outcome(window.loadAtmo({ timeout: '5000' })),
+    good: await outcome(window.loadAtmo({ timeout: 5000 })),
+  };`), &got)
+	assert.Equal(t, map[string]any{
+		"badWasm":  "ERR_BAD_ARGUMENT options.wasm",
+		"negative": "ERR_BAD_ARGUMENT options.timeout",
+		"text":     "ERR_BAD_ARGUMENT options.timeout",
+		"good":     "loaded",
+	}, got)
+}
+
 func TestAGoWorkersWasmExecThatHangsFailsItsStartSayingSoAndLoadsOnceTheServerAnswers(t *testing.T) {
 	// The page has its own copy (a script tag); its Go workers' comes from a
 	// URL the server holds without answering, until /fix. The page gives up

@@ -1223,6 +1223,12 @@ export function loadAtmo(options = {}) {
     }
     urls[k] = v;
   }
+  // Checked before a load under way is shared, as the URLs are: a bad
+  // value is refused on every call, not only on the first.
+  const timeout = options.timeout === undefined ? 10000 : options.timeout;
+  if (!(typeof timeout === 'number' && timeout > 0)) {
+    return Promise.reject(badArgument(`atmo: loadAtmo(options): options.timeout must be a number of milliseconds above 0 (got ${String(timeout)})`, 'options.timeout'));
+  }
   const wasm = urls.wasm || '/atmo.wasm';
   const wasmExec = urls.wasmExec || '/wasm_exec.js';
   const first = globalThis[LOADING];
@@ -1241,10 +1247,6 @@ export function loadAtmo(options = {}) {
       console.warn(`atmo: loadAtmo(${JSON.stringify(urls)}): atmo loads once per page, and this page loaded it already from ${o.wasm} (wasm_exec.js: ${o.wasmExec}); this call gets that load`);
     }
     return first;
-  }
-  const timeout = options.timeout === undefined ? 10000 : options.timeout;
-  if (!(typeof timeout === 'number' && timeout > 0)) {
-    return Promise.reject(badArgument(`atmo: loadAtmo(options): options.timeout must be a number of milliseconds above 0 (got ${String(timeout)})`, 'options.timeout'));
   }
   const loading = (async () => {
     if (typeof globalThis.Go !== 'function') await loadScript(wasmExec);
