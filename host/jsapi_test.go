@@ -778,6 +778,30 @@ atmoWorker({
 		"runs aborted before they were sent never reached the worker; running ones saw their handler's signal abort")
 }
 
+// Every failure is an AtmoError (README, "The JS API for plain pages"): a
+// signal that is no AbortSignal and throws when read (a proxy, a getter)
+// is an ERR_BAD_ARGUMENT naming signal, as a throwing option is, not the
+// Error it threw.
+func TestJSAPIASignalThatThrowsWhenReadIsABadArgument(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [math]);
+  const throwing = () => new Proxy({}, { get() { throw new Error('boom'); } });
+  const of = (e) => ({ isAtmo: e instanceof window.AtmoError, code: e.code, argument: e.argument });
+  const out = {};
+  out.run = await tm.run('add', { a: 1, b: 2 }, { signal: throwing() }).then(() => 'resolved', of);
+  try { tm.addTask({ name: 'add', params: { a: 1, b: 2 }, signal: throwing() }); out.addTask = 'added'; } catch (e) { out.addTask = of(e); }
+  out.stillWorks = await tm.run('add', { a: 1, b: 2 });
+  await tm.close();
+  return out;`), &got)
+	want := map[string]any{"isAtmo": true, "code": "ERR_BAD_ARGUMENT", "argument": "signal"}
+	assert.Equal(t, want, got["run"])
+	assert.Equal(t, want, got["addTask"])
+	assert.Equal(t, 3.0, got["stillWorks"])
+}
+
 // A task the page cancels (cancel(), its handle's cancel(), its signal) says
 // so, not that it "was deleted", which the JS API has no call for.
 func TestJSAPICanceledTasksSayHowTheyWereCanceled(t *testing.T) {

@@ -285,10 +285,16 @@ function snapshot(opts, known, where, prefix = '') {
 
 // isSignal says whether v is an AbortSignal: one of this realm, or, from
 // another (an iframe's), one with its properties.
+// A look-alike that throws when read (a getter, a proxy) is none: a bad
+// argument, not its own error.
 function isSignal(v) {
-  if (typeof AbortSignal === 'function' && v instanceof AbortSignal) return true;
-  return typeof v === 'object' && typeof v.aborted === 'boolean' && typeof v.addEventListener === 'function' &&
-    typeof v.removeEventListener === 'function' && Object.prototype.toString.call(v) === '[object AbortSignal]';
+  try {
+    if (typeof AbortSignal === 'function' && v instanceof AbortSignal) return true;
+    return typeof v === 'object' && typeof v.aborted === 'boolean' && typeof v.addEventListener === 'function' &&
+      typeof v.removeEventListener === 'function' && Object.prototype.toString.call(v) === '[object AbortSignal]';
+  } catch (_) {
+    return false;
+  }
 }
 
 // refuseBigInts throws ERR_BAD_ARGUMENT for a BigInt in v, an options or
