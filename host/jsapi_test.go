@@ -1245,9 +1245,10 @@ func TestJSAPIClosedManagersLeaveTheBridgeAndStillSayHowTheyEnded(t *testing.T) 
 	assert.Equal(t, "ERR_CLOSED", got["runAfter"])
 }
 
-// README: a run() whose signal aborts later in the same turn never reaches
-// a worker, "as run() calls go at the end of the turn". A run() with
-// onProgress is a run() too: only addTask sends at once.
+// README: a run() whose signal aborts later in the same stretch of
+// synchronous code never reaches a worker, as the run() calls made one
+// after another go together in a microtask. A run() with onProgress is a
+// run() too: only addTask sends at once.
 func TestJSAPIARunWithOnProgressWhoseSignalAbortsInTheSameTurnNeverReachesAWorker(t *testing.T) {
 	ctx := apiPageWith(t, map[string]string{"count-worker.js": `importScripts('/jsworker/atmo-worker.js');
 let n = 0;
@@ -1279,6 +1280,40 @@ atmoWorker({ hit: (p, { progress }) => { progress(n + 1); return ++n; }, count: 
 	assert.EqualValues(t, 0, got["count"], "a run() with onProgress, its signal aborted in the same turn, is never sent")
 	assert.EqualValues(t, 0, got["reports"])
 	assert.Equal(t, []any{"report 1", "result 1"}, got["seen"])
+}
+
+// The run() calls made one after another go to Go in a microtask the
+// first of them queues: a signal that aborts after an await of the same
+// turn (here of a value, which resumes in a microtask) comes once the task
+// is sent, so its worker runs it, and only its answer is dropped.
+func TestJSAPIARunWhoseSignalAbortsAfterAnAwaitOfTheSameTurnWasSent(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"count-worker.js": `importScripts('/jsworker/atmo-worker.js');
+let n = 0;
+atmoWorker({ hit: () => ++n, count: () => n });
+`})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['hit', 'count'], script: '/t/count-worker.js', concurrency: 4 }]);
+  await wm.ready();
+  const out = {};
+  const ac0 = new AbortController();
+  const r0 = tm.run('hit', null, { signal: ac0.signal }).then(() => 'ran', (e) => e.code);
+  ac0.abort(); // in the same synchronous stretch of code: never sent
+  out.sync = await r0;
+  out.afterSync = await tm.run('count');
+  const ac1 = new AbortController();
+  const r1 = tm.run('hit', null, { signal: ac1.signal }).then(() => 'ran', (e) => e.code);
+  await null; // the same turn still, but run()'s microtask has sent it
+  ac1.abort();
+  out.afterAwait = await r1;
+  out.afterAwaitCount = await tm.run('count');
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, "ERR_CANCELED", got["sync"])
+	assert.EqualValues(t, 0, got["afterSync"], "aborted before run()'s microtask: never sent")
+	assert.Equal(t, "ERR_CANCELED", got["afterAwait"])
+	assert.EqualValues(t, 1, got["afterAwaitCount"], "aborted after an await: the task was sent, and its worker ran it")
 }
 
 func TestJSAPIAWorkerConfigsBadTypeIsNamedAsWritten(t *testing.T) {
