@@ -3,10 +3,12 @@ package atmo
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -791,4 +793,18 @@ func TestReadyGivenUpSaysWhyAWorkerStartingAgainFailedBefore(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Contains(t, err.Error(), "still starting: worker-1 (silent)")
 	assert.Contains(t, err.Error(), "did not answer init-worker with worker-ready within 1s", "the failed start's cause is kept")
+}
+
+func TestParamsNestedTooDeepByAMarshalJSONAreRefusedByAddTaskNotAPanicLater(t *testing.T) {
+	// README: a value nested more than 64 levels deep is an ErrBadParams
+	// error from AddTask, never a panic. What a MarshalJSON writes
+	// (json.RawMessage) was not held to the bound: AddTask took it, and
+	// TaskRequest.Params panicked decoding the queued bytes.
+	tm := NewTaskManager()
+	defer tm.Close()
+	fakePool(t, tm, echo, cfg("silent", "deep")) // never ready: the task stays queued
+	raw := json.RawMessage(strings.Repeat("[", 70) + strings.Repeat("]", 70))
+	_, err := tm.AddTask(TaskParams{Name: "deep", Params: map[string]any{"raw": raw}})
+	require.ErrorIs(t, err, ErrBadParams)
+	require.ErrorContains(t, err, "params.raw[0]")
 }

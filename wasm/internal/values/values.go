@@ -222,7 +222,7 @@ func (w *walk) normalizeAt(v any, depth int) (any, error) {
 		if err != nil {
 			return nil, FailHere(": %v", err)
 		}
-		return fromJSON(b)
+		return w.fromJSON(b, depth)
 	}
 	if m, ok := v.(encoding.TextMarshaler); ok {
 		if nilPointer(v) {
@@ -292,8 +292,10 @@ func Clip(s string) string {
 
 // fromJSON reads what a MarshalJSON wrote as encoding/json reads JSON into
 // an any, but for its numbers, which are held to numberOf's rule: an
-// integer a JS number would round is refused, not rounded.
-func fromJSON(b []byte) (any, error) {
+// integer a JS number would round is refused, not rounded. The value sits
+// at depth, and its arrays and objects are held to MaxDepth and MaxNodes
+// as the rest of the walk's are.
+func (w *walk) fromJSON(b []byte, depth int) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var out any
@@ -306,26 +308,35 @@ func fromJSON(b []byte) (any, error) {
 	if err != nil {
 		return nil, FailHere(": MarshalJSON gave invalid JSON: %v", err)
 	}
-	return jsonNumbers(out)
+	return w.jsonNumbers(out, depth)
 }
 
-// jsonNumbers turns the json.Numbers in v, a tree decoded with UseNumber,
-// into float64s, in place.
-func jsonNumbers(v any) (any, error) {
+// jsonNumbers turns the json.Numbers in v, a tree decoded with UseNumber
+// at depth, into float64s, in place, counting its arrays and objects.
+func (w *walk) jsonNumbers(v any, depth int) (any, error) {
+	if depth > MaxDepth {
+		return nil, FailHere(" nests deeper than %d levels (a cycle?)", MaxDepth)
+	}
 	switch x := v.(type) {
 	case json.Number:
 		return numberOf(x)
 	case map[string]any:
+		if err := w.node(); err != nil {
+			return nil, err
+		}
 		for k, e := range x {
-			n, err := jsonNumbers(e)
+			n, err := w.jsonNumbers(e, depth+1)
 			if err != nil {
 				return nil, Inside(err, "."+k)
 			}
 			x[k] = n
 		}
 	case []any:
+		if err := w.node(); err != nil {
+			return nil, err
+		}
 		for i, e := range x {
-			n, err := jsonNumbers(e)
+			n, err := w.jsonNumbers(e, depth+1)
 			if err != nil {
 				return nil, Inside(err, "["+strconv.Itoa(i)+"]")
 			}
@@ -622,6 +633,9 @@ var addrUses sync.Map // reflect.Type → addrUse
 // names (struct{ inner `json:"in"` }), which encoding/json writes as an
 // object. Its own exported fields can be.
 func (w *walk) normalizeHidden(v reflect.Value, depth int) (any, error) {
+	if depth > MaxDepth { // an object as any other: a level (a chain of them may loop)
+		return nil, FailHere(" nests deeper than %d levels (a cycle?)", MaxDepth)
+	}
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return nil, nil

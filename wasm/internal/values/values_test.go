@@ -213,3 +213,64 @@ func TestAValueOfMoreThanMaxNodesWrittenOutIsRefusedSayingWhatToDo(t *testing.T)
 		require.NoError(t, err, "%T", v)
 	}
 }
+
+// What a MarshalJSON writes is part of the value: it is held to MaxDepth
+// and MaxNodes as the rest is, or AddTask takes params that the worker
+// then cannot read, and that Decoded (TaskRequest.Params, a batch's
+// second task) panics on.
+func TestWhatAMarshalJSONWritesIsHeldToTheDepthAndNodeBounds(t *testing.T) {
+	deep := json.RawMessage(strings.Repeat("[", MaxDepth+5) + strings.Repeat("]", MaxDepth+5))
+	_, err := Normalize(map[string]any{"raw": deep}, "params")
+	require.Error(t, err, "a MarshalJSON's JSON nested deeper than MaxDepth")
+	assert.Contains(t, err.Error(), "params.raw[0][0]")
+	assert.Contains(t, err.Error(), "nests deeper than 64 levels")
+
+	// Just deep enough is taken, and decodes from its Encoded form.
+	ok := json.RawMessage(strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth))
+	n, err := Normalize(map[string]any{"raw": ok}, "params")
+	require.NoError(t, err)
+	require.NotPanics(t, func() { Decoded(Preencoded(n)) })
+
+	if raceEnabled || runtime.GOARCH == "wasm" {
+		return
+	}
+	wide := json.RawMessage("[" + strings.Repeat("[],", MaxNodes) + "[]]")
+	_, err = Normalize(wide, "params")
+	require.ErrorContains(t, err, " makes more than 4194304 arrays, objects and maps")
+}
+
+// hiddenNode links to the next by an unexported embedded pointer that its
+// json tag names: encoding/json writes it as an object, "next".
+type hiddenNode struct {
+	*hiddenNode `json:"next,omitempty"`
+	V           int
+}
+
+// bareHidden is hiddenNode with no field but the link.
+type bareHidden struct {
+	*bareHidden `json:"next,omitempty"`
+}
+
+func TestAStructBehindAnUnexportedEmbeddedPointerIsALevelToo(t *testing.T) {
+	// Such a struct was walked with no look at its depth: a chain of 100
+	// crossed 100 levels deep (which Decoded, the worker's reader and the
+	// README refuse), and a cycle recursed until the Go stack overflowed,
+	// a fatal error that ends the program, not an error from AddTask.
+	var head *bareHidden
+	for range 100 {
+		head = &bareHidden{bareHidden: head}
+	}
+	_, err := Normalize(head, "params")
+	require.ErrorContains(t, err, "nests deeper than 64 levels")
+	assert.True(t, strings.HasPrefix(err.Error(), "params.next.next."), err.Error())
+
+	short := &hiddenNode{hiddenNode: &hiddenNode{V: 2}, V: 1}
+	n, err := Normalize(short, "params")
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"V": 1.0, "next": map[string]any{"V": 2.0}}, n)
+
+	loop := &hiddenNode{V: 1}
+	loop.hiddenNode = loop
+	_, err = Normalize(loop, "params")
+	require.ErrorContains(t, err, "nests deeper than 64 levels (a cycle?)")
+}
