@@ -33,7 +33,7 @@ var (
 // root names src in errors ("params"), which say where the value sits
 // ("params.items[3].name").
 func decode(src any, dst reflect.Value, root string) error {
-	return values.At(decodeAt(src, dst), root)
+	return values.At(decodeIn(src, dst, true), root) // dst is what a pointer points to (HandleTyped's &p)
 }
 
 // How a type's values decode themselves, if they do: through a pointer's
@@ -69,12 +69,21 @@ var opaqueType = func(reflect.Type) bool { return false }
 // selfDecoders holds selfDecoding's answers by type.
 var selfDecoders sync.Map
 
-func decodeAt(src any, dst reflect.Value) error {
+func decodeAt(src any, dst reflect.Value) error { return decodeIn(src, dst, false) }
+
+// decodeIn is decodeAt for dst reached through a pointer (viaPointer) or
+// not. As encoding/json does, it calls a pointer's UnmarshalJSON or
+// UnmarshalText on a value of a named type, or on one a pointer points to,
+// but not on a field, element or map value of an unnamed type (struct{
+// time.Time; N int }), whose method is only promoted from a field: such a
+// struct is read by its fields.
+func decodeIn(src any, dst reflect.Value, viaPointer bool) error {
+	selfOK := viaPointer || dst.Type().Name() != ""
 	if src == nil {
 		// As encoding/json: null leaves a value as it is, but a value that
 		// reads itself from JSON is handed the null (by convention a no-op;
 		// an optional type notes that its key was there).
-		if dst.Kind() != reflect.Pointer && dst.CanSet() && dst.Type().Name() != "" && selfDecoding(dst.Type()) == jsonSelf {
+		if dst.Kind() != reflect.Pointer && dst.CanSet() && selfOK && selfDecoding(dst.Type()) == jsonSelf {
 			if err := dst.Addr().Interface().(json.Unmarshaler).UnmarshalJSON([]byte("null")); err != nil {
 				return values.FailHere(": %v", err)
 			}
@@ -88,7 +97,7 @@ func decodeAt(src any, dst reflect.Value) error {
 	}
 	// (A value that cannot be set, an unexported embedded struct named by
 	// its json tag, has no methods to call: its fields are set one by one.)
-	if dst.Kind() != reflect.Pointer && dst.CanSet() {
+	if dst.Kind() != reflect.Pointer && dst.CanSet() && selfOK {
 		self := selfDecoding(dst.Type())
 		if self == jsonSelf {
 			b, err := json.Marshal(src)
@@ -132,7 +141,7 @@ func decodeAt(src any, dst reflect.Value) error {
 			}
 			dst.Set(reflect.New(dst.Type().Elem()))
 		}
-		return decodeAt(src, dst.Elem())
+		return decodeIn(src, dst.Elem(), true)
 	case reflect.Bool:
 		b, ok := src.(bool)
 		if !ok {
@@ -269,7 +278,6 @@ func decodeAt(src any, dst reflect.Value) error {
 			return mismatch(src, dst)
 		}
 		fs := values.Fields(dst.Type())
-		var folded map[string]bool // keys taken by a field they match only case-insensitively
 		for i := range fs {
 			f := &fs[i]
 			key := f.Name // as the host sent it, for an error to name
@@ -281,15 +289,11 @@ func decodeAt(src any, dst reflect.Value) error {
 				// every time.
 				best := ""
 				for k, v := range m {
-					if strings.EqualFold(k, f.Name) && !folded[k] && !isFieldName(fs, k) && (!ok || k < best) {
+					if strings.EqualFold(k, f.Name) && !isFieldName(fs, k) && !foldsEarlier(fs[:i], k) && (!ok || k < best) {
 						best, e, ok = k, v, true
 					}
 				}
 				if ok {
-					if folded == nil {
-						folded = map[string]bool{}
-					}
-					folded[best] = true
 					key = best
 				}
 			}
@@ -320,6 +324,18 @@ func decodeAt(src any, dst reflect.Value) error {
 		return nil
 	}
 	return values.FailHere(": params cannot be decoded into a %s", dst.Type())
+}
+
+// foldsEarlier says whether k matches one of fs, the fields before the one
+// being filled, case-insensitively: that field is the first k matches, and
+// the only one it fills.
+func foldsEarlier(fs []values.Field, k string) bool {
+	for i := range fs {
+		if strings.EqualFold(fs[i].Name, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // isFieldName says whether k is the name of one of fs.

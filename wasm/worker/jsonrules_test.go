@@ -293,3 +293,66 @@ func TestAKeyThatMatchesFieldsOnlyByCaseFillsOneAsEncodingJSONDoes(t *testing.T)
 		require.Equal(t, first, again)
 	}
 }
+
+func TestAKeyThatMatchesTwoFieldsOnlyByCaseNeverFillsTheSecond(t *testing.T) {
+	// encoding/json: a key that is no field's name fills the first field it
+	// matches case-insensitively, and only that one. Of two such keys, the
+	// second went to the second field, which encoding/json leaves alone.
+	type params struct {
+		Name int
+		NAME int `json:"NAME"`
+	}
+	src := `{"nAme": 1, "naMe": 2}`
+	var want params
+	require.NoError(t, json.Unmarshal([]byte(src), &want))
+	require.Zero(t, want.NAME, "encoding/json fills Name only")
+	var tree any
+	require.NoError(t, json.Unmarshal([]byte(src), &tree))
+	got, err := decodeAs[params](t, tree)
+	require.NoError(t, err)
+	require.Zero(t, got.NAME, "neither key is NAME's: both match Name first")
+	require.NotZero(t, got.Name)
+}
+
+// jrOptions reads itself from JSON through its pointer, filling defaults.
+type jrOptions struct {
+	Size int `json:"size"`
+}
+
+func (o *jrOptions) UnmarshalJSON(b []byte) error {
+	type plain jrOptions
+	p := plain{Size: 10}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*o = jrOptions(p)
+	return nil
+}
+
+func TestAFieldOfAnUnnamedStructTypeIsReadByItsFieldsAsEncodingJSONReadsIt(t *testing.T) {
+	// encoding/json calls a pointer's UnmarshalJSON on what it decodes
+	// into (HandleTyped's &p), and below it only on a value of a named
+	// type: a field of an unnamed struct type that embeds a type with one
+	// is read field by field, the embedded type's fields promoted. atmo
+	// handed the field's whole object to the embedded type's method, and
+	// the field's own fields were left zero without a word.
+	type params struct {
+		Job struct {
+			jrOptions
+			Label string `json:"label"`
+		} `json:"job"`
+		When struct {
+			time.Time
+			N int
+		} `json:"when"`
+	}
+	src := `{"job": {"size": 3, "label": "x"}, "when": {"N": 1}}`
+	var want params
+	require.NoError(t, json.Unmarshal([]byte(src), &want))
+	require.Equal(t, "x", want.Job.Label)
+	var tree any
+	require.NoError(t, json.Unmarshal([]byte(src), &tree))
+	got, err := decodeAs[params](t, tree)
+	require.NoError(t, err, "encoding/json reads them field by field")
+	require.Equal(t, want, got)
+}
