@@ -347,3 +347,33 @@ func TestDecodeHandsNullToATypeThatReadsItselfFromJSONAsEncodingJSONDoes(t *test
 	require.NoError(t, decode(nil, reflect.ValueOf(&top).Elem(), "params"))
 	assert.Equal(t, topWant, top)
 }
+
+func TestBytesIntoASliceOfNumbersSayWhatATypedArrayBecomesAndWhatToDo(t *testing.T) {
+	// A Float64Array (an Int32Array...) crosses as its bytes, by the value
+	// rules: a typed handler that wants []float64 of it should be told so,
+	// not only that bytes are no array.
+	_, err := decodeAs[struct {
+		Data []float64 `json:"data"`
+	}](t, map[string]any{"data": make([]byte, 16)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "params.data is bytes (16), want an array for []float64")
+	assert.Contains(t, err.Error(), "a typed array other than a Uint8Array crosses as its bytes")
+	assert.Contains(t, err.Error(), "Array.from")
+	_, err = decodeAs[[2]int32](t, make([]byte, 8))
+	require.ErrorContains(t, err, "a typed array other than a Uint8Array crosses as its bytes")
+}
+
+func TestANumberSentAsAStringForANumberFieldSaysToTagItString(t *testing.T) {
+	// An integer beyond 2^53 can only come as a string (a BigInt cannot
+	// be read: "convert it with Number() or String() first"); the README
+	// has such numbers cross with a json:",string" tag. A field without
+	// the tag should say so.
+	_, err := decodeAs[struct {
+		ID int64 `json:"id"`
+	}](t, map[string]any{"id": "9007199254740993"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `params.id is a string ("9007199254740993"), want a number for int64`)
+	assert.Contains(t, err.Error(), `json:",string"`)
+	_, err = decodeAs[struct{ N float64 }](t, map[string]any{"n": "abc"})
+	require.EqualError(t, err, `params.n is a string ("abc"), want a number for float64`, "no hint for text that is no number")
+}
