@@ -835,10 +835,14 @@ atmoWorker({ hold: (p, { signal }) => new Promise((resolve, reject) => signal.ad
 	assert.Regexp(t, `^atmo: task canceled: task task-\d+ \(hold\) by cancel\(\)$`, got["byID"])
 }
 
-// A run() whose signal aborts in the same turn never reaches a worker; an
-// addTask sends at once (and sends the run() calls before it), so a signal
-// that aborts after it returns cancels a task already sent (README, "The JS
-// API for plain pages").
+// A run() whose signal aborts in the same stretch of code never reaches a
+// worker; the run() calls go to Go in a microtask the first of them
+// queues, so one that aborts after an await of the same turn (of a value,
+// which resumes in a microtask) comes once the task is sent: its worker
+// runs it, and only its answer is dropped. An addTask sends at once (and
+// sends the run() calls before it), so a signal that aborts after it
+// returns cancels a task already sent (README, "The JS API for plain
+// pages").
 func TestJSAPIATaskWhoseSignalAbortsInTheSameTurnNeverReachesAWorker(t *testing.T) {
 	ctx := apiPageWith(t, map[string]string{"count-worker.js": `importScripts('/jsworker/atmo-worker.js');
 let n = 0;
@@ -860,11 +864,19 @@ atmoWorker({ hit: () => ++n, count: () => n });
   ac1.abort();
   out.addTask = await r1;
   out.afterAddTask = await tm.run('count');
+  const ac2 = new AbortController();
+  const r2 = tm.run('hit', null, { signal: ac2.signal }).then(() => 'ran', (e) => e.code);
+  await null; // the same turn still, but run()'s microtask has sent it
+  ac2.abort();
+  out.afterAwait = await r2;
+  out.afterAwaitCount = await tm.run('count');
   await tm.close();
   return out;`), &got)
 	assert.Equal(t, "ERR_CANCELED", got["run"])
-	assert.EqualValues(t, 0, got["afterRun"], "run()'s task, its signal aborted in the same turn, is never sent")
+	assert.EqualValues(t, 0, got["afterRun"], "run()'s task, its signal aborted in the same stretch of code, is never sent")
 	assert.Equal(t, "ERR_CANCELED", got["addTask"], "addTask's task was sent, and its signal cancels it")
+	assert.Equal(t, "ERR_CANCELED", got["afterAwait"])
+	assert.EqualValues(t, 2, got["afterAwaitCount"], "aborted after an await: the task was sent, and its worker ran it (as addTask's)")
 }
 
 func TestJSAPITasksReachTheQueueAsTheyWereCalled(t *testing.T) {
@@ -1280,40 +1292,6 @@ atmoWorker({ hit: (p, { progress }) => { progress(n + 1); return ++n; }, count: 
 	assert.EqualValues(t, 0, got["count"], "a run() with onProgress, its signal aborted in the same turn, is never sent")
 	assert.EqualValues(t, 0, got["reports"])
 	assert.Equal(t, []any{"report 1", "result 1"}, got["seen"])
-}
-
-// The run() calls made one after another go to Go in a microtask the
-// first of them queues: a signal that aborts after an await of the same
-// turn (here of a value, which resumes in a microtask) comes once the task
-// is sent, so its worker runs it, and only its answer is dropped.
-func TestJSAPIARunWhoseSignalAbortsAfterAnAwaitOfTheSameTurnWasSent(t *testing.T) {
-	ctx := apiPageWith(t, map[string]string{"count-worker.js": `importScripts('/jsworker/atmo-worker.js');
-let n = 0;
-atmoWorker({ hit: () => ++n, count: () => n });
-`})
-	var got map[string]any
-	eval(t, ctx, js(`
-  const tm = atmo.createTaskManager();
-  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['hit', 'count'], script: '/t/count-worker.js', concurrency: 4 }]);
-  await wm.ready();
-  const out = {};
-  const ac0 = new AbortController();
-  const r0 = tm.run('hit', null, { signal: ac0.signal }).then(() => 'ran', (e) => e.code);
-  ac0.abort(); // in the same synchronous stretch of code: never sent
-  out.sync = await r0;
-  out.afterSync = await tm.run('count');
-  const ac1 = new AbortController();
-  const r1 = tm.run('hit', null, { signal: ac1.signal }).then(() => 'ran', (e) => e.code);
-  await null; // the same turn still, but run()'s microtask has sent it
-  ac1.abort();
-  out.afterAwait = await r1;
-  out.afterAwaitCount = await tm.run('count');
-  await tm.close();
-  return out;`), &got)
-	assert.Equal(t, "ERR_CANCELED", got["sync"])
-	assert.EqualValues(t, 0, got["afterSync"], "aborted before run()'s microtask: never sent")
-	assert.Equal(t, "ERR_CANCELED", got["afterAwait"])
-	assert.EqualValues(t, 1, got["afterAwaitCount"], "aborted after an await: the task was sent, and its worker ran it")
 }
 
 func TestJSAPIAWorkerConfigsBadTypeIsNamedAsWritten(t *testing.T) {
