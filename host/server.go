@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,12 +89,23 @@ func NewHandler(cfg Config) http.Handler {
 	s.roots = append(s.roots,
 		root{"/jsworker/", jsworker.FS, "jsworker/ (embedded)"},
 		root{"/workers/", workers.FS, "examples/workers/ (embedded)"},
-		root{"/workers/", subFS(wasmDir, "workers"), filepath.Join(cfg.WasmDir, "workers") + " (run make build)"},
-		root{"/", onlyFiles(wasmDir, "atmo.wasm", "wasm_exec.js"), cfg.WasmDir + " (run make build)"},
+		root{"/workers/", subFS(wasmDir, "workers"), filepath.Join(cfg.WasmDir, "workers") + buildHint("build a Go worker there", filepath.Join(cfg.WasmDir, "workers", "NAME.wasm")+" ./PKG")},
+		root{"/", onlyFiles(wasmDir, "atmo.wasm", "wasm_exec.js"), cfg.WasmDir + buildHint("build atmo.wasm there", filepath.Join(cfg.WasmDir, "atmo.wasm")+" github.com/atmoworkers/atmo/wasm/cmd/atmo")},
 		root{"/", goRootWasmExec{}, "GOROOT/lib/wasm"},
 		root{"/", web.FS, "web/ (embedded)"},
 	)
 	return s
+}
+
+// buildHint says, in a 404, how a file of the build directory is made:
+// make build in the atmo repository; in a module of the user's own (go
+// tool host), which has no such target, the go build line (build, for
+// out).
+func buildHint(build, out string) string {
+	if _, err := repoRoot(); err == nil {
+		return " (run make build)"
+	}
+	return fmt.Sprintf(" (%s: GOOS=js GOARCH=wasm go build -o %s)", build, out)
 }
 
 // confined serves dir's files and the links in it that stay inside it; a
@@ -181,6 +193,14 @@ type onlyFilesFS struct {
 
 func onlyFiles(f fs.FS, names ...string) fs.FS { return onlyFilesFS{f, names} }
 
+// claimer is a file system that serves a fixed set of names: a 404 for
+// any other does not name it among the places looked in.
+type claimer interface{ claims(name string) bool }
+
+func (o onlyFilesFS) claims(name string) bool { return slices.Contains(o.names, name) }
+
+func (goRootWasmExec) claims(name string) bool { return name == "wasm_exec.js" }
+
 func (o onlyFilesFS) Open(name string) (fs.File, error) {
 	for _, n := range o.names {
 		if n == name {
@@ -235,6 +255,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		name, ok := strings.CutPrefix(p, rt.prefix)
 		if !ok || !fs.ValidPath(name) {
 			continue
+		}
+		if c, ok := rt.fsys.(claimer); ok && !c.claims(name) {
+			continue // it serves other names only: not a place this was looked for
 		}
 		a, err := s.load(rt, name)
 		if errors.Is(err, fs.ErrNotExist) {

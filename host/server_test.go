@@ -593,3 +593,54 @@ func TestServerSaysALinkOutOfAMountIsWhyAFileWasNotFound(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, res.StatusCode)
 	assert.NotContains(t, string(body), "link", "a file that is not there is only not found")
 }
+
+// A 404 names only the places that could have served the path: the build
+// directory and GOROOT serve atmo.wasm and wasm_exec.js alone at the root,
+// so "run make build" (a target a module of the user's own has not) for a
+// page's /app/page.wasm sends the user to build something that would not
+// have been served there anyway.
+func TestA404NamesOnlyThePlacesThatCouldServeThePath(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	mount := t.TempDir()
+	h := NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/app/", Dir: mount}}})
+	for path, want := range map[string][]string{
+		"/app/page.wasm":     {mount, "web/ (embedded)"},
+		"/nope.js":           {"web/ (embedded)"},
+		"/workers/nope.wasm": {"examples/workers/ (embedded)", filepath.Join(dir, "workers") + " (run make build)", "web/ (embedded)"},
+	} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.RemoteAddr = "127.0.0.1:5000"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusNotFound, rec.Code, path)
+		assert.Equal(t, "404 not found: "+path+" (looked in "+strings.Join(want, ", ")+")\n", rec.Body.String(), path)
+	}
+	// What those roots do serve still says where it was looked for.
+	empty := NewHandler(Config{WasmDir: t.TempDir()})
+	req := httptest.NewRequest(http.MethodGet, "/atmo.wasm", nil)
+	req.RemoteAddr = "127.0.0.1:5000"
+	rec := httptest.NewRecorder()
+	empty.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+	assert.Contains(t, rec.Body.String(), "(run make build)")
+}
+
+// From a module of the user's own (go tool host, as the README's quick
+// start runs it) there is no make build: a 404 for a Go worker not built
+// says the go build that makes it instead.
+func TestA404OutsideTheAtmoRepositorySaysHowToBuildTheWorker(t *testing.T) {
+	t.Chdir(t.TempDir())
+	h := NewHandler(Config{})
+	for path, want := range map[string]string{
+		"/workers/sha256.wasm": "bin/wasm/workers (build a Go worker there: GOOS=js GOARCH=wasm go build -o bin/wasm/workers/NAME.wasm ./PKG)",
+		"/atmo.wasm":           "bin/wasm (build atmo.wasm there: GOOS=js GOARCH=wasm go build -o bin/wasm/atmo.wasm github.com/atmoworkers/atmo/wasm/cmd/atmo)",
+	} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.RemoteAddr = "127.0.0.1:5000"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusNotFound, rec.Code, path)
+		assert.Contains(t, rec.Body.String(), want, path)
+		assert.NotContains(t, rec.Body.String(), "make build", path)
+	}
+}
