@@ -29,6 +29,8 @@ func generateCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: host generate-worker [-force] NAME [DIR] [browser|server|go]")
 		fmt.Fprintln(stderr, "  NAME picks the template: math/calc, data/api, image/img (default math)")
 		fmt.Fprintln(stderr, "  DIR defaults to the current directory, the type to browser")
+		fmt.Fprintln(stderr, "flags (before or after the arguments):")
+		fs.PrintDefaults()
 	}
 	// Flags may come before, between or after the arguments: NAME cannot
 	// start with '-', and a DIR that does can be written ./-dir. "--" ends them.

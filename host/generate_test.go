@@ -402,3 +402,12 @@ func TestGenerateWorkerUnknownTypeIsAUsageError(t *testing.T) {
 		assert.Empty(t, entries, "%q", args)
 	}
 }
+
+// host -h says "host COMMAND -h: every flag of COMMAND, with what it does";
+// generate-worker -h named -force without saying what it does.
+func TestGenerateWorkerDashHSaysWhatEachFlagDoes(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 0, run([]string{"generate-worker", "-h"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "-force")
+	assert.Contains(t, stderr.String(), "overwrite existing files")
+}
