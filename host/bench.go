@@ -130,7 +130,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	short := fs.Bool("short", false, "small settings: the whole suite in under a minute")
 	tiny := fs.Bool("tiny", false, "the smallest settings: a smoke test of the suite (its figures mean little)")
-	runs := fs.Int("runs", 0, "repeat each measurement this many times and report the median (default 3, or 1 with -short)")
+	runs := fs.Int("runs", 0, "repeat each measurement this many times and report the median (default 3, and 9 for roundtrip, cpu and startup; 1 with -short or -tiny)")
 	jsonPath := fs.String("json", "bench.json", "where to write the results as JSON (relative to the repository root)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	verbose := fs.Bool("v", false, "print the page's console and each measurement as it ends")
@@ -140,13 +140,15 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return flagError{err} // the flag package has said it
 	}
+	// A bad flag value is a usage error (exit 2), as a flag the flag
+	// package refuses is: nothing has run.
 	prof, err := parseBenchProfile(*profileFlag)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	if *profileDir != "" {
 		if prof == nil {
-			return fmt.Errorf("-profile-dir %s: there is nothing to save without -profile", *profileDir)
+			return usageError{fmt.Errorf("-profile-dir %s: there is nothing to save without -profile", *profileDir)}
 		}
 		if err := os.MkdirAll(*profileDir, 0o755); err != nil {
 			return fmt.Errorf("-profile-dir: %w", err)
@@ -163,8 +165,10 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if *tiny {
 		set = tinyBenchSettings()
 	}
-	if *runs < 0 {
-		return fmt.Errorf("-runs %d: want 1 or more", *runs)
+	runsSet := false
+	fs.Visit(func(f *flag.Flag) { runsSet = runsSet || f.Name == "runs" })
+	if *runs < 0 || runsSet && *runs == 0 {
+		return usageError{fmt.Errorf("-runs %d: want 1 or more", *runs)}
 	}
 	if *runs > 0 {
 		set.Runs, set.QuickRuns = *runs, 0
@@ -173,7 +177,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		for _, w := range strings.Split(*only, ",") {
 			w = strings.TrimSpace(w)
 			if !slices.Contains(benchWorkloads, w) {
-				return fmt.Errorf("-only %q: no workload %q; the workloads are %s", *only, w, strings.Join(benchWorkloads, ", "))
+				return usageError{fmt.Errorf("-only %q: no workload %q; the workloads are %s", *only, w, strings.Join(benchWorkloads, ", "))}
 			}
 			set.Only = append(set.Only, w)
 		}

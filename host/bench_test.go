@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -158,4 +160,38 @@ func TestTheQueuesPerTaskGrowthTakesTheStartUpOffBothSizes(t *testing.T) {
 
 	rep = &benchReport{Machine: benchMachine{PreciseMemory: true}, Results: results[1:]} // runs from before the base queue
 	assert.Contains(t, benchDerived(rep), "queue, µs per task at the largest size ÷ at the smallest (1.00× is linear): raw 0.66×")
+}
+
+// A bad value of a bench flag is a usage error, as a flag the flag package
+// refuses is (exit 2, the project's rule: 1 says the command ran and
+// failed), and -runs 0, which says "want 1 or more" of -1, is refused too
+// rather than taken as the default.
+func TestABadBenchFlagValueIsAUsageError(t *testing.T) {
+	for _, args := range [][]string{
+		{"-runs", "-1"},
+		{"-runs", "0"},
+		{"-only", "roundtrips"},
+		{"-profile", "atmo"},
+		{"-profile-dir", t.TempDir()},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(append([]string{"bench", "-tiny"}, args...), &stdout, &stderr)
+		assert.Equal(t, 2, code, "%q: %s", args, &stderr)
+		assert.Contains(t, stderr.String(), "host: "+args[0], "%q", args)
+		assert.Empty(t, stdout.String(), "%q: nothing ran", args)
+	}
+}
+
+// README.md sends the reader to examples/bench/README.md for "every
+// workload, figure and flag": each flag bench -h lists is there.
+func TestEveryBenchFlagIsInTheBenchREADME(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"bench", "-h"}, &stdout, &stderr))
+	doc, err := os.ReadFile(filepath.Join("..", "examples", "bench", "README.md"))
+	require.NoError(t, err)
+	flags := regexp.MustCompile(`(?m)^  (-[a-z-]+)`).FindAllStringSubmatch(stderr.String(), -1)
+	require.NotEmpty(t, flags, stderr.String())
+	for _, f := range flags {
+		assert.True(t, strings.Contains(string(doc), "`"+f[1]), "examples/bench/README.md says nothing of %s", f[1])
+	}
 }

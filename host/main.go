@@ -3,9 +3,9 @@
 // benchmark suite.
 //
 //	go run ./host [-addr 127.0.0.1:8080] [-wasm bin/wasm] [-isolate] [-mount /gen/=./dir]
-//	go run ./host demo [-out demo.png] [-wasm bin/wasm]
+//	go run ./host demo [-out demo.png] [-wasm bin/wasm] [-timeout 2m] [-v]
 //	go run ./host generate-worker [-force] NAME [DIR] [browser|server|go]
-//	go run ./host bench [-short] [-runs N] [-json bench.json]
+//	go run ./host bench [-short|-tiny] [-runs N] [-only WORKLOADS] [-json bench.json] [-profile IMPL[/worker] [-profile-dir DIR]] [-timeout 30m] [-v]
 package main
 
 import (
@@ -91,7 +91,7 @@ func usage(w io.Writer) {
       table of results and save a screenshot; exit 1 if any result was wrong
   host generate-worker [-force] NAME [DIR] [browser|server|go]
       write a worker skeleton (math, data or image, chosen by NAME) and a usage example
-  host bench [-short|-tiny] [-runs N] [-only WORKLOADS] [-json bench.json] [-timeout 30m] [-v]
+  host bench [-short|-tiny] [-runs N] [-only WORKLOADS] [-json bench.json] [-profile IMPL[/worker]] [-timeout 30m] [-v]
       the benchmark suite: raw postMessage, workerpool and atmo (JS and Go
       workers) side by side in headless Chromium; prints a table, writes JSON
   host COMMAND -h
