@@ -311,8 +311,8 @@ export interface BrowserWorkerManager {
   workers(): WorkerInfo[];
   /**
    * Resolves when every worker is available or closed; rejects naming those
-   * that failed (ERR_WORKER_START), or, past timeout (ms, default 30000),
-   * those still starting (ERR_TIMEOUT).
+   * that failed (ERR_WORKER_START), and, past timeout (ms, default 30000),
+   * those still starting (ERR_TIMEOUT when none failed).
    */
   ready(options?: ReadyOptions): Promise<void>;
   addWorker(config: WorkerConfig): WorkerInfo;

@@ -780,6 +780,28 @@ func TestAWorkersErrorAnswerNamesTheTaskItFailed(t *testing.T) {
 // Ready given up while a worker that failed to start waits to start again
 // says why its starts failed: "no worker-ready from them yet" alone hides
 // the cause, and what to do about it, that the worker has already reported.
+// Ready's doc: "It returns an error wrapping ErrWorkerStart naming each
+// worker that failed to start, or ctx's error." A Ready whose context ends
+// while one worker is still starting must not hide another that has already
+// failed to start for good: that failure is the one to fix.
+func TestReadyGivenUpStillNamesTheWorkersThatFailedToStartForGood(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, fakes := fakePool(t, tm, echo,
+		WorkerConfig{Tasks: []string{"job"}, Script: "silent", Restart: RestartPolicy{Never: true}},
+		WorkerConfig{Tasks: []string{"job"}, Script: "silent"})
+	p.workerError((*fakes)[0].w, "Failed to load the worker script (404 Not Found)")
+	require.Equal(t, WorkerClosed, (*fakes)[0].w.Status())
+
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	err := p.ready(c)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, err, ErrWorkerStart, "worker-1 gave up starting: errors.Is(err, ErrWorkerStart) holds whether or not another is still starting")
+	assert.Contains(t, err.Error(), "worker-1 (silent) failed to start: Failed to load the worker script (404 Not Found)")
+	assert.Contains(t, err.Error(), "still starting: worker-2 (silent)")
+}
+
 func TestReadyGivenUpSaysWhyAWorkerStartingAgainFailedBefore(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()

@@ -876,16 +876,13 @@ func (p *workerPool) ready(ctx context.Context) error {
 	for {
 		tm.mu.Lock()
 		waiting := false
-		var errs []error
 		for _, w := range p.workers {
-			switch {
-			case w.status == WorkerOffline:
+			if w.status == WorkerOffline {
 				waiting = true
-			case w.gaveUp && !p.closed: // never started, or gave up restarting
-				errs = append(errs, fmt.Errorf("%w: %s %s", ErrWorkerStart, w.describe(), w.lastErr))
 			}
 		}
 		if !waiting {
+			errs := p.startFailures()
 			tm.mu.Unlock()
 			return errors.Join(errs...)
 		}
@@ -911,10 +908,28 @@ func (p *workerPool) ready(ctx context.Context) error {
 					}
 				}
 			}
+			// The workers that have already failed to start for good are
+			// named too, and wrap ErrWorkerStart: they are what to fix,
+			// whether or not another is still starting.
+			errs := p.startFailures()
 			tm.mu.Unlock()
-			return fmt.Errorf("atmo: waiting for workers to start: %w; still starting: %s (no worker-ready from them yet)", ctx.Err(), strings.Join(starting, ", "))
+			err := fmt.Errorf("atmo: waiting for workers to start: %w; still starting: %s (no worker-ready from them yet)", ctx.Err(), strings.Join(starting, ", "))
+			return errors.Join(append(errs, err)...)
 		}
 	}
+}
+
+// startFailures are the errors, wrapping ErrWorkerStart, of p's workers
+// that failed to start for good: they never started, or gave up
+// restarting. Called with mu held.
+func (p *workerPool) startFailures() []error {
+	var errs []error
+	for _, w := range p.workers {
+		if w.gaveUp && !p.closed {
+			errs = append(errs, fmt.Errorf("%w: %s %s", ErrWorkerStart, w.describe(), w.lastErr))
+		}
+	}
+	return errs
 }
 
 // close terminates every worker of the pool. Their running tasks that a

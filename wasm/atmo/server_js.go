@@ -67,8 +67,9 @@ func NewServerWorkerManager(tm *TaskManager, configs ...WorkerConfig) (*ServerWo
 func (m *ServerWorkerManager) Workers() []*ServerTaskWorker { return m.pool.list() }
 
 // Ready waits until every worker is available or closed. It returns an
-// error wrapping ErrWorkerStart naming each worker that failed to start, or
-// ctx's error.
+// error wrapping ErrWorkerStart naming each worker that failed to start;
+// if ctx ends first, ctx's error, naming the workers still starting, joined
+// with those that had already failed to start.
 func (m *ServerWorkerManager) Ready(ctx context.Context) error { return m.pool.ready(ctx) }
 
 // AddWorker starts the workers of one more config (c.Count of them,
