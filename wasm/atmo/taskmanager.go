@@ -233,6 +233,10 @@ func (tm *TaskManager) AddTask(p TaskParams) (*TaskRequest, error) {
 // ErrWorkerCrashed, ErrQueueFull, ErrClosed or ErrCanceled (when ctx ends
 // first the task is cancelled, and the error wraps ErrCanceled, ctx.Err()
 // and the context's cause, if it has one of its own).
+//
+// In js/wasm, call Do from a goroutine, never inside a js.FuncOf callback
+// (an event listener): while such a callback blocks, Go handles no other JS
+// event, so the worker's answer never reaches Do, which never returns.
 func (tm *TaskManager) Do(ctx context.Context, name string, params any) (any, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("%w: Do needs a context; pass context.Background() for none", ErrBadParams)
