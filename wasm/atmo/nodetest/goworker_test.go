@@ -355,7 +355,10 @@ func TestAGoHandleJSHandlerDoesNotHoldTheParamsOfEveryTaskItRan(t *testing.T) {
 // A handler that reads a large Blob a chunk at a time with worker.Await
 // does not hold every chunk it read: each is a JS ArrayBuffer that Go's
 // js.Value lets go of only when a Go collection finalizes it, and reading
-// allocates too little in Go for one to come by itself.
+// allocates too little in Go for one to come by itself. atmo collects for
+// each 64 MiB held; the last 64 MiB, and what the collection before left
+// to finalize, may still be held when the handler ends: well under the
+// 256 MiB it held before.
 func TestAGoHandlerThatAwaitsABlobAChunkAtATimeDoesNotHoldEveryChunk(t *testing.T) {
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"readBlob", "external"}, Module: module(t, testModule)})
 	ctx := testCtx(t)
@@ -367,7 +370,7 @@ func TestAGoHandlerThatAwaitsABlobAChunkAtATimeDoesNotHoldEveryChunk(t *testing.
 	require.Equal(t, 9.0, got)
 	external, err := tm.Do(ctx, "external", nil)
 	require.NoError(t, err)
-	assert.Less(t, external.(float64), float64(128<<20), "the worker thread still holds %.0f MiB of ArrayBuffers after reading a 256 MiB Blob a MiB at a time", external.(float64)/(1<<20))
+	assert.Less(t, external.(float64), float64(192<<20), "the worker thread still holds %.0f MiB of ArrayBuffers after reading a 256 MiB Blob a MiB at a time", external.(float64)/(1<<20))
 }
 
 func TestAGoModuleBuiltForWasip1FailsItsStartOnceSayingHowToBuildIt(t *testing.T) {
