@@ -11,8 +11,12 @@ import (
 // subscription, never inside a JS callback; a slow fn delays only itself.
 // Call the returned func to stop: messages still queued for fn are dropped,
 // and once it has returned no call of fn starts but one already on its way
-// (a call under way finishes); it is safe to call more than once.
+// (a call under way finishes); it is safe to call more than once. A nil
+// fn panics, as http.Handle does a nil handler: every message would.
 func (tm *TaskManager) Subscribe(fn func(Message)) (unsubscribe func()) {
+	if fn == nil {
+		panic("atmo: Subscribe(nil): pass the func to call with each message")
+	}
 	return tm.subscribe(&subscriber{fn: fn})
 }
 
@@ -24,7 +28,11 @@ func (tm *TaskManager) Subscribe(fn func(Message)) (unsubscribe func()) {
 // you keep. A panic in fn is reported as one callback-panic for its batch.
 // Unlike Subscribe's, its unsubscribe (and Close) lets fn have what was
 // queued before it, from the subscription's goroutine, without waiting.
+// A nil fn panics, as Subscribe's does.
 func (tm *TaskManager) SubscribeBatch(fn func([]Message)) (unsubscribe func()) {
+	if fn == nil {
+		panic("atmo: SubscribeBatch(nil): pass the func to call with each batch of messages")
+	}
 	return tm.subscribe(&subscriber{batchFn: fn})
 }
 

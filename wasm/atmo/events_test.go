@@ -332,3 +332,12 @@ func TestASubscriberThatEndsItsGoroutineEndsItsSubscription(t *testing.T) {
 		return len(tm.subs) == 0
 	})
 }
+
+func TestSubscribingNilPanicsAtOnceSayingWhatToPass(t *testing.T) {
+	// Not a callback-panic for every message, later.
+	tm := NewTaskManager()
+	defer tm.Close()
+	assert.PanicsWithValue(t, "atmo: Subscribe(nil): pass the func to call with each message", func() { tm.Subscribe(nil) })
+	assert.PanicsWithValue(t, "atmo: SubscribeBatch(nil): pass the func to call with each batch of messages", func() { tm.SubscribeBatch(nil) })
+	assert.Zero(t, tm.Stats().CallbackPanics)
+}
