@@ -279,8 +279,8 @@ var demoExamples = []struct{ kind, task, hint, goPkg string }{
 // says how to build it there: with make build in the atmo repository, or
 // go build from a module of one's own (go tool host demo runs there too).
 func goExampleHint(pkg, wasmDir string) string {
-	return fmt.Sprintf("is workers/%s.wasm built in -wasm's directory? (make build; outside the atmo repository: GOOS=js GOARCH=wasm go build -o %s github.com/atmoworkers/atmo/examples/goworker/%s)",
-		pkg, filepath.Join(wasmDir, "workers", pkg+".wasm"), pkg)
+	return fmt.Sprintf("is workers/%s.wasm built in -wasm's directory? (make build; outside the atmo repository: %s)",
+		pkg, goBuildWasm(filepath.Join(wasmDir, "workers", pkg+".wasm"), "github.com/atmoworkers/atmo/examples/goworker/"+pkg))
 }
 
 // printDemoReport prints the tables and returns what was wrong.

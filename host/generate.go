@@ -105,8 +105,8 @@ func nextStep(o generate.Options, files []generate.File) string {
 			// Go refuses in an import path is built by its file.
 			target = dot(files[0].Path)
 		}
-		return fmt.Sprintf("next, in a module that requires github.com/atmoworkers/atmo: GOOS=js GOARCH=wasm go build -o %s %s (then see %s)",
-			shellQuote(pkg+".wasm"), shellQuote(target), files[1].Path)
+		return fmt.Sprintf("next, in a module that requires github.com/atmoworkers/atmo: %s (then see %s)",
+			goBuildWasm(shellQuote(pkg+".wasm"), shellQuote(target)), files[1].Path)
 	}
 	// The host may run from elsewhere than where the worker was written: its
 	// folder is named absolutely.
@@ -117,7 +117,7 @@ func nextStep(o generate.Options, files []generate.File) string {
 	where, build, host := "in the atmo repository", "make build-wasm", "go run ./host"
 	if root, err := repoRoot(); err != nil { // a module of the user's own, with the host as its tool
 		where, build, host = "in your module (once: go get -tool github.com/atmoworkers/atmo/host)",
-			"GOOS=js GOARCH=wasm go build -o bin/wasm/atmo.wasm github.com/atmoworkers/atmo/wasm/cmd/atmo", "go tool host"
+			goBuildWasm(filepath.Join("bin", "wasm", "atmo.wasm"), atmoWasmPkg), "go tool host"
 	} else if wd, err := os.Getwd(); err == nil && wd != root { // make and ./host are the root's
 		build = "cd " + shellQuote(root) + " && " + build
 	}

@@ -86,11 +86,13 @@ func NewHandler(cfg Config) http.Handler {
 	for _, m := range cfg.Mounts {
 		s.roots = append(s.roots, root{m.Prefix, confined(m.Dir), m.Dir})
 	}
+	_, err := repoRoot()
+	inRepo := err == nil
 	s.roots = append(s.roots,
 		root{"/jsworker/", jsworker.FS, "jsworker/ (embedded)"},
 		root{"/workers/", workers.FS, "examples/workers/ (embedded)"},
-		root{"/workers/", subFS(wasmDir, "workers"), filepath.Join(cfg.WasmDir, "workers") + buildHint("build a Go worker there", filepath.Join(cfg.WasmDir, "workers", "NAME.wasm")+" ./PKG")},
-		root{"/", onlyFiles(wasmDir, "atmo.wasm", "wasm_exec.js"), cfg.WasmDir + buildHint("build atmo.wasm there", filepath.Join(cfg.WasmDir, "atmo.wasm")+" github.com/atmoworkers/atmo/wasm/cmd/atmo")},
+		root{"/workers/", subFS(wasmDir, "workers"), filepath.Join(cfg.WasmDir, "workers") + buildHint(inRepo, "build a Go worker there", goBuildWasm(filepath.Join(cfg.WasmDir, "workers", "NAME.wasm"), "./PKG"))},
+		root{"/", onlyFiles(wasmDir, "atmo.wasm", "wasm_exec.js"), cfg.WasmDir + buildHint(inRepo, "build atmo.wasm there", goBuildWasm(filepath.Join(cfg.WasmDir, "atmo.wasm"), atmoWasmPkg))},
 		root{"/", goRootWasmExec{}, "GOROOT/lib/wasm"},
 		root{"/", web.FS, "web/ (embedded)"},
 	)
@@ -99,14 +101,20 @@ func NewHandler(cfg Config) http.Handler {
 
 // buildHint says, in a 404, how a file of the build directory is made:
 // make build in the atmo repository; in a module of the user's own (go
-// tool host), which has no such target, the go build line (build, for
-// out).
-func buildHint(build, out string) string {
-	if _, err := repoRoot(); err == nil {
+// tool host), which has no such target, the go build command (what, then
+// cmd).
+func buildHint(inRepo bool, what, cmd string) string {
+	if inRepo {
 		return " (run make build)"
 	}
-	return fmt.Sprintf(" (%s: GOOS=js GOARCH=wasm go build -o %s)", build, out)
+	return fmt.Sprintf(" (%s: %s)", what, cmd)
 }
+
+// atmoWasmPkg is the package of atmo.wasm, the JS API's module.
+const atmoWasmPkg = "github.com/atmoworkers/atmo/wasm/cmd/atmo"
+
+// goBuildWasm is the command that builds pkg for the browser into out.
+func goBuildWasm(out, pkg string) string { return "GOOS=js GOARCH=wasm go build -o " + out + " " + pkg }
 
 // confined serves dir's files and the links in it that stay inside it; a
 // link that leads out is not found. The directory is opened afresh for
@@ -652,7 +660,7 @@ func (s *server) serveExamples(w http.ResponseWriter, _ *http.Request) {
 // checkWasm says what to do when the main-thread module is missing.
 func checkWasm(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, "atmo.wasm")); err != nil {
-		return fmt.Errorf("%s not found: run `make build` first (it builds the main-thread WASM the dashboard and atmo.js load), or outside the atmo repository `GOOS=js GOARCH=wasm go build -o %s github.com/atmoworkers/atmo/wasm/cmd/atmo`", filepath.Join(dir, "atmo.wasm"), filepath.Join(dir, "atmo.wasm"))
+		return fmt.Errorf("%s not found: run `make build` first (it builds the main-thread WASM the dashboard and atmo.js load), or outside the atmo repository `%s`", filepath.Join(dir, "atmo.wasm"), goBuildWasm(filepath.Join(dir, "atmo.wasm"), atmoWasmPkg))
 	}
 	return nil
 }
