@@ -148,9 +148,17 @@ func (w *walk) node() error {
 	return nil
 }
 
-func (w *walk) normalizeAt(v any, depth int) (any, error) {
+// tooDeep refuses a value at depth past MaxDepth.
+func tooDeep(depth int) error {
 	if depth > MaxDepth {
-		return nil, FailHere(" nests deeper than %d levels (a cycle?)", MaxDepth)
+		return FailHere(" nests deeper than %d levels (a cycle?)", MaxDepth)
+	}
+	return nil
+}
+
+func (w *walk) normalizeAt(v any, depth int) (any, error) {
+	if err := tooDeep(depth); err != nil {
+		return nil, err
 	}
 	switch x := v.(type) {
 	case nil:
@@ -314,8 +322,8 @@ func (w *walk) fromJSON(b []byte, depth int) (any, error) {
 // jsonNumbers turns the json.Numbers in v, a tree decoded with UseNumber
 // at depth, into float64s, in place, counting its arrays and objects.
 func (w *walk) jsonNumbers(v any, depth int) (any, error) {
-	if depth > MaxDepth {
-		return nil, FailHere(" nests deeper than %d levels (a cycle?)", MaxDepth)
+	if err := tooDeep(depth); err != nil {
+		return nil, err
 	}
 	switch x := v.(type) {
 	case json.Number:
@@ -633,8 +641,8 @@ var addrUses sync.Map // reflect.Type → addrUse
 // names (struct{ inner `json:"in"` }), which encoding/json writes as an
 // object. Its own exported fields can be.
 func (w *walk) normalizeHidden(v reflect.Value, depth int) (any, error) {
-	if depth > MaxDepth { // an object as any other: a level (a chain of them may loop)
-		return nil, FailHere(" nests deeper than %d levels (a cycle?)", MaxDepth)
+	if err := tooDeep(depth); err != nil { // an object as any other: a level (a chain of them may loop)
+		return nil, err
 	}
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
