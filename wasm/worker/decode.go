@@ -489,22 +489,20 @@ func byteList(t reflect.Type) bool {
 	return (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && t.Elem().Kind() == reflect.Uint8
 }
 
-// mismatch says what src is and what dst wanted.
+// mismatch says what src is and what dst wanted, and what to do where
+// the cause is a common one.
 func mismatch(src any, dst reflect.Value) error {
-	if _, ok := src.([]byte); ok && (dst.Kind() == reflect.Slice || dst.Kind() == reflect.Array) {
+	wanted, hint := want(dst.Type()), ""
+	s, isText := src.(string)
+	switch _, isBytes := src.([]byte); {
+	case isBytes && (dst.Kind() == reflect.Slice || dst.Kind() == reflect.Array):
 		// A Float64Array, say, for a []float64: typed arrays cross as bytes.
-		return values.FailHere(" is %s, want %s for %s (a typed array other than a Uint8Array crosses as its bytes: take a []byte and read them with encoding/binary, or send a plain array, Array.from(a))", describe(src), want(dst.Type()), dst.Type())
+		hint = " (a typed array other than a Uint8Array crosses as its bytes: take a []byte and read them with encoding/binary, or send a plain array, Array.from(a))"
+	case isText && wanted == "a number" && values.ValidNumber(s):
+		// An integer beyond 2^53 can only come as a string.
+		hint = " (for a number sent as a string, such as an integer beyond 2^53, tag the field json:\",string\")"
 	}
-	if s, ok := src.(string); ok && values.ValidNumber(s) && dst.Type() != values.JSONNumber {
-		switch dst.Kind() {
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-			reflect.Float32, reflect.Float64:
-			// An integer beyond 2^53 can only come as a string.
-			return values.FailHere(" is %s, want %s for %s (for a number sent as a string, such as an integer beyond 2^53, tag the field json:\",string\")", describe(src), want(dst.Type()), dst.Type())
-		}
-	}
-	return values.FailHere(" is %s, want %s for %s", describe(src), want(dst.Type()), dst.Type())
+	return values.FailHere(" is %s, want %s for %s%s", describe(src), wanted, dst.Type(), hint)
 }
 
 // describe says what src, a value from JS, is: `a string ("2")`.
