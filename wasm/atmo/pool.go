@@ -392,12 +392,14 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 		tm.workerFreed(w)
 	case KindWorkerProgress:
 		t := w.inflight[in.task]
-		if t == nil || t.settled {
-			tm.stats.ignored++
+		if t == nil {
+			tm.stats.ignored++ // unknown task, another worker's, or already answered
 			return
 		}
-		if _, ok := tm.retryAfter[t]; ok { // timed out, waiting for its worker to stop it
-			tm.stats.ignored++
+		if _, ok := tm.retryAfter[t]; ok || t.settled {
+			// Cancelled, or timed out, and not yet stopped by its worker,
+			// which may report before it hears so: dropped, as its answer
+			// is, and no more counted as ignored than that answer.
 			return
 		}
 		if t.onProgress == nil && !tm.watched() {

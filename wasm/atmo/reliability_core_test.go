@@ -1263,3 +1263,40 @@ func TestAnUncaughtErrorBesideATimedOutTaskIsACrashWhateverThatTasksRetries(t *t
 		tm.Close()
 	}
 }
+
+func TestAWorkersMessagesAboutATaskItIsStoppingAreNotCountedAsIgnored(t *testing.T) {
+	// A worker asked to stop a task (a cancel, a timeout) may still report
+	// progress before it sees the request, and answers once its handler
+	// has ended: that is the protocol at work, and both are dropped the
+	// same way. Ignored counts what a worker should not have sent:
+	// malformed or unknown messages, and late ones, for a task it had
+	// answered already.
+	tm, clk, p, fakes := stoppingWorker(t)
+	f := (*fakes)[0]
+	f.onCancel = func(f *fakeTransport, taskID string) {
+		seq := seqOf(taskID)
+		p.receive(f.w, inbound{kind: KindWorkerProgress, task: seq, content: "half"})
+		p.receive(f.w, inbound{kind: KindWorkerResponse, task: seq, err: "canceled"})
+	}
+	idle := func() bool { return runningOn(f.w) == 0 }
+
+	cancelled, err := tm.AddTask(TaskParams{Name: "hang"})
+	require.NoError(t, err)
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	cancelled.Cancel()
+	settleSoon(t, idle)
+	assert.Equal(t, 0, tm.Stats().Ignored, "a cancelled task's progress and answer")
+
+	timedOut, err := tm.AddTask(TaskParams{Name: "hang", Timeout: time.Second, Retries: 1})
+	require.NoError(t, err)
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	clk.Advance(time.Second)
+	settleSoon(t, func() bool { return tm.Stats().Retried == 1 })
+	assert.Equal(t, 0, tm.Stats().Ignored, "a timed-out task's progress and answer, before its retry")
+	timedOut.Cancel()
+	settleSoon(t, idle)
+
+	p.receive(f.w, inbound{kind: KindWorkerProgress, task: cancelled.seq, content: "late"})
+	p.receive(f.w, inbound{kind: KindWorkerResponse, task: cancelled.seq, content: "late"})
+	assert.Equal(t, 2, tm.Stats().Ignored, "a report and an answer for a task its worker had answered already are late")
+}
