@@ -970,6 +970,9 @@ func (p *workerPool) close(cause error) {
 	for _, l := range lefts {
 		err := fmt.Errorf("%w: %s was closed while task %s (%s) ran on %s", cause, tm.closedOne(), l.t.id, l.t.name, l.w.id)
 		if tm.closed || len(tm.byName[l.t.name]) == 0 {
+			if timeout, ok := tm.retryAfter[l.t]; ok && tm.closed {
+				err = closedBeforeRetry(l.t, timeout)
+			}
 			tm.settle(l.t, Response{WorkerID: l.w.id, Err: err})
 			continue
 		}

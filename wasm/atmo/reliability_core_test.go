@@ -1300,3 +1300,42 @@ func TestAWorkersMessagesAboutATaskItIsStoppingAreNotCountedAsIgnored(t *testing
 	p.receive(f.w, inbound{kind: KindWorkerResponse, task: cancelled.seq, content: "late"})
 	assert.Equal(t, 2, tm.Stats().Ignored, "a report and an answer for a task its worker had answered already are late")
 }
+
+func TestClosingTheTaskManagerBeforeATimedOutTaskRunsAgainFailsItWithErrClosedNamingTheTimeout(t *testing.T) {
+	// The task timed out with Retries left, and waits for its worker to
+	// stop it to run again. Close ends it, as it does every unsettled
+	// task: ErrClosed, which says that its last run timed out, so that
+	// the user knows there is a limit to raise. Whether the worker's
+	// answer comes before Close closes the worker manager, or Close
+	// terminates the worker first, the error is the same.
+	for _, answerFirst := range []bool{false, true} {
+		t.Run(fmt.Sprint("answerFirst=", answerFirst), func(t *testing.T) {
+			tm, clk, p, fakes := stoppingWorker(t)
+			f := (*fakes)[0]
+			f.onCancel = func(*fakeTransport, string) {} // hears the cancel, and goes on
+			res := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second, Retries: 1})
+			settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+			seq := runningOn(f.w)
+			clk.Advance(time.Second) // timed out: its worker is asked to stop it
+			if answerFirst {
+				// The handler's answer comes while Close runs: after it
+				// marked the manager closed, before it closed the pool.
+				tm.mu.Lock()
+				tm.closed = true
+				tm.mu.Unlock()
+				p.receive(f.w, inbound{kind: KindWorkerResponse, task: seq, err: "canceled"})
+				tm.mu.Lock()
+				tm.closed = false // for the Close below
+				tm.mu.Unlock()
+			}
+			require.NoError(t, tm.Close())
+			r := <-res
+			require.ErrorIs(t, r.Err, ErrClosed, "%v", r.Err)
+			assert.NotErrorIs(t, r.Err, ErrTimeout, "one sentinel: Close ended it")
+			assert.Contains(t, r.Error, "the TaskManager was closed")
+			assert.Contains(t, r.Error, "ran longer than 1s", "it says its last run timed out")
+			assert.Contains(t, r.Error, "its TaskParams.Timeout", "and which limit to raise")
+			assert.Equal(t, 0, tm.Stats().Retried)
+		})
+	}
+}

@@ -695,8 +695,19 @@ func (tm *TaskManager) leftWorker(t *TaskRequest, err error) {
 	if timeout, ok := tm.retryAfter[t]; ok {
 		delete(tm.retryAfter, t)
 		err = timeout
+		if tm.closed {
+			err = closedBeforeRetry(t, timeout)
+		}
 	}
 	tm.retryOrFail(t, err)
+}
+
+// closedBeforeRetry is the error of task t, which timed out (timeout) and
+// waited for its worker to stop it, to run again, when the TaskManager
+// closed: ErrClosed, as for every task Close ends, saying that its last run
+// timed out, and so which limit to raise.
+func closedBeforeRetry(t *TaskRequest, timeout error) error {
+	return fmt.Errorf("%w: the TaskManager was closed before task %s (%s) ran again after its last run timed out (%v)", ErrClosed, t.id, t.name, timeout)
 }
 
 // Task returns a task that is still in the table: queued or running.
@@ -822,10 +833,12 @@ func (tm *TaskManager) knownNames() []string {
 	return names
 }
 
-// Close settles every queued and running task with ErrClosed, closes the
-// worker managers attached to tm (terminating their workers) and stops the
-// event stream. Callbacks already running are waited for (unless Close is
-// called from one); none starts after Close returns, but the later callbacks
+// Close settles every queued and running task with ErrClosed (one that
+// timed out and waits to run again, by its Retries, too: its error says
+// that it timed out), closes the worker managers attached to tm
+// (terminating their workers) and stops the event stream. Callbacks
+// already running are waited for (unless Close is called from one); none
+// starts after Close returns, but the later callbacks
 // of a task whose own callback (an OnProgress) called Close: a task's
 // callbacks keep their order; a subscriber's call already on its way when
 // Close is called from a callback; and a SubscribeBatch subscriber's, which
