@@ -693,48 +693,63 @@ func (tm *TaskManager) workerFreed(w *TaskWorker) {
 }
 
 // grow starts one more worker for a queued task of this name, in a group
-// that may grow and whose starting workers do not already cover the queue.
-// A task that waits for a restart (see route) counts a worker backing off
-// as one starting. It says whether it started one. Called with mu held.
+// that may grow and whose starting workers do not already cover the queue:
+// of those, the one whose config lists the fewest task names (config order
+// breaks a tie), as free workers are picked, so that a burst of one task
+// grows its specialists and leaves the generalists' room to the other tasks
+// they list. A task that waits for a restart (see route) counts a worker
+// backing off as one starting. It says whether it started one. Called with
+// mu held.
 func (tm *TaskManager) grow(name string, waitRestart bool) bool {
 	if !tm.elastic {
 		return false
 	}
+	var bestPool *workerPool
+	var best *workerGroup
 	for _, p := range tm.pools {
 		if p.closed {
 			continue
 		}
 		for _, g := range p.groups {
-			// A config without MaxWorkers above its Count is no elastic
-			// group: a worker of it that closed is not replaced.
-			if g.mismatched || g.config.MaxWorkers <= g.config.Count || len(g.members) >= g.config.MaxWorkers || !slices.Contains(g.config.Tasks, name) {
-				continue
-			}
-			// Workers booting will take tasks soon; one that ran, and
-			// waits out its restart backoff after a crash (no thread),
-			// may not for seconds, and does not count. One whose starts
-			// fail does: more of its script would fail as well.
-			starting := 0
-			for _, w := range g.members {
-				backingOff := w.transport == nil && w.started && w.bootFailures == 0
-				if w.status == WorkerOffline && (!backingOff || waitRestart) {
-					starting++
-				}
-			}
-			waiting := 0
-			for _, n := range g.config.Tasks {
-				if q := tm.queues[n]; q != nil {
-					waiting += q.Len()
-				}
-			}
-			if waiting > starting*g.config.Concurrency {
-				p.newWorker(g, true)
-				tm.stats.grown++
-				return true
+			if (best == nil || len(g.config.Tasks) < len(best.config.Tasks)) && tm.mayGrow(g, name, waitRestart) {
+				bestPool, best = p, g
 			}
 		}
 	}
-	return false
+	if best == nil {
+		return false
+	}
+	bestPool.newWorker(best, true)
+	tm.stats.grown++
+	return true
+}
+
+// mayGrow says whether group g may start one more worker for a queued task
+// of this name (see grow). Called with mu held.
+func (tm *TaskManager) mayGrow(g *workerGroup, name string, waitRestart bool) bool {
+	// A config without MaxWorkers above its Count is no elastic group: a
+	// worker of it that closed is not replaced.
+	if g.mismatched || g.config.MaxWorkers <= g.config.Count || len(g.members) >= g.config.MaxWorkers || !slices.Contains(g.config.Tasks, name) {
+		return false
+	}
+	// Workers booting will take tasks soon; one that ran, and waits out
+	// its restart backoff after a crash (no thread), may not for seconds,
+	// and does not count. One whose starts fail does: more of its script
+	// would fail as well.
+	starting := 0
+	for _, w := range g.members {
+		backingOff := w.transport == nil && w.started && w.bootFailures == 0
+		if w.status == WorkerOffline && (!backingOff || waitRestart) {
+			starting++
+		}
+	}
+	waiting := 0
+	for _, n := range g.config.Tasks {
+		if q := tm.queues[n]; q != nil {
+			waiting += q.Len()
+		}
+	}
+	return waiting > starting*g.config.Concurrency
 }
 
 func (tm *TaskManager) setWorkerStatus(w *TaskWorker, s WorkerStatus, errMsg string) {

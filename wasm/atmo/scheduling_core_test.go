@@ -455,6 +455,31 @@ func mulRunsAtOnceOnTheGeneralist(t *testing.T, tm *TaskManager) {
 // A specialist that an elastic group grew is still a specialist: a free one
 // takes its task, so that a task only the generalist can run does not wait
 // behind it.
+func TestABurstOfOneTaskGrowsTheSpecialistsNotAGeneralistListedFirst(t *testing.T) {
+	// Growth picks as free workers are picked: of the configs that list
+	// the task and may grow, the one listing the fewest names, whatever
+	// their order, so that the generalist's room stays for mul and div.
+	tm := NewTaskManager()
+	defer tm.Close()
+	release := make(chan struct{})
+	defer close(release)
+	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
+		<-release
+		return nil, ""
+	}, WorkerConfig{Tasks: []string{"add", "mul", "div"}, Script: "generalist", Count: 1, MaxWorkers: 3, IdleTimeout: time.Minute},
+		WorkerConfig{Tasks: []string{"add"}, Script: "specialist", Count: 1, MaxWorkers: 3, IdleTimeout: time.Minute})
+	require.NoError(t, p.ready(ctx(t)))
+	for i := 0; i < 4; i++ {
+		doAsync(tm, TaskParams{Name: "add"})
+	}
+	settleSoon(t, func() bool { return tm.Stats().Grown == 2 })
+	var scripts []string
+	for _, w := range p.list() {
+		scripts = append(scripts, w.config.Script)
+	}
+	assert.Equal(t, []string{"generalist", "specialist", "specialist", "specialist"}, scripts)
+}
+
 func TestAFreeGrownSpecialistTakesItsTaskSoTheGeneralistStaysFree(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
