@@ -187,3 +187,28 @@ func TestTheDashboardsTaskParamsFollowTheTaskItsSelectFallsBackTo(t *testing.T) 
 	})`, &res)
 	assert.Equal(t, "ok", res["kind"], "Run with what the form shows: %v", res["text"])
 }
+
+// The Go sha256 example handles sha256Stream too, and /api/examples lists
+// it: picked in "Run a task", it runs with the params the form fills in
+// (text, sent as its UTF-8 bytes, as sha256's is) and answers the digest.
+func TestTheDashboardRunsSha256StreamWithTheParamsItFillsIn(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	var got map[string]any
+	eval(t, ctx, `(async () => {
+	  const sel = document.querySelector('#task-name');
+	  const offered = [...sel.options].some((o) => o.value === 'sha256Stream');
+	  sel.value = 'sha256Stream';
+	  sel.dispatchEvent(new Event('change'));
+	  const text = document.querySelector('#task-params').value;
+	  let params = null;
+	  try { params = JSON.parse(text); } catch (_) {}
+	  const x = await window.dashboard.submit('sha256Stream', params);
+	  const want = params && typeof params.data === 'string'
+	    ? [...new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(params.data)))] : null;
+	  return {offered, text, error: x.ok ? '' : String(x.error), right: x.ok && want !== null && JSON.stringify([...x.value]) === JSON.stringify(want)};
+	})()`, &got)
+	assert.Equal(t, true, got["offered"], "sha256Stream is offered")
+	assert.Equal(t, "", got["error"], "params %v", got["text"])
+	assert.Equal(t, true, got["right"], "the digest of the sample's text: %v", got)
+}

@@ -624,11 +624,13 @@ var jsExamples = []Example{
 }
 
 // goExampleTasks are the tasks of the Go worker examples (examples/goworker),
-// by module name; a module not listed here is not offered (its tasks are
-// not known until it runs: start it with a worker config of its own).
+// by module name: every task each registers (TestAPIExamplesListsEveryTask-
+// EachGoExampleModuleHandles reads them from its source). A module not
+// listed here is not offered (its tasks are not known until it runs: start
+// it with a worker config of its own).
 var goExampleTasks = map[string][]string{
 	"math":   {"add", "subtract", "multiply", "divide", "power", "sqrt", "fibonacci"},
-	"sha256": {"sha256"},
+	"sha256": {"sha256", "sha256Stream"},
 }
 
 // examples lists the JS examples and the Go worker modules that are built.

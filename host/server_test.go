@@ -4,7 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -642,5 +647,144 @@ func TestA404OutsideTheAtmoRepositorySaysHowToBuildTheWorker(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, rec.Code, path)
 		assert.Contains(t, rec.Body.String(), want, path)
 		assert.NotContains(t, rec.Body.String(), "make build", path)
+	}
+}
+
+// goHandlerNames are the task names the non-test Go files in dir register
+// with worker.Handle, worker.HandleTyped or worker.HandleJS, read from their
+// source (whatever GOOS each file is built for): a string literal given to
+// one of them, or to a helper of the module's own that passes its parameter
+// on as the name (math's binary("add", ...)).
+func goHandlerNames(t *testing.T, dir string) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	require.NoError(t, err)
+	var files []*ast.File
+	for _, p := range paths {
+		if !strings.HasSuffix(p, "_test.go") {
+			f, err := parser.ParseFile(token.NewFileSet(), p, nil, 0)
+			require.NoError(t, err)
+			files = append(files, f)
+		}
+	}
+	isHandle := func(call *ast.CallExpr) bool {
+		fun := call.Fun
+		switch x := fun.(type) { // worker.HandleTyped[P, R](...)
+		case *ast.IndexExpr:
+			fun = x.X
+		case *ast.IndexListExpr:
+			fun = x.X
+		}
+		sel, ok := fun.(*ast.SelectorExpr)
+		if !ok || !strings.HasPrefix(sel.Sel.Name, "Handle") || len(call.Args) == 0 {
+			return false
+		}
+		pkg, ok := sel.X.(*ast.Ident)
+		return ok && pkg.Name == "worker"
+	}
+	// helpers: a func (name := func(...) or func name(...)) that passes its
+	// parameter number i on to worker.Handle* as the task's name.
+	helpers := map[string]int{}
+	named := map[*ast.CallExpr]bool{} // the Handle calls such a helper makes
+	helper := func(name string, ft *ast.FuncType, body *ast.BlockStmt) {
+		var params []string
+		for _, f := range ft.Params.List {
+			for _, n := range f.Names {
+				params = append(params, n.Name)
+			}
+		}
+		ast.Inspect(body, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok && isHandle(call) {
+				if id, ok := call.Args[0].(*ast.Ident); ok {
+					if i := slices.Index(params, id.Name); i >= 0 {
+						helpers[name] = i
+						named[call] = true
+					}
+				}
+			}
+			return true
+		})
+	}
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.FuncDecl:
+				if x.Body != nil {
+					helper(x.Name.Name, x.Type, x.Body)
+				}
+			case *ast.AssignStmt:
+				for i, r := range x.Rhs {
+					if fl, ok := r.(*ast.FuncLit); ok && i < len(x.Lhs) {
+						if id, ok := x.Lhs[i].(*ast.Ident); ok {
+							helper(id.Name, fl.Type, fl.Body)
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+	var names []string
+	literal := func(call *ast.CallExpr, i int) {
+		lit, ok := call.Args[i].(*ast.BasicLit)
+		require.True(t, ok && lit.Kind == token.STRING, "%s: a task name this test cannot read: %#v", dir, call.Args[i])
+		name, err := strconv.Unquote(lit.Value)
+		require.NoError(t, err)
+		names = append(names, name)
+	}
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			if isHandle(call) && !named[call] {
+				literal(call, 0)
+			}
+			if id, ok := call.Fun.(*ast.Ident); ok {
+				if i, ok := helpers[id.Name]; ok && i < len(call.Args) {
+					literal(call, i)
+				}
+			}
+			return true
+		})
+	}
+	return names
+}
+
+// /api/examples offers each Go example module (examples/goworker) with the
+// tasks its source registers: the sha256 module handles sha256Stream
+// (stream_js.go) as well as sha256, and a pool started from the listing
+// should route both to it.
+func TestAPIExamplesListsEveryTaskEachGoExampleModuleHandles(t *testing.T) {
+	dir, wasm := fakeWasmDir(t)
+	mods, err := os.ReadDir(filepath.Join("..", "examples", "goworker"))
+	require.NoError(t, err)
+	want := map[string][]string{}
+	for _, m := range mods {
+		if !m.IsDir() {
+			continue
+		}
+		want[m.Name()] = goHandlerNames(t, filepath.Join("..", "examples", "goworker", m.Name()))
+		require.NotEmpty(t, want[m.Name()], m.Name())
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "workers", m.Name()+".wasm"), wasm, 0o644))
+	}
+	require.Contains(t, want, "sha256")
+
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir}))
+	defer srv.Close()
+	res, body := get(t, srv.URL+"/api/examples")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	var listed []Example
+	require.NoError(t, json.Unmarshal(body, &listed))
+	got := map[string][]string{}
+	for _, ex := range listed {
+		if ex.Kind == "go" {
+			got[ex.Name] = ex.Tasks
+		}
+	}
+	require.Len(t, got, len(want), "every Go example module is offered: %v", got)
+	for name, tasks := range want {
+		assert.ElementsMatch(t, tasks, got[name], "the tasks of the Go example %s", name)
 	}
 }

@@ -29,6 +29,7 @@ const samples = {
   'image-filter': { image: 'sample', filter: 'sepia' },
   analyze: { image: 'sample' },
   sha256: { data: 'hello, atmo', rounds: 1000000 },
+  sha256Stream: { data: 'hello, atmo' },
 };
 
 // The pool the page starts with: name of an example → the config's count
@@ -74,11 +75,12 @@ function sampleImage(w = 64, h = 64) {
 }
 
 // expand turns what JSON cannot say into what workers want: "image":
-// "sample" becomes a generated image, and sha256's text data its UTF-8 bytes.
+// "sample" becomes a generated image, and the text data of sha256 and
+// sha256Stream its UTF-8 bytes.
 function expand(name, params) {
   if (!params || typeof params !== 'object') return params;
   if (params.image === 'sample') return { ...params, image: sampleImage() };
-  if (name === 'sha256' && typeof params.data === 'string') return { ...params, data: new TextEncoder().encode(params.data) };
+  if ((name === 'sha256' || name === 'sha256Stream') && typeof params.data === 'string') return { ...params, data: new TextEncoder().encode(params.data) };
   return params;
 }
 

@@ -9,7 +9,7 @@
 //
 // Build it with GOOS=js GOARCH=wasm (make build-wasm puts it at
 // bin/wasm/workers/sha256.wasm) and start it with
-// atmo.WorkerConfig{Tasks: []string{"sha256"}, Module: "/workers/sha256.wasm"}.
+// atmo.WorkerConfig{Tasks: []string{"sha256", "sha256Stream"}, Module: "/workers/sha256.wasm"}.
 package main
 
 import (
