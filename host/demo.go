@@ -193,14 +193,18 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// Where the screenshot goes is checked before the run, not after it.
+	// An -out it cannot go to is a word the user typed: a usage error, as
+	// a bad flag is, saying what to type instead. A missing directory is
+	// not made (a typo would leave folders about): the message says to.
 	if *out == "" {
-		return fmt.Errorf("-out %s: name a file to write the screenshot to, such as demo.png", *out)
+		return usageError{fmt.Errorf("-out %s: name a file to write the screenshot to, such as demo.png", *out)}
 	}
 	if fi, err := os.Stat(filepath.Dir(*out)); err != nil || !fi.IsDir() {
-		return fmt.Errorf("-out %s: there is no directory %s to write the screenshot in", *out, filepath.Dir(*out))
+		d := filepath.Dir(*out)
+		return usageError{fmt.Errorf("-out %s: there is no directory %s to write the screenshot in: make it first (mkdir -p %s), or name a file in a directory that exists", *out, d, shellQuote(d))}
 	}
 	if fi, err := os.Stat(*out); err == nil && fi.IsDir() {
-		return fmt.Errorf("-out %s: is a directory; name a file in it, such as %s", *out, filepath.Join(*out, "demo.png"))
+		return usageError{fmt.Errorf("-out %s: is a directory; name a file in it, such as %s", *out, filepath.Join(*out, "demo.png"))}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()

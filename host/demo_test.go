@@ -65,3 +65,26 @@ func TestDemoRefusesAnOutThatIsAFolderBeforeItRuns(t *testing.T) {
 		assert.Empty(t, stdout.String(), "nothing was started")
 	}
 }
+
+// An -out the screenshot cannot be written to is a word the user typed:
+// a usage error (exit 2), as a bad flag is, saying what to type instead,
+// before anything is started. A missing directory is not made: the
+// message says to make it.
+func TestDemoBadOutIsAUsageErrorSayingWhatToDo(t *testing.T) {
+	needBuild(t)
+	missing := filepath.Join(t.TempDir(), "no", "such")
+	folder := t.TempDir()
+	for _, c := range []struct{ out, say string }{
+		{filepath.Join(missing, "demo.png"), "-out " + filepath.Join(missing, "demo.png") + ": there is no directory " + missing + " to write the screenshot in: make it first (mkdir -p " + missing + "), or name a file in a directory that exists"},
+		{folder, "-out " + folder + ": is a directory; name a file in it, such as " + filepath.Join(folder, "demo.png")},
+		{"", "-out : name a file to write the screenshot to, such as demo.png"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"demo", "-wasm", repoWasmDir, "-out", c.out}, &stdout, &stderr)
+		assert.Equal(t, 2, code, "-out %q: %s", c.out, &stderr)
+		assert.Contains(t, stderr.String(), c.say)
+		assert.Empty(t, stdout.String(), "nothing was started")
+	}
+	_, err := os.Stat(missing)
+	assert.True(t, os.IsNotExist(err), "the missing directory is not made")
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -69,6 +70,11 @@ func generateCmd(args []string, stdout, stderr io.Writer) error {
 		o.Kind = strings.ToLower(pos[2])
 	}
 	files, err := generate.Generate(o)
+	if errors.Is(err, generate.ErrBadInput) {
+		// A NAME, DIR or TYPE it does not take: words the user typed, as
+		// an unknown TYPE is above; the error says what to type instead.
+		return usageError{err}
+	}
 	if err != nil {
 		return err
 	}

@@ -411,3 +411,29 @@ func TestGenerateWorkerDashHSaysWhatEachFlagDoes(t *testing.T) {
 	assert.Contains(t, stderr.String(), "-force")
 	assert.Contains(t, stderr.String(), "overwrite existing files")
 }
+
+// A NAME generate-worker does not take is a usage error (exit 2), as an
+// unknown TYPE is, not a failure (exit 1): it is a word the user typed,
+// and the message says what to type instead. Nothing is written.
+func TestGenerateWorkerBadNameIsAUsageErrorSayingWhatToType(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"generate-worker", "my worker"}, `NAME "my worker" may hold only letters, digits, '-', '_' and '.', not ' '; e.g. "my-worker"`},
+		{[]string{"generate-worker", "calc+", ".", "go"}, `not '+'; e.g. "calc"`},
+		{[]string{"generate-worker", ".hidden"}, `NAME ".hidden" must not start with "."; e.g. "hidden"`},
+		{[]string{"generate-worker", "--", "-calc"}, `NAME "-calc" must not start with "-"; e.g. "calc"`},
+		{[]string{"generate-worker", "sub/calc"}, `put the directory in DIR`},
+		{[]string{"generate-worker", "vendor", ".", "go"}, `pick another NAME`},
+	} {
+		dir := t.TempDir()
+		t.Chdir(dir)
+		var stdout, stderr bytes.Buffer
+		code := run(c.args, &stdout, &stderr)
+		assert.Equal(t, 2, code, "%q: %s", c.args, &stderr)
+		assert.Contains(t, stderr.String(), c.say, "%q", c.args)
+		entries, _ := os.ReadDir(dir)
+		assert.Empty(t, entries, "%q", c.args)
+	}
+}

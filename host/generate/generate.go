@@ -98,15 +98,31 @@ func checkName(name string) error {
 		return fmt.Errorf("%w: NAME %q must be a plain name, without path separators or \"..\"; put the directory in DIR", ErrBadInput, name)
 	}
 	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "-") {
-		return fmt.Errorf("%w: NAME %q must not start with %q", ErrBadInput, name, name[:1])
+		return fmt.Errorf("%w: NAME %q must not start with %q; e.g. %q", ErrBadInput, name, name[:1], nameLike(name))
 	}
 	for _, r := range name {
-		ok := r == '-' || r == '_' || r == '.' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
-		if !ok {
-			return fmt.Errorf("%w: NAME %q may hold only letters, digits, '-', '_' and '.', not %q", ErrBadInput, name, r)
+		if !nameRune(r) {
+			return fmt.Errorf("%w: NAME %q may hold only letters, digits, '-', '_' and '.', not %q; e.g. %q", ErrBadInput, name, r, nameLike(name))
 		}
 	}
 	return nil
+}
+
+// nameRune says whether r may be in a NAME.
+func nameRune(r rune) bool {
+	return r == '-' || r == '_' || r == '.' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+}
+
+// nameLike is a NAME checkName takes made of name, a plain name it
+// refused: its runs of allowed characters joined by '-', without a
+// leading or trailing '.' or '-' (math-worker when nothing is left).
+func nameLike(name string) string {
+	parts := strings.FieldsFunc(name, func(r rune) bool { return !nameRune(r) })
+	s := strings.Trim(strings.Join(parts, "-"), ".-")
+	if s == "" || strings.Contains(s, "..") {
+		return "math-worker"
+	}
+	return s
 }
 
 // Plan returns the files Generate would write, without touching the disk
