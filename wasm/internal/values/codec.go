@@ -261,6 +261,9 @@ func appendPlain(buf []byte, v any, refs *[]any, depth int, w *walk) ([]byte, bo
 		if x == nil {
 			return append(buf, tagNull), true
 		}
+		if len(x) > maxItems {
+			return buf, false // Normalize says why
+		}
 		return Encode(buf, x, refs), true
 	case int:
 		if !exactInt(int64(x)) {
@@ -271,7 +274,7 @@ func appendPlain(buf []byte, v any, refs *[]any, depth int, w *walk) ([]byte, bo
 		if x == nil {
 			return append(buf, tagNull), true
 		}
-		if depth >= MaxDepth || w.node() != nil {
+		if depth >= MaxDepth || len(x) > maxItems || w.node() != nil {
 			return buf, false // Normalize says where
 		}
 		buf = AppendArray(buf, len(x))

@@ -31,6 +31,21 @@ const MaxDepth = 64
 // to walk.
 const MaxItems = 1 << 24
 
+// maxItems is MaxItems, as Normalize holds Go values to it; tests lower it
+// rather than make arrays of 16M items.
+var maxItems = MaxItems
+
+// tooLong refuses an array of n items past MaxItems where it is sent: the
+// receiver's reader (codec.value, on the worker or the main thread) would
+// refuse it as it is read back into Go, after it crossed. []byte is no
+// array of items, and crosses at any length.
+func tooLong(n int) error {
+	if n > maxItems {
+		return FailHere(" is an array of %d items, more than the %d atmo reads into Go: send bulk data as a []byte (a Uint8Array in JS; encoding/binary packs numbers into one), or split it into several tasks", n, maxItems)
+	}
+	return nil
+}
+
 // isOpaque reports values that cross to JS as they are (js.Value in js/wasm
 // builds).
 var isOpaque = func(any) bool { return false }
@@ -179,6 +194,9 @@ func (w *walk) normalizeAt(v any, depth int) (any, error) {
 		if x == nil {
 			return nil, nil
 		}
+		if err := tooLong(len(x)); err != nil {
+			return nil, err
+		}
 		return slices.Clone(x), nil
 	case map[string]any:
 		if x == nil {
@@ -199,6 +217,9 @@ func (w *walk) normalizeAt(v any, depth int) (any, error) {
 	case []any:
 		if x == nil {
 			return nil, nil
+		}
+		if err := tooLong(len(x)); err != nil {
+			return nil, err
 		}
 		if err := w.node(); err != nil {
 			return nil, err
@@ -340,6 +361,9 @@ func (w *walk) jsonNumbers(v any, depth int) (any, error) {
 			x[k] = n
 		}
 	case []any:
+		if err := tooLong(len(x)); err != nil {
+			return nil, err
+		}
 		if err := w.node(); err != nil {
 			return nil, err
 		}
@@ -436,6 +460,9 @@ func (w *walk) normalizeReflect(rv reflect.Value, depth int) (any, error) {
 				}
 			}
 			return b, nil
+		}
+		if err := tooLong(rv.Len()); err != nil {
+			return nil, err
 		}
 		if plainNumber(rv.Type().Elem()) {
 			return numbers(rv)

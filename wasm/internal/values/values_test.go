@@ -274,3 +274,61 @@ func TestAStructBehindAnUnexportedEmbeddedPointerIsALevelToo(t *testing.T) {
 	_, err = Normalize(loop, "params")
 	require.ErrorContains(t, err, "nests deeper than 64 levels (a cycle?)")
 }
+
+// lowerMaxItems makes Normalize hold arrays to n items for the test.
+func lowerMaxItems(t *testing.T, n int) {
+	old := maxItems
+	maxItems = n
+	t.Cleanup(func() { maxItems = old })
+}
+
+// A Go array of more than MaxItems items crossed Normalize and Encode and
+// failed only where Go read it back from JS (the worker's params, the
+// answer on the main thread), as "it holds an array of N items, more than
+// the 16777216 atmo reads", which says nothing of what to do. It is
+// refused where it is sent, saying where it sits and what to send instead,
+// as the other bounds are; bytes are not items, and cross at any length.
+func TestAnArrayOfMoreThanMaxItemsIsRefusedWhereItIsSentSayingWhatToDo(t *testing.T) {
+	lowerMaxItems(t, 4)
+	type item struct{ X int }
+	type wrap struct {
+		Ns []float64 `json:"ns"`
+	}
+	for _, c := range []struct {
+		v     any
+		where string
+	}{
+		{[]float64{1, 2, 3, 4, 5}, "params"},
+		{[]any{1.0, 2.0, 3.0, 4.0, 5.0}, "params"},
+		{map[string]any{"list": []any{"a", "b", "c", "d", "e"}}, "params.list"},
+		{map[string]any{"deep": []any{[]float64{1, 2, 3, 4, 5}}}, "params.deep[0]"},
+		{[]int{1, 2, 3, 4, 5}, "params"},
+		{[5]float32{}, "params"},
+		{[]string{"a", "b", "c", "d", "e"}, "params"},
+		{[]item{{1}, {2}, {3}, {4}, {5}}, "params"},
+		{wrap{Ns: []float64{1, 2, 3, 4, 5}}, "params.ns"},
+		{json.RawMessage(`{"raw":[1,2,3,4,5]}`), "params.raw"},
+	} {
+		_, ok := EncodePlain(c.v)
+		assert.False(t, ok, "%T: the fast path leaves it to Normalize", c.v)
+		_, err := Normalize(c.v, "params")
+		require.Error(t, err, "%#v", c.v)
+		assert.Equal(t, c.where+" is an array of 5 items, more than the 4 atmo reads into Go: send bulk data as a []byte (a Uint8Array in JS; encoding/binary packs numbers into one), or split it into several tasks", err.Error(), "%#v", c.v)
+	}
+	for _, v := range []any{
+		[]float64{1, 2, 3, 4}, []any{1.0, 2.0, 3.0, 4.0}, [4]int{}, map[string]any{"b": make([]byte, 100)}, make([]byte, 100),
+	} {
+		_, err := Normalize(v, "params")
+		assert.NoError(t, err, "%#v", v)
+	}
+	_, ok := EncodePlain(map[string]any{"ns": []float64{1, 2, 3, 4}})
+	assert.True(t, ok, "up to the bound, the fast path writes it")
+}
+
+// The bound itself, without lowering it: a slice of MaxItems+1 empty
+// structs takes no memory, and is refused before any is walked.
+func TestAnArrayOfMaxItemsPlusOneIsRefusedBeforeItIsWalked(t *testing.T) {
+	_, err := Normalize(map[string]any{"xs": make([]struct{}, MaxItems+1)}, "params")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "params.xs is an array of 16777217 items, more than the 16777216 atmo reads into Go")
+}

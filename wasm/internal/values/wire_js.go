@@ -265,12 +265,14 @@ const get = (v, k) => {
   if (!lenient) return v[k];
   try { return v[k]; } catch (e) { return undefined; }
 };
+// TOO_MANY says what to do with an array or Set past MAX_ITEMS.
+const TOO_MANY = ': send bulk data as a typed array or an ArrayBuffer (Go reads its bytes as a []byte), or split it into several tasks';
 const container = (v, depth, kind) => {
   if (++nodes > MAX_NODES) return cannot('it makes more than ' + MAX_NODES + ' arrays and objects written out as a tree: shared references?');
   path[depth] = v;
   switch (kind) {
     case ARRAY: {
-      if (v.length > MAX_ITEMS) return cannot('it holds an array of ' + v.length + ' items, more than the ' + MAX_ITEMS + ' atmo reads');
+      if (v.length > MAX_ITEMS) return cannot('it holds an array of ' + v.length + ' items, more than the ' + MAX_ITEMS + ' atmo reads' + TOO_MANY);
       room(5); w8[wpos++] = 6; writeLen(v.length);
       for (let i = 0; i < v.length; i++) value(get(v, i), depth + 1);
       return;
@@ -289,7 +291,7 @@ const container = (v, depth, kind) => {
       return;
     }
     case SET: {
-      if (v.size > MAX_ITEMS) return cannot('it holds a Set of ' + v.size + ' items, more than the ' + MAX_ITEMS + ' atmo reads');
+      if (v.size > MAX_ITEMS) return cannot('it holds a Set of ' + v.size + ' items, more than the ' + MAX_ITEMS + ' atmo reads' + TOO_MANY);
       room(5); w8[wpos++] = 6; writeLen(v.size);
       for (const x of v) value(x, depth + 1);
       return;

@@ -431,3 +431,18 @@ func TestOneBufferMovedThroughTwoViewsIsPostedOnce(t *testing.T) {
 		}
 	}
 }
+
+// An array or Set past MaxItems, from JS (a JS worker's answer, the JS
+// API's params), is refused as Go reads it, saying what to send instead,
+// as Normalize says it of a Go array.
+func TestAnArrayFromJSOfMoreThanMaxItemsIsRefusedSayingWhatToDo(t *testing.T) {
+	sparse := js.Global().Get("Array").New(MaxItems + 1) // holds nothing: cheap
+	for _, f := range []func(){
+		func() { Codec.Call("encode", sparse) },
+		func() { Codec.Call("copy", sparse) },
+	} {
+		err := throws(f)
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "it holds an array of 16777217 items, more than the 16777216 atmo reads: send bulk data as a typed array or an ArrayBuffer (Go reads its bytes as a []byte), or split it into several tasks")
+	}
+}
