@@ -252,3 +252,35 @@ func TestJSAPICallbacksThatThrowAreCountedAndReportedAsGoCallbacksPanicsAre(t *t
 	assert.Equal(t, 4.0, got["callbackPanics"])
 	assert.Equal(t, 6.0, got["subscriberThrows"], "two worker-responses and four callback-panics, none of which reported itself")
 }
+
+func TestJSAPICallbacksThatThrowWhileCloseSettlesTheTasksAreCounted(t *testing.T) {
+	// The README: a callback that throws is "counted in stats().callbackPanics",
+	// as a Go callback's panic is, also one of those Close settles (Go's
+	// Stats().CallbackPanics counts them). Here onError of two tasks close()
+	// fails, and a subscriber on the events of that close, throw.
+	ctx := apiPageWithWorker(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['steps', 'hold'], script: '/t/progress-worker.js' }]);
+  await tm.run('steps', { n: 0 });
+  let closing = false, onErrors = 0, subscriberThrows = 0;
+  tm.subscribe((m) => { if (closing && m.message !== 'callback-panic') { subscriberThrows++; throw new Error('subscriber bug'); } });
+  const quiet = console.error;
+  console.error = () => {};
+  try {
+    for (let i = 0; i < 2; i++) tm.addTask({ name: 'hold', params: { i }, onError: () => { onErrors++; throw new Error('onError bug'); } });
+    await new Promise((r) => setTimeout(r, 100));
+    const before = tm.stats().callbackPanics;
+    closing = true;
+    await tm.close();
+    await new Promise((r) => setTimeout(r, 100));
+    return { before, after: tm.stats().callbackPanics, onErrors, subscriberThrows };
+  } finally {
+    console.error = quiet;
+  }`), &got)
+	assert.Equal(t, 0.0, got["before"])
+	assert.Equal(t, 2.0, got["onErrors"])
+	assert.Greater(t, got["subscriberThrows"], 0.0, "the subscriber saw events of the close")
+	assert.Equal(t, got["onErrors"].(float64)+got["subscriberThrows"].(float64), got["after"], "every throw counted, as Go counts a callback's panic during Close")
+}

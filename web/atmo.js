@@ -414,6 +414,9 @@ class TaskManager {
     // the bridge forgets a closed manager (see _letGo).
     this._wms = new Set();
     this._final = null;
+    // Callbacks that threw once close() was called, which the bridge no
+    // longer takes: counted here, in stats().callbackPanics (see _callbackThrew).
+    this._closedThrows = 0;
     /** The manager's id, as events carry it in managerId. */
     this.id = id;
   }
@@ -752,10 +755,16 @@ class TaskManager {
 
   // _callbackThrew logs what a callback of the page's threw (what names the
   // callback), and has Go count it in stats().callbackPanics and report it
-  // as a 'callback-panic' event, as a Go callback's panic is.
+  // as a 'callback-panic' event, as a Go callback's panic is. Once close()
+  // was called (its tasks' onError, a subscriber on its events) it is
+  // counted here, as Go counts a callback's panic during Close; the event
+  // stream has ended then, for Go's callbacks too.
   _callbackThrew(taskId, what, err) {
     console.error(`atmo: ${what} threw`, err);
-    if (this._closed) return;
+    if (this._closed) {
+      this._closedThrows++;
+      return;
+    }
     try {
       this._bridge.callbackThrew(this._handle, taskId || '', `atmo: ${what} threw: ${thrownText(err)}`);
     } catch (_) {
@@ -790,8 +799,9 @@ class TaskManager {
    * percentiles in ms of queueWait and runTime.
    */
   stats() {
-    if (this._final) return finalCopy(this._final.stats);
-    return unwrap(this._bridge.stats(this._handle));
+    const s = this._final ? finalCopy(this._final.stats) : unwrap(this._bridge.stats(this._handle));
+    if (this._closedThrows > 0) s.callbackPanics += this._closedThrows;
+    return s;
   }
 
   /**
