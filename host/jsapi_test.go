@@ -495,7 +495,7 @@ func TestJSAPIWorkerManagerAddsAndClosesWorkers(t *testing.T) {
   const statuses = wm.workers().map((w) => w.status);
   const onTheOther = await tm.run('add', { a: 40, b: 2 });
   let closeUnknown = null;
-  try { wm.closeWorker('worker-99'); } catch (e) { closeUnknown = e.argument; }
+  try { wm.closeWorker('task-1'); } catch (e) { closeUnknown = e.argument; }
   await wm.close();
   let addAfter = null;
   try { wm.addWorker({ tasks: ['add'], script: '/workers/math-worker.js' }); } catch (e) { addAfter = e.code; }
@@ -1451,4 +1451,36 @@ func TestJSAPIMaxQueueTakesInfinityForNoBound(t *testing.T) {
   return { infinity: made({ maxQueue: Infinity }), big: made({ maxQueue: 3e9 }) };`), &got)
 	assert.Equal(t, "made", got["infinity"])
 	assert.NotRegexp(t, `1 or more \(default`, got["big"], "3e9 is a whole number of 1 or more")
+}
+
+// README: "cancel() does nothing" for a task that has ended; closing a
+// worker that has closed already is the same, also once the manager has
+// forgotten it (it lists the latest 64 closed workers), not a bad argument
+// telling the page that "id must be a worker's id". An id that cannot be a
+// worker's is still one.
+func TestJSAPIClosingAWorkerTwiceDoesNothingEvenOnceItIsNoLongerListed(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"noop-worker.js": `importScripts('/jsworker/atmo-worker.js'); atmoWorker({ noop: () => 0 });`})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['noop'], script: '/t/noop-worker.js', count: 66 }]);
+  await wm.ready();
+  const ids = wm.workers().map((w) => w.id);
+  for (const id of ids) wm.closeWorker(id);
+  await new Promise((r) => setTimeout(r, 300));
+  const attempt = (id) => { try { wm.closeWorker(id); return 'ok'; } catch (e) { return e.code + ': ' + e.message; } };
+  const out = {
+    listed: wm.workers().length,
+    firstListed: wm.workers().some((w) => w.id === ids[0]),
+    again: attempt(ids[0]),
+    againListed: attempt(ids[65]),
+    taskId: attempt('task-1'),
+  };
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, 64.0, got["listed"], "the manager keeps 64 closed workers listed")
+	assert.Equal(t, false, got["firstListed"])
+	assert.Equal(t, "ok", got["againListed"], "a closed worker still listed")
+	assert.Equal(t, "ok", got["again"], "a closed worker no longer listed")
+	assert.Contains(t, got["taskId"], "ERR_BAD_ARGUMENT")
 }

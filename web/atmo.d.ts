@@ -318,7 +318,8 @@ export interface BrowserWorkerManager {
   addWorker(config: WorkerConfig): WorkerInfo;
   /**
    * Terminates one worker; its running tasks go to other capable workers
-   * while their retries last, else fail with ERR_CLOSED.
+   * while their retries last, else fail with ERR_CLOSED. A worker closed
+   * already (listed or not any more) is left as it is.
    */
   closeWorker(id: string): void;
   close(): Promise<void>;

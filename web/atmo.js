@@ -973,7 +973,8 @@ class BrowserWorkerManager {
 
   /**
    * Terminates one worker; its running tasks go to other capable workers
-   * while their retries last, else fail with ERR_CLOSED.
+   * while their retries last, else fail with ERR_CLOSED. A worker closed
+   * already (listed or not any more) is left as it is.
    */
   closeWorker(id) {
     if (this._final) throw new AtmoError('atmo: closed: closeWorker(id): this BrowserWorkerManager is closed, and its workers with it', { code: 'ERR_CLOSED' });

@@ -212,6 +212,9 @@ func (b *bridge) addWorker(args []js.Value) any {
 }
 
 // closeWorker(wm, workerId): terminate one worker; its tasks go to others.
+// A worker's id not listed does nothing, as cancel() of a task that has
+// ended: the worker closed already, and the manager, which lists only its
+// latest closed workers, forgot it. Any other id is a bad argument.
 func (b *bridge) closeWorker(args []js.Value) any {
 	e, wm, bad := b.wm(arg(args, 0))
 	if e == nil {
@@ -227,7 +230,24 @@ func (b *bridge) closeWorker(args []js.Value) any {
 			return value(true)
 		}
 	}
-	return errorValue(fmt.Errorf("atmo: closeWorker(id): no worker %s in this manager", id), "ERR_BAD_ARGUMENT", "id")
+	if id.Type() == js.TypeString && isWorkerID(id.String()) {
+		return value(false)
+	}
+	return errorValue(fmt.Errorf("atmo: closeWorker(id): no worker %s in this manager; a worker's id is like worker-1 (wm.workers()[0].id)", id), "ERR_BAD_ARGUMENT", "id")
+}
+
+// isWorkerID says whether id is of the form atmo gives workers: worker-N.
+func isWorkerID(id string) bool {
+	n, ok := strings.CutPrefix(id, "worker-")
+	if !ok || n == "" || n[0] == '0' {
+		return false
+	}
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // ready(wm, timeoutMs, done): done(error or null) once every worker is
