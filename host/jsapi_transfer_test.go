@@ -421,3 +421,23 @@ func TestJSAPICloseWorkerInTheTurnATransferTaskWasQueuedForItRequeuesIt(t *testi
 	assert.Equal(t, map[string]any{"ok": map[string]any{"v": 1.0, "len": 8.0, "sum": 0.0}, "workerId": "worker-2", "hangCode": "ERR_CLOSED"}, got,
 		"its buffers never left: it runs on the other worker (the hang, sent, no retries, fails)")
 }
+
+// Params reach the worker as postMessage's structured clone sends them: an
+// object found twice in them arrives as one object there too, whether
+// params are small and plain (copied by hand, the fast path) or not.
+func TestJSAPIAnObjectFoundTwiceInSmallParamsArrivesAsOneObject(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"same-worker.js": `importScripts('/jsworker/atmo-worker.js');
+atmoWorker({ same: (p) => { p.a.x = 2; return { same: p.a === p.b, bx: p.b.x, inList: p.list[0] === p.a }; } });`})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['same'], script: '/t/same-worker.js' }]);
+  const s = { x: 1 };
+  const small = await tm.run('same', { a: s, b: s, list: [s] });
+  const withDate = await tm.run('same', { a: s, b: s, list: [s], when: new Date(0) }); // not plain: structured clone
+  await tm.close();
+  return { small, withDate };`), &got)
+	want := map[string]any{"same": true, "bx": 2.0, "inList": true}
+	assert.Equal(t, want, got["withDate"], "structured clone keeps one object one")
+	assert.Equal(t, want, got["small"], "so does the copy of small plain params")
+}

@@ -144,7 +144,7 @@ function cloneParams(params, transfer, where) {
   }
   try {
     if (list.length === 0) {
-      const copy = plainCopy(params, 0, { left: PLAIN_NODES });
+      const copy = plainCopy(params, 0, { left: PLAIN_NODES, seen: [] });
       if (copy !== NOT_PLAIN) return { copy, list };
     }
     const out = structuredClone({ params, list }, { transfer: list });
@@ -209,15 +209,18 @@ function notIn(params, list) {
 // structuredClone's fixed cost was 4.6 µs a call, the largest part of a
 // run() in a flood of small tasks; a copy by hand takes a few hundred ns.
 // For anything else, even deep inside (a Date, a typed array, a Map, a
-// cycle, a function, a larger value), it returns NOT_PLAIN and
-// structuredClone does the copy, and says what cannot be sent.
+// cycle or an object found twice, which structured clone keeps one, a
+// function, a larger value), it returns NOT_PLAIN and structuredClone does
+// the copy, and says what cannot be sent. budget: {left: PLAIN_NODES,
+// seen: []}.
 const NOT_PLAIN = Symbol('not plain');
 const PLAIN_NODES = 64;
 function plainCopy(v, depth, budget) {
   const t = typeof v;
   if (t !== 'object') return t === 'function' || t === 'symbol' ? NOT_PLAIN : v;
   if (v === null) return v;
-  if (--budget.left < 0 || depth > 8) return NOT_PLAIN;
+  if (--budget.left < 0 || depth > 8 || budget.seen.includes(v)) return NOT_PLAIN;
+  budget.seen.push(v);
   if (Array.isArray(v)) {
     const n = v.length;
     if (Object.getPrototypeOf(v) !== Array.prototype || n > PLAIN_NODES || Object.keys(v).length !== n) return NOT_PLAIN;
