@@ -11,7 +11,9 @@ var (
 	ErrNoWorker = errors.New("atmo: no worker handles this task")
 	// ErrClosed: the TaskManager or the worker manager was closed, or the
 	// worker that ran the task (TaskWorker.Close) while the task had no
-	// Retries left to run again elsewhere, or had moved its buffers there.
+	// Retries left, or no other worker, to run again elsewhere (one that
+	// had timed out and waited to run again says so), or had moved its
+	// buffers there.
 	ErrClosed = errors.New("atmo: closed")
 	// ErrCanceled: the task was cancelled or deleted before it finished.
 	ErrCanceled = errors.New("atmo: task canceled")

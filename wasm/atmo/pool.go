@@ -770,6 +770,12 @@ func (tm *TaskManager) closeWorker(w *TaskWorker, reason string) {
 		return
 	}
 	for _, t := range tm.shut(w, reason) {
+		if timeout, ok := tm.retryAfter[t]; ok && len(tm.byName[t.name]) == 0 {
+			// It timed out and waited to run again: the close, not the
+			// timeout, leaves it no worker to run on (see closedBeforeRetry).
+			tm.settle(t, Response{WorkerID: w.id, Err: closedBeforeRetry(t, fmt.Sprintf("%s, the last worker that lists %q, was %s", w.id, t.name, reason), timeout)})
+			continue
+		}
 		moved := fmt.Errorf("%w: task %s (%s) cannot be sent again: its params moved JS buffers (atmo.Transfer) to %s, which was %s; add the task again with fresh buffers", ErrClosed, t.id, t.name, w.id, reason)
 		tm.leftDown(t, w, reason, fmt.Errorf("%w: task %s (%s) was running on %s when it was %s", ErrClosed, t.id, t.name, w.id, reason), moved)
 	}
@@ -985,8 +991,8 @@ func (p *workerPool) close(cause error) {
 	for _, l := range lefts {
 		err := fmt.Errorf("%w: %s was closed while task %s (%s) ran on %s", cause, tm.closedOne(), l.t.id, l.t.name, l.w.id)
 		if tm.closed || len(tm.byName[l.t.name]) == 0 {
-			if timeout, ok := tm.retryAfter[l.t]; ok && tm.closed {
-				err = closedBeforeRetry(l.t, timeout)
+			if timeout, ok := tm.retryAfter[l.t]; ok {
+				err = closedBeforeRetry(l.t, tm.closedOne()+" was closed", timeout)
 			}
 			tm.settle(l.t, Response{WorkerID: l.w.id, Err: err})
 			continue

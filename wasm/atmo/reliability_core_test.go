@@ -1112,22 +1112,41 @@ func TestAWorkerClosedDuringItsRestartBackoffCountsNoRestart(t *testing.T) {
 	}
 }
 
-func TestATimedOutTaskWaitingToBeStoppedOnTheLastWorkerThatClosesFailsWithItsTimeoutNotARetry(t *testing.T) {
-	// As after a crash of the last worker for a name (retryOrFail): with
-	// no worker left to run it again, the timeout is the answer, and no
-	// re-run is counted.
-	tm, clk, _, fakes := stoppingWorker(t)
-	f := (*fakes)[0]
-	f.onCancel = func(*fakeTransport, string) {} // hears the cancel, and goes on
-	res := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second, Retries: 1})
-	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
-	clk.Advance(time.Second) // timed out: its worker is asked to stop it
-	require.NoError(t, f.w.Close())
-	r := <-res
-	assert.ErrorIs(t, r.Err, ErrTimeout, "it timed out, and no worker is left to run it again: %v", r.Err)
-	s := tm.Stats()
-	assert.Equal(t, 1, s.TimedOut)
-	assert.Equal(t, 0, s.Retried, "it never ran again")
+func TestATimedOutTaskWaitingToRunAgainWhoseLastWorkerIsClosedFailsWithErrClosedNamingTheTimeout(t *testing.T) {
+	// The task timed out with Retries left, and waits for its worker to
+	// stop it to run again; then its last capable worker is closed, by
+	// TaskWorker.Close or its worker manager's Close. It would have run
+	// again: the close ended it, as a TaskManager's Close does. So the
+	// error is ErrClosed whichever was closed, as for a task that ran
+	// there and had not timed out (README, "A worker closed"), and it
+	// says that its last run timed out, and which limit to raise.
+	for closed, says := range map[string]string{
+		"worker":         `worker-1, the last worker that lists "hang", was closed by Close() before task task-1 (hang) ran again`,
+		"worker manager": "the worker manager was closed before task task-1 (hang) ran again",
+	} {
+		t.Run(closed, func(t *testing.T) {
+			tm, clk, p, fakes := stoppingWorker(t)
+			f := (*fakes)[0]
+			f.onCancel = func(*fakeTransport, string) {} // hears the cancel, and goes on
+			res := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second, Retries: 1})
+			settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+			clk.Advance(time.Second) // timed out: its worker is asked to stop it
+			if closed == "worker" {
+				require.NoError(t, f.w.Close())
+			} else {
+				p.close(ErrClosed)
+			}
+			r := <-res
+			require.ErrorIs(t, r.Err, ErrClosed, "%v", r.Err)
+			assert.NotErrorIs(t, r.Err, ErrTimeout, "one sentinel: the close ended it")
+			assert.Contains(t, r.Error, says, "says what was closed")
+			assert.Contains(t, r.Error, "ran longer than 1s", "it says its last run timed out")
+			assert.Contains(t, r.Error, "its TaskParams.Timeout", "and which limit to raise")
+			s := tm.Stats()
+			assert.Equal(t, 1, s.TimedOut)
+			assert.Equal(t, 0, s.Retried, "it never ran again")
+		})
+	}
 }
 
 func TestATimeoutErrorNamesTheSettingThatSetItsLimit(t *testing.T) {

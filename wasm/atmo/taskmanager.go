@@ -696,18 +696,20 @@ func (tm *TaskManager) leftWorker(t *TaskRequest, err error) {
 		delete(tm.retryAfter, t)
 		err = timeout
 		if tm.closed {
-			err = closedBeforeRetry(t, timeout)
+			err = closedBeforeRetry(t, "the TaskManager was closed", timeout)
 		}
 	}
 	tm.retryOrFail(t, err)
 }
 
 // closedBeforeRetry is the error of task t, which timed out (timeout) and
-// waited for its worker to stop it, to run again, when the TaskManager
-// closed: ErrClosed, as for every task Close ends, saying that its last run
-// timed out, and so which limit to raise.
-func closedBeforeRetry(t *TaskRequest, timeout error) error {
-	return fmt.Errorf("%w: the TaskManager was closed before task %s (%s) ran again after its last run timed out (%v)", ErrClosed, t.id, t.name, timeout)
+// waited for its worker to stop it, to run again, when a close (what: the
+// TaskManager's, its worker manager's, or TaskWorker.Close of the last
+// worker that lists it) left it none to run on: ErrClosed, as for every
+// task a close ends, saying that its last run timed out, and so which
+// limit to raise.
+func closedBeforeRetry(t *TaskRequest, what string, timeout error) error {
+	return fmt.Errorf("%w: %s before task %s (%s) ran again after its last run timed out (%v)", ErrClosed, what, t.id, t.name, timeout)
 }
 
 // Task returns a task that is still in the table: queued or running.

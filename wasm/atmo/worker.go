@@ -239,9 +239,10 @@ func (w *TaskWorker) LastError() string {
 
 // Close terminates the worker for good. Its running tasks, which may have
 // begun, run again on other capable workers while their Retries last, as
-// after a crash, else fail with ErrClosed; those it was never sent (still
-// in its turn's batch) go back in line, and those no worker is left for
-// fail.
+// after a crash, else fail with ErrClosed (one that timed out and waited
+// to run again says so, and which limit to raise); those it was never
+// sent (still in its turn's batch) go back in line, and those no worker is
+// left for fail.
 func (w *TaskWorker) Close() error {
 	tm := w.pool.tm
 	tm.mu.Lock()
