@@ -8,7 +8,11 @@ import (
 
 // Subscribe calls fn with every message of the claim flow, in order and with
 // increasing Seq: the seed's events$. fn runs on a goroutine of its own
-// subscription, never inside a JS callback; a slow fn delays only itself.
+// subscription, never inside a JS callback; a slow fn delays no task and
+// no other subscriber, only itself (its messages queue meanwhile) and a
+// Close called from elsewhere than a callback, which delivers fn what was
+// queued for it and waits for it: one that never returns holds that Close
+// up for ever, unless it was unsubscribed first (see Close).
 // Call the returned func to stop: messages still queued for fn are dropped,
 // and once it has returned no call of fn starts but one already on its way
 // (a call under way finishes); it is safe to call more than once. A nil
@@ -26,8 +30,10 @@ func (tm *TaskManager) Subscribe(fn func(Message)) (unsubscribe func()) {
 // batches of up to 1024), and is called once per batch where Subscribe
 // calls once per message. The slice is reused after fn returns: copy what
 // you keep. A panic in fn is reported as one callback-panic for its batch.
-// Unlike Subscribe's, its unsubscribe (and Close) lets fn have what was
-// queued before it, from the subscription's goroutine, without waiting.
+// Unlike Subscribe's, its unsubscribe lets fn have what was queued before
+// it, from the subscription's goroutine, without waiting for fn. Close lets
+// fn have it too, and waits for it as it does for Subscribe's, unless
+// called from a callback (see Close).
 // A nil fn panics, as Subscribe's does.
 func (tm *TaskManager) SubscribeBatch(fn func([]Message)) (unsubscribe func()) {
 	if fn == nil {

@@ -341,3 +341,68 @@ func TestSubscribingNilPanicsAtOnceSayingWhatToPass(t *testing.T) {
 	assert.PanicsWithValue(t, "atmo: SubscribeBatch(nil): pass the func to call with each batch of messages", func() { tm.SubscribeBatch(nil) })
 	assert.Zero(t, tm.Stats().CallbackPanics)
 }
+
+// Subscribe: "a slow fn delays only itself", and Close from elsewhere than
+// a callback delivers what was queued for fn and waits for it, for either
+// kind of subscriber: a blocked fn holds up no task, but holds up Close
+// until it has taken its backlog; unsubscribed first, it holds up nothing.
+func TestABlockedSubscriberHoldsUpNoTaskButCloseWaitsForItsBacklogUnlessUnsubscribed(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		unsubscribe bool
+		batch       bool
+	}{{"Subscribe", false, false}, {"SubscribeBatch", false, true}, {"unsubscribed", true, false}, {"unsubscribed batch", true, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			tm := NewTaskManager()
+			p, _ := fakePool(t, tm, echo, cfg("a", "job"))
+			require.NoError(t, p.ready(ctx(t)))
+			release := make(chan struct{})
+			var once sync.Once
+			t.Cleanup(func() { once.Do(func() { close(release) }) })
+			var mu sync.Mutex
+			got := 0
+			take := func(n int) {
+				mu.Lock()
+				got += n
+				mu.Unlock()
+				<-release
+			}
+			var unsubscribe func()
+			if c.batch {
+				unsubscribe = tm.SubscribeBatch(func(ms []Message) { take(len(ms)) })
+			} else {
+				unsubscribe = tm.Subscribe(func(Message) { take(1) })
+			}
+			for i := range 20 {
+				_, err := tm.Do(ctx(t), "job", i)
+				require.NoError(t, err, "a blocked subscriber holds up no task")
+			}
+			if c.unsubscribe {
+				unsubscribe()
+			}
+			closed := make(chan struct{})
+			go func() { tm.Close(); close(closed) }()
+			if c.unsubscribe {
+				select {
+				case <-closed:
+				case <-time.After(5 * time.Second):
+					t.Fatal("Close waited for a subscriber unsubscribed before it")
+				}
+				return
+			}
+			select {
+			case <-closed:
+				t.Fatal("Close returned before its blocked subscriber took what was queued for it")
+			case <-time.After(50 * time.Millisecond):
+			}
+			once.Do(func() { close(release) })
+			<-closed
+			tm.mu.Lock()
+			emitted := int(tm.seq) // the tasks', and Close's own (its worker closed)
+			tm.mu.Unlock()
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, emitted, got, "Close delivered every message queued before it stopped the stream")
+		})
+	}
+}

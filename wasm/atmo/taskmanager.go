@@ -838,13 +838,18 @@ func (tm *TaskManager) knownNames() []string {
 // Close settles every queued and running task with ErrClosed (one that
 // timed out and waits to run again, by its Retries, too: its error says
 // that it timed out), closes the worker managers attached to tm
-// (terminating their workers) and stops the event stream. Callbacks
-// already running are waited for (unless Close is called from one); none
-// starts after Close returns, but the later callbacks
-// of a task whose own callback (an OnProgress) called Close: a task's
-// callbacks keep their order; a subscriber's call already on its way when
-// Close is called from a callback; and a SubscribeBatch subscriber's, which
-// gets what was queued for it (see SubscribeBatch). Close is idempotent.
+// (terminating their workers) and stops the event stream. It has every
+// task callback that was queued run (the OnError of each task it settles
+// too) and waits for them, but the one it is called from; called from
+// elsewhere than a callback, it has every subscriber take what was queued
+// for it, and waits for that too. So a callback or subscriber that blocks
+// holds Close up as long, and one that never returns, for ever (a
+// subscriber unsubscribed before Close is not waited for). None starts
+// after Close returns, but the later callbacks of a task whose own
+// callback (an OnProgress) called Close: a task's callbacks keep their
+// order; and, when Close is called from a callback, a subscriber's call
+// already on its way, and a SubscribeBatch subscriber's, which gets what
+// was queued for it (see SubscribeBatch). Close is idempotent.
 func (tm *TaskManager) Close() error {
 	from := tm.calledFrom()
 	inCallback := from != fromElsewhere
