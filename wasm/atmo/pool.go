@@ -284,8 +284,9 @@ type inbound struct {
 func (p *workerPool) receive(w *TaskWorker, in inbound) { p.receiveFrom(nil, w, in) }
 
 // receiveFrom handles a message from w's worker, sent through tr: a message
-// from a thread that has since been replaced is dropped. A nil tr skips
-// that check (transports go silent once terminated anyway).
+// from a thread that has since been replaced is dropped, uncounted (see
+// Stats.Ignored: the thread was terminated here, and said nothing wrong). A
+// nil tr skips that check (transports go silent once terminated anyway).
 func (p *workerPool) receiveFrom(tr transport, w *TaskWorker, in inbound) {
 	tm := p.tm
 	tm.mu.Lock()

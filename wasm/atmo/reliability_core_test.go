@@ -1358,3 +1358,35 @@ func TestClosingTheTaskManagerBeforeATimedOutTaskRunsAgainFailsItWithErrClosedNa
 		})
 	}
 }
+
+func TestWhatAReplacedThreadSaysIsDroppedUncountedAndSettlesNothing(t *testing.T) {
+	// A worker's thread is replaced after a crash; its task, with Retries,
+	// runs again on the fresh thread. An answer still on its way from the
+	// old thread is not the new run's: it settles nothing. Nor is it
+	// counted in Ignored, which counts what a worker should not have sent:
+	// the old thread was terminated here, and what it said after is
+	// dropped as a stopped task's messages are (Stats.Ignored's doc).
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	p, fakes := fakePool(t, tm, hangOn(t), cfg("a", "hang"))
+	require.NoError(t, p.ready(ctx(t)))
+	res := doAsync(tm, TaskParams{Name: "hang", Retries: 1})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	old := (*fakes)[0]
+	seq := runningOn(old.w)
+	old.w.Terminate()
+	clk.Advance(DefaultRestartBackoff) // the fresh thread starts, and the task runs there
+	settleSoon(t, func() bool { return runningOn(old.w) == seq && old.w.Status() == WorkerWorking })
+	require.Len(t, *fakes, 2)
+	p.receiveFrom(old, old.w, inbound{kind: KindWorkerProgress, task: seq, content: "half"})
+	p.receiveFrom(old, old.w, inbound{kind: KindWorkerResponse, task: seq, content: "stale"})
+	select {
+	case r := <-res:
+		t.Fatalf("settled by the old thread's answer: %+v", r)
+	case <-time.After(20 * time.Millisecond):
+	}
+	s := tm.Stats()
+	assert.Equal(t, 0, s.Ignored, "a replaced thread's messages are dropped, uncounted")
+	assert.Equal(t, 1, s.Running, "the task still runs on the fresh thread")
+}
