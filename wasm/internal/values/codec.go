@@ -289,8 +289,8 @@ func appendPlain(buf []byte, v any, refs *[]any, depth int, w *walk) ([]byte, bo
 		if x == nil {
 			return append(buf, tagNull), true
 		}
-		if depth >= MaxDepth || w.node() != nil {
-			return buf, false
+		if depth >= MaxDepth || len(x) > maxItems || w.node() != nil {
+			return buf, false // Normalize says where
 		}
 		buf = AppendObject(buf, len(x))
 		var small [8]string

@@ -231,7 +231,8 @@ func ToJS(v any, transfer *[]any) js.Value {
 // FromJS cannot throw, so where the writer throws it gives nil, for that
 // value alone: a BigInt, an object Go cannot read faithfully (a Blob, a
 // File, an ImageBitmap, a CryptoKey: another kind of object with no own
-// enumerable keys), an array longer than MaxItems, the arrays and objects
+// enumerable keys), an array longer than MaxItems, an object or Map of more
+// keys, the arrays and objects
 // past MaxNodes, and a value whose getter or toJSON throws. Nesting past
 // MaxDepth and an object met again inside itself (a cycle) become nil, as
 // on the wire.
@@ -257,10 +258,8 @@ func FromJS(v js.Value) any {
 		n = -1 - n
 		fromBuf = codecFrom.Get("buf")
 	}
-	if cap(fromBytes) < n {
-		fromBytes = make([]byte, max(n, 2*cap(fromBytes)))
-	}
-	b := fromBytes[:n]
+	fromBytes = sized(fromBytes, cap(fromBytes), n)
+	b := fromBytes
 	js.CopyBytesToGo(b, fromBuf)
 	refs := false
 	out, _, err := Decode(b, func(i int) any {

@@ -35,16 +35,23 @@ const MaxItems = 1 << 24
 // rather than make arrays of 16M items.
 var maxItems = MaxItems
 
-// tooLong refuses an array of n items past MaxItems where it is sent: the
-// receiver's reader (codec.value, on the worker or the main thread) would
-// refuse it as it is read back into Go, after it crossed. []byte is no
-// array of items, and crosses at any length.
-func tooLong(n int) error {
+// tooMany refuses an array of n items, or a map of n keys (what: "an
+// array of %d items", "a map of %d keys"), past MaxItems where it is sent:
+// the receiver's reader (codec.value, on the worker or the main thread)
+// would refuse it as it is read back into Go, after it crossed. []byte is
+// no array of items, and crosses at any length.
+func tooMany(what string, n int) error {
 	if n > maxItems {
-		return FailHere(" is an array of %d items, more than the %d atmo reads into Go: send bulk data as a []byte (a Uint8Array in JS; encoding/binary packs numbers into one), or split it into several tasks", n, maxItems)
+		return FailHere(" is "+what+", more than the %d atmo reads into Go: send bulk data as a []byte (a Uint8Array in JS; encoding/binary packs numbers into one), or split it into several tasks", n, maxItems)
 	}
 	return nil
 }
+
+// tooLong is tooMany for an array of n items.
+func tooLong(n int) error { return tooMany("an array of %d items", n) }
+
+// tooManyKeys is tooMany for a map of n keys.
+func tooManyKeys(n int) error { return tooMany("a map of %d keys", n) }
 
 // isOpaque reports values that cross to JS as they are (js.Value in js/wasm
 // builds).
@@ -202,6 +209,9 @@ func (w *walk) normalizeAt(v any, depth int) (any, error) {
 		if x == nil {
 			return nil, nil
 		}
+		if err := tooManyKeys(len(x)); err != nil {
+			return nil, err
+		}
 		if err := w.node(); err != nil {
 			return nil, err
 		}
@@ -350,6 +360,9 @@ func (w *walk) jsonNumbers(v any, depth int) (any, error) {
 	case json.Number:
 		return numberOf(x)
 	case map[string]any:
+		if err := tooManyKeys(len(x)); err != nil {
+			return nil, err
+		}
 		if err := w.node(); err != nil {
 			return nil, err
 		}
@@ -482,6 +495,9 @@ func (w *walk) normalizeReflect(rv reflect.Value, depth int) (any, error) {
 	case reflect.Map:
 		if rv.IsNil() {
 			return nil, nil
+		}
+		if err := tooManyKeys(rv.Len()); err != nil {
+			return nil, err
 		}
 		if err := w.node(); err != nil {
 			return nil, err

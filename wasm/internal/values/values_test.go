@@ -332,3 +332,29 @@ func TestAnArrayOfMaxItemsPlusOneIsRefusedBeforeItIsWalked(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "params.xs is an array of 16777217 items, more than the 16777216 atmo reads into Go")
 }
+
+// A Go map of more keys than MaxItems crossed to JS, and would be refused
+// only as it came back (a worker's answer, the JS reader's bound): it is
+// refused where it is sent, saying where it sits, as an array is.
+func TestAMapOfMoreKeysThanMaxItemsIsRefusedWhereItIsSentSayingWhatToDo(t *testing.T) {
+	lowerMaxItems(t, 4)
+	five := map[string]any{"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0, "e": 5.0}
+	for _, c := range []struct {
+		v     any
+		where string
+	}{
+		{five, "params"},
+		{map[string]any{"m": five}, "params.m"},
+		{[]any{five}, "params[0]"},
+		{map[int]string{1: "a", 2: "b", 3: "c", 4: "d", 5: "e"}, "params"},
+		{json.RawMessage(`{"m":{"a":1,"b":2,"c":3,"d":4,"e":5}}`), "params.m"},
+	} {
+		_, ok := EncodePlain(c.v)
+		assert.False(t, ok, "%T: the fast path leaves it to Normalize", c.v)
+		_, err := Normalize(c.v, "params")
+		require.Error(t, err, "%#v", c.v)
+		assert.Equal(t, c.where+" is a map of 5 keys, more than the 4 atmo reads into Go: send bulk data as a []byte (a Uint8Array in JS; encoding/binary packs numbers into one), or split it into several tasks", err.Error(), "%#v", c.v)
+	}
+	_, err := Normalize(map[string]any{"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}, "params")
+	assert.NoError(t, err, "up to the bound")
+}

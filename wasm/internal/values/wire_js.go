@@ -22,22 +22,53 @@ import (
 // mark(), rewind(at), slot(), fill(at), end(), encode(v), copy(v),
 // deliver(r, write, d), post(target, m, list), item(i), recycle(), bytes(n),
 // hold(v), release(slot), keep(v), unkeep(kept), take(slot), held, hop, whileAlive(fn),
-// fromJS(v), from}. keep(v) given to write (encode, encodeList) writes v's
+// fromJS(v), from, own (copy's buffer)}. keep(v) given to write (encode, encodeList) writes v's
 // slot instead of v, for Go to take as it came.
 // value writes by the value rules (see FromJS), and throws, saying what to
 // do, for what Go cannot read faithfully (a BigInt, a Blob, an array longer
-// than MaxItems, a getter that throws).
-var Codec = js.Global().Get("Function").New("MAX_DEPTH", "INLINE", "MAX_ITEMS", "MAX_NODES", `
+// than MaxItems, an object or Map of more keys, a getter that throws).
+var Codec = newCodec(MaxItems)
+
+// WireKeep is the most bytes a buffer of the wire keeps for good: one
+// grown past it for a larger message serves while such messages come, and
+// is let go at the first smaller one, rather than held for the life of the
+// program.
+const WireKeep = 16 << 20
+
+// newCodec makes a codec that holds arrays, Sets, objects and Maps from JS
+// to maxItems items or keys (MaxItems; tests lower it).
+func newCodec(maxItems int) js.Value {
+	return js.Global().Get("Function").New("MAX_DEPTH", "INLINE", "MAX_ITEMS", "MAX_NODES", "WIRE_KEEP", codecJS).Invoke(MaxDepth, InlineBytes, maxItems, MaxNodes, WireKeep)
+}
+
+const codecJS = `
 const utf8in = new TextEncoder(), utf8out = new TextDecoder();
 // out carries values from Go to JS, in from JS to Go; refs holds what the
 // message being written set aside (large byte arrays), items what its
 // writer kept as it came.
 const wire = { out: new Uint8Array(1 << 16), in: new Uint8Array(1 << 16), refs: [], items: [], aside: [] };
 let outView = new DataView(wire.out.buffer), inView = new DataView(wire.in.buffer);
-wire.growOut = (n) => {
-  wire.out = new Uint8Array(Math.max(n, 2 * wire.out.length));
+wire.sizeOut = (n) => {
+  wire.out = new Uint8Array(n);
   outView = new DataView(wire.out.buffer);
   return wire.out;
+};
+// A buffer grown past WIRE_KEEP is kept while large messages come (warm
+// memory, see recycle), not for good: keepAfter is the buffer to keep after a
+// message of n bytes was written in b, b itself unless it grew past
+// WIRE_KEEP and the message is small again; then a small one, with the
+// message copied in, which end hands Go as wire.in, as it hands a grown
+// one (see deliver).
+const keepAfter = (b, n) => {
+  if (b.length <= WIRE_KEEP || n > WIRE_KEEP) return b;
+  const small = new Uint8Array(Math.max(n, 1 << 16));
+  small.set(b.subarray(0, n));
+  return small;
+};
+// shrink replaces w8 with keepAfter's buffer for what was written in it.
+const shrink = () => {
+  const b = keepAfter(w8, wpos);
+  if (b !== w8) { w8 = b; wv = new DataView(b.buffer); }
 };
 
 // Reading (Go to JS).
@@ -265,7 +296,9 @@ const get = (v, k) => {
   if (!lenient) return v[k];
   try { return v[k]; } catch (e) { return undefined; }
 };
-// TOO_MANY says what to do with an array or Set past MAX_ITEMS.
+// TOO_MANY says what to do with an array or Set of more than MAX_ITEMS
+// items, or an object or Map of more keys (as many keys make a map in Go
+// that took a minute and 2.6 GB to read).
 const TOO_MANY = ': send bulk data as a typed array or an ArrayBuffer (Go reads its bytes as a []byte), or split it into several tasks';
 const container = (v, depth, kind) => {
   if (++nodes > MAX_NODES) return cannot('it makes more than ' + MAX_NODES + ' arrays and objects written out as a tree: shared references?');
@@ -279,6 +312,7 @@ const container = (v, depth, kind) => {
     }
     case KEYS: {
       const keys = Object.keys(v);
+      if (keys.length > MAX_ITEMS) return cannot('it holds an object of ' + keys.length + ' keys, more than the ' + MAX_ITEMS + ' atmo reads' + TOO_MANY);
       room(5); w8[wpos++] = 7; writeLen(keys.length);
       for (const k of keys) { writeStr(k); value(get(v, k), depth + 1); }
       return;
@@ -286,6 +320,7 @@ const container = (v, depth, kind) => {
     case MAP: {
       // Keys as String(key): two keys with the same text, the last wins,
       // as in Go's map, but both are written.
+      if (v.size > MAX_ITEMS) return cannot('it holds a Map of ' + v.size + ' keys, more than the ' + MAX_ITEMS + ' atmo reads' + TOO_MANY);
       room(5); w8[wpos++] = 7; writeLen(v.size);
       for (const [k, x] of v) { writeStr(String(k)); value(x, depth + 1); }
       return;
@@ -308,7 +343,7 @@ const mark = () => wpos;
 const rewind = (at) => { wpos = at; };
 const slot = () => { room(4); const at = wpos; wpos += 4; return at; };
 const fill = (at) => wv.setUint32(at, wpos - at - 4, true);
-const end = () => { wire.in = w8; inView = wv; return wpos; };
+const end = () => { shrink(); wire.in = w8; inView = wv; return wpos; };
 const encode = (v) => { begin(); write(v); return end(); };
 // encodeList writes the array list as encode would, but each of its items
 // as a value of its own: each has its own MAX_NODES (the tasks of a batch,
@@ -375,7 +410,8 @@ const copy = (v) => {
   w8 = own.buf; wv = own.view; wpos = 0; wrefs = [];
   try {
     write(v);
-    own.buf = w8; own.view = wv; // grown, maybe
+    const b = keepAfter(w8, wpos);
+    own.buf = b; own.view = b === w8 ? wv : new DataView(b.buffer); // grown, maybe
     u8 = w8; dv = wv; pos = 0; refs = wrefs.map((b) => b.slice()); transfer = [];
     return readValue();
   } finally {
@@ -395,6 +431,7 @@ const fromJS = (v) => {
   w8 = from.buf; wv = from.view; wpos = 0; wrefs = from.refs; wrefs.length = 0; lenient = true;
   try {
     write(v);
+    shrink();
     const grown = w8 !== from.buf;
     from.buf = w8; from.view = wv;
     return grown ? -1 - wpos : wpos;
@@ -479,8 +516,8 @@ const post = (target, m, list) => {
 // value is handed on to code that may call back into Go.
 const readHeld = (r, t) => hold(read(r, t || []));
 const take = (k) => { const v = held.values[k]; release(k); return v; };
-return { maxItems: MAX_ITEMS, detached: (b) => movedAlready([b]), wire, hop, whileAlive, read, readHeld, take, keep, unkeep, begin, value: write, num, mark, rewind, slot, fill, end, encode, encodeList, copy, fromJS, from, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
-`).Invoke(MaxDepth, InlineBytes, MaxItems, MaxNodes)
+return { maxItems: MAX_ITEMS, own, detached: (b) => movedAlready([b]), wire, hop, whileAlive, read, readHeld, take, keep, unkeep, begin, value: write, num, mark, rewind, slot, fill, end, encode, encodeList, copy, fromJS, from, deliver, post, item, holdItem, recycle, bytes, hold, release, held };
+`
 
 // WhileAlive returns fn as a JS function that calls it only while the Go
 // program runs: for a timer, a promise or an event that may come after the
@@ -544,11 +581,14 @@ func Send(v any) (refs, transfer any) {
 	aside := &wireSetAside
 	*aside = (*aside)[:0]
 	wireBuf = Encode(wireBuf[:0], v, aside)
-	if len(wireBuf) > wireOutCap {
-		wireOut = wire.Call("growOut", len(wireBuf))
+	if n := len(wireBuf); n > wireOutCap || wireOutCap > WireKeep && n <= WireKeep {
+		wireOut = wire.Call("sizeOut", bufSize(wireOutCap, len(wireBuf)))
 		wireOutCap = wireOut.Length()
 	}
 	js.CopyBytesToJS(wireOut, wireBuf)
+	if cap(wireBuf) > WireKeep && len(wireBuf) <= WireKeep {
+		wireBuf = nil // kept while large values are sent, not for good
+	}
 	if len(*aside) == 0 {
 		return nil, nil
 	}
@@ -583,12 +623,33 @@ func Received(n int, grown js.Value) []byte {
 	if grown.Truthy() {
 		wireIn = grown
 	}
-	if cap(received) < n {
-		received = make([]byte, max(n, 2*cap(received)))
+	received = sized(received, cap(received), n)
+	js.CopyBytesToGo(received, wireIn)
+	return received
+}
+
+// sized returns buf[:n] if buf, of c bytes, holds n bytes, else a new
+// buffer of bufSize. A buffer grown past WireKeep serves while messages
+// past it come (warm memory), and is let go at the first smaller one, not
+// kept for good.
+func sized(buf []byte, c, n int) []byte {
+	if n <= c && (c <= WireKeep || n > WireKeep) {
+		return buf[:n]
 	}
-	b := received[:n]
-	js.CopyBytesToGo(b, wireIn)
-	return b
+	return make([]byte, n, bufSize(c, n))
+}
+
+// bufSize is the size of a new buffer for a message of n bytes, where the
+// last held c: twice as large as messages grow, up to WireKeep; past it,
+// the message's size.
+func bufSize(c, n int) int {
+	if n > WireKeep {
+		return n
+	}
+	if c > WireKeep {
+		c = 0 // a large message's, let go: start small again
+	}
+	return min(max(n, 2*c), WireKeep)
 }
 
 // received holds the bytes of the message being read.
