@@ -1484,3 +1484,28 @@ func TestJSAPIClosingAWorkerTwiceDoesNothingEvenOnceItIsNoLongerListed(t *testin
 	assert.Equal(t, "ok", got["again"], "a closed worker no longer listed")
 	assert.Contains(t, got["taskId"], "ERR_BAD_ARGUMENT")
 }
+
+// closeWorker(id) of an id no worker of this manager ever had is a bad
+// argument: a worker of another manager of the same TaskManager (ids are
+// the TaskManager's: worker-1, worker-2...) is not closed by this one, and
+// an id never given (a typo) closes nothing; both left the page believing
+// the worker closed, without a word.
+func TestJSAPIClosingAWorkerOfAnotherManagerOrNeverMadeIsABadArgument(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"noop-worker.js": `importScripts('/jsworker/atmo-worker.js'); atmoWorker({ noop: () => 0 });`})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const a = atmo.createBrowserWorkerManager(tm, [{ tasks: ['noop'], script: '/t/noop-worker.js' }]);
+  const b = atmo.createBrowserWorkerManager(tm, [{ tasks: ['noop'], script: '/t/noop-worker.js' }]);
+  await a.ready(); await b.ready();
+  const aID = a.workers()[0].id;
+  const attempt = (wm, id) => { try { wm.closeWorker(id); return 'ok'; } catch (e) { return e.code; } };
+  const out = { other: attempt(b, aID), never: attempt(a, 'worker-99') };
+  await new Promise((r) => setTimeout(r, 200));
+  out.aStatus = a.workers()[0].status;
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, "ERR_BAD_ARGUMENT", got["other"], "another manager's live worker")
+	assert.NotEqual(t, "closed", got["aStatus"])
+	assert.Equal(t, "ERR_BAD_ARGUMENT", got["never"], "an id no worker had")
+}

@@ -10,6 +10,7 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/atmoworkers/atmo/wasm/internal/hooks"
 	"github.com/atmoworkers/atmo/wasm/internal/protocol"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
@@ -38,6 +39,15 @@ func NewBrowserWorkerManager(tm *TaskManager, configs ...WorkerConfig) (*Browser
 		return nil, err
 	}
 	return &BrowserWorkerManager{pool: p}, nil
+}
+
+func init() {
+	hooks.HadWorker = func(wm any, id string) bool {
+		p := wm.(*BrowserWorkerManager).pool
+		p.tm.mu.Lock()
+		defer p.tm.mu.Unlock()
+		return p.hadWorker(id)
+	}
 }
 
 // Workers lists the manager's workers, in the order they were started.

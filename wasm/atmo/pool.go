@@ -142,6 +142,24 @@ type workerPool struct {
 	workers []*TaskWorker  // in start order; workers released when idle leave it, and closed ones past keptClosed
 	closed  bool
 	waiters []chan struct{}
+	// issued are the numbers of the worker ids it gave (worker-N), as
+	// ranges [lo, hi]: those of closed workers it no longer lists too.
+	issued [][2]uint64
+}
+
+// hadWorker says whether id is the id of a worker p started. Called with
+// mu held.
+func (p *workerPool) hadWorker(id string) bool {
+	n, err := strconv.ParseUint(strings.TrimPrefix(id, "worker-"), 10, 64)
+	if err != nil || !strings.HasPrefix(id, "worker-") || "worker-"+strconv.FormatUint(n, 10) != id {
+		return false
+	}
+	for _, r := range p.issued {
+		if r[0] <= n && n <= r[1] {
+			return true
+		}
+	}
+	return false
 }
 
 // workerGroup is the live workers started from one WorkerConfig.
@@ -211,6 +229,11 @@ func (p *workerPool) addGroup(c WorkerConfig) (first *TaskWorker) {
 func (p *workerPool) newWorker(g *workerGroup, elastic bool) *TaskWorker {
 	tm := p.tm
 	tm.nextWorker++
+	if k := len(p.issued); k > 0 && p.issued[k-1][1] == tm.nextWorker-1 {
+		p.issued[k-1][1] = tm.nextWorker
+	} else {
+		p.issued = append(p.issued, [2]uint64{tm.nextWorker, tm.nextWorker})
+	}
 	w := &TaskWorker{
 		pool: p, group: g, id: "worker-" + strconv.FormatUint(tm.nextWorker, 10), config: g.config, tasks: g.config.Tasks,
 		status: WorkerOffline, inflight: map[uint64]*TaskRequest{}, elastic: elastic,

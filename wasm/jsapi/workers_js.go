@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
+	"github.com/atmoworkers/atmo/wasm/internal/hooks"
 )
 
 // The BrowserWorkerManager side of the bridge: configs read from JS,
@@ -212,9 +213,10 @@ func (b *bridge) addWorker(args []js.Value) any {
 }
 
 // closeWorker(wm, workerId): terminate one worker; its tasks go to others.
-// A worker's id not listed does nothing, as cancel() of a task that has
-// ended: the worker closed already, and the manager, which lists only its
-// latest closed workers, forgot it. Any other id is a bad argument.
+// The id of a worker of this manager no longer listed does nothing, as
+// cancel() of a task that has ended: the worker closed already, and the
+// manager, which lists only its latest closed workers, forgot it. Any
+// other id (another manager's worker, one never made) is a bad argument.
 func (b *bridge) closeWorker(args []js.Value) any {
 	e, wm, bad := b.wm(arg(args, 0))
 	if e == nil {
@@ -230,24 +232,10 @@ func (b *bridge) closeWorker(args []js.Value) any {
 			return value(true)
 		}
 	}
-	if id.Type() == js.TypeString && isWorkerID(id.String()) {
+	if id.Type() == js.TypeString && hooks.HadWorker(wm, id.String()) {
 		return value(false)
 	}
 	return errorValue(fmt.Errorf("atmo: closeWorker(id): no worker %s in this manager; a worker's id is like worker-1 (wm.workers()[0].id)", id), "ERR_BAD_ARGUMENT", "id")
-}
-
-// isWorkerID says whether id is of the form atmo gives workers: worker-N.
-func isWorkerID(id string) bool {
-	n, ok := strings.CutPrefix(id, "worker-")
-	if !ok || n == "" || n[0] == '0' {
-		return false
-	}
-	for _, c := range n {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // ready(wm, timeoutMs, done): done(error or null) once every worker is

@@ -36,3 +36,7 @@ var MaxPriority func(tm any) int64
 // it on tm's event stream as a callback-panic message of task taskID ("" for
 // a subscriber's), text saying what threw.
 var CallbackThrew func(tm any, taskID, text string)
+
+// HadWorker says whether id was ever the id of a worker of wm, an
+// *atmo.BrowserWorkerManager: listed now, or closed and forgotten since.
+var HadWorker func(wm any, id string) bool
