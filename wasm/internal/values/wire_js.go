@@ -53,14 +53,17 @@ wire.sizeOut = (n) => {
   outView = new DataView(wire.out.buffer);
   return wire.out;
 };
-// A buffer grown past WIRE_KEEP is kept while large messages come (warm
-// memory, see recycle), not for good: keepAfter is the buffer to keep after a
-// message of n bytes was written in b, b itself unless it grew past
-// WIRE_KEEP and the message is small again; then a small one, with the
-// message copied in, which end hands Go as wire.in, as it hands a grown
-// one (see deliver).
+// A buffer grown past WIRE_KEEP is kept while messages that need it come
+// (warm memory, see recycle), not for good: keepAfter is the buffer to keep
+// after a message of n bytes was written in b, b itself unless it is past
+// WIRE_KEEP and more than twice what such a message may need (the writer
+// keeps room for 3 bytes per UTF-16 unit of a string, so a message of n
+// bytes may have needed 3n: a buffer grown while writing it is never more
+// than twice that, and one string of 6M characters, a 6 MB message, grows
+// it past WIRE_KEEP every time); then a small one, with the message copied
+// in, which end hands Go as wire.in, as it hands a grown one (see deliver).
 const keepAfter = (b, n) => {
-  if (b.length <= WIRE_KEEP || n > WIRE_KEEP) return b;
+  if (b.length <= WIRE_KEEP || b.length <= 6 * n) return b;
   const small = new Uint8Array(Math.max(n, 1 << 16));
   small.set(b.subarray(0, n));
   return small;
