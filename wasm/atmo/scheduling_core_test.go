@@ -452,9 +452,6 @@ func mulRunsAtOnceOnTheGeneralist(t *testing.T, tm *TaskManager) {
 	}
 }
 
-// A specialist that an elastic group grew is still a specialist: a free one
-// takes its task, so that a task only the generalist can run does not wait
-// behind it.
 func TestABurstOfOneTaskGrowsTheSpecialistsNotAGeneralistListedFirst(t *testing.T) {
 	// Growth picks as free workers are picked: of the configs that list
 	// the task and may grow, the one listing the fewest names, whatever
@@ -480,6 +477,9 @@ func TestABurstOfOneTaskGrowsTheSpecialistsNotAGeneralistListedFirst(t *testing.
 	assert.Equal(t, []string{"generalist", "specialist", "specialist", "specialist"}, scripts)
 }
 
+// A specialist that an elastic group grew is still a specialist: a free one
+// takes its task, so that a task only the generalist can run does not wait
+// behind it.
 func TestAFreeGrownSpecialistTakesItsTaskSoTheGeneralistStaysFree(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()

@@ -26,9 +26,11 @@ import (
 // MaxDepth bounds how deeply a value may nest; it also stops cycles.
 const MaxDepth = 64
 
-// MaxItems bounds the length of an array read from JS: a sparse array with a
-// huge length (new Array(2**32 - 1)) clones cheaply but would take forever
-// to walk.
+// MaxItems bounds the items of an array or Set, and the keys of an object
+// or Map, read from JS: a sparse array with a huge length (new
+// Array(2**32 - 1)) clones cheaply but would take forever to walk. Go
+// arrays and maps are held to it where they are sent (Normalize), as they
+// would be refused when read back.
 const MaxItems = 1 << 24
 
 // maxItems is MaxItems, as Normalize holds Go values to it; tests lower it
