@@ -91,7 +91,7 @@ func NewHandler(cfg Config) http.Handler {
 	s.roots = append(s.roots,
 		root{"/jsworker/", jsworker.FS, "jsworker/ (embedded)"},
 		root{"/workers/", workers.FS, "examples/workers/ (embedded)"},
-		root{"/workers/", subFS(wasmDir, "workers"), filepath.Join(cfg.WasmDir, "workers") + buildHint(inRepo, "build a Go worker there", goBuildWasm(filepath.Join(cfg.WasmDir, "workers", "NAME.wasm"), "./PKG"))},
+		root{"/workers/", os.DirFS(filepath.Join(cfg.WasmDir, "workers")), filepath.Join(cfg.WasmDir, "workers") + buildHint(inRepo, "build a Go worker there", goBuildWasm(filepath.Join(cfg.WasmDir, "workers", "NAME.wasm"), "./PKG"))},
 		root{"/", onlyFiles(wasmDir, "atmo.wasm", "wasm_exec.js"), cfg.WasmDir + buildHint(inRepo, "build atmo.wasm there", goBuildWasm(filepath.Join(cfg.WasmDir, "atmo.wasm"), atmoWasmPkg))},
 		root{"/", goRootWasmExec{}, "GOROOT/lib/wasm"},
 		root{"/", web.FS, "web/ (embedded)"},
@@ -143,6 +143,27 @@ func (c confinedFS) Open(name string) (fs.File, error) {
 	return nil, &fs.PathError{Op: "open", Path: name, Err: errLinkOut}
 }
 
+// Stat is Open's answer without opening the file: load and isIndexedDir
+// stat a file before they read it, and opening a named pipe (no file to
+// serve) would wait for a writer for good.
+func (c confinedFS) Stat(name string) (fs.FileInfo, error) {
+	r, err := os.OpenRoot(c.dir)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
+	}
+	defer r.Close()
+	fi, err := r.Stat(name)
+	if err == nil || !escaped(r, err) {
+		return fi, err
+	}
+	if rel, ok := resolvedInside(c.dir, name); ok {
+		if fi, err := r.Stat(rel); err == nil {
+			return fi, nil
+		}
+	}
+	return nil, &fs.PathError{Op: "stat", Path: name, Err: errLinkOut}
+}
+
 // errLinkOut is a mounted directory's link that leads out of it: not
 // found, as any missing file, but the 404 says why (see ServeHTTP).
 var errLinkOut = linkOutError{}
@@ -178,21 +199,6 @@ func resolvedInside(dir, name string) (string, bool) {
 	return filepath.ToSlash(rel), true
 }
 
-func subFS(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		return emptyFS{}
-	}
-	return sub
-}
-
-// emptyFS has no files.
-type emptyFS struct{}
-
-func (emptyFS) Open(name string) (fs.File, error) {
-	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-}
-
 // onlyFiles exposes only the named files of f.
 type onlyFilesFS struct {
 	fsys  fs.FS
@@ -208,6 +214,14 @@ type claimer interface{ claims(name string) bool }
 func (o onlyFilesFS) claims(name string) bool { return slices.Contains(o.names, name) }
 
 func (goRootWasmExec) claims(name string) bool { return name == "wasm_exec.js" }
+
+// Stat stats without opening (see confinedFS.Stat).
+func (o onlyFilesFS) Stat(name string) (fs.FileInfo, error) {
+	if !o.claims(name) {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
+	}
+	return fs.Stat(o.fsys, name)
+}
 
 func (o onlyFilesFS) Open(name string) (fs.File, error) {
 	for _, n := range o.names {
@@ -360,7 +374,7 @@ func (s *server) isIndexedDir(p string) bool {
 		if !ok || !fs.ValidPath(name) {
 			continue
 		}
-		if fi, err := fs.Stat(rt.fsys, name); err == nil && !fi.IsDir() {
+		if fi, err := fs.Stat(rt.fsys, name); err == nil && fi.Mode().IsRegular() {
 			return true
 		}
 	}
@@ -389,8 +403,10 @@ func (s *server) load(rt root, name string) (*asset, error) {
 	if err != nil {
 		return nil, err
 	}
-	if fi.IsDir() {
-		return nil, fs.ErrNotExist // no listings
+	if !fi.Mode().IsRegular() {
+		// No listings, and nothing that is no file: a named pipe, a socket
+		// or a device would hang the request or send without end.
+		return nil, fs.ErrNotExist
 	}
 	key := rt.prefix + "\x00" + rt.what + "\x00" + name
 	if fi.Size() > maxCached {
