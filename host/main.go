@@ -2,7 +2,7 @@
 // dashboard headless as a demo, generates worker skeletons and runs the
 // benchmark suite.
 //
-//	go run ./host [-addr 127.0.0.1:8080] [-wasm bin/wasm] [-isolate] [-mount /gen/=./dir]
+//	go run ./host [-addr 127.0.0.1:8080] [-wasm bin/wasm] [-isolate] [-mount /gen/=./dir] [-allow-host NAME]
 //	go run ./host demo [-out demo.png] [-wasm bin/wasm] [-timeout 2m] [-v]
 //	go run ./host generate-worker [-force] NAME [DIR] [browser|server|go]
 //	go run ./host bench [-short|-tiny] [-runs N] [-only WORKLOADS] [-json bench.json] [-profile IMPL[/worker] [-profile-dir DIR]] [-timeout 30m] [-v]
@@ -83,7 +83,7 @@ func (e usageError) Unwrap() error { return e.error }
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
-  host [serve] [-addr 127.0.0.1:8080] [-wasm bin/wasm] [-isolate] [-mount /prefix/=DIR]...
+  host [serve] [-addr 127.0.0.1:8080] [-wasm bin/wasm] [-isolate] [-mount /prefix/=DIR]... [-allow-host NAME]...
       serve the dashboard (/), the JS API (/atmo.js, /atmo.wasm), the example
       workers (/workers/), jsworker/ (/jsworker/) and /wasm_exec.js
   host demo [-out demo.png] [-wasm bin/wasm] [-timeout 2m] [-v]
@@ -125,6 +125,19 @@ func (m *mountFlags) Set(v string) error {
 	return nil
 }
 
+// hostFlags collects repeated -allow-host NAME flags.
+type hostFlags []string
+
+func (h *hostFlags) String() string { return strings.Join(*h, ",") }
+
+func (h *hostFlags) Set(v string) error {
+	if v == "" || strings.ContainsAny(v, "/:[] ") {
+		return fmt.Errorf("want a host name such as my-tunnel.example.com, got %q", v)
+	}
+	*h = append(*h, v)
+	return nil
+}
+
 func serveCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -138,6 +151,8 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	isolate := fs.Bool("isolate", false, "send COOP/COEP headers (cross-origin isolation, for SharedArrayBuffer)")
 	var mounts mountFlags
 	fs.Var(&mounts, "mount", "serve a directory under a URL prefix: /prefix/=DIR (repeatable)")
+	var allowHosts hostFlags
+	fs.Var(&allowHosts, "allow-host", "a host name, besides localhost and IP addresses, that requests on loopback may name, such as a tunnel's (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return flagError{err} // the flag package has said it
 	}
@@ -158,7 +173,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "host: warning: listening on %s, reachable from other machines\n", ln.Addr())
 	}
 	srv := &http.Server{
-		Handler:           NewHandler(Config{WasmDir: *wasmDir, Isolate: *isolate, Mounts: mounts}),
+		Handler:           NewHandler(Config{WasmDir: *wasmDir, Isolate: *isolate, Mounts: mounts, AllowedHosts: allowHosts}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	fmt.Fprintf(stdout, "atmo: serving the dashboard on http://%s/ (Ctrl-C to stop)\n", displayAddr(ln.Addr()))

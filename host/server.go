@@ -41,6 +41,10 @@ type Config struct {
 	Isolate bool
 	// Mounts serve extra directories, for example generated workers.
 	Mounts []Mount
+	// AllowedHosts are host names, besides localhost and IP addresses,
+	// that a request arriving on loopback may name in its Host (a tunnel's
+	// or a proxy's). Any other is refused: see hostAllowed.
+	AllowedHosts []string
 }
 
 // Mount serves the files of Dir under the URL path Prefix (which starts and
@@ -255,6 +259,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cross-Origin-Embedder-Policy", "require-corp")
 		w.Header().Set("Cross-Origin-Resource-Policy", "same-origin")
 	}
+	if !s.hostAllowed(r) {
+		http.Error(w, fmt.Sprintf("403 forbidden: this server answers on loopback to localhost and IP addresses only, not to the host name %q (a page of another site can point its name at 127.0.0.1 to read what is served); start it with -allow-host NAME to serve that name", r.Host), http.StatusForbidden)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -313,6 +321,33 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		msg += " (looked in " + strings.Join(tried, ", ") + ")"
 	}
 	http.Error(w, msg, http.StatusNotFound)
+}
+
+// hostAllowed says whether r may be answered: one that came in on a
+// loopback address must name localhost (or a name under .localhost), an IP
+// address, or one of cfg.AllowedHosts in its Host. Another name is a site's
+// whose DNS was pointed at 127.0.0.1 (DNS rebinding), so that its page,
+// same-origin with this server, reads what is served. A server that
+// listens on another address is reached by the names it was given.
+func (s *server) hostAllowed(r *http.Request) bool {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr)
+	if !ok || !local.IP.IsLoopback() {
+		return true // a request not from a listener (a handler test's), or one from the network
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || net.ParseIP(host) != nil {
+		return true
+	}
+	for _, h := range s.cfg.AllowedHosts {
+		if strings.TrimSuffix(strings.ToLower(h), ".") == host {
+			return true
+		}
+	}
+	return false
 }
 
 // fromLoopback says whether r comes from this machine.

@@ -788,3 +788,41 @@ func TestAPIExamplesListsEveryTaskEachGoExampleModuleHandles(t *testing.T) {
 		assert.ElementsMatch(t, tasks, got[name], "the tasks of the Go example %s", name)
 	}
 }
+
+// A server on loopback is still reached by a page of any site through DNS
+// rebinding: the site's name is made to resolve to 127.0.0.1, and its
+// script then reads, as same-origin, whatever is served (a -mount of the
+// user's folder). Such a request carries the site's name as its Host; one
+// of the user's own says localhost or an IP address.
+func TestServerOnLoopbackAnswersOnlyItsOwnHostNames(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	mount := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(mount, "notes.txt"), []byte("private notes"), 0o644))
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/m/", Dir: mount}}, AllowedHosts: []string{"dev.example.test"}}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	hostStatus := func(host, path string) (int, string) {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		require.NoError(t, err)
+		req.Host = host
+		res, err := http.DefaultTransport.RoundTrip(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	for _, host := range []string{"attacker.example:" + port, "attacker.example", "ATTACKER.example.:" + port, "localhost.attacker.example:" + port} {
+		code, body := hostStatus(host, "/m/notes.txt")
+		assert.Equal(t, http.StatusForbidden, code, host)
+		assert.NotContains(t, body, "private notes", host)
+		assert.Contains(t, body, "-allow-host", "%s: says how to serve it", host)
+	}
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "LocalHost.:" + port, "app.localhost:" + port, "[::1]:" + port, "192.168.1.10:" + port, "dev.example.test:" + port} {
+		code, body := hostStatus(host, "/m/notes.txt")
+		assert.Equal(t, http.StatusOK, code, host)
+		assert.Equal(t, "private notes", body, host)
+	}
+	var stderr bytes.Buffer
+	assert.Equal(t, 2, run([]string{"serve", "-allow-host", "evil.example:80"}, io.Discard, &stderr), "a port is no host name")
+	assert.Contains(t, stderr.String(), "want a host name")
+}
