@@ -128,44 +128,38 @@ func confined(dir string) fs.FS { return confinedFS{dir} }
 type confinedFS struct{ dir string }
 
 func (c confinedFS) Open(name string) (fs.File, error) {
-	r, err := os.OpenRoot(c.dir)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-	}
-	defer r.Close() // a file opened through it stays open
-	f, err := r.FS().Open(name)
-	if err == nil || !escaped(r, err) {
-		return f, err
-	}
-	// os.Root follows no absolute link: one that ends inside dir is served
-	// by the path it resolves to, opened through the root again.
-	if rel, ok := resolvedInside(c.dir, name); ok {
-		if f, err := r.FS().Open(rel); err == nil {
-			return f, nil
-		}
-	}
-	return nil, &fs.PathError{Op: "open", Path: name, Err: errLinkOut}
+	// A file opened through the root stays open once the root closes.
+	return through(c, "open", name, func(r *os.Root, p string) (fs.File, error) { return r.FS().Open(p) })
 }
 
 // Stat is Open's answer without opening the file: load and isIndexedDir
 // stat a file before they read it, and opening a named pipe (no file to
 // serve) would wait for a writer for good.
 func (c confinedFS) Stat(name string) (fs.FileInfo, error) {
+	return through(c, "stat", name, func(r *os.Root, p string) (fs.FileInfo, error) { return fs.Stat(r.FS(), p) })
+}
+
+// through does op (named opName in its errors) on name, through a root of
+// c.dir, which no link out of it can leave.
+func through[T any](c confinedFS, opName, name string, op func(*os.Root, string) (T, error)) (T, error) {
+	var none T
 	r, err := os.OpenRoot(c.dir)
 	if err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
+		return none, &fs.PathError{Op: opName, Path: name, Err: fs.ErrNotExist}
 	}
 	defer r.Close()
-	fi, err := r.Stat(name)
+	v, err := op(r, name)
 	if err == nil || !escaped(r, err) {
-		return fi, err
+		return v, err
 	}
+	// os.Root follows no absolute link: one that ends inside dir is served
+	// by the path it resolves to, done through the root again.
 	if rel, ok := resolvedInside(c.dir, name); ok {
-		if fi, err := r.Stat(rel); err == nil {
-			return fi, nil
+		if v, err := op(r, rel); err == nil {
+			return v, nil
 		}
 	}
-	return nil, &fs.PathError{Op: "stat", Path: name, Err: errLinkOut}
+	return none, &fs.PathError{Op: opName, Path: name, Err: errLinkOut}
 }
 
 // errLinkOut is a mounted directory's link that leads out of it: not
