@@ -150,8 +150,9 @@ type workerPool struct {
 // hadWorker says whether id is the id of a worker p started. Called with
 // mu held.
 func (p *workerPool) hadWorker(id string) bool {
-	n, err := strconv.ParseUint(strings.TrimPrefix(id, "worker-"), 10, 64)
-	if err != nil || !strings.HasPrefix(id, "worker-") || "worker-"+strconv.FormatUint(n, 10) != id {
+	digits, ok := strings.CutPrefix(id, "worker-")
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if !ok || err != nil || strconv.FormatUint(n, 10) != digits {
 		return false
 	}
 	for _, r := range p.issued {
