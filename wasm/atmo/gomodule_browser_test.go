@@ -643,6 +643,57 @@ func TestGoModuleHandlerThatComputesSeesItsCancelWhenItYields(t *testing.T) {
 	assert.Equal(t, 42.0, got)
 }
 
+func TestGoModuleHandlerThatOnlyReportsProgressSeesItsCancel(t *testing.T) {
+	// A loop that computes and calls worker.Progress after each step, but
+	// never waits nor calls Yield: Progress lets the event loop in now and
+	// then, so the cancel reaches ctx and the worker is not terminated
+	// past its CancelGrace.
+	tm, wm := goPool(t, atmo.WorkerConfig{Tasks: []string{"progressSpin", "echo"}, Module: moduleURL(t, goTestModule), CancelGrace: 3 * time.Second})
+	progress := make(chan struct{}, 1)
+	task, err := tm.AddTask(atmo.TaskParams{Name: "progressSpin", OnProgress: func(atmo.Progress) {
+		select {
+		case progress <- struct{}{}:
+		default:
+		}
+	}})
+	require.NoError(t, err)
+	select {
+	case <-progress:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no progress report")
+	}
+	time.Sleep(50 * time.Millisecond)
+	task.Cancel()
+	require.Eventually(t, func() bool { return tm.Stats().Workers[0].InFlight == 0 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, wm.Ready(goCtx(t)))
+	assert.Zero(t, tm.Stats().Restarted, "its worker was not terminated and replaced")
+	assert.Empty(t, tm.Stats().Workers[0].LastError)
+	got, err := tm.Do(goCtx(t), "echo", 42)
+	require.NoError(t, err)
+	assert.Equal(t, 42.0, got)
+}
+
+func TestGoModuleProgressFromAJSCallbackNeverWaitsForTheEventLoop(t *testing.T) {
+	// Progress lets the event loop run when it has not for a while, but
+	// not from a js.FuncOf callback, which the event loop waits for: a wait
+	// there would never end.
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: []string{"progressInCallback"}, Module: moduleURL(t, goTestModule)})
+	reports := make(chan atmo.Progress, 2)
+	res := make(chan atmo.Response, 1)
+	_, err := tm.AddTask(atmo.TaskParams{Name: "progressInCallback", OnProgress: func(p atmo.Progress) { reports <- p },
+		OnSuccess: func(r atmo.Response) { res <- r }, OnError: func(r atmo.Response) { res <- r }})
+	require.NoError(t, err)
+	select {
+	case r := <-res:
+		require.NoError(t, r.Err)
+		assert.Equal(t, []any{"ok", "ok"}, r.Content)
+	case <-time.After(20 * time.Second):
+		t.Fatal("no answer")
+	}
+	assert.Len(t, reports, 2)
+	assert.Zero(t, tm.Stats().Restarted)
+}
+
 func TestAGoHandlerThatIgnoresItsCancelHoldsItsSlotUntilItReturns(t *testing.T) {
 	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: goTestTasks, Module: moduleURL(t, goTestModule), Concurrency: 2, CancelGrace: time.Minute})
 	holdsItsSlotAfterCancel(t, tm)

@@ -45,7 +45,9 @@
 // replaced, with the other tasks it was running.
 // The cancel comes as a message, which the worker reads only while all its
 // goroutines wait: a handler that computes without waiting calls Yield at
-// checkpoints, and stops when it returns an error.
+// checkpoints, and stops when it returns an error. Progress yields too, when
+// the event loop has not run for 10 ms: a handler that reports progress as
+// it computes stops when Progress returns an error, or its ctx ended.
 //
 // A panic in a goroutine a handler started, or os.Exit, ends the whole Go
 // runtime: the bootstrap tells the host, which fails the running task with

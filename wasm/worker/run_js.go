@@ -6,8 +6,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall/js"
+	"time"
 
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
@@ -69,13 +72,14 @@ func serve(s *server, host js.Value) {
 	s.mu.Unlock()
 	// The listener lives as long as the worker, so it is never released.
 	onMessage := values.NewReceiver(func(b []byte) {
+		ranLoop()
 		msg, err := values.DecodeReceived(b)
 		if err != nil { // not reached: JS wrote it; say so rather than leave its tasks waiting unseen
 			fmt.Fprintf(os.Stderr, "atmo worker: a message from the host could not be read and is dropped: %v\n", err)
 			return
 		}
 		s.receive(msg)
-	}, func(data js.Value) { s.receive(fromJS(data)) })
+	}, func(data js.Value) { ranLoop(); s.receive(fromJS(data)) })
 	host.Call("listen", portJS.Call("listen", onMessage.JS, raw))
 }
 
@@ -224,15 +228,75 @@ var (
 // every goroutine waits: a handler that computes without waiting never sees
 // its ctx end. Call Yield at checkpoints of a long computation and stop when
 // it returns an error; it takes one JS task (tens of µs; a few hundred on
-// a busy VM), not a timer's millisecond.
+// a busy VM), not a timer's millisecond. Never call it from a js.FuncOf
+// callback: the event loop waits for the callback, so the wait never ends
+// (Go reports a deadlock).
 func Yield(ctx context.Context) error {
+	yield()
+	return ctx.Err()
+}
+
+// yield lets the event loop run once.
+func yield() {
 	c := make(chan struct{})
 	yields.Lock()
 	yields.waiting = append(yields.waiting, c)
 	yieldPost().Invoke() // under the lock: the posts go in the order of waiting
 	yields.Unlock()
 	<-c
-	return ctx.Err()
+}
+
+// progressYieldEvery is how long Progress lets the event loop wait before it
+// lets it run (see Progress): a yield (tens of µs) every 10 ms costs a loop
+// that reports progress under 1% (a few % on a busy VM), and a cancel gets
+// in within about 10 ms.
+const progressYieldEvery = 10 * time.Millisecond
+
+// loopBase and loopAt tell when the event loop last ran Go code: loopAt is
+// that time, in ns since loopBase (a monotonic reading).
+var (
+	loopBase = time.Now()
+	loopAt   atomic.Int64
+)
+
+// ranLoop notes that the event loop ran Go code just now.
+func ranLoop() { loopAt.Store(int64(time.Since(loopBase))) }
+
+// progressYield yields (see yield) when the event loop last ran Go code
+// more than progressYieldEvery ago, unless the caller is a js.FuncOf
+// callback: there the event loop waits for the callback to return, so a
+// wait for it would never end (Go reports a deadlock).
+func progressYield() {
+	if time.Since(loopBase)-time.Duration(loopAt.Load()) < progressYieldEvery {
+		return
+	}
+	if inJSCallback() {
+		return
+	}
+	yield()
+}
+
+// inJSCallback says whether the calling goroutine runs a js.FuncOf callback:
+// syscall/js calls them from its handleEvent, on the goroutine that came in
+// from JS. Called once per progressYieldEvery at most, it reads the whole
+// stack.
+func inJSCallback() bool {
+	pcs := make([]uintptr, 64)
+	n := runtime.Callers(1, pcs)
+	for n == len(pcs) {
+		pcs = make([]uintptr, 2*len(pcs))
+		n = runtime.Callers(1, pcs)
+	}
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if f.Function == "syscall/js.handleEvent" {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
 }
 
 // yields are the Yield calls waiting for their JS task, in the order they
@@ -257,6 +321,7 @@ return () => c.port2.postMessage(null);`).Invoke(js.FuncOf(func(js.Value, []js.V
 		c := yields.waiting[0]
 		yields.waiting = yields.waiting[1:]
 		yields.Unlock()
+		ranLoop()
 		close(c)
 		return nil
 	}))

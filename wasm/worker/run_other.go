@@ -14,3 +14,7 @@ func Run() {
 // Yield lets the worker's event loop run (see the js/wasm Yield); here there
 // is none, so it only returns ctx's error.
 func Yield(ctx context.Context) error { return ctx.Err() }
+
+// progressYield lets the event loop run now and then (see Progress); here
+// there is none.
+func progressYield() {}

@@ -130,6 +130,13 @@ func TaskFrom(ctx context.Context) (Task, bool) {
 // a result. It is an error to call it with a ctx that is not a handler's, or
 // with a value that cannot be sent; after the task ended it does nothing and
 // returns the ctx's error.
+//
+// In js/wasm builds, when more than 10 ms passed since the worker's event loop
+// last ran Go code (a message from the host, a Yield), Progress first lets it
+// run once, as Yield does: a handler that computes and reports progress,
+// without waiting nor calling Yield, still hears a cancel (its ctx ends, and
+// Progress returns ctx's error). Otherwise it costs a clock read. Called
+// from a js.FuncOf callback, where waiting would deadlock, it never yields.
 func Progress(ctx context.Context, value any) error {
 	t, ok := ctx.Value(taskKey{}).(*task)
 	if !ok {
@@ -140,6 +147,7 @@ func Progress(ctx context.Context, value any) error {
 		return fmt.Errorf("worker.Progress: %w", err)
 	}
 	s := t.server
+	progressYield() // lets a cancel in, for a loop that reports progress and never waits
 	s.mu.Lock()
 	live := s.running[t.ID] == t && !t.canceled
 	s.mu.Unlock()

@@ -110,6 +110,45 @@ func main() {
 			}
 		}
 	})
+	// progressSpin computes without waiting and reports progress after
+	// every step, checking its ctx; it never calls Yield. It answers with
+	// its ctx's error once it sees it end, or, after 20 s, says it never did.
+	worker.Handle("progressSpin", func(ctx context.Context, _ any) (any, error) {
+		x := 1.0
+		start := time.Now()
+		for n := 0; ; n++ {
+			for i := 0; i < 10_000; i++ {
+				x = x*1.0000001 + 1e-9
+			}
+			_ = worker.Progress(ctx, n)
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if time.Since(start) > 20*time.Second {
+				return "never saw its ctx end", nil
+			}
+		}
+	})
+	// progressInCallback reports progress from a js.FuncOf callback, 30 ms
+	// after the event loop last ran Go code: once called back at once by
+	// JS it called, once from a setTimeout. It answers both reports' errors.
+	worker.Handle("progressInCallback", func(ctx context.Context, _ any) (any, error) {
+		report := js.FuncOf(func(js.Value, []js.Value) any {
+			for start := time.Now(); time.Since(start) < 30*time.Millisecond; {
+			}
+			if err := worker.Progress(ctx, 1); err != nil {
+				return err.Error()
+			}
+			return "ok"
+		})
+		defer report.Release()
+		inCall := report.Invoke().String()
+		later := make(chan string, 1)
+		timeout := js.FuncOf(func(js.Value, []js.Value) any { later <- report.Invoke().String(); return nil })
+		defer timeout.Release()
+		js.Global().Call("setTimeout", timeout, 0)
+		return []string{inCall, <-later}, nil
+	})
 	// stubborn waits for a release task, ignoring its ctx; it answers
 	// whether its ctx had ended by then.
 	worker.Handle("stubborn", func(ctx context.Context, _ any) (any, error) {
