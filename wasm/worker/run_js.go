@@ -311,8 +311,14 @@ var yields struct {
 // worker-cancel that came meanwhile), and its messages come in order, so
 // each wakes the Yield that waited longest. The listener lives as long as
 // the worker; under Node.js it does not keep the thread alive by itself.
+// Under Node.js a setImmediate does it instead: a MessagePort's listener
+// takes the messages posted to it while it runs in the same turn, up to a
+// thousand, so a loop of Yields there let the host's messages in only
+// every thousandth (a cancel took a second, measured), where the event
+// loop polls for them before each setImmediate.
 var yieldPost = sync.OnceValue(func() js.Value {
 	return js.Global().Get("Function").New("wake", `
+if (typeof setImmediate === 'function') return () => setImmediate(wake);
 const c = new MessageChannel();
 c.port1.onmessage = () => wake();
 if (c.port1.unref) c.port1.unref();
