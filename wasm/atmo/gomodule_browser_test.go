@@ -648,29 +648,8 @@ func TestGoModuleHandlerThatOnlyReportsProgressSeesItsCancel(t *testing.T) {
 	// never waits nor calls Yield: Progress lets the event loop in now and
 	// then, so the cancel reaches ctx and the worker is not terminated
 	// past its CancelGrace.
-	tm, wm := goPool(t, atmo.WorkerConfig{Tasks: []string{"progressSpin", "echo"}, Module: moduleURL(t, goTestModule), CancelGrace: 3 * time.Second})
-	progress := make(chan struct{}, 1)
-	task, err := tm.AddTask(atmo.TaskParams{Name: "progressSpin", OnProgress: func(atmo.Progress) {
-		select {
-		case progress <- struct{}{}:
-		default:
-		}
-	}})
-	require.NoError(t, err)
-	select {
-	case <-progress:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no progress report")
-	}
-	time.Sleep(50 * time.Millisecond)
-	task.Cancel()
-	require.Eventually(t, func() bool { return tm.Stats().Workers[0].InFlight == 0 }, 10*time.Second, 5*time.Millisecond)
-	require.NoError(t, wm.Ready(goCtx(t)))
-	assert.Zero(t, tm.Stats().Restarted, "its worker was not terminated and replaced")
-	assert.Empty(t, tm.Stats().Workers[0].LastError)
-	got, err := tm.Do(goCtx(t), "echo", 42)
-	require.NoError(t, err)
-	assert.Equal(t, 42.0, got)
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: []string{"progressSpin", "echo"}, Module: moduleURL(t, goTestModule), CancelGrace: 3 * time.Second})
+	atmotest.CancelReachesAProgressLoop(goCtx(t), t, tm)
 }
 
 func TestGoModuleProgressFromAJSCallbackNeverWaitsForTheEventLoop(t *testing.T) {

@@ -274,23 +274,8 @@ func TestCancelReachesAGoWorkerThreadWhichKeepsServing(t *testing.T) {
 
 func TestCancelReachesAGoHandlerThatOnlyComputesAndReportsProgress(t *testing.T) {
 	// No wait, no Yield: Progress lets the event loop in every 10 ms.
-	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"progressSpin", "echo"}, Module: module(t, testModule), CancelGrace: 3 * time.Second})
-	progress := make(chan struct{}, 1)
-	task, err := tm.AddTask(atmo.TaskParams{Name: "progressSpin", OnProgress: func(atmo.Progress) {
-		select {
-		case progress <- struct{}{}:
-		default:
-		}
-	}})
-	require.NoError(t, err)
-	<-progress
-	task.Cancel()
-	require.Eventually(t, func() bool { return tm.Stats().Workers[0].InFlight == 0 }, 10*time.Second, 5*time.Millisecond)
-	got, err := tm.Do(testCtx(t), "echo", "after")
-	require.NoError(t, err)
-	assert.Equal(t, "after", got)
-	assert.Zero(t, tm.Stats().Restarted)
-	assert.Equal(t, atmo.WorkerAvailable, wm.Workers()[0].Status())
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"progressSpin", "echo"}, Module: module(t, testModule), CancelGrace: 3 * time.Second})
+	atmotest.CancelReachesAProgressLoop(testCtx(t), t, tm)
 }
 
 func TestAGoHandlerOfHandleJSMovesBytesThroughAWorkerThreadUncopied(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"syscall/js"
 	"testing"
+	"time"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
 	"github.com/stretchr/testify/assert"
@@ -87,4 +88,36 @@ func FailedToStartOnce(ctx context.Context, t *testing.T, tm *atmo.TaskManager, 
 	case <-ctx.Done():
 		t.Fatal("the task that waited for the workers did not fail")
 	}
+}
+
+// CancelReachesAProgressLoop checks a pool whose one worker, a Go module's,
+// handles "progressSpin" (it computes and reports progress after each
+// step, never waiting nor calling worker.Yield, and returns its ctx's error
+// once it sees it end) and "echo". Cancelled, the handler sees its ctx end,
+// as worker.Progress lets the event loop in now and then: the worker
+// answers the next task without being terminated and replaced, as it is
+// when a handler ignores a cancel past CancelGrace.
+func CancelReachesAProgressLoop(ctx context.Context, t *testing.T, tm *atmo.TaskManager) {
+	t.Helper()
+	progress := make(chan struct{}, 1)
+	task, err := tm.AddTask(atmo.TaskParams{Name: "progressSpin", OnProgress: func(atmo.Progress) {
+		select {
+		case progress <- struct{}{}:
+		default:
+		}
+	}})
+	require.NoError(t, err)
+	select {
+	case <-progress:
+	case <-ctx.Done():
+		t.Fatal("no progress report")
+	}
+	task.Cancel()
+	require.Eventually(t, func() bool { return tm.Stats().Workers[0].InFlight == 0 }, 10*time.Second, 5*time.Millisecond)
+	got, err := tm.Do(ctx, "echo", "after")
+	require.NoError(t, err)
+	assert.Equal(t, "after", got)
+	s := tm.Stats()
+	assert.Zero(t, s.Restarted, "its worker was not terminated and replaced")
+	assert.Empty(t, s.Workers[0].LastError)
 }
