@@ -252,24 +252,36 @@ func yield() {
 // in within about 10 ms.
 const progressYieldEvery = 10 * time.Millisecond
 
-// loopBase and loopAt tell when the event loop last ran Go code: loopAt is
-// that time, in ns since loopBase (a monotonic reading).
+// loopRuns counts the times the event loop ran Go code (a message from the
+// host, a yield's wake); progress holds the count Progress last saw and
+// when, in ns since loopBase (a monotonic reading). Counting, not reading
+// the clock, keeps the clock off the path of every message: Progress reads
+// it, once a call.
 var (
 	loopBase = time.Now()
-	loopAt   atomic.Int64
+	loopRuns atomic.Uint64
+	progress struct{ runs, at atomic.Int64 }
 )
 
 // ranLoop notes that the event loop ran Go code just now.
-func ranLoop() { loopAt.Store(int64(time.Since(loopBase))) }
+func ranLoop() { loopRuns.Add(1) }
 
-// progressYield yields (see yield) when the event loop last ran Go code
-// more than progressYieldEvery ago, unless the caller is a js.FuncOf
-// callback: there the event loop waits for the callback to return, so a
-// wait for it would never end (Go reports a deadlock).
+// progressYield yields (see yield) when the event loop has not run Go code
+// since a Progress call more than progressYieldEvery ago, unless the
+// caller is a js.FuncOf callback: there the event loop waits for the
+// callback to return, so a wait for it would never end (Go reports a
+// deadlock).
 func progressYield() {
-	if time.Since(loopBase)-time.Duration(loopAt.Load()) < progressYieldEvery {
+	now, runs := int64(time.Since(loopBase)), int64(loopRuns.Load())
+	if runs != progress.runs.Load() {
+		progress.runs.Store(runs)
+		progress.at.Store(now)
 		return
 	}
+	if time.Duration(now-progress.at.Load()) < progressYieldEvery {
+		return
+	}
+	progress.at.Store(now) // in a callback, the stack is read again only after as long
 	if inJSCallback() {
 		return
 	}
