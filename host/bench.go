@@ -421,7 +421,7 @@ func runBench(ctx context.Context, set benchSettings, prof *benchProfile, log, p
 	if err != nil {
 		return nil, fmt.Errorf("listen on a loopback port: %w", err)
 	}
-	srv := &http.Server{Handler: benchHandler(root), ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(benchHandler(root))
 	go srv.Serve(ln)
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/bench/"

@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -213,7 +212,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on a loopback port: %w", err)
 	}
-	srv := &http.Server{Handler: NewHandler(Config{WasmDir: *wasmDir}), ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(NewHandler(Config{WasmDir: *wasmDir}))
 	go srv.Serve(ln)
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/"

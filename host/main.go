@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path"
@@ -172,10 +171,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
 		fmt.Fprintf(stderr, "host: warning: listening on %s, reachable from other machines\n", ln.Addr())
 	}
-	srv := &http.Server{
-		Handler:           NewHandler(Config{WasmDir: *wasmDir, Isolate: *isolate, Mounts: mounts, AllowedHosts: allowHosts}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := newServer(NewHandler(Config{WasmDir: *wasmDir, Isolate: *isolate, Mounts: mounts, AllowedHosts: allowHosts}))
 	fmt.Fprintf(stdout, "atmo: serving the dashboard on http://%s/ (Ctrl-C to stop)\n", displayAddr(ln.Addr()))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

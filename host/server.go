@@ -103,6 +103,13 @@ func NewHandler(cfg Config) http.Handler {
 	return s
 }
 
+// newServer is the http.Server of serve, demo and bench: one that gives
+// up on a request whose header does not come, and closes a keep-alive
+// connection left idle, so that neither holds a connection for ever.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+}
+
 // buildHint says, in a 404, how a file of the build directory is made:
 // make build in the atmo repository; in a module of the user's own (go
 // tool host), which has no such target, the go build command (what, then
@@ -267,6 +274,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if hidden(p) {
+		http.Error(w, fmt.Sprintf("404 not found: %s (a name that starts with \".\" is not served, as .env or .git/ often hold secrets: rename it to serve it)", r.URL.Path), http.StatusNotFound)
+		return
+	}
 	if p == "/api/examples" {
 		s.serveExamples(w, r)
 		return
@@ -368,6 +379,12 @@ func safePath(p string) bool {
 		}
 	}
 	return true
+}
+
+// hidden says whether a segment of p starts with a dot: a dotfile or dot
+// folder (.env, .git/) of a mounted directory, which is not served.
+func hidden(p string) bool {
+	return strings.HasPrefix(p, ".") || strings.Contains(p, "/.")
 }
 
 // asset is one file, read once, with its compressed forms made on demand.

@@ -826,3 +826,29 @@ func TestServerOnLoopbackAnswersOnlyItsOwnHostNames(t *testing.T) {
 	assert.Equal(t, 2, run([]string{"serve", "-allow-host", "evil.example:80"}, io.Discard, &stderr), "a port is no host name")
 	assert.Contains(t, stderr.String(), "want a host name")
 }
+
+func TestServerServesNoDotFileOrDotFolder(t *testing.T) {
+	dir, _ := fakeWasmDir(t)
+	mount := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(mount, ".env"), []byte("API_KEY=secret"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(mount, ".git"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(mount, ".git", "config"), []byte("[remote] url=secret"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(mount, "app.js"), []byte("// app"), 0o644))
+	srv := httptest.NewServer(NewHandler(Config{WasmDir: dir, Mounts: []Mount{{Prefix: "/m/", Dir: mount}}}))
+	defer srv.Close()
+	for _, path := range []string{"/m/.env", "/m/.git/config", "/m/%2Eenv"} {
+		res, body := get(t, srv.URL+path)
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, path)
+		assert.NotContains(t, string(body), "=secret", path)
+		assert.Contains(t, string(body), `a name that starts with "." is not served`, "%s: says why", path)
+	}
+	res, body := get(t, srv.URL+"/m/app.js")
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, "// app", string(body))
+}
+
+func TestTheServerClosesAConnectionLeftIdle(t *testing.T) {
+	srv := newServer(http.NotFoundHandler()) // serve's, demo's and bench's
+	assert.Positive(t, srv.IdleTimeout, "a keep-alive connection left idle is closed")
+	assert.Positive(t, srv.ReadHeaderTimeout, "a request whose header never ends is given up")
+}
