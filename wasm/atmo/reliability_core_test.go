@@ -359,6 +359,33 @@ func TestACrashOfTheLastWorkerForANameFailsItsTaskWithTheCrashNotARetry(t *testi
 	assert.Equal(t, 0, tm.Stats().Retried, "no retry ran")
 }
 
+func TestATimedOutTaskWaitingToRunAgainWhoseLastWorkerCrashesFailsWithTheCrashNamingTheTimeout(t *testing.T) {
+	// The task timed out with Retries left, and waits for its worker to
+	// stop it to run again; then the worker crashes, under Restart.Never,
+	// and no worker is left to run it. The crash ended it, as it ends
+	// every task running there (see the test above): ErrWorkerCrashed,
+	// saying that its last run timed out, and so which limit to raise.
+	tm := NewTaskManagerWithOptions(Options{Restart: RestartPolicy{Never: true}})
+	defer tm.Close()
+	clk := withClock(tm)
+	c := cfg("stops", "hang")
+	p, fakes := fakePool(t, tm, hangOn(t), c)
+	require.NoError(t, p.ready(ctx(t)))
+	f := (*fakes)[0]
+	f.onCancel = func(*fakeTransport, string) {} // hears the cancel, and goes on
+	res := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second, Retries: 1})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	clk.Advance(time.Second) // timed out: its worker is asked to stop it
+	p.workerExit(f.w, "exit code 1")
+	r := <-res
+	require.ErrorIs(t, r.Err, ErrWorkerCrashed, "%v", r.Err)
+	assert.NotErrorIs(t, r.Err, ErrTimeout, "one sentinel: the crash ended it")
+	assert.Contains(t, r.Error, "exit code 1", "says what crashed")
+	assert.Contains(t, r.Error, "ran longer than 1s", "it says its last run timed out")
+	assert.Contains(t, r.Error, "its TaskParams.Timeout", "and which limit to raise")
+	assert.Equal(t, 0, tm.Stats().Retried, "it never ran again")
+}
+
 func TestADyingWorkerTakesNoMoreTasksThoughItsAnswersStillCome(t *testing.T) {
 	// Node.js: a thread's uncaught error comes ahead of its exit, and of
 	// answers it posted before. A task queued behind waits for the worker

@@ -690,13 +690,20 @@ func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration, 
 
 // leftWorker is the error with which a task that left its worker unsettled
 // runs again or fails: err, unless it timed out and waited for its worker
-// to stop it, when it is that timeout. Called with mu held.
+// to stop it, when it is that timeout; but when what took it off (err: a
+// crash) or a close leaves it no worker to run again on, that ended it,
+// and the error says so, and that its last run timed out. Called with mu
+// held.
 func (tm *TaskManager) leftWorker(t *TaskRequest, err error) {
 	if timeout, ok := tm.retryAfter[t]; ok {
 		delete(tm.retryAfter, t)
-		err = timeout
-		if tm.closed {
+		switch {
+		case tm.closed:
 			err = closedBeforeRetry(t, "the TaskManager was closed", timeout)
+		case err != nil && len(tm.byName[t.name]) == 0:
+			err = fmt.Errorf("%w, before it ran again after its last run timed out (%v)", err, timeout)
+		default:
+			err = timeout
 		}
 	}
 	tm.retryOrFail(t, err)
