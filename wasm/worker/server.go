@@ -137,6 +137,8 @@ func TaskFrom(ctx context.Context) (Task, bool) {
 // without waiting nor calling Yield, still hears a cancel (its ctx ends, and
 // Progress returns ctx's error). Otherwise it costs a clock read. Called
 // from a js.FuncOf callback, where waiting would deadlock, it never yields.
+// As around Yield, hold no lock across it that one of your own js.FuncOf
+// callbacks takes: that callback may run in the yield, and wait for ever.
 func Progress(ctx context.Context, value any) error {
 	t, ok := ctx.Value(taskKey{}).(*task)
 	if !ok {
