@@ -57,11 +57,11 @@ wire.sizeOut = (n) => {
 // (warm memory, see recycle), not for good: keepAfter is the buffer to keep
 // after a message of n bytes was written in b, b itself unless it is past
 // WIRE_KEEP and more than twice what such a message may need (the writer
-// keeps room for 3 bytes per UTF-16 unit of a string, so a message of n
-// bytes may have needed 3n: a buffer grown while writing it is never more
-// than twice that, and one string of 6M characters, a 6 MB message, grows
-// it past WIRE_KEEP every time); then a small one, with the message copied
-// in, which end hands Go as wire.in, as it hands a grown one (see deliver).
+// keeps room for 3 bytes per UTF-16 unit of a string up to LONG_STR units,
+// so a message of n bytes may have needed 3n: a buffer grown while writing
+// it is never more than twice that); then a small one, with the message
+// copied in, which end hands Go as wire.in, as it hands a grown one (see
+// deliver).
 const keepAfter = (b, n) => {
   if (b.length <= WIRE_KEEP || b.length <= 6 * n) return b;
   const small = new Uint8Array(Math.max(n, 1 << 16));
@@ -164,7 +164,16 @@ const room = (k) => {
   w8 = b; wv = new DataView(b.buffer);
 };
 const writeLen = (n) => { wv.setUint32(wpos, n, true); wpos += 4; };
+// A string of up to LONG_STR UTF-16 units gets room for its longest UTF-8
+// (3 bytes a unit) and is encoded at once; a longer one gets room for one
+// byte a unit, and more as encodeInto runs out of it (read < length), so
+// that a 64M-character ASCII string grows the buffer to 64 MB, not 192 MB
+// (a string of 2^29 characters asked for 1.6 GB, and failed where the
+// string itself fit). encodeInto never splits a surrogate pair: read ends
+// between code points.
+const LONG_STR = 1 << 16;
 const writeStr = (s) => {
+  if (s.length > LONG_STR) return writeLongStr(s);
   room(4 + 3 * s.length);
   const at = wpos;
   wpos += 4;
@@ -176,6 +185,19 @@ const writeStr = (s) => {
   const { written } = utf8in.encodeInto(s, w8.subarray(wpos));
   wv.setUint32(at, written, true);
   wpos += written;
+};
+const writeLongStr = (s) => {
+  room(4 + s.length);
+  const at = wpos;
+  wpos += 4;
+  for (;;) {
+    const { read, written } = utf8in.encodeInto(s, w8.subarray(wpos));
+    wpos += written;
+    if (read === s.length) break;
+    s = s.slice(read); // a slice of a flat string: no copy
+    room(s.length + 3); // grows twofold at least: a few rounds for any text
+  }
+  wv.setUint32(at, wpos - at - 4, true);
 };
 const writeBytes = (b) => {
   if (b.length > INLINE) { room(5); w8[wpos++] = 8; writeLen(wrefs.length); wrefs.push(b); return; }

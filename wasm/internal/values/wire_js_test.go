@@ -560,9 +560,9 @@ func TestLoneSurrogatesBecomeU_FFFDAndMinusZeroCrossesBothWays(t *testing.T) {
 }
 
 // A steady stream of messages of one size reuses the wire's buffer: the
-// writer keeps room for 3 bytes per UTF-16 unit, so a string of 6M ASCII
-// characters (a 6 MB message, under WireKeep) grows wire.in past WireKeep
-// as it is written; that buffer must not be let go, and a fresh one
+// writer kept room for 3 bytes per UTF-16 unit, so a string of 6M ASCII
+// characters (a 6 MB message, under WireKeep) grew wire.in past WireKeep
+// as it was written; that buffer must not be let go, and a fresh one
 // grown, for every such message (fresh memory costs page faults: 240-300
 // ms per 64 MiB on this VM, see recycle).
 func TestASteadyStreamOfMidSizeStringsReusesTheWiresBuffer(t *testing.T) {
@@ -584,4 +584,41 @@ func TestASteadyStreamOfMidSizeStringsReusesTheWiresBuffer(t *testing.T) {
 		prev = in
 	}
 	assert.Equal(t, 0, fresh, "messages of one size after the first wrote into a new buffer")
+}
+
+// The writer kept room for 3 bytes per UTF-16 unit of every string before
+// encoding it: a 64 MiB ASCII string, a 64 MiB message, grew wire.in to
+// 192 MiB (and a string of 2^29 characters asked for 1.6 GB, which may
+// fail where the string itself fits). A long string's room is now
+// proportionate to what it encodes to, whatever it holds.
+func TestALongStringGrowsTheWiresBufferInProportionToItsBytes(t *testing.T) {
+	const n = 64 << 20
+	r := NewReceiver(func(b []byte) {
+		require.Len(t, b, 1+4+n, "tag, length, the string's bytes")
+	}, func(js.Value) { t.Fatal("written to the wire") })
+	defer r.Release()
+	ascii := js.Global().Get("Function").New(`return 'x'.repeat(64 << 20);`).Invoke()
+	Codec.Call("deliver", r.JS, Codec.Get("encode"), ascii)
+	assert.LessOrEqual(t, wire.Get("in").Length(), n+n/4, "JS's buffer for a 64 MiB ASCII string")
+	Codec.Call("encode", "small")
+	require.Equal(t, 1<<16, wire.Get("in").Length(), "let go at a small message")
+
+	// Multi-byte text, and a surrogate pair at every place a chunk may end.
+	for _, src := range []string{
+		`return 'é'.repeat(3 << 20) + 'x';`,
+		`return 'x'.repeat(100003) + '€'.repeat(1 << 20) + '\ud83d\ude00'.repeat(1 << 19) + 'end';`,
+		`return '\ud83d\ude00'.repeat(3 << 20);`,
+		`return 'a\ud800b'.repeat(1 << 18);`, // lone surrogates: U+FFFD, 3 bytes each
+	} {
+		s := js.Global().Get("Function").New(src).Invoke()
+		before := wire.Get("in").Length()
+		n := Codec.Call("encode", js.Global().Get("Array").Call("of", "pre", s, "post")).Int()
+		got, err := DecodeReceived(ReceivedNow(n))
+		require.NoError(t, err)
+		list := got.([]any)
+		require.Equal(t, "pre", list[0])
+		require.Equal(t, s.String(), list[1], src)
+		require.Equal(t, "post", list[2])
+		assert.LessOrEqual(t, wire.Get("in").Length(), max(before, 2*n+(1<<16)), "%s: the buffer, against the message's %d bytes", src, n)
+	}
 }
