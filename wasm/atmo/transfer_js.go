@@ -19,7 +19,10 @@ import (
 // cannot be sent twice: it takes no Retries, and it fails with
 // ErrWorkerCrashed should its worker be replaced while it runs. A
 // SharedArrayBuffer (or a view of one) crosses shared instead, as it is:
-// nothing moves, and Retries stand.
+// nothing moves, and Retries stand. Under Node.js, a small Buffer
+// (Buffer.from('abc'), Buffer.allocUnsafe(10)) is a view into Node's shared
+// pool, which cannot move: its own bytes cross as a copy (a Uint8Array),
+// the Buffer is left as it was, and Retries stand.
 func Transfer(v js.Value) any { return values.Moved{Value: v, By: "atmo.Transfer"} }
 
 // TransferWith sends the JS value v with list, the transferables in it

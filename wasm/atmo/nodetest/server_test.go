@@ -883,3 +883,40 @@ parentPort.on('message', (d) => {
 	external := js.Global().Get("process").Call("memoryUsage").Get("external").Float()
 	assert.Less(t, external, float64(256<<20), "this thread still holds %.0f MiB of ArrayBuffers after 150 raw results of 4 MiB", external/(1<<20))
 }
+
+// A small Node.js Buffer (Buffer.from('abc'), Buffer.allocUnsafe(10)) is
+// a view into Node's shared 8 KiB pool, whose ArrayBuffer cannot move:
+// postMessage copies it whole, without a word. atmo.Transfer of one sent
+// the worker the whole pool (8 KiB, with every other small Buffer's bytes
+// in it) for a 3-byte view; it now sends the view's own bytes, and as
+// nothing moves, the sender's Buffer keeps its bytes and Retries stand.
+func TestATransferOfAPooledNodeBufferSendsTheViewsBytesNotTheWholePool(t *testing.T) {
+	w := script(t, "look.js", fmt.Sprintf(`const { atmoWorker } = require(%q);
+atmoWorker({ look: ({ b }) => ({ offset: b.byteOffset, length: b.byteLength, whole: b.buffer.byteLength, text: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString() }) });`,
+		abs(t, repoRoot+"/jsworker/atmo-worker.js")))
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"look"}, Script: w})
+	buffer := js.Global().Get("Buffer")
+	other := buffer.Call("from", "another Buffer's bytes")
+	abc := buffer.Call("from", "abc")
+	require.True(t, abc.Get("buffer").Equal(other.Get("buffer")), "both in Node's pool")
+	require.Equal(t, buffer.Get("poolSize").Int(), abc.Get("buffer").Get("byteLength").Int())
+
+	got, err := tm.Do(testCtx(t), "look", map[string]any{"b": atmo.Transfer(abc)})
+	require.NoError(t, err)
+	m := got.(map[string]any)
+	assert.Equal(t, "abc", m["text"])
+	assert.Equal(t, 3.0, m["length"])
+	assert.Equal(t, 3.0, m["whole"], "the view's bytes, not Node's whole pool: %v", m)
+	assert.Equal(t, "abc", abc.Call("toString").String(), "the pool cannot move: the sender's Buffer is as it was")
+
+	_, err = tm.AddTask(atmo.TaskParams{Name: "look", Params: map[string]any{"b": atmo.Transfer(abc)}, Retries: 2})
+	require.NoError(t, err, "nothing moves: Retries stand")
+
+	// A Buffer of its own (past half the pool) moves, as any buffer does.
+	own := buffer.Call("alloc", 8192)
+	own.Call("write", "own")
+	got, err = tm.Do(testCtx(t), "look", map[string]any{"b": atmo.Transfer(own)})
+	require.NoError(t, err)
+	assert.Equal(t, 8192.0, got.(map[string]any)["whole"])
+	assert.Equal(t, 0, own.Get("byteLength").Int(), "moved: detached here")
+}

@@ -58,7 +58,9 @@ func init() {
 	isMoving = func(v any) bool {
 		switch x := v.(type) {
 		case Moved:
-			return !shared(x.buffer()) // a SharedArrayBuffer crosses shared: nothing moves
+			// A SharedArrayBuffer crosses shared, a view of Node's Buffer
+			// pool as a copy of its bytes: nothing moves.
+			return !shared(x.buffer()) && !pooled(x.Value)
 		case Carrying:
 			return x.List.Length() > 0
 		}
@@ -97,6 +99,43 @@ func detached(b js.Value) bool { return codecDetached.Invoke(b).Bool() }
 func shared(b js.Value) bool {
 	return jsSharedAB.Type() == js.TypeFunction && b.InstanceOf(jsSharedAB)
 }
+
+// jsBuffer is Node.js's Buffer (undefined in a browser).
+var jsBuffer = js.Global().Get("Buffer")
+
+// pooled says whether v is a view into an ArrayBuffer that cannot move:
+// under Node.js, a small Buffer (Buffer.from('abc'), Buffer.allocUnsafe(10))
+// is a view into an 8 KiB pool that all of them share, marked untransferable,
+// which postMessage copies whole, without a word, when it is listed: the
+// worker got the whole pool, with the bytes of every other small Buffer in
+// it, for a view of 3 bytes. ToJS sends a copy of the view's bytes instead.
+func pooled(v js.Value) bool {
+	return jsBuffer.Type() == js.TypeFunction && isPooled.Invoke(v).Bool()
+}
+
+// isPooled tells pooled's views: by worker_threads.isMarkedAsUntransferable
+// where Node.js has it (21 and later), else (Node.js 20) a Buffer that is
+// part of an ArrayBuffer of Buffer.poolSize bytes, as the pool's views are.
+var isPooled = js.Global().Get("Function").New(`
+const get = globalThis.process && process.getBuiltinModule ? process.getBuiltinModule : globalThis.require;
+let marked;
+try { marked = get && get('worker_threads').isMarkedAsUntransferable; } catch (_) {}
+return (v) => {
+  if (!ArrayBuffer.isView(v)) return false;
+  const b = v.buffer;
+  if (!(b instanceof ArrayBuffer) || v.byteLength === b.byteLength) return false;
+  if (typeof marked === 'function') return marked(b);
+  return Buffer.isBuffer(v) && b.byteLength === Buffer.poolSize;
+};`).Invoke()
+
+// viewCopy is a copy of the view v's bytes, in an ArrayBuffer of their own:
+// a Uint8Array for a Buffer (as postMessage clones one), a DataView for a
+// DataView, else a typed array of v's kind.
+var viewCopy = js.Global().Get("Function").New("v", `
+const b = v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
+if (v instanceof DataView) return new DataView(b);
+if (typeof Buffer === 'function' && Buffer.isBuffer(v)) return new Uint8Array(b);
+return new v.constructor(b);`)
 
 // Moved is a JS typed array or ArrayBuffer that crosses by transfer: the
 // receiver gets the bytes without a copy, and the sender's buffer is left
@@ -202,10 +241,14 @@ func ToJS(v any, transfer *[]any) js.Value {
 	case js.Value:
 		return x
 	case Moved:
-		if b := x.buffer(); transfer != nil && !shared(b) {
+		v := x.Value
+		if pooled(v) {
+			v = viewCopy.Invoke(v) // its own bytes, in a buffer of its own, which moves
+		}
+		if b := (Moved{Value: v}).buffer(); transfer != nil && !shared(b) {
 			*transfer = append(*transfer, b)
 		}
-		return x.Value
+		return v
 	case Carrying:
 		if transfer != nil {
 			for i, n := 0, x.List.Length(); i < n; i++ {
