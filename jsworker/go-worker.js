@@ -33,6 +33,7 @@
 // closes the worker, so the host fails the running task instead of waiting.
 // A module that cannot be loaded ends the same way, with the reason; one
 // built for another target (GOOS=wasip1, no Go at all: see wrongTarget),
+// one built by a Go whose wasm_exec.js is not the one loaded (see otherGo),
 // or one that is no atmo worker (see notAWorker), adds permanent: true, as
 // starting it again would fail the same way.
 //
@@ -297,6 +298,14 @@
         return;
       }
       const go = new root.Go();
+      // A module that needs what this wasm_exec.js does not give (one
+      // built by another Go) would fail to instantiate every time: it says
+      // so once, and which Go to use, and the host does not retry it.
+      const other = otherGo(module, go.importObject, name, cfg.wasmExec || (inWebWorker ? defaultWasmExec() : ''));
+      if (other) {
+        die(other, 1, true);
+        return;
+      }
       if (!inWebWorker) go.env = Object.assign({ TMPDIR: require('os').tmpdir() }, process.env); // as the main thread's
       go.exit = (c) => {
         code = c;
@@ -440,6 +449,70 @@
     }
     const what = from.length ? `it imports from ${from.map((m) => JSON.stringify(m)).join(', ')}, not "gojs"` : 'it imports nothing, where a Go program imports wasm_exec.js\'s functions from "gojs"';
     return `${name} is not a Go program built with GOOS=js GOARCH=wasm (${what}); ${build}`;
+  }
+
+  // otherGo says why module cannot run on this wasm_exec.js, or '' if it
+  // can: it imports what importObject does not give, which makes
+  // WebAssembly.instantiate throw a LinkError however often it is tried.
+  // That is a module built by another Go than the one whose wasm_exec.js
+  // this is: before Go 1.21 it imported from "go", not "gojs", and the
+  // functions it imports change between releases. The module's Go is named
+  // from its producers section (Go's linker writes it), where it has one.
+  function otherGo(module, importObject, name, wasmExec) {
+    let missing;
+    try {
+      missing = WebAssembly.Module.imports(module).filter((i) => {
+        const from = importObject && importObject[i.module];
+        if (from === null || (typeof from !== 'object' && typeof from !== 'function')) return true;
+        return i.kind === 'function' ? typeof from[i.name] !== 'function' : !(i.name in from);
+      });
+    } catch (_) {
+      return ''; // not for this check to say: instantiate says what is wrong
+    }
+    if (!missing.length) return '';
+    const version = goVersionOf(module);
+    const shown = missing.slice(0, 3).map((i) => `${i.module}.${i.name}`).join(', ') + (missing.length > 3 ? `, and ${missing.length - 3} more` : '');
+    const served = `the wasm_exec.js ${wasmExec ? `at ${wasmExec} ` : ''}`;
+    const built = version ? `built by ${version}` : 'built by another Go';
+    const serve = version ? `the wasm_exec.js of ${version}` : 'the wasm_exec.js of the Go that built it';
+    return `${name} is ${built}, and ${served}is of another Go: it does not give what the module imports (${shown}); rebuild the module (GOOS=js GOARCH=wasm) with the Go whose wasm_exec.js is served, or serve ${serve} ($(go env GOROOT)/lib/wasm/wasm_exec.js; misc/wasm/ before Go 1.24) and give its URL with GoModuleOptions.WasmExec (loadAtmo's wasmExec in the JS API)`;
+  }
+
+  // goVersionOf reads the Go version that built module from its producers
+  // section ({language: [[Go, version]], ...}), or ''.
+  function goVersionOf(module) {
+    try {
+      const sections = WebAssembly.Module.customSections(module, 'producers');
+      if (!sections.length) return '';
+      const b = new Uint8Array(sections[0]);
+      let at = 0;
+      const uleb = () => {
+        let n = 0;
+        for (let shift = 0; at < b.length && shift < 35; shift += 7) {
+          const x = b[at++];
+          n += (x & 0x7f) * 2 ** shift;
+          if (!(x & 0x80)) break;
+        }
+        return n;
+      };
+      const str = () => {
+        const n = uleb();
+        const t = new TextDecoder().decode(b.subarray(at, at + n));
+        at += n;
+        return t;
+      };
+      for (let fields = uleb(); fields > 0 && at < b.length; fields--) {
+        const field = str();
+        for (let n = uleb(); n > 0 && at < b.length; n--) {
+          const who = str();
+          const version = str();
+          if (field === 'language' && who === 'Go' && /^[\x20-\x7e]{1,64}$/.test(version)) return version;
+        }
+      }
+    } catch (_) {
+      // no version to name
+    }
+    return '';
   }
 
   // notAWorker says why module can never serve tasks, when its name

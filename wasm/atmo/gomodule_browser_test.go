@@ -1411,6 +1411,33 @@ func TestGoModuleBuiltForAnotherTargetFailsItsStartOnceSayingHowToBuildIt(t *tes
 	}
 }
 
+func TestGoModuleBuiltByAnotherGoFailsItsStartOnceSayingWhichWasmExecJSItNeeds(t *testing.T) {
+	origin := js.Global().Get("location").Get("origin").String()
+	cases := []struct {
+		name   string
+		module []byte
+		want   []string
+	}{
+		{"a newer Go", atmotest.GoModuleOfAnotherGo, []string{"is built by go1.99.0", "the wasm_exec.js at " + origin + "/wasm_exec.js is of another Go", "gojs.runtime.wasmExitOfTheFuture", "serve the wasm_exec.js of go1.99.0"}},
+		{"Go 1.20", atmotest.GoModuleBeforeGo121, []string{"is built by go1.20.14", "go.runtime.wasmExit", "rebuild the module"}},
+	}
+	for _, mode := range compileModes {
+		for _, c := range cases {
+			t.Run(mode+"/"+c.name, func(t *testing.T) {
+				compileIn(t, mode)
+				tm := atmo.NewTaskManager()
+				defer tm.Close()
+				wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"add"}, Module: jstest.BytesURL(t, c.module, "application/wasm"), Count: 2})
+				require.NoError(t, err)
+				defer wm.Close()
+				done := make(chan error, 1)
+				go func() { _, err := tm.Do(goCtx(t), "add", map[string]any{"a": 1, "b": 2}); done <- err }()
+				atmotest.FailedToStartOnce(goCtx(t), t, tm, wm, done, c.want...)
+			})
+		}
+	}
+}
+
 func TestGoModuleWasmExecThatIsNotFoundFailsTheStartSayingItsHTTPStatus(t *testing.T) {
 	origin := js.Global().Get("location").Get("origin").String()
 	cases := []struct{ name, path, want string }{

@@ -300,7 +300,8 @@ type inbound struct {
 	content  any
 	err      string // the worker's error; "" for none
 	// permanent: a worker-exit that says a start failing so would fail
-	// again (a Go module built for another target, or with no worker.Run).
+	// again (a Go module built for another target or by another Go than
+	// its wasm_exec.js's, or with no worker.Run).
 	permanent bool
 }
 
@@ -592,9 +593,10 @@ func (tm *TaskManager) workerDied(w *TaskWorker, reason string) {
 
 // bootFailed handles a start that failed: restart with backoff, or give up
 // after MaxBootFailures in a row, or at once for a failure no restart
-// changes (permanent: a Go module built for another target, or one that
-// is no atmo worker), when w's group grows no more either, so that the
-// tasks waiting for it fail now. Called with mu held.
+// changes (permanent: a Go module built for another target, or by
+// another Go than its wasm_exec.js's, or one that is no atmo worker), when
+// w's group grows no more either, so that the tasks waiting for it fail
+// now. Called with mu held.
 func (tm *TaskManager) bootFailed(w *TaskWorker, reason string, permanent bool) {
 	w.bootFailures++
 	tasks := tm.takeDown(w)

@@ -402,3 +402,20 @@ func TestAGoModuleBuiltForWasip1FailsItsStartOnceSayingHowToBuildIt(t *testing.T
 		})
 	}
 }
+
+func TestAGoModuleBuiltByAnotherGoFailsItsStartOnceSayingWhichWasmExecJSItNeeds(t *testing.T) {
+	for _, inWorker := range []bool{false, true} {
+		t.Run(map[bool]string{false: "compiled once", true: "in each thread"}[inWorker], func(t *testing.T) {
+			if inWorker {
+				atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
+				t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+			}
+			path := filepath.Join(t.TempDir(), "go1.99.wasm")
+			require.NoError(t, os.WriteFile(path, atmotest.GoModuleOfAnotherGo, 0o644))
+			tm, wm := start(t, atmo.WorkerConfig{Tasks: []string{"add"}, Module: path, Count: 2})
+			done := make(chan error, 1)
+			go func() { _, err := tm.Do(testCtx(t), "add", map[string]any{"a": 1, "b": 2}); done <- err }()
+			atmotest.FailedToStartOnce(testCtx(t), t, tm, wm, done, path+" is built by go1.99.0", "wasm_exec.js at ", "gojs.runtime.wasmExitOfTheFuture", "serve the wasm_exec.js of go1.99.0")
+		})
+	}
+}

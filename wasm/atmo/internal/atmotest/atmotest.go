@@ -56,6 +56,36 @@ var WASIModule = []byte{
 // program (a C or Rust library, say).
 var NotGoModule = []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
 
+// GoModuleOfAnotherGo is the smallest module a Go release newer than this
+// one could have built: it imports from gojs a function that this Go's
+// wasm_exec.js does not give, and its producers section says go1.99.0 built
+// it, as Go's linker writes it.
+var GoModuleOfAnotherGo = goModule("gojs", "runtime.wasmExitOfTheFuture", "go1.99.0")
+
+// GoModuleBeforeGo121 is the smallest module Go 1.20 could have built: it
+// imports wasm_exec.js's functions from "go", as Go did before 1.21.
+var GoModuleBeforeGo121 = goModule("go", "runtime.wasmExit", "go1.20.14")
+
+// goModule builds a module that imports one function, (i32) -> (), as
+// from.name, and names version as the Go that built it.
+func goModule(from, name, version string) []byte {
+	str := func(s string) []byte { return append([]byte{byte(len(s))}, s...) } // every length here is under 128
+	section := func(id byte, body ...[]byte) []byte {
+		b := []byte{}
+		for _, p := range body {
+			b = append(b, p...)
+		}
+		return append([]byte{id, byte(len(b))}, b...)
+	}
+	m := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
+	m = append(m, section(1, []byte{0x01, 0x60, 0x01, 0x7f, 0x00})...) // type 0: (i32) -> ()
+	m = append(m, section(2, []byte{0x01}, str(from), str(name), []byte{0x00, 0x00})...)
+	m = append(m, section(0, str("producers"), []byte{0x02},
+		str("language"), []byte{0x01}, str("Go"), str(version),
+		str("processed-by"), []byte{0x01}, str("Go cmd/compile"), str(version))...)
+	return m
+}
+
 // Starter is a worker manager of either transport.
 type Starter interface {
 	Ready(ctx context.Context) error
