@@ -1509,3 +1509,34 @@ func TestJSAPIClosingAWorkerOfAnotherManagerOrNeverMadeIsABadArgument(t *testing
 	assert.NotEqual(t, "closed", got["aStatus"])
 	assert.Equal(t, "ERR_BAD_ARGUMENT", got["never"], "an id no worker had")
 }
+
+func TestJSAPIAPriorityPastSafeIntegersSaysTheRangeNotThatItIsNoWholeNumber(t *testing.T) {
+	// 2 ** 60 is a whole number: what is wrong with it is its size, so the
+	// error says the range, as it does for 1e12 (the README: "priority and
+	// retries are whole numbers").
+	ctx := apiPage(t)
+	var got map[string]string
+	eval(t, ctx, js(`
+  const message = (p) => p.then(() => 'resolved', (e) => e.argument + ': ' + e.message);
+  const tm = atmo.createTaskManager();
+  const flat = atmo.createTaskManager({ agingInterval: -1 });
+  const out = {
+    aging: await message(tm.run('add', { a: 1, b: 2 }, { priority: 2 ** 60 })),
+    negative: await message(tm.run('add', { a: 1, b: 2 }, { priority: -(2 ** 60) })),
+    noAging: await message(flat.run('add', { a: 1, b: 2 }, { priority: 2 ** 60 })),
+    fraction: await message(tm.run('add', { a: 1, b: 2 }, { priority: 2.5 })),
+    retries: await message(tm.run('add', { a: 1, b: 2 }, { retries: 2 ** 60 })),
+  };
+  await tm.close();
+  await flat.close();
+  return out;`), &got)
+	for _, k := range []string{"aging", "negative", "noAging"} {
+		assert.NotContains(t, got[k], "must be a whole number", k)
+		assert.Contains(t, got[k], "priority: atmo: run(\"add\"): priority ", k)
+		assert.Contains(t, got[k], " run from -", k)
+	}
+	assert.Contains(t, got["aging"], "to 2305843009 (higher first)")
+	assert.Contains(t, got["noAging"], "to 9007199254740991")
+	assert.Contains(t, got["fraction"], "priority must be a whole number")
+	assert.Contains(t, got["retries"], "retries must be a whole number from 0 to 9007199254740991 (got 1152921504606847000)", "a whole number too: its range is what is wrong")
+}

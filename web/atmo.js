@@ -456,17 +456,21 @@ class TaskManager {
     if (gone) throw gone;
     checkName(name, where);
     const { priority, timeout, retries, transfer } = opts;
-    if (priority !== undefined && !Number.isSafeInteger(priority)) {
+    if (priority !== undefined && !Number.isInteger(priority)) {
       throw badArgument(`atmo: ${where}: priority must be a whole number, higher first (got ${String(priority)})`, 'priority');
     }
-    if (priority !== undefined && Math.abs(priority) > this._maxPriority) {
-      throw badArgument(`atmo: ${where}: priority ${priority}; with the manager's agingInterval priorities run from ${-this._maxPriority} to ${this._maxPriority} (higher first)`, 'priority');
+    // A whole number past the range is told the range, one past the safe
+    // integers (2 ** 60) too: what is wrong with it is its size.
+    const most = Math.min(this._maxPriority, Number.MAX_SAFE_INTEGER);
+    if (priority !== undefined && Math.abs(priority) > most) {
+      const bound = most === this._maxPriority ? "with the manager's agingInterval priorities" : 'priorities, safe integers,';
+      throw badArgument(`atmo: ${where}: priority ${priority}; ${bound} run from ${-most} to ${most} (higher first)`, 'priority');
     }
     if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0))) {
       throw badArgument(`atmo: ${where}: timeout must be 0 or more milliseconds of running (0: the worker config's taskTimeout, if any; Infinity: no limit) (got ${String(timeout)})`, 'timeout');
     }
     if (retries !== undefined && !(Number.isSafeInteger(retries) && retries >= 0)) {
-      throw badArgument(`atmo: ${where}: retries must be a whole number, 0 or more (got ${String(retries)})`, 'retries');
+      throw badArgument(`atmo: ${where}: retries must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER} (got ${String(retries)})`, 'retries');
     }
     if (opts.raw !== undefined && typeof opts.raw !== 'boolean') {
       throw badArgument(`atmo: ${where}: raw must be true (the result as the worker sent it) or false (by the value rules) (got ${shown(opts.raw)})`, 'raw');
