@@ -143,13 +143,15 @@ func (n *node) workDir(w *TaskWorker) string {
 // a file: URL) into an absolute path to an existing file; a relative path
 // is resolved against dir (see workDir).
 func (n *node) resolveFile(src, dir string) (string, error) {
-	if scheme, _, ok := strings.Cut(src, ":"); ok && len(scheme) > 1 && scheme != "file" && !strings.ContainsAny(scheme, `/\.`) {
+	scheme, _, ok := strings.Cut(src, ":")
+	fileURL := ok && strings.EqualFold(scheme, "file") // a scheme is case-insensitive: FILE:/// is one too
+	if ok && len(scheme) > 1 && !fileURL && !strings.ContainsAny(scheme, `/\.`) {
 		return "", fmt.Errorf("%q is a URL: a server worker's Script or Module is a file path or a file: URL", src)
 	}
 	var abs string
 	err := jsCall(func() {
 		p := src
-		if strings.HasPrefix(src, "file:") {
+		if fileURL {
 			p = n.url.Call("fileURLToPath", src).String()
 		}
 		abs = n.path.Call("resolve", dir, p).String()

@@ -920,3 +920,12 @@ atmoWorker({ look: ({ b }) => ({ offset: b.byteOffset, length: b.byteLength, who
 	assert.Equal(t, 8192.0, got.(map[string]any)["whole"])
 	assert.Equal(t, 0, own.Get("byteLength").Int(), "moved: detached here")
 }
+
+func TestAFileURLWithItsSchemeInCapitalsIsAFileURL(t *testing.T) {
+	// URL schemes are case-insensitive (RFC 3986 3.1): Node.js's own
+	// fileURLToPath and new Worker(new URL(...)) take FILE:///... as file:.
+	for _, scheme := range []string{"FILE", "File"} {
+		_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: scheme + "://" + abs(t, echoWorker), Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+		require.NoError(t, wm.Ready(testCtx(t)), scheme)
+	}
+}
