@@ -168,7 +168,7 @@ func startWebWorker(w *TaskWorker, url string, opts map[string]any) (*webWorker,
 		e.Call("preventDefault") // handled here; keeps the page's console clean
 		msg := ""
 		if m := e.Get("message"); m.Type() == js.TypeString {
-			msg = m.String()
+			msg = cutError(m.String()) // as a worker's own error is: the place still follows
 		}
 		if msg == "" {
 			msg = loadFailure(url, opts["type"] == "module")

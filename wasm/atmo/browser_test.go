@@ -801,3 +801,21 @@ func TestAWorkerScriptsErrorNamesItsLineAndFile(t *testing.T) {
 	assert.Contains(t, err.Error(), "Uncaught ReferenceError: nope is not defined")
 	assert.Contains(t, err.Error(), lib+":4:1", "the library that threw is named, not only the worker's script")
 }
+
+func TestAHugeUncaughtErrorDuringATaskIsCutAsAWorkersErrorIs(t *testing.T) {
+	script := jstest.BlobURL(t, `
+let id;
+self.onmessage = (e) => {
+  const d = e.data;
+  if (d.message === 'init-worker') { id = d.id; self.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  if (d.message !== 'worker-work') return;
+  throw new Error('bad row: ' + 'x'.repeat(1 << 20));
+};`)
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"t"}, Script: script})
+	_, err := tm.Do(testCtx(t), "t", nil)
+	var te *atmo.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Contains(t, te.Message, "bad row: xxx")
+	assert.Less(t, len(te.Message), 8<<10, "an uncaught error's text is cut, as a worker's error over 4 KiB is")
+	assert.Less(t, len(wm.Workers()[0].LastError()), 8<<10)
+}

@@ -94,6 +94,13 @@ func errorText(v any) string {
 	default:
 		s = jsonText(x)
 	}
+	return cutError(s)
+}
+
+// cutError cuts an error text over maxErrorLen, on a character's edge,
+// saying how long it was: a worker's `error`, and the text of an error it
+// did not catch, which comes from the same worker.
+func cutError(s string) string {
 	if len(s) > maxErrorLen {
 		end := maxErrorLen
 		for end > 0 && !utf8.RuneStart(s[end]) {

@@ -353,6 +353,7 @@ func errorString(v js.Value) (text, place string) {
 	if text == "" {
 		text = "an error with no message"
 	}
+	text = cutError(text) // as a worker's own error is: the place still follows
 	if place != "" {
 		place = " (at " + place + ")"
 	}

@@ -929,3 +929,21 @@ func TestAFileURLWithItsSchemeInCapitalsIsAFileURL(t *testing.T) {
 		require.NoError(t, wm.Ready(testCtx(t)), scheme)
 	}
 }
+
+func TestAHugeUncaughtErrorOfAThreadIsCutAsAWorkersErrorIs(t *testing.T) {
+	w := script(t, "huge-throw.js", `const { parentPort } = require('worker_threads');
+let id;
+parentPort.on('message', (d) => {
+  if (d.message === 'init-worker') { id = d.id; parentPort.postMessage({ message: 'worker-ready', workerId: id }); return; }
+  if (d.message !== 'worker-work') return;
+  throw new Error('bad row: ' + 'x'.repeat(1 << 20));
+});`)
+	c := atmo.WorkerConfig{Tasks: []string{"t"}, Script: w}
+	c.Restart = atmo.RestartPolicy{Never: true}
+	tm, wm := pool(t, c)
+	_, err := tm.Do(testCtx(t), "t", nil)
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.ErrorContains(t, err, "bad row: xxx")
+	assert.Less(t, len(err.Error()), 8<<10, "an uncaught error's text is cut, as a worker's error over 4 KiB is")
+	assert.Less(t, len(wm.Workers()[0].LastError()), 8<<10)
+}
