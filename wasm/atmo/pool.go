@@ -343,6 +343,10 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 	if w.status == WorkerClosed || w.transport == nil {
 		return
 	}
+	if in.kind != KindWorkerExit { // a word that says nothing of what it read
+		w.unheard = w.unheard[:0] // it has said something since they were sent
+		w.lastAnswer = ""
+	}
 	switch in.kind {
 	case KindWorkerReady:
 		if w.status != WorkerOffline {
@@ -414,6 +418,7 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 			}
 			tm.settle(t, r)
 		}
+		w.lastAnswer = t.id
 		tm.warm = w
 		tm.workerFreed(w)
 	case KindWorkerProgress:
@@ -584,10 +589,20 @@ func (tm *TaskManager) workerDied(w *TaskWorker, reason string) {
 	}
 	tm.stats.crashed++
 	w.crashes++
+	// A task sent after its last word, an answer, may never have been
+	// read: a thread that ends right after answering (process.exit, a
+	// throw) has the next task sent to it before its end is known. It
+	// may as well have been read and died in, so it runs again only while
+	// its Retries last, but its error says so.
+	lastAnswer, unheard := w.lastAnswer, slices.Clone(w.unheard)
 	tasks := tm.takeDown(w)
 	tm.scheduleRestart(w, "crashed: "+reason)
 	for _, t := range tasks {
-		tm.leftDown(t, w, "crashed: "+reason, fmt.Errorf("%w: %s crashed while running task %s (%s): %s", ErrWorkerCrashed, w.id, t.id, t.name, reason), nil)
+		err := fmt.Errorf("%w: %s crashed while running task %s (%s): %s", ErrWorkerCrashed, w.id, t.id, t.name, reason)
+		if lastAnswer != "" && slices.Contains(unheard, t.seq) {
+			err = fmt.Errorf("%w: %s crashed with task %s (%s) sent to it after it answered %s and not a word from it since: %s (a worker that ends its thread right after answering may have ended before reading it: end a worker only when it is closed, or give its tasks Retries)", ErrWorkerCrashed, w.id, t.id, t.name, lastAnswer, reason)
+		}
+		tm.leftDown(t, w, "crashed: "+reason, err, nil)
 	}
 }
 
@@ -649,6 +664,7 @@ func (tm *TaskManager) takeDown(w *TaskWorker) []*TaskRequest {
 		w.transport = nil
 	}
 	w.dying = false
+	w.unheard, w.lastAnswer = w.unheard[:0], ""
 	if w.status != WorkerClosed {
 		w.status = WorkerOffline // out of service; the caller sets the final status
 	}

@@ -463,6 +463,7 @@ func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
 	t.status = TaskWorking
 	t.worker = w
 	t.started = now.UnixNano()
+	w.unheard = append(w.unheard, t.seq)
 	w.inflight[t.seq] = t
 	w.idleSince = time.Time{}
 	stop(w.idleTimer)

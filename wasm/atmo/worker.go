@@ -176,6 +176,8 @@ type TaskWorker struct {
 	catches      bool // its worker-ready listed FeatureCatch: an error event is a crash, no task's (see workerError)
 	dying        bool // its thread reported an uncaught error and is about to exit: it takes no more tasks (see workerDying)
 	lastErr      string
+	unheard      []uint64  // the tasks sent to it since its last word (any message), by seq
+	lastAnswer   string    // the task it answered last, if its last word was that answer
 	since        time.Time // when the current incarnation became ready
 	idleSince    time.Time
 	bootTimer    stopper

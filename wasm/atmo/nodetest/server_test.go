@@ -921,15 +921,6 @@ atmoWorker({ look: ({ b }) => ({ offset: b.byteOffset, length: b.byteLength, who
 	assert.Equal(t, 0, own.Get("byteLength").Int(), "moved: detached here")
 }
 
-func TestAFileURLWithItsSchemeInCapitalsIsAFileURL(t *testing.T) {
-	// URL schemes are case-insensitive (RFC 3986 3.1): Node.js's own
-	// fileURLToPath and new Worker(new URL(...)) take FILE:///... as file:.
-	for _, scheme := range []string{"FILE", "File"} {
-		_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: scheme + "://" + abs(t, echoWorker), Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
-		require.NoError(t, wm.Ready(testCtx(t)), scheme)
-	}
-}
-
 func TestAHugeUncaughtErrorOfAThreadIsCutAsAWorkersErrorIs(t *testing.T) {
 	w := script(t, "huge-throw.js", `const { parentPort } = require('worker_threads');
 let id;
@@ -946,4 +937,41 @@ parentPort.on('message', (d) => {
 	assert.ErrorContains(t, err, "bad row: xxx")
 	assert.Less(t, len(err.Error()), 8<<10, "an uncaught error's text is cut, as a worker's error over 4 KiB is")
 	assert.Less(t, len(wm.Workers()[0].LastError()), 8<<10)
+}
+
+func TestAFileURLWithItsSchemeInCapitalsIsAFileURL(t *testing.T) {
+	// URL schemes are case-insensitive (RFC 3986 3.1): Node.js's own
+	// fileURLToPath and new Worker(new URL(...)) take FILE:///... as file:.
+	for _, scheme := range []string{"FILE", "File"} {
+		_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: scheme + "://" + abs(t, echoWorker), Restart: atmo.RestartPolicy{MaxBootFailures: 1}})
+		require.NoError(t, wm.Ready(testCtx(t)), scheme)
+	}
+}
+
+func TestATaskSentToAThreadThatExitsRightAfterAnsweringSaysItMayNeverHaveBeenRead(t *testing.T) {
+	// Node.js delivers the answer before the 'exit' event, and the next
+	// task goes to the worker in between: the thread never read it. It is
+	// not run again (the thread may as well have read it and exited in its
+	// middle), but its error says what happened.
+	w := answerThenDie(t, "process.exit(0);")
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"t"}, Script: w})
+	_, err := tm.Do(testCtx(t), "t", nil)
+	require.NoError(t, err)
+	_, err = tm.Do(testCtx(t), "t", nil)
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.ErrorContains(t, err, "its thread exited with code 0")
+	assert.ErrorContains(t, err, "after it answered task-1")
+	assert.ErrorContains(t, err, "may have ended before reading it")
+
+	// A task its thread ran and exited in the middle of, with a word from
+	// it since it was sent (a progress report), is not said so.
+	helper := abs(t, repoRoot+"/jsworker/atmo-worker.js")
+	mid := script(t, "exit-mid.js", `const { atmoWorker } = require(`+"`"+helper+"`"+`);
+atmoWorker({ t: async (p, { progress }) => { if (p && p.exit) { progress(1); await new Promise((r) => setTimeout(r, 20)); process.exit(0); } return 'ok'; } });`)
+	tm2, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"t"}, Script: mid})
+	_, err = tm2.Do(testCtx(t), "t", nil)
+	require.NoError(t, err)
+	_, err = tm2.Do(testCtx(t), "t", map[string]any{"exit": true})
+	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
+	assert.NotContains(t, err.Error(), "before reading it")
 }
