@@ -254,7 +254,8 @@ func (p *workerPool) newWorker(g *workerGroup, elastic bool) *TaskWorker {
 func (p *workerPool) boot(w *TaskWorker) {
 	tr, err := p.spawn(w)
 	if err != nil {
-		p.tm.bootFailed(w, err.Error(), false)
+		var l lasting
+		p.tm.bootFailed(w, err.Error(), errors.As(err, &l))
 		return
 	}
 	w.transport = tr
@@ -275,6 +276,10 @@ func (p *workerPool) boot(w *TaskWorker) {
 		p.tm.bootFailed(w, notReady(d, fmt.Sprintf("that %s is a worker for this protocol (a wrong URL may serve an empty page)", w.source())), false)
 	})
 }
+
+// lasting is an error starting a worker that no restart changes (a Script
+// that is an https: URL, where a file is needed): the start fails once.
+type lasting struct{ error }
 
 // notReady is why a worker failed to start when it did not answer
 // init-worker within d: check what to check, or, as a slow start and a

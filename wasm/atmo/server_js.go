@@ -146,7 +146,7 @@ func (n *node) resolveFile(src, dir string) (string, error) {
 	scheme, _, ok := strings.Cut(src, ":")
 	fileURL := ok && strings.EqualFold(scheme, "file") // a scheme is case-insensitive: FILE:/// is one too
 	if ok && len(scheme) > 1 && !fileURL && !strings.ContainsAny(scheme, `/\.`) {
-		return "", fmt.Errorf("%q is a URL: a server worker's Script or Module is a file path or a file: URL", src)
+		return "", lasting{fmt.Errorf("%q is a URL: a server worker's Script or Module is a file path or a file: URL", src)}
 	}
 	var abs string
 	err := jsCall(func() {
@@ -157,7 +157,7 @@ func (n *node) resolveFile(src, dir string) (string, error) {
 		abs = n.path.Call("resolve", dir, p).String()
 	})
 	if err != nil {
-		return "", fmt.Errorf("%q is not a usable file path or file: URL: %v", src, err)
+		return "", lasting{fmt.Errorf("%q is not a usable file path or file: URL: %v", src, err)}
 	}
 	var st js.Value
 	if err := jsCall(func() {

@@ -388,11 +388,19 @@ func TestAGoModuleThatIsNoWasmFailsToStartSayingWhatItMustBe(t *testing.T) {
 	assert.ErrorContains(t, err, "(is it a .wasm built with GOOS=js GOARCH=wasm?)")
 }
 
-func TestURLScriptIsRejectedSayingWhatIsExpected(t *testing.T) {
-	_, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: "https://example.com/worker.js"})
-	err := wm.Ready(testCtx(t))
-	require.ErrorIs(t, err, atmo.ErrWorkerStart)
-	assert.ErrorContains(t, err, "a file path or a file: URL")
+func TestURLScriptIsRejectedOnceSayingWhatIsExpected(t *testing.T) {
+	// No restart turns a URL into a file: the start fails once, and the
+	// task waiting for it fails with why.
+	for _, c := range []atmo.WorkerConfig{
+		{Tasks: []string{"echo"}, Script: "https://example.com/worker.js", Count: 2},
+		{Tasks: []string{"echo"}, Module: "https://example.com/worker.wasm"},
+		{Tasks: []string{"echo"}, Script: "file://host:port/worker.js"},
+	} {
+		tm, wm := start(t, c)
+		done := make(chan error, 1)
+		go func() { _, err := tm.Do(testCtx(t), "echo", nil); done <- err }()
+		atmotest.FailedToStartOnce(testCtx(t), t, tm, wm, done, "file: URL")
+	}
 }
 
 func TestWorkerThatThrowsAtStartFailsToStart(t *testing.T) {
