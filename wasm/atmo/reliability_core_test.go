@@ -1417,3 +1417,39 @@ func TestWhatAReplacedThreadSaysIsDroppedUncountedAndSettlesNothing(t *testing.T
 	assert.Equal(t, 0, s.Ignored, "a replaced thread's messages are dropped, uncounted")
 	assert.Equal(t, 1, s.Running, "the task still runs on the fresh thread")
 }
+
+// heldFake is a worker whose tasks all wait in its turn's batch, never
+// posted: each cancel takes its task back (unposter).
+type heldFake struct{ *fakeTransport }
+
+func (h heldFake) init(string, []string, int, time.Duration) {
+	go h.pool.receiveFrom(h, h.w, inbound{kind: KindWorkerReady})
+}
+func (heldFake) work(uint64, string, string, any, bool) {}
+func (heldFake) unposted() []uint64                     { return nil }
+func (heldFake) unpost(uint64) bool                     { return true }
+
+func TestTasksCancelledBeforeTheyLeftTheBatchAreNotKeptAsSentToASilentWorker(t *testing.T) {
+	// A worker keeps the tasks sent to it since it last said a word (to
+	// say, if it dies, that one may never have been read). One cancelled
+	// while still in the turn's batch was never sent: a loop of add and
+	// cancel to a worker that says nothing must not grow that list.
+	tm := NewTaskManager()
+	defer tm.Close()
+	var w *TaskWorker
+	p, err := newWorkerPool(tm, func(tw *TaskWorker) (transport, error) {
+		w = tw
+		return heldFake{&fakeTransport{pool: tw.pool, w: tw, run: echo}}, nil
+	}, []WorkerConfig{cfg("a", "t")})
+	require.NoError(t, err)
+	require.NoError(t, p.ready(ctx(t)))
+	for range 1000 {
+		task, err := tm.AddTask(TaskParams{Name: "t"})
+		require.NoError(t, err)
+		task.Cancel()
+	}
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	assert.Empty(t, w.inflight)
+	assert.Zero(t, len(w.unheard), "no task was ever sent")
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -769,6 +770,9 @@ func (tm *TaskManager) cancel(t *TaskRequest, err error) {
 		// Still in the turn's batch: it never reaches the worker, its
 		// buffers stay here, and its slot is free now.
 		delete(w.inflight, t.seq)
+		if i := slices.Index(w.unheard, t.seq); i >= 0 {
+			w.unheard = slices.Delete(w.unheard, i, i+1) // never sent: a silent worker's list does not grow with such tasks
+		}
 		stop(t.timer)
 		t.timer = nil
 		tm.workerFreed(w)
