@@ -369,6 +369,14 @@ function workerCard(w) {
   return card;
 }
 
+// put sets o[k] to v only when it differs: a render runs twice a second,
+// and every frame while tasks come and go, over every card (the pool keeps
+// its 64 latest closed workers listed); writing what did not change would
+// replace each card's text nodes and attributes every time.
+function put(o, k, v) {
+  if (o[k] !== v) o[k] = v;
+}
+
 function renderWorkers(stats) {
   const list = state.wm.workers();
   const byId = new Map(stats.workers.map((w) => [w.id, w]));
@@ -381,28 +389,33 @@ function renderWorkers(stats) {
       box.appendChild(card);
     }
     cards.delete(w.id);
-    card.dataset.status = w.status;
-    card.querySelector('.status-text').textContent = w.status;
-    card.querySelector('.done').textContent = String(w.tasksDone);
     const ws = byId.get(w.id);
-    card.querySelector('.failed-count').textContent = ws && ws.failed ? `(${ws.failed} failed)` : '';
-    card.querySelector('.restarts').textContent = ws && ws.restarts ? `${ws.restarts} restart${ws.restarts === 1 ? '' : 's'}` : '';
-    card.querySelector('.restarts').title = ws && ws.restarts ? ws.lastError : '';
     const inFlight = ws ? ws.inFlight : 0;
     const capacity = ws ? Math.max(ws.capacity, 1) : 1;
     const util = Math.min(inFlight / capacity, 1);
-    card.dataset.inFlight = String(inFlight);
-    card.dataset.capacity = String(capacity);
-    card.dataset.utilisation = String(Math.round(util * 100));
-    card.querySelector('.in-flight').textContent = String(inFlight);
-    card.querySelector('.capacity').textContent = String(capacity);
-    card.querySelector('.util .fill').style.width = util * 100 + '%';
-    card.querySelector('.util').classList.toggle('full', inFlight >= capacity);
-    card.querySelector('.uptime').textContent = ws && ws.uptime > 0 && w.status !== 'closed' ? `up ${fmtUptime(ws.uptime)}` : '';
-    card.querySelector('.close').disabled = w.status === 'closed';
-    const err = card.querySelector('.error');
-    err.hidden = !(w.status === 'closed' && w.lastError);
-    err.textContent = w.lastError;
+    const q = (sel) => card.querySelector(sel);
+    put(card.dataset, 'status', w.status);
+    put(q('.status-text'), 'textContent', w.status);
+    put(q('.done'), 'textContent', String(w.tasksDone));
+    put(q('.failed-count'), 'textContent', ws && ws.failed ? `(${ws.failed} failed)` : '');
+    put(q('.restarts'), 'textContent', ws && ws.restarts ? `${ws.restarts} restart${ws.restarts === 1 ? '' : 's'}` : '');
+    put(q('.restarts'), 'title', ws && ws.restarts ? ws.lastError || '' : '');
+    put(card.dataset, 'inFlight', String(inFlight));
+    put(card.dataset, 'capacity', String(capacity));
+    put(card.dataset, 'utilisation', String(Math.round(util * 100)));
+    put(q('.in-flight'), 'textContent', String(inFlight));
+    put(q('.capacity'), 'textContent', String(capacity));
+    const fill = q('.util .fill');
+    if (fill.util !== util) {
+      fill.util = util; // the style's own text is rounded: compare the number
+      fill.style.width = util * 100 + '%';
+    }
+    q('.util').classList.toggle('full', inFlight >= capacity);
+    put(q('.uptime'), 'textContent', ws && ws.uptime > 0 && w.status !== 'closed' ? `up ${fmtUptime(ws.uptime)}` : '');
+    put(q('.close'), 'disabled', w.status === 'closed');
+    const err = q('.error');
+    put(err, 'hidden', !(w.status === 'closed' && w.lastError));
+    put(err, 'textContent', w.lastError || '');
   }
   for (const c of cards.values()) c.remove();
   const live = list.filter((w) => w.status !== 'closed').length;
@@ -767,6 +780,14 @@ async function start() {
       if (m.message === 'worker-updated' && m.error && m.content === 'offline') log('err', `${m.workerId} restarting: ${m.error}`, m.workerId);
     });
     wireControls();
+    // No transitions while the tab is hidden (dashboard.css): one under way
+    // (a card's fade, its bar's width) is held by the document's timeline,
+    // and its element with it, until a frame ends it, and a hidden tab draws
+    // no frames; every card removed mid-transition stayed in memory for as
+    // long as the tab was hidden.
+    const syncHidden = () => document.body.toggleAttribute('data-hidden', document.hidden);
+    document.addEventListener('visibilitychange', syncHidden);
+    syncHidden();
     requestAnimationFrame(frame);
     setInterval(tick, 1000);
     // Refresh twice a second even when nothing reported a change, and
