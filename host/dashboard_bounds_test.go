@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/heapprofiler"
@@ -68,6 +69,68 @@ func liveObjects(t *testing.T, ctx context.Context, proto, fn string) any {
 		return json.Unmarshal(res.Value, &out)
 	})))
 	return out
+}
+
+// With no live worker the task selects are empty: Run and Run batch must say
+// so, once, not hand atmo an empty name (an error about addTask("")) once
+// per task of the batch.
+func TestDashboardRunWithNoLiveWorkerSaysSoOnce(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	eval(t, ctx, `(() => { for (const w of window.dashboard.wm.workers()) if (w.status !== 'closed') window.dashboard.closeWorker(w.id); return true; })()`, nil)
+	waitFor(t, ctx, `document.querySelector('#task-name').options.length === 0 && document.querySelector('#batch-name').options.length === 0`)
+	var got struct {
+		Run   []string `json:"run"`
+		Batch []string `json:"batch"`
+	}
+	eval(t, ctx, `(async () => {
+	  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+	  const lines = () => [...document.querySelectorAll('#log li')].map((e) => e.className + ': ' + e.querySelector('.text').textContent);
+	  const since = async (f) => { const n0 = lines().length; f(); await sleep(500); const l = lines(); return l.slice(0, l.length - n0); };
+	  const run = await since(() => document.querySelector('#one-form').requestSubmit());
+	  document.querySelector('#batch-count').value = '50';
+	  const batch = await since(() => document.querySelector('#batch-form').requestSubmit());
+	  return { run, batch };
+	})()`, &got)
+	all := strings.Join(append(got.Run, got.Batch...), "\n")
+	assert.NotContains(t, all[:min(len(all), 600)], `addTask("")`, "the error names what the user can do, not atmo's empty name")
+	require.Len(t, got.Run, 1, "Run logs one line")
+	assert.Contains(t, got.Run[0], "no live worker", got.Run)
+	require.Len(t, got.Batch, 1, "Run batch logs one line, not one per task")
+	assert.Contains(t, got.Batch[0], "no live worker", got.Batch)
+}
+
+// The batch count's own max (100,000) is the limit also when the browser
+// does not check it (a script's submit event, an older browser), as the
+// elastic form's are; and dashboard.batch refuses a count that is not a
+// whole number of 1 to 100,000 instead of logging "settled: NaN ok".
+func TestDashboardBatchRefusesACountPastItsLimits(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	var got struct {
+		Form []string `json:"form"`
+		API  []string `json:"api"`
+	}
+	eval(t, ctx, `(async () => {
+	  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+	  const lines = () => [...document.querySelectorAll('#log li')].map((e) => e.className + ': ' + e.querySelector('.text').textContent);
+	  const since = async (f) => { const n0 = lines().length; await f(); await sleep(300); const l = lines(); return l.slice(0, l.length - n0); };
+	  document.querySelector('#batch-name').value = 'add';
+	  document.querySelector('#batch-params').value = '{"a": 1, "b": 2}';
+	  document.querySelector('#batch-count').value = '100001';
+	  const form = await since(() => document.querySelector('#batch-form').dispatchEvent(new Event('submit', { cancelable: true })));
+	  const api = [];
+	  for (const n of [-1, 0, 'x', 2.5, 100001]) {
+	    api.push(...await since(() => window.dashboard.batch('add', n, { a: 1, b: 2 }).then((r) => { api.push('resolved ' + n + ' with ' + r.length); }, (e) => { api.push('rejected ' + n + ': ' + e.message); })));
+	  }
+	  return { form, api };
+	})()`, &got)
+	t.Logf("form: %q\napi: %q", got.Form, got.API)
+	require.Len(t, got.Form, 1, "%q", got.Form)
+	assert.Contains(t, got.Form[0], "err: batch count must be a whole number of 1 to 100000")
+	api := strings.Join(got.API, "\n")
+	assert.NotContains(t, api, "started", "no batch starts")
+	assert.NotContains(t, api, "resolved", "a bad count rejects")
 }
 
 // A render (twice a second, and every animation frame while tasks come and

@@ -214,6 +214,11 @@ function submit(name, params, { quiet = false, onProgress } = {}) {
  * the results.
  */
 async function batch(name, n, params) {
+  const bad = batchProblem(name, n);
+  if (bad) {
+    log('err', bad);
+    throw new Error(bad);
+  }
   showBatchForm(name, n, params);
   const b = { name, n, done: 0, failed: 0, reports: 0, partial: new Map(), t0: performance.now() };
   state.batch = b;
@@ -243,6 +248,24 @@ async function batch(name, n, params) {
   const reports = b.reports ? `, ${b.reports} progress reports` : '';
   log(b.failed ? 'err' : 'ok', `batch of ${n} × ${name} settled: ${n - b.failed} ok, ${b.failed} failed${reports}`, `${fmtMs(b.ms)} · ${Math.round((n * 1000) / b.ms)} tasks/s`);
   return results;
+}
+
+// noTaskText is what Run and Run batch say when the task selects are empty:
+// no live worker lists a task.
+const noTaskText = 'no live worker handles a task: add a worker first (Add a worker)';
+
+// batchProblem says what is wrong with a batch of n × name, or '' if
+// nothing: n is a whole number from 1 to the count field's max (however
+// the batch was started: the form, a script, an older browser that does not
+// check the field), and name a task. A bad batch would otherwise log
+// "settled: NaN ok", run ceil(n) tasks, or fail each of n tasks alike.
+function batchProblem(name, n, shown = typeof n === 'string' ? JSON.stringify(n) : String(n)) {
+  const max = Number($('#batch-count').max) || 100000;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > max) {
+    return `batch count must be a whole number of 1 to ${max} (got ${shown})`;
+  }
+  if (name === '') return noTaskText;
+  return '';
 }
 
 // showBatchForm puts a batch started from code (the demo, the console) in
@@ -689,6 +712,10 @@ function wireControls() {
   });
   $('#one-form').addEventListener('submit', (e) => {
     e.preventDefault();
+    if (!$('#task-name').value) {
+      log('err', noTaskText);
+      return;
+    }
     try {
       submit($('#task-name').value, readParams('#task-params'));
     } catch (err) {
@@ -697,9 +724,11 @@ function wireControls() {
   });
   $('#batch-form').addEventListener('submit', async (e) => {
     e.preventDefault();
-    const n = Number($('#batch-count').value);
-    if (!Number.isInteger(n) || n < 1) {
-      log('err', 'batch count must be a whole number of 1 or more');
+    const text = $('#batch-count').value.trim();
+    const n = text === '' ? NaN : Number(text);
+    const bad = batchProblem($('#batch-name').value, n, JSON.stringify(text));
+    if (bad) {
+      log('err', bad);
       return;
     }
     let params;
