@@ -372,14 +372,22 @@ func (s *server) run(ctx context.Context, t *task, h Handler, params any) {
 // becomes an error with the panic's text; its stack goes to stderr (the
 // worker's console) for debugging.
 func call(ctx context.Context, name string, h Handler, params any) (result any, errText string) {
+	returned := false
 	defer func() {
 		if p := recover(); p != nil {
 			result = nil
 			errText = fmt.Sprintf("task %q panicked: %v", name, p)
 			fmt.Fprintf(os.Stderr, "atmo worker: %s\n%s", errText, debug.Stack())
+		} else if !returned {
+			// h neither returned nor panicked with a value: panic(nil)
+			// where GODEBUG has panicnil=1, which recover gives as nil
+			// (call returns this), or runtime.Goexit (run says so).
+			result = nil
+			errText = fmt.Sprintf("task %q panicked with nil (GODEBUG panicnil=1)", name)
 		}
 	}()
 	r, err := h(ctx, params)
+	returned = true
 	if err != nil {
 		msg := err.Error()
 		if msg == "" {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"runtime"
 	"sync"
 	"testing"
@@ -628,4 +630,30 @@ func TestWithoutKeepAwakeAWorkerSaysItIsIdleOnlyAfterATaskTheHostHeldAlone(t *te
 	s.receive([]any{workTag, "worker-1", "task-4", "add", nil, nil})
 	h.next(t)
 	notIdle("the worker said it was idle after a compact task not held alone")
+}
+
+func TestAHandlerThatPanicsWithNilFailsItsTaskEvenWherePanicNilIsOld(t *testing.T) {
+	// Under GODEBUG=panicnil=1 (a module whose go.mod says go 1.20, a
+	// //go:debug line, or the GODEBUG of a Node.js process), recover gives
+	// nil for panic(nil): the task must still fail, not answer null.
+	if os.Getenv("ATMO_PANICNIL_CHILD") == "" {
+		if runtime.GOOS == "js" {
+			t.Skip("runs itself again with GODEBUG")
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestAHandlerThatPanicsWithNilFailsItsTaskEvenWherePanicNilIsOld$", "-test.v")
+		cmd.Env = append(os.Environ(), "ATMO_PANICNIL_CHILD=1", "GODEBUG=panicnil=1")
+		out, err := cmd.CombinedOutput()
+		assert.NoError(t, err, "%s", out)
+		return
+	}
+	s, h := newTestServer(t)
+	h.next(t)
+	s.handle("nilpanic", func(context.Context, any) (any, error) { panic(nil) })
+	s.handle("ok", func(context.Context, any) (any, error) { return "fine", nil })
+	s.receive(work("t1", "nilpanic", nil))
+	m := h.next(t)
+	assert.NotContains(t, m, "content")
+	assert.Contains(t, m["error"], `task "nilpanic" panicked`)
+	s.receive(work("t2", "ok", nil))
+	assert.Equal(t, "fine", h.next(t)["content"])
 }

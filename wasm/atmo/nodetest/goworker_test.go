@@ -419,3 +419,14 @@ func TestAGoModuleBuiltByAnotherGoFailsItsStartOnceSayingWhichWasmExecJSItNeeds(
 		})
 	}
 }
+
+func TestAGoHandlerThatPanicsWithNilFailsItsTaskUnderTheProcesssGODEBUG(t *testing.T) {
+	// Worker threads take the process's environment, GODEBUG included:
+	// with panicnil=1, recover gives nil for panic(nil), and the task must
+	// fail all the same, not answer null.
+	t.Setenv("GODEBUG", "panicnil=1") // a thread's env is this program's os.Environ
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"nilPanic"}, Module: module(t, testModule)})
+	got, err := tm.Do(testCtx(t), "nilPanic", nil)
+	require.Error(t, err, "answered %v", got)
+	assert.Contains(t, err.Error(), `task "nilPanic" panicked`)
+}

@@ -256,6 +256,8 @@ func main() {
 		}
 		return process.Call("memoryUsage").Get("external").Float(), nil
 	})
+	// nilPanic panics with nil.
+	worker.Handle("nilPanic", func(context.Context, any) (any, error) { panic(nil) })
 	worker.Run()
 }
 
