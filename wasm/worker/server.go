@@ -102,6 +102,7 @@ func (s *server) names() []string {
 type task struct {
 	Task
 	server   *server
+	ctx      context.Context // the task's own, which ends with it, whatever ctx Progress is given
 	cancel   context.CancelCauseFunc
 	canceled bool // the host cancelled it: it answers "canceled" once its handler returns
 }
@@ -129,7 +130,8 @@ func TaskFrom(ctx context.Context) (Task, bool) {
 // task's OnProgress callback receives value. value follows the same rules as
 // a result. It is an error to call it with a ctx that is not a handler's, or
 // with a value that cannot be sent; after the task ended it does nothing and
-// returns the ctx's error.
+// returns the error of the task's ctx (also through a ctx that never ends,
+// from context.WithoutCancel).
 //
 // In js/wasm builds, when more than 10 ms passed since the worker's event loop
 // last ran Go code (a message from the host, a Yield), Progress first lets it
@@ -154,7 +156,12 @@ func Progress(ctx context.Context, value any) error {
 	live := s.running[t.ID] == t && !t.canceled
 	s.mu.Unlock()
 	if !live {
-		return context.Cause(ctx)
+		// The task's own ctx: one derived from it may never end
+		// (context.WithoutCancel).
+		if err := context.Cause(t.ctx); err != nil {
+			return err
+		}
+		return context.Canceled // ended, its ctx about to be cancelled
 	}
 	msg := map[string]any{"message": protocol.WorkerProgress, "taskId": t.ID, "workerId": t.WorkerID, "content": v}
 	if p, ok := s.port.(interface{ tryPost(msg any) error }); ok {
@@ -290,7 +297,7 @@ func (s *server) start(taskID, workerID, name string, params any, unreadable str
 		return
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	t := &task{Task: Task{Name: name, ID: taskID, WorkerID: workerID}, server: s, cancel: cancel}
+	t := &task{Task: Task{Name: name, ID: taskID, WorkerID: workerID}, server: s, ctx: ctx, cancel: cancel}
 	s.running[taskID] = t
 	s.mu.Unlock()
 	s.spawn(job{ctx: context.WithValue(ctx, taskKey{}, t), t: t, h: h, params: params})

@@ -657,3 +657,24 @@ func TestAHandlerThatPanicsWithNilFailsItsTaskEvenWherePanicNilIsOld(t *testing.
 	s.receive(work("t2", "ok", nil))
 	assert.Equal(t, "fine", h.next(t)["content"])
 }
+
+func TestProgressAfterItsTaskEndedIsAnErrorEvenWithACtxThatNeverEnds(t *testing.T) {
+	// A ctx derived from the handler's with context.WithoutCancel carries
+	// the task but never ends: Progress, which sends nothing once the task
+	// ended, must still say so rather than return nil.
+	s, h := newTestServer(t)
+	h.next(t)
+	detached := make(chan context.Context, 1)
+	s.handle("bg", func(ctx context.Context, _ any) (any, error) {
+		detached <- context.WithoutCancel(ctx)
+		return 1, nil
+	})
+	s.receive(work("t1", "bg", nil))
+	assert.Equal(t, 1.0, h.next(t)["content"])
+	ctx := <-detached
+	_, ok := TaskFrom(ctx)
+	require.True(t, ok, "the ctx carries the task")
+	err := Progress(ctx, 0.5)
+	assert.ErrorIs(t, err, context.Canceled, "the task ended")
+	h.none(t)
+}
