@@ -1498,3 +1498,29 @@ func TestGoModuleThatIsNoWorkerFailsItsStartOnceSayingItMustCallRun(t *testing.T
 		})
 	}
 }
+
+func TestAGoWorkerAnswersEachTaskTheBytesItsHandlerReturnedUnderConcurrency(t *testing.T) {
+	// testworker's frame renders into a buffer it keeps and answers it: at
+	// Concurrency 8 the answers of a burst leave in one batch, and each
+	// must hold its own task's render.
+	tm, _ := goPool(t, atmo.WorkerConfig{Tasks: []string{"frame"}, Module: moduleURL(t, goTestModule), Concurrency: 8})
+	ctx := goCtx(t)
+	for round := 0; round < 5; round++ {
+		var wg sync.WaitGroup
+		got := make([][]byte, 8)
+		for i := range got {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r, err := tm.Do(ctx, "frame", i+1)
+				if assert.NoError(t, err) {
+					got[i], _ = r.([]byte)
+				}
+			}()
+		}
+		wg.Wait()
+		for i, b := range got {
+			assert.Equal(t, bytes.Repeat([]byte{byte(i + 1)}, 8), b, "round %d, task %d", round, i+1)
+		}
+	}
+}

@@ -25,6 +25,11 @@ import (
 // a Blob or a typed array a chunk at a time). params is null or undefined
 // for a task sent without params. It panics like Handle.
 //
+// A JS object in a result (of any handler) is read, by structured clone,
+// as the answer leaves: with other tasks of the worker running, at the end
+// of the turn, after their handlers ran too. Answer a fresh object, not one
+// a later task writes again. (A []byte is copied as the handler returns.)
+//
 // Register it before Run. Only a js/wasm build has it.
 func HandleJS(name string, h func(ctx context.Context, params js.Value) (any, error)) {
 	std.handleJS(name, h)

@@ -634,3 +634,59 @@ func TestHandleTypedRefusesAJSValueFieldItCannotFillSayingToUseHandleJS(t *testi
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "params.canvas: a js.Value cannot be decoded from params; take them as they came with worker.HandleJS")
 }
+
+// batchedCloningHost serves s over a host that clones what it is posted, as
+// postMessage does, and takes batches; send posts it the JS value src.
+func batchedCloningHost(t *testing.T, s *server) (host js.Value, send func(src string)) {
+	t.Helper()
+	host = cloningHost()
+	serve(s, host)
+	send = func(src string) { host.Get("fn").Invoke(js.Global().Get("Function").New("return " + src).Invoke()) }
+	send(`{ message: 'init-worker', id: 'worker-1', features: ['batch'] }`)
+	waitPosted(t, host, 1)
+	return host, send
+}
+
+// contentsByID waits for the answers of n tasks, alone or in batches, and
+// returns each task's content.
+func contentsByID(t *testing.T, host js.Value, n int) map[string]js.Value {
+	t.Helper()
+	got := map[string]js.Value{}
+	for i := 1; len(got) < n; i++ {
+		waitPosted(t, host, i+1)
+		msg := host.Get("posted").Index(i).Get("msg")
+		if msg.Get("message").String() != "worker-response-batch" {
+			got[msg.Get("taskId").String()] = msg.Get("content")
+			continue
+		}
+		for j := 0; j < msg.Get("content").Length(); j++ {
+			it := msg.Get("content").Index(j)
+			got[it.Get("taskId").String()] = it.Get("content")
+		}
+	}
+	return got
+}
+
+func TestAnAnswerInABatchHoldsTheBytesItsHandlerReturnedNotWhatTheNextTaskWrote(t *testing.T) {
+	// A handler that renders into a buffer it keeps answers that buffer:
+	// each task must get its own render, as a JS worker's postMessage
+	// clones it on return, also when the answers leave together.
+	s := newServer()
+	frame := make([]byte, 4)
+	s.handle("render", func(_ context.Context, p any) (any, error) {
+		for i := range frame {
+			frame[i] = byte(p.(float64))
+		}
+		return map[string]any{"frame": frame}, nil
+	})
+	host, send := batchedCloningHost(t, s)
+	send(`{ message: 'worker-work-batch', workerId: 'worker-1', content: [
+	  { taskId: 'task-1', name: 'render', params: 1 }, { taskId: 'task-2', name: 'render', params: 2 }, { taskId: 'task-3', name: 'render', params: 3 } ] }`)
+	got := map[string][]byte{}
+	for id, c := range contentsByID(t, host, 3) {
+		b := make([]byte, c.Get("frame").Length())
+		js.CopyBytesToGo(b, c.Get("frame"))
+		got[id] = b
+	}
+	assert.Equal(t, map[string][]byte{"task-1": {1, 1, 1, 1}, "task-2": {2, 2, 2, 2}, "task-3": {3, 3, 3, 3}}, got)
+}

@@ -440,7 +440,31 @@ func (s *server) respond(taskID, workerID string, result any, errText string) {
 		s.posted()
 		return
 	}
+	// The answer leaves at the turn's end, after the other handlers of the
+	// turn ran: a buffer it holds that a handler may write again (one it
+	// keeps, for the next task) is copied now, as it would be into JS if
+	// the answer left at once.
+	a.result = ownBytes(a.result)
 	s.outbox.Add(a)
+}
+
+// ownBytes copies the []byte values in v, a tree from normalize, whose
+// maps and slices are its own already. A JS value in it is read as it
+// leaves (see Handle).
+func ownBytes(v any) any {
+	switch x := v.(type) {
+	case []byte:
+		return slices.Clone(x)
+	case []any:
+		for i, e := range x {
+			x[i] = ownBytes(e)
+		}
+	case map[string]any:
+		for k, e := range x {
+			x[k] = ownBytes(e)
+		}
+	}
+	return v
 }
 
 // posted runs after answers left: when the host asked for KeepAwake, or

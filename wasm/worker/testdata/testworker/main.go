@@ -256,10 +256,25 @@ func main() {
 		}
 		return process.Call("memoryUsage").Get("external").Float(), nil
 	})
+	// frame renders params (a number) into a buffer the worker keeps, and
+	// answers that buffer: each answer holds the bytes of its own task.
+	worker.HandleTyped("frame", func(_ context.Context, n int) ([]byte, error) {
+		frameMu.Lock()
+		defer frameMu.Unlock()
+		for i := range frameBuf {
+			frameBuf[i] = byte(n)
+		}
+		return frameBuf, nil
+	})
 	// nilPanic panics with nil.
 	worker.Handle("nilPanic", func(context.Context, any) (any, error) { panic(nil) })
 	worker.Run()
 }
+
+var (
+	frameMu  sync.Mutex
+	frameBuf = make([]byte, 8)
+)
 
 type namedByte uint8
 
