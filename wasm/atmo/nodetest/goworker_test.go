@@ -386,47 +386,30 @@ func TestAGoHandlerThatAwaitsABlobAChunkAtATimeDoesNotHoldEveryChunk(t *testing.
 	assert.Less(t, held, 192.0, "the worker thread still holds %.0f MiB of ArrayBuffers after reading a 256 MiB Blob a MiB at a time", held)
 }
 
-func TestAGoModuleBuiltForWasip1FailsItsStartOnceSayingHowToBuildIt(t *testing.T) {
-	for _, inWorker := range []bool{false, true} {
-		t.Run(map[bool]string{false: "compiled once", true: "in each thread"}[inWorker], func(t *testing.T) {
-			if inWorker {
-				atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
-				t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
-			}
-			path := filepath.Join(t.TempDir(), "wasip1.wasm")
-			require.NoError(t, os.WriteFile(path, atmotest.WASIModule, 0o644))
-			tm, wm := start(t, atmo.WorkerConfig{Tasks: []string{"add"}, Module: path, Count: 2})
-			done := make(chan error, 1)
-			go func() { _, err := tm.Do(testCtx(t), "add", map[string]any{"a": 1, "b": 2}); done <- err }()
-			atmotest.FailedToStartOnce(testCtx(t), t, tm, wm, done, path+" is built with GOOS=wasip1", "GOOS=js GOARCH=wasm go build")
-		})
+func TestAGoModuleBuiltForWasip1OrByAnotherGoFailsItsStartOnceSayingWhatToDo(t *testing.T) {
+	cases := []struct {
+		file   string
+		module []byte
+		want   []string
+	}{
+		{"wasip1.wasm", atmotest.WASIModule, []string{" is built with GOOS=wasip1", "GOOS=js GOARCH=wasm go build"}},
+		// It imports what the Go toolchain's wasm_exec.js does not give.
+		{"go1.99.wasm", atmotest.GoModuleOfAnotherGo, []string{" is built by go1.99.0", "wasm_exec.js at ", "gojs.runtime.wasmExitOfTheFuture", "serve the wasm_exec.js of go1.99.0"}},
 	}
-}
-
-func TestAGoModuleBuiltByAnotherGoFailsItsStartOnceSayingWhichWasmExecJSItNeeds(t *testing.T) {
 	for _, inWorker := range []bool{false, true} {
-		t.Run(map[bool]string{false: "compiled once", true: "in each thread"}[inWorker], func(t *testing.T) {
-			if inWorker {
-				atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
-				t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
-			}
-			path := filepath.Join(t.TempDir(), "go1.99.wasm")
-			require.NoError(t, os.WriteFile(path, atmotest.GoModuleOfAnotherGo, 0o644))
-			tm, wm := start(t, atmo.WorkerConfig{Tasks: []string{"add"}, Module: path, Count: 2})
-			done := make(chan error, 1)
-			go func() { _, err := tm.Do(testCtx(t), "add", map[string]any{"a": 1, "b": 2}); done <- err }()
-			atmotest.FailedToStartOnce(testCtx(t), t, tm, wm, done, path+" is built by go1.99.0", "wasm_exec.js at ", "gojs.runtime.wasmExitOfTheFuture", "serve the wasm_exec.js of go1.99.0")
-		})
+		for _, c := range cases {
+			t.Run(map[bool]string{false: "compiled once", true: "in each thread"}[inWorker]+"/"+c.file, func(t *testing.T) {
+				if inWorker {
+					atmo.SetGoModuleOptions(atmo.GoModuleOptions{CompileInWorker: true})
+					t.Cleanup(func() { atmo.SetGoModuleOptions(atmo.GoModuleOptions{}) })
+				}
+				path := filepath.Join(t.TempDir(), c.file)
+				require.NoError(t, os.WriteFile(path, c.module, 0o644))
+				tm, wm := start(t, atmo.WorkerConfig{Tasks: []string{"add"}, Module: path, Count: 2})
+				done := make(chan error, 1)
+				go func() { _, err := tm.Do(testCtx(t), "add", map[string]any{"a": 1, "b": 2}); done <- err }()
+				atmotest.FailedToStartOnce(testCtx(t), t, tm, wm, done, append([]string{path + c.want[0]}, c.want[1:]...)...)
+			})
+		}
 	}
-}
-
-func TestAGoHandlerThatPanicsWithNilFailsItsTaskUnderTheProcesssGODEBUG(t *testing.T) {
-	// Worker threads take the process's environment, GODEBUG included:
-	// with panicnil=1, recover gives nil for panic(nil), and the task must
-	// fail all the same, not answer null.
-	t.Setenv("GODEBUG", "panicnil=1") // a thread's env is this program's os.Environ
-	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"nilPanic"}, Module: module(t, testModule)})
-	got, err := tm.Do(testCtx(t), "nilPanic", nil)
-	require.Error(t, err, "answered %v", got)
-	assert.Contains(t, err.Error(), `task "nilPanic" panicked`)
 }
