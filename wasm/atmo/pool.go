@@ -746,8 +746,8 @@ func (tm *TaskManager) workerFreed(w *TaskWorker) {
 // breaks a tie), as free workers are picked, so that a burst of one task
 // grows its specialists and leaves the generalists' room to the other tasks
 // they list. A task that waits for a restart (see route) counts a worker
-// backing off as one starting. It says whether it started one. Called with
-// mu held.
+// backing off as one starting. It says whether it started one that has not
+// closed at once. Called with mu held.
 func (tm *TaskManager) grow(name string, waitRestart bool) bool {
 	if !tm.elastic {
 		return false
@@ -767,9 +767,12 @@ func (tm *TaskManager) grow(name string, waitRestart bool) bool {
 	if best == nil {
 		return false
 	}
-	bestPool.newWorker(best, true)
+	w := bestPool.newWorker(best, true)
 	tm.stats.grown++
-	return true
+	// One that gave up at once (a spawn that failed, under Restart.Never
+	// or MaxBootFailures 1) is no worker started: growing again would
+	// only give up again, for ever in regrow's loop.
+	return w.status != WorkerClosed
 }
 
 // mayGrow says whether group g may start one more worker for a queued task

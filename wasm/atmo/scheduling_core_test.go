@@ -775,3 +775,51 @@ func TestAnElasticConfigWhoseWorkerLacksATaskGrowsNoMoreWorkers(t *testing.T) {
 		}
 	}
 }
+
+// A group regrows for waiting tasks when one of its workers closes for
+// good; a worker that fails to start at once and gives up (Restart.Never,
+// or MaxBootFailures 1: under Node.js, a Script file removed since the
+// group started) must not make that regrow start another, for ever, with
+// the TaskManager's lock held.
+func TestARegrowWhoseWorkersGiveUpAtOnceEnds(t *testing.T) {
+	for name, policy := range map[string]RestartPolicy{
+		"Never":             {Never: true},
+		"MaxBootFailures 1": {MaxBootFailures: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tm := NewTaskManager()
+			var failSpawn atomic.Bool
+			var spawns atomic.Int64
+			forever := make(chan struct{})
+			defer close(forever)
+			p, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
+				spawns.Add(1)
+				if failSpawn.Load() {
+					return nil, errors.New("no such file: /srv/w.js")
+				}
+				return &fakeTransport{pool: w.pool, w: w, run: func(*TaskWorker, string, any) (any, string) { <-forever; return nil, "" }}, nil
+			}, []WorkerConfig{{Tasks: []string{"job"}, Script: "w.js", Count: 2, MaxWorkers: 3, Restart: policy}})
+			require.NoError(t, err)
+			require.NoError(t, p.ready(ctx(t)))
+			for range 3 { // two run, one waits: worker-3 grows for it
+				_, err := tm.AddTask(TaskParams{Name: "job"})
+				require.NoError(t, err)
+			}
+			settleSoon(t, func() bool { return tm.Stats().Running == 3 }) // the group is at MaxWorkers
+			failSpawn.Store(true)                                         // the script is gone now
+			_, err = tm.AddTask(TaskParams{Name: "job"})
+			require.NoError(t, err)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = p.list()[0].Close() // a task waits: the group regrows
+			}()
+			select {
+			case <-done:
+			case <-time.After(3 * time.Second):
+				t.Fatalf("Close of a worker has not returned after 3s: %d spawns so far, still growing", spawns.Load())
+			}
+			require.NoError(t, tm.Close())
+		})
+	}
+}
