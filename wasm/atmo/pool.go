@@ -141,6 +141,7 @@ type workerPool struct {
 	configs int            // configs given so far, which errors number
 	workers []*TaskWorker  // in start order; workers released when idle leave it, and closed ones past keptClosed
 	closed  bool
+	closes  uint64 // workers closed so far, which number them in closing order (see forgetClosed)
 	waiters []chan struct{}
 	// issued are the numbers of the worker ids it gave (worker-N), as
 	// ranges [lo, hi]: those of closed workers it no longer lists too.
@@ -902,6 +903,8 @@ func (tm *TaskManager) shut(w *TaskWorker, reason string) []*TaskRequest {
 	}
 	w.pool.dropIfEmpty(g)
 	tm.setWorkerStatus(w, WorkerClosed, w.describe()+" "+reason)
+	w.pool.closes++
+	w.closedSeq = w.pool.closes
 	w.pool.forgetClosed()
 	return tasks
 }
@@ -1149,8 +1152,10 @@ func (tm *TaskManager) retire(names []string, why string) {
 	}
 }
 
-// forgetClosed drops the oldest closed workers past keptClosed. Called with
-// mu held.
+// forgetClosed drops the closed workers past keptClosed that closed
+// longest ago (not those started first: a worker that has run since the
+// pool started and has just closed stays listed, with why). Called with mu
+// held.
 func (p *workerPool) forgetClosed() {
 	n := 0
 	for _, w := range p.workers {
@@ -1158,13 +1163,14 @@ func (p *workerPool) forgetClosed() {
 			n++
 		}
 	}
-	for i := 0; n > keptClosed && i < len(p.workers); {
-		if p.workers[i].status == WorkerClosed {
-			p.workers = slices.Delete(p.workers, i, i+1)
-			n--
-			continue
+	for ; n > keptClosed; n-- {
+		oldest := -1
+		for i, w := range p.workers {
+			if w.status == WorkerClosed && (oldest < 0 || w.closedSeq < p.workers[oldest].closedSeq) {
+				oldest = i
+			}
 		}
-		i++
+		p.workers = slices.Delete(p.workers, oldest, oldest+1)
 	}
 }
 

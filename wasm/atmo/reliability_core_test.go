@@ -1453,3 +1453,54 @@ func TestTasksCancelledBeforeTheyLeftTheBatchAreNotKeptAsSentToASilentWorker(t *
 	assert.Empty(t, w.inflight)
 	assert.Zero(t, len(w.unheard), "no task was ever sent")
 }
+
+// Stats lists a worker manager's latest closed workers with why they
+// closed: the worker that closed last is among them, even when it was
+// the first started.
+func TestTheWorkerThatClosedLastStaysListedWithWhy(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, cfg("a", "job"), cfg("a", "job"))
+	require.NoError(t, p.ready(ctx(t)))
+	for range keptClosed {
+		w, err := p.add(cfg("b", "job"))
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+	}
+	first := p.list()[0]
+	require.Equal(t, "worker-1", first.ID())
+	require.NoError(t, first.Close()) // the latest to close
+	var ids []string
+	listed := false
+	for _, ws := range tm.Stats().Workers {
+		ids = append(ids, ws.ID)
+		if ws.ID == "worker-1" {
+			listed = true
+			require.Equal(t, "closed by Close()", ws.LastError)
+		}
+	}
+	require.True(t, listed, "worker-1, closed last, is not listed; listed: %v", ids)
+	require.Len(t, ids, 1+keptClosed)
+}
+
+// Ready names every worker that failed to start for good: the first one
+// started too, when it gives up after many other workers were closed.
+func TestReadyNamesTheFirstWorkerWhenItGivesUpAfterManyOthersClosed(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	p, _ := fakePool(t, tm, echo, WorkerConfig{Tasks: []string{"job"}, Script: "silent", StartTimeout: time.Second}, cfg("a", "job"))
+	for range keptClosed {
+		w, err := p.add(cfg("b", "job"))
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+	}
+	first := p.list()[0]
+	for range 10 { // start timeouts and backoffs, past MaxBootFailures
+		clk.Advance(time.Second)
+	}
+	require.Equal(t, WorkerClosed, first.Status())
+	err := p.ready(ctx(t))
+	require.ErrorIs(t, err, ErrWorkerStart, "worker-1 failed to start 3 times and gave up")
+	require.Contains(t, err.Error(), "worker-1 (silent) failed to start 3 times in a row")
+}

@@ -183,7 +183,8 @@ type TaskWorker struct {
 	bootTimer    stopper
 	restartTimer stopper
 	idleTimer    stopper
-	elastic      bool // started above Count; may be closed when idle
+	elastic      bool   // started above Count; may be closed when idle
+	closedSeq    uint64 // when it closed, in its pool's closing order (see forgetClosed); 0 while not closed
 }
 
 // ID is the worker's id, sent to it in init-worker.
