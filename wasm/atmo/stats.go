@@ -28,7 +28,9 @@ type Stats struct {
 	Workers []WorkerStats
 
 	// QueueWait is how long tasks waited for a worker; RunTime how long
-	// they ran. Both over the last StatsWindow tasks.
+	// they ran, of the runs their workers answered or threw from (a run
+	// that timed out, was cancelled or crashed gives no length: see
+	// TimedOut, Canceled, Crashed). Both over the last StatsWindow tasks.
 	QueueWait, RunTime Percentiles
 }
 
