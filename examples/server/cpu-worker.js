@@ -3,15 +3,21 @@
 // so a pool of these uses as many cores as it has workers.
 //
 // Tasks:
-//   heavy-computation {iterations}  a numeric loop; returns its sum
+//   heavy-computation {iterations}  a numeric loop (a whole number of
+//                                   iterations, at most 1e10: minutes); returns its sum
 //   data-processing   {size, seed}  builds and sorts an array; returns its median
+//                                   (seed: any number, default 1)
 const path = require('path');
 const { atmoWorker } = require(path.join(__dirname, '../../jsworker/atmo-worker.js'));
 
 atmoWorker({
   'heavy-computation': (params) => {
     const { iterations } = params || {}; // null params: say which to give
-    if (!(iterations >= 0)) throw new Error('heavy-computation needs params.iterations >= 0');
+    // A loop that only computes cannot be cancelled: a count it could not
+    // finish (Infinity, 1e15) would hold the worker until it is terminated.
+    if (!(Number.isInteger(iterations) && iterations >= 0 && iterations <= 1e10)) {
+      throw new Error('heavy-computation needs params.iterations, a whole number from 0 to 10,000,000,000');
+    }
     let sum = 0;
     for (let i = 0; i < iterations; i++) sum += Math.sqrt(i) * Math.sin(i);
     return sum;
@@ -20,6 +26,7 @@ atmoWorker({
     const { size, seed } = params || {};
     // At most 2**27 numbers (1 GiB): more is no typed array's length here.
     if (!(Number.isInteger(size) && size > 0 && size <= 2 ** 27)) throw new Error('data-processing needs params.size, a whole number from 1 to 134,217,728');
+    if (seed !== undefined && seed !== null && !Number.isFinite(seed)) throw new Error('data-processing needs params.seed to be a number, if given');
     let x = seed || 1;
     const data = new Float64Array(size);
     for (let i = 0; i < size; i++) {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -653,7 +654,7 @@ func TestServerExampleWorkerRunsBothTasks(t *testing.T) {
 	assert.ErrorContains(t, err, "needs params.iterations")
 	// No params at all (nil, null in JS) are missing params too.
 	for name, want := range map[string]string{
-		"heavy-computation": "heavy-computation needs params.iterations >= 0",
+		"heavy-computation": "heavy-computation needs params.iterations, a whole number from 0 to 10,000,000,000",
 		"data-processing":   "data-processing needs params.size, a whole number from 1 to 134,217,728",
 	} {
 		_, err := tm.Do(testCtx(t), name, nil)
@@ -665,6 +666,24 @@ func TestServerExampleWorkerRunsBothTasks(t *testing.T) {
 		_, err = tm.Do(testCtx(t), "data-processing", map[string]any{"size": size})
 		assert.ErrorContains(t, err, "needs params.size, a whole number from 1 to 134,217,728", "not a RangeError about typed array lengths")
 	}
+}
+
+// TestServerExampleWorkerRefusesIterationsItCannotFinish: heavy-computation
+// checks its input as data-processing does: a count that is no whole
+// number, or one beyond what finishes in reasonable time (Infinity, 1e15),
+// is refused at once with the reason, not run until the caller gives up;
+// and a seed that is no number is refused, not answered NaN.
+func TestServerExampleWorkerRefusesIterationsItCannotFinish(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"heavy-computation", "data-processing"}, Script: repoRoot + "/examples/server/cpu-worker.js"})
+	for _, it := range []any{math.Inf(1), 1e15, "1000", true, 2.5} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		start := time.Now()
+		_, err := tm.Do(ctx, "heavy-computation", map[string]any{"iterations": it})
+		cancel()
+		assert.ErrorContains(t, err, "heavy-computation needs params.iterations", "iterations %v (after %v)", it, time.Since(start))
+	}
+	got, err := tm.Do(testCtx(t), "data-processing", map[string]any{"size": 11, "seed": "x"})
+	assert.ErrorContains(t, err, "params.seed", "seed \"x\": got %v", got)
 }
 
 func TestAThreadThatRunsOutOfMemoryCrashesAndIsReplaced(t *testing.T) {
