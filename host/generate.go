@@ -141,12 +141,21 @@ func shellQuote(s string) string {
 
 // importPathOK says whether go build takes the folder p as a package: the
 // characters of every element of its import path are ASCII letters and
-// digits and "-._~+" (as golang.org/x/mod/module's CheckImportPath has
-// them). An absolute path may hold others above its module's root, which
-// is not known here; it is told no, and built by its file.
+// digits and "-._~+", and Go takes every element (generate.ImportElemRefused),
+// as golang.org/x/mod/module's CheckImportPath has them. An absolute path may
+// hold others above its module's root, which is not known here; it is told
+// no, and built by its file.
 func importPathOK(p string) bool {
 	for _, r := range filepath.ToSlash(p) {
 		if !(r == '/' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-._~+", r)) {
+			return false
+		}
+	}
+	for _, elem := range strings.Split(filepath.ToSlash(p), "/") {
+		if elem == "" || elem == "." || elem == ".." {
+			continue // ./x, ../x: where the path starts, not a part of its import path
+		}
+		if why, _ := generate.ImportElemRefused(elem); why != "" {
 			return false
 		}
 	}

@@ -437,3 +437,46 @@ func TestGenerateWorkerBadNameIsAUsageErrorSayingWhatToType(t *testing.T) {
 		assert.Empty(t, entries, "%q", c.args)
 	}
 }
+
+// TestGenerateWorkerGoNextStepBuildsInADirGoRefusesInImportPaths: a DIR
+// whose path Go refuses in an import path for more than its characters (an
+// element with a trailing dot, a name Windows reserves, com1, even before
+// a dot, or a Windows short name, w~1) gets a next step that builds, by
+// its file, as a folder with a space does.
+func TestGenerateWorkerGoNextStepBuildsInADirGoRefusesInImportPaths(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	root, err := repoRoot()
+	require.NoError(t, err)
+	goVersion := strings.TrimPrefix(runtime.Version(), "go")
+	if i := strings.Index(goVersion, " "); i >= 0 {
+		goVersion = goVersion[:i]
+	}
+	for _, c := range []struct{ name, dir string }{{"calc", "w."}, {"calc", "com1"}, {"calc", "nul.d/sub"}, {"calc", "w~1"}} {
+		t.Run(c.name+" in "+c.dir, func(t *testing.T) {
+			mod := t.TempDir()
+			writeFile(t, filepath.Join(mod, "go.mod"), "module example.com/m\n\ngo "+goVersion+"\n\nrequire github.com/atmoworkers/atmo v0.0.0\n\nreplace github.com/atmoworkers/atmo => "+root+"\n")
+			t.Chdir(mod)
+			var stdout, stderr bytes.Buffer
+			require.Equal(t, 0, run([]string{"generate-worker", c.name, c.dir, "go"}, &stdout, &stderr), stderr.String())
+			out := stdout.String()
+			i := strings.Index(out, "GOOS=js GOARCH=wasm go build")
+			require.GreaterOrEqual(t, i, 0, out)
+			line := out[i:]
+			line = line[:strings.Index(line, " (then see")]
+			cmd := exec.Command(sh, "-c", line)
+			cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
+			b, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s: %s", line, b)
+			_, err = os.Stat(filepath.Join(c.dir, c.name+".wasm"))
+			assert.NoError(t, err, "the step writes the .wasm it says")
+		})
+	}
+}
+
+// TestGeneratedGoDataWorkerChecksItsParamsInTheJSWorkersOrder: the Go data
+// worker checks where (filter) and schema (validate) before records, "as
+// the JS worker does", so that a call with both wrong, or without records,
+// gets the same error from both.

@@ -156,12 +156,42 @@ func Plan(o Options) ([]File, error) {
 			// whole module: every build of it would fail.
 			return nil, fmt.Errorf("%w: a Go worker is written to a folder named after it, and Go takes a folder named %q for the module's vendored dependencies: pick another NAME", ErrBadInput, base)
 		}
+		if why, like := ImportElemRefused(base); why != "" {
+			// README.md and main.go build the package ./NAME: Go refuses
+			// such a folder in an import path ("malformed import path").
+			return nil, fmt.Errorf("%w: a Go worker is written to a folder named after it, and Go refuses a folder named %q in an import path (%s): pick another NAME, e.g. %q", ErrBadInput, base, why, like)
+		}
 		return []File{
 			{Path: filepath.Join(o.Dir, base, "main.go"), Content: goWorker(base, tmpl), Role: "worker"},
 			{Path: filepath.Join(o.Dir, base, "README.md"), Content: goExample(base, tmpl), Role: "example"},
 		}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown type %q; use browser, server or go", ErrBadInput, o.Kind)
+}
+
+// ImportElemRefused says why Go refuses elem as an element of an import
+// path wherever it builds (golang.org/x/mod/module's CheckImportPath: a
+// trailing dot, a name Windows reserves before any dot, as aux or
+// nul.calc, or a Windows short name, as w~1), and a name like it that Go
+// takes; "" if it takes it. Its characters are checked elsewhere.
+func ImportElemRefused(elem string) (why, like string) {
+	short, rest, _ := strings.Cut(elem, ".")
+	switch strings.ToUpper(short) {
+	case "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9",
+		"LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9":
+		like = short + "-worker"
+		if rest = strings.TrimRight(rest, "."); rest != "" {
+			like += "." + rest
+		}
+		return "a name Windows reserves", like
+	}
+	if strings.HasSuffix(elem, ".") {
+		return "a trailing dot", strings.TrimRight(elem, ".")
+	}
+	if i := strings.LastIndexByte(short, '~'); i >= 0 && i < len(short)-1 && strings.Trim(short[i+1:], "0123456789") == "" {
+		return "a Windows short name, as PROGRA~1", strings.ReplaceAll(elem, "~", "-")
+	}
+	return "", ""
 }
 
 // Generate writes the files of Plan. It writes nothing when the options

@@ -296,3 +296,31 @@ func TestGoWorkersLeaveANativeBuildOfTheirModuleClean(t *testing.T) {
 		assert.NoError(t, err, "go %s in a module with the generated Go workers:\n%s", strings.Join(args, " "), out)
 	}
 }
+
+// A Go worker's README and main.go say to build it as the package
+// ./NAME: a NAME Go refuses in an import path (a trailing dot, a name
+// Windows reserves, aux or nul.calc) makes that "malformed import path", so
+// it is refused up front, as vendor is, or the build it documents works.
+func TestAGoWorkerIsNamedSoThatItsDocumentedBuildWorks(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	for _, name := range []string{"aux", "calc.", "Nul.calc", "com1-calc"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/m\n\ngo 1.26\n\nrequire github.com/atmoworkers/atmo v0.0.0\n\nreplace github.com/atmoworkers/atmo => "+root+"\n"), 0o644))
+			_, err := Generate(Options{Name: name, Dir: dir, Kind: Go})
+			if err != nil {
+				assert.True(t, errors.Is(err, ErrBadInput), "%v", err)
+				assert.Contains(t, err.Error(), "import path")
+				return
+			}
+			readme, _ := os.ReadFile(filepath.Join(dir, name, "README.md"))
+			require.Contains(t, string(readme), "go build -o "+name+".wasm ./"+name+"\n")
+			cmd := exec.Command("go", "build", "-o", name+".wasm", "./"+name)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm", "GOFLAGS=-mod=mod", "GOPROXY=off")
+			out, berr := cmd.CombinedOutput()
+			assert.NoError(t, berr, "the README's build: %s", out)
+		})
+	}
+}
