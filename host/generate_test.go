@@ -480,3 +480,36 @@ func TestGenerateWorkerGoNextStepBuildsInADirGoRefusesInImportPaths(t *testing.T
 // worker checks where (filter) and schema (validate) before records, "as
 // the JS worker does", so that a call with both wrong, or without records,
 // gets the same error from both.
+func TestGeneratedGoDataWorkerChecksItsParamsInTheJSWorkersOrder(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed")
+	}
+	dir := t.TempDir()
+	for _, kind := range []string{generate.Server, generate.Go} {
+		_, err := generate.Generate(generate.Options{Name: "data-api", Dir: filepath.Join(dir, kind), Kind: kind})
+		require.NoError(t, err)
+	}
+	buildGoWorker(t, filepath.Join(dir, "go", "data-api"), filepath.Join(dir, "data-api.wasm"))
+	example := filepath.Join(dir, generate.Server, "data-api.example.js")
+	src := withSamples(t, readFile(t, example), `['filter', { where: [{ field: 'a', op: 'bogus' }] }],
+  ['filter', { where: 'a' }],
+  ['validate', {}],
+  ['validate', { schema: { a: 'int' } }],
+  ['validate', { records: [{ a: 1 }], schema: [] }],`)
+	writeFile(t, example, src)
+	bootstrap, err := filepath.Abs(filepath.Join("..", "jsworker", "go-worker.js"))
+	require.NoError(t, err)
+	wasmExec := filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js")
+	start := `new Worker(path.join(__dirname, 'data-api.js'));`
+	goSrc := strings.Replace(src, start, fmt.Sprintf(`new Worker(%q);
+worker.postMessage({ message: 'go-module', url: %q, wasmExec: %q });`, bootstrap, filepath.Join(dir, "data-api.wasm"), wasmExec), 1)
+	goExample := filepath.Join(dir, generate.Server, "data-api.go.example.js")
+	writeFile(t, goExample, goSrc)
+	var js, goes []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(runNode(t, example)), &js))
+	require.NoError(t, json.Unmarshal([]byte(runNode(t, goExample)), &goes))
+	require.Len(t, goes, len(js))
+	for i := range js {
+		assert.Equal(t, js[i], goes[i], "sample %d", i)
+	}
+}

@@ -51,18 +51,19 @@ var goHandlers = map[string]string{
 		return out, nil
 	})
 	worker.Handle("validate", func(_ context.Context, params any) (any, error) {
-		rows, p, err := records(params)
-		if err != nil {
-			return nil, err
-		}
+		p, _ := params.(map[string]any)
 		schema, ok := p["schema"].(map[string]any)
 		if !ok {
 			return nil, errors.New("validate needs params.schema, e.g. {email: \"email\"}")
 		}
-		for field, t := range schema {
+		for field, t := range schema { // checked first, records or none, as the JS worker does
 			if s, _ := t.(string); !contains(validTypes, s) {
 				return nil, fmt.Errorf("params.schema.%s must be one of number, string, boolean, email", field)
 			}
+		}
+		rows, _, err := records(params)
+		if err != nil {
+			return nil, err
 		}
 		errs := []any{} // [] when all are valid, as the JS worker has it (a nil slice would be null)
 		for i, r := range rows {
@@ -75,10 +76,7 @@ var goHandlers = map[string]string{
 		return map[string]any{"valid": len(errs) == 0, "errors": errs}, nil
 	})
 	worker.Handle("filter", func(_ context.Context, params any) (any, error) {
-		rows, p, err := records(params)
-		if err != nil {
-			return nil, err
-		}
+		p, _ := params.(map[string]any)
 		where, ok := p["where"].([]any)
 		if !ok && p["where"] != nil {
 			return nil, errors.New("params.where must be an array of {field, op, value}")
@@ -92,6 +90,10 @@ var goHandlers = map[string]string{
 			default:
 				return nil, fmt.Errorf("unknown op %v", op)
 			}
+		}
+		rows, _, err := records(params)
+		if err != nil {
+			return nil, err
 		}
 		out := []any{} // [] when none match, as the JS worker has it
 		for _, r := range rows {

@@ -91,7 +91,7 @@ const handlers = {
   // validate {records, schema: {field: 'number' | 'string' | 'boolean' | 'email'}}.
   validate: (params) => {
     const schema = params.schema;
-    if (!schema || typeof schema !== 'object') throw new Error('validate needs params.schema, e.g. {email: "email"}');
+    if (!schema || typeof schema !== 'object' || Array.isArray(schema)) throw new Error('validate needs params.schema, e.g. {email: "email"}');
     for (const [field, type] of Object.entries(schema)) {
       if (!types.includes(type)) throw new Error('params.schema.' + field + ' must be one of ' + types.join(', '));
     }
