@@ -80,3 +80,57 @@ func TestDataWorkerRefusesASchemaTypeItDoesNotKnow(t *testing.T) {
 	assert.Equal(t, `ok: {"valid":true,"checked":2,"errors":[]}`, got[2], "a rule without a type checks only what it has")
 	assert.Equal(t, got[2], got[3], "as does one whose type is null (a Go struct's unset field)")
 }
+
+// TestDataWorkerRefusesASelectOrAsItCannotUse: transform's select is an
+// array of field names and fetch's as is 'json' or 'text'; anything else
+// (select: 'name', a typo of ['name'], or as: 'blob') is refused with what
+// to give, not ignored, which returned every field, or the body read as JSON.
+func TestDataWorkerRefusesASelectOrAsItCannotUse(t *testing.T) {
+	ctx := apiPage(t)
+	var got []string
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['fetch', 'transform'], script: '/workers/data-worker.js' }]);
+  await wm.ready();
+  const records = [{ name: 'Ada', age: 36 }];
+  const out = [];
+  for (const [name, params] of [
+    ['transform', { records, select: 'name' }],
+    ['transform', { records, select: { name: true } }],
+    ['fetch', { url: '/data/people.json', as: 'blob' }],
+    ['transform', { records, select: ['name'] }],
+    ['transform', { records, select: null }],
+  ]) {
+    out.push(await tm.run(name, params).then((v) => 'ok: ' + JSON.stringify(v), (e) => e.message));
+  }
+  wm.close(); tm.close();
+  return out;`), &got)
+	assert.Contains(t, got[0], "params.select", got[0])
+	assert.Contains(t, got[1], "params.select", got[1])
+	assert.Contains(t, got[2], "params.as", got[2])
+	assert.Equal(t, `ok: [{"name":"Ada"}]`, got[3])
+	assert.Equal(t, `ok: [{"name":"Ada","age":36}]`, got[4], "a null select is none")
+}
+
+// TestImageWorkerSaysWhatItsImageDataIs: image data that is no bytes (an
+// ArrayBuffer, an object) is refused naming what it is, not as "has
+// undefined" RGBA bytes.
+func TestImageWorkerSaysWhatItsImageDataIs(t *testing.T) {
+	ctx := apiPage(t)
+	var got []string
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['analyze'], script: '/workers/image-worker.js' }]);
+  await wm.ready();
+  const out = [];
+  for (const data of [new ArrayBuffer(4), { r: 1 }, 7]) {
+    out.push(await tm.run('analyze', { image: { width: 1, height: 1, data } }).then((v) => 'ok: ' + JSON.stringify(v), (e) => e.message));
+  }
+  wm.close(); tm.close();
+  return out;`), &got)
+	for i, what := range []string{"ArrayBuffer", "Object", "Number"} {
+		assert.NotContains(t, got[i], "undefined", got[i])
+		assert.Contains(t, got[i], "params.image.data must be bytes", got[i])
+		assert.Contains(t, got[i], what, got[i])
+	}
+}

@@ -23,8 +23,12 @@ function sameOrigin(url) {
 }
 
 async function fetchURL(params, signal) {
-  const { url, as = 'json' } = params || {}; // null params: say which to give
+  const { url, as } = params || {}; // null params: say which to give
   const u = sameOrigin(url);
+  // None given (undefined, null, '': a Go struct's unset field) is JSON.
+  if (as != null && as !== '' && as !== 'json' && as !== 'text') {
+    throw new Error(`params.as must be 'json' or 'text', not ${JSON.stringify(as)}`);
+  }
   const res = await fetch(u, { signal });
   if (!res.ok) throw new Error(`fetch ${u.pathname}: HTTP ${res.status}`);
   const data = as === 'text' ? await res.text() : await res.json();
@@ -65,6 +69,7 @@ function compare(a, b, descending) {
 async function transform(params, { signal }) {
   const { select, sortBy, descending = false } = params || {};
   const rename = params && params.rename != null ? params.rename : {};
+  if (select != null && !Array.isArray(select)) throw new Error('params.select must be an array of field names, e.g. ["name", "age"]');
   if (typeof rename !== 'object') throw new Error('params.rename must be an object of {field: new name}');
   let rows = await records(params, signal);
   if (sortBy) {

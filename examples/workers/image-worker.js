@@ -30,13 +30,16 @@ function pixels(image) {
     throw new Error('params.image must be an ImageData or {width, height, data} with positive whole width and height');
   }
   const { data } = image;
+  const bytes = data instanceof Uint8ClampedArray || data instanceof Uint8Array || data instanceof Int8Array || Array.isArray(data);
+  if (data != null && !bytes) {
+    throw new Error(`params.image.data must be bytes (a Uint8ClampedArray, a Uint8Array or an array of numbers), not a ${Object.prototype.toString.call(data).slice(8, -1)}`);
+  }
   if (!data || data.length !== image.width * image.height * 4) {
     throw new Error(`params.image.data must hold width*height*4 = ${image.width * image.height * 4} RGBA bytes, has ${data ? data.length : 0}`);
   }
   if (data instanceof Uint8ClampedArray) return data;
-  if (data instanceof Uint8Array || data instanceof Int8Array) return new Uint8ClampedArray(data.buffer, data.byteOffset, data.length);
   if (Array.isArray(data)) return Uint8ClampedArray.from(data); // a plain array of byte values
-  throw new Error(`params.image.data must be bytes (a Uint8ClampedArray, a Uint8Array or an array of numbers), not a ${Object.prototype.toString.call(data).slice(8, -1)}`);
+  return new Uint8ClampedArray(data.buffer, data.byteOffset, data.length); // a Uint8Array or an Int8Array
 }
 
 function result(width, height, data) {
