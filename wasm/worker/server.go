@@ -449,19 +449,27 @@ func (s *server) respond(taskID, workerID string, result any, errText string) {
 }
 
 // ownBytes copies the []byte values in v, a tree from normalize, whose
-// maps and slices are its own already. A JS value in it is read as it
-// leaves (see Handle).
+// maps and slices are its own already (so only a []byte's place in them is
+// written). A JS value in it is read as it leaves (see HandleJS).
 func ownBytes(v any) any {
 	switch x := v.(type) {
 	case []byte:
 		return slices.Clone(x)
 	case []any:
 		for i, e := range x {
-			x[i] = ownBytes(e)
+			if b, ok := e.([]byte); ok {
+				x[i] = slices.Clone(b)
+			} else {
+				ownBytes(e)
+			}
 		}
 	case map[string]any:
 		for k, e := range x {
-			x[k] = ownBytes(e)
+			if b, ok := e.([]byte); ok {
+				x[k] = slices.Clone(b)
+			} else {
+				ownBytes(e)
+			}
 		}
 	}
 	return v
