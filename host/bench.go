@@ -12,11 +12,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
@@ -153,6 +155,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		if err := os.MkdirAll(*profileDir, 0o755); err != nil {
 			return fmt.Errorf("-profile-dir: %w", err)
 		}
+		if err := checkWritable(filepath.Join(*profileDir, "profile.cpuprofile")); err != nil {
+			return fmt.Errorf("-profile-dir %s: %w", *profileDir, err)
+		}
 		prof.dir = *profileDir
 	}
 	if fs.NArg() > 0 {
@@ -182,7 +187,28 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 			set.Only = append(set.Only, w)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	if *timeout <= 0 {
+		return usageError{fmt.Errorf("-timeout %s: want more than 0", *timeout)}
+	}
+	// Where the JSON goes is checked now: a run takes minutes, and a path
+	// found unwritable at its end would lose every run it measured.
+	path := *jsonPath
+	if !filepath.IsAbs(path) {
+		root, err := repoRoot()
+		if err != nil {
+			return err
+		}
+		path = filepath.Join(root, path)
+	}
+	if err := checkWritable(path); err != nil {
+		return fmt.Errorf("-json %s: %w", *jsonPath, err)
+	}
+	// Ctrl-C (or SIGTERM) ends the run as a failure does: the browser is
+	// closed and chromedp removes the profile directory it made for it.
+	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(sigCtx, stop) // a second Ctrl-C ends the program at once
+	ctx, cancel := context.WithTimeout(sigCtx, *timeout)
 	defer cancel()
 	var progress io.Writer
 	if *verbose {
@@ -190,13 +216,15 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	rep, err := runBench(ctx, set, prof, stdout, progress)
 	if err != nil {
+		switch {
+		case sigCtx.Err() != nil:
+			return fmt.Errorf("interrupted: %w", err)
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return fmt.Errorf("gave up after -timeout %s: %w", *timeout, err)
+		}
 		return err
 	}
 	printBenchReport(stdout, rep)
-	path := *jsonPath
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(rep.root, path)
-	}
 	if err := writeBenchJSON(path, rep); err != nil {
 		return err
 	}
@@ -947,6 +975,21 @@ func addRatios(rep *benchReport) {
 			r.VsWorkerpool = r.Median / v
 		}
 	}
+}
+
+// checkWritable says why a file could not be written at path, before
+// anything is: its directory must exist and take a new file, and path must
+// not be a directory.
+func checkWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return errors.New("is a directory")
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".bench-*.json")
+	if err != nil {
+		return fmt.Errorf("cannot write there: %w", err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func writeBenchJSON(path string, rep *benchReport) error {
