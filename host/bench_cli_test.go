@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	goruntime "runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +88,24 @@ func TestBenchInterruptRemovesTheBrowsersProfileDir(t *testing.T) {
 	assert.Contains(t, stderr.String(), "interrupted")
 }
 
+// `host help` shows bench's line of flags; each flag bench -h lists is on it
+// (the doc comment of main.go has -profile-dir; the help did not).
+func TestHostHelpListsEveryBenchFlag(t *testing.T) {
+	var help, stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"help"}, &help, &stderr))
+	require.Equal(t, 0, run([]string{"bench", "-h"}, &stdout, &stderr))
+	var line string
+	for _, l := range strings.Split(help.String(), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "host bench ") {
+			line = l
+		}
+	}
+	require.NotEmpty(t, line, help.String())
+	for _, f := range regexp.MustCompile(`(?m)^  (-[a-z-]+)`).FindAllStringSubmatch(stderr.String(), -1) {
+		assert.Regexp(t, `[\[|]`+regexp.QuoteMeta(f[1])+`[\] |]`, line, "host help's bench line has no %s", f[1])
+	}
+}
+
 // When -timeout ends the run, the error says so, rather than only
 // "context deadline exceeded" from whatever step it cut short (here the
 // browser's start, which a fake Chromium that never answers holds up).
@@ -102,6 +122,29 @@ func TestBenchTimeoutIsNamedWhenItEndsTheRun(t *testing.T) {
 	code := run([]string{"bench", "-tiny", "-timeout", "3s", "-json", filepath.Join(dir, "bench.json")}, &stdout, &stderr)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr.String(), "host: gave up after -timeout 3s")
+}
+
+// With -only main-thread or -only queue, throughput does not run, so no
+// best Concurrency is picked and atmo runs at 32: the report says so (the
+// README says these run at "its best throughput Concurrency").
+func TestTheReportSaysWhichConcurrencyMainThreadRanWithoutThroughput(t *testing.T) {
+	set := tinyBenchSettings()
+	set.Only = []string{"main-thread"}
+	rep := &benchReport{Settings: set, Best: map[string]int{}, Machine: benchMachine{PreciseMemory: true}}
+	for _, c := range benchPlan(set, 2, rep.Best) {
+		if c.workload != "main-thread" {
+			continue
+		}
+		for _, e := range c.entries {
+			rep.Results = append(rep.Results, benchResult{Workload: c.workload, Case: c.name, Impl: e.impl, Spec: e.spec, Figures: map[string]float64{}})
+		}
+	}
+	require.NotEmpty(t, rep.Results)
+	var found bool
+	for _, l := range benchDerived(rep) {
+		found = found || strings.Contains(l, "Concurrency 32")
+	}
+	assert.True(t, found, "nothing says atmo ran main-thread at Concurrency 32: %q", benchDerived(rep))
 }
 
 // A -profile-dir the profiles cannot be written to is said before the run

@@ -159,6 +159,15 @@ func benchDerived(rep *benchReport) []string {
 			}
 		}
 		out = append(out, "best throughput setting (used for main-thread and queue): "+strings.Join(parts, ", "))
+	} else {
+		// -only without throughput: nothing picked the best, so they ran
+		// at benchPlan's default; say which, lest they be read as the best.
+		for _, r := range rep.Results {
+			if (r.Workload == "main-thread" || r.Workload == "queue") && r.Spec.Concurrency > 0 {
+				out = append(out, fmt.Sprintf("main-thread and queue ran atmo at Concurrency %d: throughput, which picks the best, did not run", r.Spec.Concurrency))
+				break
+			}
+		}
 	}
 
 	if rt := cases("roundtrip"); len(rt) == 1 {

@@ -90,7 +90,7 @@ func usage(w io.Writer) {
       table of results and save a screenshot; exit 1 if any result was wrong
   host generate-worker [-force] NAME [DIR] [browser|server|go]
       write a worker skeleton (math, data or image, chosen by NAME) and a usage example
-  host bench [-short|-tiny] [-runs N] [-only WORKLOADS] [-json bench.json] [-profile IMPL[/worker]] [-timeout 30m] [-v]
+  host bench [-short|-tiny] [-runs N] [-only WORKLOADS] [-json bench.json] [-profile IMPL[/worker] [-profile-dir DIR]] [-timeout 30m] [-v]
       the benchmark suite: raw postMessage, workerpool and atmo (JS and Go
       workers) side by side in headless Chromium; prints a table, writes JSON
   host COMMAND -h
