@@ -519,6 +519,7 @@ func (p *workerPool) workerError(w *TaskWorker, msg string) {
 	tm := p.tm
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
+	w.unheard = w.unheard[:0] // a word: its thread ran after they were sent
 	switch {
 	case w.status == WorkerClosed || w.transport == nil:
 	case w.status == WorkerOffline:
@@ -571,6 +572,7 @@ func (p *workerPool) workerDying(w *TaskWorker, tr transport) {
 	defer p.tm.mu.Unlock()
 	if w.transport == tr {
 		w.dying = true
+		w.unheard = w.unheard[:0] // a word: its thread ran after they were sent
 	}
 }
 
@@ -606,7 +608,7 @@ func (tm *TaskManager) workerDied(w *TaskWorker, reason string) {
 	for _, t := range tasks {
 		err := fmt.Errorf("%w: %s crashed while running task %s (%s): %s", ErrWorkerCrashed, w.id, t.id, t.name, reason)
 		if lastAnswer != "" && slices.Contains(unheard, t.seq) {
-			err = fmt.Errorf("%w: %s crashed with task %s (%s) sent to it after it answered %s and not a word from it since: %s (a worker that ends its thread right after answering may have ended before reading it: end a worker only when it is closed, or give its tasks Retries)", ErrWorkerCrashed, w.id, t.id, t.name, lastAnswer, reason)
+			err = fmt.Errorf("%w: %s crashed with task %s (%s) sent to it after it answered %s and not a word from it since: %s (a worker that ends its thread right after answering may have ended before reading it: end a worker only when it is closed, or give its tasks retries)", ErrWorkerCrashed, w.id, t.id, t.name, lastAnswer, reason)
 		}
 		tm.leftDown(t, w, "crashed: "+reason, err, nil)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -1503,4 +1504,30 @@ func TestReadyNamesTheFirstWorkerWhenItGivesUpAfterManyOthersClosed(t *testing.T
 	err := p.ready(ctx(t))
 	require.ErrorIs(t, err, ErrWorkerStart, "worker-1 failed to start 3 times and gave up")
 	require.Contains(t, err.Error(), "worker-1 (silent) failed to start 3 times in a row")
+}
+
+func TestOnlyAThreadThatDiesWithoutAWordAfterAnAnswerIsSaidToMayNotHaveReadItsNextTask(t *testing.T) {
+	// A thread that exits right after answering may end before it reads
+	// the task sent to it meanwhile: its error says so. One that says
+	// something first (an uncaught error, an error event) ran after that
+	// task was sent: its crash is told as any other.
+	for how, says := range map[string]bool{"exit": true, "uncaught error": false} {
+		t.Run(how, func(t *testing.T) {
+			tm, _, p, fakes := stoppingWorker(t)
+			f := (*fakes)[0]
+			_, err := tm.Do(ctx(t), "echo", nil)
+			require.NoError(t, err)
+			res := doAsync(tm, TaskParams{Name: "hang"})
+			settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+			if how == "exit" {
+				p.workerExit(f.w, "its thread exited with code 0")
+			} else {
+				p.workerError(f.w, "Uncaught Error: gone")
+			}
+			r := <-res
+			require.ErrorIs(t, r.Err, ErrWorkerCrashed)
+			assert.Equal(t, says, strings.Contains(r.Error, "may have ended before reading it"), "%s: %s", how, r.Error)
+			assert.Contains(t, r.Error, "(TaskParams.Retries)", "names the setting, which the JS API puts in its words")
+		})
+	}
 }
