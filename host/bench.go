@@ -243,8 +243,6 @@ type benchReport struct {
 	// main-thread and queue run with it.
 	Best    map[string]int `json:"bestConcurrency"`
 	Results []benchResult  `json:"results"`
-
-	root string // the repository
 }
 
 // benchMachine names where the figures come from.
@@ -466,7 +464,7 @@ func runBench(ctx context.Context, set benchSettings, prof *benchProfile, log, p
 	if err := d.open(url); err != nil {
 		return nil, err
 	}
-	rep := &benchReport{Started: start, Settings: set, Best: map[string]int{}, root: root}
+	rep := &benchReport{Started: start, Settings: set, Best: map[string]int{}}
 	if rep.Machine, err = d.machine(); err != nil {
 		return nil, err
 	}
