@@ -71,6 +71,13 @@ func liveObjects(t *testing.T, ctx context.Context, proto, fn string) any {
 	return out
 }
 
+// logSince defines, in a page script, since(f, ms): the dashboard's log
+// lines that f and the ms after it added, newest first.
+const logSince = `
+	  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+	  const lines = () => [...document.querySelectorAll('#log li')].map((e) => e.className + ': ' + e.querySelector('.text').textContent);
+	  const since = async (f, ms) => { const n0 = lines().length; await f(); await sleep(ms); const l = lines(); return l.slice(0, l.length - n0); };`
+
 // With no live worker the task selects are empty: Run and Run batch must say
 // so, once, not hand atmo an empty name (an error about addTask("")) once
 // per task of the batch.
@@ -83,13 +90,10 @@ func TestDashboardRunWithNoLiveWorkerSaysSoOnce(t *testing.T) {
 		Run   []string `json:"run"`
 		Batch []string `json:"batch"`
 	}
-	eval(t, ctx, `(async () => {
-	  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-	  const lines = () => [...document.querySelectorAll('#log li')].map((e) => e.className + ': ' + e.querySelector('.text').textContent);
-	  const since = async (f) => { const n0 = lines().length; f(); await sleep(500); const l = lines(); return l.slice(0, l.length - n0); };
-	  const run = await since(() => document.querySelector('#one-form').requestSubmit());
+	eval(t, ctx, `(async () => {`+logSince+`
+	  const run = await since(() => document.querySelector('#one-form').requestSubmit(), 500);
 	  document.querySelector('#batch-count').value = '50';
-	  const batch = await since(() => document.querySelector('#batch-form').requestSubmit());
+	  const batch = await since(() => document.querySelector('#batch-form').requestSubmit(), 500);
 	  return { run, batch };
 	})()`, &got)
 	all := strings.Join(append(got.Run, got.Batch...), "\n")
@@ -111,17 +115,14 @@ func TestDashboardBatchRefusesACountPastItsLimits(t *testing.T) {
 		Form []string `json:"form"`
 		API  []string `json:"api"`
 	}
-	eval(t, ctx, `(async () => {
-	  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-	  const lines = () => [...document.querySelectorAll('#log li')].map((e) => e.className + ': ' + e.querySelector('.text').textContent);
-	  const since = async (f) => { const n0 = lines().length; await f(); await sleep(300); const l = lines(); return l.slice(0, l.length - n0); };
+	eval(t, ctx, `(async () => {`+logSince+`
 	  document.querySelector('#batch-name').value = 'add';
 	  document.querySelector('#batch-params').value = '{"a": 1, "b": 2}';
 	  document.querySelector('#batch-count').value = '100001';
-	  const form = await since(() => document.querySelector('#batch-form').dispatchEvent(new Event('submit', { cancelable: true })));
+	  const form = await since(() => document.querySelector('#batch-form').dispatchEvent(new Event('submit', { cancelable: true })), 300);
 	  const api = [];
 	  for (const n of [-1, 0, 'x', 2.5, 100001]) {
-	    api.push(...await since(() => window.dashboard.batch('add', n, { a: 1, b: 2 }).then((r) => { api.push('resolved ' + n + ' with ' + r.length); }, (e) => { api.push('rejected ' + n + ': ' + e.message); })));
+	    api.push(...await since(() => window.dashboard.batch('add', n, { a: 1, b: 2 }).then((r) => { api.push('resolved ' + n + ' with ' + r.length); }, (e) => { api.push('rejected ' + n + ': ' + e.message); }), 300));
 	  }
 	  return { form, api };
 	})()`, &got)
