@@ -82,9 +82,11 @@ func TestDataWorkerRefusesASchemaTypeItDoesNotKnow(t *testing.T) {
 }
 
 // TestDataWorkerRefusesASelectOrAsItCannotUse: transform's select is an
-// array of field names and fetch's as is 'json' or 'text'; anything else
-// (select: 'name', a typo of ['name'], or as: 'blob') is refused with what
-// to give, not ignored, which returned every field, or the body read as JSON.
+// array of field names, its descending a boolean, and fetch's as is 'json'
+// or 'text'; anything else (select: 'name', a typo of ['name'], descending:
+// 'false', which sorted descending, or as: 'blob') is refused with what to
+// give, not ignored, which returned every field, or the body read as JSON.
+// A body that is not JSON names its URL and as: 'text'.
 func TestDataWorkerRefusesASelectOrAsItCannotUse(t *testing.T) {
 	ctx := apiPage(t)
 	var got []string
@@ -100,6 +102,9 @@ func TestDataWorkerRefusesASelectOrAsItCannotUse(t *testing.T) {
     ['fetch', { url: '/data/people.json', as: 'blob' }],
     ['transform', { records, select: ['name'] }],
     ['transform', { records, select: null }],
+    ['transform', { records, sortBy: 'age', descending: 'false' }],
+    ['fetch', { url: '/workers/data-worker.js' }],
+    ['fetch', { url: '/workers/data-worker.js', as: 'text' }],
   ]) {
     out.push(await tm.run(name, params).then((v) => 'ok: ' + JSON.stringify(v), (e) => e.message));
   }
@@ -110,6 +115,10 @@ func TestDataWorkerRefusesASelectOrAsItCannotUse(t *testing.T) {
 	assert.Contains(t, got[2], "params.as", got[2])
 	assert.Equal(t, `ok: [{"name":"Ada"}]`, got[3])
 	assert.Equal(t, `ok: [{"name":"Ada","age":36}]`, got[4], "a null select is none")
+	assert.Contains(t, got[5], "params.descending must be true or false", got[5])
+	assert.Contains(t, got[6], "/workers/data-worker.js: the body is not JSON", got[6])
+	assert.Contains(t, got[6], "as: 'text'", got[6])
+	assert.Contains(t, got[7], "ok: ", "as: 'text' reads any body")
 }
 
 // TestImageWorkerSaysWhatItsImageDataIs: image data that is no bytes (an

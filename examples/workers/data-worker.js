@@ -31,7 +31,15 @@ async function fetchURL(params, signal) {
   }
   const res = await fetch(u, { signal });
   if (!res.ok) throw new Error(`fetch ${u.pathname}: HTTP ${res.status}`);
-  const data = as === 'text' ? await res.text() : await res.json();
+  const text = await res.text();
+  let data = text;
+  if (as !== 'text') {
+    try {
+      data = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`fetch ${u.pathname}: the body is not JSON (${e.message}); give as: 'text' to read it as text`);
+    }
+  }
   return { url: u.pathname, status: res.status, contentType: res.headers.get('content-type') || '', data };
 }
 
@@ -69,6 +77,9 @@ function compare(a, b, descending) {
 async function transform(params, { signal }) {
   const { select, sortBy, descending = false } = params || {};
   const rename = params && params.rename != null ? params.rename : {};
+  if (descending != null && typeof descending !== 'boolean') { // 'false' would sort descending
+    throw new Error(`params.descending must be true or false, not ${JSON.stringify(descending)}`);
+  }
   if (select != null && !Array.isArray(select)) throw new Error('params.select must be an array of field names, e.g. ["name", "age"]');
   if (typeof rename !== 'object') throw new Error('params.rename must be an object of {field: new name}');
   let rows = await records(params, signal);
