@@ -148,26 +148,19 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if *profileDir != "" {
-		if prof == nil {
-			return usageError{fmt.Errorf("-profile-dir %s: there is nothing to save without -profile", *profileDir)}
-		}
-		if err := os.MkdirAll(*profileDir, 0o755); err != nil {
-			return fmt.Errorf("-profile-dir: %w", err)
-		}
-		if err := checkWritable(filepath.Join(*profileDir, "profile.cpuprofile")); err != nil {
-			return fmt.Errorf("-profile-dir %s: %w", *profileDir, err)
-		}
-		prof.dir = *profileDir
+	if *profileDir != "" && prof == nil {
+		return usageError{fmt.Errorf("-profile-dir %s: there is nothing to save without -profile", *profileDir)}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("bench takes no arguments, got %q", fs.Args())}
 	}
 	set := fullBenchSettings()
-	if *short {
+	switch {
+	case *short && *tiny:
+		return usageError{errors.New("-short with -tiny: give one of them (-tiny is the smaller)")}
+	case *short:
 		set = shortBenchSettings()
-	}
-	if *tiny {
+	case *tiny:
 		set = tinyBenchSettings()
 	}
 	runsSet := false
@@ -189,6 +182,17 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if *timeout <= 0 {
 		return usageError{fmt.Errorf("-timeout %s: want more than 0", *timeout)}
+	}
+	// Made only once every flag is known good: a refused command leaves
+	// nothing behind.
+	if *profileDir != "" {
+		if err := os.MkdirAll(*profileDir, 0o755); err != nil {
+			return fmt.Errorf("-profile-dir: %w", err)
+		}
+		if err := checkWritable(filepath.Join(*profileDir, "profile.cpuprofile")); err != nil {
+			return fmt.Errorf("-profile-dir %s: %w", *profileDir, err)
+		}
+		prof.dir = *profileDir
 	}
 	// Where the JSON goes is checked now: a run takes minutes, and a path
 	// found unwritable at its end would lose every run it measured.

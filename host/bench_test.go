@@ -165,9 +165,13 @@ func TestTheQueuesPerTaskGrowthTakesTheStartUpOffBothSizes(t *testing.T) {
 // A bad value of a bench flag is a usage error, as a flag the flag package
 // refuses is (exit 2, the project's rule: 1 says the command ran and
 // failed), and -runs 0, which says "want 1 or more" of -1, is refused too
-// rather than taken as the default.
+// rather than taken as the default. -short with -tiny is refused, not taken
+// as -tiny. A refused command makes no -profile-dir.
 func TestABadBenchFlagValueIsAUsageError(t *testing.T) {
+	unmade := filepath.Join(t.TempDir(), "profiles")
 	for _, args := range [][]string{
+		{"-short"},
+		{"-timeout", "0s", "-profile", "atmo-go", "-profile-dir", unmade},
 		{"-runs", "-1"},
 		{"-runs", "0"},
 		{"-only", "roundtrips"},
@@ -180,6 +184,7 @@ func TestABadBenchFlagValueIsAUsageError(t *testing.T) {
 		assert.Contains(t, stderr.String(), "host: "+args[0], "%q", args)
 		assert.Empty(t, stdout.String(), "%q: nothing ran", args)
 	}
+	assert.NoDirExists(t, unmade)
 }
 
 // README.md sends the reader to examples/bench/README.md for "every
