@@ -104,6 +104,21 @@ func TestDashboardRunWithNoLiveWorkerSaysSoOnce(t *testing.T) {
 	assert.Contains(t, got.Batch[0], "no live worker", got.Batch)
 }
 
+// Closing a closed worker (a second click before its card goes, a script)
+// says it is closed already, not "closed worker-1" a second time.
+func TestDashboardClosingAClosedWorkerSaysItIsClosedAlready(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	var got []string
+	eval(t, ctx, `(async () => {`+logSince+`
+	  const id = window.dashboard.wm.workers()[0].id;
+	  return [...await since(() => window.dashboard.closeWorker(id), 100), ...await since(() => window.dashboard.closeWorker(id), 100)];
+	})()`, &got)
+	require.Len(t, got, 2, "%q", got)
+	assert.Regexp(t, `^info: closed worker-`, got[0])
+	assert.Regexp(t, `^info: worker-\d+ is closed already`, got[1], "the second close")
+}
+
 // The batch count's own max (100,000) is the limit also when the browser
 // does not check it (a script's submit event, an older browser), as the
 // elastic form's are; and dashboard.batch refuses a count that is not a
