@@ -458,10 +458,13 @@
   // this is: before Go 1.21 it imported from "go", not "gojs", and the
   // functions it imports change between releases. The module's Go is named
   // from its producers section (Go's linker writes it), where it has one.
+  // TinyGo's js target imports from "gojs" too, and WASI's fd_write, which
+  // only TinyGo's wasm_exec.js gives: it is named so.
   function otherGo(module, importObject, name, wasmExec) {
-    let missing;
+    let imports, missing;
     try {
-      missing = WebAssembly.Module.imports(module).filter((i) => {
+      imports = WebAssembly.Module.imports(module);
+      missing = imports.filter((i) => {
         const from = importObject && importObject[i.module];
         if (from === null || (typeof from !== 'object' && typeof from !== 'function')) return true;
         return i.kind === 'function' ? typeof from[i.name] !== 'function' : !(i.name in from);
@@ -470,6 +473,9 @@
       return ''; // not for this check to say: instantiate says what is wrong
     }
     if (!missing.length) return '';
+    if (missing.some((i) => i.module === 'wasi_snapshot_preview1') && imports.some((i) => i.module === 'gojs')) {
+      return `${name} looks built by TinyGo (it imports from "wasi_snapshot_preview1" as well as "gojs"): atmo's Go workers are built with Go, and run on its wasm_exec.js; build the worker with GOOS=js GOARCH=wasm go build -o worker.wasm ./path/to/worker`;
+    }
     const version = goVersionOf(module);
     const shown = missing.slice(0, 3).map((i) => `${i.module}.${i.name}`).join(', ') + (missing.length > 3 ? `, and ${missing.length - 3} more` : '');
     const served = `the wasm_exec.js ${wasmExec ? `at ${wasmExec} ` : ''}`;

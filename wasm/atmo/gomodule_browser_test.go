@@ -1397,6 +1397,7 @@ func TestGoModuleBuiltForAnotherTargetOrByAnotherGoFailsItsStartOnceSayingWhatTo
 		// It imports what the served wasm_exec.js does not give.
 		{"a newer Go", atmotest.GoModuleOfAnotherGo, []string{"is built by go1.99.0", "the wasm_exec.js at " + origin + "/wasm_exec.js is of another Go", "gojs.runtime.wasmExitOfTheFuture", "serve the wasm_exec.js of go1.99.0"}},
 		{"Go 1.20", atmotest.GoModuleBeforeGo121, []string{"is built by go1.20.14", "go.runtime.wasmExit", "rebuild the module"}},
+		{"TinyGo", atmotest.TinyGoModule, []string{"looks built by TinyGo", "imports from \"wasi_snapshot_preview1\" as well as \"gojs\"", "GOOS=js GOARCH=wasm go build"}},
 	}
 	for _, mode := range compileModes {
 		for _, c := range cases {

@@ -386,7 +386,7 @@ func TestAGoHandlerThatAwaitsABlobAChunkAtATimeDoesNotHoldEveryChunk(t *testing.
 	assert.Less(t, held, 192.0, "the worker thread still holds %.0f MiB of ArrayBuffers after reading a 256 MiB Blob a MiB at a time", held)
 }
 
-func TestAGoModuleBuiltForWasip1OrByAnotherGoFailsItsStartOnceSayingWhatToDo(t *testing.T) {
+func TestAGoModuleBuiltForWasip1OrByAnotherGoOrTinyGoFailsItsStartOnceSayingWhatToDo(t *testing.T) {
 	cases := []struct {
 		file   string
 		module []byte
@@ -395,6 +395,7 @@ func TestAGoModuleBuiltForWasip1OrByAnotherGoFailsItsStartOnceSayingWhatToDo(t *
 		{"wasip1.wasm", atmotest.WASIModule, []string{" is built with GOOS=wasip1", "GOOS=js GOARCH=wasm go build"}},
 		// It imports what the Go toolchain's wasm_exec.js does not give.
 		{"go1.99.wasm", atmotest.GoModuleOfAnotherGo, []string{" is built by go1.99.0", "wasm_exec.js at ", "gojs.runtime.wasmExitOfTheFuture", "serve the wasm_exec.js of go1.99.0"}},
+		{"tinygo.wasm", atmotest.TinyGoModule, []string{" looks built by TinyGo", "GOOS=js GOARCH=wasm go build"}},
 	}
 	for _, inWorker := range []bool{false, true} {
 		for _, c := range cases {

@@ -60,15 +60,20 @@ var NotGoModule = []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
 // one could have built: it imports from gojs a function that this Go's
 // wasm_exec.js does not give, and its producers section says go1.99.0 built
 // it, as Go's linker writes it.
-var GoModuleOfAnotherGo = goModule("gojs", "runtime.wasmExitOfTheFuture", "go1.99.0")
+var GoModuleOfAnotherGo = goModule("go1.99.0", [2]string{"gojs", "runtime.wasmExitOfTheFuture"})
 
 // GoModuleBeforeGo121 is the smallest module Go 1.20 could have built: it
 // imports wasm_exec.js's functions from "go", as Go did before 1.21.
-var GoModuleBeforeGo121 = goModule("go", "runtime.wasmExit", "go1.20.14")
+var GoModuleBeforeGo121 = goModule("go1.20.14", [2]string{"go", "runtime.wasmExit"})
 
-// goModule builds a module that imports one function, (i32) -> (), as
-// from.name, and names version as the Go that built it.
-func goModule(from, name, version string) []byte {
+// TinyGoModule is the smallest module TinyGo's js target could have built:
+// it imports from "gojs" what Go's wasm_exec.js gives, and fd_write from
+// "wasi_snapshot_preview1", which only TinyGo's wasm_exec.js gives.
+var TinyGoModule = goModule("", [2]string{"gojs", "syscall/js.valueGet"}, [2]string{"wasi_snapshot_preview1", "fd_write"})
+
+// goModule builds a module that imports functions, each (i32) -> (), as
+// {module, name}, and names version, if any, as the Go that built it.
+func goModule(version string, imports ...[2]string) []byte {
 	str := func(s string) []byte { return append([]byte{byte(len(s))}, s...) } // every length here is under 128
 	section := func(id byte, body ...[]byte) []byte {
 		b := []byte{}
@@ -79,10 +84,16 @@ func goModule(from, name, version string) []byte {
 	}
 	m := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
 	m = append(m, section(1, []byte{0x01, 0x60, 0x01, 0x7f, 0x00})...) // type 0: (i32) -> ()
-	m = append(m, section(2, []byte{0x01}, str(from), str(name), []byte{0x00, 0x00})...)
-	m = append(m, section(0, str("producers"), []byte{0x02},
-		str("language"), []byte{0x01}, str("Go"), str(version),
-		str("processed-by"), []byte{0x01}, str("Go cmd/compile"), str(version))...)
+	list := [][]byte{{byte(len(imports))}}
+	for _, im := range imports {
+		list = append(list, str(im[0]), str(im[1]), []byte{0x00, 0x00}) // a function of type 0
+	}
+	m = append(m, section(2, list...)...)
+	if version != "" {
+		m = append(m, section(0, str("producers"), []byte{0x02},
+			str("language"), []byte{0x01}, str("Go"), str(version),
+			str("processed-by"), []byte{0x01}, str("Go cmd/compile"), str(version))...)
+	}
 	return m
 }
 
