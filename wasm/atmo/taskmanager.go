@@ -63,7 +63,10 @@ type Options struct {
 
 // RestartPolicy says what happens to a worker that crashed or failed to start.
 type RestartPolicy struct {
-	// Never turns restarts off: a crashed worker stays CLOSED.
+	// Never turns restarts off: a crashed worker stays CLOSED. Otherwise a
+	// worker that crashes after it started is restarted however often it
+	// crashes, with the backoff below: only failed starts count toward
+	// MaxBootFailures.
 	Never bool
 	// Backoff is the wait before a restart after the first failure in a row;
 	// it doubles with each further failure, up to 5s: no wait is longer, so
