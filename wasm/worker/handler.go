@@ -13,8 +13,11 @@ import (
 type Handler func(ctx context.Context, params any) (any, error)
 
 // Handle registers h for the task name. It panics if name is empty, h is nil
-// or name already has a handler, as http.Handle does: those are mistakes in
-// the program, not conditions to handle.
+// or name already has a handler, as http.Handle does, and if the worker has
+// told the host its tasks already (its worker-ready, which Run sends once
+// the host's init-worker comes: a handler registered after it would never
+// be sent a task): those are mistakes in the program, not conditions to
+// handle.
 func Handle(name string, h func(ctx context.Context, params any) (any, error)) {
 	std.handle(name, h)
 }

@@ -39,6 +39,7 @@ type server struct {
 	port      port
 	batches   bool                  // the host takes worker-response-batch
 	keepAwake bool                  // init-worker asked to keep the thread awake when idle (see posted)
+	told      bool                  // worker-ready told the host the task names: no handler may come after
 	lone      bool                  // the last work message said the host held its task alone (see posted)
 	outbox    *turn.Batcher[answer] // answers that leave together
 	jobs      chan job              // hands a task to an idle runner; room for maxIdleRunners
@@ -84,6 +85,10 @@ func (s *server) handle(name string, h Handler) {
 	defer s.mu.Unlock()
 	if _, dup := s.handlers[name]; dup {
 		panic(fmt.Sprintf("worker: Handle(%q) called twice; each task name has one handler", name))
+	}
+	if s.told {
+		panic(fmt.Sprintf("worker: Handle(%q) after the worker told the host its tasks (%s): the host never sends it a task named %s; register every handler before worker.Run",
+			name, strings.Join(s.names(), ", "), name))
 	}
 	s.handlers[name] = h
 }
@@ -197,6 +202,7 @@ func (s *server) receive(msg any) {
 		keepAwake, _ := m["keepAwake"].(float64)
 		s.keepAwake = keepAwake > 0
 		id, names := s.workerID, s.names()
+		s.told = true
 		s.mu.Unlock()
 		tasks := make([]any, len(names))
 		for i, n := range names {

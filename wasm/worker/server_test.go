@@ -45,12 +45,21 @@ func (h *fakeHost) none(t *testing.T) {
 	}
 }
 
+// newTestServer is a server on a fake host; register its handlers, then
+// start it with ready.
 func newTestServer(t *testing.T) (*server, *fakeHost) {
 	h := &fakeHost{out: make(chan map[string]any, 100)}
 	s := newServer()
 	s.port = h
-	s.receive(map[string]any{"message": "init-worker", "id": "worker-1", "content": []any{"add"}})
 	return s, h
+}
+
+// ready sends s the host's init-worker, as worker-1, and reads its
+// worker-ready.
+func ready(t *testing.T, s *server, h *fakeHost) {
+	t.Helper()
+	s.receive(map[string]any{"message": "init-worker", "id": "worker-1", "content": []any{"add"}})
+	require.Equal(t, "worker-ready", h.next(t)["message"])
 }
 
 func work(taskID, name string, params any) map[string]any {
@@ -77,7 +86,7 @@ func TestWorkRunsTheHandlerWithNameAndParamsAndAnswersItsResult(t *testing.T) {
 		m := p.(map[string]any)
 		return m["a"].(float64) + m["b"].(float64), nil
 	})
-	h.next(t) // worker-ready
+	ready(t, s, h)
 	s.receive(work("task-1", "add", map[string]any{"a": 2.0, "b": 3.0}))
 	assert.Equal(t, map[string]any{"message": "worker-response", "taskId": "task-1", "workerId": "worker-1", "content": 5.0}, h.next(t))
 }
@@ -87,7 +96,7 @@ func TestHandlerErrorBecomesAnErrorResponse(t *testing.T) {
 	s.handle("divide", func(context.Context, any) (any, error) {
 		return nil, errors.New("Division by zero is not allowed")
 	})
-	h.next(t)
+	ready(t, s, h)
 	s.receive(work("task-1", "divide", nil))
 	m := h.next(t)
 	assert.Equal(t, "worker-response", m["message"])
@@ -99,7 +108,7 @@ func TestHandlerPanicBecomesAnErrorResponseAndTheNextTaskIsServed(t *testing.T) 
 	s, h := newTestServer(t)
 	s.handle("boom", func(context.Context, any) (any, error) { panic("kaboom") })
 	s.handle("ok", func(context.Context, any) (any, error) { return "fine", nil })
-	h.next(t)
+	ready(t, s, h)
 	s.receive(work("task-1", "boom", nil))
 	m := h.next(t)
 	assert.Equal(t, "task-1", m["taskId"])
@@ -113,7 +122,7 @@ func TestAHandlerThatEndsItsGoroutineIsAnsweredWithAnErrorAndTheNextTaskIsServed
 	s, h := newTestServer(t)
 	s.handle("quit", func(context.Context, any) (any, error) { runtime.Goexit(); return nil, nil })
 	s.handle("ok", func(context.Context, any) (any, error) { return "fine", nil })
-	h.next(t)
+	ready(t, s, h)
 	s.receive(work("task-1", "quit", nil))
 	m := h.next(t)
 	assert.Equal(t, "task-1", m["taskId"])
@@ -126,7 +135,7 @@ func TestUnknownTaskNameGetsAnErrorResponseListingTheKnownOnes(t *testing.T) {
 	s, h := newTestServer(t)
 	s.handle("add", func(context.Context, any) (any, error) { return 1.0, nil })
 	s.handle("sqrt", func(context.Context, any) (any, error) { return 1.0, nil })
-	h.next(t)
+	ready(t, s, h)
 	s.receive(work("task-1", "resize", nil))
 	m := h.next(t)
 	assert.Equal(t, "task-1", m["taskId"])
@@ -138,7 +147,7 @@ func TestTasksRunConcurrentlyInTheirOwnGoroutines(t *testing.T) {
 	release := make(chan struct{})
 	s.handle("wait", func(context.Context, any) (any, error) { <-release; return "waited", nil })
 	s.handle("quick", func(context.Context, any) (any, error) { return "quick", nil })
-	h.next(t)
+	ready(t, s, h)
 	s.receive(work("task-1", "wait", nil)) // must not block receive
 	s.receive(work("task-2", "quick", nil))
 	m := h.next(t)
@@ -159,7 +168,7 @@ func TestGoroutinesAreReusedBetweenTasksAndAtMostMaxIdleRunnersWait(t *testing.T
 		<-release
 		return nil, nil
 	})
-	h.next(t)
+	ready(t, s, h)
 	burst := func(round, n int) {
 		t.Helper()
 		for i := range n {
@@ -201,7 +210,7 @@ func TestCancelCancelsTheHandlersContextAndDropsItsLateAnswer(t *testing.T) {
 		stopped <- context.Cause(ctx)
 		return "too late", nil
 	})
-	h.next(t)
+	ready(t, s, h)
 	s.receive(work("task-1", "slow", nil))
 	s.receive(map[string]any{"message": "worker-cancel", "taskId": "task-1", "workerId": "worker-1"})
 	m := h.next(t)
@@ -219,7 +228,7 @@ func TestACancelledHandlerHoldsItsSlotUntilItReturns(t *testing.T) {
 		<-release // ignores ctx for a while
 		return "too late", nil
 	})
-	h.next(t)
+	ready(t, s, h)
 	s.receive(work("task-1", "stubborn", nil))
 	s.receive(map[string]any{"message": "worker-cancel", "taskId": "task-1"})
 	s.receive(map[string]any{"message": "worker-cancel", "taskId": "task-1"})
@@ -234,14 +243,14 @@ func TestACancelledHandlerHoldsItsSlotUntilItReturns(t *testing.T) {
 
 func TestCancelOfATaskNotRunningIsIgnored(t *testing.T) {
 	s, h := newTestServer(t)
-	h.next(t)
+	ready(t, s, h)
 	s.receive(map[string]any{"message": "worker-cancel", "taskId": "task-9"})
 	h.none(t)
 }
 
 func TestUnknownOrMalformedMessagesAreIgnored(t *testing.T) {
 	s, h := newTestServer(t)
-	h.next(t)
+	ready(t, s, h)
 	s.receive("not an object")
 	s.receive(map[string]any{"message": "something-new"})
 	s.receive(map[string]any{"message": "worker-work", "content": map[string]any{"name": "add"}}) // no taskId
@@ -251,7 +260,7 @@ func TestUnknownOrMalformedMessagesAreIgnored(t *testing.T) {
 func TestTheCompactFormOfWorkRunsEachTaskItNames(t *testing.T) {
 	s, h := newTestServer(t)
 	s.handle("double", func(_ context.Context, p any) (any, error) { return 2 * p.(float64), nil })
-	h.next(t)
+	ready(t, s, h)
 	s.receive([]any{workTag, "worker-1", "task-1", "double", 2.0, nil, "task-2", "double", 3.0, nil})
 	got := map[any]any{}
 	for range 2 {
@@ -269,7 +278,7 @@ func TestTheCompactFormOfWorkRunsEachTaskItNames(t *testing.T) {
 
 func TestMalformedCompactWorkIsIgnored(t *testing.T) {
 	s, h := newTestServer(t)
-	h.next(t)
+	ready(t, s, h)
 	s.receive([]any{workTag, "worker-1", "task-1", "add", nil}) // a task short of an item
 	s.receive([]any{"another tag", "worker-1", "task-1", "add", nil, nil})
 	s.receive([]any{workTag})
@@ -282,7 +291,7 @@ func TestMalformedCompactWorkIsIgnored(t *testing.T) {
 func TestTheCompactFormReadsIdsAsTheGeneralPathDoes(t *testing.T) {
 	s, h := newTestServer(t)
 	s.handle("double", func(_ context.Context, p any) (any, error) { return 2 * p.(float64), nil })
-	h.next(t)
+	ready(t, s, h)
 	s.receive([]any{workTag, 3.0, 7.0, "double", 2.0, nil}) // a hand-written host's numbers
 	m := h.next(t)
 	assert.Equal(t, "7", m["taskId"])
@@ -303,7 +312,7 @@ func TestProgressPostsWorkerProgressForTheRunningTask(t *testing.T) {
 		}
 		return "done", nil
 	})
-	h.next(t)
+	ready(t, s, h)
 	s.receive(work("task-1", "long", nil))
 	for i := 1; i <= 2; i++ {
 		assert.Equal(t, map[string]any{"message": "worker-progress", "taskId": "task-1", "workerId": "worker-1",
@@ -326,7 +335,7 @@ func TestProgressAfterCancelSendsNothing(t *testing.T) {
 		got <- Progress(ctx, 50)
 		return nil, nil
 	})
-	h.next(t)
+	ready(t, s, h)
 	s.receive(work("task-1", "slow", nil))
 	s.receive(map[string]any{"message": "worker-cancel", "taskId": "task-1"})
 	assert.Equal(t, "canceled", h.next(t)["error"])
@@ -343,7 +352,7 @@ func TestTaskFromGivesTheRunningTask(t *testing.T) {
 		}
 		return []string{task.Name, task.ID, task.WorkerID}, nil
 	})
-	h.next(t)
+	ready(t, s, h)
 	s.receive(work("task-3", "who", nil))
 	assert.Equal(t, []any{"who", "task-3", "worker-1"}, h.next(t)["content"])
 	_, ok := TaskFrom(context.Background())
@@ -355,7 +364,7 @@ func TestResultThatCannotBeSentIsAnErrorResponse(t *testing.T) {
 	s.handle("fn", func(context.Context, any) (any, error) {
 		return map[string]any{"f": func() {}}, nil
 	})
-	h.next(t)
+	ready(t, s, h)
 	s.receive(work("task-1", "fn", nil))
 	m := h.next(t)
 	assert.Contains(t, m["error"], "result.f is a func()")
@@ -368,6 +377,17 @@ func TestHandleRejectsEmptyNilAndDuplicateRegistrations(t *testing.T) {
 	assert.Panics(t, func() { s.handle("x", nil) })
 	s.handle("x", ok)
 	assert.PanicsWithValue(t, `worker: Handle("x") called twice; each task name has one handler`, func() { s.handle("x", ok) })
+}
+
+// The host learns a worker's tasks from its worker-ready, once: a handler
+// registered after it would never be sent a task, so Handle says so (a
+// panic, which the host reports as the worker's crash), not nothing.
+func TestHandleAfterTheWorkerToldTheHostItsTasksPanics(t *testing.T) {
+	s, h := newTestServer(t)
+	ok := func(context.Context, any) (any, error) { return nil, nil }
+	s.handle("early", ok)
+	ready(t, s, h)
+	assert.PanicsWithValue(t, `worker: Handle("late") after the worker told the host its tasks (early): the host never sends it a task named late; register every handler before worker.Run`, func() { s.handle("late", ok) })
 }
 
 type sumParams struct {
@@ -391,7 +411,7 @@ func TestTypedHandlerDecodesParamsAndSendsItsResultByJSONTags(t *testing.T) {
 		}
 		return sumResult{Sum: float64(total) * p.Scale, Label: p.Label, Raw: []byte{1, 2}}, nil
 	}))
-	h.next(t)
+	ready(t, s, h)
 	s.receive(work("task-1", "sum", map[string]any{"values": []any{1.0, 2.0, 3.0}, "scale": 2.0, "label": "x"}))
 	assert.Equal(t, map[string]any{"sum": 12.0, "label": "x", "raw": []byte{1, 2}}, h.next(t)["content"])
 }
@@ -403,7 +423,7 @@ func TestTypedHandlerFailsTheTaskWhenParamsDoNotFit(t *testing.T) {
 		called = true
 		return 0, nil
 	}))
-	h.next(t)
+	ready(t, s, h)
 	s.receive(work("task-1", "sum", map[string]any{"values": []any{1.0, "two"}}))
 	m := h.next(t)
 	assert.Equal(t, `bad params for task "sum": params.values[1] is a string ("two"), want a number for int`, m["error"])
@@ -451,7 +471,7 @@ func TestABatchOfWorkIsRunAndAnsweredInOneBatchWhenTheHostTakesBatches(t *testin
 func TestAnswersAreNotBatchedForAHostThatDidNotAskForBatches(t *testing.T) {
 	s, h := newTestServer(t)
 	s.handle("double", func(_ context.Context, p any) (any, error) { return p.(float64) * 2, nil })
-	h.next(t) // worker-ready
+	ready(t, s, h)
 	s.receive(work("task-1", "double", 1.0))
 	assert.Equal(t, "worker-response", h.next(t)["message"])
 }
@@ -647,9 +667,9 @@ func TestAHandlerThatPanicsWithNilFailsItsTaskEvenWherePanicNilIsOld(t *testing.
 		return
 	}
 	s, h := newTestServer(t)
-	h.next(t)
 	s.handle("nilpanic", func(context.Context, any) (any, error) { panic(nil) })
 	s.handle("ok", func(context.Context, any) (any, error) { return "fine", nil })
+	ready(t, s, h)
 	s.receive(work("t1", "nilpanic", nil))
 	m := h.next(t)
 	assert.NotContains(t, m, "content")
@@ -663,12 +683,12 @@ func TestProgressAfterItsTaskEndedIsAnErrorEvenWithACtxThatNeverEnds(t *testing.
 	// the task but never ends: Progress, which sends nothing once the task
 	// ended, must still say so rather than return nil.
 	s, h := newTestServer(t)
-	h.next(t)
 	detached := make(chan context.Context, 1)
 	s.handle("bg", func(ctx context.Context, _ any) (any, error) {
 		detached <- context.WithoutCancel(ctx)
 		return 1, nil
 	})
+	ready(t, s, h)
 	s.receive(work("t1", "bg", nil))
 	assert.Equal(t, 1.0, h.next(t)["content"])
 	ctx := <-detached
