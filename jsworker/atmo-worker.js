@@ -98,6 +98,9 @@
           listen: (fn) => parentPort.on('message', fn),
         };
       }
+      // worker_threads was reached, but this is Node.js's main thread (a
+      // script run with plain `node`), where no host posts tasks.
+      throw new Error('atmo-worker.js: not inside a Web Worker or a worker_threads Worker: this is Node.js\'s main thread (worker_threads.parentPort is null); start the script as a worker, with a ServerWorkerManager');
     }
     if (typeof process === 'object' && process && process.versions && process.versions.node) {
       throw new Error(`atmo-worker.js: cannot reach worker_threads from an ES module on Node.js ${process.versions.node}: use Node.js 20.16 or later, or load the helper with require()`);

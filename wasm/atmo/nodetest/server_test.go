@@ -1002,3 +1002,17 @@ atmoWorker({ t: async (p, { progress }) => { if (p && p.exit) { progress(1); awa
 	require.ErrorIs(t, err, atmo.ErrWorkerCrashed)
 	assert.NotContains(t, err.Error(), "before reading it")
 }
+
+// The helper loaded outside any worker (a script run with plain `node`, to
+// try it) cannot serve: its error must say so, not blame an ES module or
+// the Node.js version on a CommonJS load under a current Node.js.
+func TestAHelperCalledOutsideAWorkerThreadSaysSo(t *testing.T) {
+	helper := abs(t, repoRoot+"/jsworker/atmo-worker.js")
+	try := js.Global().Get("Function").New("require", "path", `
+try { require(path).atmoWorker({ add: (p) => p }); return 'no throw'; }
+catch (e) { return String(e && e.message); }`)
+	msg := try.Invoke(js.Global().Get("require"), helper).String()
+	t.Logf("message: %s", msg)
+	assert.NotContains(t, msg, "ES module", "the helper was loaded with require()")
+	assert.Contains(t, msg, "not inside a Web Worker or a worker_threads Worker")
+}
