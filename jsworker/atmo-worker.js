@@ -200,7 +200,9 @@
   // properties of handlers, its own (getters too, as bundlers define a
   // module's exports) and, for an instance of a class, its methods; a name
   // is taken from the nearest object that has it, whatever it holds there.
-  // Each is called with handlers as its this.
+  // Each is called with handlers as its this. A class's accessors are no
+  // methods and are not run: a getter may read state set up later, or have
+  // side effects.
   function handlersOf(handlers) {
     const table = new Map();
     const seen = new Set();
@@ -209,7 +211,9 @@
         if (seen.has(name) || (name === 'constructor' && o !== handlers)) continue;
         seen.add(name);
         const d = Object.getOwnPropertyDescriptor(o, name);
-        const value = d && 'value' in d ? d.value : Reflect.get(o, name, handlers);
+        let value;
+        if (d && 'value' in d) value = d.value;
+        else if (o === handlers) value = Reflect.get(o, name, handlers);
         if (typeof value === 'function') table.set(name, value);
       }
     }

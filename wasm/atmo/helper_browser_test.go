@@ -169,3 +169,24 @@ func TestAHelperHandlersResultThatCannotBeSentFailsSayingSo(t *testing.T) {
 	require.ErrorAs(t, err, &te)
 	assert.Contains(t, te.Message, "list in atmoWorker.transfer only the ArrayBuffers (or other transferables) found in it", "a transfer list that postMessage refuses is named")
 }
+
+// A class's accessors are no methods: registering its instance must not run
+// them (a getter that reads state set up later throws, and one with side
+// effects would run them at start).
+func TestAHelperWorkersClassWithAGetterStartsWithoutCallingIt(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"resize", "calls"}, Script: jstest.HelperWorker(t, `
+let getterCalls = 0;
+class ImageTasks {
+  constructor() { this.canvas = null; } // made on the first task
+  get context() { getterCalls++; return this.canvas.getContext('2d'); }
+  resize({ w }) { return w * 2; }
+  calls() { return getterCalls; }
+}
+atmoWorker(new ImageTasks());`)})
+	got, err := tm.Do(testCtx(t), "resize", map[string]any{"w": 4})
+	require.NoError(t, err)
+	assert.Equal(t, 8.0, got)
+	got, err = tm.Do(testCtx(t), "calls", nil)
+	require.NoError(t, err)
+	assert.Equal(t, 0.0, got, "the class's getter was run by atmoWorker")
+}
