@@ -67,8 +67,21 @@
   // worker that loads the helper and never calls it keeps no more.
   const inWebWorker = typeof WorkerGlobalScope !== 'undefined' && root instanceof WorkerGlobalScope;
   let earlyInits = []; // the init-workers posted before atmoWorker is called
+  let refusal = null; // why atmoWorker refused its handlers (see refusedCall)
   const keepEarly = (e) => {
-    if (e.data && e.data.message === 'init-worker') earlyInits.push(e.data);
+    if (!e.data || e.data.message !== 'init-worker') return;
+    if (refusal !== null && !registered) tellRefusal();
+    else earlyInits.push(e.data);
+  };
+  // tellRefusal answers the host's init-worker with why atmoWorker refused
+  // its handlers: the start fails (and is tried again, as one that threw
+  // before any await is: handlers loaded late may come the next time).
+  const tellRefusal = () => {
+    try {
+      root.postMessage({ message: 'worker-exit', error: refusal });
+    } catch (_) {
+      // nothing more to tell
+    }
   };
   if (inWebWorker) root.addEventListener('message', keepEarly);
 
@@ -298,13 +311,32 @@
   // else none (a BigInt, a string, anything else a host might send).
   const micros = (x) => (typeof x === 'number' && x > 0 ? x : 0);
 
+  // refusedCall is err, a call of atmoWorker refused, which the caller throws.
+  // A call after an await throws into a promise, whose rejection a Web
+  // Worker's page never hears of: the host's init-worker, kept or still to
+  // come, is answered with why, so that the start fails saying so rather
+  // than waiting out its StartTimeout.
+  function refusedCall(err) {
+    if (inWebWorker && !registered) {
+      refusal = err.message;
+      // Told in a task of its own: a caller that catches the throw and
+      // calls again with good handlers serves as if it never threw.
+      setTimeout(() => {
+        if (registered || refusal === null || earlyInits.length === 0) return;
+        earlyInits = [];
+        tellRefusal();
+      }, 0);
+    }
+    return err;
+  }
+
   function atmoWorker(handlers, options) {
     if (!handlers || typeof handlers !== 'object') {
-      throw new TypeError('atmoWorker(handlers): handlers must be an object of task name → function');
+      throw refusedCall(new TypeError('atmoWorker(handlers): handlers must be an object of task name → function'));
     }
     const table = handlersOf(handlers);
     if (table.size === 0) {
-      throw new TypeError('atmoWorker(handlers): handlers has no functions: give an object of task name → function, such as { add: ({ a, b }) => a + b }');
+      throw refusedCall(new TypeError('atmoWorker(handlers): handlers has no functions: give an object of task name → function, such as { add: ({ a, b }) => a + b }'));
     }
     const names = [...table.keys()];
     const own = !(options && options.port);
@@ -312,8 +344,10 @@
       throw new Error(`atmoWorker was called already in this worker: give every handler in one call, such as atmoWorker({ ...mathTasks, ...imageTasks }) (this call: ${names.join(', ')})`);
     }
     const port = own ? hostPort() : options.port;
-    if (own) registered = true;
-    else if (inWebWorker) root.removeEventListener('message', keepEarly);
+    if (own) {
+      registered = true;
+      refusal = null;
+    } else if (inWebWorker) root.removeEventListener('message', keepEarly);
     const running = new Map(); // taskId → { abort: AbortController made on demand }
     let workerId = null;
     let batches = false; // the host takes worker-response-batch

@@ -190,3 +190,34 @@ atmoWorker(new ImageTasks());`)})
 	require.NoError(t, err)
 	assert.Equal(t, 0.0, got, "the class's getter was run by atmoWorker")
 }
+
+// atmoWorker called after an await (as the README allows: a model to load
+// first) with handlers it refuses: the throw is a rejection the page never
+// hears of, where the same call before any await fails the start at once,
+// saying why.
+func TestAHelperWorkerRegisteredLateWithBadHandlersFailsToStartSayingWhy(t *testing.T) {
+	for name, body := range map[string]string{
+		"no functions": `(async () => { await new Promise((r) => setTimeout(r, 20)); atmoWorker({ add: 'not yet' }); })();`,
+		"no object":    `(async () => { await new Promise((r) => setTimeout(r, 20)); atmoWorker(null); })();`,
+		"at once":      `(async () => { await null; atmoWorker({}); })();`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := startErrorOf(t, atmo.WorkerConfig{Tasks: []string{"add"}, Script: jstest.HelperWorker(t, body), StartTimeout: 3 * time.Second})
+			require.ErrorIs(t, err, atmo.ErrWorkerStart)
+			assert.Contains(t, err.Error(), "atmoWorker(handlers): handlers")
+			assert.NotContains(t, err.Error(), "within", "told at once, not found out by StartTimeout")
+		})
+	}
+}
+
+// One that catches the refusal and calls again with handlers it takes
+// serves, as if the refused call never was.
+func TestAHelperWorkerThatCatchesARefusedCallAndCallsAgainServes(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"add"}, Script: jstest.HelperWorker(t, `(async () => {
+  await new Promise((r) => setTimeout(r, 20));
+  try { atmoWorker({}); } catch (_) { atmoWorker({ add: ({ a, b }) => a + b }); }
+})();`)})
+	got, err := tm.Do(testCtx(t), "add", map[string]any{"a": 1, "b": 2})
+	require.NoError(t, err)
+	assert.Equal(t, 3.0, got)
+}
