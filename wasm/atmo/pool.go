@@ -926,9 +926,15 @@ func (tm *TaskManager) failOrphans(w *TaskWorker) {
 		for q.Len() > 0 {
 			t := q.peek()
 			var err error
-			if w.pool.closed {
+			timeout, timedOut := tm.afterTimeout[t]
+			switch {
+			case timedOut && w.pool.closed:
+				err = closedBeforeRetry(t, tm.closedOne()+" was closed", timeout)
+			case timedOut && w.lastErr == closedByClose:
+				err = closedBeforeRetry(t, fmt.Sprintf("%s, the last worker that lists %q, was %s", w.id, n, w.lastErr), timeout)
+			case w.pool.closed:
 				err = fmt.Errorf("%w: %s was closed before task %s (%s) ran", ErrClosed, tm.closedOne(), t.id, n)
-			} else {
+			default:
 				err = noWorkerError(n, tm.knownNames(), tm.gone[n].text())
 			}
 			tm.settle(t, Response{Err: err})

@@ -1531,3 +1531,66 @@ func TestOnlyAThreadThatDiesWithoutAWordAfterAnAnswerIsSaidToMayNotHaveReadItsNe
 		})
 	}
 }
+
+// README, "Reliability", Timeout: a task past its Timeout "is retried (a
+// Close of the TaskManager before it runs again fails it with ErrClosed,
+// ..., and so does a Close of its worker manager, or of the last worker
+// that lists it, that leaves no worker to run it again: the message says
+// it timed out and which limit to raise)". A seed script cannot stop a
+// handler: its worker is terminated and restarted after a backoff, and the
+// task waits in line for it. A close in that wait must say the same as for
+// a worker that stops handlers (see
+// TestATimedOutTaskWaitingToRunAgainWhoseLastWorkerIsClosedFailsWithErrClosedNamingTheTimeout).
+func TestATimedOutTaskWaitingInLineForItsRestartingSeedWorkerFailsWithErrClosedNamingTheTimeout(t *testing.T) {
+	for closed, says := range map[string]string{
+		"task manager":   "the TaskManager was closed before task task-1 (hang) ran again",
+		"worker manager": "the worker manager was closed before task task-1 (hang) ran again",
+		"worker":         `worker-1, the last worker that lists "hang", was closed by Close() before task task-1 (hang) ran again`,
+	} {
+		t.Run(closed, func(t *testing.T) {
+			tm := NewTaskManager()
+			t.Cleanup(func() { tm.Close() })
+			clk := withClock(tm)
+			p, fakes := fakePool(t, tm, hangOn(t), cfg("seed", "hang")) // a seed script: no FeatureStop
+			require.NoError(t, p.ready(ctx(t)))
+			res := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second, Retries: 1})
+			settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+			clk.Advance(time.Second) // timed out: its worker is terminated, and restarts after its backoff
+			require.Equal(t, []string{"task-1"}, tm.Status().Pending, "it waits in line to run again")
+			switch closed {
+			case "task manager":
+				require.NoError(t, tm.Close())
+			case "worker manager":
+				p.close(ErrClosed)
+			default:
+				require.NoError(t, (*fakes)[0].w.Close())
+			}
+			r := <-res
+			require.ErrorIs(t, r.Err, ErrClosed, "%v", r.Err)
+			assert.NotErrorIs(t, r.Err, ErrTimeout, "one sentinel: the close ended it")
+			assert.Contains(t, r.Error, says, "says what was closed")
+			assert.Contains(t, r.Error, "ran longer than 1s", "it says its last run timed out")
+			assert.Contains(t, r.Error, "its TaskParams.Timeout", "and which limit to raise")
+		})
+	}
+}
+
+// The same for a worker that stops handlers, once it has stopped the
+// timed-out task: the task goes back in line, behind a task of a higher
+// priority that takes its slot, and waits there to run again.
+func TestATimedOutTaskWaitingInLineBehindAnotherFailsWithErrClosedNamingTheTimeout(t *testing.T) {
+	tm, clk, _, _ := stoppingWorker(t) // Concurrency 2; answers worker-cancel as a handler that stopped
+	beside := doAsync(tm, TaskParams{Name: "hang"})
+	res := doAsync(tm, TaskParams{Name: "hang", Timeout: time.Second, Retries: 1})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 2 })
+	first := doAsync(tm, TaskParams{Name: "hang", Priority: 5})
+	clk.Advance(time.Second) // timed out, stopped: the task of priority 5 takes its slot
+	settleSoon(t, func() bool { return len(tm.Status().Pending) == 1 && tm.Status().Pending[0] == "task-2" })
+	require.NoError(t, tm.Close())
+	r := <-res
+	require.ErrorIs(t, r.Err, ErrClosed, "%v", r.Err)
+	assert.Contains(t, r.Error, "the TaskManager was closed before task task-2 (hang) ran again")
+	assert.Contains(t, r.Error, "ran longer than 1s", "it says its last run timed out")
+	<-beside
+	<-first
+}

@@ -138,6 +138,11 @@ type TaskManager struct {
 	holdRaw    bool        // RawResult answers stay in JS, read once (see hooks.HoldRawResults)
 	stats      counters
 
+	// afterTimeout are timed-out tasks that wait in line to run again, with
+	// the timeout their last run ended with: a close that leaves them no
+	// worker says so (see failOrphans).
+	afterTimeout map[*TaskRequest]error
+
 	closing chan struct{} // closed when the first Close returns
 	swept   chan struct{} // closed when the first Close has settled every task
 
@@ -206,6 +211,8 @@ func NewTaskManagerWithOptions(o Options) *TaskManager {
 		retryAfter:  map[*TaskRequest]error{},
 		closing:     make(chan struct{}),
 		swept:       make(chan struct{}),
+
+		afterTimeout: map[*TaskRequest]error{},
 	}
 	if o.AgingInterval > 0 {
 		// A queued task's rank is priority×aging − queued time, in
@@ -467,6 +474,9 @@ func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
 	t.status = TaskWorking
 	t.worker = w
 	t.started = now.UnixNano()
+	if len(tm.afterTimeout) > 0 {
+		delete(tm.afterTimeout, t) // it runs again
+	}
 	w.unheard = append(w.unheard, t.seq)
 	w.inflight[t.seq] = t
 	w.idleSince = time.Time{}
@@ -565,6 +575,9 @@ func (tm *TaskManager) settle(t *TaskRequest, r Response) bool {
 	if len(tm.retryAfter) > 0 {
 		delete(tm.retryAfter, t)
 	}
+	if len(tm.afterTimeout) > 0 {
+		delete(tm.afterTimeout, t)
+	}
 	if t.stopCtx != nil {
 		t.stopCtx()
 	}
@@ -636,6 +649,7 @@ func (tm *TaskManager) requeue(t *TaskRequest, why string) {
 		}
 		t.retriesLeft--
 		tm.stats.retried++
+		defer tm.waitsAfterTimeout(t, timeout)
 	}
 	if t.movedOut() {
 		wid := "its worker"
@@ -678,6 +692,7 @@ func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration, 
 		t.wentDown()
 		tm.restartWorker(w, fmt.Sprintf("terminated: task %s ran past its %v timeout", t.id, d))
 		tm.retryOrFail(t, err)
+		tm.waitsAfterTimeout(t, err)
 		return
 	}
 	// The worker stops handlers on request (atmo-worker.js, Go workers):
@@ -708,10 +723,22 @@ func (tm *TaskManager) leftWorker(t *TaskRequest, err error) {
 		case err != nil && len(tm.byName[t.name]) == 0:
 			err = fmt.Errorf("%w, before it ran again after its last run timed out (%v)", err, timeout)
 		default:
-			err = timeout
+			tm.retryOrFail(t, timeout)
+			tm.waitsAfterTimeout(t, timeout)
+			return
 		}
 	}
 	tm.retryOrFail(t, err)
+}
+
+// waitsAfterTimeout notes t, whose last run timed out (timeout), if it now
+// waits in line to run again: a close that leaves it no worker before it
+// runs says so, as closedBeforeRetry does for one that waits for its
+// worker to stop it (see failOrphans). Called with mu held.
+func (tm *TaskManager) waitsAfterTimeout(t *TaskRequest, timeout error) {
+	if !t.settled && t.index >= 0 {
+		tm.afterTimeout[t] = timeout
+	}
 }
 
 // closedBeforeRetry is the error of task t, which timed out (timeout) and

@@ -250,9 +250,12 @@ func (w *TaskWorker) Close() error {
 	tm := w.pool.tm
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	tm.closeWorker(w, "closed by Close()")
+	tm.closeWorker(w, closedByClose)
 	return nil
 }
+
+// closedByClose is the reason of a worker closed by TaskWorker.Close.
+const closedByClose = "closed by Close()"
 
 // Terminate kills the worker's thread as a crash would: its running tasks
 // are retried elsewhere while their Retries last (else they fail with
