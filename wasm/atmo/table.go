@@ -69,6 +69,9 @@ func (tt *taskTable) get(seq uint64) *TaskRequest {
 func (tt *taskTable) remove(seq uint64) {
 	if seq < tt.base+uint64(tt.head) || seq >= tt.base+uint64(len(tt.slots)) {
 		delete(tt.old, seq)
+		if len(tt.old) == 0 {
+			tt.old = nil // Go never shrinks a map: its buckets go with it
+		}
 		return
 	}
 	i := seq - tt.base

@@ -1,6 +1,7 @@
 package atmo
 
 import (
+	"context"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -110,4 +111,35 @@ func TestABurstsMemoryGoesBackOnceItIsOver(t *testing.T) {
 	assert.LessOrEqual(t, cap(q.items), keepCap, "the heap")
 	assert.LessOrEqual(t, cap(q.fifo.places), keepCap, "the line")
 	assert.LessOrEqual(t, cap(tm.tasks.slots), keepCap, "the task table")
+}
+
+// The tasks that waited while thousands of later ones came and went (a low
+// priority, a long task without a timeout) move to the table's overflow
+// map; once they have left, the map goes too: Go never shrinks a map, and
+// its buckets stayed for the TaskManager's life (276 KB after 12,500).
+func TestTasksThatWaitedWhileThousandsRanLeaveNothingInTheTable(t *testing.T) {
+	tm := NewTaskManagerWithOptions(Options{MaxQueue: -1})
+	defer tm.Close()
+	fakePool(t, tm, echo, cfg("a", "job"), cfg("silent", "wait"))
+	var waiting []*TaskRequest
+	for range 5000 {
+		w, err := tm.AddTask(TaskParams{Name: "wait"})
+		require.NoError(t, err)
+		waiting = append(waiting, w)
+		for range 7 {
+			_, err := tm.Do(context.Background(), "job", nil)
+			require.NoError(t, err)
+		}
+	}
+	tm.mu.Lock()
+	moved := len(tm.tasks.old)
+	tm.mu.Unlock()
+	require.Greater(t, moved, 1000, "the waiting tasks moved out of the window")
+	for _, w := range waiting {
+		w.Cancel()
+	}
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	assert.Equal(t, 0, tm.tasks.len())
+	assert.Nil(t, tm.tasks.old, "the map that held %d of them is let go", moved)
 }
