@@ -484,6 +484,38 @@ func TestAddingAndClosingWorkersForEverKeepsThePoolSmall(t *testing.T) {
 	assert.Len(t, p.groups, 1, "closed groups nothing starts from are let go")
 }
 
+// Two managers of one TaskManager that add and close workers in turn (two
+// elastic pools growing and shrinking) number them from one counter: the
+// ids each pool gave, kept so that closeWorker knows them, stay bounded,
+// where each pool kept a range per worker it ever started.
+func TestWorkersAddedAndClosedInTurnByTwoManagersKeepBothPoolsSmall(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p1, _ := fakePool(t, tm, echo, cfg("w.js", "echo"))
+	p2, _ := fakePool(t, tm, echo, cfg("w.js", "echo"))
+	first := map[*workerPool]string{}
+	last := map[*workerPool]string{}
+	for range 2000 {
+		for _, p := range []*workerPool{p1, p2} {
+			w, err := p.add(cfg("w.js", "echo"))
+			require.NoError(t, err)
+			if first[p] == "" {
+				first[p] = w.id
+			}
+			last[p] = w.id
+			require.NoError(t, w.Close())
+		}
+	}
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	assert.LessOrEqual(t, len(p1.issued), maxIssued)
+	assert.LessOrEqual(t, len(p2.issued), maxIssued)
+	for _, p := range []*workerPool{p1, p2} {
+		assert.True(t, p.hadWorker(first[p]) && p.hadWorker(last[p]), "a pool knows its first and last workers' ids")
+	}
+	assert.False(t, p1.hadWorker(last[p2]) || p2.hadWorker(last[p1]), "nor takes the other's latest for its own")
+}
+
 // waitingTransport is a worker that never answers init-worker because its
 // start waits on something of its own (as a Go worker's module download).
 type waitingTransport struct {

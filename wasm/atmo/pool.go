@@ -144,9 +144,14 @@ type workerPool struct {
 	closes  uint64 // workers closed so far, which number them in closing order (see forgetClosed)
 	waiters []chan struct{}
 	// issued are the numbers of the worker ids it gave (worker-N), as
-	// ranges [lo, hi]: those of closed workers it no longer lists too.
+	// ranges [lo, hi]: those of closed workers it no longer lists too. At
+	// most maxIssued of them: past that the oldest merge (see newWorker).
 	issued [][2]uint64
 }
+
+// maxIssued bounds a pool's issued ranges, which ids given to another
+// pool of the same TaskManager split.
+const maxIssued = 2 * keptClosed
 
 // hadWorker says whether id is the id of a worker p started. Called with
 // mu held.
@@ -235,6 +240,15 @@ func (p *workerPool) newWorker(g *workerGroup, elastic bool) *TaskWorker {
 		p.issued[k-1][1] = tm.nextWorker
 	} else {
 		p.issued = append(p.issued, [2]uint64{tm.nextWorker, tm.nextWorker})
+		if len(p.issued) > maxIssued {
+			// Another pool of tm's took the ids between, as when two
+			// elastic pools grow in turn: the two oldest ranges become
+			// one, so that the record stays bounded. An old id of the
+			// other pool's in between then reads as one of p's, whose
+			// close does nothing (see hadWorker).
+			p.issued[1][0] = p.issued[0][0]
+			p.issued = slices.Delete(p.issued, 0, 1)
+		}
 	}
 	w := &TaskWorker{
 		pool: p, group: g, id: "worker-" + strconv.FormatUint(tm.nextWorker, 10), config: g.config, tasks: g.config.Tasks,
