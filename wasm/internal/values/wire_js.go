@@ -94,6 +94,7 @@ const readStr = () => {
 // a Held that Take marks, until it has been read n times (hold's n,
 // default 1).
 const held = { values: [], free: [], takes: [], live: [] };
+const HELD_KEEP = 4096; // slots kept once all are free (see release)
 const hold = (v, n) => {
   const k = held.free.length > 0 ? held.free.pop() : held.values.length;
   held.values[k] = v;
@@ -106,6 +107,12 @@ const release = (k) => {
     held.live[k] = false;
     held.values[k] = undefined;
     held.free.push(k);
+    // All free again after a burst (a flood of run()s): the arrays go
+    // back, as Go's queues' do past keepCap, rather than keep a slot for
+    // every value the burst held.
+    if (held.free.length === held.values.length && held.values.length > HELD_KEEP) {
+      held.values.length = held.free.length = held.takes.length = held.live.length = 0;
+    }
   }
 };
 const readValue = () => {

@@ -622,3 +622,33 @@ func TestALongStringGrowsTheWiresBufferInProportionToItsBytes(t *testing.T) {
 		assert.LessOrEqual(t, wire.Get("in").Length(), max(before, 2*n+(1<<16)), "%s: the buffer, against the message's %d bytes", src, n)
 	}
 }
+
+// A burst of held values (a flood of the JS API's run() calls: each task's
+// params stay in JS until it settles) leaves nothing behind once every one
+// is released: the table's arrays go back, as Go's queues' do after a
+// burst, instead of keeping a slot for each value the burst ever held.
+func TestTheHeldTableLetsGoOfABurstOnceAllIsReleased(t *testing.T) {
+	held := Codec.Get("held")
+	live := func() int { return held.Get("values").Length() - held.Get("free").Length() }
+	require.Equal(t, 0, live(), "nothing held before")
+	hold, release := Codec.Get("hold"), Codec.Get("release")
+	const n = 50_000
+	slots := make([]int, n)
+	for i := range slots {
+		slots[i] = hold.Invoke(map[string]any{"i": i}).Int()
+	}
+	require.Equal(t, n, live())
+	for _, k := range slots {
+		release.Invoke(k)
+	}
+	assert.Equal(t, 0, live())
+	for _, a := range []string{"values", "free", "takes", "live"} {
+		assert.LessOrEqual(t, held.Get(a).Length(), 4096, "held.%s keeps an entry for every value of the burst", a)
+	}
+	// The table still works.
+	k := hold.Invoke("again").Int()
+	assert.Equal(t, "again", held.Get("values").Index(k).String())
+	assert.Equal(t, 1, live())
+	release.Invoke(k)
+	assert.Equal(t, 0, live())
+}
