@@ -1540,3 +1540,28 @@ func TestJSAPIAPriorityPastSafeIntegersSaysTheRangeNotThatItIsNoWholeNumber(t *t
 	assert.Contains(t, got["fraction"], "priority must be a whole number")
 	assert.Contains(t, got["retries"], "retries must be a whole number from 0 to 9007199254740991 (got 1152921504606847000)", "a whole number too: its range is what is wrong")
 }
+
+// status() and stats() count the run() calls made before them, as they
+// count an addTask made before them: a page that calls run() and shows
+// tm.stats() at once (a queue length in its UI) saw the task nowhere,
+// neither pending nor submitted, until the end of its turn.
+func TestJSAPIStatusAndStatsCountTheRunsOfTheirTurn(t *testing.T) {
+	ctx := apiPage(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [math]);
+  const a = tm.run('fibonacci', { n: 25 });
+  const st = tm.status();
+  const b = tm.run('fibonacci', { n: 25 });
+  const s = tm.stats();
+  const h = tm.addTask({ name: 'add', params: { a: 1, b: 2 } });
+  const after = tm.status();
+  const results = await Promise.all([a, b]);
+  await tm.close();
+  return { afterRun: st.pending.length + st.working.length, submitted: s.submitted, afterAdd: after.pending.length + after.working.length, results };`), &got)
+	assert.Equal(t, 1.0, got["afterRun"], "status() right after one run()")
+	assert.Equal(t, 2.0, got["submitted"], "stats() right after two run() calls")
+	assert.Equal(t, 3.0, got["afterAdd"], "status() right after addTask")
+	assert.Equal(t, []any{75025.0, 75025.0}, got["results"])
+}

@@ -796,6 +796,8 @@ class TaskManager {
   /** The seed's status(): ids of pending and working tasks, counts of done and failed. */
   status() {
     if (this._final) return finalCopy(this._final.status);
+    // The run() calls before it count, as an addTask before it does.
+    if (this._runs.length > 0) this._flushRuns();
     return unwrap(this._bridge.status(this._handle));
   }
 
@@ -806,6 +808,7 @@ class TaskManager {
    * percentiles in ms of queueWait and runTime.
    */
   stats() {
+    if (!this._final && this._runs.length > 0) this._flushRuns(); // as status()
     const s = this._final ? finalCopy(this._final.stats) : unwrap(this._bridge.stats(this._handle));
     if (this._closedThrows > 0) s.callbackPanics += this._closedThrows;
     return s;
