@@ -284,3 +284,35 @@ func TestJSAPICallbacksThatThrowWhileCloseSettlesTheTasksAreCounted(t *testing.T
 	assert.Greater(t, got["subscriberThrows"], 0.0, "the subscriber saw events of the close")
 	assert.Equal(t, got["onErrors"].(float64)+got["subscriberThrows"].(float64), got["after"], "every throw counted, as Go counts a callback's panic during Close")
 }
+
+// addTask reads a task's callbacks wherever they are, a class's methods
+// too (snapshot), so a task may be an instance of a class of the page's;
+// its methods are then called on it, as task.onSuccess(response) would be,
+// not as bare functions whose this is undefined (a TypeError, reported as a
+// callback panic, and the result lost). run()'s onProgress likewise on its
+// options.
+func TestJSAPIATasksCallbacksAreCalledOnTheTask(t *testing.T) {
+	ctx := apiPageWithWorker(t)
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['steps'], script: '/t/progress-worker.js' }]);
+  const panics = [];
+  tm.subscribe((e) => { if (e.message === 'callback-panic') panics.push(e.error); });
+  class Steps {
+    constructor(n) { this.name = 'steps'; this.params = { n }; }
+    onProgress(r) { Steps.seen.push(this instanceof Steps ? r.content : 'unbound'); }
+    onSuccess(r) { Steps.seen.push(this instanceof Steps ? r.content : 'unbound'); }
+    onError(r) { Steps.seen.push('error ' + r.error); }
+  }
+  Steps.seen = [];
+  await new Promise((resolve) => { tm.addTask(new Steps(2)); setTimeout(resolve, 500); });
+  const options = { onProgress(r) { seen.push(this === options ? r.content : 'unbound'); } };
+  const seen = [];
+  await tm.run('steps', { n: 2 }, options);
+  await tm.close();
+  return { task: Steps.seen, run: seen, panics };`), &got)
+	assert.Equal(t, []any{1.0, 2.0, "steps done"}, got["task"])
+	assert.Equal(t, []any{1.0, 2.0}, got["run"])
+	assert.Empty(t, got["panics"])
+}

@@ -362,12 +362,13 @@ function pushTask(bridge, meta, name, copy, list, opts, progress) {
 // report (undefined for none): reports come with the answers
 // (_settleRuns), in order, before the task settles, and one that throws is
 // the manager tm's callback panic (see _callbackThrew), not the task's end.
-function progressOf(onProgress, where, tm) {
+// It is called on self, the options or task that held it, as a method is.
+function progressOf(onProgress, where, tm, self) {
   if (onProgress === undefined || onProgress === null) return undefined;
   if (typeof onProgress !== 'function') throw badArgument(`atmo: ${where}: onProgress must be a function`, 'onProgress');
   return (report) => {
     try {
-      onProgress(report);
+      onProgress.call(self, report);
     } catch (err) {
       tm._callbackThrew(report.taskId, `onProgress of task ${report.taskId}`, err);
     }
@@ -490,14 +491,14 @@ class TaskManager {
   // ('success', {message, taskId, workerId, content}) or ('error', {message,
   // code, taskId, workerId, ...}). opts: priority, timeout (ms), retries,
   // onProgress, transfer, raw.
-  _add(name, params, opts, done, where) {
+  _add(name, params, opts, done, where, self) {
     this._check(name, opts, where);
     const aborted = abortedAlready(opts, where);
     if (aborted) throw aborted;
     // The run() calls before it, waiting for their turn's batch, go first:
     // tasks reach Go in the order they were called.
     if (this._runs.length > 0) this._flushRuns();
-    const progress = progressOf(opts.onProgress, where, this);
+    const progress = progressOf(opts.onProgress, where, this, self);
     // Last of the checks: it moves transfer's buffers out of the caller's hands.
     const { copy, list } = cloneParams(params, opts.transfer, where);
     const meta = [this._handle];
@@ -625,7 +626,7 @@ class TaskManager {
         reject(aborted); // nothing sent, and transfer's buffers stay yours
         return;
       }
-      const progress = progressOf(opts.onProgress, where, this);
+      const progress = progressOf(opts.onProgress, where, this, options);
       const { copy, list } = cloneParams(params, opts.transfer, where);
       const settle = (kind, payload) => (kind === 'success' ? resolve(payload.content) : reject(fromBridge(payload)));
       // The options as they were when run() was called, checked: the batch
@@ -738,6 +739,9 @@ class TaskManager {
    */
   addTask(task) {
     if (!task || typeof task !== 'object') throw badArgument('atmo: addTask(task): task must be an object like {name, params, onSuccess, onError}', 'task');
+    // Its callbacks are called on it, as task.onSuccess(response) is: a
+    // class instance's methods see their this.
+    const self = task;
     task = snapshot(task, TASK_FIELDS, (t) => `addTask(${shown(t.name)})`);
     const { name, params, onSuccess, onError, onProgress } = task;
     for (const [k, fn] of [['onSuccess', onSuccess], ['onError', onError], ['onProgress', onProgress]]) {
@@ -746,17 +750,17 @@ class TaskManager {
     const where = `addTask(${shown(name)})`;
     const id = this._add(name, params, task, (kind, payload) => {
       try {
-        if (kind === 'success') onSuccess && onSuccess(payload);
+        if (kind === 'success') onSuccess && onSuccess.call(self, payload);
         else if (onError) {
           const e = { message: 'worker-response', taskId: payload.taskId, workerId: payload.workerId, error: payload.message, code: payload.code };
           if (payload.cause !== undefined) e.cause = payload.cause; // the reason of the signal that canceled it
           if (payload.transfer !== undefined) e.transfer = payload.transfer; // its buffers, never sent
-          onError(e);
+          onError.call(self, e);
         }
       } catch (err) {
         this._callbackThrew(payload.taskId, `${kind === 'success' ? 'onSuccess' : 'onError'} of task ${payload.taskId}`, err);
       }
-    }, where);
+    }, where, self);
     return { id, name, cancel: () => this.cancel(id) };
   }
 
