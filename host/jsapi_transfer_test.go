@@ -441,3 +441,43 @@ atmoWorker({ same: (p) => { p.a.x = 2; return { same: p.a === p.b, bx: p.b.x, in
 	assert.Equal(t, want, got["withDate"], "structured clone keeps one object one")
 	assert.Equal(t, want, got["small"], "so does the copy of small plain params")
 }
+
+// Params held in a Proxy (a Vue 3 reactive(), a MobX observable, an Immer
+// draft) are taken or refused alike whatever their size: run() copied a
+// small one by hand (plainCopy reads through the Proxy) but refused the
+// same object with 100 items, or with a Date in it, or with a transfer
+// list, as structured clone cannot clone a Proxy. A page that worked on
+// test data failed on real data.
+func TestJSAPIParamsInAProxyAreSentWhateverTheirSize(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"echo.js": `importScripts('/jsworker/atmo-worker.js');
+atmoWorker({ echo: (p) => p, len: (p) => p.data.byteLength });`})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['echo', 'len'], script: '/t/echo.js' }]);
+  const reactive = (t) => new Proxy(t, {});
+  const how = (p) => p.then((v) => JSON.stringify(v), (e) => e.code + ': ' + e.message);
+  const hundred = Array.from({ length: 100 }, (_, i) => i);
+  const data = new Uint8Array(8);
+  const shared = { s: 1 };
+  const out = {
+    small: await how(tm.run('echo', reactive({ a: 1, b: [1, 2] }))),
+    big: await how(tm.run('echo', reactive({ a: 1, b: hundred }))),
+    wantBig: JSON.stringify({ a: 1, b: hundred }),
+    date: await how(tm.run('echo', reactive({ a: 1, when: new Date(0) }))),
+    inner: await how(tm.run('echo', { list: reactive([1, 2, 3]), more: hundred.slice(0, 70) })),
+    twice: await how(tm.run('echo', reactive({ x: shared, y: shared }))),
+    transfer: await how(tm.run('len', reactive({ data }), { transfer: [data.buffer] })),
+    fn: await how(tm.run('echo', reactive({ f: () => 1, b: hundred }))),
+  };
+  await tm.close();
+  return out;`), &got)
+	assert.Equal(t, `{"a":1,"b":[1,2]}`, got["small"])
+	assert.Equal(t, got["wantBig"], got["big"])
+	assert.Equal(t, `{"a":1,"when":"1970-01-01T00:00:00.000Z"}`, got["date"])
+	assert.Contains(t, got["inner"], `{"list":[1,2,3],"more":[0,1,2,`)
+	assert.Equal(t, `{"x":{"s":1},"y":{"s":1}}`, got["twice"])
+	assert.Equal(t, "8", got["transfer"])
+	assert.Contains(t, got["fn"], "ERR_BAD_ARGUMENT: ", "a function is refused still")
+	assert.Contains(t, got["fn"], "could not be cloned")
+}

@@ -147,11 +147,42 @@ function cloneParams(params, transfer, where) {
       const copy = plainCopy(params, 0, { left: PLAIN_NODES, seen: [] });
       if (copy !== NOT_PLAIN) return { copy, list };
     }
-    const out = structuredClone({ params, list }, { transfer: list });
+    let out;
+    try {
+      out = structuredClone({ params, list }, { transfer: list });
+    } catch (err) {
+      // Structured clone refuses a Proxy (a Vue reactive(), a MobX
+      // observable, an Immer draft), which plainCopy reads through: a
+      // small one was sent and the same one grown refused. Its plain
+      // objects and arrays, copied by hand, go as plainCopy's do; what
+      // still cannot be cloned is refused, with the first reason.
+      try {
+        out = structuredClone({ params: unproxied(params, new Map()), list }, { transfer: list });
+      } catch (_) {
+        throw err;
+      }
+    }
     return { copy: out.params, list: out.list };
   } catch (err) {
     throw cannotSend(err, where);
   }
+}
+
+// unproxied copies the plain objects and arrays of v, read as plainCopy
+// reads them (through a Proxy), keeping an object met twice one copy (and a
+// cycle a cycle), as structured clone does; anything else stays as it is,
+// for structured clone to copy or refuse. A getter that throws throws.
+function unproxied(v, seen) {
+  if (v === null || typeof v !== 'object') return v;
+  if (seen.has(v)) return seen.get(v);
+  const proto = Object.getPrototypeOf(v);
+  let out;
+  if (Array.isArray(v) && proto === Array.prototype) out = new Array(v.length);
+  else if (proto === Object.prototype || proto === null) out = {};
+  else return v;
+  seen.set(v, out);
+  for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: unproxied(v[k], seen), enumerable: true, writable: true, configurable: true });
+  return out;
 }
 
 function cannotSend(err, where) {
