@@ -194,6 +194,7 @@
       let text;
       if (err instanceof Error) text = err.message || String(err);
       else if (typeof err === 'string') text = err;
+      else if (typeof err === 'number') text = String(err); // JSON writes NaN and Infinity as null
       else if (err && typeof err === 'object' && typeof err.message === 'string' && err.message) text = err.message;
       else {
         try {

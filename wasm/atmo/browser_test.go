@@ -431,14 +431,22 @@ func TestHelperWorkerFailsATaskThatThrowsNothingUseful(t *testing.T) {
   rejectNone: () => Promise.reject(),
   empty: () => { throw ''; },
   emptyError: () => { throw new Error(''); },
+  nan: () => { throw NaN; },
+  infinity: () => { throw -Infinity; },
 });`)
-	names := []string{"undef", "rejectNone", "empty", "emptyError"}
+	names := []string{"undef", "rejectNone", "empty", "emptyError", "nan", "infinity"}
 	tm, _ := pool(t, atmo.WorkerConfig{Tasks: names, Script: script})
 	for _, name := range names {
 		got, err := tm.Do(testCtx(t), name, nil)
 		var te *atmo.TaskError
 		require.ErrorAs(t, err, &te, "%s answered %v", name, got)
 		assert.NotEmpty(t, te.Message, name)
+		switch name { // a number JSON writes as null is said as it is
+		case "nan":
+			assert.Equal(t, "NaN", te.Message)
+		case "infinity":
+			assert.Equal(t, "-Infinity", te.Message)
+		}
 	}
 }
 
