@@ -149,11 +149,13 @@ func (n *node) resolveFile(src, dir string) (string, error) {
 		return "", lasting{fmt.Errorf("%q is a URL: a server worker's Script or Module is a file path or a file: URL", src)}
 	}
 	var abs string
+	relative := false
 	err := jsCall(func() {
 		p := src
 		if fileURL {
 			p = n.url.Call("fileURLToPath", src).String()
 		}
+		relative = !n.path.Call("isAbsolute", p).Bool()
 		abs = n.path.Call("resolve", dir, p).String()
 	})
 	if err != nil {
@@ -166,11 +168,17 @@ func (n *node) resolveFile(src, dir string) (string, error) {
 		return "", fmt.Errorf("cannot read %s: %v", abs, err)
 	}
 	if st.IsUndefined() {
-		built := ""
-		if strings.HasSuffix(abs, ".wasm") {
-			built = "; a Go worker module is built first, with GOOS=js GOARCH=wasm go build -o " + abs + " and its package (in the atmo repository: make build-wasm)"
+		var notes []string
+		if relative {
+			notes = append(notes, "a relative path is resolved against the working directory "+dir+", the one its worker config first started in")
 		}
-		return "", fmt.Errorf("no such file: %s (a relative path is resolved against the working directory %s, the one its worker config first started in%s)", abs, dir, built)
+		if strings.HasSuffix(abs, ".wasm") {
+			notes = append(notes, "a Go worker module is built first, with GOOS=js GOARCH=wasm go build -o "+abs+" and its package (in the atmo repository: make build-wasm)")
+		}
+		if len(notes) == 0 {
+			return "", fmt.Errorf("no such file: %s", abs)
+		}
+		return "", fmt.Errorf("no such file: %s (%s)", abs, strings.Join(notes, "; "))
 	}
 	if st.Call("isDirectory").Bool() {
 		return "", fmt.Errorf("%s is a directory: Script or Module must name a file", abs)

@@ -295,17 +295,26 @@ func TestThousandTasksRunExactlyOnce(t *testing.T) {
 	assert.Empty(t, s.Working)
 }
 
+// A missing Script closes its worker saying which file; only a relative
+// path is said to be resolved against the working directory.
 func TestMissingScriptClosesItsWorkerWithNoSuchFile(t *testing.T) {
-	tm, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: "testdata/nope.js"})
-	err := wm.Ready(testCtx(t))
-	require.ErrorIs(t, err, atmo.ErrWorkerStart)
-	assert.ErrorContains(t, err, "no such file: "+abs(t, "testdata/nope.js"))
-	w := wm.Workers()[0]
-	assert.Equal(t, atmo.WorkerClosed, w.Status())
-	assert.Contains(t, w.LastError(), "no such file: "+abs(t, "testdata/nope.js"))
+	for _, script := range []string{"testdata/nope.js", abs(t, "testdata/nope.js")} {
+		tm, wm := start(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: script})
+		err := wm.Ready(testCtx(t))
+		require.ErrorIs(t, err, atmo.ErrWorkerStart)
+		assert.ErrorContains(t, err, "no such file: "+abs(t, "testdata/nope.js"))
+		if filepath.IsAbs(script) {
+			assert.NotContains(t, err.Error(), "relative path", script)
+		} else {
+			assert.ErrorContains(t, err, "a relative path is resolved against the working directory")
+		}
+		w := wm.Workers()[0]
+		assert.Equal(t, atmo.WorkerClosed, w.Status())
+		assert.Contains(t, w.LastError(), "no such file: "+abs(t, "testdata/nope.js"))
 
-	_, err = tm.Do(testCtx(t), "echo", nil)
-	assert.ErrorIs(t, err, atmo.ErrNoWorker)
+		_, err = tm.Do(testCtx(t), "echo", nil)
+		assert.ErrorIs(t, err, atmo.ErrNoWorker)
+	}
 }
 
 func TestMissingScriptSendsItsTasksToTheOtherWorkers(t *testing.T) {
