@@ -57,7 +57,7 @@ func TestAJSWorkersBlobOrBigIntAnswerFailsItsTaskSayingWhatToDo(t *testing.T) {
 	_, err := tm.Do(testCtx(t), "blob", nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the worker's answer cannot be read: a Blob cannot be read as a Go value: "+
-		"send its bytes (await blob.arrayBuffer()), or take a task's result as it came with RawResult (raw: true in the JS API)")
+		"send its bytes (await blob.arrayBuffer()), or take it as it came: a task's result with RawResult (raw: true in the JS API), a Go worker's params with HandleJS")
 	_, err = tm.Do(testCtx(t), "bigint", nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the worker's answer cannot be read: a BigInt (10n) cannot be read as a Go value: convert it with Number() or String() first")

@@ -193,9 +193,9 @@ func TestParamsGoCannotReadFailTheirTaskSayingWhyAndTheOthersRun(t *testing.T) {
 	}
 	assert.Equal(t, map[string]any{"task-1": map[string]any{"a": []any{1.0, 2.0}}}, results, "a Map and a Set are read")
 	assert.Equal(t, map[string]string{
-		"task-2": `the params of task "echo" cannot be read: a Blob cannot be read as a Go value: send its bytes (await blob.arrayBuffer()), or take a task's result as it came with RawResult (raw: true in the JS API)`,
+		"task-2": `the params of task "echo" cannot be read: a Blob cannot be read as a Go value: send its bytes (await blob.arrayBuffer()), or take it as it came: a task's result with RawResult (raw: true in the JS API), a Go worker's params with HandleJS`,
 		"task-3": `the params of task "echo" cannot be read: a BigInt (10n) cannot be read as a Go value: convert it with Number() or String() first`,
-		"task-4": `the params of task "echo" cannot be read: a Blob cannot be read as a Go value: send its bytes (await blob.arrayBuffer()), or take a task's result as it came with RawResult (raw: true in the JS API)`,
+		"task-4": `the params of task "echo" cannot be read: a Blob cannot be read as a Go value: send its bytes (await blob.arrayBuffer()), or take it as it came: a task's result with RawResult (raw: true in the JS API), a Go worker's params with HandleJS`,
 	}, failures, "the others fail, saying why, and not one runs with nil")
 }
 

@@ -112,9 +112,9 @@ var unreadable = js.Global().Get("Function").New(`return {
 
 var unreadableSays = map[string]string{
 	"bigint":     "a BigInt (10n) cannot be read as a Go value: convert it with Number() or String() first",
-	"blob":       "a Blob cannot be read as a Go value: send its bytes (await blob.arrayBuffer()), or take a task's result as it came with RawResult (raw: true in the JS API)",
-	"file":       "a File cannot be read as a Go value: send its bytes (await blob.arrayBuffer()), or take a task's result as it came with RawResult (raw: true in the JS API)",
-	"weakMap":    "a WeakMap cannot be read as a Go value: send what Go needs of it as plain data, or take a task's result as it came with RawResult (raw: true in the JS API)",
+	"blob":       "a Blob cannot be read as a Go value: send its bytes (await blob.arrayBuffer()), or take it as it came: a task's result with RawResult (raw: true in the JS API), a Go worker's params with HandleJS",
+	"file":       "a File cannot be read as a Go value: send its bytes (await blob.arrayBuffer()), or take it as it came: a task's result with RawResult (raw: true in the JS API), a Go worker's params with HandleJS",
+	"weakMap":    "a WeakMap cannot be read as a Go value: send what Go needs of it as plain data, or take it as it came: a task's result with RawResult (raw: true in the JS API), a Go worker's params with HandleJS",
 	"deepBigint": "a BigInt (16069380442589902755…2835301376n) cannot be read as a Go value",
 	"deepBlob":   "a Blob cannot be read as a Go value",
 }

@@ -287,7 +287,7 @@ const other = (v, depth) => {
   const name = tag.slice(8, -1), a = /^[AEIOU]/.test(name) ? 'an ' : 'a ';
   return cannot(a + name + ' cannot be read as a Go value: ' +
     (name === 'Blob' || name === 'File' ? 'send its bytes (await blob.arrayBuffer())' : 'send what Go needs of it as plain data') +
-    ', or take a task\'s result as it came with RawResult (raw: true in the JS API)');
+    ', or take it as it came: a task\'s result with RawResult (raw: true in the JS API), a Go worker\'s params with HandleJS');
 };
 // enter writes v, an array, object, Map or Set (kind), unless it is met
 // again on its own path.
