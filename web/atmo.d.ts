@@ -319,7 +319,9 @@ export interface BrowserWorkerManager {
   /**
    * Terminates one worker; its running tasks go to other capable workers
    * while their retries last, else fail with ERR_CLOSED. A worker closed
-   * already (listed or not any more) is left as it is.
+   * already (listed or not any more) is left as it is. Throws ERR_CLOSED
+   * once the manager is closed, and ERR_BAD_ARGUMENT for an id that is no
+   * worker of this manager's.
    */
   closeWorker(id: string): void;
   close(): Promise<void>;
