@@ -148,3 +148,39 @@ func TestDashboardShowsThePoolGrowingAndShrinking(t *testing.T) {
 	assert.Equal(t, counts["grown"], counts["released"])
 	assert.Equal(t, counts["released"], counts["stats"], "the dashboard shows tm.stats()")
 }
+
+// The pool chart's scale is of the minute it shows: once a spike of workers
+// has left the chart, the line is drawn against today's sizes, not kept
+// flat at the bottom by the largest pool ever seen. The page's clock is
+// moved on a minute rather than waited for.
+func TestDashboardPoolChartScalesToTheMinuteItShows(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	var got struct{ High, Low, Live int }
+	eval(t, ctx, `(async () => {
+	  const now = performance.now.bind(performance);
+	  let ahead = 0;
+	  performance.now = () => now() + ahead;
+	  const d = window.dashboard, panel = document.querySelector('.pool-panel');
+	  const until = async (ok) => {
+	    for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+	  };
+	  const scale = () => Number(panel.dataset.scale), live = () => Number(panel.dataset.live);
+	  const [scaleBefore, liveBefore] = [scale(), live()];
+	  const added = [];
+	  for (let i = 0; i < 12; i++) added.push(d.addWorker('math/js'));
+	  await d.wm.ready();
+	  await until(() => scale() > scaleBefore);
+	  const high = scale();
+	  for (const w of added) d.closeWorker(w.id);
+	  await until(() => live() <= liveBefore);
+	  ahead += 61000; // the spike leaves the chart's minute
+	  await until(() => scale() < high);
+	  const low = scale();
+	  return { high, low, live: live() };
+	})()`, &got)
+	t.Logf("%+v", got)
+	require.Greater(t, got.High, 12, "the chart's scale took in the twelve workers added")
+	assert.Less(t, got.Low, got.High, "a minute later the scale is of the workers live now")
+	assert.GreaterOrEqual(t, got.Low, got.Live+2, "with room above the line")
+}

@@ -52,7 +52,6 @@ const state = {
   latencies: [], // the last 500, ms
   perSecond: new Array(60).fill(0), // settled tasks per second, oldest first
   poolSize: new Array(60).fill(null), // live workers each second, oldest first
-  poolMax: 0, // the most workers seen, for the chart's scale
   ownIds: new Set(), // ids of workers the page started; the others were grown by the pool
   batch: null,
   dirty: true,
@@ -493,7 +492,6 @@ function renderTotals(s) {
 function renderPool(s) {
   const live = s.workers.filter((w) => w.status !== 'closed').length;
   state.poolSize[59] = live;
-  state.poolMax = Math.max(state.poolMax, live);
   $('#pool-grown').textContent = String(s.grown);
   $('#pool-released').textContent = String(s.released);
   const panel = $('.pool-panel');
@@ -501,7 +499,11 @@ function renderPool(s) {
   panel.dataset.grown = String(s.grown);
   panel.dataset.released = String(s.released);
   const { ctx, w, h } = canvasOf('#pool-chart');
-  const max = 2 * Math.ceil(Math.max(4, state.poolMax + 2) / 2); // even, with room above the line for its label
+  // The scale is of the minute shown, not of every size ever: a spike
+  // long gone would keep today's line flat at the bottom.
+  const peak = state.poolSize.reduce((m, v) => (v === null ? m : Math.max(m, v)), live);
+  const max = 2 * Math.ceil(Math.max(4, peak + 2) / 2); // even, with room above the line for its label
+  panel.dataset.scale = String(max);
   const top = 14;
   const bottom = h - 16;
   const y = (v) => bottom - (v / max) * (bottom - top);
