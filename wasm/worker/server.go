@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -402,17 +403,33 @@ func call(ctx context.Context, name string, h Handler, params any) (result any, 
 	r, err := h(ctx, params)
 	returned = true
 	if err != nil {
-		msg := err.Error()
-		if msg == "" {
-			msg = fmt.Sprintf("task %q failed with an empty error (%T)", name, err)
-		}
-		return nil, msg
+		return nil, errorText(name, err)
 	}
 	v, err := normalize(r, "result")
 	if err != nil {
 		return nil, fmt.Sprintf("task %q returned a result the host cannot receive: %v", name, err)
 	}
 	return v, ""
+}
+
+// errorText is the text of err, the error task name returned. An Error
+// method that panics is said so: most often a handler that returned a nil
+// pointer of its error type, which is a non-nil error (Go's typed nil).
+func errorText(name string, err error) (msg string) {
+	defer func() {
+		if p := recover(); p != nil {
+			if v := reflect.ValueOf(err); v.Kind() == reflect.Pointer && v.IsNil() {
+				msg = fmt.Sprintf("task %q returned a nil %T as its error, which is not a nil error (an interface holding a nil pointer): return nil itself for success", name, err)
+			} else {
+				msg = fmt.Sprintf("task %q failed, and the Error method of its error (%T) panicked: %v", name, err, p)
+			}
+		}
+	}()
+	msg = err.Error()
+	if msg == "" {
+		msg = fmt.Sprintf("task %q failed with an empty error (%T)", name, err)
+	}
+	return msg
 }
 
 // cancelTask cancels a running task's ctx. Its handler's outcome is

@@ -104,6 +104,26 @@ func TestHandlerErrorBecomesAnErrorResponse(t *testing.T) {
 	assert.NotContains(t, m, "content")
 }
 
+// nilPointerError is an error type whose Error method reads its receiver.
+type nilPointerError struct{ why string }
+
+func (e *nilPointerError) Error() string { return e.why }
+
+// A handler that returns a nil *nilPointerError returns a non-nil error
+// (Go's typed nil), whose Error method then panics: the task fails saying
+// so, not as a panic of the handler's with a nil dereference's stack.
+func TestAHandlerThatReturnsATypedNilErrorFailsSayingSo(t *testing.T) {
+	s, h := newTestServer(t)
+	s.handle("typedNil", func(context.Context, any) (any, error) {
+		var e *nilPointerError // none happened
+		return "done", e
+	})
+	ready(t, s, h)
+	s.receive(work("task-1", "typedNil", nil))
+	m := h.next(t)
+	assert.Equal(t, `task "typedNil" returned a nil *worker.nilPointerError as its error, which is not a nil error (an interface holding a nil pointer): return nil itself for success`, m["error"])
+}
+
 func TestHandlerPanicBecomesAnErrorResponseAndTheNextTaskIsServed(t *testing.T) {
 	s, h := newTestServer(t)
 	s.handle("boom", func(context.Context, any) (any, error) { panic("kaboom") })
