@@ -1565,3 +1565,33 @@ func TestJSAPIStatusAndStatsCountTheRunsOfTheirTurn(t *testing.T) {
 	assert.Equal(t, 3.0, got["afterAdd"], "status() right after addTask")
 	assert.Equal(t, []any{75025.0, 75025.0}, got["results"])
 }
+
+// A result atmo.js cannot read by the value rules (a BigInt, a Blob) rejects
+// run() with ERR_TASK, as the README says such an answer "fails its task".
+// The manager must count it as failed too: stats(), status() and the
+// task-updated event must agree with what the caller got.
+func TestJSAPIAnUnreadableResultCountsAsFailedWhereItRejects(t *testing.T) {
+	ctx := apiPageWith(t, map[string]string{"big.js": `importScripts('/jsworker/atmo-worker.js');
+atmoWorker({ big: () => 10n, ok: () => 1 });`})
+	var got map[string]any
+	eval(t, ctx, js(`
+  const tm = atmo.createTaskManager();
+  atmo.createBrowserWorkerManager(tm, [{ tasks: ['big', 'ok'], script: '/t/big.js' }]);
+  const statuses = [];
+  tm.subscribe((e) => { if (e.message === 'task-updated' && (e.content === 'done' || e.content === 'failed')) statuses.push(e.content); });
+  const code = await tm.run('big').then(() => 'resolved', (e) => e.code);
+  const raw = await tm.run('big', null, { raw: true }).then((v) => typeof v, (e) => e.code);
+  await tm.run('ok');
+  await new Promise((r) => setTimeout(r, 50));
+  const s = tm.stats(), st = tm.status(), held = heldBy(tm);
+  await tm.close();
+  return { code, raw, done: s.done, failed: s.failed, statusDone: st.done, statusFailed: st.failed, statuses, held };`), &got)
+	assert.Equal(t, "ERR_TASK", got["code"])
+	assert.Equal(t, "bigint", got["raw"], "raw: true gives the BigInt as it came")
+	assert.Equal(t, 2.0, got["done"], "stats().done: the raw run and ok")
+	assert.Equal(t, 1.0, got["failed"], "stats().failed: the run that rejected")
+	assert.Equal(t, 2.0, got["statusDone"])
+	assert.Equal(t, 1.0, got["statusFailed"])
+	assert.Equal(t, []any{"failed", "done", "done"}, got["statuses"])
+	assert.EqualValues(t, 0, got["held"], "the copies and the answers held for the subscriber's events were all read")
+}

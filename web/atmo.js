@@ -379,13 +379,14 @@ function absolute(config, where) {
 
 // pushTask adds a task to the meta of a bridge.run call: its name,
 // priority, timeout, retries, the slots in which the bridge holds its
-// params and its transfer list for Go (-1 for none), and whether it wants
-// progress reports. It returns the slots, to release once the task settles.
-function pushTask(bridge, meta, name, copy, list, opts, progress) {
+// params and its transfer list for Go (-1 for none), and its flags: 1 if it
+// wants progress reports, + 2 if it takes its result raw. It returns the
+// slots, to release once the task settles.
+function pushTask(bridge, meta, name, copy, list, opts, progress, raw) {
   const params = copy === undefined || copy === null ? -1 : bridge.hold(copy);
   const moved = params >= 0 && list.length ? bridge.hold(list) : -1;
   const timeout = opts.timeout === Infinity ? -1 : opts.timeout || 0; // Go's negative Timeout: no limit
-  meta.push(name, opts.priority || 0, timeout, opts.retries || 0, params, moved, progress ? 1 : 0);
+  meta.push(name, opts.priority || 0, timeout, opts.retries || 0, params, moved, (progress ? 1 : 0) + (raw ? 2 : 0));
   return [params, moved];
 }
 
@@ -533,7 +534,7 @@ class TaskManager {
     // Last of the checks: it moves transfer's buffers out of the caller's hands.
     const { copy, list } = cloneParams(params, opts.transfer, where);
     const meta = [this._handle];
-    const r = { raw: !!opts.raw, settle: done, progress, signal: opts.signal, list, held: pushTask(this._bridge, meta, name, copy, list, opts, !!progress) };
+    const r = { settle: done, progress, signal: opts.signal, list, held: pushTask(this._bridge, meta, name, copy, list, opts, !!progress, !!opts.raw) };
     let id;
     try {
       id = unwrap(this._bridge.run(meta))[0];
@@ -693,7 +694,7 @@ class TaskManager {
       runs = sent;
     }
     const meta = [this._handle];
-    for (const r of runs) r.held = pushTask(this._bridge, meta, r.name, r.copy, r.list, r.opts, !!r.progress);
+    for (const r of runs) r.held = pushTask(this._bridge, meta, r.name, r.copy, r.list, r.opts, !!r.progress, r.raw);
     // The module may exit during the call (it then throws, or gives no
     // answer): every run still settles, with the exit's error.
     let answer, failed;
@@ -740,24 +741,16 @@ class TaskManager {
   }
 
   // _settleRun settles a task with its answer. The content is the
-  // worker's, as it came: unless the caller asked for it raw, it becomes
-  // what Go's value rules make of it (copy).
+  // worker's, as it came for a raw task, else what Go's value rules made of
+  // it as it came (the page's wire copies it then, and fails the task, in
+  // the manager's counts too, when it cannot be read).
   _settleRun(r, [taskId, ok, content, workerId, error], unposted = false) {
     this._release(r);
     if (!ok) {
       r.settle('error', this._givenBack(r, r.abortReason !== undefined && error.code === 'ERR_CANCELED' ? { ...error, cause: r.abortReason } : { ...error }, unposted));
       return;
     }
-    let value = content;
-    if (!r.raw) {
-      try {
-        value = this._bridge.copy(content);
-      } catch (err) {
-        r.settle('error', { message: `atmo: the worker's answer cannot be read: ${(err && err.message) || err}`, code: 'ERR_TASK', taskId, workerId });
-        return;
-      }
-    }
-    r.settle('success', { message: 'worker-response', taskId, workerId, content: value });
+    r.settle('success', { message: 'worker-response', taskId, workerId, content });
   }
 
   /**

@@ -389,19 +389,19 @@ func microseconds(d time.Duration) float64 { return float64(d) / float64(time.Mi
 // flight it goes in the batch of this turn, so a burst costs one
 // postMessage per worker; otherwise (a seed worker, or one task at a time)
 // it goes at once, so a lone task waits for nothing.
-func (ww *webWorker) work(seq uint64, workerID, name string, params any, keep bool) {
-	wid, n := ww.strings.get(workerID), ww.strings.get(name)
+func (ww *webWorker) work(seq uint64, workerID, name string, params any, keep keepMode) {
+	wid, n, k := ww.strings.get(workerID), ww.strings.get(name), int(keep)
 	// The core has put this task in flight already: any other there means
 	// the worker is busy, and this one can wait for the turn's batch.
 	if ww.batch && len(ww.owner.inflight) > 1 {
 		values.Post(params, func(refs, transfer any) {
-			wireQueueWork.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep)
+			wireQueueWork.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, k)
 		})
 		return
 	}
 	page, worker := ww.owner.awake(seq)
 	values.Post(params, func(refs, transfer any) {
-		wireSendOne.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, keep, microseconds(page), microseconds(worker))
+		wireSendOne.Invoke(ww.worker, ww.queue, seq, wid, n, refs, transfer, k, microseconds(page), microseconds(worker))
 	})
 	values.CollectAfterPost()
 }

@@ -44,7 +44,7 @@ func (f *fakeTransport) init(string, []string, int, time.Duration) {
 
 }
 
-func (f *fakeTransport) work(seq uint64, workerID, name string, params any, _ bool) {
+func (f *fakeTransport) work(seq uint64, workerID, name string, params any, _ keepMode) {
 	page, worker := f.w.awake(seq)
 	f.mu.Lock()
 	f.awakes = append(f.awakes, awakeAsked{name, page, worker})

@@ -21,12 +21,25 @@ import (
 type transport interface {
 	init(workerID string, tasks []string, concurrency int, keepAwake time.Duration)
 	// work posts task seq (whose id is "task-" and seq: the wire carries
-	// the number); with keep, its answer's content stays a JS value (the
-	// task's RawResult), which Go need not read.
-	work(seq uint64, workerID, name string, params any, keep bool)
+	// the number); keep says whether its answer's content stays a JS value,
+	// which Go need not read (see keepMode).
+	work(seq uint64, workerID, name string, params any, keep keepMode)
 	cancel(taskID, workerID string)
 	terminate()
 }
+
+// keepMode is what becomes of a task's answer as it arrives: written for Go
+// to decode (keepNone), left in JS as it came (keepRaw, a RawResult task),
+// or copied in JS by the value rules, the copy left in JS and an answer
+// that cannot be read written as the task's failure (keepCopy, a task of a
+// manager whose results stay in JS, see hooks.CopyResults).
+type keepMode uint8
+
+const (
+	keepNone keepMode = iota
+	keepRaw
+	keepCopy
+)
 
 // unposter is a transport that may hold tasks back for the turn's batch:
 // unposted drops those not posted yet, so that they never are, and
@@ -310,6 +323,9 @@ type lazyContent interface {
 	decode() any
 	raw() any
 	held(reads int) any // raw, left in JS for reads reads: its slot in the held values (see hooks.HoldRawResults)
+	// copied is the copy JS made of a keepCopy task's answer as it came:
+	// its slot in the held values, read once, with hold, else the JS value.
+	copied(hold bool) any
 }
 
 // inbound is one decoded message from a worker.
@@ -416,19 +432,37 @@ func (tm *TaskManager) handle(w *TaskWorker, in inbound) {
 			ran := time.Duration(now.UnixNano() - t.started)
 			tm.stats.runTime.add(ran)
 			tm.lone.answered(t.seq, ran, tm.opts.LoneTaskAwake, now)
+			result := in.content
 			if l, ok := in.content.(lazyContent); ok {
+				hold := tm.holdRaw && tm.wireOnly()
 				switch {
-				case !t.rawResult:
-					in.content = l.decode()
-				case tm.holdRaw && tm.wireOnly():
+				case t.rawResult && hold:
 					// Read by the task's callback, and by each
 					// subscriber's worker-response event.
 					in.content = l.held(1 + len(tm.subs))
-				default:
+					result = in.content
+				case t.rawResult:
 					in.content = l.raw()
+					result = in.content
+				case tm.copying:
+					// The result is the copy JS made as the answer came;
+					// the subscribers' worker-response events have the
+					// answer as it came, as a RawResult's.
+					result = l.copied(hold)
+					switch {
+					case !tm.watched():
+						in.content = nil
+					case hold:
+						in.content = l.held(len(tm.subs))
+					default:
+						in.content = l.raw()
+					}
+				default:
+					in.content = l.decode()
+					result = in.content
 				}
 			}
-			r := Response{WorkerID: w.id, Content: in.content}
+			r := Response{WorkerID: w.id, Content: result}
 			if in.err != "" {
 				w.failed++
 				r = Response{WorkerID: w.id, Error: in.err, Err: &TaskError{TaskID: t.id, WorkerID: w.id, Message: in.err, Name: t.name}}

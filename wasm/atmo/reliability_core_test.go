@@ -1426,9 +1426,9 @@ type heldFake struct{ *fakeTransport }
 func (h heldFake) init(string, []string, int, time.Duration) {
 	go h.pool.receiveFrom(h, h.w, inbound{kind: KindWorkerReady})
 }
-func (heldFake) work(uint64, string, string, any, bool) {}
-func (heldFake) unposted() []uint64                     { return nil }
-func (heldFake) unpost(uint64) bool                     { return true }
+func (heldFake) work(uint64, string, string, any, keepMode) {}
+func (heldFake) unposted() []uint64                         { return nil }
+func (heldFake) unpost(uint64) bool                         { return true }
 
 func TestTasksCancelledBeforeTheyLeftTheBatchAreNotKeptAsSentToASilentWorker(t *testing.T) {
 	// A worker keeps the tasks sent to it since it last said a word (to

@@ -393,9 +393,9 @@ func (th *thread) init(id string, tasks []string, concurrency int, keepAwake tim
 	th.worker.Call("postMessage", initWorker(id, tasks, concurrency, keepAwake))
 }
 
-func (th *thread) work(seq uint64, workerID, name string, params any, keep bool) {
+func (th *thread) work(seq uint64, workerID, name string, params any, keep keepMode) {
 	values.Post(params, func(refs, transfer any) {
-		wireSendOne.Invoke(th.worker, th.queue, seq, workerID, name, refs, transfer, keep)
+		wireSendOne.Invoke(th.worker, th.queue, seq, workerID, name, refs, transfer, int(keep))
 	})
 	values.CollectAfterPost()
 }

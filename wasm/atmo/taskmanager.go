@@ -136,6 +136,7 @@ type TaskManager struct {
 	lone       loneAwake   // how the answers to lone tasks kept awake came (see TaskWorker.awake)
 	elastic    bool        // some worker group may grow
 	holdRaw    bool        // RawResult answers stay in JS, read once (see hooks.HoldRawResults)
+	copying    bool        // the other answers stay in JS too, copied by the value rules as they come (see hooks.CopyResults)
 	stats      counters
 
 	// afterTimeout are timed-out tasks that wait in line to run again, with
@@ -157,6 +158,12 @@ func init() {
 		m := tm.(*TaskManager)
 		m.mu.Lock()
 		m.holdRaw = true
+		m.mu.Unlock()
+	}
+	hooks.CopyResults = func(tm any) {
+		m := tm.(*TaskManager)
+		m.mu.Lock()
+		m.copying = true
 		m.mu.Unlock()
 	}
 	hooks.SubscribeWire = func(tm any, fn any) func() {
@@ -494,7 +501,14 @@ func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
 		t.timer = timer
 	}
 	t.unposted = false
-	w.transport.work(t.seq, w.id, t.name, t.params, t.rawResult)
+	keep := keepNone
+	switch {
+	case t.rawResult:
+		keep = keepRaw
+	case tm.copying:
+		keep = keepCopy
+	}
+	w.transport.work(t.seq, w.id, t.name, t.params, keep)
 }
 
 // now reads the clock, or gives the reading shared by the batch being

@@ -85,12 +85,13 @@ const pageAwake = (() => {
 })();
 const work = (wid, taskId, name, params) => ({ message: 'worker-work', taskId, workerId: wid, content: { name, params } });
 // sendOne posts one worker-work message with the params Go wrote. With
-// keep, the task's answer stays in JS (see answers). The page then stays
-// awake for up to awake µs (see pageAwake); lone, when above 0, asks the
-// worker in the message's awake field to stay awake that many µs once it
-// has answered (atmo's workers read it; seed scripts ignore it).
+// keep (Go's keepMode: RAW or COPY), the task's answer stays in JS (see
+// answers). The page then stays awake for up to awake µs (see pageAwake);
+// lone, when above 0, asks the worker in the message's awake field to stay
+// awake that many µs once it has answered (atmo's workers read it; seed
+// scripts ignore it).
 const sendOne = (port, q, seq, wid, name, r, t, keep, awake, lone) => {
-  if (keep) q.keep.add(seq);
+  if (keep) q.keep.set(seq, keep);
   const list = t || [];
   const m = work(wid, taskId(seq), name, codec.read(r, list));
   if (lone) m.awake = lone;
@@ -105,7 +106,7 @@ const sendOne = (port, q, seq, wid, name, r, t, keep, awake, lone) => {
 // as worker-work-batch (to workers that said they take batches). Each
 // task's buffers follow one another in q.transfer, from q.starts[i].
 const queueWork = (port, q, seq, wid, name, r, t, keep) => {
-  if (keep) q.keep.add(seq);
+  if (keep) q.keep.set(seq, keep);
   q.seqs.push(seq);
   q.starts.push(q.transfer.length);
   const params = codec.read(r, q.transfer);
@@ -140,16 +141,27 @@ const flush = (port, q, wid) => {
   }
 };
 
+// RAW and COPY are Go's keepRaw and keepCopy: a task's keep mode, in its
+// queue's keep. copies are the copies answers made of the answers of the
+// message being read, by their place in it, which Go takes (copied, or
+// holdCopied) while it reads the message; then listen lets them go.
+const RAW = 1, COPY = 2;
+const copies = [];
+const copied = (i) => copies[i];
+const holdCopied = (i) => codec.hold(copies[i], 1);
 // answers writes worker-response and worker-response-batch messages to the
 // wire: a count, then for each answer N (or -N for an error, or 0 for an id
 // that is not one the TaskManager made) as a float64, the byte length of
 // what follows, and the content or the error; each also stays as it came,
-// in wire.items. The content of a task in keep (one that takes its result
+// in wire.items. The content of a task kept RAW (one that takes its result
 // as the worker sent it) is not written: its length is 0, which no written
 // value has; nor is that of an answer with an id not ours, which Go
-// ignores. A worker-progress message is written as one answer, after -1
-// where the count goes (see progress). It returns the length, or -1 for any
-// other message, which takes the general path.
+// ignores. Nor is that of a task kept COPY, whose content is copied by the
+// value rules (codec.copy) into copies[i] for Go to take: one that cannot
+// be read is written as its failure, as the content of a task not kept is.
+// A worker-progress message is written as one answer, after -1 where the
+// count goes (see progress). It returns the length, or -1 for any other
+// message, which takes the general path.
 const answers = (d, q) => {
   const keep = q.keep;
   if (d === null || typeof d !== 'object') return -1;
@@ -188,12 +200,15 @@ const answers = (d, q) => {
     const start = codec.mark();
     codec.num(failed ? -seq : seq);
     let at = codec.slot();
-    if (keep.delete(seq) && !failed) {
+    const kept = keep.get(seq);
+    if (kept !== undefined) keep.delete(seq);
+    if (kept === RAW && !failed) {
       codec.fill(at); // kept in JS: Go takes wire.items[i]
       continue;
     }
     try {
-      codec.value(v, 0);
+      if (kept === COPY && !failed) copies[i] = codec.copy(v); // kept in JS, copied: Go takes copies[i] (nothing written)
+      else codec.value(v, 0);
     } catch (err) {
       // An answer Go cannot read fails its task, saying why.
       codec.rewind(start);
@@ -245,14 +260,18 @@ const listen = (r, node, q) => {
   const write = (d) => answers(d, q);
   return (m) => {
     pageAwake.stop(); // the worker answered (or said something)
-    return codec.deliver(r, write, node ? m : m.data);
+    try {
+      return codec.deliver(r, write, node ? m : m.data);
+    } finally {
+      copies.length = 0;
+    }
   };
 };
-// newQueue makes a worker's batch of this turn, and the set of its tasks
-// whose answers stay in JS. most is the most answers a batch from it may
+// newQueue makes a worker's batch of this turn, and the keep modes of its
+// tasks whose answers stay in JS. most is the most answers a batch from it may
 // hold: one per task it may have in flight (its Concurrency), with room for
 // a few it should not have sent (see answers).
-const newQueue = (concurrency) => ({ items: [], transfer: [], starts: [], seqs: [], keep: new Set(), most: concurrency + 1024 });
+const newQueue = (concurrency) => ({ items: [], transfer: [], starts: [], seqs: [], keep: new Map(), most: concurrency + 1024 });
 // drop empties the batch of this turn without posting it (its worker goes
 // down) and returns the seqs of its tasks, whose buffers stay where they are.
 const drop = (q) => {
@@ -274,7 +293,7 @@ const unqueue = (q, seq) => {
   q.keep.delete(seq);
   return true;
 };
-return { sendOne, queueWork, flush, drop, unqueue, listen, newQueue };
+return { sendOne, queueWork, flush, drop, unqueue, listen, newQueue, copied, holdCopied };
 `).Invoke(values.Codec)
 
 var (
@@ -285,6 +304,8 @@ var (
 	wireUnqueue   = wireJS.Get("unqueue")
 	wireListen    = wireJS.Get("listen")
 	wireNewQueue  = wireJS.Get("newQueue")
+	wireCopied    = wireJS.Get("copied")
+	wireHoldCopy  = wireJS.Get("holdCopied")
 )
 
 // receiveWire reads the answers the listener wrote to the wire. What it
@@ -344,7 +365,7 @@ type wireContent struct {
 }
 
 func (c wireContent) decode() any {
-	if c.b == nil { // kept in JS (see answers): not reached, as only a RawResult task keeps its answer
+	if c.b == nil { // kept in JS (see answers): not reached, as a kept answer is a RawResult's or a copied one, which take raw, held or copied
 		return values.FromJS(values.ReceivedItem(c.i))
 	}
 	v, err := values.DecodeReceived(c.b)
@@ -365,6 +386,19 @@ func (c wireContent) raw() any {
 }
 
 func (c wireContent) held(reads int) any { return values.ReceivedHeld(c.i, reads) }
+
+// copied is the copy JS made of a keepCopy task's answer (see answers): as
+// held, the slot JS holds it in, read once; else the JS value, which counts
+// towards a collection as raw's does. The copy is the task's own: it
+// shares no buffer with the message.
+func (c wireContent) copied(hold bool) any {
+	if hold {
+		return values.Held{Value: int32(wireHoldCopy.Invoke(c.i).Int()), List: -1, Take: true}
+	}
+	v := wireCopied.Invoke(c.i)
+	values.HeldNow(v)
+	return v
+}
 
 // jsStrings caches the JS strings of worker ids and task names, which cross
 // with every task.

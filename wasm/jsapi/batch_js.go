@@ -33,8 +33,9 @@ import (
 
 // runsJS(codec, r) makes the JS side of run: run(meta) writes meta,
 // [handle, then per task name, priority, timeout, retries, the held slots
-// of its params and its transfer list (or -1), and 1 if its progress
-// reports are wanted, else 0, and last the call's token], delivers it to r,
+// of its params and its transfer list (or -1), and its flags (1 if its
+// progress reports are wanted, + 2 if it takes its result raw), and last
+// the call's token], delivers it to r,
 // and returns the answer Go gave meanwhile (through ids or fail, which take
 // the token first): {value: [taskId or error, ...]} or {error}.
 var runsJS = js.Global().Get("Function").New("codec", "r", `
@@ -108,14 +109,17 @@ func (b *bridge) runs(buf []byte) {
 		if at, list := heldSlot(m[4]), heldSlot(m[5]); at >= 0 {
 			p = values.Held{Value: at, List: list}
 		}
+		flags, _ := m[6].(float64)
 		var onProgress func(atmo.Progress)
-		if progress, _ := m[6].(float64); progress != 0 {
+		if int(flags)&1 != 0 {
 			onProgress = e.runs.progress
 		}
-		// Every result stays in JS (RawResult): Go has no use for it, and
-		// atmo.js applies Go's value rules itself (copy) unless raw.
+		// Every result stays in JS: as it came (RawResult) for a raw
+		// task, else copied there by Go's value rules as it arrives (the
+		// manager's hooks.CopyResults), so that one that cannot be read
+		// fails its task, in the manager's counts too.
 		t, err := e.tm.AddTask(atmo.TaskParams{
-			Name: name, Params: p, Priority: int(priority), Retries: int(retries), RawResult: true,
+			Name: name, Params: p, Priority: int(priority), Retries: int(retries), RawResult: int(flags)&2 != 0,
 			Timeout:   msDuration(timeout),
 			OnSuccess: e.runs.add, OnError: e.runs.add, OnProgress: onProgress,
 		})
@@ -159,8 +163,8 @@ func heldSlot(v any) int32 {
 // listen(tm, deliver) says where the answers of tm's tasks go: deliver([[taskId,
 // ok, content, workerId, error], ...]), in batches; an answer may reach
 // deliver before run has returned its id. content is the worker's, as it
-// came: atmo.js applies Go's value rules to it with copy, unless the
-// caller asked for it raw. Progress reports, for the tasks that want them,
+// came for a raw task, else as Go's value rules made it when it came (see
+// hooks.CopyResults). Progress reports, for the tasks that want them,
 // come the same way, before their answer and in order, as [taskId, null,
 // content, workerId]: the core runs a task's callbacks one by one.
 func (b *bridge) listen(args []js.Value) any {

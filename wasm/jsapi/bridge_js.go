@@ -97,7 +97,6 @@ func New() js.Value {
 func newBridge() (*bridge, js.Value) {
 	b := &bridge{tms: map[int]*tmEntry{}, wms: map[int]*wmEntry{}, subs: map[int]*subscription{}}
 	obj := js.Global().Get("Object").New()
-	obj.Set("copy", codecCopy)                        // a run()'s result, as Go would give it back (see listen)
 	obj.Set("hold", values.Codec.Get("hold"))         // a run()'s params, kept in JS for Go (see runsJS)
 	obj.Set("release", values.Codec.Get("release"))   // once its task has settled
 	obj.Set("detached", values.Codec.Get("detached")) // whether a buffer was moved (see atmo.js's _givenBack)
@@ -143,9 +142,6 @@ func newBridge() (*bridge, js.Value) {
 	add("shutdown", func([]js.Value) any { b.shutdown(); return value(true) })
 	return b, obj
 }
-
-// codecCopy gives a result Go's value rules without Go (see codec.copy).
-var codecCopy = values.Codec.Get("copy")
 
 // shutdown closes every manager and releases the bridge's functions; the
 // bridge is unusable afterwards.

@@ -77,3 +77,60 @@ func TestAGoSubscriberToAManagerHoldingItsAnswersGetsJSValues(t *testing.T) {
 		cancel()
 	}
 }
+
+// A manager that copies its answers in JS (the JS API's, hooks.CopyResults)
+// gives a task without RawResult the copy by the value rules, and a
+// subscriber the answer as it came, held or, for a Go subscriber, as
+// js.Values; an answer the value rules cannot read fails its task, counted
+// as failed, and nothing is left held.
+func TestAManagerCopyingItsAnswersInJSFailsTheTasksWhoseAnswerCannotBeRead(t *testing.T) {
+	url := jstest.HelperWorker(t, `atmoWorker({ when: () => new Date(0), big: () => 10n });`)
+	tm := atmo.NewTaskManager()
+	hooks.HoldRawResults(tm)
+	hooks.CopyResults(tm)
+	wm, err := atmo.NewBrowserWorkerManager(tm, atmo.WorkerConfig{Tasks: []string{"when", "big"}, Script: url})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, wm.Ready(ctx))
+	before := heldNow()
+
+	var mu sync.Mutex
+	var seen []atmo.Message
+	stop := tm.Subscribe(func(m atmo.Message) {
+		if m.Kind == atmo.KindWorkerResponse {
+			mu.Lock()
+			seen = append(seen, m)
+			mu.Unlock()
+		}
+	})
+	results := make(chan atmo.Response, 2)
+	for _, name := range []string{"when", "big"} {
+		_, err = tm.AddTask(atmo.TaskParams{Name: name,
+			OnSuccess: func(r atmo.Response) { results <- r }, OnError: func(r atmo.Response) { results <- r }})
+		require.NoError(t, err)
+		r := <-results
+		if name == "when" {
+			require.NoError(t, r.Err)
+			v, ok := r.Content.(js.Value)
+			if assert.True(t, ok, "a js.Value, not %T", r.Content) {
+				assert.Equal(t, "1970-01-01T00:00:00.000Z", v.String(), "the copy, by the value rules")
+			}
+		} else {
+			require.Error(t, r.Err)
+			assert.Contains(t, r.Err.Error(), "the worker's answer cannot be read: a BigInt (10n)")
+		}
+	}
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == 2 }, 5*time.Second, time.Millisecond)
+	stop()
+	v, ok := seen[0].Content.(js.Value)
+	if assert.True(t, ok, "a js.Value, not %T", seen[0].Content) {
+		assert.True(t, v.InstanceOf(js.Global().Get("Date")), "the subscriber's answer is as it came")
+	}
+	assert.Contains(t, seen[1].Error, "cannot be read")
+	s := tm.Stats()
+	assert.Equal(t, 1, s.Done)
+	assert.Equal(t, 1, s.Failed)
+	assert.Equal(t, before, heldNow(), "nothing held")
+	require.NoError(t, tm.Close())
+}

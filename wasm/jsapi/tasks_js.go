@@ -70,6 +70,7 @@ func (b *bridge) createTaskManager(args []js.Value) any {
 	}
 	tm := atmo.NewTaskManagerWithOptions(o)
 	hooks.HoldRawResults(tm) // run()'s results stay in JS (see batch_js.go's runs)
+	hooks.CopyResults(tm)    // those not raw too, copied by the value rules as they come
 	b.mu.Lock()
 	id := b.handle()
 	b.tms[id] = &tmEntry{tm: tm, runs: newRunResults()}

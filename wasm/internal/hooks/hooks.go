@@ -14,6 +14,16 @@ package hooks
 // are js.Values, as RawResult promises.
 var HoldRawResults func(tm any)
 
+// CopyResults makes tm, an *atmo.TaskManager, keep the answers of its tasks
+// without RawResult in JS as well, copied there by Go's value rules as they
+// arrive (values.Codec's copy), as Go would decode them and hand them back
+// to JS, but with no trip through Go: the task's result is the copy (held
+// once, for the task's result, under HoldRawResults), while subscribers'
+// worker-response events get the answer as it came, as a RawResult's. An
+// answer that cannot be read by the value rules fails its task, as in a
+// manager that decodes its answers in Go.
+var CopyResults func(tm any)
+
 // SubscribeWire is tm.SubscribeBatch(fn), fn a func([]atmo.Message), for
 // the JS API's subscribers: fn writes every message to the wire, where JS
 // reads a held answer in a worker-response event, and has what was queued
