@@ -974,14 +974,21 @@ func (tm *TaskManager) failOrphans(w *TaskWorker) {
 		for q.Len() > 0 {
 			t := q.peek()
 			var err error
-			timeout, timedOut := tm.afterTimeout[t]
+			// One that ran already, and waits to run again, says so, and
+			// how its last run ended.
+			last, ran := tm.ranBefore[t]
+			timedOut := ran && errors.Is(last, ErrTimeout)
 			switch {
 			case timedOut && w.pool.closed:
-				err = closedBeforeRetry(t, tm.closedOne()+" was closed", timeout)
+				err = closedBeforeRetry(t, tm.closedOne()+" was closed", last)
 			case timedOut && w.lastErr == closedByClose:
-				err = closedBeforeRetry(t, fmt.Sprintf("%s, the last worker that lists %q, was %s", w.id, n, w.lastErr), timeout)
+				err = closedBeforeRetry(t, fmt.Sprintf("%s, the last worker that lists %q, was %s", w.id, n, w.lastErr), last)
+			case ran && w.pool.closed:
+				err = fmt.Errorf("%w: %s was closed before task %s (%s) ran again; its last run ended: %v", ErrClosed, tm.closedOne(), t.id, n, last)
 			case w.pool.closed:
 				err = fmt.Errorf("%w: %s was closed before task %s (%s) ran", ErrClosed, tm.closedOne(), t.id, n)
+			case ran:
+				err = fmt.Errorf("%w; it waited to run again, but %w", last, noWorkerError(n, tm.knownNames(), tm.gone[n].text()))
 			default:
 				err = noWorkerError(n, tm.knownNames(), tm.gone[n].text())
 			}

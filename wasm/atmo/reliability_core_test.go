@@ -1594,3 +1594,55 @@ func TestATimedOutTaskWaitingInLineBehindAnotherFailsWithErrClosedNamingTheTimeo
 	<-beside
 	<-first
 }
+
+func TestATaskThatRanAndWaitsToRunAgainIsNotSaidNeverToHaveRunWhenItsManagerCloses(t *testing.T) {
+	// A task ran on a worker that crashed (or was closed), and waits in
+	// line to run again by its Retries. A close that leaves it no worker
+	// must not say it was closed "before task ... ran": it ran, and may
+	// have done part of its work.
+	for _, closeTM := range []bool{true, false} {
+		tm := NewTaskManager()
+		withClock(tm) // the crashed worker's restart backoff never ends
+		p, fakes := fakePool(t, tm, hangOn(t), cfg("a", "hang"))
+		require.NoError(t, p.ready(ctx(t)))
+		res := doAsync(tm, TaskParams{Name: "hang", Retries: 1})
+		settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+		(*fakes)[0].w.Terminate() // a crash: the task goes back in line
+		settleSoon(t, func() bool { return len(tm.Status().Pending) == 1 })
+		if closeTM {
+			require.NoError(t, tm.Close())
+		} else {
+			p.close(ErrClosed)
+		}
+		r := <-res
+		require.ErrorIs(t, r.Err, ErrClosed)
+		assert.NotRegexp(t, `before task task-1 \(hang\) ran$`, r.Error, "it ran, on the worker that crashed")
+		assert.Contains(t, r.Error, "ran again; its last run ended: atmo: worker crashed")
+		tm.Close()
+	}
+}
+
+func TestATaskWhoseCrashedWorkerThenFailsToRestartFailsAsCrashedNotAsNeverListed(t *testing.T) {
+	// The README: ErrWorkerCrashed is for a task whose worker died and whose
+	// Retries were used up, "or no worker is left to use them". Here the
+	// only worker that lists the task crashes while running it; the task,
+	// with Retries, waits for the worker's restart, which fails for good.
+	tm := NewTaskManager()
+	clk := withClock(tm)
+	p, fakes := fakePool(t, tm, hangOn(t), cfg("silent", "hang"))
+	f := (*fakes)[0]
+	p.receive(f.w, inbound{kind: KindWorkerReady}) // the first start answers; restarts never do
+	require.NoError(t, p.ready(ctx(t)))
+	res := doAsync(tm, TaskParams{Name: "hang", Retries: 1})
+	settleSoon(t, func() bool { return len(tm.Status().Working) == 1 })
+	f.w.Terminate()
+	settleSoon(t, func() bool { return len(tm.Status().Pending) == 1 })
+	for i := 0; i < 10 && f.w.Status() != WorkerClosed; i++ {
+		clk.Advance(DefaultStartTimeout) // a backoff, then a start that never answers
+	}
+	require.Equal(t, WorkerClosed, f.w.Status())
+	r := <-res
+	t.Log(r.Error)
+	assert.ErrorIs(t, r.Err, ErrWorkerCrashed, "it ran on a worker that crashed, and no worker was left to use its Retries")
+	tm.Close()
+}

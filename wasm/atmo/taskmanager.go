@@ -139,10 +139,12 @@ type TaskManager struct {
 	copying    bool        // the other answers stay in JS too, copied by the value rules as they come (see hooks.CopyResults)
 	stats      counters
 
-	// afterTimeout are timed-out tasks that wait in line to run again, with
-	// the timeout their last run ended with: a close that leaves them no
-	// worker says so (see failOrphans).
-	afterTimeout map[*TaskRequest]error
+	// ranBefore are tasks that wait in line to run again, by their
+	// Retries, after a run that timed out or whose worker went down
+	// (crashed, replaced or closed), with the error that run ended with: a
+	// close or a failed restart that leaves them no worker says that they
+	// ran, and how (see failOrphans).
+	ranBefore map[*TaskRequest]error
 
 	closing chan struct{} // closed when the first Close returns
 	swept   chan struct{} // closed when the first Close has settled every task
@@ -219,7 +221,7 @@ func NewTaskManagerWithOptions(o Options) *TaskManager {
 		closing:     make(chan struct{}),
 		swept:       make(chan struct{}),
 
-		afterTimeout: map[*TaskRequest]error{},
+		ranBefore: map[*TaskRequest]error{},
 	}
 	if o.AgingInterval > 0 {
 		// A queued task's rank is priority×aging − queued time, in
@@ -481,8 +483,8 @@ func (tm *TaskManager) assign(w *TaskWorker, t *TaskRequest) {
 	t.status = TaskWorking
 	t.worker = w
 	t.started = now.UnixNano()
-	if len(tm.afterTimeout) > 0 {
-		delete(tm.afterTimeout, t) // it runs again
+	if len(tm.ranBefore) > 0 {
+		delete(tm.ranBefore, t) // it runs again
 	}
 	w.unheard = append(w.unheard, t.seq)
 	w.inflight[t.seq] = t
@@ -589,8 +591,8 @@ func (tm *TaskManager) settle(t *TaskRequest, r Response) bool {
 	if len(tm.retryAfter) > 0 {
 		delete(tm.retryAfter, t)
 	}
-	if len(tm.afterTimeout) > 0 {
-		delete(tm.afterTimeout, t)
+	if len(tm.ranBefore) > 0 {
+		delete(tm.ranBefore, t)
 	}
 	if t.stopCtx != nil {
 		t.stopCtx()
@@ -640,6 +642,7 @@ func (tm *TaskManager) retryOrFail(t *TaskRequest, err error) {
 		t.retriesLeft--
 		tm.stats.retried++
 		tm.requeue(t, err.Error())
+		tm.waitsAgain(t, err)
 		return
 	}
 	tm.settle(t, Response{Err: err})
@@ -663,7 +666,7 @@ func (tm *TaskManager) requeue(t *TaskRequest, why string) {
 		}
 		t.retriesLeft--
 		tm.stats.retried++
-		defer tm.waitsAfterTimeout(t, timeout)
+		defer tm.waitsAgain(t, timeout)
 	}
 	if t.movedOut() {
 		wid := "its worker"
@@ -706,7 +709,6 @@ func (tm *TaskManager) timedOut(t *TaskRequest, w *TaskWorker, d time.Duration, 
 		t.wentDown()
 		tm.restartWorker(w, fmt.Sprintf("terminated: task %s ran past its %v timeout", t.id, d))
 		tm.retryOrFail(t, err)
-		tm.waitsAfterTimeout(t, err)
 		return
 	}
 	// The worker stops handlers on request (atmo-worker.js, Go workers):
@@ -737,21 +739,19 @@ func (tm *TaskManager) leftWorker(t *TaskRequest, err error) {
 		case err != nil && len(tm.byName[t.name]) == 0:
 			err = fmt.Errorf("%w, before it ran again after its last run timed out (%v)", err, timeout)
 		default:
-			tm.retryOrFail(t, timeout)
-			tm.waitsAfterTimeout(t, timeout)
-			return
+			err = timeout
 		}
 	}
 	tm.retryOrFail(t, err)
 }
 
-// waitsAfterTimeout notes t, whose last run timed out (timeout), if it now
-// waits in line to run again: a close that leaves it no worker before it
-// runs says so, as closedBeforeRetry does for one that waits for its
-// worker to stop it (see failOrphans). Called with mu held.
-func (tm *TaskManager) waitsAfterTimeout(t *TaskRequest, timeout error) {
+// waitsAgain notes t, whose last run ended with err (a timeout, its
+// worker's crash or close), if it now waits in line to run again: a close
+// or a failed restart that leaves it no worker before it runs says that it
+// ran, and how (see failOrphans). Called with mu held.
+func (tm *TaskManager) waitsAgain(t *TaskRequest, err error) {
 	if !t.settled && t.index >= 0 {
-		tm.afterTimeout[t] = timeout
+		tm.ranBefore[t] = err
 	}
 }
 
