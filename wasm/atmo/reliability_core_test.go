@@ -1646,3 +1646,21 @@ func TestATaskWhoseCrashedWorkerThenFailsToRestartFailsAsCrashedNotAsNeverListed
 	assert.ErrorIs(t, r.Err, ErrWorkerCrashed, "it ran on a worker that crashed, and no worker was left to use its Retries")
 	tm.Close()
 }
+
+// A worker config's Restart that sets some fields takes those it leaves
+// zero from Options.Restart, as "Default: Options.Restart" reads: setting
+// only Backoff gave the package's MaxBootFailures of 3 where the manager
+// said 1.
+func TestAWorkerConfigsRestartTakesTheFieldsItLeavesZeroFromTheManagers(t *testing.T) {
+	tm := NewTaskManagerWithOptions(Options{Restart: RestartPolicy{MaxBootFailures: 1, Backoff: time.Second}})
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo,
+		WorkerConfig{Tasks: []string{"job"}, Script: "a", Restart: RestartPolicy{Backoff: 2 * time.Second}},
+		WorkerConfig{Tasks: []string{"job"}, Script: "a", Restart: RestartPolicy{MaxBootFailures: 5}},
+		WorkerConfig{Tasks: []string{"job"}, Script: "a"})
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	assert.Equal(t, RestartPolicy{Backoff: 2 * time.Second, MaxBootFailures: 1}, p.workers[0].config.Restart)
+	assert.Equal(t, RestartPolicy{Backoff: time.Second, MaxBootFailures: 5}, p.workers[1].config.Restart)
+	assert.Equal(t, RestartPolicy{Backoff: time.Second, MaxBootFailures: 1}, p.workers[2].config.Restart)
+}

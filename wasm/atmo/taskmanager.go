@@ -94,7 +94,13 @@ func (r RestartPolicy) withDefaults(base RestartPolicy) RestartPolicy {
 		r = base
 	}
 	if r.Backoff <= 0 {
+		r.Backoff = base.Backoff
+	}
+	if r.Backoff <= 0 {
 		r.Backoff = DefaultRestartBackoff
+	}
+	if r.MaxBootFailures <= 0 {
+		r.MaxBootFailures = base.MaxBootFailures
 	}
 	if r.MaxBootFailures <= 0 {
 		r.MaxBootFailures = DefaultMaxBootFailures

@@ -77,7 +77,9 @@ type WorkerConfig struct {
 	// it is terminated and replaced. Default: Options.CancelGrace.
 	CancelGrace time.Duration
 	// Restart says what happens after a crash or a failed start. Default:
-	// Options.Restart.
+	// Options.Restart, whose Backoff and MaxBootFailures also stand for
+	// those this one leaves zero (Never is this one's own once it sets
+	// any field).
 	Restart RestartPolicy
 }
 
