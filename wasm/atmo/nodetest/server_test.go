@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall/js"
 	"testing"
@@ -1024,4 +1025,32 @@ catch (e) { return String(e && e.message); }`)
 	t.Logf("message: %s", msg)
 	assert.NotContains(t, msg, "ES module", "the helper was loaded with require()")
 	assert.Contains(t, msg, "not inside a Web Worker or a worker_threads Worker")
+}
+
+// A plain Uint8Array over a small Buffer's bytes (the usual way to turn a
+// Buffer into a Uint8Array: new Uint8Array(b.buffer, b.byteOffset,
+// b.length)) is a view into Node's shared pool as much as the Buffer is.
+// Under Node.js 20, which has no isMarkedAsUntransferable, only a Buffer
+// was told as pooled: atmo.Transfer of such a view sent the worker the
+// whole 8 KiB pool, with every other small Buffer's bytes in it, and
+// refused Retries though nothing moved.
+func TestATransferOfAPlainViewOfNodesBufferPoolSendsOnlyTheViewsBytes(t *testing.T) {
+	w := script(t, "look.js", fmt.Sprintf(`const { atmoWorker } = require(%q);
+atmoWorker({ look: ({ b }) => ({ length: b.byteLength, whole: b.buffer.byteLength, all: Buffer.from(b.buffer).toString('latin1') }) });`,
+		abs(t, repoRoot+"/jsworker/atmo-worker.js")))
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"look"}, Script: w})
+	buffer := js.Global().Get("Buffer")
+	secret := buffer.Call("from", "s3cret-token")
+	abc := buffer.Call("from", "abc")
+	require.True(t, abc.Get("buffer").Equal(secret.Get("buffer")), "both in Node's pool")
+	view := js.Global().Get("Uint8Array").New(abc.Get("buffer"), abc.Get("byteOffset"), abc.Get("length"))
+
+	got, err := tm.Do(testCtx(t), "look", map[string]any{"b": atmo.Transfer(view)})
+	require.NoError(t, err)
+	m := got.(map[string]any)
+	assert.Equal(t, 3.0, m["whole"], "the view's bytes, not Node's whole pool")
+	assert.False(t, strings.Contains(m["all"].(string), "s3cret-token"), "another Buffer's bytes reached the worker")
+
+	_, err = tm.AddTask(atmo.TaskParams{Name: "look", Params: map[string]any{"b": atmo.Transfer(view)}, Retries: 1})
+	assert.NoError(t, err, "nothing moves: Retries stand, as for the Buffer itself")
 }

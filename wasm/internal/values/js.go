@@ -114,8 +114,10 @@ func pooled(v js.Value) bool {
 }
 
 // isPooled tells pooled's views: by worker_threads.isMarkedAsUntransferable
-// where Node.js has it (21 and later), else (Node.js 20) a Buffer that is
-// part of an ArrayBuffer of Buffer.poolSize bytes, as the pool's views are.
+// where Node.js has it (21 and later), else (Node.js 20) a view (a Buffer,
+// or a typed array or DataView made over a Buffer's bytes, the usual way to
+// turn one into a Uint8Array) that is part of an ArrayBuffer of
+// Buffer.poolSize bytes, as the pool's views are.
 var isPooled = js.Global().Get("Function").New(`
 const get = globalThis.process && process.getBuiltinModule ? process.getBuiltinModule : globalThis.require;
 let marked;
@@ -125,7 +127,7 @@ return (v) => {
   const b = v.buffer;
   if (!(b instanceof ArrayBuffer) || v.byteLength === b.byteLength) return false;
   if (typeof marked === 'function') return marked(b);
-  return Buffer.isBuffer(v) && b.byteLength === Buffer.poolSize;
+  return b.byteLength === Buffer.poolSize;
 };`).Invoke()
 
 // viewCopy is a copy of the view v's bytes, in an ArrayBuffer of their own:
