@@ -30,8 +30,11 @@ func Transfer(v js.Value) any { return values.Moved{Value: v, By: "atmo.Transfer
 // move to the worker rather than being cloned; a typed array listed moves
 // its buffer, as with Transfer. As with Transfer, what moved
 // leaves with the worker: the task takes no Retries, and fails with
-// ErrWorkerCrashed should its worker be replaced while it runs.
-// worker.TransferWith is the same in a Go worker.
+// ErrWorkerCrashed should its worker be replaced while it runs. Under
+// Node.js a small Buffer, a view into Node's shared pool, cannot be listed
+// (v holds the view, and the pool cannot move): the task is refused with
+// ErrBadParams; send it with Transfer. worker.TransferWith is the same in
+// a Go worker.
 func TransferWith(v js.Value, list ...js.Value) any {
 	return values.CarryingWith(v, list, "atmo.TransferWith")
 }

@@ -1054,3 +1054,32 @@ atmoWorker({ look: ({ b }) => ({ length: b.byteLength, whole: b.buffer.byteLengt
 	_, err = tm.AddTask(atmo.TaskParams{Name: "look", Params: map[string]any{"b": atmo.Transfer(view)}, Retries: 1})
 	assert.NoError(t, err, "nothing moves: Retries stand, as for the Buffer itself")
 }
+
+// atmo.TransferWith(v, b) with b a small Buffer (a view into Node's shared
+// pool, which cannot move): the pool's ArrayBuffer was listed, so the task
+// was refused Retries as one whose buffers move, though nothing moved, and
+// the worker got the whole 8 KiB pool, with every other small Buffer's bytes
+// in it. atmo.Transfer(b) sends b's own bytes; TransferWith cannot rewrite
+// v, so it says so when the task is added.
+func TestATransferWithListingAPooledNodeBufferIsErrBadParamsSayingWhatToDo(t *testing.T) {
+	w := script(t, "look.js", fmt.Sprintf(`const { atmoWorker } = require(%q);
+atmoWorker({ look: ({ b }) => ({ whole: b.buffer.byteLength, all: Buffer.from(b.buffer).toString('latin1') }) });`,
+		abs(t, repoRoot+"/jsworker/atmo-worker.js")))
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"look"}, Script: w})
+	buffer := js.Global().Get("Buffer")
+	secret := buffer.Call("from", "s3cret-token")
+	abc := buffer.Call("from", "abc")
+	require.True(t, abc.Get("buffer").Equal(secret.Get("buffer")), "both in Node's pool")
+	v := js.Global().Get("Object").New()
+	v.Set("b", abc)
+
+	got, err := tm.Do(testCtx(t), "look", atmo.TransferWith(v, abc))
+	if err == nil {
+		m := got.(map[string]any)
+		assert.Failf(t, "sent", "the worker got a buffer of %v bytes, another Buffer's bytes in it: %v", m["whole"], strings.Contains(m["all"].(string), "s3cret-token"))
+	}
+	require.ErrorIs(t, err, atmo.ErrBadParams)
+	assert.Contains(t, err.Error(), "params is atmo.TransferWith listing a small Node.js Buffer")
+	assert.Contains(t, err.Error(), "atmo.Transfer(b)")
+	assert.Equal(t, "abc", abc.Call("toString").String())
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"syscall/js"
 )
@@ -153,12 +154,16 @@ type Moved struct {
 type Carrying struct {
 	Value, List js.Value
 	By          string
+	pooled      bool // a small Node.js Buffer was listed (see CarryingWith)
 }
 
 // badList says what is wrong with c's list, or "": an item that is no
 // object (no transferable), or a buffer moved already, said when the task
 // is added, as for a Moved, not when postMessage refuses it.
 func badList(c Carrying) string {
+	if c.pooled {
+		return " is " + c.By + " listing a small Node.js Buffer, a view into Node's shared pool, which cannot move: the receiver would get a copy of the whole pool, with every other small Buffer's bytes in it; send its own bytes with " + strings.TrimSuffix(c.By, "With") + "(b), or list a Buffer of its own (Buffer.alloc)"
+	}
 	for i, n := 0, c.List.Length(); i < n; i++ {
 		x := c.List.Index(i)
 		if t := jsType(x); t != js.TypeObject {
@@ -177,7 +182,13 @@ func badList(c Carrying) string {
 // the caller called, for errors.
 func CarryingWith(v js.Value, list []js.Value, by string) Carrying {
 	l := jsArray.New(0)
+	c := Carrying{Value: v, List: l, By: by}
 	for _, x := range list {
+		if pooled(x) {
+			// Its pool cannot move, and v holds the view: said when the
+			// task is added (badList).
+			c.pooled = true
+		}
 		if jsArrayBuffer.Call("isView", x).Bool() {
 			x = x.Get("buffer")
 		}
@@ -186,7 +197,7 @@ func CarryingWith(v js.Value, list []js.Value, by string) Carrying {
 		}
 		l.Call("push", x)
 	}
-	return Carrying{Value: v, List: l, By: by}
+	return c
 }
 
 // buffer is what m's transfer list holds: the ArrayBuffer behind a typed
