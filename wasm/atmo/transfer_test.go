@@ -465,3 +465,24 @@ func TestOneBufferTransferredByTwoQueuedTasksFailsTheSecondSayingSoWithoutAHintA
 	assert.Contains(t, te.Message, "an ArrayBuffer in the transfer list was moved already (it is detached): each buffer can be transferred once")
 	assert.NotContains(t, te.Message, "no functions, symbols or DOM nodes", "the hint is for values structured clone refuses, not for a buffer moved already")
 }
+
+// A MessagePort or an OffscreenCanvas moved to a worker already (by an
+// earlier task) cannot move again; its task fails when posted, as a buffer
+// moved already does when two queued tasks list it. Its error told the
+// caller to "pass values that structured clone accepts: no functions,
+// symbols or DOM nodes", which they had, instead of that it moved already.
+func TestATransferableMovedAlreadyFailsItsTaskSayingSoWithoutAHintAboutFunctions(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"look"}, Script: jstest.HelperWorker(t, `atmoWorker({ look: (p) => String(p.x) });`)})
+	ctx := testCtx(t)
+	port := js.Global().Get("MessageChannel").New().Get("port1")
+	canvas := js.Global().Get("OffscreenCanvas").New(2, 2)
+	for _, x := range []js.Value{port, canvas} {
+		_, err := tm.Do(ctx, "look", map[string]any{"x": atmo.Transfer(x)})
+		require.NoError(t, err, "the first move")
+		_, err = tm.Do(ctx, "look", map[string]any{"x": atmo.Transfer(x)})
+		var te *atmo.TaskError
+		require.ErrorAs(t, err, &te)
+		assert.NotContains(t, te.Message, "no functions, symbols or DOM nodes", "the hint is for values structured clone refuses, not for one moved already")
+		assert.Contains(t, te.Message, "each transferable can be transferred once")
+	}
+}

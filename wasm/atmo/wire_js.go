@@ -23,6 +23,10 @@ import (
 var wireJS = js.Global().Get("Function").New("codec", `
 const taskId = (seq) => 'task-' + seq;
 const post = codec.post;
+// A transferable moved already (a MessagePort the browser calls
+// "neutered", an OffscreenCanvas or an ImageBitmap it calls "detached"):
+// its own words, and that it cannot move twice.
+const movedBefore = /\b(neutered|detached)\b/i;
 // failLater fails the tasks whose params could not be posted (structured
 // clone refused one of their values): after this call, an error answer for
 // each reaches the worker's own message listeners, as the worker's answers
@@ -30,9 +34,13 @@ const post = codec.post;
 // not come.
 const failLater = (port, ids, err) => {
   // A buffer moved already (codec.post says so) needs no hint about
-  // what structured clone accepts: its message says what to do.
-  const hint = err && err.movedAlready ? '' : ' (pass values that structured clone accepts: no functions, symbols or DOM nodes)';
-  const error = 'atmo: the task\'s params could not be posted to the worker: ' + ((err && err.message) || err) + hint;
+  // what structured clone accepts: its message says what to do; nor does
+  // another transferable moved already, which is told so.
+  const text = String((err && err.message) || err);
+  const hint = err && err.movedAlready ? ''
+    : movedBefore.test(text) ? ' (it was moved already, or closed: each transferable can be transferred once; send a fresh one)'
+    : ' (pass values that structured clone accepts: no functions, symbols or DOM nodes)';
+  const error = 'atmo: the task\'s params could not be posted to the worker: ' + text + hint;
   const data = { message: 'worker-response-batch', content: ids.map((taskId) => ({ taskId, error })) };
   queueMicrotask(() => (typeof port.dispatchEvent === 'function' ? port.dispatchEvent(new MessageEvent('message', { data })) : port.emit('message', data)));
 };
