@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"syscall/js"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/atmoworkers/atmo/wasm/atmo"
@@ -485,4 +486,41 @@ func TestATransferableMovedAlreadyFailsItsTaskSayingSoWithoutAHintAboutFunctions
 		assert.NotContains(t, te.Message, "no functions, symbols or DOM nodes", "the hint is for values structured clone refuses, not for one moved already")
 		assert.Contains(t, te.Message, "each transferable can be transferred once")
 	}
+}
+
+// One buffer given to two tasks: the first sent moves it, and the second
+// fails saying so (TestOneBufferTransferredByTwoQueuedTasksFailsTheSecond...),
+// when each is posted alone. When the worker is busy, both go in one
+// worker-work-batch, whose transfer list holds the buffer once: both tasks
+// got it, sharing it, and the second read it empty once the first had
+// moved it back, with no error.
+func TestOneBufferTransferredByTwoTasksOfOneBatchFailsTheSecondAsWhenPostedAlone(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"wait", "len"}, Concurrency: 4, Script: jstest.HelperWorker(t, `atmoWorker({
+  wait: (ms) => new Promise((r) => setTimeout(r, ms)),
+  len: async (p) => {
+    await new Promise((r) => setTimeout(r, p.ms));
+    const n = p.u8.byteLength;
+    return p.ms === 10 ? atmoWorker.transfer(n, [p.u8.buffer]) : n; // the first moves it back
+  },
+});`)})
+	_, err := tm.AddTask(atmo.TaskParams{Name: "wait", Params: 300}) // in flight: the next tasks go in the turn's batch
+	require.NoError(t, err)
+	time.Sleep(50 * time.Millisecond)
+	u8 := js.Global().Get("Uint8Array").New(8)
+	res := make(chan atmo.Response, 2)
+	settle := func(r atmo.Response) { res <- r }
+	for _, ms := range []int{10, 50} {
+		_, err := tm.AddTask(atmo.TaskParams{Name: "len", Params: map[string]any{"ms": ms, "u8": atmo.Transfer(u8)}, OnSuccess: settle, OnError: settle})
+		require.NoError(t, err)
+	}
+	first, second := <-res, <-res
+	if first.Err != nil {
+		first, second = second, first
+	}
+	require.NoError(t, first.Err)
+	assert.Equal(t, 8.0, first.Content)
+	var te *atmo.TaskError
+	require.ErrorAs(t, second.Err, &te, "the second task got %v", second.Content)
+	assert.Contains(t, te.Message, "each buffer can be transferred once")
+	assert.NotContains(t, te.Message, "no functions, symbols or DOM nodes")
 }

@@ -113,15 +113,32 @@ const sendOne = (port, q, seq, wid, name, r, t, keep, awake, lone) => {
 // queueWork adds a task to a batch posted at the end of the current turn,
 // as worker-work-batch (to workers that said they take batches). Each
 // task's buffers follow one another in q.transfer, from q.starts[i].
+//
+// A buffer that another task of the batch moves already is not posted
+// twice in one message, which would hand both tasks the one buffer (the
+// second finding it empty once the first moved it back): the task fails,
+// as it would posted alone after the other (codec.post).
 const queueWork = (port, q, seq, wid, name, r, t, keep) => {
+  const start = q.transfer.length;
+  const params = codec.read(r, q.transfer); // read in any case: it empties the wire's set-aside values
+  if (t) for (const b of t) q.transfer.push(b);
+  if (start > 0 && movesAgain(q.transfer, start)) {
+    q.transfer.length = start;
+    failLater(port, [taskId(seq)], movedByAnother());
+    return;
+  }
   if (keep) q.keep.set(seq, keep);
   q.seqs.push(seq);
-  q.starts.push(q.transfer.length);
-  const params = codec.read(r, q.transfer);
-  if (t) for (const b of t) q.transfer.push(b);
+  q.starts.push(start);
   q.items.push({ taskId: taskId(seq), name, params });
   if (q.items.length === 1) queueMicrotask(() => flush(port, q, wid));
 };
+// movesAgain says whether a buffer of list from start on is one before it.
+const movesAgain = (list, start) => {
+  for (let i = start; i < list.length; i++) if (list.indexOf(list[i]) < start) return true;
+  return false;
+};
+const movedByAnother = () => Object.assign(new Error('an ArrayBuffer in the transfer list is moved by another task sent with it: each buffer can be transferred once'), { movedAlready: true });
 // flush posts the batch now; any other message to the worker (a cancel)
 // flushes first, so that the worker sees everything in order.
 const flush = (port, q, wid) => {
