@@ -791,8 +791,11 @@ func (tm *TaskManager) workerFreed(w *TaskWorker) {
 	})
 }
 
-// grow starts one more worker for a queued task of this name, in a group
-// that may grow and whose starting workers do not already cover the queue:
+// grow starts one more worker for a queued task of this name, unless a
+// group that lists the name is starting workers enough for every task of
+// its names that waits (a specialist growing for them: a generalist need
+// not grow for them too), in a group that may grow and whose starting
+// workers do not already cover the queue:
 // of those, the one whose config lists the fewest task names (config order
 // breaks a tie), as free workers are picked, so that a burst of one task
 // grows its specialists and leaves the generalists' room to the other tasks
@@ -805,6 +808,20 @@ func (tm *TaskManager) grow(name string, waitRestart bool) bool {
 	}
 	var bestPool *workerPool
 	var best *workerGroup
+	for _, p := range tm.pools {
+		if p.closed {
+			continue
+		}
+		for _, g := range p.groups {
+			if !g.mismatched && slices.Contains(g.config.Tasks, name) && tm.covered(g, waitRestart) {
+				// A group that lists it is starting workers enough for
+				// every task of its names that waits, this one among
+				// them: another group (a generalist, when a specialist
+				// grows) need not start one for it too.
+				return false
+			}
+		}
+	}
 	for _, p := range tm.pools {
 		if p.closed {
 			continue
@@ -834,6 +851,12 @@ func (tm *TaskManager) mayGrow(g *workerGroup, name string, waitRestart bool) bo
 	if g.mismatched || g.config.MaxWorkers <= g.config.Count || len(g.members) >= g.config.MaxWorkers || !slices.Contains(g.config.Tasks, name) {
 		return false
 	}
+	return !tm.covered(g, waitRestart)
+}
+
+// covered says whether g's starting workers have room for every task of
+// g's names that waits. Called with mu held.
+func (tm *TaskManager) covered(g *workerGroup, waitRestart bool) bool {
 	// Workers booting will take tasks soon; one that ran, and waits out
 	// its restart backoff after a crash (no thread), may not for seconds,
 	// and does not count. One whose starts fail does: more of its script
@@ -851,7 +874,7 @@ func (tm *TaskManager) mayGrow(g *workerGroup, name string, waitRestart bool) bo
 			waiting += q.Len()
 		}
 	}
-	return waiting > starting*g.config.Concurrency
+	return waiting <= starting*g.config.Concurrency
 }
 
 func (tm *TaskManager) setWorkerStatus(w *TaskWorker, s WorkerStatus, errMsg string) {

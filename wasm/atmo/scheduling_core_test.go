@@ -823,3 +823,47 @@ func TestARegrowWhoseWorkersGiveUpAtOnceEnds(t *testing.T) {
 		})
 	}
 }
+
+// README: "where several configs list a waiting task and may grow, the one
+// listing the fewest names does ... so a burst of one task leaves the
+// generalists to the others". A specialist already starting a worker with
+// room for every add that waits covers the next one too: the generalist's
+// group, which counts only its own starting workers, must not start one
+// for it as well (and, with no IdleTimeout, keep it for ever).
+func TestAGeneralistDoesNotGrowForATaskASpecialistsStartingWorkerHasRoomFor(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	var mu sync.Mutex
+	gates := map[float64]chan struct{}{}
+	gate := func(n float64) chan struct{} {
+		mu.Lock()
+		defer mu.Unlock()
+		if gates[n] == nil {
+			gates[n] = make(chan struct{})
+		}
+		return gates[n]
+	}
+	p, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
+		silent := w.elastic && w.config.Script == "specialist"
+		return &fakeTransport{pool: w.pool, w: w, silent: silent, run: func(_ *TaskWorker, _ string, params any) (any, string) { <-gate(asFloat(params)); return nil, "" }}, nil
+	}, []WorkerConfig{
+		{Tasks: []string{"add"}, Script: "specialist", Count: 1, MaxWorkers: 3},
+		{Tasks: []string{"add", "mul"}, Script: "generalist", Count: 1, MaxWorkers: 3},
+	})
+	require.NoError(t, err)
+	require.NoError(t, p.ready(ctx(t)))
+	doAsync(tm, TaskParams{Name: "add", Params: 1})       // specialist
+	r2 := doAsync(tm, TaskParams{Name: "add", Params: 2}) // generalist
+	settleSoon(t, func() bool { return tm.Stats().Running == 2 })
+	doAsync(tm, TaskParams{Name: "add", Params: 3}) // waits: a specialist grows
+	require.Equal(t, 1, tm.Stats().Grown)
+	close(gate(2))
+	<-r2 // the generalist takes add 3
+	settleSoon(t, func() bool { return tm.Stats().Queued == 0 && tm.Stats().Running == 2 })
+	doAsync(tm, TaskParams{Name: "add", Params: 4}) // waits: the starting specialist will take it
+	s := tm.Stats()
+	assert.Equal(t, 1, s.Grown, "%+v", s)
+	for _, n := range []float64{1, 3, 4} {
+		close(gate(n))
+	}
+}

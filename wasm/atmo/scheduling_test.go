@@ -188,3 +188,32 @@ func runWithProgress(t *testing.T, tm *atmo.TaskManager, name string, params any
 	r := <-res
 	return reports, r
 }
+
+// A specialist already starting a worker with room for every add that
+// waits covers the next one too: the generalist does not grow for it.
+func TestAGeneralistDoesNotGrowForATaskASpecialistsStartingWorkerHasRoomFor(t *testing.T) {
+	// The specialist's grown workers (all but worker-1) never say
+	// worker-ready here: they stay starting for the test's length.
+	specialist := jstest.HelperWorker(t, `if (self.name === 'worker-1') atmoWorker({
+  add: async ({ ms }) => { await new Promise((r) => setTimeout(r, ms)); return self.name; },
+});`)
+	generalist := jstest.HelperWorker(t, `atmoWorker({
+  add: async ({ ms }) => { await new Promise((r) => setTimeout(r, ms)); return self.name; },
+  mul: () => self.name,
+});`)
+	tm, _ := pool(t,
+		atmo.WorkerConfig{Tasks: []string{"add"}, Script: specialist, Count: 1, MaxWorkers: 3},
+		atmo.WorkerConfig{Tasks: []string{"add", "mul"}, Script: generalist, Count: 1, MaxWorkers: 3})
+	add := func(ms int) {
+		_, err := tm.AddTask(atmo.TaskParams{Name: "add", Params: map[string]any{"ms": ms}})
+		require.NoError(t, err)
+	}
+	add(5000) // worker-1, the specialist
+	add(300)  // worker-2, the generalist
+	add(5000) // waits: a specialist grows
+	require.Equal(t, 1, tm.Stats().Grown)
+	require.Eventually(t, func() bool { s := tm.Stats(); return s.Done == 1 && s.Queued == 0 }, 5*time.Second, time.Millisecond, "the generalist took the waiting add")
+	add(5000) // waits: the starting specialist has room for it
+	s := tm.Stats()
+	assert.Equal(t, 1, s.Grown, "%+v", s)
+}
