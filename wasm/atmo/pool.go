@@ -803,7 +803,9 @@ func (tm *TaskManager) workerFreed(w *TaskWorker) {
 // backing off as one starting. It says whether it started one that has not
 // closed at once. Called with mu held.
 func (tm *TaskManager) grow(name string, waitRestart bool) bool {
-	if !tm.elastic {
+	if q := tm.queues[name]; !tm.elastic || q == nil || q.Len() == 0 {
+		// No task of it waits: a group is grown for the tasks of one of
+		// its names, not of another (regrow asks for each of them).
 		return false
 	}
 	var bestPool *workerPool

@@ -826,6 +826,50 @@ func TestARegrowWhoseWorkersGiveUpAtOnceEnds(t *testing.T) {
 
 // README: "where several configs list a waiting task and may grow, the one
 // listing the fewest names does ... so a burst of one task leaves the
+// generalists to the others", and a worker that closes for good while
+// tasks wait "is replaced by a fresh one". When a generalist closes while
+// adds wait that the specialist's growing workers already cover, the
+// generalist's group must not start a worker for each of those adds: it
+// counted them as its own to cover, whoever else was starting for them.
+func TestAGeneralistClosingWhileASpecialistGrowsForTheWaitingTasksDoesNotGrowForThemToo(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	hold := make(chan struct{})
+	defer close(hold)
+	p, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
+		// The specialist's grown workers take their time to start.
+		silent := w.elastic && w.config.Script == "specialist"
+		return &fakeTransport{pool: w.pool, w: w, silent: silent, run: func(*TaskWorker, string, any) (any, string) { <-hold; return nil, "" }}, nil
+	}, []WorkerConfig{
+		{Tasks: []string{"add"}, Script: "specialist", Count: 1, MaxWorkers: 3},
+		{Tasks: []string{"add", "mul"}, Script: "generalist", Count: 2, MaxWorkers: 4},
+	})
+	require.NoError(t, err)
+	require.NoError(t, p.ready(ctx(t)))
+	for range 3 { // the specialist and both generalists run one each
+		_, err := tm.AddTask(TaskParams{Name: "add"})
+		require.NoError(t, err)
+	}
+	settleSoon(t, func() bool { return tm.Stats().Running == 3 })
+	for range 2 { // two wait: the specialist grows two workers for them
+		_, err := tm.AddTask(TaskParams{Name: "add"})
+		require.NoError(t, err)
+	}
+	require.Equal(t, 2, tm.Stats().Grown)
+	var gen *TaskWorker
+	for _, w := range p.list() {
+		if w.config.Script == "generalist" {
+			gen = w
+			break
+		}
+	}
+	require.NoError(t, gen.Close()) // its add fails (no Retries); two adds still wait
+	s := tm.Stats()
+	assert.Equal(t, 2, s.Grown, "two specialists start for the two waiting adds, which they cover: the closed generalist's group grows none for them: %+v", s)
+}
+
+// README: "where several configs list a waiting task and may grow, the one
+// listing the fewest names does ... so a burst of one task leaves the
 // generalists to the others". A specialist already starting a worker with
 // room for every add that waits covers the next one too: the generalist's
 // group, which counts only its own starting workers, must not start one

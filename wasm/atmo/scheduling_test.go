@@ -189,6 +189,32 @@ func runWithProgress(t *testing.T, tm *atmo.TaskManager, name string, params any
 	return reports, r
 }
 
+// A generalist closed while adds wait that the specialist's growing
+// workers already cover grows no worker for them, where its group grew one
+// per waiting task of all its names.
+func TestAGeneralistClosingWhileASpecialistGrowsStartsNoWorkerForTheCoveredTasks(t *testing.T) {
+	// The specialist's grown workers (all but worker-1) never say
+	// worker-ready here: they stay starting for the test's length.
+	specialist := jstest.HelperWorker(t, `if (self.name === 'worker-1') atmoWorker({
+  add: async () => { await new Promise((r) => setTimeout(r, 3000)); return self.name; },
+});`)
+	generalist := jstest.HelperWorker(t, `atmoWorker({
+  add: async () => { await new Promise((r) => setTimeout(r, 3000)); return self.name; },
+  mul: () => self.name,
+});`)
+	tm, wm := pool(t,
+		atmo.WorkerConfig{Tasks: []string{"add"}, Script: specialist, Count: 1, MaxWorkers: 3},
+		atmo.WorkerConfig{Tasks: []string{"add", "mul"}, Script: generalist, Count: 2, MaxWorkers: 4})
+	for range 5 { // three run, two wait and grow two specialists
+		_, err := tm.AddTask(atmo.TaskParams{Name: "add"})
+		require.NoError(t, err)
+	}
+	require.Equal(t, 2, tm.Stats().Grown)
+	require.NoError(t, wm.Workers()[1].Close()) // a generalist
+	s := tm.Stats()
+	assert.Equal(t, 2, s.Grown, "the specialists starting for the two waiting adds cover them: no generalist grows for them: %+v", s)
+}
+
 // A specialist already starting a worker with room for every add that
 // waits covers the next one too: the generalist does not grow for it.
 func TestAGeneralistDoesNotGrowForATaskASpecialistsStartingWorkerHasRoomFor(t *testing.T) {
