@@ -34,7 +34,7 @@ type WorkerConfig struct {
 	MaxWorkers int
 	// IdleTimeout closes workers above Count after this long without a
 	// task, which releases their memory (a Go worker holds a whole runtime).
-	// 0: never.
+	// 0 (or less): never.
 	IdleTimeout time.Duration
 	// Concurrency is how many tasks one worker may hold at once. Default 1,
 	// the seed's one-task-at-a-time behaviour; workers written with
