@@ -781,14 +781,38 @@ func (tm *TaskManager) workerFreed(w *TaskWorker) {
 	since := tm.clock.Now()
 	w.idleSince = since
 	stop(w.idleTimer)
-	w.idleTimer = tm.clock.AfterFunc(g.config.IdleTimeout, func() {
+	var release func()
+	release = func() {
 		tm.mu.Lock()
 		defer tm.mu.Unlock()
-		if w.status == WorkerAvailable && len(w.inflight) == 0 && w.idleSince.Equal(since) && len(g.members) > g.config.Count {
-			tm.closeWorker(w, fmt.Sprintf("released after %v idle", g.config.IdleTimeout))
-			tm.stats.released++
+		if w.status != WorkerAvailable || len(w.inflight) > 0 || !w.idleSince.Equal(since) || len(g.members) <= g.config.Count {
+			return
 		}
-	})
+		if g.up(w) < g.config.Count {
+			// A worker of the group is down (backing off after a crash,
+			// failing its restarts): w is not above Count while it is,
+			// and may be all the group has left if it gives up. Looked
+			// at again after another IdleTimeout.
+			w.idleTimer = tm.clock.AfterFunc(g.config.IdleTimeout, release)
+			return
+		}
+		tm.closeWorker(w, fmt.Sprintf("released after %v idle", g.config.IdleTimeout))
+		tm.stats.released++
+	}
+	w.idleTimer = tm.clock.AfterFunc(g.config.IdleTimeout, release)
+}
+
+// up counts the members of g other than w that are up: ready, not
+// starting (a start may fail), nor backing off after a crash or a failed
+// start. Called with mu held.
+func (g *workerGroup) up(w *TaskWorker) int {
+	n := 0
+	for _, x := range g.members {
+		if x != w && (x.status == WorkerAvailable || x.status == WorkerWorking) {
+			n++
+		}
+	}
+	return n
 }
 
 // grow starts one more worker for a queued task of this name, unless a

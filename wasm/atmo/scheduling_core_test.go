@@ -911,3 +911,81 @@ func TestAGeneralistDoesNotGrowForATaskASpecialistsStartingWorkerHasRoomFor(t *t
 		close(gate(n))
 	}
 }
+
+// elasticPool starts a pool of fake workers whose spawn fails while
+// *broken is set (a script server that is briefly down).
+func elasticPool(t *testing.T, tm *TaskManager, broken *atomic.Bool, run func(w *TaskWorker, name string, params any) (any, string), c WorkerConfig) (*workerPool, *[]*fakeTransport) {
+	t.Helper()
+	var mu sync.Mutex
+	var fakes []*fakeTransport
+	p, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
+		if broken.Load() {
+			return nil, errors.New("script unreachable")
+		}
+		f := &fakeTransport{pool: w.pool, w: w, run: run}
+		mu.Lock()
+		fakes = append(fakes, f)
+		mu.Unlock()
+		return f, nil
+	}, []WorkerConfig{c})
+	require.NoError(t, err)
+	return p, &fakes
+}
+
+// README: "Workers above Count idle for IdleTimeout are closed". A grown
+// worker is not above Count while a Count worker is down (in its restart
+// backoff, or failing its restarts): releasing it left the group with no
+// live worker, and once the Count worker gave up, the group was gone and
+// its tasks failed with ErrNoWorker, though a healthy worker had run them
+// a moment before.
+func TestAGrownWorkerIsNotReleasedWhileACountWorkerIsDown(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	var broken atomic.Bool
+	p, fakes := elasticPool(t, tm, &broken, echo, WorkerConfig{Tasks: []string{"job"}, Script: "a", Count: 1, MaxWorkers: 2,
+		IdleTimeout: time.Second, Restart: RestartPolicy{Backoff: 5 * time.Second, MaxBootFailures: 3}})
+	require.NoError(t, p.ready(ctx(t)))
+	w1 := (*fakes)[0].w
+	p.workerExit(w1, "crash") // backs off 5s
+	r := <-doAsync(tm, TaskParams{Name: "job"})
+	require.NoError(t, r.Err)
+	require.Equal(t, 1, tm.Stats().Grown)
+	w2 := (*fakes)[1].w
+	require.Equal(t, w2.id, r.Content.(map[string]any)["worker"])
+	broken.Store(true) // the script's server goes down for a while
+	clk.Advance(time.Second)
+	assert.Equal(t, WorkerAvailable, w2.Status(), "released while the Count worker is down: %s", w2.LastError())
+	for range 3 { // the Count worker's restarts fail: it gives up
+		clk.Advance(maxRestartBackoff)
+	}
+	require.Equal(t, WorkerClosed, w1.Status())
+	broken.Store(false)
+	r = <-doAsync(tm, TaskParams{Name: "job"})
+	require.NoError(t, r.Err, "the group had a healthy worker a moment ago")
+	assert.Equal(t, 0, tm.Stats().Released)
+}
+
+// The grown worker kept while a Count worker was down is released once
+// that worker is back and it has idled for IdleTimeout.
+func TestAGrownWorkerKeptWhileACountWorkerWasDownIsReleasedOnceItIsBack(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	clk := withClock(tm)
+	var broken atomic.Bool
+	p, fakes := elasticPool(t, tm, &broken, echo, WorkerConfig{Tasks: []string{"job"}, Script: "a", Count: 1, MaxWorkers: 2,
+		IdleTimeout: time.Second, Restart: RestartPolicy{Backoff: 5 * time.Second}})
+	require.NoError(t, p.ready(ctx(t)))
+	w1 := (*fakes)[0].w
+	p.workerExit(w1, "crash") // backs off 5s
+	require.NoError(t, (<-doAsync(tm, TaskParams{Name: "job"})).Err)
+	w2 := (*fakes)[1].w
+	clk.Advance(time.Second)
+	require.Equal(t, WorkerAvailable, w2.Status(), "kept while the Count worker is down")
+	clk.Advance(4 * time.Second) // the Count worker restarts
+	settleSoon(t, func() bool { return w1.Status() == WorkerAvailable })
+	clk.Advance(time.Second)
+	clk.Advance(time.Second)
+	assert.Equal(t, WorkerClosed, w2.Status())
+	assert.Equal(t, 1, tm.Stats().Released)
+}

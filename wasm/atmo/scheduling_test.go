@@ -4,6 +4,7 @@ package atmo_test
 
 import (
 	"sync"
+	"syscall/js"
 	"testing"
 	"time"
 
@@ -242,4 +243,26 @@ func TestAGeneralistDoesNotGrowForATaskASpecialistsStartingWorkerHasRoomFor(t *t
 	add(5000) // waits: the starting specialist has room for it
 	s := tm.Stats()
 	assert.Equal(t, 1, s.Grown, "%+v", s)
+}
+
+// In real workers: a grown worker is not released while the Count worker
+// is down (backing off after a crash, then failing its restarts: its
+// script's URL is gone); once the Count worker gives up, the group still
+// has the grown worker, and its tasks run.
+func TestAGrownWorkerIsNotReleasedWhileItsCountWorkerIsDownInTheBrowser(t *testing.T) {
+	script := echoScript(t, "job")
+	tm, wm := pool(t, atmo.WorkerConfig{Tasks: []string{"job"}, Script: script, Count: 1, MaxWorkers: 2,
+		IdleTimeout: 200 * time.Millisecond, Restart: atmo.RestartPolicy{Backoff: time.Second, MaxBootFailures: 2}})
+	w1 := wm.Workers()[0]
+	w1.Terminate() // backs off 1s
+	r, err := tm.Do(testCtx(t), "job", nil)
+	require.NoError(t, err)
+	grown := r.(map[string]any)["worker"]
+	require.NotEqual(t, w1.ID(), grown)
+	js.Global().Get("URL").Call("revokeObjectURL", script) // its server goes down
+	require.Eventually(t, func() bool { return w1.Status() == atmo.WorkerClosed }, 15*time.Second, 10*time.Millisecond, "the Count worker gives up")
+	assert.Equal(t, 0, tm.Stats().Released, "the grown worker was released while the Count worker was down")
+	r, err = tm.Do(testCtx(t), "job", nil)
+	require.NoError(t, err, "the group had a healthy worker a moment ago")
+	assert.Equal(t, grown, r.(map[string]any)["worker"])
 }
