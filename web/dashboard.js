@@ -343,12 +343,12 @@ function addElasticGroup(key, maxWorkers, idleTimeout) {
 }
 
 function closeWorker(id) {
-  const w = state.wm.workers().find((x) => x.id === id);
-  if (w && w.status === 'closed') { // closing it again does nothing: say so, not "closed" again
-    log('info', `${id} is closed already`);
-    return;
-  }
   try {
+    const w = state.wm.workers().find((x) => x.id === id);
+    if (w && w.status === 'closed') { // closing it again does nothing: say so, not "closed" again
+      log('info', `${id} is closed already`);
+      return;
+    }
     state.wm.closeWorker(id);
   } catch (err) {
     log('err', err.message);
