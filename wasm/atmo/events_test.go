@@ -2,6 +2,7 @@ package atmo
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -405,4 +406,75 @@ func TestABlockedSubscriberHoldsUpNoTaskButCloseWaitsForItsBacklogUnlessUnsubscr
 			assert.Equal(t, emitted, got, "Close delivered every message queued before it stopped the stream")
 		})
 	}
+}
+
+// batchingFake is a fake worker whose tasks wait in the turn's batch, as a
+// browser worker's do until the end of the turn: none is posted yet.
+type batchingFake struct {
+	fakeTransport
+	held []uint64
+}
+
+func (b *batchingFake) work(seq uint64, _, _ string, _ any, _ keepMode) {
+	b.mu.Lock()
+	b.held = append(b.held, seq)
+	b.mu.Unlock()
+}
+func (b *batchingFake) init(string, []string, int, time.Duration) {
+	go b.pool.receiveFrom(b, b.w, inbound{kind: KindWorkerReady})
+}
+func (b *batchingFake) unposted() []uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.held)
+}
+func (b *batchingFake) unpost(seq uint64) bool { return false }
+
+// A task whose worker went down before it was posted never ran: the event
+// stream must not tell a dashboard it was retried without saying why and
+// that it never ran, as Stats.Retried does not count it.
+func TestATaskBackInLineBeforeItWasPostedSaysItNeverRanAndIsNoRetry(t *testing.T) {
+	tm := NewTaskManagerWithOptions(Options{Restart: RestartPolicy{Backoff: time.Hour}})
+	defer tm.Close()
+	var mu sync.Mutex
+	var fakes []*batchingFake
+	p, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
+		f := &batchingFake{fakeTransport: fakeTransport{pool: w.pool, w: w}}
+		mu.Lock()
+		fakes = append(fakes, f)
+		mu.Unlock()
+		return f, nil
+	}, []WorkerConfig{{Tasks: []string{"job"}, Script: "a", Count: 2}})
+	require.NoError(t, err)
+	require.NoError(t, p.ready(ctx(t)))
+	var events []Message
+	unsub := tm.Subscribe(func(m Message) { mu.Lock(); events = append(events, m); mu.Unlock() })
+	task, err := tm.AddTask(TaskParams{Name: "job"})
+	require.NoError(t, err)
+	var w *TaskWorker
+	var f *batchingFake
+	mu.Lock()
+	for _, x := range fakes {
+		if len(x.unposted()) > 0 {
+			f, w = x, x.w
+		}
+	}
+	mu.Unlock()
+	require.NotNil(t, f)
+	p.receiveFrom(f, w, inbound{kind: KindWorkerExit, err: "gone"}) // the worker died in the turn it got the task
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(events) > 0 && task.Status() == TaskWorking }, 5*time.Second, time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	unsub()
+	mu.Lock()
+	defer mu.Unlock()
+	var back []Message
+	for _, m := range events {
+		if m.Kind == KindTaskUpdated && m.Content == TaskNew {
+			back = append(back, m)
+		}
+	}
+	require.Len(t, back, 1)
+	assert.Equal(t, 0, tm.Stats().Retried, "it never ran")
+	assert.Contains(t, back[0].Error, "never", "the back-to-new event says the task never reached its worker: else it reads as a retry that Stats.Retried does not count")
+	assert.Equal(t, w.id, back[0].WorkerID, "and which worker it left")
 }

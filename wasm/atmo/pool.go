@@ -961,7 +961,7 @@ func (tm *TaskManager) regrow(g *workerGroup) {
 func (tm *TaskManager) leftDown(t *TaskRequest, w *TaskWorker, why string, err, moved error) {
 	switch {
 	case t.unposted:
-		tm.requeue(t, why)
+		tm.requeue(t, fmt.Sprintf("never sent: %s went down (%s) before the task was posted to it; it waits again, no retry", w.id, why))
 	case t.movedOut() && moved != nil:
 		tm.settle(t, Response{WorkerID: w.id, Err: moved})
 	case t.movedOut():

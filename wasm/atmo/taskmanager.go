@@ -682,9 +682,15 @@ func (tm *TaskManager) requeue(t *TaskRequest, why string) {
 		tm.settle(t, Response{Err: fmt.Errorf("%w: task %s (%s) cannot be sent again: its params moved JS buffers (atmo.Transfer) to %s (%s); add the task again with fresh buffers", ErrWorkerCrashed, t.id, t.name, wid, why)})
 		return
 	}
+	left := ""
+	if t.worker != nil {
+		left = t.worker.id
+	}
 	t.worker = nil
 	if tm.watched() {
-		tm.emit(Message{Kind: KindTaskUpdated, TaskID: t.id, Content: TaskNew})
+		// Which worker it left, and why: a retry, or a task that never
+		// reached its worker (see leftDown), which is none.
+		tm.emit(Message{Kind: KindTaskUpdated, TaskID: t.id, WorkerID: left, Content: TaskNew, Error: why})
 	}
 	tm.route(t)
 }
