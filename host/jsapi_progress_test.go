@@ -245,9 +245,9 @@ func TestJSAPICallbacksThatThrowAreCountedAndReportedAsGoCallbacksPanicsAre(t *t
   return out;`), &got)
 	assert.ElementsMatch(t, []any{
 		[]any{"task-1", "atmo: onProgress of task task-1 threw: progress bug"},
-		[]any{"", "atmo: a subscriber, on worker-response, threw: subscriber bug"},
+		[]any{"task-1", "atmo: a subscriber, on worker-response, threw: subscriber bug"},
 		[]any{"task-2", "atmo: onSuccess of task task-2 threw: success bug"},
-		[]any{"", "atmo: a subscriber, on worker-response, threw: subscriber bug"},
+		[]any{"task-2", "atmo: a subscriber, on worker-response, threw: subscriber bug"},
 	}, got["panics"])
 	assert.Equal(t, 4.0, got["callbackPanics"])
 	assert.Equal(t, 6.0, got["subscriberThrows"], "two worker-responses and four callback-panics, none of which reported itself")

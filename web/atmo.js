@@ -858,7 +858,7 @@ class TaskManager {
       } catch (err) {
         // Not one on a callback-panic, which would report itself for ever.
         if (m && m.message === 'callback-panic') console.error('atmo: a subscriber threw', err);
-        else this._callbackThrew('', `a subscriber, on ${m && m.message},`, err);
+        else this._callbackThrew(m && m.taskId, `a subscriber, on ${m && m.message},`, err); // the task it was on, as Go's Subscribe says
       }
     };
     const sub = unwrap(this._bridge.subscribe(this._handle, this._bridge.guard(safe)));
