@@ -99,7 +99,8 @@
       };
     }
     // require in CommonJS; in an ES module (a package with "type": "module")
-    // Node.js 20.16 and later give the same through process.getBuiltinModule.
+    // Node.js 20.16 and later 20.x, and 22.3 and later (not 21, nor 22.0 to
+    // 22.2), give the same through process.getBuiltinModule.
     const builtin = typeof require === 'function' ? require
       : typeof process === 'object' && process && typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule
         : null;
@@ -116,7 +117,7 @@
       throw new Error('atmo-worker.js: not inside a Web Worker or a worker_threads Worker: this is Node.js\'s main thread (worker_threads.parentPort is null); start the script as a worker, with a ServerWorkerManager');
     }
     if (typeof process === 'object' && process && process.versions && process.versions.node) {
-      throw new Error(`atmo-worker.js: cannot reach worker_threads from an ES module on Node.js ${process.versions.node}: use Node.js 20.16 or later, or load the helper with require()`);
+      throw new Error(`atmo-worker.js: cannot reach worker_threads from an ES module on Node.js ${process.versions.node}: use Node.js 22.3 or later (or 20.16 or later on Node.js 20), or keep atmo-worker.js out of a package whose package.json says "type": "module", where it loads as CommonJS, with require`);
     }
     throw new Error('atmo-worker.js: not inside a Web Worker or a worker_threads Worker');
   }
