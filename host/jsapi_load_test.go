@@ -303,3 +303,39 @@ w.onerror = (e) => { window.answer = { error: e.message || 'worker error' }; };
 	eval(t, ctx, `window.answer`, &got)
 	assert.Equal(t, map[string]any{"sum": 3.0, "relative": `ERR_BAD_ARGUMENT: atmo: configs[0].script is not a URL: "math-worker.js"`}, got)
 }
+
+// A Go worker whose wasm_exec.js the server does not serve fails its start
+// with advice a page can follow: loadAtmo's wasmExec, not the Go setting
+// GoModuleOptions.WasmExec, which a page never sees.
+func TestAGoWorkersMissingWasmExecNamesLoadAtmosWasmExecOnly(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><meta charset="utf-8"><body>
+<script src="/wasm_exec.js"></script>
+<script type="module">
+import { loadAtmo } from '/atmo.js';
+(async () => { try {
+  const atmo = await loadAtmo({ wasmExec: '/wasm_exec.js?missing' });
+  const tm = atmo.createTaskManager();
+  const wm = atmo.createBrowserWorkerManager(tm, [{ tasks: ['add'], module: '/workers/math.wasm' }]);
+  let ready = 'ready';
+  try { await wm.ready({ timeout: 20000 }); } catch (e) { ready = e.message; }
+  window.answer = { lastError: wm.workers()[0].lastError, ready };
+} catch (e) { window.answer = { code: e.code, message: e.message }; } })();
+</script>`), 0o644))
+	h := NewHandler(Config{WasmDir: repoWasmDir, Mounts: []Mount{{Prefix: "/t/", Dir: dir}}})
+	missing := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/wasm_exec.js" && r.URL.RawQuery == "missing" {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+	got := openOn(t, missing, "/t/index.html")
+	t.Logf("%v", got)
+	for _, k := range []string{"lastError", "ready"} {
+		s, _ := got[k].(string)
+		assert.Contains(t, s, "wasm_exec.js", k)
+		assert.Contains(t, s, "loadAtmo's wasmExec", k)
+		assert.NotContains(t, s, "GoModuleOptions", k)
+	}
+}

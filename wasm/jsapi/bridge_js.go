@@ -269,6 +269,7 @@ var goWords = strings.NewReplacer(
 	"goes in WorkerConfig.Module, not Script", "goes in a worker config's module, not script",
 	"set WorkerConfig.Type to", "set the worker config's type to",
 	"(GoModuleOptions.WasmExec; loadAtmo's wasmExec in the JS API)", "(loadAtmo's wasmExec)",
+	"with GoModuleOptions.WasmExec (loadAtmo's wasmExec in the JS API)", "with loadAtmo's wasmExec", // go-worker.js's
 	"moved JS buffers (atmo.Transfer)", "moved JS buffers (its transfer option)",
 	"waiting for workers to start: context deadline exceeded", "waiting for workers to start: ready()'s timeout passed",
 	"closed by Close()", "closed by closeWorker(id)", // a worker's: the JS API's wm.closeWorker is its only caller
