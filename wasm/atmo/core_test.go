@@ -862,3 +862,19 @@ func TestParamsNestedTooDeepByAMarshalJSONAreRefusedByAddTaskNotAPanicLater(t *t
 	require.ErrorIs(t, err, ErrBadParams)
 	require.ErrorContains(t, err, "params.raw[0]")
 }
+
+// AddWorker takes one config: its error must not name it "worker config 2"
+// (its place among the pool's configs), which the caller never wrote.
+func TestAddWorkersBadConfigErrorNamesAddWorkersConfig(t *testing.T) {
+	tm := NewTaskManager()
+	defer tm.Close()
+	p, _ := fakePool(t, tm, echo, cfg("a", "add"), cfg("b", "mul"))
+	_, err := p.add(WorkerConfig{Script: "c.js"})
+	if !errors.Is(err, ErrBadParams) {
+		t.Fatalf("want ErrBadParams, got %v", err)
+	}
+	want := "atmo: bad parameters: AddWorker's config lists no Tasks; list the task names its script handles"
+	if err.Error() != want {
+		t.Errorf("got  %q\nwant %q", err, want)
+	}
+}

@@ -151,7 +151,6 @@ type workerPool struct {
 	tm      *TaskManager
 	spawn   spawnFunc
 	groups  []*workerGroup // those workers may still start from
-	configs int            // configs given so far, which errors number
 	workers []*TaskWorker  // in start order; workers released when idle leave it, and closed ones past keptClosed
 	closed  bool
 	closes  uint64 // workers closed so far, which number them in closing order (see forgetClosed)
@@ -207,13 +206,13 @@ func newWorkerPool(tm *TaskManager, spawn spawnFunc, configs []WorkerConfig) (*w
 	}
 	valid := make([]WorkerConfig, len(configs))
 	for i, c := range configs {
-		v, err := c.validate(i, tm.opts.Restart)
+		v, err := c.validate(fmt.Sprintf("worker config %d", i), tm.opts.Restart)
 		if err != nil {
 			return nil, err
 		}
 		valid[i] = v
 	}
-	p := &workerPool{tm: tm, spawn: spawn, configs: len(valid)}
+	p := &workerPool{tm: tm, spawn: spawn}
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	if tm.closed {
@@ -1198,14 +1197,13 @@ func (p *workerPool) add(c WorkerConfig) (*TaskWorker, error) {
 	tm := p.tm
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	c, err := c.validate(p.configs, tm.opts.Restart)
+	c, err := c.validate("AddWorker's config", tm.opts.Restart)
 	if err != nil {
 		return nil, err
 	}
 	if p.closed || tm.closed {
 		return nil, fmt.Errorf("%w: cannot add a worker to a closed manager", ErrClosed)
 	}
-	p.configs++
 	return p.addGroup(c), nil
 }
 

@@ -90,36 +90,39 @@ const DefaultStartTimeout = 30 * time.Second
 // burns would cost more than any wake-up it spares.
 const MaxKeepAwake = time.Millisecond
 
-func (c WorkerConfig) validate(i int, base RestartPolicy) (WorkerConfig, error) {
+// validate checks c and fills in its defaults; what names c in errors:
+// "worker config 1" for the second config of NewBrowserWorkerManager,
+// "AddWorker's config" for the one AddWorker takes.
+func (c WorkerConfig) validate(what string, base RestartPolicy) (WorkerConfig, error) {
 	if len(c.Tasks) == 0 {
-		return c, fmt.Errorf("%w: worker config %d lists no Tasks; list the task names its script handles", ErrBadParams, i)
+		return c, fmt.Errorf("%w: %s lists no Tasks; list the task names its script handles", ErrBadParams, what)
 	}
 	for _, n := range c.Tasks {
 		if strings.TrimSpace(n) == "" {
-			return c, fmt.Errorf("%w: worker config %d lists an empty task name", ErrBadParams, i)
+			return c, fmt.Errorf("%w: %s lists an empty task name", ErrBadParams, what)
 		}
 	}
 	if c.Script == "" && c.Module == "" {
-		return c, fmt.Errorf("%w: worker config %d has no Script or Module; set Script to the URL of a JS worker script or Module to a Go WASM worker module", ErrBadParams, i)
+		return c, fmt.Errorf("%w: %s has no Script or Module; set Script to the URL of a JS worker script or Module to a Go WASM worker module", ErrBadParams, what)
 	}
 	if c.Script != "" && c.Module != "" {
-		return c, fmt.Errorf("%w: worker config %d sets both Script and Module; a worker is one or the other", ErrBadParams, i)
+		return c, fmt.Errorf("%w: %s sets both Script and Module; a worker is one or the other", ErrBadParams, what)
 	}
 	switch c.Type {
 	case "", "classic", "module":
 	default:
-		return c, fmt.Errorf("%w: worker config %d has Type %q; use \"classic\" or \"module\"", ErrBadParams, i, c.Type)
+		return c, fmt.Errorf("%w: %s has Type %q; use \"classic\" or \"module\"", ErrBadParams, what, c.Type)
 	}
 	for _, f := range []struct {
 		name string
 		n    int
 	}{{"Count", c.Count}, {"MaxWorkers", c.MaxWorkers}, {"Concurrency", c.Concurrency}, {"MaxHeapMB", c.MaxHeapMB}} {
 		if f.n < 0 {
-			return c, fmt.Errorf("%w: worker config %d has %s %d; use 0 (its default) or more", ErrBadParams, i, f.name, f.n)
+			return c, fmt.Errorf("%w: %s has %s %d; use 0 (its default) or more", ErrBadParams, what, f.name, f.n)
 		}
 	}
 	if c.KeepAwake < 0 || c.KeepAwake > MaxKeepAwake {
-		return c, fmt.Errorf("%w: worker config %d has KeepAwake %v; use 0 to %v (tens of µs spare a thread's wake-up)", ErrBadParams, i, c.KeepAwake, MaxKeepAwake)
+		return c, fmt.Errorf("%w: %s has KeepAwake %v; use 0 to %v (tens of µs spare a thread's wake-up)", ErrBadParams, what, c.KeepAwake, MaxKeepAwake)
 	}
 	if c.Count == 0 {
 		c.Count = 1
@@ -128,7 +131,7 @@ func (c WorkerConfig) validate(i int, base RestartPolicy) (WorkerConfig, error) 
 		c.MaxWorkers = c.Count
 	}
 	if c.MaxWorkers < c.Count {
-		return c, fmt.Errorf("%w: worker config %d has MaxWorkers %d below Count %d", ErrBadParams, i, c.MaxWorkers, c.Count)
+		return c, fmt.Errorf("%w: %s has MaxWorkers %d below Count %d", ErrBadParams, what, c.MaxWorkers, c.Count)
 	}
 	if c.StartTimeout <= 0 {
 		c.StartTimeout = DefaultStartTimeout

@@ -268,6 +268,7 @@ var goWords = strings.NewReplacer(
 	"list only its tasks in Tasks", "list only its tasks in tasks",
 	"goes in WorkerConfig.Module, not Script", "goes in a worker config's module, not script",
 	"set WorkerConfig.Type to", "set the worker config's type to",
+	"AddWorker's config", "addWorker's config",
 	"(GoModuleOptions.WasmExec; loadAtmo's wasmExec in the JS API)", "(loadAtmo's wasmExec)",
 	"with GoModuleOptions.WasmExec (loadAtmo's wasmExec in the JS API)", "with loadAtmo's wasmExec", // go-worker.js's
 	"moved JS buffers (atmo.Transfer)", "moved JS buffers (its transfer option)",
