@@ -42,7 +42,7 @@ func (s *server) handleJS(name string, h func(ctx context.Context, params js.Val
 	if h == nil {
 		panic(fmt.Sprintf("worker: HandleJS(%q) with a nil handler", name))
 	}
-	s.handle(name, func(ctx context.Context, params any) (any, error) {
+	s.register("HandleJS", name, func(ctx context.Context, params any) (any, error) {
 		p := paramsJS(params)
 		// Once answered, p is Go's to let go of; Go's collector does it,
 		// and its heap alone would not call for one (see values.NoteHeld).

@@ -33,7 +33,7 @@ func HandleTyped[P, R any](name string, h func(ctx context.Context, params P) (R
 	if h == nil {
 		panic(fmt.Sprintf("worker: HandleTyped(%q) with a nil handler", name))
 	}
-	std.handle(name, typed(name, h))
+	std.register("HandleTyped", name, typed(name, h))
 }
 
 // typed adapts a typed handler to a Handler.

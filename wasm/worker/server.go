@@ -75,21 +75,25 @@ func newServer() *server {
 	return s
 }
 
-func (s *server) handle(name string, h Handler) {
+func (s *server) handle(name string, h Handler) { s.register("Handle", name, h) }
+
+// register registers h for the task name; by names the function the
+// program called (Handle, HandleTyped, HandleJS), which its panics name.
+func (s *server) register(by, name string, h Handler) {
 	if strings.TrimSpace(name) == "" {
-		panic("worker: Handle with an empty task name")
+		panic(fmt.Sprintf("worker: %s with an empty task name", by))
 	}
 	if h == nil {
-		panic(fmt.Sprintf("worker: Handle(%q) with a nil handler", name))
+		panic(fmt.Sprintf("worker: %s(%q) with a nil handler", by, name))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, dup := s.handlers[name]; dup {
-		panic(fmt.Sprintf("worker: Handle(%q) called twice; each task name has one handler", name))
+		panic(fmt.Sprintf("worker: %s(%q): task %s has a handler already; each task name has one handler (Handle, HandleTyped or HandleJS)", by, name, name))
 	}
 	if s.told {
-		panic(fmt.Sprintf("worker: Handle(%q) after the worker told the host its tasks (%s): the host never sends it a task named %s; register every handler before worker.Run",
-			name, strings.Join(s.names(), ", "), name))
+		panic(fmt.Sprintf("worker: %s(%q) after the worker told the host its tasks (%s): the host never sends it a task named %s; register every handler before worker.Run",
+			by, name, strings.Join(s.names(), ", "), name))
 	}
 	s.handlers[name] = h
 }

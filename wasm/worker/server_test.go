@@ -396,7 +396,7 @@ func TestHandleRejectsEmptyNilAndDuplicateRegistrations(t *testing.T) {
 	assert.PanicsWithValue(t, "worker: Handle with an empty task name", func() { s.handle(" ", ok) })
 	assert.Panics(t, func() { s.handle("x", nil) })
 	s.handle("x", ok)
-	assert.PanicsWithValue(t, `worker: Handle("x") called twice; each task name has one handler`, func() { s.handle("x", ok) })
+	assert.PanicsWithValue(t, `worker: Handle("x"): task x has a handler already; each task name has one handler (Handle, HandleTyped or HandleJS)`, func() { s.handle("x", ok) })
 }
 
 // The host learns a worker's tasks from its worker-ready, once: a handler
@@ -717,4 +717,17 @@ func TestProgressAfterItsTaskEndedIsAnErrorEvenWithACtxThatNeverEnds(t *testing.
 	err := Progress(ctx, 0.5)
 	assert.ErrorIs(t, err, context.Canceled, "the task ended")
 	h.none(t)
+}
+
+// HandleTyped's panics name HandleTyped, the function the program called,
+// and a second registration of a name does not say the first call was
+// made twice.
+func TestHandleTypedPanicsNameHandleTyped(t *testing.T) {
+	old := std
+	std = newServer()
+	defer func() { std = old }()
+	ok := func(context.Context, struct{}) (int, error) { return 0, nil }
+	assert.PanicsWithValue(t, "worker: HandleTyped with an empty task name", func() { HandleTyped("", ok) })
+	Handle("x", func(context.Context, any) (any, error) { return nil, nil })
+	assert.PanicsWithValue(t, `worker: HandleTyped("x"): task x has a handler already; each task name has one handler (Handle, HandleTyped or HandleJS)`, func() { HandleTyped("x", ok) })
 }
