@@ -724,7 +724,12 @@ func (s *server) serveExamples(w http.ResponseWriter, _ *http.Request) {
 // checkWasm says what to do when the main-thread module is missing.
 func checkWasm(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, "atmo.wasm")); err != nil {
-		return fmt.Errorf("%s not found: run `make build` first (it builds the main-thread WASM the dashboard and atmo.js load), or outside the atmo repository `%s`", filepath.Join(dir, "atmo.wasm"), goBuildWasm(filepath.Join(dir, "atmo.wasm"), atmoWasmPkg))
+		// make builds into bin/wasm unless told another WASM_OUT.
+		build := "make build"
+		if filepath.Clean(dir) != filepath.Join("bin", "wasm") {
+			build += " WASM_OUT=" + shellQuote(dir)
+		}
+		return fmt.Errorf("%s not found: run `%s` first (it builds the main-thread WASM the dashboard and atmo.js load), or outside the atmo repository `%s`", filepath.Join(dir, "atmo.wasm"), build, goBuildWasm(filepath.Join(dir, "atmo.wasm"), atmoWasmPkg))
 	}
 	return nil
 }

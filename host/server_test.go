@@ -852,3 +852,18 @@ func TestTheServerClosesAConnectionLeftIdle(t *testing.T) {
 	assert.Positive(t, srv.IdleTimeout, "a keep-alive connection left idle is closed")
 	assert.Positive(t, srv.ReadHeaderTimeout, "a request whose header never ends is given up")
 }
+
+// -wasm DIR with no atmo.wasm in it: `make build` alone fills bin/wasm, not
+// DIR, so the advice must say where to build (make's WASM_OUT).
+func TestCheckWasmOfAnotherDirSaysHowToBuildThere(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	err := checkWasm(dir)
+	require.Error(t, err)
+	msg := err.Error()
+	if strings.Contains(msg, "`make build`") {
+		t.Errorf("the advice `make build` builds bin/wasm, not %s: %s", dir, msg)
+	}
+	assert.Contains(t, msg, "make build WASM_OUT="+dir)
+	// The default keeps its plain advice.
+	assert.Contains(t, checkWasm("bin/wasm").Error(), "run `make build` first")
+}
