@@ -9,7 +9,7 @@ export type AtmoErrorCode =
   | 'ERR_CANCELED' // the task was cancelled
   | 'ERR_WORKER_CRASHED' // the worker running the task died
   | 'ERR_WORKER_START' // a worker failed to start
-  | 'ERR_TIMEOUT' // the task ran past its timeout
+  | 'ERR_TIMEOUT' // the task ran past its timeout; ready() past its own
   | 'ERR_QUEUE_FULL' // too many tasks were waiting
   | 'ERR_BAD_ARGUMENT' // an argument was unusable: see argument
   | 'ERR_LOAD' // atmo.wasm or wasm_exec.js could not be loaded

@@ -127,7 +127,7 @@ function cloneParams(params, transfer, where) {
   // caller listed it (its message would blame params, "at index 0").
   if (list.length > 0) transfer.forEach((x, i) => {
     if (ArrayBuffer.isView(x)) {
-      throw badArgument(`atmo: ${where}: transfer[${i}] is a ${x.constructor.name}, which cannot be moved itself: list its buffer (transfer: [view.buffer])`, 'transfer');
+      throw badArgument(`atmo: ${where}: transfer[${i}] is ${/^[AEIO]/.test(x.constructor.name) ? 'an' : 'a'} ${x.constructor.name}, which cannot be moved itself: list its buffer (transfer: [view.buffer])`, 'transfer');
     }
     if (x instanceof ArrayBuffer && x.detached === true) {
       throw badArgument(`atmo: ${where}: transfer[${i}] is an ArrayBuffer moved already (it is detached): each buffer can be transferred once`, 'transfer');
@@ -1234,7 +1234,7 @@ async function instantiate(url, importObject) {
     throw new AtmoError(`atmo: could not load ${url}: ${err.message}`, { code: 'ERR_LOAD' });
   }
   if (!res.ok) {
-    throw new AtmoError(`atmo: could not load ${url} (HTTP ${res.status}); build it with \`make build\` and serve it with \`go run ./host\` (in the atmo repository), or, from a module of your own, ${buildAtmoWasm} and serve it with \`go tool host\``, { code: 'ERR_LOAD' });
+    throw new AtmoError(`atmo: could not load ${url} (HTTP ${res.status}); build it with \`make build\` and serve it with \`go run ./host\` (in the atmo repository), or, from a module of your own, ${buildAtmoWasm} and serve it with \`go tool host\` (after \`go get -tool github.com/atmoworkers/atmo/host\`)`, { code: 'ERR_LOAD' });
   }
   try {
     // Streaming takes only the bare type: 'application/wasm; charset=utf-8'

@@ -873,7 +873,7 @@ func TestAddWorkersBadConfigErrorNamesAddWorkersConfig(t *testing.T) {
 	if !errors.Is(err, ErrBadParams) {
 		t.Fatalf("want ErrBadParams, got %v", err)
 	}
-	want := "atmo: bad parameters: AddWorker's config lists no Tasks; list the task names its script handles"
+	want := "atmo: bad parameters: AddWorker's config lists no Tasks; list the task names its script or module handles"
 	if err.Error() != want {
 		t.Errorf("got  %q\nwant %q", err, want)
 	}

@@ -95,7 +95,7 @@ const MaxKeepAwake = time.Millisecond
 // "AddWorker's config" for the one AddWorker takes.
 func (c WorkerConfig) validate(what string, base RestartPolicy) (WorkerConfig, error) {
 	if len(c.Tasks) == 0 {
-		return c, fmt.Errorf("%w: %s lists no Tasks; list the task names its script handles", ErrBadParams, what)
+		return c, fmt.Errorf("%w: %s lists no Tasks; list the task names its script or module handles", ErrBadParams, what)
 	}
 	for _, n := range c.Tasks {
 		if strings.TrimSpace(n) == "" {
