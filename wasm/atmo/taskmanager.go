@@ -224,10 +224,9 @@ func NewTaskManagerWithOptions(o Options) *TaskManager {
 		byName:      map[string][]*TaskWorker{},
 		gone:        map[string]*retired{},
 		retryAfter:  map[*TaskRequest]error{},
+		ranBefore:   map[*TaskRequest]error{},
 		closing:     make(chan struct{}),
 		swept:       make(chan struct{}),
-
-		ranBefore: map[*TaskRequest]error{},
 	}
 	if o.AgingInterval > 0 {
 		// A queued task's rank is priority×aging − queued time, in
