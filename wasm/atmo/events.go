@@ -16,7 +16,9 @@ import (
 // Call the returned func to stop: messages still queued for fn are dropped,
 // and once it has returned no call of fn starts but one already on its way
 // (a call under way finishes); it is safe to call more than once. A nil
-// fn panics, as http.Handle does a nil handler: every message would.
+// fn panics, as http.Handle does a nil handler: every message would. On a
+// closed TaskManager, which has no message left to send, fn is never
+// called, and the returned func does nothing.
 func (tm *TaskManager) Subscribe(fn func(Message)) (unsubscribe func()) {
 	if fn == nil {
 		panic("atmo: Subscribe(nil): pass the func to call with each message")
