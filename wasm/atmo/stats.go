@@ -18,7 +18,7 @@ type Stats struct {
 	Rejected       int // refused with ErrQueueFull
 	Crashed        int // worker crashes
 	Restarted      int // worker restarts (after a crash, timeout, cancel grace or failed start), counted as the fresh thread starts
-	Grown          int // workers started because tasks queued up
+	Grown          int // workers started because tasks queued up (one whose start failed at once too)
 	Released       int // workers closed after IdleTimeout
 	Ignored        int // messages from workers that were ignored: malformed, unknown or late (for a task the worker had answered); what a stopped task (cancelled, timed out) or a terminated thread still sends is dropped, uncounted, unless it cannot be read at all (then which task it was for is not known either)
 	CallbackPanics int // user callbacks and subscribers that panicked
