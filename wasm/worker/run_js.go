@@ -6,12 +6,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall/js"
 	"time"
 
+	"github.com/atmoworkers/atmo/wasm/internal/turn"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
@@ -282,33 +282,10 @@ func progressYield() {
 		return
 	}
 	progress.at.Store(now) // in a callback, the stack is read again only after as long
-	if inJSCallback() {
+	if turn.InJSCallback() {
 		return
 	}
 	yield()
-}
-
-// inJSCallback says whether the calling goroutine runs a js.FuncOf callback:
-// syscall/js calls them from its handleEvent, on the goroutine that came in
-// from JS. Called once per progressYieldEvery at most, it reads the whole
-// stack.
-func inJSCallback() bool {
-	pcs := make([]uintptr, 64)
-	n := runtime.Callers(1, pcs)
-	for n == len(pcs) {
-		pcs = make([]uintptr, 2*len(pcs))
-		n = runtime.Callers(1, pcs)
-	}
-	frames := runtime.CallersFrames(pcs[:n])
-	for {
-		f, more := frames.Next()
-		if f.Function == "syscall/js.handleEvent" {
-			return true
-		}
-		if !more {
-			return false
-		}
-	}
 }
 
 // yields are the Yield calls waiting for their JS task, in the order they

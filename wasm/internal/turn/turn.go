@@ -121,3 +121,27 @@ func (b *Batcher[T]) flushQueued() {
 	}
 	b.mu.Unlock()
 }
+
+// InJSCallback says whether the calling goroutine runs a js.FuncOf
+// callback: syscall/js calls them from its handleEvent, on the goroutine
+// that came in from JS, whose wait blocks the page's (or worker's) event
+// loop. It reads the whole stack: call it off the hot path. Natively, where
+// no such callback runs, it says false.
+func InJSCallback() bool {
+	pcs := make([]uintptr, 64)
+	n := runtime.Callers(1, pcs)
+	for n == len(pcs) {
+		pcs = make([]uintptr, 2*len(pcs))
+		n = runtime.Callers(1, pcs)
+	}
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if f.Function == "syscall/js.handleEvent" {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
+}
