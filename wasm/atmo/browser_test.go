@@ -597,6 +597,33 @@ func TestDoStopsWhenItsContextEnds(t *testing.T) {
 	require.True(t, errors.Is(err, context.DeadlineExceeded))
 }
 
+// Do inside a js.FuncOf callback blocks the page's event loop, so the
+// worker's answer cannot arrive: with a deadline it returns then, and its
+// error says why, and what to do, where it said only that its context
+// ended. A Do from a goroutine says nothing of it.
+func TestDoInsideAJSCallbackSaysSoWhenItsContextEnds(t *testing.T) {
+	tm, _ := pool(t, atmo.WorkerConfig{Tasks: []string{"echo"}, Script: jstest.HelperWorker(t, `atmoWorker({ echo: (p) => p });`)})
+	var err error
+	f := js.FuncOf(func(js.Value, []js.Value) any {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_, err = tm.Do(ctx, "echo", 1)
+		return nil
+	})
+	defer f.Release()
+	f.Invoke()
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorContains(t, err, "Do was called inside a JS callback")
+	assert.ErrorContains(t, err, "call Do from a goroutine")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	_, err = tm.Do(ctx, "echo", 1)
+	if err != nil {
+		assert.NotContains(t, err.Error(), "JS callback")
+	}
+}
+
 func TestASeedAnswersErrorFieldFailsItsTaskOnlyWhenTruthyAsTheSeedReadIt(t *testing.T) {
 	script := jstest.BlobURL(t, `
 let id;

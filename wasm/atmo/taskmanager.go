@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/atmoworkers/atmo/wasm/internal/hooks"
+	"github.com/atmoworkers/atmo/wasm/internal/turn"
 	"github.com/atmoworkers/atmo/wasm/internal/values"
 )
 
@@ -261,7 +262,8 @@ func (tm *TaskManager) AddTask(p TaskParams) (*TaskRequest, error) {
 //
 // In js/wasm, call Do from a goroutine, never inside a js.FuncOf callback
 // (an event listener): while such a callback blocks, Go handles no other JS
-// event, so the worker's answer never reaches Do, which never returns.
+// event, so the worker's answer never reaches Do, which returns only when
+// ctx ends, its error then saying so.
 func (tm *TaskManager) Do(ctx context.Context, name string, params any) (any, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("%w: Do needs a context; pass context.Background() for none", ErrBadParams)
@@ -279,6 +281,11 @@ func (tm *TaskManager) Do(ctx context.Context, name string, params any) (any, er
 	case <-ctx.Done():
 		tm.cancel(t, canceledBy(ctx, t))
 		r = <-t.done // the cancel's error, or the answer that came first
+		if r.Err != nil && turn.InJSCallback() {
+			// Likely why it waited out its context: read only now, as
+			// reading the stack costs more than a round trip.
+			r.Err = fmt.Errorf("%w (Do was called inside a JS callback, a js.FuncOf, whose wait blocks the page's event loop: no answer can arrive meanwhile; call Do from a goroutine, go func() { ... }(), or use AddTask with OnSuccess)", r.Err)
+		}
 	}
 	doneChans.Put(t.done) // empty again: a task settles, and sends, once
 	return r.Content, r.Err
