@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/base64"
 	"encoding/json"
@@ -100,7 +101,7 @@ func decodeIn(src any, dst reflect.Value, viaPointer bool) error {
 	if dst.Kind() != reflect.Pointer && dst.CanSet() && selfOK {
 		self := selfDecoding(dst.Type())
 		if self == jsonSelf {
-			b, err := json.Marshal(src)
+			b, err := marshalParams(src)
 			if err != nil {
 				return values.FailHere(": %v", err)
 			}
@@ -549,6 +550,20 @@ func want(t reflect.Type) string {
 		return "an object"
 	}
 	return "a value"
+}
+
+// marshalParams writes src, params read from JS, as the JSON text a type
+// that reads itself from JSON is handed: as the host would have written it,
+// so without encoding/json's HTML escapes (a json.RawMessage keeps "<b>",
+// not "\u003cb\u003e").
+func marshalParams(src any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(src); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // decodeNumber fills a json.Number as encoding/json does: from a number,

@@ -377,3 +377,19 @@ func TestANumberSentAsAStringForANumberFieldSaysToTagItString(t *testing.T) {
 	_, err = decodeAs[struct{ N float64 }](t, map[string]any{"n": "abc"})
 	require.EqualError(t, err, `params.n is a string ("abc"), want a number for float64`, "no hint for text that is no number")
 }
+
+// A json.RawMessage field (or any type that reads itself from JSON) is
+// handed the text encoding/json would hand it: "<b>" as it is, not
+// "\u003cb\u003e".
+func TestDecodeHandsARawMessageItsTextAsEncodingJSONWould(t *testing.T) {
+	text := `{"raw":["<b>","a&b"]}`
+	var src any
+	require.NoError(t, json.Unmarshal([]byte(text), &src))
+	type P struct {
+		Raw json.RawMessage `json:"raw"`
+	}
+	var want, got P
+	require.NoError(t, json.Unmarshal([]byte(text), &want))
+	require.NoError(t, decode(src, reflect.ValueOf(&got).Elem(), "params"))
+	require.Equal(t, string(want.Raw), string(got.Raw))
+}
