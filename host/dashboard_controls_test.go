@@ -212,3 +212,154 @@ func TestTheDashboardRunsSha256StreamWithTheParamsItFillsIn(t *testing.T) {
 	assert.Equal(t, "", got["error"], "params %v", got["text"])
 	assert.Equal(t, true, got["right"], "the digest of the sample's text: %v", got)
 }
+
+// TestDashboardLogShowsInfinityAndNaNResultsAsSuch runs power(10, 400)
+// (Infinity) and power(-8, 0.5) (NaN) from the form: the log must say so,
+// not "→ null", which is what JSON.stringify makes of both.
+func TestDashboardLogShowsInfinityAndNaNResultsAsSuch(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	for _, c := range []struct{ params, want string }{
+		{`{"a": 10, "b": 400}`, "Infinity"},
+		{`{"a": -8, "b": 0.5}`, "NaN"},
+		{`{"a": 2, "b": 10}`, "1024"},
+		{`{"a": 1e400, "b": 1}`, "Infinity"}, // and the params: a is Infinity, not null
+	} {
+		require.NoError(t, chromedp.Run(ctx,
+			chromedp.Evaluate(`document.querySelector('#clear-log').click()`, nil),
+			chromedp.SetValue("#task-name", "power", chromedp.ByQuery),
+			chromedp.SetValue("#task-params", c.params, chromedp.ByQuery),
+			chromedp.Click("#run-task", chromedp.ByQuery),
+		))
+		waitFor(t, ctx, `document.querySelector('#log li.ok .text') !== null`)
+		var line string
+		eval(t, ctx, `document.querySelector('#log li.ok .text').textContent`, &line)
+		assert.Regexp(t, `→ `+c.want+`$`, line, "power(%s)", c.params)
+		assert.NotContains(t, line, "null", "power(%s)", c.params)
+	}
+}
+
+// TestDashboardElasticIdleTimeoutTooLargeSaysSoInSeconds types an idle
+// timeout of 1e306 seconds: a finite number, so the form passes it on, but
+// 1e309 ms is Infinity, and atmo's answer ("config.idleTimeout must be a
+// positive number of milliseconds") speaks of a field and a unit the form
+// does not show, of a number that is positive.
+func TestDashboardElasticIdleTimeoutTooLargeSaysSoInSeconds(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Evaluate(`document.querySelector('#clear-log').click()`, nil),
+		chromedp.SetValue("#worker-kind", "math/js", chromedp.ByQuery),
+		chromedp.SetValue("#elastic-max", "4", chromedp.ByQuery),
+		chromedp.SetValue("#elastic-idle", "1e306", chromedp.ByQuery),
+		chromedp.Click("#add-elastic", chromedp.ByQuery),
+	))
+	waitFor(t, ctx, `document.querySelector('#log li .text') !== null`)
+	var line string
+	eval(t, ctx, `document.querySelector('#log li .text').textContent`, &line)
+	assert.NotContains(t, line, "config.idleTimeout", "the form's own words, in seconds")
+	assert.Contains(t, line, "idle timeout")
+}
+
+// TestDashboardMarksOnlyThePoolsGrowthAsGrown adds workers through
+// window.dashboard.wm (as a script, and the tests, do): a config of count
+// 2 starts two workers, none of them grown by the pool, so no card may
+// carry the "grown" badge ("started by the pool because tasks waited").
+func TestDashboardMarksOnlyThePoolsGrowthAsGrown(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	var ids []string
+	eval(t, ctx, `(async () => {
+	  const before = new Set(window.dashboard.wm.workers().map((w) => w.id));
+	  window.dashboard.wm.addWorker({ tasks: ['add'], script: '/workers/math-worker.js', count: 2 });
+	  await window.dashboard.wm.ready();
+	  return window.dashboard.wm.workers().map((w) => w.id).filter((id) => !before.has(id));
+	})()`, &ids)
+	require.Len(t, ids, 2)
+	for _, id := range ids {
+		card := `document.querySelector('.worker-card[data-worker-id="` + id + `"]')`
+		waitFor(t, ctx, card+` !== null`)
+		var badge bool
+		eval(t, ctx, `!`+card+`.querySelector('.grown-badge').hidden`, &badge)
+		assert.False(t, badge, "%s was added by a script, not grown by the pool", id)
+	}
+	var grown int
+	eval(t, ctx, `window.dashboard.tm.stats().grown`, &grown)
+	assert.Zero(t, grown)
+}
+
+// TestDashboardLatencyKPIUsesTheNearestRank runs four tasks: their median
+// by the nearest rank (the method of tm.stats() and the percentile table
+// below) is the second fastest; the KPI showed the third as p50.
+func TestDashboardLatencyKPIUsesTheNearestRank(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	var got struct {
+		Want string    `json:"want"`
+		Ms   []float64 `json:"ms"`
+	}
+	eval(t, ctx, `(async () => {
+	  const ms = [];
+	  for (const [name, params] of [['add', { a: 1, b: 2 }], ['fibonacci', { n: 30 }], ['add', { a: 1, b: 2 }], ['fibonacci', { n: 33 }]]) {
+	    ms.push((await window.dashboard.submit(name, params)).ms);
+	  }
+	  const s = [...ms].sort((a, b) => a - b);
+	  const at = (q) => s[Math.max(0, Math.ceil(q * s.length) - 1)];
+	  const f = (x) => (x >= 10 ? String(Math.round(x)) : x.toFixed(1));
+	  return { want: at(0.5) >= 1000 || at(0.95) >= 1000 ? 'slow' : f(at(0.5)) + ' · ' + f(at(0.95)) + ' ms', ms };
+	})()`, &got)
+	require.NotEqual(t, "slow", got.Want)
+	var kpi string
+	eval(t, ctx, `new Promise((r) => setTimeout(() => r(document.querySelector('#kpi-latency').textContent), 700))`, &kpi)
+	assert.Equal(t, got.Want, kpi, "p50 · p95 of tasks of %v ms", got.Ms)
+}
+
+// TestDashboardLogsEachProgressStepOfATaskOnce runs sha256 of 20,000,000
+// rounds from the form: the Go worker reports every 100,000 rounds, 199
+// reports, and the log (it keeps 200 lines) wrote a line for each, mostly
+// the same "progress 3%" again, pushing out every other line.
+func TestDashboardLogsEachProgressStepOfATaskOnce(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Evaluate(`document.querySelector('#clear-log').click()`, nil),
+		chromedp.SetValue("#task-name", "sha256", chromedp.ByQuery),
+		chromedp.SetValue("#task-params", `{"data": "x", "rounds": 20000000}`, chromedp.ByQuery),
+		chromedp.Click("#run-task", chromedp.ByQuery),
+	))
+	var logs []string
+	eval(t, ctx, `new Promise((resolve) => {
+	  const poll = () => document.querySelector('#log li.ok, #log li.err') ? resolve(`+logTexts+`) : setTimeout(poll, 100);
+	  poll();
+	})`, &logs)
+	seen := map[string]int{}
+	for _, l := range logs {
+		seen[l]++
+	}
+	for l, n := range seen {
+		assert.Equal(t, 1, n, "%q logged %d times", l, n)
+	}
+	assert.LessOrEqual(t, len(logs), 102, "at most a line per percent, and the result")
+}
+
+// TestDashboardLogsAWorkerThatGaveUp adds a Go worker whose module is not
+// there: the pool tries three times and gives up, closing it. The log said
+// "restarting: failed to start (2 of 3)" last, as if a third try were
+// coming; the reason it closed must be in the log too.
+func TestDashboardLogsAWorkerThatGaveUp(t *testing.T) {
+	ctx := openDashboard(t)
+	waitFor(t, ctx, allAvailable)
+	var id string
+	eval(t, ctx, `window.dashboard.wm.addWorker({ tasks: ['x1'], module: '/nope.wasm' }).id`, &id)
+	card := `document.querySelector('.worker-card[data-worker-id="` + id + `"]')`
+	waitFor(t, ctx, card+` && `+card+`.dataset.status === 'closed'`)
+	waitFor(t, ctx, logTexts+`.some((s) => s.includes('`+id+`') && s.includes('giving up'))`)
+	// Closing a worker by hand logs "closed worker-N" once, not again.
+	eval(t, ctx, `window.dashboard.closeWorker('worker-1')`, nil)
+	waitFor(t, ctx, `document.querySelector('.worker-card[data-worker-id="worker-1"]').dataset.status === 'closed'`)
+	var n int
+	eval(t, ctx, `new Promise((r) => setTimeout(() => r(`+logTexts+`.filter((s) => s === 'closed worker-1' || s.startsWith('worker-1 ')).length), 500))`, &n)
+	var all []string
+	eval(t, ctx, logTexts, &all)
+	assert.Equal(t, 1, n, "%q", all)
+}

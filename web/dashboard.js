@@ -90,9 +90,12 @@ function short(v) {
   }
   if (v && typeof v === 'object' && v.data instanceof Uint8Array && v.width) return `image ${v.width}×${v.height}`;
   if (v && typeof v === 'object' && v.bytes instanceof Uint8Array) return `${v.type}, ${v.size} bytes (${Math.round(v.ratio * 100)}%)`;
+  // JSON writes Infinity and NaN as null: a result of power(10, 400) or
+  // sqrt's NaN would read "→ null". Numbers show as themselves.
+  if (typeof v === 'number') return String(v);
   let s;
   try {
-    s = JSON.stringify(v);
+    s = JSON.stringify(v, (_, x) => (typeof x === 'number' && !Number.isFinite(x) ? `\u2063${x}\u2063` : x)).replace(/"\u2063(.*?)\u2063"/g, '$1');
   } catch (_) {
     s = String(v);
   }
@@ -104,9 +107,11 @@ function progressText(v) {
   return typeof v === 'number' && v >= 0 && v <= 1 ? `${Math.round(v * 100)}%` : short(v);
 }
 
+// percentile is the nearest rank, as tm.stats() has it: the smallest
+// sample that p% of them are at or below (the median of two is the smaller).
 function percentile(sorted, p) {
   if (!sorted.length) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 // latencyText shows two durations with one unit: "12 · 40 ms", "0.8 · 1.2 s".
@@ -177,13 +182,22 @@ function submit(name, params, { quiet = false, onProgress } = {}) {
   return new Promise((resolve) => {
     const label = `${name}(${short(params)})`;
     const t0 = performance.now();
+    // A long task reports often: a line per report said "progress 3%" many
+    // times over and pushed every other line out of the log (MAX_LOG).
+    let lastProgress;
     try {
       state.tm.addTask({
         name,
         params: expand(name, params),
         onProgress: (r) => {
-          if (onProgress) onProgress(r);
-          else if (!quiet) log('info', `${label}: progress ${progressText(r.content)}`, r.workerId, r.taskId);
+          if (onProgress) {
+            onProgress(r);
+            return;
+          }
+          const text = progressText(r.content);
+          if (quiet || text === lastProgress) return;
+          lastProgress = text;
+          log('info', `${label}: progress ${text}`, r.workerId, r.taskId);
         },
         onSuccess: (r) => {
           const ms = settled(t0);
@@ -777,6 +791,12 @@ function wireControls() {
       log('err', `the idle timeout must be a number of seconds of ${idleIn.min} or more`);
       return;
     }
+    // atmo takes milliseconds: a finite number of seconds may still be
+    // Infinity in ms, which atmo refuses in words of a config field.
+    if (!Number.isFinite(Math.round(idle * 1000))) {
+      log('err', `the idle timeout of ${idleIn.value} s is too long: give a number of seconds up to 1e300`);
+      return;
+    }
     try {
       addElasticGroup($('#worker-kind').value, max, Math.round(idle * 1000));
     } catch (err) {
@@ -807,13 +827,33 @@ async function start() {
     }
     state.wm = atmo.createBrowserWorkerManager(state.tm, configs);
     for (const w of state.wm.workers()) state.ownIds.add(w.id);
+    // Workers a script adds through window.dashboard.wm are the page's own
+    // too, every one of a config's count: only the pool's growth is grown.
+    const addOwn = state.wm.addWorker.bind(state.wm);
+    state.wm.addWorker = (config) => {
+      const before = new Set(state.wm.workers().map((w) => w.id));
+      const w = addOwn(config);
+      for (const x of state.wm.workers()) if (!before.has(x.id)) state.ownIds.add(x.id);
+      return w;
+    };
+    const restarting = new Set(); // ids the log last said were restarting
     state.tm.subscribe((m) => {
       if (m.message === 'worker-updated' || m.message === 'worker-ready' || m.message === 'task-updated' || m.message === 'new-task') {
         state.dirty = true;
       }
       // A worker that goes offline with a reason is restarting (it crashed,
       // timed out, failed to start): say why, or only a count shows it.
-      if (m.message === 'worker-updated' && m.error && m.content === 'offline') log('err', `${m.workerId} restarting: ${m.error}`, m.workerId);
+      if (m.message !== 'worker-updated') return;
+      if (m.error && m.content === 'offline') {
+        log('err', `${m.workerId} restarting: ${m.error}`, m.workerId);
+        restarting.add(m.workerId);
+      } else if (m.content === 'closed' && restarting.has(m.workerId)) {
+        // It closed while restarting: the pool gave up on it (it failed to
+        // start, again and again), and "restarting" must not be the log's
+        // last word on it.
+        log('err', `${m.workerId} closed: ${m.error || 'while restarting'}`, m.workerId);
+      }
+      if (m.content !== 'offline') restarting.delete(m.workerId);
     });
     wireControls();
     // No transitions while the tab is hidden (dashboard.css): one under way
