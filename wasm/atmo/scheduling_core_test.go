@@ -483,27 +483,7 @@ func TestABurstOfOneTaskGrowsTheSpecialistsNotAGeneralistListedFirst(t *testing.
 func TestAFreeGrownSpecialistTakesItsTaskSoTheGeneralistStaysFree(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
-	var mu sync.Mutex
-	gates := map[float64]chan struct{}{}
-	gate := func(n float64) chan struct{} {
-		mu.Lock()
-		defer mu.Unlock()
-		if gates[n] == nil {
-			gates[n] = make(chan struct{})
-		}
-		return gates[n]
-	}
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, g := range gates {
-			select {
-			case <-g:
-			default:
-				close(g)
-			}
-		}
-	}()
+	gate := gates(t)
 	p, _ := fakePool(t, tm, func(w *TaskWorker, name string, params any) (any, string) {
 		if name == "add" {
 			<-gate(asFloat(params))
@@ -877,16 +857,7 @@ func TestAGeneralistClosingWhileASpecialistGrowsForTheWaitingTasksDoesNotGrowFor
 func TestAGeneralistDoesNotGrowForATaskASpecialistsStartingWorkerHasRoomFor(t *testing.T) {
 	tm := NewTaskManager()
 	defer tm.Close()
-	var mu sync.Mutex
-	gates := map[float64]chan struct{}{}
-	gate := func(n float64) chan struct{} {
-		mu.Lock()
-		defer mu.Unlock()
-		if gates[n] == nil {
-			gates[n] = make(chan struct{})
-		}
-		return gates[n]
-	}
+	gate := gates(t)
 	p, err := newWorkerPool(tm, func(w *TaskWorker) (transport, error) {
 		silent := w.elastic && w.config.Script == "specialist"
 		return &fakeTransport{pool: w.pool, w: w, silent: silent, run: func(_ *TaskWorker, _ string, params any) (any, string) { <-gate(asFloat(params)); return nil, "" }}, nil
@@ -988,4 +959,30 @@ func TestAGrownWorkerKeptWhileACountWorkerWasDownIsReleasedOnceItIsBack(t *testi
 	clk.Advance(time.Second)
 	assert.Equal(t, WorkerClosed, w2.Status())
 	assert.Equal(t, 1, tm.Stats().Released)
+}
+
+// gates gives each task a gate by its number, which its handler waits on
+// until the test closes it; the test's end opens those still shut.
+func gates(t *testing.T) func(n float64) chan struct{} {
+	var mu sync.Mutex
+	all := map[float64]chan struct{}{}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, g := range all {
+			select {
+			case <-g:
+			default:
+				close(g)
+			}
+		}
+	})
+	return func(n float64) chan struct{} {
+		mu.Lock()
+		defer mu.Unlock()
+		if all[n] == nil {
+			all[n] = make(chan struct{})
+		}
+		return all[n]
+	}
 }
