@@ -1164,12 +1164,7 @@ func TestATimedOutTaskWaitingToRunAgainWhoseLastWorkerIsClosedFailsWithErrClosed
 			} else {
 				p.close(ErrClosed)
 			}
-			r := <-res
-			require.ErrorIs(t, r.Err, ErrClosed, "%v", r.Err)
-			assert.NotErrorIs(t, r.Err, ErrTimeout, "one sentinel: the close ended it")
-			assert.Contains(t, r.Error, says, "says what was closed")
-			assert.Contains(t, r.Error, "ran longer than 1s", "it says its last run timed out")
-			assert.Contains(t, r.Error, "its TaskParams.Timeout", "and which limit to raise")
+			closedAfterTimeout(t, <-res, says)
 			s := tm.Stats()
 			assert.Equal(t, 1, s.TimedOut)
 			assert.Equal(t, 0, s.Retried, "it never ran again")
@@ -1565,12 +1560,7 @@ func TestATimedOutTaskWaitingInLineForItsRestartingSeedWorkerFailsWithErrClosedN
 			default:
 				require.NoError(t, (*fakes)[0].w.Close())
 			}
-			r := <-res
-			require.ErrorIs(t, r.Err, ErrClosed, "%v", r.Err)
-			assert.NotErrorIs(t, r.Err, ErrTimeout, "one sentinel: the close ended it")
-			assert.Contains(t, r.Error, says, "says what was closed")
-			assert.Contains(t, r.Error, "ran longer than 1s", "it says its last run timed out")
-			assert.Contains(t, r.Error, "its TaskParams.Timeout", "and which limit to raise")
+			closedAfterTimeout(t, <-res, says)
 		})
 	}
 }
@@ -1663,4 +1653,17 @@ func TestAWorkerConfigsRestartTakesTheFieldsItLeavesZeroFromTheManagers(t *testi
 	assert.Equal(t, RestartPolicy{Backoff: 2 * time.Second, MaxBootFailures: 1}, p.workers[0].config.Restart)
 	assert.Equal(t, RestartPolicy{Backoff: time.Second, MaxBootFailures: 5}, p.workers[1].config.Restart)
 	assert.Equal(t, RestartPolicy{Backoff: time.Second, MaxBootFailures: 1}, p.workers[2].config.Restart)
+}
+
+// closedAfterTimeout checks r, the answer of a task that timed out after
+// 1s and that a close (says: which) ended before it ran again: ErrClosed
+// alone, saying what was closed, that its last run timed out, and which
+// limit to raise.
+func closedAfterTimeout(t *testing.T, r Response, says string) {
+	t.Helper()
+	require.ErrorIs(t, r.Err, ErrClosed, "%v", r.Err)
+	assert.NotErrorIs(t, r.Err, ErrTimeout, "one sentinel: the close ended it")
+	assert.Contains(t, r.Error, says, "says what was closed")
+	assert.Contains(t, r.Error, "ran longer than 1s", "it says its last run timed out")
+	assert.Contains(t, r.Error, "its TaskParams.Timeout", "and which limit to raise")
 }
